@@ -1,0 +1,49 @@
+# floe: the user's interface to the build. CMake does the work underneath.
+#   make deps   install missing Debian packages (root)
+#   make        release build into build/
+#   make test   deps, build, every test through ctest
+#   make asan   the tests again under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz   each libFuzzer target for a short run (clang)
+#   make demo   the main job as it stands
+#   make bench  build and run the benchmarks (by hand; prints ratios)
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 20
+CTEST_FLAGS ?= --output-on-failure
+
+.PHONY: all build deps test asan fuzz demo bench clean
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD) $(CTEST_FLAGS) -j $(JOBS)
+
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFLOE_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(ASAN_BUILD) $(CTEST_FLAGS) -j $(JOBS)
+
+fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFLOE_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
+	sh scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+demo: build
+	sh scripts/demo.sh $(BUILD)
+
+bench: build
+	sh scripts/bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
