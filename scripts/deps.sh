@@ -3,7 +3,7 @@
 # Run as root on Debian 12. Safe to run again: it does nothing when all are present.
 set -eu
 
-PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev libssl-dev zlib1g-dev \
+PACKAGES="build-essential cmake pkg-config clang clang-format libclang-rt-14-dev libssl-dev zlib1g-dev \
 jq coturn iproute2 nftables"
 
 missing=""

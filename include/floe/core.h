@@ -32,9 +32,9 @@ typedef uint64_t floe_time;
 
 #define FLOE_TIME_NEVER UINT64_MAX
 #define FLOE_NS(x) ((floe_time)(x))
-#define FLOE_US(x) ((floe_time)(x) * 1000ull)
-#define FLOE_MS(x) ((floe_time)(x) * 1000000ull)
-#define FLOE_SEC(x) ((floe_time)(x) * 1000000000ull)
+#define FLOE_US(x) ((floe_time)(x)*1000ull)
+#define FLOE_MS(x) ((floe_time)(x)*1000000ull)
+#define FLOE_SEC(x) ((floe_time)(x)*1000000000ull)
 
 /* Saturating add: never wraps past FLOE_TIME_NEVER. */
 static inline floe_time floe_time_add(floe_time t, floe_time d)
@@ -53,30 +53,30 @@ static inline floe_time floe_time_min(floe_time a, floe_time b)
  * The one error table: X(NAME, value, description). Values are negative;
  * those at or below FLOE_ERR_FATAL_CUTOFF mean the object cannot continue.
  */
-#define FLOE_ERR_TABLE(X)                                                                    \
-    X(INVALID_ARG, -1, "invalid argument")                                                   \
-    X(NOMEM, -2, "out of memory")                                                            \
-    X(BUFFER_TOO_SMALL, -3, "output buffer too small")                                       \
-    X(TRUNCATED, -4, "input truncated")                                                      \
-    X(MALFORMED, -5, "malformed input")                                                      \
-    X(NOT_STUN, -6, "not a STUN message")                                                    \
-    X(STUN_BAD_LENGTH, -7, "STUN length field inconsistent with datagram")                   \
-    X(STUN_BAD_ATTR, -8, "STUN attribute malformed")                                         \
-    X(STUN_ATTR_ORDER, -9, "STUN attribute out of order")                                    \
-    X(STUN_TOO_MANY_ATTRS, -10, "too many STUN attributes")                                  \
-    X(NOT_FOUND, -11, "not found")                                                           \
-    X(INTEGRITY, -12, "message integrity check failed")                                      \
-    X(FINGERPRINT, -13, "fingerprint check failed")                                          \
-    X(NOT_CHANNELDATA, -14, "not a ChannelData message")                                     \
-    X(ADDR_PARSE, -15, "cannot parse address")                                               \
-    X(ADDR_FAMILY, -16, "unsupported address family")                                        \
-    X(TIMEOUT, -17, "timed out")                                                             \
-    X(STATE, -18, "operation not valid in this state")                                       \
-    X(UNSUPPORTED, -19, "unsupported")                                                       \
-    X(IO, -20, "I/O error")                                                                  \
-    X(RESOLVE, -21, "cannot resolve host name")                                              \
-    X(PROTOCOL, -22, "protocol error")                                                       \
-    X(CRYPTO, -100, "cryptographic library failure")                                         \
+#define FLOE_ERR_TABLE(X)                                                                          \
+    X(INVALID_ARG, -1, "invalid argument")                                                         \
+    X(NOMEM, -2, "out of memory")                                                                  \
+    X(BUFFER_TOO_SMALL, -3, "output buffer too small")                                             \
+    X(TRUNCATED, -4, "input truncated")                                                            \
+    X(MALFORMED, -5, "malformed input")                                                            \
+    X(NOT_STUN, -6, "not a STUN message")                                                          \
+    X(STUN_BAD_LENGTH, -7, "STUN length field inconsistent with datagram")                         \
+    X(STUN_BAD_ATTR, -8, "STUN attribute malformed")                                               \
+    X(STUN_ATTR_ORDER, -9, "STUN attribute out of order")                                          \
+    X(STUN_TOO_MANY_ATTRS, -10, "too many STUN attributes")                                        \
+    X(NOT_FOUND, -11, "not found")                                                                 \
+    X(INTEGRITY, -12, "message integrity check failed")                                            \
+    X(FINGERPRINT, -13, "fingerprint check failed")                                                \
+    X(NOT_CHANNELDATA, -14, "not a ChannelData message")                                           \
+    X(ADDR_PARSE, -15, "cannot parse address")                                                     \
+    X(ADDR_FAMILY, -16, "unsupported address family")                                              \
+    X(TIMEOUT, -17, "timed out")                                                                   \
+    X(STATE, -18, "operation not valid in this state")                                             \
+    X(UNSUPPORTED, -19, "unsupported")                                                             \
+    X(IO, -20, "I/O error")                                                                        \
+    X(RESOLVE, -21, "cannot resolve host name")                                                    \
+    X(PROTOCOL, -22, "protocol error")                                                             \
+    X(CRYPTO, -100, "cryptographic library failure")                                               \
     X(INTERNAL, -101, "internal error")
 
 enum floe_err {
@@ -313,11 +313,26 @@ struct floe_log_field {
     } v;
 };
 
-#define FLOE_LF_S(k, x) {.key = (k), .type = FLOE_LF_STR, .v.s = (x)}
-#define FLOE_LF_I(k, x) {.key = (k), .type = FLOE_LF_INT, .v.i = (int64_t)(x)}
-#define FLOE_LF_U(k, x) {.key = (k), .type = FLOE_LF_UINT, .v.u = (uint64_t)(x)}
-#define FLOE_LF_A(k, x) {.key = (k), .type = FLOE_LF_ADDR, .v.addr = (x)}
-#define FLOE_LF_B(k, x) {.key = (k), .type = FLOE_LF_BOOL, .v.b = (x)}
+#define FLOE_LF_S(k, x)                                                                            \
+    {                                                                                              \
+        .key = (k), .type = FLOE_LF_STR, .v.s = (x)                                                \
+    }
+#define FLOE_LF_I(k, x)                                                                            \
+    {                                                                                              \
+        .key = (k), .type = FLOE_LF_INT, .v.i = (int64_t)(x)                                       \
+    }
+#define FLOE_LF_U(k, x)                                                                            \
+    {                                                                                              \
+        .key = (k), .type = FLOE_LF_UINT, .v.u = (uint64_t)(x)                                     \
+    }
+#define FLOE_LF_A(k, x)                                                                            \
+    {                                                                                              \
+        .key = (k), .type = FLOE_LF_ADDR, .v.addr = (x)                                            \
+    }
+#define FLOE_LF_B(k, x)                                                                            \
+    {                                                                                              \
+        .key = (k), .type = FLOE_LF_BOOL, .v.b = (x)                                               \
+    }
 
 /*
  * Log hook. `fn` is called synchronously; all pointers are valid for the call

@@ -6,8 +6,8 @@ const char *floe_strerror(int err)
     switch (err) {
     case FLOE_OK:
         return "success";
-#define FLOE__ERR_DESC(name, value, desc)                                                    \
-    case FLOE_ERR_##name:                                                                    \
+#define FLOE__ERR_DESC(name, value, desc)                                                          \
+    case FLOE_ERR_##name:                                                                          \
         return desc;
         FLOE_ERR_TABLE(FLOE__ERR_DESC)
 #undef FLOE__ERR_DESC
@@ -21,8 +21,8 @@ const char *floe_err_name(int err)
     switch (err) {
     case FLOE_OK:
         return "OK";
-#define FLOE__ERR_NAME(name, value, desc)                                                    \
-    case FLOE_ERR_##name:                                                                    \
+#define FLOE__ERR_NAME(name, value, desc)                                                          \
+    case FLOE_ERR_##name:                                                                          \
         return #name;
         FLOE_ERR_TABLE(FLOE__ERR_NAME)
 #undef FLOE__ERR_NAME

@@ -17,51 +17,51 @@ static int floe_test_failures_in_current;
 static int floe_test_passed;
 static int floe_test_failed;
 
-#define CHECK(cond)                                                                          \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);       \
-            floe_test_failures_in_current++;                                                 \
-        }                                                                                    \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);             \
+            floe_test_failures_in_current++;                                                       \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                                       \
-    do {                                                                                     \
-        long long _a = (long long)(a), _b = (long long)(b);                                  \
-        if (_a != _b) {                                                                      \
-            fprintf(stderr, "  %s:%d: CHECK_EQ(%s, %s) failed: %lld != %lld\n", __FILE__,    \
-                    __LINE__, #a, #b, _a, _b);                                               \
-            floe_test_failures_in_current++;                                                 \
-        }                                                                                    \
+#define CHECK_EQ(a, b)                                                                             \
+    do {                                                                                           \
+        long long _a = (long long)(a), _b = (long long)(b);                                        \
+        if (_a != _b) {                                                                            \
+            fprintf(stderr, "  %s:%d: CHECK_EQ(%s, %s) failed: %lld != %lld\n", __FILE__,          \
+                    __LINE__, #a, #b, _a, _b);                                                     \
+            floe_test_failures_in_current++;                                                       \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_STR(a, b)                                                                      \
-    do {                                                                                     \
-        const char *_a = (a), *_b = (b);                                                     \
-        if (!_a || !_b || strcmp(_a, _b) != 0) {                                             \
-            fprintf(stderr, "  %s:%d: CHECK_STR(%s, %s) failed: \"%s\" != \"%s\"\n",         \
-                    __FILE__, __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)");     \
-            floe_test_failures_in_current++;                                                 \
-        }                                                                                    \
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        const char *_a = (a), *_b = (b);                                                           \
+        if (!_a || !_b || strcmp(_a, _b) != 0) {                                                   \
+            fprintf(stderr, "  %s:%d: CHECK_STR(%s, %s) failed: \"%s\" != \"%s\"\n", __FILE__,     \
+                    __LINE__, #a, #b, _a ? _a : "(null)", _b ? _b : "(null)");                     \
+            floe_test_failures_in_current++;                                                       \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_MEM(a, b, n)                                                                   \
-    do {                                                                                     \
-        if (memcmp((a), (b), (n)) != 0) {                                                    \
-            fprintf(stderr, "  %s:%d: CHECK_MEM(%s, %s, %s) failed\n", __FILE__, __LINE__,   \
-                    #a, #b, #n);                                                             \
-            floe_test_failures_in_current++;                                                 \
-        }                                                                                    \
+#define CHECK_MEM(a, b, n)                                                                         \
+    do {                                                                                           \
+        if (memcmp((a), (b), (n)) != 0) {                                                          \
+            fprintf(stderr, "  %s:%d: CHECK_MEM(%s, %s, %s) failed\n", __FILE__, __LINE__, #a, #b, \
+                    #n);                                                                           \
+            floe_test_failures_in_current++;                                                       \
+        }                                                                                          \
     } while (0)
 
 /* Stop the current test function when cond fails (later steps depend on it). */
-#define REQUIRE(cond)                                                                        \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "  %s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond);     \
-            floe_test_failures_in_current++;                                                 \
-            return;                                                                          \
-        }                                                                                    \
+#define REQUIRE(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "  %s:%d: REQUIRE(%s) failed\n", __FILE__, __LINE__, #cond);           \
+            floe_test_failures_in_current++;                                                       \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 
 #define FLOE_RUN(fn) floe_test_run(#fn, fn)
@@ -107,6 +107,45 @@ static inline uint64_t floe_test_seed(void)
     have = 1;
     printf("seed %" PRIu64 " (replay with FLOE_TEST_SEED=%" PRIu64 ")\n", seed, seed);
     return seed;
+}
+
+/*
+ * An allocator that fails the Nth allocation (nghttp2's failmalloc): run a
+ * scenario with fail_at = 0, 1, 2, ... until it completes without hitting the
+ * failure, asserting every run fails cleanly (error code, no leak, no crash).
+ */
+struct floe_test_failmalloc {
+    long fail_at; /* index of the allocation to fail; -1 never */
+    long count;   /* allocations attempted so far */
+    long failed;  /* allocations refused */
+};
+
+static inline void *floe_test_failmalloc_malloc(size_t size, void *user)
+{
+    struct floe_test_failmalloc *f = (struct floe_test_failmalloc *)user;
+
+    if (f->count++ == f->fail_at) {
+        f->failed++;
+        return NULL;
+    }
+    return malloc(size);
+}
+
+static inline void *floe_test_failmalloc_realloc(void *ptr, size_t size, void *user)
+{
+    struct floe_test_failmalloc *f = (struct floe_test_failmalloc *)user;
+
+    if (f->count++ == f->fail_at) {
+        f->failed++;
+        return NULL;
+    }
+    return realloc(ptr, size);
+}
+
+static inline void floe_test_failmalloc_free(void *ptr, void *user)
+{
+    (void)user;
+    free(ptr);
 }
 
 #endif
