@@ -1,0 +1,210 @@
+/*
+ * floe relay core: the TURN server of RFC 8656 (UDP), sans-IO.
+ *
+ * The core owns allocations, permissions, channels, credentials and nonces; the
+ * daemon (or the simulator) owns the sockets. Every input produces at most one
+ * datagram to send at once (an answer to a request, a relayed packet), written
+ * into the caller's buffer and described by a floe_relay_tx; anything else the
+ * caller must act on (bind a relay port, release one) is an event.
+ *
+ * Relay ports are chosen by the core inside the configured range and bound by
+ * the caller: an Allocate yields FLOE_RELAY_EV_BIND_PORT, and the answer to the
+ * client is produced by floe_relay_port_bound once the caller knows whether the
+ * bind worked.
+ */
+#ifndef FLOE_RELAY_H
+#define FLOE_RELAY_H
+
+#include "floe/core.h"
+#include "floe/stun.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* RFC 8656 error codes (section 19) and RFC 8489 section 14.8 */
+#define FLOE_TURN_ERR_BAD_REQUEST 400
+#define FLOE_TURN_ERR_UNAUTHORIZED 401
+#define FLOE_TURN_ERR_FORBIDDEN 403
+#define FLOE_TURN_ERR_UNKNOWN_ATTRIBUTE 420
+#define FLOE_TURN_ERR_ALLOCATION_MISMATCH 437
+#define FLOE_TURN_ERR_STALE_NONCE 438
+#define FLOE_TURN_ERR_ADDRESS_FAMILY 440
+#define FLOE_TURN_ERR_WRONG_CREDENTIALS 441
+#define FLOE_TURN_ERR_UNSUPPORTED_TRANSPORT 442
+#define FLOE_TURN_ERR_PEER_FAMILY_MISMATCH 443
+#define FLOE_TURN_ERR_QUOTA 486
+#define FLOE_TURN_ERR_SERVER_ERROR 500
+#define FLOE_TURN_ERR_INSUFFICIENT_CAPACITY 508
+
+/* A CIDR block for the peer policy. */
+struct floe_cidr {
+    struct floe_addr addr; /* port ignored */
+    uint8_t prefix;
+};
+
+/* Parse "10.0.0.0/8", "fd00::/8" or a bare address (full length). 0 or FLOE_ERR_ADDR_PARSE. */
+int floe_cidr_parse(const char *s, struct floe_cidr *out);
+/* True if a's IP is inside c. */
+bool floe_cidr_contains(const struct floe_cidr *c, const struct floe_addr *a);
+
+/* A static long-term user (--user name:password). */
+struct floe_relay_user {
+    const char *name;
+    const char *password;
+};
+
+#define FLOE_RELAY_MAX_USERS 64
+#define FLOE_RELAY_MAX_CIDRS 32
+
+struct floe_relay_config {
+    struct floe_allocator alloc;
+    struct floe_log log;
+    struct floe_rng rng; /* required: nonce key, port choice */
+    const char *realm;   /* default "floe" */
+    const char *software; /* SOFTWARE in answers; NULL for none */
+    /* coturn use-auth-secret: username "expiry:id", password base64(HMAC-SHA1(secret, username)) */
+    const char *auth_secret;
+    struct floe_relay_user users[FLOE_RELAY_MAX_USERS];
+    size_t n_users;
+    /* Relayed addresses (port ignored); at least one family must be set. */
+    struct floe_addr relay_v4;
+    struct floe_addr relay_v6;
+    uint16_t port_min, port_max; /* default 49152-65535 */
+    floe_time default_lifetime;  /* 600 s */
+    floe_time max_lifetime;      /* 3600 s */
+    floe_time permission_lifetime; /* 300 s */
+    floe_time channel_lifetime;  /* 600 s */
+    floe_time nonce_lifetime;    /* 600 s */
+    uint32_t max_allocations;    /* 10000 */
+    uint32_t max_allocations_per_user;   /* 0: unlimited */
+    uint32_t max_allocations_per_client; /* per client IP; 0: unlimited */
+    uint32_t max_permissions;    /* per allocation, 64 */
+    uint32_t max_channels;       /* per allocation, 64 */
+    uint32_t unauth_rate;        /* unauthenticated answers per second, 0: unlimited */
+    /* Peer policy: loopback, private, link-local, unspecified, multicast and the
+     * relay's own addresses are refused unless allowed. deny wins over allow. */
+    bool allow_loopback_peers;
+    struct floe_cidr allow[FLOE_RELAY_MAX_CIDRS];
+    size_t n_allow;
+    struct floe_cidr deny[FLOE_RELAY_MAX_CIDRS];
+    size_t n_deny;
+};
+
+/* Fill cfg with the defaults above (no users, no secret, no relay address). */
+void floe_relay_config_default(struct floe_relay_config *cfg);
+
+struct floe_relay;
+
+/*
+ * Create a relay core. The config is copied (strings are borrowed and must
+ * outlive the relay). Returns 0, FLOE_ERR_INVALID_ARG (no rng, no relay
+ * address, no credentials, bad port range), FLOE_ERR_NOMEM, FLOE_ERR_CRYPTO.
+ */
+FLOE_WARN_UNUSED int floe_relay_new(struct floe_relay **out, const struct floe_relay_config *cfg);
+void floe_relay_free(struct floe_relay *r);
+
+/* Wall clock in Unix seconds, for time-limited credentials; call as time passes. */
+void floe_relay_set_unix_time(struct floe_relay *r, int64_t unix_seconds);
+
+/* Where a datagram produced by the core goes. */
+struct floe_relay_tx {
+    struct floe_addr from; /* the relay's socket: a listen address or a relayed address */
+    struct floe_addr to;
+};
+
+/*
+ * A datagram from a client arrived on the listening socket `local` from `from`.
+ * Returns the length of a datagram written to out to send at once (tx says
+ * where), 0 when there is nothing to send, or a negative error for API misuse
+ * (FLOE_ERR_INVALID_ARG). Malformed or unauthorised input is dropped, counted
+ * and never an error.
+ */
+long floe_relay_handle_client(struct floe_relay *r, floe_time now, const struct floe_addr *local,
+                              const struct floe_addr *from, const uint8_t *buf, size_t len,
+                              uint8_t *out, size_t cap, struct floe_relay_tx *tx);
+
+/*
+ * A datagram from a peer arrived on the relayed address `relayed`. Same returns
+ * as floe_relay_handle_client; the datagram is a ChannelData or Data indication
+ * for the client when a permission exists, else dropped and counted.
+ */
+long floe_relay_handle_peer(struct floe_relay *r, floe_time now, const struct floe_addr *relayed,
+                            const struct floe_addr *from, const uint8_t *buf, size_t len,
+                            uint8_t *out, size_t cap, struct floe_relay_tx *tx);
+
+/*
+ * The caller's answer to FLOE_RELAY_EV_BIND_PORT: err 0 when the port is bound,
+ * negative when it could not be. Writes the Allocate answer (success or 508)
+ * into out; same returns as floe_relay_handle_client.
+ */
+long floe_relay_port_bound(struct floe_relay *r, floe_time now, uint32_t alloc_id, int err,
+                           uint8_t *out, size_t cap, struct floe_relay_tx *tx);
+
+/* Expire allocations, permissions, channels. */
+void floe_relay_handle_timeout(struct floe_relay *r, floe_time now);
+/* Next expiry, FLOE_TIME_NEVER when there is nothing to expire. */
+floe_time floe_relay_poll_timeout(const struct floe_relay *r);
+
+enum floe_relay_event_kind {
+    FLOE_RELAY_EV_BIND_PORT,    /* bind addr (relayed address) and call floe_relay_port_bound */
+    FLOE_RELAY_EV_RELEASE_PORT, /* close the socket of addr */
+    FLOE_RELAY_EV_ALLOCATED,    /* an allocation is live */
+    FLOE_RELAY_EV_EXPIRED,      /* an allocation ended (lifetime, refresh 0, failed bind) */
+};
+
+struct floe_relay_event {
+    enum floe_relay_event_kind kind;
+    uint32_t alloc_id;
+    struct floe_addr addr;   /* relayed address */
+    struct floe_addr client; /* the client's transport address */
+};
+
+/* 1 and fills ev when an event is queued, 0 otherwise. */
+int floe_relay_poll_event(struct floe_relay *r, struct floe_relay_event *ev);
+
+/* Counters; drop reasons are named for the metrics endpoint. */
+#define FLOE_RELAY_DROP_TABLE(X)                                                              \
+    X(MALFORMED, "malformed")                                                                 \
+    X(NO_ALLOCATION, "no_allocation")                                                         \
+    X(NO_PERMISSION, "no_permission")                                                         \
+    X(NO_CHANNEL, "no_channel")                                                               \
+    X(RATE_LIMITED, "rate_limited")                                                           \
+    X(UNEXPECTED, "unexpected")                                                               \
+    X(TOO_BIG, "too_big")
+
+enum floe_relay_drop {
+#define FLOE__RELAY_DROP_ENUM(name, str) FLOE_RELAY_DROP_##name,
+    FLOE_RELAY_DROP_TABLE(FLOE__RELAY_DROP_ENUM)
+#undef FLOE__RELAY_DROP_ENUM
+        FLOE_RELAY_DROP_COUNT
+};
+
+const char *floe_relay_drop_name(enum floe_relay_drop d);
+
+struct floe_relay_stats {
+    uint64_t allocations;          /* live now */
+    uint64_t allocations_total;    /* created since start */
+    uint64_t permissions;          /* live now */
+    uint64_t channels;             /* live now */
+    uint64_t requests;
+    uint64_t auth_failures;
+    uint64_t error_responses;
+    uint64_t packets_to_peers, bytes_to_peers;
+    uint64_t packets_to_clients, bytes_to_clients;
+    uint64_t drops[FLOE_RELAY_DROP_COUNT];
+};
+
+void floe_relay_get_stats(const struct floe_relay *r, struct floe_relay_stats *out);
+
+/*
+ * coturn REST credentials: for username (e.g. "1700000000:alice") the password
+ * base64(HMAC-SHA1(secret, username)) into out. Returns its length or an error.
+ */
+int floe_turn_rest_password(char *out, size_t cap, const char *secret, const char *username);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,344 @@
+/*
+ * Allocations (RFC 8656 section 6): the 5-tuple and relayed-port indexes,
+ * permissions (section 9), channels (section 11) and their expiry.
+ */
+#include <string.h>
+
+#include "relay_int.h"
+
+static uint32_t alloc_hash(const struct floe_addr *client, const struct floe_addr *local)
+{
+    uint32_t h = 2166136261u;
+    size_t i;
+
+    for (i = 0; i < 16; i++)
+        h = (h ^ client->ip[i]) * 16777619u;
+    h = (h ^ client->port) * 16777619u;
+    h = (h ^ local->port) * 16777619u;
+    return h ^ local->ip[3] ^ local->ip[15];
+}
+
+static struct relay_alloc **alloc_bucket(const struct floe_relay *r,
+                                         const struct floe_addr *client,
+                                         const struct floe_addr *local)
+{
+    return &r->by_client[alloc_hash(client, local) & (r->n_buckets - 1)];
+}
+
+struct relay_alloc *floe__relay_find_client(const struct floe_relay *r,
+                                            const struct floe_addr *client,
+                                            const struct floe_addr *local)
+{
+    struct relay_alloc *a = *alloc_bucket(r, client, local);
+
+    while (a && !(floe_addr_eq(&a->client, client) && floe_addr_eq(&a->local, local)))
+        a = a->next_client;
+    return a;
+}
+
+static struct relay_alloc **alloc_port_slot(const struct floe_relay *r,
+                                            const struct floe_addr *relayed)
+{
+    if (relayed->family == FLOE_AF_INET)
+        return &r->ports_v4[relayed->port];
+    return &r->ports_v6[relayed->port];
+}
+
+struct relay_alloc *floe__relay_find_port(const struct floe_relay *r,
+                                          const struct floe_addr *relayed)
+{
+    struct relay_alloc *a;
+
+    if (relayed->family != FLOE_AF_INET && relayed->family != FLOE_AF_INET6)
+        return NULL;
+    a = *alloc_port_slot(r, relayed);
+    return (a && a->state == RELAY_ALLOC_LIVE) ? a : NULL;
+}
+
+/* A free port in the range, starting from a random one; even when asked. */
+static int alloc_pick_port(struct floe_relay *r, const struct floe_addr *base, bool even,
+                           uint16_t *port)
+{
+    uint32_t span = (uint32_t)r->cfg.port_max - r->cfg.port_min + 1u, i;
+    uint8_t rnd[4];
+    uint32_t start;
+    struct floe_addr probe = *base;
+
+    if (floe_rng_fill(&r->cfg.rng, rnd, sizeof(rnd)) < 0)
+        return FLOE_ERR_INVALID_ARG;
+    start = floe_load_be32(rnd) % span;
+    for (i = 0; i < span; i++) {
+        probe.port = (uint16_t)(r->cfg.port_min + (start + i) % span);
+        if (even && (probe.port & 1u))
+            continue;
+        if (!*alloc_port_slot(r, &probe)) {
+            *port = probe.port;
+            return 0;
+        }
+    }
+    return FLOE_ERR_NOT_FOUND;
+}
+
+static uint32_t alloc_count_matching(const struct floe_relay *r, const struct relay_req *q,
+                                     bool by_user)
+{
+    uint32_t i, n = 0;
+
+    for (i = 0; i < r->n_allocs; i++) {
+        const struct relay_alloc *a = r->allocs[i];
+
+        if (by_user ? strcmp(a->username, q->username) == 0 : floe_addr_ip_eq(&a->client, q->from))
+            n++;
+    }
+    return n;
+}
+
+/* 0 when quotas allow one more allocation for q, else FLOE_ERR_NOT_FOUND-free code. */
+static bool alloc_quota_ok(const struct floe_relay *r, const struct relay_req *q)
+{
+    if (r->cfg.max_allocations_per_user &&
+        alloc_count_matching(r, q, true) >= r->cfg.max_allocations_per_user)
+        return false;
+    return !(r->cfg.max_allocations_per_client &&
+             alloc_count_matching(r, q, false) >= r->cfg.max_allocations_per_client);
+}
+
+static struct relay_alloc *alloc_new(struct floe_relay *r, const struct relay_req *q)
+{
+    struct relay_alloc *a = floe_mem_calloc(&r->cfg.alloc, 1, sizeof(*a));
+
+    if (!a)
+        return NULL;
+    a->perms = floe_mem_calloc(&r->cfg.alloc, r->cfg.max_permissions, sizeof(*a->perms));
+    a->chans = floe_mem_calloc(&r->cfg.alloc, r->cfg.max_channels, sizeof(*a->chans));
+    if (!a->perms || !a->chans) {
+        floe_mem_free(&r->cfg.alloc, a->perms);
+        floe_mem_free(&r->cfg.alloc, a->chans);
+        floe_mem_free(&r->cfg.alloc, a);
+        return NULL;
+    }
+    a->id = ++r->next_id;
+    a->client = *q->from;
+    a->local = *q->local;
+    memcpy(a->username, q->username, sizeof(a->username));
+    memcpy(a->txid, q->msg->txid, sizeof(a->txid));
+    a->fingerprint = q->msg->fingerprint_idx >= 0;
+    return a;
+}
+
+static int alloc_add_relayed(struct floe_relay *r, struct relay_alloc *a, uint8_t family,
+                             bool even)
+{
+    const struct floe_addr *base = family == FLOE_AF_INET ? &r->cfg.relay_v4 : &r->cfg.relay_v6;
+    struct floe_addr relayed = *base;
+    int rc = alloc_pick_port(r, base, even, &relayed.port);
+
+    if (rc < 0)
+        return rc;
+    a->relayed[a->n_relayed++] = relayed;
+    *alloc_port_slot(r, &relayed) = a;
+    return 0;
+}
+
+/*
+ * Create a pending allocation for q with relayed addresses of the families in
+ * the bit set (1 << FLOE_AF_INET | 1 << FLOE_AF_INET6), and queue BIND_PORT
+ * events. Returns 0, FLOE_TURN_ERR_QUOTA or FLOE_TURN_ERR_INSUFFICIENT_CAPACITY.
+ */
+int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct relay_req *q,
+                             uint8_t families, bool even, struct relay_alloc **out)
+{
+    struct relay_alloc *a;
+    uint8_t i;
+
+    (void)now;
+    if (!alloc_quota_ok(r, q))
+        return FLOE_TURN_ERR_QUOTA;
+    if (r->n_allocs >= r->cfg.max_allocations)
+        return FLOE_TURN_ERR_INSUFFICIENT_CAPACITY;
+    a = alloc_new(r, q);
+    if (!a)
+        return FLOE_TURN_ERR_INSUFFICIENT_CAPACITY;
+    r->allocs[r->n_allocs++] = a;
+    a->next_client = *alloc_bucket(r, q->from, q->local);
+    *alloc_bucket(r, q->from, q->local) = a;
+    if (((families >> FLOE_AF_INET) & 1u) && alloc_add_relayed(r, a, FLOE_AF_INET, even) < 0)
+        goto no_capacity;
+    if (((families >> FLOE_AF_INET6) & 1u) && alloc_add_relayed(r, a, FLOE_AF_INET6, even) < 0)
+        goto no_capacity;
+    for (i = 0; i < a->n_relayed; i++) {
+        if (floe__relay_push_event(r, FLOE_RELAY_EV_BIND_PORT, a, &a->relayed[i]) < 0)
+            goto no_capacity;
+        a->pending_binds++;
+    }
+    r->stats.allocations_total++;
+    *out = a;
+    return 0;
+no_capacity:
+    floe__relay_alloc_destroy(r, a);
+    return FLOE_TURN_ERR_INSUFFICIENT_CAPACITY;
+}
+
+static void alloc_unlink(struct floe_relay *r, struct relay_alloc *a)
+{
+    struct relay_alloc **pp = alloc_bucket(r, &a->client, &a->local);
+    uint32_t i;
+
+    while (*pp && *pp != a)
+        pp = &(*pp)->next_client;
+    if (*pp)
+        *pp = a->next_client;
+    for (i = 0; i < r->n_allocs; i++) {
+        if (r->allocs[i] == a) {
+            r->allocs[i] = r->allocs[--r->n_allocs];
+            break;
+        }
+    }
+}
+
+/* Remove a from every index, queue RELEASE_PORT for bound ports, free it. */
+void floe__relay_alloc_destroy(struct floe_relay *r, struct relay_alloc *a)
+{
+    uint8_t i;
+
+    alloc_unlink(r, a);
+    for (i = 0; i < a->n_relayed; i++) {
+        *alloc_port_slot(r, &a->relayed[i]) = NULL;
+        floe__relay_push_event(r, FLOE_RELAY_EV_RELEASE_PORT, a, &a->relayed[i]);
+    }
+    if (a->state == RELAY_ALLOC_LIVE) {
+        floe__relay_push_event(r, FLOE_RELAY_EV_EXPIRED, a, &a->relayed[0]);
+        r->stats.allocations--;
+        r->stats.permissions -= a->n_perms;
+        r->stats.channels -= a->n_chans;
+    }
+    floe_mem_free(&r->cfg.alloc, a->perms);
+    floe_mem_free(&r->cfg.alloc, a->chans);
+    floe_mem_free(&r->cfg.alloc, a);
+}
+
+bool floe__relay_has_permission(const struct relay_alloc *a, floe_time now,
+                                const struct floe_addr *peer)
+{
+    uint32_t i;
+
+    for (i = 0; i < a->n_perms; i++) {
+        if (floe_addr_ip_eq(&a->perms[i].ip, peer))
+            return a->perms[i].expires > now;
+    }
+    return false;
+}
+
+/* Install or refresh a permission. Returns 0 or FLOE_TURN_ERR_INSUFFICIENT_CAPACITY. */
+int floe__relay_add_permission(struct floe_relay *r, struct relay_alloc *a, floe_time now,
+                               const struct floe_addr *peer)
+{
+    floe_time expires = floe_time_add(now, r->cfg.permission_lifetime);
+    uint32_t i;
+
+    for (i = 0; i < a->n_perms; i++) {
+        if (floe_addr_ip_eq(&a->perms[i].ip, peer)) {
+            a->perms[i].expires = expires;
+            return 0;
+        }
+    }
+    if (a->n_perms >= r->cfg.max_permissions)
+        return FLOE_TURN_ERR_INSUFFICIENT_CAPACITY;
+    a->perms[a->n_perms].ip = *peer;
+    a->perms[a->n_perms].ip.port = 0;
+    a->perms[a->n_perms].expires = expires;
+    a->n_perms++;
+    r->stats.permissions++;
+    return 0;
+}
+
+struct relay_chan *floe__relay_chan_by_number(struct relay_alloc *a, floe_time now,
+                                              uint16_t number)
+{
+    uint32_t i;
+
+    for (i = 0; i < a->n_chans; i++) {
+        if (a->chans[i].number == number)
+            return a->chans[i].expires > now ? &a->chans[i] : NULL;
+    }
+    return NULL;
+}
+
+struct relay_chan *floe__relay_chan_by_peer(struct relay_alloc *a, floe_time now,
+                                            const struct floe_addr *peer)
+{
+    uint32_t i;
+
+    for (i = 0; i < a->n_chans; i++) {
+        if (floe_addr_eq(&a->chans[i].peer, peer))
+            return a->chans[i].expires > now ? &a->chans[i] : NULL;
+    }
+    return NULL;
+}
+
+static void alloc_sweep_one(struct floe_relay *r, struct relay_alloc *a, floe_time now)
+{
+    uint32_t i = 0;
+
+    while (i < a->n_perms) {
+        if (a->perms[i].expires <= now) {
+            a->perms[i] = a->perms[--a->n_perms];
+            r->stats.permissions--;
+        } else {
+            i++;
+        }
+    }
+    i = 0;
+    while (i < a->n_chans) {
+        if (a->chans[i].expires <= now) {
+            a->chans[i] = a->chans[--a->n_chans];
+            r->stats.channels--;
+        } else {
+            i++;
+        }
+    }
+}
+
+/* Expire what is due; called from handle_timeout about once a second. */
+void floe__relay_sweep(struct floe_relay *r, floe_time now)
+{
+    uint32_t i = 0;
+
+    while (i < r->n_allocs) {
+        struct relay_alloc *a = r->allocs[i];
+
+        if (a->state == RELAY_ALLOC_LIVE && a->expires <= now) {
+            floe__relay_alloc_destroy(r, a); /* moves the last one into slot i */
+            continue;
+        }
+        alloc_sweep_one(r, a, now);
+        i++;
+    }
+}
+
+int floe__relay_push_event(struct floe_relay *r, enum floe_relay_event_kind kind,
+                           const struct relay_alloc *a, const struct floe_addr *addr)
+{
+    struct floe_relay_event *ev;
+
+    if (r->ev_len == r->ev_cap) {
+        size_t cap = r->ev_cap ? r->ev_cap * 2 : 64, i;
+        struct floe_relay_event *n = floe_mem_calloc(&r->cfg.alloc, cap, sizeof(*n));
+
+        if (!n)
+            return FLOE_ERR_NOMEM;
+        for (i = 0; i < r->ev_len; i++)
+            n[i] = r->events[(r->ev_head + i) % r->ev_cap];
+        floe_mem_free(&r->cfg.alloc, r->events);
+        r->events = n;
+        r->ev_cap = cap;
+        r->ev_head = 0;
+    }
+    ev = &r->events[(r->ev_head + r->ev_len) % r->ev_cap];
+    ev->kind = kind;
+    ev->alloc_id = a->id;
+    ev->addr = *addr;
+    ev->client = a->client;
+    r->ev_len++;
+    return 0;
+}

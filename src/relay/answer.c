@@ -1,0 +1,44 @@
+/* Building the relay's STUN answers: success and error responses. */
+#include <string.h>
+
+#include "relay_int.h"
+
+void floe__relay_answer_start(struct floe_stun_builder *b, const struct relay_req *q)
+{
+    uint8_t cls = FLOE_STUN_SUCCESS;
+
+    q->tx->from = *q->local;
+    q->tx->to = *q->from;
+    floe_stun_build_init(b, q->out, q->cap, q->msg->method, cls, q->msg->txid);
+}
+
+/* Seal b with SOFTWARE, MESSAGE-INTEGRITY when key is set, FINGERPRINT when asked. */
+long floe__relay_answer_finish(struct floe_relay *r, struct floe_stun_builder *b,
+                               const struct relay_req *q, const uint8_t *key, bool fingerprint)
+{
+    long n;
+
+    (void)q;
+    if (r->cfg.software)
+        floe_stun_add_bytes(b, FLOE_STUN_ATTR_SOFTWARE, r->cfg.software, strlen(r->cfg.software));
+    if (key)
+        floe_stun_add_integrity_key(b, key, FLOE_MD5_LEN);
+    if (fingerprint)
+        floe_stun_add_fingerprint(b);
+    n = floe_stun_build_finish(b);
+    return n < 0 ? 0 : n;
+}
+
+/* An error response; authenticated (MESSAGE-INTEGRITY) when the request was. */
+long floe__relay_answer_error(struct floe_relay *r, const struct relay_req *q, int code,
+                              const char *reason)
+{
+    struct floe_stun_builder b;
+
+    floe__relay_answer_start(&b, q);
+    /* The class lives in the header: rewrite it to error before any attribute. */
+    floe_stun_build_init(&b, q->out, q->cap, q->msg->method, FLOE_STUN_ERROR, q->msg->txid);
+    floe_stun_add_error(&b, code, reason);
+    r->stats.error_responses++;
+    return floe__relay_answer_finish(r, &b, q, q->key, q->msg->fingerprint_idx >= 0);
+}

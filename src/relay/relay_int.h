@@ -1,0 +1,130 @@
+/* Private state of the relay core, shared by its source files. */
+#ifndef FLOE_RELAY_INT_H
+#define FLOE_RELAY_INT_H
+
+#include "floe/relay.h"
+
+#define RELAY_USERNAME_MAX 128
+#define RELAY_NONCE_LEN 32
+#define RELAY_PORT_SLOTS 65536
+
+struct relay_perm {
+    struct floe_addr ip;
+    floe_time expires;
+};
+
+struct relay_chan {
+    uint16_t number;
+    struct floe_addr peer;
+    floe_time expires;
+};
+
+enum relay_alloc_state {
+    RELAY_ALLOC_PENDING, /* waiting for the caller to bind its ports */
+    RELAY_ALLOC_LIVE,
+};
+
+struct relay_alloc {
+    uint32_t id;
+    enum relay_alloc_state state;
+    struct floe_addr client;
+    struct floe_addr local;
+    struct floe_addr relayed[2];
+    uint8_t n_relayed;
+    uint8_t pending_binds;
+    bool bind_failed;
+    bool fingerprint; /* the Allocate request carried FINGERPRINT */
+    char username[RELAY_USERNAME_MAX];
+    uint8_t key[FLOE_MD5_LEN];
+    uint8_t txid[FLOE_STUN_TXID_LEN]; /* of the Allocate, for retransmissions */
+    floe_time lifetime;
+    floe_time expires;
+    struct relay_perm *perms;
+    uint32_t n_perms;
+    struct relay_chan *chans;
+    uint32_t n_chans;
+    struct relay_alloc *next_client; /* hash chain by 5-tuple */
+};
+
+struct floe_relay {
+    struct floe_relay_config cfg;
+    struct floe_hmac *nonce_mac;
+    struct relay_alloc **by_client; /* buckets */
+    uint32_t n_buckets;
+    struct relay_alloc **ports_v4; /* indexed by relayed port */
+    struct relay_alloc **ports_v6;
+    struct relay_alloc **allocs; /* dense list of every allocation */
+    uint32_t n_allocs;
+    uint32_t next_id;
+    int64_t unix_now;
+    floe_time next_sweep;
+    /* unauthenticated answers: a token bucket refilled every second */
+    floe_time bucket_at;
+    uint32_t bucket_tokens;
+    struct floe_relay_event *events;
+    size_t ev_head, ev_len, ev_cap;
+    struct floe_relay_stats stats;
+    uint8_t user_keys[FLOE_RELAY_MAX_USERS][FLOE_MD5_LEN];
+};
+
+/* What a request handler needs to answer. */
+struct relay_req {
+    const struct floe_stun_msg *msg;
+    const struct floe_addr *local;
+    const struct floe_addr *from;
+    uint8_t *out;
+    size_t cap;
+    struct floe_relay_tx *tx;
+    const uint8_t *key; /* long-term key once authenticated, else NULL */
+    char username[RELAY_USERNAME_MAX];
+};
+
+/* auth.c */
+int floe__relay_auth_init(struct floe_relay *r);
+long floe__relay_authenticate(struct floe_relay *r, floe_time now, struct relay_req *q,
+                              uint8_t key[FLOE_MD5_LEN]);
+bool floe__relay_take_unauth_token(struct floe_relay *r, floe_time now);
+
+/* alloc.c */
+struct relay_alloc *floe__relay_find_client(const struct floe_relay *r,
+                                            const struct floe_addr *client,
+                                            const struct floe_addr *local);
+struct relay_alloc *floe__relay_find_port(const struct floe_relay *r,
+                                          const struct floe_addr *relayed);
+int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct relay_req *q,
+                             uint8_t families, bool even, struct relay_alloc **out);
+void floe__relay_alloc_destroy(struct floe_relay *r, struct relay_alloc *a);
+bool floe__relay_has_permission(const struct relay_alloc *a, floe_time now,
+                                const struct floe_addr *peer);
+int floe__relay_add_permission(struct floe_relay *r, struct relay_alloc *a, floe_time now,
+                               const struct floe_addr *peer);
+struct relay_chan *floe__relay_chan_by_number(struct relay_alloc *a, floe_time now,
+                                              uint16_t number);
+struct relay_chan *floe__relay_chan_by_peer(struct relay_alloc *a, floe_time now,
+                                            const struct floe_addr *peer);
+void floe__relay_sweep(struct floe_relay *r, floe_time now);
+int floe__relay_push_event(struct floe_relay *r, enum floe_relay_event_kind kind,
+                           const struct relay_alloc *a, const struct floe_addr *addr);
+
+/* policy.c */
+bool floe__relay_peer_allowed(const struct floe_relay *r, const struct floe_addr *peer);
+
+/* answer.c */
+long floe__relay_answer_error(struct floe_relay *r, const struct relay_req *q, int code,
+                              const char *reason);
+void floe__relay_answer_start(struct floe_stun_builder *b, const struct relay_req *q);
+long floe__relay_answer_finish(struct floe_relay *r, struct floe_stun_builder *b,
+                               const struct relay_req *q, const uint8_t *key, bool fingerprint);
+
+/* methods.c */
+long floe__relay_request(struct floe_relay *r, floe_time now, struct relay_req *q);
+long floe__relay_allocate_done(struct floe_relay *r, floe_time now, struct relay_alloc *a,
+                               struct relay_req *q);
+
+/* datapath.c */
+long floe__relay_channeldata_in(struct floe_relay *r, floe_time now, const struct floe_addr *local,
+                                const struct floe_addr *from, const uint8_t *buf, size_t len,
+                                uint8_t *out, size_t cap, struct floe_relay_tx *tx);
+long floe__relay_send_indication(struct floe_relay *r, floe_time now, const struct relay_req *q);
+
+#endif

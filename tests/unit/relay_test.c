@@ -1,0 +1,701 @@
+/* The TURN relay core (RFC 8656) driven by a scripted client, in virtual time. */
+#include "floe/relay.h"
+#include "test.h"
+
+static struct floe_xoshiro test_rng;
+static const struct floe_addr *LISTEN;
+static struct floe_addr listen_addr, client_addr, relay_ip;
+
+struct tclient {
+    struct floe_relay *r;
+    struct floe_addr from;
+    const char *user, *pass, *realm;
+    char nonce[64];
+    uint8_t key[16];
+    uint8_t out[1600];
+    long out_len;
+    struct floe_relay_tx tx;
+    struct floe_stun_msg ans;
+    uint8_t txid[12];
+};
+
+static void new_txid(struct tclient *c)
+{
+    struct floe_rng rng = floe_xoshiro_rng(&test_rng);
+
+    (void)floe_rng_fill(&rng, c->txid, sizeof(c->txid));
+}
+
+static void setup_key(struct tclient *c)
+{
+    int rc = floe_stun_long_term_key_md5(c->key, floe_span_make(c->user, strlen(c->user)),
+                                         floe_span_make(c->realm, strlen(c->realm)),
+                                         floe_span_make(c->pass, strlen(c->pass)));
+
+    CHECK_EQ(rc, 0);
+}
+
+static struct floe_relay *make_relay(struct floe_relay_config *cfg)
+{
+    struct floe_relay *r = NULL;
+
+    cfg->rng = floe_xoshiro_rng(&test_rng);
+    cfg->relay_v4 = relay_ip;
+    if (!cfg->n_users && !cfg->auth_secret) {
+        cfg->users[0].name = "alice";
+        cfg->users[0].password = "secret";
+        cfg->n_users = 1;
+    }
+    CHECK_EQ(floe_relay_new(&r, cfg), 0);
+    return r;
+}
+
+/* Feed the client's datagram; decode the answer when there is one. */
+static long feed(struct tclient *c, floe_time now, const uint8_t *buf, size_t len)
+{
+    c->out_len = floe_relay_handle_client(c->r, now, LISTEN, &c->from, buf, len, c->out,
+                                          sizeof(c->out), &c->tx);
+    if (c->out_len > 0 && floe_packet_classify(c->out, (size_t)c->out_len) == FLOE_PACKET_STUN)
+        CHECK_EQ(floe_stun_decode(&c->ans, c->out, (size_t)c->out_len), 0);
+    return c->out_len;
+}
+
+/* Build a request of method with the attributes of add(), authenticated when nonce is known. */
+static long request(struct tclient *c, floe_time now, uint16_t method,
+                    void (*add)(struct floe_stun_builder *, void *), void *arg)
+{
+    uint8_t buf[1500];
+    struct floe_stun_builder b;
+    long n;
+
+    new_txid(c);
+    floe_stun_build_init(&b, buf, sizeof(buf), method, FLOE_STUN_REQUEST, c->txid);
+    if (add)
+        add(&b, arg);
+    if (c->nonce[0]) {
+        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, c->user, strlen(c->user));
+        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_REALM, c->realm, strlen(c->realm));
+        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_NONCE, c->nonce, strlen(c->nonce));
+        floe_stun_add_integrity_key(&b, c->key, sizeof(c->key));
+    }
+    floe_stun_add_fingerprint(&b);
+    n = floe_stun_build_finish(&b);
+    CHECK(n > 0);
+    if (n <= 0)
+        return -1;
+    return feed(c, now, buf, (size_t)n);
+}
+
+static int answer_code(const struct tclient *c)
+{
+    int code;
+    struct floe_span reason;
+
+    if (c->out_len <= 0)
+        return -1;
+    if (c->ans.cls == FLOE_STUN_SUCCESS)
+        return 0;
+    return floe_stun_get_error(&c->ans, &code, &reason) == 0 ? code : -2;
+}
+
+static void learn_nonce(struct tclient *c)
+{
+    struct floe_span nonce;
+
+    REQUIRE(floe_stun_get_span(&c->ans, FLOE_STUN_ATTR_NONCE, &nonce) == 0);
+    REQUIRE(nonce.len < sizeof(c->nonce));
+    memcpy(c->nonce, nonce.ptr, nonce.len);
+    c->nonce[nonce.len] = '\0';
+}
+
+static void add_udp(struct floe_stun_builder *b, void *arg)
+{
+    (void)arg;
+    floe_stun_add_requested_transport(b, 17);
+}
+
+static void add_peer(struct floe_stun_builder *b, void *arg)
+{
+    floe_stun_add_xor_addr(b, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, arg);
+}
+
+struct chan_arg {
+    uint16_t number;
+    struct floe_addr peer;
+};
+
+static void add_chan(struct floe_stun_builder *b, void *arg)
+{
+    struct chan_arg *ca = arg;
+
+    floe_stun_add_channel(b, ca->number);
+    floe_stun_add_xor_addr(b, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, &ca->peer);
+}
+
+static void add_lifetime(struct floe_stun_builder *b, void *arg)
+{
+    floe_stun_add_u32(b, FLOE_STUN_ATTR_LIFETIME, *(uint32_t *)arg);
+}
+
+/* Allocate through the 401 dance; returns the relayed address (family 0 on failure). */
+static struct floe_addr allocate(struct tclient *c, floe_time now)
+{
+    struct floe_relay_event ev;
+    struct floe_addr relayed;
+
+    memset(&relayed, 0, sizeof(relayed));
+    c->nonce[0] = '\0';
+    request(c, now, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    if (answer_code(c) != 401)
+        return relayed;
+    learn_nonce(c);
+    request(c, now, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    if (c->out_len != 0 || floe_relay_poll_event(c->r, &ev) != 1 ||
+        ev.kind != FLOE_RELAY_EV_BIND_PORT)
+        return relayed;
+    c->out_len = floe_relay_port_bound(c->r, now, ev.alloc_id, 0, c->out, sizeof(c->out), &c->tx);
+    if (c->out_len <= 0 || floe_stun_decode(&c->ans, c->out, (size_t)c->out_len) != 0)
+        return relayed;
+    if (answer_code(c) == 0)
+        (void)floe_stun_get_xor_addr(&c->ans, FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS, &relayed);
+    while (floe_relay_poll_event(c->r, &ev))
+        ;
+    return relayed;
+}
+
+static void tclient_init(struct tclient *c, struct floe_relay *r)
+{
+    memset(c, 0, sizeof(*c));
+    c->r = r;
+    c->from = client_addr;
+    c->user = "alice";
+    c->pass = "secret";
+    c->realm = "floe";
+    setup_key(c);
+}
+
+static void test_binding(void)
+{
+    struct floe_relay_config cfg;
+    struct tclient c;
+    struct floe_addr mapped;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    REQUIRE(c.r);
+    request(&c, 0, FLOE_STUN_BINDING, NULL, NULL);
+    CHECK_EQ(answer_code(&c), 0);
+    CHECK_EQ(floe_stun_get_xor_addr(&c.ans, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped), 0);
+    CHECK(floe_addr_eq(&mapped, &client_addr));
+    CHECK(floe_addr_eq(&c.tx.to, &client_addr));
+    CHECK(floe_addr_eq(&c.tx.from, &listen_addr));
+    CHECK_EQ(floe_stun_verify_fingerprint(&c.ans), 0);
+    floe_relay_free(c.r);
+}
+
+static void test_allocate_dance(void)
+{
+    struct floe_relay_config cfg;
+    struct tclient c;
+    struct floe_addr relayed, mapped;
+    struct floe_relay_stats st;
+    uint32_t lifetime;
+    uint8_t first_txid[12];
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    relayed = allocate(&c, FLOE_SEC(1));
+    REQUIRE(relayed.family == FLOE_AF_INET);
+    CHECK(floe_addr_ip_eq(&relayed, &relay_ip));
+    CHECK(relayed.port >= 49152);
+    CHECK_EQ(floe_stun_verify_integrity_key(&c.ans, c.key, 16), 0);
+    CHECK_EQ(floe_stun_get_u32(&c.ans, FLOE_STUN_ATTR_LIFETIME, &lifetime), 0);
+    CHECK_EQ(lifetime, 600);
+    CHECK_EQ(floe_stun_get_xor_addr(&c.ans, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped), 0);
+    CHECK(floe_addr_eq(&mapped, &client_addr));
+    floe_relay_get_stats(c.r, &st);
+    CHECK_EQ(st.allocations, 1);
+
+    /* A retransmission of the same Allocate gets the same answer... */
+    memcpy(first_txid, c.txid, 12);
+    {
+        uint8_t buf[1500];
+        struct floe_stun_builder b;
+        long n;
+
+        floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_ALLOCATE, FLOE_STUN_REQUEST,
+                             first_txid);
+        floe_stun_add_requested_transport(&b, 17);
+        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, "alice", 5);
+        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_REALM, "floe", 4);
+        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_NONCE, c.nonce, strlen(c.nonce));
+        floe_stun_add_integrity_key(&b, c.key, 16);
+        n = floe_stun_build_finish(&b);
+        REQUIRE(n > 0);
+        feed(&c, FLOE_SEC(2), buf, (size_t)n);
+        CHECK_EQ(answer_code(&c), 0);
+    }
+    /* ...a new Allocate on the same 5-tuple is a mismatch. */
+    request(&c, FLOE_SEC(2), FLOE_STUN_ALLOCATE, add_udp, NULL);
+    CHECK_EQ(answer_code(&c), 437);
+    CHECK_EQ(floe_stun_verify_integrity_key(&c.ans, c.key, 16), 0);
+    floe_relay_free(c.r);
+}
+
+static void test_auth_failures(void)
+{
+    struct floe_relay_config cfg;
+    struct floe_relay_stats st;
+    struct tclient c;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    request(&c, 0, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    CHECK_EQ(answer_code(&c), 401);
+    learn_nonce(&c);
+    c.pass = "wrong";
+    setup_key(&c);
+    request(&c, 0, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    CHECK_EQ(answer_code(&c), 401);
+    c.pass = "secret";
+    setup_key(&c);
+    /* The nonce expires after its lifetime: 438 with a fresh one. */
+    request(&c, FLOE_SEC(601), FLOE_STUN_ALLOCATE, add_udp, NULL);
+    CHECK_EQ(answer_code(&c), 438);
+    /* A nonce forged by changing one digit is stale too. */
+    c.nonce[20] = c.nonce[20] == 'a' ? 'b' : 'a';
+    request(&c, FLOE_SEC(601), FLOE_STUN_ALLOCATE, add_udp, NULL);
+    CHECK_EQ(answer_code(&c), 438);
+    floe_relay_get_stats(c.r, &st);
+    CHECK_EQ(st.auth_failures, 1);
+    CHECK_EQ(st.allocations, 0);
+    /* No REQUESTED-TRANSPORT: 400; TCP: 442. */
+    learn_nonce(&c);
+    request(&c, FLOE_SEC(601), FLOE_STUN_ALLOCATE, NULL, NULL);
+    CHECK_EQ(answer_code(&c), 400);
+    floe_relay_free(c.r);
+}
+
+static void test_rest_credentials(void)
+{
+    struct floe_relay_config cfg;
+    struct tclient c;
+    char user[64], pass[64];
+    struct floe_relay_event ev;
+
+    floe_relay_config_default(&cfg);
+    cfg.auth_secret = "north";
+    tclient_init(&c, make_relay(&cfg));
+    floe_relay_set_unix_time(c.r, 1700000000);
+    snprintf(user, sizeof(user), "%d:bob", 1700000100);
+    CHECK(floe_turn_rest_password(pass, sizeof(pass), "north", user) > 0);
+    c.user = user;
+    c.pass = pass;
+    setup_key(&c);
+    CHECK(allocate(&c, 0).family == FLOE_AF_INET);
+    /* The same credentials after their expiry are refused. */
+    floe_relay_set_unix_time(c.r, 1700000101);
+    c.from.port++;
+    c.nonce[0] = '\0';
+    request(&c, 0, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    learn_nonce(&c);
+    request(&c, 0, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    CHECK_EQ(answer_code(&c), 401);
+    CHECK_EQ(floe_relay_poll_event(c.r, &ev), 0);
+    floe_relay_free(c.r);
+}
+
+/* Known answer for coturn's REST password (HMAC-SHA1 then base64). */
+static void test_rest_password_vector(void)
+{
+    char out[64];
+
+    CHECK_EQ(floe_turn_rest_password(out, sizeof(out), "key", "The quick brown fox jumps over "
+                                                              "the lazy dog"),
+             28);
+    CHECK_STR(out, "3nybhbi3iqa8ino29wqQcBydtNk=");
+}
+
+static void test_permissions_and_data(void)
+{
+    struct floe_relay_config cfg;
+    struct tclient c;
+    struct floe_addr relayed, peer = floe_addr_v4(198, 51, 100, 7, 4000), from, lo;
+    struct floe_span data;
+    uint8_t out[1600];
+    struct floe_relay_tx tx;
+    long n;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    relayed = allocate(&c, 0);
+    REQUIRE(relayed.family);
+    /* No permission: the peer's datagram is dropped. */
+    n = floe_relay_handle_peer(c.r, 0, &relayed, &peer, (const uint8_t *)"hi", 2, out,
+                               sizeof(out), &tx);
+    CHECK_EQ(n, 0);
+    lo = floe_addr_v4(127, 0, 0, 1, 9);
+    request(&c, FLOE_SEC(1), FLOE_STUN_CREATE_PERMISSION, add_peer, &lo);
+    CHECK_EQ(answer_code(&c), 403);
+    request(&c, FLOE_SEC(1), FLOE_STUN_CREATE_PERMISSION, add_peer, &peer);
+    CHECK_EQ(answer_code(&c), 0);
+    CHECK_EQ(floe_stun_verify_integrity_key(&c.ans, c.key, 16), 0);
+    /* Peer -> client as a Data indication with the peer's address. */
+    n = floe_relay_handle_peer(c.r, FLOE_SEC(2), &relayed, &peer, (const uint8_t *)"hi", 2, out,
+                               sizeof(out), &tx);
+    REQUIRE(n > 0);
+    CHECK(floe_addr_eq(&tx.to, &client_addr));
+    CHECK(floe_addr_eq(&tx.from, &listen_addr));
+    REQUIRE(floe_stun_decode(&c.ans, out, (size_t)n) == 0);
+    CHECK_EQ(c.ans.method, FLOE_STUN_DATA);
+    CHECK_EQ(c.ans.cls, FLOE_STUN_INDICATION);
+    CHECK_EQ(floe_stun_get_xor_addr(&c.ans, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, &from), 0);
+    CHECK(floe_addr_eq(&from, &peer));
+    CHECK_EQ(floe_stun_get_span(&c.ans, FLOE_STUN_ATTR_DATA, &data), 0);
+    CHECK(data.len == 2 && memcmp(data.ptr, "hi", 2) == 0);
+    /* The permission lapses after 300 s. */
+    floe_relay_handle_timeout(c.r, FLOE_SEC(302));
+    n = floe_relay_handle_peer(c.r, FLOE_SEC(302), &relayed, &peer, (const uint8_t *)"hi", 2,
+                               out, sizeof(out), &tx);
+    CHECK_EQ(n, 0);
+    floe_relay_free(c.r);
+}
+
+static void send_indication(struct tclient *c, floe_time now, const struct floe_addr *peer)
+{
+    uint8_t buf[200];
+    struct floe_stun_builder b;
+    long n;
+
+    new_txid(c);
+    floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_SEND, FLOE_STUN_INDICATION, c->txid);
+    floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, peer);
+    floe_stun_add_bytes(&b, FLOE_STUN_ATTR_DATA, "ping", 4);
+    n = floe_stun_build_finish(&b);
+    REQUIRE(n > 0);
+    feed(c, now, buf, (size_t)n);
+}
+
+static void test_send_indication_and_channels(void)
+{
+    struct floe_relay_config cfg;
+    struct tclient c;
+    struct floe_addr relayed, peer = floe_addr_v4(203, 0, 113, 5, 7000);
+    struct chan_arg ca = {0x4001, peer};
+    uint8_t frame[64], out[1600];
+    struct floe_span data;
+    struct floe_relay_tx tx;
+    uint16_t number;
+    long n;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    relayed = allocate(&c, 0);
+    REQUIRE(relayed.family);
+    send_indication(&c, 0, &peer); /* no permission yet */
+    CHECK_EQ(c.out_len, 0);
+    request(&c, 0, FLOE_STUN_CHANNEL_BIND, add_chan, &ca);
+    CHECK_EQ(answer_code(&c), 0);
+    send_indication(&c, 0, &peer); /* ChannelBind installed the permission */
+    CHECK_EQ(c.out_len, 4);
+    CHECK(memcmp(c.out, "ping", 4) == 0);
+    CHECK(floe_addr_eq(&c.tx.to, &peer));
+    CHECK(floe_addr_eq(&c.tx.from, &relayed));
+    /* ChannelData both ways. */
+    n = floe_channeldata_encode(frame, sizeof(frame), 0x4001, (const uint8_t *)"abc", 3);
+    REQUIRE(n == 7);
+    feed(&c, FLOE_SEC(1), frame, (size_t)n);
+    CHECK_EQ(c.out_len, 3);
+    CHECK(floe_addr_eq(&c.tx.to, &peer));
+    n = floe_relay_handle_peer(c.r, FLOE_SEC(1), &relayed, &peer, (const uint8_t *)"xyz", 3, out,
+                               sizeof(out), &tx);
+    REQUIRE(n == 7);
+    CHECK_EQ(floe_channeldata_decode(out, (size_t)n, &number, &data), 0);
+    CHECK_EQ(number, 0x4001);
+    CHECK(data.len == 3 && memcmp(data.ptr, "xyz", 3) == 0);
+    /* Binding the number to another peer, or the peer to another number: 400. */
+    ca.peer.port++;
+    request(&c, FLOE_SEC(1), FLOE_STUN_CHANNEL_BIND, add_chan, &ca);
+    CHECK_EQ(answer_code(&c), 400);
+    ca.peer = peer;
+    ca.number = 0x4002;
+    request(&c, FLOE_SEC(1), FLOE_STUN_CHANNEL_BIND, add_chan, &ca);
+    CHECK_EQ(answer_code(&c), 400);
+    ca.number = 0x3fff;
+    request(&c, FLOE_SEC(1), FLOE_STUN_CHANNEL_BIND, add_chan, &ca);
+    CHECK_EQ(answer_code(&c), 400);
+    /* An unbound channel number is dropped. */
+    n = floe_channeldata_encode(frame, sizeof(frame), 0x4005, (const uint8_t *)"abc", 3);
+    feed(&c, FLOE_SEC(1), frame, (size_t)n);
+    CHECK_EQ(c.out_len, 0);
+    floe_relay_free(c.r);
+}
+
+static void test_refresh_and_expiry(void)
+{
+    struct floe_relay_config cfg;
+    struct floe_relay_event ev;
+    struct floe_relay_stats st;
+    struct tclient c;
+    uint32_t lifetime = 0, got;
+    int released = 0, expired = 0;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    REQUIRE(allocate(&c, 0).family);
+    lifetime = 7200; /* capped at the maximum */
+    request(&c, FLOE_SEC(10), FLOE_STUN_REFRESH, add_lifetime, &lifetime);
+    CHECK_EQ(answer_code(&c), 0);
+    CHECK_EQ(floe_stun_get_u32(&c.ans, FLOE_STUN_ATTR_LIFETIME, &got), 0);
+    CHECK_EQ(got, 3600);
+    lifetime = 0;
+    request(&c, FLOE_SEC(11), FLOE_STUN_REFRESH, add_lifetime, &lifetime);
+    CHECK_EQ(answer_code(&c), 0);
+    while (floe_relay_poll_event(c.r, &ev)) {
+        released += ev.kind == FLOE_RELAY_EV_RELEASE_PORT;
+        expired += ev.kind == FLOE_RELAY_EV_EXPIRED;
+    }
+    CHECK_EQ(released, 1);
+    CHECK_EQ(expired, 1);
+    request(&c, FLOE_SEC(12), FLOE_STUN_REFRESH, add_lifetime, &lifetime);
+    CHECK_EQ(answer_code(&c), 437);
+    /* A new allocation expires by itself after the default lifetime. */
+    REQUIRE(allocate(&c, FLOE_SEC(20)).family);
+    CHECK(floe_relay_poll_timeout(c.r) <= FLOE_SEC(21));
+    floe_relay_handle_timeout(c.r, FLOE_SEC(619));
+    floe_relay_get_stats(c.r, &st);
+    CHECK_EQ(st.allocations, 1);
+    floe_relay_handle_timeout(c.r, FLOE_SEC(621));
+    floe_relay_get_stats(c.r, &st);
+    CHECK_EQ(st.allocations, 0);
+    CHECK_EQ(floe_relay_poll_timeout(c.r), FLOE_TIME_NEVER);
+    floe_relay_free(c.r);
+}
+
+static void test_quota_and_bind_failure(void)
+{
+    struct floe_relay_config cfg;
+    struct floe_relay_event ev;
+    struct tclient c;
+
+    floe_relay_config_default(&cfg);
+    cfg.max_allocations_per_user = 1;
+    tclient_init(&c, make_relay(&cfg));
+    REQUIRE(allocate(&c, 0).family);
+    c.from.port++;
+    c.nonce[0] = '\0';
+    request(&c, 0, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    learn_nonce(&c);
+    request(&c, 0, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    CHECK_EQ(answer_code(&c), 486);
+    floe_relay_free(c.r);
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    request(&c, 0, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    learn_nonce(&c);
+    request(&c, 0, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    REQUIRE(floe_relay_poll_event(c.r, &ev) == 1);
+    c.out_len = floe_relay_port_bound(c.r, 0, ev.alloc_id, FLOE_ERR_IO, c.out, sizeof(c.out),
+                                      &c.tx);
+    REQUIRE(c.out_len > 0);
+    REQUIRE(floe_stun_decode(&c.ans, c.out, (size_t)c.out_len) == 0);
+    CHECK_EQ(answer_code(&c), 508);
+    CHECK_EQ(floe_relay_port_bound(c.r, 0, ev.alloc_id, 0, c.out, sizeof(c.out), &c.tx),
+             FLOE_ERR_STATE);
+    floe_relay_free(c.r);
+}
+
+static void add_unknown(struct floe_stun_builder *b, void *arg)
+{
+    (void)arg;
+    floe_stun_add_requested_transport(b, 17);
+    floe_stun_add_bytes(b, 0x7777, "zz", 2);
+}
+
+static void test_unknown_attribute(void)
+{
+    struct floe_relay_config cfg;
+    struct tclient c;
+    uint16_t types[4];
+    size_t n = 0;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    request(&c, 0, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    learn_nonce(&c);
+    request(&c, 0, FLOE_STUN_ALLOCATE, add_unknown, NULL);
+    CHECK_EQ(answer_code(&c), 420);
+    CHECK_EQ(floe_stun_get_unknown_attrs(&c.ans, types, 4, &n), 0);
+    CHECK(n == 1 && types[0] == 0x7777);
+    floe_relay_free(c.r);
+}
+
+static void test_garbage(void)
+{
+    struct floe_relay_config cfg;
+    struct floe_relay_stats st;
+    struct floe_addr relayed = relay_ip;
+    struct tclient c;
+    uint8_t buf[600];
+    int i;
+    size_t j;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    relayed.port = 50000;
+    floe_test_seed();
+    for (i = 0; i < 20000; i++) {
+        size_t len = (size_t)(floe_xoshiro_next(&test_rng) % sizeof(buf));
+
+        for (j = 0; j < len; j++)
+            buf[j] = (uint8_t)floe_xoshiro_next(&test_rng);
+        if (len > 0 && (i & 3) == 0)
+            buf[0] = (uint8_t)(0x40 + (i & 0xf)); /* ChannelData-shaped */
+        if (len >= 20 && (i & 3) == 1) {
+            buf[0] = 0; /* STUN-shaped with a good cookie and length */
+            floe_store_be16(buf + 2, (uint16_t)((len - 20) & ~3u));
+            floe_store_be32(buf + 4, FLOE_STUN_MAGIC_COOKIE);
+            len = 20 + ((len - 20) & ~3u);
+        }
+        feed(&c, 0, buf, len);
+        (void)floe_relay_handle_peer(c.r, 0, &relayed, &client_addr, buf, len, c.out,
+                                     sizeof(c.out), &c.tx);
+    }
+    floe_relay_get_stats(c.r, &st);
+    CHECK(st.drops[FLOE_RELAY_DROP_MALFORMED] > 0);
+    CHECK(st.drops[FLOE_RELAY_DROP_NO_ALLOCATION] > 0);
+    CHECK_EQ(st.allocations, 0);
+    CHECK_EQ(floe_relay_handle_client(c.r, 0, NULL, &client_addr, buf, 1, c.out, 10, &c.tx),
+             FLOE_ERR_INVALID_ARG);
+    floe_relay_free(c.r);
+}
+
+static void test_config_and_failmalloc(void)
+{
+    struct floe_relay_config cfg;
+    struct floe_relay *r = NULL;
+    struct floe_test_failmalloc fm = {-1, 0, 0};
+    long i;
+    int rc;
+
+    floe_relay_config_default(&cfg);
+    cfg.rng = floe_xoshiro_rng(&test_rng);
+    CHECK_EQ(floe_relay_new(&r, &cfg), FLOE_ERR_INVALID_ARG); /* no relay address, no users */
+    cfg.relay_v4 = relay_ip;
+    CHECK_EQ(floe_relay_new(&r, &cfg), FLOE_ERR_INVALID_ARG); /* no credentials */
+    cfg.auth_secret = "s";
+    cfg.port_min = 6000;
+    cfg.port_max = 5000;
+    CHECK_EQ(floe_relay_new(&r, &cfg), FLOE_ERR_INVALID_ARG);
+    floe_relay_config_default(&cfg);
+    cfg.alloc.malloc_fn = floe_test_failmalloc_malloc;
+    cfg.alloc.realloc_fn = floe_test_failmalloc_realloc;
+    cfg.alloc.free_fn = floe_test_failmalloc_free;
+    cfg.alloc.user = &fm;
+    cfg.rng = floe_xoshiro_rng(&test_rng);
+    cfg.relay_v4 = relay_ip;
+    cfg.auth_secret = "s";
+    for (i = 0; i < 50; i++) {
+        fm.fail_at = i;
+        fm.count = 0;
+        r = NULL;
+        rc = floe_relay_new(&r, &cfg);
+        if (fm.count <= i) { /* every allocation succeeded */
+            CHECK_EQ(rc, 0);
+            floe_relay_free(r);
+            break;
+        }
+        CHECK_EQ(rc, FLOE_ERR_NOMEM);
+    }
+    CHECK(i < 50);
+}
+
+static void test_cidr(void)
+{
+    struct floe_cidr c;
+    struct floe_addr a;
+
+    CHECK_EQ(floe_cidr_parse("10.1.0.0/16", &c), 0);
+    CHECK_EQ(floe_addr_parse("10.1.200.3:1", &a), 0);
+    CHECK(floe_cidr_contains(&c, &a));
+    CHECK_EQ(floe_addr_parse("10.2.0.3:1", &a), 0);
+    CHECK(!floe_cidr_contains(&c, &a));
+    CHECK_EQ(floe_cidr_parse("fd00::/8", &c), 0);
+    CHECK_EQ(floe_addr_parse("[fdab::1]:1", &a), 0);
+    CHECK(floe_cidr_contains(&c, &a));
+    CHECK_EQ(floe_cidr_parse("192.0.2.9", &c), 0);
+    CHECK_EQ(c.prefix, 32);
+    CHECK_EQ(floe_cidr_parse("10.0.0.0/33", &c), FLOE_ERR_ADDR_PARSE);
+    CHECK_EQ(floe_cidr_parse("10.0.0.0/", &c), FLOE_ERR_ADDR_PARSE);
+    CHECK_EQ(floe_cidr_parse("/8", &c), FLOE_ERR_ADDR_PARSE);
+    CHECK_EQ(floe_cidr_parse("10.0.0.0/8x", &c), FLOE_ERR_ADDR_PARSE);
+}
+
+static void test_peer_policy(void)
+{
+    struct floe_relay_config cfg;
+    struct tclient c;
+    struct floe_addr peer;
+    static const char *const refused[] = {
+        "127.0.0.1:1", "10.0.0.1:1", "192.168.1.1:1", "172.16.0.1:1", "169.254.0.1:1",
+        "0.0.0.0:1",   "224.0.0.1:1", "[::1]:1",      "[fe80::1]:1",  "[::ffff:10.0.0.1]:1",
+        "192.0.2.1:1",
+    };
+    size_t i;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    REQUIRE(allocate(&c, 0).family);
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        CHECK_EQ(floe_addr_parse(refused[i], &peer), 0);
+        request(&c, 0, FLOE_STUN_CREATE_PERMISSION, add_peer, &peer);
+        if (answer_code(&c) == 0)
+            fprintf(stderr, "  allowed %s\n", refused[i]);
+        CHECK(answer_code(&c) == 403 || answer_code(&c) == 443);
+    }
+    floe_relay_free(c.r);
+
+    floe_relay_config_default(&cfg);
+    cfg.allow_loopback_peers = true;
+    CHECK_EQ(floe_cidr_parse("10.9.0.0/16", &cfg.allow[0]), 0);
+    cfg.n_allow = 1;
+    CHECK_EQ(floe_cidr_parse("203.0.113.0/24", &cfg.deny[0]), 0);
+    cfg.n_deny = 1;
+    tclient_init(&c, make_relay(&cfg));
+    REQUIRE(allocate(&c, 0).family);
+    peer = floe_addr_v4(127, 0, 0, 1, 5);
+    request(&c, 0, FLOE_STUN_CREATE_PERMISSION, add_peer, &peer);
+    CHECK_EQ(answer_code(&c), 0);
+    peer = floe_addr_v4(10, 9, 3, 3, 5);
+    request(&c, 0, FLOE_STUN_CREATE_PERMISSION, add_peer, &peer);
+    CHECK_EQ(answer_code(&c), 0);
+    peer = floe_addr_v4(203, 0, 113, 3, 5);
+    request(&c, 0, FLOE_STUN_CREATE_PERMISSION, add_peer, &peer);
+    CHECK_EQ(answer_code(&c), 403);
+    floe_relay_free(c.r);
+}
+
+int main(void)
+{
+    floe_xoshiro_seed(&test_rng, floe_test_seed());
+    CHECK_EQ(floe_addr_parse("192.0.2.1:3478", &listen_addr), 0);
+    CHECK_EQ(floe_addr_parse("198.51.100.20:40000", &client_addr), 0);
+    CHECK_EQ(floe_addr_parse_ip("192.0.2.1", &relay_ip), 0);
+    LISTEN = &listen_addr;
+    FLOE_RUN(test_binding);
+    FLOE_RUN(test_allocate_dance);
+    FLOE_RUN(test_auth_failures);
+    FLOE_RUN(test_rest_credentials);
+    FLOE_RUN(test_rest_password_vector);
+    FLOE_RUN(test_permissions_and_data);
+    FLOE_RUN(test_send_indication_and_channels);
+    FLOE_RUN(test_refresh_and_expiry);
+    FLOE_RUN(test_quota_and_bind_failure);
+    FLOE_RUN(test_unknown_attribute);
+    FLOE_RUN(test_garbage);
+    FLOE_RUN(test_config_and_failmalloc);
+    FLOE_RUN(test_cidr);
+    FLOE_RUN(test_peer_policy);
+    return floe_test_summary();
+}
