@@ -68,43 +68,85 @@ static int x25519_derive_error(void)
     return rc;
 }
 
-static int x25519_derive(uint8_t shared[FLOE_X25519_KEY_LEN], EVP_PKEY *mine, EVP_PKEY *peer)
+struct floe_x25519_key {
+    EVP_PKEY *pkey;
+    EVP_PKEY_CTX *derive; /* derive-initialised once; per DH only the peer changes */
+    const struct floe_allocator *alloc;
+};
+
+int floe_x25519_key_new(struct floe_x25519_key **out, const struct floe_allocator *alloc,
+                        const uint8_t priv[FLOE_X25519_KEY_LEN])
 {
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL);
+    struct floe_x25519_key *k;
+
+    if (!out || !priv)
+        return FLOE_ERR_INVALID_ARG;
+    k = floe_mem_calloc(alloc, 1, sizeof(*k));
+    if (!k)
+        return FLOE_ERR_NOMEM;
+    k->alloc = alloc;
+    k->pkey = x25519_private_pkey(priv);
+    if (k->pkey)
+        k->derive = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+    if (!k->derive || EVP_PKEY_derive_init(k->derive) != 1) {
+        floe_x25519_key_free(k);
+        ERR_clear_error();
+        return FLOE_ERR_CRYPTO;
+    }
+    *out = k;
+    return 0;
+}
+
+void floe_x25519_key_free(struct floe_x25519_key *k)
+{
+    if (!k)
+        return;
+    EVP_PKEY_CTX_free(k->derive);
+    EVP_PKEY_free(k->pkey);
+    floe_mem_free(k->alloc, k);
+}
+
+int floe_x25519_key_public(const struct floe_x25519_key *k, uint8_t pub[FLOE_X25519_KEY_LEN])
+{
+    size_t len = FLOE_X25519_KEY_LEN;
+
+    if (!k || !pub)
+        return FLOE_ERR_INVALID_ARG;
+    if (EVP_PKEY_get_raw_public_key(k->pkey, pub, &len) != 1 || len != FLOE_X25519_KEY_LEN) {
+        ERR_clear_error();
+        return FLOE_ERR_CRYPTO;
+    }
+    return 0;
+}
+
+static int x25519_derive(struct floe_x25519_key *k, uint8_t shared[FLOE_X25519_KEY_LEN],
+                         const uint8_t peer_pub[FLOE_X25519_KEY_LEN])
+{
+    EVP_PKEY *peer;
     size_t len = FLOE_X25519_KEY_LEN;
     int rc = FLOE_ERR_CRYPTO;
 
-    if (!ctx)
-        return FLOE_ERR_NOMEM;
-    if (EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) != 1)
+    peer = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, peer_pub, FLOE_X25519_KEY_LEN);
+    if (!peer || EVP_PKEY_derive_set_peer_ex(k->derive, peer, 0) != 1)
         goto out;
-    if (EVP_PKEY_derive(ctx, shared, &len) != 1) {
+    if (EVP_PKEY_derive(k->derive, shared, &len) != 1)
         rc = x25519_derive_error();
-        goto out;
-    }
-    if (len == FLOE_X25519_KEY_LEN)
+    else if (len == FLOE_X25519_KEY_LEN)
         rc = 0;
 out:
-    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(peer);
     return rc;
 }
 
-int floe_x25519_shared(uint8_t shared[FLOE_X25519_KEY_LEN],
-                       const uint8_t priv[FLOE_X25519_KEY_LEN],
-                       const uint8_t peer_pub[FLOE_X25519_KEY_LEN])
+int floe_x25519_key_shared(struct floe_x25519_key *k, uint8_t shared[FLOE_X25519_KEY_LEN],
+                           const uint8_t peer_pub[FLOE_X25519_KEY_LEN])
 {
     static const uint8_t zero[FLOE_X25519_KEY_LEN];
-    EVP_PKEY *mine, *peer;
-    int rc = FLOE_ERR_CRYPTO;
+    int rc;
 
-    if (!shared || !priv || !peer_pub)
+    if (!k || !shared || !peer_pub)
         return FLOE_ERR_INVALID_ARG;
-    mine = x25519_private_pkey(priv);
-    peer = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, peer_pub, FLOE_X25519_KEY_LEN);
-    if (mine && peer)
-        rc = x25519_derive(shared, mine, peer);
-    EVP_PKEY_free(peer);
-    EVP_PKEY_free(mine);
+    rc = x25519_derive(k, shared, peer_pub);
     /* Belt and braces: never hand out the all-zero secret, whatever the library did. */
     if (rc == 0 && floe_ct_eq(shared, zero, FLOE_X25519_KEY_LEN))
         rc = FLOE_ERR_WEAK_KEY;
@@ -112,5 +154,24 @@ int floe_x25519_shared(uint8_t shared[FLOE_X25519_KEY_LEN],
         floe_wipe(shared, FLOE_X25519_KEY_LEN);
         ERR_clear_error();
     }
+    return rc;
+}
+
+int floe_x25519_shared(uint8_t shared[FLOE_X25519_KEY_LEN],
+                       const uint8_t priv[FLOE_X25519_KEY_LEN],
+                       const uint8_t peer_pub[FLOE_X25519_KEY_LEN])
+{
+    struct floe_x25519_key *k;
+    int rc;
+
+    if (!shared || !priv || !peer_pub)
+        return FLOE_ERR_INVALID_ARG;
+    rc = floe_x25519_key_new(&k, NULL, priv);
+    if (rc < 0) {
+        floe_wipe(shared, FLOE_X25519_KEY_LEN);
+        return rc;
+    }
+    rc = floe_x25519_key_shared(k, shared, peer_pub);
+    floe_x25519_key_free(k);
     return rc;
 }

@@ -148,6 +148,39 @@ static void test_x25519_small_order_rejected(void)
     }
 }
 
+/* A loaded key serves many DHs, survives a refused peer key, and matches the one-shot. */
+static void test_x25519_key_object(void)
+{
+    uint8_t a[32], b[32], pb[32], pa[32], ea[32], ek[32], k[32], bad[32] = {1}, zero[32] = {0};
+    struct floe_x25519_key *ka = NULL;
+    int i;
+
+    hex(a, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+    hex(ea, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+    hex(b, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+    hex(pb, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+    hex(ek, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+    REQUIRE(floe_x25519_key_new(&ka, NULL, a) == 0);
+    CHECK_EQ(floe_x25519_key_public(ka, pa), 0);
+    CHECK_MEM(pa, ea, 32);
+    for (i = 0; i < 3; i++) {
+        memset(k, 0, sizeof(k));
+        CHECK_EQ(floe_x25519_key_shared(ka, k, pb), 0);
+        CHECK_MEM(k, ek, 32);
+        memset(k, 0xaa, sizeof(k));
+        CHECK_EQ(floe_x25519_key_shared(ka, k, bad), FLOE_ERR_WEAK_KEY);
+        CHECK_MEM(k, zero, 32);
+    }
+    CHECK_EQ(floe_x25519_shared(k, b, pa), 0); /* the other side, one-shot */
+    CHECK_MEM(k, ek, 32);
+    CHECK_EQ(floe_x25519_key_shared(ka, NULL, pb), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_x25519_key_shared(NULL, k, pb), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_x25519_key_public(NULL, pa), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_x25519_key_new(NULL, NULL, a), FLOE_ERR_INVALID_ARG);
+    floe_x25519_key_free(ka);
+    floe_x25519_key_free(NULL);
+}
+
 /* ------------------------------------------------------- ChaCha20-Poly1305 */
 
 static void test_aead_rfc8439_2_8_2(void)
@@ -512,6 +545,7 @@ int main(void)
     FLOE_RUN(test_x25519_rfc7748_6_1);
     FLOE_RUN(test_x25519_keypair);
     FLOE_RUN(test_x25519_small_order_rejected);
+    FLOE_RUN(test_x25519_key_object);
     FLOE_RUN(test_aead_rfc8439_2_8_2);
     FLOE_RUN(test_aead_rfc8439_a5_counter_nonce);
     FLOE_RUN(test_aead_context_reuse);
