@@ -2,10 +2,10 @@
  * WireGuard crypto throughput on one core, about one second per line:
  *   ChaCha20-Poly1305 on 1420-byte packets through a floe_aead context (keyed once, nonce per
  *   packet) against a naive path that builds and keys a new EVP_CIPHER_CTX for every packet;
- *   X25519 shared secrets, one-shot and with a loaded floe_x25519_key; BLAKE2s of 64 bytes and the 16-byte keyed MAC, floe's portable
- *   code against OpenSSL 3's EVP BLAKE2S-256 / BLAKE2SMAC (the choice documented in
- *   floe/crypto_wg.h).
- * Run by hand on a Release build: build-rel/bench/aead_bench [seconds per line].
+ *   X25519 shared secrets, one-shot and with a loaded floe_x25519_key; BLAKE2s of 64 bytes
+ *   and the 16-byte keyed MAC, floe's portable code against OpenSSL 3's EVP BLAKE2S-256 and
+ *   BLAKE2SMAC (the choice documented in floe/crypto_wg.h).
+ * Run by hand on a Release build: <build>/bench/aead_bench [seconds per line].
  */
 #include <openssl/evp.h>
 #include <stdio.h>

@@ -70,8 +70,7 @@ void floe_aead_free(struct floe_aead *a)
 }
 
 /* Set the nonce and absorb the associated data. */
-static bool aead_start(EVP_CIPHER_CTX *ctx, const uint8_t *nonce, const uint8_t *ad,
-                       size_t ad_len)
+static bool aead_start(EVP_CIPHER_CTX *ctx, const uint8_t *nonce, const uint8_t *ad, size_t ad_len)
 {
     int n;
 
@@ -80,11 +79,11 @@ static bool aead_start(EVP_CIPHER_CTX *ctx, const uint8_t *nonce, const uint8_t 
     return !ad_len || EVP_CipherUpdate(ctx, NULL, &n, ad, (int)ad_len) == 1;
 }
 
-static bool aead_args_ok(const struct floe_aead *a, const void *out, const void *in,
-                         size_t in_len, const uint8_t *ad, size_t ad_len, const uint8_t *nonce)
+static bool aead_args_ok(const struct floe_aead *a, const void *out, const void *in, size_t in_len,
+                         const uint8_t *ad, size_t ad_len, const uint8_t *nonce)
 {
-    return a && out && nonce && (in || !in_len) && (ad || !ad_len) &&
-           ad_len <= (size_t)INT_MAX && in_len <= FLOE_AEAD_MAX_LEN + FLOE_AEAD_TAG_LEN;
+    return a && out && nonce && (in || !in_len) && (ad || !ad_len) && ad_len <= (size_t)INT_MAX &&
+           in_len <= FLOE_AEAD_MAX_LEN + FLOE_AEAD_TAG_LEN;
 }
 
 int floe_aead_encrypt(struct floe_aead *a, uint8_t *c, const uint8_t *m, size_t m_len,
@@ -159,8 +158,7 @@ int floe_aead_decrypt_ctr(struct floe_aead *a, uint8_t *m, const uint8_t *c, siz
 }
 
 int floe_aead_encrypt_oneshot(uint8_t *c, const uint8_t *m, size_t m_len, const uint8_t *ad,
-                              size_t ad_len, uint64_t counter,
-                              const uint8_t key[FLOE_AEAD_KEY_LEN])
+                              size_t ad_len, uint64_t counter, const uint8_t key[FLOE_AEAD_KEY_LEN])
 {
     struct floe_aead *a;
     int rc = floe_aead_new(&a, NULL, key, FLOE_AEAD_KEY_LEN);
@@ -173,8 +171,7 @@ int floe_aead_encrypt_oneshot(uint8_t *c, const uint8_t *m, size_t m_len, const 
 }
 
 int floe_aead_decrypt_oneshot(uint8_t *m, const uint8_t *c, size_t c_len, const uint8_t *ad,
-                              size_t ad_len, uint64_t counter,
-                              const uint8_t key[FLOE_AEAD_KEY_LEN])
+                              size_t ad_len, uint64_t counter, const uint8_t key[FLOE_AEAD_KEY_LEN])
 {
     struct floe_aead *a;
     int rc = floe_aead_new(&a, NULL, key, FLOE_AEAD_KEY_LEN);

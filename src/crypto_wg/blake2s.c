@@ -7,8 +7,7 @@
 #include "floe/crypto_wg.h"
 
 static const uint32_t blake2s_iv[8] = {
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 };
 
 /* RFC 7693 section 2.7: message word schedule of the ten rounds. */
@@ -28,16 +27,29 @@ static const uint8_t blake2s_sigma[10][16] = {
 #define ROTR32(v, n) ((uint32_t)(((v) >> (n)) | ((v) << (32 - (n)))))
 
 /* RFC 7693 section 3.1, mixing function G with R1..R4 = 16, 12, 8, 7. */
-#define G(v, a, b, c, d, x, y)                                                               \
-    do {                                                                                     \
-        v[a] = v[a] + v[b] + (x);                                                            \
-        v[d] = ROTR32(v[d] ^ v[a], 16);                                                      \
-        v[c] = v[c] + v[d];                                                                  \
-        v[b] = ROTR32(v[b] ^ v[c], 12);                                                      \
-        v[a] = v[a] + v[b] + (y);                                                            \
-        v[d] = ROTR32(v[d] ^ v[a], 8);                                                       \
-        v[c] = v[c] + v[d];                                                                  \
-        v[b] = ROTR32(v[b] ^ v[c], 7);                                                       \
+#define G(v, a, b, c, d, x, y)                                                                     \
+    do {                                                                                           \
+        v[a] = v[a] + v[b] + (x);                                                                  \
+        v[d] = ROTR32(v[d] ^ v[a], 16);                                                            \
+        v[c] = v[c] + v[d];                                                                        \
+        v[b] = ROTR32(v[b] ^ v[c], 12);                                                            \
+        v[a] = v[a] + v[b] + (y);                                                                  \
+        v[d] = ROTR32(v[d] ^ v[a], 8);                                                             \
+        v[c] = v[c] + v[d];                                                                        \
+        v[b] = ROTR32(v[b] ^ v[c], 7);                                                             \
+    } while (0)
+
+/* One round r: the sigma indices are constants once ROUND is expanded with a literal r. */
+#define ROUND(r)                                                                                   \
+    do {                                                                                           \
+        G(v, 0, 4, 8, 12, m[blake2s_sigma[r][0]], m[blake2s_sigma[r][1]]);                         \
+        G(v, 1, 5, 9, 13, m[blake2s_sigma[r][2]], m[blake2s_sigma[r][3]]);                         \
+        G(v, 2, 6, 10, 14, m[blake2s_sigma[r][4]], m[blake2s_sigma[r][5]]);                        \
+        G(v, 3, 7, 11, 15, m[blake2s_sigma[r][6]], m[blake2s_sigma[r][7]]);                        \
+        G(v, 0, 5, 10, 15, m[blake2s_sigma[r][8]], m[blake2s_sigma[r][9]]);                        \
+        G(v, 1, 6, 11, 12, m[blake2s_sigma[r][10]], m[blake2s_sigma[r][11]]);                      \
+        G(v, 2, 7, 8, 13, m[blake2s_sigma[r][12]], m[blake2s_sigma[r][13]]);                       \
+        G(v, 3, 4, 9, 14, m[blake2s_sigma[r][14]], m[blake2s_sigma[r][15]]);                       \
     } while (0)
 
 static void blake2s_compress(struct floe_blake2s *s, const uint8_t block[64], bool last)
@@ -55,18 +67,16 @@ static void blake2s_compress(struct floe_blake2s *s, const uint8_t block[64], bo
     v[13] ^= s->t[1];
     if (last)
         v[14] = ~v[14];
-    for (i = 0; i < 10; i++) {
-        const uint8_t *sg = blake2s_sigma[i];
-
-        G(v, 0, 4, 8, 12, m[sg[0]], m[sg[1]]);
-        G(v, 1, 5, 9, 13, m[sg[2]], m[sg[3]]);
-        G(v, 2, 6, 10, 14, m[sg[4]], m[sg[5]]);
-        G(v, 3, 7, 11, 15, m[sg[6]], m[sg[7]]);
-        G(v, 0, 5, 10, 15, m[sg[8]], m[sg[9]]);
-        G(v, 1, 6, 11, 12, m[sg[10]], m[sg[11]]);
-        G(v, 2, 7, 8, 13, m[sg[12]], m[sg[13]]);
-        G(v, 3, 4, 9, 14, m[sg[14]], m[sg[15]]);
-    }
+    ROUND(0);
+    ROUND(1);
+    ROUND(2);
+    ROUND(3);
+    ROUND(4);
+    ROUND(5);
+    ROUND(6);
+    ROUND(7);
+    ROUND(8);
+    ROUND(9);
     for (i = 0; i < 8; i++)
         s->h[i] ^= v[i] ^ v[i + 8];
 }
@@ -96,11 +106,10 @@ static void blake2s_start(struct floe_blake2s *s, size_t out_len, const uint8_t 
     }
 }
 
-int floe_blake2s_init(struct floe_blake2s *s, size_t out_len, const uint8_t *key,
-                      size_t key_len)
+int floe_blake2s_init(struct floe_blake2s *s, size_t out_len, const uint8_t *key, size_t key_len)
 {
-    if (!s || out_len < 1 || out_len > FLOE_BLAKE2S_OUT_MAX ||
-        key_len > FLOE_BLAKE2S_KEY_MAX || (!key && key_len))
+    if (!s || out_len < 1 || out_len > FLOE_BLAKE2S_OUT_MAX || key_len > FLOE_BLAKE2S_KEY_MAX ||
+        (!key && key_len))
         return FLOE_ERR_INVALID_ARG;
     blake2s_start(s, out_len, key, key_len);
     return 0;
@@ -146,8 +155,8 @@ void floe_blake2s_final(struct floe_blake2s *s, uint8_t *out)
     floe_wipe(s, sizeof(*s));
 }
 
-int floe_blake2s(uint8_t *out, size_t out_len, const uint8_t *in, size_t in_len,
-                 const uint8_t *key, size_t key_len)
+int floe_blake2s(uint8_t *out, size_t out_len, const uint8_t *in, size_t in_len, const uint8_t *key,
+                 size_t key_len)
 {
     struct floe_blake2s s;
     int rc;
@@ -162,8 +171,7 @@ int floe_blake2s(uint8_t *out, size_t out_len, const uint8_t *in, size_t in_len,
     return 0;
 }
 
-void floe_blake2s_hash(uint8_t out[FLOE_WG_HASH_LEN], const struct floe_span *parts,
-                       size_t n_parts)
+void floe_blake2s_hash(uint8_t out[FLOE_WG_HASH_LEN], const struct floe_span *parts, size_t n_parts)
 {
     struct floe_blake2s s;
     size_t i;

@@ -157,8 +157,7 @@ int floe_x25519_key_shared(struct floe_x25519_key *k, uint8_t shared[FLOE_X25519
     return rc;
 }
 
-int floe_x25519_shared(uint8_t shared[FLOE_X25519_KEY_LEN],
-                       const uint8_t priv[FLOE_X25519_KEY_LEN],
+int floe_x25519_shared(uint8_t shared[FLOE_X25519_KEY_LEN], const uint8_t priv[FLOE_X25519_KEY_LEN],
                        const uint8_t peer_pub[FLOE_X25519_KEY_LEN])
 {
     struct floe_x25519_key *k;

@@ -7,16 +7,16 @@
 
 #define ROTL32(v, n) ((uint32_t)(((v) << (n)) | ((v) >> (32 - (n)))))
 
-#define QUARTER_ROUND(a, b, c, d)                                                            \
-    do {                                                                                     \
-        a += b;                                                                              \
-        d = ROTL32(d ^ a, 16);                                                               \
-        c += d;                                                                              \
-        b = ROTL32(b ^ c, 12);                                                               \
-        a += b;                                                                              \
-        d = ROTL32(d ^ a, 8);                                                                \
-        c += d;                                                                              \
-        b = ROTL32(b ^ c, 7);                                                                \
+#define QUARTER_ROUND(a, b, c, d)                                                                  \
+    do {                                                                                           \
+        a += b;                                                                                    \
+        d = ROTL32(d ^ a, 16);                                                                     \
+        c += d;                                                                                    \
+        b = ROTL32(b ^ c, 12);                                                                     \
+        a += b;                                                                                    \
+        d = ROTL32(d ^ a, 8);                                                                      \
+        c += d;                                                                                    \
+        b = ROTL32(b ^ c, 7);                                                                      \
     } while (0)
 
 static void chacha_double_round(uint32_t x[16])
@@ -54,8 +54,8 @@ void floe_hchacha20(uint8_t out[FLOE_AEAD_KEY_LEN], const uint8_t key[FLOE_AEAD_
     floe_wipe(x, sizeof(x));
 }
 
-int floe_xaead_encrypt(uint8_t *c, const uint8_t *m, size_t m_len, const uint8_t *ad,
-                       size_t ad_len, const uint8_t nonce[FLOE_XAEAD_NONCE_LEN],
+int floe_xaead_encrypt(uint8_t *c, const uint8_t *m, size_t m_len, const uint8_t *ad, size_t ad_len,
+                       const uint8_t nonce[FLOE_XAEAD_NONCE_LEN],
                        const uint8_t key[FLOE_AEAD_KEY_LEN])
 {
     uint8_t subkey[FLOE_AEAD_KEY_LEN];
@@ -65,14 +65,13 @@ int floe_xaead_encrypt(uint8_t *c, const uint8_t *m, size_t m_len, const uint8_t
         return FLOE_ERR_INVALID_ARG;
     floe_hchacha20(subkey, key, nonce);
     /* 4 zero bytes || nonce[16..24) is exactly the WireGuard nonce of this counter. */
-    rc = floe_aead_encrypt_oneshot(c, m, m_len, ad, ad_len, floe_load_le64(nonce + 16),
-                                   subkey);
+    rc = floe_aead_encrypt_oneshot(c, m, m_len, ad, ad_len, floe_load_le64(nonce + 16), subkey);
     floe_wipe(subkey, sizeof(subkey));
     return rc;
 }
 
-int floe_xaead_decrypt(uint8_t *m, const uint8_t *c, size_t c_len, const uint8_t *ad,
-                       size_t ad_len, const uint8_t nonce[FLOE_XAEAD_NONCE_LEN],
+int floe_xaead_decrypt(uint8_t *m, const uint8_t *c, size_t c_len, const uint8_t *ad, size_t ad_len,
+                       const uint8_t nonce[FLOE_XAEAD_NONCE_LEN],
                        const uint8_t key[FLOE_AEAD_KEY_LEN])
 {
     uint8_t subkey[FLOE_AEAD_KEY_LEN];
@@ -81,8 +80,7 @@ int floe_xaead_decrypt(uint8_t *m, const uint8_t *c, size_t c_len, const uint8_t
     if (!nonce || !key)
         return FLOE_ERR_INVALID_ARG;
     floe_hchacha20(subkey, key, nonce);
-    rc = floe_aead_decrypt_oneshot(m, c, c_len, ad, ad_len, floe_load_le64(nonce + 16),
-                                   subkey);
+    rc = floe_aead_decrypt_oneshot(m, c, c_len, ad, ad_len, floe_load_le64(nonce + 16), subkey);
     floe_wipe(subkey, sizeof(subkey));
     return rc;
 }
