@@ -342,6 +342,51 @@ static void test_aead_bad_arguments(void)
     floe_aead_free(NULL);
 }
 
+struct counting_alloc {
+    int allocs, frees, fail;
+};
+
+static void *counting_malloc(size_t size, void *user)
+{
+    struct counting_alloc *c = user;
+
+    if (c->fail)
+        return NULL;
+    c->allocs++;
+    return malloc(size);
+}
+
+static void counting_free(void *p, void *user)
+{
+    struct counting_alloc *c = user;
+
+    c->frees++;
+    free(p);
+}
+
+/* Contexts go through the caller's allocator, and an allocation failure is NOMEM. */
+static void test_contexts_use_allocator(void)
+{
+    struct counting_alloc count = {0, 0, 0};
+    struct floe_allocator alloc = {counting_malloc, NULL, counting_free, &count};
+    struct floe_aead *a = NULL;
+    struct floe_x25519_key *k = NULL;
+    uint8_t key[32] = {1};
+
+    REQUIRE(floe_aead_new(&a, &alloc, key, 32) == 0);
+    REQUIRE(floe_x25519_key_new(&k, &alloc, key) == 0);
+    CHECK_EQ(count.allocs, 2);
+    floe_aead_free(a);
+    floe_x25519_key_free(k);
+    CHECK_EQ(count.frees, 2);
+    count.fail = 1;
+    a = NULL;
+    k = NULL;
+    CHECK_EQ(floe_aead_new(&a, &alloc, key, 32), FLOE_ERR_NOMEM);
+    CHECK_EQ(floe_x25519_key_new(&k, &alloc, key), FLOE_ERR_NOMEM);
+    CHECK(a == NULL && k == NULL);
+}
+
 /* ------------------------------------------------------ XChaCha20-Poly1305 */
 
 static void test_hchacha20_draft_2_2_1(void)
@@ -550,6 +595,7 @@ int main(void)
     FLOE_RUN(test_aead_context_reuse);
     FLOE_RUN(test_aead_tampering_rejected);
     FLOE_RUN(test_aead_bad_arguments);
+    FLOE_RUN(test_contexts_use_allocator);
     FLOE_RUN(test_hchacha20_draft_2_2_1);
     FLOE_RUN(test_xaead_draft_a_3_1);
     FLOE_RUN(test_blake2s_published);
