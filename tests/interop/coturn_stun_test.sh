@@ -10,7 +10,7 @@ fail() {
     exit 1
 }
 
-: "${FLOE_BIN_DIR:?FLOE_BIN_DIR must point at the build's bin directory}"
+: "${FLOE_BIN_DIR:?FLOE_BIN_DIR must point at the build bin directory}"
 : "${FLOE_SOURCE_DIR:?FLOE_SOURCE_DIR must point at the source tree}"
 FLOE=$FLOE_BIN_DIR/floe
 [ -x "$FLOE" ] || fail "$FLOE not built"
@@ -86,7 +86,8 @@ DEAD=$(floe_free_udp_port)
 t0=$(date +%s%N)
 expect_exit 1 "$FLOE" stun --timeout 2 --log-level debug --log-file "$TMP/dead.jsonl" \
     "127.0.0.1:$DEAD"
-elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
+t1=$(date +%s%N)
+elapsed_ms=$(((t1 - t0) / 1000000))
 cat "$TMP/err"
 expect_stderr "floe stun: no response from 127.0.0.1:$DEAD within 2.0 s"
 [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 3500 ] ||
