@@ -75,8 +75,9 @@ grep -qE '^software Coturn' "$TMP/out" || fail "no software line"
 jq -r '"\(.time) \(.severity) \(.message)"' "$TMP/ok.jsonl" >"$TMP/ok.txt" ||
     fail "log is not JSON Lines"
 cat "$TMP/ok.txt"
-grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z DEBUG sending binding request$' \
-    "$TMP/ok.txt" || fail "no debug line for the first send"
+rfc3339_ns='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z'
+grep -qE "^$rfc3339_ns DEBUG sending binding request\$" "$TMP/ok.txt" ||
+    fail "no debug line for the first send"
 jq -e --arg srv "127.0.0.1:$PORT" 'select(.message == "sending binding request")
     | .server == $srv and .attempt == 1 and .target == "floe::stun"' "$TMP/ok.jsonl" \
     >/dev/null || fail "send log fields wrong"
@@ -111,6 +112,8 @@ expect_exit 2 "$FLOE" stun --frobnicate "127.0.0.1:$PORT"
 expect_stderr "unknown option '--frobnicate'"
 expect_exit 2 "$FLOE" stun --source 127.0.0.1 "127.0.0.1:$PORT"
 expect_stderr "invalid --source"
+expect_exit 2 "$FLOE" stun --source 127.0.0.1:0 "[::1]:$PORT"
+expect_stderr "is not of the address family"
 expect_exit 2 "$FLOE" frobnicate
 expect_stderr "floe: unknown command 'frobnicate'"
 expect_exit 2 "$FLOE"
