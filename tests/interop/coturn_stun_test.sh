@@ -33,6 +33,8 @@ PORT=$(floe_free_udp_port)
 floe_coturn_start "$TMP" "$PORT"
 floe_coturn_wait "$PORT" "$TMP"
 echo "coturn pid $COTURN_PID on 127.0.0.1:$PORT"
+# Wait until it answers, so the first measured exchange below needs no retransmission.
+"$FLOE" stun --timeout 10 "127.0.0.1:$PORT" >/dev/null || fail "coturn does not answer"
 
 # expect_exit CODE CMD...: run CMD, its stdout in $TMP/out and stderr in $TMP/err.
 expect_exit() {
