@@ -76,6 +76,7 @@ static inline floe_time floe_time_min(floe_time a, floe_time b)
     X(IO, -20, "I/O error")                                                                        \
     X(RESOLVE, -21, "cannot resolve host name")                                                    \
     X(PROTOCOL, -22, "protocol error")                                                             \
+    X(WEAK_KEY, -23, "public key of small order (zero shared secret)")                             \
     X(CRYPTO, -100, "cryptographic library failure")                                               \
     X(INTERNAL, -101, "internal error")
 

@@ -17,9 +17,9 @@ bool floe_ct_eq(const void *a, const void *b, size_t n)
 
 void floe_wipe(void *p, size_t n)
 {
-    volatile uint8_t *v = p;
-
-    while (n--)
-        *v++ = 0;
+    if (!p || !n)
+        return;
+    memset(p, 0, n);
+    /* The barrier tells the compiler the zeros are read, so the memset stays. */
     __asm__ __volatile__("" : : "r"(p) : "memory");
 }
