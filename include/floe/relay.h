@@ -60,8 +60,8 @@ struct floe_relay_user {
 struct floe_relay_config {
     struct floe_allocator alloc;
     struct floe_log log;
-    struct floe_rng rng; /* required: nonce key, port choice */
-    const char *realm;   /* default "floe" */
+    struct floe_rng rng;  /* required: nonce key, port choice */
+    const char *realm;    /* default "floe" */
     const char *software; /* SOFTWARE in answers; NULL for none */
     /* coturn use-auth-secret: username "expiry:id", password base64(HMAC-SHA1(secret, username)) */
     const char *auth_secret;
@@ -70,18 +70,18 @@ struct floe_relay_config {
     /* Relayed addresses (port ignored); at least one family must be set. */
     struct floe_addr relay_v4;
     struct floe_addr relay_v6;
-    uint16_t port_min, port_max; /* default 49152-65535 */
-    floe_time default_lifetime;  /* 600 s */
-    floe_time max_lifetime;      /* 3600 s */
-    floe_time permission_lifetime; /* 300 s */
-    floe_time channel_lifetime;  /* 600 s */
-    floe_time nonce_lifetime;    /* 600 s */
-    uint32_t max_allocations;    /* 10000 */
+    uint16_t port_min, port_max;         /* default 49152-65535 */
+    floe_time default_lifetime;          /* 600 s */
+    floe_time max_lifetime;              /* 3600 s */
+    floe_time permission_lifetime;       /* 300 s */
+    floe_time channel_lifetime;          /* 600 s */
+    floe_time nonce_lifetime;            /* 600 s */
+    uint32_t max_allocations;            /* 10000 */
     uint32_t max_allocations_per_user;   /* 0: unlimited */
     uint32_t max_allocations_per_client; /* per client IP; 0: unlimited */
-    uint32_t max_permissions;    /* per allocation, 64 */
-    uint32_t max_channels;       /* per allocation, 64 */
-    uint32_t unauth_rate;        /* unauthenticated answers per second, 0: unlimited */
+    uint32_t max_permissions;            /* per allocation, 64 */
+    uint32_t max_channels;               /* per allocation, 64 */
+    uint32_t unauth_rate;                /* unauthenticated answers per second, 0: unlimited */
     /* Peer policy: loopback, private, link-local, unspecified, multicast and the
      * relay's own addresses are refused unless allowed. deny wins over allow. */
     bool allow_loopback_peers;
@@ -164,13 +164,13 @@ struct floe_relay_event {
 int floe_relay_poll_event(struct floe_relay *r, struct floe_relay_event *ev);
 
 /* Counters; drop reasons are named for the metrics endpoint. */
-#define FLOE_RELAY_DROP_TABLE(X)                                                              \
-    X(MALFORMED, "malformed")                                                                 \
-    X(NO_ALLOCATION, "no_allocation")                                                         \
-    X(NO_PERMISSION, "no_permission")                                                         \
-    X(NO_CHANNEL, "no_channel")                                                               \
-    X(RATE_LIMITED, "rate_limited")                                                           \
-    X(UNEXPECTED, "unexpected")                                                               \
+#define FLOE_RELAY_DROP_TABLE(X)                                                                   \
+    X(MALFORMED, "malformed")                                                                      \
+    X(NO_ALLOCATION, "no_allocation")                                                              \
+    X(NO_PERMISSION, "no_permission")                                                              \
+    X(NO_CHANNEL, "no_channel")                                                                    \
+    X(RATE_LIMITED, "rate_limited")                                                                \
+    X(UNEXPECTED, "unexpected")                                                                    \
     X(TOO_BIG, "too_big")
 
 enum floe_relay_drop {
@@ -183,10 +183,10 @@ enum floe_relay_drop {
 const char *floe_relay_drop_name(enum floe_relay_drop d);
 
 struct floe_relay_stats {
-    uint64_t allocations;          /* live now */
-    uint64_t allocations_total;    /* created since start */
-    uint64_t permissions;          /* live now */
-    uint64_t channels;             /* live now */
+    uint64_t allocations;       /* live now */
+    uint64_t allocations_total; /* created since start */
+    uint64_t permissions;       /* live now */
+    uint64_t channels;          /* live now */
     uint64_t requests;
     uint64_t auth_failures;
     uint64_t error_responses;

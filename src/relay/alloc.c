@@ -18,8 +18,7 @@ static uint32_t alloc_hash(const struct floe_addr *client, const struct floe_add
     return h ^ local->ip[3] ^ local->ip[15];
 }
 
-static struct relay_alloc **alloc_bucket(const struct floe_relay *r,
-                                         const struct floe_addr *client,
+static struct relay_alloc **alloc_bucket(const struct floe_relay *r, const struct floe_addr *client,
                                          const struct floe_addr *local)
 {
     return &r->by_client[alloc_hash(client, local) & (r->n_buckets - 1)];
@@ -126,8 +125,7 @@ static struct relay_alloc *alloc_new(struct floe_relay *r, const struct relay_re
     return a;
 }
 
-static int alloc_add_relayed(struct floe_relay *r, struct relay_alloc *a, uint8_t family,
-                             bool even)
+static int alloc_add_relayed(struct floe_relay *r, struct relay_alloc *a, uint8_t family, bool even)
 {
     const struct floe_addr *base = family == FLOE_AF_INET ? &r->cfg.relay_v4 : &r->cfg.relay_v6;
     struct floe_addr relayed = *base;
@@ -252,8 +250,7 @@ int floe__relay_add_permission(struct floe_relay *r, struct relay_alloc *a, floe
     return 0;
 }
 
-struct relay_chan *floe__relay_chan_by_number(struct relay_alloc *a, floe_time now,
-                                              uint16_t number)
+struct relay_chan *floe__relay_chan_by_number(struct relay_alloc *a, floe_time now, uint16_t number)
 {
     uint32_t i;
 

@@ -3,10 +3,8 @@
 
 #include "relay_int.h"
 
-void floe__relay_answer_start(struct floe_stun_builder *b, const struct relay_req *q)
+void floe__relay_answer_start(struct floe_stun_builder *b, const struct relay_req *q, uint8_t cls)
 {
-    uint8_t cls = FLOE_STUN_SUCCESS;
-
     q->tx->from = *q->local;
     q->tx->to = *q->from;
     floe_stun_build_init(b, q->out, q->cap, q->msg->method, cls, q->msg->txid);
@@ -35,9 +33,7 @@ long floe__relay_answer_error(struct floe_relay *r, const struct relay_req *q, i
 {
     struct floe_stun_builder b;
 
-    floe__relay_answer_start(&b, q);
-    /* The class lives in the header: rewrite it to error before any attribute. */
-    floe_stun_build_init(&b, q->out, q->cap, q->msg->method, FLOE_STUN_ERROR, q->msg->txid);
+    floe__relay_answer_start(&b, q, FLOE_STUN_ERROR);
     floe_stun_add_error(&b, code, reason);
     r->stats.error_responses++;
     return floe__relay_answer_finish(r, &b, q, q->key, q->msg->fingerprint_idx >= 0);

@@ -39,7 +39,9 @@ static int nonce_mac(struct floe_relay *r, uint32_t issued, const struct floe_ad
 {
     uint8_t t[4];
     struct floe_span parts[3] = {
-        {t, 4}, {&from->family, 1}, {from->ip, 16},
+        {t, 4},
+        {&from->family, 1},
+        {from->ip, 16},
     };
 
     floe_store_be32(t, issued);
@@ -112,9 +114,9 @@ static long auth_challenge(struct floe_relay *r, floe_time now, struct relay_req
         return 0;
     if (nonce_make(r, now, q->from, nonce) < 0)
         return 0;
-    floe__relay_answer_start(&b, q);
-    floe_stun_add_error(&b, code, code == FLOE_TURN_ERR_STALE_NONCE ? "Stale Nonce"
-                                                                    : "Unauthorized");
+    floe__relay_answer_start(&b, q, FLOE_STUN_ERROR);
+    floe_stun_add_error(&b, code,
+                        code == FLOE_TURN_ERR_STALE_NONCE ? "Stale Nonce" : "Unauthorized");
     floe_stun_add_bytes(&b, FLOE_STUN_ATTR_REALM, r->cfg.realm, strlen(r->cfg.realm));
     floe_stun_add_bytes(&b, FLOE_STUN_ATTR_NONCE, nonce, RELAY_NONCE_LEN);
     r->stats.error_responses++;

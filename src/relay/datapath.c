@@ -87,8 +87,8 @@ long floe__relay_send_indication(struct floe_relay *r, floe_time now, const stru
 }
 
 static long datapath_data_indication(struct floe_relay *r, const struct relay_alloc *a,
-                                     const struct floe_addr *peer, const uint8_t *buf,
-                                     size_t len, uint8_t *out, size_t cap)
+                                     const struct floe_addr *peer, const uint8_t *buf, size_t len,
+                                     uint8_t *out, size_t cap)
 {
     struct floe_stun_builder b;
     uint8_t txid[FLOE_STUN_TXID_LEN];

@@ -7,7 +7,7 @@ static long method_binding(struct floe_relay *r, struct relay_req *q)
 {
     struct floe_stun_builder b;
 
-    floe__relay_answer_start(&b, q);
+    floe__relay_answer_start(&b, q, FLOE_STUN_SUCCESS);
     floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, q->from);
     return floe__relay_answer_finish(r, &b, q, NULL, q->msg->fingerprint_idx >= 0);
 }
@@ -75,7 +75,7 @@ static long method_allocate_success(struct floe_relay *r, floe_time now, struct 
     struct floe_stun_builder b;
     uint8_t i;
 
-    floe__relay_answer_start(&b, q);
+    floe__relay_answer_start(&b, q, FLOE_STUN_SUCCESS);
     for (i = 0; i < a->n_relayed; i++)
         floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS, &a->relayed[i]);
     floe_stun_add_u32(&b, FLOE_STUN_ATTR_LIFETIME,
@@ -143,7 +143,7 @@ static long method_refresh(struct floe_relay *r, floe_time now, struct relay_req
     struct floe_stun_builder b;
     floe_time lifetime = method_lifetime(r, q->msg);
 
-    floe__relay_answer_start(&b, q);
+    floe__relay_answer_start(&b, q, FLOE_STUN_SUCCESS);
     floe_stun_add_u32(&b, FLOE_STUN_ATTR_LIFETIME, (uint32_t)(lifetime / FLOE_SEC(1)));
     if (lifetime == 0)
         floe__relay_alloc_destroy(r, a);
@@ -186,7 +186,7 @@ static long method_create_permission(struct floe_relay *r, floe_time now, struct
             return floe__relay_answer_error(r, q, FLOE_TURN_ERR_INSUFFICIENT_CAPACITY,
                                             "Too Many Permissions");
     }
-    floe__relay_answer_start(&b, q);
+    floe__relay_answer_start(&b, q, FLOE_STUN_SUCCESS);
     return floe__relay_answer_finish(r, &b, q, q->key, q->msg->fingerprint_idx >= 0);
 }
 
@@ -248,7 +248,7 @@ static long method_channel_bind(struct floe_relay *r, floe_time now, struct rela
     if (err)
         return floe__relay_answer_error(r, q, err, "Channel Bind Refused");
     method_channel_install(r, now, a, number, &peer);
-    floe__relay_answer_start(&b, q);
+    floe__relay_answer_start(&b, q, FLOE_STUN_SUCCESS);
     return floe__relay_answer_finish(r, &b, q, q->key, q->msg->fingerprint_idx >= 0);
 }
 
@@ -261,8 +261,7 @@ static long method_on_allocation(struct floe_relay *r, floe_time now, struct rel
         return floe__relay_answer_error(r, q, FLOE_TURN_ERR_ALLOCATION_MISMATCH,
                                         "Allocation Mismatch");
     if (strcmp(a->username, q->username) != 0)
-        return floe__relay_answer_error(r, q, FLOE_TURN_ERR_WRONG_CREDENTIALS,
-                                        "Wrong Credentials");
+        return floe__relay_answer_error(r, q, FLOE_TURN_ERR_WRONG_CREDENTIALS, "Wrong Credentials");
     switch (q->msg->method) {
     case FLOE_STUN_REFRESH:
         return method_refresh(r, now, q, a);
@@ -292,8 +291,7 @@ long floe__relay_request(struct floe_relay *r, floe_time now, struct relay_req *
     if (q->msg->n_unknown) {
         struct floe_stun_builder b;
 
-        floe__relay_answer_start(&b, q);
-        floe_stun_build_init(&b, q->out, q->cap, q->msg->method, FLOE_STUN_ERROR, q->msg->txid);
+        floe__relay_answer_start(&b, q, FLOE_STUN_ERROR);
         floe_stun_add_error(&b, FLOE_TURN_ERR_UNKNOWN_ATTRIBUTE, "Unknown Attribute");
         floe_stun_add_unknown_attrs(&b, q->msg->unknown, q->msg->n_unknown);
         r->stats.error_responses++;

@@ -53,8 +53,8 @@ bool floe_cidr_contains(const struct floe_cidr *c, const struct floe_addr *a)
 }
 
 static const char *const policy_special_v4[] = {
-    "0.0.0.0/8",   "10.0.0.0/8",     "100.64.0.0/10", "169.254.0.0/16",
-    "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4",  "240.0.0.0/4",
+    "0.0.0.0/8",     "10.0.0.0/8",     "100.64.0.0/10", "169.254.0.0/16",
+    "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4",   "240.0.0.0/4",
 };
 
 static const char *const policy_special_v6[] = {
@@ -102,8 +102,7 @@ static bool policy_is_special(const struct floe_relay *r, const struct floe_addr
     if (a->family == FLOE_AF_INET) {
         if (policy_in_list(policy_special_v4, sizeof(policy_special_v4) / sizeof(char *), a))
             return true;
-    } else if (policy_in_list(policy_special_v6, sizeof(policy_special_v6) / sizeof(char *),
-                              a)) {
+    } else if (policy_in_list(policy_special_v6, sizeof(policy_special_v6) / sizeof(char *), a)) {
         return true;
     }
     if (r->cfg.relay_v4.family && floe_addr_ip_eq(&r->cfg.relay_v4, a))

@@ -112,7 +112,7 @@ bool floe__relay_peer_allowed(const struct floe_relay *r, const struct floe_addr
 /* answer.c */
 long floe__relay_answer_error(struct floe_relay *r, const struct relay_req *q, int code,
                               const char *reason);
-void floe__relay_answer_start(struct floe_stun_builder *b, const struct relay_req *q);
+void floe__relay_answer_start(struct floe_stun_builder *b, const struct relay_req *q, uint8_t cls);
 long floe__relay_answer_finish(struct floe_relay *r, struct floe_stun_builder *b,
                                const struct relay_req *q, const uint8_t *key, bool fingerprint);
 

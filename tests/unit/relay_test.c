@@ -127,8 +127,10 @@ struct chan_arg {
 static void add_chan(struct floe_stun_builder *b, void *arg)
 {
     struct chan_arg *ca = arg;
+    uint8_t raw[4] = {(uint8_t)(ca->number >> 8), (uint8_t)ca->number, 0, 0};
 
-    floe_stun_add_channel(b, ca->number);
+    /* Raw bytes, so out-of-range numbers reach the relay. */
+    floe_stun_add_bytes(b, FLOE_STUN_ATTR_CHANNEL_NUMBER, raw, sizeof(raw));
     floe_stun_add_xor_addr(b, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, &ca->peer);
 }
 
@@ -310,8 +312,9 @@ static void test_rest_password_vector(void)
 {
     char out[64];
 
-    CHECK_EQ(floe_turn_rest_password(out, sizeof(out), "key", "The quick brown fox jumps over "
-                                                              "the lazy dog"),
+    CHECK_EQ(floe_turn_rest_password(out, sizeof(out), "key",
+                                     "The quick brown fox jumps over "
+                                     "the lazy dog"),
              28);
     CHECK_STR(out, "3nybhbi3iqa8ino29wqQcBydtNk=");
 }
@@ -331,8 +334,8 @@ static void test_permissions_and_data(void)
     relayed = allocate(&c, 0);
     REQUIRE(relayed.family);
     /* No permission: the peer's datagram is dropped. */
-    n = floe_relay_handle_peer(c.r, 0, &relayed, &peer, (const uint8_t *)"hi", 2, out,
-                               sizeof(out), &tx);
+    n = floe_relay_handle_peer(c.r, 0, &relayed, &peer, (const uint8_t *)"hi", 2, out, sizeof(out),
+                               &tx);
     CHECK_EQ(n, 0);
     lo = floe_addr_v4(127, 0, 0, 1, 9);
     request(&c, FLOE_SEC(1), FLOE_STUN_CREATE_PERMISSION, add_peer, &lo);
@@ -355,8 +358,8 @@ static void test_permissions_and_data(void)
     CHECK(data.len == 2 && memcmp(data.ptr, "hi", 2) == 0);
     /* The permission lapses after 300 s. */
     floe_relay_handle_timeout(c.r, FLOE_SEC(302));
-    n = floe_relay_handle_peer(c.r, FLOE_SEC(302), &relayed, &peer, (const uint8_t *)"hi", 2,
-                               out, sizeof(out), &tx);
+    n = floe_relay_handle_peer(c.r, FLOE_SEC(302), &relayed, &peer, (const uint8_t *)"hi", 2, out,
+                               sizeof(out), &tx);
     CHECK_EQ(n, 0);
     floe_relay_free(c.r);
 }
@@ -496,8 +499,8 @@ static void test_quota_and_bind_failure(void)
     learn_nonce(&c);
     request(&c, 0, FLOE_STUN_ALLOCATE, add_udp, NULL);
     REQUIRE(floe_relay_poll_event(c.r, &ev) == 1);
-    c.out_len = floe_relay_port_bound(c.r, 0, ev.alloc_id, FLOE_ERR_IO, c.out, sizeof(c.out),
-                                      &c.tx);
+    c.out_len =
+        floe_relay_port_bound(c.r, 0, ev.alloc_id, FLOE_ERR_IO, c.out, sizeof(c.out), &c.tx);
     REQUIRE(c.out_len > 0);
     REQUIRE(floe_stun_decode(&c.ans, c.out, (size_t)c.out_len) == 0);
     CHECK_EQ(answer_code(&c), 508);
@@ -559,8 +562,8 @@ static void test_garbage(void)
             len = 20 + ((len - 20) & ~3u);
         }
         feed(&c, 0, buf, len);
-        (void)floe_relay_handle_peer(c.r, 0, &relayed, &client_addr, buf, len, c.out,
-                                     sizeof(c.out), &c.tx);
+        (void)floe_relay_handle_peer(c.r, 0, &relayed, &client_addr, buf, len, c.out, sizeof(c.out),
+                                     &c.tx);
     }
     floe_relay_get_stats(c.r, &st);
     CHECK(st.drops[FLOE_RELAY_DROP_MALFORMED] > 0);
@@ -638,9 +641,9 @@ static void test_peer_policy(void)
     struct tclient c;
     struct floe_addr peer;
     static const char *const refused[] = {
-        "127.0.0.1:1", "10.0.0.1:1", "192.168.1.1:1", "172.16.0.1:1", "169.254.0.1:1",
-        "0.0.0.0:1",   "224.0.0.1:1", "[::1]:1",      "[fe80::1]:1",  "[::ffff:10.0.0.1]:1",
-        "192.0.2.1:1",
+        "127.0.0.1:1",   "10.0.0.1:1",          "192.168.1.1:1", "172.16.0.1:1",
+        "169.254.0.1:1", "0.0.0.0:1",           "224.0.0.1:1",   "[::1]:1",
+        "[fe80::1]:1",   "[::ffff:10.0.0.1]:1", "192.0.2.1:1",
     };
     size_t i;
 
