@@ -1,0 +1,72 @@
+/*
+ * floe-relay: the TURN relay daemon around the sans-IO relay core.
+ *
+ * Threads: each worker owns one relay core, one epoll set, its own
+ * SO_REUSEPORT listening sockets and the relayed sockets of its allocations,
+ * so the data path takes no lock. The kernel's REUSEPORT hash keeps a client's
+ * 5-tuple on one worker. Workers split the relay port range between them.
+ * The main thread handles signals; an optional thread serves metrics.
+ */
+#ifndef FLOE_RELAYD_H
+#define FLOE_RELAYD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "floe/relay.h"
+#include "jsonlog.h"
+
+#define RELAYD_MAX_LISTEN 8
+#define RELAYD_MAX_THREADS 64
+
+struct relayd_opts {
+    struct floe_addr listen[RELAYD_MAX_LISTEN];
+    size_t n_listen;
+    struct floe_addr relay_ip;  /* IPv4 relayed address (port ignored), family 0 if none */
+    struct floe_addr relay_ip6; /* IPv6 relayed address */
+    uint16_t port_min, port_max;
+    unsigned threads;
+    struct floe_addr metrics;
+    bool have_metrics;
+    const char *log_file;
+    enum floe_log_level log_level;
+    struct floe_relay_config core; /* realm, users, secret, quotas, policy */
+    char user_buf[FLOE_RELAY_MAX_USERS][256]; /* storage behind core.users */
+};
+
+/*
+ * Parse argv into o (defaults first). On a usage error writes a one-line
+ * message into err and returns FLOE_ERR_INVALID_ARG; returns 1 when --help or
+ * --version was printed to stdout, 0 to run.
+ */
+int relayd_parse_args(int argc, char **argv, struct relayd_opts *o, char *err, size_t cap);
+
+struct relayd_worker;
+
+/* The shared state of a running daemon. */
+struct relayd {
+    struct relayd_opts opts;
+    struct floe_jsonlog log;
+    atomic_bool stop;
+    unsigned n_workers;
+    struct relayd_worker *workers[RELAYD_MAX_THREADS];
+    pthread_mutex_t stats_lock;
+};
+
+/* Create worker index i (sockets bound, core made). Returns 0 or a FLOE_ERR_*. */
+int relayd_worker_new(struct relayd *d, unsigned i, struct relayd_worker **out);
+/* The worker's thread body: runs until d->stop. */
+void *relayd_worker_run(void *arg);
+/* Wake the worker so it notices d->stop. */
+void relayd_worker_wake(struct relayd_worker *w);
+void relayd_worker_free(struct relayd_worker *w);
+/* Add the worker's last published counters into sum (under d->stats_lock). */
+void relayd_worker_add_stats(struct relayd_worker *w, struct floe_relay_stats *sum);
+
+/* Serve Prometheus text metrics on o->metrics; the thread body. */
+int relayd_metrics_open(struct relayd *d);
+void *relayd_metrics_run(void *arg);
+/* Render the metrics text into buf; returns its length. */
+size_t relayd_metrics_render(struct relayd *d, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,454 @@
+/*
+ * A floe-relay worker: one relay core driven by one epoll loop, with recvmmsg
+ * and sendmmsg batching on its listening and relayed sockets.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "floe/crypto.h"
+#include "floe_io.h"
+#include "relayd.h"
+
+#define WORKER_BATCH 32
+#define WORKER_BUF 2048
+#define WORKER_MAX_ROUNDS 8 /* recvmmsg batches per socket per wakeup, for fairness */
+#define WORKER_SOCKBUF (4 * 1024 * 1024)
+
+enum worker_tag {
+    WORKER_TAG_WAKE = 0,
+    WORKER_TAG_LISTEN = 1,
+    WORKER_TAG_RELAY = 2,
+};
+
+struct worker_listen {
+    int fd;
+    struct floe_addr addr;
+};
+
+struct relayd_worker {
+    struct relayd *d;
+    unsigned idx;
+    struct floe_relay *core;
+    int epfd;
+    int wakefd;
+    struct worker_listen listen[RELAYD_MAX_LISTEN];
+    size_t n_listen;
+    int *port_fd[2]; /* [0] IPv4, [1] IPv6: relayed socket by port, -1 if none */
+    struct floe_relay_stats published;
+    pthread_t thread;
+    floe_time next_publish;
+    /* receive batch */
+    struct mmsghdr rx[WORKER_BATCH];
+    struct iovec rx_iov[WORKER_BATCH];
+    struct sockaddr_storage rx_addr[WORKER_BATCH];
+    uint8_t rx_buf[WORKER_BATCH][WORKER_BUF];
+    /* send batch */
+    struct mmsghdr tx[WORKER_BATCH];
+    struct iovec tx_iov[WORKER_BATCH];
+    struct sockaddr_storage tx_addr[WORKER_BATCH];
+    uint8_t tx_buf[WORKER_BATCH][WORKER_BUF];
+    int tx_fd[WORKER_BATCH];
+    unsigned n_tx;
+};
+
+static int worker_fam(const struct floe_addr *a)
+{
+    return a->family == FLOE_AF_INET6 ? 1 : 0;
+}
+
+static void worker_log_addr(struct relayd_worker *w, enum floe_log_level lvl, const char *msg,
+                            const struct floe_addr *a, uint32_t id, int err)
+{
+    struct floe_log_field f[4] = {
+        FLOE_LF_A("addr", a),
+        FLOE_LF_U("alloc", id),
+        FLOE_LF_U("worker", w->idx),
+        FLOE_LF_S("error", err ? strerror(err) : ""),
+    };
+
+    floe_jsonlog_write(&w->d->log, lvl, "relay", msg, f, err ? 4 : 3);
+}
+
+static void worker_sockbuf(int fd)
+{
+    int size = WORKER_SOCKBUF;
+
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
+static int worker_epoll_add(struct relayd_worker *w, int fd, uint64_t tag)
+{
+    struct epoll_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? FLOE_ERR_IO : 0;
+}
+
+/* A listening socket shared by every worker through SO_REUSEPORT. */
+static int worker_open_listen(struct relayd_worker *w, const struct floe_addr *a)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int one = 1, fd;
+
+    if (floe_io_addr_to_sockaddr(a, &ss, &len) < 0)
+        return FLOE_ERR_ADDR_FAMILY;
+    fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return FLOE_ERR_IO;
+    if (ss.ss_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+        bind(fd, (struct sockaddr *)&ss, len) < 0) {
+        int e = errno;
+
+        close(fd);
+        errno = e;
+        return FLOE_ERR_IO;
+    }
+    worker_sockbuf(fd);
+    w->listen[w->n_listen].fd = fd;
+    w->listen[w->n_listen].addr = *a;
+    return worker_epoll_add(w, fd, (uint64_t)WORKER_TAG_LISTEN << 32 | w->n_listen++);
+}
+
+static int worker_make_core(struct relayd_worker *w)
+{
+    const struct relayd_opts *o = &w->d->opts;
+    struct floe_relay_config cfg = o->core;
+    uint32_t span = (uint32_t)o->port_max - o->port_min + 1u;
+    uint32_t share = span / w->d->n_workers;
+
+    cfg.rng = floe_crypto_rng();
+    cfg.log = floe_jsonlog_hook(&w->d->log);
+    cfg.software = "floe-relay " FLOE_VERSION_STRING;
+    cfg.relay_v4 = o->relay_ip;
+    cfg.relay_v6 = o->relay_ip6;
+    cfg.port_min = (uint16_t)(o->port_min + share * w->idx);
+    cfg.port_max = (uint16_t)(w->idx + 1 == w->d->n_workers ? o->port_max
+                                                             : cfg.port_min + share - 1u);
+    return floe_relay_new(&w->core, &cfg);
+}
+
+int relayd_worker_new(struct relayd *d, unsigned idx, struct relayd_worker **out)
+{
+    struct relayd_worker *w = calloc(1, sizeof(*w));
+    size_t i;
+    int rc;
+
+    if (!w)
+        return FLOE_ERR_NOMEM;
+    w->d = d;
+    w->idx = idx;
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->port_fd[0] = malloc(65536 * sizeof(int));
+    w->port_fd[1] = malloc(65536 * sizeof(int));
+    *out = w;
+    if (w->epfd < 0 || w->wakefd < 0 || !w->port_fd[0] || !w->port_fd[1])
+        return FLOE_ERR_IO;
+    memset(w->port_fd[0], 0xff, 65536 * sizeof(int));
+    memset(w->port_fd[1], 0xff, 65536 * sizeof(int));
+    rc = worker_epoll_add(w, w->wakefd, WORKER_TAG_WAKE);
+    for (i = 0; rc == 0 && i < d->opts.n_listen; i++)
+        rc = worker_open_listen(w, &d->opts.listen[i]);
+    if (rc < 0)
+        return rc;
+    return worker_make_core(w);
+}
+
+void relayd_worker_free(struct relayd_worker *w)
+{
+    size_t i;
+    int f, p;
+
+    if (!w)
+        return;
+    for (i = 0; i < w->n_listen; i++)
+        close(w->listen[i].fd);
+    for (f = 0; f < 2 && w->port_fd[0] && w->port_fd[1]; f++) {
+        for (p = 0; p < 65536; p++) {
+            if (w->port_fd[f][p] >= 0)
+                close(w->port_fd[f][p]);
+        }
+    }
+    free(w->port_fd[0]);
+    free(w->port_fd[1]);
+    floe_relay_free(w->core);
+    if (w->epfd >= 0)
+        close(w->epfd);
+    if (w->wakefd >= 0)
+        close(w->wakefd);
+    free(w);
+}
+
+void relayd_worker_wake(struct relayd_worker *w)
+{
+    uint64_t one = 1;
+
+    if (write(w->wakefd, &one, sizeof(one)) < 0)
+        return; /* the counter is already non-zero: the worker is awake anyway */
+}
+
+static void worker_flush(struct relayd_worker *w)
+{
+    unsigned i = 0;
+
+    while (i < w->n_tx) {
+        unsigned j = i + 1;
+        int sent;
+
+        while (j < w->n_tx && w->tx_fd[j] == w->tx_fd[i])
+            j++;
+        sent = sendmmsg(w->tx_fd[i], &w->tx[i], j - i, MSG_DONTWAIT);
+        (void)sent; /* UDP: what the kernel cannot take now is lost, as on the wire */
+        i = j;
+    }
+    w->n_tx = 0;
+}
+
+/* The socket a datagram from the core leaves through. */
+static int worker_fd_for(const struct relayd_worker *w, const struct floe_addr *from)
+{
+    size_t i;
+
+    for (i = 0; i < w->n_listen; i++) {
+        if (floe_addr_eq(&w->listen[i].addr, from))
+            return w->listen[i].fd;
+    }
+    return w->port_fd[worker_fam(from)][from->port];
+}
+
+/* The next free send slot's buffer; flushes first when the batch is full. */
+static uint8_t *worker_tx_slot(struct relayd_worker *w)
+{
+    if (w->n_tx == WORKER_BATCH)
+        worker_flush(w);
+    return w->tx_buf[w->n_tx];
+}
+
+/* Commit n bytes written into the current slot for tx. */
+static void worker_tx_commit(struct relayd_worker *w, long n, const struct floe_relay_tx *tx)
+{
+    unsigned k = w->n_tx;
+    socklen_t len;
+    int fd;
+
+    if (n <= 0)
+        return;
+    fd = worker_fd_for(w, &tx->from);
+    if (fd < 0 || floe_io_addr_to_sockaddr(&tx->to, &w->tx_addr[k], &len) < 0)
+        return;
+    w->tx_iov[k].iov_base = w->tx_buf[k];
+    w->tx_iov[k].iov_len = (size_t)n;
+    memset(&w->tx[k], 0, sizeof(w->tx[k]));
+    w->tx[k].msg_hdr.msg_name = &w->tx_addr[k];
+    w->tx[k].msg_hdr.msg_namelen = len;
+    w->tx[k].msg_hdr.msg_iov = &w->tx_iov[k];
+    w->tx[k].msg_hdr.msg_iovlen = 1;
+    w->tx_fd[k] = fd;
+    w->n_tx++;
+}
+
+/* Bind a relayed port for the core; answer it with floe_relay_port_bound. */
+static void worker_bind_port(struct relayd_worker *w, floe_time now,
+                             const struct floe_relay_event *ev)
+{
+    struct floe_relay_tx tx;
+    int fd = floe_io_udp_open(&ev->addr), err = 0;
+    long n;
+
+    if (fd >= 0 &&
+        worker_epoll_add(w, fd,
+                         (uint64_t)WORKER_TAG_RELAY << 32 |
+                             (uint64_t)worker_fam(&ev->addr) << 16 | ev->addr.port) < 0) {
+        close(fd);
+        fd = FLOE_ERR_IO;
+    }
+    if (fd < 0) {
+        err = errno;
+        worker_log_addr(w, FLOE_LOG_WARN, "cannot bind relayed port", &ev->addr, ev->alloc_id,
+                        err);
+    } else {
+        worker_sockbuf(fd);
+        w->port_fd[worker_fam(&ev->addr)][ev->addr.port] = fd;
+    }
+    n = floe_relay_port_bound(w->core, now, ev->alloc_id, fd < 0 ? FLOE_ERR_IO : 0,
+                              worker_tx_slot(w), WORKER_BUF, &tx);
+    worker_tx_commit(w, n, &tx);
+}
+
+static void worker_release_port(struct relayd_worker *w, const struct floe_addr *a)
+{
+    int *slot = &w->port_fd[worker_fam(a)][a->port];
+
+    if (*slot < 0)
+        return;
+    close(*slot); /* also leaves the epoll set */
+    *slot = -1;
+}
+
+static void worker_events(struct relayd_worker *w, floe_time now)
+{
+    struct floe_relay_event ev;
+
+    while (floe_relay_poll_event(w->core, &ev)) {
+        switch (ev.kind) {
+        case FLOE_RELAY_EV_BIND_PORT:
+            worker_bind_port(w, now, &ev);
+            break;
+        case FLOE_RELAY_EV_RELEASE_PORT:
+            worker_release_port(w, &ev.addr);
+            break;
+        case FLOE_RELAY_EV_ALLOCATED:
+            worker_log_addr(w, FLOE_LOG_INFO, "allocation created", &ev.addr, ev.alloc_id, 0);
+            break;
+        case FLOE_RELAY_EV_EXPIRED:
+            worker_log_addr(w, FLOE_LOG_INFO, "allocation ended", &ev.addr, ev.alloc_id, 0);
+            break;
+        }
+    }
+}
+
+/* Read up to a batch from fd; feed each datagram to the core. Returns the count. */
+static int worker_read_batch(struct relayd_worker *w, int fd, const struct floe_addr *local,
+                             bool from_client, floe_time now)
+{
+    struct floe_relay_tx tx;
+    struct floe_addr from;
+    int n, i;
+
+    for (i = 0; i < WORKER_BATCH; i++) {
+        w->rx_iov[i].iov_base = w->rx_buf[i];
+        w->rx_iov[i].iov_len = WORKER_BUF;
+        memset(&w->rx[i].msg_hdr, 0, sizeof(w->rx[i].msg_hdr));
+        w->rx[i].msg_hdr.msg_name = &w->rx_addr[i];
+        w->rx[i].msg_hdr.msg_namelen = sizeof(w->rx_addr[i]);
+        w->rx[i].msg_hdr.msg_iov = &w->rx_iov[i];
+        w->rx[i].msg_hdr.msg_iovlen = 1;
+    }
+    n = recvmmsg(fd, w->rx, WORKER_BATCH, MSG_DONTWAIT, NULL);
+    for (i = 0; i < n; i++) {
+        long out;
+
+        if (floe_io_addr_from_sockaddr(&from, (struct sockaddr *)&w->rx_addr[i],
+                                       w->rx[i].msg_hdr.msg_namelen) < 0)
+            continue;
+        if (from_client)
+            out = floe_relay_handle_client(w->core, now, local, &from, w->rx_buf[i],
+                                           w->rx[i].msg_len, worker_tx_slot(w), WORKER_BUF, &tx);
+        else
+            out = floe_relay_handle_peer(w->core, now, local, &from, w->rx_buf[i],
+                                         w->rx[i].msg_len, worker_tx_slot(w), WORKER_BUF, &tx);
+        worker_tx_commit(w, out, &tx);
+        worker_events(w, now);
+    }
+    return n;
+}
+
+static void worker_drain(struct relayd_worker *w, int fd, const struct floe_addr *local,
+                         bool from_client, floe_time now)
+{
+    int round;
+
+    for (round = 0; round < WORKER_MAX_ROUNDS; round++) {
+        if (worker_read_batch(w, fd, local, from_client, now) < WORKER_BATCH)
+            break;
+    }
+    worker_flush(w);
+}
+
+static void worker_dispatch(struct relayd_worker *w, uint64_t tag, floe_time now)
+{
+    uint32_t kind = (uint32_t)(tag >> 32), low = (uint32_t)tag;
+    struct floe_addr relayed;
+    uint64_t drained;
+
+    if (kind == WORKER_TAG_WAKE) {
+        if (read(w->wakefd, &drained, sizeof(drained)) < 0)
+            return;
+        return;
+    }
+    if (kind == WORKER_TAG_LISTEN && low < w->n_listen) {
+        worker_drain(w, w->listen[low].fd, &w->listen[low].addr, true, now);
+        return;
+    }
+    relayed = (low >> 16) ? w->d->opts.relay_ip6 : w->d->opts.relay_ip;
+    relayed.port = (uint16_t)low;
+    if (w->port_fd[worker_fam(&relayed)][relayed.port] >= 0)
+        worker_drain(w, w->port_fd[worker_fam(&relayed)][relayed.port], &relayed, false, now);
+}
+
+static int worker_wait_ms(const struct relayd_worker *w, floe_time now)
+{
+    floe_time next = floe_time_min(floe_relay_poll_timeout(w->core), w->next_publish);
+
+    if (next <= now)
+        return 0;
+    return (int)((next - now + FLOE_MS(1) - 1) / FLOE_MS(1));
+}
+
+static void worker_tick(struct relayd_worker *w, floe_time now)
+{
+    floe_relay_set_unix_time(w->core, (int64_t)time(NULL));
+    floe_relay_handle_timeout(w->core, now);
+    worker_events(w, now);
+    worker_flush(w);
+    if (now >= w->next_publish) {
+        pthread_mutex_lock(&w->d->stats_lock);
+        floe_relay_get_stats(w->core, &w->published);
+        pthread_mutex_unlock(&w->d->stats_lock);
+        w->next_publish = now + FLOE_SEC(1);
+    }
+}
+
+void *relayd_worker_run(void *arg)
+{
+    struct relayd_worker *w = arg;
+    struct epoll_event evs[64];
+
+    floe_relay_set_unix_time(w->core, (int64_t)time(NULL));
+    while (!atomic_load(&w->d->stop)) {
+        floe_time now = floe_io_now();
+        int n = epoll_wait(w->epfd, evs, 64, worker_wait_ms(w, now)), i;
+
+        now = floe_io_now();
+        for (i = 0; i < n; i++)
+            worker_dispatch(w, evs[i].data.u64, now);
+        worker_tick(w, now);
+    }
+    return NULL;
+}
+
+void relayd_worker_add_stats(struct relayd_worker *w, struct floe_relay_stats *sum)
+{
+    const struct floe_relay_stats *s = &w->published;
+    int i;
+
+    sum->allocations += s->allocations;
+    sum->allocations_total += s->allocations_total;
+    sum->permissions += s->permissions;
+    sum->channels += s->channels;
+    sum->requests += s->requests;
+    sum->auth_failures += s->auth_failures;
+    sum->error_responses += s->error_responses;
+    sum->packets_to_peers += s->packets_to_peers;
+    sum->bytes_to_peers += s->bytes_to_peers;
+    sum->packets_to_clients += s->packets_to_clients;
+    sum->bytes_to_clients += s->bytes_to_clients;
+    for (i = 0; i < FLOE_RELAY_DROP_COUNT; i++)
+        sum->drops[i] += s->drops[i];
+}
