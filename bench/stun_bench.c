@@ -37,8 +37,7 @@ static int bench_build(struct bench_ctx *c)
     struct floe_stun_builder b;
     long len;
 
-    floe_stun_build_init(&b, c->msg, sizeof(c->msg), FLOE_STUN_BINDING, FLOE_STUN_REQUEST,
-                         txid);
+    floe_stun_build_init(&b, c->msg, sizeof(c->msg), FLOE_STUN_BINDING, FLOE_STUN_REQUEST, txid);
     floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, "h6vYxKmo:evtjb8yO", 17);
     floe_stun_add_u32(&b, FLOE_STUN_ATTR_PRIORITY, 0x6e7f1eff);
     floe_stun_add_u64(&b, FLOE_STUN_ATTR_ICE_CONTROLLING, 0x932ff9b151263b36ull);

@@ -118,8 +118,7 @@ int floe_hmac_compute(struct floe_hmac *h, uint8_t *out, const struct floe_span 
             return FLOE_ERR_CRYPTO;
     }
     if (!EVP_DigestFinal_ex(h->work, inner, NULL) || !EVP_MD_CTX_copy_ex(h->work, h->outer) ||
-        !EVP_DigestUpdate(h->work, inner, h->out_len) ||
-        !EVP_DigestFinal_ex(h->work, out, NULL))
+        !EVP_DigestUpdate(h->work, inner, h->out_len) || !EVP_DigestFinal_ex(h->work, out, NULL))
         return FLOE_ERR_CRYPTO;
     return 0;
 }
