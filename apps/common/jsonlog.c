@@ -202,8 +202,7 @@ static void jsonlog_write_all(int fd, const char *buf, size_t len)
 }
 
 void floe_jsonlog_write(void *user, enum floe_log_level level, const char *target,
-                        const char *message, const struct floe_log_field *fields,
-                        size_t n_fields)
+                        const char *message, const struct floe_log_field *fields, size_t n_fields)
 {
     struct floe_jsonlog *lg = user;
     char line[FLOE_JSONLOG_LINE_MAX];
@@ -232,8 +231,7 @@ void floe_jsonlog_vlogf(struct floe_jsonlog *lg, enum floe_log_level level, cons
 }
 
 void floe_jsonlog_logf(struct floe_jsonlog *lg, enum floe_log_level level, const char *target,
-                       const struct floe_log_field *fields, size_t n_fields, const char *fmt,
-                       ...)
+                       const struct floe_log_field *fields, size_t n_fields, const char *fmt, ...)
 {
     va_list ap;
 

@@ -25,7 +25,7 @@
 #define FLOE_JSONLOG_PATH_MAX 4096
 
 struct floe_jsonlog {
-    int fd;                 /* the sink: 2 (stderr) or an O_APPEND file */
+    int fd;                           /* the sink: 2 (stderr) or an O_APPEND file */
     char path[FLOE_JSONLOG_PATH_MAX]; /* empty for stderr */
     enum floe_log_level min_level;
 };
@@ -54,8 +54,7 @@ struct floe_log floe_jsonlog_hook(struct floe_jsonlog *lg);
  * the program).
  */
 void floe_jsonlog_write(void *user, enum floe_log_level level, const char *target,
-                        const char *message, const struct floe_log_field *fields,
-                        size_t n_fields);
+                        const char *message, const struct floe_log_field *fields, size_t n_fields);
 
 /*
  * Format one line (with its newline, then a NUL not counted) into buf for the
@@ -68,23 +67,23 @@ long floe_jsonlog_format(char *buf, size_t cap, const struct timespec *ts,
 
 /* Format the message printf-style and log it with fields (n_fields may be 0). */
 void floe_jsonlog_logf(struct floe_jsonlog *lg, enum floe_log_level level, const char *target,
-                       const struct floe_log_field *fields, size_t n_fields, const char *fmt,
-                       ...) FLOE_PRINTF(6, 7);
+                       const struct floe_log_field *fields, size_t n_fields, const char *fmt, ...)
+    FLOE_PRINTF(6, 7);
 /* va_list form of floe_jsonlog_logf. */
 void floe_jsonlog_vlogf(struct floe_jsonlog *lg, enum floe_log_level level, const char *target,
                         const struct floe_log_field *fields, size_t n_fields, const char *fmt,
                         va_list ap) FLOE_PRINTF(6, 0);
 
 /* Shorthands without fields: floe_jsonlog_info(lg, "stun", "sent %d bytes", n). */
-#define floe_jsonlog_trace(lg, target, ...)                                                  \
+#define floe_jsonlog_trace(lg, target, ...)                                                        \
     floe_jsonlog_logf((lg), FLOE_LOG_TRACE, (target), NULL, 0, __VA_ARGS__)
-#define floe_jsonlog_debug(lg, target, ...)                                                  \
+#define floe_jsonlog_debug(lg, target, ...)                                                        \
     floe_jsonlog_logf((lg), FLOE_LOG_DEBUG, (target), NULL, 0, __VA_ARGS__)
-#define floe_jsonlog_info(lg, target, ...)                                                   \
+#define floe_jsonlog_info(lg, target, ...)                                                         \
     floe_jsonlog_logf((lg), FLOE_LOG_INFO, (target), NULL, 0, __VA_ARGS__)
-#define floe_jsonlog_warn(lg, target, ...)                                                   \
+#define floe_jsonlog_warn(lg, target, ...)                                                         \
     floe_jsonlog_logf((lg), FLOE_LOG_WARN, (target), NULL, 0, __VA_ARGS__)
-#define floe_jsonlog_error(lg, target, ...)                                                  \
+#define floe_jsonlog_error(lg, target, ...)                                                        \
     floe_jsonlog_logf((lg), FLOE_LOG_ERROR, (target), NULL, 0, __VA_ARGS__)
 
 #endif

@@ -96,8 +96,8 @@ static int args_stun_flag(struct floe_cli_stun_opts *o, const char *a)
     return 1;
 }
 
-static int args_stun_option(int argc, char **argv, int *i, struct floe_cli_stun_opts *o,
-                            char *err, size_t cap)
+static int args_stun_option(int argc, char **argv, int *i, struct floe_cli_stun_opts *o, char *err,
+                            size_t cap)
 {
     static const char *const names[] = {"--timeout", "--log-level", "--log-file", "--source"};
     const char *val;

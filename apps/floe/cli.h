@@ -56,11 +56,11 @@ struct floe_cli_stun_result {
     struct floe_addr reflexive; /* family FLOE_AF_NONE when the response had none */
     floe_time rtt;              /* FLOE_TIME_NEVER when retransmitted (Karn's rule) */
     uint32_t sends;
-    int error_code;             /* 300..699 for an error response, 0 otherwise */
-    char reason[256];           /* error reason phrase, NUL-terminated */
-    char software[256];         /* SOFTWARE of the response, "" if absent */
+    int error_code;     /* 300..699 for an error response, 0 otherwise */
+    char reason[256];   /* error reason phrase, NUL-terminated */
+    char software[256]; /* SOFTWARE of the response, "" if absent */
     bool has_software;
-    const char *problem;        /* set when a matching response is unusable */
+    const char *problem; /* set when a matching response is unusable */
 };
 
 /*

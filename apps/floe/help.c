@@ -49,15 +49,13 @@ static const char stun_text[] =
     "Exit status: 0 answered, 1 no answer, error response or network failure,\n"
     "2 usage error (bad option, bad address).\n";
 
-static const char help_text[] =
-    "usage: floe help [COMMAND]\n"
-    "\n"
-    "Show the usage of floe, or the help of COMMAND.\n";
+static const char help_text[] = "usage: floe help [COMMAND]\n"
+                                "\n"
+                                "Show the usage of floe, or the help of COMMAND.\n";
 
-static const char version_text[] =
-    "usage: floe version\n"
-    "\n"
-    "Print \"floe " FLOE_VERSION_STRING "\".\n";
+static const char version_text[] = "usage: floe version\n"
+                                   "\n"
+                                   "Print \"floe " FLOE_VERSION_STRING "\".\n";
 
 void floe_cli_usage(FILE *out)
 {

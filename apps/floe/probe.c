@@ -8,8 +8,7 @@ long floe_cli_stun_build_request(uint8_t *buf, size_t cap, const uint8_t *txid)
     struct floe_stun_builder b;
 
     floe_stun_build_init(&b, buf, cap, FLOE_STUN_BINDING, FLOE_STUN_REQUEST, txid);
-    floe_stun_add_bytes(&b, FLOE_STUN_ATTR_SOFTWARE, FLOE_CLI_SOFTWARE,
-                        strlen(FLOE_CLI_SOFTWARE));
+    floe_stun_add_bytes(&b, FLOE_STUN_ATTR_SOFTWARE, FLOE_CLI_SOFTWARE, strlen(FLOE_CLI_SOFTWARE));
     floe_stun_add_fingerprint(&b);
     return floe_stun_build_finish(&b);
 }

@@ -64,8 +64,8 @@ static int stun_cmd_resolve(struct stun_cmd *c)
     memset(&c->r.local, 0, sizeof(c->r.local));
     if (o->source) {
         if (floe_io_resolve(o->source, family, &c->r.local) < 0)
-            return stun_cmd_fail(FLOE_CLI_EXIT_USAGE,
-                                 "invalid --source '%s' (expected ADDR:PORT)", o->source);
+            return stun_cmd_fail(FLOE_CLI_EXIT_USAGE, "invalid --source '%s' (expected ADDR:PORT)",
+                                 o->source);
         family = (enum floe_af)c->r.local.family;
     }
     rc = floe_io_resolve(o->server, family, &c->r.server);
@@ -248,8 +248,8 @@ static int stun_cmd_report(struct stun_cmd *c, int rc)
     stun_cmd_sanitize(c->r.software);
     stun_cmd_sanitize(c->r.reason);
     if (c->r.error_code)
-        return stun_cmd_fail(FLOE_CLI_EXIT_FAIL, "%s answered error %d %s", a,
-                             c->r.error_code, c->r.reason);
+        return stun_cmd_fail(FLOE_CLI_EXIT_FAIL, "%s answered error %d %s", a, c->r.error_code,
+                             c->r.reason);
     if (c->r.problem)
         return stun_cmd_fail(FLOE_CLI_EXIT_FAIL, "bad response from %s: %s", a, c->r.problem);
     if (c->o->json)
@@ -269,8 +269,8 @@ int floe_cli_stun_run(const struct floe_cli_stun_opts *o)
     c.fd = -1;
     c.r.rtt = FLOE_TIME_NEVER;
     if (floe_jsonlog_open(&c.log, o->log_file, o->log_level) < 0)
-        return stun_cmd_fail(FLOE_CLI_EXIT_FAIL, "cannot open log file '%s': %s",
-                             o->log_file, strerror(errno));
+        return stun_cmd_fail(FLOE_CLI_EXIT_FAIL, "cannot open log file '%s': %s", o->log_file,
+                             strerror(errno));
     code = stun_cmd_resolve(&c);
     if (code == FLOE_CLI_EXIT_OK)
         code = stun_cmd_open(&c);

@@ -97,18 +97,18 @@ enum floe_stun_password_alg {
 /* One attribute as found in the datagram; value borrows the datagram. */
 struct floe_stun_attr {
     uint16_t type;
-    uint16_t len;        /* value length, without padding */
-    uint32_t offset;     /* offset of the attribute header from the message start */
+    uint16_t len;    /* value length, without padding */
+    uint32_t offset; /* offset of the attribute header from the message start */
     const uint8_t *value;
 };
 
 /* A decoded message. Borrows the datagram given to floe_stun_decode. */
 struct floe_stun_msg {
-    uint16_t method;     /* enum floe_stun_method (12 bits) */
-    uint8_t cls;         /* enum floe_stun_class */
+    uint16_t method; /* enum floe_stun_method (12 bits) */
+    uint8_t cls;     /* enum floe_stun_class */
     uint8_t txid[FLOE_STUN_TXID_LEN];
-    const uint8_t *raw;  /* the message: header + attributes */
-    size_t raw_len;      /* 20 + the header's length field */
+    const uint8_t *raw; /* the message: header + attributes */
+    size_t raw_len;     /* 20 + the header's length field */
     struct floe_stun_attr attrs[FLOE_STUN_MAX_ATTRS];
     size_t n_attrs;
     /* Index into attrs, or -1 when absent. */
@@ -154,14 +154,13 @@ bool floe_stun_has(const struct floe_stun_msg *msg, uint16_t type);
 /* MAPPED-ADDRESS, ALTERNATE-SERVER: plain address. */
 int floe_stun_get_addr(const struct floe_stun_msg *msg, uint16_t type, struct floe_addr *out);
 /* XOR-MAPPED-ADDRESS, XOR-PEER-ADDRESS, XOR-RELAYED-ADDRESS: un-XORed address. */
-int floe_stun_get_xor_addr(const struct floe_stun_msg *msg, uint16_t type,
-                           struct floe_addr *out);
+int floe_stun_get_xor_addr(const struct floe_stun_msg *msg, uint16_t type, struct floe_addr *out);
 /*
  * Every XOR address of type (e.g. two XOR-RELAYED-ADDRESS), up to max into out;
  * returns the count stored (0 when none), FLOE_ERR_STUN_BAD_ATTR or FLOE_ERR_INVALID_ARG.
  */
-int floe_stun_get_xor_addrs(const struct floe_stun_msg *msg, uint16_t type,
-                            struct floe_addr *out, int max);
+int floe_stun_get_xor_addrs(const struct floe_stun_msg *msg, uint16_t type, struct floe_addr *out,
+                            int max);
 /* 32-bit value: LIFETIME, PRIORITY, FINGERPRINT. */
 int floe_stun_get_u32(const struct floe_stun_msg *msg, uint16_t type, uint32_t *out);
 /* 64-bit value: ICE-CONTROLLED, ICE-CONTROLLING, RESERVATION-TOKEN. */
@@ -196,10 +195,13 @@ int floe_stun_get_password_algs(const struct floe_stun_msg *msg, uint16_t *out, 
 
 /* ---------------------------------------------------------- credentials */
 
-/* Long-term key for MESSAGE-INTEGRITY: MD5(username ":" realm ":" password). */
+/*
+ * Long-term key for MESSAGE-INTEGRITY: MD5(username ":" realm ":" password)
+ * (RFC 8489 section 9.2.2). The caller applies SASLprep/OpaqueString first.
+ * Returns 0, FLOE_ERR_INVALID_ARG (NULL out, NULL span with a length) or FLOE_ERR_CRYPTO.
+ */
 FLOE_WARN_UNUSED int floe_stun_long_term_key_md5(uint8_t out[FLOE_MD5_LEN],
-                                                 struct floe_span username,
-                                                 struct floe_span realm,
+                                                 struct floe_span username, struct floe_span realm,
                                                  struct floe_span password);
 /* Long-term key for PASSWORD-ALGORITHM SHA-256: SHA256(username ":" realm ":" password). */
 FLOE_WARN_UNUSED int floe_stun_long_term_key_sha256(uint8_t out[FLOE_SHA256_LEN],
@@ -210,15 +212,17 @@ FLOE_WARN_UNUSED int floe_stun_long_term_key_sha256(uint8_t out[FLOE_SHA256_LEN]
 /*
  * Verify MESSAGE-INTEGRITY (HMAC-SHA1) of msg with a keyed context made by
  * floe_hmac_new(FLOE_HMAC_SHA1, key) — the short-term password, or a long-term
- * key. The comparison is constant-time.
- * Returns 0, FLOE_ERR_NOT_FOUND (no attribute), FLOE_ERR_INTEGRITY, FLOE_ERR_CRYPTO.
+ * key. The MAC covers the message up to the attribute with the header length
+ * ending just after it (RFC 8489 section 14.5). The comparison is constant-time.
+ * Returns 0, FLOE_ERR_INVALID_ARG (NULL, or a context of the other algorithm),
+ * FLOE_ERR_NOT_FOUND (no attribute), FLOE_ERR_INTEGRITY or FLOE_ERR_CRYPTO.
  */
 FLOE_WARN_UNUSED int floe_stun_verify_integrity(const struct floe_stun_msg *msg,
                                                 struct floe_hmac *sha1_ctx);
 /* Same for MESSAGE-INTEGRITY-SHA256 with an FLOE_HMAC_SHA256 context; truncated MACs allowed. */
 FLOE_WARN_UNUSED int floe_stun_verify_integrity_sha256(const struct floe_stun_msg *msg,
                                                        struct floe_hmac *sha256_ctx);
-/* Convenience: verify with a raw key (builds a context for this call). */
+/* Convenience: verify with a raw key (builds a context for this call; also FLOE_ERR_NOMEM). */
 FLOE_WARN_UNUSED int floe_stun_verify_integrity_key(const struct floe_stun_msg *msg,
                                                     const uint8_t *key, size_t key_len);
 /* Verify FINGERPRINT. Returns 0, FLOE_ERR_NOT_FOUND or FLOE_ERR_FINGERPRINT. */
@@ -240,21 +244,19 @@ struct floe_stun_builder {
 };
 
 /* Start a message; txid is FLOE_STUN_TXID_LEN bytes. */
-void floe_stun_build_init(struct floe_stun_builder *b, uint8_t *buf, size_t cap,
-                          uint16_t method, uint8_t cls, const uint8_t *txid);
+void floe_stun_build_init(struct floe_stun_builder *b, uint8_t *buf, size_t cap, uint16_t method,
+                          uint8_t cls, const uint8_t *txid);
 /*
  * Any attribute from raw bytes; pads to 4 with zeros. MESSAGE-INTEGRITY(-SHA256)
  * and FINGERPRINT are refused (FLOE_ERR_INVALID_ARG): use their own calls.
  */
-void floe_stun_add_bytes(struct floe_stun_builder *b, uint16_t type, const void *value,
-                         size_t len);
+void floe_stun_add_bytes(struct floe_stun_builder *b, uint16_t type, const void *value, size_t len);
 /* A zero-length attribute (USE-CANDIDATE, DONT-FRAGMENT). */
 void floe_stun_add_flag(struct floe_stun_builder *b, uint16_t type);
 void floe_stun_add_u32(struct floe_stun_builder *b, uint16_t type, uint32_t v);
 void floe_stun_add_u64(struct floe_stun_builder *b, uint16_t type, uint64_t v);
 void floe_stun_add_addr(struct floe_stun_builder *b, uint16_t type, const struct floe_addr *a);
-void floe_stun_add_xor_addr(struct floe_stun_builder *b, uint16_t type,
-                            const struct floe_addr *a);
+void floe_stun_add_xor_addr(struct floe_stun_builder *b, uint16_t type, const struct floe_addr *a);
 /* ERROR-CODE with code 300..699 and a reason (NUL-terminated, <= 763 bytes). */
 void floe_stun_add_error(struct floe_stun_builder *b, int code, const char *reason);
 /* ADDRESS-ERROR-CODE (RFC 8656 section 18.12): family 0x01/0x02, code and reason as above. */
@@ -274,12 +276,12 @@ void floe_stun_add_integrity(struct floe_stun_builder *b, struct floe_hmac *sha1
 /* MESSAGE-INTEGRITY-SHA256 (full 32 bytes) with an FLOE_HMAC_SHA256 context. */
 void floe_stun_add_integrity_sha256(struct floe_stun_builder *b, struct floe_hmac *sha256_ctx);
 /* MESSAGE-INTEGRITY with a raw key (context built for this call). */
-void floe_stun_add_integrity_key(struct floe_stun_builder *b, const uint8_t *key,
-                                 size_t key_len);
+void floe_stun_add_integrity_key(struct floe_stun_builder *b, const uint8_t *key, size_t key_len);
 void floe_stun_add_fingerprint(struct floe_stun_builder *b);
 /*
  * Finish: returns the message length, or the first error (FLOE_ERR_BUFFER_TOO_SMALL,
- * FLOE_ERR_STUN_ATTR_ORDER, FLOE_ERR_INVALID_ARG, FLOE_ERR_CRYPTO).
+ * FLOE_ERR_STUN_ATTR_ORDER, FLOE_ERR_INVALID_ARG for bad values or a body over
+ * 65532 bytes, FLOE_ERR_NOMEM or FLOE_ERR_CRYPTO).
  */
 FLOE_WARN_UNUSED long floe_stun_build_finish(struct floe_stun_builder *b);
 
@@ -365,9 +367,9 @@ struct floe_stun_txn {
     floe_time started;
     floe_time first_sent;
     floe_time last_sent;
-    floe_time next;    /* next deadline */
-    floe_time rto;     /* wait after the most recent send */
-    floe_time rtt;     /* measured on response; FLOE_TIME_NEVER if unknown */
+    floe_time next; /* next deadline */
+    floe_time rto;  /* wait after the most recent send */
+    floe_time rtt;  /* measured on response; FLOE_TIME_NEVER if unknown */
 };
 
 /* Start a transaction with txid at now; the first send is due at once. */

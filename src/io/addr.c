@@ -6,8 +6,7 @@
 
 #include "floe_io.h"
 
-int floe_io_addr_to_sockaddr(const struct floe_addr *a, struct sockaddr_storage *ss,
-                             socklen_t *len)
+int floe_io_addr_to_sockaddr(const struct floe_addr *a, struct sockaddr_storage *ss, socklen_t *len)
 {
     if (!a || !ss || !len)
         return FLOE_ERR_INVALID_ARG;
@@ -131,8 +130,7 @@ static int addr_family_to_af(enum floe_af family)
     return AF_UNSPEC;
 }
 
-static int addr_lookup(const char *host, enum floe_af family, uint16_t port,
-                       struct floe_addr *out)
+static int addr_lookup(const char *host, enum floe_af family, uint16_t port, struct floe_addr *out)
 {
     struct addrinfo hints, *res = NULL, *ai;
     int rc = FLOE_ERR_RESOLVE;

@@ -65,8 +65,7 @@ int floe_io_udp_send(int fd, const struct floe_addr *to, const uint8_t *buf, siz
  * the length read, FLOE_ERR_TIMEOUT when the deadline passes first,
  * FLOE_ERR_INVALID_ARG or FLOE_ERR_IO.
  */
-long floe_io_udp_recv(int fd, uint8_t *buf, size_t cap, struct floe_addr *from,
-                      floe_time deadline);
+long floe_io_udp_recv(int fd, uint8_t *buf, size_t cap, struct floe_addr *from, floe_time deadline);
 /* Close fd if it is >= 0. */
 void floe_io_close(int fd);
 

@@ -78,8 +78,7 @@ static int udp_poll_ms(floe_time deadline)
     return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-long floe_io_udp_recv(int fd, uint8_t *buf, size_t cap, struct floe_addr *from,
-                      floe_time deadline)
+long floe_io_udp_recv(int fd, uint8_t *buf, size_t cap, struct floe_addr *from, floe_time deadline)
 {
     struct sockaddr_storage ss;
     struct pollfd pfd = {.fd = fd, .events = POLLIN};

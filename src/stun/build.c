@@ -33,8 +33,8 @@ void floe__stun_build_fail(struct floe_stun_builder *b, int err)
         b->err = err;
 }
 
-void floe_stun_build_init(struct floe_stun_builder *b, uint8_t *buf, size_t cap,
-                          uint16_t method, uint8_t cls, const uint8_t *txid)
+void floe_stun_build_init(struct floe_stun_builder *b, uint8_t *buf, size_t cap, uint16_t method,
+                          uint8_t cls, const uint8_t *txid)
 {
     static const uint8_t zero_txid[FLOE_STUN_TXID_LEN];
 
@@ -62,8 +62,8 @@ uint8_t *floe__stun_build_attr(struct floe_stun_builder *b, uint16_t type, size_
 
     if (b->err)
         return NULL;
-    if (len > UINT16_MAX || b->w.len - FLOE_STUN_HEADER_LEN + FLOE__STUN_ATTR_HEADER_LEN +
-                                    padded > FLOE__STUN_MAX_BODY) {
+    if (len > UINT16_MAX || b->w.len - FLOE_STUN_HEADER_LEN + FLOE__STUN_ATTR_HEADER_LEN + padded >
+                                FLOE__STUN_MAX_BODY) {
         floe__stun_build_fail(b, FLOE_ERR_INVALID_ARG);
         return NULL;
     }
@@ -91,8 +91,7 @@ static uint8_t *build_plain(struct floe_stun_builder *b, uint16_t type, size_t l
     return floe__stun_build_attr(b, type, len);
 }
 
-void floe_stun_add_bytes(struct floe_stun_builder *b, uint16_t type, const void *value,
-                         size_t len)
+void floe_stun_add_bytes(struct floe_stun_builder *b, uint16_t type, const void *value, size_t len)
 {
     uint8_t *p;
 
@@ -155,8 +154,7 @@ void floe_stun_add_addr(struct floe_stun_builder *b, uint16_t type, const struct
         floe_stun_add_bytes(b, type, value, len);
 }
 
-void floe_stun_add_xor_addr(struct floe_stun_builder *b, uint16_t type,
-                            const struct floe_addr *a)
+void floe_stun_add_xor_addr(struct floe_stun_builder *b, uint16_t type, const struct floe_addr *a)
 {
     uint8_t value[20];
     size_t len = build_addr_value(value, a);
@@ -178,8 +176,8 @@ void floe_stun_add_xor_addr(struct floe_stun_builder *b, uint16_t type,
 #define BUILD_REASON_MAX 763
 
 /* ERROR-CODE layout with first_byte in front (0 for ERROR-CODE, the family for RFC 8656). */
-static void build_error(struct floe_stun_builder *b, uint16_t type, uint8_t first_byte,
-                        int code, const char *reason)
+static void build_error(struct floe_stun_builder *b, uint16_t type, uint8_t first_byte, int code,
+                        const char *reason)
 {
     size_t rlen;
     uint8_t *p;

@@ -240,15 +240,14 @@ static int codec_parse_addr(const struct floe_stun_attr *a, struct floe_addr *ou
     return 0;
 }
 
-static int codec_parse_xor_addr(const struct floe_stun_msg *msg,
-                                const struct floe_stun_attr *a, struct floe_addr *out)
+static int codec_parse_xor_addr(const struct floe_stun_msg *msg, const struct floe_stun_attr *a,
+                                struct floe_addr *out)
 {
     int rc = codec_parse_addr(a, out);
 
     if (rc < 0)
         return rc;
-    floe__stun_xor_addr(out->ip, out->family == FLOE_AF_INET ? 4 : 16, &out->port,
-                        msg->txid);
+    floe__stun_xor_addr(out->ip, out->family == FLOE_AF_INET ? 4 : 16, &out->port, msg->txid);
     return 0;
 }
 
@@ -263,8 +262,7 @@ int floe_stun_get_addr(const struct floe_stun_msg *msg, uint16_t type, struct fl
     return rc < 0 ? rc : codec_parse_addr(a, out);
 }
 
-int floe_stun_get_xor_addr(const struct floe_stun_msg *msg, uint16_t type,
-                           struct floe_addr *out)
+int floe_stun_get_xor_addr(const struct floe_stun_msg *msg, uint16_t type, struct floe_addr *out)
 {
     const struct floe_stun_attr *a;
     int rc;
@@ -275,8 +273,8 @@ int floe_stun_get_xor_addr(const struct floe_stun_msg *msg, uint16_t type,
     return rc < 0 ? rc : codec_parse_xor_addr(msg, a, out);
 }
 
-int floe_stun_get_xor_addrs(const struct floe_stun_msg *msg, uint16_t type,
-                            struct floe_addr *out, int max)
+int floe_stun_get_xor_addrs(const struct floe_stun_msg *msg, uint16_t type, struct floe_addr *out,
+                            int max)
 {
     size_t i;
     int n = 0;

@@ -79,8 +79,7 @@ static int integrity_check(const struct floe_stun_msg *msg, int idx, struct floe
         return FLOE_ERR_NOT_FOUND;
     a = &msg->attrs[idx];
     end = a->offset + FLOE__STUN_ATTR_HEADER_LEN + floe__stun_pad4(a->len);
-    rc = floe__stun_mac(ctx, mac, msg->raw, a->offset,
-                        (uint16_t)(end - FLOE_STUN_HEADER_LEN));
+    rc = floe__stun_mac(ctx, mac, msg->raw, a->offset, (uint16_t)(end - FLOE_STUN_HEADER_LEN));
     if (rc < 0)
         return rc;
     return floe_ct_eq(mac, a->value, a->len) ? 0 : FLOE_ERR_INTEGRITY;
@@ -91,11 +90,9 @@ int floe_stun_verify_integrity(const struct floe_stun_msg *msg, struct floe_hmac
     return integrity_check(msg, msg ? msg->integrity_idx : -1, sha1_ctx, FLOE_SHA1_LEN);
 }
 
-int floe_stun_verify_integrity_sha256(const struct floe_stun_msg *msg,
-                                      struct floe_hmac *sha256_ctx)
+int floe_stun_verify_integrity_sha256(const struct floe_stun_msg *msg, struct floe_hmac *sha256_ctx)
 {
-    return integrity_check(msg, msg ? msg->integrity_sha256_idx : -1, sha256_ctx,
-                           FLOE_SHA256_LEN);
+    return integrity_check(msg, msg ? msg->integrity_sha256_idx : -1, sha256_ctx, FLOE_SHA256_LEN);
 }
 
 int floe_stun_verify_integrity_key(const struct floe_stun_msg *msg, const uint8_t *key,
@@ -147,8 +144,7 @@ static void integrity_add(struct floe_stun_builder *b, uint16_t type, struct flo
     if (!value)
         return;
     off = (size_t)(value - b->w.buf) - FLOE__STUN_ATTR_HEADER_LEN;
-    if (floe__stun_mac(ctx, value, b->w.buf, off,
-                       (uint16_t)(b->w.len - FLOE_STUN_HEADER_LEN)) < 0)
+    if (floe__stun_mac(ctx, value, b->w.buf, off, (uint16_t)(b->w.len - FLOE_STUN_HEADER_LEN)) < 0)
         floe__stun_build_fail(b, FLOE_ERR_CRYPTO);
 }
 
@@ -177,8 +173,7 @@ void floe_stun_add_integrity_sha256(struct floe_stun_builder *b, struct floe_hma
     b->sealed_sha256 = true;
 }
 
-void floe_stun_add_integrity_key(struct floe_stun_builder *b, const uint8_t *key,
-                                 size_t key_len)
+void floe_stun_add_integrity_key(struct floe_stun_builder *b, const uint8_t *key, size_t key_len)
 {
     struct floe_hmac *ctx;
     int rc;

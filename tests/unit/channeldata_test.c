@@ -42,11 +42,9 @@ static void test_channeldata_ranges(void)
     CHECK_EQ(floe_channeldata_encode(out, sizeof(out), 0x3FFF, out, 1), FLOE_ERR_INVALID_ARG);
     CHECK_EQ(floe_channeldata_encode(out, sizeof(out), 0x5000, out, 1), FLOE_ERR_INVALID_ARG);
     CHECK_EQ(floe_channeldata_encode(out, sizeof(out), 0x4000, NULL, 1), FLOE_ERR_INVALID_ARG);
-    CHECK_EQ(floe_channeldata_encode(big, sizeof(big), 0x4000, big, 65536),
-             FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_channeldata_encode(big, sizeof(big), 0x4000, big, 65536), FLOE_ERR_INVALID_ARG);
     CHECK_EQ(floe_channeldata_encode(big, sizeof(big), 0x4000, big + 4, 65535), 65539);
-    CHECK_EQ(floe_channeldata_encode(out, sizeof(out), 0x4000, big, 13),
-             FLOE_ERR_BUFFER_TOO_SMALL);
+    CHECK_EQ(floe_channeldata_encode(out, sizeof(out), 0x4000, big, 13), FLOE_ERR_BUFFER_TOO_SMALL);
     CHECK_EQ(floe_channeldata_encode(out, 3, 0x4000, NULL, 0), FLOE_ERR_BUFFER_TOO_SMALL);
     CHECK_EQ(floe_channeldata_decode(bad, 8, &ch, &got), FLOE_ERR_TRUNCATED);
     CHECK_EQ(floe_channeldata_decode(bad, 3, &ch, &got), FLOE_ERR_TRUNCATED);
@@ -85,11 +83,11 @@ static void test_classify_table(void)
         size_t len;
         enum floe_packet_kind kind;
     } wg[] = {
-        {1, 148, FLOE_PACKET_WIREGUARD}, {1, 147, FLOE_PACKET_OTHER},
-        {1, 149, FLOE_PACKET_OTHER},     {2, 92, FLOE_PACKET_WIREGUARD},
-        {2, 148, FLOE_PACKET_OTHER},     {3, 64, FLOE_PACKET_WIREGUARD},
-        {3, 92, FLOE_PACKET_OTHER},      {4, 32, FLOE_PACKET_WIREGUARD},
-        {4, 31, FLOE_PACKET_OTHER},      {4, 1452, FLOE_PACKET_WIREGUARD},
+        {1, 148, FLOE_PACKET_WIREGUARD},  {1, 147, FLOE_PACKET_OTHER},
+        {1, 149, FLOE_PACKET_OTHER},      {2, 92, FLOE_PACKET_WIREGUARD},
+        {2, 148, FLOE_PACKET_OTHER},      {3, 64, FLOE_PACKET_WIREGUARD},
+        {3, 92, FLOE_PACKET_OTHER},       {4, 32, FLOE_PACKET_WIREGUARD},
+        {4, 31, FLOE_PACKET_OTHER},       {4, 1452, FLOE_PACKET_WIREGUARD},
         {4, 1440, FLOE_PACKET_WIREGUARD}, {5, 148, FLOE_PACKET_OTHER},
         {0, 148, FLOE_PACKET_OTHER},
     };

@@ -7,8 +7,8 @@
 static void test_seconds(void)
 {
     static const char *const bad[] = {
-        "", "0", "0.0", "-1", ".5", "1.", "1e3", "abc", "1s", "3600.5", "3601", "99999999999",
-        "0.0000000001", " 1",
+        "",    "0",  "0.0",    "-1",   ".5",          "1.",           "1e3",
+        "abc", "1s", "3600.5", "3601", "99999999999", "0.0000000001", " 1",
     };
     floe_time t = 0;
     size_t i;
@@ -49,9 +49,9 @@ static void test_stun_defaults(void)
 
 static void test_stun_all_options(void)
 {
-    char *argv[] = {"stun",        "--json",       "--timeout",  "2.5",
-                    "--log-level=DEBUG", "--log-file", "/tmp/x.log", "--source",
-                    "[::1]:0",     "-6",           "--",         "-host:1"};
+    char *argv[] = {"stun",       "--json",     "--timeout", "2.5",     "--log-level=DEBUG",
+                    "--log-file", "/tmp/x.log", "--source",  "[::1]:0", "-6",
+                    "--",         "-host:1"};
     struct floe_cli_stun_opts o;
     char err[128];
 

@@ -39,8 +39,8 @@ static void test_sockaddr_roundtrip(void)
 static void test_split_hostport(void)
 {
     static const char *const bad[] = {
-        "", "host", "host:", ":80", "host:65536", "host:-1", "host:8x", "::1:80",
-        "[::1]", "[::1]80", "[]:80", "host:123456",
+        "",        "host",   "host:", ":80",     "host:65536", "host:-1",
+        "host:8x", "::1:80", "[::1]", "[::1]80", "[]:80",      "host:123456",
     };
     char host[64];
     uint16_t port = 0;

@@ -49,12 +49,26 @@ static bool parse_str(const char **p, char *out, size_t cap)
         }
         (*p)++;
         switch (**p) {
-        case 'n': *o++ = '\n'; break;
-        case 't': *o++ = '\t'; break;
-        case 'r': *o++ = '\r'; break;
-        case 'b': *o++ = '\b'; break;
-        case 'f': *o++ = '\f'; break;
-        case '"': case '\\': case '/': *o++ = **p; break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case '"':
+        case '\\':
+        case '/':
+            *o++ = **p;
+            break;
         case 'u':
             if (sscanf(*p + 1, "%4x", &cp) != 1)
                 return false;
@@ -171,10 +185,14 @@ static void test_fields_and_levels(void)
 {
     struct floe_addr a6, a4 = floe_addr_v4(192, 0, 2, 1, 3478);
     struct floe_log_field f[] = {
-        FLOE_LF_S("peer", "gw-1"),   FLOE_LF_I("delta", -42),
-        FLOE_LF_U("bytes", 18446744073709551615ull), FLOE_LF_A("addr", &a4),
-        FLOE_LF_A("addr6", &a6),     FLOE_LF_B("relayed", true),
-        FLOE_LF_B("direct", false),  FLOE_LF_S("message", "clash"),
+        FLOE_LF_S("peer", "gw-1"),
+        FLOE_LF_I("delta", -42),
+        FLOE_LF_U("bytes", 18446744073709551615ull),
+        FLOE_LF_A("addr", &a4),
+        FLOE_LF_A("addr6", &a6),
+        FLOE_LF_B("relayed", true),
+        FLOE_LF_B("direct", false),
+        FLOE_LF_S("message", "clash"),
     };
     struct floe_jsonlog lg;
     struct floe_log hook;
@@ -241,7 +259,8 @@ static void test_time_format(void)
 static void test_escaping(void)
 {
     struct floe_log_field f[] = {
-        FLOE_LF_S("ctl", "a\x01\x1f\x7f" "b"),
+        FLOE_LF_S("ctl", "a\x01\x1f\x7f"
+                         "b"),
         FLOE_LF_S("bad", "\xff\xc0\x80x\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82"),
         FLOE_LF_S("utf8", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
         FLOE_LF_S(NULL, "no key"),
@@ -250,12 +269,13 @@ static void test_escaping(void)
 
     format_one("q\"uote\\ back\nnl\ttab\r\b\f", f, sizeof(f) / sizeof(f[0]));
     CHECK_STR(get(&parsed, "message"), "q\"uote\\ back\nnl\ttab\r\b\f");
-    CHECK_STR(get(&parsed, "ctl"), "a\x01\x1f\x7f" "b");
+    CHECK_STR(get(&parsed, "ctl"), "a\x01\x1f\x7f"
+                                   "b");
     /* Each invalid byte becomes U+FFFD (EF BF BD). */
     CHECK_STR(get(&parsed, "bad"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx"
-                                  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
-                                  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
-                                  "\xef\xbf\xbd\xef\xbf\xbd");
+                                   "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                                   "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                                   "\xef\xbf\xbd\xef\xbf\xbd");
     CHECK_STR(get(&parsed, "utf8"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
     CHECK_STR(get(&parsed, "null"), "null");
     CHECK(!parsed.is_str[key_index(&parsed, "null")]);

@@ -94,8 +94,7 @@ static void test_rfc5769_sample_request(void)
     CHECK_EQ(prio, 0x6e0001ffu);
     CHECK_EQ(floe_stun_get_u64(&msg, FLOE_STUN_ATTR_ICE_CONTROLLED, &tie), 0);
     CHECK(tie == 0x932ff9b151263b36ull);
-    CHECK_EQ(floe_stun_verify_integrity_key(&msg, (const uint8_t *)"VOkJxbRl1RmTxUk/WvJxBu",
-                                            22),
+    CHECK_EQ(floe_stun_verify_integrity_key(&msg, (const uint8_t *)"VOkJxbRl1RmTxUk/WvJxBu", 22),
              FLOE_ERR_INTEGRITY);
     floe_hmac_free(h);
 }
@@ -113,9 +112,9 @@ static void check_vector_response(const char *name, size_t expect_len, const cha
     REQUIRE(floe_stun_decode(&msg, buf, len) == 0);
     CHECK_EQ(msg.method, FLOE_STUN_BINDING);
     CHECK_EQ(msg.cls, FLOE_STUN_SUCCESS);
-    CHECK_EQ(floe_stun_verify_integrity_key(&msg, (const uint8_t *)VEC_PASSWORD,
-                                            strlen(VEC_PASSWORD)),
-             0);
+    CHECK_EQ(
+        floe_stun_verify_integrity_key(&msg, (const uint8_t *)VEC_PASSWORD, strlen(VEC_PASSWORD)),
+        0);
     CHECK_EQ(floe_stun_verify_fingerprint(&msg), 0);
     CHECK_EQ(floe_stun_get_span(&msg, FLOE_STUN_ATTR_SOFTWARE, &s), 0);
     CHECK(span_is(s, "test vector", 11));
@@ -199,12 +198,11 @@ static void test_rfc5769_flips(void)
     uint8_t key[FLOE_MD5_LEN];
 
     REQUIRE(long_term_key(key) == 0);
-    check_flips("sample_request.hex", (const uint8_t *)VEC_PASSWORD, strlen(VEC_PASSWORD),
+    check_flips("sample_request.hex", (const uint8_t *)VEC_PASSWORD, strlen(VEC_PASSWORD), true);
+    check_flips("sample_ipv4_response.hex", (const uint8_t *)VEC_PASSWORD, strlen(VEC_PASSWORD),
                 true);
-    check_flips("sample_ipv4_response.hex", (const uint8_t *)VEC_PASSWORD,
-                strlen(VEC_PASSWORD), true);
-    check_flips("sample_ipv6_response.hex", (const uint8_t *)VEC_PASSWORD,
-                strlen(VEC_PASSWORD), true);
+    check_flips("sample_ipv6_response.hex", (const uint8_t *)VEC_PASSWORD, strlen(VEC_PASSWORD),
+                true);
     check_flips("long_term_request.hex", key, sizeof(key), false);
 }
 
@@ -330,7 +328,7 @@ static void test_builder_sticky_overflow(void)
     struct floe_stun_builder b;
 
     floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_BINDING, FLOE_STUN_REQUEST, vec_txid);
-    floe_stun_add_u32(&b, FLOE_STUN_ATTR_PRIORITY, 1);       /* 28 bytes */
+    floe_stun_add_u32(&b, FLOE_STUN_ATTR_PRIORITY, 1);                /* 28 bytes */
     floe_stun_add_bytes(&b, FLOE_STUN_ATTR_DATA, "0123456789ab", 12); /* does not fit */
     CHECK_EQ(b.w.len, 28);
     floe_stun_add_flag(&b, FLOE_STUN_ATTR_USE_CANDIDATE); /* would fit: sticky error */
@@ -359,8 +357,7 @@ static void step_attr_after_mi(struct floe_stun_builder *b, struct floe_hmac *h1
     floe_stun_add_u32(b, FLOE_STUN_ATTR_PRIORITY, 1);
 }
 
-static void step_mi_twice(struct floe_stun_builder *b, struct floe_hmac *h1,
-                          struct floe_hmac *h256)
+static void step_mi_twice(struct floe_stun_builder *b, struct floe_hmac *h1, struct floe_hmac *h256)
 {
     (void)h256;
     floe_stun_add_integrity(b, h1);
@@ -382,8 +379,7 @@ static void step_anything_after_fp(struct floe_stun_builder *b, struct floe_hmac
     floe_stun_add_integrity(b, h1);
 }
 
-static void step_fp_twice(struct floe_stun_builder *b, struct floe_hmac *h1,
-                          struct floe_hmac *h256)
+static void step_fp_twice(struct floe_stun_builder *b, struct floe_hmac *h1, struct floe_hmac *h256)
 {
     (void)h1;
     (void)h256;
@@ -429,8 +425,7 @@ static void test_builder_rules(void)
         uint8_t buf[256];
         struct floe_stun_builder b;
 
-        floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_BINDING, FLOE_STUN_REQUEST,
-                             vec_txid);
+        floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_BINDING, FLOE_STUN_REQUEST, vec_txid);
         cases[i].step(&b, h1, h256);
         CHECK_EQ(floe_stun_build_finish(&b), cases[i].err);
     }
@@ -447,8 +442,7 @@ static void test_builder_invalid_values(void)
     int i;
 
     for (i = 0; i < 11; i++) {
-        floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_ALLOCATE, FLOE_STUN_ERROR,
-                             vec_txid);
+        floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_ALLOCATE, FLOE_STUN_ERROR, vec_txid);
         switch (i) {
         case 0:
             floe_stun_add_error(&b, 700, "x");
@@ -521,18 +515,13 @@ static void test_builder_lengths(void)
 
 /* --------------------------------------------------------------- getters */
 
-/* Call the typed getter that belongs to type; used to probe every attribute. */
-static int get_any(const struct floe_stun_msg *m, uint16_t type)
+/* Getters for addresses, integers and spans. */
+static int get_basic(const struct floe_stun_msg *m, uint16_t type)
 {
     struct floe_addr a[2];
     struct floe_span s;
-    uint16_t list[4], u16;
     uint32_t u32;
     uint64_t u64;
-    uint8_t u8, u8b;
-    size_t n;
-    bool flag;
-    int code;
 
     switch (type) {
     case FLOE_STUN_ATTR_MAPPED_ADDRESS:
@@ -551,6 +540,23 @@ static int get_any(const struct floe_stun_msg *m, uint16_t type)
     case FLOE_STUN_ATTR_ICE_CONTROLLING:
     case FLOE_STUN_ATTR_RESERVATION_TOKEN:
         return floe_stun_get_u64(m, type, &u64);
+    default:
+        return floe_stun_get_span(m, type, &s);
+    }
+}
+
+/* Call the typed getter that belongs to type; used to probe every attribute. */
+static int get_any(const struct floe_stun_msg *m, uint16_t type)
+{
+    struct floe_span s;
+    uint16_t list[4], u16;
+    uint32_t u32;
+    uint8_t u8, u8b;
+    size_t n;
+    bool flag;
+    int code;
+
+    switch (type) {
     case FLOE_STUN_ATTR_CHANNEL_NUMBER:
         return floe_stun_get_channel(m, &u16);
     case FLOE_STUN_ATTR_ERROR_CODE:
@@ -573,7 +579,7 @@ static int get_any(const struct floe_stun_msg *m, uint16_t type)
     case FLOE_STUN_ATTR_PASSWORD_ALGORITHMS:
         return floe_stun_get_password_algs(m, list, 4, &n);
     default:
-        return floe_stun_get_span(m, type, &s);
+        return get_basic(m, type);
     }
 }
 
@@ -618,8 +624,7 @@ static void test_getters_reject_malformed(void)
         struct floe_stun_msg msg;
         long len;
 
-        floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_ALLOCATE, FLOE_STUN_ERROR,
-                             vec_txid);
+        floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_ALLOCATE, FLOE_STUN_ERROR, vec_txid);
         floe_stun_add_bytes(&b, bad[i].type, bad[i].value, bad[i].len);
         len = floe_stun_build_finish(&b);
         REQUIRE(len > 0);
@@ -632,8 +637,12 @@ static void test_getters_reject_malformed(void)
 /* ------------------------------------------------------ round-trip property */
 
 static const uint16_t rt_span_types[] = {
-    FLOE_STUN_ATTR_USERNAME, FLOE_STUN_ATTR_USERHASH, FLOE_STUN_ATTR_REALM,
-    FLOE_STUN_ATTR_NONCE,    FLOE_STUN_ATTR_SOFTWARE, FLOE_STUN_ATTR_DATA,
+    FLOE_STUN_ATTR_USERNAME,
+    FLOE_STUN_ATTR_USERHASH,
+    FLOE_STUN_ATTR_REALM,
+    FLOE_STUN_ATTR_NONCE,
+    FLOE_STUN_ATTR_SOFTWARE,
+    FLOE_STUN_ATTR_DATA,
     FLOE_STUN_ATTR_ALTERNATE_DOMAIN,
 };
 static const uint16_t rt_u32_types[] = {FLOE_STUN_ATTR_LIFETIME, FLOE_STUN_ATTR_PRIORITY};
@@ -786,8 +795,7 @@ static void rt_check_plain(const struct rt_case *c, const struct floe_stun_msg *
     int j;
 
     for (i = 0; i < RT_N(rt_span_types); i++) {
-        CHECK_EQ(floe_stun_get_span(m, rt_span_types[i], &s),
-                 c->has_span[i] ? 0 : NF);
+        CHECK_EQ(floe_stun_get_span(m, rt_span_types[i], &s), c->has_span[i] ? 0 : NF);
         CHECK(!c->has_span[i] || span_is(s, c->span[i], c->span_len[i]));
     }
     for (i = 0; i < 2; i++) {
@@ -845,8 +853,7 @@ static void rt_check_errors(const struct rt_case *c, const struct floe_stun_msg 
     CHECK(!c->has_aerror || (code == c->aerror_code && fam == c->aerror_family &&
                              span_is(s, c->reason, strlen(c->reason))));
     CHECK_EQ(floe_stun_get_unknown_attrs(m, types, 8, &n), c->n_unknown >= 0 ? 0 : NF);
-    CHECK(c->n_unknown < 0 ||
-          (n == (size_t)c->n_unknown && memcmp(types, c->unknown, n * 2) == 0));
+    CHECK(c->n_unknown < 0 || (n == (size_t)c->n_unknown && memcmp(types, c->unknown, n * 2) == 0));
     CHECK_EQ(m->n_unknown, c->unknown_required ? 1 : 0);
     CHECK(!c->unknown_required || m->unknown[0] == c->unknown_required);
 }
@@ -867,8 +874,8 @@ static size_t rt_build(struct rt_case *c, const struct rt_keys *k, uint8_t *buf,
 
     for (i = 0; i < sizeof(txid); i++)
         txid[i] = (uint8_t)rt_below(c->x, 256);
-    floe_stun_build_init(&b, buf, cap, (uint16_t)rt_below(c->x, 0x1000),
-                         (uint8_t)rt_below(c->x, 4), txid);
+    floe_stun_build_init(&b, buf, cap, (uint16_t)rt_below(c->x, 0x1000), (uint8_t)rt_below(c->x, 4),
+                         txid);
     rt_gen_plain(c, &b);
     rt_gen_turn(c, &b);
     rt_gen_errors(c, &b);

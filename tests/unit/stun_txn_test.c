@@ -52,7 +52,12 @@ static void check_sends(const struct schedule *s, const floe_time *expect, size_
 static void test_rfc8489_schedule(void)
 {
     static const floe_time expect[] = {
-        0, FLOE_MS(500), FLOE_MS(1500), FLOE_MS(3500), FLOE_MS(7500), FLOE_MS(15500),
+        0,
+        FLOE_MS(500),
+        FLOE_MS(1500),
+        FLOE_MS(3500),
+        FLOE_MS(7500),
+        FLOE_MS(15500),
         FLOE_MS(31500),
     };
     struct floe_stun_txn_config cfg = floe_stun_txn_config_rfc8489();
