@@ -33,6 +33,16 @@ long floe__relay_answer_error(struct floe_relay *r, const struct relay_req *q, i
 {
     struct floe_stun_builder b;
 
+    if (floe_log_enabled(&r->cfg.log, FLOE_LOG_DEBUG)) {
+        struct floe_log_field f[4] = {
+            FLOE_LF_I("code", code),
+            FLOE_LF_S("reason", reason),
+            FLOE_LF_U("method", q->msg->method),
+            FLOE_LF_A("client", q->from),
+        };
+
+        floe_log_emit(&r->cfg.log, FLOE_LOG_DEBUG, "relay", "error response", f, 4);
+    }
     floe__relay_answer_start(&b, q, FLOE_STUN_ERROR);
     floe_stun_add_error(&b, code, reason);
     r->stats.error_responses++;

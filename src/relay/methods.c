@@ -200,7 +200,7 @@ static int method_channel_check(struct floe_relay *r, floe_time now, struct rela
 
     if (err)
         return err;
-    if (number < FLOE_CHANNEL_MIN || number > FLOE_CHANNEL_MAX)
+    if (number < FLOE_CHANNEL_MIN || number > FLOE_CHANNEL_MAX_RFC5766)
         return FLOE_TURN_ERR_BAD_REQUEST;
     if ((by_num && !floe_addr_eq(&by_num->peer, peer)) || (by_peer && by_peer->number != number))
         return FLOE_TURN_ERR_BAD_REQUEST;
@@ -246,7 +246,11 @@ static long method_channel_bind(struct floe_relay *r, floe_time now, struct rela
     if (!err && floe__relay_add_permission(r, a, now, &peer) != 0)
         err = FLOE_TURN_ERR_INSUFFICIENT_CAPACITY;
     if (err)
-        return floe__relay_answer_error(r, q, err, "Channel Bind Refused");
+        return floe__relay_answer_error(r, q, err,
+                                        err == FLOE_TURN_ERR_FORBIDDEN ? "Peer Forbidden"
+                                        : err == FLOE_TURN_ERR_BAD_REQUEST
+                                            ? "Channel Or Peer Bound Otherwise"
+                                            : "Channel Bind Refused");
     method_channel_install(r, now, a, number, &peer);
     floe__relay_answer_start(&b, q, FLOE_STUN_SUCCESS);
     return floe__relay_answer_finish(r, &b, q, q->key, q->msg->fingerprint_idx >= 0);
