@@ -726,6 +726,38 @@ static void test_roaming_with_dead_period(void)
     floe_sim_free(sim);
 }
 
+static void test_roaming_rebinds_address_bound_endpoint(void)
+{
+    struct floe_sim *sim = sim_make(23, NULL);
+    uint32_t inet = net_make(sim, "inet", NULL), ep;
+    struct floe_addr old_ip = ip4(192, 0, 2, 10), new_ip = ip4(192, 0, 2, 20);
+    struct floe_addr bind = at_port(old_ip, 6000), moved = at_port(new_ip, 6000);
+    struct floe_addr server = floe_addr_v4(198, 51, 100, 1, 3478);
+    struct floe_sim_recorder *r = rec_make(), *s = rec_make();
+    struct roam_ctx ctx = {0, inet, new_ip};
+    uint32_t es;
+
+    es = attach(sim, host_make(sim, "s", inet, ip4(198, 51, 100, 1)), 3478, "s",
+                &floe_sim_recorder_ops, s);
+    ctx.host = host_make(sim, "laptop", inet, old_ip);
+    REQUIRE(floe_sim_attach(sim, ctx.host, &bind, "laptop", &floe_sim_recorder_ops, r, &ep) == 0);
+    REQUIRE(floe_sim_at(sim, FLOE_SEC(1), roam_now, &ctx) == 0);
+    send_seq(sim, r, ep, FLOE_SEC(2), server, 1);
+    send_seq(sim, s, es, FLOE_SEC(3), bind, 2);
+    send_seq(sim, s, es, FLOE_SEC(4), moved, 3);
+    CHECK_EQ(floe_sim_run_until_idle(sim, FLOE_SEC(10)), 1);
+    REQUIRE(s->n_records == 1);
+    CHECK(floe_addr_eq(&s->records[0].from, &moved));
+    CHECK(floe_addr_eq(&r->roam_new, &moved));
+    /* The old address is gone: nothing routes to it any more. */
+    CHECK_EQ(dropped(sim, FLOE_SIM_DROP_NO_ROUTE), 1);
+    REQUIRE(r->n_records == 1);
+    CHECK_EQ(rec_seq(&r->records[0]), 3);
+    floe_sim_recorder_free(r);
+    floe_sim_recorder_free(s);
+    floe_sim_free(sim);
+}
+
 /* ---------------------------------------------------------- determinism */
 
 /* A lossy, jittery, reordering NATed echo exchange; returns the transcript. */
@@ -1164,6 +1196,7 @@ int main(void)
     FLOE_RUN(test_nat_hairpinning_on_and_off);
     FLOE_RUN(test_nat_chained_two_levels);
     FLOE_RUN(test_roaming_with_dead_period);
+    FLOE_RUN(test_roaming_rebinds_address_bound_endpoint);
     FLOE_RUN(test_same_seed_same_transcript);
     FLOE_RUN(test_ipv6_and_multiple_bases);
     FLOE_RUN(test_property_random_topologies);
