@@ -353,7 +353,7 @@ int floe_sim_host_roam(struct floe_sim *sim, uint32_t host, uint32_t iface, uint
     f->dead = true;
     if (floe__sim_line_begin(sim, &l, "roam-start")) {
         floe__sim_line_str(&l, "host", sim->hosts[host].name);
-        floe__sim_line_addr(&l, "old", &f->ip);
+        floe__sim_line_ip(&l, "old", &f->ip);
         floe__sim_line_u64(&l, "dead_ns", dead);
         floe__sim_line_end(sim, &l);
     }
@@ -372,8 +372,8 @@ int floe__sim_roam_finish(struct floe_sim *sim, struct sim_action *act)
     f->dead = false;
     if (floe__sim_line_begin(sim, &l, "roam-end")) {
         floe__sim_line_str(&l, "host", sim->hosts[act->host].name);
-        floe__sim_line_addr(&l, "old", &old_ip);
-        floe__sim_line_addr(&l, "new", &f->ip);
+        floe__sim_line_ip(&l, "old", &old_ip);
+        floe__sim_line_ip(&l, "new", &f->ip);
         floe__sim_line_str(&l, "net", sim->nets[f->net].name);
         floe__sim_line_end(sim, &l);
     }

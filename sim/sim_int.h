@@ -182,6 +182,7 @@ bool floe__sim_line_begin(struct floe_sim *sim, struct sim_line *l, const char *
 void floe__sim_line_str(struct sim_line *l, const char *key, const char *val);
 void floe__sim_line_u64(struct sim_line *l, const char *key, uint64_t val);
 void floe__sim_line_addr(struct sim_line *l, const char *key, const struct floe_addr *a);
+void floe__sim_line_ip(struct sim_line *l, const char *key, const struct floe_addr *a);
 void floe__sim_line_bool(struct sim_line *l, const char *key, bool val);
 void floe__sim_line_end(struct floe_sim *sim, struct sim_line *l);
 void floe__sim_log_pkt(struct floe_sim *sim, const char *ev, const struct sim_pkt *pkt,

@@ -100,6 +100,15 @@ void floe__sim_line_addr(struct sim_line *l, const char *key, const struct floe_
     floe__sim_line_str(l, key, buf);
 }
 
+void floe__sim_line_ip(struct sim_line *l, const char *key, const struct floe_addr *a)
+{
+    char buf[FLOE_ADDR_STRLEN];
+
+    if (floe_addr_format_ip(a, buf, sizeof(buf)) < 0)
+        strcpy(buf, "none");
+    floe__sim_line_str(l, key, buf);
+}
+
 void floe__sim_line_bool(struct sim_line *l, const char *key, bool val)
 {
     line_key(l, key);
@@ -143,5 +152,41 @@ void floe_sim_note(struct floe_sim *sim, const char *what, const char *detail)
         return;
     floe__sim_line_str(&l, "what", what ? what : "");
     floe__sim_line_str(&l, "detail", detail ? detail : "");
+    floe__sim_line_end(sim, &l);
+}
+
+/* Append "dropped":{"loss":n,...} with every reason, in table order. */
+static void line_drops(struct sim_line *l, const struct floe_sim_counters *c)
+{
+    char num[24];
+    int i, n;
+
+    line_key(l, "dropped");
+    line_raw(l, "{", 1);
+    for (i = 0; i < FLOE_SIM_DROP_COUNT; i++) {
+        line_raw(l, i ? ",\"" : "\"", i ? 2 : 1);
+        line_escaped(l, drop_names[i]);
+        n = snprintf(num, sizeof(num), "\":%" PRIu64, c->dropped[i]);
+        line_raw(l, num, (size_t)n);
+    }
+    line_raw(l, "}", 1);
+}
+
+void floe_sim_write_summary(struct floe_sim *sim)
+{
+    const struct floe_sim_counters *c;
+    struct sim_line l;
+
+    if (!sim || !floe__sim_line_begin(sim, &l, "summary"))
+        return;
+    c = &sim->counters;
+    floe__sim_line_u64(&l, "sent", c->sent);
+    floe__sim_line_u64(&l, "delivered", c->delivered);
+    line_drops(&l, c);
+    floe__sim_line_u64(&l, "in_flight", floe_sim_in_flight(sim));
+    floe__sim_line_u64(&l, "translated", c->translated);
+    floe__sim_line_u64(&l, "hops", c->hops);
+    floe__sim_line_u64(&l, "events", c->events);
+    floe__sim_line_u64(&l, "timeouts", c->timeouts);
     floe__sim_line_end(sim, &l);
 }

@@ -328,6 +328,13 @@ int floe_sim_at(struct floe_sim *sim, floe_time at, floe_sim_action_fn fn, void 
 /* Write a scenario line {"ev":"note","what":..,"detail":..}; strings are escaped. */
 void floe_sim_note(struct floe_sim *sim, const char *what, const char *detail);
 
+/*
+ * Write the counters as one transcript line: {"ev":"summary","sent":..,
+ * "delivered":..,"dropped":{"loss":..,...},"in_flight":..,"translated":..,
+ * "hops":..,"events":..,"timeouts":..}. No-op without a transcript.
+ */
+void floe_sim_write_summary(struct floe_sim *sim);
+
 /* -------------------------------------------------------------- running */
 
 /* Time of the next event, FLOE_TIME_NEVER if none. */

@@ -186,10 +186,10 @@ struct pair {
     struct floe_addr to_b;
 };
 
-static void pair_make(struct pair *p, uint64_t seed, const struct floe_sim_link *l,
-                      struct membuf *transcript)
+/* Build the pair in an existing simulator (which the pair then owns). */
+static void pair_init(struct pair *p, struct floe_sim *sim, const struct floe_sim_link *l)
 {
-    p->sim = sim_make(seed, transcript);
+    p->sim = sim;
     p->net = net_make(p->sim, "wire", l);
     p->a = rec_make();
     p->b = rec_make();
@@ -198,6 +198,12 @@ static void pair_make(struct pair *p, uint64_t seed, const struct floe_sim_link 
     p->eb = attach(p->sim, host_make(p->sim, "b", p->net, ip4(192, 0, 2, 2)), 2000, "b",
                    &floe_sim_recorder_ops, p->b);
     p->to_b = floe_addr_v4(192, 0, 2, 2, 2000);
+}
+
+static void pair_make(struct pair *p, uint64_t seed, const struct floe_sim_link *l,
+                      struct membuf *transcript)
+{
+    pair_init(p, sim_make(seed, transcript), l);
 }
 
 static void pair_free(struct pair *p)
@@ -788,6 +794,7 @@ static struct membuf lossy_run(uint64_t seed)
     floe_sim_note(sim, "scenario", "lossy \"echo\"\n");
     if (floe_sim_run_until_idle(sim, FLOE_SEC(10)) != 1)
         abort();
+    floe_sim_write_summary(sim);
     floe_sim_recorder_free(x);
     floe_sim_free(sim);
     return t;
@@ -803,6 +810,8 @@ static void test_same_seed_same_transcript(void)
     CHECK(a.len != c.len || memcmp(a.p, c.p, a.len) != 0);
     CHECK(membuf_count(&a, "\"reason\":\"loss\"") > 0);
     CHECK(membuf_count(&a, "\"ev\":\"nat-map\"") == 1);
+    CHECK(membuf_count(&a, "\"ev\":\"summary\",\"sent\":") == 1);
+    CHECK(membuf_count(&a, "\"dropped\":{\"loss\":") == 1);
     CHECK(membuf_count(&a, "lossy \\\"echo\\\"\\u000a") == 1);
     /* Every line is one object. */
     CHECK_EQ(membuf_count(&a, "{\"t_ns\":"), membuf_count(&a, "}\n"));
@@ -1095,18 +1104,11 @@ static void test_invariant_hook_stops_the_run(void)
     struct pair p;
     uint32_t i;
 
-    pair_make(&p, 20, NULL, NULL);
-    floe_sim_free(p.sim);
     floe_sim_config_default(&cfg);
     cfg.check = stop_at_third_step;
     cfg.check_user = &stop;
     REQUIRE(floe_sim_new(&cfg, &sim) == 0);
-    p.sim = sim;
-    p.net = net_make(sim, "wire", NULL);
-    p.ea = attach(sim, host_make(sim, "a", p.net, ip4(192, 0, 2, 1)), 1000, "a",
-                  &floe_sim_recorder_ops, p.a);
-    p.eb = attach(sim, host_make(sim, "b", p.net, ip4(192, 0, 2, 2)), 2000, "b",
-                  &floe_sim_recorder_ops, p.b);
+    pair_init(&p, sim, NULL);
     for (i = 0; i < 10; i++)
         send_seq(sim, p.a, p.ea, FLOE_MS(10) * i, p.to_b, i);
     CHECK_EQ(floe_sim_run_until(sim, FLOE_SEC(1)), FLOE_ERR_PROTOCOL);
