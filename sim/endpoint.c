@@ -113,6 +113,23 @@ static uint32_t ep_iface_of(const struct sim_host *h, const struct floe_addr *ip
     return SIM_NONE;
 }
 
+/* Every packet slot is in use: a queue drop of a datagram that never got an id. */
+static void ep_drop_unqueued(struct floe_sim *sim, const struct sim_ep *e,
+                             const struct floe_addr *from, const struct floe_addr *to, size_t len)
+{
+    struct sim_line l;
+
+    sim->counters.dropped[FLOE_SIM_DROP_QUEUE]++;
+    if (!floe__sim_line_begin(sim, &l, "dropped"))
+        return;
+    floe__sim_line_str(&l, "reason", floe_sim_drop_name(FLOE_SIM_DROP_QUEUE));
+    floe__sim_line_str(&l, "ep", e->name);
+    floe__sim_line_addr(&l, "from", from);
+    floe__sim_line_addr(&l, "to", to);
+    floe__sim_line_u64(&l, "len", len);
+    floe__sim_line_end(sim, &l);
+}
+
 static void ep_emit(struct floe_sim *sim, const struct sim_ep *e, const struct floe_addr *from,
                     const struct floe_addr *to, size_t len)
 {
@@ -122,8 +139,7 @@ static void ep_emit(struct floe_sim *sim, const struct sim_ep *e, const struct f
 
     sim->counters.sent++;
     if (!pkt) {
-        /* No packet slot: counted as a queue drop without a packet id. */
-        sim->counters.dropped[FLOE_SIM_DROP_QUEUE]++;
+        ep_drop_unqueued(sim, e, from, to, len);
         return;
     }
     memcpy(pkt->data, sim->txbuf, len);

@@ -360,6 +360,69 @@ static void test_bounded_queue_and_rate(void)
     pair_free(&p);
 }
 
+/* sent == delivered + dropped + in flight after every step. */
+static int check_conservation(struct floe_sim *sim, void *user)
+{
+    const struct floe_sim_counters *c = floe_sim_counters(sim);
+    uint64_t total = c->delivered + floe_sim_in_flight(sim);
+    int i;
+
+    (void)user;
+    for (i = 0; i < FLOE_SIM_DROP_COUNT; i++)
+        total += c->dropped[i];
+    return c->sent == total ? 0 : FLOE_ERR_INTERNAL;
+}
+
+static void test_two_roots_cross_the_core(void)
+{
+    struct floe_sim *sim = sim_make(24, NULL);
+    struct floe_sim_link l1 = link_ms(10), l2 = link_ms(30);
+    uint32_t n1 = net_make(sim, "inet4", &l1), n2 = net_make(sim, "inet6", &l2), ea;
+    struct floe_addr a6, b6;
+    struct floe_sim_recorder *a = rec_make(), *b = rec_make();
+
+    REQUIRE(floe_addr_parse("[2001:db8::a]:0", &a6) == 0);
+    REQUIRE(floe_addr_parse("[2001:db8:1::b]:443", &b6) == 0);
+    ea = attach(sim, host_make(sim, "a", n1, a6), 1000, "a", &floe_sim_recorder_ops, a);
+    attach(sim, host_make(sim, "b", n2, b6), 443, "b", &floe_sim_recorder_ops, b);
+    send_seq(sim, a, ea, 0, b6, 1);
+    CHECK_EQ(floe_sim_run_until_idle(sim, FLOE_SEC(1)), 1);
+    REQUIRE(b->n_records == 1);
+    /* One hop on each root: 10 ms + 30 ms. */
+    CHECK_EQ(b->records[0].at, FLOE_MS(40));
+    CHECK_EQ(floe_sim_counters(sim)->hops, 2);
+    floe_sim_recorder_free(a);
+    floe_sim_recorder_free(b);
+    floe_sim_free(sim);
+}
+
+static void test_packet_pool_bound(void)
+{
+    struct floe_sim_config cfg;
+    struct floe_sim *sim = NULL;
+    struct membuf t = {0};
+    struct pair p;
+    uint32_t i;
+
+    floe_sim_config_default(&cfg);
+    cfg.max_packets = 4;
+    cfg.transcript = membuf_write;
+    cfg.transcript_user = &t;
+    cfg.check = check_conservation;
+    REQUIRE(floe_sim_new(&cfg, &sim) == 0);
+    pair_init(&p, sim, NULL);
+    for (i = 0; i < 10; i++)
+        CHECK_EQ(floe_sim_recorder_send(p.a, 0, NULL, &p.to_b, "x", 1), 0);
+    CHECK_EQ(floe_sim_endpoint_drive(sim, p.ea), 0);
+    CHECK_EQ(floe_sim_in_flight(sim), 4);
+    CHECK_EQ(floe_sim_run_until_idle(sim, FLOE_SEC(1)), 1);
+    CHECK_EQ(p.b->received, 4);
+    CHECK_EQ(dropped(sim, FLOE_SIM_DROP_QUEUE), 6);
+    CHECK_EQ(membuf_count(&t, "\"reason\":\"queue\""), 6);
+    pair_free(&p);
+    free(t.p);
+}
+
 /* ------------------------------------------------------------------ NAT */
 
 /*
@@ -863,19 +926,6 @@ static void test_ipv6_and_multiple_bases(void)
 
 #define PROP_MAX_CLIENTS 8
 
-/* sent == delivered + dropped + in flight after every step. */
-static int check_conservation(struct floe_sim *sim, void *user)
-{
-    const struct floe_sim_counters *c = floe_sim_counters(sim);
-    uint64_t total = c->delivered + floe_sim_in_flight(sim);
-    int i;
-
-    (void)user;
-    for (i = 0; i < FLOE_SIM_DROP_COUNT; i++)
-        total += c->dropped[i];
-    return c->sent == total ? 0 : FLOE_ERR_INTERNAL;
-}
-
 struct prop_world {
     struct floe_sim *sim;
     struct floe_xoshiro topo; /* the test's own draws, apart from the simulator's RNG */
@@ -1187,6 +1237,8 @@ int main(void)
     FLOE_RUN(test_loss_rate_within_bounds);
     FLOE_RUN(test_blackhole_drops_while_on);
     FLOE_RUN(test_bounded_queue_and_rate);
+    FLOE_RUN(test_two_roots_cross_the_core);
+    FLOE_RUN(test_packet_pool_bound);
     FLOE_RUN(test_nat_mapping_endpoint_independent_reuses_port);
     FLOE_RUN(test_nat_mapping_address_dependent_per_remote_ip);
     FLOE_RUN(test_nat_mapping_address_port_dependent_per_remote_endpoint);
