@@ -294,6 +294,7 @@ void floe__sim_send(struct floe_sim *sim, struct sim_pkt *pkt, uint32_t net)
     }
     n->in_flight++;
     sim->counters.hops++;
+    /* Cannot fail: the heap holds one entry per packet slot, endpoint and action. */
     floe__sim_push(sim, link_arrival(sim, n, pkt->len), SIM_EV_ARRIVE, (uint32_t)(pkt - sim->pkts));
 }
 
