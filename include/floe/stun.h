@@ -288,22 +288,29 @@ FLOE_WARN_UNUSED long floe_stun_build_finish(struct floe_stun_builder *b);
 /* ------------------------------------------------------------ ChannelData */
 
 #define FLOE_CHANNEL_MIN 0x4000
+/* RFC 8656 section 12: the numbers floe's client binds. */
 #define FLOE_CHANNEL_MAX 0x4FFF
+/*
+ * RFC 5766 allowed 0x4000..0x7FFF and clients such as coturn's still pick from
+ * it; ChannelData framing and the relay accept the wider range.
+ */
+#define FLOE_CHANNEL_MAX_RFC5766 0x7FFF
 #define FLOE_CHANNELDATA_HEADER_LEN 4
 
 /*
  * Frame data as ChannelData (RFC 8656 section 12.4) into out; no padding (UDP).
  * data may overlap out (framing in place with the payload already at out + 4).
+ * The channel is in 0x4000..0x7FFF (FLOE_CHANNEL_MAX_RFC5766).
  * Returns the frame length, FLOE_ERR_INVALID_ARG (channel out of range, NULL
  * pointers or data over 65535 bytes) or FLOE_ERR_BUFFER_TOO_SMALL.
  */
 long floe_channeldata_encode(uint8_t *out, size_t cap, uint16_t channel, const uint8_t *data,
                              size_t len);
 /*
- * Parse a ChannelData frame: channel in 0x4000..0x4FFF and the length field at
+ * Parse a ChannelData frame: channel in 0x4000..0x7FFF and the length field at
  * most the bytes present (trailing padding allowed). data borrows buf; channel
  * and data may be NULL. Returns 0, FLOE_ERR_NOT_CHANNELDATA (empty, or first
- * byte outside 0x40..0x4F) or FLOE_ERR_TRUNCATED (header or data cut short).
+ * byte outside 0x40..0x7F) or FLOE_ERR_TRUNCATED (header or data cut short).
  */
 int floe_channeldata_decode(const uint8_t *buf, size_t len, uint16_t *channel,
                             struct floe_span *data);
@@ -320,7 +327,8 @@ enum floe_packet_kind {
 /*
  * Tell a datagram's kind by its first bytes, in this order: STUN (top two bits
  * zero, magic cookie, length field consistent with len), ChannelData (first
- * byte 0x40..0x4F as in RFC 7983, length field at most the bytes present),
+ * byte 0x40..0x7F: RFC 7983's 64..79 plus the rest of RFC 5766's channel range,
+ * which no other protocol here uses; length field at most the bytes present),
  * WireGuard (type 1..4 and three zero reserved bytes, with the exact sizes 148,
  * 92 and 64 for types 1-3 and at least 32 bytes for type 4; no multiple-of-16
  * rule, since senders pad only up to the MTU), otherwise FLOE_PACKET_OTHER.

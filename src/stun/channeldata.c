@@ -17,8 +17,8 @@
 long floe_channeldata_encode(uint8_t *out, size_t cap, uint16_t channel, const uint8_t *data,
                              size_t len)
 {
-    if (!out || (!data && len) || channel < FLOE_CHANNEL_MIN || channel > FLOE_CHANNEL_MAX ||
-        len > UINT16_MAX)
+    if (!out || (!data && len) || channel < FLOE_CHANNEL_MIN ||
+        channel > FLOE_CHANNEL_MAX_RFC5766 || len > UINT16_MAX)
         return FLOE_ERR_INVALID_ARG;
     if (cap < FLOE_CHANNELDATA_HEADER_LEN || len > cap - FLOE_CHANNELDATA_HEADER_LEN)
         return FLOE_ERR_BUFFER_TOO_SMALL;
@@ -34,7 +34,7 @@ int floe_channeldata_decode(const uint8_t *buf, size_t len, uint16_t *channel,
 {
     size_t dlen;
 
-    if (!buf || !len || buf[0] < 0x40 || buf[0] > 0x4F)
+    if (!buf || !len || buf[0] < 0x40 || buf[0] > 0x7F)
         return FLOE_ERR_NOT_CHANNELDATA;
     if (len < FLOE_CHANNELDATA_HEADER_LEN)
         return FLOE_ERR_TRUNCATED;

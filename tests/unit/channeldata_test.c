@@ -40,7 +40,8 @@ static void test_channeldata_ranges(void)
     uint16_t ch;
 
     CHECK_EQ(floe_channeldata_encode(out, sizeof(out), 0x3FFF, out, 1), FLOE_ERR_INVALID_ARG);
-    CHECK_EQ(floe_channeldata_encode(out, sizeof(out), 0x5000, out, 1), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_channeldata_encode(out, sizeof(out), 0x8000, out, 1), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_channeldata_encode(out, sizeof(out), 0x7FFF, NULL, 0), 4); /* RFC 5766 range */
     CHECK_EQ(floe_channeldata_encode(out, sizeof(out), 0x4000, NULL, 1), FLOE_ERR_INVALID_ARG);
     CHECK_EQ(floe_channeldata_encode(big, sizeof(big), 0x4000, big, 65536), FLOE_ERR_INVALID_ARG);
     CHECK_EQ(floe_channeldata_encode(big, sizeof(big), 0x4000, big + 4, 65535), 65539);
@@ -51,7 +52,7 @@ static void test_channeldata_ranges(void)
     CHECK_EQ(floe_channeldata_decode(bad, 0, &ch, &got), FLOE_ERR_NOT_CHANNELDATA);
     bad[0] = 0x3F;
     CHECK_EQ(floe_channeldata_decode(bad, 8, &ch, &got), FLOE_ERR_NOT_CHANNELDATA);
-    bad[0] = 0x50;
+    bad[0] = 0x80;
     CHECK_EQ(floe_channeldata_decode(bad, 8, &ch, &got), FLOE_ERR_NOT_CHANNELDATA);
     CHECK_EQ(floe_channeldata_decode(NULL, 8, &ch, &got), FLOE_ERR_NOT_CHANNELDATA);
 }
