@@ -129,8 +129,7 @@ static int args_ports(const char *s, struct relayd_opts *o)
     if (!dash)
         return FLOE_ERR_INVALID_ARG;
     *dash = '\0';
-    if (args_uint(buf, 65535, &lo) < 0 || args_uint(dash + 1, 65535, &hi) < 0 || lo == 0 ||
-        lo > hi)
+    if (args_uint(buf, 65535, &lo) < 0 || args_uint(dash + 1, 65535, &hi) < 0 || lo == 0 || lo > hi)
         return FLOE_ERR_INVALID_ARG;
     o->port_min = (uint16_t)lo;
     o->port_max = (uint16_t)hi;
@@ -188,8 +187,7 @@ static int args_net(int opt, const char *v, struct relayd_opts *o, char *err, si
                    ? args_fail(err, cap, "invalid --relay-ip6 (an IPv6 address)", v)
                    : 1;
     case OPT_RELAY_PORTS:
-        return args_ports(v, o) < 0 ? args_fail(err, cap, "invalid --relay-ports (MIN-MAX)", v)
-                                    : 1;
+        return args_ports(v, o) < 0 ? args_fail(err, cap, "invalid --relay-ports (MIN-MAX)", v) : 1;
     case OPT_THREADS:
         if (args_uint(v, RELAYD_MAX_THREADS, &n) < 0 || n == 0)
             return args_fail(err, cap, "invalid --threads (1-64)", v);
@@ -316,7 +314,9 @@ static int args_finish(struct relayd_opts *o, char *err, size_t cap)
     if (o->threads == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-        o->threads = cpus < 1 ? 1u : cpus > RELAYD_MAX_THREADS ? RELAYD_MAX_THREADS : (unsigned)cpus;
+        o->threads = cpus < 1                    ? 1u
+                     : cpus > RELAYD_MAX_THREADS ? RELAYD_MAX_THREADS
+                                                 : (unsigned)cpus;
     }
     if (o->port_max - o->port_min + 1u < o->threads)
         return args_fail(err, cap, "--relay-ports has fewer ports than --threads", "");

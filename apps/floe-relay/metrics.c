@@ -33,8 +33,8 @@ static void metrics_printf(struct metrics_out *m, const char *fmt, ...)
         m->len = (size_t)n < m->cap - m->len ? m->len + (size_t)n : m->cap;
 }
 
-static void metrics_one(struct metrics_out *m, const char *name, const char *type,
-                        const char *help, uint64_t v)
+static void metrics_one(struct metrics_out *m, const char *name, const char *type, const char *help,
+                        uint64_t v)
 {
     metrics_printf(m, "# HELP floe_relay_%s %s\n# TYPE floe_relay_%s %s\nfloe_relay_%s %llu\n",
                    name, help, name, type, name, (unsigned long long)v);
@@ -58,8 +58,7 @@ size_t relayd_metrics_render(struct relayd *d, char *buf, size_t cap)
     metrics_one(&m, "requests_total", "counter", "STUN requests handled.", s.requests);
     metrics_one(&m, "auth_failures_total", "counter", "Requests with wrong credentials.",
                 s.auth_failures);
-    metrics_one(&m, "error_responses_total", "counter", "Error responses sent.",
-                s.error_responses);
+    metrics_one(&m, "error_responses_total", "counter", "Error responses sent.", s.error_responses);
     metrics_one(&m, "packets_to_peers_total", "counter", "Datagrams relayed to peers.",
                 s.packets_to_peers);
     metrics_one(&m, "bytes_to_peers_total", "counter", "Payload bytes relayed to peers.",

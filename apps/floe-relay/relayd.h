@@ -30,7 +30,7 @@ struct relayd_opts {
     bool have_metrics;
     const char *log_file;
     enum floe_log_level log_level;
-    struct floe_relay_config core; /* realm, users, secret, quotas, policy */
+    struct floe_relay_config core;            /* realm, users, secret, quotas, policy */
     char user_buf[FLOE_RELAY_MAX_USERS][256]; /* storage behind core.users */
 };
 

@@ -138,8 +138,8 @@ static int worker_make_core(struct relayd_worker *w)
     cfg.relay_v4 = o->relay_ip;
     cfg.relay_v6 = o->relay_ip6;
     cfg.port_min = (uint16_t)(o->port_min + share * w->idx);
-    cfg.port_max = (uint16_t)(w->idx + 1 == w->d->n_workers ? o->port_max
-                                                             : cfg.port_min + share - 1u);
+    cfg.port_max =
+        (uint16_t)(w->idx + 1 == w->d->n_workers ? o->port_max : cfg.port_min + share - 1u);
     return floe_relay_new(&w->core, &cfg);
 }
 
@@ -273,15 +273,14 @@ static void worker_bind_port(struct relayd_worker *w, floe_time now,
 
     if (fd >= 0 &&
         worker_epoll_add(w, fd,
-                         (uint64_t)WORKER_TAG_RELAY << 32 |
-                             (uint64_t)worker_fam(&ev->addr) << 16 | ev->addr.port) < 0) {
+                         (uint64_t)WORKER_TAG_RELAY << 32 | (uint64_t)worker_fam(&ev->addr) << 16 |
+                             ev->addr.port) < 0) {
         close(fd);
         fd = FLOE_ERR_IO;
     }
     if (fd < 0) {
         err = errno;
-        worker_log_addr(w, FLOE_LOG_WARN, "cannot bind relayed port", &ev->addr, ev->alloc_id,
-                        err);
+        worker_log_addr(w, FLOE_LOG_WARN, "cannot bind relayed port", &ev->addr, ev->alloc_id, err);
     } else {
         worker_sockbuf(fd);
         w->port_fd[worker_fam(&ev->addr)][ev->addr.port] = fd;
@@ -351,8 +350,8 @@ static int worker_read_batch(struct relayd_worker *w, int fd, const struct floe_
             out = floe_relay_handle_client(w->core, now, local, &from, w->rx_buf[i],
                                            w->rx[i].msg_len, worker_tx_slot(w), WORKER_BUF, &tx);
         else
-            out = floe_relay_handle_peer(w->core, now, local, &from, w->rx_buf[i],
-                                         w->rx[i].msg_len, worker_tx_slot(w), WORKER_BUF, &tx);
+            out = floe_relay_handle_peer(w->core, now, local, &from, w->rx_buf[i], w->rx[i].msg_len,
+                                         worker_tx_slot(w), WORKER_BUF, &tx);
         worker_tx_commit(w, out, &tx);
         worker_events(w, now);
     }

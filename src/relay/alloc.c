@@ -51,29 +51,76 @@ struct relay_alloc *floe__relay_find_port(const struct floe_relay *r,
     if (relayed->family != FLOE_AF_INET && relayed->family != FLOE_AF_INET6)
         return NULL;
     a = *alloc_port_slot(r, relayed);
-    return (a && a->state == RELAY_ALLOC_LIVE) ? a : NULL;
+    return (a && a != &r->reserved_marker && a->state == RELAY_ALLOC_LIVE) ? a : NULL;
 }
 
-/* A free port in the range, starting from a random one; even when asked. */
-static int alloc_pick_port(struct floe_relay *r, const struct floe_addr *base, bool even,
+static bool alloc_port_free(struct floe_relay *r, const struct floe_addr *base, uint32_t port)
+{
+    struct floe_addr probe = *base;
+
+    if (port > r->cfg.port_max)
+        return false;
+    probe.port = (uint16_t)port;
+    return *alloc_port_slot(r, &probe) == NULL;
+}
+
+/* A free port in the range from a random start; even (and with a free successor) on request. */
+static int alloc_pick_port(struct floe_relay *r, const struct floe_addr *base, bool even, bool pair,
                            uint16_t *port)
 {
-    uint32_t span = (uint32_t)r->cfg.port_max - r->cfg.port_min + 1u, i;
+    uint32_t span = (uint32_t)r->cfg.port_max - r->cfg.port_min + 1u, i, p;
     uint8_t rnd[4];
-    uint32_t start;
-    struct floe_addr probe = *base;
 
     if (floe_rng_fill(&r->cfg.rng, rnd, sizeof(rnd)) < 0)
         return FLOE_ERR_INVALID_ARG;
-    start = floe_load_be32(rnd) % span;
     for (i = 0; i < span; i++) {
-        probe.port = (uint16_t)(r->cfg.port_min + (start + i) % span);
-        if (even && (probe.port & 1u))
+        p = r->cfg.port_min + (floe_load_be32(rnd) + i) % span;
+        if ((even && (p & 1u)) || !alloc_port_free(r, base, p))
             continue;
-        if (!*alloc_port_slot(r, &probe)) {
-            *port = probe.port;
-            return 0;
-        }
+        if (pair && !alloc_port_free(r, base, p + 1))
+            continue;
+        *port = (uint16_t)p;
+        return 0;
+    }
+    return FLOE_ERR_NOT_FOUND;
+}
+
+/* Keep the port after relayed for RELAY_RESERVATION_LIFETIME under a fresh token. */
+static int alloc_reserve_next(struct floe_relay *r, floe_time now, struct relay_alloc *a,
+                              const struct floe_addr *relayed)
+{
+    struct relay_reservation *res;
+    uint8_t rnd[8];
+
+    if (r->n_reservations >= RELAY_MAX_RESERVATIONS ||
+        floe_rng_fill(&r->cfg.rng, rnd, sizeof(rnd)) < 0)
+        return FLOE_ERR_NOT_FOUND;
+    res = &r->reservations[r->n_reservations++];
+    res->token = floe_load_be64(rnd);
+    res->addr = *relayed;
+    res->addr.port = (uint16_t)(relayed->port + 1);
+    res->expires = floe_time_add(now, RELAY_RESERVATION_LIFETIME);
+    *alloc_port_slot(r, &res->addr) = &r->reserved_marker;
+    a->token = res->token;
+    a->has_token = true;
+    return 0;
+}
+
+/* Take the reservation under token into a; FLOE_ERR_NOT_FOUND if none is live. */
+static int alloc_claim_token(struct floe_relay *r, floe_time now, struct relay_alloc *a,
+                             uint64_t token)
+{
+    uint32_t i;
+
+    for (i = 0; i < r->n_reservations; i++) {
+        struct relay_reservation *res = &r->reservations[i];
+
+        if (res->token != token || res->expires <= now)
+            continue;
+        a->relayed[a->n_relayed++] = res->addr;
+        *alloc_port_slot(r, &res->addr) = a;
+        *res = r->reservations[--r->n_reservations];
+        return 0;
     }
     return FLOE_ERR_NOT_FOUND;
 }
@@ -125,31 +172,47 @@ static struct relay_alloc *alloc_new(struct floe_relay *r, const struct relay_re
     return a;
 }
 
-static int alloc_add_relayed(struct floe_relay *r, struct relay_alloc *a, uint8_t family, bool even)
+static int alloc_add_relayed(struct floe_relay *r, floe_time now, struct relay_alloc *a,
+                             uint8_t family, const struct relay_alloc_spec *spec)
 {
     const struct floe_addr *base = family == FLOE_AF_INET ? &r->cfg.relay_v4 : &r->cfg.relay_v6;
     struct floe_addr relayed = *base;
-    int rc = alloc_pick_port(r, base, even, &relayed.port);
+    bool first = a->n_relayed == 0;
+    int rc = alloc_pick_port(r, base, first && spec->even, first && spec->reserve, &relayed.port);
 
     if (rc < 0)
         return rc;
     a->relayed[a->n_relayed++] = relayed;
     *alloc_port_slot(r, &relayed) = a;
+    if (first && spec->reserve)
+        return alloc_reserve_next(r, now, a, &relayed);
+    return 0;
+}
+
+static int alloc_add_all(struct floe_relay *r, floe_time now, struct relay_alloc *a,
+                         const struct relay_alloc_spec *spec)
+{
+    if (spec->has_token)
+        return alloc_claim_token(r, now, a, spec->token);
+    if (((spec->families >> FLOE_AF_INET) & 1u) &&
+        alloc_add_relayed(r, now, a, FLOE_AF_INET, spec) < 0)
+        return FLOE_ERR_NOT_FOUND;
+    if (((spec->families >> FLOE_AF_INET6) & 1u) &&
+        alloc_add_relayed(r, now, a, FLOE_AF_INET6, spec) < 0)
+        return FLOE_ERR_NOT_FOUND;
     return 0;
 }
 
 /*
- * Create a pending allocation for q with relayed addresses of the families in
- * the bit set (1 << FLOE_AF_INET | 1 << FLOE_AF_INET6), and queue BIND_PORT
- * events. Returns 0, FLOE_TURN_ERR_QUOTA or FLOE_TURN_ERR_INSUFFICIENT_CAPACITY.
+ * Create a pending allocation for q as spec asks and queue BIND_PORT events.
+ * Returns 0, FLOE_TURN_ERR_QUOTA or FLOE_TURN_ERR_INSUFFICIENT_CAPACITY.
  */
 int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct relay_req *q,
-                             uint8_t families, bool even, struct relay_alloc **out)
+                             const struct relay_alloc_spec *spec, struct relay_alloc **out)
 {
     struct relay_alloc *a;
     uint8_t i;
 
-    (void)now;
     if (!alloc_quota_ok(r, q))
         return FLOE_TURN_ERR_QUOTA;
     if (r->n_allocs >= r->cfg.max_allocations)
@@ -160,9 +223,7 @@ int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct r
     r->allocs[r->n_allocs++] = a;
     a->next_client = *alloc_bucket(r, q->from, q->local);
     *alloc_bucket(r, q->from, q->local) = a;
-    if (((families >> FLOE_AF_INET) & 1u) && alloc_add_relayed(r, a, FLOE_AF_INET, even) < 0)
-        goto no_capacity;
-    if (((families >> FLOE_AF_INET6) & 1u) && alloc_add_relayed(r, a, FLOE_AF_INET6, even) < 0)
+    if (alloc_add_all(r, now, a, spec) < 0)
         goto no_capacity;
     for (i = 0; i < a->n_relayed; i++) {
         if (floe__relay_push_event(r, FLOE_RELAY_EV_BIND_PORT, a, &a->relayed[i]) < 0)
@@ -296,11 +357,28 @@ static void alloc_sweep_one(struct floe_relay *r, struct relay_alloc *a, floe_ti
     }
 }
 
+static void alloc_sweep_reservations(struct floe_relay *r, floe_time now)
+{
+    uint32_t i = 0;
+
+    while (i < r->n_reservations) {
+        struct relay_reservation *res = &r->reservations[i];
+
+        if (res->expires > now) {
+            i++;
+            continue;
+        }
+        *alloc_port_slot(r, &res->addr) = NULL;
+        *res = r->reservations[--r->n_reservations];
+    }
+}
+
 /* Expire what is due; called from handle_timeout about once a second. */
 void floe__relay_sweep(struct floe_relay *r, floe_time now)
 {
     uint32_t i = 0;
 
+    alloc_sweep_reservations(r, now);
     while (i < r->n_allocs) {
         struct relay_alloc *a = r->allocs[i];
 

@@ -63,8 +63,6 @@ static int method_allocate_check(const struct floe_stun_msg *msg)
     if (floe_stun_has(msg, FLOE_STUN_ATTR_RESERVATION_TOKEN) &&
         floe_stun_has(msg, FLOE_STUN_ATTR_EVEN_PORT))
         return FLOE_TURN_ERR_BAD_REQUEST;
-    if (floe_stun_has(msg, FLOE_STUN_ATTR_RESERVATION_TOKEN))
-        return FLOE_TURN_ERR_INSUFFICIENT_CAPACITY; /* no reservations are kept */
     return 0;
 }
 
@@ -80,15 +78,38 @@ static long method_allocate_success(struct floe_relay *r, floe_time now, struct 
         floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS, &a->relayed[i]);
     floe_stun_add_u32(&b, FLOE_STUN_ATTR_LIFETIME,
                       (uint32_t)((a->expires > now ? a->expires - now : 0) / FLOE_SEC(1)));
+    if (a->has_token)
+        floe_stun_add_u64(&b, FLOE_STUN_ATTR_RESERVATION_TOKEN, a->token);
     floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &a->client);
     return floe__relay_answer_finish(r, &b, q, a->key, a->fingerprint);
+}
+
+/* Fill spec from the request; 0 or an error code to answer with. */
+static int method_allocate_spec(const struct floe_relay *r, const struct floe_stun_msg *msg,
+                                struct relay_alloc_spec *spec)
+{
+    int err = method_allocate_check(msg);
+
+    memset(spec, 0, sizeof(*spec));
+    if (err)
+        return err;
+    if (floe_stun_has(msg, FLOE_STUN_ATTR_RESERVATION_TOKEN)) {
+        spec->has_token = true;
+        return floe_stun_get_u64(msg, FLOE_STUN_ATTR_RESERVATION_TOKEN, &spec->token) < 0
+                   ? FLOE_TURN_ERR_BAD_REQUEST
+                   : 0;
+    }
+    spec->families = method_families(r, msg, &err);
+    if (err || !floe_stun_has(msg, FLOE_STUN_ATTR_EVEN_PORT))
+        return err;
+    spec->even = true;
+    return floe_stun_get_even_port(msg, &spec->reserve) < 0 ? FLOE_TURN_ERR_BAD_REQUEST : 0;
 }
 
 static long method_allocate(struct floe_relay *r, floe_time now, struct relay_req *q)
 {
     struct relay_alloc *a = floe__relay_find_client(r, q->from, q->local);
-    bool even = false;
-    uint8_t families;
+    struct relay_alloc_spec spec;
     int err;
 
     if (a) {
@@ -98,18 +119,10 @@ static long method_allocate(struct floe_relay *r, floe_time now, struct relay_re
         /* A retransmission: answer again once the ports are bound. */
         return a->state == RELAY_ALLOC_LIVE ? method_allocate_success(r, now, a, q) : 0;
     }
-    err = method_allocate_check(q->msg);
-    families = err ? 0 : method_families(r, q->msg, &err);
+    err = method_allocate_spec(r, q->msg, &spec);
     if (err)
         return floe__relay_answer_error(r, q, err, "Allocate Refused");
-    if (floe_stun_has(q->msg, FLOE_STUN_ATTR_EVEN_PORT)) {
-        bool reserve_next;
-
-        if (floe_stun_get_even_port(q->msg, &reserve_next) < 0)
-            return floe__relay_answer_error(r, q, FLOE_TURN_ERR_BAD_REQUEST, "Bad EVEN-PORT");
-        even = true; /* the R bit asks for a reservation, which is not kept */
-    }
-    err = floe__relay_alloc_create(r, now, q, families, even, &a);
+    err = floe__relay_alloc_create(r, now, q, &spec, &a);
     if (err)
         return floe__relay_answer_error(r, q, err,
                                         err == FLOE_TURN_ERR_QUOTA ? "Allocation Quota Reached"

@@ -8,6 +8,25 @@
 #define RELAY_NONCE_LEN 32
 #define RELAY_PORT_SLOTS 65536
 
+#define RELAY_MAX_RESERVATIONS 256
+#define RELAY_RESERVATION_LIFETIME FLOE_SEC(30)
+
+/* A port kept for a later Allocate with RESERVATION-TOKEN (RFC 8656 section 7.2). */
+struct relay_reservation {
+    uint64_t token;
+    struct floe_addr addr;
+    floe_time expires;
+};
+
+/* What an Allocate asks for. */
+struct relay_alloc_spec {
+    uint8_t families; /* bit set: 1 << FLOE_AF_INET | 1 << FLOE_AF_INET6 */
+    bool even;        /* EVEN-PORT */
+    bool reserve;     /* EVEN-PORT with R: keep the next port */
+    bool has_token;   /* RESERVATION-TOKEN: use the port kept under token */
+    uint64_t token;
+};
+
 struct relay_perm {
     struct floe_addr ip;
     floe_time expires;
@@ -34,6 +53,8 @@ struct relay_alloc {
     uint8_t pending_binds;
     bool bind_failed;
     bool fingerprint; /* the Allocate request carried FINGERPRINT */
+    bool has_token;   /* a port was reserved: answer with RESERVATION-TOKEN */
+    uint64_t token;
     char username[RELAY_USERNAME_MAX];
     uint8_t key[FLOE_MD5_LEN];
     uint8_t txid[FLOE_STUN_TXID_LEN]; /* of the Allocate, for retransmissions */
@@ -64,6 +85,9 @@ struct floe_relay {
     struct floe_relay_event *events;
     size_t ev_head, ev_len, ev_cap;
     struct floe_relay_stats stats;
+    struct relay_reservation reservations[RELAY_MAX_RESERVATIONS];
+    uint32_t n_reservations;
+    struct relay_alloc reserved_marker; /* port slot value of a reserved port */
     uint8_t user_keys[FLOE_RELAY_MAX_USERS][FLOE_MD5_LEN];
 };
 
@@ -92,7 +116,7 @@ struct relay_alloc *floe__relay_find_client(const struct floe_relay *r,
 struct relay_alloc *floe__relay_find_port(const struct floe_relay *r,
                                           const struct floe_addr *relayed);
 int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct relay_req *q,
-                             uint8_t families, bool even, struct relay_alloc **out);
+                             const struct relay_alloc_spec *spec, struct relay_alloc **out);
 void floe__relay_alloc_destroy(struct floe_relay *r, struct relay_alloc *a);
 bool floe__relay_has_permission(const struct relay_alloc *a, floe_time now,
                                 const struct floe_addr *peer);

@@ -424,6 +424,9 @@ static void test_send_indication_and_channels(void)
     ca.number = 0x4002;
     request(&c, FLOE_SEC(1), FLOE_STUN_CHANNEL_BIND, add_chan, &ca);
     CHECK_EQ(answer_code(&c), 400);
+    ca.number = 0x8000;
+    request(&c, FLOE_SEC(1), FLOE_STUN_CHANNEL_BIND, add_chan, &ca);
+    CHECK_EQ(answer_code(&c), 400);
     ca.number = 0x3fff;
     request(&c, FLOE_SEC(1), FLOE_STUN_CHANNEL_BIND, add_chan, &ca);
     CHECK_EQ(answer_code(&c), 400);
