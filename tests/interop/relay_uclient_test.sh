@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# floe-relay against coturn's TURN client tools: turnutils_uclient sends through
+# floe-relay to a turnutils_peer echo peer with channels, with Send indications,
+# with EVEN-PORT reservations, with static users and with REST credentials; every
+# message must come back. Then garbage is thrown at the running relay, which must
+# still serve; metrics are read over HTTP; SIGHUP reopens the log; SIGTERM stops it.
+# Never skipped: missing coturn tools fail the test.
+set -euo pipefail
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+: "${FLOE_BIN_DIR:?FLOE_BIN_DIR must point at the build bin directory}"
+: "${FLOE_SOURCE_DIR:?FLOE_SOURCE_DIR must point at the source tree}"
+RELAY=$FLOE_BIN_DIR/floe-relay
+[ -x "$RELAY" ] || fail "$RELAY not built"
+for tool in turnutils_uclient turnutils_peer ss; do
+    command -v "$tool" >/dev/null || fail "$tool not installed (run 'make deps')"
+done
+
+# shellcheck source=../../scripts/coturn.sh
+. "$FLOE_SOURCE_DIR/scripts/coturn.sh"
+
+TMP=$(mktemp -d /tmp/floe-relay-uclient.XXXXXX)
+RELAY_PID=""
+PEER_PID=""
+stop_pid() {
+    local pid=$1 i=0
+    [ -n "$pid" ] || return 0
+    kill "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    stop_pid "$RELAY_PID"
+    stop_pid "$PEER_PID"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+wait_udp() {
+    local i=0
+    while [ -z "$(ss -Hlnu "sport = :$1")" ]; do
+        [ "$i" -lt 100 ] || fail "nothing bound UDP port $1 within 10 s"
+        kill -0 "$2" 2>/dev/null || fail "process $2 exited early"
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
+
+# start_relay ARGS...: floe-relay on a free loopback port ($PORT), logs in $TMP/relay.log.
+start_relay() {
+    PORT=$(floe_free_udp_port)
+    "$RELAY" --listen "127.0.0.1:$PORT" --relay-ports 61000-61999 --allow-loopback-peers \
+        --log-file "$TMP/relay.log" --log-level debug "$@" &
+    RELAY_PID=$!
+    wait_udp "$PORT" "$RELAY_PID"
+}
+
+# uclient NAME ARGS...: run turnutils_uclient; every message must be echoed back.
+uclient() {
+    local name=$1 out="$TMP/uclient-$1.out"
+    shift
+    timeout 60 turnutils_uclient -p "$PORT" -e 127.0.0.1 -r "$PEER_PORT" -n 30 -l 120 "$@" \
+        127.0.0.1 >"$out" 2>&1 || { cat "$out" >&2; fail "uclient $name exited non-zero"; }
+    grep -q "error" "$out" && { cat "$out" >&2; fail "uclient $name reported an error"; }
+    local sent recv
+    sent=$(sed -n 's/.*tot_send_msgs=\([0-9]*\).*/\1/p' "$out" | tail -1)
+    recv=$(sed -n 's/.*tot_recv_msgs=\([0-9]*\).*/\1/p' "$out" | tail -1)
+    [ -n "$sent" ] && [ "$sent" -gt 0 ] || { cat "$out" >&2; fail "uclient $name sent nothing"; }
+    [ "$sent" = "$recv" ] || { cat "$out" >&2; fail "uclient $name: sent $sent, got $recv back"; }
+    echo "uclient $name: $sent messages sent, $recv echoed"
+}
+
+PEER_PORT=$(floe_free_udp_port)
+turnutils_peer -L 127.0.0.1 -p "$PEER_PORT" >"$TMP/peer.out" 2>&1 &
+PEER_PID=$!
+wait_udp "$PEER_PORT" "$PEER_PID"
+
+echo "--- static user, two worker threads"
+METRICS=$(floe_free_udp_port)
+start_relay --user alice:secret --user bob:hunter2 --threads 2 --metrics "127.0.0.1:$METRICS"
+uclient channels -u alice -w secret -c -m 4
+uclient send-indications -u bob -w hunter2 -c -s -m 4
+uclient dont-fragment -u alice -w secret -c -g -m 2
+
+echo "--- wrong password is refused"
+if timeout 30 turnutils_uclient -p "$PORT" -e 127.0.0.1 -r "$PEER_PORT" -n 3 -u alice -w nope \
+    -c 127.0.0.1 >"$TMP/wrong.out" 2>&1; then
+    grep -q "tot_recv_msgs=[1-9]" "$TMP/wrong.out" && fail "a wrong password relayed data"
+fi
+
+echo "--- garbage to the listening port, then it still serves"
+for i in $(seq 1 200); do
+    head -c $((i * 7 % 700 + 1)) /dev/urandom >"/dev/udp/127.0.0.1/$PORT"
+    printf '\x40\x01\x00\x10abc' >"/dev/udp/127.0.0.1/$PORT"
+done
+uclient after-garbage -u alice -w secret -c -m 2
+kill -0 "$RELAY_PID" || fail "floe-relay died on garbage"
+
+echo "--- metrics over HTTP"
+sleep 1.2 # counters are published once a second
+exec 3<>"/dev/tcp/127.0.0.1/$METRICS"
+printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
+cat <&3 >"$TMP/metrics.txt"
+exec 3<&-
+grep -q '^HTTP/1.0 200 OK' "$TMP/metrics.txt" || fail "metrics: no 200 answer"
+total=$(sed -n 's/^floe_relay_allocations_total \([0-9]*\).*/\1/p' "$TMP/metrics.txt")
+[ -n "$total" ] && [ "$total" -ge 10 ] || fail "metrics: allocations_total '$total' < 10"
+malformed=$(sed -n 's/^floe_relay_drops_total{reason="malformed"} \([0-9]*\).*/\1/p' \
+    "$TMP/metrics.txt")
+[ -n "$malformed" ] && [ "$malformed" -gt 0 ] || fail "metrics: no malformed drops counted"
+grep -q '^floe_relay_packets_to_peers_total [1-9]' "$TMP/metrics.txt" ||
+    fail "metrics: no packets relayed"
+echo "metrics: allocations_total=$total drops{malformed}=$malformed"
+
+echo "--- SIGHUP reopens the log file"
+mv "$TMP/relay.log" "$TMP/relay.log.1"
+kill -HUP "$RELAY_PID"
+i=0
+while [ ! -s "$TMP/relay.log" ]; do
+    [ "$i" -lt 50 ] || fail "no new log file after SIGHUP"
+    sleep 0.1
+    i=$((i + 1))
+done
+grep -q '"message":"log file reopened"' "$TMP/relay.log" || fail "reopen not logged"
+
+echo "--- SIGTERM stops it cleanly"
+kill -TERM "$RELAY_PID"
+rc=0
+wait "$RELAY_PID" || rc=$?
+RELAY_PID=""
+[ "$rc" -eq 0 ] || fail "floe-relay exited $rc on SIGTERM"
+grep -q '"message":"floe-relay stopped"' "$TMP/relay.log" || fail "stop not logged"
+if command -v jq >/dev/null; then
+    jq -e . "$TMP/relay.log" "$TMP/relay.log.1" >/dev/null || fail "log is not JSON Lines"
+fi
+
+echo "--- REST credentials (use-auth-secret) and EVEN-PORT reservations, one thread"
+start_relay --auth-secret north --threads 1
+uclient rest -W north -u floe-test -c -m 2
+uclient reservations -W north -u floe-test -m 2
+stop_pid "$RELAY_PID"
+RELAY_PID=""
+
+echo "--- bad flags exit 2 with a message"
+rc=0
+"$RELAY" --listen nowhere --user a:b 2>"$TMP/err" || rc=$?
+[ "$rc" -eq 2 ] || fail "bad --listen exited $rc"
+grep -q "invalid --listen" "$TMP/err" || fail "bad --listen message: $(cat "$TMP/err")"
+rc=0
+"$RELAY" --listen 127.0.0.1:1 2>"$TMP/err" || rc=$?
+[ "$rc" -eq 2 ] || fail "no credentials exited $rc"
+grep -q "no credentials" "$TMP/err" || fail "no credentials message: $(cat "$TMP/err")"
+"$RELAY" --help | grep -q -- "--auth-secret" || fail "--help lacks --auth-secret"
+echo PASS
