@@ -98,7 +98,7 @@ enum floe_stun_password_alg {
 struct floe_stun_attr {
     uint16_t type;
     uint16_t len;        /* value length, without padding */
-    uint16_t offset;     /* offset of the attribute header from the message start */
+    uint32_t offset;     /* offset of the attribute header from the message start */
     const uint8_t *value;
 };
 
@@ -147,14 +147,19 @@ bool floe_stun_has(const struct floe_stun_msg *msg, uint16_t type);
 
 /*
  * Typed getters. Each returns 0, FLOE_ERR_NOT_FOUND when the attribute is
- * absent, or FLOE_ERR_STUN_BAD_ATTR when its value is malformed.
+ * absent, FLOE_ERR_STUN_BAD_ATTR when its value is malformed (wrong length,
+ * family other than 0x01/0x02, error class outside 3..6 or number over 99),
+ * or FLOE_ERR_INVALID_ARG for NULL pointers. Outputs are set only on success.
  */
 /* MAPPED-ADDRESS, ALTERNATE-SERVER: plain address. */
 int floe_stun_get_addr(const struct floe_stun_msg *msg, uint16_t type, struct floe_addr *out);
 /* XOR-MAPPED-ADDRESS, XOR-PEER-ADDRESS, XOR-RELAYED-ADDRESS: un-XORed address. */
 int floe_stun_get_xor_addr(const struct floe_stun_msg *msg, uint16_t type,
                            struct floe_addr *out);
-/* Every XOR address of type (e.g. two XOR-RELAYED-ADDRESS); returns the count found. */
+/*
+ * Every XOR address of type (e.g. two XOR-RELAYED-ADDRESS), up to max into out;
+ * returns the count stored (0 when none), FLOE_ERR_STUN_BAD_ATTR or FLOE_ERR_INVALID_ARG.
+ */
 int floe_stun_get_xor_addrs(const struct floe_stun_msg *msg, uint16_t type,
                             struct floe_addr *out, int max);
 /* 32-bit value: LIFETIME, PRIORITY, FINGERPRINT. */
@@ -167,7 +172,7 @@ int floe_stun_get_span(const struct floe_stun_msg *msg, uint16_t type, struct fl
 int floe_stun_get_channel(const struct floe_stun_msg *msg, uint16_t *out);
 /* ERROR-CODE: code 300..699 and the reason phrase (borrowed, not NUL-terminated). */
 int floe_stun_get_error(const struct floe_stun_msg *msg, int *code, struct floe_span *reason);
-/* ADDRESS-ERROR-CODE (RFC 8656 section 18.13): family byte, code and reason. */
+/* ADDRESS-ERROR-CODE (RFC 8656 section 18.12): family byte, code and reason. */
 int floe_stun_get_address_error(const struct floe_stun_msg *msg, uint8_t *family, int *code,
                                 struct floe_span *reason);
 /* UNKNOWN-ATTRIBUTES: up to max types into out; *n set to the count stored. */
@@ -229,14 +234,18 @@ FLOE_WARN_UNUSED int floe_stun_verify_fingerprint(const struct floe_stun_msg *ms
 struct floe_stun_builder {
     struct floe_writer w;
     int err;
-    bool sealed;   /* integrity added: only integrity-sha256/fingerprint may follow */
-    bool finished; /* fingerprint added: nothing may follow */
+    bool sealed;        /* integrity added: only integrity-sha256/fingerprint may follow */
+    bool sealed_sha256; /* integrity-sha256 added: only fingerprint may follow */
+    bool finished;      /* fingerprint added: nothing may follow */
 };
 
 /* Start a message; txid is FLOE_STUN_TXID_LEN bytes. */
 void floe_stun_build_init(struct floe_stun_builder *b, uint8_t *buf, size_t cap,
                           uint16_t method, uint8_t cls, const uint8_t *txid);
-/* Any attribute from raw bytes; pads to 4 with zeros. */
+/*
+ * Any attribute from raw bytes; pads to 4 with zeros. MESSAGE-INTEGRITY(-SHA256)
+ * and FINGERPRINT are refused (FLOE_ERR_INVALID_ARG): use their own calls.
+ */
 void floe_stun_add_bytes(struct floe_stun_builder *b, uint16_t type, const void *value,
                          size_t len);
 /* A zero-length attribute (USE-CANDIDATE, DONT-FRAGMENT). */
@@ -248,11 +257,18 @@ void floe_stun_add_xor_addr(struct floe_stun_builder *b, uint16_t type,
                             const struct floe_addr *a);
 /* ERROR-CODE with code 300..699 and a reason (NUL-terminated, <= 763 bytes). */
 void floe_stun_add_error(struct floe_stun_builder *b, int code, const char *reason);
+/* ADDRESS-ERROR-CODE (RFC 8656 section 18.12): family 0x01/0x02, code and reason as above. */
+void floe_stun_add_address_error(struct floe_stun_builder *b, uint8_t family, int code,
+                                 const char *reason);
 void floe_stun_add_unknown_attrs(struct floe_stun_builder *b, const uint16_t *types, size_t n);
+/* CHANNEL-NUMBER in 0x4000..0x4FFF (FLOE_ERR_INVALID_ARG otherwise). */
 void floe_stun_add_channel(struct floe_stun_builder *b, uint16_t channel);
 void floe_stun_add_requested_transport(struct floe_stun_builder *b, uint8_t proto);
+/* REQUESTED-/ADDITIONAL-ADDRESS-FAMILY with family 0x01 or 0x02. */
 void floe_stun_add_family(struct floe_stun_builder *b, uint16_t type, uint8_t family);
 void floe_stun_add_even_port(struct floe_stun_builder *b, bool reserve);
+/* ICMP (RFC 8656 section 18.13): ICMP type, code and error data. */
+void floe_stun_add_icmp(struct floe_stun_builder *b, uint8_t type, uint8_t code, uint32_t data);
 /* MESSAGE-INTEGRITY with an FLOE_HMAC_SHA1 context (RFC 8489 section 14.5). */
 void floe_stun_add_integrity(struct floe_stun_builder *b, struct floe_hmac *sha1_ctx);
 /* MESSAGE-INTEGRITY-SHA256 (full 32 bytes) with an FLOE_HMAC_SHA256 context. */
@@ -275,15 +291,17 @@ FLOE_WARN_UNUSED long floe_stun_build_finish(struct floe_stun_builder *b);
 
 /*
  * Frame data as ChannelData (RFC 8656 section 12.4) into out; no padding (UDP).
- * Returns the frame length, FLOE_ERR_INVALID_ARG (channel out of range or data
- * over 65535 bytes) or FLOE_ERR_BUFFER_TOO_SMALL.
+ * data may overlap out (framing in place with the payload already at out + 4).
+ * Returns the frame length, FLOE_ERR_INVALID_ARG (channel out of range, NULL
+ * pointers or data over 65535 bytes) or FLOE_ERR_BUFFER_TOO_SMALL.
  */
 long floe_channeldata_encode(uint8_t *out, size_t cap, uint16_t channel, const uint8_t *data,
                              size_t len);
 /*
  * Parse a ChannelData frame: channel in 0x4000..0x4FFF and the length field at
- * most the bytes present (trailing padding allowed). data borrows buf.
- * Returns 0, FLOE_ERR_NOT_CHANNELDATA or FLOE_ERR_TRUNCATED.
+ * most the bytes present (trailing padding allowed). data borrows buf; channel
+ * and data may be NULL. Returns 0, FLOE_ERR_NOT_CHANNELDATA (empty, or first
+ * byte outside 0x40..0x4F) or FLOE_ERR_TRUNCATED (header or data cut short).
  */
 int floe_channeldata_decode(const uint8_t *buf, size_t len, uint16_t *channel,
                             struct floe_span *data);
@@ -298,10 +316,15 @@ enum floe_packet_kind {
 };
 
 /*
- * Tell a datagram's kind by its first bytes (RFC 7983 demultiplexing plus
- * WireGuard's message types 1-4 with three zero reserved bytes and their sizes).
+ * Tell a datagram's kind by its first bytes, in this order: STUN (top two bits
+ * zero, magic cookie, length field consistent with len), ChannelData (first
+ * byte 0x40..0x4F as in RFC 7983, length field at most the bytes present),
+ * WireGuard (type 1..4 and three zero reserved bytes, with the exact sizes 148,
+ * 92 and 64 for types 1-3 and at least 32 bytes for type 4; no multiple-of-16
+ * rule, since senders pad only up to the MTU), otherwise FLOE_PACKET_OTHER.
  */
 enum floe_packet_kind floe_packet_classify(const uint8_t *buf, size_t len);
+/* "stun", "channeldata", "wireguard", "other"; "unknown" for values outside the enum. */
 const char *floe_packet_kind_name(enum floe_packet_kind kind);
 
 /* ----------------------------------------------------------- transactions */
