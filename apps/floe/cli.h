@@ -1,0 +1,92 @@
+/*
+ * The floe command-line program: verbs, their options and their help. Parsing
+ * and response checking are plain functions so unit tests can call them; only
+ * the *_run functions touch the network.
+ */
+#ifndef FLOE_CLI_H
+#define FLOE_CLI_H
+
+#include <stdio.h>
+
+#include "floe/core.h"
+#include "floe/stun.h"
+
+/* Exit codes: success, runtime failure (network, timeout, bad response), usage error. */
+#define FLOE_CLI_EXIT_OK 0
+#define FLOE_CLI_EXIT_FAIL 1
+#define FLOE_CLI_EXIT_USAGE 2
+
+/* Default bound on a whole `floe stun` exchange. */
+#define FLOE_CLI_STUN_TIMEOUT FLOE_SEC(5)
+/* Longest --timeout accepted. */
+#define FLOE_CLI_MAX_TIMEOUT FLOE_SEC(3600)
+#define FLOE_CLI_SOFTWARE "floe " FLOE_VERSION_STRING
+
+/* Options of `floe stun`; strings borrow argv. */
+struct floe_cli_stun_opts {
+    bool help;                     /* --help: print the verb's help and exit 0 */
+    bool json;                     /* --json: one JSON object on stdout */
+    enum floe_af family;           /* -4 / -6; FLOE_AF_NONE: as resolved */
+    floe_time timeout;             /* --timeout S */
+    enum floe_log_level log_level; /* --log-level L (default warn) */
+    const char *log_file;          /* --log-file PATH; NULL: stderr */
+    const char *source;            /* --source ADDR:PORT; NULL: any */
+    const char *server;            /* HOST:PORT */
+};
+
+/*
+ * Parse seconds as a decimal ("5", "0.25", "1.5"; at most 9 fraction digits)
+ * into *out, strictly above 0 and at most FLOE_CLI_MAX_TIMEOUT.
+ * Returns 0 or FLOE_ERR_INVALID_ARG.
+ */
+int floe_cli_parse_seconds(const char *s, floe_time *out);
+
+/*
+ * Parse `floe stun` arguments; argv[0] is the verb itself. On error fills
+ * err[0..err_cap) with a one-line reason (no program prefix).
+ * Returns 0 or FLOE_ERR_INVALID_ARG.
+ */
+int floe_cli_stun_parse(int argc, char **argv, struct floe_cli_stun_opts *o, char *err,
+                        size_t err_cap);
+
+/* What a `floe stun` exchange found. */
+struct floe_cli_stun_result {
+    struct floe_addr server;
+    struct floe_addr local;
+    struct floe_addr reflexive; /* family FLOE_AF_NONE when the response had none */
+    floe_time rtt;              /* FLOE_TIME_NEVER when retransmitted (Karn's rule) */
+    uint32_t sends;
+    int error_code;             /* 300..699 for an error response, 0 otherwise */
+    char reason[256];           /* error reason phrase, NUL-terminated */
+    char software[256];         /* SOFTWARE of the response, "" if absent */
+    bool has_software;
+    const char *problem;        /* set when a matching response is unusable */
+};
+
+/*
+ * Build the Binding request of txid (SOFTWARE FLOE_CLI_SOFTWARE, FINGERPRINT)
+ * into buf. Returns its length or a negative FLOE_ERR_* from the builder.
+ */
+long floe_cli_stun_build_request(uint8_t *buf, size_t cap, const uint8_t *txid);
+
+/*
+ * Offer one datagram from the server to the transaction t. Returns 1 when it is
+ * the answer (t is now done and r filled: reflexive address or error code,
+ * software, rtt; r->problem names what made a matching response unusable), or
+ * 0 when it is dropped, with *why the reason (not STUN, another transaction,
+ * not a Binding response, fingerprint check failed).
+ */
+int floe_cli_stun_offer(struct floe_stun_txn *t, floe_time now, const uint8_t *buf, size_t len,
+                        struct floe_cli_stun_result *r, const char **why);
+
+/* Run `floe stun` with parsed options; returns the process exit code. */
+int floe_cli_stun_run(const struct floe_cli_stun_opts *o);
+
+/* Print the program's usage (all verbs). */
+void floe_cli_usage(FILE *out);
+/* Print help for verb; returns false when there is no such verb. */
+bool floe_cli_help_verb(FILE *out, const char *verb);
+/* Run the program: argv as given to main. Returns the exit code. */
+int floe_cli_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * floe_io: the Linux helpers, the only library code that touches the OS
+ * (DESIGN.md section 2, layer "io"). Programs include "floe_io.h"; the header
+ * lives in src/io because it exposes sockaddr types the core never sees, and
+ * the floe_io CMake target puts this directory on its users' include path.
+ *
+ * Errors are negative FLOE_ERR_* values; after FLOE_ERR_IO, errno tells why.
+ */
+#ifndef FLOE_IO_H
+#define FLOE_IO_H
+
+#include <sys/socket.h>
+
+#include "floe/core.h"
+
+/* Suspend-aware monotonic time: CLOCK_BOOTTIME in nanoseconds. */
+floe_time floe_io_now(void);
+
+/*
+ * floe_addr -> sockaddr_in or sockaddr_in6 in *ss, its length in *len.
+ * Returns 0, FLOE_ERR_INVALID_ARG or FLOE_ERR_ADDR_FAMILY.
+ */
+int floe_io_addr_to_sockaddr(const struct floe_addr *a, struct sockaddr_storage *ss,
+                             socklen_t *len);
+/*
+ * sockaddr_in or sockaddr_in6 (len bytes at sa) -> floe_addr. IPv6 scope ids
+ * are dropped. Returns 0, FLOE_ERR_INVALID_ARG or FLOE_ERR_ADDR_FAMILY.
+ */
+int floe_io_addr_from_sockaddr(struct floe_addr *out, const struct sockaddr *sa, socklen_t len);
+
+/*
+ * Split "HOST:PORT" or "[V6]:PORT" into host (brackets removed, NUL-terminated
+ * in host[0..host_cap)) and the port (decimal 0..65535). A bare IPv6 address
+ * without brackets is ambiguous and rejected.
+ * Returns 0, FLOE_ERR_INVALID_ARG (NULL) or FLOE_ERR_ADDR_PARSE.
+ */
+int floe_io_split_hostport(const char *s, char *host, size_t host_cap, uint16_t *port);
+
+/*
+ * Resolve "HOST:PORT", "[V6]:PORT" or "IPv4:PORT" to one address. Literals are
+ * parsed without the resolver; names go to getaddrinfo and the first result of
+ * the wanted family is used (family FLOE_AF_NONE: any, in the resolver's order).
+ * Returns 0, FLOE_ERR_INVALID_ARG, FLOE_ERR_ADDR_PARSE (syntax: bad port,
+ * empty host, bad literal, bad characters) or FLOE_ERR_RESOLVE (no such name,
+ * no address of that family, resolver failure).
+ */
+int floe_io_resolve(const char *hostport, enum floe_af family, struct floe_addr *out);
+
+/*
+ * Open a non-blocking, close-on-exec UDP socket of bind_addr's family bound to
+ * bind_addr (port 0: any port). Returns the descriptor, FLOE_ERR_INVALID_ARG,
+ * FLOE_ERR_ADDR_FAMILY or FLOE_ERR_IO.
+ */
+int floe_io_udp_open(const struct floe_addr *bind_addr);
+/* The address fd is bound to. Returns 0 or FLOE_ERR_IO. */
+int floe_io_udp_local(int fd, struct floe_addr *out);
+/*
+ * Send buf[0..len) to `to` as one datagram. Returns 0, FLOE_ERR_INVALID_ARG,
+ * FLOE_ERR_ADDR_FAMILY or FLOE_ERR_IO (including a short send).
+ */
+int floe_io_udp_send(int fd, const struct floe_addr *to, const uint8_t *buf, size_t len);
+/*
+ * Wait until deadline (floe_io_now() time base) for one datagram and read it
+ * into buf (a longer datagram is cut to cap); *from gets its source. Returns
+ * the length read, FLOE_ERR_TIMEOUT when the deadline passes first,
+ * FLOE_ERR_INVALID_ARG or FLOE_ERR_IO.
+ */
+long floe_io_udp_recv(int fd, uint8_t *buf, size_t cap, struct floe_addr *from,
+                      floe_time deadline);
+/* Close fd if it is >= 0. */
+void floe_io_close(int fd);
+
+#endif

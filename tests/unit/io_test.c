@@ -1,0 +1,120 @@
+/* Linux helpers: clock, sockaddr conversion, host:port resolution, UDP. */
+#include <netinet/in.h>
+
+#include "floe_io.h"
+#include "test.h"
+
+static void test_clock_monotonic(void)
+{
+    floe_time a = floe_io_now(), b = floe_io_now();
+
+    CHECK(a > 0);
+    CHECK(b >= a);
+}
+
+static void test_sockaddr_roundtrip(void)
+{
+    static const char *const in[] = {"192.0.2.7:3478", "[2001:db8::5]:65535", "0.0.0.0:0"};
+    struct sockaddr_storage ss;
+    struct floe_addr a, b;
+    socklen_t len;
+    size_t i;
+
+    for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        REQUIRE(floe_addr_parse(in[i], &a) == 0);
+        CHECK_EQ(floe_io_addr_to_sockaddr(&a, &ss, &len), 0);
+        CHECK_EQ(len, a.family == FLOE_AF_INET ? sizeof(struct sockaddr_in)
+                                               : sizeof(struct sockaddr_in6));
+        CHECK_EQ(floe_io_addr_from_sockaddr(&b, (struct sockaddr *)&ss, len), 0);
+        CHECK(floe_addr_eq(&a, &b));
+    }
+    REQUIRE(floe_addr_parse("192.0.2.7:3478", &a) == 0);
+    CHECK_EQ(floe_io_addr_to_sockaddr(&a, &ss, &len), 0);
+    CHECK_EQ(ntohs(((struct sockaddr_in *)&ss)->sin_port), 3478);
+    CHECK_EQ(floe_io_addr_from_sockaddr(&b, (struct sockaddr *)&ss, 4), FLOE_ERR_ADDR_FAMILY);
+    a.family = FLOE_AF_NONE;
+    CHECK_EQ(floe_io_addr_to_sockaddr(&a, &ss, &len), FLOE_ERR_ADDR_FAMILY);
+}
+
+static void test_split_hostport(void)
+{
+    static const char *const bad[] = {
+        "", "host", "host:", ":80", "host:65536", "host:-1", "host:8x", "::1:80",
+        "[::1]", "[::1]80", "[]:80", "host:123456",
+    };
+    char host[64];
+    uint16_t port = 0;
+    size_t i;
+
+    CHECK_EQ(floe_io_split_hostport("stun.example.org:3478", host, sizeof(host), &port), 0);
+    CHECK_STR(host, "stun.example.org");
+    CHECK_EQ(port, 3478);
+    CHECK_EQ(floe_io_split_hostport("[fe80::1]:0", host, sizeof(host), &port), 0);
+    CHECK_STR(host, "fe80::1");
+    CHECK_EQ(port, 0);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = floe_io_split_hostport(bad[i], host, sizeof(host), &port);
+
+        if (rc != FLOE_ERR_ADDR_PARSE)
+            fprintf(stderr, "  accepted \"%s\"\n", bad[i]);
+        CHECK_EQ(rc, FLOE_ERR_ADDR_PARSE);
+    }
+    CHECK_EQ(floe_io_split_hostport("averylonghostname:1", host, 8, &port), FLOE_ERR_ADDR_PARSE);
+}
+
+static void test_resolve(void)
+{
+    struct floe_addr a, expect = floe_addr_v4(127, 0, 0, 1, 3478);
+
+    CHECK_EQ(floe_io_resolve("127.0.0.1:3478", FLOE_AF_NONE, &a), 0);
+    CHECK(floe_addr_eq(&a, &expect));
+    CHECK_EQ(floe_io_resolve("[::1]:9", FLOE_AF_NONE, &a), 0);
+    CHECK_EQ(a.family, FLOE_AF_INET6);
+    CHECK_EQ(a.port, 9);
+    CHECK_EQ(floe_io_resolve("localhost:3478", FLOE_AF_INET, &a), 0);
+    CHECK(floe_addr_eq(&a, &expect));
+    CHECK_EQ(floe_io_resolve("256.1.1.1:80", FLOE_AF_NONE, &a), FLOE_ERR_ADDR_PARSE);
+    CHECK_EQ(floe_io_resolve("1.2.3.4:99999", FLOE_AF_NONE, &a), FLOE_ERR_ADDR_PARSE);
+    CHECK_EQ(floe_io_resolve("[zz::]:80", FLOE_AF_NONE, &a), FLOE_ERR_ADDR_PARSE);
+    CHECK_EQ(floe_io_resolve("bad host:80", FLOE_AF_NONE, &a), FLOE_ERR_ADDR_PARSE);
+    CHECK_EQ(floe_io_resolve("nonexistent.invalid:80", FLOE_AF_NONE, &a), FLOE_ERR_RESOLVE);
+    CHECK_EQ(floe_io_resolve("127.0.0.1:80", FLOE_AF_INET6, &a), FLOE_ERR_RESOLVE);
+    CHECK_EQ(floe_io_resolve(NULL, FLOE_AF_NONE, &a), FLOE_ERR_INVALID_ARG);
+}
+
+static void test_udp_loopback(void)
+{
+    struct floe_addr any = floe_addr_v4(127, 0, 0, 1, 0), la, lb, from;
+    const uint8_t msg[] = "ping";
+    uint8_t buf[64];
+    floe_time t0;
+    int a, b;
+
+    a = floe_io_udp_open(&any);
+    b = floe_io_udp_open(&any);
+    REQUIRE(a >= 0 && b >= 0);
+    CHECK_EQ(floe_io_udp_local(a, &la), 0);
+    CHECK_EQ(floe_io_udp_local(b, &lb), 0);
+    CHECK(la.port != 0);
+    CHECK_EQ(floe_io_udp_send(a, &lb, msg, sizeof(msg)), 0);
+    CHECK_EQ(floe_io_udp_recv(b, buf, sizeof(buf), &from, floe_io_now() + FLOE_SEC(2)),
+             sizeof(msg));
+    CHECK_MEM(buf, msg, sizeof(msg));
+    CHECK(floe_addr_eq(&from, &la));
+    t0 = floe_io_now();
+    CHECK_EQ(floe_io_udp_recv(b, buf, sizeof(buf), &from, t0 + FLOE_MS(50)), FLOE_ERR_TIMEOUT);
+    CHECK(floe_io_now() - t0 >= FLOE_MS(50));
+    CHECK_EQ(floe_io_udp_open(&la), FLOE_ERR_IO);
+    floe_io_close(a);
+    floe_io_close(b);
+}
+
+int main(void)
+{
+    FLOE_RUN(test_clock_monotonic);
+    FLOE_RUN(test_sockaddr_roundtrip);
+    FLOE_RUN(test_split_hostport);
+    FLOE_RUN(test_resolve);
+    FLOE_RUN(test_udp_loopback);
+    return floe_test_summary();
+}
