@@ -58,14 +58,14 @@ enum floe_ice_state {
 /* Why the agent changed state (event data). */
 enum floe_ice_reason {
     FLOE_ICE_REASON_NONE = 0,
-    FLOE_ICE_REASON_CANDIDATES,      /* candidates or pairs changed */
-    FLOE_ICE_REASON_CHECKS_FAILED,   /* every pair failed its checks */
-    FLOE_ICE_REASON_CONSENT_LOST,    /* no authenticated response for consent_timeout */
-    FLOE_ICE_REASON_SELECTED,        /* a pair was selected */
-    FLOE_ICE_REASON_GRACE_EXPIRED,   /* disconnected for the whole grace period */
-    FLOE_ICE_REASON_NO_CANDIDATES,   /* no pair within the candidate timeout */
-    FLOE_ICE_REASON_RESTART,         /* floe_ice_restart */
-    FLOE_ICE_REASON_CLOSED,          /* floe_ice_close */
+    FLOE_ICE_REASON_CANDIDATES,    /* candidates or pairs changed */
+    FLOE_ICE_REASON_CHECKS_FAILED, /* every pair failed its checks */
+    FLOE_ICE_REASON_CONSENT_LOST,  /* no authenticated response for consent_timeout */
+    FLOE_ICE_REASON_SELECTED,      /* a pair was selected */
+    FLOE_ICE_REASON_GRACE_EXPIRED, /* disconnected for the whole grace period */
+    FLOE_ICE_REASON_NO_CANDIDATES, /* no pair within the candidate timeout */
+    FLOE_ICE_REASON_RESTART,       /* floe_ice_restart */
+    FLOE_ICE_REASON_CLOSED,        /* floe_ice_close */
 };
 
 enum floe_ice_cand_type {
@@ -138,11 +138,11 @@ struct floe_ice_pair_info {
 };
 
 enum floe_ice_event_type {
-    FLOE_ICE_EV_STATE = 1,      /* u.state */
-    FLOE_ICE_EV_SELECTED_PAIR,  /* u.selected: the pair to send data on changed */
-    FLOE_ICE_EV_LOCAL_PRFLX,    /* u.candidate: local peer-reflexive candidate learned */
-    FLOE_ICE_EV_REMOTE_PRFLX,   /* u.candidate: remote peer-reflexive candidate learned */
-    FLOE_ICE_EV_ROLE,           /* u.role: role switched by a role conflict */
+    FLOE_ICE_EV_STATE = 1,     /* u.state */
+    FLOE_ICE_EV_SELECTED_PAIR, /* u.selected: the pair to send data on changed */
+    FLOE_ICE_EV_LOCAL_PRFLX,   /* u.candidate: local peer-reflexive candidate learned */
+    FLOE_ICE_EV_REMOTE_PRFLX,  /* u.candidate: remote peer-reflexive candidate learned */
+    FLOE_ICE_EV_ROLE,          /* u.role: role switched by a role conflict */
 };
 
 /* An event: a tagged union, copied out by floe_ice_poll_event. */
@@ -180,11 +180,11 @@ struct floe_ice_stats {
     uint64_t state_changes;
     uint64_t selected_changes;
     uint64_t restarts;
-    uint64_t dropped;               /* datagrams dropped, all reasons */
-    uint64_t dropped_malformed;     /* not STUN, undecodable, bad fingerprint, bad attributes */
+    uint64_t dropped;                 /* datagrams dropped, all reasons */
+    uint64_t dropped_malformed;       /* not STUN, undecodable, bad fingerprint, bad attributes */
     uint64_t dropped_unauthenticated; /* wrong USERNAME or MESSAGE-INTEGRITY */
-    uint64_t dropped_unmatched;     /* responses to no outstanding check, unknown local path */
-    uint64_t dropped_overflow;      /* candidates, pairs, responses or events over capacity */
+    uint64_t dropped_unmatched;       /* responses to no outstanding check, unknown local path */
+    uint64_t dropped_overflow;        /* candidates, pairs, responses or events over capacity */
     size_t n_local;
     size_t n_remote;
     size_t n_pairs;
@@ -208,21 +208,21 @@ enum floe_ice_profile {
 struct floe_ice_config {
     struct floe_allocator alloc;
     struct floe_log log;
-    struct floe_rng rng;         /* required: credentials, tie-breaker, transaction ids */
-    enum floe_ice_role role;     /* initial role */
-    uint64_t tie_breaker;        /* 0: drawn from rng */
-    size_t max_local_candidates; /* default 16 */
+    struct floe_rng rng;          /* required: credentials, tie-breaker, transaction ids */
+    enum floe_ice_role role;      /* initial role */
+    uint64_t tie_breaker;         /* 0: drawn from rng */
+    size_t max_local_candidates;  /* default 16 */
     size_t max_remote_candidates; /* default 32 */
-    size_t max_pairs;            /* default 100; the lowest-priority pair is dropped */
-    floe_time ta;                /* pacing of new checks (RFC 8445 section 14.2); 0 allowed */
-    floe_time check_rto;         /* first retransmission timeout of a check */
-    floe_time check_rto_max;     /* the RTO doubles up to this */
-    uint32_t check_max_sends;    /* sends per check; the pair fails one RTO after the last */
-    floe_time nomination_delay;  /* controlling: wait this long for a better pair */
+    size_t max_pairs;             /* default 100; the lowest-priority pair is dropped */
+    floe_time ta;                 /* pacing of new checks (RFC 8445 section 14.2); 0 allowed */
+    floe_time check_rto;          /* first retransmission timeout of a check */
+    floe_time check_rto_max;      /* the RTO doubles up to this */
+    uint32_t check_max_sends;     /* sends per check; the pair fails one RTO after the last */
+    floe_time nomination_delay;   /* controlling: wait this long for a better pair */
     floe_time disconnected_grace; /* disconnected this long becomes failed; default 2 s */
-    floe_time candidate_timeout; /* no pair this long fails; 0: no pair counts as disconnected */
-    floe_time consent_interval;  /* RFC 7675: 5 s, randomised to 0.8..1.2 */
-    floe_time consent_timeout;   /* RFC 7675: 30 s without an authenticated response */
+    floe_time candidate_timeout;  /* no pair this long fails; 0: no pair counts as disconnected */
+    floe_time consent_interval;   /* RFC 7675: 5 s, randomised to 0.8..1.2 */
+    floe_time consent_timeout;    /* RFC 7675: 30 s without an authenticated response */
 };
 
 /* Fill cfg with the client profile, no hooks, role controlling, capacities above. */
@@ -258,8 +258,8 @@ void floe_ice_get_local_credentials(const struct floe_ice_agent *agent, const ch
  * Returns 0, FLOE_ERR_INVALID_ARG (NULL, ufrag 1..64 or pwd 1..64 chars violated),
  * FLOE_ERR_STATE (closed) or FLOE_ERR_CRYPTO.
  */
-int floe_ice_set_remote_credentials(struct floe_ice_agent *agent, floe_time now,
-                                    const char *ufrag, const char *pwd);
+int floe_ice_set_remote_credentials(struct floe_ice_agent *agent, floe_time now, const char *ufrag,
+                                    const char *pwd);
 
 /*
  * Add a local candidate (copied; priority and foundation computed when left 0
@@ -327,8 +327,8 @@ int floe_ice_handle_timeout(struct floe_ice_agent *agent, floe_time now);
  * Returns 1 (written), 0 (nothing due), FLOE_ERR_INVALID_ARG or
  * FLOE_ERR_BUFFER_TOO_SMALL (the datagram stays due; 548 bytes always suffice).
  */
-int floe_ice_poll_transmit(struct floe_ice_agent *agent, floe_time now, uint8_t *buf,
-                           size_t cap, struct floe_ice_transmit *out);
+int floe_ice_poll_transmit(struct floe_ice_agent *agent, floe_time now, uint8_t *buf, size_t cap,
+                           struct floe_ice_transmit *out);
 /* Copy the oldest pending event into *ev. Returns 1, 0 (none) or FLOE_ERR_INVALID_ARG. */
 int floe_ice_poll_event(struct floe_ice_agent *agent, struct floe_ice_event *ev);
 /* The next deadline for floe_ice_handle_timeout; FLOE_TIME_NEVER when none. */
@@ -337,8 +337,7 @@ floe_time floe_ice_poll_timeout(const struct floe_ice_agent *agent);
 enum floe_ice_state floe_ice_get_state(const struct floe_ice_agent *agent);
 enum floe_ice_role floe_ice_get_role(const struct floe_ice_agent *agent);
 /* The selected pair into *out. Returns 0 or FLOE_ERR_NOT_FOUND (none). */
-int floe_ice_get_selected_pair(const struct floe_ice_agent *agent,
-                               struct floe_ice_pair_info *out);
+int floe_ice_get_selected_pair(const struct floe_ice_agent *agent, struct floe_ice_pair_info *out);
 /* Copy up to max pairs, highest priority first; returns the number copied. */
 size_t floe_ice_get_pairs(const struct floe_ice_agent *agent, struct floe_ice_pair_info *out,
                           size_t max);

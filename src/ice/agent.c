@@ -177,12 +177,13 @@ static bool agent_cred_ok(const char *s, size_t max)
     return n > 0 && n <= max;
 }
 
-int floe_ice_set_remote_credentials(struct floe_ice_agent *agent, floe_time now,
-                                    const char *ufrag, const char *pwd)
+int floe_ice_set_remote_credentials(struct floe_ice_agent *agent, floe_time now, const char *ufrag,
+                                    const char *pwd)
 {
     int rc;
 
-    if (!agent || !agent_cred_ok(ufrag, FLOE_ICE_UFRAG_MAX) || !agent_cred_ok(pwd, FLOE_ICE_PWD_MAX))
+    if (!agent || !agent_cred_ok(ufrag, FLOE_ICE_UFRAG_MAX) ||
+        !agent_cred_ok(pwd, FLOE_ICE_PWD_MAX))
         return FLOE_ERR_INVALID_ARG;
     if (agent->state == FLOE_ICE_CLOSED)
         return FLOE_ERR_STATE;

@@ -71,7 +71,7 @@ static void cand_foundation(struct floe_ice_agent *a, const struct ice_cand *tab
     for (i = 0; i < n; i++) {
         const struct floe_ice_candidate *o = &tab[i].c;
 
-        if (!tab[i].used || o->type != c->type || !floe_addr_ip_eq(&o->base, &c->base))
+        if (!tab[i].used || o == c || o->type != c->type || !floe_addr_ip_eq(&o->base, &c->base))
             continue;
         if (cand_addr_eq_opt(&o->server, &c->server)) {
             memcpy(c->foundation, o->foundation, sizeof(c->foundation));

@@ -199,9 +199,9 @@ static long check_build_request(struct floe_ice_agent *a, const struct ice_pair 
     memcpy(user + ru + 1, a->local_ufrag, lu);
     floe_stun_build_init(&b, buf, cap, FLOE_STUN_BINDING, FLOE_STUN_REQUEST, txid);
     floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, user, ru + 1 + lu);
-    floe_stun_add_u32(&b, FLOE_STUN_ATTR_PRIORITY,
-                      floe_ice_candidate_priority(FLOE_ICE_PRFLX, (uint16_t)(l->priority >> 8),
-                                                  l->component));
+    floe_stun_add_u32(
+        &b, FLOE_STUN_ATTR_PRIORITY,
+        floe_ice_candidate_priority(FLOE_ICE_PRFLX, (uint16_t)(l->priority >> 8), l->component));
     floe_stun_add_u64(&b, ctl ? FLOE_STUN_ATTR_ICE_CONTROLLING : FLOE_STUN_ATTR_ICE_CONTROLLED,
                       a->tie_breaker);
     if (use_cand && ctl)
@@ -303,8 +303,8 @@ static struct ice_pair *check_due_pair(struct floe_ice_agent *a)
     return NULL;
 }
 
-int floe_ice_poll_transmit(struct floe_ice_agent *agent, floe_time now, uint8_t *buf,
-                           size_t cap, struct floe_ice_transmit *out)
+int floe_ice_poll_transmit(struct floe_ice_agent *agent, floe_time now, uint8_t *buf, size_t cap,
+                           struct floe_ice_transmit *out)
 {
     struct ice_pair *p;
 

@@ -33,12 +33,12 @@ struct ice_pair {
     int remote; /* slot in agent->remotes */
     uint64_t priority;
     enum floe_ice_pair_state state;
-    bool nominated;     /* nomination completed on this pair */
-    bool nominate_on_success; /* controlled: USE-CANDIDATE seen before the pair succeeded */
-    bool nominate_pending; /* controlling: nominate this pair with its next check */
-    bool txn_use_cand;  /* the current check carries USE-CANDIDATE */
-    bool send_due;      /* the current check must be (re)sent */
-    uint32_t triggered; /* position in the triggered queue, 0 = not queued */
+    bool nominated;               /* nomination completed on this pair */
+    bool nominate_on_success;     /* controlled: USE-CANDIDATE seen before the pair succeeded */
+    bool nominate_pending;        /* controlling: nominate this pair with its next check */
+    bool txn_use_cand;            /* the current check carries USE-CANDIDATE */
+    bool send_due;                /* the current check must be (re)sent */
+    uint32_t triggered;           /* position in the triggered queue, 0 = not queued */
     enum floe_ice_role sent_role; /* role when the current check was started */
     uint8_t txid[FLOE_STUN_TXID_LEN];
     uint32_t sends;
@@ -85,7 +85,7 @@ struct floe_ice_agent {
     bool consent_due;
     uint8_t consent_txids[ICE_CONSENT_TXIDS][FLOE_STUN_TXID_LEN];
     unsigned consent_txid_next;
-    floe_time nominate_at;  /* controlling: nominate the best valid pair at this time */
+    floe_time nominate_at; /* controlling: nominate the best valid pair at this time */
     floe_time disconnected_since;
     floe_time waiting_since; /* since when there has been no pair */
 
@@ -138,7 +138,7 @@ bool floe__ice_can_send(const struct floe_ice_agent *a);
 /* state.c */
 void floe__ice_update(struct floe_ice_agent *a, floe_time now);
 void floe__ice_set_state(struct floe_ice_agent *a, floe_time now, enum floe_ice_state to,
-                        enum floe_ice_reason reason);
+                         enum floe_ice_reason reason);
 void floe__ice_set_selected(struct floe_ice_agent *a, int idx, floe_time now);
 void floe__ice_update_selected(struct floe_ice_agent *a, floe_time now);
 bool floe__ice_consent_fresh(const struct floe_ice_agent *a, const struct ice_pair *p,

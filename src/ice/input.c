@@ -61,8 +61,8 @@ static bool input_request_attrs_ok(const struct floe_stun_msg *msg, uint32_t *pr
 
     if (floe_stun_get_u32(msg, FLOE_STUN_ATTR_PRIORITY, prio) != 0 || *prio == 0 || ctl == ctd)
         return false;
-    return floe_stun_get_u64(msg, ctl ? FLOE_STUN_ATTR_ICE_CONTROLLING
-                                      : FLOE_STUN_ATTR_ICE_CONTROLLED, &tb) == 0;
+    return floe_stun_get_u64(
+               msg, ctl ? FLOE_STUN_ATTR_ICE_CONTROLLING : FLOE_STUN_ATTR_ICE_CONTROLLED, &tb) == 0;
 }
 
 /* Triggered check and USE-CANDIDATE for the pair an authenticated request arrived on. */
@@ -196,9 +196,8 @@ static void input_error_response(struct floe_ice_agent *a, struct ice_pair *p,
     floe__ice_pair_failed(a, p);
 }
 
-static int input_response(struct floe_ice_agent *a, floe_time now,
-                          const struct floe_ice_path *path, const struct floe_addr *from,
-                          const struct floe_stun_msg *msg)
+static int input_response(struct floe_ice_agent *a, floe_time now, const struct floe_ice_path *path,
+                          const struct floe_addr *from, const struct floe_stun_msg *msg)
 {
     struct ice_pair *p = input_find_txn(a, msg->txid);
     bool consent = !p && input_is_consent_txn(a, msg->txid);
@@ -207,8 +206,8 @@ static int input_response(struct floe_ice_agent *a, floe_time now,
         return input_drop(a, &a->stats.dropped_unmatched, "unmatched response", from,
                           FLOE_ERR_NOT_FOUND);
     if (!a->remote_key || floe_stun_verify_integrity(msg, a->remote_key) != 0)
-        return input_drop(a, &a->stats.dropped_unauthenticated, "response not authenticated",
-                          from, FLOE_ERR_INTEGRITY);
+        return input_drop(a, &a->stats.dropped_unauthenticated, "response not authenticated", from,
+                          FLOE_ERR_INTEGRITY);
     a->stats.responses_received++;
     if (consent) {
         if (msg->cls == FLOE_STUN_SUCCESS)
@@ -228,9 +227,8 @@ static int input_response(struct floe_ice_agent *a, floe_time now,
     return 0;
 }
 
-static int input_dispatch(struct floe_ice_agent *a, floe_time now,
-                          const struct floe_ice_path *path, const struct floe_addr *from,
-                          const struct floe_stun_msg *msg)
+static int input_dispatch(struct floe_ice_agent *a, floe_time now, const struct floe_ice_path *path,
+                          const struct floe_addr *from, const struct floe_stun_msg *msg)
 {
     switch (msg->cls) {
     case FLOE_STUN_REQUEST:

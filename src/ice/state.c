@@ -139,25 +139,32 @@ static void state_maybe_nominate(struct floe_ice_agent *a, floe_time now)
 }
 
 /*
- * The selected pair lost consent: stop using it, forget other stale valid
- * pairs, and keep probing it so a peer that comes back within the grace period
+ * The selected pair lost consent: stop using it (other stale valid pairs expire
+ * in state_expire_valid) and keep probing it so a peer that comes back within the grace period
  * recovers without a restart.
  */
 static void state_consent_lost(struct floe_ice_agent *a, floe_time now)
 {
     struct ice_pair *sel = &a->pairs[a->selected];
-    size_t i;
 
     floe__ice_set_selected(a, ICE_NONE, now);
     a->consent_lost = true;
+    sel->nominate_pending = a->role == FLOE_ICE_CONTROLLING;
+    floe__ice_trigger(a, sel);
+}
+
+/* Valid pairs other than the selected one are not refreshed: they expire. */
+static void state_expire_valid(struct floe_ice_agent *a, floe_time now)
+{
+    size_t i;
+
     for (i = 0; i < a->n_pairs; i++) {
         struct ice_pair *p = &a->pairs[i];
 
-        if (p != sel && p->state == FLOE_ICE_PAIR_SUCCEEDED && !floe__ice_consent_fresh(a, p, now))
+        if ((int)i != a->selected && p->state == FLOE_ICE_PAIR_SUCCEEDED &&
+            !floe__ice_consent_fresh(a, p, now))
             floe__ice_pair_failed(a, p);
     }
-    sel->nominate_pending = a->role == FLOE_ICE_CONTROLLING;
-    floe__ice_trigger(a, sel);
 }
 
 static void state_consent(struct floe_ice_agent *a, floe_time now)
@@ -178,7 +185,7 @@ static void state_consent(struct floe_ice_agent *a, floe_time now)
 }
 
 void floe__ice_set_state(struct floe_ice_agent *a, floe_time now, enum floe_ice_state to,
-                        enum floe_ice_reason reason)
+                         enum floe_ice_reason reason)
 {
     struct floe_ice_event ev = {.type = FLOE_ICE_EV_STATE};
 
@@ -256,7 +263,7 @@ static void state_eval_no_pairs(struct floe_ice_agent *a, floe_time now)
         return;
     }
     floe__ice_set_state(a, now, a->ever_paired ? FLOE_ICE_CHECKING : FLOE_ICE_NEW,
-              FLOE_ICE_REASON_CANDIDATES);
+                        FLOE_ICE_REASON_CANDIDATES);
 }
 
 static void state_eval(struct floe_ice_agent *a, floe_time now)
@@ -267,7 +274,7 @@ static void state_eval(struct floe_ice_agent *a, floe_time now)
         floe__ice_set_state(a, now, FLOE_ICE_DISCONNECTED, FLOE_ICE_REASON_CONSENT_LOST);
     else if (a->n_pairs == 0 || (!a->remote_key && state_waiting_for_candidates(a)))
         state_eval_no_pairs(a, now);
-    else if (state_any_active_pair(a))
+    else if (state_any_active_pair(a) || state_best_valid(a, now) != ICE_NONE)
         floe__ice_set_state(a, now, FLOE_ICE_CHECKING, FLOE_ICE_REASON_CANDIDATES);
     else
         floe__ice_set_state(a, now, FLOE_ICE_DISCONNECTED, FLOE_ICE_REASON_CHECKS_FAILED);
@@ -285,6 +292,7 @@ void floe__ice_update(struct floe_ice_agent *a, floe_time now)
     a->had_pairs = a->n_pairs > 0;
     floe__ice_drive_checks(a, now);
     state_consent(a, now);
+    state_expire_valid(a, now);
     state_maybe_nominate(a, now);
     floe__ice_drive_checks(a, now);
     state_eval(a, now);
@@ -296,6 +304,21 @@ int floe_ice_handle_timeout(struct floe_ice_agent *agent, floe_time now)
         return FLOE_ERR_INVALID_ARG;
     floe__ice_update(agent, now);
     return 0;
+}
+
+/* When the next valid pair other than the selected one stops counting as valid. */
+static floe_time state_valid_expiry(const struct floe_ice_agent *a)
+{
+    floe_time t = FLOE_TIME_NEVER;
+    size_t i;
+
+    for (i = 0; i < a->n_pairs; i++) {
+        const struct ice_pair *p = &a->pairs[i];
+
+        if ((int)i != a->selected && p->state == FLOE_ICE_PAIR_SUCCEEDED)
+            t = floe_time_min(t, floe_time_add(p->last_response, a->cfg.consent_timeout));
+    }
+    return t;
 }
 
 floe_time floe__ice_state_timeout(const struct floe_ice_agent *a)
@@ -310,6 +333,7 @@ floe_time floe__ice_state_timeout(const struct floe_ice_agent *a)
         t = floe_time_min(t, a->consent_next);
         t = floe_time_min(t, floe_time_add(sel->last_response, a->cfg.consent_timeout));
     }
+    t = floe_time_min(t, state_valid_expiry(a));
     t = floe_time_min(t, a->nominate_at);
     if (a->state == FLOE_ICE_DISCONNECTED)
         t = floe_time_min(t, floe_time_add(a->disconnected_since, a->cfg.disconnected_grace));
