@@ -17,6 +17,7 @@ struct stun_cmd {
     struct floe_jsonlog log;
     int fd;
     struct floe_stun_txn txn;
+    uint8_t txid[FLOE_STUN_TXID_LEN];
     uint8_t req[128];
     size_t req_len;
     struct floe_cli_stun_result r;
@@ -72,9 +73,13 @@ static int stun_cmd_resolve(struct stun_cmd *c)
         return stun_cmd_fail(FLOE_CLI_EXIT_USAGE,
                              "invalid server address '%s' (expected HOST:PORT or [IPv6]:PORT)",
                              o->server);
+    if (rc < 0 && family != FLOE_AF_NONE && floe_addr_parse(o->server, &c->r.server) == 0)
+        return stun_cmd_fail(FLOE_CLI_EXIT_USAGE,
+                             "server '%s' is not of the address family of -4, -6 or --source",
+                             o->server);
     if (rc < 0)
         return stun_cmd_fail(FLOE_CLI_EXIT_FAIL, "cannot resolve '%s'%s", o->server,
-                             family != FLOE_AF_NONE ? " in the source's address family" : "");
+                             family != FLOE_AF_NONE ? " in the wanted address family" : "");
     if (!o->source)
         c->r.local.family = c->r.server.family;
     return FLOE_CLI_EXIT_OK;
@@ -83,7 +88,6 @@ static int stun_cmd_resolve(struct stun_cmd *c)
 static int stun_cmd_open(struct stun_cmd *c)
 {
     char a[FLOE_ADDR_STRLEN];
-    uint8_t txid[FLOE_STUN_TXID_LEN];
     long n;
 
     c->fd = floe_io_udp_open(&c->r.local);
@@ -92,14 +96,13 @@ static int stun_cmd_open(struct stun_cmd *c)
                              stun_cmd_addr(&c->r.local, a, sizeof(a)), strerror(errno));
     if (floe_io_udp_local(c->fd, &c->r.local) < 0)
         return stun_cmd_fail(FLOE_CLI_EXIT_FAIL, "getsockname: %s", strerror(errno));
-    if (floe_crypto_random(txid, sizeof(txid)) < 0)
+    if (floe_crypto_random(c->txid, sizeof(c->txid)) < 0)
         return stun_cmd_fail(FLOE_CLI_EXIT_FAIL, "cannot draw a random transaction id");
-    n = floe_cli_stun_build_request(c->req, sizeof(c->req), txid);
+    n = floe_cli_stun_build_request(c->req, sizeof(c->req), c->txid);
     if (n < 0)
         return stun_cmd_fail(FLOE_CLI_EXIT_FAIL, "cannot build the request: %s",
                              floe_strerror((int)n));
     c->req_len = (size_t)n;
-    memcpy(c->txn.txid, txid, sizeof(txid));
     return FLOE_CLI_EXIT_OK;
 }
 
@@ -156,12 +159,11 @@ static int stun_cmd_wait(struct stun_cmd *c, floe_time deadline)
 static int stun_cmd_exchange(struct stun_cmd *c)
 {
     struct floe_stun_txn_config cfg = floe_stun_txn_config_rfc8489();
-    uint8_t txid[FLOE_STUN_TXID_LEN];
     int rc;
 
+    /* The RFC 8489 schedule, the whole exchange bounded by --timeout. */
     cfg.give_up_after = c->o->timeout;
-    memcpy(txid, c->txn.txid, sizeof(txid));
-    floe_stun_txn_start(&c->txn, &cfg, txid, floe_io_now());
+    floe_stun_txn_start(&c->txn, &cfg, c->txid, floe_io_now());
     for (;;) {
         floe_stun_txn_handle_timeout(&c->txn, floe_io_now());
         if (floe_stun_txn_is_timed_out(&c->txn))

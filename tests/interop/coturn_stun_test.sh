@@ -10,7 +10,7 @@ fail() {
     exit 1
 }
 
-: "${FLOE_BIN_DIR:?FLOE_BIN_DIR must point at the build's bin directory}"
+: "${FLOE_BIN_DIR:?FLOE_BIN_DIR must point at the build bin directory}"
 : "${FLOE_SOURCE_DIR:?FLOE_SOURCE_DIR must point at the source tree}"
 FLOE=$FLOE_BIN_DIR/floe
 [ -x "$FLOE" ] || fail "$FLOE not built"
@@ -33,6 +33,8 @@ PORT=$(floe_free_udp_port)
 floe_coturn_start "$TMP" "$PORT"
 floe_coturn_wait "$PORT" "$TMP"
 echo "coturn pid $COTURN_PID on 127.0.0.1:$PORT"
+# Wait until it answers, so the first measured exchange below needs no retransmission.
+"$FLOE" stun --timeout 10 "127.0.0.1:$PORT" >/dev/null || fail "coturn does not answer"
 
 # expect_exit CODE CMD...: run CMD, its stdout in $TMP/out and stderr in $TMP/err.
 expect_exit() {
@@ -75,8 +77,9 @@ grep -qE '^software Coturn' "$TMP/out" || fail "no software line"
 jq -r '"\(.time) \(.severity) \(.message)"' "$TMP/ok.jsonl" >"$TMP/ok.txt" ||
     fail "log is not JSON Lines"
 cat "$TMP/ok.txt"
-grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z DEBUG sending binding request$' \
-    "$TMP/ok.txt" || fail "no debug line for the first send"
+rfc3339_ns='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z'
+grep -qE "^$rfc3339_ns DEBUG sending binding request\$" "$TMP/ok.txt" ||
+    fail "no debug line for the first send"
 jq -e --arg srv "127.0.0.1:$PORT" 'select(.message == "sending binding request")
     | .server == $srv and .attempt == 1 and .target == "floe::stun"' "$TMP/ok.jsonl" \
     >/dev/null || fail "send log fields wrong"
@@ -86,7 +89,8 @@ DEAD=$(floe_free_udp_port)
 t0=$(date +%s%N)
 expect_exit 1 "$FLOE" stun --timeout 2 --log-level debug --log-file "$TMP/dead.jsonl" \
     "127.0.0.1:$DEAD"
-elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
+t1=$(date +%s%N)
+elapsed_ms=$(((t1 - t0) / 1000000))
 cat "$TMP/err"
 expect_stderr "floe stun: no response from 127.0.0.1:$DEAD within 2.0 s"
 [ "$elapsed_ms" -ge 1900 ] && [ "$elapsed_ms" -lt 3500 ] ||
@@ -110,6 +114,8 @@ expect_exit 2 "$FLOE" stun --frobnicate "127.0.0.1:$PORT"
 expect_stderr "unknown option '--frobnicate'"
 expect_exit 2 "$FLOE" stun --source 127.0.0.1 "127.0.0.1:$PORT"
 expect_stderr "invalid --source"
+expect_exit 2 "$FLOE" stun --source 127.0.0.1:0 "[::1]:$PORT"
+expect_stderr "is not of the address family"
 expect_exit 2 "$FLOE" frobnicate
 expect_stderr "floe: unknown command 'frobnicate'"
 expect_exit 2 "$FLOE"
