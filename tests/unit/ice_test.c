@@ -47,6 +47,7 @@ struct wire {
     floe_time latency;
     uint32_t loss_permille;
     bool down;
+    bool forge_to[2]; /* re-sign success responses to this agent with a wrong key */
     struct wire_pkt q[WIRE_QCAP];
     size_t nq;
     struct wire_route routes[WIRE_ROUTES];
@@ -204,14 +205,37 @@ static void wire_drain(int i)
     }
 }
 
+/* Replace a success response by a well-formed one signed with the wrong password. */
+static void wire_forge(struct wire_pkt *p, const struct floe_stun_msg *m)
+{
+    struct floe_stun_builder b;
+    struct floe_addr mapped;
+    uint8_t txid[FLOE_STUN_TXID_LEN];
+    long n;
+
+    memcpy(txid, m->txid, sizeof(txid));
+    CHECK_EQ(floe_stun_get_xor_addr(m, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped), 0);
+    floe_stun_build_init(&b, p->buf, sizeof(p->buf), FLOE_STUN_BINDING, FLOE_STUN_SUCCESS, txid);
+    floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped);
+    floe_stun_add_integrity_key(&b, (const uint8_t *)"not-the-password", 16);
+    floe_stun_add_fingerprint(&b);
+    n = floe_stun_build_finish(&b);
+    CHECK(n > 0);
+    p->len = n > 0 ? (size_t)n : 0;
+}
+
 static void wire_deliver(size_t k)
 {
     struct wire_pkt p = W.q[k];
     struct floe_stun_msg m;
 
     W.q[k] = W.q[--W.nq];
-    if (floe_stun_decode(&m, p.buf, p.len) == 0 && m.cls == FLOE_STUN_SUCCESS)
-        W.last_success_rx[p.dst] = W.now;
+    if (floe_stun_decode(&m, p.buf, p.len) == 0 && m.cls == FLOE_STUN_SUCCESS) {
+        if (W.forge_to[p.dst])
+            wire_forge(&p, &m);
+        else
+            W.last_success_rx[p.dst] = W.now;
+    }
     floe_ice_handle_input(W.ag[p.dst], W.now, &p.path, &p.from, p.buf, p.len);
     wire_drain(p.dst);
 }
@@ -759,6 +783,25 @@ static void test_consent_loss_fails_after_grace(void)
     CHECK_EQ(floe_ice_poll_timeout(W.ag[0]), FLOE_TIME_NEVER);
 }
 
+/* RFC 7675: only authenticated responses refresh consent. */
+static void test_consent_needs_authenticated_responses(void)
+{
+    struct floe_ice_stats st;
+    floe_time last;
+
+    wire_pair_setup(FLOE_ICE_CONTROLLING, FLOE_ICE_CONTROLLED);
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    wire_run(FLOE_SEC(10));
+    W.forge_to[0] = true;
+    last = W.last_success_rx[0];
+    CHECK(wire_run_until_state(0, FLOE_ICE_DISCONNECTED, FLOE_SEC(100)));
+    CHECK_EQ(wire_state_time(0, FLOE_ICE_DISCONNECTED), last + FLOE_SEC(30));
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK(st.dropped_unauthenticated >= 4);
+    /* The peer still hears agent 0 and keeps its own consent. */
+    CHECK_EQ(floe_ice_get_state(W.ag[1]), FLOE_ICE_CONNECTED);
+}
+
 static void test_consent_recovers_within_grace(void)
 {
     struct floe_ice_stats st;
@@ -886,25 +929,32 @@ static long build_check(uint8_t *buf, size_t cap, const char *user, const char *
     return floe_stun_build_finish(&b);
 }
 
-static void test_garbage_dropped(void)
+static void garbage_setup(struct floe_ice_path *path, const char **ufrag, const char **pwd)
 {
     struct floe_ice_config cfg;
     struct floe_ice_candidate h = host(1, 5000, 0);
-    struct floe_ice_path path = {.local = h.addr};
-    struct floe_addr from = floe_addr_v4(10, 0, 0, 9, 9999);
-    struct floe_ice_stats st;
-    struct floe_xoshiro x;
-    const char *ufrag, *pwd;
-    char user[80];
-    uint8_t buf[600];
-    long n;
-    int i;
 
     wire_reset();
     cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
     wire_add_agent(0, &cfg);
     CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h), 0);
-    floe_ice_get_local_credentials(W.ag[0], &ufrag, &pwd);
+    floe_ice_get_local_credentials(W.ag[0], ufrag, pwd);
+    memset(path, 0, sizeof(*path));
+    path->local = h.addr;
+}
+
+/* Random bytes, half of them with the STUN magic cookie: all dropped, never a crash. */
+static void test_garbage_dropped(void)
+{
+    struct floe_ice_path path;
+    struct floe_addr from = floe_addr_v4(10, 0, 0, 9, 9999);
+    struct floe_ice_stats st;
+    struct floe_xoshiro x;
+    const char *ufrag, *pwd;
+    uint8_t buf[600];
+    int i;
+
+    garbage_setup(&path, &ufrag, &pwd);
     floe_xoshiro_seed(&x, floe_test_seed());
     for (i = 0; i < 2000; i++) {
         size_t len = floe_xoshiro_next(&x) % sizeof(buf), k;
@@ -916,6 +966,25 @@ static void test_garbage_dropped(void)
         CHECK(floe_ice_handle_input(W.ag[0], W.now, &path, &from, buf, len) < 0);
     }
     CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &path, &from, NULL, 0), FLOE_ERR_NOT_STUN);
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.dropped, 2001);
+    CHECK_EQ(st.dropped_malformed, 2001);
+    CHECK_EQ(st.n_remote, 0);
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_NEW);
+}
+
+/* Well-formed STUN that must still be refused: bad integrity, wrong user, missing PRIORITY. */
+static void test_unauthenticated_dropped(void)
+{
+    struct floe_ice_path path;
+    struct floe_addr from = floe_addr_v4(10, 0, 0, 9, 9999);
+    struct floe_ice_stats st;
+    const char *ufrag, *pwd;
+    char user[80];
+    uint8_t buf[600];
+    long n;
+
+    garbage_setup(&path, &ufrag, &pwd);
     strcpy(user, ufrag);
     strcat(user, ":peer");
     n = build_check(buf, sizeof(buf), user, "wrong-password-wrong-pw", true);
@@ -928,11 +997,10 @@ static void test_garbage_dropped(void)
     buf[n - 1] ^= 1;
     CHECK_EQ(floe_ice_handle_input(W.ag[0], 1, &path, &from, buf, (size_t)n), FLOE_ERR_FINGERPRINT);
     floe_ice_get_stats(W.ag[0], &st);
-    CHECK_EQ(st.dropped, 2005);
+    CHECK_EQ(st.dropped, 4);
     CHECK_EQ(st.dropped_unauthenticated, 2);
     CHECK_EQ(st.checks_received, 0);
     CHECK_EQ(st.n_remote, 0);
-    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_NEW);
     /* A well-formed authenticated check is accepted and answered. */
     n = build_check(buf, sizeof(buf), user, pwd, true);
     CHECK_EQ(floe_ice_handle_input(W.ag[0], 1, &path, &from, buf, (size_t)n), 0);
@@ -1066,11 +1134,13 @@ int main(void)
     FLOE_RUN(test_candidate_timeout);
     FLOE_RUN(test_disconnected_not_terminal);
     FLOE_RUN(test_consent_loss_fails_after_grace);
+    FLOE_RUN(test_consent_needs_authenticated_responses);
     FLOE_RUN(test_consent_recovers_within_grace);
     FLOE_RUN(test_restart);
     FLOE_RUN(test_restart_leaves_failed);
     FLOE_RUN(test_invalidation);
     FLOE_RUN(test_garbage_dropped);
+    FLOE_RUN(test_unauthenticated_dropped);
     FLOE_RUN(test_close);
     FLOE_RUN(test_property_arrival_orders);
     wire_reset();
