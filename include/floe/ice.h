@@ -221,8 +221,12 @@ struct floe_ice_config {
     floe_time nomination_delay;   /* controlling: wait this long for a better pair */
     floe_time disconnected_grace; /* disconnected this long becomes failed; default 2 s */
     floe_time candidate_timeout;  /* no pair this long fails; 0: no pair counts as disconnected */
-    floe_time consent_interval;   /* RFC 7675: 5 s, randomised to 0.8..1.2 */
-    floe_time consent_timeout;    /* RFC 7675: 30 s without an authenticated response */
+    /*
+     * RFC 7675: 5 s, randomised to 0.8..1.2; 0 disables. Consent requests on the
+     * selected pair also serve as the keepalives of RFC 8445 section 11.
+     */
+    floe_time consent_interval;
+    floe_time consent_timeout; /* RFC 7675: 30 s without an authenticated response */
 };
 
 /* Fill cfg with the client profile, no hooks, role controlling, capacities above. */
