@@ -1031,6 +1031,43 @@ static void test_close(void)
     CHECK_EQ(W.log[0][W.nlog[0] - 1].ev.u.state.to, FLOE_ICE_CLOSED);
 }
 
+static int fail_after;
+
+static void *failing_malloc(size_t size, void *user)
+{
+    (void)user;
+    return fail_after-- > 0 ? malloc(size) : NULL;
+}
+
+static void failing_free(void *ptr, void *user)
+{
+    (void)user;
+    free(ptr);
+}
+
+/* Every allocation of floe_ice_new failing in turn: FLOE_ERR_NOMEM, nothing leaked. */
+static void test_new_out_of_memory(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_agent *a = NULL;
+    int n, rc = FLOE_ERR_NOMEM;
+
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    cfg.alloc.malloc_fn = failing_malloc;
+    cfg.alloc.free_fn = failing_free;
+    for (n = 0; n < 16 && rc != 0; n++) {
+        fail_after = n;
+        rc = floe_ice_new(&a, &cfg, 0);
+        if (rc != 0) {
+            CHECK_EQ(rc, FLOE_ERR_NOMEM);
+            CHECK(a == NULL);
+        }
+    }
+    CHECK_EQ(rc, 0);
+    CHECK(n > 3);
+    floe_ice_free(a);
+}
+
 static void test_config_profiles(void)
 {
     struct floe_ice_config cfg;
@@ -1122,6 +1159,7 @@ int main(void)
 {
     FLOE_RUN(test_priority_and_foundation);
     FLOE_RUN(test_config_profiles);
+    FLOE_RUN(test_new_out_of_memory);
     FLOE_RUN(test_connect_controlling_first);
     FLOE_RUN(test_connect_controlled_first);
     FLOE_RUN(test_role_conflict_both_controlling);
