@@ -196,7 +196,11 @@ int floe_stun_get_password_algs(const struct floe_stun_msg *msg, uint16_t *out, 
 
 /* ---------------------------------------------------------- credentials */
 
-/* Long-term key for MESSAGE-INTEGRITY: MD5(username ":" realm ":" password). */
+/*
+ * Long-term key for MESSAGE-INTEGRITY: MD5(username ":" realm ":" password)
+ * (RFC 8489 section 9.2.2). The caller applies SASLprep/OpaqueString first.
+ * Returns 0, FLOE_ERR_INVALID_ARG (NULL out, NULL span with a length) or FLOE_ERR_CRYPTO.
+ */
 FLOE_WARN_UNUSED int floe_stun_long_term_key_md5(uint8_t out[FLOE_MD5_LEN],
                                                  struct floe_span username,
                                                  struct floe_span realm,
@@ -210,15 +214,17 @@ FLOE_WARN_UNUSED int floe_stun_long_term_key_sha256(uint8_t out[FLOE_SHA256_LEN]
 /*
  * Verify MESSAGE-INTEGRITY (HMAC-SHA1) of msg with a keyed context made by
  * floe_hmac_new(FLOE_HMAC_SHA1, key) — the short-term password, or a long-term
- * key. The comparison is constant-time.
- * Returns 0, FLOE_ERR_NOT_FOUND (no attribute), FLOE_ERR_INTEGRITY, FLOE_ERR_CRYPTO.
+ * key. The MAC covers the message up to the attribute with the header length
+ * ending just after it (RFC 8489 section 14.5). The comparison is constant-time.
+ * Returns 0, FLOE_ERR_INVALID_ARG (NULL, or a context of the other algorithm),
+ * FLOE_ERR_NOT_FOUND (no attribute), FLOE_ERR_INTEGRITY or FLOE_ERR_CRYPTO.
  */
 FLOE_WARN_UNUSED int floe_stun_verify_integrity(const struct floe_stun_msg *msg,
                                                 struct floe_hmac *sha1_ctx);
 /* Same for MESSAGE-INTEGRITY-SHA256 with an FLOE_HMAC_SHA256 context; truncated MACs allowed. */
 FLOE_WARN_UNUSED int floe_stun_verify_integrity_sha256(const struct floe_stun_msg *msg,
                                                        struct floe_hmac *sha256_ctx);
-/* Convenience: verify with a raw key (builds a context for this call). */
+/* Convenience: verify with a raw key (builds a context for this call; also FLOE_ERR_NOMEM). */
 FLOE_WARN_UNUSED int floe_stun_verify_integrity_key(const struct floe_stun_msg *msg,
                                                     const uint8_t *key, size_t key_len);
 /* Verify FINGERPRINT. Returns 0, FLOE_ERR_NOT_FOUND or FLOE_ERR_FINGERPRINT. */
@@ -279,7 +285,8 @@ void floe_stun_add_integrity_key(struct floe_stun_builder *b, const uint8_t *key
 void floe_stun_add_fingerprint(struct floe_stun_builder *b);
 /*
  * Finish: returns the message length, or the first error (FLOE_ERR_BUFFER_TOO_SMALL,
- * FLOE_ERR_STUN_ATTR_ORDER, FLOE_ERR_INVALID_ARG, FLOE_ERR_CRYPTO).
+ * FLOE_ERR_STUN_ATTR_ORDER, FLOE_ERR_INVALID_ARG for bad values or a body over
+ * 65532 bytes, FLOE_ERR_NOMEM or FLOE_ERR_CRYPTO).
  */
 FLOE_WARN_UNUSED long floe_stun_build_finish(struct floe_stun_builder *b);
 

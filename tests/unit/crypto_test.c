@@ -48,6 +48,24 @@ static void test_hmac_sha256_reuse(void)
     CHECK_EQ(floe_hmac_new(&h, NULL, (enum floe_hmac_alg)7, key, 1), FLOE_ERR_INVALID_ARG);
 }
 
+/* Keys longer than the block are hashed first: RFC 2202 case 6, RFC 4231 case 6; empty key. */
+static void test_hmac_long_and_empty_keys(void)
+{
+    static const char msg[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+    uint8_t key[131], mac[32], expect[32];
+
+    memset(key, 0xaa, sizeof(key));
+    hex(expect, "aa4ae5e15272d00e95705637ce8a3b55ed402112");
+    CHECK_EQ(floe_hmac_oneshot(FLOE_HMAC_SHA1, mac, key, 80, (const uint8_t *)msg, 54), 0);
+    CHECK_MEM(mac, expect, 20);
+    hex(expect, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    CHECK_EQ(floe_hmac_oneshot(FLOE_HMAC_SHA256, mac, key, 131, (const uint8_t *)msg, 54), 0);
+    CHECK_MEM(mac, expect, 32);
+    hex(expect, "fbdb1d1b18aa6c08324b7d64b71fb76370690e1d");
+    CHECK_EQ(floe_hmac_oneshot(FLOE_HMAC_SHA1, mac, NULL, 0, NULL, 0), 0);
+    CHECK_MEM(mac, expect, 20);
+}
+
 static void test_digests(void)
 {
     uint8_t md5[16], sha[32], e_md5[16], e_sha[32];
@@ -99,6 +117,7 @@ int main(void)
 {
     FLOE_RUN(test_hmac_sha1_rfc2202);
     FLOE_RUN(test_hmac_sha256_reuse);
+    FLOE_RUN(test_hmac_long_and_empty_keys);
     FLOE_RUN(test_digests);
     FLOE_RUN(test_base64);
     FLOE_RUN(test_random);

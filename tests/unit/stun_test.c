@@ -521,18 +521,13 @@ static void test_builder_lengths(void)
 
 /* --------------------------------------------------------------- getters */
 
-/* Call the typed getter that belongs to type; used to probe every attribute. */
-static int get_any(const struct floe_stun_msg *m, uint16_t type)
+/* Getters for addresses, integers and spans. */
+static int get_basic(const struct floe_stun_msg *m, uint16_t type)
 {
     struct floe_addr a[2];
     struct floe_span s;
-    uint16_t list[4], u16;
     uint32_t u32;
     uint64_t u64;
-    uint8_t u8, u8b;
-    size_t n;
-    bool flag;
-    int code;
 
     switch (type) {
     case FLOE_STUN_ATTR_MAPPED_ADDRESS:
@@ -551,6 +546,23 @@ static int get_any(const struct floe_stun_msg *m, uint16_t type)
     case FLOE_STUN_ATTR_ICE_CONTROLLING:
     case FLOE_STUN_ATTR_RESERVATION_TOKEN:
         return floe_stun_get_u64(m, type, &u64);
+    default:
+        return floe_stun_get_span(m, type, &s);
+    }
+}
+
+/* Call the typed getter that belongs to type; used to probe every attribute. */
+static int get_any(const struct floe_stun_msg *m, uint16_t type)
+{
+    struct floe_span s;
+    uint16_t list[4], u16;
+    uint32_t u32;
+    uint8_t u8, u8b;
+    size_t n;
+    bool flag;
+    int code;
+
+    switch (type) {
     case FLOE_STUN_ATTR_CHANNEL_NUMBER:
         return floe_stun_get_channel(m, &u16);
     case FLOE_STUN_ATTR_ERROR_CODE:
@@ -573,7 +585,7 @@ static int get_any(const struct floe_stun_msg *m, uint16_t type)
     case FLOE_STUN_ATTR_PASSWORD_ALGORITHMS:
         return floe_stun_get_password_algs(m, list, 4, &n);
     default:
-        return floe_stun_get_span(m, type, &s);
+        return get_basic(m, type);
     }
 }
 
