@@ -1,0 +1,148 @@
+/*
+ * Internals of the ICE agent, shared by the files of src/ice/.
+ *
+ * Candidates live in fixed slots (a slot index never moves while the candidate
+ * lives); pairs are a packed array ordered by nothing, referring to slots.
+ */
+#ifndef FLOE_ICE_INT_H
+#define FLOE_ICE_INT_H
+
+#include "floe/crypto.h"
+#include "floe/ice.h"
+#include "floe/stun.h"
+
+#define ICE_NONE (-1)
+/* Responses (and 487 errors) waiting for poll_transmit. */
+#define ICE_RESPONSE_CAP 16
+/* Pending events; the caller drains them after every call. */
+#define ICE_EVENT_CAP 64
+/* Outstanding consent requests remembered for matching responses. */
+#define ICE_CONSENT_TXIDS 4
+#define ICE_UFRAG_LEN 8
+#define ICE_PWD_LEN 24
+/* Large enough for any request or response the agent builds. */
+#define ICE_MSG_MAX 548
+
+struct ice_cand {
+    bool used;
+    struct floe_ice_candidate c;
+};
+
+struct ice_pair {
+    int local;  /* slot in agent->locals */
+    int remote; /* slot in agent->remotes */
+    uint64_t priority;
+    enum floe_ice_pair_state state;
+    bool nominated;               /* nomination completed on this pair */
+    bool nominate_on_success;     /* controlled: USE-CANDIDATE seen before the pair succeeded */
+    bool nominate_pending;        /* controlling: nominate this pair with its next check */
+    bool txn_use_cand;            /* the current check carries USE-CANDIDATE */
+    bool send_due;                /* the current check must be (re)sent */
+    uint32_t triggered;           /* position in the triggered queue, 0 = not queued */
+    enum floe_ice_role sent_role; /* role when the current check was started */
+    uint8_t txid[FLOE_STUN_TXID_LEN];
+    uint32_t sends;
+    floe_time rto;
+    floe_time next;          /* next retransmission or the transaction timeout */
+    floe_time last_response; /* last authenticated success response (consent) */
+};
+
+struct ice_response {
+    struct floe_ice_path path;
+    struct floe_addr to;
+    uint8_t txid[FLOE_STUN_TXID_LEN];
+    int error_code; /* 0: success with XOR-MAPPED-ADDRESS = to; else an error response */
+};
+
+struct floe_ice_agent {
+    struct floe_ice_config cfg;
+    enum floe_ice_state state;
+    enum floe_ice_role role;
+    uint64_t tie_breaker;
+
+    char local_ufrag[FLOE_ICE_UFRAG_MAX + 1];
+    char local_pwd[FLOE_ICE_PWD_MAX + 1];
+    char remote_ufrag[FLOE_ICE_UFRAG_MAX + 1];
+    char remote_pwd[FLOE_ICE_PWD_MAX + 1];
+    struct floe_hmac *local_key;  /* our password: verify requests, sign responses */
+    struct floe_hmac *remote_key; /* their password: sign requests, verify responses */
+
+    struct ice_cand *locals;
+    struct ice_cand *remotes;
+    struct ice_pair *pairs;
+    size_t n_pairs;
+    uint32_t foundation_seq;
+    uint32_t triggered_seq;
+    bool local_eoc;
+    bool remote_eoc;
+    bool ever_paired;
+    bool had_pairs; /* pairs existed at the previous update */
+
+    int selected;           /* index into pairs or ICE_NONE */
+    bool consent_lost;      /* sticky disconnected until new pairs or a new selection */
+    floe_time next_check;   /* pacing: earliest start of the next new check */
+    floe_time consent_next; /* next consent request on the selected pair */
+    bool consent_due;
+    uint8_t consent_txids[ICE_CONSENT_TXIDS][FLOE_STUN_TXID_LEN];
+    unsigned consent_txid_next;
+    floe_time nominate_at; /* controlling: nominate the best valid pair at this time */
+    floe_time disconnected_since;
+    floe_time waiting_since; /* since when there has been no pair */
+
+    struct ice_response responses[ICE_RESPONSE_CAP];
+    size_t n_responses;
+    struct floe_ice_event events[ICE_EVENT_CAP];
+    size_t ev_head;
+    size_t ev_len;
+    struct floe_ice_stats stats;
+};
+
+/* agent.c */
+void floe__ice_push_event(struct floe_ice_agent *a, const struct floe_ice_event *ev);
+void floe__ice_drop(struct floe_ice_agent *a, const char *why, const struct floe_addr *from);
+void floe__ice_random(struct floe_ice_agent *a, uint8_t *out, size_t len);
+void floe__ice_set_role(struct floe_ice_agent *a, enum floe_ice_role role);
+
+/* cand.c */
+int floe__ice_find_local_by_path(const struct floe_ice_agent *a, const struct floe_ice_path *p);
+int floe__ice_find_remote(const struct floe_ice_agent *a, const struct floe_addr *addr);
+int floe__ice_add_remote_prflx(struct floe_ice_agent *a, const struct floe_addr *addr,
+                               uint32_t priority);
+int floe__ice_add_local_prflx(struct floe_ice_agent *a, int base_slot,
+                              const struct floe_addr *mapped);
+int floe__ice_pair_for(struct floe_ice_agent *a, floe_time now, int local, int remote);
+void floe__ice_pair_path(const struct floe_ice_agent *a, const struct ice_pair *p,
+                         struct floe_ice_path *out);
+void floe__ice_pair_info(const struct floe_ice_agent *a, const struct ice_pair *p,
+                         struct floe_ice_pair_info *out);
+void floe__ice_reprioritize(struct floe_ice_agent *a);
+void floe__ice_remove_pair(struct floe_ice_agent *a, size_t idx);
+void floe__ice_clear_remote(struct floe_ice_agent *a);
+void floe__ice_clear_local(struct floe_ice_agent *a);
+bool floe__ice_same_foundation(const struct floe_ice_agent *a, const struct ice_pair *x,
+                               const struct ice_pair *y);
+
+/* check.c */
+void floe__ice_start_check(struct floe_ice_agent *a, struct ice_pair *p, floe_time now);
+void floe__ice_trigger(struct floe_ice_agent *a, struct ice_pair *p);
+void floe__ice_drive_checks(struct floe_ice_agent *a, floe_time now);
+floe_time floe__ice_checks_timeout(const struct floe_ice_agent *a);
+void floe__ice_pair_succeeded(struct floe_ice_agent *a, struct ice_pair *p, floe_time now);
+void floe__ice_pair_failed(struct floe_ice_agent *a, struct ice_pair *p);
+int floe__ice_queue_response(struct floe_ice_agent *a, const struct floe_ice_path *path,
+                             const struct floe_addr *to, const uint8_t *txid, int error_code);
+bool floe__ice_can_send(const struct floe_ice_agent *a);
+
+/* input.c: floe_ice_handle_input only. */
+
+/* state.c */
+void floe__ice_update(struct floe_ice_agent *a, floe_time now);
+void floe__ice_set_state(struct floe_ice_agent *a, floe_time now, enum floe_ice_state to,
+                         enum floe_ice_reason reason);
+void floe__ice_set_selected(struct floe_ice_agent *a, int idx, floe_time now);
+void floe__ice_update_selected(struct floe_ice_agent *a, floe_time now);
+bool floe__ice_consent_fresh(const struct floe_ice_agent *a, const struct ice_pair *p,
+                             floe_time now);
+floe_time floe__ice_state_timeout(const struct floe_ice_agent *a);
+
+#endif

@@ -1,0 +1,266 @@
+/*
+ * floe_ice_handle_input: Binding requests (RFC 8445 section 7.3: role
+ * conflicts 7.3.1.1, peer-reflexive remote candidates 7.3.1.3, triggered
+ * checks 7.3.1.4, USE-CANDIDATE 7.3.1.5) and responses (7.2.5: 487, symmetric
+ * addresses, peer-reflexive local candidates 7.2.5.3.1, consent refresh).
+ * Every datagram the agent cannot use is dropped and counted, never asserted.
+ */
+#include <string.h>
+
+#include "ice/ice_int.h"
+
+#define INPUT_ROLE_CONFLICT 487
+
+static int input_drop(struct floe_ice_agent *a, uint64_t *counter, const char *why,
+                      const struct floe_addr *from, int rc)
+{
+    if (counter)
+        (*counter)++;
+    floe__ice_drop(a, why, from);
+    return rc;
+}
+
+/* USERNAME must be "<our ufrag>:<their ufrag>" (RFC 8445 section 7.2.2). */
+static bool input_username_ok(const struct floe_ice_agent *a, const struct floe_stun_msg *msg)
+{
+    struct floe_span user;
+    size_t lu = strlen(a->local_ufrag);
+
+    if (floe_stun_get_span(msg, FLOE_STUN_ATTR_USERNAME, &user) != 0)
+        return false;
+    return user.len > lu && memcmp(user.ptr, a->local_ufrag, lu) == 0 && user.ptr[lu] == ':';
+}
+
+/*
+ * RFC 8445 section 7.3.1.1. Returns 1 when the request was answered with 487,
+ * 0 when it may be processed (possibly after switching role).
+ */
+static int input_role_conflict(struct floe_ice_agent *a, const struct floe_ice_path *path,
+                               const struct floe_addr *from, const struct floe_stun_msg *msg)
+{
+    uint64_t theirs;
+    bool we_ctl = a->role == FLOE_ICE_CONTROLLING;
+    uint16_t attr = we_ctl ? FLOE_STUN_ATTR_ICE_CONTROLLING : FLOE_STUN_ATTR_ICE_CONTROLLED;
+
+    if (floe_stun_get_u64(msg, attr, &theirs) != 0)
+        return 0;
+    a->stats.role_conflicts++;
+    if (we_ctl == (a->tie_breaker >= theirs)) {
+        floe__ice_queue_response(a, path, from, msg->txid, INPUT_ROLE_CONFLICT);
+        return 1;
+    }
+    floe__ice_set_role(a, we_ctl ? FLOE_ICE_CONTROLLED : FLOE_ICE_CONTROLLING);
+    return 0;
+}
+
+static bool input_request_attrs_ok(const struct floe_stun_msg *msg, uint32_t *prio)
+{
+    bool ctl = floe_stun_has(msg, FLOE_STUN_ATTR_ICE_CONTROLLING);
+    bool ctd = floe_stun_has(msg, FLOE_STUN_ATTR_ICE_CONTROLLED);
+    uint64_t tb;
+
+    if (floe_stun_get_u32(msg, FLOE_STUN_ATTR_PRIORITY, prio) != 0 || *prio == 0 || ctl == ctd)
+        return false;
+    return floe_stun_get_u64(
+               msg, ctl ? FLOE_STUN_ATTR_ICE_CONTROLLING : FLOE_STUN_ATTR_ICE_CONTROLLED, &tb) == 0;
+}
+
+/* Triggered check and USE-CANDIDATE for the pair an authenticated request arrived on. */
+static void input_request_pair(struct floe_ice_agent *a, floe_time now, struct ice_pair *p,
+                               bool use_cand)
+{
+    if (p->state != FLOE_ICE_PAIR_SUCCEEDED && p->state != FLOE_ICE_PAIR_IN_PROGRESS)
+        floe__ice_trigger(a, p);
+    if (!use_cand || a->role != FLOE_ICE_CONTROLLED)
+        return;
+    if (p->state == FLOE_ICE_PAIR_SUCCEEDED && floe__ice_consent_fresh(a, p, now)) {
+        p->nominated = true;
+        floe__ice_update_selected(a, now);
+    } else {
+        p->nominate_on_success = true;
+        if (p->state == FLOE_ICE_PAIR_SUCCEEDED)
+            floe__ice_trigger(a, p);
+    }
+}
+
+static int input_request(struct floe_ice_agent *a, floe_time now, const struct floe_ice_path *path,
+                         const struct floe_addr *from, const struct floe_stun_msg *msg)
+{
+    uint64_t *unauth = &a->stats.dropped_unauthenticated;
+    uint32_t prio;
+    int local, remote, idx;
+
+    if (!input_username_ok(a, msg) || floe_stun_verify_integrity(msg, a->local_key) != 0)
+        return input_drop(a, unauth, "request not authenticated", from, FLOE_ERR_INTEGRITY);
+    if (!input_request_attrs_ok(msg, &prio))
+        return input_drop(a, &a->stats.dropped_malformed, "request attributes", from,
+                          FLOE_ERR_MALFORMED);
+    a->stats.checks_received++;
+    if (input_role_conflict(a, path, from, msg))
+        return 0;
+    local = floe__ice_find_local_by_path(a, path);
+    if (local == ICE_NONE)
+        return input_drop(a, &a->stats.dropped_unmatched, "unknown local path", from,
+                          FLOE_ERR_NOT_FOUND);
+    remote = floe__ice_find_remote(a, from);
+    if (remote == ICE_NONE)
+        remote = floe__ice_add_remote_prflx(a, from, prio);
+    if (remote == ICE_NONE)
+        return input_drop(a, NULL, "remote candidates full", from, FLOE_ERR_NOMEM);
+    if (floe__ice_queue_response(a, path, from, msg->txid, 0) == 0)
+        a->stats.checks_answered++;
+    idx = floe__ice_pair_for(a, now, local, remote);
+    if (idx != ICE_NONE)
+        input_request_pair(a, now, &a->pairs[idx],
+                           floe_stun_has(msg, FLOE_STUN_ATTR_USE_CANDIDATE));
+    return 0;
+}
+
+static struct ice_pair *input_find_txn(struct floe_ice_agent *a, const uint8_t *txid)
+{
+    size_t i;
+
+    for (i = 0; i < a->n_pairs; i++) {
+        struct ice_pair *p = &a->pairs[i];
+
+        if (p->state == FLOE_ICE_PAIR_IN_PROGRESS && p->sends > 0 &&
+            memcmp(p->txid, txid, FLOE_STUN_TXID_LEN) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static bool input_is_consent_txn(const struct floe_ice_agent *a, const uint8_t *txid)
+{
+    size_t i;
+
+    if (a->selected == ICE_NONE)
+        return false;
+    for (i = 0; i < ICE_CONSENT_TXIDS; i++) {
+        if (memcmp(a->consent_txids[i], txid, FLOE_STUN_TXID_LEN) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool input_symmetric(const struct floe_ice_agent *a, const struct ice_pair *p,
+                            const struct floe_ice_path *path, const struct floe_addr *from)
+{
+    int local = floe__ice_find_local_by_path(a, path);
+    struct ice_pair probe;
+    struct floe_ice_path want, got;
+
+    if (local == ICE_NONE || !floe_addr_eq(from, &a->remotes[p->remote].c.addr))
+        return false;
+    probe = *p;
+    probe.local = local;
+    floe__ice_pair_path(a, p, &want);
+    floe__ice_pair_path(a, &probe, &got);
+    return floe_addr_eq(&want.local, &got.local) && want.via_relay == got.via_relay;
+}
+
+/* RFC 8445 section 7.2.5.3.1: a mapped address no local candidate has is peer-reflexive. */
+static void input_learn_local(struct floe_ice_agent *a, const struct ice_pair *p,
+                              const struct floe_stun_msg *msg)
+{
+    struct floe_addr mapped;
+    size_t i;
+
+    if (a->locals[p->local].c.type == FLOE_ICE_RELAY)
+        return;
+    if (floe_stun_get_xor_addr(msg, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped) != 0)
+        return;
+    for (i = 0; i < a->cfg.max_local_candidates; i++) {
+        if (a->locals[i].used && floe_addr_eq(&a->locals[i].c.addr, &mapped))
+            return;
+    }
+    floe__ice_add_local_prflx(a, p->local, &mapped);
+}
+
+static void input_error_response(struct floe_ice_agent *a, struct ice_pair *p,
+                                 const struct floe_stun_msg *msg)
+{
+    int code = 0;
+    struct floe_span reason;
+
+    if (floe_stun_get_error(msg, &code, &reason) == 0 && code == INPUT_ROLE_CONFLICT) {
+        a->stats.role_conflicts++;
+        if (p->sent_role == a->role)
+            floe__ice_set_role(a, a->role == FLOE_ICE_CONTROLLING ? FLOE_ICE_CONTROLLED
+                                                                  : FLOE_ICE_CONTROLLING);
+        p->state = FLOE_ICE_PAIR_WAITING;
+        p->send_due = false;
+        floe__ice_trigger(a, p);
+        return;
+    }
+    floe__ice_pair_failed(a, p);
+}
+
+static int input_response(struct floe_ice_agent *a, floe_time now, const struct floe_ice_path *path,
+                          const struct floe_addr *from, const struct floe_stun_msg *msg)
+{
+    struct ice_pair *p = input_find_txn(a, msg->txid);
+    bool consent = !p && input_is_consent_txn(a, msg->txid);
+
+    if (!p && !consent)
+        return input_drop(a, &a->stats.dropped_unmatched, "unmatched response", from,
+                          FLOE_ERR_NOT_FOUND);
+    if (!a->remote_key || floe_stun_verify_integrity(msg, a->remote_key) != 0)
+        return input_drop(a, &a->stats.dropped_unauthenticated, "response not authenticated", from,
+                          FLOE_ERR_INTEGRITY);
+    a->stats.responses_received++;
+    if (consent) {
+        if (msg->cls == FLOE_STUN_SUCCESS)
+            a->pairs[a->selected].last_response = now;
+        return 0;
+    }
+    if (msg->cls == FLOE_STUN_ERROR) {
+        input_error_response(a, p, msg);
+        return 0;
+    }
+    if (!input_symmetric(a, p, path, from)) {
+        floe__ice_pair_failed(a, p);
+        return 0;
+    }
+    input_learn_local(a, p, msg);
+    floe__ice_pair_succeeded(a, p, now);
+    return 0;
+}
+
+static int input_dispatch(struct floe_ice_agent *a, floe_time now, const struct floe_ice_path *path,
+                          const struct floe_addr *from, const struct floe_stun_msg *msg)
+{
+    switch (msg->cls) {
+    case FLOE_STUN_REQUEST:
+        return input_request(a, now, path, from, msg);
+    case FLOE_STUN_SUCCESS:
+    case FLOE_STUN_ERROR:
+        return input_response(a, now, path, from, msg);
+    default:
+        return 0; /* Binding indication: a keepalive (RFC 8445 section 11) */
+    }
+}
+
+int floe_ice_handle_input(struct floe_ice_agent *agent, floe_time now,
+                          const struct floe_ice_path *path, const struct floe_addr *from,
+                          const uint8_t *buf, size_t len)
+{
+    uint64_t *bad;
+    struct floe_stun_msg msg;
+    int rc;
+
+    if (!agent || !path || !from || (!buf && len))
+        return FLOE_ERR_INVALID_ARG;
+    bad = &agent->stats.dropped_malformed;
+    if (agent->state == FLOE_ICE_CLOSED || agent->state == FLOE_ICE_FAILED)
+        return input_drop(agent, NULL, "agent closed or failed", from, FLOE_ERR_STATE);
+    if (!buf || floe_stun_decode(&msg, buf, len) != 0)
+        return input_drop(agent, bad, "not STUN", from, FLOE_ERR_NOT_STUN);
+    if (msg.method != FLOE_STUN_BINDING)
+        return input_drop(agent, bad, "not a Binding", from, FLOE_ERR_MALFORMED);
+    if (floe_stun_verify_fingerprint(&msg) != 0)
+        return input_drop(agent, bad, "fingerprint", from, FLOE_ERR_FINGERPRINT);
+    rc = input_dispatch(agent, now, path, from, &msg);
+    floe__ice_update(agent, now);
+    return rc;
+}

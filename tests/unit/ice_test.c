@@ -1,0 +1,1186 @@
+/*
+ * ICE agent tests. Two agents talk over a tiny in-test "wire" in virtual time:
+ * datagrams are delivered after a fixed latency to whichever agent owns the
+ * destination address, optionally through a NAT mapping, a relay or drop rules.
+ */
+#include "floe/ice.h"
+#include "floe/stun.h"
+#include "test.h"
+
+#define WIRE_QCAP 1024
+#define WIRE_LOG 1024
+#define WIRE_ROUTES 32
+
+struct wire_pkt {
+    floe_time at;
+    int dst;
+    struct floe_ice_path path;
+    struct floe_addr from;
+    uint8_t buf[600];
+    size_t len;
+};
+
+/* A datagram sent to addr is delivered to agent over path. */
+struct wire_route {
+    struct floe_addr addr;
+    int agent;
+    struct floe_ice_path path;
+};
+
+/* Datagrams agent sends directly from inside appear to come from outside. */
+struct wire_nat {
+    int agent;
+    struct floe_addr inside;
+    struct floe_addr outside;
+};
+
+struct wire_rec {
+    floe_time at;
+    struct floe_ice_event ev;
+};
+
+struct wire {
+    struct floe_ice_agent *ag[2];
+    struct floe_xoshiro rng[2];
+    struct floe_xoshiro loss_rng;
+    floe_time now;
+    floe_time latency;
+    uint32_t loss_permille;
+    bool down;
+    bool forge_to[2]; /* re-sign success responses to this agent with a wrong key */
+    struct wire_pkt q[WIRE_QCAP];
+    size_t nq;
+    struct wire_route routes[WIRE_ROUTES];
+    size_t nroutes;
+    struct wire_nat nats[4];
+    size_t nnats;
+    struct wire_rec log[2][WIRE_LOG];
+    size_t nlog[2];
+    floe_time last_success_rx[2]; /* last STUN success response delivered */
+    floe_time first_tx[2][64];    /* first send time of each new request txid */
+    uint8_t seen_txid[2][64][FLOE_STUN_TXID_LEN];
+    size_t ntx[2];
+    bool loop_bug;
+};
+
+static struct wire W;
+
+static void wire_reset(void)
+{
+    int i;
+
+    for (i = 0; i < 2; i++)
+        floe_ice_free(W.ag[i]);
+    memset(&W, 0, sizeof(W));
+    W.latency = FLOE_MS(10);
+    floe_xoshiro_seed(&W.loss_rng, 99);
+}
+
+static void cfg_base(struct floe_ice_config *cfg, int idx, enum floe_ice_role role)
+{
+    floe_ice_config_default(cfg);
+    floe_xoshiro_seed(&W.rng[idx], 1000u + (uint64_t)idx);
+    cfg->rng = floe_xoshiro_rng(&W.rng[idx]);
+    cfg->role = role;
+}
+
+static void wire_add_agent(int idx, const struct floe_ice_config *cfg)
+{
+    int rc = floe_ice_new(&W.ag[idx], cfg, W.now);
+
+    CHECK_EQ(rc, 0);
+}
+
+static void wire_creds(void)
+{
+    const char *u, *p;
+
+    floe_ice_get_local_credentials(W.ag[0], &u, &p);
+    CHECK_EQ(floe_ice_set_remote_credentials(W.ag[1], W.now, u, p), 0);
+    floe_ice_get_local_credentials(W.ag[1], &u, &p);
+    CHECK_EQ(floe_ice_set_remote_credentials(W.ag[0], W.now, u, p), 0);
+}
+
+static void wire_route(const struct floe_addr *addr, int agent, const struct floe_ice_path *path)
+{
+    struct wire_route *r = &W.routes[W.nroutes++];
+
+    r->addr = *addr;
+    r->agent = agent;
+    r->path = *path;
+}
+
+static struct floe_ice_candidate host(uint8_t d, uint16_t port, uint16_t pref)
+{
+    struct floe_ice_candidate c;
+
+    memset(&c, 0, sizeof(c));
+    c.type = FLOE_ICE_HOST;
+    c.addr = floe_addr_v4(10, 0, 0, d, port);
+    c.local_pref = pref;
+    return c;
+}
+
+/* A reachable host candidate: routed to agent and known to it as local. */
+static struct floe_ice_candidate wire_host(int agent, uint8_t d, uint16_t port, uint16_t pref)
+{
+    struct floe_ice_candidate c = host(d, port, pref);
+    struct floe_ice_path p = {.local = c.addr};
+
+    wire_route(&c.addr, agent, &p);
+    return c;
+}
+
+static void wire_record_tx(int from, const struct floe_ice_transmit *tx, const uint8_t *buf)
+{
+    struct floe_stun_msg m;
+    size_t i;
+
+    if (floe_stun_decode(&m, buf, tx->len) != 0 || m.cls != FLOE_STUN_REQUEST)
+        return;
+    for (i = 0; i < W.ntx[from]; i++) {
+        if (memcmp(W.seen_txid[from][i], m.txid, FLOE_STUN_TXID_LEN) == 0)
+            return;
+    }
+    if (W.ntx[from] == 64)
+        return;
+    memcpy(W.seen_txid[from][W.ntx[from]], m.txid, FLOE_STUN_TXID_LEN);
+    W.first_tx[from][W.ntx[from]++] = W.now;
+}
+
+static struct floe_addr wire_source(int from, const struct floe_ice_transmit *tx)
+{
+    size_t i;
+
+    for (i = 0; i < W.nnats && !tx->path.via_relay; i++) {
+        if (W.nats[i].agent == from && floe_addr_eq(&W.nats[i].inside, &tx->path.local))
+            return W.nats[i].outside;
+    }
+    return tx->path.local;
+}
+
+static bool wire_lost(void)
+{
+    if (W.down)
+        return true;
+    return W.loss_permille && floe_xoshiro_next(&W.loss_rng) % 1000 < W.loss_permille;
+}
+
+static void wire_send(int from, const struct floe_ice_transmit *tx, const uint8_t *buf)
+{
+    size_t i;
+
+    wire_record_tx(from, tx, buf);
+    if (wire_lost() || W.nq == WIRE_QCAP)
+        return;
+    for (i = 0; i < W.nroutes; i++) {
+        struct wire_pkt *p = &W.q[W.nq];
+
+        if (!floe_addr_eq(&W.routes[i].addr, &tx->remote) || W.routes[i].agent == from)
+            continue;
+        p->at = W.now + W.latency;
+        p->dst = W.routes[i].agent;
+        p->path = W.routes[i].path;
+        p->from = wire_source(from, tx);
+        memcpy(p->buf, buf, tx->len);
+        p->len = tx->len;
+        W.nq++;
+        return;
+    }
+}
+
+static void wire_drain(int i)
+{
+    uint8_t buf[600];
+    struct floe_ice_transmit tx;
+    struct floe_ice_event ev;
+
+    while (floe_ice_poll_transmit(W.ag[i], W.now, buf, sizeof(buf), &tx) == 1)
+        wire_send(i, &tx, buf);
+    while (floe_ice_poll_event(W.ag[i], &ev) == 1) {
+        if (W.nlog[i] < WIRE_LOG) {
+            W.log[i][W.nlog[i]].at = W.now;
+            W.log[i][W.nlog[i]++].ev = ev;
+        }
+    }
+}
+
+/* Replace a success response by a well-formed one signed with the wrong password. */
+static void wire_forge(struct wire_pkt *p, const struct floe_stun_msg *m)
+{
+    struct floe_stun_builder b;
+    struct floe_addr mapped;
+    uint8_t txid[FLOE_STUN_TXID_LEN];
+    long n;
+
+    memcpy(txid, m->txid, sizeof(txid));
+    CHECK_EQ(floe_stun_get_xor_addr(m, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped), 0);
+    floe_stun_build_init(&b, p->buf, sizeof(p->buf), FLOE_STUN_BINDING, FLOE_STUN_SUCCESS, txid);
+    floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped);
+    floe_stun_add_integrity_key(&b, (const uint8_t *)"not-the-password", 16);
+    floe_stun_add_fingerprint(&b);
+    n = floe_stun_build_finish(&b);
+    CHECK(n > 0);
+    p->len = n > 0 ? (size_t)n : 0;
+}
+
+static void wire_deliver(size_t k)
+{
+    struct wire_pkt p = W.q[k];
+    struct floe_stun_msg m;
+
+    W.q[k] = W.q[--W.nq];
+    if (floe_stun_decode(&m, p.buf, p.len) == 0 && m.cls == FLOE_STUN_SUCCESS) {
+        if (W.forge_to[p.dst])
+            wire_forge(&p, &m);
+        else
+            W.last_success_rx[p.dst] = W.now;
+    }
+    floe_ice_handle_input(W.ag[p.dst], W.now, &p.path, &p.from, p.buf, p.len);
+    wire_drain(p.dst);
+}
+
+static floe_time wire_next(void)
+{
+    floe_time t = FLOE_TIME_NEVER;
+    size_t k;
+    int i;
+
+    for (k = 0; k < W.nq; k++)
+        t = floe_time_min(t, W.q[k].at);
+    for (i = 0; i < 2; i++) {
+        if (W.ag[i])
+            t = floe_time_min(t, floe_ice_poll_timeout(W.ag[i]));
+    }
+    return t;
+}
+
+/* One step: deliver what is due and fire due timers. */
+static void wire_step(void)
+{
+    size_t k = 0;
+    int i;
+
+    while (k < W.nq) {
+        if (W.q[k].at <= W.now)
+            wire_deliver(k);
+        else
+            k++;
+    }
+    for (i = 0; i < 2; i++) {
+        if (W.ag[i] && floe_ice_poll_timeout(W.ag[i]) <= W.now) {
+            floe_ice_handle_timeout(W.ag[i], W.now);
+            wire_drain(i);
+        }
+    }
+}
+
+/* Drain, then deliver and fire the next due things at or before until; false if none. */
+static bool wire_advance(floe_time until, unsigned *same)
+{
+    floe_time t;
+
+    if (W.ag[0])
+        wire_drain(0);
+    if (W.ag[1])
+        wire_drain(1);
+    t = wire_next();
+    if (t > until || W.loop_bug)
+        return false;
+    *same = t <= W.now ? *same + 1 : 0;
+    W.loop_bug = *same > 10000;
+    if (t > W.now)
+        W.now = t;
+    wire_step();
+    return true;
+}
+
+static void wire_run(floe_time until)
+{
+    unsigned same = 0;
+
+    while (wire_advance(until, &same))
+        ;
+    CHECK(!W.loop_bug);
+    if (W.now < until)
+        W.now = until;
+}
+
+/* Run until agent i reaches state st (or until); returns true if it did. */
+static bool wire_run_until_state(int i, enum floe_ice_state st, floe_time until)
+{
+    unsigned same = 0;
+
+    while (floe_ice_get_state(W.ag[i]) != st && wire_advance(until, &same))
+        ;
+    CHECK(!W.loop_bug);
+    if (floe_ice_get_state(W.ag[i]) == st)
+        return true;
+    if (W.now < until)
+        W.now = until;
+    return false;
+}
+
+static size_t wire_count_state(int i, enum floe_ice_state st)
+{
+    size_t k, n = 0;
+
+    for (k = 0; k < W.nlog[i]; k++) {
+        if (W.log[i][k].ev.type == FLOE_ICE_EV_STATE && W.log[i][k].ev.u.state.to == st)
+            n++;
+    }
+    return n;
+}
+
+static floe_time wire_state_time(int i, enum floe_ice_state st)
+{
+    size_t k;
+
+    for (k = 0; k < W.nlog[i]; k++) {
+        if (W.log[i][k].ev.type == FLOE_ICE_EV_STATE && W.log[i][k].ev.u.state.to == st)
+            return W.log[i][k].at;
+    }
+    return FLOE_TIME_NEVER;
+}
+
+static const struct floe_ice_event *wire_find_event(int i, enum floe_ice_event_type type)
+{
+    size_t k;
+
+    for (k = 0; k < W.nlog[i]; k++) {
+        if (W.log[i][k].ev.type == type)
+            return &W.log[i][k].ev;
+    }
+    return NULL;
+}
+
+/* Two agents, one host candidate each, exchanged; returns after both connected. */
+static void wire_pair_setup(enum floe_ice_role r0, enum floe_ice_role r1)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate h0, h1;
+
+    wire_reset();
+    cfg_base(&c0, 0, r0);
+    cfg_base(&c1, 1, r1);
+    c0.tie_breaker = 200;
+    c1.tie_breaker = 100;
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    wire_creds();
+    h0 = wire_host(0, 1, 5000, 0);
+    h1 = wire_host(1, 2, 6000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h0), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &h0), 0);
+}
+
+static void check_connected_pair(void)
+{
+    struct floe_ice_pair_info p0, p1;
+
+    REQUIRE(floe_ice_get_selected_pair(W.ag[0], &p0) == 0);
+    REQUIRE(floe_ice_get_selected_pair(W.ag[1], &p1) == 0);
+    CHECK(floe_addr_eq(&p0.local.addr, &p1.remote.addr));
+    CHECK(floe_addr_eq(&p1.local.addr, &p0.remote.addr));
+    CHECK(p0.nominated);
+    CHECK(p1.nominated);
+    CHECK(!p0.path.via_relay);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_priority_and_foundation(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_candidate c[5], out[8];
+    size_t n;
+
+    CHECK_EQ(floe_ice_candidate_priority(FLOE_ICE_HOST, 65535, 1), 2130706431u);
+    CHECK_EQ(floe_ice_candidate_priority(FLOE_ICE_PRFLX, 65535, 1), 1862270975u);
+    CHECK_EQ(floe_ice_candidate_priority(FLOE_ICE_SRFLX, 65535, 1), 1694498815u);
+    CHECK_EQ(floe_ice_candidate_priority(FLOE_ICE_RELAY, 65535, 1), 16777215u);
+    CHECK_EQ(floe_ice_candidate_priority(FLOE_ICE_HOST, 65535, 2), 2130706430u);
+    CHECK(floe_ice_pair_priority(2130706431u, 1694498815u) == 7277816997797167103ull);
+    CHECK(floe_ice_pair_priority(1694498815u, 2130706431u) == 7277816997797167102ull);
+    CHECK(floe_ice_pair_priority(5, 5) == (5ull << 32) + 10);
+
+    wire_reset();
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    wire_add_agent(0, &cfg);
+    c[0] = host(1, 1000, 0);
+    c[1] = host(1, 2000, 0);
+    c[2] = host(2, 1000, 100);
+    memset(&c[3], 0, sizeof(c[3]));
+    c[3].type = FLOE_ICE_SRFLX;
+    c[3].addr = floe_addr_v4(203, 0, 113, 1, 1000);
+    c[3].base = c[0].addr;
+    c[3].server = floe_addr_v4(198, 51, 100, 1, 3478);
+    c[4] = c[3];
+    c[4].addr.port = 1001;
+    c[4].server = floe_addr_v4(198, 51, 100, 2, 3478);
+    for (n = 0; n < 5; n++)
+        CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &c[n]), 0);
+    REQUIRE(floe_ice_get_local_candidates(W.ag[0], out, 8) == 5);
+    CHECK_STR(out[0].foundation, out[1].foundation);
+    CHECK(strcmp(out[0].foundation, out[2].foundation) != 0);
+    CHECK(strcmp(out[0].foundation, out[3].foundation) != 0);
+    CHECK(strcmp(out[3].foundation, out[4].foundation) != 0);
+    CHECK_EQ(out[0].priority, 2130706431u);
+    CHECK_EQ(out[2].priority, (126u << 24) | (100u << 8) | 255u);
+    CHECK_EQ(out[3].priority, 1694498815u);
+}
+
+static void connect_roles(enum floe_ice_role r0, enum floe_ice_role r1)
+{
+    struct floe_ice_stats s0, s1;
+
+    wire_pair_setup(r0, r1);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    CHECK(W.now < FLOE_MS(200));
+    check_connected_pair();
+    CHECK_EQ(wire_count_state(0, FLOE_ICE_DISCONNECTED), 0);
+    CHECK_EQ(wire_count_state(1, FLOE_ICE_DISCONNECTED), 0);
+    CHECK_EQ(floe_ice_get_role(W.ag[0]), r0);
+    CHECK_EQ(floe_ice_get_role(W.ag[1]), r1);
+    CHECK(wire_find_event(0, FLOE_ICE_EV_SELECTED_PAIR) != NULL);
+    CHECK_EQ(wire_count_state(0, FLOE_ICE_CHECKING), 1);
+    floe_ice_get_stats(W.ag[0], &s0);
+    floe_ice_get_stats(W.ag[1], &s1);
+    CHECK(s0.checks_sent >= 1 && s1.checks_sent >= 1);
+    CHECK(s0.checks_received >= 1 && s1.checks_answered >= 1);
+    CHECK_EQ(s0.n_pairs, 1);
+    CHECK_EQ(s0.role_conflicts, 0);
+    CHECK(s0.state_changes >= 2);
+    CHECK_EQ(s0.selected_changes, 1);
+    wire_run(W.now + FLOE_SEC(60));
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_CONNECTED);
+    CHECK_EQ(floe_ice_get_state(W.ag[1]), FLOE_ICE_CONNECTED);
+    floe_ice_get_stats(W.ag[0], &s0);
+    CHECK(s0.consent_sent >= 9 && s0.consent_sent <= 16);
+}
+
+static void test_connect_controlling_first(void)
+{
+    connect_roles(FLOE_ICE_CONTROLLING, FLOE_ICE_CONTROLLED);
+}
+
+static void test_connect_controlled_first(void)
+{
+    connect_roles(FLOE_ICE_CONTROLLED, FLOE_ICE_CONTROLLING);
+}
+
+static void role_conflict(enum floe_ice_role both)
+{
+    struct floe_ice_stats s0, s1;
+
+    wire_pair_setup(both, both);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    check_connected_pair();
+    /* Agent 0 has the larger tie-breaker and ends up controlling. */
+    CHECK_EQ(floe_ice_get_role(W.ag[0]), FLOE_ICE_CONTROLLING);
+    CHECK_EQ(floe_ice_get_role(W.ag[1]), FLOE_ICE_CONTROLLED);
+    floe_ice_get_stats(W.ag[0], &s0);
+    floe_ice_get_stats(W.ag[1], &s1);
+    CHECK(s0.role_conflicts + s1.role_conflicts >= 1);
+    CHECK(wire_find_event(both == FLOE_ICE_CONTROLLING ? 1 : 0, FLOE_ICE_EV_ROLE) != NULL);
+}
+
+static void test_role_conflict_both_controlling(void)
+{
+    role_conflict(FLOE_ICE_CONTROLLING);
+}
+
+static void test_role_conflict_both_controlled(void)
+{
+    role_conflict(FLOE_ICE_CONTROLLED);
+}
+
+/* Agent 0 is behind a NAT; agent 1 only knows its private host address. */
+static void test_peer_reflexive_discovery(void)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate h0 = host(1, 5000, 0), h1;
+    struct floe_addr outside = floe_addr_v4(203, 0, 113, 7, 40000);
+    struct floe_ice_path p0 = {.local = h0.addr};
+    const struct floe_ice_event *ev;
+    struct floe_ice_pair_info sel;
+
+    wire_reset();
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
+    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    wire_creds();
+    wire_route(&outside, 0, &p0);
+    W.nats[W.nnats++] = (struct wire_nat){.agent = 0, .inside = h0.addr, .outside = outside};
+    h1 = wire_host(1, 2, 6000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h0), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &h0), 0);
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    ev = wire_find_event(1, FLOE_ICE_EV_REMOTE_PRFLX);
+    REQUIRE(ev != NULL);
+    CHECK(floe_addr_eq(&ev->u.candidate.addr, &outside));
+    CHECK_EQ(ev->u.candidate.type, FLOE_ICE_PRFLX);
+    ev = wire_find_event(0, FLOE_ICE_EV_LOCAL_PRFLX);
+    REQUIRE(ev != NULL);
+    CHECK(floe_addr_eq(&ev->u.candidate.addr, &outside));
+    CHECK(floe_addr_eq(&ev->u.candidate.base, &h0.addr));
+    REQUIRE(floe_ice_get_selected_pair(W.ag[1], &sel) == 0);
+    CHECK(floe_addr_eq(&sel.remote.addr, &outside));
+}
+
+/*
+ * Agent 0 has only a relayed candidate (relay R). Agent 1's host candidate is
+ * never signalled: agent 0 learns it as peer-reflexive from checks arriving
+ * over the relay, and its checks go out "via relay R to peer P".
+ */
+static void test_relay_and_prflx_over_relay(void)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate r0, h1;
+    struct floe_addr relay = floe_addr_v4(198, 51, 100, 9, 3478);
+    struct floe_ice_path rp = {.via_relay = true, .relay = relay};
+    const struct floe_ice_event *ev;
+    struct floe_ice_pair_info sel;
+
+    wire_reset();
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLED);
+    cfg_base(&c1, 1, FLOE_ICE_CONTROLLING);
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    wire_creds();
+    memset(&r0, 0, sizeof(r0));
+    r0.type = FLOE_ICE_RELAY;
+    r0.addr = floe_addr_v4(198, 51, 100, 9, 50000);
+    r0.server = relay;
+    rp.local = r0.addr;
+    wire_route(&r0.addr, 0, &rp);
+    h1 = wire_host(1, 2, 6000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &r0), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &r0), 0);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    ev = wire_find_event(0, FLOE_ICE_EV_REMOTE_PRFLX);
+    REQUIRE(ev != NULL);
+    CHECK(floe_addr_eq(&ev->u.candidate.addr, &h1.addr));
+    REQUIRE(floe_ice_get_selected_pair(W.ag[0], &sel) == 0);
+    CHECK(sel.path.via_relay);
+    CHECK(floe_addr_eq(&sel.path.relay, &relay));
+    CHECK(floe_addr_eq(&sel.path.local, &r0.addr));
+    CHECK_EQ(sel.local.type, FLOE_ICE_RELAY);
+    CHECK(wire_find_event(0, FLOE_ICE_EV_LOCAL_PRFLX) == NULL);
+}
+
+static void test_pair_limit_and_pruning(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_candidate c, srflx;
+    struct floe_ice_pair_info pairs[8];
+    struct floe_ice_stats st;
+    size_t n;
+    int i;
+
+    wire_reset();
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    cfg.max_pairs = 4;
+    wire_add_agent(0, &cfg);
+    for (i = 0; i < 3; i++) {
+        c = host((uint8_t)(1 + i), 5000, (uint16_t)(1000 * (i + 1)));
+        CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &c), 0);
+        c = host((uint8_t)(100 + i), 6000, (uint16_t)(1000 * (i + 1)));
+        CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &c), 0);
+    }
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.n_pairs, 4);
+    CHECK_EQ(st.pairs_dropped, 5);
+    n = floe_ice_get_pairs(W.ag[0], pairs, 8);
+    REQUIRE(n == 4);
+    /* The four kept are the highest: local prefs (3,3), (3,2), (2,3), (2,2) in thousands. */
+    for (i = 0; i < 4; i++)
+        CHECK(pairs[i].local.local_pref >= 2000 && pairs[i].remote.local_pref >= 2000);
+    CHECK(pairs[0].priority > pairs[1].priority && pairs[2].priority > pairs[3].priority);
+
+    /* Pruning: a server-reflexive candidate with the same base forms no new pair. */
+    memset(&srflx, 0, sizeof(srflx));
+    srflx.type = FLOE_ICE_SRFLX;
+    srflx.addr = floe_addr_v4(203, 0, 113, 1, 7000);
+    srflx.base = host(3, 5000, 0).addr;
+    srflx.server = floe_addr_v4(198, 51, 100, 1, 3478);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &srflx), 0);
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.n_pairs, 4);
+    CHECK(st.pairs_pruned >= 2);
+    n = floe_ice_get_pairs(W.ag[0], pairs, 8);
+    for (i = 0; i < (int)n; i++)
+        CHECK_EQ(pairs[i].local.type, FLOE_ICE_HOST);
+}
+
+/* Agent 0 checks four unreachable remotes; new checks are Ta apart. */
+static void ta_pacing(floe_time ta)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate c;
+    int i;
+
+    wire_reset();
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
+    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
+    c0.ta = ta;
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    wire_creds();
+    for (i = 0; i < 4; i++) {
+        c = host((uint8_t)(100 + i), 6000, (uint16_t)(1000 * (i + 1)));
+        CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &c), 0);
+    }
+    W.now = FLOE_MS(7);
+    c = wire_host(0, 1, 5000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &c), 0);
+    wire_run(FLOE_SEC(1));
+    REQUIRE(W.ntx[0] == 4);
+    for (i = 0; i < 4; i++)
+        CHECK_EQ(W.first_tx[0][i], FLOE_MS(7) + (floe_time)i * ta);
+}
+
+static void test_ta_pacing(void)
+{
+    ta_pacing(FLOE_MS(50));
+    ta_pacing(FLOE_MS(20));
+    ta_pacing(0);
+}
+
+/*
+ * THE ROAMING RACE (DESIGN.md section 1): the client (agent 0) gets the
+ * gateway's candidates before any of its own; its local candidate arrives
+ * `delay` later. Returns true if it connected.
+ */
+static bool roaming_race(floe_time delay, floe_time grace, floe_time cand_timeout)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate h0, h1;
+
+    wire_reset();
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
+    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
+    floe_ice_config_profile(&c1, FLOE_ICE_PROFILE_GATEWAY);
+    c0.disconnected_grace = grace;
+    c0.candidate_timeout = cand_timeout;
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    wire_creds();
+    h1 = wire_host(1, 2, 6000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_end_of_local_candidates(W.ag[1], W.now), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_end_of_remote_candidates(W.ag[0], W.now), 0);
+    wire_run(delay);
+    h0 = wire_host(0, 1, 5000, 0);
+    if (floe_ice_add_local_candidate(W.ag[0], W.now, &h0) == 0) {
+        CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &h0), 0);
+        CHECK_EQ(floe_ice_end_of_local_candidates(W.ag[0], W.now), 0);
+    }
+    wire_run(delay + FLOE_SEC(5));
+    return floe_ice_get_state(W.ag[0]) == FLOE_ICE_CONNECTED;
+}
+
+static void test_roaming_race(void)
+{
+    static const floe_time delays[] = {FLOE_MS(50), FLOE_MS(300), FLOE_MS(1000), FLOE_MS(1900)};
+    size_t i;
+
+    for (i = 0; i < sizeof(delays) / sizeof(delays[0]); i++) {
+        /* floe: waits for its candidates, connects, never reports failed. */
+        CHECK(roaming_race(delays[i], FLOE_SEC(2), FLOE_SEC(10)));
+        CHECK_EQ(wire_count_state(0, FLOE_ICE_FAILED), 0);
+        CHECK_EQ(wire_count_state(0, FLOE_ICE_DISCONNECTED), 0);
+        CHECK_EQ(wire_count_state(1, FLOE_ICE_FAILED), 0);
+        /* Grace 0 alone: the candidate wait still protects the connection. */
+        CHECK(roaming_race(delays[i], 0, FLOE_SEC(10)));
+        CHECK_EQ(wire_count_state(0, FLOE_ICE_FAILED), 0);
+        /* The old agent: "no pairs" is disconnected, and with grace 0 that is a failure. */
+        CHECK(!roaming_race(delays[i], 0, 0));
+        CHECK_EQ(wire_count_state(0, FLOE_ICE_DISCONNECTED), 1);
+        CHECK_EQ(wire_count_state(0, FLOE_ICE_FAILED), 1);
+        CHECK_EQ(wire_state_time(0, FLOE_ICE_FAILED), 0);
+        /* The same old agent with the 2 s grace period survives (Firezone's fix). */
+        CHECK(roaming_race(delays[i], FLOE_SEC(2), 0));
+        CHECK_EQ(wire_count_state(0, FLOE_ICE_FAILED), 0);
+    }
+}
+
+/* No pairs is no failure until the candidate timeout, then failed exactly then. */
+static void test_candidate_timeout(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_candidate c = host(100, 6000, 0);
+
+    wire_reset();
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    wire_add_agent(0, &cfg);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &c), 0);
+    wire_run(FLOE_SEC(9));
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_NEW);
+    CHECK_EQ(floe_ice_poll_timeout(W.ag[0]), FLOE_SEC(10));
+    wire_run(FLOE_SEC(20));
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_FAILED);
+    CHECK_EQ(wire_state_time(0, FLOE_ICE_FAILED), FLOE_SEC(10));
+    CHECK_EQ(W.log[0][W.nlog[0] - 1].ev.u.state.reason, FLOE_ICE_REASON_NO_CANDIDATES);
+}
+
+/* All pairs fail, then new candidates send a disconnected agent back to checking. */
+static void test_disconnected_not_terminal(void)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate dead = host(200, 9, 0), h0, h1;
+
+    wire_reset();
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
+    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
+    c0.disconnected_grace = FLOE_SEC(30);
+    c1.candidate_timeout = FLOE_SEC(60);
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    wire_creds();
+    h0 = wire_host(0, 1, 5000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h0), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &dead), 0);
+    CHECK(wire_run_until_state(0, FLOE_ICE_DISCONNECTED, FLOE_SEC(30)));
+    /* Client profile: 250 ms doubling to 1.5 s, 12 sends, then one last RTO of 1.5 s. */
+    CHECK_EQ(wire_state_time(0, FLOE_ICE_DISCONNECTED), FLOE_MS(15250));
+    h1 = wire_host(1, 2, 6000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &h0), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_CHECKING);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, W.now + FLOE_SEC(5)));
+    CHECK_EQ(wire_count_state(0, FLOE_ICE_FAILED), 0);
+}
+
+static void test_consent_loss_fails_after_grace(void)
+{
+    floe_time last, disc;
+
+    wire_pair_setup(FLOE_ICE_CONTROLLING, FLOE_ICE_CONTROLLED);
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    wire_run(FLOE_SEC(20));
+    W.down = true;
+    last = W.last_success_rx[0];
+    CHECK(last > FLOE_SEC(10));
+    CHECK(wire_run_until_state(0, FLOE_ICE_DISCONNECTED, FLOE_SEC(100)));
+    disc = wire_state_time(0, FLOE_ICE_DISCONNECTED);
+    CHECK_EQ(disc, last + FLOE_SEC(30));
+    CHECK(wire_run_until_state(0, FLOE_ICE_FAILED, FLOE_SEC(100)));
+    CHECK_EQ(wire_state_time(0, FLOE_ICE_FAILED), disc + FLOE_SEC(2));
+    CHECK_EQ(W.log[0][W.nlog[0] - 1].ev.u.state.reason, FLOE_ICE_REASON_GRACE_EXPIRED);
+    CHECK_EQ(floe_ice_poll_timeout(W.ag[0]), FLOE_TIME_NEVER);
+}
+
+/* RFC 7675: only authenticated responses refresh consent. */
+static void test_consent_needs_authenticated_responses(void)
+{
+    struct floe_ice_stats st;
+    floe_time last;
+
+    wire_pair_setup(FLOE_ICE_CONTROLLING, FLOE_ICE_CONTROLLED);
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    wire_run(FLOE_SEC(10));
+    W.forge_to[0] = true;
+    last = W.last_success_rx[0];
+    CHECK(wire_run_until_state(0, FLOE_ICE_DISCONNECTED, FLOE_SEC(100)));
+    CHECK_EQ(wire_state_time(0, FLOE_ICE_DISCONNECTED), last + FLOE_SEC(30));
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK(st.dropped_unauthenticated >= 4);
+    /* The peer still hears agent 0 and keeps its own consent. */
+    CHECK_EQ(floe_ice_get_state(W.ag[1]), FLOE_ICE_CONNECTED);
+}
+
+static void test_consent_recovers_within_grace(void)
+{
+    struct floe_ice_stats st;
+
+    wire_pair_setup(FLOE_ICE_CONTROLLING, FLOE_ICE_CONTROLLED);
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    W.down = true;
+    CHECK(wire_run_until_state(0, FLOE_ICE_DISCONNECTED, FLOE_SEC(100)));
+    wire_run(W.now + FLOE_MS(500));
+    W.down = false;
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, W.now + FLOE_SEC(5)));
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, W.now + FLOE_SEC(5)));
+    wire_run(W.now + FLOE_SEC(60));
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_CONNECTED);
+    CHECK_EQ(floe_ice_get_state(W.ag[1]), FLOE_ICE_CONNECTED);
+    CHECK_EQ(wire_count_state(0, FLOE_ICE_FAILED), 0);
+    CHECK_EQ(wire_count_state(1, FLOE_ICE_FAILED), 0);
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.restarts, 0);
+    CHECK(wire_count_state(0, FLOE_ICE_CONNECTED) >= 2);
+}
+
+static void test_restart(void)
+{
+    const char *u_old, *u_new, *p;
+    char before[FLOE_ICE_UFRAG_MAX + 1];
+    struct floe_ice_candidate h0, h1;
+    struct floe_ice_stats st;
+
+    wire_pair_setup(FLOE_ICE_CONTROLLING, FLOE_ICE_CONTROLLED);
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    floe_ice_get_local_credentials(W.ag[0], &u_old, &p);
+    strcpy(before, u_old);
+    CHECK_EQ(floe_ice_restart(W.ag[0], W.now, true), 0);
+    floe_ice_get_local_credentials(W.ag[0], &u_new, &p);
+    CHECK(strcmp(before, u_new) != 0);
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_NEW);
+    CHECK_EQ(floe_ice_get_selected_pair(W.ag[0], &(struct floe_ice_pair_info){0}),
+             FLOE_ERR_NOT_FOUND);
+    wire_creds();
+    h0 = host(1, 5000, 0);
+    h1 = host(2, 6000, 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &h0), 0);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, W.now + FLOE_SEC(5)));
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, W.now + FLOE_SEC(5)));
+    check_connected_pair();
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.restarts, 1);
+    CHECK_EQ(st.n_local, 1);
+    CHECK_EQ(floe_ice_restart(W.ag[0], W.now, false), 0);
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.n_local, 0);
+    CHECK_EQ(st.n_pairs, 0);
+}
+
+static void test_restart_leaves_failed(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_candidate c = host(100, 6000, 0);
+
+    wire_reset();
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    cfg.candidate_timeout = FLOE_SEC(1);
+    wire_add_agent(0, &cfg);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &c), 0);
+    wire_run(FLOE_SEC(2));
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_FAILED);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &c), FLOE_ERR_STATE);
+    CHECK_EQ(floe_ice_restart(W.ag[0], W.now, true), 0);
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_NEW);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &c), 0);
+}
+
+/* Invalidate the local candidate of the selected pair: the agent moves to the other. */
+static void test_invalidation(void)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate a1, a2, b;
+    struct floe_ice_pair_info sel;
+    wire_reset();
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
+    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    wire_creds();
+    a1 = wire_host(0, 1, 5000, 60000);
+    a2 = wire_host(0, 3, 5000, 30000);
+    b = wire_host(1, 2, 6000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &a1), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &a2), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &b), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &b), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &a1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &a2), 0);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    wire_run(W.now + FLOE_SEC(1));
+    REQUIRE(floe_ice_get_selected_pair(W.ag[0], &sel) == 0);
+    CHECK(floe_addr_eq(&sel.local.addr, &a1.addr));
+    CHECK_EQ(floe_ice_remove_local_candidate(W.ag[0], W.now, &a1), 0);
+    CHECK_EQ(floe_ice_remove_local_candidate(W.ag[0], W.now, &a1), FLOE_ERR_NOT_FOUND);
+    CHECK(floe_ice_get_selected_pair(W.ag[0], &sel) != 0);
+    CHECK(W.log[0][W.nlog[0] - 1].ev.type == FLOE_ICE_EV_STATE ||
+          W.log[0][W.nlog[0] - 1].ev.type == FLOE_ICE_EV_SELECTED_PAIR);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, W.now + FLOE_SEC(5)));
+    REQUIRE(floe_ice_get_selected_pair(W.ag[0], &sel) == 0);
+    CHECK(floe_addr_eq(&sel.local.addr, &a2.addr));
+    CHECK_EQ(floe_ice_remove_remote_candidate(W.ag[0], W.now, &b), 0);
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_CHECKING);
+    CHECK_EQ(wire_count_state(0, FLOE_ICE_FAILED), 0);
+}
+
+static long build_check(uint8_t *buf, size_t cap, const char *user, const char *pwd, bool prio)
+{
+    struct floe_stun_builder b;
+    uint8_t txid[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+
+    floe_stun_build_init(&b, buf, cap, FLOE_STUN_BINDING, FLOE_STUN_REQUEST, txid);
+    floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, user, strlen(user));
+    if (prio)
+        floe_stun_add_u32(&b, FLOE_STUN_ATTR_PRIORITY, 1862270975u);
+    floe_stun_add_u64(&b, FLOE_STUN_ATTR_ICE_CONTROLLED, 5);
+    floe_stun_add_integrity_key(&b, (const uint8_t *)pwd, strlen(pwd));
+    floe_stun_add_fingerprint(&b);
+    return floe_stun_build_finish(&b);
+}
+
+static void garbage_setup(struct floe_ice_path *path, const char **ufrag, const char **pwd)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_candidate h = host(1, 5000, 0);
+
+    wire_reset();
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    wire_add_agent(0, &cfg);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h), 0);
+    floe_ice_get_local_credentials(W.ag[0], ufrag, pwd);
+    memset(path, 0, sizeof(*path));
+    path->local = h.addr;
+}
+
+/* Random bytes, half of them with the STUN magic cookie: all dropped, never a crash. */
+static void test_garbage_dropped(void)
+{
+    struct floe_ice_path path;
+    struct floe_addr from = floe_addr_v4(10, 0, 0, 9, 9999);
+    struct floe_ice_stats st;
+    struct floe_xoshiro x;
+    const char *ufrag, *pwd;
+    uint8_t buf[600];
+    int i;
+
+    garbage_setup(&path, &ufrag, &pwd);
+    floe_xoshiro_seed(&x, floe_test_seed());
+    for (i = 0; i < 2000; i++) {
+        size_t len = floe_xoshiro_next(&x) % sizeof(buf), k;
+
+        for (k = 0; k < len; k++)
+            buf[k] = (uint8_t)floe_xoshiro_next(&x);
+        if (i % 2 && len >= 8)
+            floe_store_be32(buf + 4, FLOE_STUN_MAGIC_COOKIE);
+        CHECK(floe_ice_handle_input(W.ag[0], W.now, &path, &from, buf, len) < 0);
+    }
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &path, &from, NULL, 0), FLOE_ERR_NOT_STUN);
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.dropped, 2001);
+    CHECK_EQ(st.dropped_malformed, 2001);
+    CHECK_EQ(st.n_remote, 0);
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_NEW);
+}
+
+/* Well-formed STUN that must still be refused: bad integrity, wrong user, missing PRIORITY. */
+static void test_unauthenticated_dropped(void)
+{
+    struct floe_ice_path path;
+    struct floe_addr from = floe_addr_v4(10, 0, 0, 9, 9999);
+    struct floe_ice_stats st;
+    const char *ufrag, *pwd;
+    char user[80];
+    uint8_t buf[600];
+    long n;
+
+    garbage_setup(&path, &ufrag, &pwd);
+    strcpy(user, ufrag);
+    strcat(user, ":peer");
+    n = build_check(buf, sizeof(buf), user, "wrong-password-wrong-pw", true);
+    REQUIRE(n > 0);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], 1, &path, &from, buf, (size_t)n), FLOE_ERR_INTEGRITY);
+    n = build_check(buf, sizeof(buf), "nope:peer", pwd, true);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], 1, &path, &from, buf, (size_t)n), FLOE_ERR_INTEGRITY);
+    n = build_check(buf, sizeof(buf), user, pwd, false);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], 1, &path, &from, buf, (size_t)n), FLOE_ERR_MALFORMED);
+    buf[n - 1] ^= 1;
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], 1, &path, &from, buf, (size_t)n), FLOE_ERR_FINGERPRINT);
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.dropped, 4);
+    CHECK_EQ(st.dropped_unauthenticated, 2);
+    CHECK_EQ(st.checks_received, 0);
+    CHECK_EQ(st.n_remote, 0);
+    /* A well-formed authenticated check is accepted and answered. */
+    n = build_check(buf, sizeof(buf), user, pwd, true);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], 1, &path, &from, buf, (size_t)n), 0);
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.checks_answered, 1);
+    CHECK_EQ(st.n_remote, 1);
+    CHECK(floe_ice_poll_transmit(W.ag[0], 1, buf, sizeof(buf), &(struct floe_ice_transmit){0}) ==
+          1);
+}
+
+static void test_close(void)
+{
+    uint8_t buf[600];
+    struct floe_ice_transmit tx;
+    struct floe_addr from = floe_addr_v4(10, 0, 0, 2, 6000);
+    struct floe_ice_path path = {.local = floe_addr_v4(10, 0, 0, 1, 5000)};
+
+    wire_pair_setup(FLOE_ICE_CONTROLLING, FLOE_ICE_CONTROLLED);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    CHECK_EQ(floe_ice_close(W.ag[0], W.now), 0);
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_CLOSED);
+    CHECK_EQ(floe_ice_poll_timeout(W.ag[0]), FLOE_TIME_NEVER);
+    CHECK_EQ(floe_ice_poll_transmit(W.ag[0], W.now, buf, sizeof(buf), &tx), 0);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &path, &from, buf, 20), FLOE_ERR_STATE);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &(struct floe_ice_candidate){0}),
+             FLOE_ERR_STATE);
+    wire_drain(0);
+    CHECK_EQ(W.log[0][W.nlog[0] - 1].ev.u.state.to, FLOE_ICE_CLOSED);
+}
+
+static int fail_after;
+
+static void *failing_malloc(size_t size, void *user)
+{
+    (void)user;
+    return fail_after-- > 0 ? malloc(size) : NULL;
+}
+
+static void failing_free(void *ptr, void *user)
+{
+    (void)user;
+    free(ptr);
+}
+
+/* Every allocation of floe_ice_new failing in turn: FLOE_ERR_NOMEM, nothing leaked. */
+static void test_new_out_of_memory(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_agent *a = NULL;
+    int n, rc = FLOE_ERR_NOMEM;
+
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    cfg.alloc.malloc_fn = failing_malloc;
+    cfg.alloc.free_fn = failing_free;
+    for (n = 0; n < 16 && rc != 0; n++) {
+        fail_after = n;
+        rc = floe_ice_new(&a, &cfg, 0);
+        if (rc != 0) {
+            CHECK_EQ(rc, FLOE_ERR_NOMEM);
+            CHECK(a == NULL);
+        }
+    }
+    CHECK_EQ(rc, 0);
+    CHECK(n > 3);
+    floe_ice_free(a);
+}
+
+static void test_config_profiles(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_agent *a = NULL;
+
+    floe_ice_config_default(&cfg);
+    CHECK_EQ(cfg.check_rto, FLOE_MS(250));
+    CHECK_EQ(cfg.check_rto_max, FLOE_MS(1500));
+    CHECK_EQ(cfg.check_max_sends, 12);
+    CHECK_EQ(cfg.disconnected_grace, FLOE_SEC(2));
+    CHECK_EQ(cfg.candidate_timeout, FLOE_SEC(10));
+    CHECK_EQ(cfg.max_pairs, 100);
+    floe_ice_config_profile(&cfg, FLOE_ICE_PROFILE_GATEWAY);
+    CHECK_EQ(cfg.check_rto_max, FLOE_SEC(15));
+    CHECK_EQ(cfg.check_max_sends, 45);
+    CHECK_EQ(floe_ice_new(&a, &cfg, 0), FLOE_ERR_INVALID_ARG); /* no rng */
+    CHECK(a == NULL);
+    CHECK_EQ(floe_ice_state_name(FLOE_ICE_DISCONNECTED)[0], 'd');
+    CHECK_STR(floe_ice_cand_type_name(FLOE_ICE_RELAY), "relay");
+}
+
+/*
+ * Property: random candidate arrival orders and times on both sides, random
+ * unreachable candidates, loss; both agents connect within the timeout and
+ * never report failed while a working pair exists.
+ */
+static void property_round(struct floe_xoshiro *x)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate good0, good1, dead;
+    floe_time t_local0, t_local1, t_remote0, t_remote1, t_dead;
+    int role = (int)(floe_xoshiro_next(x) % 4);
+
+    wire_reset();
+    cfg_base(&c0, 0, role & 1 ? FLOE_ICE_CONTROLLED : FLOE_ICE_CONTROLLING);
+    cfg_base(&c1, 1, role & 2 ? FLOE_ICE_CONTROLLED : FLOE_ICE_CONTROLLING);
+    c0.ta = FLOE_MS(floe_xoshiro_next(x) % 60);
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    W.loss_permille = (uint32_t)(floe_xoshiro_next(x) % 200);
+    W.latency = FLOE_MS(1 + floe_xoshiro_next(x) % 80);
+    wire_creds();
+    good0 = wire_host(0, 1, 5000, 0);
+    good1 = wire_host(1, 2, 6000, 0);
+    dead = host(66, 1, 65535);
+    t_local0 = FLOE_MS(floe_xoshiro_next(x) % 1900);
+    t_local1 = FLOE_MS(floe_xoshiro_next(x) % 1900);
+    t_remote0 = FLOE_MS(floe_xoshiro_next(x) % 1900);
+    t_remote1 = FLOE_MS(floe_xoshiro_next(x) % 1900);
+    t_dead = FLOE_MS(floe_xoshiro_next(x) % 1900);
+    while (W.now <= FLOE_MS(1900)) {
+        if (W.now == t_local0)
+            CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &good0), 0);
+        if (W.now == t_local1)
+            CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &good1), 0);
+        if (W.now == t_remote0)
+            CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &good1), 0);
+        if (W.now == t_remote1)
+            CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &good0), 0);
+        if (W.now == t_dead)
+            CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &dead), 0);
+        wire_run(W.now + FLOE_MS(1));
+    }
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(10)));
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(10)));
+    wire_run(FLOE_SEC(40));
+    CHECK_EQ(wire_count_state(0, FLOE_ICE_FAILED), 0);
+    CHECK_EQ(wire_count_state(1, FLOE_ICE_FAILED), 0);
+    CHECK_EQ(floe_ice_get_role(W.ag[0]) == floe_ice_get_role(W.ag[1]), 0);
+}
+
+static void test_property_arrival_orders(void)
+{
+    struct floe_xoshiro x;
+    int i, before;
+
+    floe_xoshiro_seed(&x, floe_test_seed());
+    for (i = 0; i < 60; i++) {
+        before = floe_test_failures_in_current;
+        property_round(&x);
+        if (floe_test_failures_in_current != before) {
+            printf("  property round %d failed\n", i);
+            return;
+        }
+    }
+}
+
+int main(void)
+{
+    FLOE_RUN(test_priority_and_foundation);
+    FLOE_RUN(test_config_profiles);
+    FLOE_RUN(test_new_out_of_memory);
+    FLOE_RUN(test_connect_controlling_first);
+    FLOE_RUN(test_connect_controlled_first);
+    FLOE_RUN(test_role_conflict_both_controlling);
+    FLOE_RUN(test_role_conflict_both_controlled);
+    FLOE_RUN(test_peer_reflexive_discovery);
+    FLOE_RUN(test_relay_and_prflx_over_relay);
+    FLOE_RUN(test_pair_limit_and_pruning);
+    FLOE_RUN(test_ta_pacing);
+    FLOE_RUN(test_roaming_race);
+    FLOE_RUN(test_candidate_timeout);
+    FLOE_RUN(test_disconnected_not_terminal);
+    FLOE_RUN(test_consent_loss_fails_after_grace);
+    FLOE_RUN(test_consent_needs_authenticated_responses);
+    FLOE_RUN(test_consent_recovers_within_grace);
+    FLOE_RUN(test_restart);
+    FLOE_RUN(test_restart_leaves_failed);
+    FLOE_RUN(test_invalidation);
+    FLOE_RUN(test_garbage_dropped);
+    FLOE_RUN(test_unauthenticated_dropped);
+    FLOE_RUN(test_close);
+    FLOE_RUN(test_property_arrival_orders);
+    wire_reset();
+    return floe_test_summary();
+}
