@@ -1,0 +1,604 @@
+/*
+ * turn_load: relayed throughput of floe-relay against coturn on this machine.
+ *
+ * For each relay in turn (floe-relay, then Debian's turnserver, same thread
+ * count, same load) it starts the relay on a free loopback port, opens N
+ * allocations with a channel each to an in-process UDP echo peer, keeps a
+ * window of ChannelData datagrams in flight per allocation for the measured
+ * seconds, and reports relayed packets/s, payload Mbit/s, loss, round-trip
+ * p50/p99 and the relay's own CPU time (from /proc), then the ratios.
+ *
+ *   build/bench/turn_load [--allocations N] [--seconds S] [--size BYTES]
+ *                         [--window W] [--threads T]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "floe/crypto.h"
+#include "floe/stun.h"
+
+extern char **environ;
+
+#define LOAD_MAX_ALLOCS 512
+#define LOAD_HIST_US 200000 /* latency histogram: 1 us buckets up to 200 ms */
+
+struct load_opts {
+    int allocations, seconds, size, window, threads;
+    char floe_relay[4096];
+};
+
+struct load_result {
+    double pps, mbps, loss_pct, p50_us, p99_us, cpu_s, secs;
+    uint64_t sent, received;
+};
+
+struct load_client {
+    int fd;
+    uint16_t channel;
+    int in_flight;
+    uint64_t last_rx;
+};
+
+static uint64_t load_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void load_die(const char *what)
+{
+    fprintf(stderr, "turn_load: %s: %s\n", what, errno ? strerror(errno) : "failed");
+    exit(1);
+}
+
+/* ------------------------------------------------------------ echo peer */
+
+struct load_echo {
+    int fd;
+    struct sockaddr_in addr;
+    atomic_bool stop;
+    pthread_t thread;
+};
+
+static void *load_echo_run(void *arg)
+{
+    struct load_echo *e = arg;
+    struct mmsghdr msgs[64];
+    struct iovec iov[64];
+    struct sockaddr_in from[64];
+    static uint8_t bufs[64][2048];
+    int i, n;
+
+    while (!atomic_load(&e->stop)) {
+        struct pollfd p = {e->fd, POLLIN, 0};
+
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        for (i = 0; i < 64; i++) {
+            iov[i].iov_base = bufs[i];
+            iov[i].iov_len = sizeof(bufs[i]);
+            memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+            msgs[i].msg_hdr.msg_name = &from[i];
+            msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+            msgs[i].msg_hdr.msg_iov = &iov[i];
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        n = recvmmsg(e->fd, msgs, 64, MSG_DONTWAIT, NULL);
+        for (i = 0; i < n; i++)
+            iov[i].iov_len = msgs[i].msg_len;
+        if (n > 0)
+            (void)sendmmsg(e->fd, msgs, (unsigned)n, 0);
+    }
+    return NULL;
+}
+
+static int load_udp_socket(struct sockaddr_in *bound)
+{
+    socklen_t len = sizeof(*bound);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), size = 4 << 20;
+
+    if (fd < 0)
+        load_die("socket");
+    memset(bound, 0, sizeof(*bound));
+    bound->sin_family = AF_INET;
+    bound->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)bound, sizeof(*bound)) < 0)
+        load_die("bind");
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+    getsockname(fd, (struct sockaddr *)bound, &len);
+    return fd;
+}
+
+/* ------------------------------------------------------------ TURN setup */
+
+static long load_transact(int fd, const uint8_t *req, size_t len, uint8_t *resp, size_t cap,
+                          struct floe_stun_msg *msg)
+{
+    int tries;
+
+    for (tries = 0; tries < 20; tries++) {
+        struct pollfd p = {fd, POLLIN, 0};
+        long n;
+
+        if (send(fd, req, len, 0) < 0)
+            return -1;
+        if (poll(&p, 1, 250) <= 0)
+            continue;
+        n = recv(fd, resp, cap, 0);
+        if (n > 0 && floe_stun_decode(msg, resp, (size_t)n) == 0 &&
+            memcmp(msg->txid, req + 8, 12) == 0)
+            return n;
+    }
+    return -1;
+}
+
+struct load_auth {
+    char nonce[128], realm[64];
+    uint8_t key[16];
+};
+
+static long load_request(int fd, uint16_t method, struct load_auth *au, uint16_t channel,
+                         const struct floe_addr *peer, uint8_t *resp, struct floe_stun_msg *msg)
+{
+    struct floe_stun_builder b;
+    uint8_t req[512], txid[12];
+    long n;
+
+    if (floe_crypto_random(txid, sizeof(txid)) < 0)
+        return -1;
+    floe_stun_build_init(&b, req, sizeof(req), method, FLOE_STUN_REQUEST, txid);
+    if (method == FLOE_STUN_ALLOCATE)
+        floe_stun_add_requested_transport(&b, 17);
+    if (method == FLOE_STUN_CHANNEL_BIND) {
+        floe_stun_add_channel(&b, channel);
+        floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, peer);
+    }
+    if (au->nonce[0]) {
+        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, "alice", 5);
+        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_REALM, au->realm, strlen(au->realm));
+        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_NONCE, au->nonce, strlen(au->nonce));
+        floe_stun_add_integrity_key(&b, au->key, 16);
+    }
+    n = floe_stun_build_finish(&b);
+    if (n < 0)
+        return -1;
+    return load_transact(fd, req, (size_t)n, resp, 1500, msg);
+}
+
+static bool load_span_copy(const struct floe_stun_msg *m, uint16_t type, char *out, size_t cap)
+{
+    struct floe_span s;
+
+    if (floe_stun_get_span(m, type, &s) < 0 || s.len >= cap)
+        return false;
+    memcpy(out, s.ptr, s.len);
+    out[s.len] = '\0';
+    return true;
+}
+
+/* Allocate (401 dance) and bind a channel to peer. 0 or -1. */
+static int load_setup_client(struct load_client *c, const struct floe_addr *peer)
+{
+    struct load_auth au;
+    struct floe_stun_msg m;
+    uint8_t resp[1500];
+
+    memset(&au, 0, sizeof(au));
+    if (load_request(c->fd, FLOE_STUN_ALLOCATE, &au, 0, NULL, resp, &m) < 0 ||
+        !load_span_copy(&m, FLOE_STUN_ATTR_NONCE, au.nonce, sizeof(au.nonce)) ||
+        !load_span_copy(&m, FLOE_STUN_ATTR_REALM, au.realm, sizeof(au.realm)))
+        return -1;
+    if (floe_stun_long_term_key_md5(au.key, floe_span_make("alice", 5),
+                                    floe_span_make(au.realm, strlen(au.realm)),
+                                    floe_span_make("secret", 6)) < 0)
+        return -1;
+    if (load_request(c->fd, FLOE_STUN_ALLOCATE, &au, 0, NULL, resp, &m) < 0 ||
+        m.cls != FLOE_STUN_SUCCESS)
+        return -1;
+    if (load_request(c->fd, FLOE_STUN_CHANNEL_BIND, &au, c->channel, peer, resp, &m) < 0 ||
+        m.cls != FLOE_STUN_SUCCESS)
+        return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ the load */
+
+struct load_run {
+    const struct load_opts *o;
+    struct load_client clients[LOAD_MAX_ALLOCS];
+    uint32_t *hist;
+    uint64_t sent, received, lost, bytes;
+};
+
+static void load_send(struct load_run *r, struct load_client *c, uint64_t now)
+{
+    uint8_t pkt[2048];
+    uint8_t *payload = pkt + FLOE_CHANNELDATA_HEADER_LEN;
+
+    memset(payload, 0xab, (size_t)r->o->size);
+    memcpy(payload, &now, sizeof(now));
+    if (floe_channeldata_encode(pkt, sizeof(pkt), c->channel, payload, (size_t)r->o->size) < 0)
+        return;
+    if (send(c->fd, pkt, (size_t)r->o->size + FLOE_CHANNELDATA_HEADER_LEN, MSG_DONTWAIT) < 0)
+        return;
+    c->in_flight++;
+    r->sent++;
+}
+
+static void load_receive(struct load_run *r, struct load_client *c, uint64_t now, bool refill)
+{
+    uint8_t pkt[2048];
+    struct floe_span data;
+    long n;
+
+    while ((n = recv(c->fd, pkt, sizeof(pkt), MSG_DONTWAIT)) > 0) {
+        uint64_t ts, us;
+
+        if (floe_channeldata_decode(pkt, (size_t)n, NULL, &data) < 0 || data.len < 8)
+            continue;
+        memcpy(&ts, data.ptr, sizeof(ts));
+        us = (now - ts) / 1000;
+        r->hist[us < LOAD_HIST_US ? us : LOAD_HIST_US - 1]++;
+        r->received++;
+        r->bytes += data.len;
+        c->in_flight--;
+        c->last_rx = now;
+        if (refill)
+            load_send(r, c, now);
+    }
+}
+
+/* Count as lost what a quiet allocation still has in flight, and refill it. */
+static void load_reap(struct load_run *r, uint64_t now, bool refill)
+{
+    int i;
+
+    for (i = 0; i < r->o->allocations; i++) {
+        struct load_client *c = &r->clients[i];
+
+        if (c->in_flight <= 0 || now - c->last_rx < 200000000ull)
+            continue;
+        r->lost += (uint64_t)c->in_flight;
+        c->in_flight = 0;
+        c->last_rx = now;
+        while (refill && c->in_flight < r->o->window)
+            load_send(r, c, now);
+    }
+}
+
+static double load_percentile(const uint32_t *hist, uint64_t total, double q)
+{
+    uint64_t want = (uint64_t)((double)total * q), acc = 0;
+    int i;
+
+    for (i = 0; i < LOAD_HIST_US; i++) {
+        acc += hist[i];
+        if (acc > want)
+            return i;
+    }
+    return LOAD_HIST_US;
+}
+
+static double load_proc_cpu(pid_t pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long ut, st;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (!f || !fgets(buf, sizeof(buf), f)) {
+        if (f)
+            fclose(f);
+        return 0;
+    }
+    fclose(f);
+    p = strrchr(buf, ')');
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void load_loop(struct load_run *r, int ep, uint64_t end)
+{
+    struct epoll_event evs[64];
+    uint64_t now = load_now_ns(), next_reap = now;
+    int i, n;
+
+    for (i = 0; i < r->o->allocations; i++) {
+        r->clients[i].last_rx = now;
+        while (r->clients[i].in_flight < r->o->window)
+            load_send(r, &r->clients[i], now);
+    }
+    while ((now = load_now_ns()) < end) {
+        n = epoll_wait(ep, evs, 64, 10);
+        now = load_now_ns();
+        for (i = 0; i < n; i++)
+            load_receive(r, &r->clients[evs[i].data.u32], now, true);
+        if (now >= next_reap) {
+            load_reap(r, now, true);
+            next_reap = now + 50000000ull;
+        }
+    }
+}
+
+static int load_measure(const struct load_opts *o, pid_t relay, const struct floe_addr *server,
+                        const struct floe_addr *peer, struct load_result *res)
+{
+    struct load_run *r = calloc(1, sizeof(*r));
+    struct sockaddr_in bound, srv;
+    uint64_t start;
+    double cpu0;
+    int i, ep = epoll_create1(EPOLL_CLOEXEC);
+
+    if (!r || ep < 0)
+        load_die("setup");
+    r->o = o;
+    r->hist = calloc(LOAD_HIST_US, sizeof(*r->hist));
+    memset(&srv, 0, sizeof(srv));
+    srv.sin_family = AF_INET;
+    srv.sin_port = htons(server->port);
+    memcpy(&srv.sin_addr, server->ip, 4);
+    for (i = 0; i < o->allocations; i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        struct load_client *c = &r->clients[i];
+
+        c->fd = load_udp_socket(&bound);
+        c->channel = (uint16_t)(FLOE_CHANNEL_MIN + i);
+        if (connect(c->fd, (struct sockaddr *)&srv, sizeof(srv)) < 0 ||
+            load_setup_client(c, peer) < 0) {
+            fprintf(stderr, "turn_load: allocation %d failed\n", i);
+            return -1;
+        }
+        epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+    }
+    cpu0 = load_proc_cpu(relay);
+    start = load_now_ns();
+    load_loop(r, ep, start + (uint64_t)o->seconds * (uint64_t)1000000000);
+    res->secs = (double)(load_now_ns() - start) / 1e9;
+    res->cpu_s = load_proc_cpu(relay) - cpu0;
+    usleep(300000);
+    for (i = 0; i < o->allocations; i++)
+        load_receive(r, &r->clients[i], load_now_ns(), false);
+    res->sent = r->sent;
+    res->received = r->received;
+    res->pps = 2.0 * (double)r->received / res->secs; /* each round trip is relayed twice */
+    res->mbps = 2.0 * (double)r->bytes * 8 / res->secs / 1e6;
+    res->loss_pct = r->sent ? 100.0 * (double)(r->sent - r->received) / (double)r->sent : 0;
+    res->p50_us = load_percentile(r->hist, r->received, 0.50);
+    res->p99_us = load_percentile(r->hist, r->received, 0.99);
+    for (i = 0; i < o->allocations; i++)
+        close(r->clients[i].fd);
+    close(ep);
+    free(r->hist);
+    free(r);
+    return 0;
+}
+
+/* ------------------------------------------------------------ relays */
+
+static uint16_t load_free_port(void)
+{
+    struct sockaddr_in a;
+    int fd = load_udp_socket(&a);
+    uint16_t port = ntohs(a.sin_port);
+
+    close(fd);
+    return port;
+}
+
+static pid_t load_spawn(char **argv)
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
+        fprintf(stderr, "turn_load: cannot start %s\n", argv[0]);
+        exit(1);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+/* Wait until the relay answers a Binding request (up to 10 s). */
+static int load_wait_ready(const struct floe_addr *server)
+{
+    struct floe_stun_builder b;
+    struct floe_stun_msg m;
+    struct sockaddr_in bound, srv;
+    uint8_t req[64], resp[1500], txid[12] = {1};
+    int fd = load_udp_socket(&bound), i, rc = -1;
+    long n;
+
+    memset(&srv, 0, sizeof(srv));
+    srv.sin_family = AF_INET;
+    srv.sin_port = htons(server->port);
+    memcpy(&srv.sin_addr, server->ip, 4);
+    floe_stun_build_init(&b, req, sizeof(req), FLOE_STUN_BINDING, FLOE_STUN_REQUEST, txid);
+    n = floe_stun_build_finish(&b);
+    for (i = 0; i < 40 && rc < 0 && n > 0; i++) {
+        if (connect(fd, (struct sockaddr *)&srv, sizeof(srv)) == 0 &&
+            load_transact(fd, req, (size_t)n, resp, sizeof(resp), &m) > 0)
+            rc = 0;
+        else
+            usleep(250000); /* not listening yet: the send was refused at once */
+    }
+    close(fd);
+    return rc;
+}
+
+static void load_stop(pid_t pid)
+{
+    int i;
+
+    kill(pid, SIGTERM);
+    for (i = 0; i < 50; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return;
+        usleep(100000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static pid_t load_start_floe(const struct load_opts *o, uint16_t port)
+{
+    char listen[64], threads[16];
+    char *argv[] = {(char *)o->floe_relay,
+                    "--listen",
+                    listen,
+                    "--user",
+                    "alice:secret",
+                    "--realm",
+                    "floe",
+                    "--allow-loopback-peers",
+                    "--threads",
+                    threads,
+                    "--relay-ports",
+                    "61000-61999",
+                    "--log-level",
+                    "error",
+                    NULL};
+
+    snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
+    snprintf(threads, sizeof(threads), "%d", o->threads);
+    return load_spawn(argv);
+}
+
+static pid_t load_start_coturn(const struct load_opts *o, uint16_t port)
+{
+    char lport[64], threads[64], pidfile[64], db[64];
+    char *argv[] = {"turnserver",
+                    "-n",
+                    "--listening-ip=127.0.0.1",
+                    lport,
+                    "--relay-ip=127.0.0.1",
+                    "--no-tls",
+                    "--no-dtls",
+                    "--no-tcp",
+                    "--no-cli",
+                    "--lt-cred-mech",
+                    "--user=alice:secret",
+                    "--realm=floe",
+                    "--allow-loopback-peers",
+                    threads,
+                    "--min-port=61000",
+                    "--max-port=61999",
+                    "--no-stdout-log",
+                    "--log-file=/dev/null",
+                    pidfile,
+                    db,
+                    NULL};
+
+    snprintf(lport, sizeof(lport), "--listening-port=%u", port);
+    snprintf(threads, sizeof(threads), "--relay-threads=%d", o->threads);
+    snprintf(pidfile, sizeof(pidfile), "--pidfile=/tmp/turn_load.%d.pid", (int)getpid());
+    snprintf(db, sizeof(db), "--userdb=/tmp/turn_load.%d.db", (int)getpid());
+    return load_spawn(argv);
+}
+
+static int load_one(const struct load_opts *o, bool coturn, const struct floe_addr *peer,
+                    struct load_result *res)
+{
+    struct floe_addr server = floe_addr_v4(127, 0, 0, 1, load_free_port());
+    pid_t pid = coturn ? load_start_coturn(o, server.port) : load_start_floe(o, server.port);
+    int rc = -1;
+
+    if (load_wait_ready(&server) == 0)
+        rc = load_measure(o, pid, &server, peer, res);
+    else
+        fprintf(stderr, "turn_load: %s did not answer\n", coturn ? "turnserver" : "floe-relay");
+    load_stop(pid);
+    return rc;
+}
+
+static void load_print(const char *name, const struct load_result *r)
+{
+    printf("%-11s %10.0f pkt/s %8.1f Mbit/s  loss %5.2f%%  rtt p50 %6.0f us p99 %6.0f us  "
+           "relay cpu %5.2f s (%3.0f%%)  %9.0f pkt per cpu-s\n",
+           name, r->pps, r->mbps, r->loss_pct, r->p50_us, r->p99_us, r->cpu_s,
+           100.0 * r->cpu_s / r->secs, r->cpu_s > 0 ? r->pps * r->secs / r->cpu_s : 0);
+}
+
+static void load_args(int argc, char **argv, struct load_opts *o)
+{
+    int i;
+
+    o->allocations = 64;
+    o->seconds = 5;
+    o->size = 200;
+    o->window = 4;
+    o->threads = 1;
+    for (i = 1; i + 1 < argc; i += 2) {
+        int v = atoi(argv[i + 1]);
+
+        if (strcmp(argv[i], "--allocations") == 0 && v > 0 && v <= LOAD_MAX_ALLOCS)
+            o->allocations = v;
+        else if (strcmp(argv[i], "--seconds") == 0 && v > 0)
+            o->seconds = v;
+        else if (strcmp(argv[i], "--size") == 0 && v >= 16 && v <= 1400)
+            o->size = v;
+        else if (strcmp(argv[i], "--window") == 0 && v > 0)
+            o->window = v;
+        else if (strcmp(argv[i], "--threads") == 0 && v > 0)
+            o->threads = v;
+        else
+            fprintf(stderr, "turn_load: ignoring %s %s\n", argv[i], argv[i + 1]);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct load_opts o;
+    struct load_echo echo;
+    struct load_result fr, cr;
+    struct floe_addr peer;
+    char *slash;
+
+    memset(&o, 0, sizeof(o));
+    load_args(argc, argv, &o);
+    snprintf(o.floe_relay, sizeof(o.floe_relay), "%s", argv[0]);
+    slash = strrchr(o.floe_relay, '/');
+    snprintf(slash ? slash + 1 : o.floe_relay,
+             sizeof(o.floe_relay) - (size_t)(slash ? slash + 1 - o.floe_relay : 0),
+             "../bin/floe-relay");
+    echo.fd = load_udp_socket(&echo.addr);
+    atomic_store(&echo.stop, false);
+    pthread_create(&echo.thread, NULL, load_echo_run, &echo);
+    peer = floe_addr_v4(127, 0, 0, 1, ntohs(echo.addr.sin_port));
+    printf("turn_load: %d allocations, window %d, %d-byte payloads, %d s, %d relay thread(s)\n",
+           o.allocations, o.window, o.size, o.seconds, o.threads);
+    if (load_one(&o, false, &peer, &fr) < 0 || load_one(&o, true, &peer, &cr) < 0)
+        return 1;
+    load_print("floe-relay", &fr);
+    load_print("coturn", &cr);
+    printf("ratio floe/coturn: %.2fx packets/s, %.2fx packets per relay cpu-second\n",
+           cr.pps > 0 ? fr.pps / cr.pps : 0,
+           (cr.cpu_s > 0 && fr.cpu_s > 0)
+               ? (fr.pps * fr.secs / fr.cpu_s) / (cr.pps * cr.secs / cr.cpu_s)
+               : 0);
+    atomic_store(&echo.stop, true);
+    pthread_join(echo.thread, NULL);
+    return 0;
+}
