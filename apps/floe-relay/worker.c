@@ -17,7 +17,7 @@
 #include "floe_io.h"
 #include "relayd.h"
 
-#define WORKER_BATCH 32
+#define WORKER_BATCH 64
 #define WORKER_BUF 2048
 #define WORKER_MAX_ROUNDS 8 /* recvmmsg batches per socket per wakeup, for fairness */
 #define WORKER_SOCKBUF (4 * 1024 * 1024)
@@ -203,10 +203,32 @@ void relayd_worker_wake(struct relayd_worker *w)
         return; /* the counter is already non-zero: the worker is awake anyway */
 }
 
+/*
+ * Group the batch by socket (stable, so each socket keeps its order) so that
+ * one sendmmsg carries every datagram for a socket.
+ */
+static void worker_group_by_fd(struct relayd_worker *w)
+{
+    unsigned i, j;
+
+    for (i = 1; i < w->n_tx; i++) {
+        struct mmsghdr m = w->tx[i];
+        int fd = w->tx_fd[i];
+
+        for (j = i; j > 0 && w->tx_fd[j - 1] > fd; j--) {
+            w->tx[j] = w->tx[j - 1];
+            w->tx_fd[j] = w->tx_fd[j - 1];
+        }
+        w->tx[j] = m;
+        w->tx_fd[j] = fd;
+    }
+}
+
 static void worker_flush(struct relayd_worker *w)
 {
     unsigned i = 0;
 
+    worker_group_by_fd(w);
     while (i < w->n_tx) {
         unsigned j = i + 1;
         int sent;
@@ -367,7 +389,6 @@ static void worker_drain(struct relayd_worker *w, int fd, const struct floe_addr
         if (worker_read_batch(w, fd, local, from_client, now) < WORKER_BATCH)
             break;
     }
-    worker_flush(w);
 }
 
 static void worker_dispatch(struct relayd_worker *w, uint64_t tag, floe_time now)
@@ -427,6 +448,7 @@ void *relayd_worker_run(void *arg)
         now = floe_io_now();
         for (i = 0; i < n; i++)
             worker_dispatch(w, evs[i].data.u64, now);
+        worker_flush(w); /* one batch for everything these events produced */
         worker_tick(w, now);
     }
     return NULL;
