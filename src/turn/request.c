@@ -64,7 +64,7 @@ static void req_add_body(struct floe_turn *t, struct floe_stun_builder *b, const
     case FLOE_STUN_ALLOCATE:
         floe_stun_add_requested_transport(b, 17); /* UDP */
         floe_stun_add_u32(b, FLOE_STUN_ATTR_LIFETIME, t->cfg.lifetime_s);
-        if (t->cfg.want_ipv6)
+        if (t->cfg.want_ipv6 && !t->v6_refused)
             floe_stun_add_family(b, FLOE_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY,
                                  FLOE_STUN_FAMILY_IPV6);
         break;

@@ -41,13 +41,34 @@ static struct turn_peer *resp_peer(struct floe_turn *t, const struct turn_req *q
     return q->peer >= 0 && (uint32_t)q->peer < t->n_peers ? &t->peers[q->peer] : NULL;
 }
 
+static void resp_allocate_failed(struct floe_turn *t, floe_time now, int code)
+{
+    if (code == FLOE_TURN_ERR_ADDRESS_FAMILY && t->cfg.want_ipv6 && !t->v6_refused) {
+        t->v6_refused = true; /* ask again at once, for IPv4 only */
+        floe__turn_start_allocate(t, now);
+        return;
+    }
+    floe__turn_backoff(t, now);
+    if (code == FLOE_TURN_ERR_ALLOCATION_MISMATCH) {
+        /* The server holds an allocation of this 5-tuple this client lost: delete it. */
+        t->refresh_req.lifetime = 0;
+        floe__turn_req_start(t, &t->refresh_req, FLOE_STUN_REFRESH, -1, now);
+    }
+}
+
+/* Refresh answers outside ALLOCATED: a close, or the deletion of a stale allocation. */
+static bool resp_refresh_other(struct floe_turn *t)
+{
+    if (t->state == FLOE_TURN_CLOSING)
+        t->state = FLOE_TURN_IDLE;
+    return t->state != FLOE_TURN_ALLOCATED;
+}
+
 static void resp_refresh_failed(struct floe_turn *t, floe_time now, const struct turn_req *q,
                                 int code, const char *reason)
 {
-    if (t->state == FLOE_TURN_CLOSING) {
-        t->state = FLOE_TURN_IDLE;
+    if (resp_refresh_other(t))
         return;
-    }
     floe__turn_event_error(t, q->method, code, 0, reason, NULL);
     if (code == FLOE_TURN_ERR_ALLOCATION_MISMATCH)
         floe__turn_lose(t, now, code, 0);
@@ -75,7 +96,7 @@ static void resp_failed(struct floe_turn *t, floe_time now, const struct turn_re
     }
     floe__turn_event_error(t, q->method, code, err, reason, p ? &p->addr : NULL);
     if (q->method == FLOE_STUN_ALLOCATE)
-        floe__turn_backoff(t, now);
+        resp_allocate_failed(t, now, code);
     else if (code == FLOE_TURN_ERR_ALLOCATION_MISMATCH)
         floe__turn_lose(t, now, code, 0);
     else if (p)
@@ -157,10 +178,8 @@ static void resp_refresh(struct floe_turn *t, floe_time now, const struct floe_s
 {
     uint32_t lifetime = t->cfg.lifetime_s;
 
-    if (t->state == FLOE_TURN_CLOSING) {
-        t->state = FLOE_TURN_IDLE;
+    if (resp_refresh_other(t))
         return;
-    }
     (void)floe_stun_get_u32(msg, FLOE_STUN_ATTR_LIFETIME, &lifetime);
     t->lifetime = FLOE_SEC(lifetime);
     t->refresh_at = floe_time_add(now, t->lifetime / 2);

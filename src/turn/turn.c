@@ -335,6 +335,7 @@ int floe_turn_reset(struct floe_turn *t, floe_time now)
         return FLOE_ERR_INVALID_ARG;
     turn_forget(t, true);
     t->backoff = t->cfg.backoff_min;
+    t->v6_refused = false;
     t->state = FLOE_TURN_IDLE;
     if (t->wanted)
         floe__turn_start_allocate(t, now);
@@ -396,9 +397,10 @@ long floe_turn_poll_transmit(struct floe_turn *t, floe_time now, uint8_t *buf, s
 
     if (!t || !buf || !to)
         return FLOE_ERR_INVALID_ARG;
-    n = floe__turn_req_transmit(t, now, buf, cap);
-    if (n == 0 && t->state == FLOE_TURN_ALLOCATED)
-        n = floe__turn_peers_flush(t, buf, cap);
+    /* Queued payloads first: they waited for a permission that is now confirmed. */
+    n = t->state == FLOE_TURN_ALLOCATED ? floe__turn_peers_flush(t, buf, cap) : 0;
+    if (n == 0)
+        n = floe__turn_req_transmit(t, now, buf, cap);
     if (n > 0)
         *to = t->cfg.server;
     return n < 0 ? FLOE_ERR_BUFFER_TOO_SMALL : n;

@@ -57,7 +57,8 @@ struct floe_turn {
     uint8_t key[FLOE_MD5_LEN];
 
     enum floe_turn_state state;
-    bool wanted; /* the caller asked for an allocation */
+    bool wanted;     /* the caller asked for an allocation */
+    bool v6_refused; /* the server answered 440 to ADDITIONAL-ADDRESS-FAMILY */
     struct floe_addr relayed[2];
     uint8_t n_relayed;
     struct floe_addr reflexive; /* family FLOE_AF_NONE when unknown */
