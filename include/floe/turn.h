@@ -126,9 +126,11 @@ int floe_turn_refresh(struct floe_turn *t, floe_time now);
 
 /*
  * Delete the allocation: a Refresh with LIFETIME 0; the candidates are
- * invalidated at once; the object is idle when the server answers or the
- * request times out. Returns 0, FLOE_ERR_INVALID_ARG, or FLOE_ERR_STATE when
- * there is no allocation (nothing is sent; pending work is dropped).
+ * invalidated and the peers dropped at once; the state is CLOSING until the
+ * server answers or the request times out, then IDLE. While allocating,
+ * backing off or failed, the work is dropped, nothing is sent and the state is
+ * IDLE at once. Returns 0, FLOE_ERR_INVALID_ARG, or FLOE_ERR_STATE when idle or
+ * closing already.
  */
 int floe_turn_close(struct floe_turn *t, floe_time now);
 
@@ -236,16 +238,18 @@ enum floe_turn_state {
     FLOE_TURN_FAILED,  /* credentials refused: waits for the caller */
 };
 
+/* The allocation's state; FLOE_TURN_IDLE for NULL. */
 enum floe_turn_state floe_turn_get_state(const struct floe_turn *t);
 /* "idle", "allocating", ...; "unknown" outside the enum. */
 const char *floe_turn_state_name(enum floe_turn_state s);
 
 /*
- * The relayed address of family (FLOE_AF_INET / FLOE_AF_INET6) or the
- * server-reflexive address (family FLOE_AF_NONE) of the current allocation.
- * Returns 0 or FLOE_ERR_NOT_FOUND (no allocation, no such address).
+ * The relayed address of family (FLOE_AF_INET / FLOE_AF_INET6) of the current
+ * allocation into *out. Returns 0 or FLOE_ERR_NOT_FOUND (no allocation, no such
+ * address, NULL arguments).
  */
 int floe_turn_get_relayed(const struct floe_turn *t, enum floe_af family, struct floe_addr *out);
+/* The server-reflexive address of the current allocation; same returns as get_relayed. */
 int floe_turn_get_reflexive(const struct floe_turn *t, struct floe_addr *out);
 /* True when a channel to peer is bound (ChannelData is used for it). */
 bool floe_turn_has_channel(const struct floe_turn *t, const struct floe_addr *peer);

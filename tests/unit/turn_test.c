@@ -705,6 +705,8 @@ static void test_server_gone(void)
     n.server_down = false;
     net_run(&n, FLOE_SEC(140));
     CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    CHECK_EQ(c->codes_seen[437], 1);
+    CHECK_EQ(c->by_method[FLOE_STUN_REFRESH], 1); /* the stale allocation's deletion */
     CHECK_EQ(count_events(c, FLOE_TURN_EV_CANDIDATE_NEW), 4);
     n.peer_len = 0;
     client_send(&n, c, &peer_addr, "again");
