@@ -149,3 +149,105 @@ int floe_cli_stun_parse(int argc, char **argv, struct floe_cli_stun_opts *o, cha
     }
     return 0;
 }
+
+/* --name VALUE options of `floe turn`, and where each value goes. */
+static const char **args_turn_slot(struct floe_cli_turn_opts *o, const char *name)
+{
+    if (strcmp(name, "--server") == 0)
+        return &o->server;
+    if (strcmp(name, "--peer") == 0)
+        return &o->peer;
+    if (strcmp(name, "--user") == 0)
+        return &o->user;
+    if (strcmp(name, "--password") == 0)
+        return &o->password;
+    if (strcmp(name, "--auth-secret") == 0)
+        return &o->auth_secret;
+    return &o->log_file;
+}
+
+static int args_turn_value(struct floe_cli_turn_opts *o, const char *name, const char *val,
+                           char *err, size_t cap)
+{
+    if (strcmp(name, "--timeout") == 0) {
+        if (floe_cli_parse_seconds(val, &o->timeout) < 0)
+            return args_fail(err, cap, "invalid --timeout (seconds, up to 3600)", val);
+        return 0;
+    }
+    if (strcmp(name, "--log-level") == 0) {
+        if (floe_log_level_parse(val, &o->log_level) < 0)
+            return args_fail(err, cap, "invalid --log-level (trace..error, off)", val);
+        return 0;
+    }
+    if (!*val)
+        return args_fail(err, cap, "empty value for", name);
+    *args_turn_slot(o, name) = val;
+    return 0;
+}
+
+static int args_turn_option(int argc, char **argv, int *i, struct floe_cli_turn_opts *o, char *err,
+                            size_t cap)
+{
+    static const char *const names[] = {"--server",      "--peer",    "--user",      "--password",
+                                        "--auth-secret", "--timeout", "--log-level", "--log-file"};
+    const char *a = argv[*i], *val;
+    size_t k;
+    int rc;
+
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        o->help = true;
+        return 0;
+    }
+    if (strcmp(a, "--json") == 0) {
+        o->json = true;
+        return 0;
+    }
+    for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        rc = args_value(argc, argv, i, names[k], &val);
+        if (rc < 0)
+            return args_fail(err, cap, "missing value for", names[k]);
+        if (rc > 0)
+            return args_turn_value(o, names[k], val, err, cap);
+    }
+    return args_fail(err, cap, a[0] == '-' ? "unknown option" : "unexpected argument", a);
+}
+
+/* The combinations of options `floe turn` needs. */
+static int args_turn_check(const struct floe_cli_turn_opts *o, char *err, size_t cap)
+{
+    const char *why = NULL;
+
+    if (!o->server)
+        why = "missing --server ADDR:PORT";
+    else if (!o->peer)
+        why = "missing --peer ADDR:PORT";
+    else if (o->password && o->auth_secret)
+        why = "--password and --auth-secret exclude each other";
+    else if (!o->password && !o->auth_secret)
+        why = "missing credentials: --user U --password P, or --auth-secret S";
+    else if (o->password && !o->user)
+        why = "--password needs --user";
+    if (!why)
+        return 0;
+    if (err && cap)
+        snprintf(err, cap, "%s", why);
+    return FLOE_ERR_INVALID_ARG;
+}
+
+int floe_cli_turn_parse(int argc, char **argv, struct floe_cli_turn_opts *o, char *err,
+                        size_t err_cap)
+{
+    int i, rc;
+
+    if (!o || !argv)
+        return FLOE_ERR_INVALID_ARG;
+    memset(o, 0, sizeof(*o));
+    o->timeout = FLOE_CLI_TURN_TIMEOUT;
+    o->log_level = FLOE_LOG_WARN;
+    for (i = 1; i < argc; i++) {
+        rc = args_turn_option(argc, argv, &i, o, err, err_cap);
+        if (rc < 0)
+            return rc;
+    }
+    return o->help ? 0 : args_turn_check(o, err, err_cap);
+}

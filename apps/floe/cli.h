@@ -82,6 +82,45 @@ int floe_cli_stun_offer(struct floe_stun_txn *t, floe_time now, const uint8_t *b
 /* Run `floe stun` with parsed options; returns the process exit code. */
 int floe_cli_stun_run(const struct floe_cli_stun_opts *o);
 
+/* Default bound on a whole `floe turn` probe. */
+#define FLOE_CLI_TURN_TIMEOUT FLOE_SEC(10)
+/* Lifetime of --auth-secret (coturn REST) credentials. */
+#define FLOE_CLI_TURN_REST_TTL 3600
+
+/* Options of `floe turn`; strings borrow argv. */
+struct floe_cli_turn_opts {
+    bool help;                     /* --help */
+    bool json;                     /* --json */
+    floe_time timeout;             /* --timeout S (default 10) */
+    enum floe_log_level log_level; /* --log-level L (default warn) */
+    const char *log_file;          /* --log-file PATH; NULL: stderr */
+    const char *server;            /* --server ADDR:PORT */
+    const char *peer;              /* --peer ADDR:PORT */
+    const char *user;              /* --user: the username, or the REST id with --auth-secret */
+    const char *password;          /* --password */
+    const char *auth_secret;       /* --auth-secret: coturn's static-auth-secret */
+};
+
+/*
+ * Parse `floe turn` arguments; argv[0] is the verb. Exactly one of --password
+ * (with --user) and --auth-secret is required, and --server and --peer. On
+ * error fills err with a one-line reason. Returns 0 or FLOE_ERR_INVALID_ARG.
+ */
+int floe_cli_turn_parse(int argc, char **argv, struct floe_cli_turn_opts *o, char *err,
+                        size_t err_cap);
+
+/*
+ * coturn REST credentials for --auth-secret: the username "<expiry>:<id>" with
+ * expiry = unix_now + FLOE_CLI_TURN_REST_TTL (id "floe" when NULL) into user,
+ * and base64(HMAC-SHA1(secret, username)) into pass.
+ * Returns 0, FLOE_ERR_BUFFER_TOO_SMALL or FLOE_ERR_CRYPTO.
+ */
+int floe_cli_turn_rest_credentials(char *user, size_t user_cap, char *pass, size_t pass_cap,
+                                   const char *secret, const char *id, int64_t unix_now);
+
+/* Run `floe turn` with parsed options; returns the process exit code. */
+int floe_cli_turn_run(const struct floe_cli_turn_opts *o);
+
 /* Print the program's usage (all verbs). */
 void floe_cli_usage(FILE *out);
 /* Print help for verb; returns false when there is no such verb. */

@@ -11,6 +11,7 @@ static const char usage_text[] =
     "\n"
     "commands:\n"
     "  stun       ask a STUN server for this host's server-reflexive address\n"
+    "  turn       allocate on a TURN server and echo a message through it to a peer\n"
     "  help       show help for a command: floe help <command>\n"
     "  version    print the version\n"
     "\n"
@@ -49,6 +50,42 @@ static const char stun_text[] =
     "Exit status: 0 answered, 1 no answer, error response or network failure,\n"
     "2 usage error (bad option, bad address).\n";
 
+static const char turn_text[] =
+    "usage: floe turn --server ADDR:PORT --peer ADDR:PORT\n"
+    "                 (--user U --password P | --auth-secret S [--user ID]) [options]\n"
+    "\n"
+    "Allocate a relayed address on the TURN server (RFC 8656, UDP) with long-term\n"
+    "credentials, bind a channel to the peer, send one message through the relay to the\n"
+    "peer and wait for the peer to echo it back (e.g. coturn's turnutils_peer). Prints\n"
+    "the relayed and server-reflexive addresses and the round-trip time, then deletes\n"
+    "the allocation.\n"
+    "\n"
+    "options:\n"
+    "  --server ADDR:PORT  the TURN server (a name, IPv4 or [IPv6] address)\n"
+    "  --peer ADDR:PORT    the peer that echoes datagrams\n"
+    "  --user U            the username (with --password), or the id in the REST\n"
+    "                      username (with --auth-secret; default \"floe\")\n"
+    "  --password P        the password of --user\n"
+    "  --auth-secret S     coturn's static-auth-secret: the username is\n"
+    "                      \"<now + 1 h>:<ID>\", the password base64(HMAC-SHA1(S, username))\n"
+    "  --json              print one JSON object: server, local, relayed, reflexive, peer,\n"
+    "                      channel, rtt_ms\n"
+    "  --timeout S         give up after S seconds (default 10, e.g. 2.5)\n"
+    "  --log-level L       trace, debug, info, warn (default), error or off\n"
+    "  --log-file PATH     write JSON Lines logs to PATH (default: stderr)\n"
+    "  -h, --help          show this help\n"
+    "\n"
+    "Output (without --json):\n"
+    "  server 192.0.2.1:3478\n"
+    "  relayed 192.0.2.1:49160\n"
+    "  reflexive 198.51.100.7:40123\n"
+    "  peer 203.0.113.5:7000\n"
+    "  channel 0x4000\n"
+    "  rtt 1.234 ms\n"
+    "\n"
+    "Exit status: 0 echoed, 1 failure (credentials refused, error response, no answer,\n"
+    "no echo, network failure), 2 usage error.\n";
+
 static const char help_text[] = "usage: floe help [COMMAND]\n"
                                 "\n"
                                 "Show the usage of floe, or the help of COMMAND.\n";
@@ -66,6 +103,8 @@ bool floe_cli_help_verb(FILE *out, const char *verb)
 {
     if (strcmp(verb, "stun") == 0)
         fputs(stun_text, out);
+    else if (strcmp(verb, "turn") == 0)
+        fputs(turn_text, out);
     else if (strcmp(verb, "help") == 0)
         fputs(help_text, out);
     else if (strcmp(verb, "version") == 0)

@@ -1,0 +1,413 @@
+/*
+ * Peers of the allocation: permissions (RFC 8656 section 9), channel bindings
+ * (section 12) and their refreshes, and the data path both ways: Send
+ * indications and ChannelData out, Data indications and ChannelData in.
+ *
+ * A peer entry lives until the allocation is lost, closed or reset; its index
+ * gives its channel number, so a number is never reused for another peer
+ * within one allocation (section 12: a number stays tied to its peer).
+ */
+#include <string.h>
+
+#include "turn_int.h"
+
+struct turn_peer *floe__turn_peer_find(struct floe_turn *t, const struct floe_addr *addr)
+{
+    uint32_t i;
+
+    for (i = 0; i < t->n_peers; i++) {
+        if (floe_addr_eq(&t->peers[i].addr, addr))
+            return &t->peers[i];
+    }
+    return NULL;
+}
+
+static bool peer_family_relayed(const struct floe_turn *t, const struct floe_addr *addr)
+{
+    uint8_t i;
+
+    for (i = 0; i < t->n_relayed; i++) {
+        if (t->relayed[i].family == addr->family)
+            return true;
+    }
+    return false;
+}
+
+/* The entry of addr, created when new. 0, FLOE_ERR_ADDR_FAMILY or FLOE_ERR_NOMEM. */
+int floe__turn_peer_get(struct floe_turn *t, const struct floe_addr *addr, struct turn_peer **out)
+{
+    struct turn_peer *p = floe__turn_peer_find(t, addr);
+
+    if (p) {
+        *out = p;
+        return 0;
+    }
+    if (!peer_family_relayed(t, addr))
+        return FLOE_ERR_ADDR_FAMILY;
+    if (t->n_peers >= t->cfg.max_peers)
+        return FLOE_ERR_NOMEM;
+    p = &t->peers[t->n_peers++];
+    memset(p, 0, sizeof(*p));
+    p->addr = *addr;
+    p->perm.next = p->chan.next = FLOE_TIME_NEVER;
+    *out = p;
+    return 0;
+}
+
+void floe__turn_peers_clear(struct floe_turn *t)
+{
+    uint32_t i;
+
+    for (i = 0; i < t->n_peers; i++) {
+        if (t->peers[i].has_queued)
+            t->stats.drops[FLOE_TURN_DROP_QUEUE]++;
+        floe_mem_free(&t->cfg.alloc, t->peers[i].queued);
+    }
+    if (t->n_peers)
+        memset(t->peers, 0, t->n_peers * sizeof(*t->peers));
+    t->n_peers = 0;
+}
+
+/* ------------------------------------------------------------------ leases */
+
+static void lease_start(struct floe_turn *t, struct turn_peer *p, struct turn_lease *l,
+                        uint16_t method, floe_time now)
+{
+    floe__turn_req_start(t, &l->req, method, (int32_t)(p - t->peers), now);
+    l->used = false;
+    if (l->state == TURN_LEASE_NONE)
+        l->state = TURN_LEASE_PENDING;
+}
+
+/* Confirmed: the server installed it no earlier than the request's first send. */
+static bool lease_ok(struct turn_lease *l, floe_time sent, floe_time check_after)
+{
+    bool first = l->state != TURN_LEASE_OK;
+
+    if (first || sent > l->at)
+        l->at = sent;
+    l->state = TURN_LEASE_OK;
+    l->next = floe_time_add(l->at, check_after);
+    return first;
+}
+
+/* Traffic to or from the peer: a due refresh is brought forward to now. */
+static void lease_use(struct turn_lease *l, floe_time refresh_after)
+{
+    l->used = true;
+    if (l->state == TURN_LEASE_OK)
+        l->next = floe_time_min(l->next, floe_time_add(l->at, refresh_after));
+}
+
+/* 1 when a refresh is due; an unused lease lapses at the end of its lifetime. */
+static int lease_tick(struct turn_lease *l, floe_time now, floe_time lifetime)
+{
+    if (l->state != TURN_LEASE_OK || l->req.active || now < l->next)
+        return 0;
+    if (l->used)
+        return 1;
+    if (now >= floe_time_add(l->at, lifetime)) {
+        l->state = TURN_LEASE_NONE;
+        l->next = FLOE_TIME_NEVER;
+        return 0;
+    }
+    l->next = floe_time_add(l->at, lifetime);
+    return 0;
+}
+
+static void peer_event(struct floe_turn *t, enum floe_turn_event_kind kind,
+                       const struct turn_peer *p)
+{
+    struct floe_turn_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = kind;
+    ev.addr = p->addr;
+    if (kind == FLOE_TURN_EV_CHANNEL_ESTABLISHED)
+        ev.channel = floe__turn_channel_of(t, p);
+    floe__turn_event(t, &ev);
+}
+
+void floe__turn_peer_perm_ok(struct floe_turn *t, struct turn_peer *p, floe_time now)
+{
+    if (!lease_ok(&p->perm, p->perm.req.txn.first_sent, t->cfg.permission_refresh))
+        return;
+    peer_event(t, FLOE_TURN_EV_PERMISSION_ESTABLISHED, p);
+    if (t->cfg.auto_channel && p->chan.state == TURN_LEASE_NONE)
+        lease_start(t, p, &p->chan, FLOE_STUN_CHANNEL_BIND, now);
+}
+
+/* A ChannelBind also installs or refreshes the permission (RFC 8656 section 12.2). */
+void floe__turn_peer_chan_ok(struct floe_turn *t, struct turn_peer *p, floe_time now)
+{
+    floe_time sent = p->chan.req.txn.first_sent;
+
+    (void)now;
+    if (lease_ok(&p->perm, sent, t->cfg.permission_refresh))
+        peer_event(t, FLOE_TURN_EV_PERMISSION_ESTABLISHED, p);
+    if (lease_ok(&p->chan, sent, t->cfg.channel_rebind))
+        peer_event(t, FLOE_TURN_EV_CHANNEL_ESTABLISHED, p);
+}
+
+/* A CreatePermission or ChannelBind was refused: the lease is gone, queued data too. */
+void floe__turn_peer_failed(struct floe_turn *t, struct turn_peer *p, uint16_t method)
+{
+    struct turn_lease *l = method == FLOE_STUN_CHANNEL_BIND ? &p->chan : &p->perm;
+
+    l->state = TURN_LEASE_NONE;
+    l->next = FLOE_TIME_NEVER;
+    if (method == FLOE_STUN_CREATE_PERMISSION && p->has_queued) {
+        p->has_queued = false;
+        floe__turn_drop(t, FLOE_TURN_DROP_QUEUE, "permission refused");
+    }
+}
+
+void floe__turn_peers_timeout(struct floe_turn *t, floe_time now)
+{
+    uint32_t i;
+
+    for (i = 0; i < t->n_peers; i++) {
+        struct turn_peer *p = &t->peers[i];
+
+        if (lease_tick(&p->perm, now, t->cfg.permission_lifetime))
+            lease_start(t, p, &p->perm, FLOE_STUN_CREATE_PERMISSION, now);
+        if (lease_tick(&p->chan, now, t->cfg.channel_lifetime))
+            lease_start(t, p, &p->chan, FLOE_STUN_CHANNEL_BIND, now);
+    }
+}
+
+floe_time floe__turn_peers_deadline(const struct floe_turn *t)
+{
+    floe_time next = FLOE_TIME_NEVER;
+    uint32_t i;
+
+    for (i = 0; i < t->n_peers; i++) {
+        const struct turn_peer *p = &t->peers[i];
+
+        if (p->perm.state == TURN_LEASE_OK && !p->perm.req.active)
+            next = floe_time_min(next, p->perm.next);
+        if (p->chan.state == TURN_LEASE_OK && !p->chan.req.active)
+            next = floe_time_min(next, p->chan.next);
+    }
+    return next;
+}
+
+int floe_turn_bind_channel(struct floe_turn *t, floe_time now, const struct floe_addr *peer)
+{
+    struct turn_peer *p;
+    int rc;
+
+    if (!t || !peer)
+        return FLOE_ERR_INVALID_ARG;
+    if (t->state != FLOE_TURN_ALLOCATED)
+        return FLOE_ERR_STATE;
+    rc = floe__turn_peer_get(t, peer, &p);
+    if (rc < 0)
+        return rc;
+    if (!p->chan.req.active)
+        lease_start(t, p, &p->chan, FLOE_STUN_CHANNEL_BIND, now);
+    return 0;
+}
+
+bool floe_turn_has_channel(const struct floe_turn *t, const struct floe_addr *peer)
+{
+    const struct turn_peer *p;
+
+    if (!t || !peer || t->state != FLOE_TURN_ALLOCATED)
+        return false;
+    p = floe__turn_peer_find((struct floe_turn *)t, peer);
+    return p && p->chan.state == TURN_LEASE_OK;
+}
+
+bool floe_turn_has_permission(const struct floe_turn *t, const struct floe_addr *peer)
+{
+    const struct turn_peer *p;
+
+    if (!t || !peer || t->state != FLOE_TURN_ALLOCATED)
+        return false;
+    p = floe__turn_peer_find((struct floe_turn *)t, peer);
+    return p && p->perm.state == TURN_LEASE_OK;
+}
+
+/* ---------------------------------------------------------------- data out */
+
+/* A Send indication (RFC 8656 section 11.1) framed around data, which may overlap out. */
+static long peer_send_indication(struct floe_turn *t, const struct turn_peer *p,
+                                 const uint8_t *data, size_t len, uint8_t *out, size_t cap)
+{
+    uint8_t head[FLOE_TURN_SEND_OVERHEAD], txid[FLOE_STUN_TXID_LEN];
+    struct floe_stun_builder b;
+    size_t pad = (4 - len % 4) % 4, total;
+    long h;
+
+    if (floe_rng_fill(&t->cfg.rng, txid, sizeof(txid)) < 0)
+        return FLOE_ERR_INVALID_ARG;
+    floe_stun_build_init(&b, head, sizeof(head), FLOE_STUN_SEND, FLOE_STUN_INDICATION, txid);
+    floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, &p->addr);
+    h = floe_stun_build_finish(&b);
+    if (h < 0)
+        return h;
+    total = (size_t)h + 4 + len + pad;
+    if (len > 0xFFFF || total - FLOE_STUN_HEADER_LEN > 0xFFFF)
+        return FLOE_ERR_INVALID_ARG;
+    if (total > cap)
+        return FLOE_ERR_BUFFER_TOO_SMALL;
+    memmove(out + h + 4, data, len);
+    memcpy(out, head, (size_t)h);
+    floe_store_be16(out + h, FLOE_STUN_ATTR_DATA);
+    floe_store_be16(out + h + 2, (uint16_t)len);
+    memset(out + (size_t)h + 4 + len, 0, pad);
+    floe_store_be16(out + 2, (uint16_t)(total - FLOE_STUN_HEADER_LEN));
+    return (long)total;
+}
+
+/* ChannelData when the channel is bound, else a Send indication. */
+static long peer_frame(struct floe_turn *t, const struct turn_peer *p, const uint8_t *data,
+                       size_t len, uint8_t *out, size_t cap)
+{
+    long n;
+
+    if (p->chan.state == TURN_LEASE_OK)
+        n = floe_channeldata_encode(out, cap, floe__turn_channel_of(t, p), data, len);
+    else
+        n = peer_send_indication(t, p, data, len, out, cap);
+    if (n > 0) {
+        t->stats.packets_out++;
+        t->stats.bytes_out += len;
+    }
+    return n;
+}
+
+static void peer_queue(struct floe_turn *t, struct turn_peer *p, const uint8_t *data, size_t len)
+{
+    if (len > t->cfg.queue_bytes) {
+        floe__turn_drop(t, FLOE_TURN_DROP_QUEUE, "payload over queue_bytes");
+        return;
+    }
+    if (!p->queued)
+        p->queued = floe_mem_malloc(&t->cfg.alloc, t->cfg.queue_bytes ? t->cfg.queue_bytes : 1);
+    if (!p->queued) {
+        floe__turn_drop(t, FLOE_TURN_DROP_QUEUE, "out of memory");
+        return;
+    }
+    if (p->has_queued)
+        floe__turn_drop(t, FLOE_TURN_DROP_QUEUE, "replaced by a newer payload");
+    if (len)
+        memcpy(p->queued, data, len);
+    p->queued_len = len;
+    p->has_queued = true;
+}
+
+long floe_turn_encapsulate(struct floe_turn *t, floe_time now, const struct floe_addr *peer,
+                           const uint8_t *data, size_t len, uint8_t *out, size_t cap)
+{
+    struct turn_peer *p;
+    int rc;
+
+    if (!t || !peer || (!data && len) || !out)
+        return FLOE_ERR_INVALID_ARG;
+    if (t->state != FLOE_TURN_ALLOCATED)
+        return FLOE_ERR_STATE;
+    rc = floe__turn_peer_get(t, peer, &p);
+    if (rc < 0)
+        return rc;
+    lease_use(&p->perm, t->cfg.permission_refresh);
+    lease_use(&p->chan, t->cfg.channel_rebind);
+    if (p->perm.state == TURN_LEASE_OK)
+        return peer_frame(t, p, data, len, out, cap);
+    peer_queue(t, p, data, len);
+    if (!p->perm.req.active)
+        lease_start(t, p, &p->perm, FLOE_STUN_CREATE_PERMISSION, now);
+    return 0;
+}
+
+/* The first payload queued for a peer whose permission is now confirmed. */
+long floe__turn_peers_flush(struct floe_turn *t, uint8_t *buf, size_t cap)
+{
+    uint32_t i;
+    long n;
+
+    for (i = 0; i < t->n_peers; i++) {
+        struct turn_peer *p = &t->peers[i];
+
+        if (!p->has_queued || p->perm.state != TURN_LEASE_OK)
+            continue;
+        n = peer_frame(t, p, p->queued, p->queued_len, buf, cap);
+        if (n >= 0)
+            p->has_queued = false;
+        return n;
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------------- data in */
+
+static int peer_deliver(struct floe_turn *t, struct turn_peer *p, const struct floe_addr *from,
+                        struct floe_span payload, struct floe_addr *peer, struct floe_span *data)
+{
+    lease_use(&p->perm, t->cfg.permission_refresh);
+    lease_use(&p->chan, t->cfg.channel_rebind);
+    *peer = *from;
+    *data = payload;
+    t->stats.packets_in++;
+    t->stats.bytes_in += payload.len;
+    return FLOE_TURN_INPUT_DATA;
+}
+
+int floe__turn_data_in(struct floe_turn *t, floe_time now, const uint8_t *buf, size_t len,
+                       struct floe_addr *peer, struct floe_span *data)
+{
+    struct floe_span payload;
+    struct turn_peer *p;
+    uint16_t number;
+
+    (void)now;
+    if (floe_channeldata_decode(buf, len, &number, &payload) < 0) {
+        floe__turn_drop(t, FLOE_TURN_DROP_MALFORMED, "bad ChannelData");
+        return FLOE_TURN_INPUT_CONSUMED;
+    }
+    if ((uint32_t)(number - FLOE_CHANNEL_MIN) >= t->n_peers ||
+        t->peers[number - FLOE_CHANNEL_MIN].chan.state == TURN_LEASE_NONE) {
+        floe__turn_drop(t, FLOE_TURN_DROP_NO_CHANNEL, "ChannelData on an unbound channel");
+        return FLOE_TURN_INPUT_CONSUMED;
+    }
+    p = &t->peers[number - FLOE_CHANNEL_MIN];
+    return peer_deliver(t, p, &p->addr, payload, peer, data);
+}
+
+/* The peer entry with a permission for from's IP, preferring the exact address. */
+static struct turn_peer *peer_permitted(struct floe_turn *t, const struct floe_addr *from)
+{
+    struct turn_peer *p = floe__turn_peer_find(t, from);
+    uint32_t i;
+
+    if (p && p->perm.state != TURN_LEASE_NONE)
+        return p;
+    for (i = 0; i < t->n_peers; i++) {
+        p = &t->peers[i];
+        if (floe_addr_ip_eq(&p->addr, from) && p->perm.state != TURN_LEASE_NONE)
+            return p;
+    }
+    return NULL;
+}
+
+int floe__turn_data_indication(struct floe_turn *t, floe_time now, const struct floe_stun_msg *msg,
+                               struct floe_addr *peer, struct floe_span *data)
+{
+    struct floe_addr from;
+    struct floe_span payload;
+    struct turn_peer *p;
+
+    (void)now;
+    if (floe_stun_get_xor_addr(msg, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, &from) < 0 ||
+        floe_stun_get_span(msg, FLOE_STUN_ATTR_DATA, &payload) < 0) {
+        floe__turn_drop(t, FLOE_TURN_DROP_MALFORMED, "Data indication without peer or data");
+        return FLOE_TURN_INPUT_CONSUMED;
+    }
+    p = t->state == FLOE_TURN_ALLOCATED ? peer_permitted(t, &from) : NULL;
+    if (!p) {
+        floe__turn_drop(t, FLOE_TURN_DROP_NO_PERMISSION, "Data indication from an unknown peer");
+        return FLOE_TURN_INPUT_CONSUMED;
+    }
+    return peer_deliver(t, p, &from, payload, peer, data);
+}

@@ -1,0 +1,129 @@
+/* Private state of the TURN client, shared by its source files. */
+#ifndef FLOE_TURN_INT_H
+#define FLOE_TURN_INT_H
+
+#include "floe/relay.h" /* FLOE_TURN_ERR_* codes */
+#include "floe/turn.h"
+
+#define TURN_TARGET "floe::turn"
+#define TURN_MAX_PEERS_LIMIT 4096u /* channel numbers 0x4000..0x4FFF */
+#define TURN_MAX_STALE 3           /* 438 retries of one request in a row */
+
+/* One client transaction: which request it is and its retransmission state. */
+struct turn_req {
+    struct floe_stun_txn txn;
+    uint16_t method;
+    int32_t peer;      /* index into peers for CreatePermission/ChannelBind, else -1 */
+    bool active;       /* a transaction is running */
+    bool authed;       /* the last send carried MESSAGE-INTEGRITY */
+    uint8_t stale;     /* 438 answers in a row */
+    uint32_t lifetime; /* Refresh: the LIFETIME asked for */
+};
+
+enum turn_lease_state {
+    TURN_LEASE_NONE = 0,
+    TURN_LEASE_PENDING, /* first request in flight */
+    TURN_LEASE_OK,      /* confirmed (a refresh may be in flight) */
+};
+
+/* A permission or a channel binding: confirmed at `at`, checked again at `next`. */
+struct turn_lease {
+    enum turn_lease_state state;
+    floe_time at;
+    floe_time next;
+    bool used; /* traffic since the last (re)confirmation */
+    struct turn_req req;
+};
+
+struct turn_peer {
+    struct floe_addr addr;
+    bool in_use;
+    struct turn_lease perm;
+    struct turn_lease chan; /* channel number: FLOE_CHANNEL_MIN + index */
+    uint8_t *queued;        /* one payload waiting for the permission (queue_bytes) */
+    size_t queued_len;
+    bool has_queued;
+};
+
+struct floe_turn {
+    struct floe_turn_config cfg;
+    char username[FLOE_TURN_USERNAME_MAX + 1];
+    char password[FLOE_TURN_PASSWORD_MAX + 1];
+    char software[128];
+    char realm[FLOE_TURN_REALM_MAX + 1];
+    char nonce[FLOE_TURN_NONCE_MAX + 1];
+    size_t realm_len, nonce_len;
+    bool have_key;
+    uint8_t key[FLOE_MD5_LEN];
+
+    enum floe_turn_state state;
+    bool wanted;     /* the caller asked for an allocation */
+    bool v6_refused; /* the server answered 440 to ADDITIONAL-ADDRESS-FAMILY */
+    struct floe_addr relayed[2];
+    uint8_t n_relayed;
+    struct floe_addr reflexive; /* family FLOE_AF_NONE when unknown */
+    floe_time lifetime;
+    floe_time refresh_at;
+    floe_time keepalive_at;
+    floe_time retry_at;
+    floe_time backoff; /* delay after the next failure */
+
+    struct turn_req alloc_req;   /* Allocate */
+    struct turn_req refresh_req; /* Refresh, LIFETIME 0 when closing */
+    struct turn_req bind_req;    /* keepalive Binding */
+    struct turn_peer *peers;
+    uint32_t n_peers;
+
+    struct floe_turn_event events[FLOE_TURN_EVENT_QUEUE];
+    size_t ev_head, ev_len;
+    struct floe_turn_stats stats;
+};
+
+/* turn.c */
+void floe__turn_event(struct floe_turn *t, const struct floe_turn_event *ev);
+void floe__turn_event_error(struct floe_turn *t, uint16_t method, int code, int err,
+                            const char *reason, const struct floe_addr *peer);
+void floe__turn_drop(struct floe_turn *t, enum floe_turn_drop why, const char *detail);
+void floe__turn_lose(struct floe_turn *t, floe_time now, int code, int err);
+void floe__turn_fail(struct floe_turn *t, int code);
+void floe__turn_allocated(struct floe_turn *t, floe_time now, const struct floe_addr *relayed,
+                          uint8_t n_relayed, const struct floe_addr *reflexive);
+int floe__turn_derive_key(struct floe_turn *t);
+void floe__turn_start_allocate(struct floe_turn *t, floe_time now);
+void floe__turn_backoff(struct floe_turn *t, floe_time now);
+
+/* request.c */
+void floe__turn_req_start(struct floe_turn *t, struct turn_req *q, uint16_t method, int32_t peer,
+                          floe_time now);
+void floe__turn_req_stop(struct turn_req *q);
+size_t floe__turn_req_count(const struct floe_turn *t);
+struct turn_req *floe__turn_req_at(struct floe_turn *t, size_t i);
+long floe__turn_req_transmit(struct floe_turn *t, floe_time now, uint8_t *buf, size_t cap);
+void floe__turn_req_timeouts(struct floe_turn *t, floe_time now);
+floe_time floe__turn_req_deadline(const struct floe_turn *t);
+int floe__turn_set_realm_nonce(struct floe_turn *t, const struct floe_stun_msg *msg);
+
+/* response.c */
+int floe__turn_response(struct floe_turn *t, floe_time now, const struct floe_stun_msg *msg);
+
+/* peer.c */
+struct turn_peer *floe__turn_peer_find(struct floe_turn *t, const struct floe_addr *addr);
+int floe__turn_peer_get(struct floe_turn *t, const struct floe_addr *addr, struct turn_peer **out);
+void floe__turn_peers_clear(struct floe_turn *t);
+void floe__turn_peer_perm_ok(struct floe_turn *t, struct turn_peer *p, floe_time now);
+void floe__turn_peer_chan_ok(struct floe_turn *t, struct turn_peer *p, floe_time now);
+void floe__turn_peer_failed(struct floe_turn *t, struct turn_peer *p, uint16_t method);
+void floe__turn_peers_timeout(struct floe_turn *t, floe_time now);
+floe_time floe__turn_peers_deadline(const struct floe_turn *t);
+long floe__turn_peers_flush(struct floe_turn *t, uint8_t *buf, size_t cap);
+int floe__turn_data_in(struct floe_turn *t, floe_time now, const uint8_t *buf, size_t len,
+                       struct floe_addr *peer, struct floe_span *data);
+int floe__turn_data_indication(struct floe_turn *t, floe_time now, const struct floe_stun_msg *msg,
+                               struct floe_addr *peer, struct floe_span *data);
+
+static inline uint16_t floe__turn_channel_of(const struct floe_turn *t, const struct turn_peer *p)
+{
+    return (uint16_t)(FLOE_CHANNEL_MIN + (p - t->peers));
+}
+
+#endif
