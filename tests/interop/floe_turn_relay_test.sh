@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# floe through floe: `floe turn` allocates on floe-relay, binds a channel to coturn's
+# echo peer and gets its message back, with a static user and with REST credentials;
+# a peer the relay's policy forbids is refused with 403. Never skipped.
+set -euo pipefail
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+: "${FLOE_BIN_DIR:?FLOE_BIN_DIR must point at the build bin directory}"
+: "${FLOE_SOURCE_DIR:?FLOE_SOURCE_DIR must point at the source tree}"
+FLOE=$FLOE_BIN_DIR/floe
+RELAY=$FLOE_BIN_DIR/floe-relay
+[ -x "$FLOE" ] && [ -x "$RELAY" ] || fail "floe and floe-relay must be built"
+for tool in turnutils_peer jq ss; do
+    command -v "$tool" >/dev/null || fail "$tool not installed (run 'make deps')"
+done
+# shellcheck source=../../scripts/coturn.sh
+. "$FLOE_SOURCE_DIR/scripts/coturn.sh"
+
+TMP=$(mktemp -d /tmp/floe-turn-relay.XXXXXX)
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+wait_udp() {
+    local i=0
+    while [ -z "$(ss -Hlnu "sport = :$1")" ]; do
+        [ "$i" -lt 100 ] || fail "nothing bound UDP port $1 within 10 s"
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
+
+PEER_PORT=$(floe_free_udp_port)
+turnutils_peer -L 127.0.0.1 -p "$PEER_PORT" >"$TMP/peer.out" 2>&1 &
+PIDS+=($!)
+PORT=$(floe_free_udp_port)
+"$RELAY" --listen "127.0.0.1:$PORT" --relay-ports 62000-62999 --allow-loopback-peers \
+    --deny-peer 127.0.0.2/32 --user alice:secret --auth-secret s3cret --threads 2 \
+    --log-file "$TMP/relay.log" &
+PIDS+=($!)
+wait_udp "$PEER_PORT"
+wait_udp "$PORT"
+
+check_json() {
+    jq -e --arg srv "127.0.0.1:$PORT" --arg peer "127.0.0.1:$PEER_PORT" '
+        .server == $srv and .peer == $peer and (.relayed | startswith("127.0.0.1:62"))
+        and (.reflexive | startswith("127.0.0.1:")) and .rtt_ms > 0' "$TMP/out" >/dev/null ||
+        fail "unexpected answer: $(cat "$TMP/out")"
+}
+
+echo "--- static user"
+"$FLOE" turn --json --timeout 10 --server "127.0.0.1:$PORT" --user alice --password secret \
+    --peer "127.0.0.1:$PEER_PORT" >"$TMP/out" || fail "floe turn (static user) failed"
+cat "$TMP/out"
+check_json
+
+echo "--- REST credentials"
+"$FLOE" turn --json --timeout 10 --server "127.0.0.1:$PORT" --auth-secret s3cret --user carol \
+    --peer "127.0.0.1:$PEER_PORT" >"$TMP/out" || fail "floe turn (REST) failed"
+cat "$TMP/out"
+check_json
+
+echo "--- wrong secret and forbidden peer"
+rc=0
+"$FLOE" turn --timeout 5 --server "127.0.0.1:$PORT" --auth-secret wrong \
+    --peer "127.0.0.1:$PEER_PORT" >"$TMP/out" 2>"$TMP/err" || rc=$?
+[ "$rc" -eq 1 ] || fail "wrong secret exited $rc"
+grep -q "refused the credentials" "$TMP/err" || fail "wrong secret: $(cat "$TMP/err")"
+rc=0
+"$FLOE" turn --timeout 5 --server "127.0.0.1:$PORT" --user alice --password secret \
+    --peer "127.0.0.2:$PEER_PORT" >"$TMP/out" 2>"$TMP/err" || rc=$?
+[ "$rc" -eq 1 ] || fail "forbidden peer exited $rc"
+grep -q "403" "$TMP/err" || fail "forbidden peer: $(cat "$TMP/err")"
+jq -e -s 'map(select(.message == "allocation created")) | length >= 2' "$TMP/relay.log" \
+    >/dev/null || fail "relay log lacks the allocations"
+echo PASS
