@@ -5,21 +5,12 @@
 # Never skipped: a missing turnserver or jq fails the test.
 set -euo pipefail
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-: "${FLOE_BIN_DIR:?FLOE_BIN_DIR must point at the build bin directory}"
 : "${FLOE_SOURCE_DIR:?FLOE_SOURCE_DIR must point at the source tree}"
+# shellcheck source=lib.sh
+. "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
+need_bin floe
+need_tool turnserver jq ss
 FLOE=$FLOE_BIN_DIR/floe
-[ -x "$FLOE" ] || fail "$FLOE not built"
-command -v turnserver >/dev/null || fail "turnserver not installed (Debian coturn; run 'make deps')"
-command -v jq >/dev/null || fail "jq not installed (run 'make deps')"
-command -v ss >/dev/null || fail "ss not installed (Debian iproute2; run 'make deps')"
-
-# shellcheck source=../../scripts/coturn.sh
-. "$FLOE_SOURCE_DIR/scripts/coturn.sh"
 
 TMP=$(mktemp -d /tmp/floe-coturn-stun.XXXXXX)
 COTURN_PID=""
@@ -35,22 +26,6 @@ floe_coturn_wait "$PORT" "$TMP"
 echo "coturn pid $COTURN_PID on 127.0.0.1:$PORT"
 # Wait until it answers, so the first measured exchange below needs no retransmission.
 "$FLOE" stun --timeout 10 "127.0.0.1:$PORT" >/dev/null || fail "coturn does not answer"
-
-# expect_exit CODE CMD...: run CMD, its stdout in $TMP/out and stderr in $TMP/err.
-expect_exit() {
-    local want=$1 rc=0
-    shift
-    "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-    if [ "$rc" -ne "$want" ]; then
-        cat "$TMP/out" "$TMP/err" >&2
-        fail "exit $rc, expected $want: $*"
-    fi
-}
-
-expect_stderr() {
-    grep -qF -- "$1" "$TMP/err" || fail "stderr lacks '$1': $(cat "$TMP/err")"
-    [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "stderr is not one line: $(cat "$TMP/err")"
-}
 
 echo "--- JSON output, known source port"
 SRC=$(floe_free_udp_port)

@@ -6,22 +6,12 @@
 # one-line reason. Never skipped: a missing turnserver, turnutils_peer or jq fails.
 set -euo pipefail
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-: "${FLOE_BIN_DIR:?FLOE_BIN_DIR must point at the build bin directory}"
 : "${FLOE_SOURCE_DIR:?FLOE_SOURCE_DIR must point at the source tree}"
+# shellcheck source=lib.sh
+. "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
+need_bin floe
+need_tool turnserver turnutils_peer jq ss
 FLOE=$FLOE_BIN_DIR/floe
-[ -x "$FLOE" ] || fail "$FLOE not built"
-command -v turnserver >/dev/null || fail "turnserver not installed (Debian coturn; run 'make deps')"
-command -v turnutils_peer >/dev/null || fail "turnutils_peer not installed (Debian coturn)"
-command -v jq >/dev/null || fail "jq not installed (run 'make deps')"
-command -v ss >/dev/null || fail "ss not installed (Debian iproute2; run 'make deps')"
-
-# shellcheck source=../../scripts/coturn.sh
-. "$FLOE_SOURCE_DIR/scripts/coturn.sh"
 
 TMP=$(mktemp -d /tmp/floe-coturn-turn.XXXXXX)
 COTURN_PID=""
@@ -62,22 +52,6 @@ wait_log() {
         sleep 0.1
     done
     fail "coturn's log has no line matching '$1'"
-}
-
-# expect_exit CODE CMD...: run CMD, its stdout in $TMP/out and stderr in $TMP/err.
-expect_exit() {
-    local want=$1 rc=0
-    shift
-    "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-    if [ "$rc" -ne "$want" ]; then
-        cat "$TMP/out" "$TMP/err" >&2
-        fail "exit $rc, expected $want: $*"
-    fi
-}
-
-expect_stderr() {
-    grep -qF -- "$1" "$TMP/err" || fail "stderr lacks '$1': $(cat "$TMP/err")"
-    [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "stderr is not one line: $(cat "$TMP/err")"
 }
 
 # check_json PORT: the JSON result names the server, a relayed address of coturn's

@@ -4,22 +4,13 @@
 # a peer the relay's policy forbids is refused with 403. Never skipped.
 set -euo pipefail
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-: "${FLOE_BIN_DIR:?FLOE_BIN_DIR must point at the build bin directory}"
 : "${FLOE_SOURCE_DIR:?FLOE_SOURCE_DIR must point at the source tree}"
+# shellcheck source=lib.sh
+. "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
+need_bin floe floe-relay
+need_tool turnutils_peer jq ss
 FLOE=$FLOE_BIN_DIR/floe
 RELAY=$FLOE_BIN_DIR/floe-relay
-[ -x "$FLOE" ] && [ -x "$RELAY" ] || fail "floe and floe-relay must be built"
-for tool in turnutils_peer jq ss; do
-    command -v "$tool" >/dev/null || fail "$tool not installed (run 'make deps')"
-done
-# shellcheck source=../../scripts/coturn.sh
-. "$FLOE_SOURCE_DIR/scripts/coturn.sh"
-
 TMP=$(mktemp -d /tmp/floe-turn-relay.XXXXXX)
 PIDS=()
 cleanup() {
@@ -31,15 +22,6 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-wait_udp() {
-    local i=0
-    while [ -z "$(ss -Hlnu "sport = :$1")" ]; do
-        [ "$i" -lt 100 ] || fail "nothing bound UDP port $1 within 10 s"
-        sleep 0.1
-        i=$((i + 1))
-    done
-}
 
 PEER_PORT=$(floe_free_udp_port)
 turnutils_peer -L 127.0.0.1 -p "$PEER_PORT" >"$TMP/peer.out" 2>&1 &

@@ -7,52 +7,22 @@
 # Never skipped: missing coturn tools fail the test.
 set -euo pipefail
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-: "${FLOE_BIN_DIR:?FLOE_BIN_DIR must point at the build bin directory}"
 : "${FLOE_SOURCE_DIR:?FLOE_SOURCE_DIR must point at the source tree}"
+# shellcheck source=lib.sh
+. "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
+need_bin floe-relay
+need_tool turnutils_uclient turnutils_peer ss
 RELAY=$FLOE_BIN_DIR/floe-relay
-[ -x "$RELAY" ] || fail "$RELAY not built"
-for tool in turnutils_uclient turnutils_peer ss; do
-    command -v "$tool" >/dev/null || fail "$tool not installed (run 'make deps')"
-done
-
-# shellcheck source=../../scripts/coturn.sh
-. "$FLOE_SOURCE_DIR/scripts/coturn.sh"
 
 TMP=$(mktemp -d /tmp/floe-relay-uclient.XXXXXX)
 RELAY_PID=""
 PEER_PID=""
-stop_pid() {
-    local pid=$1 i=0
-    [ -n "$pid" ] || return 0
-    kill "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 50 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     stop_pid "$RELAY_PID"
     stop_pid "$PEER_PID"
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-wait_udp() {
-    local i=0
-    while [ -z "$(ss -Hlnu "sport = :$1")" ]; do
-        [ "$i" -lt 100 ] || fail "nothing bound UDP port $1 within 10 s"
-        kill -0 "$2" 2>/dev/null || fail "process $2 exited early"
-        sleep 0.1
-        i=$((i + 1))
-    done
-}
 
 # start_relay ARGS...: floe-relay on a free loopback port ($PORT), logs in $TMP/relay.log.
 start_relay() {
