@@ -93,8 +93,10 @@ static void fuzz_stun(const uint8_t *data, size_t size, struct floe_hmac *sha1,
         fuzz_get(&m, m.attrs[i].type);
     if (floe_stun_verify_integrity(&m, sha1) == 0 && m.integrity_idx < 0)
         abort();
-    (void)floe_stun_verify_integrity_sha256(&m, sha256);
-    (void)floe_stun_verify_fingerprint(&m);
+    if (floe_stun_verify_integrity_sha256(&m, sha256) == 0 && m.integrity_sha256_idx < 0)
+        abort();
+    if (floe_stun_verify_fingerprint(&m) == 0 && m.fingerprint_idx < 0)
+        abort();
     fuzz_rebuild(&m, sha1);
 }
 
