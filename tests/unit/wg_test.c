@@ -290,6 +290,18 @@ static void test_constants_and_mac1_match_reference(void)
     CHECK_MEM(mac1, init + 116, 16);
 }
 
+/* The rng scripts of the reference: the initiator draws its index, then its ephemeral; the
+ * responder its ephemeral, then its index. */
+static void kat_script(const struct vectors *v, struct script_rng *ra, struct script_rng *rb)
+{
+    memset(ra, 0, sizeof(*ra));
+    memset(rb, 0, sizeof(*rb));
+    script_push(ra, vec(v, "initiator_index", NULL), 4);
+    script_push(ra, vec(v, "initiator_ephemeral_private", NULL), 32);
+    script_push(rb, vec(v, "responder_ephemeral_private", NULL), 32);
+    script_push(rb, vec(v, "responder_index", NULL), 4);
+}
+
 /*
  * The whole handshake byte for byte: with the reference's keys, ephemerals, indices and
  * clock (fed through the rng hook), floe's initiation, response, first keepalive and
@@ -311,12 +323,7 @@ static void test_handshake_bytes_match_reference(void)
     long n;
 
     REQUIRE(vectors_load(&v));
-    memset(&ra, 0, sizeof(ra));
-    memset(&rb, 0, sizeof(rb));
-    script_push(&ra, vec(&v, "initiator_index", NULL), 4);
-    script_push(&ra, vec(&v, "initiator_ephemeral_private", NULL), 32);
-    script_push(&rb, vec(&v, "responder_ephemeral_private", NULL), 32);
-    script_push(&rb, vec(&v, "responder_index", NULL), 4);
+    kat_script(&v, &ra, &rb);
     a = dev_make(vec(&v, "initiator_static_private", NULL), &ra, 1, 0);
     b = dev_make(vec(&v, "responder_static_private", NULL), &rb, 2, 0);
     floe_wg_public_key(a, buf);
@@ -473,12 +480,11 @@ static void fix_mac1(struct pair *p, uint8_t *msg, size_t len)
     floe__wg_add_macs(p->a, as_peer, p->now, msg, len);
 }
 
+/* Framing garbage of every type: short, unknown type, wrong sizes, wrong MACs or indices. */
 static void test_garbage_of_every_type_rejected(void)
 {
     struct pair p;
-    uint8_t init[FLOE_WG_INITIATION_LEN], g[BUF], d[BUF];
-    struct floe_addr dst;
-    long n;
+    uint8_t g[BUF];
 
     pair_init(&p, NULL, true);
     memset(g, 0, sizeof(g));
@@ -505,6 +511,19 @@ static void test_garbage_of_every_type_rejected(void)
     expect_drop(&p, g, 64, FLOE_WG_DROP_UNKNOWN_INDEX);
     g[0] = 4;
     expect_drop(&p, g, 64, FLOE_WG_DROP_UNKNOWN_INDEX);
+    CHECK_EQ(floe_wg_poll_transmit(p.b, p.now, g, sizeof(g), &(struct floe_addr){0}, NULL), 0);
+    pair_free(&p);
+}
+
+/* Genuine messages with bits flipped (and mac1 redone) fail at the step that checks them. */
+static void test_forged_messages_rejected(void)
+{
+    struct pair p;
+    uint8_t init[FLOE_WG_INITIATION_LEN], g[BUF], d[BUF];
+    struct floe_addr dst;
+    long n;
+
+    pair_init(&p, NULL, true);
     /* A valid initiation with one bit flipped: mac1 fails; with mac1 redone: decryption. */
     REQUIRE(pair_send(&p, true, 1, d, sizeof(d)) == 0);
     n = floe_wg_poll_transmit(p.a, p.now, init, sizeof(init), &dst, NULL);
@@ -1120,33 +1139,42 @@ static void sim_send_packet(struct floe_sim *sim, void *user)
         floe_sim_at(sim, floe_sim_now(sim) + FLOE_MS(100), sim_send_packet, c);
 }
 
-static void test_sim_lossy_handshake_and_data(void)
+/* One lossy, reordering network with two hosts: client 10.1.0.1 and gateway 10.1.0.2. */
+static struct floe_sim *sim_topology(uint64_t seed, uint32_t *ha, uint32_t *hb)
 {
     struct floe_sim_config scfg;
     struct floe_sim *sim = NULL;
     struct floe_sim_link link = floe_sim_link_default();
+    struct floe_addr ipa = floe_addr_v4(10, 1, 0, 1, 0), ipb = floe_addr_v4(10, 1, 0, 2, 0);
+    uint32_t net, iface;
+
+    floe_sim_config_default(&scfg);
+    scfg.seed = seed;
+    link.loss = 0.10;
+    link.reorder = 0.10;
+    link.latency = FLOE_MS(20);
+    link.jitter = FLOE_MS(10);
+    if (floe_sim_new(&scfg, &sim) != 0 || floe_sim_net_add(sim, "lossy", &link, &net) != 0 ||
+        floe_sim_host_add(sim, "client", ha) != 0 || floe_sim_host_add(sim, "gateway", hb) != 0 ||
+        floe_sim_host_add_addr(sim, *ha, net, &ipa, &iface) != 0 ||
+        floe_sim_host_add_addr(sim, *hb, net, &ipb, &iface) != 0)
+        abort();
+    return sim;
+}
+
+static void test_sim_lossy_handshake_and_data(void)
+{
+    struct floe_sim *sim;
     struct script_rng ra, rb;
     struct sim_wg a, b;
     struct sim_ctx ctx;
-    uint32_t net, ha, hb, ea, eb, iface;
-    struct floe_addr ipa = floe_addr_v4(10, 1, 0, 1, 0), ipb = floe_addr_v4(10, 1, 0, 2, 0);
+    uint32_t ha, hb, ea, eb;
     struct floe_addr bind_a = floe_addr_v4(10, 1, 0, 1, 51820);
     struct floe_addr bind_b = floe_addr_v4(10, 1, 0, 2, 51820);
     uint8_t ka[32], kb[32];
     uint64_t seed = floe_test_seed();
 
-    floe_sim_config_default(&scfg);
-    scfg.seed = seed;
-    REQUIRE(floe_sim_new(&scfg, &sim) == 0);
-    link.loss = 0.10;
-    link.reorder = 0.10;
-    link.latency = FLOE_MS(20);
-    link.jitter = FLOE_MS(10);
-    REQUIRE(floe_sim_net_add(sim, "lossy", &link, &net) == 0);
-    REQUIRE(floe_sim_host_add(sim, "client", &ha) == 0);
-    REQUIRE(floe_sim_host_add(sim, "gateway", &hb) == 0);
-    REQUIRE(floe_sim_host_add_addr(sim, ha, net, &ipa, &iface) == 0);
-    REQUIRE(floe_sim_host_add_addr(sim, hb, net, &ipb, &iface) == 0);
+    sim = sim_topology(seed, &ha, &hb);
     memset(&a, 0, sizeof(a));
     memset(&b, 0, sizeof(b));
     memset(&ra, 0, sizeof(ra));
@@ -1185,6 +1213,7 @@ int main(void)
     FLOE_RUN(test_psk_mismatch_fails);
     FLOE_RUN(test_replayed_data_rejected);
     FLOE_RUN(test_garbage_of_every_type_rejected);
+    FLOE_RUN(test_forged_messages_rejected);
     FLOE_RUN(test_response_without_initiation_rejected);
     FLOE_RUN(test_reordering_within_window_accepted);
     FLOE_RUN(test_replay_window_edges);
