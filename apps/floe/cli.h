@@ -121,6 +121,22 @@ int floe_cli_turn_rest_credentials(char *user, size_t user_cap, char *pass, size
 /* Run `floe turn` with parsed options; returns the process exit code. */
 int floe_cli_turn_run(const struct floe_cli_turn_opts *o);
 
+/* Length of a WireGuard key in base64 (as `wg genkey` prints it). */
+#define FLOE_CLI_KEY_B64_LEN 44
+
+/*
+ * Parse a base64 WireGuard key text[0..len) (surrounding white space ignored) into key.
+ * Returns 0 or FLOE_ERR_MALFORMED (not 44 base64 characters of 32 bytes).
+ */
+int floe_cli_key_parse(const char *text, size_t len, uint8_t key[32]);
+
+/*
+ * Run `floe genkey` (a clamped random private key), `floe genpsk` (a random preshared
+ * key) or `floe pubkey` (the public key of the private key on stdin); argv[0] is the verb.
+ * Prints one base64 key and a newline. Returns the process exit code.
+ */
+int floe_cli_keys_run(int argc, char **argv);
+
 /* Print the program's usage (all verbs). */
 void floe_cli_usage(FILE *out);
 /* Print help for verb; returns false when there is no such verb. */

@@ -74,6 +74,8 @@ int floe_cli_main(int argc, char **argv)
         return dispatch_stun(argc - 1, argv + 1);
     if (strcmp(verb, "turn") == 0)
         return dispatch_turn(argc - 1, argv + 1);
+    if (strcmp(verb, "genkey") == 0 || strcmp(verb, "pubkey") == 0 || strcmp(verb, "genpsk") == 0)
+        return floe_cli_keys_run(argc - 1, argv + 1);
     if (verb[0] == '-')
         return dispatch_usage_error("unknown option", verb);
     return dispatch_usage_error("unknown command", verb);

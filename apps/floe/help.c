@@ -12,6 +12,9 @@ static const char usage_text[] =
     "commands:\n"
     "  stun       ask a STUN server for this host's server-reflexive address\n"
     "  turn       allocate on a TURN server and echo a message through it to a peer\n"
+    "  genkey     print a new WireGuard private key (base64, as `wg genkey`)\n"
+    "  pubkey     print the public key of the private key read on stdin\n"
+    "  genpsk     print a new WireGuard preshared key\n"
     "  help       show help for a command: floe help <command>\n"
     "  version    print the version\n"
     "\n"
@@ -86,6 +89,24 @@ static const char turn_text[] =
     "Exit status: 0 echoed, 1 failure (credentials refused, error response, no answer,\n"
     "no echo, network failure), 2 usage error.\n";
 
+static const char genkey_text[] =
+    "usage: floe genkey\n"
+    "\n"
+    "Print a new WireGuard private key: 32 random bytes from the operating system,\n"
+    "clamped for X25519, in base64 (44 characters), as `wg genkey` does.\n"
+    "Example: floe genkey | tee private.key | floe pubkey > public.key\n";
+
+static const char pubkey_text[] =
+    "usage: floe pubkey < private.key\n"
+    "\n"
+    "Read a base64 WireGuard private key on stdin and print its public key in base64,\n"
+    "as `wg pubkey` does. Exit status 1 when stdin is not a 44-character key.\n";
+
+static const char genpsk_text[] = "usage: floe genpsk\n"
+                                  "\n"
+                                  "Print a new WireGuard preshared key (32 random bytes, "
+                                  "base64), as `wg genpsk` does.\n";
+
 static const char help_text[] = "usage: floe help [COMMAND]\n"
                                 "\n"
                                 "Show the usage of floe, or the help of COMMAND.\n";
@@ -105,6 +126,12 @@ bool floe_cli_help_verb(FILE *out, const char *verb)
         fputs(stun_text, out);
     else if (strcmp(verb, "turn") == 0)
         fputs(turn_text, out);
+    else if (strcmp(verb, "genkey") == 0)
+        fputs(genkey_text, out);
+    else if (strcmp(verb, "pubkey") == 0)
+        fputs(pubkey_text, out);
+    else if (strcmp(verb, "genpsk") == 0)
+        fputs(genpsk_text, out);
     else if (strcmp(verb, "help") == 0)
         fputs(help_text, out);
     else if (strcmp(verb, "version") == 0)
