@@ -17,6 +17,7 @@
 #define CONSENT_TIMEOUT FLOE_SEC(5)
 #define CONSENT_GRACE FLOE_SEC(2)
 #define CONSENT_BACK_AFTER FLOE_MS(500)
+#define CONSENT_IN_FLIGHT FLOE_MS(100) /* longer than a one-way transit of the path */
 
 struct consent_run {
     struct floe__scen_pair p;
@@ -98,7 +99,8 @@ static const char *consent_judge_lost(const struct consent_run *r)
 {
     if (r->disconnected == FLOE_TIME_NEVER || r->disconnected < r->blackholed)
         return "no disconnected after the blackhole";
-    if (r->disconnected - r->blackholed > CONSENT_TIMEOUT)
+    /* A response already past the blackholed LAN still arrives: allow one path transit. */
+    if (r->disconnected - r->blackholed > CONSENT_TIMEOUT + CONSENT_IN_FLIGHT)
         return "disconnected later than the consent timeout";
     if (r->disconnected - r->blackholed < CONSENT_TIMEOUT - CONSENT_INTERVAL * 6 / 5 - FLOE_MS(200))
         return "disconnected before the consent timeout";
