@@ -38,6 +38,22 @@ static int dispatch_stun(int argc, char **argv)
     return floe_cli_stun_run(&o);
 }
 
+static int dispatch_sim(int argc, char **argv)
+{
+    struct floe_cli_sim_opts o;
+    char err[256];
+
+    if (floe_cli_sim_parse(argc, argv, &o, err, sizeof(err)) < 0) {
+        fprintf(stderr, "floe sim: %s (see 'floe help sim')\n", err);
+        return FLOE_CLI_EXIT_USAGE;
+    }
+    if (o.help) {
+        floe_cli_help_verb(stdout, "sim");
+        return FLOE_CLI_EXIT_OK;
+    }
+    return floe_cli_sim_run(&o);
+}
+
 int floe_cli_main(int argc, char **argv)
 {
     const char *verb = argc > 1 ? argv[1] : NULL;
@@ -56,6 +72,8 @@ int floe_cli_main(int argc, char **argv)
     }
     if (strcmp(verb, "stun") == 0)
         return dispatch_stun(argc - 1, argv + 1);
+    if (strcmp(verb, "sim") == 0)
+        return dispatch_sim(argc - 1, argv + 1);
     if (verb[0] == '-')
         return dispatch_usage_error("unknown option", verb);
     return dispatch_usage_error("unknown command", verb);

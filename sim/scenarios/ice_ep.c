@@ -40,7 +40,7 @@ static const char *iceep_reason(enum floe_ice_reason r)
 {
     static const char *const names[] = {
         "",
-        "candidates",
+        "candidates changed",
         "checks failed",
         "consent lost",
         "pair selected",

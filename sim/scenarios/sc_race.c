@@ -20,6 +20,19 @@ struct race_result {
     floe_time client_failed, gateway_failed, connected;
 };
 
+/* The last line of a lane: what this setting came to. */
+static void race_summary(struct floe_sim_verdict *v, uint8_t lane, uint8_t group,
+                         const struct race_result *r, floe_time now)
+{
+    if (r->up && r->client_failed == FLOE_TIME_NEVER)
+        floe_sim_verdict_add(v, now, lane, group, "=> connected, data both ways, never failed");
+    else if (r->client_failed != FLOE_TIME_NEVER)
+        floe_sim_verdict_add(v, now, lane, group, "=> FALSE FAILURE at %llu ms, no connection",
+                             (unsigned long long)(r->client_failed / FLOE_MS(1)));
+    else
+        floe_sim_verdict_add(v, now, lane, group, "=> no connection");
+}
+
 static int race_run(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v,
                     uint8_t group, bool naive, struct race_result *r)
 {
@@ -46,9 +59,7 @@ static int race_run(const struct floe_sim_scenario_opts *so, struct floe_sim_ver
         r->client_failed = floe_sim_ice_ep_stats(p.ep[0])->failed_at;
         r->gateway_failed = floe_sim_ice_ep_stats(p.ep[1])->failed_at;
         r->connected = floe_sim_ice_ep_stats(p.ep[0])->connected_at;
-        floe_sim_verdict_add(v, floe_sim_now(p.sim), o.ep[0].lane, group, "%s after %llu ms",
-                             r->up ? "data flowing both ways" : "no connection",
-                             (unsigned long long)(floe_sim_now(p.sim) / FLOE_MS(1)));
+        race_summary(v, o.ep[0].lane, group, r, floe_sim_now(p.sim));
     }
     floe__scen_pair_free(&p);
     return rc < 0 ? floe__scen_setup_failed(v, "roam-race run", rc) : 0;
@@ -80,7 +91,9 @@ int floe__scen_roam_race(const struct floe_sim_scenario_opts *so, struct floe_si
     snprintf(v->lanes[RACE_LANE_GRACE], FLOE_SIM_LANE_NAME, "grace 2 s, candidate timeout 10 s");
     snprintf(v->lanes[RACE_LANE_NAIVE], FLOE_SIM_LANE_NAME, "naive: grace 0, candidate timeout 0");
     for (i = 0; i < count && !bad; i++) {
-        floe_sim_verdict_add(v, 0, RACE_LANE_GRACE, i, "local candidates %llu ms after start",
+        floe_sim_verdict_add(v, 0, RACE_LANE_GRACE, i, "client's local candidates at %llu ms",
+                             (unsigned long long)race_delays_ms[i]);
+        floe_sim_verdict_add(v, 0, RACE_LANE_NAIVE, i, "client's local candidates at %llu ms",
                              (unsigned long long)race_delays_ms[i]);
         rc = race_run(so, v, i, false, &g);
         if (rc == 0)
