@@ -128,6 +128,7 @@ static void bench_new_sim(struct batch *b, uint64_t seed)
 {
     struct floe_sim_config sc;
     struct floe_addr stun_ip = floe_addr_v4(203, 0, 113, 1, 3478);
+    struct floe_sim_link link = floe_sim_link_default();
     uint32_t n = 2 * b->pairs + 2, host, iface, ep;
     int rc;
 
@@ -135,9 +136,11 @@ static void bench_new_sim(struct batch *b, uint64_t seed)
     sc.seed = seed;
     sc.max_hosts = sc.max_endpoints = sc.max_networks = sc.max_nats = n;
     sc.max_packets = sc.max_actions = 16 * n + 1024;
+    /* One shared network carries every pair: no queue drops, so every pair measures the same. */
+    link.queue_cap = sc.max_packets;
     rc = floe_sim_new(&sc, &b->sim);
     if (rc == 0)
-        rc = floe_sim_net_add(b->sim, "internet", NULL, &b->inet);
+        rc = floe_sim_net_add(b->sim, "internet", &link, &b->inet);
     if (rc == 0)
         rc = floe_sim_host_add(b->sim, "stun", &host);
     if (rc == 0)
