@@ -89,7 +89,8 @@ int floe__scen_roam_race(const struct floe_sim_scenario_opts *so, struct floe_si
 
     v->n_lanes = 2;
     snprintf(v->lanes[RACE_LANE_GRACE], FLOE_SIM_LANE_NAME, "grace 2 s, candidate timeout 10 s");
-    snprintf(v->lanes[RACE_LANE_NAIVE], FLOE_SIM_LANE_NAME, "naive: grace 0, candidate timeout 0");
+    snprintf(v->lanes[RACE_LANE_NAIVE], FLOE_SIM_LANE_NAME,
+             "naive client: grace 0, candidate timeout 0");
     for (i = 0; i < count && !bad; i++) {
         floe_sim_verdict_add(v, 0, RACE_LANE_GRACE, i, "client's local candidates at %llu ms",
                              (unsigned long long)race_delays_ms[i]);

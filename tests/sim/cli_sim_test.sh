@@ -38,7 +38,7 @@ done
 
 echo "--- roam-race: both lanes side by side, verdict PASS"
 expect_exit 0 "$FLOE" sim roam-race --seed 3
-grep -q "naive: grace 0, candidate timeout 0" "$TMP/out" || fail "no naive lane header"
+grep -q "naive client: grace 0, candidate timeout 0" "$TMP/out" || fail "no naive lane header"
 grep -q "FALSE FAILURE" "$TMP/out" || fail "no false failure shown"
 grep -q "connected, data both ways, never failed" "$TMP/out" || fail "no recovery shown"
 tail -n 1 "$TMP/out" | grep -q "^verdict: PASS: " || fail "no PASS verdict line"
