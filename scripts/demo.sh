@@ -1,5 +1,6 @@
 #!/bin/sh
-# floe demo, as it stands: ask a local coturn for our server-reflexive address.
+# floe demo, as it stands: ask a local coturn for our server-reflexive address, then
+# replay DESIGN section 1's roam race in the simulator, with and without the grace period.
 # Usage: sh scripts/demo.sh BUILD_DIR   (run by `make demo` after `make deps`)
 set -eu
 
@@ -47,4 +48,16 @@ jq -r '"\(.time) \(.severity) \(.message) server=\(.server)"' "$TMP/floe.jsonl"
 
 heading "stopping coturn (pid $COTURN_PID)"
 floe_coturn_stop
+
+heading "floe sim roam-race: local candidates 50 ms..1.9 s after the remote ones"
+echo "left: the grace period and candidate timeout; right: both 0 (the naive behaviour)"
+"$FLOE" sim roam-race
+
+heading "the same runs side by side, summarised (floe sim roam-race --json | jq)"
+"$FLOE" sim roam-race --json | jq -r '
+    .lanes as $lanes
+    | [.timeline[] | select(.event | startswith("client'"'"'s local") or startswith("=>"))]
+    | group_by(.run)[]
+    | "run \(.[0].run): \(.[0].event)\n" +
+      ([.[] | select(.event | startswith("=>")) | "    \($lanes[.lane]): \(.event)"] | join("\n"))'
 echo "done"

@@ -137,6 +137,31 @@ int floe_cli_key_parse(const char *text, size_t len, uint8_t key[32]);
  */
 int floe_cli_keys_run(int argc, char **argv);
 
+/* Options of `floe sim`; strings borrow argv. */
+struct floe_cli_sim_opts {
+    bool help;              /* --help */
+    bool list;              /* --list: print the scenarios and exit 0 */
+    bool json;              /* --json: one JSON object with the verdict and the timeline */
+    uint64_t seed;          /* --seed N (default 1) */
+    const char *transcript; /* --transcript FILE: the simulator's JSON Lines transcript */
+    const char *scenario;   /* SCENARIO */
+};
+
+/*
+ * Parse `floe sim` arguments; argv[0] is the verb. A scenario is required
+ * unless --list or --help is given; whether it exists is checked by
+ * floe_cli_sim_run. On error fills err with a one-line reason.
+ * Returns 0 or FLOE_ERR_INVALID_ARG.
+ */
+int floe_cli_sim_parse(int argc, char **argv, struct floe_cli_sim_opts *o, char *err,
+                       size_t err_cap);
+
+/*
+ * Run `floe sim`: 0 when the scenario's verdict holds (or for --list), 1 when
+ * it does not or the transcript cannot be written, 2 for an unknown scenario.
+ */
+int floe_cli_sim_run(const struct floe_cli_sim_opts *o);
+
 /* Print the program's usage (all verbs). */
 void floe_cli_usage(FILE *out);
 /* Print help for verb; returns false when there is no such verb. */

@@ -54,6 +54,22 @@ static int dispatch_turn(int argc, char **argv)
     return floe_cli_turn_run(&o);
 }
 
+static int dispatch_sim(int argc, char **argv)
+{
+    struct floe_cli_sim_opts o;
+    char err[256];
+
+    if (floe_cli_sim_parse(argc, argv, &o, err, sizeof(err)) < 0) {
+        fprintf(stderr, "floe sim: %s (see 'floe help sim')\n", err);
+        return FLOE_CLI_EXIT_USAGE;
+    }
+    if (o.help) {
+        floe_cli_help_verb(stdout, "sim");
+        return FLOE_CLI_EXIT_OK;
+    }
+    return floe_cli_sim_run(&o);
+}
+
 int floe_cli_main(int argc, char **argv)
 {
     const char *verb = argc > 1 ? argv[1] : NULL;
@@ -76,6 +92,8 @@ int floe_cli_main(int argc, char **argv)
         return dispatch_turn(argc - 1, argv + 1);
     if (strcmp(verb, "genkey") == 0 || strcmp(verb, "pubkey") == 0 || strcmp(verb, "genpsk") == 0)
         return floe_cli_keys_run(argc - 1, argv + 1);
+    if (strcmp(verb, "sim") == 0)
+        return dispatch_sim(argc - 1, argv + 1);
     if (verb[0] == '-')
         return dispatch_usage_error("unknown option", verb);
     return dispatch_usage_error("unknown command", verb);

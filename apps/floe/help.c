@@ -15,6 +15,7 @@ static const char usage_text[] =
     "  genkey     print a new WireGuard private key (base64, as `wg genkey`)\n"
     "  pubkey     print the public key of the private key read on stdin\n"
     "  genpsk     print a new WireGuard preshared key\n"
+    "  sim        run an ICE scenario in the deterministic network simulator\n"
     "  help       show help for a command: floe help <command>\n"
     "  version    print the version\n"
     "\n"
@@ -106,6 +107,29 @@ static const char genpsk_text[] = "usage: floe genpsk\n"
                                   "\n"
                                   "Print a new WireGuard preshared key (32 random bytes, "
                                   "base64), as `wg genpsk` does.\n";
+static const char sim_text[] =
+    "usage: floe sim SCENARIO [--seed N] [--json] [--transcript FILE]\n"
+    "       floe sim --list\n"
+    "\n"
+    "Run an ICE scenario in floe's deterministic network simulator (virtual time:\n"
+    "NATs, loss, roaming, signalling) and print its timeline and verdict. The same\n"
+    "seed gives the same run, byte for byte.\n"
+    "\n"
+    "options:\n"
+    "  --list             list the scenarios with a one-line description\n"
+    "  --seed N           simulator seed (default 1)\n"
+    "  --json             print one JSON object: scenario, seed, pass, reason, lanes,\n"
+    "                     timeline [{t_ms, run, lane, event}]\n"
+    "  --transcript FILE  write the simulator's JSON Lines transcript (every packet,\n"
+    "                     NAT translation, drop and ICE event) to FILE\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "Output (without --json): one line per event, \"<virtual time> <event>\", then\n"
+    "\"verdict: PASS: ...\" or \"verdict: FAIL: ...\". Scenarios comparing two\n"
+    "settings (roam-race: with the grace period and with the naive settings) print\n"
+    "the two timelines side by side.\n"
+    "Exit status: 0 the verdict holds, 1 it does not, 2 usage error (unknown\n"
+    "scenario or option).\n";
 
 static const char help_text[] = "usage: floe help [COMMAND]\n"
                                 "\n"
@@ -132,6 +156,8 @@ bool floe_cli_help_verb(FILE *out, const char *verb)
         fputs(pubkey_text, out);
     else if (strcmp(verb, "genpsk") == 0)
         fputs(genpsk_text, out);
+    else if (strcmp(verb, "sim") == 0)
+        fputs(sim_text, out);
     else if (strcmp(verb, "help") == 0)
         fputs(help_text, out);
     else if (strcmp(verb, "version") == 0)

@@ -1,0 +1,54 @@
+/* The ICE endpoint adapter's state, shared by ice_ep.c and ice_ep_io.c. */
+#ifndef FLOE_SIM_ICE_EP_INT_H
+#define FLOE_SIM_ICE_EP_INT_H
+
+#include "floe/stun.h"
+#include "scen_int.h"
+
+/* Application datagrams: magic, sender id, receiver id, sequence number, padding. */
+#define ICEEP_MAGIC "FLOEDATA"
+#define ICEEP_MAGIC_LEN 8
+#define ICEEP_DATA_LEN 64
+/* Local candidates looked at when a roam invalidates those of the old address. */
+#define ICEEP_MAX_LOCALS 128
+
+/* One server-reflexive Binding transaction from one host base. */
+struct iceep_gather {
+    bool active;
+    bool send_due;
+    struct floe_addr base;
+    uint8_t txid[FLOE_STUN_TXID_LEN];
+    uint32_t sends;
+    floe_time rto;
+    floe_time next; /* next retransmission, or the give-up time after the last send */
+};
+
+struct floe_sim_ice_ep {
+    struct floe_sim *sim;
+    struct floe_sim_ice_ep_config cfg;
+    char name[FLOE_SIM_NAME_MAX];
+    uint32_t host, ep;
+    bool attached, started;
+    bool local_refusal_noted, remote_refusal_noted; /* the first refusal of each is noted */
+    struct floe_ice_agent *agent;
+    struct floe_sim_signal *sig;
+    uint8_t side;
+    floe_time gather_at; /* when the delayed first gathering runs; FLOE_TIME_NEVER: done */
+    struct iceep_gather g[FLOE_SIM_HOST_IFACES];
+    floe_time data_next;
+    uint64_t data_seq;
+    struct floe_sim_ice_ep_stats st;
+};
+
+/* ice_ep.c */
+void floe__iceep_note(struct floe_sim_ice_ep *ep, const char *fmt, ...) FLOE_PRINTF(2, 3);
+void floe__iceep_events(struct floe_sim_ice_ep *ep);
+void floe__iceep_gather_ip(struct floe_sim_ice_ep *ep, const struct floe_addr *ip);
+void floe__iceep_gather_all(struct floe_sim_ice_ep *ep);
+void floe__iceep_add_local(struct floe_sim_ice_ep *ep, const struct floe_ice_candidate *c);
+void floe__iceep_invalidate(struct floe_sim_ice_ep *ep, const struct floe_addr *old_ip);
+
+/* ice_ep_io.c */
+extern const struct floe_sim_endpoint_ops floe__iceep_ops;
+
+#endif

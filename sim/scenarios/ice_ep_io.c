@@ -1,0 +1,204 @@
+/*
+ * The ICE endpoint adapter's simulator verbs: datagrams in (application data,
+ * STUN answers to the gatherer, everything else to the agent), datagrams out
+ * (Binding requests, the agent's checks, application data on the selected
+ * pair), timers and roams.
+ */
+#include <string.h>
+
+#include "ice_ep_int.h"
+
+static void iceep_data_in(struct floe_sim_ice_ep *ep, floe_time now, const uint8_t *bytes)
+{
+    if (bytes[ICEEP_MAGIC_LEN + 1] != ep->cfg.id) {
+        ep->st.data_misdelivered++;
+        return;
+    }
+    ep->st.data_received++;
+    if (ep->st.data_first_at == FLOE_TIME_NEVER)
+        ep->st.data_first_at = now;
+    ep->st.data_last_at = now;
+}
+
+/* A Binding success answering one of our gathering transactions: a server-reflexive candidate. */
+static bool iceep_stun_in(struct floe_sim_ice_ep *ep, const uint8_t *bytes, size_t len)
+{
+    struct floe_stun_msg msg;
+    struct floe_ice_candidate c;
+    struct iceep_gather *g = NULL;
+    size_t i;
+
+    if (floe_stun_decode(&msg, bytes, len) != 0 || msg.cls != FLOE_STUN_SUCCESS)
+        return false;
+    for (i = 0; i < FLOE_SIM_HOST_IFACES && !g; i++) {
+        if (ep->g[i].active && memcmp(ep->g[i].txid, msg.txid, FLOE_STUN_TXID_LEN) == 0)
+            g = &ep->g[i];
+    }
+    if (!g)
+        return false;
+    g->active = false;
+    memset(&c, 0, sizeof(c));
+    if (floe_stun_get_xor_addr(&msg, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &c.addr) != 0)
+        return true;
+    ep->st.stun_answers++;
+    if (floe_addr_eq(&c.addr, &g->base))
+        return true; /* no NAT: the host candidate says it all */
+    c.type = FLOE_ICE_SRFLX;
+    c.base = g->base;
+    c.server = ep->cfg.stun;
+    floe__iceep_add_local(ep, &c);
+    return true;
+}
+
+static void iceep_handle_input(void *obj, floe_time now, const struct floe_addr *from,
+                               const struct floe_addr *to, const uint8_t *bytes, size_t len)
+{
+    struct floe_sim_ice_ep *ep = obj;
+    struct floe_ice_path path;
+
+    if (len == ICEEP_DATA_LEN && memcmp(bytes, ICEEP_MAGIC, ICEEP_MAGIC_LEN) == 0) {
+        iceep_data_in(ep, now, bytes);
+        return;
+    }
+    if (iceep_stun_in(ep, bytes, len))
+        return;
+    memset(&path, 0, sizeof(path));
+    path.local = *to;
+    floe_ice_handle_input(ep->agent, now, &path, from, bytes, len);
+    floe__iceep_events(ep);
+}
+
+/* Retransmission schedule of the gathering transactions (RTO doubling, bounded sends). */
+static void iceep_gather_timers(struct floe_sim_ice_ep *ep, floe_time now)
+{
+    size_t i;
+
+    for (i = 0; i < FLOE_SIM_HOST_IFACES; i++) {
+        struct iceep_gather *g = &ep->g[i];
+
+        if (!g->active || g->send_due || now < g->next)
+            continue;
+        if (g->sends >= ep->cfg.stun_max_sends)
+            g->active = false;
+        else
+            g->send_due = true;
+    }
+}
+
+static void iceep_handle_timeout(void *obj, floe_time now)
+{
+    struct floe_sim_ice_ep *ep = obj;
+
+    if (now >= ep->gather_at)
+        floe__iceep_gather_all(ep);
+    iceep_gather_timers(ep, now);
+    floe_ice_handle_timeout(ep->agent, now);
+    floe__iceep_events(ep);
+}
+
+static int iceep_stun_out(struct iceep_gather *g, floe_time now, uint8_t *buf, size_t cap,
+                          size_t *len)
+{
+    struct floe_stun_builder b;
+    long n;
+
+    floe_stun_build_init(&b, buf, cap, FLOE_STUN_BINDING, FLOE_STUN_REQUEST, g->txid);
+    floe_stun_add_fingerprint(&b);
+    n = floe_stun_build_finish(&b);
+    g->send_due = false;
+    g->sends++;
+    g->next = floe_time_add(now, g->rto);
+    g->rto *= 2;
+    if (n < 0)
+        return 0;
+    *len = (size_t)n;
+    return 1;
+}
+
+static int iceep_data_out(struct floe_sim_ice_ep *ep, floe_time now, uint8_t *buf, size_t cap,
+                          size_t *len, struct floe_addr *from, struct floe_addr *to)
+{
+    const struct floe_ice_pair_info *p = &ep->st.selected;
+
+    if (!ep->cfg.data_interval || !ep->st.has_selected || now < ep->data_next ||
+        p->path.via_relay || cap < ICEEP_DATA_LEN)
+        return 0;
+    memset(buf, 0, ICEEP_DATA_LEN);
+    memcpy(buf, ICEEP_MAGIC, ICEEP_MAGIC_LEN);
+    buf[ICEEP_MAGIC_LEN] = ep->cfg.id;
+    buf[ICEEP_MAGIC_LEN + 1] = (uint8_t)(ep->cfg.id ^ 3u); /* ids 1 and 2 are peers */
+    floe_store_be64(buf + ICEEP_MAGIC_LEN + 2, ep->data_seq++);
+    *len = ICEEP_DATA_LEN;
+    *from = p->path.local;
+    *to = p->remote.addr;
+    ep->data_next = floe_time_add(now, ep->cfg.data_interval);
+    ep->st.data_sent++;
+    return 1;
+}
+
+static int iceep_poll_transmit(void *obj, floe_time now, uint8_t *buf, size_t cap, size_t *len,
+                               struct floe_addr *from, struct floe_addr *to)
+{
+    struct floe_sim_ice_ep *ep = obj;
+    struct floe_ice_transmit tx;
+    size_t i;
+
+    for (i = 0; i < FLOE_SIM_HOST_IFACES; i++) {
+        struct iceep_gather *g = &ep->g[i];
+
+        if (g->active && g->send_due && iceep_stun_out(g, now, buf, cap, len)) {
+            *from = g->base;
+            *to = ep->cfg.stun;
+            return 1;
+        }
+    }
+    while (floe_ice_poll_transmit(ep->agent, now, buf, cap, &tx) == 1) {
+        if (tx.path.via_relay)
+            continue; /* no TURN relay in these scenarios */
+        *len = tx.len;
+        *from = tx.path.local;
+        *to = tx.remote;
+        return 1;
+    }
+    return iceep_data_out(ep, now, buf, cap, len, from, to);
+}
+
+static floe_time iceep_poll_timeout(void *obj)
+{
+    struct floe_sim_ice_ep *ep = obj;
+    floe_time t = floe_time_min(floe_ice_poll_timeout(ep->agent), ep->gather_at);
+    size_t i;
+
+    for (i = 0; i < FLOE_SIM_HOST_IFACES; i++) {
+        if (ep->g[i].active && !ep->g[i].send_due)
+            t = floe_time_min(t, ep->g[i].next);
+    }
+    if (ep->cfg.data_interval && ep->st.has_selected && !ep->st.selected.path.via_relay)
+        t = floe_time_min(t, ep->data_next);
+    return t;
+}
+
+/* What the Client will do on a network change: invalidate, gather again, trickle. */
+static void iceep_on_roam(void *obj, floe_time now, const struct floe_addr *old_addr,
+                          const struct floe_addr *new_addr)
+{
+    struct floe_sim_ice_ep *ep = obj;
+    char o[FLOE_ADDR_STRLEN] = "?", n[FLOE_ADDR_STRLEN] = "?";
+
+    (void)now;
+    ep->st.roams++;
+    floe_addr_format_ip(old_addr, o, sizeof(o));
+    floe_addr_format_ip(new_addr, n, sizeof(n));
+    floe__iceep_note(ep, "roamed %s -> %s: invalidate, gather again", o, n);
+    floe__iceep_invalidate(ep, old_addr);
+    if (ep->gather_at == FLOE_TIME_NEVER)
+        floe__iceep_gather_ip(ep, new_addr);
+}
+
+const struct floe_sim_endpoint_ops floe__iceep_ops = {
+    .handle_input = iceep_handle_input,
+    .handle_timeout = iceep_handle_timeout,
+    .poll_transmit = iceep_poll_transmit,
+    .poll_timeout = iceep_poll_timeout,
+    .on_roam = iceep_on_roam,
+};
