@@ -1,4 +1,6 @@
 # Helpers to run Debian's coturn (turnserver) on loopback for floe's tests and demos.
+# Relayed port ranges are kept apart so tests can run in parallel: coturn 50000-54999,
+# floe-relay 61000-61999 (relay_uclient) and 62000-62999 (floe_turn_relay).
 # POSIX sh; source it. Nothing here kills by name: the caller stops coturn by the
 # pid that floe_coturn_start leaves in COTURN_PID (floe_coturn_stop does it).
 
@@ -29,7 +31,7 @@ floe_coturn_start() {
     turnserver -n --listening-ip=127.0.0.1 --listening-port="$2" --relay-ip=127.0.0.1 \
         --no-tls --no-dtls --no-tcp --no-cli --no-auth --simple-log \
         --log-file="$1/coturn.log" --no-stdout-log --pidfile="$1/coturn.pid" \
-        --userdb="$1/coturn.db" --min-port=49152 --max-port=65535 \
+        --userdb="$1/coturn.db" --min-port=50000 --max-port=54999 \
         >"$1/coturn.out" 2>&1 &
     COTURN_PID=$!
 }

@@ -38,7 +38,7 @@ start_turnserver() {
         --no-tls --no-dtls --no-tcp --no-tcp-relay --no-cli --simple-log \
         --allow-loopback-peers --realm=floe --fingerprint \
         --log-file="$TMP/coturn.log" --no-stdout-log --pidfile="$TMP/coturn.pid" \
-        --userdb="$TMP/coturn-$port.db" --min-port=49152 --max-port=65535 "$@" \
+        --userdb="$TMP/coturn-$port.db" --min-port=50000 --max-port=54999 "$@" \
         >"$TMP/coturn.out" 2>&1 &
     COTURN_PID=$!
     floe_coturn_wait "$port" "$TMP"
@@ -62,7 +62,7 @@ check_json() {
     jq -e --arg srv "127.0.0.1:$1" --arg peer "127.0.0.1:$PEER_PORT" '
         .server == $srv and .peer == $peer
         and (.relayed | test("^127\\.0\\.0\\.1:[0-9]+$"))
-        and ((.relayed | split(":")[1] | tonumber) >= 49152)
+        and ((.relayed | split(":")[1] | tonumber) >= 50000)
         and (.reflexive | split(":")[1]) == (.local | split(":")[1])
         and .channel >= 16384 and .channel <= 20479
         and (.rtt_ms | type) == "number" and .rtt_ms > 0 and .rtt_ms < 2000' \
