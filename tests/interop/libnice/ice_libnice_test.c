@@ -89,6 +89,7 @@ struct scenario {
     NiceAgentOption nice_options;
     floe_time consent_period;
     uint64_t floe_tie_breaker; /* 0: random; else forces who wins a role conflict */
+    bool nice_first;           /* libnice's first check reaches floe before floe checks */
 };
 
 struct harness {
@@ -479,11 +480,10 @@ static int nice_setup(struct harness *h)
     return 0;
 }
 
-/* Credentials both ways (signalling, done in-process). */
-static int exchange_credentials(struct harness *h)
+/* Signalling, done in-process: libnice's credentials to floe. */
+static int floe_take_nice_credentials(struct harness *h)
 {
     gchar *ufrag = NULL, *pwd = NULL;
-    const char *fu, *fp;
     int rc = FLOE_ERR_STATE;
 
     if (nice_agent_get_local_credentials(h->n.agent, h->n.stream, &ufrag, &pwd))
@@ -491,8 +491,14 @@ static int exchange_credentials(struct harness *h)
     g_free(ufrag);
     g_free(pwd);
     floe_drive(h);
-    if (rc != 0)
-        return rc;
+    return rc;
+}
+
+/* Signalling: floe's credentials to libnice. */
+static int nice_take_floe_credentials(struct harness *h)
+{
+    const char *fu, *fp;
+
     floe_ice_get_local_credentials(h->f.agent, &fu, &fp);
     if (!nice_agent_set_remote_credentials(h->n.agent, h->n.stream, fu, fp))
         return FLOE_ERR_STATE;
@@ -609,7 +615,11 @@ static void harness_free(struct harness *h)
     floe_io_close(h->f.fd);
 }
 
-/* Create both agents, exchange credentials, gather and trickle candidates both ways. */
+/*
+ * Create both agents, exchange credentials, gather and trickle candidates both
+ * ways. With nice_first, floe learns libnice's credentials only later (see
+ * scenario_connect), so libnice's first check reaches floe before floe sends any.
+ */
 static int harness_start(struct harness *h)
 {
     struct floe_ice_candidate fc;
@@ -617,8 +627,10 @@ static int harness_start(struct harness *h)
 
     if (rc == 0)
         rc = nice_setup(h);
+    if (rc == 0 && !h->sc->nice_first)
+        rc = floe_take_nice_credentials(h);
     if (rc == 0)
-        rc = exchange_credentials(h);
+        rc = nice_take_floe_credentials(h);
     if (rc == 0 && !nice_agent_gather_candidates(h->n.agent, h->n.stream))
         rc = FLOE_ERR_STATE;
     if (rc == 0)
@@ -641,6 +653,14 @@ static bool never(const struct harness *h)
 {
     (void)h;
     return false;
+}
+
+static bool floe_got_check(const struct harness *h)
+{
+    struct floe_ice_stats st;
+
+    floe_ice_get_stats(h->f.agent, &st);
+    return st.checks_received > 0;
 }
 
 static bool both_connected(const struct harness *h)
@@ -705,6 +725,13 @@ static void check_roles(struct harness *h)
     }
     CHECK_EQ(floe_ctl, floe_wins);
     CHECK_EQ(h->f.role_changes, floe_ctl != h->sc->floe_controlling);
+    /*
+     * floe saw the conflict when libnice's check came first, or when floe's came
+     * first and floe had to switch (libnice answered 487; the other way round
+     * libnice switches silently).
+     */
+    if (h->sc->nice_first || floe_wins != h->sc->floe_controlling)
+        CHECK(st.role_conflicts >= 1);
 }
 
 static void check_flow(const struct flow *fl, const char *name)
@@ -726,7 +753,8 @@ static void check_consent(struct harness *h, const struct floe_ice_stats *s0,
     floe_time period = h->sc->consent_period;
     uint64_t sent = s1->consent_sent - s0->consent_sent;
     uint64_t answered = s1->responses_received - s0->responses_received;
-    uint64_t min_sent = period / (FLOE_CONSENT_INTERVAL * 6 / 5) - 1;
+    uint64_t intervals = period / (FLOE_CONSENT_INTERVAL * 6 / 5);
+    uint64_t min_sent = intervals > 0 ? intervals - 1 : 0;
     uint64_t got = s1->checks_received - s0->checks_received;
 
     printf("  consent %.1f s: floe sent %llu checks, libnice answered %llu; libnice sent %llu, "
@@ -766,6 +794,10 @@ static void scenario_connect(struct harness *h)
 
     REQUIRE(harness_start(h) == 0);
     CHECK(h->n.candidates >= 1);
+    if (h->sc->nice_first) {
+        CHECK(run_until(h, floe_got_check, CONNECT_TIMEOUT));
+        REQUIRE(floe_take_nice_credentials(h) == 0);
+    }
     ok = run_until(h, both_connected, CONNECT_TIMEOUT);
     printf("  connect: floe %s (%s), libnice %s after %.3f s\n",
            floe_ice_state_name(floe_ice_get_state(h->f.agent)),
@@ -803,33 +835,38 @@ static void run_scenario(void)
     harness_free(&H);
 }
 
-#define CONFLICT_CONSENT FLOE_MS(1500)
+#define CONFLICT_CONSENT FLOE_MS(500)
 #define NICE_RFC8445 (NICE_AGENT_OPTION_REGULAR_NOMINATION | NICE_AGENT_OPTION_CONSENT_FRESHNESS)
 
-#define SCENARIO(n, fc, nc, opts, period, tb)                                                      \
+#define SCENARIO(n, fc, nc, opts, period, tb, first)                                               \
     {                                                                                              \
         .name = (n), .floe_controlling = (fc), .nice_controlling = (nc), .nice_options = (opts),   \
-        .consent_period = (period), .floe_tie_breaker = (tb)                                       \
+        .consent_period = (period), .floe_tie_breaker = (tb), .nice_first = (first)                \
     }
+#define CONFLICT(n, ctl, tb, first) SCENARIO(n, ctl, ctl, NICE_RFC8445, CONFLICT_CONSENT, tb, first)
 
 static const struct scenario scenarios[] = {
-    SCENARIO("floe_controlling__libnice_controlled", true, false, NICE_RFC8445, FLOE_SEC(10), 0),
-    SCENARIO("floe_controlled__libnice_controlling", false, true, NICE_RFC8445, FLOE_SEC(10), 0),
+    SCENARIO("floe_controlling__libnice_controlled", true, false, NICE_RFC8445, FLOE_SEC(10), 0,
+             false),
+    SCENARIO("floe_controlled__libnice_controlling", false, true, NICE_RFC8445, FLOE_SEC(10), 0,
+             false),
     /* libnice's default: aggressive nomination (USE-CANDIDATE on every check, RFC 5245). */
     SCENARIO("floe_controlled__libnice_controlling_aggressive", false, true,
-             NICE_AGENT_OPTION_CONSENT_FRESHNESS, FLOE_SEC(2), 0),
+             NICE_AGENT_OPTION_CONSENT_FRESHNESS, FLOE_SEC(2), 0, false),
     /*
      * Role conflicts (RFC 8445 section 7.3.1.1): floe's tie-breaker at the top or
-     * the bottom of the range decides who switches (libnice draws its own).
+     * the bottom of the range decides who switches (libnice draws its own); who
+     * checks first decides who detects the conflict. Each of the eight runs one
+     * path: the first checker's request gets a 487 or makes the other switch.
      */
-    SCENARIO("conflict_both_controlling__floe_wins", true, true, NICE_RFC8445, CONFLICT_CONSENT,
-             UINT64_MAX),
-    SCENARIO("conflict_both_controlling__libnice_wins", true, true, NICE_RFC8445, CONFLICT_CONSENT,
-             1),
-    SCENARIO("conflict_both_controlled__floe_wins", false, false, NICE_RFC8445, CONFLICT_CONSENT,
-             UINT64_MAX),
-    SCENARIO("conflict_both_controlled__libnice_wins", false, false, NICE_RFC8445, CONFLICT_CONSENT,
-             1),
+    CONFLICT("conflict_controlling__floe_wins__floe_first", true, UINT64_MAX, false),
+    CONFLICT("conflict_controlling__floe_wins__libnice_first", true, UINT64_MAX, true),
+    CONFLICT("conflict_controlling__libnice_wins__floe_first", true, 1, false),
+    CONFLICT("conflict_controlling__libnice_wins__libnice_first", true, 1, true),
+    CONFLICT("conflict_controlled__floe_wins__floe_first", false, UINT64_MAX, false),
+    CONFLICT("conflict_controlled__floe_wins__libnice_first", false, UINT64_MAX, true),
+    CONFLICT("conflict_controlled__libnice_wins__floe_first", false, 1, false),
+    CONFLICT("conflict_controlled__libnice_wins__libnice_first", false, 1, true),
 };
 
 #define SCENARIO_CASE(idx, fn)                                                                     \
@@ -842,19 +879,27 @@ static const struct scenario scenarios[] = {
 SCENARIO_CASE(0, floe_controlling__libnice_controlled)
 SCENARIO_CASE(1, floe_controlled__libnice_controlling)
 SCENARIO_CASE(2, floe_controlled__libnice_controlling_aggressive)
-SCENARIO_CASE(3, conflict_both_controlling__floe_wins)
-SCENARIO_CASE(4, conflict_both_controlling__libnice_wins)
-SCENARIO_CASE(5, conflict_both_controlled__floe_wins)
-SCENARIO_CASE(6, conflict_both_controlled__libnice_wins)
+SCENARIO_CASE(3, conflict_controlling__floe_wins__floe_first)
+SCENARIO_CASE(4, conflict_controlling__floe_wins__libnice_first)
+SCENARIO_CASE(5, conflict_controlling__libnice_wins__floe_first)
+SCENARIO_CASE(6, conflict_controlling__libnice_wins__libnice_first)
+SCENARIO_CASE(7, conflict_controlled__floe_wins__floe_first)
+SCENARIO_CASE(8, conflict_controlled__floe_wins__libnice_first)
+SCENARIO_CASE(9, conflict_controlled__libnice_wins__floe_first)
+SCENARIO_CASE(10, conflict_controlled__libnice_wins__libnice_first)
 
 int main(void)
 {
     FLOE_RUN(floe_controlling__libnice_controlled);
     FLOE_RUN(floe_controlled__libnice_controlling);
     FLOE_RUN(floe_controlled__libnice_controlling_aggressive);
-    FLOE_RUN(conflict_both_controlling__floe_wins);
-    FLOE_RUN(conflict_both_controlling__libnice_wins);
-    FLOE_RUN(conflict_both_controlled__floe_wins);
-    FLOE_RUN(conflict_both_controlled__libnice_wins);
+    FLOE_RUN(conflict_controlling__floe_wins__floe_first);
+    FLOE_RUN(conflict_controlling__floe_wins__libnice_first);
+    FLOE_RUN(conflict_controlling__libnice_wins__floe_first);
+    FLOE_RUN(conflict_controlling__libnice_wins__libnice_first);
+    FLOE_RUN(conflict_controlled__floe_wins__floe_first);
+    FLOE_RUN(conflict_controlled__floe_wins__libnice_first);
+    FLOE_RUN(conflict_controlled__libnice_wins__floe_first);
+    FLOE_RUN(conflict_controlled__libnice_wins__libnice_first);
     return floe_test_summary();
 }
