@@ -15,6 +15,11 @@
  * each way over the selected pair (anything that is not STUN on floe's socket
  * is application data), then consent freshness runs both ways for a while
  * and both agents must stay connected with every consent check answered.
+ * The two plain role combinations keep consent for 10 s; the variants
+ * (libnice's aggressive nomination, the eight role-conflict paths, an ICE
+ * restart of both agents) keep it briefly so the whole run stays near 30 s.
+ * libnice runs RFC 5245 compatibility, full mode, regular nomination and
+ * RFC 7675 consent, UDP only, no UPnP, no STUN/TURN server, 127.0.0.1 only.
  */
 #include <errno.h>
 #include <string.h>
@@ -79,6 +84,7 @@ struct side_nice {
     unsigned left_ready;
     unsigned send_errors;
     unsigned candidates;
+    unsigned selected_pairs; /* "new-selected-pair-full" signals */
 };
 
 /* One role combination. */
@@ -90,6 +96,7 @@ struct scenario {
     floe_time consent_period;
     uint64_t floe_tie_breaker; /* 0: random; else forces who wins a role conflict */
     bool nice_first;           /* libnice's first check reaches floe before floe checks */
+    bool restart;              /* then an ICE restart of both agents, data again */
 };
 
 struct harness {
@@ -446,6 +453,18 @@ static void nice_on_state(NiceAgent *agent, guint stream, guint component, guint
         h->n.left_ready++;
 }
 
+static void nice_on_selected(NiceAgent *agent, guint stream, guint component, NiceCandidate *l,
+                             NiceCandidate *r, gpointer data)
+{
+    struct harness *h = data;
+
+    (void)agent;
+    (void)l;
+    (void)r;
+    if (stream == h->n.stream && component == 1)
+        h->n.selected_pairs++;
+}
+
 static void nice_on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf,
                          gpointer data)
 {
@@ -475,6 +494,7 @@ static int nice_setup(struct harness *h)
         return FLOE_ERR_STATE;
     g_signal_connect(h->n.agent, "new-candidate-full", G_CALLBACK(nice_on_candidate), h);
     g_signal_connect(h->n.agent, "component-state-changed", G_CALLBACK(nice_on_state), h);
+    g_signal_connect(h->n.agent, "new-selected-pair-full", G_CALLBACK(nice_on_selected), h);
     if (!nice_agent_attach_recv(h->n.agent, h->n.stream, 1, h->ctx, nice_on_recv, h))
         return FLOE_ERR_STATE;
     return 0;
@@ -806,6 +826,74 @@ static void scenario_connect(struct harness *h)
     CHECK(ok);
 }
 
+static void scenario_data(struct harness *h)
+{
+    memset(&h->to_nice, 0, sizeof(h->to_nice));
+    memset(&h->to_floe, 0, sizeof(h->to_floe));
+    h->to_nice.tag = TAG_TO_NICE;
+    h->to_floe.tag = TAG_TO_FLOE;
+    h->sending = true;
+    run_until(h, data_done, DATA_TIMEOUT);
+    h->sending = false;
+    check_flow(&h->to_nice, "floe->libnice");
+    check_flow(&h->to_floe, "libnice->floe");
+}
+
+/*
+ * ICE restart (RFC 8445 section 9) of both agents: new credentials both ways,
+ * candidates signalled again (floe keeps its local ones, forgets the remote ones).
+ */
+static int restart_both(struct harness *h)
+{
+    struct floe_ice_candidate fc;
+    GSList *cands, *l;
+    int rc = floe_ice_restart(h->f.agent, floe_io_now(), true);
+
+    floe_drive(h);
+    if (rc != 0 || !nice_agent_restart_stream(h->n.agent, h->n.stream))
+        return rc ? rc : FLOE_ERR_STATE;
+    rc = floe_take_nice_credentials(h);
+    if (rc == 0)
+        rc = nice_take_floe_credentials(h);
+    cands = nice_agent_get_local_candidates(h->n.agent, h->n.stream, 1);
+    for (l = cands; l; l = l->next) {
+        nice_on_candidate(h->n.agent, l->data, h);
+        nice_candidate_free(l->data);
+    }
+    g_slist_free(cands);
+    if (rc == 0 && floe_ice_get_local_candidates(h->f.agent, &fc, 1) != 1)
+        rc = FLOE_ERR_NOT_FOUND;
+    return rc == 0 ? nice_add_floe_candidate(h, &fc) : rc;
+}
+
+static unsigned restart_selected_mark;
+
+static bool restarted(const struct harness *h)
+{
+    return both_connected(h) && h->n.selected_pairs > restart_selected_mark;
+}
+
+static void scenario_restart(struct harness *h)
+{
+    struct floe_ice_stats st;
+    floe_time t0 = floe_io_now();
+    bool ok;
+
+    restart_selected_mark = h->n.selected_pairs;
+    REQUIRE(restart_both(h) == 0);
+    ok = run_until(h, restarted, CONNECT_TIMEOUT);
+    floe_ice_get_stats(h->f.agent, &st);
+    printf("  restart: floe %s, libnice %s (%u selected pairs) after %.3f s\n",
+           floe_ice_state_name(floe_ice_get_state(h->f.agent)),
+           nice_component_state_to_string(h->n.state), h->n.selected_pairs,
+           secs(floe_io_now() - t0));
+    REQUIRE(ok);
+    CHECK_EQ(st.restarts, 1);
+    check_selected_pairs(h);
+    scenario_data(h);
+    check_no_drops(h);
+}
+
 static void scenario_body(struct harness *h)
 {
     struct floe_ice_stats s0, s1;
@@ -815,16 +903,14 @@ static void scenario_body(struct harness *h)
     REQUIRE(failures == floe_test_failures_in_current);
     check_selected_pairs(h);
     check_roles(h);
-    h->sending = true;
-    run_until(h, data_done, DATA_TIMEOUT);
-    h->sending = false;
-    check_flow(&h->to_nice, "floe->libnice");
-    check_flow(&h->to_floe, "libnice->floe");
+    scenario_data(h);
     floe_ice_get_stats(h->f.agent, &s0);
     run_until(h, never, h->sc->consent_period);
     floe_ice_get_stats(h->f.agent, &s1);
     check_consent(h, &s0, &s1);
     check_no_drops(h);
+    if (h->sc->restart)
+        scenario_restart(h);
 }
 
 static void run_scenario(void)
@@ -842,6 +928,11 @@ static void run_scenario(void)
     {                                                                                              \
         .name = (n), .floe_controlling = (fc), .nice_controlling = (nc), .nice_options = (opts),   \
         .consent_period = (period), .floe_tie_breaker = (tb), .nice_first = (first)                \
+    }
+#define RESTART(n, fc)                                                                             \
+    {                                                                                              \
+        .name = (n), .floe_controlling = (fc), .nice_controlling = !(fc),                          \
+        .nice_options = NICE_RFC8445, .consent_period = CONFLICT_CONSENT, .restart = true          \
     }
 #define CONFLICT(n, ctl, tb, first) SCENARIO(n, ctl, ctl, NICE_RFC8445, CONFLICT_CONSENT, tb, first)
 
@@ -867,6 +958,9 @@ static const struct scenario scenarios[] = {
     CONFLICT("conflict_controlled__floe_wins__libnice_first", false, UINT64_MAX, true),
     CONFLICT("conflict_controlled__libnice_wins__floe_first", false, 1, false),
     CONFLICT("conflict_controlled__libnice_wins__libnice_first", false, 1, true),
+    /* ICE restart of both agents after the connection is up, then data again. */
+    RESTART("restart__floe_controlling", true),
+    RESTART("restart__floe_controlled", false),
 };
 
 #define SCENARIO_CASE(idx, fn)                                                                     \
@@ -887,6 +981,8 @@ SCENARIO_CASE(7, conflict_controlled__floe_wins__floe_first)
 SCENARIO_CASE(8, conflict_controlled__floe_wins__libnice_first)
 SCENARIO_CASE(9, conflict_controlled__libnice_wins__floe_first)
 SCENARIO_CASE(10, conflict_controlled__libnice_wins__libnice_first)
+SCENARIO_CASE(11, restart__floe_controlling)
+SCENARIO_CASE(12, restart__floe_controlled)
 
 int main(void)
 {
@@ -901,5 +997,7 @@ int main(void)
     FLOE_RUN(conflict_controlled__floe_wins__libnice_first);
     FLOE_RUN(conflict_controlled__libnice_wins__floe_first);
     FLOE_RUN(conflict_controlled__libnice_wins__libnice_first);
+    FLOE_RUN(restart__floe_controlling);
+    FLOE_RUN(restart__floe_controlled);
     return floe_test_summary();
 }
