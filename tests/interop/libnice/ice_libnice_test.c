@@ -308,10 +308,23 @@ static void floe_on_app_data(struct harness *h, const struct floe_addr *from, co
     flow_receive(&h->to_floe, buf, len);
 }
 
+/* One datagram on floe's socket: STUN goes to the agent, anything else is application data. */
+static void floe_on_datagram(struct harness *h, const struct floe_addr *from, const uint8_t *buf,
+                             size_t len)
+{
+    struct floe_ice_path path = {.local = h->f.local};
+
+    if (!floe_stun_is_message(buf, len)) {
+        floe_on_app_data(h, from, buf, len);
+        return;
+    }
+    floe_snoop_nice_role(h, buf, len);
+    floe_ice_handle_input(h->f.agent, floe_io_now(), &path, from, buf, len);
+}
+
 static gboolean floe_on_readable(gint fd, GIOCondition cond, gpointer data)
 {
     struct harness *h = data;
-    struct floe_ice_path path = {.local = h->f.local};
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     struct floe_addr from;
@@ -320,14 +333,8 @@ static gboolean floe_on_readable(gint fd, GIOCondition cond, gpointer data)
 
     (void)cond;
     while ((n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss, &sl)) >= 0) {
-        if (floe_io_addr_from_sockaddr(&from, (struct sockaddr *)&ss, sl) != 0)
-            continue;
-        if (floe_stun_is_message(buf, (size_t)n))
-            floe_snoop_nice_role(h, buf, (size_t)n);
-        if (floe_stun_is_message(buf, (size_t)n))
-            floe_ice_handle_input(h->f.agent, floe_io_now(), &path, &from, buf, (size_t)n);
-        else
-            floe_on_app_data(h, &from, buf, (size_t)n);
+        if (floe_io_addr_from_sockaddr(&from, (struct sockaddr *)&ss, sl) == 0)
+            floe_on_datagram(h, &from, buf, (size_t)n);
         sl = sizeof(ss);
     }
     floe_drive(h);
