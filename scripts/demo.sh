@@ -1,6 +1,8 @@
 #!/bin/sh
-# floe demo, as it stands: ask a local coturn for our server-reflexive address, then
-# replay DESIGN section 1's roam race in the simulator, with and without the grace period.
+# floe demo, as it stands: ask a local coturn for our server-reflexive address, relay a
+# message through floe-relay with `floe turn` (and through it with coturn's own client),
+# then replay DESIGN section 1's roam race in the simulator, with and without the grace
+# period.
 # Usage: sh scripts/demo.sh BUILD_DIR   (run by `make demo` after `make deps`)
 set -eu
 
@@ -8,7 +10,9 @@ BUILD=${1:?usage: sh scripts/demo.sh BUILD_DIR}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FLOE=$BUILD/bin/floe
 [ -x "$FLOE" ] || { echo "demo: $FLOE not built (run 'make build')" >&2; exit 1; }
-for tool in turnserver jq ss; do
+RELAY=$BUILD/bin/floe-relay
+[ -x "$RELAY" ] || { echo "demo: $RELAY not built (run 'make build')" >&2; exit 1; }
+for tool in turnserver turnutils_peer turnutils_uclient jq ss; do
     command -v "$tool" >/dev/null 2>&1 || {
         echo "demo: $tool not installed (run 'make deps' as root)" >&2
         exit 1
@@ -23,8 +27,17 @@ heading() {
 
 TMP=$(mktemp -d /tmp/floe-demo.XXXXXX)
 COTURN_PID=""
+RELAY_PID=""
+PEER_PID=""
+stop() {
+    [ -n "$1" ] || return 0
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
 cleanup() {
     floe_coturn_stop
+    stop "$RELAY_PID"
+    stop "$PEER_PID"
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -48,6 +61,42 @@ jq -r '"\(.time) \(.severity) \(.message) server=\(.server)"' "$TMP/floe.jsonl"
 
 heading "stopping coturn (pid $COTURN_PID)"
 floe_coturn_stop
+
+heading "starting floe-relay and an echo peer (coturn's turnutils_peer) on loopback"
+RPORT=$(floe_free_udp_port)
+PEER_PORT=$(floe_free_udp_port)
+turnutils_peer -L 127.0.0.1 -p "$PEER_PORT" >"$TMP/peer.out" 2>&1 &
+PEER_PID=$!
+"$RELAY" --listen "127.0.0.1:$RPORT" --relay-ports 61000-61999 --allow-loopback-peers \
+    --user alice:secret --auth-secret demo-secret --threads 2 \
+    --log-file "$TMP/relay.jsonl" &
+RELAY_PID=$!
+i=0
+while [ -z "$(ss -Hlnu "sport = :$RPORT")" ] || [ -z "$(ss -Hlnu "sport = :$PEER_PORT")" ]; do
+    i=$((i + 1))
+    [ "$i" -lt 100 ] || { echo "demo: floe-relay did not start" >&2; exit 1; }
+    sleep 0.1
+done
+echo "floe-relay pid $RELAY_PID on udp 127.0.0.1:$RPORT, echo peer on udp 127.0.0.1:$PEER_PORT"
+
+heading "floe turn: allocate on floe-relay, bind a channel, echo through the relay"
+"$FLOE" turn --server "127.0.0.1:$RPORT" --user alice --password secret \
+    --peer "127.0.0.1:$PEER_PORT"
+
+heading "the same with coturn-style REST credentials (--auth-secret), as JSON"
+"$FLOE" turn --json --server "127.0.0.1:$RPORT" --auth-secret demo-secret --user demo \
+    --peer "127.0.0.1:$PEER_PORT" | jq .
+
+heading "coturn's own client (turnutils_uclient) through floe-relay: 4 allocations x 20 messages"
+turnutils_uclient -p "$RPORT" -e 127.0.0.1 -r "$PEER_PORT" -n 20 -m 4 -c -u alice -w secret \
+    127.0.0.1 2>&1 | grep -E "start_mclient: tot_send_msgs|lost packets"
+
+heading "floe-relay's log (JSON Lines, read with jq)"
+stop "$RELAY_PID"
+RELAY_PID=""
+jq -r '"\(.time) \(.severity) \(.message) \(.addr // "")"' "$TMP/relay.jsonl" | head -n 8
+stop "$PEER_PID"
+PEER_PID=""
 
 heading "floe sim roam-race: local candidates 50 ms..1.9 s after the remote ones"
 echo "left: the grace period and candidate timeout; right: both 0 (the naive behaviour)"
