@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -21,6 +22,12 @@
 #define WORKER_BUF 2048
 #define WORKER_MAX_ROUNDS 8 /* recvmmsg batches per socket per wakeup, for fairness */
 #define WORKER_SOCKBUF (4 * 1024 * 1024)
+#define WORKER_GSO_MAX 64 /* segments per UDP GSO send (the kernel's UDP_MAX_SEGMENTS) */
+
+union worker_cmsg {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+};
 
 enum worker_tag {
     WORKER_TAG_WAKE = 0,
@@ -57,6 +64,10 @@ struct relayd_worker {
     uint8_t tx_buf[WORKER_BATCH][WORKER_BUF];
     int tx_fd[WORKER_BATCH];
     unsigned n_tx;
+    /* UDP GSO: runs of equal-sized datagrams to one destination leave in one send */
+    bool gso;
+    struct iovec gso_iov[WORKER_BATCH][WORKER_GSO_MAX];
+    union worker_cmsg gso_cmsg[WORKER_BATCH];
 };
 
 static int worker_fam(const struct floe_addr *a)
@@ -153,6 +164,7 @@ int relayd_worker_new(struct relayd *d, unsigned idx, struct relayd_worker **out
         return FLOE_ERR_NOMEM;
     w->d = d;
     w->idx = idx;
+    w->gso = true;
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     w->port_fd[0] = malloc(65536 * sizeof(int));
@@ -224,6 +236,73 @@ static void worker_group_by_fd(struct relayd_worker *w)
     }
 }
 
+/* Same socket and destination: datagrams that may travel as one GSO send. */
+static bool worker_same_flow(const struct mmsghdr *a, const struct mmsghdr *b)
+{
+    return a->msg_hdr.msg_namelen == b->msg_hdr.msg_namelen &&
+           memcmp(a->msg_hdr.msg_name, b->msg_hdr.msg_name, a->msg_hdr.msg_namelen) == 0;
+}
+
+/*
+ * How many datagrams from tx[i] on fit one UDP GSO send (UDP_SEGMENT): same
+ * socket and destination, equal sizes, only the last one may be shorter.
+ */
+static unsigned worker_gso_run(const struct relayd_worker *w, unsigned i, unsigned end)
+{
+    size_t seg = w->tx[i].msg_hdr.msg_iov->iov_len;
+    unsigned j = i + 1;
+
+    while (j < end && j - i < WORKER_GSO_MAX && worker_same_flow(&w->tx[i], &w->tx[j]) &&
+           w->tx[j].msg_hdr.msg_iov->iov_len <= seg) {
+        j++;
+        if (w->tx[j - 1].msg_hdr.msg_iov->iov_len < seg)
+            break;
+    }
+    return j - i;
+}
+
+/* Turn tx[i..i+n) into out: one GSO message of n segments, or the single message. */
+static void worker_gso_build(struct relayd_worker *w, unsigned i, unsigned n, struct mmsghdr *out,
+                             struct iovec *iov, union worker_cmsg *cm)
+{
+    struct cmsghdr *c;
+    unsigned k;
+
+    *out = w->tx[i];
+    if (n == 1)
+        return;
+    for (k = 0; k < n; k++)
+        iov[k] = *w->tx[i + k].msg_hdr.msg_iov;
+    out->msg_hdr.msg_iov = iov;
+    out->msg_hdr.msg_iovlen = n;
+    memset(cm, 0, sizeof(*cm));
+    out->msg_hdr.msg_control = cm->buf;
+    out->msg_hdr.msg_controllen = sizeof(cm->buf);
+    c = CMSG_FIRSTHDR(&out->msg_hdr);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    *(uint16_t *)(void *)CMSG_DATA(c) = (uint16_t)iov[0].iov_len;
+}
+
+/* Send tx[i..end), all for one socket, as few messages as GSO allows. */
+static void worker_send_fd(struct relayd_worker *w, unsigned i, unsigned end)
+{
+    struct mmsghdr out[WORKER_BATCH];
+    unsigned n = 0;
+
+    while (i < end) {
+        unsigned run = w->gso ? worker_gso_run(w, i, end) : 1;
+
+        worker_gso_build(w, i, run, &out[n], w->gso_iov[n], &w->gso_cmsg[n]);
+        n++;
+        i += run;
+    }
+    if (sendmmsg(w->tx_fd[end - 1], out, n, MSG_DONTWAIT) < 0 && errno == EIO && w->gso) {
+        w->gso = false; /* no GSO on this path: the next batches go one by one */
+    }
+}
+
 static void worker_flush(struct relayd_worker *w)
 {
     unsigned i = 0;
@@ -231,12 +310,11 @@ static void worker_flush(struct relayd_worker *w)
     worker_group_by_fd(w);
     while (i < w->n_tx) {
         unsigned j = i + 1;
-        int sent;
 
         while (j < w->n_tx && w->tx_fd[j] == w->tx_fd[i])
             j++;
-        sent = sendmmsg(w->tx_fd[i], &w->tx[i], j - i, MSG_DONTWAIT);
-        (void)sent; /* UDP: what the kernel cannot take now is lost, as on the wire */
+        /* UDP: what the kernel cannot take now is lost, as on the wire */
+        worker_send_fd(w, i, j);
         i = j;
     }
     w->n_tx = 0;
