@@ -59,6 +59,8 @@ start_relay --user alice:secret --user bob:hunter2 --threads 2 --metrics "127.0.
 uclient channels -u alice -w secret -c -m 4
 uclient send-indications -u bob -w hunter2 -c -s -m 4
 uclient dont-fragment -u alice -w secret -c -g -m 2
+# Back-to-back datagrams: the relay batches them (sendmmsg, UDP GSO runs) and loses none.
+uclient burst -u alice -w secret -c -m 8 -z 0 -n 400
 
 echo "--- wrong password is refused"
 if timeout 30 turnutils_uclient -p "$PORT" -e 127.0.0.1 -r "$PEER_PORT" -n 3 -u alice -w nope \
