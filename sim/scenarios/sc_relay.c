@@ -9,24 +9,29 @@
  *
  * relay-only: both peers behind symmetric NATs gather nothing but their
  * relayed candidates, so the only pairs are relay to relay through the one
- * relay (whose peer policy lets its own address in for this).
+ * relay (whose peer policy lets its own address in for this). Data must keep
+ * flowing, none lost, across the TURN refreshes of permissions, channels and
+ * allocations.
  */
 #include <stdio.h>
 
 #include "scen_int.h"
 
-/* Virtual time a cell may take to connect, and the time data must keep flowing after. */
+/* Virtual time a cell may take to connect. */
 #define RELAY_CELL_LIMIT FLOE_SEC(25)
+/* How long data must keep flowing after: 1 s per cell, and in relay-only past every TURN
+ * refresh (permission 240 s, allocation and channel 300 s) twice. */
 #define RELAY_FLOW_TIME FLOE_SEC(1)
-/* Application datagrams each side must receive within RELAY_FLOW_TIME (one every 100 ms). */
-#define RELAY_FLOW_MIN 5
+#define RELAY_ONLY_FLOW_TIME FLOE_SEC(700)
+/* Application datagrams each side may lack against what the other sent: those in flight. */
+#define RELAY_IN_FLIGHT 2
 
 /* What one run showed once both sides were up. */
 struct relay_run {
     int up;              /* floe__scen_run_until_up's answer */
     floe_time up_at;     /* both sides up: selected pair and data from the peer */
     bool local_relay[2]; /* each side's selected pair sends via the relay */
-    bool flows;          /* both sides kept receiving data for RELAY_FLOW_TIME */
+    bool flows;          /* each side received all the other sent but those in flight */
     bool misdelivered;
     struct floe_relay_stats relay;
 };
@@ -36,11 +41,10 @@ static bool relay_is_relayed(const struct relay_run *r)
     return r->local_relay[0] || r->local_relay[1];
 }
 
-/* Connect, then let data flow for RELAY_FLOW_TIME and take the counters. */
-static int relay_run(struct floe__scen_pair *p, struct relay_run *r)
+/* Connect, then let data flow for `flow` and take the counters. */
+static int relay_run(struct floe__scen_pair *p, floe_time flow, struct relay_run *r)
 {
     const struct floe_sim_ice_ep_stats *st[2];
-    uint64_t before[2];
     int i, rc;
 
     r->up = floe__scen_run_until_up(p, RELAY_CELL_LIMIT);
@@ -50,14 +54,14 @@ static int relay_run(struct floe__scen_pair *p, struct relay_run *r)
     for (i = 0; i < 2; i++) {
         st[i] = floe_sim_ice_ep_stats(p->ep[i]);
         r->local_relay[i] = st[i]->has_selected && st[i]->selected.path.via_relay;
-        before[i] = st[i]->data_received;
     }
-    rc = floe_sim_run_until(p->sim, floe_time_add(r->up_at, RELAY_FLOW_TIME));
+    rc = floe_sim_run_until(p->sim, floe_time_add(r->up_at, flow));
     if (rc < 0)
         return rc;
     r->flows = r->up == 1;
     for (i = 0; i < 2; i++) {
-        r->flows = r->flows && st[i]->data_received >= before[i] + RELAY_FLOW_MIN;
+        r->flows = r->flows && st[i]->data_received + RELAY_IN_FLIGHT >= st[1 - i]->data_sent &&
+                   st[i]->data_received >= flow / FLOE_MS(100);
         r->misdelivered = r->misdelivered || st[i]->data_misdelivered;
     }
     floe_relay_get_stats(floe_sim_relay_server_core(p->relay), &r->relay);
@@ -118,7 +122,7 @@ static int relay_cell(const struct floe_sim_scenario_opts *so, struct floe_sim_v
     floe__scen_opts_relay(&o);
     rc = floe__scen_pair_setup(&p, &o);
     if (rc == 0)
-        rc = relay_run(&p, &r);
+        rc = relay_run(&p, RELAY_FLOW_TIME, &r);
     if (rc < 0) {
         floe__scen_pair_free(&p);
         return floe__scen_setup_failed(v, "relay cell", rc);
@@ -171,11 +175,12 @@ static void relay_only_verdict(struct floe_sim_verdict *v, struct floe__scen_pai
         r->up == 1 && r->flows && !r->misdelivered && both_relay && only_relayed &&
             r->relay.channels >= 2 && r->relay.packets_to_peers > 0,
         "%s in %llu ms, relay to relay: %s, candidates gathered %llu/%llu, %llu channels, "
-        "%llu packets relayed, data %llu/%llu",
+        "%llu packets relayed, data %llu/%llu over %llu s",
         r->up == 1 ? "connected" : "NOT connected", (unsigned long long)(r->up_at / FLOE_MS(1)),
         both_relay ? "yes" : "no", (unsigned long long)c->gathered, (unsigned long long)g->gathered,
         (unsigned long long)r->relay.channels, (unsigned long long)r->relay.packets_to_peers,
-        (unsigned long long)c->data_received, (unsigned long long)g->data_received);
+        (unsigned long long)c->data_received, (unsigned long long)g->data_received,
+        (unsigned long long)(RELAY_ONLY_FLOW_TIME / FLOE_SEC(1)));
 }
 
 int floe__scen_relay_only(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v)
@@ -197,7 +202,7 @@ int floe__scen_relay_only(const struct floe_sim_scenario_opts *so, struct floe_s
     floe__scen_opts_timeline(&o, v, 0, 0);
     rc = floe__scen_pair_setup(&p, &o);
     if (rc == 0)
-        rc = relay_run(&p, &r);
+        rc = relay_run(&p, RELAY_ONLY_FLOW_TIME, &r);
     if (rc < 0) {
         floe__scen_pair_free(&p);
         return floe__scen_setup_failed(v, "relay-only", rc);
