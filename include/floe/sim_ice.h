@@ -11,6 +11,7 @@
 #define FLOE_SIM_ICE_H
 
 #include "floe/ice.h"
+#include "floe/relay.h"
 #include "floe/sim.h"
 
 #ifdef __cplusplus
@@ -82,6 +83,48 @@ void floe_sim_stun_server_init(struct floe_sim_stun_server *s);
 /* Ops for struct floe_sim_stun_server (obj = the server). */
 extern const struct floe_sim_endpoint_ops floe_sim_stun_server_ops;
 
+/* --------------------------------------------------------- relay server */
+
+/* The static long-term user of the simulated relay (--user alice:secret). */
+#define FLOE_SIM_RELAY_USER "alice"
+#define FLOE_SIM_RELAY_PASSWORD "secret"
+/* Relayed ports bound at once (one per live or pending allocation). */
+#define FLOE_SIM_RELAY_PORTS 32
+/* Datagrams the relay may have to send after one input (an answer, a relayed packet). */
+#define FLOE_SIM_RELAY_QUEUE 8
+
+struct floe_sim_relay_server;
+
+/*
+ * The simulator's defaults for a relay core: floe_relay_config_default with
+ * the user FLOE_SIM_RELAY_USER / FLOE_SIM_RELAY_PASSWORD and relayed ports
+ * 49152-49999. The relayed address is left for floe_sim_relay_server_new.
+ */
+void floe_sim_relay_config_default(struct floe_relay_config *cfg);
+
+/*
+ * A TURN server endpoint wrapping a floe_relay core: it listens at `listen`
+ * (an IP of `host` and a port), answers FLOE_RELAY_EV_BIND_PORT by attaching
+ * one endpoint on the relayed address (floe_relay_port_bound reports whether
+ * the attach worked) and detaches it on FLOE_RELAY_EV_RELEASE_PORT; datagrams
+ * on the listening port go to floe_relay_handle_client, those on a relayed
+ * port to floe_relay_handle_peer, and every answer leaves from the address
+ * the core names (tx.from). cfg NULL: floe_sim_relay_config_default(); the
+ * config is copied, its rng replaced by the simulator's and, when no relayed
+ * address is set, relay_v4 set to listen's IP. Strings in cfg are borrowed.
+ * Allocated through cfg->alloc; free it after the last run of the simulator.
+ * Returns 0, FLOE_ERR_INVALID_ARG, FLOE_ERR_NOMEM, or the core's or attach's error.
+ */
+int floe_sim_relay_server_new(struct floe_sim *sim, uint32_t host, const struct floe_addr *listen,
+                              const struct floe_relay_config *cfg,
+                              struct floe_sim_relay_server **out);
+/* Free the server and its core (NULL allowed); detach it first if the simulator runs on. */
+void floe_sim_relay_server_free(struct floe_sim_relay_server *s);
+/* The relay core, for its counters (floe_relay_get_stats). */
+struct floe_relay *floe_sim_relay_server_core(struct floe_sim_relay_server *s);
+/* Relayed ports bound now. */
+uint32_t floe_sim_relay_server_ports(const struct floe_sim_relay_server *s);
+
 /* ------------------------------------------------------------ signalling */
 
 struct floe_sim_signal;
@@ -113,8 +156,17 @@ struct floe_sim_ice_ep_config {
     struct floe_ice_config ice; /* rng is set by the adapter (the simulator's RNG) */
     uint16_t port;              /* one UDP port bound on every interface */
     struct floe_addr stun;      /* STUN server; family FLOE_AF_NONE: host candidates only */
-    floe_time gather_delay;     /* local candidates are added this long after start */
-    floe_time stun_rto;         /* Binding retransmission: rto doubling, stun_max_sends */
+    /*
+     * TURN server (a floe_sim_relay_server); family FLOE_AF_NONE: no relayed
+     * candidates. Its allocation gives a relayed candidate (base: the relayed
+     * address, server: this address) and a server-reflexive one, trickled
+     * like the others; relayed checks and data go through floe_turn.
+     */
+    struct floe_addr relay;
+    const char *relay_user, *relay_password; /* long-term credentials, borrowed */
+    bool relay_only;        /* gather relayed candidates only: no host, no server-reflexive */
+    floe_time gather_delay; /* local candidates are added this long after start */
+    floe_time stun_rto;     /* Binding retransmission: rto doubling, stun_max_sends */
     uint32_t stun_max_sends;
     floe_time data_interval; /* application datagram every interval on the selected pair */
     uint32_t decoys;         /* extra host candidates on interfaces that lead nowhere */
@@ -124,8 +176,10 @@ struct floe_sim_ice_ep_config {
 };
 
 /*
- * Defaults: the ICE client profile, port 50000, no STUN server, no gather
- * delay, STUN RTO 250 ms with 7 sends, data every 100 ms, no decoys, id 0.
+ * Defaults: the ICE client profile, port 50000, no STUN server, no TURN
+ * server (credentials FLOE_SIM_RELAY_USER / FLOE_SIM_RELAY_PASSWORD when one
+ * is set), no gather delay, STUN RTO 250 ms with 7 sends, data every 100 ms,
+ * no decoys, id 0.
  */
 void floe_sim_ice_ep_config_default(struct floe_sim_ice_ep_config *cfg);
 
@@ -149,6 +203,11 @@ struct floe_sim_ice_ep_stats {
     floe_time data_first_at;    /* first application datagram received */
     floe_time data_last_at;     /* latest application datagram received */
     uint64_t stun_answers;      /* server-reflexive answers received */
+    floe_time relayed_at;       /* relayed candidate gathered, FLOE_TIME_NEVER if never */
+    uint64_t relay_out;         /* datagrams (checks, data) handed to the TURN client */
+    uint64_t relay_in;          /* datagrams from peers through the relay */
+    uint64_t relay_refused;     /* relayed sends refused (no allocation, other relay, errors) */
+    uint64_t relay_errors;      /* TURN error events (refused permissions included) */
     uint32_t roams;
 };
 

@@ -299,7 +299,8 @@ FLOE_WARN_UNUSED long floe_stun_build_finish(struct floe_stun_builder *b);
 
 /*
  * Frame data as ChannelData (RFC 8656 section 12.4) into out; no padding (UDP).
- * data may overlap out (framing in place with the payload already at out + 4).
+ * data may overlap out in any way: framing in place with the payload already at
+ * out + 4, or moving a payload that starts at out (floe_turn_encapsulate's in place).
  * The channel is in 0x4000..0x7FFF (FLOE_CHANNEL_MAX_RFC5766).
  * Returns the frame length, FLOE_ERR_INVALID_ARG (channel out of range, NULL
  * pointers or data over 65535 bytes) or FLOE_ERR_BUFFER_TOO_SMALL.

@@ -98,6 +98,13 @@ void floe__scen_opts_default(struct floe__scen_opts *o, const struct floe_sim_sc
     }
 }
 
+void floe__scen_opts_relay(struct floe__scen_opts *o)
+{
+    o->relay = true;
+    floe_sim_relay_config_default(&o->relay_cfg);
+    o->ep[0].relay = o->ep[1].relay = floe_addr_v4(203, 0, 113, 2, 3478);
+}
+
 void floe__scen_opts_timeline(struct floe__scen_opts *o, struct floe_sim_verdict *v, uint8_t lane,
                               uint8_t group)
 {
@@ -188,7 +195,24 @@ static int scen_make_sim(struct floe__scen_pair *p, const struct floe__scen_opts
     return floe_sim_new(&sc, &p->sim);
 }
 
-/* The public network, the STUN server on it, and the roam network if wanted. */
+/* The relay host on the public network, when wanted. */
+static int scen_relay(struct floe__scen_pair *p, const struct floe__scen_opts *o)
+{
+    struct floe_addr ip = o->ep[0].relay;
+    uint32_t host, iface;
+    int rc;
+
+    if (!o->relay)
+        return 0;
+    rc = floe_sim_host_add(p->sim, "relay", &host);
+    if (rc == 0)
+        rc = floe_sim_host_add_addr(p->sim, host, p->inet, &ip, &iface);
+    if (rc == 0)
+        rc = floe_sim_relay_server_new(p->sim, host, &ip, &o->relay_cfg, &p->relay);
+    return rc;
+}
+
+/* The public network, the STUN server and relay on it, and the roam network if wanted. */
 static int scen_core(struct floe__scen_pair *p, const struct floe__scen_opts *o,
                      const struct floe_sim_link *lan)
 {
@@ -206,6 +230,8 @@ static int scen_core(struct floe__scen_pair *p, const struct floe__scen_opts *o,
     floe_sim_stun_server_init(&p->stun);
     if (rc == 0)
         rc = floe_sim_attach(p->sim, host, &ip, "stun", &floe_sim_stun_server_ops, &p->stun, &ep);
+    if (rc == 0)
+        rc = scen_relay(p, o);
     if (rc != 0 || o->roam_nat == FLOE__SCEN_NAT_KINDS)
         return rc;
     ext = floe_addr_v4(198, 51, 100, 30, 0);
@@ -251,6 +277,7 @@ void floe__scen_pair_free(struct floe__scen_pair *p)
     floe_sim_ice_ep_free(p->ep[1]);
     floe_sim_signal_free(p->sig);
     floe_sim_free(p->sim);
+    floe_sim_relay_server_free(p->relay);
     memset(p, 0, sizeof(*p));
 }
 
@@ -271,6 +298,12 @@ static const struct floe_sim_scenario scen_table[] = {
     {"nat-matrix",
      "both peers behind each RFC 4787 NAT kind: direct where possible, the rest need a relay",
      floe__scen_nat_matrix},
+    {"nat-matrix-relay",
+     "the NAT matrix with a TURN relay: every cell connects, direct where possible, else relayed",
+     floe__scen_nat_matrix_relay},
+    {"relay-only",
+     "both peers behind symmetric NATs gather relayed candidates only: connect through the relay",
+     floe__scen_relay_only},
     {"roam-race",
      "local candidates 50 ms..1.9 s after the remote ones: grace period vs naive false failure",
      floe__scen_roam_race},

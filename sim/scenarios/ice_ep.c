@@ -117,11 +117,19 @@ void floe__iceep_events(struct floe_sim_ice_ep *ep)
     }
 }
 
-/* Give the agent a local candidate and trickle it to the peer. */
+/*
+ * Give the agent a local candidate and trickle it to the peer. A candidate the
+ * agent has already (a relay and the STUN server seeing the same mapping) is
+ * not trickled twice.
+ */
 void floe__iceep_add_local(struct floe_sim_ice_ep *ep, const struct floe_ice_candidate *c)
 {
-    int rc = floe_ice_add_local_candidate(ep->agent, floe_sim_now(ep->sim), c);
+    struct floe_ice_stats before, after;
+    int rc;
 
+    floe_ice_get_stats(ep->agent, &before);
+    rc = floe_ice_add_local_candidate(ep->agent, floe_sim_now(ep->sim), c);
+    floe_ice_get_stats(ep->agent, &after);
     floe__iceep_events(ep);
     if (rc != 0) {
         if (!ep->local_refusal_noted)
@@ -129,6 +137,8 @@ void floe__iceep_add_local(struct floe_sim_ice_ep *ep, const struct floe_ice_can
         ep->local_refusal_noted = true;
         return;
     }
+    if (after.n_local == before.n_local)
+        return;
     ep->st.gathered++;
     if (ep->sig)
         floe__sim_signal_send(ep->sig, ep->side, FLOE__SIM_SIG_ADD, c);
@@ -165,6 +175,8 @@ void floe__iceep_gather_ip(struct floe_sim_ice_ep *ep, const struct floe_addr *i
 {
     struct floe_ice_candidate c;
 
+    if (ep->cfg.relay_only)
+        return;
     memset(&c, 0, sizeof(c));
     c.type = FLOE_ICE_HOST;
     c.addr = *ip;
@@ -203,6 +215,7 @@ void floe__iceep_gather_all(struct floe_sim_ice_ep *ep)
     for (i = 0; floe_sim_host_addr(ep->sim, ep->host, i, &ip) == 0; i++)
         floe__iceep_gather_ip(ep, &ip);
     iceep_add_decoys(ep);
+    floe__iceep_turn_start(ep);
 }
 
 /* A roam: the candidates based on the old address are gone (local and, via signalling, remote). */
@@ -269,9 +282,12 @@ int floe_sim_ice_ep_new(struct floe_sim *sim, uint32_t host,
     ep->gather_at = FLOE_TIME_NEVER;
     ep->st.connected_at = ep->st.failed_at = ep->st.disconnected_at = FLOE_TIME_NEVER;
     ep->st.selected_at = ep->st.data_first_at = ep->st.data_last_at = FLOE_TIME_NEVER;
+    ep->st.relayed_at = FLOE_TIME_NEVER;
     ic = cfg->ice;
     ic.rng = floe_sim_rng(sim);
     rc = floe_ice_new(&ep->agent, &ic, floe_sim_now(sim));
+    if (rc == 0)
+        rc = floe__iceep_turn_new(ep);
     bind.port = cfg->port;
     if (rc == 0)
         rc = floe_sim_attach(sim, host, &bind, ep->name, &floe__iceep_ops, ep, &ep->ep);
@@ -292,6 +308,7 @@ void floe_sim_ice_ep_free(struct floe_sim_ice_ep *ep)
         return;
     a = ep->cfg.ice.alloc;
     floe_ice_free(ep->agent);
+    floe_turn_free(ep->turn);
     floe_mem_free(&a, ep);
 }
 

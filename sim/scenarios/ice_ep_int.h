@@ -3,6 +3,7 @@
 #define FLOE_SIM_ICE_EP_INT_H
 
 #include "floe/stun.h"
+#include "floe/turn.h"
 #include "scen_int.h"
 
 /* Application datagrams: magic, sender id, receiver id, sequence number, padding. */
@@ -31,6 +32,8 @@ struct floe_sim_ice_ep {
     bool attached, started;
     bool local_refusal_noted, remote_refusal_noted; /* the first refusal of each is noted */
     struct floe_ice_agent *agent;
+    struct floe_turn *turn; /* NULL without a TURN server */
+    bool turn_error_noted;  /* the first TURN error is noted, the others counted */
     struct floe_sim_signal *sig;
     uint8_t side;
     floe_time gather_at; /* when the delayed first gathering runs; FLOE_TIME_NEVER: done */
@@ -47,6 +50,20 @@ void floe__iceep_gather_ip(struct floe_sim_ice_ep *ep, const struct floe_addr *i
 void floe__iceep_gather_all(struct floe_sim_ice_ep *ep);
 void floe__iceep_add_local(struct floe_sim_ice_ep *ep, const struct floe_ice_candidate *c);
 void floe__iceep_invalidate(struct floe_sim_ice_ep *ep, const struct floe_addr *old_ip);
+
+/* ice_ep_turn.c */
+int floe__iceep_turn_new(struct floe_sim_ice_ep *ep);
+void floe__iceep_turn_start(struct floe_sim_ice_ep *ep);
+void floe__iceep_turn_events(struct floe_sim_ice_ep *ep);
+bool floe__iceep_turn_in(struct floe_sim_ice_ep *ep, floe_time now, const struct floe_addr *from,
+                         const uint8_t *bytes, size_t len);
+int floe__iceep_turn_out(struct floe_sim_ice_ep *ep, floe_time now, uint8_t *buf, size_t cap,
+                         size_t *len, struct floe_addr *from, struct floe_addr *to);
+int floe__iceep_turn_wrap(struct floe_sim_ice_ep *ep, floe_time now,
+                          const struct floe_ice_path *path, const struct floe_addr *peer,
+                          uint8_t *buf, size_t cap, size_t *len, struct floe_addr *from,
+                          struct floe_addr *to);
+void floe__iceep_data_in(struct floe_sim_ice_ep *ep, floe_time now, const uint8_t *bytes);
 
 /* ice_ep_io.c */
 extern const struct floe_sim_endpoint_ops floe__iceep_ops;

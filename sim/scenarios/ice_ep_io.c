@@ -1,14 +1,15 @@
 /*
- * The ICE endpoint adapter's simulator verbs: datagrams in (application data,
- * STUN answers to the gatherer, everything else to the agent), datagrams out
- * (Binding requests, the agent's checks, application data on the selected
- * pair), timers and roams.
+ * The ICE endpoint adapter's simulator verbs: datagrams in (the relay server's
+ * to the TURN client, application data, STUN answers to the gatherer,
+ * everything else to the agent), datagrams out (TURN requests, Binding
+ * requests, the agent's checks, application data on the selected pair, the
+ * relayed ones framed by the TURN client), timers and roams.
  */
 #include <string.h>
 
 #include "ice_ep_int.h"
 
-static void iceep_data_in(struct floe_sim_ice_ep *ep, floe_time now, const uint8_t *bytes)
+void floe__iceep_data_in(struct floe_sim_ice_ep *ep, floe_time now, const uint8_t *bytes)
 {
     if (bytes[ICEEP_MAGIC_LEN + 1] != ep->cfg.id) {
         ep->st.data_misdelivered++;
@@ -56,8 +57,10 @@ static void iceep_handle_input(void *obj, floe_time now, const struct floe_addr 
     struct floe_sim_ice_ep *ep = obj;
     struct floe_ice_path path;
 
+    if (floe__iceep_turn_in(ep, now, from, bytes, len))
+        return;
     if (len == ICEEP_DATA_LEN && memcmp(bytes, ICEEP_MAGIC, ICEEP_MAGIC_LEN) == 0) {
-        iceep_data_in(ep, now, bytes);
+        floe__iceep_data_in(ep, now, bytes);
         return;
     }
     if (iceep_stun_in(ep, bytes, len))
@@ -92,6 +95,9 @@ static void iceep_handle_timeout(void *obj, floe_time now)
     if (now >= ep->gather_at)
         floe__iceep_gather_all(ep);
     iceep_gather_timers(ep, now);
+    if (ep->turn)
+        floe_turn_handle_timeout(ep->turn, now);
+    floe__iceep_turn_events(ep);
     floe_ice_handle_timeout(ep->agent, now);
     floe__iceep_events(ep);
 }
@@ -121,7 +127,7 @@ static int iceep_data_out(struct floe_sim_ice_ep *ep, floe_time now, uint8_t *bu
     const struct floe_ice_pair_info *p = &ep->st.selected;
 
     if (!ep->cfg.data_interval || !ep->st.has_selected || now < ep->data_next ||
-        p->path.via_relay || cap < ICEEP_DATA_LEN)
+        cap < ICEEP_DATA_LEN)
         return 0;
     memset(buf, 0, ICEEP_DATA_LEN);
     memcpy(buf, ICEEP_MAGIC, ICEEP_MAGIC_LEN);
@@ -133,6 +139,8 @@ static int iceep_data_out(struct floe_sim_ice_ep *ep, floe_time now, uint8_t *bu
     *to = p->remote.addr;
     ep->data_next = floe_time_add(now, ep->cfg.data_interval);
     ep->st.data_sent++;
+    if (p->path.via_relay)
+        return floe__iceep_turn_wrap(ep, now, &p->path, &p->remote.addr, buf, cap, len, from, to);
     return 1;
 }
 
@@ -143,6 +151,8 @@ static int iceep_poll_transmit(void *obj, floe_time now, uint8_t *buf, size_t ca
     struct floe_ice_transmit tx;
     size_t i;
 
+    if (floe__iceep_turn_out(ep, now, buf, cap, len, from, to))
+        return 1;
     for (i = 0; i < FLOE_SIM_HOST_IFACES; i++) {
         struct iceep_gather *g = &ep->g[i];
 
@@ -153,9 +163,12 @@ static int iceep_poll_transmit(void *obj, floe_time now, uint8_t *buf, size_t ca
         }
     }
     while (floe_ice_poll_transmit(ep->agent, now, buf, cap, &tx) == 1) {
-        if (tx.path.via_relay)
-            continue; /* no TURN relay in these scenarios */
         *len = tx.len;
+        if (tx.path.via_relay) {
+            if (floe__iceep_turn_wrap(ep, now, &tx.path, &tx.remote, buf, cap, len, from, to))
+                return 1;
+            continue;
+        }
         *from = tx.path.local;
         *to = tx.remote;
         return 1;
@@ -169,11 +182,13 @@ static floe_time iceep_poll_timeout(void *obj)
     floe_time t = floe_time_min(floe_ice_poll_timeout(ep->agent), ep->gather_at);
     size_t i;
 
+    if (ep->turn)
+        t = floe_time_min(t, floe_turn_poll_timeout(ep->turn));
     for (i = 0; i < FLOE_SIM_HOST_IFACES; i++) {
         if (ep->g[i].active && !ep->g[i].send_due)
             t = floe_time_min(t, ep->g[i].next);
     }
-    if (ep->cfg.data_interval && ep->st.has_selected && !ep->st.selected.path.via_relay)
+    if (ep->cfg.data_interval && ep->st.has_selected)
         t = floe_time_min(t, ep->data_next);
     return t;
 }
@@ -185,12 +200,15 @@ static void iceep_on_roam(void *obj, floe_time now, const struct floe_addr *old_
     struct floe_sim_ice_ep *ep = obj;
     char o[FLOE_ADDR_STRLEN] = "?", n[FLOE_ADDR_STRLEN] = "?";
 
-    (void)now;
     ep->st.roams++;
     floe_addr_format_ip(old_addr, o, sizeof(o));
     floe_addr_format_ip(new_addr, n, sizeof(n));
     floe__iceep_note(ep, "roamed %s -> %s: invalidate, gather again", o, n);
     floe__iceep_invalidate(ep, old_addr);
+    if (ep->turn) {
+        floe_turn_reset(ep->turn, now);
+        floe__iceep_turn_events(ep);
+    }
     if (ep->gather_at == FLOE_TIME_NEVER)
         floe__iceep_gather_ip(ep, new_addr);
 }

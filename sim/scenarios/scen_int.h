@@ -64,6 +64,8 @@ struct floe__scen_opts {
     floe_time sig_delay, sig_jitter;
     enum floe__scen_nat nat[2];
     enum floe__scen_nat roam_nat; /* FLOE__SCEN_NAT_KINDS: no network to roam to */
+    bool relay;                   /* a TURN relay on the public network (floe__scen_opts_relay) */
+    struct floe_relay_config relay_cfg;
     struct floe_sim_ice_ep_config ep[2];
 };
 
@@ -71,6 +73,7 @@ struct floe__scen_opts {
 struct floe__scen_pair {
     struct floe_sim *sim;
     struct floe_sim_stun_server stun;
+    struct floe_sim_relay_server *relay; /* NULL without o->relay */
     struct floe_sim_signal *sig;
     struct floe_sim_ice_ep *ep[2];
     uint32_t host[2], lan[2], inet, roam_net;
@@ -83,6 +86,11 @@ struct floe__scen_pair {
  * 10 ms per network, no loss, signalling 20 ms, no NAT, no roam network.
  */
 void floe__scen_opts_default(struct floe__scen_opts *o, const struct floe_sim_scenario_opts *so);
+/*
+ * Put a TURN relay at 203.0.113.2:3478 on the public network (the simulator's
+ * relay defaults, peer policy untouched) and give it to both endpoints.
+ */
+void floe__scen_opts_relay(struct floe__scen_opts *o);
 /* Let timeline, lane and group of both endpoints point at v. */
 void floe__scen_opts_timeline(struct floe__scen_opts *o, struct floe_sim_verdict *v, uint8_t lane,
                               uint8_t group);
@@ -100,6 +108,9 @@ int floe__scen_setup_failed(struct floe_sim_verdict *v, const char *what, int rc
 /* ------------------------------------------------------------- scenarios */
 
 int floe__scen_nat_matrix(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
+int floe__scen_nat_matrix_relay(const struct floe_sim_scenario_opts *so,
+                                struct floe_sim_verdict *v);
+int floe__scen_relay_only(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_roam_race(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_consent_loss(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_roam_mid_session(const struct floe_sim_scenario_opts *so,

@@ -22,10 +22,11 @@ long floe_channeldata_encode(uint8_t *out, size_t cap, uint16_t channel, const u
         return FLOE_ERR_INVALID_ARG;
     if (cap < FLOE_CHANNELDATA_HEADER_LEN || len > cap - FLOE_CHANNELDATA_HEADER_LEN)
         return FLOE_ERR_BUFFER_TOO_SMALL;
-    floe_store_be16(out, channel);
-    floe_store_be16(out + 2, (uint16_t)len);
+    /* Payload first: data may start at out, where the header goes. */
     if (len)
         memmove(out + FLOE_CHANNELDATA_HEADER_LEN, data, len);
+    floe_store_be16(out, channel);
+    floe_store_be16(out + 2, (uint16_t)len);
     return (long)(FLOE_CHANNELDATA_HEADER_LEN + len);
 }
 

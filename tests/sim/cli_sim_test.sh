@@ -31,10 +31,22 @@ expect_exit() {
 
 echo "--- --list"
 expect_exit 0 "$FLOE" sim --list
-for s in nat-matrix roam-race consent-loss roam-mid-session role-conflict-lossy property; do
+for s in nat-matrix nat-matrix-relay relay-only roam-race consent-loss roam-mid-session \
+    role-conflict-lossy property; do
     grep -q "^$s " "$TMP/out" || fail "--list lacks $s"
 done
-[ "$(wc -l <"$TMP/out")" -eq 6 ] || fail "--list is not six lines"
+[ "$(wc -l <"$TMP/out")" -eq 8 ] || fail "--list is not eight lines"
+
+echo "--- nat-matrix-relay: one line per cell, symmetric to symmetric relayed, verdict PASS"
+expect_exit 0 "$FLOE" sim nat-matrix-relay
+[ "$(grep -c ' ms  client .* gateway .*: \(direct \|relayed\) in ' "$TMP/out")" -eq 49 ] ||
+    fail "not 49 cell lines: $(cat "$TMP/out")"
+[ "$(grep -c ': relayed in ' "$TMP/out")" -eq 14 ] || fail "not 14 relayed cells"
+grep -q "client apdm-apdf gateway apdm-apdf: relayed in " "$TMP/out" ||
+    fail "symmetric to symmetric not relayed"
+grep -q "WRONG\|NOT CONNECTED" "$TMP/out" && fail "a cell is wrong"
+tail -n 1 "$TMP/out" | grep -q "^verdict: PASS: 35 cells direct, 14 relayed, 0 wrong" ||
+    fail "no PASS verdict line"
 
 echo "--- roam-race: both lanes side by side, verdict PASS"
 expect_exit 0 "$FLOE" sim roam-race --seed 3

@@ -9,6 +9,7 @@
 
 #include "floe/sim_ice.h"
 #include "floe/stun.h"
+#include "floe/turn.h"
 #include "scen_int.h"
 #include "test.h"
 
@@ -102,10 +103,10 @@ static struct digest run_digest(const char *name, uint64_t seed)
 /* The same seed writes the same transcript byte for byte; another seed does not. */
 static void test_same_seed_same_transcript(void)
 {
-    static const char *const names[] = {"consent-loss", "property"};
+    static const char *const names[] = {"consent-loss", "property", "relay-only"};
     size_t i;
 
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         struct digest a = run_digest(names[i], 7), b = run_digest(names[i], 7);
         struct digest c = run_digest(names[i], 8);
 
@@ -200,6 +201,176 @@ static void test_stun_server(void)
     floe_sim_free(sim);
 }
 
+/* A bare TURN client endpoint: allocates, sends one payload to a peer when asked, keeps replies. */
+struct turn_probe {
+    struct floe_turn *t;
+    struct floe_addr server, peer;
+    bool send;
+    uint32_t data;
+    struct floe_addr data_from;
+    uint8_t got[16];
+    size_t got_len;
+};
+
+static void probe_input(void *obj, floe_time now, const struct floe_addr *from,
+                        const struct floe_addr *to, const uint8_t *bytes, size_t len)
+{
+    struct turn_probe *p = obj;
+    struct floe_addr peer;
+    struct floe_span d;
+
+    (void)to;
+    if (floe_turn_handle_input(p->t, now, from, bytes, len, &peer, &d) != FLOE_TURN_INPUT_DATA)
+        return;
+    p->data++;
+    p->data_from = peer;
+    p->got_len = d.len < sizeof(p->got) ? d.len : sizeof(p->got);
+    memcpy(p->got, d.ptr, p->got_len);
+}
+
+static int probe_transmit(void *obj, floe_time now, uint8_t *buf, size_t cap, size_t *len,
+                          struct floe_addr *from, struct floe_addr *to)
+{
+    struct turn_probe *p = obj;
+    long n = floe_turn_poll_transmit(p->t, now, buf, cap, to);
+
+    (void)from;
+    if (n <= 0 && p->send && floe_turn_get_state(p->t) == FLOE_TURN_ALLOCATED) {
+        p->send = false;
+        memcpy(buf, "hello", 5);
+        n = floe_turn_encapsulate(p->t, now, &p->peer, buf, 5, buf, cap);
+        if (n == 0)
+            n = floe_turn_poll_transmit(p->t, now, buf, cap, to);
+        else
+            *to = p->server;
+    }
+    if (n <= 0)
+        return 0;
+    *len = (size_t)n;
+    return 1;
+}
+
+static void probe_timeout(void *obj, floe_time now)
+{
+    floe_turn_handle_timeout(((struct turn_probe *)obj)->t, now);
+}
+
+static floe_time probe_poll_timeout(void *obj)
+{
+    return floe_turn_poll_timeout(((struct turn_probe *)obj)->t);
+}
+
+static const struct floe_sim_endpoint_ops probe_ops = {
+    .handle_input = probe_input,
+    .handle_timeout = probe_timeout,
+    .poll_transmit = probe_transmit,
+    .poll_timeout = probe_poll_timeout,
+};
+
+/* The simulator world of test_relay_server: the relay, a TURN client and a plain peer. */
+struct relay_world {
+    struct floe_sim *sim;
+    struct floe_sim_relay_server *srv;
+    struct floe_sim_recorder *rec;
+    struct turn_probe probe;
+    uint32_t ep_probe, ep_rec;
+};
+
+static void relay_world_new(struct relay_world *w)
+{
+    struct floe_sim_config cfg;
+    struct floe_turn_config tc;
+    struct floe_addr rip = floe_addr_v4(203, 0, 113, 2, 3478), cip = floe_addr_v4(192, 0, 2, 10, 0);
+    uint32_t net, hr, hc, hp, iface;
+
+    memset(w, 0, sizeof(*w));
+    w->probe.peer = floe_addr_v4(198, 51, 100, 7, 7000);
+    floe_sim_config_default(&cfg);
+    REQUIRE(floe_sim_new(&cfg, &w->sim) == 0);
+    REQUIRE(floe_sim_net_add(w->sim, "inet", NULL, &net) == 0);
+    REQUIRE(floe_sim_host_add(w->sim, "relay", &hr) == 0 &&
+            floe_sim_host_add(w->sim, "client", &hc) == 0 &&
+            floe_sim_host_add(w->sim, "peer", &hp) == 0);
+    REQUIRE(floe_sim_host_add_addr(w->sim, hr, net, &rip, &iface) == 0);
+    REQUIRE(floe_sim_host_add_addr(w->sim, hc, net, &cip, &iface) == 0);
+    REQUIRE(floe_sim_host_add_addr(w->sim, hp, net, &w->probe.peer, &iface) == 0);
+    REQUIRE(floe_sim_relay_server_new(w->sim, hr, &rip, NULL, &w->srv) == 0);
+    floe_turn_config_default(&tc);
+    tc.rng = floe_sim_rng(w->sim);
+    tc.server = w->probe.server = rip;
+    tc.username = FLOE_SIM_RELAY_USER;
+    tc.password = FLOE_SIM_RELAY_PASSWORD;
+    REQUIRE(floe_turn_new(&w->probe.t, &tc) == 0);
+    REQUIRE(floe_sim_recorder_new(NULL, 8, 8, 64, &w->rec) == 0);
+    cip.port = 5000;
+    REQUIRE(floe_sim_attach(w->sim, hc, &cip, "client", &probe_ops, &w->probe, &w->ep_probe) == 0);
+    REQUIRE(floe_sim_attach(w->sim, hp, &w->probe.peer, "peer", &floe_sim_recorder_ops, w->rec,
+                            &w->ep_rec) == 0);
+}
+
+static void relay_world_free(struct relay_world *w)
+{
+    floe_sim_free(w->sim);
+    floe_sim_relay_server_free(w->srv);
+    floe_turn_free(w->probe.t);
+    floe_sim_recorder_free(w->rec);
+}
+
+/* The peer sends `what` to the relayed address; runs 1 s. */
+static void relay_world_peer_send(struct relay_world *w, const struct floe_addr *relayed,
+                                  const char *what)
+{
+    floe_time now = floe_sim_now(w->sim);
+
+    CHECK_EQ(floe_sim_recorder_send(w->rec, now, NULL, relayed, what, strlen(what)), 0);
+    CHECK_EQ(floe_sim_endpoint_drive(w->sim, w->ep_rec), 0);
+    CHECK_EQ(floe_sim_run_until(w->sim, now + FLOE_SEC(1)), 0);
+}
+
+/*
+ * The relay server endpoint: an Allocate binds a relayed port (an endpoint on
+ * it), data goes out from the relayed address and comes back through it, and
+ * deleting the allocation releases the port (datagrams to it find no endpoint).
+ */
+static void test_relay_server(void)
+{
+    struct relay_world w;
+    struct floe_relay_stats rs;
+    struct floe_addr relayed;
+    uint64_t no_ep;
+
+    relay_world_new(&w);
+    CHECK_EQ(floe_turn_allocate(w.probe.t, 0), 0);
+    CHECK_EQ(floe_sim_endpoint_drive(w.sim, w.ep_probe), 0);
+    CHECK_EQ(floe_sim_run_until(w.sim, FLOE_SEC(1)), 0);
+    REQUIRE(floe_turn_get_state(w.probe.t) == FLOE_TURN_ALLOCATED);
+    REQUIRE(floe_turn_get_relayed(w.probe.t, FLOE_AF_INET, &relayed) == 0);
+    CHECK_EQ(floe_sim_relay_server_ports(w.srv), 1);
+    CHECK(relayed.port >= 49152 && relayed.port <= 49999);
+    w.probe.send = true;
+    CHECK_EQ(floe_sim_endpoint_drive(w.sim, w.ep_probe), 0);
+    CHECK_EQ(floe_sim_run_until(w.sim, FLOE_SEC(2)), 0);
+    REQUIRE(w.rec->n_records == 1);
+    CHECK(floe_addr_eq(&w.rec->records[0].from, &relayed));
+    CHECK_MEM(w.rec->records[0].head, "hello", 5);
+    relay_world_peer_send(&w, &relayed, "world");
+    CHECK_EQ(w.probe.data, 1);
+    CHECK(floe_addr_eq(&w.probe.data_from, &w.probe.peer));
+    CHECK(w.probe.got_len == 5 && memcmp(w.probe.got, "world", 5) == 0);
+    CHECK_EQ(floe_turn_close(w.probe.t, floe_sim_now(w.sim)), 0);
+    CHECK_EQ(floe_sim_endpoint_drive(w.sim, w.ep_probe), 0);
+    CHECK_EQ(floe_sim_run_until(w.sim, FLOE_SEC(4)), 0);
+    CHECK_EQ(floe_sim_relay_server_ports(w.srv), 0);
+    floe_relay_get_stats(floe_sim_relay_server_core(w.srv), &rs);
+    CHECK_EQ(rs.allocations, 0);
+    CHECK_EQ(rs.allocations_total, 1);
+    no_ep = floe_sim_counters(w.sim)->dropped[FLOE_SIM_DROP_NO_ENDPOINT];
+    relay_world_peer_send(&w, &relayed, "late");
+    CHECK_EQ(floe_sim_counters(w.sim)->dropped[FLOE_SIM_DROP_NO_ENDPOINT], no_ep + 1);
+    CHECK_EQ(w.probe.data, 1);
+    relay_world_free(&w);
+}
+
 /*
  * Signalling outage: the client's candidates, produced while the channel is
  * down, are held; behind port-restricted NATs nothing connects without them;
@@ -237,6 +408,7 @@ int main(int argc, char **argv)
         FLOE_RUN(test_table_matches_ctests);
         FLOE_RUN(test_same_seed_same_transcript);
         FLOE_RUN(test_stun_server);
+        FLOE_RUN(test_relay_server);
         FLOE_RUN(test_signal_outage_holds_candidates);
         return floe_test_summary();
     }

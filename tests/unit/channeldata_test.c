@@ -30,6 +30,12 @@ static void test_channeldata_roundtrip(void)
     memcpy(out + 4, data, 20);
     CHECK_EQ(floe_channeldata_encode(out, sizeof(out), 0x4100, out + 4, 20), 24);
     CHECK_MEM(out + 4, data, 20);
+    /* The payload at out itself: moved behind the header, none of it overwritten. */
+    memcpy(out, data, 20);
+    CHECK_EQ(floe_channeldata_encode(out, sizeof(out), 0x4101, out, 20), 24);
+    CHECK_EQ(floe_load_be16(out), 0x4101);
+    CHECK_EQ(floe_load_be16(out + 2), 20);
+    CHECK_MEM(out + 4, data, 20);
 }
 
 static void test_channeldata_ranges(void)

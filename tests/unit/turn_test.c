@@ -515,6 +515,39 @@ static void test_auto_channel_and_echo(void)
     net_free(&n);
 }
 
+/*
+ * floe_turn_encapsulate in place (data == out), as a connection manager frames
+ * the packet it already holds: the Send indication and the ChannelData both
+ * carry the payload intact (ChannelData framing used to overwrite its first
+ * four bytes with the header).
+ */
+static void test_encapsulate_in_place(void)
+{
+    static const char payload[] = "in-place payload";
+    struct net n;
+    struct net_client *c;
+    uint8_t buf[256];
+    long len;
+    int round;
+
+    net_init(&n, NULL);
+    c = net_allocated(&n, "secret");
+    REQUIRE(c);
+    CHECK_EQ(client_send(&n, c, &peer_addr, "open"), FLOE_PACKET_OTHER);
+    REQUIRE(floe_turn_has_channel(c->t, &peer_addr));
+    for (round = 0; round < 2; round++) {
+        memcpy(buf, payload, sizeof(payload) - 1);
+        len = floe_turn_encapsulate(c->t, n.now, &peer_addr, buf, sizeof(payload) - 1, buf,
+                                    sizeof(buf));
+        REQUIRE(len > 0);
+        CHECK_EQ(floe_packet_classify(buf, (size_t)len), FLOE_PACKET_CHANNELDATA);
+        net_to_server(&n, c, buf, (size_t)len);
+        net_pump(&n);
+        CHECK(peer_got(&n, payload));
+    }
+    net_free(&n);
+}
+
 /* Send to the peer every `every` until `until`, checking each payload arrives. */
 static void send_periodically(struct net *n, struct net_client *c, floe_time every, floe_time until,
                               unsigned *lost)
@@ -1056,6 +1089,7 @@ int main(void)
     FLOE_RUN(test_stale_nonce_on_allocate);
     FLOE_RUN(test_send_indication_then_channeldata);
     FLOE_RUN(test_auto_channel_and_echo);
+    FLOE_RUN(test_encapsulate_in_place);
     FLOE_RUN(test_permission_refresh);
     FLOE_RUN(test_channel_rebind);
     FLOE_RUN(test_quota);
