@@ -167,6 +167,7 @@ struct floe_ice_event {
 struct floe_ice_stats {
     uint64_t checks_sent;          /* connectivity-check requests, first sends */
     uint64_t checks_retransmitted; /* connectivity-check retransmissions */
+    uint64_t checks_restarted;     /* in-progress checks resent at once on a peer check */
     uint64_t consent_sent;         /* consent-freshness requests */
     uint64_t checks_received;      /* authenticated Binding requests received */
     uint64_t checks_answered;      /* success responses queued for them */

@@ -34,6 +34,24 @@ void floe__ice_trigger(struct floe_ice_agent *a, struct ice_pair *p)
         p->triggered = ++a->triggered_seq;
 }
 
+/*
+ * RFC 8445 section 7.3.1.4: a check arriving on a pair whose own check is in
+ * progress restarts that check at once (the peer's check has just opened its
+ * NAT towards us), instead of waiting for the next retransmission. The
+ * transaction id is kept, so a response to an earlier send still counts; the
+ * retransmission schedule starts again from the first RTO.
+ */
+void floe__ice_restart_check(struct floe_ice_agent *a, struct ice_pair *p)
+{
+    if (p->send_due)
+        return;
+    p->send_due = true;
+    p->rto = a->cfg.check_rto;
+    if (p->sends > 1)
+        p->sends = 1;
+    a->stats.checks_restarted++;
+}
+
 static bool check_foundation_busy(const struct floe_ice_agent *a, const struct ice_pair *f)
 {
     size_t i;

@@ -125,6 +125,7 @@ bool floe__ice_same_foundation(const struct floe_ice_agent *a, const struct ice_
 /* check.c */
 void floe__ice_start_check(struct floe_ice_agent *a, struct ice_pair *p, floe_time now);
 void floe__ice_trigger(struct floe_ice_agent *a, struct ice_pair *p);
+void floe__ice_restart_check(struct floe_ice_agent *a, struct ice_pair *p);
 void floe__ice_drive_checks(struct floe_ice_agent *a, floe_time now);
 floe_time floe__ice_checks_timeout(const struct floe_ice_agent *a);
 void floe__ice_pair_succeeded(struct floe_ice_agent *a, struct ice_pair *p, floe_time now);

@@ -69,7 +69,9 @@ static bool input_request_attrs_ok(const struct floe_stun_msg *msg, uint32_t *pr
 static void input_request_pair(struct floe_ice_agent *a, floe_time now, struct ice_pair *p,
                                bool use_cand)
 {
-    if (p->state != FLOE_ICE_PAIR_SUCCEEDED && p->state != FLOE_ICE_PAIR_IN_PROGRESS)
+    if (p->state == FLOE_ICE_PAIR_IN_PROGRESS)
+        floe__ice_restart_check(a, p);
+    else if (p->state != FLOE_ICE_PAIR_SUCCEEDED)
         floe__ice_trigger(a, p);
     if (!use_cand || a->role != FLOE_ICE_CONTROLLED)
         return;
