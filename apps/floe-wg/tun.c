@@ -111,6 +111,16 @@ static void tun_packet(struct wgd *d, size_t len, floe_time now)
         wgd_send_packet(d, d->segs[i], d->seg_len[i], now);
 }
 
+/* The device went away (EBADFD: deleted under us) or broke: stop either way. */
+static void tun_read_failed(struct wgd *d)
+{
+    if (errno == EBADFD)
+        floe_jsonlog_info(&d->log, "tun", "interface %s deleted", d->opts.ifname);
+    else
+        floe_jsonlog_error(&d->log, "tun", "TUN read failed: %s", strerror(errno));
+    d->stop = true;
+}
+
 void wgd_tun_input(struct wgd *d, floe_time now)
 {
     ssize_t n;
@@ -121,10 +131,8 @@ void wgd_tun_input(struct wgd *d, floe_time now)
             wgd_udp_flush(d);
         n = read(d->tun_fd, d->pkt, WGD_PKT_MAX);
         if (n < 0) {
-            if (errno != EAGAIN && errno != EINTR) {
-                floe_jsonlog_error(&d->log, "tun", "TUN read failed: %s", strerror(errno));
-                d->stop = true;
-            }
+            if (errno != EAGAIN && errno != EINTR)
+                tun_read_failed(d);
             break;
         }
         tun_packet(d, (size_t)n, now);
