@@ -162,6 +162,9 @@ ip netns exec "$NS" wg setconf "$IF" "$TMP/conf"
 ip netns exec "$NS" wg showconf "$IF" >"$TMP/shown"
 diff <(grep -v '^$' "$TMP/conf") <(grep -v '^$' "$TMP/shown") ||
     fail "wg showconf differs from what wg setconf set"
+# wg syncconf of the same file changes nothing.
+ip netns exec "$NS" wg syncconf "$IF" "$TMP/conf"
+diff "$TMP/shown" <(ip netns exec "$NS" wg showconf "$IF") || fail "wg syncconf changed it"
 # Moving a prefix: 10.80.0.1/32 goes to the first peer.
 P1=$(sed -n 's/^PublicKey = //p' "$TMP/conf" | head -1)
 ip netns exec "$NS" wg set "$IF" peer "$P1" allowed-ips 10.79.0.0/16,10.80.0.1/32
@@ -169,7 +172,7 @@ ip netns exec "$NS" wg show "$IF" allowed-ips | grep "^$P1" | grep -q "10.80.0.1
     fail "allowed IP did not move"
 [ "$(ip netns exec "$NS" wg show "$IF" allowed-ips | grep -c "10.80.0.1/32")" = 1 ] ||
     fail "an allowed IP is on two peers"
-echo "ok: wg setconf / showconf round trip, allowed IPs move between peers"
+echo "ok: wg setconf / syncconf / showconf round trip, allowed IPs move between peers"
 
 # SIGTERM: the socket and the interface go.
 stop_pid "$PID"
