@@ -205,6 +205,24 @@ struct floe_wg_peer *floe_wg_peer_find(const struct floe_wg *dev,
 int floe_wg_peer_set_endpoint(struct floe_wg *dev, struct floe_wg_peer *peer,
                               const struct floe_addr *endpoint);
 
+/*
+ * Set or clear the peer's preshared key (has_psk false: zeros). Sessions already made keep
+ * their keys; the next handshake uses the new one. Returns 0 or FLOE_ERR_INVALID_ARG.
+ */
+int floe_wg_peer_set_psk(struct floe_wg *dev, struct floe_wg_peer *peer, bool has_psk,
+                         const uint8_t psk[FLOE_WG_KEY_LEN]);
+
+/*
+ * Set the peer's persistent keepalive interval in seconds (0: off). Turning it on or
+ * changing it makes a keepalive due at once, as when a peer is added with one.
+ * Returns 0 or FLOE_ERR_INVALID_ARG.
+ */
+int floe_wg_peer_set_keepalive(struct floe_wg *dev, struct floe_wg_peer *peer, floe_time now,
+                               uint16_t seconds);
+
+/* The peer's persistent keepalive interval in seconds (0: off). */
+uint16_t floe_wg_peer_keepalive(const struct floe_wg_peer *peer);
+
 /* The peer's current endpoint (family FLOE_AF_NONE when unknown). */
 struct floe_addr floe_wg_peer_endpoint(const struct floe_wg_peer *peer);
 

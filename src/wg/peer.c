@@ -132,6 +132,35 @@ int floe_wg_peer_set_endpoint(struct floe_wg *dev, struct floe_wg_peer *peer,
     return 0;
 }
 
+int floe_wg_peer_set_psk(struct floe_wg *dev, struct floe_wg_peer *peer, bool has_psk,
+                         const uint8_t psk[FLOE_WG_KEY_LEN])
+{
+    if (!peer_is_ours(dev, peer) || (has_psk && !psk))
+        return FLOE_ERR_INVALID_ARG;
+    if (has_psk)
+        memcpy(peer->psk, psk, 32);
+    else
+        floe_wipe(peer->psk, 32);
+    return 0;
+}
+
+int floe_wg_peer_set_keepalive(struct floe_wg *dev, struct floe_wg_peer *peer, floe_time now,
+                               uint16_t seconds)
+{
+    if (!peer_is_ours(dev, peer))
+        return FLOE_ERR_INVALID_ARG;
+    if (seconds == peer->persistent_keepalive)
+        return 0;
+    peer->persistent_keepalive = seconds;
+    peer->t.persistent_keepalive = seconds ? now : FLOE_TIME_NEVER;
+    return 0;
+}
+
+uint16_t floe_wg_peer_keepalive(const struct floe_wg_peer *peer)
+{
+    return peer->persistent_keepalive;
+}
+
 struct floe_addr floe_wg_peer_endpoint(const struct floe_wg_peer *peer)
 {
     return peer->endpoint;

@@ -441,6 +441,43 @@ static void test_psk_mismatch_fails(void)
     pair_free(&p);
 }
 
+/* Setting the psk on both sides after a mismatch lets the next handshake complete. */
+static void test_psk_set_later(void)
+{
+    struct pair p;
+    uint8_t psk[32];
+
+    pair_init(&p, NULL, false);
+    seq_key(psk, 0x02);
+    REQUIRE(floe_wg_peer_set_psk(p.b, p.pb, true, psk) == 0);
+    pair_handshake(&p);
+    CHECK(!floe_wg_peer_has_session(p.pa, p.now));
+    CHECK(floe_wg_peer_set_psk(p.a, p.pb, true, psk) == FLOE_ERR_INVALID_ARG);
+    REQUIRE(floe_wg_peer_set_psk(p.a, p.pa, true, psk) == 0);
+    p.now += FLOE_SEC(6);
+    floe_wg_handle_timeout(p.a, p.now);
+    pair_pump(&p);
+    CHECK(floe_wg_peer_has_session(p.pa, p.now));
+    pair_free(&p);
+}
+
+/* A keepalive interval set on a live peer is due at once and reported back. */
+static void test_keepalive_set_later(void)
+{
+    struct pair p;
+
+    pair_init(&p, NULL, true);
+    pair_handshake(&p);
+    REQUIRE(floe_wg_peer_has_session(p.pa, p.now));
+    CHECK_EQ(floe_wg_peer_keepalive(p.pa), 0);
+    REQUIRE(floe_wg_peer_set_keepalive(p.a, p.pa, p.now, 25) == 0);
+    CHECK_EQ(floe_wg_peer_keepalive(p.pa), 25);
+    CHECK(floe_wg_poll_timeout(p.a) <= p.now);
+    REQUIRE(floe_wg_peer_set_keepalive(p.a, p.pa, p.now, 0) == 0);
+    CHECK_EQ(floe_wg_peer_keepalive(p.pa), 0);
+    pair_free(&p);
+}
+
 static void test_replayed_data_rejected(void)
 {
     struct pair p;
@@ -1211,6 +1248,8 @@ int main(void)
     FLOE_RUN(test_handshake_without_psk);
     FLOE_RUN(test_handshake_with_psk);
     FLOE_RUN(test_psk_mismatch_fails);
+    FLOE_RUN(test_psk_set_later);
+    FLOE_RUN(test_keepalive_set_later);
     FLOE_RUN(test_replayed_data_rejected);
     FLOE_RUN(test_garbage_of_every_type_rejected);
     FLOE_RUN(test_forged_messages_rejected);

@@ -1,0 +1,173 @@
+/*
+ * Segmentation offload for the TUN device. With IFF_VNET_HDR and TUN_F_TSO4/TSO6 the kernel
+ * hands over TCP super-packets up to 64 KiB with a virtio-net header (gso_size = MSS) and
+ * leaves checksums to us (TUN_F_CSUM). WireGuard encrypts IP packets that fit the MTU, so a
+ * super-packet is cut here into MSS-sized TCP segments, each with its own IP header (length,
+ * ID, checksum) and TCP header (sequence number, flags, checksum), as the kernel's GSO does.
+ */
+#include <string.h>
+
+#include "wgd.h"
+
+/* include/uapi/linux/virtio_net.h */
+#define VNET_F_NEEDS_CSUM 1
+#define VNET_GSO_NONE 0
+#define VNET_GSO_TCPV4 1
+#define VNET_GSO_TCPV6 4
+#define VNET_GSO_ECN 0x80
+
+#define TCP_FLAG_FIN 0x01
+#define TCP_FLAG_PSH 0x08
+#define TCP_FLAG_CWR 0x80
+
+void wgd_vnet_hdr_load(struct wgd_vnet_hdr *h, const uint8_t *p)
+{
+    h->flags = p[0];
+    h->gso_type = p[1];
+    h->hdr_len = (uint16_t)(p[2] | p[3] << 8);
+    h->gso_size = (uint16_t)(p[4] | p[5] << 8);
+    h->csum_start = (uint16_t)(p[6] | p[7] << 8);
+    h->csum_offset = (uint16_t)(p[8] | p[9] << 8);
+}
+
+/* One's complement sum of p[0..len) added to sum (not folded). */
+static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
+{
+    uint32_t w;
+
+    while (len >= 4) {
+        memcpy(&w, p, 4);
+        sum += w;
+        p += 4;
+        len -= 4;
+    }
+    if (len >= 2) {
+        uint16_t h;
+
+        memcpy(&h, p, 2);
+        sum += h;
+        p += 2;
+        len -= 2;
+    }
+    if (len) {
+        uint8_t last[2] = {p[0], 0};
+        uint16_t h;
+
+        memcpy(&h, last, 2);
+        sum += h;
+    }
+    return sum;
+}
+
+/* Fold and complement; the result is in the byte order of the summed data. */
+static uint16_t csum_fold(uint64_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* Store a checksum computed over network-order data. */
+static void csum_store(uint8_t *p, uint16_t c)
+{
+    memcpy(p, &c, 2);
+}
+
+/* Pseudo-header sum for an L4 segment of l4_len bytes of protocol proto. */
+static uint64_t csum_pseudo(const uint8_t *ip, bool v6, size_t l4_len, uint8_t proto)
+{
+    uint8_t tail[8] = {0};
+    uint64_t sum = v6 ? csum_add(0, ip + 8, 32) : csum_add(0, ip + 12, 8);
+
+    floe_store_be32(tail, (uint32_t)l4_len);
+    tail[7] = proto;
+    return csum_add(sum, tail, 8);
+}
+
+/* Complete a partial checksum the kernel left (NEEDS_CSUM without GSO). */
+static int gso_complete_csum(const struct wgd_vnet_hdr *h, uint8_t *pkt, size_t len)
+{
+    size_t at = (size_t)h->csum_start + h->csum_offset;
+
+    if (h->csum_start >= len || at + 2 > len)
+        return -1;
+    csum_store(pkt + at, csum_fold(csum_add(0, pkt + h->csum_start, len - h->csum_start)));
+    return 0;
+}
+
+/* Fix the IP header of one segment of total length len, the index-th of its packet. */
+static void gso_fix_ip(uint8_t *seg, bool v6, size_t len, unsigned index)
+{
+    if (v6) {
+        floe_store_be16(seg + 4, (uint16_t)(len - 40));
+        return;
+    }
+    floe_store_be16(seg + 2, (uint16_t)len);
+    floe_store_be16(seg + 4, (uint16_t)(floe_load_be16(seg + 4) + index));
+    seg[10] = seg[11] = 0;
+    csum_store(seg + 10, csum_fold(csum_add(0, seg, (size_t)(seg[0] & 0x0f) * 4)));
+}
+
+/* Fix the TCP header of one segment: sequence, flags, checksum. */
+static void gso_fix_tcp(uint8_t *seg, bool v6, size_t l4, size_t len, uint32_t seq_add, bool first,
+                        bool last)
+{
+    uint8_t *tcp = seg + l4;
+
+    floe_store_be32(tcp + 4, floe_load_be32(tcp + 4) + seq_add);
+    if (!last)
+        tcp[13] &= (uint8_t) ~(TCP_FLAG_FIN | TCP_FLAG_PSH);
+    if (!first)
+        tcp[13] &= (uint8_t)~TCP_FLAG_CWR;
+    tcp[16] = tcp[17] = 0;
+    csum_store(tcp + 16, csum_fold(csum_add(csum_pseudo(seg, v6, len - l4, 6), tcp, len - l4)));
+}
+
+/* Check the headers of a TCP super-packet; *hdr gets the IP + TCP header length. */
+static int gso_check_tcp(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len, bool v6,
+                         size_t *hdr)
+{
+    size_t l4 = h->csum_start;
+
+    if (len < 20 || (pkt[0] >> 4) != (v6 ? 6 : 4) || h->gso_size == 0)
+        return -1;
+    if (v6 ? (l4 != 40 || pkt[6] != 6) : (l4 != (size_t)(pkt[0] & 0x0f) * 4 || pkt[9] != 6))
+        return -1;
+    if (l4 + 20 > len)
+        return -1;
+    *hdr = l4 + (size_t)(pkt[l4 + 12] >> 4) * 4;
+    if (*hdr < l4 + 20 || *hdr > len || *hdr + h->gso_size > WGD_SEG_MAX)
+        return -1;
+    return 0;
+}
+
+int wgd_gso_split(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len,
+                  uint8_t (*segs)[WGD_SEG_MAX], size_t *seg_len, int max_segs)
+{
+    uint8_t type = (uint8_t)(h->gso_type & ~VNET_GSO_ECN);
+    bool v6 = type == VNET_GSO_TCPV6;
+    size_t hdr, off, chunk;
+    int n;
+
+    if (type == VNET_GSO_NONE) {
+        if (len > WGD_SEG_MAX)
+            return -1;
+        memcpy(segs[0], pkt, len);
+        seg_len[0] = len;
+        if ((h->flags & VNET_F_NEEDS_CSUM) && gso_complete_csum(h, segs[0], len) != 0)
+            return -1;
+        return 1;
+    }
+    if ((type != VNET_GSO_TCPV4 && !v6) || gso_check_tcp(h, pkt, len, v6, &hdr) != 0)
+        return -1;
+    for (n = 0, off = hdr; off < len && n < max_segs; n++, off += chunk) {
+        chunk = len - off < h->gso_size ? len - off : h->gso_size;
+        memcpy(segs[n], pkt, hdr);
+        memcpy(segs[n] + hdr, pkt + off, chunk);
+        seg_len[n] = hdr + chunk;
+        gso_fix_ip(segs[n], v6, seg_len[n], (unsigned)n);
+        gso_fix_tcp(segs[n], v6, h->csum_start, seg_len[n], (uint32_t)(off - hdr), n == 0,
+                    off + chunk >= len);
+    }
+    return off >= len && n > 0 ? n : -1;
+}

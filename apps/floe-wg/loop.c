@@ -1,0 +1,314 @@
+/*
+ * The datapath and the epoll loop. Outgoing: a TUN packet's destination picks its peer in
+ * the allowed-IPs trie; the device encrypts it into a pending datagram, flushed in batches.
+ * Incoming: the device decrypts; the packet's source must map back to the peer it came from.
+ * After every batch the device is drained (handshakes, keepalives, queued data, events) and
+ * the timerfd re-armed at its next deadline.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "floe/crypto.h"
+#include "floe_io.h"
+#include "wgd.h"
+
+int wgd_epoll_add(struct wgd *d, int fd, uint32_t tag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
+
+    return epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -1;
+}
+
+/* The inner source (src true) or destination of an IP packet. Returns the family or 0. */
+static uint8_t loop_inner_addr(const uint8_t *pkt, size_t len, bool src, const uint8_t **ip)
+{
+    if (len >= 20 && pkt[0] >> 4 == 4) {
+        *ip = pkt + (src ? 12 : 16);
+        return FLOE_AF_INET;
+    }
+    if (len >= 40 && pkt[0] >> 4 == 6) {
+        *ip = pkt + (src ? 8 : 24);
+        return FLOE_AF_INET6;
+    }
+    return 0;
+}
+
+static struct wgd_tx *loop_tx_slot(struct wgd *d)
+{
+    if (d->n_tx == WGD_TX_SLOTS)
+        wgd_udp_flush(d);
+    return &d->tx[d->n_tx];
+}
+
+void wgd_send_packet(struct wgd *d, const uint8_t *pkt, size_t len, floe_time now)
+{
+    const uint8_t *dst;
+    uint8_t fam = loop_inner_addr(pkt, len, false, &dst);
+    struct wgd_peer *p = fam ? wgd_aip_lookup(&d->aip, fam, dst) : NULL;
+    struct wgd_tx *t;
+    long n;
+
+    if (!p || !p->wp || len > WGD_SEG_MAX) {
+        d->stats.no_route++;
+        return;
+    }
+    t = loop_tx_slot(d);
+    n = floe_wg_encapsulate(d->dev, now, p->wp, pkt, len, t->buf, sizeof(t->buf), &t->dst);
+    if (n > 0) {
+        t->len = (size_t)n;
+        d->n_tx++;
+    }
+}
+
+void wgd_recv_datagram(struct wgd *d, const struct floe_addr *from, const uint8_t *p, size_t len,
+                       floe_time now)
+{
+    struct floe_wg_result res;
+    uint8_t *out = d->plain + WGD_VNET_GAP;
+    const uint8_t *src;
+    uint8_t fam;
+
+    if (!d->dev || floe_wg_decapsulate(d->dev, now, from, p, len, out, WGD_PKT_MAX, &res) !=
+                       FLOE_WG_RESULT_DATA)
+        return;
+    fam = loop_inner_addr(out, res.len, true, &src);
+    if (!fam || wgd_aip_lookup(&d->aip, fam, src) != floe_wg_peer_user(res.peer)) {
+        d->stats.bad_source++;
+        return;
+    }
+    wgd_tun_write(d, res.len);
+}
+
+/* ------------------------------------------------------------ device drain */
+
+static void loop_event(struct wgd *d, const struct floe_wg_event *ev)
+{
+    static const char *const names[] = {"", "handshake complete", "session dropped",
+                                        "handshake failed", "endpoint changed"};
+    struct wgd_peer *p = floe_wg_peer_user(ev->peer);
+    char key[64] = "";
+    struct floe_addr ep = floe_wg_peer_endpoint(ev->peer);
+    struct floe_log_field f[2];
+
+    (void)floe_base64_encode(key, sizeof(key), p->pub, FLOE_WG_KEY_LEN);
+    f[0] = (struct floe_log_field)FLOE_LF_S("peer", key);
+    f[1] = (struct floe_log_field)FLOE_LF_A("endpoint", &ep);
+    floe_jsonlog_write(&d->log, FLOE_LOG_INFO, "wg", names[ev->type], f, ep.family ? 2 : 1);
+}
+
+static void loop_arm_timer(struct wgd *d)
+{
+    floe_time at = floe_wg_poll_timeout(d->dev);
+    struct itimerspec its = {0};
+
+    if (at == d->timer_at)
+        return;
+    d->timer_at = at;
+    if (at != FLOE_TIME_NEVER) {
+        at = at ? at : 1; /* zero would disarm */
+        its.it_value.tv_sec = (time_t)(at / 1000000000ull);
+        its.it_value.tv_nsec = (long)(at % 1000000000ull);
+    }
+    (void)timerfd_settime(d->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+void wgd_dev_drain(struct wgd *d, floe_time now)
+{
+    struct floe_wg_event ev;
+    struct wgd_tx *t;
+    long n;
+
+    for (;;) {
+        t = loop_tx_slot(d);
+        n = floe_wg_poll_transmit(d->dev, now, t->buf, sizeof(t->buf), &t->dst, NULL);
+        if (n <= 0)
+            break;
+        t->len = (size_t)n;
+        d->n_tx++;
+    }
+    while (floe_wg_poll_event(d->dev, &ev))
+        loop_event(d, &ev);
+    if (d->timer_fd >= 0)
+        loop_arm_timer(d);
+}
+
+static void loop_timer(struct wgd *d, floe_time now)
+{
+    uint64_t expirations;
+
+    if (read(d->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+        return;
+    d->timer_at = 0; /* fired: re-arm whatever comes next */
+    if (!d->dev)
+        return;
+    floe_wg_handle_timeout(d->dev, now);
+    wgd_dev_drain(d, now);
+    wgd_udp_flush(d);
+}
+
+/* ------------------------------------------------------------ UAPI clients */
+
+static void loop_conn_close(struct wgd *d, unsigned slot)
+{
+    struct wgd_conn *c = d->conns[slot];
+
+    close(c->fd);
+    floe_wipe(c, sizeof(*c));
+    free(c);
+    d->conns[slot] = NULL;
+}
+
+static void loop_accept(struct wgd *d)
+{
+    int fd = accept4(d->uapi_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    unsigned i;
+
+    if (fd < 0)
+        return;
+    for (i = 0; i < WGD_UAPI_MAX_CONNS && d->conns[i]; i++)
+        ;
+    if (i == WGD_UAPI_MAX_CONNS || !(d->conns[i] = calloc(1, sizeof(struct wgd_conn)))) {
+        close(fd);
+        return;
+    }
+    d->conns[i]->fd = fd;
+    if (wgd_epoll_add(d, fd, WGD_TAG_CONN + i) != 0)
+        loop_conn_close(d, i);
+}
+
+/* Write all of buf, waiting up to a second in total for a slow reader. */
+static int loop_write_all(int fd, const char *buf, size_t len)
+{
+    struct timespec ts = {0, 10000000};
+    int waits = 0;
+    ssize_t n;
+
+    while (len) {
+        n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EAGAIN && waits++ < 100) {
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Feed complete lines of c to the protocol. Returns -1 when c must be closed. */
+static int loop_conn_lines(struct wgd *d, struct wgd_conn *c, FILE *out, floe_time now)
+{
+    char *nl;
+    size_t used;
+
+    while ((nl = memchr(c->line, '\n', c->len))) {
+        *nl = '\0';
+        used = (size_t)(nl - c->line) + 1;
+        if (wgd_uapi_line(d, c, c->line, out, now) != 0)
+            return -1;
+        memmove(c->line, nl + 1, c->len - used);
+        c->len -= used;
+    }
+    return c->len == sizeof(c->line) ? -1 : 0; /* a line too long: close */
+}
+
+static void loop_conn_input(struct wgd *d, unsigned slot, floe_time now)
+{
+    struct wgd_conn *c = d->conns[slot];
+    char *resp = NULL;
+    size_t resp_len = 0;
+    FILE *out;
+    ssize_t n;
+    int rc = -1;
+
+    n = recv(c->fd, c->line + c->len, sizeof(c->line) - c->len, 0);
+    if (n < 0 && errno == EAGAIN)
+        return;
+    out = open_memstream(&resp, &resp_len);
+    if (n > 0 && out) {
+        c->len += (size_t)n;
+        rc = loop_conn_lines(d, c, out, now);
+    }
+    if (out)
+        fclose(out);
+    if (resp_len && loop_write_all(c->fd, resp, resp_len) != 0)
+        rc = -1;
+    if (resp)
+        floe_wipe(resp, resp_len); /* a get answer holds the private key */
+    free(resp);
+    if (rc != 0)
+        loop_conn_close(d, slot);
+    wgd_udp_flush(d);
+}
+
+/* ------------------------------------------------------------------- loop */
+
+static void loop_signal(struct wgd *d)
+{
+    struct signalfd_siginfo si;
+
+    if (read(d->sig_fd, &si, sizeof(si)) != sizeof(si))
+        return;
+    if (si.ssi_signo == SIGHUP) {
+        (void)floe_jsonlog_reopen(&d->log);
+        return;
+    }
+    floe_jsonlog_info(&d->log, "floe-wg", "stopping on signal %u", si.ssi_signo);
+    d->stop = true;
+}
+
+static void loop_dispatch(struct wgd *d, uint32_t tag, floe_time now)
+{
+    switch (tag) {
+    case WGD_TAG_TUN:
+        wgd_tun_input(d, now);
+        break;
+    case WGD_TAG_UDP:
+        wgd_udp_input(d, now);
+        break;
+    case WGD_TAG_UAPI:
+        loop_accept(d);
+        break;
+    case WGD_TAG_TIMER:
+        loop_timer(d, now);
+        break;
+    case WGD_TAG_NETLINK:
+        wgd_netlink_input(d);
+        break;
+    case WGD_TAG_SIGNAL:
+        loop_signal(d);
+        break;
+    default:
+        if (tag >= WGD_TAG_CONN && tag < WGD_TAG_CONN + WGD_UAPI_MAX_CONNS &&
+            d->conns[tag - WGD_TAG_CONN])
+            loop_conn_input(d, tag - WGD_TAG_CONN, now);
+    }
+}
+
+int wgd_run(struct wgd *d)
+{
+    struct epoll_event evs[16];
+    int n, i;
+
+    while (!d->stop) {
+        n = epoll_wait(d->ep_fd, evs, 16, -1);
+        if (n < 0 && errno != EINTR) {
+            floe_jsonlog_error(&d->log, "floe-wg", "epoll_wait: %s", strerror(errno));
+            return 1;
+        }
+        for (i = 0; i < n && !d->stop; i++)
+            loop_dispatch(d, evs[i].data.u32, floe_io_now());
+    }
+    return d->exit_code;
+}

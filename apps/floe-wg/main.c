@@ -1,0 +1,176 @@
+/* floe-wg: a userspace WireGuard interface. See wgd.h for how it is put together. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "floe_io.h"
+#include "wgd.h"
+
+static int wgd_alloc_buffers(struct wgd *d)
+{
+    d->rx_buf_len = WGD_PKT_MAX;
+    d->rx_bufs = malloc(WGD_BATCH * d->rx_buf_len);
+    d->pkt = malloc(WGD_PKT_MAX);
+    d->plain = malloc(WGD_VNET_GAP + WGD_PKT_MAX);
+    d->segs = malloc(WGD_MAX_SEGS * sizeof(*d->segs));
+    d->tx = malloc(WGD_TX_SLOTS * sizeof(*d->tx));
+    return d->rx_bufs && d->pkt && d->plain && d->segs && d->tx ? 0 : -1;
+}
+
+/* The interface, its UAPI socket, the UDP socket, the netlink watch. Prints what failed. */
+static int wgd_setup(struct wgd *d)
+{
+    int rc;
+
+    if (wgd_alloc_buffers(d) != 0) {
+        fputs("floe-wg: out of memory\n", stderr);
+        return -1;
+    }
+    rc = wgd_tun_open(d);
+    if (rc < 0) {
+        fprintf(stderr, "floe-wg: cannot create TUN device %s: %s\n", d->opts.ifname,
+                strerror(-rc));
+        return -1;
+    }
+    d->uapi_fd = wgd_uapi_listen(d->opts.ifname);
+    if (d->uapi_fd < 0) {
+        fprintf(stderr, "floe-wg: cannot serve %s/%s.sock: %s\n", WGD_SOCK_DIR, d->opts.ifname,
+                strerror(-d->uapi_fd));
+        return -1;
+    }
+    if (wgd_udp_open(d, 0) != 0) {
+        fprintf(stderr, "floe-wg: cannot open a UDP socket: %s\n", strerror(errno));
+        return -1;
+    }
+    d->nl_fd = wgd_netlink_open();
+    if (d->nl_fd < 0) {
+        fprintf(stderr, "floe-wg: cannot open rtnetlink: %s\n", strerror(-d->nl_fd));
+        return -1;
+    }
+    return 0;
+}
+
+/* The epoll set, the timer and the signals, in the process that runs the loop. */
+static int wgd_start_loop(struct wgd *d, const sigset_t *set)
+{
+    d->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+    d->timer_fd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+    d->sig_fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (d->ep_fd < 0 || d->timer_fd < 0 || d->sig_fd < 0)
+        return -1;
+    if (wgd_epoll_add(d, d->tun_fd, WGD_TAG_TUN) || wgd_epoll_add(d, d->udp_fd, WGD_TAG_UDP) ||
+        wgd_epoll_add(d, d->uapi_fd, WGD_TAG_UAPI) ||
+        wgd_epoll_add(d, d->timer_fd, WGD_TAG_TIMER) ||
+        wgd_epoll_add(d, d->nl_fd, WGD_TAG_NETLINK) || wgd_epoll_add(d, d->sig_fd, WGD_TAG_SIGNAL))
+        return -1;
+    return 0;
+}
+
+/* Detach: the parent exits 0 once everything exists; the child runs the loop. */
+static int wgd_detach(void)
+{
+    pid_t pid = fork();
+    int null;
+
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    if (setsid() < 0 || chdir("/") != 0)
+        return -1;
+    null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0)
+        return -1;
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    close(null);
+    return 0;
+}
+
+static void wgd_close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void wgd_teardown(struct wgd *d)
+{
+    unsigned i;
+
+    for (i = 0; i < WGD_UAPI_MAX_CONNS; i++) {
+        if (d->conns[i]) {
+            close(d->conns[i]->fd);
+            free(d->conns[i]);
+        }
+    }
+    if (d->uapi_fd >= 0)
+        wgd_uapi_unlink(d->opts.ifname);
+    wgd_peers_clear(d);
+    wgd_aip_clear(&d->aip);
+    floe_wg_free(d->dev);
+    floe_wipe(d->priv, sizeof(d->priv));
+    wgd_close_fd(&d->uapi_fd);
+    wgd_close_fd(&d->tun_fd); /* the last reference: the kernel deletes the interface */
+    wgd_close_fd(&d->udp_fd);
+    wgd_close_fd(&d->nl_fd);
+    wgd_close_fd(&d->ep_fd);
+    wgd_close_fd(&d->timer_fd);
+    wgd_close_fd(&d->sig_fd);
+    free(d->rx_bufs);
+    free(d->pkt);
+    free(d->plain);
+    free(d->segs);
+    free(d->tx);
+}
+
+int main(int argc, char **argv)
+{
+    static struct wgd d = {.tun_fd = -1,
+                           .udp_fd = -1,
+                           .uapi_fd = -1,
+                           .ep_fd = -1,
+                           .timer_fd = -1,
+                           .nl_fd = -1,
+                           .sig_fd = -1};
+    char err[256];
+    sigset_t set;
+    int rc;
+
+    rc = wgd_parse_args(argc, argv, &d.opts, err, sizeof(err));
+    if (rc != 0) {
+        if (rc < 0)
+            fprintf(stderr, "floe-wg: %s (see floe-wg --help)\n", err);
+        return rc < 0 ? 2 : 0;
+    }
+    if (floe_jsonlog_open(&d.log, d.opts.log_file, d.opts.log_level) < 0) {
+        fprintf(stderr, "floe-wg: cannot open log file %s: %s\n", d.opts.log_file, strerror(errno));
+        return 1;
+    }
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    rc = 1;
+    if (wgd_setup(&d) == 0 && (d.opts.foreground || wgd_detach() == 0) &&
+        wgd_start_loop(&d, &set) == 0) {
+        floe_jsonlog_info(&d.log, "floe-wg", "interface %s up, UDP port %u, offloads %s",
+                          d.opts.ifname, d.listen_port, d.vnet ? "on" : "off");
+        rc = wgd_run(&d);
+    }
+    wgd_teardown(&d);
+    floe_jsonlog_info(&d.log, "floe-wg", "interface %s removed", d.opts.ifname);
+    floe_jsonlog_close(&d.log);
+    return rc;
+}

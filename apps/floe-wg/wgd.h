@@ -1,0 +1,268 @@
+/*
+ * floe-wg: a userspace WireGuard interface. One thread runs one epoll loop over the TUN
+ * device, the UDP socket, the UAPI socket (the cross-platform configuration protocol that
+ * `wg` speaks), a timerfd for the sans-IO device and an rtnetlink socket that tells when
+ * the TUN device goes away.
+ *
+ * The configuration (private key, port, peers, allowed IPs) lives here; the floe_wg device
+ * is built from it and rebuilt when the private key changes. Allowed IPs are a binary trie
+ * per family: longest prefix match of the inner destination picks the peer of an outgoing
+ * packet, and the inner source of a decrypted packet must map back to the peer it came from.
+ */
+#ifndef FLOE_WGD_H
+#define FLOE_WGD_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "floe/wg.h"
+#include "jsonlog.h"
+
+#define WGD_SOCK_DIR "/var/run/wireguard"
+#define WGD_DEFAULT_MTU 1420
+#define WGD_MAX_PEERS 1024
+/* Batches: datagrams per recvmmsg/sendmmsg, TUN reads per wakeup. */
+#define WGD_BATCH 64
+/* One datagram or one TUN packet, vnet header included; a GSO super-packet is 64 KiB. */
+#define WGD_PKT_MAX 65600
+/* The largest plain packet sent or queued (larger ones are dropped). */
+#define WGD_SEG_MAX 2048
+/* Room for one encrypted datagram: a plain packet padded to 16 bytes, plus overhead. */
+#define WGD_TX_MAX (WGD_SEG_MAX + 64)
+/* Segments one TUN super-packet can become (64 KiB over an MSS of 536 at worst). */
+#define WGD_MAX_SEGS 128
+/* Pending outgoing datagrams: a batch plus a whole super-packet. */
+#define WGD_TX_SLOTS (WGD_BATCH + WGD_MAX_SEGS)
+#define WGD_UAPI_LINE_MAX 4096
+#define WGD_UAPI_MAX_CONNS 16
+
+/* ------------------------------------------------------------------ options */
+
+struct wgd_opts {
+    char ifname[IFNAMSIZ];
+    bool foreground;
+    const char *log_file; /* NULL: stderr */
+    enum floe_log_level log_level;
+    bool no_offload; /* plain TUN: no IFF_VNET_HDR, no UDP GSO/GRO */
+};
+
+/*
+ * Parse argv (and WG_PROCESS_FOREGROUND) into o. Returns 0, 1 after --help/--version
+ * (printed) or -1 with a message in err[0..cap).
+ */
+int wgd_parse_args(int argc, char **argv, struct wgd_opts *o, char *err, size_t cap);
+
+/* -------------------------------------------------------------- allowed IPs */
+
+struct wgd_peer;
+
+struct wgd_aip_node {
+    struct wgd_aip_node *child[2];
+    struct wgd_peer *peer; /* the peer owning the prefix ending here; NULL: none */
+};
+
+/* The two tries. */
+struct wgd_aip {
+    struct wgd_aip_node *root[2]; /* [0] IPv4, [1] IPv6 */
+};
+
+/* A prefix: family FLOE_AF_INET or FLOE_AF_INET6, ip, prefix length. */
+struct wgd_prefix {
+    uint8_t family;
+    uint8_t ip[16];
+    uint8_t cidr;
+};
+
+/*
+ * Parse "IP/CIDR" (or a bare IP: a host prefix) into p, host bits cleared.
+ * Returns 0 or -1.
+ */
+int wgd_prefix_parse(const char *s, struct wgd_prefix *p);
+/* Map p to peer (a prefix owned by another peer moves). Returns 0 or -1 (out of memory). */
+int wgd_aip_insert(struct wgd_aip *t, const struct wgd_prefix *p, struct wgd_peer *peer);
+/* Unmap p when peer owns it. Returns true when it was removed. */
+bool wgd_aip_remove(struct wgd_aip *t, const struct wgd_prefix *p, const struct wgd_peer *peer);
+/* Unmap every prefix of peer. */
+void wgd_aip_remove_peer(struct wgd_aip *t, const struct wgd_peer *peer);
+/* The peer of the longest prefix containing ip (4 or 16 bytes by family), or NULL. */
+struct wgd_peer *wgd_aip_lookup(const struct wgd_aip *t, uint8_t family, const uint8_t *ip);
+/* Call fn for every prefix of peer, IPv4 first, each family in address order. */
+void wgd_aip_walk(const struct wgd_aip *t, const struct wgd_peer *peer,
+                  void (*fn)(void *user, const struct wgd_prefix *p), void *user);
+/* Free every node. */
+void wgd_aip_clear(struct wgd_aip *t);
+
+/* ------------------------------------------------------------------- state */
+
+struct wgd_peer {
+    struct wgd_peer *next;
+    uint8_t pub[FLOE_WG_KEY_LEN];
+    bool has_psk;
+    uint8_t psk[FLOE_WG_KEY_LEN];
+    struct floe_addr endpoint; /* configured; the device's view wins once it exists */
+    uint16_t keepalive;
+    struct floe_wg_peer *wp; /* the device's peer; NULL while there is no private key */
+};
+
+/* A UAPI client connection: a line buffer and the state of the operation in progress. */
+struct wgd_conn {
+    int fd;
+    char line[WGD_UAPI_LINE_MAX];
+    size_t len;
+    int op;                /* 0 none, 'g' get (waiting for the blank line), 's' set */
+    int err;               /* set: the first error (positive errno) */
+    struct wgd_peer *peer; /* set: the peer section in progress */
+    bool peer_created, peer_skip;
+};
+
+/* One outgoing encrypted datagram. */
+struct wgd_tx {
+    uint8_t buf[WGD_TX_MAX];
+    size_t len;
+    struct floe_addr dst;
+};
+
+struct wgd_stats {
+    uint64_t no_route, bad_source, tun_errors, udp_errors, gso_bad;
+};
+
+struct wgd {
+    struct wgd_opts opts;
+    struct floe_jsonlog log;
+    int ifindex;
+    int tun_fd, udp_fd, uapi_fd, ep_fd, timer_fd, nl_fd, sig_fd;
+    bool vnet;             /* TUN carries virtio-net headers with TSO/checksum offload */
+    bool udp_gso, udp_gro; /* the kernel takes UDP_SEGMENT / gives UDP_GRO */
+    bool udp_v6;           /* the socket is a dual-stack IPv6 one */
+    bool stop;
+    int exit_code;
+
+    /* Configuration. */
+    bool has_key;
+    uint8_t priv[FLOE_WG_KEY_LEN], pub[FLOE_WG_KEY_LEN];
+    uint16_t listen_port; /* the bound port */
+    uint32_t fwmark;
+    struct wgd_peer *peers;
+    unsigned n_peers;
+    struct wgd_aip aip;
+    struct floe_wg *dev;
+    floe_time timer_at;
+
+    struct wgd_conn *conns[WGD_UAPI_MAX_CONNS];
+
+    /* Datapath buffers. */
+    uint8_t *rx_bufs; /* WGD_BATCH datagrams of rx_buf_len */
+    size_t rx_buf_len;
+    uint8_t *pkt;                 /* one TUN packet, vnet header first */
+    uint8_t *plain;               /* one decrypted packet (after a vnet header gap) */
+    uint8_t (*segs)[WGD_SEG_MAX]; /* segments of a super-packet before encryption */
+    size_t seg_len[WGD_MAX_SEGS];
+    struct wgd_tx *tx; /* WGD_MAX_SEGS + WGD_BATCH pending datagrams */
+    unsigned n_tx;
+    struct wgd_stats stats;
+};
+
+/* ------------------------------------------------------------ device (dev.c) */
+
+/* (Re)build the floe_wg device from the configuration. Returns 0 or a FLOE_ERR_*. */
+int wgd_dev_rebuild(struct wgd *d, floe_time now);
+/* Add a configured peer to the device (when there is one). Returns 0 or a FLOE_ERR_*. */
+int wgd_dev_add_peer(struct wgd *d, struct wgd_peer *p, floe_time now);
+/* A new peer with public key pub, or NULL (out of memory, too many). */
+struct wgd_peer *wgd_peer_new(struct wgd *d, const uint8_t pub[FLOE_WG_KEY_LEN]);
+/* The configured peer with public key pub, or NULL. */
+struct wgd_peer *wgd_peer_find(const struct wgd *d, const uint8_t pub[FLOE_WG_KEY_LEN]);
+/* Remove a peer: its allowed IPs, its device peer, its memory. */
+void wgd_peer_remove(struct wgd *d, struct wgd_peer *p);
+/* Remove every peer. */
+void wgd_peers_clear(struct wgd *d);
+/* The peer's current endpoint. */
+struct floe_addr wgd_peer_endpoint(const struct wgd_peer *p);
+
+/* ----------------------------------------------------------- UAPI (uapi.c) */
+
+/*
+ * Feed one line (without its newline) of a UAPI client to the protocol. A complete get or
+ * set writes its answer to out. Returns 0, or -1 when the connection must be closed (an
+ * unknown operation; its errno answer is written).
+ */
+int wgd_uapi_line(struct wgd *d, struct wgd_conn *c, const char *line, FILE *out, floe_time now);
+/* Open the UAPI socket WGD_SOCK_DIR/IFNAME.sock. Returns the fd or -errno. */
+int wgd_uapi_listen(const char *ifname);
+/* Remove the socket file. */
+void wgd_uapi_unlink(const char *ifname);
+
+/* ------------------------------------------------------------ sockets (net.c) */
+
+/* Open the UDP socket on port (0: any), with fwmark; d->listen_port gets the bound port. */
+int wgd_udp_open(struct wgd *d, uint16_t port);
+/* Send every pending datagram in d->tx (GSO when possible); empties it. */
+void wgd_udp_flush(struct wgd *d);
+/* Read and process datagrams until the socket is empty (or a fairness bound). */
+void wgd_udp_input(struct wgd *d, floe_time now);
+
+/* ------------------------------------------------------------------ TUN (tun.c) */
+
+/* Create the TUN device (IFF_VNET_HDR and offloads unless no_offload), set MTU. */
+int wgd_tun_open(struct wgd *d);
+/* Read and process packets from the TUN device until it is empty (or a fairness bound). */
+void wgd_tun_input(struct wgd *d, floe_time now);
+/* Write one decrypted IP packet (d->plain + WGD_VNET_GAP, len) to the TUN device. */
+void wgd_tun_write(struct wgd *d, size_t len);
+/* Open an rtnetlink socket for link events. Returns the fd or -errno. */
+int wgd_netlink_open(void);
+/* Read link events; set d->stop when our device was deleted. */
+void wgd_netlink_input(struct wgd *d);
+
+/* ------------------------------------------------------------- GSO (gso.c) */
+
+/* Room left before a packet for the virtio-net header. */
+#define WGD_VNET_GAP 16
+
+struct wgd_vnet_hdr {
+    uint8_t flags, gso_type;
+    uint16_t hdr_len, gso_size, csum_start, csum_offset;
+};
+
+/*
+ * Split a packet read from TUN with its virtio-net header into plain IP packets in
+ * segs[i][0..seg_len[i]): a TCP super-packet is cut to gso_size segments with their IP
+ * and TCP headers fixed; a packet needing a checksum gets it. Returns the count (>= 1)
+ * or -1 (malformed: dropped).
+ */
+int wgd_gso_split(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len,
+                  uint8_t (*segs)[WGD_SEG_MAX], size_t *seg_len, int max_segs);
+/* Read the 10-byte virtio-net header (little-endian fields) at p. */
+void wgd_vnet_hdr_load(struct wgd_vnet_hdr *h, const uint8_t *p);
+
+/* ---------------------------------------------------------- datapath (loop.c) */
+
+/* epoll tags: what a ready descriptor is. */
+enum wgd_tag {
+    WGD_TAG_TUN = 1,
+    WGD_TAG_UDP,
+    WGD_TAG_UAPI,
+    WGD_TAG_TIMER,
+    WGD_TAG_NETLINK,
+    WGD_TAG_SIGNAL,
+    WGD_TAG_CONN, /* + the connection's slot */
+};
+
+/* Watch fd for input under tag. Returns 0 or -1. */
+int wgd_epoll_add(struct wgd *d, int fd, uint32_t tag);
+/* Decrypt one datagram; deliver its packet to TUN when its source belongs to its peer. */
+void wgd_recv_datagram(struct wgd *d, const struct floe_addr *from, const uint8_t *p, size_t len,
+                       floe_time now);
+/* Encrypt one IP packet for the peer its destination maps to; queue the datagram. */
+void wgd_send_packet(struct wgd *d, const uint8_t *pkt, size_t len, floe_time now);
+/* Drain the device: transmits, events; re-arm the timer. */
+void wgd_dev_drain(struct wgd *d, floe_time now);
+/* Run the epoll loop until stopped. Returns the exit code. */
+int wgd_run(struct wgd *d);
+
+#endif

@@ -1,0 +1,313 @@
+/*
+ * floe-wg's pure parts: the allowed-IPs trie (longest prefix match, moves, removal, walk
+ * order), TCP segmentation of virtio-net super-packets (lengths, sequence numbers, flags,
+ * IP and TCP checksums checked by an independent summer), and the command line.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "wgd.h"
+
+/* ----------------------------------------------------------- allowed IPs */
+
+static struct wgd_peer peer_a, peer_b, peer_c;
+
+static void add(struct wgd_aip *t, const char *cidr, struct wgd_peer *p)
+{
+    struct wgd_prefix pfx;
+
+    if (wgd_prefix_parse(cidr, &pfx) != 0 || wgd_aip_insert(t, &pfx, p) != 0)
+        abort();
+}
+
+static struct wgd_peer *look(const struct wgd_aip *t, const char *ip)
+{
+    struct floe_addr a;
+
+    if (floe_addr_parse_ip(ip, &a) != 0)
+        abort();
+    return wgd_aip_lookup(t, a.family, a.ip);
+}
+
+static void test_prefix_parse(void)
+{
+    struct wgd_prefix p;
+
+    CHECK_EQ(wgd_prefix_parse("10.1.2.3/8", &p), 0);
+    CHECK_EQ(p.cidr, 8);
+    CHECK_EQ(p.ip[0], 10);
+    CHECK_EQ(p.ip[1], 0); /* host bits cleared */
+    CHECK_EQ(wgd_prefix_parse("fd00::1/128", &p), 0);
+    CHECK_EQ(p.family, FLOE_AF_INET6);
+    CHECK_EQ(wgd_prefix_parse("10.0.0.1", &p), 0);
+    CHECK_EQ(p.cidr, 32);
+    CHECK_EQ(wgd_prefix_parse("10.0.0.0/33", &p), -1);
+    CHECK_EQ(wgd_prefix_parse("::/129", &p), -1);
+    CHECK_EQ(wgd_prefix_parse("10.0.0.0/", &p), -1);
+    CHECK_EQ(wgd_prefix_parse("10.0.0.0/-1", &p), -1);
+    CHECK_EQ(wgd_prefix_parse("10.0.0.0/8x", &p), -1);
+    CHECK_EQ(wgd_prefix_parse("/8", &p), -1);
+    CHECK_EQ(wgd_prefix_parse("bogus/8", &p), -1);
+}
+
+static void test_longest_prefix_wins(void)
+{
+    struct wgd_aip t = {0};
+
+    add(&t, "0.0.0.0/0", &peer_a);
+    add(&t, "10.0.0.0/8", &peer_b);
+    add(&t, "10.1.0.0/16", &peer_c);
+    add(&t, "10.1.2.3/32", &peer_a);
+    CHECK(look(&t, "192.168.1.1") == &peer_a);
+    CHECK(look(&t, "10.9.9.9") == &peer_b);
+    CHECK(look(&t, "10.1.9.9") == &peer_c);
+    CHECK(look(&t, "10.1.2.3") == &peer_a);
+    CHECK(look(&t, "10.1.2.4") == &peer_c);
+    CHECK(look(&t, "::1") == NULL); /* families are separate */
+    add(&t, "fd00::/8", &peer_b);
+    add(&t, "fd00:1::/32", &peer_c);
+    CHECK(look(&t, "fd00:1::5") == &peer_c);
+    CHECK(look(&t, "fd99::5") == &peer_b);
+    CHECK(look(&t, "fe80::1") == NULL);
+    wgd_aip_clear(&t);
+    CHECK(t.root[0] == NULL && t.root[1] == NULL);
+}
+
+static void test_prefix_moves_and_removal(void)
+{
+    struct wgd_aip t = {0};
+    struct wgd_prefix p;
+
+    add(&t, "10.0.0.0/24", &peer_a);
+    add(&t, "10.0.0.0/24", &peer_b); /* moves to b */
+    CHECK(look(&t, "10.0.0.1") == &peer_b);
+    REQUIRE(wgd_prefix_parse("10.0.0.0/24", &p) == 0);
+    CHECK(!wgd_aip_remove(&t, &p, &peer_a)); /* not a's any more */
+    CHECK(wgd_aip_remove(&t, &p, &peer_b));
+    CHECK(look(&t, "10.0.0.1") == NULL);
+    CHECK(t.root[0] == NULL); /* pruned */
+    add(&t, "10.0.0.0/8", &peer_a);
+    add(&t, "10.2.0.0/16", &peer_b);
+    add(&t, "fd00::/16", &peer_a);
+    wgd_aip_remove_peer(&t, &peer_a);
+    CHECK(look(&t, "10.9.0.1") == NULL);
+    CHECK(look(&t, "10.2.0.1") == &peer_b);
+    CHECK(t.root[1] == NULL);
+    wgd_aip_clear(&t);
+}
+
+struct walk_out {
+    char text[512];
+};
+
+static void walk_fn(void *user, const struct wgd_prefix *p)
+{
+    struct walk_out *w = user;
+    struct floe_addr a = {.family = p->family};
+    char ip[FLOE_ADDR_STRLEN];
+    size_t n = strlen(w->text);
+
+    memcpy(a.ip, p->ip, 16);
+    if (floe_addr_format_ip(&a, ip, sizeof(ip)) > 0)
+        snprintf(w->text + n, sizeof(w->text) - n, "%s/%u ", ip, p->cidr);
+}
+
+static void test_walk_lists_a_peers_prefixes_in_order(void)
+{
+    struct wgd_aip t = {0};
+    struct walk_out w = {{0}};
+
+    add(&t, "fd00::/64", &peer_a);
+    add(&t, "10.79.1.0/24", &peer_a);
+    add(&t, "10.79.0.0/16", &peer_a);
+    add(&t, "10.80.0.1/32", &peer_b);
+    add(&t, "0.0.0.0/0", &peer_a);
+    wgd_aip_walk(&t, &peer_a, walk_fn, &w);
+    CHECK_STR(w.text, "0.0.0.0/0 10.79.0.0/16 10.79.1.0/24 fd00::/64 ");
+    wgd_aip_clear(&t);
+}
+
+/* ------------------------------------------------------------------- GSO */
+
+/* The Internet checksum over p[0..len), computed plainly 16 bits at a time. */
+static uint16_t ref_sum(uint32_t sum, const uint8_t *p, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < len; i += 2)
+        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (len & 1)
+        sum += (uint32_t)p[len - 1] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)sum;
+}
+
+/* True when the TCP checksum of an IPv4 or IPv6 segment verifies. */
+static bool tcp_csum_ok(const uint8_t *pkt, size_t len, bool v6)
+{
+    size_t l4 = v6 ? 40 : (size_t)(pkt[0] & 15) * 4;
+    uint32_t sum = v6 ? ref_sum(0, pkt + 8, 32) : ref_sum(0, pkt + 12, 8);
+
+    sum += 6 + (uint32_t)(len - l4);
+    return ref_sum(sum, pkt + l4, len - l4) == 0xffff;
+}
+
+/* A TCP super-packet: IP header, 20-byte TCP header with seq 1000 and flags, payload. */
+static size_t make_super(uint8_t *pkt, bool v6, size_t payload, uint8_t flags)
+{
+    size_t l4 = v6 ? 40 : 20, i;
+
+    memset(pkt, 0, l4 + 20);
+    if (v6) {
+        pkt[0] = 0x60;
+        pkt[6] = 6;
+        pkt[7] = 64;
+        pkt[23] = 1;
+        pkt[39] = 2;
+    } else {
+        pkt[0] = 0x45;
+        floe_store_be16(pkt + 4, 0x1234);
+        pkt[8] = 64;
+        pkt[9] = 6;
+        pkt[12] = 10, pkt[15] = 1;
+        pkt[16] = 10, pkt[19] = 2;
+    }
+    floe_store_be16(pkt + l4, 40000);
+    floe_store_be16(pkt + l4 + 2, 5001);
+    floe_store_be32(pkt + l4 + 4, 1000);
+    pkt[l4 + 12] = 5 << 4;
+    pkt[l4 + 13] = flags;
+    for (i = 0; i < payload; i++)
+        pkt[l4 + 20 + i] = (uint8_t)(i * 7);
+    return l4 + 20 + payload;
+}
+
+static void check_segments(bool v6)
+{
+    static uint8_t pkt[70000], segs[WGD_MAX_SEGS][WGD_SEG_MAX];
+    size_t seg_len[WGD_MAX_SEGS], l4 = v6 ? 40 : 20, payload = 10000, got = 0;
+    struct wgd_vnet_hdr h = {.flags = 1, .gso_type = v6 ? 4 : 1, .gso_size = 1380};
+    size_t len = make_super(pkt, v6, payload, 0x18 | 0x01); /* PSH ACK FIN */
+    int n, i;
+
+    h.csum_start = (uint16_t)l4;
+    h.csum_offset = 16;
+    n = wgd_gso_split(&h, pkt, len, segs, seg_len, WGD_MAX_SEGS);
+    REQUIRE(n == 8); /* 7 x 1380 + 340 */
+    for (i = 0; i < n; i++) {
+        size_t plen = seg_len[i] - l4 - 20;
+
+        CHECK_EQ(plen, i < 7 ? 1380 : 340);
+        CHECK_EQ(floe_load_be32(segs[i] + l4 + 4), 1000 + got);
+        CHECK_MEM(segs[i] + l4 + 20, pkt + l4 + 20 + got, plen);
+        CHECK_EQ(segs[i][l4 + 13] & 0x09, i == n - 1 ? 0x09 : 0); /* FIN, PSH on the last */
+        CHECK(tcp_csum_ok(segs[i], seg_len[i], v6));
+        if (v6) {
+            CHECK_EQ(floe_load_be16(segs[i] + 4), seg_len[i] - 40);
+        } else {
+            CHECK_EQ(floe_load_be16(segs[i] + 2), seg_len[i]);
+            CHECK_EQ(floe_load_be16(segs[i] + 4), 0x1234 + i);
+            CHECK_EQ(ref_sum(0, segs[i], 20), 0xffff);
+        }
+        got += plen;
+    }
+    CHECK_EQ(got, payload);
+}
+
+static void test_gso_tcp4_and_tcp6(void)
+{
+    check_segments(false);
+    check_segments(true);
+}
+
+static void test_gso_completes_partial_checksum(void)
+{
+    static uint8_t pkt[2000], segs[1][WGD_SEG_MAX];
+    size_t seg_len[1], len = make_super(pkt, false, 500, 0x10);
+    struct wgd_vnet_hdr h = {.flags = 1, .csum_start = 20, .csum_offset = 16};
+    uint16_t partial;
+
+    /* The kernel leaves the folded pseudo-header sum in the checksum field. */
+    partial = ref_sum((uint32_t)(6 + len - 20), pkt + 12, 8);
+    floe_store_be16(pkt + 36, partial);
+    REQUIRE(wgd_gso_split(&h, pkt, len, segs, seg_len, 1) == 1);
+    CHECK_EQ(seg_len[0], len);
+    CHECK(tcp_csum_ok(segs[0], seg_len[0], false));
+}
+
+static void test_gso_rejects_malformed(void)
+{
+    static uint8_t pkt[2000], segs[WGD_MAX_SEGS][WGD_SEG_MAX];
+    size_t seg_len[WGD_MAX_SEGS], len = make_super(pkt, false, 1500, 0x10);
+    struct wgd_vnet_hdr h = {
+        .flags = 1, .gso_type = 1, .gso_size = 1000, .csum_start = 20, .csum_offset = 16};
+
+    CHECK_EQ(wgd_gso_split(&h, pkt, 30, segs, seg_len, WGD_MAX_SEGS), -1); /* truncated */
+    h.csum_start = 24; /* not where the IP header ends */
+    CHECK_EQ(wgd_gso_split(&h, pkt, len, segs, seg_len, WGD_MAX_SEGS), -1);
+    h.csum_start = 20;
+    h.gso_size = 0;
+    CHECK_EQ(wgd_gso_split(&h, pkt, len, segs, seg_len, WGD_MAX_SEGS), -1);
+    h.gso_size = 1000;
+    CHECK_EQ(wgd_gso_split(&h, pkt, len, segs, seg_len, 1), -1); /* too many segments */
+    h.gso_type = 5;                                              /* UDP_L4: not asked for */
+    CHECK_EQ(wgd_gso_split(&h, pkt, len, segs, seg_len, WGD_MAX_SEGS), -1);
+    h.gso_type = 0;
+    h.csum_offset = 2000; /* checksum field past the end */
+    CHECK_EQ(wgd_gso_split(&h, pkt, len, segs, seg_len, WGD_MAX_SEGS), -1);
+    pkt[9] = 17; /* a TCPv4 super-packet that is UDP */
+    h.gso_type = 1;
+    h.csum_offset = 16;
+    CHECK_EQ(wgd_gso_split(&h, pkt, len, segs, seg_len, WGD_MAX_SEGS), -1);
+}
+
+/* ------------------------------------------------------------- arguments */
+
+static int parse(struct wgd_opts *o, char *err, int argc, const char **argv)
+{
+    return wgd_parse_args(argc, (char **)argv, o, err, 256);
+}
+
+static void test_args(void)
+{
+    struct wgd_opts o;
+    char err[256];
+    const char *ok[] = {"floe-wg", "-f", "--log-level", "debug", "--no-offload", "wg7"};
+    const char *bad_level[] = {"floe-wg", "--log-level", "loud", "wg0"};
+    const char *two[] = {"floe-wg", "wg0", "wg1"};
+    const char *none[] = {"floe-wg"};
+    const char *long_name[] = {"floe-wg", "sixteen-chars-xx"};
+
+    unsetenv("WG_PROCESS_FOREGROUND");
+    REQUIRE(parse(&o, err, 6, ok) == 0);
+    CHECK_STR(o.ifname, "wg7");
+    CHECK(o.foreground && o.no_offload);
+    CHECK_EQ(o.log_level, FLOE_LOG_DEBUG);
+    CHECK_EQ(parse(&o, err, 4, bad_level), -1);
+    CHECK(strstr(err, "loud") != NULL);
+    CHECK_EQ(parse(&o, err, 3, two), -1);
+    CHECK(strstr(err, "wg1") != NULL);
+    CHECK_EQ(parse(&o, err, 1, none), -1);
+    CHECK_EQ(parse(&o, err, 2, long_name), -1);
+    setenv("WG_PROCESS_FOREGROUND", "1", 1);
+    REQUIRE(parse(&o, err, 2, two) == 0);
+    CHECK(o.foreground);
+    unsetenv("WG_PROCESS_FOREGROUND");
+    REQUIRE(parse(&o, err, 2, two) == 0);
+    CHECK(!o.foreground);
+}
+
+int main(void)
+{
+    FLOE_RUN(test_prefix_parse);
+    FLOE_RUN(test_longest_prefix_wins);
+    FLOE_RUN(test_prefix_moves_and_removal);
+    FLOE_RUN(test_walk_lists_a_peers_prefixes_in_order);
+    FLOE_RUN(test_gso_tcp4_and_tcp6);
+    FLOE_RUN(test_gso_completes_partial_checksum);
+    FLOE_RUN(test_gso_rejects_malformed);
+    FLOE_RUN(test_args);
+    return floe_test_summary();
+}
