@@ -1,11 +1,13 @@
 #!/bin/sh
-# Run every benchmark program built in BUILD/bench, one after the other.
-# Benchmarks print their own rates and ratios; run by hand, never as timed tests.
+# Run every benchmark program built in BUILD/bench, one after the other, then the
+# tunnel benchmark (bench/tunnel.sh: network namespaces, needs root). Benchmarks print
+# their own rates and ratios; they are run by hand, never as timed tests.
 set -eu
 build=${1:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
 found=0
 for b in "$build"/bench/*; do
-    [ -x "$b" ] || continue
+    [ -f "$b" ] && [ -x "$b" ] || continue
     found=1
     echo "=== $(basename "$b")"
     "$b"
@@ -14,3 +16,5 @@ if [ "$found" -eq 0 ]; then
     echo "bench: no benchmark programs in $build/bench" >&2
     exit 1
 fi
+echo "=== tunnel (floe-wg against wireguard-go, in network namespaces)"
+bash "$root/bench/tunnel.sh" "$build/bin" 10
