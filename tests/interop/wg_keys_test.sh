@@ -5,16 +5,13 @@
 # input must fail with a one-line reason. Never skipped: a missing `wg` fails the test.
 set -euo pipefail
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 
-: "${FLOE_BIN_DIR:?FLOE_BIN_DIR must point at the build bin directory}"
+: "${FLOE_SOURCE_DIR:?FLOE_SOURCE_DIR must point at the source tree}"
+# shellcheck source=lib.sh
+. "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
+need_bin floe
+need_tool wg base64 od
 FLOE=$FLOE_BIN_DIR/floe
-[ -x "$FLOE" ] || fail "$FLOE not built"
-command -v wg >/dev/null || fail "wg not installed (Debian wireguard-tools; run 'make deps')"
-command -v python3 >/dev/null || fail "python3 not installed"
 
 TMP=$(mktemp -d /tmp/floe-wg-keys.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
@@ -31,11 +28,12 @@ for i in $(seq 1 20); do
     wg pubkey <"$TMP/fk" >"$TMP/wg.pub" || fail "wg pubkey refused a floe key"
     "$FLOE" pubkey <"$TMP/fk" >"$TMP/floe.pub"
     cmp -s "$TMP/wg.pub" "$TMP/floe.pub" || fail "round $i: public keys of a floe key differ"
-    python3 - "$TMP/fk" <<'PY' || fail "floe genkey is not clamped"
-import base64, sys
-k = base64.b64decode(open(sys.argv[1]).read().strip())
-sys.exit(0 if len(k) == 32 and k[0] & 7 == 0 and k[31] & 0x80 == 0 and k[31] & 0x40 else 1)
-PY
+    # Clamped for X25519: the low 3 bits of the first byte clear, the last byte 01xxxxxx.
+    # shellcheck disable=SC2207 # od prints numbers: word splitting is what is wanted
+    bytes=($(base64 -d <"$TMP/fk" | od -An -v -tu1))
+    [ "${#bytes[@]}" -eq 32 ] || fail "floe genkey is not 32 bytes"
+    [ $((bytes[0] & 7)) -eq 0 ] && [ $((bytes[31] & 0xC0)) -eq 64 ] ||
+        fail "floe genkey is not clamped: first ${bytes[0]}, last ${bytes[31]}"
 done
 
 psk=$("$FLOE" genpsk)

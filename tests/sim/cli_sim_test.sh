@@ -5,15 +5,13 @@
 # one-line reason. Needs jq; never skipped.
 set -euo pipefail
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 
-: "${FLOE_BIN_DIR:?FLOE_BIN_DIR must point at the build bin directory}"
+: "${FLOE_SOURCE_DIR:?FLOE_SOURCE_DIR must point at the source tree}"
+# shellcheck source=../interop/lib.sh
+. "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
+need_bin floe
+need_tool jq
 FLOE=$FLOE_BIN_DIR/floe
-[ -x "$FLOE" ] || fail "$FLOE not built"
-command -v jq >/dev/null || fail "jq not installed (run 'make deps')"
 
 TMP=$(mktemp -d /tmp/floe-cli-sim.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
