@@ -11,7 +11,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
 need_bin floe-relay
-need_tool turnutils_uclient turnutils_peer ss
+need_tool turnutils_uclient turnutils_peer ss jq
 RELAY=$FLOE_BIN_DIR/floe-relay
 
 TMP=$(mktemp -d /tmp/floe-relay-uclient.XXXXXX)
@@ -110,9 +110,7 @@ wait "$RELAY_PID" || rc=$?
 RELAY_PID=""
 [ "$rc" -eq 0 ] || fail "floe-relay exited $rc on SIGTERM"
 grep -q '"message":"floe-relay stopped"' "$TMP/relay.log" || fail "stop not logged"
-if command -v jq >/dev/null; then
-    jq -e . "$TMP/relay.log" "$TMP/relay.log.1" >/dev/null || fail "log is not JSON Lines"
-fi
+jq -e . "$TMP/relay.log" "$TMP/relay.log.1" >/dev/null || fail "log is not JSON Lines"
 
 echo "--- REST credentials (use-auth-secret) and EVEN-PORT reservations, one thread"
 start_relay --auth-secret north --threads 1
