@@ -3,8 +3,9 @@
 # namespace A, IMPL_B in namespace B (floe-wg or wireguard-go), veth 10.77.0.1 <-> 10.77.0.2,
 # tunnel 10.78.0.1 <-> 10.78.0.2, iperf3 TCP A->B then B->A. Run by hand as root:
 #   bench/tunnel_pair.sh [BUILD_BIN_DIR] [SECONDS] [IMPL_A] [IMPL_B]
-# Prints Gbit/s received and the sender's retransmits per direction. floe-wg logs its drop
-# counters (SIGUSR1, sent before it is stopped) to $TMP/IMPL.log, printed at the end.
+# Prints per direction Gbit/s received, the sender's TCP retransmits, UDP socket drops
+# and tunnel interface drops (the kernel's count, whatever the daemon). floe-wg logs its drop
+# counters (on SIGUSR1, sent before it is stopped): the "stats" lines printed at the end.
 set -euo pipefail
 
 BIN=${1:-build/bin}
@@ -78,6 +79,12 @@ udp_drops() {
     ip netns exec "$1" nstat -az "Udp$2Errors" "Udp6$2Errors" | awk '{ n += $2 } END { print n + 0 }'
 }
 
+# tun_drops NS IFNAME: packets the kernel dropped on their way to the daemon (its TUN queue
+# was full) plus those the daemon wrote that were dropped, so far.
+tun_drops() {
+    ip -n "$1" -s -j link show dev "$2" | jq '.[0].stats64 | .tx.dropped + .rx.dropped'
+}
+
 # iperf NS_CLIENT SERVER_IP: "Gbit/s retransmits".
 iperf() {
     ip netns exec "$1" iperf3 -c "$2" -t "$SECS" -J |
@@ -94,22 +101,26 @@ ip netns exec "$NS_A" iperf3 -s -B 10.78.0.1 >/dev/null 2>&1 &
 PIDS+=($!)
 sleep 1
 ip netns exec "$NS_A" ping -c 1 -W 5 10.78.0.2 >/dev/null
-SND=$(udp_drops "$NS_A" Sndbuf)
-RCV=$(udp_drops "$NS_B" Rcvbuf)
-read -r AB_G AB_R < <(iperf "$NS_A" 10.78.0.2)
-AB_SND=$(($(udp_drops "$NS_A" Sndbuf) - SND))
-AB_RCV=$(($(udp_drops "$NS_B" Rcvbuf) - RCV))
-SND=$(udp_drops "$NS_B" Sndbuf)
-RCV=$(udp_drops "$NS_A" Rcvbuf)
-read -r BA_G BA_R < <(iperf "$NS_B" 10.78.0.1)
-BA_SND=$(($(udp_drops "$NS_B" Sndbuf) - SND))
-BA_RCV=$(($(udp_drops "$NS_A" Rcvbuf) - RCV))
+# measure CLIENT_NS CLIENT_IF SERVER_NS SERVER_IF SERVER_IP: one direction's line.
+measure() {
+    local snd rcv tc ts g r
+    snd=$(udp_drops "$1" Sndbuf)
+    rcv=$(udp_drops "$3" Rcvbuf)
+    tc=$(tun_drops "$1" "$2")
+    ts=$(tun_drops "$3" "$4")
+    read -r g r < <(iperf "$1" "$5")
+    printf '%6.2f Gbit/s %7d retransmits  UDP drops: sndbuf %d, rcvbuf %d  TUN drops: %d, %d\n' \
+        "$g" "$r" $(($(udp_drops "$1" Sndbuf) - snd)) $(($(udp_drops "$3" Rcvbuf) - rcv)) \
+        $(($(tun_drops "$1" "$2") - tc)) $(($(tun_drops "$3" "$4") - ts))
+}
+
+AB=$(measure "$NS_A" pa$$ "$NS_B" pb$$ 10.78.0.2)
+BA=$(measure "$NS_B" pb$$ "$NS_A" pa$$ 10.78.0.1)
 echo "A=$IMPL_A B=$IMPL_B, iperf3 TCP ${SECS} s, $(nproc) CPUs, kernel $(uname -r)"
-echo "(UDP drops: sndbuf at the sender's socket, rcvbuf at the receiver's socket)"
-printf 'A->B %6.2f Gbit/s %7d retransmits  UDP drops: sndbuf %d, rcvbuf %d\n' "$AB_G" "$AB_R" \
-    "$AB_SND" "$AB_RCV"
-printf 'B->A %6.2f Gbit/s %7d retransmits  UDP drops: sndbuf %d, rcvbuf %d\n' "$BA_G" "$BA_R" \
-    "$BA_SND" "$BA_RCV"
+echo "(UDP drops: sndbuf at the sender's socket, rcvbuf at the receiver's socket;"
+echo " TUN drops: on the sender's tunnel interface, then on the receiver's)"
+echo "A->B $AB"
+echo "B->A $BA"
 for p in "${FLOE_PIDS[@]}"; do
     kill -USR1 "$p" 2>/dev/null || true
 done
