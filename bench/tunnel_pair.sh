@@ -6,6 +6,8 @@
 # Prints per direction Gbit/s received, the sender's TCP retransmits, UDP socket drops
 # and tunnel interface drops (the kernel's count, whatever the daemon). floe-wg logs its drop
 # counters (on SIGUSR1, sent before it is stopped): the "stats" lines printed at the end.
+# QDISC_A="tbf rate 300mbit burst 64kb limit 32mb" shapes A's veth (a slow link that fills
+# the sender's socket buffer, so that its send path has to wait for room).
 set -euo pipefail
 
 BIN=${1:-build/bin}
@@ -41,6 +43,10 @@ ip -n "$NS_A" addr add 10.77.0.1/24 dev vA
 ip -n "$NS_B" addr add 10.77.0.2/24 dev vB
 for ns in "$NS_A" "$NS_B"; do ip -n "$ns" link set lo up; done
 ip -n "$NS_A" link set vA up
+if [ -n "${QDISC_A:-}" ]; then
+    # shellcheck disable=SC2086
+    ip netns exec "$NS_A" tc qdisc add dev vA root $QDISC_A
+fi
 ip -n "$NS_B" link set vB up
 umask 077
 wg genkey >"$TMP/ka"
