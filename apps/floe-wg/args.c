@@ -29,7 +29,8 @@ static const char wgd_usage[] =
     "  WG_PROCESS_FOREGROUND=1   same as --foreground\n"
     "\n"
     "Signals: SIGTERM or SIGINT remove the interface and its socket and exit; SIGHUP\n"
-    "reopens the log file. Deleting the interface (ip link del IFNAME) also stops it.\n"
+    "reopens the log file; SIGUSR1 logs the drop counters per reason (\"stats\", info\n"
+    "level; also logged at exit). Deleting the interface (ip link del IFNAME) also stops it.\n"
     "\n"
     "Exit status: 0 stopped cleanly (or detached), 1 could not start or failed while\n"
     "running, 2 bad command line.\n";

@@ -57,7 +57,11 @@ void wgd_send_packet(struct wgd *d, const uint8_t *pkt, size_t len, floe_time no
     struct wgd_tx *t;
     long n;
 
-    if (!p || !p->wp || len > WGD_SEG_MAX) {
+    if (len > WGD_SEG_MAX) {
+        d->stats.too_big++;
+        return;
+    }
+    if (!p || !p->wp) {
         d->stats.no_route++;
         return;
     }
@@ -66,6 +70,8 @@ void wgd_send_packet(struct wgd *d, const uint8_t *pkt, size_t len, floe_time no
     if (n > 0) {
         t->len = (size_t)n;
         d->n_tx++;
+    } else if (n < 0) {
+        d->stats.encap_fail++;
     }
 }
 
@@ -254,6 +260,20 @@ static void loop_conn_input(struct wgd *d, unsigned slot, floe_time now)
 
 /* ------------------------------------------------------------------- loop */
 
+void wgd_stats_log(struct wgd *d)
+{
+    const struct wgd_stats *s = &d->stats;
+    struct floe_log_field f[] = {
+        FLOE_LF_U("no_route", s->no_route),       FLOE_LF_U("too_big", s->too_big),
+        FLOE_LF_U("gso_bad", s->gso_bad),         FLOE_LF_U("encap_fail", s->encap_fail),
+        FLOE_LF_U("bad_source", s->bad_source),   FLOE_LF_U("tun_errors", s->tun_errors),
+        FLOE_LF_U("udp_full", s->udp_full),       FLOE_LF_U("udp_errors", s->udp_errors),
+        FLOE_LF_U("udp_partial", s->udp_partial), FLOE_LF_U("udp_waits", s->udp_waits),
+    };
+
+    floe_jsonlog_write(&d->log, FLOE_LOG_INFO, "floe-wg", "stats", f, sizeof(f) / sizeof(f[0]));
+}
+
 static void loop_signal(struct wgd *d)
 {
     struct signalfd_siginfo si;
@@ -262,6 +282,10 @@ static void loop_signal(struct wgd *d)
         return;
     if (si.ssi_signo == SIGHUP) {
         (void)floe_jsonlog_reopen(&d->log);
+        return;
+    }
+    if (si.ssi_signo == SIGUSR1) {
+        wgd_stats_log(d);
         return;
     }
     floe_jsonlog_info(&d->log, "floe-wg", "stopping on signal %u", si.ssi_signo);

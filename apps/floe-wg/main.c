@@ -160,6 +160,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     rc = 1;
@@ -168,6 +169,7 @@ int main(int argc, char **argv)
         floe_jsonlog_info(&d.log, "floe-wg", "interface %s up, UDP port %u, offloads %s",
                           d.opts.ifname, d.listen_port, d.vnet ? "on" : "off");
         rc = wgd_run(&d);
+        wgd_stats_log(&d);
     }
     wgd_teardown(&d);
     floe_jsonlog_info(&d.log, "floe-wg", "interface %s removed", d.opts.ifname);

@@ -10,6 +10,7 @@
 #include <netinet/udp.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "floe_io.h"
@@ -25,6 +26,7 @@
 #define NET_GSO_MAX_BYTES 65000 /* below the 64 KiB limit of one UDP datagram */
 #define NET_SOCKBUF (8 << 20)
 #define NET_MAX_ROUNDS 8 /* recvmmsg batches per wakeup */
+#define NET_WAIT_MS 100  /* the longest one flush waits for room before dropping the rest */
 
 static void net_addr_to(const struct wgd *d, const struct floe_addr *a, struct sockaddr_storage *ss,
                         socklen_t *len)
@@ -145,6 +147,7 @@ struct net_txbatch {
     struct iovec iov[WGD_TX_SLOTS];
     struct sockaddr_storage addr[WGD_TX_SLOTS];
     char ctrl[WGD_TX_SLOTS][CMSG_SPACE(sizeof(uint16_t))];
+    unsigned first[WGD_TX_SLOTS]; /* the tx index of each message's first datagram */
 };
 
 /* Fill message m with tx[i..i+n), a GSO send when n > 1. */
@@ -158,6 +161,7 @@ static void net_fill(struct wgd *d, struct net_txbatch *b, unsigned m, unsigned 
         b->iov[i + k].iov_base = d->tx[i + k].buf;
         b->iov[i + k].iov_len = d->tx[i + k].len;
     }
+    b->first[m] = i;
     net_addr_to(d, &d->tx[i].dst, &b->addr[m], &h->msg_namelen);
     h->msg_name = &b->addr[m];
     h->msg_iov = &b->iov[i];
@@ -175,50 +179,95 @@ static void net_fill(struct wgd *d, struct net_txbatch *b, unsigned m, unsigned 
     }
 }
 
-/* sendmmsg all of b->msg[0..n), waiting briefly for room when the socket is full. */
-static void net_sendmmsg(struct wgd *d, struct net_txbatch *b, unsigned n)
+/* Datagrams in messages [from, to) (a GSO message carries several). */
+static uint64_t net_dgrams(const struct net_txbatch *b, unsigned from, unsigned to)
+{
+    uint64_t n = 0;
+
+    for (; from < to; from++)
+        n += b->msg[from].msg_hdr.msg_iovlen;
+    return n;
+}
+
+/*
+ * Wait for room after EAGAIN (socket buffer full: poll for POLLOUT) or ENOBUFS (device
+ * queue full: a millisecond), within what is left of *budget_ms. Returns true to retry.
+ */
+static bool net_wait_room(struct wgd *d, int err, int *budget_ms)
 {
     struct pollfd pfd = {.fd = d->udp_fd, .events = POLLOUT};
+    struct timespec ms = {0, 1000000};
+    floe_time t0 = floe_io_now();
+    int rc = 1;
+
+    if (*budget_ms <= 0)
+        return false;
+    d->stats.udp_waits++;
+    if (err == EAGAIN)
+        rc = poll(&pfd, 1, *budget_ms);
+    else
+        nanosleep(&ms, NULL);
+    *budget_ms -= (int)((floe_io_now() - t0) / 1000000u) + (err == ENOBUFS);
+    return rc > 0 || (rc < 0 && errno == EINTR);
+}
+
+/*
+ * sendmmsg b->msg[0..n) in order: a partial send resumes at the first unsent message; a full
+ * socket or device queue is waited for (NET_WAIT_MS in all) and only then is the rest
+ * dropped, counted per datagram; a message the kernel refuses is dropped alone. Returns the
+ * messages done (sent or dropped): fewer than n only when UDP GSO was refused (EIO).
+ */
+static unsigned net_sendmmsg(struct wgd *d, struct net_txbatch *b, unsigned n)
+{
     unsigned off = 0;
-    int sent;
+    int sent, budget_ms = NET_WAIT_MS;
 
     while (off < n) {
         sent = sendmmsg(d->udp_fd, b->msg + off, n - off, 0);
         if (sent > 0) {
             off += (unsigned)sent;
+            d->stats.udp_partial += off < n;
             continue;
         }
-        if (errno == EAGAIN && poll(&pfd, 1, 100) > 0)
+        if (errno == EINTR)
             continue;
         if (errno == EIO && d->udp_gso) {
             floe_jsonlog_warn(&d->log, "udp", "UDP GSO refused; sending one by one");
             d->udp_gso = false;
-            return;
+            return off;
         }
-        d->stats.udp_errors++;
-        off++; /* drop it: the peer's TCP or WireGuard's timers recover */
+        if (errno != EAGAIN && errno != ENOBUFS) {
+            d->stats.udp_errors += net_dgrams(b, off, off + 1);
+            off++; /* refused (unreachable, too big): the peer's TCP or WireGuard's timers */
+            continue;
+        }
+        if (!net_wait_room(d, errno, &budget_ms)) {
+            d->stats.udp_full += net_dgrams(b, off, n);
+            return n;
+        }
     }
+    return n;
+}
+
+/* Send tx[start..n_tx) in order; GSO runs unless the kernel refuses them. */
+static void net_flush_from(struct wgd *d, unsigned start)
+{
+    static struct net_txbatch b;
+    unsigned i, n, m = 0, done;
+
+    for (i = start; i < d->n_tx; i += n, m++) {
+        n = net_gso_run(d, i);
+        net_fill(d, &b, m, i, n);
+    }
+    done = net_sendmmsg(d, &b, m);
+    if (done < m)
+        net_flush_from(d, b.first[done]); /* GSO refused: the rest, one datagram each */
 }
 
 void wgd_udp_flush(struct wgd *d)
 {
-    static struct net_txbatch b;
-    unsigned i, n, m = 0;
-    bool gso = d->udp_gso;
-
-    if (d->udp_fd < 0) {
-        d->n_tx = 0;
-        return;
-    }
-    for (i = 0; i < d->n_tx; i += n, m++) {
-        n = net_gso_run(d, i);
-        net_fill(d, &b, m, i, n);
-    }
-    net_sendmmsg(d, &b, m);
-    if (gso && !d->udp_gso) {
-        wgd_udp_flush(d); /* GSO was refused: everything again, one datagram each */
-        return;
-    }
+    if (d->udp_fd >= 0 && d->n_tx > 0)
+        net_flush_from(d, 0);
     d->n_tx = 0;
 }
 

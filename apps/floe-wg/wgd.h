@@ -127,8 +127,18 @@ struct wgd_tx {
     struct floe_addr dst;
 };
 
+/* Packets dropped, per reason; logged on SIGUSR1 and at exit. */
 struct wgd_stats {
-    uint64_t no_route, bad_source, tun_errors, udp_errors, gso_bad;
+    uint64_t no_route;    /* TUN packet: no peer (or no session key) for its destination */
+    uint64_t too_big;     /* TUN packet (or segment) over WGD_SEG_MAX */
+    uint64_t gso_bad;     /* TUN packet with a malformed virtio-net header or TCP headers */
+    uint64_t encap_fail;  /* the device refused to encrypt (no room, no peer endpoint) */
+    uint64_t bad_source;  /* decrypted packet whose source is not its peer's */
+    uint64_t tun_errors;  /* TUN write failed or was short */
+    uint64_t udp_full;    /* datagram dropped after waiting for room in the socket */
+    uint64_t udp_errors;  /* datagram the kernel refused (ENOBUFS, unreachable, ...) */
+    uint64_t udp_partial; /* sendmmsg calls that sent only part of a batch (resent) */
+    uint64_t udp_waits;   /* sends that found the socket full and waited for room */
 };
 
 struct wgd {
@@ -262,6 +272,8 @@ void wgd_recv_datagram(struct wgd *d, const struct floe_addr *from, const uint8_
 void wgd_send_packet(struct wgd *d, const uint8_t *pkt, size_t len, floe_time now);
 /* Drain the device: transmits, events; re-arm the timer. */
 void wgd_dev_drain(struct wgd *d, floe_time now);
+/* Log the drop counters at info level. */
+void wgd_stats_log(struct wgd *d);
 /* Run the epoll loop until stopped. Returns the exit code. */
 int wgd_run(struct wgd *d);
 

@@ -1,10 +1,14 @@
 /*
  * floe-wg's pure parts: the allowed-IPs trie (longest prefix match, moves, removal, walk
  * order), TCP segmentation of virtio-net super-packets (lengths, sequence numbers, flags,
- * IP and TCP checksums checked by an independent summer), and the command line.
+ * IP and TCP checksums checked by an independent summer), the command line, and the UDP
+ * send path over loopback (order kept across GSO runs, a refused datagram dropped alone).
  */
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "test.h"
 #include "wgd.h"
@@ -299,6 +303,69 @@ static void test_args(void)
     CHECK(!o.foreground);
 }
 
+/* ---------------------------------------------------------------- UDP send */
+
+/* A UDP socket on 127.0.0.1; *port gets its port. */
+static int udp_receiver(uint16_t *port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), buf = 1 << 20;
+
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+        abort();
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* Queue a datagram of len bytes numbered seq (its first two bytes) to dst. */
+static void tx_add(struct wgd *d, const char *ip, uint16_t port, uint16_t seq, size_t len)
+{
+    struct wgd_tx *t = &d->tx[d->n_tx++];
+
+    if (floe_addr_parse_ip(ip, &t->dst) != 0)
+        abort();
+    t->dst.port = port;
+    memset(t->buf, 0, len);
+    floe_store_be16(t->buf, seq);
+    t->len = len;
+}
+
+static void test_udp_flush_keeps_order_and_drops_only_refused(void)
+{
+    static struct wgd d;
+    uint8_t buf[WGD_TX_MAX];
+    uint16_t port, i, want = 0;
+    int rx = udp_receiver(&port);
+    ssize_t n;
+
+    d.udp_fd = d.ep_fd = -1;
+    REQUIRE(floe_jsonlog_open(&d.log, NULL, FLOE_LOG_OFF) == 0);
+    REQUIRE((d.tx = calloc(WGD_TX_SLOTS, sizeof(*d.tx))) != NULL);
+    REQUIRE(wgd_udp_open(&d, 0) == 0);
+    /* GSO runs of 120-byte datagrams cut by shorter ones; #70 goes where the kernel refuses. */
+    for (i = 0; i < WGD_TX_SLOTS; i++)
+        tx_add(&d, i == 70 ? "255.255.255.255" : "127.0.0.1", port, i, i % 40 == 39 ? 50 : 120);
+    wgd_udp_flush(&d);
+    CHECK_EQ(d.n_tx, 0u);
+    CHECK_EQ(d.stats.udp_errors, 1u);
+    CHECK_EQ(d.stats.udp_full, 0u);
+    while ((n = recv(rx, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+        if (want == 70)
+            want++;
+        CHECK_EQ(floe_load_be16(buf), want);
+        CHECK_EQ((size_t)n, want % 40 == 39 ? 50u : 120u);
+        want++;
+    }
+    CHECK_EQ(want, WGD_TX_SLOTS);
+    close(rx);
+    close(d.udp_fd);
+    free(d.tx);
+    floe_jsonlog_close(&d.log);
+}
+
 int main(void)
 {
     FLOE_RUN(test_prefix_parse);
@@ -309,5 +376,6 @@ int main(void)
     FLOE_RUN(test_gso_completes_partial_checksum);
     FLOE_RUN(test_gso_rejects_malformed);
     FLOE_RUN(test_args);
+    FLOE_RUN(test_udp_flush_keeps_order_and_drops_only_refused);
     return floe_test_summary();
 }
