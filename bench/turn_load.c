@@ -228,42 +228,79 @@ struct load_run {
     uint64_t sent, received, lost, bytes;
 };
 
-static void load_send(struct load_run *r, struct load_client *c, uint64_t now)
-{
-    uint8_t pkt[2048];
-    uint8_t *payload = pkt + FLOE_CHANNELDATA_HEADER_LEN;
+#define LOAD_BATCH 32
 
+/* Send k ChannelData datagrams stamped with now on c's socket, in one sendmmsg. */
+static void load_send_n(struct load_run *r, struct load_client *c, uint64_t now, int k)
+{
+    static uint8_t pkt[2048];
+    struct mmsghdr m[LOAD_BATCH];
+    struct iovec iov;
+    uint8_t *payload = pkt + FLOE_CHANNELDATA_HEADER_LEN;
+    int i, sent;
+
+    if (k <= 0)
+        return;
+    k = k > LOAD_BATCH ? LOAD_BATCH : k;
     memset(payload, 0xab, (size_t)r->o->size);
     memcpy(payload, &now, sizeof(now));
     if (floe_channeldata_encode(pkt, sizeof(pkt), c->channel, payload, (size_t)r->o->size) < 0)
         return;
-    if (send(c->fd, pkt, (size_t)r->o->size + FLOE_CHANNELDATA_HEADER_LEN, MSG_DONTWAIT) < 0)
+    iov.iov_base = pkt;
+    iov.iov_len = (size_t)r->o->size + FLOE_CHANNELDATA_HEADER_LEN;
+    memset(m, 0, sizeof(m));
+    for (i = 0; i < k; i++) {
+        m[i].msg_hdr.msg_iov = &iov;
+        m[i].msg_hdr.msg_iovlen = 1;
+    }
+    sent = sendmmsg(c->fd, m, (unsigned)k, MSG_DONTWAIT);
+    if (sent <= 0)
         return;
-    c->in_flight++;
-    r->sent++;
+    c->in_flight += sent;
+    r->sent += (uint64_t)sent;
 }
 
+/* Account one echoed datagram; returns 1 when it was ours. */
+static int load_account(struct load_run *r, struct load_client *c, const uint8_t *pkt, size_t n,
+                        uint64_t now)
+{
+    struct floe_span data;
+    uint64_t ts, us;
+
+    if (floe_channeldata_decode(pkt, n, NULL, &data) < 0 || data.len < 8)
+        return 0;
+    memcpy(&ts, data.ptr, sizeof(ts));
+    us = (now - ts) / 1000;
+    r->hist[us < LOAD_HIST_US ? us : LOAD_HIST_US - 1]++;
+    r->received++;
+    r->bytes += data.len;
+    c->in_flight--;
+    c->last_rx = now;
+    return 1;
+}
+
+/* Drain c's socket in recvmmsg batches; refill the window with one sendmmsg per batch. */
 static void load_receive(struct load_run *r, struct load_client *c, uint64_t now, bool refill)
 {
-    uint8_t pkt[2048];
-    struct floe_span data;
-    long n;
+    static uint8_t bufs[LOAD_BATCH][2048];
+    struct mmsghdr m[LOAD_BATCH];
+    struct iovec iov[LOAD_BATCH];
+    int i, n, got;
 
-    while ((n = recv(c->fd, pkt, sizeof(pkt), MSG_DONTWAIT)) > 0) {
-        uint64_t ts, us;
-
-        if (floe_channeldata_decode(pkt, (size_t)n, NULL, &data) < 0 || data.len < 8)
-            continue;
-        memcpy(&ts, data.ptr, sizeof(ts));
-        us = (now - ts) / 1000;
-        r->hist[us < LOAD_HIST_US ? us : LOAD_HIST_US - 1]++;
-        r->received++;
-        r->bytes += data.len;
-        c->in_flight--;
-        c->last_rx = now;
+    do {
+        memset(m, 0, sizeof(m));
+        for (i = 0; i < LOAD_BATCH; i++) {
+            iov[i].iov_base = bufs[i];
+            iov[i].iov_len = sizeof(bufs[i]);
+            m[i].msg_hdr.msg_iov = &iov[i];
+            m[i].msg_hdr.msg_iovlen = 1;
+        }
+        n = recvmmsg(c->fd, m, LOAD_BATCH, MSG_DONTWAIT, NULL);
+        for (i = 0, got = 0; i < n; i++)
+            got += load_account(r, c, bufs[i], m[i].msg_len, now);
         if (refill)
-            load_send(r, c, now);
-    }
+            load_send_n(r, c, now, got);
+    } while (n == LOAD_BATCH);
 }
 
 /* Count as lost what a quiet allocation still has in flight, and refill it. */
@@ -279,8 +316,8 @@ static void load_reap(struct load_run *r, uint64_t now, bool refill)
         r->lost += (uint64_t)c->in_flight;
         c->in_flight = 0;
         c->last_rx = now;
-        while (refill && c->in_flight < r->o->window)
-            load_send(r, c, now);
+        if (refill)
+            load_send_n(r, c, now, r->o->window);
     }
 }
 
@@ -325,8 +362,7 @@ static void load_loop(struct load_run *r, int ep, uint64_t end)
 
     for (i = 0; i < r->o->allocations; i++) {
         r->clients[i].last_rx = now;
-        while (r->clients[i].in_flight < r->o->window)
-            load_send(r, &r->clients[i], now);
+        load_send_n(r, &r->clients[i], now, r->o->window);
     }
     while ((now = load_now_ns()) < end) {
         n = epoll_wait(ep, evs, 64, 10);
