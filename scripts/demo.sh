@@ -1,7 +1,7 @@
 #!/bin/sh
 # floe demo, as it stands: ask a local coturn for our server-reflexive address, relay a
 # message through floe-relay with `floe turn` (and through it with coturn's own client),
-# then replay DESIGN section 1's roam race in the simulator, with and without the grace
+# ping through a WireGuard tunnel between floe-wg and wireguard-go, then replay DESIGN section 1's roam race in the simulator, with and without the grace
 # period.
 # Usage: sh scripts/demo.sh BUILD_DIR   (run by `make demo` after `make deps`)
 set -eu
@@ -97,6 +97,9 @@ RELAY_PID=""
 jq -r '"\(.time) \(.severity) \(.message) \(.addr // "")"' "$TMP/relay.jsonl" | head -n 8
 stop "$PEER_PID"
 PEER_PID=""
+
+heading "WireGuard: floe-wg and wireguard-go in two network namespaces, configured by wg"
+bash "$ROOT/scripts/demo_wg.sh" "$BUILD"
 
 heading "floe sim roam-race: local candidates 50 ms..1.9 s after the remote ones"
 echo "left: the grace period and candidate timeout; right: both 0 (the naive behaviour)"
