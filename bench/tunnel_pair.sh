@@ -19,66 +19,25 @@ for t in ip wg wireguard-go iperf3 jq; do
 done
 [ -x "$BIN/floe-wg" ] || { echo "tunnel_pair.sh: $BIN/floe-wg not built" >&2; exit 1; }
 
+# shellcheck source=../scripts/wg_netns.sh
+. "$(dirname "$0")/../scripts/wg_netns.sh"
 TMP=$(mktemp -d)
-NS_A="floe-pair-a-$$"
-NS_B="floe-pair-b-$$"
 PIDS=()
-
 cleanup() {
     local p
     for p in "${PIDS[@]}"; do
         kill "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
-    ip netns del "$NS_A" 2>/dev/null || true
-    ip netns del "$NS_B" 2>/dev/null || true
+    wgns_cleanup
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-ip netns add "$NS_A"
-ip netns add "$NS_B"
-ip link add vA netns "$NS_A" type veth peer name vB netns "$NS_B"
-ip -n "$NS_A" addr add 10.77.0.1/24 dev vA
-ip -n "$NS_B" addr add 10.77.0.2/24 dev vB
-for ns in "$NS_A" "$NS_B"; do ip -n "$ns" link set lo up; done
-ip -n "$NS_A" link set vA up
+wgns_create floe-pair
 if [ -n "${QDISC_A:-}" ]; then
     # shellcheck disable=SC2086
     ip netns exec "$NS_A" tc qdisc add dev vA root $QDISC_A
 fi
-ip -n "$NS_B" link set vB up
-umask 077
-wg genkey >"$TMP/ka"
-wg genkey >"$TMP/kb"
-
-FLOE_PIDS=()
-# start NS IFNAME IMPL: run IMPL in the foreground in NS.
-start() {
-    if [ "$3" = floe-wg ]; then
-        # shellcheck disable=SC2086
-        ip netns exec "$1" "$BIN/floe-wg" --foreground --log-level info ${FLOE_WG_FLAGS:-} \
-            "$2" 2>"$TMP/$2.log" &
-        FLOE_PIDS+=($!)
-    else
-        ip netns exec "$1" env WG_PROCESS_FOREGROUND=1 wireguard-go "$2" >/dev/null 2>&1 &
-    fi
-    PIDS+=($!)
-    for _ in $(seq 50); do
-        [ -S "/var/run/wireguard/$2.sock" ] && return 0
-        sleep 0.1
-    done
-    echo "tunnel_pair.sh: $3 did not start" >&2
-    exit 1
-}
-
-# setup NS IFNAME KEY PEERKEY TUNIP PEERIP PORT PEERPORT PEERUNDERLAY
-setup() {
-    ip netns exec "$1" wg set "$2" private-key "$3" listen-port "$7" \
-        peer "$(wg pubkey <"$4")" allowed-ips "$6/32" endpoint "$9:$8"
-    ip -n "$1" addr add "$5/24" dev "$2"
-    ip -n "$1" link set "$2" up
-}
 
 # udp_drops NS KIND: NS's UDP (IPv4 and IPv6) KIND errors (Rcvbuf or Sndbuf) so far.
 udp_drops() {
@@ -97,10 +56,11 @@ iperf() {
         jq -r '"\(.end.sum_received.bits_per_second / 1e9) \(.end.sum_sent.retransmits)"'
 }
 
-start "$NS_A" pa$$ "$IMPL_A"
-start "$NS_B" pb$$ "$IMPL_B"
-setup "$NS_A" pa$$ "$TMP/ka" "$TMP/kb" 10.78.0.1 10.78.0.2 51820 51821 10.77.0.2
-setup "$NS_B" pb$$ "$TMP/kb" "$TMP/ka" 10.78.0.2 10.78.0.1 51821 51820 10.77.0.1
+# shellcheck disable=SC2086 # FLOE_WG_FLAGS is a list of flags
+wgns_start "$NS_A" pa$$ "$IMPL_A" --log-level info ${FLOE_WG_FLAGS:-}
+# shellcheck disable=SC2086
+wgns_start "$NS_B" pb$$ "$IMPL_B" --log-level info ${FLOE_WG_FLAGS:-}
+wgns_pair pa$$ pb$$
 ip netns exec "$NS_B" iperf3 -s -B 10.78.0.2 >/dev/null 2>&1 &
 PIDS+=($!)
 ip netns exec "$NS_A" iperf3 -s -B 10.78.0.1 >/dev/null 2>&1 &
@@ -127,7 +87,7 @@ echo "(UDP drops: sndbuf at the sender's socket, rcvbuf at the receiver's socket
 echo " TUN drops: on the sender's tunnel interface, then on the receiver's)"
 echo "A->B $AB"
 echo "B->A $BA"
-for p in "${FLOE_PIDS[@]}"; do
+for p in "${WGNS_FLOE_PIDS[@]}"; do
     kill -USR1 "$p" 2>/dev/null || true
 done
 sleep 0.3
