@@ -263,12 +263,13 @@ static void loop_conn_input(struct wgd *d, unsigned slot, floe_time now)
 void wgd_stats_log(struct wgd *d)
 {
     const struct wgd_stats *s = &d->stats;
+    const struct floe_io_send_stats *u = &d->udp_tx.stats;
     struct floe_log_field f[] = {
-        FLOE_LF_U("no_route", s->no_route),       FLOE_LF_U("too_big", s->too_big),
-        FLOE_LF_U("gso_bad", s->gso_bad),         FLOE_LF_U("encap_fail", s->encap_fail),
-        FLOE_LF_U("bad_source", s->bad_source),   FLOE_LF_U("tun_errors", s->tun_errors),
-        FLOE_LF_U("udp_full", s->udp_full),       FLOE_LF_U("udp_errors", s->udp_errors),
-        FLOE_LF_U("udp_partial", s->udp_partial), FLOE_LF_U("udp_waits", s->udp_waits),
+        FLOE_LF_U("no_route", s->no_route),     FLOE_LF_U("too_big", s->too_big),
+        FLOE_LF_U("gso_bad", s->gso_bad),       FLOE_LF_U("encap_fail", s->encap_fail),
+        FLOE_LF_U("bad_source", s->bad_source), FLOE_LF_U("tun_errors", s->tun_errors),
+        FLOE_LF_U("udp_full", u->full),         FLOE_LF_U("udp_errors", u->errors),
+        FLOE_LF_U("udp_partial", u->partial),   FLOE_LF_U("udp_waits", u->waits),
     };
 
     floe_jsonlog_write(&d->log, FLOE_LOG_INFO, "floe-wg", "stats", f, sizeof(f) / sizeof(f[0]));

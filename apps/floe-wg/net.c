@@ -1,16 +1,14 @@
 /*
  * The UDP socket: one dual-stack IPv6 socket (IPv4 peers as v4-mapped addresses), or an
- * IPv4 one where IPv6 is off. Sends go out in sendmmsg batches; runs of datagrams to one
- * peer with the same length go as one UDP GSO send (UDP_SEGMENT). Receives come in recvmmsg
+ * IPv4 one where IPv6 is off. Sends go through floe_io_udp_send_batch (sendmmsg batches,
+ * UDP GSO runs to one peer, bounded waits for room). Receives come in recvmmsg
  * batches, each buffer possibly holding several datagrams coalesced by UDP GRO.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
-#include <poll.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "floe_io.h"
@@ -22,28 +20,9 @@
 #ifndef UDP_GRO
 #define UDP_GRO 104
 #endif
-#define NET_GSO_MAX_SEGS 64     /* UDP_MAX_SEGMENTS in the kernel */
-#define NET_GSO_MAX_BYTES 65000 /* below the 64 KiB limit of one UDP datagram */
 #define NET_SOCKBUF (8 << 20)
 #define NET_MAX_ROUNDS 8 /* recvmmsg batches per wakeup */
 #define NET_WAIT_MS 100  /* the longest one flush waits for room before dropping the rest */
-
-static void net_addr_to(const struct wgd *d, const struct floe_addr *a, struct sockaddr_storage *ss,
-                        socklen_t *len)
-{
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-    if (!d->udp_v6 || a->family == FLOE_AF_INET6) {
-        (void)floe_io_addr_to_sockaddr(a, ss, len);
-        return;
-    }
-    memset(s6, 0, sizeof(*s6));
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(a->port);
-    s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
-    memcpy(&s6->sin6_addr.s6_addr[12], a->ip, 4);
-    *len = sizeof(*s6);
-}
 
 static int net_addr_from(struct floe_addr *a, const struct sockaddr_storage *ss, socklen_t len)
 {
@@ -94,7 +73,10 @@ static void net_offloads(struct wgd *d, int fd)
     socklen_t len = sizeof(seg);
 
     d->udp_gro = !d->opts.no_offload && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, 4) == 0;
-    d->udp_gso = !d->opts.no_offload && getsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &seg, &len) == 0;
+    d->udp_tx.gso =
+        !d->opts.no_offload && getsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &seg, &len) == 0;
+    d->udp_tx.v4mapped = d->udp_v6;
+    d->udp_tx.wait_ms = NET_WAIT_MS;
 }
 
 int wgd_udp_open(struct wgd *d, uint16_t port)
@@ -123,151 +105,23 @@ int wgd_udp_open(struct wgd *d, uint16_t port)
 
 /* ------------------------------------------------------------------- send */
 
-/* Datagrams from tx[i] on that can go as one GSO send. */
-static unsigned net_gso_run(const struct wgd *d, unsigned i)
-{
-    const struct wgd_tx *t = &d->tx[i];
-    size_t bytes = t->len;
-    unsigned j = i + 1;
-
-    if (!d->udp_gso)
-        return 1;
-    while (j < d->n_tx && j - i < NET_GSO_MAX_SEGS && bytes + d->tx[j].len <= NET_GSO_MAX_BYTES &&
-           d->tx[j].len <= t->len && floe_addr_eq(&d->tx[j].dst, &t->dst)) {
-        bytes += d->tx[j].len;
-        j++;
-        if (d->tx[j - 1].len < t->len)
-            break; /* a shorter datagram ends a GSO run */
-    }
-    return j - i;
-}
-
-struct net_txbatch {
-    struct mmsghdr msg[WGD_TX_SLOTS];
-    struct iovec iov[WGD_TX_SLOTS];
-    struct sockaddr_storage addr[WGD_TX_SLOTS];
-    char ctrl[WGD_TX_SLOTS][CMSG_SPACE(sizeof(uint16_t))];
-    unsigned first[WGD_TX_SLOTS]; /* the tx index of each message's first datagram */
-};
-
-/* Fill message m with tx[i..i+n), a GSO send when n > 1. */
-static void net_fill(struct wgd *d, struct net_txbatch *b, unsigned m, unsigned i, unsigned n)
-{
-    struct msghdr *h = &b->msg[m].msg_hdr;
-    unsigned k;
-
-    memset(h, 0, sizeof(*h));
-    for (k = 0; k < n; k++) {
-        b->iov[i + k].iov_base = d->tx[i + k].buf;
-        b->iov[i + k].iov_len = d->tx[i + k].len;
-    }
-    b->first[m] = i;
-    net_addr_to(d, &d->tx[i].dst, &b->addr[m], &h->msg_namelen);
-    h->msg_name = &b->addr[m];
-    h->msg_iov = &b->iov[i];
-    h->msg_iovlen = n;
-    if (n > 1) {
-        struct cmsghdr *c = (struct cmsghdr *)b->ctrl[m];
-        uint16_t gso = (uint16_t)d->tx[i].len;
-
-        h->msg_control = c;
-        h->msg_controllen = CMSG_SPACE(sizeof(gso));
-        c->cmsg_level = IPPROTO_UDP;
-        c->cmsg_type = UDP_SEGMENT;
-        c->cmsg_len = CMSG_LEN(sizeof(gso));
-        memcpy(CMSG_DATA(c), &gso, sizeof(gso));
-    }
-}
-
-/* Datagrams in messages [from, to) (a GSO message carries several). */
-static uint64_t net_dgrams(const struct net_txbatch *b, unsigned from, unsigned to)
-{
-    uint64_t n = 0;
-
-    for (; from < to; from++)
-        n += b->msg[from].msg_hdr.msg_iovlen;
-    return n;
-}
-
-/*
- * Wait for room after EAGAIN (socket buffer full: poll for POLLOUT) or ENOBUFS (device
- * queue full: a millisecond), within what is left of *budget_ms. Returns true to retry.
- */
-static bool net_wait_room(struct wgd *d, int err, int *budget_ms)
-{
-    struct pollfd pfd = {.fd = d->udp_fd, .events = POLLOUT};
-    struct timespec ms = {0, 1000000};
-    floe_time t0 = floe_io_now();
-    int rc = 1;
-
-    if (*budget_ms <= 0)
-        return false;
-    d->stats.udp_waits++;
-    if (err == EAGAIN)
-        rc = poll(&pfd, 1, *budget_ms);
-    else
-        nanosleep(&ms, NULL);
-    *budget_ms -= (int)((floe_io_now() - t0) / 1000000u) + (err == ENOBUFS);
-    return rc > 0 || (rc < 0 && errno == EINTR);
-}
-
-/*
- * sendmmsg b->msg[0..n) in order: a partial send resumes at the first unsent message; a full
- * socket or device queue is waited for (NET_WAIT_MS in all) and only then is the rest
- * dropped, counted per datagram; a message the kernel refuses is dropped alone. Returns the
- * messages done (sent or dropped): fewer than n only when UDP GSO was refused (EIO).
- */
-static unsigned net_sendmmsg(struct wgd *d, struct net_txbatch *b, unsigned n)
-{
-    unsigned off = 0;
-    int sent, budget_ms = NET_WAIT_MS;
-
-    while (off < n) {
-        sent = sendmmsg(d->udp_fd, b->msg + off, n - off, 0);
-        if (sent > 0) {
-            off += (unsigned)sent;
-            d->stats.udp_partial += off < n;
-            continue;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EIO && d->udp_gso) {
-            floe_jsonlog_warn(&d->log, "udp", "UDP GSO refused; sending one by one");
-            d->udp_gso = false;
-            return off;
-        }
-        if (errno != EAGAIN && errno != ENOBUFS) {
-            d->stats.udp_errors += net_dgrams(b, off, off + 1);
-            off++; /* refused (unreachable, too big): the peer's TCP or WireGuard's timers */
-            continue;
-        }
-        if (!net_wait_room(d, errno, &budget_ms)) {
-            d->stats.udp_full += net_dgrams(b, off, n);
-            return n;
-        }
-    }
-    return n;
-}
-
-/* Send tx[start..n_tx) in order; GSO runs unless the kernel refuses them. */
-static void net_flush_from(struct wgd *d, unsigned start)
-{
-    static struct net_txbatch b;
-    unsigned i, n, m = 0, done;
-
-    for (i = start; i < d->n_tx; i += n, m++) {
-        n = net_gso_run(d, i);
-        net_fill(d, &b, m, i, n);
-    }
-    done = net_sendmmsg(d, &b, m);
-    if (done < m)
-        net_flush_from(d, b.first[done]); /* GSO refused: the rest, one datagram each */
-}
-
+/* Send the pending datagrams in order (floe_io_udp_send_batch: GSO runs, waits, counters). */
 void wgd_udp_flush(struct wgd *d)
 {
-    if (d->udp_fd >= 0 && d->n_tx > 0)
-        net_flush_from(d, 0);
+    static struct floe_io_dgram dg[WGD_TX_SLOTS];
+    uint64_t refused = d->udp_tx.stats.gso_refused;
+    unsigned i;
+
+    if (d->udp_fd >= 0 && d->n_tx > 0) {
+        for (i = 0; i < d->n_tx; i++) {
+            dg[i].buf = d->tx[i].buf;
+            dg[i].len = d->tx[i].len;
+            dg[i].dst = d->tx[i].dst;
+        }
+        floe_io_udp_send_batch(&d->udp_tx, d->udp_fd, dg, d->n_tx);
+        if (d->udp_tx.stats.gso_refused != refused)
+            floe_jsonlog_warn(&d->log, "udp", "UDP GSO refused; sending one by one");
+    }
     d->n_tx = 0;
 }
 

@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 
 #include "floe/wg.h"
+#include "floe_io.h"
 #include "jsonlog.h"
 
 #define WGD_SOCK_DIR "/var/run/wireguard"
@@ -129,16 +130,12 @@ struct wgd_tx {
 
 /* Packets dropped, per reason; logged on SIGUSR1 and at exit. */
 struct wgd_stats {
-    uint64_t no_route;    /* TUN packet: no peer (or no session key) for its destination */
-    uint64_t too_big;     /* TUN packet (or segment) over WGD_SEG_MAX */
-    uint64_t gso_bad;     /* TUN packet with a malformed virtio-net header or TCP headers */
-    uint64_t encap_fail;  /* the device refused to encrypt (no room, no peer endpoint) */
-    uint64_t bad_source;  /* decrypted packet whose source is not its peer's */
-    uint64_t tun_errors;  /* TUN write failed or was short */
-    uint64_t udp_full;    /* datagram dropped after waiting for room in the socket */
-    uint64_t udp_errors;  /* datagram the kernel refused (ENOBUFS, unreachable, ...) */
-    uint64_t udp_partial; /* sendmmsg calls that sent only part of a batch (resent) */
-    uint64_t udp_waits;   /* sends that found the socket full and waited for room */
+    uint64_t no_route;   /* TUN packet: no peer (or no session key) for its destination */
+    uint64_t too_big;    /* TUN packet (or segment) over WGD_SEG_MAX */
+    uint64_t gso_bad;    /* TUN packet with a malformed virtio-net header or TCP headers */
+    uint64_t encap_fail; /* the device refused to encrypt (no room, no peer endpoint) */
+    uint64_t bad_source; /* decrypted packet whose source is not its peer's */
+    uint64_t tun_errors; /* TUN write failed or was short */
 };
 
 struct wgd {
@@ -146,9 +143,10 @@ struct wgd {
     struct floe_jsonlog log;
     int ifindex;
     int tun_fd, udp_fd, uapi_fd, ep_fd, timer_fd, nl_fd, sig_fd;
-    bool vnet;             /* TUN carries virtio-net headers with TSO/checksum offload */
-    bool udp_gso, udp_gro; /* the kernel takes UDP_SEGMENT / gives UDP_GRO */
-    bool udp_v6;           /* the socket is a dual-stack IPv6 one */
+    bool vnet;                    /* TUN carries virtio-net headers with TSO/checksum offload */
+    bool udp_gro;                 /* the kernel gives UDP_GRO */
+    struct floe_io_sender udp_tx; /* UDP GSO, v4-mapped destinations, send counters */
+    bool udp_v6;                  /* the socket is a dual-stack IPv6 one */
     bool stop;
     int exit_code;
 

@@ -69,4 +69,37 @@ long floe_io_udp_recv(int fd, uint8_t *buf, size_t cap, struct floe_addr *from, 
 /* Close fd if it is >= 0. */
 void floe_io_close(int fd);
 
+/* One datagram for floe_io_udp_send_batch; buf is borrowed for the call. */
+struct floe_io_dgram {
+    const uint8_t *buf;
+    size_t len;
+    struct floe_addr dst;
+};
+
+struct floe_io_send_stats {
+    uint64_t sent;        /* datagrams the kernel took */
+    uint64_t full;        /* dropped: no room in the socket or device queue within wait_ms */
+    uint64_t errors;      /* dropped: refused by the kernel (unreachable, too big, ...) */
+    uint64_t partial;     /* sendmmsg calls that took only part of a batch (the rest resent) */
+    uint64_t waits;       /* times a full socket or device queue was waited for */
+    uint64_t gso_refused; /* times the kernel refused UDP GSO (gso is then off) */
+};
+
+/* Per-socket settings and counters of floe_io_udp_send_batch; one thread at a time. */
+struct floe_io_sender {
+    bool gso;      /* send equal-sized runs as UDP GSO; cleared when the kernel refuses it */
+    bool v4mapped; /* a dual-stack IPv6 socket: IPv4 destinations go as ::ffff:a.b.c.d */
+    int wait_ms;   /* longest one call waits for room before dropping the rest; 0: never */
+    struct floe_io_send_stats stats;
+};
+
+/*
+ * Send d[0..n) on the non-blocking UDP socket fd, in order: sendmmsg batches, runs of
+ * equal-sized datagrams to one destination as one UDP GSO send (a run's last datagram may
+ * be shorter), a partial send resumed, a full socket waited for within s->wait_ms and then
+ * the rest dropped, a refused datagram dropped alone. Every datagram is counted in s->stats.
+ */
+void floe_io_udp_send_batch(struct floe_io_sender *s, int fd, const struct floe_io_dgram *d,
+                            size_t n);
+
 #endif

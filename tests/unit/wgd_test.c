@@ -350,8 +350,8 @@ static void test_udp_flush_keeps_order_and_drops_only_refused(void)
         tx_add(&d, i == 70 ? "255.255.255.255" : "127.0.0.1", port, i, i % 40 == 39 ? 50 : 120);
     wgd_udp_flush(&d);
     CHECK_EQ(d.n_tx, 0u);
-    CHECK_EQ(d.stats.udp_errors, 1u);
-    CHECK_EQ(d.stats.udp_full, 0u);
+    CHECK_EQ(d.udp_tx.stats.errors, 1u);
+    CHECK_EQ(d.udp_tx.stats.full, 0u);
     while ((n = recv(rx, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
         if (want == 70)
             want++;
