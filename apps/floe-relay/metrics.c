@@ -44,12 +44,16 @@ size_t relayd_metrics_render(struct relayd *d, char *buf, size_t cap)
 {
     struct metrics_out m = {buf, cap, 0};
     struct floe_relay_stats s;
+    struct floe_io_send_stats tx;
     unsigned i;
 
     memset(&s, 0, sizeof(s));
+    memset(&tx, 0, sizeof(tx));
     pthread_mutex_lock(&d->stats_lock);
-    for (i = 0; i < d->n_workers; i++)
+    for (i = 0; i < d->n_workers; i++) {
         relayd_worker_add_stats(d->workers[i], &s);
+        relayd_worker_add_send_stats(d->workers[i], &tx);
+    }
     pthread_mutex_unlock(&d->stats_lock);
     metrics_one(&m, "allocations", "gauge", "Live allocations.", s.allocations);
     metrics_one(&m, "allocations_total", "counter", "Allocations created.", s.allocations_total);
@@ -73,6 +77,11 @@ size_t relayd_metrics_render(struct relayd *d, char *buf, size_t cap)
         metrics_printf(&m, "floe_relay_drops_total{reason=\"%s\"} %llu\n",
                        floe_relay_drop_name((enum floe_relay_drop)i),
                        (unsigned long long)s.drops[i]);
+    metrics_printf(&m,
+                   "floe_relay_drops_total{reason=\"send_full\"} %llu\n"
+                   "floe_relay_drops_total{reason=\"send_refused\"} %llu\n",
+                   (unsigned long long)tx.full, (unsigned long long)tx.errors);
+    metrics_one(&m, "datagrams_sent_total", "counter", "Datagrams the kernel took.", tx.sent);
     return m.len;
 }
 

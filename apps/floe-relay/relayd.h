@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 
 #include "floe/relay.h"
+#include "floe_io.h"
 #include "jsonlog.h"
 
 #define RELAYD_MAX_LISTEN 8
@@ -62,6 +63,8 @@ void relayd_worker_wake(struct relayd_worker *w);
 void relayd_worker_free(struct relayd_worker *w);
 /* Add the worker's last published counters into sum (under d->stats_lock). */
 void relayd_worker_add_stats(struct relayd_worker *w, struct floe_relay_stats *sum);
+/* Add the worker's last published send counters (datagrams sent, dropped) into sum. */
+void relayd_worker_add_send_stats(struct relayd_worker *w, struct floe_io_send_stats *sum);
 
 /* Serve Prometheus text metrics on o->metrics; the thread body. */
 int relayd_metrics_open(struct relayd *d);

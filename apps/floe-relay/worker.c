@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -22,12 +21,6 @@
 #define WORKER_BUF 2048
 #define WORKER_MAX_ROUNDS 8 /* recvmmsg batches per socket per wakeup, for fairness */
 #define WORKER_SOCKBUF (4 * 1024 * 1024)
-#define WORKER_GSO_MAX 64 /* segments per UDP GSO send (the kernel's UDP_MAX_SEGMENTS) */
-
-union worker_cmsg {
-    char buf[CMSG_SPACE(sizeof(uint16_t))];
-    struct cmsghdr align;
-};
 
 enum worker_tag {
     WORKER_TAG_WAKE = 0,
@@ -50,6 +43,7 @@ struct relayd_worker {
     size_t n_listen;
     int *port_fd[2]; /* [0] IPv4, [1] IPv6: relayed socket by port, -1 if none */
     struct floe_relay_stats published;
+    struct floe_io_send_stats published_send;
     pthread_t thread;
     floe_time next_publish;
     /* receive batch */
@@ -57,17 +51,12 @@ struct relayd_worker {
     struct iovec rx_iov[WORKER_BATCH];
     struct sockaddr_storage rx_addr[WORKER_BATCH];
     uint8_t rx_buf[WORKER_BATCH][WORKER_BUF];
-    /* send batch */
-    struct mmsghdr tx[WORKER_BATCH];
-    struct iovec tx_iov[WORKER_BATCH];
-    struct sockaddr_storage tx_addr[WORKER_BATCH];
+    /* send batch: datagrams and the socket each leaves through */
     uint8_t tx_buf[WORKER_BATCH][WORKER_BUF];
+    struct floe_io_dgram tx[WORKER_BATCH];
     int tx_fd[WORKER_BATCH];
     unsigned n_tx;
-    /* UDP GSO: runs of equal-sized datagrams to one destination leave in one send */
-    bool gso;
-    struct iovec gso_iov[WORKER_BATCH][WORKER_GSO_MAX];
-    union worker_cmsg gso_cmsg[WORKER_BATCH];
+    struct floe_io_sender sender; /* UDP GSO runs, counters; never waits */
 };
 
 static int worker_fam(const struct floe_addr *a)
@@ -164,7 +153,7 @@ int relayd_worker_new(struct relayd *d, unsigned idx, struct relayd_worker **out
         return FLOE_ERR_NOMEM;
     w->d = d;
     w->idx = idx;
-    w->gso = true;
+    w->sender.gso = true;
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     w->port_fd[0] = malloc(65536 * sizeof(int));
@@ -216,90 +205,23 @@ void relayd_worker_wake(struct relayd_worker *w)
 }
 
 /*
- * Group the batch by socket (stable, so each socket keeps its order) so that
- * one sendmmsg carries every datagram for a socket.
+ * Group the batch by socket (stable, so each socket keeps its order): one
+ * floe_io_udp_send_batch call then carries everything for a socket.
  */
 static void worker_group_by_fd(struct relayd_worker *w)
 {
     unsigned i, j;
 
     for (i = 1; i < w->n_tx; i++) {
-        struct mmsghdr m = w->tx[i];
+        struct floe_io_dgram dg = w->tx[i];
         int fd = w->tx_fd[i];
 
         for (j = i; j > 0 && w->tx_fd[j - 1] > fd; j--) {
             w->tx[j] = w->tx[j - 1];
             w->tx_fd[j] = w->tx_fd[j - 1];
         }
-        w->tx[j] = m;
+        w->tx[j] = dg;
         w->tx_fd[j] = fd;
-    }
-}
-
-/* Same socket and destination: datagrams that may travel as one GSO send. */
-static bool worker_same_flow(const struct mmsghdr *a, const struct mmsghdr *b)
-{
-    return a->msg_hdr.msg_namelen == b->msg_hdr.msg_namelen &&
-           memcmp(a->msg_hdr.msg_name, b->msg_hdr.msg_name, a->msg_hdr.msg_namelen) == 0;
-}
-
-/*
- * How many datagrams from tx[i] on fit one UDP GSO send (UDP_SEGMENT): same
- * socket and destination, equal sizes, only the last one may be shorter.
- */
-static unsigned worker_gso_run(const struct relayd_worker *w, unsigned i, unsigned end)
-{
-    size_t seg = w->tx[i].msg_hdr.msg_iov->iov_len;
-    unsigned j = i + 1;
-
-    while (j < end && j - i < WORKER_GSO_MAX && worker_same_flow(&w->tx[i], &w->tx[j]) &&
-           w->tx[j].msg_hdr.msg_iov->iov_len <= seg) {
-        j++;
-        if (w->tx[j - 1].msg_hdr.msg_iov->iov_len < seg)
-            break;
-    }
-    return j - i;
-}
-
-/* Turn tx[i..i+n) into out: one GSO message of n segments, or the single message. */
-static void worker_gso_build(struct relayd_worker *w, unsigned i, unsigned n, struct mmsghdr *out,
-                             struct iovec *iov, union worker_cmsg *cm)
-{
-    struct cmsghdr *c;
-    unsigned k;
-
-    *out = w->tx[i];
-    if (n == 1)
-        return;
-    for (k = 0; k < n; k++)
-        iov[k] = *w->tx[i + k].msg_hdr.msg_iov;
-    out->msg_hdr.msg_iov = iov;
-    out->msg_hdr.msg_iovlen = n;
-    memset(cm, 0, sizeof(*cm));
-    out->msg_hdr.msg_control = cm->buf;
-    out->msg_hdr.msg_controllen = sizeof(cm->buf);
-    c = CMSG_FIRSTHDR(&out->msg_hdr);
-    c->cmsg_level = SOL_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    *(uint16_t *)(void *)CMSG_DATA(c) = (uint16_t)iov[0].iov_len;
-}
-
-/* Send tx[i..end), all for one socket, as few messages as GSO allows. */
-static void worker_send_fd(struct relayd_worker *w, unsigned i, unsigned end)
-{
-    struct mmsghdr out[WORKER_BATCH];
-    unsigned n = 0;
-
-    while (i < end) {
-        unsigned run = w->gso ? worker_gso_run(w, i, end) : 1;
-
-        worker_gso_build(w, i, run, &out[n], w->gso_iov[n], &w->gso_cmsg[n]);
-        n++;
-        i += run;
-    }
-    if (sendmmsg(w->tx_fd[end - 1], out, n, MSG_DONTWAIT) < 0 && errno == EIO && w->gso) {
-        w->gso = false; /* no GSO on this path: the next batches go one by one */
     }
 }
 
@@ -313,8 +235,8 @@ static void worker_flush(struct relayd_worker *w)
 
         while (j < w->n_tx && w->tx_fd[j] == w->tx_fd[i])
             j++;
-        /* UDP: what the kernel cannot take now is lost, as on the wire */
-        worker_send_fd(w, i, j);
+        /* UDP: what the kernel cannot take now is lost (and counted), as on the wire */
+        floe_io_udp_send_batch(&w->sender, w->tx_fd[i], &w->tx[i], j - i);
         i = j;
     }
     w->n_tx = 0;
@@ -344,21 +266,16 @@ static uint8_t *worker_tx_slot(struct relayd_worker *w)
 static void worker_tx_commit(struct relayd_worker *w, long n, const struct floe_relay_tx *tx)
 {
     unsigned k = w->n_tx;
-    socklen_t len;
     int fd;
 
     if (n <= 0)
         return;
     fd = worker_fd_for(w, &tx->from);
-    if (fd < 0 || floe_io_addr_to_sockaddr(&tx->to, &w->tx_addr[k], &len) < 0)
+    if (fd < 0)
         return;
-    w->tx_iov[k].iov_base = w->tx_buf[k];
-    w->tx_iov[k].iov_len = (size_t)n;
-    memset(&w->tx[k], 0, sizeof(w->tx[k]));
-    w->tx[k].msg_hdr.msg_name = &w->tx_addr[k];
-    w->tx[k].msg_hdr.msg_namelen = len;
-    w->tx[k].msg_hdr.msg_iov = &w->tx_iov[k];
-    w->tx[k].msg_hdr.msg_iovlen = 1;
+    w->tx[k].buf = w->tx_buf[k];
+    w->tx[k].len = (size_t)n;
+    w->tx[k].dst = tx->to;
     w->tx_fd[k] = fd;
     w->n_tx++;
 }
@@ -508,6 +425,7 @@ static void worker_tick(struct relayd_worker *w, floe_time now)
     if (now >= w->next_publish) {
         pthread_mutex_lock(&w->d->stats_lock);
         floe_relay_get_stats(w->core, &w->published);
+        w->published_send = w->sender.stats;
         pthread_mutex_unlock(&w->d->stats_lock);
         w->next_publish = now + FLOE_SEC(1);
     }
@@ -530,6 +448,13 @@ void *relayd_worker_run(void *arg)
         worker_tick(w, now);
     }
     return NULL;
+}
+
+void relayd_worker_add_send_stats(struct relayd_worker *w, struct floe_io_send_stats *sum)
+{
+    sum->sent += w->published_send.sent;
+    sum->full += w->published_send.full;
+    sum->errors += w->published_send.errors;
 }
 
 void relayd_worker_add_stats(struct relayd_worker *w, struct floe_relay_stats *sum)

@@ -90,6 +90,8 @@ malformed=$(sed -n 's/^floe_relay_drops_total{reason="malformed"} \([0-9]*\).*/\
 [ -n "$malformed" ] && [ "$malformed" -gt 0 ] || fail "metrics: no malformed drops counted"
 grep -q '^floe_relay_packets_to_peers_total [1-9]' "$TMP/metrics.txt" ||
     fail "metrics: no packets relayed"
+grep -q '^floe_relay_datagrams_sent_total [1-9]' "$TMP/metrics.txt" ||
+    fail "metrics: no datagrams sent"
 echo "metrics: allocations_total=$total drops{malformed}=$malformed"
 
 echo "--- SIGHUP reopens the log file"
