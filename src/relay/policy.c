@@ -52,25 +52,37 @@ bool floe_cidr_contains(const struct floe_cidr *c, const struct floe_addr *a)
     return ((c->addr.ip[full] ^ a->ip[full]) & (uint8_t)(0xFF00u >> rest)) == 0;
 }
 
-static const char *const policy_special_v4[] = {
-    "0.0.0.0/8",     "10.0.0.0/8",     "100.64.0.0/10", "169.254.0.0/16",
-    "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4",   "240.0.0.0/4",
+/* Refused unless allowed: unspecified, private, shared, link-local, multicast, reserved. */
+static const char *const policy_special[] = {
+    "0.0.0.0/8",      "10.0.0.0/8",  "100.64.0.0/10",  "169.254.0.0/16", "172.16.0.0/12",
+    "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4",    "::/128",         "fc00::/7",
+    "fe80::/10",      "ff00::/8",    "64:ff9b:1::/48",
 };
 
-static const char *const policy_special_v6[] = {
-    "::/128", "fc00::/7", "fe80::/10", "ff00::/8", "64:ff9b:1::/48",
-};
-
-static bool policy_in_list(const char *const *list, size_t n, const struct floe_addr *a)
+static void policy_add_host(struct floe_relay *r, const struct floe_addr *a)
 {
-    struct floe_cidr c;
+    struct floe_cidr *c = &r->special[r->n_special++];
+
+    c->addr = *a;
+    c->addr.port = 0;
+    c->prefix = a->family == FLOE_AF_INET ? 32 : 128;
+}
+
+/* Parse the special ranges once, and add the relay's own addresses to them. */
+int floe__relay_policy_init(struct floe_relay *r)
+{
     size_t i;
 
-    for (i = 0; i < n; i++) {
-        if (floe_cidr_parse(list[i], &c) == 0 && floe_cidr_contains(&c, a))
-            return true;
+    r->n_special = 0;
+    for (i = 0; i < sizeof(policy_special) / sizeof(policy_special[0]); i++) {
+        if (floe_cidr_parse(policy_special[i], &r->special[r->n_special++]) < 0)
+            return FLOE_ERR_INTERNAL;
     }
-    return false;
+    if (r->cfg.relay_v4.family)
+        policy_add_host(r, &r->cfg.relay_v4);
+    if (r->cfg.relay_v6.family)
+        policy_add_host(r, &r->cfg.relay_v6);
+    return 0;
 }
 
 static bool policy_is_loopback(const struct floe_addr *a)
@@ -95,19 +107,6 @@ static struct floe_addr policy_unmap(const struct floe_addr *a)
         memcpy(v4.ip, a->ip + 12, 4);
     }
     return v4;
-}
-
-static bool policy_is_special(const struct floe_relay *r, const struct floe_addr *a)
-{
-    if (a->family == FLOE_AF_INET) {
-        if (policy_in_list(policy_special_v4, sizeof(policy_special_v4) / sizeof(char *), a))
-            return true;
-    } else if (policy_in_list(policy_special_v6, sizeof(policy_special_v6) / sizeof(char *), a)) {
-        return true;
-    }
-    if (r->cfg.relay_v4.family && floe_addr_ip_eq(&r->cfg.relay_v4, a))
-        return true;
-    return r->cfg.relay_v6.family && floe_addr_ip_eq(&r->cfg.relay_v6, a);
 }
 
 static bool policy_cidr_match(const struct floe_cidr *list, size_t n, const struct floe_addr *a)
@@ -136,5 +135,5 @@ bool floe__relay_peer_allowed(const struct floe_relay *r, const struct floe_addr
     if (a.family == FLOE_AF_INET && a.ip[0] == 255 && a.ip[1] == 255 && a.ip[2] == 255 &&
         a.ip[3] == 255)
         return false;
-    return !policy_is_special(r, &a);
+    return !policy_cidr_match(r->special, r->n_special, &a);
 }

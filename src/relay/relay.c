@@ -69,6 +69,8 @@ int floe_relay_new(struct floe_relay **out, const struct floe_relay_config *cfg)
     r->next_sweep = FLOE_TIME_NEVER;
     rc = relay_alloc_tables(r);
     if (rc == 0)
+        rc = floe__relay_policy_init(r);
+    if (rc == 0)
         rc = floe__relay_auth_init(r);
     if (rc < 0) {
         floe_relay_free(r);

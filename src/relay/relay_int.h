@@ -7,6 +7,7 @@
 #define RELAY_USERNAME_MAX 128
 #define RELAY_NONCE_LEN 32
 #define RELAY_PORT_SLOTS 65536
+#define RELAY_SPECIAL_MAX 16
 
 #define RELAY_MAX_RESERVATIONS 256
 #define RELAY_RESERVATION_LIFETIME FLOE_SEC(30)
@@ -87,7 +88,9 @@ struct floe_relay {
     struct floe_relay_stats stats;
     struct relay_reservation reservations[RELAY_MAX_RESERVATIONS];
     uint32_t n_reservations;
-    struct relay_alloc reserved_marker; /* port slot value of a reserved port */
+    struct relay_alloc reserved_marker;          /* port slot value of a reserved port */
+    struct floe_cidr special[RELAY_SPECIAL_MAX]; /* refused peers: special ranges, own IPs */
+    size_t n_special;
     uint8_t user_keys[FLOE_RELAY_MAX_USERS][FLOE_MD5_LEN];
 };
 
@@ -131,6 +134,7 @@ int floe__relay_push_event(struct floe_relay *r, enum floe_relay_event_kind kind
                            const struct relay_alloc *a, const struct floe_addr *addr);
 
 /* policy.c */
+int floe__relay_policy_init(struct floe_relay *r);
 bool floe__relay_peer_allowed(const struct floe_relay *r, const struct floe_addr *peer);
 
 /* answer.c */
