@@ -64,6 +64,16 @@ rc=0
     --peer "127.0.0.2:$PEER_PORT" >"$TMP/out" 2>"$TMP/err" || rc=$?
 [ "$rc" -eq 1 ] || fail "forbidden peer exited $rc"
 grep -q "403" "$TMP/err" || fail "forbidden peer: $(cat "$TMP/err")"
+echo "--- floe stun over IPv6 against an IPv6 floe-relay"
+PORT6=$(floe_free_udp_port)
+"$RELAY" --listen "[::1]:$PORT6" --relay-ip6 ::1 --user alice:secret --threads 1 \
+    --log-file "$TMP/relay6.log" &
+PIDS+=($!)
+wait_udp "$PORT6"
+"$FLOE" stun --json --timeout 5 "[::1]:$PORT6" >"$TMP/out" || fail "floe stun over IPv6 failed"
+cat "$TMP/out"
+jq -e --arg srv "[::1]:$PORT6" '.server == $srv and (.reflexive | startswith("[::1]:"))' \
+    "$TMP/out" >/dev/null || fail "unexpected IPv6 answer: $(cat "$TMP/out")"
 jq -e -s 'map(select(.message == "allocation created")) | length >= 2' "$TMP/relay.log" \
     >/dev/null || fail "relay log lacks the allocations"
 echo PASS
