@@ -1,4 +1,5 @@
 /* floe-wg's command line. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@ static const char wgd_usage[] =
     "                            default stderr, which is /dev/null once detached\n"
     "  --log-level LEVEL         trace, debug, info (default), warn, error, off\n"
     "  --no-offload              plain TUN and UDP: no virtio-net header, TSO, UDP GSO/GRO\n"
+    "  --threads N               encrypt and decrypt on N threads, the loop's included\n"
+    "                            (1-64; default: one per online CPU); 1: no workers\n"
     "  -h, --help                this text\n"
     "  --version                 the version\n"
     "\n"
@@ -39,6 +42,7 @@ enum wgd_opt {
     OPT_LOG_FILE = 256,
     OPT_LOG_LEVEL,
     OPT_NO_OFFLOAD,
+    OPT_THREADS,
     OPT_VERSION,
 };
 
@@ -47,6 +51,7 @@ static const struct option wgd_options[] = {
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"no-offload", no_argument, NULL, OPT_NO_OFFLOAD},
+    {"threads", required_argument, NULL, OPT_THREADS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -60,6 +65,22 @@ static bool wgd_ifname_ok(const char *s)
     if (n == 0 || n >= IFNAMSIZ || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
         return false;
     return strpbrk(s, "/: \t\n") == NULL;
+}
+
+/* --threads N: 1..WGD_MAX_THREADS. Returns 0 or -1 (err filled). */
+static int wgd_threads(const char *s, struct wgd_opts *o, char *err, size_t cap)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno == 0 && end != s && *end == '\0' && *s != '-' && v >= 1 && v <= WGD_MAX_THREADS) {
+        o->threads = (unsigned)v;
+        return 0;
+    }
+    snprintf(err, cap, "bad --threads '%s' (1 to %d)", s, WGD_MAX_THREADS);
+    return -1;
 }
 
 /* One option; returns 0, 1 (help/version printed) or -1 (err filled). */
@@ -80,6 +101,8 @@ static int wgd_opt(int c, struct wgd_opts *o, const char *arg, char *err, size_t
     case OPT_NO_OFFLOAD:
         o->no_offload = true;
         return 0;
+    case OPT_THREADS:
+        return wgd_threads(optarg, o, err, cap);
     case 'h':
         fputs(wgd_usage, stdout);
         return 1;

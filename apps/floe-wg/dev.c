@@ -129,6 +129,11 @@ int wgd_dev_rebuild(struct wgd *d, floe_time now)
     cfg.log = floe_jsonlog_hook(&d->log);
     cfg.max_peers = WGD_MAX_PEERS;
     cfg.queue_packet_max = WGD_SEG_MAX;
+    if (d->pool) {
+        cfg.parallel.run = floe_io_pool_run;
+        cfg.parallel.user = d->pool;
+        cfg.parallel.lanes = floe_io_pool_lanes(d->pool);
+    }
     rc = floe_wg_new(&d->dev, &cfg);
     floe_wipe(cfg.private_key, sizeof(cfg.private_key));
     if (rc != 0)

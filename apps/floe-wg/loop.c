@@ -49,49 +49,101 @@ static struct wgd_tx *loop_tx_slot(struct wgd *d)
     return &d->tx[d->n_tx];
 }
 
-void wgd_send_packet(struct wgd *d, const uint8_t *pkt, size_t len, floe_time now)
+void wgd_send_segments(struct wgd *d, unsigned n)
 {
     const uint8_t *dst;
-    uint8_t fam = loop_inner_addr(pkt, len, false, &dst);
+    uint8_t fam = n ? loop_inner_addr(d->segs[d->n_seg], d->seg_len[d->n_seg], false, &dst) : 0;
     struct wgd_peer *p = fam ? wgd_aip_lookup(&d->aip, fam, dst) : NULL;
-    struct wgd_tx *t;
-    long n;
+    unsigned i;
 
-    if (len > WGD_SEG_MAX) {
-        d->stats.too_big++;
-        return;
-    }
     if (!p || !p->wp) {
-        d->stats.no_route++;
+        d->stats.no_route += n;
         return;
     }
-    t = loop_tx_slot(d);
-    n = floe_wg_encapsulate(d->dev, now, p->wp, pkt, len, t->buf, sizeof(t->buf), &t->dst);
-    if (n > 0) {
-        t->len = (size_t)n;
+    for (i = 0; i < n; i++)
+        d->seg_peer[d->n_seg + i] = p;
+    d->n_seg += n;
+}
+
+void wgd_send_flush(struct wgd *d, floe_time now)
+{
+    unsigned i, n = d->n_seg;
+
+    d->n_seg = 0;
+    if (!n || !d->dev)
+        return;
+    if (d->n_tx + n > WGD_TX_SLOTS)
+        wgd_udp_flush(d);
+    for (i = 0; i < n; i++) {
+        struct floe_wg_encap *e = &d->encap[i];
+
+        e->peer = d->seg_peer[i]->wp;
+        e->pkt = d->segs[i];
+        e->len = d->seg_len[i];
+        e->out = d->tx[d->n_tx + i].buf;
+        e->cap = sizeof(d->tx[0].buf);
+    }
+    if (floe_wg_encapsulate_batch(d->dev, now, d->encap, n) != 0) {
+        d->stats.encap_fail += n;
+        return;
+    }
+    for (i = 0; i < n; i++) { /* packets queued behind a handshake leave gaps: close them */
+        struct floe_wg_encap *e = &d->encap[i];
+        struct wgd_tx *t = &d->tx[d->n_tx];
+
+        if (e->n <= 0) {
+            d->stats.encap_fail += e->n < 0;
+            continue;
+        }
+        if (t->buf != e->out)
+            memcpy(t->buf, e->out, (size_t)e->n);
+        t->len = (size_t)e->n;
+        t->dst = e->dst;
         d->n_tx++;
-    } else if (n < 0) {
-        d->stats.encap_fail++;
     }
 }
 
-void wgd_recv_datagram(struct wgd *d, const struct floe_addr *from, const uint8_t *p, size_t len,
+void wgd_recv_datagram(struct wgd *d, const struct floe_addr *from, uint8_t *p, size_t len,
                        floe_time now)
 {
-    struct floe_wg_result res;
-    uint8_t *out = d->plain + WGD_VNET_GAP;
+    struct floe_wg_decap *it;
+
+    if (d->n_decap == WGD_RX_ITEMS)
+        wgd_recv_flush(d, now);
+    it = &d->decap[d->n_decap++];
+    it->from = *from;
+    it->dgram = p;
+    it->len = len;
+    if (len >= FLOE_WG_DATA_HEADER_LEN) { /* decrypt in place; the header is the TUN gap */
+        it->out = p + FLOE_WG_DATA_HEADER_LEN;
+        it->cap = len - FLOE_WG_DATA_HEADER_LEN;
+    } else {
+        it->out = d->plain + WGD_VNET_GAP;
+        it->cap = WGD_PKT_MAX;
+    }
+}
+
+void wgd_recv_flush(struct wgd *d, floe_time now)
+{
+    unsigned i, n = d->n_decap;
     const uint8_t *src;
     uint8_t fam;
 
-    if (!d->dev || floe_wg_decapsulate(d->dev, now, from, p, len, out, WGD_PKT_MAX, &res) !=
-                       FLOE_WG_RESULT_DATA)
+    d->n_decap = 0;
+    if (!n || !d->dev || floe_wg_decapsulate_batch(d->dev, now, d->decap, n) != 0)
         return;
-    fam = loop_inner_addr(out, res.len, true, &src);
-    if (!fam || wgd_aip_lookup(&d->aip, fam, src) != floe_wg_peer_user(res.peer)) {
-        d->stats.bad_source++;
-        return;
+    for (i = 0; i < n; i++) {
+        struct floe_wg_decap *it = &d->decap[i];
+
+        if (it->rc != FLOE_WG_RESULT_DATA)
+            continue;
+        fam = loop_inner_addr(it->out, it->res.len, true, &src);
+        if (!fam || wgd_aip_lookup(&d->aip, fam, src) != floe_wg_peer_user(it->res.peer)) {
+            d->stats.bad_source++;
+            continue;
+        }
+        wgd_tun_write(d, it->out, it->res.len);
     }
-    wgd_tun_write(d, res.len);
 }
 
 /* ------------------------------------------------------------ device drain */

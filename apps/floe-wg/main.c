@@ -20,9 +20,11 @@ static int wgd_alloc_buffers(struct wgd *d)
     d->rx_bufs = malloc(WGD_BATCH * d->rx_buf_len);
     d->pkt = malloc(WGD_PKT_MAX);
     d->plain = malloc(WGD_VNET_GAP + WGD_PKT_MAX);
-    d->segs = malloc(WGD_MAX_SEGS * sizeof(*d->segs));
+    d->segs = malloc(WGD_SEGS * sizeof(*d->segs));
+    d->encap = calloc(WGD_SEGS, sizeof(*d->encap));
+    d->decap = calloc(WGD_RX_ITEMS, sizeof(*d->decap));
     d->tx = malloc(WGD_TX_SLOTS * sizeof(*d->tx));
-    return d->rx_bufs && d->pkt && d->plain && d->segs && d->tx ? 0 : -1;
+    return d->rx_bufs && d->pkt && d->plain && d->segs && d->encap && d->decap && d->tx ? 0 : -1;
 }
 
 /* The interface, its UAPI socket, the UDP socket, the netlink watch. Prints what failed. */
@@ -58,9 +60,30 @@ static int wgd_setup(struct wgd *d)
     return 0;
 }
 
-/* The epoll set, the timer and the signals, in the process that runs the loop. */
+/* Crypto lanes: --threads, or one per online CPU. */
+static unsigned wgd_lanes(const struct wgd *d)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (d->opts.threads)
+        return d->opts.threads;
+    if (cpus < 1)
+        return 1;
+    return cpus > WGD_MAX_THREADS ? WGD_MAX_THREADS : (unsigned)cpus;
+}
+
+/*
+ * The crypto workers, the epoll set, the timer and the signals, in the process that runs
+ * the loop (threads do not survive the fork of wgd_detach).
+ */
 static int wgd_start_loop(struct wgd *d, const sigset_t *set)
 {
+    int rc = floe_io_pool_new(&d->pool, wgd_lanes(d));
+
+    if (rc != 0) {
+        floe_jsonlog_error(&d->log, "floe-wg", "cannot start crypto workers: %s", strerror(-rc));
+        return -1;
+    }
     d->ep_fd = epoll_create1(EPOLL_CLOEXEC);
     d->timer_fd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
     d->sig_fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -118,6 +141,7 @@ static void wgd_teardown(struct wgd *d)
     wgd_peers_clear(d);
     wgd_aip_clear(&d->aip);
     floe_wg_free(d->dev);
+    floe_io_pool_free(d->pool);
     floe_wipe(d->priv, sizeof(d->priv));
     wgd_close_fd(&d->uapi_fd);
     wgd_close_fd(&d->tun_fd); /* the last reference: the kernel deletes the interface */
@@ -130,6 +154,8 @@ static void wgd_teardown(struct wgd *d)
     free(d->pkt);
     free(d->plain);
     free(d->segs);
+    free(d->encap);
+    free(d->decap);
     free(d->tx);
 }
 
@@ -166,8 +192,9 @@ int main(int argc, char **argv)
     rc = 1;
     if (wgd_setup(&d) == 0 && (d.opts.foreground || wgd_detach() == 0) &&
         wgd_start_loop(&d, &set) == 0) {
-        floe_jsonlog_info(&d.log, "floe-wg", "interface %s up, UDP port %u, offloads %s",
-                          d.opts.ifname, d.listen_port, d.vnet ? "on" : "off");
+        floe_jsonlog_info(
+            &d.log, "floe-wg", "interface %s up, UDP port %u, offloads %s, %u crypto lanes",
+            d.opts.ifname, d.listen_port, d.vnet ? "on" : "off", floe_io_pool_lanes(d.pool));
         rc = wgd_run(&d);
         wgd_stats_log(&d);
     }

@@ -178,7 +178,7 @@ void wgd_udp_input(struct wgd *d, floe_time now)
     for (round = 0; round < NET_MAX_ROUNDS; round++) {
         n = net_recv_batch(d, &b);
         for (i = 0; i < n; i++) {
-            const uint8_t *p = b.iov[i].iov_base;
+            uint8_t *p = b.iov[i].iov_base;
             size_t len = b.msg[i].msg_len, seg = net_gro_size(&b.msg[i].msg_hdr), off, k;
 
             if (net_addr_from(&from, &b.addr[i], b.msg[i].msg_hdr.msg_namelen) != 0)
@@ -190,6 +190,7 @@ void wgd_udp_input(struct wgd *d, floe_time now)
                 wgd_recv_datagram(d, &from, p + off, k, now);
             }
         }
+        wgd_recv_flush(d, now); /* before the buffers are read into again */
         if (n < WGD_BATCH)
             break;
     }

@@ -73,9 +73,8 @@ int wgd_tun_open(struct wgd *d)
     return 0;
 }
 
-void wgd_tun_write(struct wgd *d, size_t len)
+void wgd_tun_write(struct wgd *d, uint8_t *pkt, size_t len)
 {
-    uint8_t *pkt = d->plain + WGD_VNET_GAP;
     ssize_t n;
 
     if (d->vnet) {
@@ -88,27 +87,32 @@ void wgd_tun_write(struct wgd *d, size_t len)
         d->stats.tun_errors++;
 }
 
-/* One packet read from TUN: cut it if needed, encrypt each piece. */
-static void tun_packet(struct wgd *d, size_t len, floe_time now)
+/* One packet read from TUN: cut it if needed; the pieces wait to be encrypted together. */
+static void tun_packet(struct wgd *d, size_t len)
 {
     struct wgd_vnet_hdr h;
-    int n, i;
+    int n;
 
     if (!d->vnet) {
-        wgd_send_packet(d, d->pkt, len, now);
+        if (len > WGD_SEG_MAX) {
+            d->stats.too_big++;
+            return;
+        }
+        memcpy(d->segs[d->n_seg], d->pkt, len);
+        d->seg_len[d->n_seg] = len;
+        wgd_send_segments(d, 1);
         return;
     }
     if (len < VNET_HDR_LEN)
         return;
     wgd_vnet_hdr_load(&h, d->pkt);
-    n = wgd_gso_split(&h, d->pkt + VNET_HDR_LEN, len - VNET_HDR_LEN, d->segs, d->seg_len,
-                      WGD_MAX_SEGS);
+    n = wgd_gso_split(&h, d->pkt + VNET_HDR_LEN, len - VNET_HDR_LEN, d->segs + d->n_seg,
+                      d->seg_len + d->n_seg, WGD_MAX_SEGS);
     if (n < 0) {
         d->stats.gso_bad++;
         return;
     }
-    for (i = 0; i < n; i++)
-        wgd_send_packet(d, d->segs[i], d->seg_len[i], now);
+    wgd_send_segments(d, (unsigned)n);
 }
 
 /* The device went away (EBADFD: deleted under us) or broke: stop either way. */
@@ -127,16 +131,17 @@ void wgd_tun_input(struct wgd *d, floe_time now)
     int i;
 
     for (i = 0; i < TUN_MAX_READS; i++) {
-        if (d->n_tx > WGD_BATCH) /* keep room for a whole super-packet */
-            wgd_udp_flush(d);
+        if (d->n_seg + WGD_MAX_SEGS > WGD_SEGS) /* keep room for a whole super-packet */
+            wgd_send_flush(d, now);
         n = read(d->tun_fd, d->pkt, WGD_PKT_MAX);
         if (n < 0) {
             if (errno != EAGAIN && errno != EINTR)
                 tun_read_failed(d);
             break;
         }
-        tun_packet(d, (size_t)n, now);
+        tun_packet(d, (size_t)n);
     }
+    wgd_send_flush(d, now);
     if (d->dev)
         wgd_dev_drain(d, now);
     wgd_udp_flush(d);

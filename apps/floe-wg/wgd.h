@@ -37,8 +37,14 @@
 #define WGD_TX_MAX (WGD_SEG_MAX + 64)
 /* Segments one TUN super-packet can become (64 KiB over an MSS of 536 at worst). */
 #define WGD_MAX_SEGS 128
-/* Pending outgoing datagrams: a batch plus a whole super-packet. */
-#define WGD_TX_SLOTS (WGD_BATCH + WGD_MAX_SEGS)
+/* Plain segments waiting to be encrypted together (at least two super-packets). */
+#define WGD_SEGS 256
+/* Pending outgoing datagrams: every waiting segment can become one. */
+#define WGD_TX_SLOTS WGD_SEGS
+/* Received datagrams decrypted together. */
+#define WGD_RX_ITEMS 512
+/* Crypto lanes at most (floe-wg --threads). */
+#define WGD_MAX_THREADS FLOE_WG_MAX_LANES
 #define WGD_UAPI_LINE_MAX 4096
 #define WGD_UAPI_MAX_CONNS 16
 
@@ -49,7 +55,8 @@ struct wgd_opts {
     bool foreground;
     const char *log_file; /* NULL: stderr */
     enum floe_log_level log_level;
-    bool no_offload; /* plain TUN: no IFF_VNET_HDR, no UDP GSO/GRO */
+    bool no_offload;  /* plain TUN: no IFF_VNET_HDR, no UDP GSO/GRO */
+    unsigned threads; /* crypto lanes, the loop's thread included; 0: one per online CPU */
 };
 
 /*
@@ -162,15 +169,21 @@ struct wgd {
     floe_time timer_at;
 
     struct wgd_conn *conns[WGD_UAPI_MAX_CONNS];
+    struct floe_io_pool *pool; /* the crypto workers, lent to the device */
 
     /* Datapath buffers. */
     uint8_t *rx_bufs; /* WGD_BATCH datagrams of rx_buf_len */
     size_t rx_buf_len;
     uint8_t *pkt;                 /* one TUN packet, vnet header first */
-    uint8_t *plain;               /* one decrypted packet (after a vnet header gap) */
-    uint8_t (*segs)[WGD_SEG_MAX]; /* segments of a super-packet before encryption */
-    size_t seg_len[WGD_MAX_SEGS];
-    struct wgd_tx *tx; /* WGD_MAX_SEGS + WGD_BATCH pending datagrams */
+    uint8_t *plain;               /* scratch for the device (after a vnet header gap) */
+    uint8_t (*segs)[WGD_SEG_MAX]; /* plain segments waiting to be encrypted */
+    size_t seg_len[WGD_SEGS];
+    struct wgd_peer *seg_peer[WGD_SEGS];
+    unsigned n_seg;
+    struct floe_wg_encap *encap; /* WGD_SEGS items of the encryption batch */
+    struct floe_wg_decap *decap; /* WGD_RX_ITEMS items of the decryption batch */
+    unsigned n_decap;
+    struct wgd_tx *tx; /* WGD_TX_SLOTS pending datagrams */
     unsigned n_tx;
     struct wgd_stats stats;
 };
@@ -220,8 +233,8 @@ void wgd_udp_input(struct wgd *d, floe_time now);
 int wgd_tun_open(struct wgd *d);
 /* Read and process packets from the TUN device until it is empty (or a fairness bound). */
 void wgd_tun_input(struct wgd *d, floe_time now);
-/* Write one decrypted IP packet (d->plain + WGD_VNET_GAP, len) to the TUN device. */
-void wgd_tun_write(struct wgd *d, size_t len);
+/* Write one decrypted IP packet pkt[0..len) to the TUN device; pkt has 16 bytes before it. */
+void wgd_tun_write(struct wgd *d, uint8_t *pkt, size_t len);
 /* Open an rtnetlink socket for link events. Returns the fd or -errno. */
 int wgd_netlink_open(void);
 /* Read link events; set d->stop when our device was deleted. */
@@ -263,11 +276,21 @@ enum wgd_tag {
 
 /* Watch fd for input under tag. Returns 0 or -1. */
 int wgd_epoll_add(struct wgd *d, int fd, uint32_t tag);
-/* Decrypt one datagram; deliver its packet to TUN when its source belongs to its peer. */
-void wgd_recv_datagram(struct wgd *d, const struct floe_addr *from, const uint8_t *p, size_t len,
+/*
+ * Queue datagram p[0..len) from `from` for decryption (in place: p is the receive buffer).
+ * Decrypted in batches by wgd_recv_flush, which must run before the buffer is reused.
+ */
+void wgd_recv_datagram(struct wgd *d, const struct floe_addr *from, uint8_t *p, size_t len,
                        floe_time now);
-/* Encrypt one IP packet for the peer its destination maps to; queue the datagram. */
-void wgd_send_packet(struct wgd *d, const uint8_t *pkt, size_t len, floe_time now);
+/* Decrypt the queued datagrams; deliver each packet whose source belongs to its peer. */
+void wgd_recv_flush(struct wgd *d, floe_time now);
+/*
+ * Route the n segments just written at d->segs[d->n_seg..] (one packet, or the pieces of
+ * one super-packet: one destination) to their peer and keep them for wgd_send_flush.
+ */
+void wgd_send_segments(struct wgd *d, unsigned n);
+/* Encrypt the waiting segments (in parallel on the pool) into pending datagrams. */
+void wgd_send_flush(struct wgd *d, floe_time now);
 /* Drain the device: transmits, events; re-arm the timer. */
 void wgd_dev_drain(struct wgd *d, floe_time now);
 /* Log the drop counters at info level. */

@@ -114,23 +114,44 @@ const char *floe_wg_drop_name(enum floe_wg_drop reason);
 
 /* ------------------------------------------------------------------ config */
 
+/*
+ * Parallel crypto. The device never makes threads; the caller may lend it its own workers
+ * for the batch verbs (floe_wg_encapsulate_batch, floe_wg_decapsulate_batch), which seal
+ * and open the data messages of a batch in parallel while everything else (counters,
+ * replay windows, timers, keypair rotation) stays on the calling thread, in order.
+ *
+ * run(user, n, fn, arg) must call fn(arg, i, lane) exactly once for every i in [0, n) and
+ * return when all have returned. Calls may run at the same time on different threads, but
+ * two calls running at the same time must have different lanes, each < lanes (a lane is a
+ * worker: each keypair keeps one pair of AEAD contexts per lane). A call with lane >= lanes
+ * fails its packet (counted as "crypto"). run NULL: everything inline on lane 0.
+ */
+#define FLOE_WG_MAX_LANES 64
+typedef void floe_wg_job_fn(void *arg, uint32_t i, uint32_t lane);
+struct floe_wg_parallel {
+    void (*run)(void *user, uint32_t n, floe_wg_job_fn *fn, void *arg);
+    void *user;
+    uint32_t lanes; /* 1..FLOE_WG_MAX_LANES */
+};
+
 struct floe_wg_config {
     uint8_t private_key[FLOE_WG_KEY_LEN]; /* the interface's static private key */
     struct floe_allocator alloc;
     struct floe_log log;
-    struct floe_rng rng;            /* required: ephemerals, indices, jitter, cookie secrets */
-    uint32_t max_peers;             /* peers at once */
-    uint32_t queue_packets;         /* packets queued per peer behind a handshake */
-    uint32_t queue_packet_max;      /* largest packet that can be queued, bytes */
-    uint32_t max_events;            /* events waiting for floe_wg_poll_event */
-    uint32_t max_cookie_replies;    /* cookie replies waiting for floe_wg_poll_transmit */
-    uint32_t load_handshakes_per_s; /* handshakes per second that mean "under load"; 0: off */
+    struct floe_rng rng;              /* required: ephemerals, indices, jitter, cookie secrets */
+    uint32_t max_peers;               /* peers at once */
+    uint32_t queue_packets;           /* packets queued per peer behind a handshake */
+    uint32_t queue_packet_max;        /* largest packet that can be queued, bytes */
+    uint32_t max_events;              /* events waiting for floe_wg_poll_event */
+    uint32_t max_cookie_replies;      /* cookie replies waiting for floe_wg_poll_transmit */
+    uint32_t load_handshakes_per_s;   /* handshakes per second that mean "under load"; 0: off */
+    struct floe_wg_parallel parallel; /* the caller's workers for the batch verbs */
 };
 
 /*
  * Defaults: zero private key (set one), libc allocator, no log, no rng (set one), 256 peers,
  * 16 queued packets of up to 1500 bytes per peer, 256 events, 16 cookie replies, load
- * threshold off (only floe_wg_set_under_load).
+ * threshold off (only floe_wg_set_under_load), no workers (parallel.lanes 1, run NULL).
  */
 void floe_wg_config_default(struct floe_wg_config *cfg);
 
@@ -294,6 +315,53 @@ FLOE_WARN_UNUSED int floe_wg_decapsulate(struct floe_wg *dev, floe_time now,
                                          const struct floe_addr *from, const uint8_t *dgram,
                                          size_t len, uint8_t *out, size_t cap,
                                          struct floe_wg_result *res);
+
+/* ------------------------------------------------------------------ batches */
+
+/* One packet of floe_wg_encapsulate_batch. */
+struct floe_wg_encap {
+    struct floe_wg_peer *peer; /* in: the peer the packet goes to */
+    const uint8_t *pkt;        /* in: the IP packet (may be out + FLOE_WG_DATA_HEADER_LEN) */
+    size_t len;                /* in: its length; 0 sends a keepalive */
+    uint8_t *out;              /* in: room for the datagram */
+    size_t cap;                /* in: its size */
+    long n;                    /* out: what floe_wg_encapsulate would return */
+    struct floe_addr dst;      /* out: the peer's endpoint when n > 0 */
+};
+
+/*
+ * floe_wg_encapsulate for items[0..n), in order, with the encryption of their data
+ * messages spread over the workers of cfg.parallel. Nonces are given in item order, so
+ * the datagrams must be sent in that order. A packet whose encryption fails gets n 0 and
+ * is counted ("crypto"). pkt may overlap out only as pkt == out + FLOE_WG_DATA_HEADER_LEN.
+ * Returns 0 or FLOE_ERR_INVALID_ARG (NULL device, NULL items with n > 0); an item with a
+ * bad argument gets FLOE_ERR_INVALID_ARG in its n.
+ */
+FLOE_WARN_UNUSED int floe_wg_encapsulate_batch(struct floe_wg *dev, floe_time now,
+                                               struct floe_wg_encap *items, size_t n);
+
+/* One datagram of floe_wg_decapsulate_batch. */
+struct floe_wg_decap {
+    struct floe_addr from;     /* in: where it came from */
+    const uint8_t *dgram;      /* in: the datagram */
+    size_t len;                /* in: its length */
+    uint8_t *out;              /* in: room for the plain packet; may be dgram + 16 (in place) */
+    size_t cap;                /* in: its size */
+    int rc;                    /* out: what floe_wg_decapsulate would return */
+    struct floe_wg_result res; /* out: the result */
+};
+
+/*
+ * floe_wg_decapsulate for items[0..n), in order: data messages are authenticated and
+ * decrypted in parallel over the workers of cfg.parallel, then checked against the replay
+ * window and accounted in item order (a datagram repeated within the batch is a replay). A
+ * handshake message or cookie reply is processed after every data message before it.
+ * out may be dgram + FLOE_WG_DATA_HEADER_LEN (decryption in place); otherwise it must not
+ * overlap the datagram. Returns 0 or FLOE_ERR_INVALID_ARG (NULL device, NULL items with
+ * n > 0); each item has its own rc and res.
+ */
+FLOE_WARN_UNUSED int floe_wg_decapsulate_batch(struct floe_wg *dev, floe_time now,
+                                               struct floe_wg_decap *items, size_t n);
 
 /* ------------------------------------------------------------------ driving */
 

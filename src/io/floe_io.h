@@ -102,4 +102,28 @@ struct floe_io_sender {
 void floe_io_udp_send_batch(struct floe_io_sender *s, int fd, const struct floe_io_dgram *d,
                             size_t n);
 
+/*
+ * A pool of worker threads for one calling thread's "parallel for" (the run hook of
+ * floe_wg_parallel): the caller runs on lane 0 and lanes - 1 workers on lanes 1.., each
+ * taking the next index until none is left. Idle workers spin briefly, then sleep on a
+ * futex; a run of fewer than 8 items wakes no sleeper (the caller and any spinning worker
+ * do it). One thread calls floe_io_pool_run at a time.
+ */
+struct floe_io_pool;
+
+/* Start lanes - 1 workers (lanes 1..64). Returns 0 and sets *out, -EINVAL or -errno. */
+int floe_io_pool_new(struct floe_io_pool **out, unsigned lanes);
+/* Stop and join the workers, free the pool (NULL allowed). */
+void floe_io_pool_free(struct floe_io_pool *p);
+/* The pool's lanes: workers plus the caller. */
+unsigned floe_io_pool_lanes(const struct floe_io_pool *p);
+/* Items each lane ran since the pool started (lane < lanes). */
+uint64_t floe_io_pool_lane_items(const struct floe_io_pool *p, unsigned lane);
+/*
+ * Call fn(arg, i, lane) once for every i in [0, n) on the pool's lanes and return when
+ * every call has returned. pool is a struct floe_io_pool * (void * to fit the hook).
+ */
+void floe_io_pool_run(void *pool, uint32_t n, void (*fn)(void *arg, uint32_t i, uint32_t lane),
+                      void *arg);
+
 #endif

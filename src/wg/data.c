@@ -7,27 +7,40 @@
 
 #include "wg/wg_int.h"
 
-static bool data_peer_ok(const struct floe_wg *dev, const struct floe_wg_peer *peer)
+bool floe__wg_data_peer_ok(const struct floe_wg *dev, const struct floe_wg_peer *peer)
 {
     return peer >= dev->peers && peer < dev->peers + dev->cfg.max_peers && peer->used;
 }
 
-long floe_wg_encapsulate(struct floe_wg *dev, floe_time now, struct floe_wg_peer *peer,
-                         const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
-                         struct floe_addr *dst)
+/*
+ * floe_wg_encapsulate after its argument checks. With job NULL the data message is sealed
+ * here; otherwise it is framed and accounted, and job says what is left to encrypt.
+ */
+long floe__wg_encap_one(struct floe_wg *dev, floe_time now, struct floe_wg_peer *peer,
+                        const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+                        struct floe_addr *dst, struct floe__wg_job *job)
 {
-    struct floe__wg_keypair *kp;
+    struct floe__wg_keypair *kp = floe__wg_current(peer);
     long n;
 
-    if (!dev || !peer || (!pkt && len) || !out || !dst || !data_peer_ok(dev, peer))
-        return FLOE_ERR_INVALID_ARG;
-    kp = floe__wg_current(peer);
     if (peer->q_count == 0 && floe__wg_can_send(kp, now)) {
         if (peer->endpoint.family == FLOE_AF_NONE) {
             floe__wg_drop(dev, FLOE_WG_DROP_NO_ENDPOINT, NULL);
             return 0;
         }
-        n = floe__wg_seal(peer, kp, now, pkt, len, out, cap);
+        if (!job) {
+            n = floe__wg_seal(peer, kp, now, pkt, len, out, cap);
+        } else {
+            n = floe__wg_seal_frame(kp, pkt, len, out, cap, &job->counter);
+            if (n > 0) {
+                job->kp = kp;
+                job->peer = peer;
+                job->buf = out + FLOE_WG_DATA_HEADER_LEN;
+                job->len = (size_t)n - FLOE_WG_DATA_OVERHEAD;
+                job->seal = true;
+                floe__wg_seal_account(peer, now, len, (size_t)n);
+            }
+        }
         if (n > 0)
             *dst = peer->endpoint;
         return n;
@@ -39,6 +52,15 @@ long floe_wg_encapsulate(struct floe_wg *dev, floe_time now, struct floe_wg_peer
     else
         floe__wg_send_initiation(peer, now, false);
     return 0;
+}
+
+long floe_wg_encapsulate(struct floe_wg *dev, floe_time now, struct floe_wg_peer *peer,
+                         const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+                         struct floe_addr *dst)
+{
+    if (!dev || !peer || (!pkt && len) || !out || !dst || !floe__wg_data_peer_ok(dev, peer))
+        return FLOE_ERR_INVALID_ARG;
+    return floe__wg_encap_one(dev, now, peer, pkt, len, out, cap, dst, NULL);
 }
 
 static int data_drop(struct floe_wg *dev, const struct floe_addr *from, enum floe_wg_drop why,
@@ -220,31 +242,71 @@ static int data_plain(struct floe_wg_peer *peer, floe_time now, const struct flo
     return FLOE_WG_RESULT_DATA;
 }
 
-static int data_transport(struct floe_wg *dev, floe_time now, const struct floe_addr *from,
-                          const uint8_t *d, size_t len, uint8_t *out, struct floe_wg_result *res)
+/*
+ * The checks of a data message before decryption: a known receiver index, a keypair that
+ * may receive, a counter inside the replay window. Fills job (kp, peer, slot, index,
+ * counter) and returns 1, or counts a drop and returns FLOE_WG_RESULT_DROP (0).
+ */
+int floe__wg_open_check(struct floe_wg *dev, floe_time now, const struct floe_addr *from,
+                        const uint8_t *d, size_t len, struct floe__wg_job *job,
+                        struct floe_wg_result *res)
 {
-    uint64_t counter = floe_load_le64(d + 8);
-    struct floe_wg_peer *peer = floe__wg_index_find(dev, floe_load_le32(d + 4));
-    size_t plen = len - FLOE_WG_DATA_OVERHEAD;
-    struct floe__wg_keypair *kp;
-    int slot = peer ? data_keypair_slot(peer, floe_load_le32(d + 4)) : WG_KP_NONE;
+    uint32_t index = floe_load_le32(d + 4);
+    struct floe_wg_peer *peer = floe__wg_index_find(dev, index);
+    int slot = peer ? data_keypair_slot(peer, index) : WG_KP_NONE;
 
     if (slot == WG_KP_NONE)
         return data_drop(dev, from, FLOE_WG_DROP_UNKNOWN_INDEX, res);
-    kp = &peer->kp[slot];
-    if (!floe__wg_can_recv(kp, now))
+    job->kp = &peer->kp[slot];
+    job->peer = peer;
+    job->slot = (int8_t)slot;
+    job->index = index;
+    job->counter = floe_load_le64(d + 8);
+    job->in = d + FLOE_WG_DATA_HEADER_LEN;
+    job->len = len - FLOE_WG_DATA_HEADER_LEN;
+    job->seal = false;
+    if (!floe__wg_can_recv(job->kp, now))
         return data_drop(dev, from, FLOE_WG_DROP_KEY_EXPIRED, res);
-    if (!floe__wg_replay_check(&kp->replay, counter))
+    if (!floe__wg_replay_check(&job->kp->replay, job->counter))
         return data_drop(dev, from, FLOE_WG_DROP_REPLAY, res);
-    if (floe_aead_decrypt_ctr(kp->recv, out, d + FLOE_WG_DATA_HEADER_LEN,
-                              len - FLOE_WG_DATA_HEADER_LEN, NULL, 0, counter) != 0)
+    return 1;
+}
+
+/*
+ * After decryption (job->rc) into out: the replay window, the peer's timers, endpoint and
+ * counters, and the inner packet. The keypair is checked again: a batch may have
+ * retired it since floe__wg_open_check.
+ */
+int floe__wg_open_finish(struct floe_wg *dev, floe_time now, const struct floe_addr *from,
+                         const struct floe__wg_job *job, uint8_t *out, struct floe_wg_result *res)
+{
+    struct floe__wg_keypair *kp = job->kp;
+    size_t plen = job->len - FLOE_AEAD_TAG_LEN;
+
+    if (!kp->used || kp->local_index != job->index) {
+        floe_wipe(out, plen);
+        return data_drop(dev, from, FLOE_WG_DROP_UNKNOWN_INDEX, res);
+    }
+    if (job->rc != 0)
         return data_drop(dev, from, FLOE_WG_DROP_DATA_DECRYPT, res);
-    if (!floe__wg_replay_update(&kp->replay, counter)) {
+    if (!floe__wg_replay_update(&kp->replay, job->counter)) {
         floe_wipe(out, plen);
         return data_drop(dev, from, FLOE_WG_DROP_REPLAY, res);
     }
-    data_received(peer, now, slot, from, len);
-    return data_plain(peer, now, from, out, plen, res);
+    data_received(job->peer, now, job->slot, from, job->len + FLOE_WG_DATA_HEADER_LEN);
+    return data_plain(job->peer, now, from, out, plen, res);
+}
+
+static int data_transport(struct floe_wg *dev, floe_time now, const struct floe_addr *from,
+                          const uint8_t *d, size_t len, uint8_t *out, struct floe_wg_result *res)
+{
+    struct floe__wg_job job;
+
+    if (floe__wg_open_check(dev, now, from, d, len, &job, res) != 1)
+        return FLOE_WG_RESULT_DROP;
+    job.rc =
+        floe_aead_decrypt_ctr(WG_RECV_CTX(job.kp, 0), out, job.in, job.len, NULL, 0, job.counter);
+    return floe__wg_open_finish(dev, now, from, &job, out, res);
 }
 
 /* Expected size of each message type; data messages have a minimum instead. */

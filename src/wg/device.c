@@ -28,6 +28,7 @@ void floe_wg_config_default(struct floe_wg_config *cfg)
     cfg->max_events = 256;
     cfg->max_cookie_replies = 16;
     cfg->log.min_level = FLOE_LOG_OFF;
+    cfg->parallel.lanes = 1;
 }
 
 void floe__wg_drop(struct floe_wg *dev, enum floe_wg_drop reason, const struct floe_addr *from)
@@ -88,7 +89,8 @@ uint32_t floe__wg_rand32(struct floe_wg *dev)
 static int device_check_config(const struct floe_wg_config *cfg)
 {
     if (!cfg->rng.fill || !cfg->max_peers || !cfg->queue_packets || !cfg->max_events ||
-        !cfg->max_cookie_replies || cfg->max_peers > (UINT32_MAX >> 4))
+        !cfg->max_cookie_replies || cfg->max_peers > (UINT32_MAX >> 4) ||
+        cfg->parallel.lanes > FLOE_WG_MAX_LANES)
         return FLOE_ERR_INVALID_ARG;
     return 0;
 }
@@ -120,7 +122,8 @@ static int device_alloc(struct floe_wg *dev)
     dev->txq = floe_mem_calloc(a, dev->cfg.max_peers, sizeof(*dev->txq));
     dev->events = floe_mem_calloc(a, dev->cfg.max_events, sizeof(*dev->events));
     dev->cookie_tx = floe_mem_calloc(a, dev->cfg.max_cookie_replies, sizeof(*dev->cookie_tx));
-    if (!dev->peers || !dev->txq || !dev->events || !dev->cookie_tx)
+    dev->jobs = floe_mem_calloc(a, WG_JOBS, sizeof(*dev->jobs));
+    if (!dev->peers || !dev->txq || !dev->events || !dev->cookie_tx || !dev->jobs)
         return FLOE_ERR_NOMEM;
     return floe__wg_tables_new(dev);
 }
@@ -140,6 +143,8 @@ int floe_wg_new(struct floe_wg **out, const struct floe_wg_config *cfg)
     if (!dev)
         return FLOE_ERR_NOMEM;
     dev->cfg = *cfg;
+    if (!dev->cfg.parallel.lanes)
+        dev->cfg.parallel.lanes = 1;
     err = device_alloc(dev);
     if (!err)
         err = floe_x25519_key_new(&dev->static_key, &dev->cfg.alloc, cfg->private_key);
@@ -181,6 +186,7 @@ void floe_wg_free(struct floe_wg *dev)
     floe_mem_free(&a, dev->txq);
     floe_mem_free(&a, dev->events);
     floe_mem_free(&a, dev->cookie_tx);
+    floe_mem_free(&a, dev->jobs);
     floe_wipe(dev, sizeof(*dev));
     floe_mem_free(&a, dev);
 }

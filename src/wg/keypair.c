@@ -24,6 +24,17 @@ bool floe__wg_can_recv(const struct floe__wg_keypair *kp, floe_time now)
            kp->replay.counter < FLOE_WG_REJECT_AFTER_MESSAGES;
 }
 
+/* Free the AEAD contexts of kp (none allowed). */
+static void keypair_contexts_free(struct floe_wg *dev, struct floe__wg_keypair *kp)
+{
+    uint32_t i;
+
+    for (i = 0; kp->aead && i < 2 * kp->lanes; i++)
+        floe_aead_free(kp->aead[i]);
+    floe_mem_free(&dev->cfg.alloc, kp->aead);
+    kp->aead = NULL;
+}
+
 /* Free the keypair in slot (WG_KP_NONE allowed): contexts, index, counters. */
 static void keypair_release(struct floe_wg *dev, struct floe_wg_peer *peer, int8_t slot)
 {
@@ -34,8 +45,7 @@ static void keypair_release(struct floe_wg *dev, struct floe_wg_peer *peer, int8
     kp = &peer->kp[slot];
     if (!kp->used)
         return;
-    floe_aead_free(kp->send);
-    floe_aead_free(kp->recv);
+    keypair_contexts_free(dev, kp);
     floe__wg_index_del(dev, kp->local_index);
     memset(kp, 0, sizeof(*kp));
 }
@@ -75,25 +85,29 @@ static int8_t keypair_rotate(struct floe_wg *dev, struct floe_wg_peer *peer, boo
     return slot;
 }
 
-/* Key the two contexts of kp from the final chaining key: (T_send_i, T_recv_i) = KDF2(C, e). */
+/*
+ * Key the contexts of kp from the final chaining key, (T_send_i, T_recv_i) = KDF2(C, e):
+ * one sending and one receiving context per lane of the device's workers.
+ */
 static int keypair_keys(struct floe_wg *dev, struct floe__wg_keypair *kp, const uint8_t ck[32],
                         bool initiator)
 {
+    uint32_t lanes = dev->cfg.parallel.lanes, i;
     uint8_t t1[32], t2[32];
     int err;
 
-    err = floe_blake2s_kdf(t1, t2, NULL, ck, NULL, 0);
-    if (!err)
-        err = floe_aead_new(&kp->send, &dev->cfg.alloc, initiator ? t1 : t2, 32);
-    if (!err)
-        err = floe_aead_new(&kp->recv, &dev->cfg.alloc, initiator ? t2 : t1, 32);
+    kp->lanes = lanes;
+    kp->aead = floe_mem_calloc(&dev->cfg.alloc, 2 * (size_t)lanes, sizeof(*kp->aead));
+    err = kp->aead ? floe_blake2s_kdf(t1, t2, NULL, ck, NULL, 0) : FLOE_ERR_NOMEM;
+    for (i = 0; !err && i < lanes; i++) {
+        err = floe_aead_new(&WG_SEND_CTX(kp, i), &dev->cfg.alloc, initiator ? t1 : t2, 32);
+        if (!err)
+            err = floe_aead_new(&WG_RECV_CTX(kp, i), &dev->cfg.alloc, initiator ? t2 : t1, 32);
+    }
     floe_wipe(t1, sizeof(t1));
     floe_wipe(t2, sizeof(t2));
-    if (err) {
-        floe_aead_free(kp->send);
-        floe_aead_free(kp->recv);
-        kp->send = kp->recv = NULL;
-    }
+    if (err)
+        keypair_contexts_free(dev, kp);
     return err;
 }
 

@@ -143,29 +143,32 @@ void floe__wg_keep_key_fresh_received(struct floe_wg_peer *peer, floe_time now)
 }
 
 /*
- * Encrypt pkt[0..len) under kp into out as a data message: header, then the packet padded
- * with zeros to a multiple of 16, encrypted with the counter nonce. pkt may overlap out.
- * Returns the datagram length or FLOE_ERR_BUFFER_TOO_SMALL / FLOE_ERR_CRYPTO.
+ * Frame pkt[0..len) as a data message under kp in out: header, then the packet padded with
+ * zeros to a multiple of 16, ready to be encrypted in place with the counter nonce, which is
+ * taken (*counter). pkt may overlap out. Returns the datagram length or
+ * FLOE_ERR_BUFFER_TOO_SMALL.
  */
-long floe__wg_seal(struct floe_wg_peer *peer, struct floe__wg_keypair *kp, floe_time now,
-                   const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
+long floe__wg_seal_frame(struct floe__wg_keypair *kp, const uint8_t *pkt, size_t len, uint8_t *out,
+                         size_t cap, uint64_t *counter)
 {
     size_t padded = (len + 15) & ~(size_t)15;
     size_t total = padded + FLOE_WG_DATA_OVERHEAD;
-    uint64_t counter = kp->send_counter;
 
     if (cap < total || padded > FLOE_AEAD_MAX_LEN)
         return FLOE_ERR_BUFFER_TOO_SMALL;
     if (len)
         memmove(out + FLOE_WG_DATA_HEADER_LEN, pkt, len);
     memset(out + FLOE_WG_DATA_HEADER_LEN + len, 0, padded - len);
+    *counter = kp->send_counter++;
     floe_store_le32(out, FLOE_WG_MSG_DATA);
     floe_store_le32(out + 4, kp->remote_index);
-    floe_store_le64(out + 8, counter);
-    if (floe_aead_encrypt_ctr(kp->send, out + FLOE_WG_DATA_HEADER_LEN,
-                              out + FLOE_WG_DATA_HEADER_LEN, padded, NULL, 0, counter) != 0)
-        return FLOE_ERR_CRYPTO;
-    kp->send_counter++;
+    floe_store_le64(out + 8, *counter);
+    return (long)total;
+}
+
+/* Count a data message of len plain bytes (total on the wire) as sent: stats and timers. */
+void floe__wg_seal_account(struct floe_wg_peer *peer, floe_time now, size_t len, size_t total)
+{
     peer->stats.tx_bytes += total;
     peer->stats.tx_packets++;
     floe__wg_timers_any_authenticated_packet_traversal(peer, now);
@@ -173,7 +176,27 @@ long floe__wg_seal(struct floe_wg_peer *peer, struct floe__wg_keypair *kp, floe_
     if (len)
         floe__wg_timers_data_sent(peer, now);
     floe__wg_keep_key_fresh_sent(peer, now);
-    return (long)total;
+}
+
+/*
+ * Encrypt pkt[0..len) under kp into out as a data message (floe__wg_seal_frame, then the
+ * AEAD on lane 0). Returns the datagram length or FLOE_ERR_BUFFER_TOO_SMALL /
+ * FLOE_ERR_CRYPTO.
+ */
+long floe__wg_seal(struct floe_wg_peer *peer, struct floe__wg_keypair *kp, floe_time now,
+                   const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
+{
+    uint64_t counter;
+    long total = floe__wg_seal_frame(kp, pkt, len, out, cap, &counter);
+
+    if (total < 0)
+        return total;
+    if (floe_aead_encrypt_ctr(WG_SEND_CTX(kp, 0), out + FLOE_WG_DATA_HEADER_LEN,
+                              out + FLOE_WG_DATA_HEADER_LEN, (size_t)total - FLOE_WG_DATA_OVERHEAD,
+                              NULL, 0, counter) != 0)
+        return FLOE_ERR_CRYPTO;
+    floe__wg_seal_account(peer, now, len, (size_t)total);
+    return total;
 }
 
 /* The peer's next datagram: a handshake message, then queued data. 0: nothing now. */

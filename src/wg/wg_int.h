@@ -18,7 +18,8 @@ struct floe__wg_replay {
 struct floe__wg_keypair {
     bool used;
     bool initiator;
-    struct floe_aead *send, *recv;
+    struct floe_aead **aead; /* lanes sending contexts, then lanes receiving ones */
+    uint32_t lanes;
     uint64_t send_counter;
     struct floe__wg_replay replay;
     floe_time birth;
@@ -139,7 +140,32 @@ struct floe_wg {
     struct floe_wg_event *events;
     uint32_t ev_head, ev_count;
 
+    struct floe__wg_job *jobs; /* WG_JOBS data messages of the batch in progress */
+    uint32_t n_jobs;
+
     struct floe_wg_stats stats;
+};
+
+/* The AEAD context of kp for sending / receiving on lane. */
+#define WG_SEND_CTX(kp, lane) ((kp)->aead[(lane)])
+#define WG_RECV_CTX(kp, lane) ((kp)->aead[(kp)->lanes + (lane)])
+
+/* Data messages sealed or opened at once by the batch verbs (batch.c). */
+#define WG_JOBS 256
+
+/* One data message of a batch: framed and accounted on the device's thread, crypto on a lane. */
+struct floe__wg_job {
+    struct floe__wg_keypair *kp;
+    struct floe_wg_peer *peer;
+    uint8_t *buf;      /* seal: the padded plaintext, encrypted in place; open: the output */
+    const uint8_t *in; /* open: ciphertext and tag */
+    size_t len;        /* seal: padded plaintext length; open: ciphertext and tag length */
+    uint64_t counter;
+    uint32_t item;  /* the caller's item */
+    uint32_t index; /* open: the receiver index, checked again before accounting */
+    int8_t slot;    /* open: the keypair slot */
+    bool seal;
+    int rc; /* what the AEAD call returned */
 };
 
 /* device.c */
@@ -158,6 +184,20 @@ struct floe_wg_peer *floe__wg_index_find(const struct floe_wg *dev, uint32_t ind
 void floe__wg_pub_add(struct floe_wg *dev, uint32_t slot);
 void floe__wg_pub_del(struct floe_wg *dev, uint32_t slot);
 struct floe_wg_peer *floe__wg_pub_find(const struct floe_wg *dev, const uint8_t pub[32]);
+
+/* data.c, send.c, batch.c */
+long floe__wg_seal_frame(struct floe__wg_keypair *kp, const uint8_t *pkt, size_t len, uint8_t *out,
+                         size_t cap, uint64_t *counter);
+void floe__wg_seal_account(struct floe_wg_peer *peer, floe_time now, size_t len, size_t total);
+int floe__wg_open_check(struct floe_wg *dev, floe_time now, const struct floe_addr *from,
+                        const uint8_t *d, size_t len, struct floe__wg_job *job,
+                        struct floe_wg_result *res);
+int floe__wg_open_finish(struct floe_wg *dev, floe_time now, const struct floe_addr *from,
+                         const struct floe__wg_job *job, uint8_t *out, struct floe_wg_result *res);
+bool floe__wg_data_peer_ok(const struct floe_wg *dev, const struct floe_wg_peer *peer);
+long floe__wg_encap_one(struct floe_wg *dev, floe_time now, struct floe_wg_peer *peer,
+                        const uint8_t *pkt, size_t len, uint8_t *out, size_t cap,
+                        struct floe_addr *dst, struct floe__wg_job *job);
 
 /* replay.c */
 void floe__wg_replay_init(struct floe__wg_replay *r);

@@ -1,5 +1,8 @@
-/* Linux helpers: clock, sockaddr conversion, host:port resolution, UDP. */
+/* Linux helpers: clock, sockaddr conversion, host:port resolution, UDP, the worker pool. */
+#include <errno.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "floe_io.h"
 #include "test.h"
@@ -109,6 +112,73 @@ static void test_udp_loopback(void)
     floe_io_close(b);
 }
 
+/* ------------------------------------------------------------ worker pool */
+
+#define POOL_N 300
+
+struct pool_check {
+    _Atomic uint32_t hits[POOL_N];
+    _Atomic uint32_t bad_lane;
+    _Atomic uint32_t lane_busy[8]; /* > 1: two calls on one lane at once */
+    _Atomic uint32_t overlap;
+    uint32_t lanes;
+};
+
+static void pool_fn(void *arg, uint32_t i, uint32_t lane)
+{
+    struct pool_check *c = arg;
+    struct timespec ts = {0, 2000};
+
+    if (lane >= c->lanes) {
+        atomic_fetch_add(&c->bad_lane, 1);
+        return;
+    }
+    if (atomic_fetch_add(&c->lane_busy[lane], 1) != 0)
+        atomic_fetch_add(&c->overlap, 1);
+    if (i % 17 == 0)
+        nanosleep(&ts, NULL); /* uneven items */
+    atomic_fetch_add(&c->hits[i], 1);
+    atomic_fetch_sub(&c->lane_busy[lane], 1);
+}
+
+/* Every index exactly once per run, lanes in range and never shared, for 1 to 4 lanes. */
+static void test_pool_runs_every_index_once(void)
+{
+    static struct pool_check c;
+    struct floe_io_pool *p;
+    uint32_t lanes, run, n, i, wrong = 0;
+    uint64_t items;
+
+    CHECK_EQ(floe_io_pool_new(&p, 0), -EINVAL);
+    CHECK_EQ(floe_io_pool_new(&p, 65), -EINVAL);
+    for (lanes = 1; lanes <= 4; lanes++) {
+        REQUIRE(floe_io_pool_new(&p, lanes) == 0);
+        CHECK_EQ(floe_io_pool_lanes(p), lanes);
+        items = 0;
+        for (run = 0; run < 200; run++) {
+            memset(&c, 0, sizeof(c));
+            c.lanes = lanes;
+            n = (run * 37) % POOL_N; /* 0, small runs that wake nobody, large ones */
+            floe_io_pool_run(p, n, pool_fn, &c);
+            for (i = 0; i < POOL_N; i++)
+                wrong += atomic_load(&c.hits[i]) != (i < n ? 1u : 0u);
+            CHECK_EQ(atomic_load(&c.bad_lane), 0u);
+            CHECK_EQ(atomic_load(&c.overlap), 0u);
+            items += n;
+            if (run % 50 == 49) {
+                struct timespec idle = {0, 3000000}; /* let the workers fall asleep */
+                nanosleep(&idle, NULL);
+            }
+        }
+        CHECK_EQ(wrong, 0u);
+        for (i = 0; i < lanes; i++)
+            items -= floe_io_pool_lane_items(p, i);
+        CHECK_EQ(items, 0u);
+        floe_io_pool_free(p);
+    }
+    floe_io_pool_free(NULL);
+}
+
 int main(void)
 {
     FLOE_RUN(test_clock_monotonic);
@@ -116,5 +186,6 @@ int main(void)
     FLOE_RUN(test_split_hostport);
     FLOE_RUN(test_resolve);
     FLOE_RUN(test_udp_loopback);
+    FLOE_RUN(test_pool_runs_every_index_once);
     return floe_test_summary();
 }

@@ -6,8 +6,11 @@
  */
 #include <inttypes.h>
 
+#include <stdatomic.h>
+
 #include "floe/sim.h"
 #include "floe/wg.h"
+#include "floe_io.h"
 #include "test.h"
 #include "wg/wg_int.h"
 
@@ -55,6 +58,9 @@ struct pair {
     unsigned data_a, data_b, keepalive_a, keepalive_b;
 };
 
+/* The workers the next devices get (lanes 0: none). */
+static struct floe_wg_parallel test_parallel;
+
 static void seq_key(uint8_t k[32], uint8_t start)
 {
     int i;
@@ -76,6 +82,8 @@ static struct floe_wg *dev_make(const uint8_t priv[32], struct script_rng *rng, 
     cfg.rng.user = rng;
     cfg.max_peers = 4;
     cfg.load_handshakes_per_s = load;
+    if (test_parallel.lanes)
+        cfg.parallel = test_parallel;
     if (floe_wg_new(&dev, &cfg) != 0)
         abort();
     return dev;
@@ -1255,6 +1263,254 @@ static void test_sim_lossy_handshake_and_data(void)
     floe_wg_free(b.dev);
 }
 
+static struct pair p_batch;
+
+/* ---------------------------------------------------------------- batches */
+
+/* A "parallel for" that runs the items backwards, on lanes i % lanes (or one too many). */
+static bool hook_bad_lane;
+static uint32_t hook_calls;
+
+static void hook_run(void *user, uint32_t n, floe_wg_job_fn *fn, void *arg)
+{
+    uint32_t lanes = *(uint32_t *)user, i;
+
+    hook_calls++;
+    for (i = n; i-- > 0;)
+        fn(arg, i, hook_bad_lane ? lanes : i % lanes);
+}
+
+static uint32_t hook_lanes = 3;
+
+static void pair_init_parallel(struct pair *p)
+{
+    test_parallel = (struct floe_wg_parallel){.run = hook_run, .user = &hook_lanes, .lanes = 3};
+    pair_init(p, NULL, true);
+    memset(&test_parallel, 0, sizeof(test_parallel));
+}
+
+/* Encapsulate n packets of a (sizes vary, #0 a keepalive) into dg as one batch. */
+static void batch_encap(struct pair *p, struct floe_wg_encap *it, uint8_t (*dg)[BUF], size_t n,
+                        uint8_t (*pkts)[1500])
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        size_t len = i == 0 ? 0 : ip_packet(pkts[i], 20 + (i * 37) % 1400, (uint8_t)i);
+
+        it[i] = (struct floe_wg_encap){
+            .peer = p->pa, .pkt = pkts[i], .len = len, .out = dg[i], .cap = BUF};
+    }
+    CHECK_EQ(floe_wg_encapsulate_batch(p->a, p->now, it, n), 0);
+}
+
+static void test_batch_encapsulate_in_order_on_lanes(void)
+{
+    static uint8_t pkts[24][1500], dg[24][BUF];
+    struct floe_wg_encap it[24];
+    struct floe_wg_result res;
+    uint8_t out[BUF];
+    size_t i;
+
+    pair_init_parallel(&p_batch);
+    pair_handshake(&p_batch);
+    hook_calls = 0;
+    batch_encap(&p_batch, it, dg, 24, pkts);
+    CHECK_EQ(hook_calls, 1u);
+    for (i = 0; i < 24; i++) {
+        REQUIRE(it[i].n > 0);
+        CHECK(floe_addr_eq(&it[i].dst, &p_batch.addr_b));
+        CHECK_EQ(floe_load_le64(dg[i] + 8), i + 1); /* counters in item order */
+        CHECK_EQ(floe_wg_decapsulate(p_batch.b, p_batch.now, &p_batch.addr_a, dg[i],
+                                     (size_t)it[i].n, out, sizeof(out), &res),
+                 i == 0 ? FLOE_WG_RESULT_KEEPALIVE : FLOE_WG_RESULT_DATA);
+        if (i > 0) {
+            CHECK_EQ(res.len, it[i].len);
+            CHECK_MEM(out, pkts[i], it[i].len);
+        }
+    }
+    CHECK_EQ(floe_wg_peer_stats(p_batch.pa).tx_packets, 25u); /* the handshake's packet too */
+    /* A peer without a session: the packets queue behind a handshake, in order. */
+    CHECK_EQ(floe_wg_encapsulate_batch(p_batch.a, p_batch.now, NULL, 1), FLOE_ERR_INVALID_ARG);
+    it[0] = (struct floe_wg_encap){.peer = NULL, .out = dg[0], .cap = BUF};
+    CHECK_EQ(floe_wg_encapsulate_batch(p_batch.a, p_batch.now, it, 1), 0);
+    CHECK_EQ(it[0].n, FLOE_ERR_INVALID_ARG);
+    pair_free(&p_batch);
+}
+
+static void test_batch_decapsulate_replays_and_forgeries(void)
+{
+    static uint8_t dg[8][BUF], outs[8][BUF];
+    struct floe_wg_decap it[8];
+    long n[5];
+    size_t i;
+
+    pair_init_parallel(&p_batch);
+    pair_handshake(&p_batch);
+    for (i = 0; i < 5; i++) {
+        n[i] = pair_send(&p_batch, true, (uint8_t)(0x20 + i), dg[i], BUF);
+        REQUIRE(n[i] > 0);
+    }
+    memcpy(dg[5], dg[1], (size_t)n[1]); /* a replay of #1 inside the batch */
+    dg[2][40] ^= 1;                     /* #2 forged */
+    memcpy(dg[6], dg[4], 3);            /* a runt */
+    for (i = 0; i < 7; i++) {
+        size_t len = i < 5 ? (size_t)n[i] : i == 5 ? (size_t)n[1] : 3;
+
+        it[i] = (struct floe_wg_decap){.from = p_batch.addr_a, .dgram = dg[i], .len = len};
+        it[i].out = i % 2 ? dg[i] + FLOE_WG_DATA_HEADER_LEN : outs[i]; /* in place or not */
+        it[i].cap = i % 2 ? BUF - FLOE_WG_DATA_HEADER_LEN : BUF;
+    }
+    CHECK_EQ(floe_wg_decapsulate_batch(p_batch.b, p_batch.now, it, 7), 0);
+    CHECK_EQ(it[0].rc, FLOE_WG_RESULT_DATA);
+    CHECK_EQ(it[1].rc, FLOE_WG_RESULT_DATA);
+    CHECK_EQ(it[2].rc, FLOE_WG_RESULT_DROP);
+    CHECK_EQ(it[2].res.drop, FLOE_WG_DROP_DATA_DECRYPT);
+    CHECK_EQ(it[3].rc, FLOE_WG_RESULT_DATA);
+    CHECK_EQ(it[4].rc, FLOE_WG_RESULT_DATA);
+    CHECK_EQ(it[5].rc, FLOE_WG_RESULT_DROP);
+    CHECK_EQ(it[5].res.drop, FLOE_WG_DROP_REPLAY);
+    CHECK_EQ(it[6].rc, FLOE_WG_RESULT_DROP);
+    CHECK_EQ(it[6].res.drop, FLOE_WG_DROP_TOO_SHORT);
+    for (i = 0; i < 5; i++) {
+        if (it[i].rc != FLOE_WG_RESULT_DATA)
+            continue;
+        CHECK(it[i].res.peer == p_batch.pb);
+        CHECK_EQ(it[i].res.len, 60u);
+        CHECK_EQ(it[i].out[30], 0x20 + i);
+    }
+    CHECK_EQ(floe_wg_peer_stats(p_batch.pb).rx_packets, 1u + 4u); /* the handshake's too */
+    /* Too small an output: nothing consumed, the datagram can come again. */
+    n[0] = pair_send(&p_batch, true, 0x30, dg[0], BUF);
+    it[0] = (struct floe_wg_decap){
+        .from = p_batch.addr_a, .dgram = dg[0], .len = (size_t)n[0], .out = outs[0], .cap = 10};
+    CHECK_EQ(floe_wg_decapsulate_batch(p_batch.b, p_batch.now, it, 1), 0);
+    CHECK_EQ(it[0].rc, FLOE_ERR_BUFFER_TOO_SMALL);
+    it[0].cap = BUF;
+    CHECK_EQ(floe_wg_decapsulate_batch(p_batch.b, p_batch.now, it, 1), 0);
+    CHECK_EQ(it[0].rc, FLOE_WG_RESULT_DATA);
+    pair_free(&p_batch);
+}
+
+static void decap_item(struct floe_wg_decap *it, const struct pair *p, uint8_t *d, size_t len)
+{
+    *it = (struct floe_wg_decap){.from = p->addr_a,
+                                 .dgram = d,
+                                 .len = len,
+                                 .out = d + FLOE_WG_DATA_HEADER_LEN,
+                                 .cap = BUF - FLOE_WG_DATA_HEADER_LEN};
+}
+
+/* A rekey handshake inside a batch: the data before it, the handshake, the data after. */
+static void test_batch_handshake_mid_batch(void)
+{
+    static uint8_t dg[6][BUF];
+    struct floe_wg_decap it[3];
+    struct floe_addr dst;
+    long n0, n1, n2, ni, n3;
+
+    pair_init_parallel(&p_batch);
+    pair_handshake(&p_batch);
+    n0 = pair_send(&p_batch, true, 0x40, dg[0], BUF);
+    p_batch.now += FLOE_WG_REKEY_AFTER_TIME;
+    n1 = pair_send(&p_batch, true, 0x41, dg[1], BUF); /* old keys; starts the rekey */
+    ni = floe_wg_poll_transmit(p_batch.a, p_batch.now, dg[2], BUF, &dst, NULL);
+    n2 = pair_send(&p_batch, true, 0x42, dg[3], BUF);
+    REQUIRE(n0 > 0 && n1 > 0 && n2 > 0);
+    REQUIRE(ni == FLOE_WG_INITIATION_LEN);
+    decap_item(&it[0], &p_batch, dg[1], (size_t)n1);
+    decap_item(&it[1], &p_batch, dg[2], (size_t)ni);
+    decap_item(&it[2], &p_batch, dg[3], (size_t)n2);
+    CHECK_EQ(floe_wg_decapsulate_batch(p_batch.b, p_batch.now, it, 3), 0);
+    CHECK_EQ(it[0].rc, FLOE_WG_RESULT_DATA);
+    CHECK_EQ(it[1].rc, FLOE_WG_RESULT_HANDSHAKE);
+    CHECK_EQ(it[2].rc, FLOE_WG_RESULT_DATA);
+    CHECK_EQ(it[2].out[30], 0x42);
+    /* The response reaches a, which sends under the new keys; b confirms them mid-batch. */
+    ni = floe_wg_poll_transmit(p_batch.b, p_batch.now, dg[4], BUF, &dst, NULL);
+    REQUIRE(ni == FLOE_WG_RESPONSE_LEN);
+    CHECK_EQ(
+        pair_feed(&p_batch, true, &p_batch.addr_b, dg[4], (size_t)ni, &(struct floe_wg_result){0}),
+        FLOE_WG_RESULT_HANDSHAKE);
+    while (floe_wg_poll_transmit(p_batch.a, p_batch.now, dg[5], BUF, &dst, NULL) > 0)
+        ; /* a's keepalive under the new keys: not delivered */
+    n3 = pair_send(&p_batch, true, 0x43, dg[5], BUF);
+    REQUIRE(n3 > 0);
+    pair_has_event(p_batch.b, 0);
+    decap_item(&it[0], &p_batch, dg[5], (size_t)n3);
+    decap_item(&it[1], &p_batch, dg[0], (size_t)n0); /* old keys, now the previous ones */
+    CHECK_EQ(floe_wg_decapsulate_batch(p_batch.b, p_batch.now, it, 2), 0);
+    CHECK_EQ(it[0].rc, FLOE_WG_RESULT_DATA);
+    CHECK_EQ(it[1].rc, FLOE_WG_RESULT_DATA);
+    CHECK_EQ(it[1].out[30], 0x40);
+    CHECK(pair_has_event(p_batch.b, FLOE_WG_EV_HANDSHAKE_COMPLETE));
+    pair_free(&p_batch);
+}
+
+/* A hook that breaks its promise (a lane out of range): every packet fails, counted. */
+static void test_batch_bad_lane_fails_packets(void)
+{
+    static uint8_t pkts[4][1500], dg[4][BUF];
+    struct floe_wg_encap it[4];
+    struct floe_wg_decap dit[2];
+    long n[2];
+    size_t i;
+
+    pair_init_parallel(&p_batch);
+    pair_handshake(&p_batch);
+    hook_bad_lane = true;
+    batch_encap(&p_batch, it, dg, 4, pkts);
+    for (i = 0; i < 4; i++)
+        CHECK_EQ(it[i].n, 0);
+    CHECK_EQ(floe_wg_stats(p_batch.a).drops[FLOE_WG_DROP_CRYPTO], 4u);
+    hook_bad_lane = false;
+    for (i = 0; i < 2; i++) {
+        n[i] = pair_send(&p_batch, true, 0x50, dg[i], BUF);
+        REQUIRE(n[i] > 0);
+        decap_item(&dit[i], &p_batch, dg[i], (size_t)n[i]);
+    }
+    hook_bad_lane = true;
+    CHECK_EQ(floe_wg_decapsulate_batch(p_batch.b, p_batch.now, dit, 2), 0);
+    hook_bad_lane = false;
+    CHECK_EQ(dit[0].rc, FLOE_WG_RESULT_DROP);
+    CHECK_EQ(dit[0].res.drop, FLOE_WG_DROP_DATA_DECRYPT);
+    pair_free(&p_batch);
+}
+
+/* Real threads: floe_io_pool with 3 lanes, 40 batches of 50 each way, every byte checked. */
+static void test_batch_on_worker_threads(void)
+{
+    static uint8_t pkts[50][1500], dg[50][BUF];
+    struct floe_wg_encap it[50];
+    struct floe_wg_decap dit[50];
+    struct floe_io_pool *pool = NULL;
+    unsigned round, ok = 0;
+    size_t i;
+
+    REQUIRE(floe_io_pool_new(&pool, 3) == 0);
+    test_parallel = (struct floe_wg_parallel){.run = floe_io_pool_run, .user = pool, .lanes = 3};
+    pair_init(&p_batch, NULL, true);
+    memset(&test_parallel, 0, sizeof(test_parallel));
+    pair_handshake(&p_batch);
+    for (round = 0; round < 40; round++) {
+        batch_encap(&p_batch, it, dg, 50, pkts);
+        for (i = 0; i < 50; i++)
+            decap_item(&dit[i], &p_batch, dg[i], it[i].n > 0 ? (size_t)it[i].n : 0);
+        CHECK_EQ(floe_wg_decapsulate_batch(p_batch.b, p_batch.now, dit, 50), 0);
+        for (i = 1; i < 50; i++) {
+            ok += dit[i].rc == FLOE_WG_RESULT_DATA && dit[i].res.len == it[i].len &&
+                  memcmp(dit[i].out, pkts[i], it[i].len) == 0;
+        }
+        CHECK_EQ(dit[0].rc, FLOE_WG_RESULT_KEEPALIVE);
+    }
+    CHECK_EQ(ok, 40u * 49u);
+    CHECK_EQ(floe_io_pool_lane_items(pool, 0) + floe_io_pool_lane_items(pool, 1) +
+                 floe_io_pool_lane_items(pool, 2),
+             40u * 100u);
+    pair_free(&p_batch);
+    floe_io_pool_free(pool);
+}
+
 int main(void)
 {
     FLOE_RUN(test_constants_and_mac1_match_reference);
@@ -1281,5 +1537,10 @@ int main(void)
     FLOE_RUN(test_peer_management);
     FLOE_RUN(test_allocation_failures);
     FLOE_RUN(test_sim_lossy_handshake_and_data);
+    FLOE_RUN(test_batch_encapsulate_in_order_on_lanes);
+    FLOE_RUN(test_batch_decapsulate_replays_and_forgeries);
+    FLOE_RUN(test_batch_handshake_mid_batch);
+    FLOE_RUN(test_batch_bad_lane_fails_packets);
+    FLOE_RUN(test_batch_on_worker_threads);
     return floe_test_summary();
 }

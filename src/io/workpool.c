@@ -1,0 +1,219 @@
+/*
+ * floe_io_pool: a fork-join pool for one caller. A run publishes a job (a descriptor on the
+ * caller's stack) through `cur` and bumps `gen`; workers and the caller take indices with
+ * one atomic add each. The caller returns when every index is done and no worker still
+ * holds the job: a worker announces the job it works on in its hazard slot and checks `cur`
+ * again before touching it, and the caller clears `cur` and waits for the slots to let go
+ * of the job before its stack frame goes away.
+ *
+ * Idle workers spin for a short while (bursts of batches arrive back to back), then sleep
+ * on the futex word `gen`. Every atomic here is sequentially consistent: the hazard
+ * handshake and the sleeper count rely on it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "floe_io.h"
+
+#define POOL_MAX_LANES 64
+/* Pause loops an idle worker spins before it sleeps (some tens of microseconds). */
+#define POOL_SPIN 4096
+/* Smallest run that wakes sleeping workers. */
+#define POOL_MIN_WAKE 8
+
+static int pool_spin = POOL_SPIN;
+
+struct pool_job {
+    void (*fn)(void *arg, uint32_t i, uint32_t lane);
+    void *arg;
+    uint32_t n;
+    _Atomic uint32_t next; /* the next index to take */
+    _Atomic uint32_t done; /* indices finished */
+};
+
+struct pool_lane {
+    _Alignas(64) _Atomic(struct pool_job *) hazard; /* the job this worker is inside */
+    _Atomic uint64_t items;                         /* indices this lane ran */
+    struct floe_io_pool *pool;
+    unsigned index;
+};
+
+struct floe_io_pool {
+    unsigned lanes;
+    pthread_t threads[POOL_MAX_LANES];
+    unsigned started;
+    _Alignas(64) _Atomic(struct pool_job *) cur;
+    _Atomic uint32_t gen; /* futex word: bumped for every job and at stop */
+    _Atomic uint32_t sleepers;
+    _Atomic bool stop;
+    struct pool_lane lane[POOL_MAX_LANES];
+};
+
+static void pool_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static void pool_futex_wait(_Atomic uint32_t *word, uint32_t expected)
+{
+    (void)syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+static void pool_futex_wake(_Atomic uint32_t *word)
+{
+    (void)syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Take and run indices of job on lane until none is left. */
+static void pool_work(struct pool_lane *l, struct pool_job *job)
+{
+    uint32_t i, ran = 0;
+
+    while ((i = atomic_fetch_add(&job->next, 1)) < job->n) {
+        job->fn(job->arg, i, l->index);
+        ran++;
+        atomic_fetch_add(&job->done, 1);
+    }
+    atomic_fetch_add(&l->items, ran);
+}
+
+/* Wait for a generation other than seen: spin, then sleep. Returns the new one. */
+static uint32_t pool_wait(struct floe_io_pool *p, uint32_t seen)
+{
+    uint32_t g;
+    int spin;
+
+    for (spin = 0; spin < pool_spin; spin++) {
+        g = atomic_load(&p->gen);
+        if (g != seen)
+            return g;
+        pool_pause();
+    }
+    for (;;) {
+        atomic_fetch_add(&p->sleepers, 1);
+        g = atomic_load(&p->gen);
+        if (g == seen)
+            pool_futex_wait(&p->gen, seen);
+        atomic_fetch_sub(&p->sleepers, 1);
+        g = atomic_load(&p->gen);
+        if (g != seen)
+            return g;
+    }
+}
+
+static void *pool_main(void *arg)
+{
+    struct pool_lane *l = arg;
+    struct floe_io_pool *p = l->pool;
+    uint32_t seen = atomic_load(&p->gen);
+    struct pool_job *job;
+
+    while (!atomic_load(&p->stop)) {
+        seen = pool_wait(p, seen);
+        job = atomic_load(&p->cur);
+        if (!job)
+            continue;
+        atomic_store(&l->hazard, job);
+        if (atomic_load(&p->cur) == job)
+            pool_work(l, job);
+        atomic_store(&l->hazard, NULL);
+    }
+    return NULL;
+}
+
+int floe_io_pool_new(struct floe_io_pool **out, unsigned lanes)
+{
+    struct floe_io_pool *p;
+    unsigned i;
+    int rc;
+
+    if (!out || lanes < 1 || lanes > POOL_MAX_LANES)
+        return -EINVAL;
+    p = aligned_alloc(64, (sizeof(*p) + 63) & ~(size_t)63); /* its lanes are cache-line aligned */
+    if (!p)
+        return -ENOMEM;
+    memset(p, 0, sizeof(*p));
+    p->lanes = lanes;
+    if (getenv("FLOE_POOL_SPIN"))
+        pool_spin = atoi(getenv("FLOE_POOL_SPIN"));
+    for (i = 0; i < lanes; i++) {
+        p->lane[i].pool = p;
+        p->lane[i].index = i;
+    }
+    for (i = 1; i < lanes; i++) {
+        rc = pthread_create(&p->threads[i], NULL, pool_main, &p->lane[i]);
+        if (rc != 0) {
+            floe_io_pool_free(p);
+            return -rc;
+        }
+        p->started = i;
+    }
+    *out = p;
+    return 0;
+}
+
+void floe_io_pool_free(struct floe_io_pool *p)
+{
+    unsigned i;
+
+    if (!p)
+        return;
+    atomic_store(&p->stop, true);
+    atomic_fetch_add(&p->gen, 1);
+    pool_futex_wake(&p->gen);
+    for (i = 1; i <= p->started; i++)
+        pthread_join(p->threads[i], NULL);
+    free(p);
+}
+
+unsigned floe_io_pool_lanes(const struct floe_io_pool *p)
+{
+    return p ? p->lanes : 1;
+}
+
+uint64_t floe_io_pool_lane_items(const struct floe_io_pool *p, unsigned lane)
+{
+    return p && lane < p->lanes ? atomic_load(&p->lane[lane].items) : 0;
+}
+
+void floe_io_pool_run(void *pool, uint32_t n, void (*fn)(void *arg, uint32_t i, uint32_t lane),
+                      void *arg)
+{
+    struct floe_io_pool *p = pool;
+    struct pool_job job = {.fn = fn, .arg = arg, .n = n};
+    unsigned i;
+
+    if (n == 0)
+        return;
+    if (p->lanes == 1) {
+        atomic_store(&job.next, n);
+        for (i = 0; i < n; i++)
+            fn(arg, i, 0);
+        atomic_fetch_add(&p->lane[0].items, n);
+        return;
+    }
+    atomic_store(&p->cur, &job);
+    atomic_fetch_add(&p->gen, 1);
+    if (n >= POOL_MIN_WAKE && atomic_load(&p->sleepers) > 0)
+        pool_futex_wake(&p->gen);
+    pool_work(&p->lane[0], &job);
+    while (atomic_load(&job.done) < n)
+        pool_pause();
+    atomic_store(&p->cur, NULL);
+    for (i = 1; i < p->lanes; i++) {
+        while (atomic_load(&p->lane[i].hazard) == &job)
+            pool_pause();
+    }
+}
