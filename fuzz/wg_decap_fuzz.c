@@ -7,6 +7,9 @@
  *   1  a datagram to b with the session's receiver index written over bytes 4..8
  *   2  a's genuine data message XORed with the input (bit flips of real ciphertext)
  *   3  an IP packet a encrypts and b decrypts (inner-header parsing, keepalives)
+ * With bit 2 of the first byte set, the datagram and a copy of it go through
+ * floe_wg_decapsulate_batch instead, the first decrypted in place (the copy must then be
+ * a replay or fail the same way).
  * The second byte advances virtual time (seconds), reaching key expiry paths; b's timers
  * and transmit queue are then run. Invariants abort so the fuzzer reports them.
  */
@@ -145,6 +148,30 @@ static size_t fuzz_datagram(struct fuzz_pair *p, uint8_t mode, const uint8_t *in
     return len;
 }
 
+/* The datagram and a copy of it as one batch, the first in place. */
+static void fuzz_batch(struct fuzz_pair *p, uint8_t *dgram, size_t len, floe_time now)
+{
+    static uint8_t copy[FUZZ_BUF], out[FUZZ_BUF];
+    struct floe_wg_decap it[2];
+
+    memcpy(copy, dgram, len);
+    memset(it, 0, sizeof(it));
+    it[0].from = it[1].from = p->addr_a;
+    it[0].dgram = dgram;
+    it[0].len = it[1].len = len;
+    it[0].out = len >= 16 ? dgram + 16 : out;
+    it[0].cap = len >= 16 ? FUZZ_BUF - 16 : FUZZ_BUF;
+    it[1].dgram = copy;
+    it[1].out = out;
+    it[1].cap = FUZZ_BUF;
+    if (floe_wg_decapsulate_batch(p->b, now, it, 2) != 0)
+        abort();
+    fuzz_check(&it[0].res, it[0].rc, len, it[0].cap);
+    fuzz_check(&it[1].res, it[1].rc, len, it[1].cap);
+    if (it[1].rc == FLOE_WG_RESULT_DATA || it[1].rc == FLOE_WG_RESULT_KEEPALIVE)
+        abort(); /* a data message accepted twice */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t dgram[FUZZ_BUF], out[FUZZ_BUF];
@@ -161,8 +188,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_setup(&p);
     now = 1 + FLOE_SEC(data[1]);
     len = fuzz_datagram(&p, data[0], data + 2, size - 2, dgram, now);
-    r = floe_wg_decapsulate(p.b, now, &p.addr_a, dgram, len, out, sizeof(out), &res);
-    fuzz_check(&res, r, len, sizeof(out));
+    if (data[0] & 4) {
+        fuzz_batch(&p, dgram, len, now);
+    } else {
+        r = floe_wg_decapsulate(p.b, now, &p.addr_a, dgram, len, out, sizeof(out), &res);
+        fuzz_check(&res, r, len, sizeof(out));
+    }
     floe_wg_handle_timeout(p.b, floe_wg_poll_timeout(p.b));
     while (floe_wg_poll_transmit(p.b, now, dgram, sizeof(dgram), &dst, NULL) > 0)
         ;

@@ -105,9 +105,9 @@ void floe_io_udp_send_batch(struct floe_io_sender *s, int fd, const struct floe_
 /*
  * A pool of worker threads for one calling thread's "parallel for" (the run hook of
  * floe_wg_parallel): the caller runs on lane 0 and lanes - 1 workers on lanes 1.., each
- * taking the next index until none is left. Idle workers spin briefly, then sleep on a
- * futex; a run of fewer than 8 items wakes no sleeper (the caller and any spinning worker
- * do it). One thread calls floe_io_pool_run at a time.
+ * taking the next index until none is left. Idle workers sleep on a futex; a run of fewer
+ * than 8 items wakes none (the caller does it, with any worker still awake). One thread
+ * calls floe_io_pool_run at a time.
  */
 struct floe_io_pool;
 

@@ -6,9 +6,10 @@
  * again before touching it, and the caller clears `cur` and waits for the slots to let go
  * of the job before its stack frame goes away.
  *
- * Idle workers spin for a short while (bursts of batches arrive back to back), then sleep
- * on the futex word `gen`. Every atomic here is sequentially consistent: the hazard
- * handshake and the sleeper count rely on it.
+ * Idle workers sleep on the futex word `gen` at once: spinning, even for tens of
+ * microseconds after each batch, cost more throughput than it saved when the cores are
+ * shared with the rest of the datapath (bench/tunnel_pair.sh). Every atomic here is
+ * sequentially consistent: the hazard handshake and the sleeper count rely on it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,12 +25,8 @@
 #include "floe_io.h"
 
 #define POOL_MAX_LANES 64
-/* Pause loops an idle worker spins before it sleeps (some tens of microseconds). */
-#define POOL_SPIN 4096
 /* Smallest run that wakes sleeping workers. */
 #define POOL_MIN_WAKE 8
-
-static int pool_spin = POOL_SPIN;
 
 struct pool_job {
     void (*fn)(void *arg, uint32_t i, uint32_t lane);
@@ -89,18 +86,11 @@ static void pool_work(struct pool_lane *l, struct pool_job *job)
     atomic_fetch_add(&l->items, ran);
 }
 
-/* Wait for a generation other than seen: spin, then sleep. Returns the new one. */
+/* Sleep until the generation is other than seen. Returns the new one. */
 static uint32_t pool_wait(struct floe_io_pool *p, uint32_t seen)
 {
     uint32_t g;
-    int spin;
 
-    for (spin = 0; spin < pool_spin; spin++) {
-        g = atomic_load(&p->gen);
-        if (g != seen)
-            return g;
-        pool_pause();
-    }
     for (;;) {
         atomic_fetch_add(&p->sleepers, 1);
         g = atomic_load(&p->gen);
@@ -146,8 +136,6 @@ int floe_io_pool_new(struct floe_io_pool **out, unsigned lanes)
         return -ENOMEM;
     memset(p, 0, sizeof(*p));
     p->lanes = lanes;
-    if (getenv("FLOE_POOL_SPIN"))
-        pool_spin = atoi(getenv("FLOE_POOL_SPIN"));
     for (i = 0; i < lanes; i++) {
         p->lane[i].pool = p;
         p->lane[i].index = i;
