@@ -312,18 +312,38 @@ static void loop_conn_input(struct wgd *d, unsigned slot, floe_time now)
 
 /* ------------------------------------------------------------------- loop */
 
+/* Packets each crypto lane encrypted or decrypted, "lane0/lane1/...", into buf. */
+static void loop_lane_items(const struct wgd *d, char *buf, size_t cap)
+{
+    unsigned i, lanes = floe_io_pool_lanes(d->pool);
+    size_t off = 0;
+    int n;
+
+    buf[0] = '\0';
+    for (i = 0; i < lanes && off < cap; i++) {
+        n = snprintf(buf + off, cap - off, "%s%llu", i ? "/" : "",
+                     (unsigned long long)floe_io_pool_lane_items(d->pool, i));
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+}
+
 void wgd_stats_log(struct wgd *d)
 {
     const struct wgd_stats *s = &d->stats;
     const struct floe_io_send_stats *u = &d->udp_tx.stats;
+    char lanes[WGD_MAX_THREADS * 21];
     struct floe_log_field f[] = {
         FLOE_LF_U("no_route", s->no_route),     FLOE_LF_U("too_big", s->too_big),
         FLOE_LF_U("gso_bad", s->gso_bad),       FLOE_LF_U("encap_fail", s->encap_fail),
         FLOE_LF_U("bad_source", s->bad_source), FLOE_LF_U("tun_errors", s->tun_errors),
         FLOE_LF_U("udp_full", u->full),         FLOE_LF_U("udp_errors", u->errors),
         FLOE_LF_U("udp_partial", u->partial),   FLOE_LF_U("udp_waits", u->waits),
+        FLOE_LF_S("crypto_items", lanes),
     };
 
+    loop_lane_items(d, lanes, sizeof(lanes));
     floe_jsonlog_write(&d->log, FLOE_LOG_INFO, "floe-wg", "stats", f, sizeof(f) / sizeof(f[0]));
 }
 

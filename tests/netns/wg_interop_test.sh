@@ -9,7 +9,7 @@ set -euo pipefail
 # shellcheck source=../interop/lib.sh
 . "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
 
-need_tool ip wg wireguard-go socat sha256sum ping ss nft
+need_tool ip wg wireguard-go socat sha256sum ping ss nft jq
 need_bin floe-wg
 
 TMP=$(mktemp -d)
@@ -55,7 +55,8 @@ ip -n "$NS_B" link set vB up
 # ------------------------------------------------------------ the two ends
 # Started by `ip netns exec` itself (not through A/B, which would fork a subshell), so that
 # $! is the daemon's own pid: ip netns exec execs the program.
-ip netns exec "$NS_A" "$FLOE_BIN_DIR/floe-wg" --foreground --log-level debug \
+# Three crypto lanes (the loop and two workers), whatever the machine's CPU count.
+ip netns exec "$NS_A" "$FLOE_BIN_DIR/floe-wg" --foreground --log-level debug --threads 3 \
     --log-file "$TMP/floe.log" "$IF_A" &
 PID_A=$!
 ip netns exec "$NS_B" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=verbose wireguard-go "$IF_B" \
@@ -68,6 +69,7 @@ for i in $(seq 50); do
     sleep 0.1
 done
 [ -S "/var/run/wireguard/$IF_A.sock" ] || fail "floe-wg made no UAPI socket"
+grep -q '3 crypto lanes' "$TMP/floe.log" || fail "floe-wg did not start 3 crypto lanes"
 
 umask 077
 wg genkey >"$TMP/key_a"
@@ -207,5 +209,11 @@ echo "ok: wg show: rx $RX, tx $TX bytes, latest handshake $((NOW - LAST)) s ago"
 stop_pid "$PID_A"
 PID_A=""
 [ ! -e "/var/run/wireguard/$IF_A.sock" ] || fail "floe-wg left its socket"
+# The exit stats: every lane encrypted or decrypted some of the 200 MB.
+LANES=$(jq -r 'select(.message == "stats") | .crypto_items' "$TMP/floe.log" | tail -1)
+IFS=/ read -r L0 L1 L2 <<<"$LANES"
+[ "${L0:-0}" -gt 0 ] && [ "${L1:-0}" -gt 0 ] && [ "${L2:-0}" -gt 0 ] ||
+    fail "crypto work per lane '$LANES': a lane did nothing"
+echo "ok: packets per crypto lane $LANES"
 ip -n "$NS_A" link show "$IF_A" >/dev/null 2>&1 && fail "floe-wg left its interface"
 echo "PASS"

@@ -52,6 +52,10 @@ expect_exit 2 "$FLOE" --bogus wg0
 expect_stderr "--bogus"
 expect_exit 2 "$FLOE" --log-level loud wg0
 expect_stderr "bad --log-level 'loud'"
+for t in 0 65 -1 two 2x ""; do
+    expect_exit 2 "$FLOE" --threads "$t" wg0
+    expect_stderr "bad --threads '$t' (1 to 64)"
+done
 expect_exit 2 "$FLOE" wg0 extra
 expect_stderr "unexpected argument 'extra'"
 expect_exit 2 "$FLOE" "a/b"
