@@ -4,6 +4,9 @@
  * leaves checksums to us (TUN_F_CSUM). WireGuard encrypts IP packets that fit the MTU, so a
  * super-packet is cut here into MSS-sized TCP segments, each with its own IP header (length,
  * ID, checksum) and TCP header (sequence number, flags, checksum), as the kernel's GSO does.
+ * The other way, decrypted TCP segments of one flow that follow each other are written to
+ * TUN as one super-packet (receive offload, as the kernel's GRO does): one write and one
+ * pass through the receiving stack instead of one per segment.
  */
 #include <string.h>
 
@@ -170,4 +173,130 @@ int wgd_gso_split(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len,
                     off + chunk >= len);
     }
     return off >= len && n > 0 ? n : -1;
+}
+
+/* ------------------------------------------------------------ receive offload */
+
+#define TCP_FLAG_ACK 0x10
+
+static void gro_store_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+/* A TCP segment that may be coalesced: its IP and TCP header lengths. */
+struct gro_seg {
+    bool v6;
+    size_t l4, hdr;
+};
+
+/*
+ * Whether pkt[0..len) can join a coalesced packet: IPv4 without options or fragments, or
+ * IPv6 without extension headers; TCP with a payload and only ACK (and PSH) set; valid
+ * checksums, which the CHECKSUM_PARTIAL packet written to TUN will not be checked for again.
+ */
+static bool gro_candidate(const uint8_t *pkt, size_t len, struct gro_seg *s)
+{
+    uint8_t flags;
+
+    if (len >= 40 && pkt[0] == 0x45) {
+        if (pkt[9] != 6 || (floe_load_be16(pkt + 6) & 0x3fff) != 0 ||
+            floe_load_be16(pkt + 2) != len || csum_fold(csum_add(0, pkt, 20)) != 0)
+            return false;
+        s->v6 = false;
+        s->l4 = 20;
+    } else if (len >= 60 && pkt[0] >> 4 == 6) {
+        if (pkt[6] != 6 || (size_t)floe_load_be16(pkt + 4) + 40 != len)
+            return false;
+        s->v6 = true;
+        s->l4 = 40;
+    } else {
+        return false;
+    }
+    s->hdr = s->l4 + (size_t)(pkt[s->l4 + 12] >> 4) * 4;
+    flags = pkt[s->l4 + 13];
+    if (s->hdr < s->l4 + 20 || s->hdr >= len || (flags & ~TCP_FLAG_PSH) != TCP_FLAG_ACK)
+        return false;
+    return csum_fold(csum_add(csum_pseudo(pkt, s->v6, len - s->l4, 6), pkt + s->l4, len - s->l4)) ==
+           0;
+}
+
+/* Whether segment pkt (candidate s) continues g's packet exactly. */
+static bool gro_continues(const struct wgd_gro *g, const uint8_t *pkt, size_t len,
+                          const struct gro_seg *s)
+{
+    const uint8_t *h = g->head, *th = h + g->l4, *tp = pkt + s->l4;
+    size_t payload = len - s->hdr;
+
+    if (g->closed || s->v6 != g->v6 || s->hdr != g->hdr || payload > g->gso_size ||
+        g->total + payload > 65535 || g->n == WGD_GRO_MAX_SEGS)
+        return false;
+    if (g->v6 ? memcmp(h, pkt, 4) != 0 || h[7] != pkt[7] || memcmp(h + 8, pkt + 8, 32) != 0
+              : h[1] != pkt[1] || (h[6] & 0x40) != (pkt[6] & 0x40) || h[8] != pkt[8] ||
+                    memcmp(h + 12, pkt + 12, 8) != 0)
+        return false; /* class/TOS, flow label, DF, TTL/hop limit, addresses */
+    if (memcmp(th, tp, 4) != 0 || floe_load_be32(tp + 4) != g->next_seq ||
+        memcmp(th + 8, tp + 8, 4) != 0 || th[12] != tp[12] || memcmp(th + 14, tp + 14, 2) != 0)
+        return false; /* ports, sequence, ack, header length, window */
+    return memcmp(th + 20, tp + 20, g->hdr - g->l4 - 20) == 0; /* options */
+}
+
+bool wgd_gro_add(struct wgd_gro *g, uint8_t *pkt, size_t len)
+{
+    struct gro_seg s;
+    size_t payload;
+
+    if (!gro_candidate(pkt, len, &s) || (g->n && !gro_continues(g, pkt, len, &s)))
+        return false;
+    payload = len - s.hdr;
+    if (g->n == 0) {
+        g->head = pkt;
+        g->v6 = s.v6;
+        g->l4 = s.l4;
+        g->hdr = s.hdr;
+        g->total = len;
+        g->gso_size = (uint16_t)payload;
+        g->closed = false;
+        g->iov[1] = (struct iovec){.iov_base = pkt, .iov_len = len};
+    } else {
+        g->total += payload;
+        g->iov[g->n + 1] = (struct iovec){.iov_base = pkt + s.hdr, .iov_len = payload};
+        g->head[g->l4 + 13] |= pkt[s.l4 + 13] & TCP_FLAG_PSH;
+    }
+    g->n++;
+    g->next_seq = floe_load_be32(pkt + s.l4 + 4) + (uint32_t)payload;
+    /* A short segment or a push ends the packet, as the kernel's GRO does. */
+    g->closed = payload < g->gso_size || (pkt[s.l4 + 13] & TCP_FLAG_PSH);
+    return true;
+}
+
+int wgd_gro_finish(struct wgd_gro *g)
+{
+    uint8_t *h = g->head, *th;
+    int n = (int)g->n;
+
+    memset(g->vnet, 0, sizeof(g->vnet));
+    g->iov[0] = (struct iovec){.iov_base = g->vnet, .iov_len = sizeof(g->vnet)};
+    g->n = 0;
+    if (n <= 1)
+        return n ? 2 : 0; /* one segment: as it came, "nothing to do" */
+    th = h + g->l4;
+    if (g->v6) {
+        floe_store_be16(h + 4, (uint16_t)(g->total - 40));
+    } else {
+        floe_store_be16(h + 2, (uint16_t)g->total);
+        h[10] = h[11] = 0;
+        csum_store(h + 10, csum_fold(csum_add(0, h, 20)));
+    }
+    /* CHECKSUM_PARTIAL: the pseudo-header sum, folded, not complemented. */
+    th[16] = th[17] = 0;
+    csum_store(th + 16, (uint16_t)~csum_fold(csum_pseudo(h, g->v6, g->total - g->l4, 6)));
+    g->vnet[0] = VNET_F_NEEDS_CSUM;
+    g->vnet[1] = g->v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4;
+    gro_store_le16(g->vnet + 2, (uint16_t)g->hdr);
+    gro_store_le16(g->vnet + 4, g->gso_size);
+    gro_store_le16(g->vnet + 6, (uint16_t)g->l4);
+    gro_store_le16(g->vnet + 8, 16);
+    return n + 1;
 }

@@ -14,6 +14,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,6 +124,28 @@ void wgd_recv_datagram(struct wgd *d, const struct floe_addr *from, uint8_t *p, 
     }
 }
 
+/* Write the coalesced packet in progress (if any) to TUN. */
+static void loop_gro_write(struct wgd *d)
+{
+    unsigned segs = d->gro.n;
+    int iovcnt = wgd_gro_finish(&d->gro);
+    size_t want = 0;
+    int i;
+
+    if (iovcnt == 0)
+        return;
+    for (i = 0; i < iovcnt; i++)
+        want += d->gro.iov[i].iov_len;
+    if (writev(d->tun_fd, d->gro.iov, iovcnt) != (ssize_t)want) {
+        d->stats.tun_errors++;
+        return;
+    }
+    if (segs > 1) {
+        d->stats.gro_writes++;
+        d->stats.gro_segs += segs;
+    }
+}
+
 void wgd_recv_flush(struct wgd *d, floe_time now)
 {
     unsigned i, n = d->n_decap;
@@ -142,8 +165,15 @@ void wgd_recv_flush(struct wgd *d, floe_time now)
             d->stats.bad_source++;
             continue;
         }
-        wgd_tun_write(d, it->out, it->res.len);
+        if (!d->vnet)
+            wgd_tun_write(d, it->out, it->res.len);
+        else if (!wgd_gro_add(&d->gro, it->out, it->res.len)) {
+            loop_gro_write(d);
+            if (!wgd_gro_add(&d->gro, it->out, it->res.len))
+                wgd_tun_write(d, it->out, it->res.len);
+        }
     }
+    loop_gro_write(d); /* the segments live in the receive buffers: now, not later */
 }
 
 /* ------------------------------------------------------------ device drain */
@@ -340,6 +370,7 @@ void wgd_stats_log(struct wgd *d)
         FLOE_LF_U("bad_source", s->bad_source), FLOE_LF_U("tun_errors", s->tun_errors),
         FLOE_LF_U("udp_full", u->full),         FLOE_LF_U("udp_errors", u->errors),
         FLOE_LF_U("udp_partial", u->partial),   FLOE_LF_U("udp_waits", u->waits),
+        FLOE_LF_U("gro_writes", s->gro_writes), FLOE_LF_U("gro_segs", s->gro_segs),
         FLOE_LF_S("crypto_items", lanes),
     };
 

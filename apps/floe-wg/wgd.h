@@ -135,6 +135,25 @@ struct wgd_tx {
     struct floe_addr dst;
 };
 
+/* Segments coalesced into one TUN write at most. */
+#define WGD_GRO_MAX_SEGS 64
+
+/*
+ * A TCP packet being coalesced from decrypted segments of one flow (receive offload). The
+ * segments stay where they are (their buffers must live until wgd_gro_finish): the first
+ * one's headers become the packet's, the others give their payloads.
+ */
+struct wgd_gro {
+    uint8_t *head; /* the first segment */
+    size_t l4, hdr, total;
+    bool v6, closed;
+    uint16_t gso_size;
+    uint32_t next_seq;
+    unsigned n;
+    struct iovec iov[WGD_GRO_MAX_SEGS + 1]; /* the virtio-net header, the head, payloads */
+    uint8_t vnet[10];
+};
+
 /* Packets dropped, per reason; logged on SIGUSR1 and at exit. */
 struct wgd_stats {
     uint64_t no_route;   /* TUN packet: no peer (or no session key) for its destination */
@@ -143,6 +162,8 @@ struct wgd_stats {
     uint64_t encap_fail; /* the device refused to encrypt (no room, no peer endpoint) */
     uint64_t bad_source; /* decrypted packet whose source is not its peer's */
     uint64_t tun_errors; /* TUN write failed or was short */
+    uint64_t gro_writes; /* TUN writes of coalesced segments (not a drop) */
+    uint64_t gro_segs;   /* segments in them */
 };
 
 struct wgd {
@@ -183,7 +204,8 @@ struct wgd {
     struct floe_wg_encap *encap; /* WGD_SEGS items of the encryption batch */
     struct floe_wg_decap *decap; /* WGD_RX_ITEMS items of the decryption batch */
     unsigned n_decap;
-    struct wgd_tx *tx; /* WGD_TX_SLOTS pending datagrams */
+    struct wgd_gro gro; /* decrypted TCP segments coalesced for one TUN write */
+    struct wgd_tx *tx;  /* WGD_TX_SLOTS pending datagrams */
     unsigned n_tx;
     struct wgd_stats stats;
 };
@@ -260,6 +282,22 @@ int wgd_gso_split(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len,
                   uint8_t (*segs)[WGD_SEG_MAX], size_t *seg_len, int max_segs);
 /* Read the 10-byte virtio-net header (little-endian fields) at p. */
 void wgd_vnet_hdr_load(struct wgd_vnet_hdr *h, const uint8_t *p);
+
+/*
+ * Add the IP packet pkt[0..len) to g: it starts g when g is empty, or continues g (same
+ * flow, next sequence number, same headers, no longer than the first payload; a shorter
+ * one or a push ends g). Returns false when pkt cannot join: finish g and write pkt alone,
+ * or start a new g with it. Only IPv4 without options or fragments and IPv6 without
+ * extension headers, TCP with a payload, ACK (and PSH) only, valid checksums, can join.
+ */
+bool wgd_gro_add(struct wgd_gro *g, uint8_t *pkt, size_t len);
+/*
+ * Close g: one segment is left as it is under a "nothing to do" virtio-net header; more
+ * get the head's IP length and checksum fixed, the TCP pseudo-header sum for
+ * CHECKSUM_PARTIAL and a TCPV4/TCPV6 GSO header. Returns the number of g->iov entries to
+ * write (0: g was empty) and empties g.
+ */
+int wgd_gro_finish(struct wgd_gro *g);
 
 /* ---------------------------------------------------------- datapath (loop.c) */
 

@@ -215,5 +215,11 @@ IFS=/ read -r L0 L1 L2 <<<"$LANES"
 [ "${L0:-0}" -gt 0 ] && [ "${L1:-0}" -gt 0 ] && [ "${L2:-0}" -gt 0 ] ||
     fail "crypto work per lane '$LANES': a lane did nothing"
 echo "ok: packets per crypto lane $LANES"
+# Receive offload: the 100 MB from wireguard-go reached TUN as coalesced TCP packets.
+read -r GW GS <<<"$(jq -r 'select(.message == "stats") | "\(.gro_writes) \(.gro_segs)"' \
+    "$TMP/floe.log" | tail -1)"
+[ "${GW:-0}" -gt 0 ] && [ "${GS:-0}" -gt "${GW:-0}" ] ||
+    fail "no coalesced TUN writes (gro_writes '$GW', gro_segs '$GS')"
+echo "ok: $GS segments written to TUN in $GW coalesced packets"
 ip -n "$NS_A" link show "$IF_A" >/dev/null 2>&1 && fail "floe-wg left its interface"
 echo "PASS"

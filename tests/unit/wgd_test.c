@@ -267,6 +267,138 @@ static void test_gso_rejects_malformed(void)
     CHECK_EQ(wgd_gso_split(&h, pkt, len, segs, seg_len, WGD_MAX_SEGS), -1);
 }
 
+/* ------------------------------------------------------------ receive offload */
+
+static uint8_t gro_segs[WGD_MAX_SEGS][WGD_SEG_MAX];
+static size_t gro_seg_len[WGD_MAX_SEGS];
+
+/* A super-packet of payload bytes (flags, source port) cut into 1380-byte segments. */
+static int gro_split(bool v6, size_t payload, uint8_t flags, uint16_t sport)
+{
+    static uint8_t pkt[70000];
+    struct wgd_vnet_hdr h = {.flags = 1, .gso_type = v6 ? 4 : 1, .gso_size = 1380};
+    size_t len = make_super(pkt, v6, payload, flags);
+
+    floe_store_be16(pkt + (v6 ? 40 : 20), sport);
+    h.csum_start = v6 ? 40 : 20;
+    h.csum_offset = 16;
+    return wgd_gso_split(&h, pkt, len, gro_segs, gro_seg_len, WGD_MAX_SEGS);
+}
+
+/* Cut, coalesce, cut again: the same segments; the coalesced packet is what TUN expects. */
+static void check_gro_round_trip(bool v6)
+{
+    static uint8_t flat[70000], again[WGD_MAX_SEGS][WGD_SEG_MAX], orig[WGD_MAX_SEGS][WGD_SEG_MAX];
+    size_t again_len[WGD_MAX_SEGS], l4 = v6 ? 40 : 20, off = 0;
+    struct wgd_gro g;
+    struct wgd_vnet_hdr h;
+    int n = gro_split(v6, 10000, 0x18, 40000), i, iovcnt;
+    uint32_t pseudo;
+
+    REQUIRE(n == 8);
+    memcpy(orig, gro_segs, sizeof(orig));
+    memset(&g, 0, sizeof(g));
+    for (i = 0; i < n; i++)
+        CHECK(wgd_gro_add(&g, gro_segs[i], gro_seg_len[i]));
+    iovcnt = wgd_gro_finish(&g);
+    REQUIRE(iovcnt == n + 1);
+    CHECK_EQ(g.n, 0u);
+    for (i = 1; i < iovcnt; i++) {
+        memcpy(flat + off, g.iov[i].iov_base, g.iov[i].iov_len);
+        off += g.iov[i].iov_len;
+    }
+    CHECK_EQ(off, l4 + 20 + 10000);
+    REQUIRE(g.iov[0].iov_len == 10);
+    wgd_vnet_hdr_load(&h, g.iov[0].iov_base);
+    CHECK_EQ(h.flags, 1);
+    CHECK_EQ(h.gso_type, v6 ? 4 : 1);
+    CHECK_EQ(h.hdr_len, l4 + 20);
+    CHECK_EQ(h.gso_size, 1380);
+    CHECK_EQ(h.csum_start, l4);
+    CHECK_EQ(h.csum_offset, 16);
+    if (v6) {
+        CHECK_EQ(floe_load_be16(flat + 4), off - 40);
+        pseudo = ref_sum((uint32_t)(6 + off - 40), flat + 8, 32);
+    } else {
+        CHECK_EQ(floe_load_be16(flat + 2), off);
+        CHECK_EQ(ref_sum(0, flat, 20), 0xffff);
+        pseudo = ref_sum((uint32_t)(6 + off - 20), flat + 12, 8);
+    }
+    CHECK_EQ(floe_load_be16(flat + l4 + 16), pseudo); /* CHECKSUM_PARTIAL: the pseudo sum */
+    CHECK_EQ(flat[l4 + 13], 0x18);                    /* the last segment's push */
+    REQUIRE(wgd_gso_split(&h, flat, off, again, again_len, WGD_MAX_SEGS) == n);
+    for (i = 0; i < n; i++) {
+        CHECK_EQ(again_len[i], gro_seg_len[i]);
+        CHECK_MEM(again[i], orig[i], gro_seg_len[i]);
+    }
+}
+
+static void test_gro_round_trip_tcp4_and_tcp6(void)
+{
+    check_gro_round_trip(false);
+    check_gro_round_trip(true);
+}
+
+static void test_gro_joins_only_what_continues(void)
+{
+    static uint8_t other[WGD_SEG_MAX], flow_a[4][WGD_SEG_MAX];
+    struct wgd_gro g;
+    uint8_t save;
+
+    memset(&g, 0, sizeof(g));
+    REQUIRE(gro_split(false, 1380 * 4, 0x10, 40000) == 4);
+    /* Not candidates: a bad TCP checksum, a bad IP checksum, FIN, UDP, IP options, fragments. */
+    gro_segs[0][40] ^= 1;
+    CHECK(!wgd_gro_add(&g, gro_segs[0], gro_seg_len[0]));
+    gro_segs[0][40] ^= 1;
+    gro_segs[0][8]--;
+    CHECK(!wgd_gro_add(&g, gro_segs[0], gro_seg_len[0]));
+    gro_segs[0][8]++;
+    for (save = 0; save < 4; save++) {
+        static const size_t at[4] = {33, 9, 0, 6};
+        static const uint8_t val[4] = {0x11, 17, 0x46, 0x20};
+        uint8_t old = gro_segs[0][at[save]];
+
+        gro_segs[0][at[save]] = val[save];
+        CHECK(!wgd_gro_add(&g, gro_segs[0], gro_seg_len[0]));
+        gro_segs[0][at[save]] = old;
+    }
+    CHECK_EQ(g.n, 0u);
+    /* A gap in the sequence; then another flow. */
+    memcpy(flow_a, gro_segs, sizeof(flow_a));
+    CHECK(wgd_gro_add(&g, flow_a[0], gro_seg_len[0]));
+    CHECK(!wgd_gro_add(&g, flow_a[2], gro_seg_len[2]));
+    CHECK(wgd_gro_add(&g, flow_a[1], gro_seg_len[1]));
+    REQUIRE(gro_split(false, 1380 * 4, 0x10, 40001) == 4);
+    CHECK(!wgd_gro_add(&g, gro_segs[2], gro_seg_len[2])); /* same sequence, other port */
+    CHECK(wgd_gro_add(&g, flow_a[2], gro_seg_len[2]));
+    CHECK_EQ(wgd_gro_finish(&g), 4);
+    /* One segment: written as it is, under a "nothing to do" header. */
+    memcpy(other, gro_segs[0], gro_seg_len[0]);
+    CHECK(wgd_gro_add(&g, gro_segs[0], gro_seg_len[0]));
+    CHECK_EQ(wgd_gro_finish(&g), 2);
+    CHECK_MEM(gro_segs[0], other, gro_seg_len[0]);
+    CHECK_EQ(((uint8_t *)g.iov[0].iov_base)[0] | ((uint8_t *)g.iov[0].iov_base)[1], 0);
+    /* A short segment or a push ends the packet. */
+    REQUIRE(gro_split(false, 1380 * 2 + 100, 0x18, 40000) == 3);
+    CHECK(wgd_gro_add(&g, gro_segs[0], gro_seg_len[0]));
+    CHECK(wgd_gro_add(&g, gro_segs[1], gro_seg_len[1]));
+    CHECK(wgd_gro_add(&g, gro_segs[2], gro_seg_len[2])); /* 100 bytes, PSH */
+    CHECK_EQ(wgd_gro_finish(&g), 4);
+    REQUIRE(gro_split(false, 1380 * 3, 0x10, 40000) == 3);
+    gro_segs[0][33] = 0x18; /* a push in the middle (checksum fixed below) */
+    gro_segs[0][36] = gro_segs[0][37] = 0;
+    {
+        uint32_t sum = ref_sum((uint32_t)(6 + gro_seg_len[0] - 20), gro_segs[0] + 12, 8);
+        uint16_t c = (uint16_t)~ref_sum(sum, gro_segs[0] + 20, gro_seg_len[0] - 20);
+
+        floe_store_be16(gro_segs[0] + 36, c);
+    }
+    CHECK(wgd_gro_add(&g, gro_segs[0], gro_seg_len[0]));
+    CHECK(!wgd_gro_add(&g, gro_segs[1], gro_seg_len[1]));
+    CHECK_EQ(wgd_gro_finish(&g), 2);
+}
+
 /* ------------------------------------------------------------- arguments */
 
 static int parse(struct wgd_opts *o, char *err, int argc, const char **argv)
@@ -375,6 +507,8 @@ int main(void)
     FLOE_RUN(test_gso_tcp4_and_tcp6);
     FLOE_RUN(test_gso_completes_partial_checksum);
     FLOE_RUN(test_gso_rejects_malformed);
+    FLOE_RUN(test_gro_round_trip_tcp4_and_tcp6);
+    FLOE_RUN(test_gro_joins_only_what_continues);
     FLOE_RUN(test_args);
     FLOE_RUN(test_udp_flush_keeps_order_and_drops_only_refused);
     return floe_test_summary();
