@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@
 #include "floe_io.h"
 
 #define POOL_MAX_LANES 64
+/* Pauses the caller spins for a busy worker before it yields. */
+#define POOL_SPIN_ROUNDS 128
 /* Smallest run that wakes sleeping workers. */
 #define POOL_MIN_WAKE 8
 
@@ -61,6 +64,18 @@ static void pool_pause(void)
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield");
 #endif
+}
+
+/*
+ * The caller's wait for a worker still inside the job: a few pauses, then yield the CPU,
+ * which the worker may need (the cores are often shared with the traffic's own threads).
+ */
+static void pool_backoff(unsigned round)
+{
+    if (round < POOL_SPIN_ROUNDS)
+        pool_pause();
+    else
+        sched_yield();
 }
 
 static void pool_futex_wait(_Atomic uint32_t *word, uint32_t expected)
@@ -197,11 +212,13 @@ void floe_io_pool_run(void *pool, uint32_t n, void (*fn)(void *arg, uint32_t i, 
     if (n >= POOL_MIN_WAKE && atomic_load(&p->sleepers) > 0)
         pool_futex_wake(&p->gen);
     pool_work(&p->lane[0], &job);
-    while (atomic_load(&job.done) < n)
-        pool_pause();
+    for (i = 0; atomic_load(&job.done) < n; i++)
+        pool_backoff(i);
     atomic_store(&p->cur, NULL);
     for (i = 1; i < p->lanes; i++) {
-        while (atomic_load(&p->lane[i].hazard) == &job)
-            pool_pause();
+        unsigned k;
+
+        for (k = 0; atomic_load(&p->lane[i].hazard) == &job; k++)
+            pool_backoff(k);
     }
 }
