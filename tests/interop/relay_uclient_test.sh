@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # floe-relay against coturn's TURN client tools: turnutils_uclient sends through
 # floe-relay to a turnutils_peer echo peer with channels, with Send indications,
-# with EVEN-PORT reservations, with static users and with REST credentials; every
-# message must come back. Then garbage is thrown at the running relay, which must
+# with EVEN-PORT reservations claimed across worker threads, with static users and with
+# REST credentials; every message must come back. Then garbage is thrown at the running relay, which must
 # still serve; metrics are read over HTTP; SIGHUP reopens the log; SIGTERM stops it.
 # Never skipped: missing coturn tools fail the test.
 set -euo pipefail
@@ -114,10 +114,16 @@ RELAY_PID=""
 grep -q '"message":"floe-relay stopped"' "$TMP/relay.log" || fail "stop not logged"
 jq -e . "$TMP/relay.log" "$TMP/relay.log.1" >/dev/null || fail "log is not JSON Lines"
 
-echo "--- REST credentials (use-auth-secret) and EVEN-PORT reservations, one thread"
-start_relay --auth-secret north --threads 1
+echo "--- REST credentials (use-auth-secret) and EVEN-PORT reservations, four threads"
+# Without -c every uclient client allocates an RTP/RTCP pair: an Allocate with EVEN-PORT R=1,
+# then one carrying its RESERVATION-TOKEN from another 5-tuple, which SO_REUSEPORT steers to
+# any of the four workers. 16 pairs: the chance that none crosses workers is 4^-16.
+start_relay --auth-secret north --threads 4
 uclient rest -W north -u floe-test -c -m 2
-uclient reservations -W north -u floe-test -m 2
+uclient reservations -W north -u floe-test -m 16 -n 10
+crossed=$(grep -c '"message":"reservation claimed from another worker"' "$TMP/relay.log" || true)
+[ "$crossed" -gt 0 ] || fail "no RESERVATION-TOKEN reached another worker than its reservation's"
+echo "reservations: $crossed of 16 tokens claimed across workers"
 stop_pid "$RELAY_PID"
 RELAY_PID=""
 
