@@ -134,6 +134,15 @@ static struct relay_reservation *alloc_find_reservation(struct floe_relay *r, ui
     return NULL;
 }
 
+/* Give the port of this core's reservation res to a. */
+static void alloc_take_reservation(struct floe_relay *r, struct relay_alloc *a,
+                                   struct relay_reservation *res)
+{
+    a->relayed[a->n_relayed++] = res->addr;
+    *alloc_port_slot(r, &res->addr) = a;
+    *res = r->reservations[--r->n_reservations];
+}
+
 /* Take the reservation under token from this core into a; FLOE_ERR_NOT_FOUND if none is live. */
 static int alloc_claim_local(struct floe_relay *r, floe_time now, struct relay_alloc *a,
                              uint64_t token)
@@ -142,9 +151,7 @@ static int alloc_claim_local(struct floe_relay *r, floe_time now, struct relay_a
 
     if (!res || res->expires <= now)
         return FLOE_ERR_NOT_FOUND;
-    a->relayed[a->n_relayed++] = res->addr;
-    *alloc_port_slot(r, &res->addr) = a;
-    *res = r->reservations[--r->n_reservations];
+    alloc_take_reservation(r, a, res);
     return 0;
 }
 
@@ -163,9 +170,7 @@ static int alloc_claim_shared(struct floe_relay *r, floe_time now, struct relay_
         return FLOE_ERR_NOT_FOUND;
     res = alloc_find_reservation(r, token);
     if (res) {
-        a->relayed[a->n_relayed++] = res->addr;
-        *alloc_port_slot(r, &res->addr) = a;
-        *res = r->reservations[--r->n_reservations];
+        alloc_take_reservation(r, a, res);
         return 0;
     }
     /* another core's port: outside this core's range, so its slot must be free here */

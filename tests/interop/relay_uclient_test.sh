@@ -33,13 +33,21 @@ start_relay() {
     wait_udp "$PORT" "$RELAY_PID"
 }
 
+# uclient_failed OUT MESSAGE: show uclient's output and the relay's warnings (a relayed port
+# another process holds is "cannot bind relayed port"), then fail.
+uclient_failed() {
+    cat "$1" >&2
+    grep '"severity":"WARN"' "$TMP/relay.log" >&2 || true
+    fail "$2"
+}
+
 # uclient NAME ARGS...: run turnutils_uclient; every message must be echoed back.
 uclient() {
     local name=$1 out="$TMP/uclient-$1.out"
     shift
     timeout 60 turnutils_uclient -p "$PORT" -e 127.0.0.1 -r "$PEER_PORT" -n 30 -l 120 "$@" \
-        127.0.0.1 >"$out" 2>&1 || { cat "$out" >&2; fail "uclient $name exited non-zero"; }
-    grep -q "error" "$out" && { cat "$out" >&2; fail "uclient $name reported an error"; }
+        127.0.0.1 >"$out" 2>&1 || uclient_failed "$out" "uclient $name exited non-zero"
+    grep -q "error" "$out" && uclient_failed "$out" "uclient $name reported an error"
     local sent recv
     sent=$(sed -n 's/.*tot_send_msgs=\([0-9]*\).*/\1/p' "$out" | tail -1)
     recv=$(sed -n 's/.*tot_recv_msgs=\([0-9]*\).*/\1/p' "$out" | tail -1)
