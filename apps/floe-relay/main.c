@@ -30,6 +30,12 @@ static int relayd_start_workers(struct relayd *d)
     int rc;
 
     d->n_workers = d->opts.threads;
+    rc = relayd_resv_init(&d->resv, &d->log, &d->opts, d->n_workers);
+    if (rc < 0) {
+        fprintf(stderr, "floe-relay: cannot make the reservation registry: %s\n",
+                floe_strerror(rc));
+        return rc;
+    }
     for (i = 0; i < d->n_workers; i++) {
         rc = relayd_worker_new(d, i, &d->workers[i]);
         if (rc < 0) {
@@ -121,6 +127,7 @@ int main(int argc, char **argv)
     rc = relayd_start_workers(&d) < 0 ? 1 : relayd_run(&d, &set);
     for (i = 0; i < d.n_workers; i++)
         relayd_worker_free(d.workers[i]);
+    relayd_resv_deinit(&d.resv); /* after the cores that call it */
     floe_jsonlog_close(&d.log);
     return rc;
 }

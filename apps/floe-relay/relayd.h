@@ -4,7 +4,8 @@
  * Threads: each worker owns one relay core, one epoll set, its own
  * SO_REUSEPORT listening sockets and the relayed sockets of its allocations,
  * so the data path takes no lock. The kernel's REUSEPORT hash keeps a client's
- * 5-tuple on one worker. Workers split the relay port range between them.
+ * 5-tuple on one worker. Workers split the relay port range between them and
+ * share only the EVEN-PORT reservation registry (struct relayd_resv).
  * The main thread handles signals; an optional thread serves metrics.
  */
 #ifndef FLOE_RELAYD_H
@@ -43,6 +44,34 @@ struct relayd_opts {
 int relayd_parse_args(int argc, char **argv, struct relayd_opts *o, char *err, size_t cap);
 
 struct relayd_worker;
+struct relayd_resv;
+
+/* One worker's view of the reservation registry: the ctx of its core's hooks. */
+struct relayd_resv_member {
+    struct relayd_resv *resv;
+    unsigned idx;
+};
+
+/*
+ * EVEN-PORT reservations shared by every worker (RFC 8656 section 7.2): a
+ * floe_relay_resv_table under a mutex, taken only by Allocates with EVEN-PORT R
+ * or RESERVATION-TOKEN and by the once-a-second sweep of expired reservations,
+ * never on the data path.
+ */
+struct relayd_resv {
+    pthread_mutex_t lock;
+    struct floe_relay_resv_table *table;
+    struct floe_jsonlog *log; /* debug lines for claims across workers; may be NULL */
+    struct relayd_resv_member members[RELAYD_MAX_THREADS];
+};
+
+/* Make the registry for n_workers workers of o's port range. 0 or FLOE_ERR_NOMEM. */
+int relayd_resv_init(struct relayd_resv *r, struct floe_jsonlog *log, const struct relayd_opts *o,
+                     unsigned n_workers);
+/* Free it, after every core that used it. */
+void relayd_resv_deinit(struct relayd_resv *r);
+/* The hooks worker idx's core uses (config field `reservations`). */
+struct floe_relay_resv_hooks relayd_resv_hooks(struct relayd_resv *r, unsigned idx);
 
 /* The shared state of a running daemon. */
 struct relayd {
@@ -52,6 +81,7 @@ struct relayd {
     unsigned n_workers;
     struct relayd_worker *workers[RELAYD_MAX_THREADS];
     pthread_mutex_t stats_lock;
+    struct relayd_resv resv;
 };
 
 /* Create worker index i (sockets bound, core made). Returns 0 or a FLOE_ERR_*. */

@@ -56,6 +56,44 @@ struct floe_relay_user {
 
 #define FLOE_RELAY_MAX_USERS 64
 #define FLOE_RELAY_MAX_CIDRS 32
+/* Unclaimed EVEN-PORT reservations one core keeps at a time (RFC 8656 section 7.2). */
+#define FLOE_RELAY_MAX_RESERVATIONS 256
+/* How long a reservation waits for the Allocate carrying its RESERVATION-TOKEN. */
+#define FLOE_RELAY_RESERVATION_LIFETIME FLOE_SEC(30)
+
+/*
+ * EVEN-PORT reservations shared between cores. A daemon running several cores
+ * behind one listening address (one per thread, SO_REUSEPORT) does not choose
+ * the core that gets the Allocate carrying a RESERVATION-TOKEN, so its cores
+ * share one registry of tokens through these hooks; each core gets its own ctx,
+ * which tells the registry which core calls. The hooks are called from inside
+ * floe_relay_handle_client, floe_relay_port_bound, floe_relay_handle_timeout and
+ * floe_relay_free, like the allocator and RNG hooks, and only for authenticated
+ * Allocates and expiries, never on the data path; they must not call back into
+ * a core. With every hook NULL a core keeps its reservations to itself.
+ *
+ * The reserved port stays in the range of the core that reserved it (the
+ * owner). Another core that claims the token binds the port for its own
+ * allocation (the port is lent) and releases it when that allocation ends; the
+ * owner asks the registry about its expired reservations and only reuses a
+ * lent port once it is released.
+ */
+struct floe_relay_resv_hooks {
+    /* Record token for relayed, claimable until expires. 0, or a negative error
+     * (registry full, token already known): the Allocate asking for it gets 508. */
+    int (*reserve)(void *ctx, uint64_t token, const struct floe_addr *relayed, floe_time expires);
+    /* Take the live, unclaimed reservation under token: 0 and *relayed, else
+     * FLOE_ERR_NOT_FOUND (unknown, expired or already claimed). A claim by the
+     * owner forgets the token at once. */
+    int (*claim)(void *ctx, uint64_t token, floe_time now, struct floe_addr *relayed);
+    /* The allocation that claimed token from another core ended: the port is free. */
+    void (*release)(void *ctx, uint64_t token);
+    /* The owner's reservation under token expired. true (the token is forgotten)
+     * when its port is free again: never claimed, or claimed and released; false
+     * while another core still holds it (the owner asks again later). */
+    bool (*settle)(void *ctx, uint64_t token);
+    void *ctx;
+};
 
 struct floe_relay_config {
     struct floe_allocator alloc;
@@ -89,6 +127,8 @@ struct floe_relay_config {
     size_t n_allow;
     struct floe_cidr deny[FLOE_RELAY_MAX_CIDRS];
     size_t n_deny;
+    /* Shared EVEN-PORT reservations; all four hooks or none (the default). */
+    struct floe_relay_resv_hooks reservations;
 };
 
 /* Fill cfg with the defaults above (no users, no secret, no relay address). */
@@ -196,6 +236,36 @@ struct floe_relay_stats {
 };
 
 void floe_relay_get_stats(const struct floe_relay *r, struct floe_relay_stats *out);
+
+/*
+ * A registry of EVEN-PORT reservations for several cores: the data structure
+ * behind floe_relay_resv_hooks, without any locking (the caller serialises the
+ * calls, e.g. under a mutex when the cores run on several threads). Cores are
+ * told apart by a caller-chosen id. It holds at most `capacity` tokens; every
+ * token holds a distinct relay port, so the size of the port range is enough.
+ */
+struct floe_relay_resv_table;
+
+/* Returns 0, FLOE_ERR_INVALID_ARG (capacity 0 or above 2^24), FLOE_ERR_NOMEM. */
+FLOE_WARN_UNUSED int floe_relay_resv_table_new(struct floe_relay_resv_table **out,
+                                               const struct floe_allocator *alloc,
+                                               uint32_t capacity);
+void floe_relay_resv_table_free(struct floe_relay_resv_table *t);
+/* The reserve hook for core owner: 0, FLOE_ERR_NOMEM (full) or FLOE_ERR_STATE (known token). */
+int floe_relay_resv_table_reserve(struct floe_relay_resv_table *t, uint32_t owner, uint64_t token,
+                                  const struct floe_addr *relayed, floe_time expires);
+/*
+ * The claim hook for core claimer: 0 and *relayed, or FLOE_ERR_NOT_FOUND. When
+ * owner is not NULL it receives the id of the core that reserved the port.
+ */
+int floe_relay_resv_table_claim(struct floe_relay_resv_table *t, uint32_t claimer, uint64_t token,
+                                floe_time now, struct floe_addr *relayed, uint32_t *owner);
+/* The release hook. Unknown or unclaimed tokens are ignored. */
+void floe_relay_resv_table_release(struct floe_relay_resv_table *t, uint64_t token);
+/* The settle hook. */
+bool floe_relay_resv_table_settle(struct floe_relay_resv_table *t, uint64_t token);
+/* Tokens held now (reserved, lent or released but not yet settled). */
+uint32_t floe_relay_resv_table_count(const struct floe_relay_resv_table *t);
 
 /*
  * coturn REST credentials: for username (e.g. "1700000000:alice") the password

@@ -85,44 +85,106 @@ static int alloc_pick_port(struct floe_relay *r, const struct floe_addr *base, b
     return FLOE_ERR_NOT_FOUND;
 }
 
-/* Keep the port after relayed for RELAY_RESERVATION_LIFETIME under a fresh token. */
+static void alloc_forget_reservation(struct floe_relay *r, struct relay_reservation *res)
+{
+    struct relay_alloc **slot = alloc_port_slot(r, &res->addr);
+
+    if (*slot == &r->reserved_marker)
+        *slot = NULL;
+    r->n_lent -= res->lent;
+    *res = r->reservations[--r->n_reservations];
+}
+
+/* Keep the port after relayed for FLOE_RELAY_RESERVATION_LIFETIME under a fresh token. */
 static int alloc_reserve_next(struct floe_relay *r, floe_time now, struct relay_alloc *a,
                               const struct floe_addr *relayed)
 {
+    const struct floe_relay_resv_hooks *h = &r->cfg.reservations;
     struct relay_reservation *res;
     uint8_t rnd[8];
 
-    if (r->n_reservations >= RELAY_MAX_RESERVATIONS ||
+    if (r->n_reservations - r->n_lent >= FLOE_RELAY_MAX_RESERVATIONS ||
+        r->n_reservations >= r->reservations_cap ||
         floe_rng_fill(&r->cfg.rng, rnd, sizeof(rnd)) < 0)
         return FLOE_ERR_NOT_FOUND;
     res = &r->reservations[r->n_reservations++];
     res->token = floe_load_be64(rnd);
     res->addr = *relayed;
     res->addr.port = (uint16_t)(relayed->port + 1);
-    res->expires = floe_time_add(now, RELAY_RESERVATION_LIFETIME);
+    res->expires = floe_time_add(now, FLOE_RELAY_RESERVATION_LIFETIME);
+    res->lent = false;
     *alloc_port_slot(r, &res->addr) = &r->reserved_marker;
+    if (r->shared_resv && h->reserve(h->ctx, res->token, &res->addr, res->expires) < 0) {
+        alloc_forget_reservation(r, res);
+        return FLOE_ERR_NOT_FOUND;
+    }
     a->token = res->token;
     a->has_token = true;
     return 0;
 }
 
-/* Take the reservation under token into a; FLOE_ERR_NOT_FOUND if none is live. */
-static int alloc_claim_token(struct floe_relay *r, floe_time now, struct relay_alloc *a,
-                             uint64_t token)
+static struct relay_reservation *alloc_find_reservation(struct floe_relay *r, uint64_t token)
 {
     uint32_t i;
 
     for (i = 0; i < r->n_reservations; i++) {
-        struct relay_reservation *res = &r->reservations[i];
+        if (r->reservations[i].token == token && !r->reservations[i].lent)
+            return &r->reservations[i];
+    }
+    return NULL;
+}
 
-        if (res->token != token || res->expires <= now)
-            continue;
-        a->relayed[a->n_relayed++] = res->addr;
-        *alloc_port_slot(r, &res->addr) = a;
-        *res = r->reservations[--r->n_reservations];
+/* Give the port of this core's reservation res to a. */
+static void alloc_take_reservation(struct floe_relay *r, struct relay_alloc *a,
+                                   struct relay_reservation *res)
+{
+    a->relayed[a->n_relayed++] = res->addr;
+    *alloc_port_slot(r, &res->addr) = a;
+    *res = r->reservations[--r->n_reservations];
+}
+
+/* Take the reservation under token from this core into a; FLOE_ERR_NOT_FOUND if none is live. */
+static int alloc_claim_local(struct floe_relay *r, floe_time now, struct relay_alloc *a,
+                             uint64_t token)
+{
+    struct relay_reservation *res = alloc_find_reservation(r, token);
+
+    if (!res || res->expires <= now)
+        return FLOE_ERR_NOT_FOUND;
+    alloc_take_reservation(r, a, res);
+    return 0;
+}
+
+/*
+ * Take the reservation under token through the shared registry: this core's own
+ * (its port goes to a) or another core's (a borrows the port until it ends).
+ */
+static int alloc_claim_shared(struct floe_relay *r, floe_time now, struct relay_alloc *a,
+                              uint64_t token)
+{
+    const struct floe_relay_resv_hooks *h = &r->cfg.reservations;
+    struct relay_reservation *res;
+    struct floe_addr relayed;
+
+    if (h->claim(h->ctx, token, now, &relayed) < 0)
+        return FLOE_ERR_NOT_FOUND;
+    res = alloc_find_reservation(r, token);
+    if (res) {
+        alloc_take_reservation(r, a, res);
         return 0;
     }
-    return FLOE_ERR_NOT_FOUND;
+    /* another core's port: outside this core's range, so its slot must be free here */
+    if ((relayed.family != FLOE_AF_INET && relayed.family != FLOE_AF_INET6) ||
+        (relayed.family == FLOE_AF_INET ? !r->ports_v4 : !r->ports_v6) ||
+        *alloc_port_slot(r, &relayed) != NULL) {
+        h->release(h->ctx, token);
+        return FLOE_ERR_NOT_FOUND;
+    }
+    a->relayed[a->n_relayed++] = relayed;
+    *alloc_port_slot(r, &relayed) = a;
+    a->borrowed = true;
+    a->token = token;
+    return 0;
 }
 
 static uint32_t alloc_count_matching(const struct floe_relay *r, const struct relay_req *q,
@@ -192,8 +254,10 @@ static int alloc_add_relayed(struct floe_relay *r, floe_time now, struct relay_a
 static int alloc_add_all(struct floe_relay *r, floe_time now, struct relay_alloc *a,
                          const struct relay_alloc_spec *spec)
 {
+    if (spec->has_token && r->shared_resv)
+        return alloc_claim_shared(r, now, a, spec->token);
     if (spec->has_token)
-        return alloc_claim_token(r, now, a, spec->token);
+        return alloc_claim_local(r, now, a, spec->token);
     if (((spec->families >> FLOE_AF_INET) & 1u) &&
         alloc_add_relayed(r, now, a, FLOE_AF_INET, spec) < 0)
         return FLOE_ERR_NOT_FOUND;
@@ -265,6 +329,8 @@ void floe__relay_alloc_destroy(struct floe_relay *r, struct relay_alloc *a)
         *alloc_port_slot(r, &a->relayed[i]) = NULL;
         floe__relay_push_event(r, FLOE_RELAY_EV_RELEASE_PORT, a, &a->relayed[i]);
     }
+    if (a->borrowed) /* the owner may hand the port out again */
+        r->cfg.reservations.release(r->cfg.reservations.ctx, a->token);
     if (a->state == RELAY_ALLOC_LIVE) {
         floe__relay_push_event(r, FLOE_RELAY_EV_EXPIRED, a, &a->relayed[0]);
         r->stats.allocations--;
@@ -357,19 +423,45 @@ static void alloc_sweep_one(struct floe_relay *r, struct relay_alloc *a, floe_ti
     }
 }
 
+/* An expired reservation: forget it, unless another core still holds its port. */
+static void alloc_expire_reservation(struct floe_relay *r, floe_time now,
+                                     struct relay_reservation *res)
+{
+    const struct floe_relay_resv_hooks *h = &r->cfg.reservations;
+
+    if (r->shared_resv && !h->settle(h->ctx, res->token)) {
+        r->n_lent += !res->lent;
+        res->lent = true;
+        res->expires = floe_time_add(now, RELAY_LENT_RECHECK);
+        return;
+    }
+    alloc_forget_reservation(r, res);
+}
+
 static void alloc_sweep_reservations(struct floe_relay *r, floe_time now)
 {
     uint32_t i = 0;
 
     while (i < r->n_reservations) {
         struct relay_reservation *res = &r->reservations[i];
+        uint32_t before = r->n_reservations;
 
-        if (res->expires > now) {
-            i++;
-            continue;
-        }
-        *alloc_port_slot(r, &res->addr) = NULL;
-        *res = r->reservations[--r->n_reservations];
+        if (res->expires <= now)
+            alloc_expire_reservation(r, now, res);
+        if (r->n_reservations == before)
+            i++; /* else the last one moved into slot i */
+    }
+}
+
+/* Forget every reservation (the core is going away); lent ports stay with their holders. */
+void floe__relay_drop_reservations(struct floe_relay *r)
+{
+    const struct floe_relay_resv_hooks *h = &r->cfg.reservations;
+
+    while (r->n_reservations) {
+        if (r->shared_resv)
+            (void)h->settle(h->ctx, r->reservations[0].token);
+        alloc_forget_reservation(r, &r->reservations[0]);
     }
 }
 

@@ -20,6 +20,14 @@ void floe_relay_config_default(struct floe_relay_config *cfg)
     cfg->unauth_rate = 10000;
 }
 
+/* All four reservation hooks, or none. */
+static int relay_check_resv_hooks(const struct floe_relay_resv_hooks *h)
+{
+    int n = !!h->reserve + !!h->claim + !!h->release + !!h->settle;
+
+    return n == 0 || n == 4 ? 0 : FLOE_ERR_INVALID_ARG;
+}
+
 static int relay_check_config(const struct floe_relay_config *cfg)
 {
     if (!cfg->rng.fill || !cfg->realm || (!cfg->relay_v4.family && !cfg->relay_v6.family))
@@ -30,7 +38,21 @@ static int relay_check_config(const struct floe_relay_config *cfg)
     if (cfg->port_min == 0 || cfg->port_min > cfg->port_max || !cfg->max_allocations ||
         !cfg->max_permissions || !cfg->max_channels)
         return FLOE_ERR_INVALID_ARG;
-    return 0;
+    return relay_check_resv_hooks(&cfg->reservations);
+}
+
+/*
+ * Room for the unclaimed reservations and, when shared, for those whose port
+ * another core holds; each one keeps an odd port of this core's range.
+ */
+static uint32_t relay_reservations_cap(const struct floe_relay_config *cfg)
+{
+    uint32_t odd_ports = ((uint32_t)cfg->port_max - cfg->port_min) / 2u + 1u;
+    uint32_t cap = FLOE_RELAY_MAX_RESERVATIONS;
+
+    if (cfg->reservations.claim)
+        cap += cfg->max_allocations;
+    return cap < odd_ports ? cap : odd_ports;
 }
 
 static int relay_alloc_tables(struct floe_relay *r)
@@ -46,8 +68,10 @@ static int relay_alloc_tables(struct floe_relay *r)
         r->ports_v4 = floe_mem_calloc(al, RELAY_PORT_SLOTS, sizeof(*r->ports_v4));
     if (r->cfg.relay_v6.family)
         r->ports_v6 = floe_mem_calloc(al, RELAY_PORT_SLOTS, sizeof(*r->ports_v6));
+    r->reservations_cap = relay_reservations_cap(&r->cfg);
+    r->reservations = floe_mem_calloc(al, r->reservations_cap, sizeof(*r->reservations));
     if (!r->by_client || !r->allocs || (r->cfg.relay_v4.family && !r->ports_v4) ||
-        (r->cfg.relay_v6.family && !r->ports_v6))
+        (r->cfg.relay_v6.family && !r->ports_v6) || !r->reservations)
         return FLOE_ERR_NOMEM;
     return 0;
 }
@@ -66,6 +90,7 @@ int floe_relay_new(struct floe_relay **out, const struct floe_relay_config *cfg)
     if (!r)
         return FLOE_ERR_NOMEM;
     r->cfg = *cfg;
+    r->shared_resv = cfg->reservations.claim != NULL;
     r->next_sweep = FLOE_TIME_NEVER;
     rc = relay_alloc_tables(r);
     if (rc == 0)
@@ -89,6 +114,9 @@ void floe_relay_free(struct floe_relay *r)
     al = &r->cfg.alloc;
     while (r->n_allocs)
         floe__relay_alloc_destroy(r, r->allocs[0]);
+    if (r->reservations)
+        floe__relay_drop_reservations(r);
+    floe_mem_free(al, r->reservations);
     floe_hmac_free(r->nonce_mac);
     floe_mem_free(al, r->by_client);
     floe_mem_free(al, r->allocs);
@@ -194,17 +222,23 @@ long floe_relay_port_bound(struct floe_relay *r, floe_time now, uint32_t alloc_i
     return floe__relay_allocate_done(r, now, a, &q);
 }
 
+/* Allocations and reservations expire; nothing else needs the timer. */
+static bool relay_has_timers(const struct floe_relay *r)
+{
+    return r->n_allocs || r->n_reservations;
+}
+
 void floe_relay_handle_timeout(struct floe_relay *r, floe_time now)
 {
     if (now < r->next_sweep)
         return;
     floe__relay_sweep(r, now);
-    r->next_sweep = r->n_allocs ? floe_time_add(now, FLOE_SEC(1)) : FLOE_TIME_NEVER;
+    r->next_sweep = relay_has_timers(r) ? floe_time_add(now, FLOE_SEC(1)) : FLOE_TIME_NEVER;
 }
 
 floe_time floe_relay_poll_timeout(const struct floe_relay *r)
 {
-    return r->n_allocs ? r->next_sweep : FLOE_TIME_NEVER;
+    return relay_has_timers(r) ? r->next_sweep : FLOE_TIME_NEVER;
 }
 
 int floe_relay_poll_event(struct floe_relay *r, struct floe_relay_event *ev)

@@ -9,14 +9,18 @@
 #define RELAY_PORT_SLOTS 65536
 #define RELAY_SPECIAL_MAX 16
 
-#define RELAY_MAX_RESERVATIONS 256
-#define RELAY_RESERVATION_LIFETIME FLOE_SEC(30)
+#define RELAY_LENT_RECHECK FLOE_SEC(5) /* how often to ask whether a lent port is back */
 
-/* A port kept for a later Allocate with RESERVATION-TOKEN (RFC 8656 section 7.2). */
+/*
+ * A port kept for a later Allocate with RESERVATION-TOKEN (RFC 8656 section 7.2).
+ * With shared reservations an expired one whose port another core claimed stays
+ * (lent) until the registry says the port is released.
+ */
 struct relay_reservation {
     uint64_t token;
     struct floe_addr addr;
-    floe_time expires;
+    floe_time expires; /* lent: when to ask the registry again */
+    bool lent;
 };
 
 /* What an Allocate asks for. */
@@ -55,7 +59,8 @@ struct relay_alloc {
     bool bind_failed;
     bool fingerprint; /* the Allocate request carried FINGERPRINT */
     bool has_token;   /* a port was reserved: answer with RESERVATION-TOKEN */
-    uint64_t token;
+    bool borrowed;    /* relayed[0] was claimed from another core's reservation */
+    uint64_t token;   /* the reservation made (has_token) or claimed (borrowed) */
     char username[RELAY_USERNAME_MAX];
     uint8_t key[FLOE_MD5_LEN];
     uint8_t txid[FLOE_STUN_TXID_LEN]; /* of the Allocate, for retransmissions */
@@ -86,8 +91,9 @@ struct floe_relay {
     struct floe_relay_event *events;
     size_t ev_head, ev_len, ev_cap;
     struct floe_relay_stats stats;
-    struct relay_reservation reservations[RELAY_MAX_RESERVATIONS];
-    uint32_t n_reservations;
+    struct relay_reservation *reservations;
+    uint32_t n_reservations, n_lent, reservations_cap;
+    bool shared_resv;                            /* cfg.reservations hooks are set */
     struct relay_alloc reserved_marker;          /* port slot value of a reserved port */
     struct floe_cidr special[RELAY_SPECIAL_MAX]; /* refused peers: special ranges, own IPs */
     size_t n_special;
@@ -130,6 +136,7 @@ struct relay_chan *floe__relay_chan_by_number(struct relay_alloc *a, floe_time n
 struct relay_chan *floe__relay_chan_by_peer(struct relay_alloc *a, floe_time now,
                                             const struct floe_addr *peer);
 void floe__relay_sweep(struct floe_relay *r, floe_time now);
+void floe__relay_drop_reservations(struct floe_relay *r);
 int floe__relay_push_event(struct floe_relay *r, enum floe_relay_event_kind kind,
                            const struct relay_alloc *a, const struct floe_addr *addr);
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # floe-relay against coturn's TURN client tools: turnutils_uclient sends through
 # floe-relay to a turnutils_peer echo peer with channels, with Send indications,
-# with EVEN-PORT reservations, with static users and with REST credentials; every
-# message must come back. Then garbage is thrown at the running relay, which must
+# with EVEN-PORT reservations claimed across worker threads, with static users and with
+# REST credentials; every message must come back. Then garbage is thrown at the running relay, which must
 # still serve; metrics are read over HTTP; SIGHUP reopens the log; SIGTERM stops it.
 # Never skipped: missing coturn tools fail the test.
 set -euo pipefail
@@ -33,13 +33,21 @@ start_relay() {
     wait_udp "$PORT" "$RELAY_PID"
 }
 
+# uclient_failed OUT MESSAGE: show uclient's output and the relay's warnings (a relayed port
+# another process holds is "cannot bind relayed port"), then fail.
+uclient_failed() {
+    cat "$1" >&2
+    grep '"severity":"WARN"' "$TMP/relay.log" >&2 || true
+    fail "$2"
+}
+
 # uclient NAME ARGS...: run turnutils_uclient; every message must be echoed back.
 uclient() {
     local name=$1 out="$TMP/uclient-$1.out"
     shift
     timeout 60 turnutils_uclient -p "$PORT" -e 127.0.0.1 -r "$PEER_PORT" -n 30 -l 120 "$@" \
-        127.0.0.1 >"$out" 2>&1 || { cat "$out" >&2; fail "uclient $name exited non-zero"; }
-    grep -q "error" "$out" && { cat "$out" >&2; fail "uclient $name reported an error"; }
+        127.0.0.1 >"$out" 2>&1 || uclient_failed "$out" "uclient $name exited non-zero"
+    grep -q "error" "$out" && uclient_failed "$out" "uclient $name reported an error"
     local sent recv
     sent=$(sed -n 's/.*tot_send_msgs=\([0-9]*\).*/\1/p' "$out" | tail -1)
     recv=$(sed -n 's/.*tot_recv_msgs=\([0-9]*\).*/\1/p' "$out" | tail -1)
@@ -114,10 +122,16 @@ RELAY_PID=""
 grep -q '"message":"floe-relay stopped"' "$TMP/relay.log" || fail "stop not logged"
 jq -e . "$TMP/relay.log" "$TMP/relay.log.1" >/dev/null || fail "log is not JSON Lines"
 
-echo "--- REST credentials (use-auth-secret) and EVEN-PORT reservations, one thread"
-start_relay --auth-secret north --threads 1
+echo "--- REST credentials (use-auth-secret) and EVEN-PORT reservations, four threads"
+# Without -c every uclient client allocates an RTP/RTCP pair: an Allocate with EVEN-PORT R=1,
+# then one carrying its RESERVATION-TOKEN from another 5-tuple, which SO_REUSEPORT steers to
+# any of the four workers. 16 pairs: the chance that none crosses workers is 4^-16.
+start_relay --auth-secret north --threads 4
 uclient rest -W north -u floe-test -c -m 2
-uclient reservations -W north -u floe-test -m 2
+uclient reservations -W north -u floe-test -m 16 -n 10
+crossed=$(grep -c '"message":"reservation claimed from another worker"' "$TMP/relay.log" || true)
+[ "$crossed" -gt 0 ] || fail "no RESERVATION-TOKEN reached another worker than its reservation's"
+echo "reservations: $crossed of 16 tokens claimed across workers"
 stop_pid "$RELAY_PID"
 RELAY_PID=""
 

@@ -139,19 +139,23 @@ static void add_lifetime(struct floe_stun_builder *b, void *arg)
     floe_stun_add_u32(b, FLOE_STUN_ATTR_LIFETIME, *(uint32_t *)arg);
 }
 
-/* Allocate through the 401 dance; returns the relayed address (family 0 on failure). */
-static struct floe_addr allocate(struct tclient *c, floe_time now)
+/*
+ * Allocate with the attributes of add() through the 401 dance; returns the
+ * relayed address, family 0 on failure (c->ans then holds an error answer).
+ */
+static struct floe_addr allocate_with(struct tclient *c, floe_time now,
+                                      void (*add)(struct floe_stun_builder *, void *), void *arg)
 {
     struct floe_relay_event ev;
     struct floe_addr relayed;
 
     memset(&relayed, 0, sizeof(relayed));
     c->nonce[0] = '\0';
-    request(c, now, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    request(c, now, FLOE_STUN_ALLOCATE, add, arg);
     if (answer_code(c) != 401)
         return relayed;
     learn_nonce(c);
-    request(c, now, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    request(c, now, FLOE_STUN_ALLOCATE, add, arg);
     if (c->out_len != 0 || floe_relay_poll_event(c->r, &ev) != 1 ||
         ev.kind != FLOE_RELAY_EV_BIND_PORT)
         return relayed;
@@ -163,6 +167,11 @@ static struct floe_addr allocate(struct tclient *c, floe_time now)
     while (floe_relay_poll_event(c->r, &ev))
         ;
     return relayed;
+}
+
+static struct floe_addr allocate(struct tclient *c, floe_time now)
+{
+    return allocate_with(c, now, add_udp, NULL);
 }
 
 static void tclient_init(struct tclient *c, struct floe_relay *r)
@@ -682,6 +691,382 @@ static void test_peer_policy(void)
     floe_relay_free(c.r);
 }
 
+/* ------------------------------------------ EVEN-PORT reservations (RFC 8656 section 7.2) */
+
+static void add_even_port(struct floe_stun_builder *b, void *arg)
+{
+    floe_stun_add_requested_transport(b, 17);
+    floe_stun_add_even_port(b, *(bool *)arg);
+}
+
+static void add_token(struct floe_stun_builder *b, void *arg)
+{
+    floe_stun_add_requested_transport(b, 17);
+    floe_stun_add_u64(b, FLOE_STUN_ATTR_RESERVATION_TOKEN, *(uint64_t *)arg);
+}
+
+/* A new client 5-tuple on the same core allocates as add() asks. */
+static struct floe_addr allocate_next(struct tclient *c, floe_time now,
+                                      void (*add)(struct floe_stun_builder *, void *), void *arg)
+{
+    c->from.port++;
+    return allocate_with(c, now, add, arg);
+}
+
+/* An EVEN-PORT R=1 allocation: its even port; *token from RESERVATION-TOKEN. */
+static struct floe_addr allocate_pair(struct tclient *c, floe_time now, uint64_t *token)
+{
+    bool reserve = true;
+    struct floe_addr relayed = allocate_next(c, now, add_even_port, &reserve);
+
+    *token = 0;
+    CHECK(relayed.family == FLOE_AF_INET && relayed.port % 2 == 0);
+    CHECK_EQ(floe_stun_get_u64(&c->ans, FLOE_STUN_ATTR_RESERVATION_TOKEN, token), 0);
+    return relayed;
+}
+
+static struct floe_relay *make_relay_range(uint16_t min, uint16_t max,
+                                           const struct floe_relay_resv_hooks *hooks)
+{
+    struct floe_relay_config cfg;
+
+    floe_relay_config_default(&cfg);
+    cfg.port_min = min;
+    cfg.port_max = max;
+    if (hooks)
+        cfg.reservations = *hooks;
+    return make_relay(&cfg);
+}
+
+/* One core on its own: the token gets port+1 once, within 30 s; then the port is free again. */
+static void test_even_port_reservation(void)
+{
+    struct tclient c;
+    struct floe_addr even, odd, a;
+    uint64_t token, bad;
+    uint32_t lifetime = 0;
+
+    tclient_init(&c, make_relay_range(50000, 50003, NULL));
+    REQUIRE(c.r);
+    even = allocate_pair(&c, 0, &token);
+    bad = token ^ 1;
+    CHECK_EQ(allocate_next(&c, FLOE_SEC(1), add_token, &bad).family, 0);
+    CHECK_EQ(answer_code(&c), 508); /* unknown token */
+    odd = allocate_next(&c, FLOE_SEC(1), add_token, &token);
+    CHECK(odd.family == FLOE_AF_INET && odd.port == even.port + 1);
+    CHECK(!floe_stun_has(&c.ans, FLOE_STUN_ATTR_RESERVATION_TOKEN));
+    CHECK_EQ(allocate_next(&c, FLOE_SEC(1), add_token, &token).family, 0);
+    CHECK_EQ(answer_code(&c), 508); /* used twice */
+
+    /* The last two ports: a new pair, whose reserved port nobody else gets. */
+    floe_relay_free(c.r);
+    tclient_init(&c, make_relay_range(50000, 50003, NULL));
+    even = allocate_pair(&c, 0, &token);
+    CHECK(allocate_next(&c, 0, add_udp, NULL).family);
+    CHECK(allocate_next(&c, 0, add_udp, NULL).family);
+    CHECK_EQ(allocate_next(&c, 0, add_udp, NULL).family, 0);
+    CHECK_EQ(answer_code(&c), 508);
+    /* Expired at 30 s, even before the sweep. */
+    CHECK_EQ(allocate_next(&c, FLOE_SEC(30), add_token, &token).family, 0);
+    CHECK_EQ(answer_code(&c), 508);
+    /* The reserved port is released when the reservation expires. */
+    floe_relay_handle_timeout(c.r, FLOE_SEC(31));
+    a = allocate_next(&c, FLOE_SEC(31), add_udp, NULL);
+    CHECK(a.family && a.port == even.port + 1);
+    floe_relay_free(c.r);
+
+    /* The reservation outlives the allocation that made it, and keeps the timer armed. */
+    tclient_init(&c, make_relay_range(50000, 50003, NULL));
+    even = allocate_pair(&c, 0, &token);
+    request(&c, FLOE_SEC(1), FLOE_STUN_REFRESH, add_lifetime, &lifetime);
+    CHECK_EQ(answer_code(&c), 0);
+    floe_relay_handle_timeout(c.r, FLOE_SEC(2));
+    CHECK(floe_relay_poll_timeout(c.r) <= FLOE_SEC(3));
+    floe_relay_handle_timeout(c.r, FLOE_SEC(31));
+    CHECK_EQ(floe_relay_poll_timeout(c.r), FLOE_TIME_NEVER);
+    floe_relay_free(c.r);
+}
+
+/* The registry hooks of one test core: the table called directly (one thread). */
+struct tmember {
+    struct floe_relay_resv_table *t;
+    uint32_t id;
+};
+
+static int tm_reserve(void *ctx, uint64_t token, const struct floe_addr *relayed, floe_time expires)
+{
+    struct tmember *m = ctx;
+
+    return floe_relay_resv_table_reserve(m->t, m->id, token, relayed, expires);
+}
+
+static int tm_claim(void *ctx, uint64_t token, floe_time now, struct floe_addr *relayed)
+{
+    struct tmember *m = ctx;
+
+    return floe_relay_resv_table_claim(m->t, m->id, token, now, relayed, NULL);
+}
+
+static void tm_release(void *ctx, uint64_t token)
+{
+    floe_relay_resv_table_release(((struct tmember *)ctx)->t, token);
+}
+
+static bool tm_settle(void *ctx, uint64_t token)
+{
+    return floe_relay_resv_table_settle(((struct tmember *)ctx)->t, token);
+}
+
+static struct floe_relay_resv_hooks tm_hooks(struct tmember *m)
+{
+    struct floe_relay_resv_hooks h = {tm_reserve, tm_claim, tm_release, tm_settle, m};
+
+    return h;
+}
+
+/* Two cores (two daemon workers) with split port ranges sharing one registry. */
+struct tpair {
+    struct floe_relay_resv_table *t;
+    struct tmember m[2];
+    struct tclient a, b; /* a client of each core */
+};
+
+static void tpair_init(struct tpair *p)
+{
+    struct floe_relay_resv_hooks h;
+    struct floe_allocator plain = {0};
+
+    memset(p, 0, sizeof(*p));
+    CHECK_EQ(floe_relay_resv_table_new(&p->t, &plain, 8), 0);
+    p->m[0] = (struct tmember){p->t, 0};
+    p->m[1] = (struct tmember){p->t, 1};
+    h = tm_hooks(&p->m[0]);
+    tclient_init(&p->a, make_relay_range(50000, 50003, &h));
+    h = tm_hooks(&p->m[1]);
+    tclient_init(&p->b, make_relay_range(50004, 50007, &h));
+    p->b.from.port = 45000;
+}
+
+static void tpair_free(struct tpair *p)
+{
+    floe_relay_free(p->b.r);
+    floe_relay_free(p->a.r);
+    CHECK_EQ(floe_relay_resv_table_count(p->t), 0);
+    floe_relay_resv_table_free(p->t);
+}
+
+/* The token reaches the other core: it gets the port, which its owner reuses only once freed. */
+static void test_reservation_across_cores(void)
+{
+    struct floe_addr even, odd, a;
+    struct tpair p;
+    uint64_t token, bad;
+    uint32_t lifetime = 0;
+
+    tpair_init(&p);
+    REQUIRE(p.a.r && p.b.r);
+    even = allocate_pair(&p.a, 0, &token);
+    CHECK_EQ(floe_relay_resv_table_count(p.t), 1);
+    odd = allocate_next(&p.b, FLOE_SEC(1), add_token, &token);
+    CHECK(odd.family == FLOE_AF_INET && odd.port == even.port + 1);
+    /* Twice, on either core: 508. An unknown token: 508. */
+    CHECK_EQ(allocate_next(&p.b, FLOE_SEC(1), add_token, &token).family, 0);
+    CHECK_EQ(answer_code(&p.b), 508);
+    CHECK_EQ(allocate_next(&p.a, FLOE_SEC(1), add_token, &token).family, 0);
+    CHECK_EQ(answer_code(&p.a), 508);
+    bad = token + 1;
+    CHECK_EQ(allocate_next(&p.b, FLOE_SEC(1), add_token, &bad).family, 0);
+    CHECK_EQ(answer_code(&p.b), 508);
+
+    /* The owner's two other ports go; the lent one does not, before or after expiry. */
+    CHECK(allocate_next(&p.a, FLOE_SEC(2), add_udp, NULL).family);
+    CHECK(allocate_next(&p.a, FLOE_SEC(2), add_udp, NULL).family);
+    CHECK_EQ(allocate_next(&p.a, FLOE_SEC(2), add_udp, NULL).family, 0);
+    floe_relay_handle_timeout(p.a.r, FLOE_SEC(31));
+    CHECK_EQ(allocate_next(&p.a, FLOE_SEC(31), add_udp, NULL).family, 0);
+    CHECK_EQ(answer_code(&p.a), 508);
+    CHECK(floe_relay_poll_timeout(p.a.r) != FLOE_TIME_NEVER);
+
+    /* The borrower's allocation ends (the client deletes it): the owner gets the port back. */
+    p.b.from.port = 45001; /* the client that claimed the token */
+    p.b.nonce[0] = '\0';
+    request(&p.b, FLOE_SEC(32), FLOE_STUN_REFRESH, add_lifetime, &lifetime);
+    learn_nonce(&p.b);
+    request(&p.b, FLOE_SEC(32), FLOE_STUN_REFRESH, add_lifetime, &lifetime);
+    CHECK_EQ(answer_code(&p.b), 0);
+    floe_relay_handle_timeout(p.a.r, FLOE_SEC(33));
+    CHECK_EQ(allocate_next(&p.a, FLOE_SEC(33), add_udp, NULL).family, 0); /* not asked yet */
+    floe_relay_handle_timeout(p.a.r, FLOE_SEC(37));
+    CHECK_EQ(floe_relay_resv_table_count(p.t), 0);
+    a = allocate_next(&p.a, FLOE_SEC(37), add_udp, NULL);
+    CHECK(a.family && a.port == even.port + 1);
+    tpair_free(&p);
+}
+
+/* With shared reservations the owner still claims its own token, and expiry holds across cores. */
+static void test_reservation_shared_own_and_expired(void)
+{
+    struct floe_addr even, odd;
+    struct tpair p;
+    uint64_t token;
+    int bound = 0;
+
+    tpair_init(&p);
+    REQUIRE(p.a.r && p.b.r);
+    even = allocate_pair(&p.a, 0, &token);
+    odd = allocate_next(&p.a, FLOE_SEC(1), add_token, &token);
+    CHECK(odd.family && odd.port == even.port + 1);
+    CHECK_EQ(floe_relay_resv_table_count(p.t), 0); /* the owner's claim forgets it */
+
+    /* A pair from the other core: expired at 30 s on this one too. */
+    even = allocate_pair(&p.b, FLOE_SEC(10), &token);
+    CHECK_EQ(allocate_next(&p.a, FLOE_SEC(40), add_token, &token).family, 0);
+    CHECK_EQ(answer_code(&p.a), 508);
+    floe_relay_handle_timeout(p.b.r, FLOE_SEC(41));
+    CHECK_EQ(floe_relay_resv_table_count(p.t), 0);
+
+    /* A claimed port that cannot be bound goes back to its owner at once. */
+    even = allocate_pair(&p.b, FLOE_SEC(50), &token);
+    p.a.from.port++;
+    p.a.nonce[0] = '\0';
+    request(&p.a, FLOE_SEC(50), FLOE_STUN_ALLOCATE, add_token, &token);
+    learn_nonce(&p.a);
+    request(&p.a, FLOE_SEC(50), FLOE_STUN_ALLOCATE, add_token, &token);
+    {
+        struct floe_relay_event ev;
+
+        while (floe_relay_poll_event(p.a.r, &ev)) {
+            if (ev.kind != FLOE_RELAY_EV_BIND_PORT)
+                continue;
+            CHECK_EQ(ev.addr.port, even.port + 1);
+            p.a.out_len = floe_relay_port_bound(p.a.r, FLOE_SEC(50), ev.alloc_id, FLOE_ERR_IO,
+                                                p.a.out, sizeof(p.a.out), &p.a.tx);
+            bound++;
+        }
+    }
+    CHECK_EQ(bound, 1);
+    floe_relay_handle_timeout(p.b.r, FLOE_SEC(81));
+    CHECK_EQ(floe_relay_resv_table_count(p.t), 0);
+    tpair_free(&p);
+}
+
+/* The registry against a model: reserve, claim, release, settle on a small, crowded table. */
+struct tmodel_entry {
+    uint8_t state; /* 0 none, 1 reserved, 2 claimed, 3 released */
+    uint32_t owner;
+    floe_time expires;
+};
+
+static void model_reserve(struct floe_relay_resv_table *t, struct tmodel_entry *m, uint32_t *n,
+                          const uint64_t *tokens, unsigned k, uint32_t who, floe_time exp)
+{
+    struct floe_addr a = floe_addr_v4(192, 0, 2, 1, (uint16_t)(1000 + k));
+    int want = *n >= 8 ? FLOE_ERR_NOMEM : m[k].state ? FLOE_ERR_STATE : 0;
+
+    CHECK_EQ(floe_relay_resv_table_reserve(t, who, tokens[k], &a, exp), want);
+    if (want == 0) {
+        m[k] = (struct tmodel_entry){1, who, exp};
+        (*n)++;
+    }
+}
+
+static void model_claim(struct floe_relay_resv_table *t, struct tmodel_entry *m, uint32_t *n,
+                        const uint64_t *tokens, unsigned k, uint32_t who, floe_time now)
+{
+    struct floe_addr a;
+    uint32_t owner = 99;
+    bool ok = m[k].state == 1 && m[k].expires > now;
+
+    CHECK_EQ(floe_relay_resv_table_claim(t, who, tokens[k], now, &a, &owner),
+             ok ? 0 : FLOE_ERR_NOT_FOUND);
+    if (!ok)
+        return;
+    CHECK_EQ(a.port, 1000 + k);
+    CHECK_EQ(owner, m[k].owner);
+    m[k].state = m[k].owner == who ? 0 : 2;
+    *n -= m[k].state == 0;
+}
+
+static void test_reservation_table_model(void)
+{
+    struct floe_relay_resv_table *t = NULL;
+    struct floe_allocator plain = {0};
+    struct tmodel_entry m[24];
+    uint64_t tokens[24];
+    uint32_t n = 0;
+    unsigned i, k;
+
+    CHECK_EQ(floe_relay_resv_table_new(&t, &plain, 0), FLOE_ERR_INVALID_ARG);
+    REQUIRE(floe_relay_resv_table_new(&t, &plain, 8) == 0);
+    memset(m, 0, sizeof(m));
+    for (k = 0; k < 24; k++)
+        tokens[k] = floe_xoshiro_next(&test_rng);
+    for (i = 0; i < 50000; i++) {
+        uint64_t x = floe_xoshiro_next(&test_rng);
+        floe_time now = (floe_time)(i / 8);
+        uint32_t who = (uint32_t)(x >> 8) % 3;
+        bool was_claimed;
+
+        k = (unsigned)((x >> 16) % 24);
+        switch (x % 4) {
+        case 0:
+            model_reserve(t, m, &n, tokens, k, who, now + (x >> 40) % 64);
+            break;
+        case 1:
+            model_claim(t, m, &n, tokens, k, who, now);
+            break;
+        case 2:
+            floe_relay_resv_table_release(t, tokens[k]);
+            m[k].state = m[k].state == 2 ? 3 : m[k].state;
+            break;
+        default:
+            was_claimed = m[k].state == 2;
+            CHECK_EQ(floe_relay_resv_table_settle(t, tokens[k]), !was_claimed);
+            if (!was_claimed && m[k].state) {
+                m[k].state = 0;
+                n--;
+            }
+        }
+        CHECK_EQ(floe_relay_resv_table_count(t), n);
+        if (floe_test_failures_in_current)
+            break;
+    }
+    floe_relay_resv_table_free(t);
+}
+
+static void test_reservation_config(void)
+{
+    struct floe_relay_config cfg;
+    struct floe_relay *r = NULL;
+    struct floe_relay_resv_table *t = NULL;
+    struct floe_test_failmalloc fm = {-1, 0, 0};
+    struct floe_allocator failing = {floe_test_failmalloc_malloc, floe_test_failmalloc_realloc,
+                                     floe_test_failmalloc_free, &fm};
+    struct tmember mb = {NULL, 0};
+    long i;
+    int rc;
+
+    floe_relay_config_default(&cfg);
+    cfg.rng = floe_xoshiro_rng(&test_rng);
+    cfg.relay_v4 = relay_ip;
+    cfg.auth_secret = "s";
+    cfg.reservations = tm_hooks(&mb);
+    cfg.reservations.settle = NULL; /* all four or none */
+    CHECK_EQ(floe_relay_new(&r, &cfg), FLOE_ERR_INVALID_ARG);
+    for (i = 0; i < 10; i++) {
+        fm.fail_at = i;
+        fm.count = 0;
+        rc = floe_relay_resv_table_new(&t, &failing, 100);
+        if (fm.count <= i) {
+            CHECK_EQ(rc, 0);
+            floe_relay_resv_table_free(t);
+            break;
+        }
+        CHECK_EQ(rc, FLOE_ERR_NOMEM);
+    }
+    CHECK(i < 10);
+}
+
 int main(void)
 {
     floe_xoshiro_seed(&test_rng, floe_test_seed());
@@ -703,5 +1088,10 @@ int main(void)
     FLOE_RUN(test_config_and_failmalloc);
     FLOE_RUN(test_cidr);
     FLOE_RUN(test_peer_policy);
+    FLOE_RUN(test_even_port_reservation);
+    FLOE_RUN(test_reservation_across_cores);
+    FLOE_RUN(test_reservation_shared_own_and_expired);
+    FLOE_RUN(test_reservation_table_model);
+    FLOE_RUN(test_reservation_config);
     return floe_test_summary();
 }
