@@ -140,42 +140,19 @@ static int bench_encap_batch(struct bench *b)
     return 0;
 }
 
-static double bench_encap(struct bench *b, double secs)
+/* Packets per second of batch (one verb or the other) run for secs. */
+static double bench_encap(struct bench *b, double secs, int (*batch)(struct bench *b))
 {
     double start = now_s(), el;
     unsigned long n = 0;
 
     do {
-        if (bench_encap_batch(b) != 0)
+        if (batch(b) != 0)
             return 0;
         n += BATCH;
         el = now_s() - start;
     } while (el < secs);
     return (double)n / el;
-}
-
-/* Only the decapsulation is timed; each batch is encrypted fresh (new counters). */
-static double bench_decap(struct bench *b, double secs)
-{
-    struct floe_wg_result res;
-    double busy = 0, t;
-    unsigned long n = 0;
-    int i;
-
-    do {
-        if (bench_encap_batch(b) != 0)
-            return 0;
-        t = now_s();
-        for (i = 0; i < BATCH; i++) {
-            if (floe_wg_decapsulate(b->b, 1, &b->addr_a, b->dgrams[i], b->lens[i], b->out,
-                                    sizeof(b->out), &res) != FLOE_WG_RESULT_DATA ||
-                res.len != PKT)
-                return 0;
-        }
-        busy += now_s() - t;
-        n += BATCH;
-    } while (busy < secs);
-    return (double)n / busy;
 }
 
 /* floe_wg_encapsulate_batch of one batch into b->dgrams; returns 0 or -1. */
@@ -200,45 +177,56 @@ static int bench_encap_batch_par(struct bench *b)
     return 0;
 }
 
-static double bench_encap_par(struct bench *b, double secs)
+/* floe_wg_decapsulate of one batch from b->dgrams; returns 0 or -1. */
+static int bench_decap_one_by_one(struct bench *b)
 {
-    double start = now_s(), el;
-    unsigned long n = 0;
+    struct floe_wg_result res;
+    int i;
 
-    do {
-        if (bench_encap_batch_par(b) != 0)
-            return 0;
-        n += BATCH;
-        el = now_s() - start;
-    } while (el < secs);
-    return (double)n / el;
+    for (i = 0; i < BATCH; i++) {
+        if (floe_wg_decapsulate(b->b, 1, &b->addr_a, b->dgrams[i], b->lens[i], b->out,
+                                sizeof(b->out), &res) != FLOE_WG_RESULT_DATA ||
+            res.len != PKT)
+            return -1;
+    }
+    return 0;
 }
 
-/* floe_wg_decapsulate_batch, in place; only it is timed. */
-static double bench_decap_par(struct bench *b, double secs)
+/* floe_wg_decapsulate_batch of one batch, in place in b->dgrams; returns 0 or -1. */
+static int bench_decap_batch_par(struct bench *b)
+{
+    int i;
+
+    for (i = 0; i < BATCH; i++) {
+        b->decap[i].from = b->addr_a;
+        b->decap[i].dgram = b->dgrams[i];
+        b->decap[i].len = b->lens[i];
+        b->decap[i].out = b->dgrams[i] + FLOE_WG_DATA_HEADER_LEN;
+        b->decap[i].cap = b->lens[i] - FLOE_WG_DATA_HEADER_LEN;
+    }
+    if (floe_wg_decapsulate_batch(b->b, 1, b->decap, BATCH) != 0)
+        return -1;
+    for (i = 0; i < BATCH; i++) {
+        if (b->decap[i].rc != FLOE_WG_RESULT_DATA || b->decap[i].res.len != PKT)
+            return -1;
+    }
+    return 0;
+}
+
+/* Decapsulations per second; only decap is timed, each batch encrypted fresh by encap. */
+static double bench_decap(struct bench *b, double secs, int (*encap)(struct bench *b),
+                          int (*decap)(struct bench *b))
 {
     double busy = 0, t;
     unsigned long n = 0;
-    int i;
 
     do {
-        if (bench_encap_batch_par(b) != 0)
+        if (encap(b) != 0)
             return 0;
-        for (i = 0; i < BATCH; i++) {
-            b->decap[i].from = b->addr_a;
-            b->decap[i].dgram = b->dgrams[i];
-            b->decap[i].len = b->lens[i];
-            b->decap[i].out = b->dgrams[i] + FLOE_WG_DATA_HEADER_LEN;
-            b->decap[i].cap = b->lens[i] - FLOE_WG_DATA_HEADER_LEN;
-        }
         t = now_s();
-        if (floe_wg_decapsulate_batch(b->b, 1, b->decap, BATCH) != 0)
+        if (decap(b) != 0)
             return 0;
         busy += now_s() - t;
-        for (i = 0; i < BATCH; i++) {
-            if (b->decap[i].rc != FLOE_WG_RESULT_DATA || b->decap[i].res.len != PKT)
-                return 0;
-        }
         n += BATCH;
     } while (busy < secs);
     return (double)n / busy;
@@ -287,10 +275,10 @@ static int bench_lanes(unsigned lanes, double secs, double *enc, double *dec)
     if (floe_io_pool_new(&b.pool, lanes) != 0)
         return -1;
     bench_setup(&b);
-    *enc = bench_encap_par(&b, secs);
+    *enc = bench_encap(&b, secs, bench_encap_batch_par);
     snprintf(name, sizeof(name), "encapsulate_batch, %u lane%s", lanes, lanes > 1 ? "s" : "");
     report(name, *enc);
-    *dec = bench_decap_par(&b, secs);
+    *dec = bench_decap(&b, secs, bench_encap_batch_par, bench_decap_batch_par);
     snprintf(name, sizeof(name), "decapsulate_batch, %u lane%s", lanes, lanes > 1 ? "s" : "");
     report(name, *dec);
     bench_free(&b);
@@ -312,11 +300,11 @@ int main(int argc, char **argv)
     printf("one core, %d-byte IP packets (%d-byte datagrams), %.1f s per line\n", PKT, DGRAM, secs);
     raw_e = bench_raw(&b, secs, true);
     report("chacha20poly1305 encrypt (context)", raw_e);
-    enc = bench_encap(&b, secs);
+    enc = bench_encap(&b, secs, bench_encap_batch);
     report("floe_wg_encapsulate", enc);
     raw_d = bench_raw(&b, secs, false);
     report("chacha20poly1305 decrypt (context)", raw_d);
-    dec = bench_decap(&b, secs);
+    dec = bench_decap(&b, secs, bench_encap_batch, bench_decap_one_by_one);
     report("floe_wg_decapsulate", dec);
     if (raw_e > 0 && raw_d > 0)
         printf("%-36s encapsulate x%.3f, decapsulate x%.3f\n", "wg / raw aead", enc / raw_e,

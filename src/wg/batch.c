@@ -43,6 +43,15 @@ static void batch_crypto(struct floe_wg *dev)
         batch_job(dev, i, 0);
 }
 
+/* What both batch verbs check first; an empty job list. Returns 0 or FLOE_ERR_INVALID_ARG. */
+static int batch_begin(struct floe_wg *dev, const void *items, size_t n)
+{
+    if (!dev || (!items && n))
+        return FLOE_ERR_INVALID_ARG;
+    dev->n_jobs = 0;
+    return 0;
+}
+
 /* Seal the framed messages; a failed one is withdrawn from its item and counted. */
 static void batch_seal(struct floe_wg *dev, struct floe_wg_encap *items)
 {
@@ -66,9 +75,8 @@ int floe_wg_encapsulate_batch(struct floe_wg *dev, floe_time now, struct floe_wg
 {
     size_t i;
 
-    if (!dev || (!items && n))
+    if (batch_begin(dev, items, n) != 0)
         return FLOE_ERR_INVALID_ARG;
-    dev->n_jobs = 0;
     for (i = 0; i < n; i++) {
         struct floe_wg_encap *it = &items[i];
         struct floe__wg_job *job = &dev->jobs[dev->n_jobs];
@@ -117,9 +125,8 @@ int floe_wg_decapsulate_batch(struct floe_wg *dev, floe_time now, struct floe_wg
 {
     size_t i;
 
-    if (!dev || (!items && n))
+    if (batch_begin(dev, items, n) != 0)
         return FLOE_ERR_INVALID_ARG;
-    dev->n_jobs = 0;
     for (i = 0; i < n; i++) {
         struct floe_wg_decap *it = &items[i];
         struct floe__wg_job *job = &dev->jobs[dev->n_jobs];
