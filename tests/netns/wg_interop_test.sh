@@ -4,7 +4,8 @@
 # tunnel 10.78.0.1 and 10.78.0.2. Handshakes initiated from each side, without and with a
 # preshared key (and a mismatched one refused); pings both ways; 100 MB over TCP each way
 # with matching sha256 while the peer's endpoint moves mid-transfer (set with `wg set` one
-# way, roamed by the peer changing its source address the other way); `wg show` counters.
+# way, roamed by the peer changing its source address the other way); 100 MB each way over
+# IPv6 inside the tunnel; `wg show` counters; crypto lanes and receive offload at work.
 set -euo pipefail
 # shellcheck source=../interop/lib.sh
 . "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
@@ -84,6 +85,8 @@ B wg set "$IF_B" private-key "$TMP/key_b" listen-port 51821
 [ "$(A wg show "$IF_A" listen-port)" = 51820 ] || fail "floe-wg is not on port 51820"
 ip -n "$NS_A" addr add 10.78.0.1/24 dev "$IF_A"
 ip -n "$NS_B" addr add 10.78.0.2/24 dev "$IF_B"
+ip -n "$NS_A" -6 addr add fd78::1/64 dev "$IF_A" nodad
+ip -n "$NS_B" -6 addr add fd78::2/64 dev "$IF_B" nodad
 ip -n "$NS_A" link set "$IF_A" up
 ip -n "$NS_B" link set "$IF_B" up
 
@@ -91,9 +94,9 @@ ip -n "$NS_B" link set "$IF_B" up
 peers() {
     A wg set "$IF_A" peer "$PUB_B" remove
     B wg set "$IF_B" peer "$PUB_A" remove
-    A wg set "$IF_A" peer "$PUB_B" preshared-key "$1" allowed-ips 10.78.0.2/32 \
+    A wg set "$IF_A" peer "$PUB_B" preshared-key "$1" allowed-ips 10.78.0.2/32,fd78::2/128 \
         endpoint 10.77.0.2:51821
-    B wg set "$IF_B" peer "$PUB_A" preshared-key "$2" allowed-ips 10.78.0.1/32 \
+    B wg set "$IF_B" peer "$PUB_A" preshared-key "$2" allowed-ips 10.78.0.1/32,fd78::1/128 \
         endpoint 10.77.0.1:51820
 }
 
@@ -141,11 +144,12 @@ WANT=$(sha256sum <"$TMP/data" | cut -d' ' -f1)
 HALF=$((50 * 1024 * 1024))
 
 # transfer FROM_NS TO_NS TO_IP NAME ROAM...: send data with a pause after the first half,
-# run ROAM during the pause, then check the received file's sha256.
+# run ROAM during the pause, then check the received file's sha256. TO_IP in brackets: IPv6.
 transfer() {
-    local from=$1 to=$2 ip=$3 name=$4 rpid spid i
+    local from=$1 to=$2 ip=$3 name=$4 rpid spid i tcp=TCP
     shift 4
-    ip netns exec "$to" socat -u "TCP-LISTEN:5001,bind=$ip,reuseaddr" "CREATE:$TMP/$name" \
+    [ "${ip:0:1}" = "[" ] && tcp=TCP6
+    ip netns exec "$to" socat -u "$tcp-LISTEN:5001,bind=$ip,reuseaddr" "CREATE:$TMP/$name" \
         </dev/null &
     rpid=$!
     XFER_PIDS+=("$rpid")
@@ -154,7 +158,7 @@ transfer() {
         sleep 0.1
     done
     (head -c "$HALF" "$TMP/data"; sleep 2; tail -c +$((HALF + 1)) "$TMP/data") |
-        ip netns exec "$from" socat -u - "TCP:$ip:5001" &
+        ip netns exec "$from" socat -u - "$tcp:$ip:5001" &
     spid=$!
     XFER_PIDS+=("$spid")
     for i in $(seq 100); do
@@ -194,10 +198,14 @@ transfer "$NS_B" "$NS_A" 10.78.0.1 b-to-a roam_b
 grep -q '"message":"endpoint changed"' "$TMP/floe.log" || fail "floe-wg logged no roam"
 echo "ok: endpoint moved by wg set, then by roaming"
 
+# Over IPv6 inside the tunnel: TCPv6 segmentation on the way out, coalescing on the way in.
+transfer "$NS_A" "$NS_B" "[fd78::2]" a-to-b-ipv6 true
+transfer "$NS_B" "$NS_A" "[fd78::1]" b-to-a-ipv6 true
+
 # ------------------------------------------------------------------ wg show
 read -r _ RX TX <<<"$(A wg show "$IF_A" transfer)"
-[ "$RX" -gt $((100 * 1024 * 1024)) ] || fail "floe-wg rx_bytes $RX below 100 MiB"
-[ "$TX" -gt $((100 * 1024 * 1024)) ] || fail "floe-wg tx_bytes $TX below 100 MiB"
+[ "$RX" -gt $((200 * 1024 * 1024)) ] || fail "floe-wg rx_bytes $RX below 200 MiB"
+[ "$TX" -gt $((200 * 1024 * 1024)) ] || fail "floe-wg tx_bytes $TX below 200 MiB"
 LAST=$(A wg show "$IF_A" latest-handshakes | cut -f2)
 NOW=$(date +%s)
 [ "$LAST" -gt $((NOW - 200)) ] && [ "$LAST" -le $((NOW + 1)) ] ||
@@ -221,5 +229,7 @@ read -r GW GS <<<"$(jq -r 'select(.message == "stats") | "\(.gro_writes) \(.gro_
 [ "${GW:-0}" -gt 0 ] && [ "${GS:-0}" -gt "${GW:-0}" ] ||
     fail "no coalesced TUN writes (gro_writes '$GW', gro_segs '$GS')"
 echo "ok: $GS segments written to TUN in $GW coalesced packets"
+TE=$(jq -r 'select(.message == "stats") | .tun_errors' "$TMP/floe.log" | tail -1)
+[ "$TE" = 0 ] || fail "TUN refused $TE writes"
 ip -n "$NS_A" link show "$IF_A" >/dev/null 2>&1 && fail "floe-wg left its interface"
 echo "PASS"
