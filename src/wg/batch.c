@@ -10,7 +10,7 @@
 
 #include "wg/wg_int.h"
 
-/* One AEAD call of the batch in progress, on lane. */
+/* One data message of the batch in progress, on lane: framing and AEAD, or AEAD. */
 static void batch_job(void *arg, uint32_t i, uint32_t lane)
 {
     struct floe_wg *dev = arg;
@@ -21,10 +21,12 @@ static void batch_job(void *arg, uint32_t i, uint32_t lane)
             job->rc = FLOE_ERR_INVALID_ARG;
         return;
     }
-    if (job->seal)
-        job->rc = floe_aead_encrypt_ctr(WG_SEND_CTX(job->kp, lane), job->buf, job->buf, job->len,
-                                        NULL, 0, job->counter);
-    else
+    if (job->seal) {
+        floe__wg_seal_frame(job->kp->remote_index, job->counter, job->in, job->in_len, job->buf);
+        job->rc = floe_aead_encrypt_ctr(
+            WG_SEND_CTX(job->kp, lane), job->buf + FLOE_WG_DATA_HEADER_LEN,
+            job->buf + FLOE_WG_DATA_HEADER_LEN, job->len, NULL, 0, job->counter);
+    } else
         job->rc = floe_aead_decrypt_ctr(WG_RECV_CTX(job->kp, lane), job->buf, job->in, job->len,
                                         NULL, 0, job->counter);
 }
@@ -62,7 +64,7 @@ static void batch_seal(struct floe_wg *dev, struct floe_wg_encap *items)
         struct floe__wg_job *job = &dev->jobs[i];
 
         if (job->rc != 0) {
-            floe_wipe(job->buf, job->len);
+            floe_wipe(job->buf, job->len + FLOE_WG_DATA_OVERHEAD);
             items[job->item].n = 0;
             floe__wg_drop(dev, FLOE_WG_DROP_CRYPTO, &job->peer->endpoint);
         }

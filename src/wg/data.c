@@ -30,16 +30,17 @@ long floe__wg_encap_one(struct floe_wg *dev, floe_time now, struct floe_wg_peer 
         }
         if (!job) {
             n = floe__wg_seal(peer, kp, now, pkt, len, out, cap);
-        } else {
-            n = floe__wg_seal_frame(kp, pkt, len, out, cap, &job->counter);
-            if (n > 0) {
-                job->kp = kp;
-                job->peer = peer;
-                job->buf = out + FLOE_WG_DATA_HEADER_LEN;
-                job->len = (size_t)n - FLOE_WG_DATA_OVERHEAD;
-                job->seal = true;
-                floe__wg_seal_account(peer, now, len, (size_t)n);
-            }
+        } else if ((n = floe__wg_seal_size(len, cap)) > 0) {
+            /* Framing and encryption happen on the batch's lanes; the counter is taken now. */
+            job->kp = kp;
+            job->peer = peer;
+            job->counter = kp->send_counter++;
+            job->buf = out;
+            job->in = pkt;
+            job->in_len = len;
+            job->len = (size_t)n - FLOE_WG_DATA_OVERHEAD;
+            job->seal = true;
+            floe__wg_seal_account(peer, now, len, (size_t)n);
         }
         if (n > 0)
             *dst = peer->endpoint;

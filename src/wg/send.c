@@ -142,28 +142,33 @@ void floe__wg_keep_key_fresh_received(struct floe_wg_peer *peer, floe_time now)
     }
 }
 
-/*
- * Frame pkt[0..len) as a data message under kp in out: header, then the packet padded with
- * zeros to a multiple of 16, ready to be encrypted in place with the counter nonce, which is
- * taken (*counter). pkt may overlap out. Returns the datagram length or
- * FLOE_ERR_BUFFER_TOO_SMALL.
- */
-long floe__wg_seal_frame(struct floe__wg_keypair *kp, const uint8_t *pkt, size_t len, uint8_t *out,
-                         size_t cap, uint64_t *counter)
+/* The datagram length of a data message carrying len bytes, or FLOE_ERR_BUFFER_TOO_SMALL. */
+long floe__wg_seal_size(size_t len, size_t cap)
 {
     size_t padded = (len + 15) & ~(size_t)15;
     size_t total = padded + FLOE_WG_DATA_OVERHEAD;
 
     if (cap < total || padded > FLOE_AEAD_MAX_LEN)
         return FLOE_ERR_BUFFER_TOO_SMALL;
+    return (long)total;
+}
+
+/*
+ * Frame pkt[0..len) in out as a data message to remote_index under counter: header, then
+ * the packet padded with zeros to a multiple of 16, ready to be encrypted in place. pkt may
+ * overlap out. The caller checked the room (floe__wg_seal_size).
+ */
+void floe__wg_seal_frame(uint32_t remote_index, uint64_t counter, const uint8_t *pkt, size_t len,
+                         uint8_t *out)
+{
+    size_t padded = (len + 15) & ~(size_t)15;
+
     if (len)
         memmove(out + FLOE_WG_DATA_HEADER_LEN, pkt, len);
     memset(out + FLOE_WG_DATA_HEADER_LEN + len, 0, padded - len);
-    *counter = kp->send_counter++;
     floe_store_le32(out, FLOE_WG_MSG_DATA);
-    floe_store_le32(out + 4, kp->remote_index);
-    floe_store_le64(out + 8, *counter);
-    return (long)total;
+    floe_store_le32(out + 4, remote_index);
+    floe_store_le64(out + 8, counter);
 }
 
 /* Count a data message of len plain bytes (total on the wire) as sent: stats and timers. */
@@ -179,18 +184,20 @@ void floe__wg_seal_account(struct floe_wg_peer *peer, floe_time now, size_t len,
 }
 
 /*
- * Encrypt pkt[0..len) under kp into out as a data message (floe__wg_seal_frame, then the
- * AEAD on lane 0). Returns the datagram length or FLOE_ERR_BUFFER_TOO_SMALL /
- * FLOE_ERR_CRYPTO.
+ * Encrypt pkt[0..len) under kp into out as a data message (floe__wg_seal_frame with the
+ * keypair's next counter, then the AEAD on lane 0). Returns the datagram length or
+ * FLOE_ERR_BUFFER_TOO_SMALL / FLOE_ERR_CRYPTO.
  */
 long floe__wg_seal(struct floe_wg_peer *peer, struct floe__wg_keypair *kp, floe_time now,
                    const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
 {
+    long total = floe__wg_seal_size(len, cap);
     uint64_t counter;
-    long total = floe__wg_seal_frame(kp, pkt, len, out, cap, &counter);
 
     if (total < 0)
         return total;
+    counter = kp->send_counter++;
+    floe__wg_seal_frame(kp->remote_index, counter, pkt, len, out);
     if (floe_aead_encrypt_ctr(WG_SEND_CTX(kp, 0), out + FLOE_WG_DATA_HEADER_LEN,
                               out + FLOE_WG_DATA_HEADER_LEN, (size_t)total - FLOE_WG_DATA_OVERHEAD,
                               NULL, 0, counter) != 0)

@@ -157,8 +157,9 @@ struct floe_wg {
 struct floe__wg_job {
     struct floe__wg_keypair *kp;
     struct floe_wg_peer *peer;
-    uint8_t *buf;      /* seal: the padded plaintext, encrypted in place; open: the output */
-    const uint8_t *in; /* open: ciphertext and tag */
+    uint8_t *buf;      /* seal: the datagram, framed and encrypted in place; open: the output */
+    const uint8_t *in; /* seal: the plain packet; open: ciphertext and tag */
+    size_t in_len;     /* seal: the plain packet's length */
     size_t len;        /* seal: padded plaintext length; open: ciphertext and tag length */
     uint64_t counter;
     uint32_t item;  /* the caller's item */
@@ -186,8 +187,9 @@ void floe__wg_pub_del(struct floe_wg *dev, uint32_t slot);
 struct floe_wg_peer *floe__wg_pub_find(const struct floe_wg *dev, const uint8_t pub[32]);
 
 /* data.c, send.c, batch.c */
-long floe__wg_seal_frame(struct floe__wg_keypair *kp, const uint8_t *pkt, size_t len, uint8_t *out,
-                         size_t cap, uint64_t *counter);
+long floe__wg_seal_size(size_t len, size_t cap);
+void floe__wg_seal_frame(uint32_t remote_index, uint64_t counter, const uint8_t *pkt, size_t len,
+                         uint8_t *out);
 void floe__wg_seal_account(struct floe_wg_peer *peer, floe_time now, size_t len, size_t total);
 int floe__wg_open_check(struct floe_wg *dev, floe_time now, const struct floe_addr *from,
                         const uint8_t *d, size_t len, struct floe__wg_job *job,
