@@ -1477,6 +1477,29 @@ static void test_batch_bad_lane_fails_packets(void)
     pair_free(&p_batch);
 }
 
+/* The lanes of the config: 0 means 1, more than FLOE_WG_MAX_LANES is refused. */
+static void test_batch_lanes_config(void)
+{
+    struct floe_wg_config cfg;
+    struct script_rng rng;
+    struct floe_wg *dev = NULL;
+
+    memset(&rng, 0, sizeof(rng));
+    floe_wg_config_default(&cfg);
+    CHECK_EQ(cfg.parallel.lanes, 1u);
+    CHECK(cfg.parallel.run == NULL);
+    seq_key(cfg.private_key, 1);
+    cfg.rng.fill = script_fill;
+    cfg.rng.user = &rng;
+    cfg.parallel.lanes = FLOE_WG_MAX_LANES + 1;
+    CHECK_EQ(floe_wg_new(&dev, &cfg), FLOE_ERR_INVALID_ARG);
+    CHECK(dev == NULL);
+    cfg.parallel.lanes = 0;
+    REQUIRE(floe_wg_new(&dev, &cfg) == 0);
+    CHECK_EQ(dev->cfg.parallel.lanes, 1u);
+    floe_wg_free(dev);
+}
+
 /* Real threads: floe_io_pool with 3 lanes, 40 batches of 50 each way, every byte checked. */
 static void test_batch_on_worker_threads(void)
 {
@@ -1541,6 +1564,7 @@ int main(void)
     FLOE_RUN(test_batch_decapsulate_replays_and_forgeries);
     FLOE_RUN(test_batch_handshake_mid_batch);
     FLOE_RUN(test_batch_bad_lane_fails_packets);
+    FLOE_RUN(test_batch_lanes_config);
     FLOE_RUN(test_batch_on_worker_threads);
     return floe_test_summary();
 }
