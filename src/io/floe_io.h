@@ -102,4 +102,63 @@ struct floe_io_sender {
 void floe_io_udp_send_batch(struct floe_io_sender *s, int fd, const struct floe_io_dgram *d,
                             size_t n);
 
+/* One received datagram of floe_io_udp_recv_batch; buf points into the receiver's buffers. */
+struct floe_io_rx_dgram {
+    const uint8_t *buf;
+    size_t len;
+    struct floe_addr from;
+};
+
+struct floe_io_recv_stats {
+    uint64_t calls;      /* recvmmsg calls that returned datagrams */
+    uint64_t received;   /* datagrams handed out (GRO messages counted per segment) */
+    uint64_t coalesced;  /* GRO messages that carried more than one datagram */
+    uint64_t truncated;  /* dropped: longer than the buffer (MSG_TRUNC), or too many segments */
+    uint64_t bad_source; /* dropped: source address of an unknown family */
+};
+
+/*
+ * Batched UDP receives: recvmmsg into `batch` buffers; with UDP GRO on the socket
+ * (floe_io_udp_set_gro) a message can carry several datagrams of one flow, all of
+ * the cmsg's segment size but the last, which are split again here. Buffers are
+ * big enough for a whole GRO message (64 KiB). One thread at a time.
+ */
+struct floe_io_receiver {
+    size_t batch;
+    struct mmsghdr *msg;
+    struct iovec *iov;
+    struct sockaddr_storage *addr;
+    uint8_t *ctrl;               /* batch * FLOE_IO_RX_CTRL bytes */
+    uint8_t *buf;                /* batch buffers of FLOE_IO_RX_BUF bytes */
+    struct floe_io_rx_dgram *dg; /* the datagrams of the last call */
+    size_t n_dg, cap_dg;
+    struct floe_io_recv_stats stats;
+};
+
+#define FLOE_IO_RX_BUF 65536
+#define FLOE_IO_RX_CTRL 64
+
+/*
+ * Allocate r's buffers for batch (1..1024) messages. Returns 0, FLOE_ERR_INVALID_ARG or
+ * FLOE_ERR_NOMEM (r is then deinit-safe).
+ */
+int floe_io_receiver_init(struct floe_io_receiver *r, size_t batch);
+/* Free r's buffers; safe on a zeroed or failed receiver. */
+void floe_io_receiver_deinit(struct floe_io_receiver *r);
+
+/*
+ * One recvmmsg (non-blocking) on fd into r; r->dg[0..r->n_dg) are then the datagrams in
+ * arrival order, valid until the next call. Returns the messages read (r->batch: there
+ * may be more waiting), 0 when none was waiting, or FLOE_ERR_IO (errno set). Truncated
+ * messages and unknown source families are dropped and counted.
+ */
+int floe_io_udp_recv_batch(struct floe_io_receiver *r, int fd);
+
+/*
+ * Turn on UDP GRO (UDP_GRO socket option) on fd: the kernel may then hand over several
+ * datagrams of one flow as one message, which floe_io_udp_recv_batch splits. Returns 0 or
+ * FLOE_ERR_IO (an older kernel; nothing changed).
+ */
+int floe_io_udp_set_gro(int fd);
+
 #endif
