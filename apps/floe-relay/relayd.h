@@ -27,6 +27,7 @@ struct relayd_opts {
     struct floe_addr relay_ip6; /* IPv6 relayed address */
     uint16_t port_min, port_max;
     unsigned threads;
+    bool gro; /* UDP GRO on the listening and relayed sockets (--no-gro clears it) */
     struct floe_addr metrics;
     bool have_metrics;
     const char *log_file;

@@ -46,11 +46,7 @@ struct relayd_worker {
     struct floe_io_send_stats published_send;
     pthread_t thread;
     floe_time next_publish;
-    /* receive batch */
-    struct mmsghdr rx[WORKER_BATCH];
-    struct iovec rx_iov[WORKER_BATCH];
-    struct sockaddr_storage rx_addr[WORKER_BATCH];
-    uint8_t rx_buf[WORKER_BATCH][WORKER_BUF];
+    struct floe_io_receiver rx; /* recvmmsg batches, UDP GRO messages split */
     /* send batch: datagrams and the socket each leaves through */
     uint8_t tx_buf[WORKER_BATCH][WORKER_BUF];
     struct floe_io_dgram tx[WORKER_BATCH];
@@ -120,6 +116,8 @@ static int worker_open_listen(struct relayd_worker *w, const struct floe_addr *a
         return FLOE_ERR_IO;
     }
     worker_sockbuf(fd);
+    if (w->d->opts.gro)
+        (void)floe_io_udp_set_gro(fd);
     w->listen[w->n_listen].fd = fd;
     w->listen[w->n_listen].addr = *a;
     return worker_epoll_add(w, fd, (uint64_t)WORKER_TAG_LISTEN << 32 | w->n_listen++);
@@ -161,6 +159,9 @@ int relayd_worker_new(struct relayd *d, unsigned idx, struct relayd_worker **out
     *out = w;
     if (w->epfd < 0 || w->wakefd < 0 || !w->port_fd[0] || !w->port_fd[1])
         return FLOE_ERR_IO;
+    rc = floe_io_receiver_init(&w->rx, WORKER_BATCH);
+    if (rc < 0)
+        return rc;
     memset(w->port_fd[0], 0xff, 65536 * sizeof(int));
     memset(w->port_fd[1], 0xff, 65536 * sizeof(int));
     rc = worker_epoll_add(w, w->wakefd, WORKER_TAG_WAKE);
@@ -189,6 +190,7 @@ void relayd_worker_free(struct relayd_worker *w)
     free(w->port_fd[0]);
     free(w->port_fd[1]);
     floe_relay_free(w->core);
+    floe_io_receiver_deinit(&w->rx);
     if (w->epfd >= 0)
         close(w->epfd);
     if (w->wakefd >= 0)
@@ -300,6 +302,8 @@ static void worker_bind_port(struct relayd_worker *w, floe_time now,
         worker_log_addr(w, FLOE_LOG_WARN, "cannot bind relayed port", &ev->addr, ev->alloc_id, err);
     } else {
         worker_sockbuf(fd);
+        if (w->d->opts.gro)
+            (void)floe_io_udp_set_gro(fd);
         w->port_fd[worker_fam(&ev->addr)][ev->addr.port] = fd;
     }
     n = floe_relay_port_bound(w->core, now, ev->alloc_id, fd < 0 ? FLOE_ERR_IO : 0,
@@ -339,35 +343,23 @@ static void worker_events(struct relayd_worker *w, floe_time now)
     }
 }
 
-/* Read up to a batch from fd; feed each datagram to the core. Returns the count. */
+/* Read up to a batch from fd; feed each datagram to the core. Returns the messages read. */
 static int worker_read_batch(struct relayd_worker *w, int fd, const struct floe_addr *local,
                              bool from_client, floe_time now)
 {
     struct floe_relay_tx tx;
-    struct floe_addr from;
-    int n, i;
+    int n = floe_io_udp_recv_batch(&w->rx, fd);
+    size_t i;
 
-    for (i = 0; i < WORKER_BATCH; i++) {
-        w->rx_iov[i].iov_base = w->rx_buf[i];
-        w->rx_iov[i].iov_len = WORKER_BUF;
-        memset(&w->rx[i].msg_hdr, 0, sizeof(w->rx[i].msg_hdr));
-        w->rx[i].msg_hdr.msg_name = &w->rx_addr[i];
-        w->rx[i].msg_hdr.msg_namelen = sizeof(w->rx_addr[i]);
-        w->rx[i].msg_hdr.msg_iov = &w->rx_iov[i];
-        w->rx[i].msg_hdr.msg_iovlen = 1;
-    }
-    n = recvmmsg(fd, w->rx, WORKER_BATCH, MSG_DONTWAIT, NULL);
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < w->rx.n_dg; i++) {
+        const struct floe_io_rx_dgram *d = &w->rx.dg[i];
         long out;
 
-        if (floe_io_addr_from_sockaddr(&from, (struct sockaddr *)&w->rx_addr[i],
-                                       w->rx[i].msg_hdr.msg_namelen) < 0)
-            continue;
         if (from_client)
-            out = floe_relay_handle_client(w->core, now, local, &from, w->rx_buf[i],
-                                           w->rx[i].msg_len, worker_tx_slot(w), WORKER_BUF, &tx);
+            out = floe_relay_handle_client(w->core, now, local, &d->from, d->buf, d->len,
+                                           worker_tx_slot(w), WORKER_BUF, &tx);
         else
-            out = floe_relay_handle_peer(w->core, now, local, &from, w->rx_buf[i], w->rx[i].msg_len,
+            out = floe_relay_handle_peer(w->core, now, local, &d->from, d->buf, d->len,
                                          worker_tx_slot(w), WORKER_BUF, &tx);
         worker_tx_commit(w, out, &tx);
         worker_events(w, now);

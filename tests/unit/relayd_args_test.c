@@ -43,6 +43,7 @@ static void test_defaults(void)
     CHECK(!opts.core.allow_loopback_peers);
     CHECK(!opts.have_metrics);
     CHECK_EQ(opts.log_level, FLOE_LOG_INFO);
+    CHECK(opts.gro);
 }
 
 static void test_every_option(void)
@@ -55,13 +56,14 @@ static void test_every_option(void)
                   "bob:pw:with:colons", "--allow-loopback-peers", "--allow-peer", "10.1.0.0/16",
                   "--deny-peer", "10.1.2.0/24", "--max-allocations", "50", "--user-quota", "2",
                   "--client-quota", "3", "--unauth-rate", "0", "--metrics", "127.0.0.1:9641",
-                  "--log-file", "/tmp/x.log", "--log-level", "debug", NULL) == 0);
+                  "--log-file", "/tmp/x.log", "--log-level", "debug", "--no-gro", NULL) == 0);
     CHECK_EQ(opts.n_listen, 2);
     CHECK(floe_addr_format_ip(&opts.relay_ip6, a, sizeof(a)) > 0);
     CHECK_STR(a, "2001:db8::10");
     CHECK_EQ(opts.port_min, 40000);
     CHECK_EQ(opts.port_max, 40999);
     CHECK_EQ(opts.threads, 3);
+    CHECK(!opts.gro);
     CHECK_STR(opts.core.realm, "example.org");
     CHECK_STR(opts.core.auth_secret, "s3cret");
     CHECK_STR(opts.core.users[0].name, "bob");
