@@ -66,6 +66,8 @@ void relayd_worker_free(struct relayd_worker *w);
 void relayd_worker_add_stats(struct relayd_worker *w, struct floe_relay_stats *sum);
 /* Add the worker's last published send counters (datagrams sent, dropped) into sum. */
 void relayd_worker_add_send_stats(struct relayd_worker *w, struct floe_io_send_stats *sum);
+/* Add the worker's last published receive counters (datagrams, GRO messages, drops) into sum. */
+void relayd_worker_add_recv_stats(struct relayd_worker *w, struct floe_io_recv_stats *sum);
 
 /* Serve Prometheus text metrics on o->metrics; the thread body. */
 int relayd_metrics_open(struct relayd *d);

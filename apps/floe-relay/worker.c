@@ -1,6 +1,8 @@
 /*
  * A floe-relay worker: one relay core driven by one epoll loop, with recvmmsg
- * and sendmmsg batching on its listening and relayed sockets.
+ * and sendmmsg batching on its listening and relayed sockets. With UDP GRO on
+ * those sockets a burst of one flow arrives as one message, split back into
+ * datagrams by floe_io_udp_recv_batch; replies leave as UDP GSO runs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,6 +46,7 @@ struct relayd_worker {
     int *port_fd[2]; /* [0] IPv4, [1] IPv6: relayed socket by port, -1 if none */
     struct floe_relay_stats published;
     struct floe_io_send_stats published_send;
+    struct floe_io_recv_stats published_recv;
     pthread_t thread;
     floe_time next_publish;
     struct floe_io_receiver rx; /* recvmmsg batches, UDP GRO messages split */
@@ -418,6 +421,7 @@ static void worker_tick(struct relayd_worker *w, floe_time now)
         pthread_mutex_lock(&w->d->stats_lock);
         floe_relay_get_stats(w->core, &w->published);
         w->published_send = w->sender.stats;
+        w->published_recv = w->rx.stats;
         pthread_mutex_unlock(&w->d->stats_lock);
         w->next_publish = now + FLOE_SEC(1);
     }
@@ -447,6 +451,15 @@ void relayd_worker_add_send_stats(struct relayd_worker *w, struct floe_io_send_s
     sum->sent += w->published_send.sent;
     sum->full += w->published_send.full;
     sum->errors += w->published_send.errors;
+}
+
+void relayd_worker_add_recv_stats(struct relayd_worker *w, struct floe_io_recv_stats *sum)
+{
+    sum->calls += w->published_recv.calls;
+    sum->received += w->published_recv.received;
+    sum->coalesced += w->published_recv.coalesced;
+    sum->truncated += w->published_recv.truncated;
+    sum->bad_source += w->published_recv.bad_source;
 }
 
 void relayd_worker_add_stats(struct relayd_worker *w, struct floe_relay_stats *sum)
