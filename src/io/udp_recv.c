@@ -11,14 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "floe_io.h"
+#include "io_int.h"
 
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
 #define RECV_MAX_SEGS 64 /* UDP_GRO_CNT_MAX: the most datagrams one GRO message carries */
 /* Buffers a little more than 64 KiB apart, so that their starts do not share cache sets. */
 #define RECV_STRIDE (FLOE_IO_RX_BUF + 320)
@@ -61,45 +55,52 @@ int floe_io_udp_set_gro(int fd)
     return setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0 ? FLOE_ERR_IO : 0;
 }
 
+size_t floe__io_gro_cmsg(const struct cmsghdr *c)
+{
+    int seg;
+
+    if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO || c->cmsg_len < CMSG_LEN(sizeof(seg)))
+        return 0;
+    memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+    return seg > 0 ? (size_t)seg : 0;
+}
+
 /* The GRO segment size of a received message, 0 when it carries one datagram. */
 static size_t recv_gro_size(struct msghdr *h)
 {
     struct cmsghdr *c;
-    int seg;
+    size_t seg;
 
     for (c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
-        if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO ||
-            c->cmsg_len < CMSG_LEN(sizeof(seg)))
-            continue;
-        memcpy(&seg, CMSG_DATA(c), sizeof(seg));
-        return seg > 0 ? (size_t)seg : 0;
+        seg = floe__io_gro_cmsg(c);
+        if (seg)
+            return seg;
     }
     return 0;
 }
 
-/* Split message i into datagrams of its GRO segment size (the last may be shorter). */
-static void recv_split(struct floe_io_receiver *r, unsigned i, const struct floe_addr *from)
+void floe__io_split(struct floe_io_recv_stats *st, struct floe_io_rx_dgram *dg, size_t *n,
+                    size_t cap, const uint8_t *p, size_t len, size_t seg,
+                    const struct floe_addr *from)
 {
-    struct msghdr *h = &r->msg[i].msg_hdr;
-    const uint8_t *p = r->buf + (size_t)i * RECV_STRIDE;
-    size_t len = r->msg[i].msg_len, seg = recv_gro_size(h), off = 0;
+    size_t off = 0;
 
     if (seg == 0 || seg >= len)
         seg = len;
-    r->stats.coalesced += seg < len;
+    st->coalesced += seg < len;
     do {
         struct floe_io_rx_dgram *d;
 
-        if (r->n_dg == r->cap_dg) {
-            r->stats.truncated++; /* more segments than GRO ever coalesces */
+        if (*n == cap) {
+            st->truncated++; /* more segments than GRO ever coalesces */
             return;
         }
-        d = &r->dg[r->n_dg++];
+        d = &dg[(*n)++];
         d->buf = p + off;
         d->len = len - off < seg ? len - off : seg;
         d->from = *from;
         off += d->len;
-        r->stats.received++;
+        st->received++;
     } while (off < len);
 }
 
@@ -146,7 +147,8 @@ int floe_io_udp_recv_batch(struct floe_io_receiver *r, int fd)
             r->stats.bad_source++;
             continue;
         }
-        recv_split(r, (unsigned)i, &from);
+        floe__io_split(&r->stats, r->dg, &r->n_dg, r->cap_dg, r->buf + (size_t)i * RECV_STRIDE,
+                       r->msg[i].msg_len, recv_gro_size(h), &from);
     }
     return n;
 }
