@@ -21,6 +21,9 @@ static const char relayd_usage[] =
     "  --relay-ip6 IP            IPv6 address of relayed allocations (optional)\n"
     "  --relay-ports MIN-MAX     relayed port range (default 49152-65535)\n"
     "  --threads N               worker threads (default: the number of CPUs)\n"
+    "  --io MODE                 uring: io_uring (multishot receives, every socket's sends\n"
+    "                            in one submission); epoll: epoll + recvmmsg/sendmmsg\n"
+    "                            (default: uring when the kernel allows it, else epoll)\n"
     "  --no-gro                  do not ask the kernel for UDP GRO on the relay's sockets\n"
     "                            (default: on; coalesced datagrams are split again)\n"
     "\n"
@@ -59,6 +62,7 @@ enum relayd_opt {
     OPT_RELAY_PORTS,
     OPT_THREADS,
     OPT_NO_GRO,
+    OPT_IO,
     OPT_REALM,
     OPT_AUTH_SECRET,
     OPT_USER,
@@ -83,6 +87,7 @@ static const struct option relayd_options[] = {
     {"relay-ports", required_argument, NULL, OPT_RELAY_PORTS},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"no-gro", no_argument, NULL, OPT_NO_GRO},
+    {"io", required_argument, NULL, OPT_IO},
     {"realm", required_argument, NULL, OPT_REALM},
     {"auth-secret", required_argument, NULL, OPT_AUTH_SECRET},
     {"user", required_argument, NULL, OPT_USER},
@@ -199,6 +204,11 @@ static int args_net(int opt, const char *v, struct relayd_opts *o, char *err, si
         return 1;
     case OPT_NO_GRO:
         o->gro = false;
+        return 1;
+    case OPT_IO:
+        if (strcmp(v, "epoll") != 0 && strcmp(v, "uring") != 0)
+            return args_fail(err, cap, "invalid --io (epoll or uring)", v);
+        o->io = strcmp(v, "epoll") == 0 ? RELAYD_IO_EPOLL : RELAYD_IO_URING;
         return 1;
     case OPT_METRICS:
         if (floe_addr_parse(v, &o->metrics) < 0)

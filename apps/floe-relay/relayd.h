@@ -20,6 +20,12 @@
 #define RELAYD_MAX_LISTEN 8
 #define RELAYD_MAX_THREADS 64
 
+enum relayd_io {
+    RELAYD_IO_AUTO = 0, /* io_uring when the kernel allows it, else epoll */
+    RELAYD_IO_EPOLL,
+    RELAYD_IO_URING,
+};
+
 struct relayd_opts {
     struct floe_addr listen[RELAYD_MAX_LISTEN];
     size_t n_listen;
@@ -27,7 +33,8 @@ struct relayd_opts {
     struct floe_addr relay_ip6; /* IPv6 relayed address */
     uint16_t port_min, port_max;
     unsigned threads;
-    bool gro; /* UDP GRO on the listening and relayed sockets (--no-gro clears it) */
+    bool gro;          /* UDP GRO on the listening and relayed sockets (--no-gro clears it) */
+    enum relayd_io io; /* --io; main resolves RELAYD_IO_AUTO before the workers start */
     struct floe_addr metrics;
     bool have_metrics;
     const char *log_file;
@@ -54,6 +61,13 @@ struct relayd {
     struct relayd_worker *workers[RELAYD_MAX_THREADS];
     pthread_mutex_t stats_lock;
 };
+
+/*
+ * Resolve opts.io: RELAYD_IO_AUTO becomes io_uring when a ring can be made here, else
+ * epoll. Returns 0, or FLOE_ERR_UNSUPPORTED/FLOE_ERR_IO when --io uring was asked for and
+ * cannot be had (errno set after FLOE_ERR_IO).
+ */
+int relayd_resolve_io(struct relayd_opts *o);
 
 /* Create worker index i (sockets bound, core made). Returns 0 or a FLOE_ERR_*. */
 int relayd_worker_new(struct relayd *d, unsigned i, struct relayd_worker **out);

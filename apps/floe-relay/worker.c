@@ -56,6 +56,7 @@ struct relayd_worker {
     int tx_fd[WORKER_BATCH];
     unsigned n_tx;
     struct floe_io_sender sender; /* UDP GSO runs, counters; never waits */
+    struct floe_io_uring *ring;   /* the io_uring loop's rings, NULL in the epoll loop */
 };
 
 static int worker_fam(const struct floe_addr *a)
@@ -182,6 +183,7 @@ void relayd_worker_free(struct relayd_worker *w)
 
     if (!w)
         return;
+    floe_io_uring_free(w->ring); /* first: its requests hold the sockets */
     for (i = 0; i < w->n_listen; i++)
         close(w->listen[i].fd);
     for (f = 0; f < 2 && w->port_fd[0] && w->port_fd[1]; f++) {
@@ -207,6 +209,12 @@ void relayd_worker_wake(struct relayd_worker *w)
 
     if (write(w->wakefd, &one, sizeof(one)) < 0)
         return; /* the counter is already non-zero: the worker is awake anyway */
+}
+
+/* A socket's tag in the io_uring loop: the epoll tag's kind and low bits in 32 bits. */
+static uint32_t worker_tag32(enum worker_tag kind, uint32_t low)
+{
+    return (uint32_t)kind << 24 | low;
 }
 
 /*
@@ -241,9 +249,14 @@ static void worker_flush(struct relayd_worker *w)
         while (j < w->n_tx && w->tx_fd[j] == w->tx_fd[i])
             j++;
         /* UDP: what the kernel cannot take now is lost (and counted), as on the wire */
-        floe_io_udp_send_batch(&w->sender, w->tx_fd[i], &w->tx[i], j - i);
+        if (w->ring)
+            floe_io_uring_send_batch(w->ring, &w->sender, w->tx_fd[i], &w->tx[i], j - i);
+        else
+            floe_io_udp_send_batch(&w->sender, w->tx_fd[i], &w->tx[i], j - i);
         i = j;
     }
+    if (w->ring)
+        floe_io_uring_flush(w->ring); /* every socket's sends in one io_uring_enter */
     w->n_tx = 0;
 }
 
@@ -291,12 +304,12 @@ static void worker_bind_port(struct relayd_worker *w, floe_time now,
 {
     struct floe_relay_tx tx;
     int fd = floe_io_udp_open(&ev->addr), err = 0;
+    uint32_t low = (uint32_t)worker_fam(&ev->addr) << 16 | ev->addr.port;
     long n;
 
     if (fd >= 0 &&
-        worker_epoll_add(w, fd,
-                         (uint64_t)WORKER_TAG_RELAY << 32 | (uint64_t)worker_fam(&ev->addr) << 16 |
-                             ev->addr.port) < 0) {
+        (w->ring ? floe_io_uring_recv(w->ring, fd, worker_tag32(WORKER_TAG_RELAY, low))
+                 : worker_epoll_add(w, fd, (uint64_t)WORKER_TAG_RELAY << 32 | low)) < 0) {
         close(fd);
         fd = FLOE_ERR_IO;
     }
@@ -320,6 +333,10 @@ static void worker_release_port(struct relayd_worker *w, const struct floe_addr 
 
     if (*slot < 0)
         return;
+    if (w->ring) /* the receive request holds the socket open until cancelled */
+        (void)floe_io_uring_cancel(
+            w->ring, *slot,
+            worker_tag32(WORKER_TAG_RELAY, (uint32_t)worker_fam(a) << 16 | a->port));
     close(*slot); /* also leaves the epoll set */
     *slot = -1;
 }
@@ -346,16 +363,15 @@ static void worker_events(struct relayd_worker *w, floe_time now)
     }
 }
 
-/* Read up to a batch from fd; feed each datagram to the core. Returns the messages read. */
-static int worker_read_batch(struct relayd_worker *w, int fd, const struct floe_addr *local,
-                             bool from_client, floe_time now)
+/* Feed received datagrams to the core: from clients on a listening socket, or from peers. */
+static void worker_feed(struct relayd_worker *w, const struct floe_io_rx_dgram *dg, size_t n,
+                        const struct floe_addr *local, bool from_client, floe_time now)
 {
     struct floe_relay_tx tx;
-    int n = floe_io_udp_recv_batch(&w->rx, fd);
     size_t i;
 
-    for (i = 0; i < w->rx.n_dg; i++) {
-        const struct floe_io_rx_dgram *d = &w->rx.dg[i];
+    for (i = 0; i < n; i++) {
+        const struct floe_io_rx_dgram *d = &dg[i];
         long out;
 
         if (from_client)
@@ -367,6 +383,15 @@ static int worker_read_batch(struct relayd_worker *w, int fd, const struct floe_
         worker_tx_commit(w, out, &tx);
         worker_events(w, now);
     }
+}
+
+/* Read up to a batch from fd; feed each datagram to the core. Returns the messages read. */
+static int worker_read_batch(struct relayd_worker *w, int fd, const struct floe_addr *local,
+                             bool from_client, floe_time now)
+{
+    int n = floe_io_udp_recv_batch(&w->rx, fd);
+
+    worker_feed(w, w->rx.dg, w->rx.n_dg, local, from_client, now);
     return n;
 }
 
@@ -421,10 +446,105 @@ static void worker_tick(struct relayd_worker *w, floe_time now)
         pthread_mutex_lock(&w->d->stats_lock);
         floe_relay_get_stats(w->core, &w->published);
         w->published_send = w->sender.stats;
-        w->published_recv = w->rx.stats;
+        if (w->ring)
+            floe_io_uring_recv_stats(w->ring, &w->published_recv);
+        else
+            w->published_recv = w->rx.stats;
         pthread_mutex_unlock(&w->d->stats_lock);
         w->next_publish = now + FLOE_SEC(1);
     }
+}
+
+/* One completion of the io_uring loop: datagrams to feed, a wake-up, a request to re-arm. */
+static void worker_uring_event(struct relayd_worker *w, const struct floe_io_uring_event *ev,
+                               floe_time now)
+{
+    uint32_t kind = ev->tag >> 24, low = ev->tag & 0xffffffu;
+    struct floe_addr relayed;
+    uint64_t drained;
+    int *slot;
+
+    if (kind == WORKER_TAG_WAKE) {
+        if (read(w->wakefd, &drained, sizeof(drained)) < 0)
+            drained = 0; /* already drained: nothing to do */
+        if (ev->ended)
+            (void)floe_io_uring_poll(w->ring, w->wakefd, ev->tag);
+        return;
+    }
+    if (kind == WORKER_TAG_LISTEN && low < w->n_listen) {
+        worker_feed(w, ev->dg, ev->n_dg, &w->listen[low].addr, true, now);
+        if (ev->ended && ev->err != -ECANCELED)
+            (void)floe_io_uring_recv(w->ring, ev->fd, ev->tag);
+        return;
+    }
+    relayed = (low >> 16) ? w->d->opts.relay_ip6 : w->d->opts.relay_ip;
+    relayed.port = (uint16_t)low;
+    slot = &w->port_fd[worker_fam(&relayed)][relayed.port];
+    if (*slot != ev->fd)
+        return; /* the port was released: the last completions of its request */
+    worker_feed(w, ev->dg, ev->n_dg, &relayed, false, now);
+    /* ended without a cancel: out of buffers (-ENOBUFS) or a full completion queue */
+    if (ev->ended && ev->err != -ECANCELED && *slot == ev->fd)
+        (void)floe_io_uring_recv(w->ring, ev->fd, ev->tag);
+}
+
+/* Create the rings and arm the listening sockets and the wake-up eventfd. */
+static int worker_uring_start(struct relayd_worker *w)
+{
+    size_t payload = w->d->opts.gro ? 65536 : WORKER_BUF, i;
+    int rc = floe_io_uring_new(&w->ring, payload, w->d->opts.gro ? 256 : 1024);
+
+    for (i = 0; rc == 0 && i < w->n_listen; i++)
+        rc = floe_io_uring_recv(w->ring, w->listen[i].fd,
+                                worker_tag32(WORKER_TAG_LISTEN, (uint32_t)i));
+    if (rc == 0)
+        rc = floe_io_uring_poll(w->ring, w->wakefd, worker_tag32(WORKER_TAG_WAKE, 0));
+    if (rc < 0) {
+        struct floe_log_field f[2] = {
+            FLOE_LF_U("worker", w->idx),
+            FLOE_LF_S("error", rc == FLOE_ERR_IO ? strerror(errno) : floe_strerror(rc)),
+        };
+
+        floe_jsonlog_write(&w->d->log, FLOE_LOG_WARN, "relay",
+                           "io_uring unavailable in this worker, using epoll", f, 2);
+        floe_io_uring_free(w->ring);
+        w->ring = NULL;
+    }
+    return rc;
+}
+
+/* The io_uring loop: multishot receives on every socket, all sends in one submission. */
+static void worker_uring_run(struct relayd_worker *w)
+{
+    struct floe_io_uring_event ev;
+
+    while (!atomic_load(&w->d->stop)) {
+        floe_time now = floe_io_now();
+
+        if (floe_io_uring_wait(w->ring, worker_wait_ms(w, now)) < 0)
+            worker_log_addr(w, FLOE_LOG_ERROR, "io_uring wait failed", &w->listen[0].addr, 0,
+                            errno);
+        now = floe_io_now();
+        while (floe_io_uring_next(w->ring, &ev))
+            worker_uring_event(w, &ev, now);
+        worker_flush(w);
+        worker_tick(w, now);
+    }
+}
+
+int relayd_resolve_io(struct relayd_opts *o)
+{
+    struct floe_io_uring *probe;
+    int rc;
+
+    if (o->io == RELAYD_IO_EPOLL)
+        return 0;
+    rc = floe_io_uring_new(&probe, WORKER_BUF, 8);
+    floe_io_uring_free(probe);
+    if (rc < 0 && o->io == RELAYD_IO_URING)
+        return rc;
+    o->io = rc < 0 ? RELAYD_IO_EPOLL : RELAYD_IO_URING;
+    return 0;
 }
 
 void *relayd_worker_run(void *arg)
@@ -433,6 +553,10 @@ void *relayd_worker_run(void *arg)
     struct epoll_event evs[64];
 
     floe_relay_set_unix_time(w->core, (int64_t)time(NULL));
+    if (w->d->opts.io == RELAYD_IO_URING && worker_uring_start(w) == 0) {
+        worker_uring_run(w);
+        return NULL;
+    }
     while (!atomic_load(&w->d->stop)) {
         floe_time now = floe_io_now();
         int n = epoll_wait(w->epfd, evs, 64, worker_wait_ms(w, now)), i;

@@ -1,9 +1,11 @@
 /*
  * floe-relay's I/O path in process: one worker thread on a free loopback port, a TURN
  * client and a peer on loopback. UDP GSO bursts each way must be relayed datagram for
- * datagram, in order, with the relay's sockets in UDP GRO mode and without; a GSO burst
- * of garbage is dropped and counted and the relay still serves. The counters the metrics
- * endpoint shows must say whether GRO coalesced anything.
+ * datagram, in order, by the io_uring loop and by the epoll loop, with the relay's
+ * sockets in UDP GRO mode and without; a GSO burst of garbage is dropped and counted and
+ * the relay still serves; a released allocation's port can be bound again (the io_uring
+ * receive on it was cancelled). The counters the metrics endpoint shows must say whether
+ * GRO coalesced anything.
  */
 #include <pthread.h>
 #include <unistd.h>
@@ -39,21 +41,25 @@ static uint16_t rio_free_port(void)
     return a.port;
 }
 
-static int rio_start(struct rio *t, bool gro)
+static int rio_start(struct rio *t, bool gro, const char *io, char *ports)
 {
     char listen[64], err[128];
     char *argv[16] = {"floe-relay",   "--listen",    listen, "--user",
                       "alice:secret", "--threads",   "1",    "--relay-ports",
-                      "61000-61999",  "--log-level", "off",  "--allow-loopback-peers"};
+                      "61800-61999",  "--log-level", "off",  "--allow-loopback-peers"};
     int argc = 12;
 
+    argv[argc++] = "--io";
+    argv[argc++] = (char *)io;
+    if (ports)
+        argv[8] = ports;
     if (!gro)
         argv[argc++] = "--no-gro";
     memset(t, 0, sizeof(*t));
     t->server = floe_addr_v4(127, 0, 0, 1, rio_free_port());
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", t->server.port);
     if (relayd_parse_args(argc, argv, &t->d.opts, err, sizeof(err)) != 0 ||
-        floe_jsonlog_open(&t->d.log, NULL, FLOE_LOG_OFF) < 0)
+        relayd_resolve_io(&t->d.opts) < 0 || floe_jsonlog_open(&t->d.log, NULL, FLOE_LOG_OFF) < 0)
         return -1;
     pthread_mutex_init(&t->d.stats_lock, NULL);
     t->d.n_workers = 1;
@@ -88,6 +94,8 @@ static int rio_request(struct rio *t, uint16_t method, uint8_t *resp, size_t cap
     floe_stun_build_init(&b, req, sizeof(req), method, FLOE_STUN_REQUEST, txid);
     if (method == FLOE_STUN_ALLOCATE)
         floe_stun_add_requested_transport(&b, 17);
+    if (method == FLOE_STUN_REFRESH)
+        floe_stun_add_u32(&b, FLOE_STUN_ATTR_LIFETIME, 0); /* delete the allocation */
     if (method == FLOE_STUN_CHANNEL_BIND) {
         floe_stun_add_channel(&b, RIO_CHANNEL);
         floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, &t->peer_addr);
@@ -216,7 +224,7 @@ static long long rio_metric(const char *text, const char *name)
     return -1;
 }
 
-static void rio_run(bool gro)
+static void rio_run(bool gro, const char *io)
 {
     static uint8_t bufs[RIO_N][128];
     static char text[16384];
@@ -224,7 +232,8 @@ static void rio_run(bool gro)
     struct rio t;
     size_t i;
 
-    REQUIRE(rio_start(&t, gro) == 0);
+    REQUIRE(rio_start(&t, gro, io, NULL) == 0);
+    CHECK_EQ(t.d.opts.io, strcmp(io, "uring") == 0 ? RELAYD_IO_URING : RELAYD_IO_EPOLL);
     t.client = floe_io_udp_open(&lo);
     t.peer = floe_io_udp_open(&lo);
     REQUIRE(t.client >= 0 && t.peer >= 0);
@@ -273,19 +282,80 @@ static void rio_run(bool gro)
     rio_stop(&t);
 }
 
-static void test_gso_bursts_relayed_with_gro(void)
+/*
+ * With a one-port range, allocate, delete the allocation (Refresh, lifetime 0) and
+ * allocate again from another client: the port must be free again each time, so the
+ * loop must have let go of the socket (io_uring: the receive on it cancelled).
+ */
+static void rio_reuse_port(const char *io)
 {
-    rio_run(true);
+    struct floe_addr lo = floe_addr_v4(127, 0, 0, 1, 0), first;
+    struct floe_stun_msg m;
+    char ports[32];
+    uint8_t resp[1500];
+    uint16_t port = rio_free_port();
+    struct rio t;
+    int round;
+
+    snprintf(ports, sizeof(ports), "%u-%u", port, port);
+    REQUIRE(rio_start(&t, true, io, ports) == 0);
+    t.peer = floe_io_udp_open(&lo);
+    REQUIRE(t.peer >= 0);
+    CHECK_EQ(floe_io_udp_local(t.peer, &t.peer_addr), 0);
+    for (round = 0; round < 3; round++) {
+        t.client = floe_io_udp_open(&lo);
+        t.nonce[0] = '\0';
+        REQUIRE(t.client >= 0);
+        CHECK_EQ(rio_allocate(&t), 0);
+        if (round == 0)
+            first = t.relayed;
+        CHECK(floe_addr_eq(&t.relayed, &first));
+        CHECK_EQ(t.relayed.port, port);
+        CHECK_EQ(rio_request(&t, FLOE_STUN_REFRESH, resp, sizeof(resp), &m), 0);
+        CHECK_EQ(m.cls, FLOE_STUN_SUCCESS);
+        floe_io_close(t.client);
+        t.client = -1;
+    }
+    rio_stop(&t);
 }
 
-static void test_gso_bursts_relayed_without_gro(void)
+static void test_uring_gro(void)
 {
-    rio_run(false);
+    rio_run(true, "uring");
+}
+
+static void test_uring_no_gro(void)
+{
+    rio_run(false, "uring");
+}
+
+static void test_epoll_gro(void)
+{
+    rio_run(true, "epoll");
+}
+
+static void test_epoll_no_gro(void)
+{
+    rio_run(false, "epoll");
+}
+
+static void test_uring_port_reuse(void)
+{
+    rio_reuse_port("uring");
+}
+
+static void test_epoll_port_reuse(void)
+{
+    rio_reuse_port("epoll");
 }
 
 int main(void)
 {
-    FLOE_RUN(test_gso_bursts_relayed_with_gro);
-    FLOE_RUN(test_gso_bursts_relayed_without_gro);
+    FLOE_RUN(test_uring_gro);
+    FLOE_RUN(test_uring_no_gro);
+    FLOE_RUN(test_epoll_gro);
+    FLOE_RUN(test_epoll_no_gro);
+    FLOE_RUN(test_uring_port_reuse);
+    FLOE_RUN(test_epoll_port_reuse);
     return floe_test_summary();
 }
