@@ -455,6 +455,16 @@ static void worker_tick(struct relayd_worker *w, floe_time now)
     }
 }
 
+/*
+ * Whether a multishot receive that ended with err is armed again: yes after running out
+ * of buffers (-ENOBUFS) or completion-queue room (0) and other passing errors; no once
+ * cancelled or when the socket is gone, so a broken socket cannot spin the loop.
+ */
+static bool worker_uring_rearm(int err)
+{
+    return err != -ECANCELED && err != -EBADF && err != -ENOTSOCK && err != -EINVAL;
+}
+
 /* One completion of the io_uring loop: datagrams to feed, a wake-up, a request to re-arm. */
 static void worker_uring_event(struct relayd_worker *w, const struct floe_io_uring_event *ev,
                                floe_time now)
@@ -467,13 +477,13 @@ static void worker_uring_event(struct relayd_worker *w, const struct floe_io_uri
     if (kind == WORKER_TAG_WAKE) {
         if (read(w->wakefd, &drained, sizeof(drained)) < 0)
             drained = 0; /* already drained: nothing to do */
-        if (ev->ended)
+        if (ev->ended && worker_uring_rearm(ev->err))
             (void)floe_io_uring_poll(w->ring, w->wakefd, ev->tag);
         return;
     }
     if (kind == WORKER_TAG_LISTEN && low < w->n_listen) {
         worker_feed(w, ev->dg, ev->n_dg, &w->listen[low].addr, true, now);
-        if (ev->ended && ev->err != -ECANCELED)
+        if (ev->ended && worker_uring_rearm(ev->err))
             (void)floe_io_uring_recv(w->ring, ev->fd, ev->tag);
         return;
     }
@@ -484,7 +494,7 @@ static void worker_uring_event(struct relayd_worker *w, const struct floe_io_uri
         return; /* the port was released: the last completions of its request */
     worker_feed(w, ev->dg, ev->n_dg, &relayed, false, now);
     /* ended without a cancel: out of buffers (-ENOBUFS) or a full completion queue */
-    if (ev->ended && ev->err != -ECANCELED && *slot == ev->fd)
+    if (ev->ended && worker_uring_rearm(ev->err) && *slot == ev->fd)
         (void)floe_io_uring_recv(w->ring, ev->fd, ev->tag);
 }
 
