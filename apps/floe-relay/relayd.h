@@ -33,8 +33,9 @@ struct relayd_opts {
     struct floe_addr relay_ip6; /* IPv6 relayed address */
     uint16_t port_min, port_max;
     unsigned threads;
-    bool gro;          /* UDP GRO on the listening and relayed sockets (--no-gro clears it) */
-    enum relayd_io io; /* --io; main resolves RELAYD_IO_AUTO before the workers start */
+    bool gro;           /* UDP GRO on the listening and relayed sockets (--no-gro clears it) */
+    enum relayd_io io;  /* --io; main resolves RELAYD_IO_AUTO before the workers start */
+    uint32_t linger_us; /* io_uring: a busy worker waits this long for a batch (--linger-us) */
     struct floe_addr metrics;
     bool have_metrics;
     const char *log_file;

@@ -23,6 +23,7 @@
 #define WORKER_BUF 2048
 #define WORKER_MAX_ROUNDS 8 /* recvmmsg batches per socket per wakeup, for fairness */
 #define WORKER_SOCKBUF (4 * 1024 * 1024)
+#define WORKER_URING_BATCH 32 /* completions a busy io_uring loop waits for (--linger-us) */
 
 enum worker_tag {
     WORKER_TAG_WAKE = 0,
@@ -527,11 +528,13 @@ static int worker_uring_start(struct relayd_worker *w)
 static void worker_uring_run(struct relayd_worker *w)
 {
     struct floe_io_uring_event ev;
+    floe_time linger = (floe_time)w->d->opts.linger_us * 1000u;
 
     while (!atomic_load(&w->d->stop)) {
         floe_time now = floe_io_now();
 
-        if (floe_io_uring_wait(w->ring, worker_wait_ms(w, now)) < 0)
+        /* under load: one wake-up per batch (or per linger), not one per datagram */
+        if (floe_io_uring_wait(w->ring, worker_wait_ms(w, now), WORKER_URING_BATCH, linger) < 0)
             worker_log_addr(w, FLOE_LOG_ERROR, "io_uring wait failed", &w->listen[0].addr, 0,
                             errno);
         now = floe_io_now();

@@ -202,9 +202,11 @@ int floe_io_uring_poll(struct floe_io_uring *u, int fd, uint32_t tag);
 int floe_io_uring_cancel(struct floe_io_uring *u, int fd, uint32_t tag);
 /*
  * Submit what is queued and wait until a completion is ready or timeout_ms passes
- * (-1: no limit). Returns 0 or FLOE_ERR_IO.
+ * (-1: no limit). With batch > 1 and linger > 0 (nanoseconds) it first waits for batch
+ * completions for at most linger, so that a busy loop wakes once per batch rather than
+ * once per datagram; what came within linger is returned then. Returns 0 or FLOE_ERR_IO.
  */
-int floe_io_uring_wait(struct floe_io_uring *u, int timeout_ms);
+int floe_io_uring_wait(struct floe_io_uring *u, int timeout_ms, unsigned batch, floe_time linger);
 /* The next completion into *ev without waiting: 1, or 0 when none is ready. */
 int floe_io_uring_next(struct floe_io_uring *u, struct floe_io_uring_event *ev);
 /*

@@ -225,18 +225,32 @@ static void uring_release(struct floe_io_uring *u)
     u->held = -1;
 }
 
-int floe_io_uring_wait(struct floe_io_uring *u, int timeout_ms)
+static int uring_wait_error(int rc)
+{
+    if (rc == -EAGAIN || rc == -EBUSY)
+        return 0;
+    errno = -rc;
+    return FLOE_ERR_IO;
+}
+
+int floe_io_uring_wait(struct floe_io_uring *u, int timeout_ms, unsigned batch, floe_time linger)
 {
     struct __kernel_timespec ts = {timeout_ms / 1000, (long long)(timeout_ms % 1000) * 1000000};
+    struct __kernel_timespec lt = {(long long)(linger / 1000000000u),
+                                   (long long)(linger % 1000000000u)};
     struct io_uring_cqe *cqe;
     int rc;
 
     uring_release(u);
-    rc = io_uring_submit_and_wait_timeout(&u->rx, &cqe, 1, timeout_ms < 0 ? NULL : &ts, NULL);
-    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
-        errno = -rc;
-        return FLOE_ERR_IO;
+    if (batch > 1 && linger > 0 && timeout_ms != 0) {
+        /* one wake-up for a batch of completions, or whatever came within linger */
+        rc = io_uring_submit_and_wait_timeout(&u->rx, &cqe, batch, &lt, NULL);
+        if (rc != -ETIME || io_uring_cq_ready(&u->rx) > 0)
+            return rc < 0 && rc != -ETIME && rc != -EINTR ? uring_wait_error(rc) : 0;
     }
+    rc = io_uring_submit_and_wait_timeout(&u->rx, &cqe, 1, timeout_ms < 0 ? NULL : &ts, NULL);
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
+        return uring_wait_error(rc);
     return 0;
 }
 
@@ -435,10 +449,12 @@ int floe_io_uring_cancel(struct floe_io_uring *u, int fd, uint32_t tag)
     return floe_io_uring_recv(u, fd, tag);
 }
 
-int floe_io_uring_wait(struct floe_io_uring *u, int timeout_ms)
+int floe_io_uring_wait(struct floe_io_uring *u, int timeout_ms, unsigned batch, floe_time linger)
 {
     (void)u;
     (void)timeout_ms;
+    (void)batch;
+    (void)linger;
     return FLOE_ERR_UNSUPPORTED;
 }
 

@@ -45,6 +45,7 @@ static void test_defaults(void)
     CHECK_EQ(opts.log_level, FLOE_LOG_INFO);
     CHECK(opts.gro);
     CHECK_EQ(opts.io, RELAYD_IO_AUTO);
+    CHECK_EQ(opts.linger_us, 50);
 }
 
 static void test_every_option(void)
@@ -58,7 +59,7 @@ static void test_every_option(void)
                   "--deny-peer", "10.1.2.0/24", "--max-allocations", "50", "--user-quota", "2",
                   "--client-quota", "3", "--unauth-rate", "0", "--metrics", "127.0.0.1:9641",
                   "--log-file", "/tmp/x.log", "--log-level", "debug", "--no-gro", "--io", "epoll",
-                  NULL) == 0);
+                  "--linger-us", "0", NULL) == 0);
     CHECK_EQ(opts.n_listen, 2);
     CHECK(floe_addr_format_ip(&opts.relay_ip6, a, sizeof(a)) > 0);
     CHECK_STR(a, "2001:db8::10");
@@ -67,6 +68,7 @@ static void test_every_option(void)
     CHECK_EQ(opts.threads, 3);
     CHECK(!opts.gro);
     CHECK_EQ(opts.io, RELAYD_IO_EPOLL);
+    CHECK_EQ(opts.linger_us, 0);
     CHECK_STR(opts.core.realm, "example.org");
     CHECK_STR(opts.core.auth_secret, "s3cret");
     CHECK_STR(opts.core.users[0].name, "bob");
@@ -117,6 +119,8 @@ static void test_errors(void)
                  parse("--listen", "127.0.0.1:1", "--user", "a:b", "--user-quota", "-1", NULL));
     expect_error("invalid --log-level",
                  parse("--listen", "127.0.0.1:1", "--user", "a:b", "--log-level", "loud", NULL));
+    expect_error("invalid --linger-us",
+                 parse("--listen", "127.0.0.1:1", "--user", "a:b", "--linger-us", "10001", NULL));
     expect_error("invalid --io",
                  parse("--listen", "127.0.0.1:1", "--user", "a:b", "--io", "select", NULL));
     expect_error("unknown option", parse("--listen", "127.0.0.1:1", "--bogus", NULL));

@@ -44,7 +44,7 @@ static uint16_t rio_free_port(void)
 static int rio_start(struct rio *t, bool gro, const char *io, char *ports)
 {
     char listen[64], err[128];
-    char *argv[16] = {"floe-relay",   "--listen",    listen, "--user",
+    char *argv[20] = {"floe-relay",   "--listen",    listen, "--user",
                       "alice:secret", "--threads",   "1",    "--relay-ports",
                       "61800-61999",  "--log-level", "off",  "--allow-loopback-peers"};
     int argc = 12;
@@ -53,8 +53,11 @@ static int rio_start(struct rio *t, bool gro, const char *io, char *ports)
     argv[argc++] = (char *)io;
     if (ports)
         argv[8] = ports;
-    if (!gro)
+    if (!gro) { /* and the io_uring loop waking for every completion */
         argv[argc++] = "--no-gro";
+        argv[argc++] = "--linger-us";
+        argv[argc++] = "0";
+    }
     memset(t, 0, sizeof(*t));
     t->server = floe_addr_v4(127, 0, 0, 1, rio_free_port());
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", t->server.port);
