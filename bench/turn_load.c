@@ -9,12 +9,19 @@
  * p50/p99 and the relay's own CPU time (from /proc), then the ratios.
  *
  *   build/bench/turn_load [--allocations N] [--seconds S] [--size BYTES]
- *                         [--window W] [--threads T]
+ *                         [--window W] [--threads T] [--gso 0|1] [--floe-arg ARG]
+ *
+ * The generator (clients and echo peer, in this process) is the same for both relays.
+ * By default it sends each client's window refill as one UDP GSO burst and reads with
+ * UDP GRO, echoing a coalesced message back as one GSO send, so that it costs less than
+ * the relays it drives; --gso 0 is the plain sendmmsg/recvmmsg generator. --floe-arg
+ * passes one more argument to floe-relay (e.g. --no-gro).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -34,12 +41,21 @@
 
 extern char **environ;
 
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
 #define LOAD_MAX_ALLOCS 512
 #define LOAD_HIST_US 200000 /* latency histogram: 1 us buckets up to 200 ms */
 
 struct load_opts {
     int allocations, seconds, size, window, threads;
+    bool gso; /* the generator sends UDP GSO bursts and reads with UDP GRO (--gso 0: plain) */
     char floe_relay[4096];
+    const char *floe_arg; /* one extra floe-relay argument (--floe-arg), NULL if none */
 };
 
 struct load_result {
@@ -77,42 +93,85 @@ struct load_echo {
     pthread_t thread;
 };
 
+/* The UDP GRO segment size of a received message, 0 when it carries one datagram. */
+static int load_gro_size(struct msghdr *h)
+{
+    struct cmsghdr *c;
+    int seg = 0;
+
+    for (c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO)
+            memcpy(&seg, CMSG_DATA(c), sizeof(seg));
+    }
+    return seg;
+}
+
+/* Point h's control buffer at ctrl with one UDP_SEGMENT cmsg of seg bytes. */
+static void load_set_segment(struct msghdr *h, char *ctrl, size_t cap, uint16_t seg)
+{
+    struct cmsghdr *c = (struct cmsghdr *)ctrl;
+
+    memset(ctrl, 0, cap);
+    h->msg_control = ctrl;
+    h->msg_controllen = CMSG_SPACE(sizeof(seg));
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(seg));
+    memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+}
+
+#define LOAD_ECHO_BATCH 64
+#define LOAD_ECHO_BUF 65536
+#define LOAD_CTRL 64
+
+/* Echo each message back to its sender; a GRO message goes back as one GSO send. */
 static void *load_echo_run(void *arg)
 {
     struct load_echo *e = arg;
-    struct mmsghdr msgs[64];
-    struct iovec iov[64];
-    struct sockaddr_in from[64];
-    static uint8_t bufs[64][2048];
+    struct mmsghdr msgs[LOAD_ECHO_BATCH];
+    struct iovec iov[LOAD_ECHO_BATCH];
+    struct sockaddr_in from[LOAD_ECHO_BATCH];
+    static char ctrl[LOAD_ECHO_BATCH][LOAD_CTRL];
+    uint8_t *bufs = malloc((size_t)LOAD_ECHO_BATCH * LOAD_ECHO_BUF);
     int i, n;
 
-    while (!atomic_load(&e->stop)) {
+    while (bufs && !atomic_load(&e->stop)) {
         struct pollfd p = {e->fd, POLLIN, 0};
 
         if (poll(&p, 1, 100) <= 0)
             continue;
-        for (i = 0; i < 64; i++) {
-            iov[i].iov_base = bufs[i];
-            iov[i].iov_len = sizeof(bufs[i]);
+        for (i = 0; i < LOAD_ECHO_BATCH; i++) {
+            iov[i].iov_base = bufs + (size_t)i * LOAD_ECHO_BUF;
+            iov[i].iov_len = LOAD_ECHO_BUF;
             memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
             msgs[i].msg_hdr.msg_name = &from[i];
             msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
             msgs[i].msg_hdr.msg_iov = &iov[i];
             msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_control = ctrl[i];
+            msgs[i].msg_hdr.msg_controllen = LOAD_CTRL;
         }
-        n = recvmmsg(e->fd, msgs, 64, MSG_DONTWAIT, NULL);
-        for (i = 0; i < n; i++)
+        n = recvmmsg(e->fd, msgs, LOAD_ECHO_BATCH, MSG_DONTWAIT, NULL);
+        for (i = 0; i < n; i++) {
+            int seg = load_gro_size(&msgs[i].msg_hdr);
+
             iov[i].iov_len = msgs[i].msg_len;
+            msgs[i].msg_hdr.msg_control = NULL;
+            msgs[i].msg_hdr.msg_controllen = 0;
+            if (seg > 0 && (unsigned)seg < msgs[i].msg_len)
+                load_set_segment(&msgs[i].msg_hdr, ctrl[i], LOAD_CTRL, (uint16_t)seg);
+        }
         if (n > 0)
             (void)sendmmsg(e->fd, msgs, (unsigned)n, 0);
     }
+    free(bufs);
     return NULL;
 }
 
-static int load_udp_socket(struct sockaddr_in *bound)
+static int load_udp_socket(struct sockaddr_in *bound, bool gro)
 {
     socklen_t len = sizeof(*bound);
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), size = 4 << 20;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), size = 4 << 20, one = 1;
 
     if (fd < 0)
         load_die("socket");
@@ -123,6 +182,8 @@ static int load_udp_socket(struct sockaddr_in *bound)
         load_die("bind");
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+    if (gro && setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0)
+        load_die("UDP_GRO");
     getsockname(fd, (struct sockaddr *)bound, &len);
     return fd;
 }
@@ -194,12 +255,29 @@ static bool load_span_copy(const struct floe_stun_msg *m, uint16_t type, char *o
     return true;
 }
 
+/* Why a setup step failed: no answer, or the error code the relay answered. */
+static int load_setup_fail(const char *step, long n, const struct floe_stun_msg *m)
+{
+    struct floe_span reason;
+    int code = 0;
+
+    if (n >= 0 && floe_stun_get_error(m, &code, &reason) == 0)
+        fprintf(stderr, "turn_load: %s: error %d %.*s\n", step, code, (int)reason.len,
+                (const char *)reason.ptr);
+    else
+        fprintf(stderr, "turn_load: %s: %s\n", step, n < 0 ? "no answer" : "failed");
+    return -1;
+}
+
 /* Allocate (401 dance) and bind a channel to peer. 0 or -1. */
 static int load_setup_client(struct load_client *c, const struct floe_addr *peer)
 {
     struct load_auth au;
     struct floe_stun_msg m;
+    struct floe_span reason;
     uint8_t resp[1500];
+    int tries, code;
+    long n;
 
     memset(&au, 0, sizeof(au));
     if (load_request(c->fd, FLOE_STUN_ALLOCATE, &au, 0, NULL, resp, &m) < 0 ||
@@ -210,12 +288,18 @@ static int load_setup_client(struct load_client *c, const struct floe_addr *peer
                                     floe_span_make(au.realm, strlen(au.realm)),
                                     floe_span_make("secret", 6)) < 0)
         return -1;
-    if (load_request(c->fd, FLOE_STUN_ALLOCATE, &au, 0, NULL, resp, &m) < 0 ||
-        m.cls != FLOE_STUN_SUCCESS)
-        return -1;
-    if (load_request(c->fd, FLOE_STUN_CHANNEL_BIND, &au, c->channel, peer, resp, &m) < 0 ||
-        m.cls != FLOE_STUN_SUCCESS)
-        return -1;
+    /* 508: the relayed port the relay drew is taken on this shared machine; ask again */
+    for (tries = 0; tries < 5; tries++) {
+        n = load_request(c->fd, FLOE_STUN_ALLOCATE, &au, 0, NULL, resp, &m);
+        if (n < 0 || m.cls == FLOE_STUN_SUCCESS || floe_stun_get_error(&m, &code, &reason) < 0 ||
+            code != 508)
+            break;
+    }
+    if (n < 0 || m.cls != FLOE_STUN_SUCCESS)
+        return load_setup_fail("Allocate", n, &m);
+    n = load_request(c->fd, FLOE_STUN_CHANNEL_BIND, &au, c->channel, peer, resp, &m);
+    if (n < 0 || m.cls != FLOE_STUN_SUCCESS)
+        return load_setup_fail("ChannelBind", n, &m);
     return 0;
 }
 
@@ -230,13 +314,15 @@ struct load_run {
 
 #define LOAD_BATCH 32
 
-/* Send k ChannelData datagrams stamped with now on c's socket, in one sendmmsg. */
+/* Send k ChannelData datagrams stamped with now on c's socket: one UDP GSO send, or sendmmsg. */
 static void load_send_n(struct load_run *r, struct load_client *c, uint64_t now, int k)
 {
     static uint8_t pkt[2048];
+    static char ctrl[LOAD_CTRL];
     struct mmsghdr m[LOAD_BATCH];
-    struct iovec iov;
+    struct iovec iov[LOAD_BATCH];
     uint8_t *payload = pkt + FLOE_CHANNELDATA_HEADER_LEN;
+    size_t len = (size_t)r->o->size + FLOE_CHANNELDATA_HEADER_LEN;
     int i, sent;
 
     if (k <= 0)
@@ -246,14 +332,20 @@ static void load_send_n(struct load_run *r, struct load_client *c, uint64_t now,
     memcpy(payload, &now, sizeof(now));
     if (floe_channeldata_encode(pkt, sizeof(pkt), c->channel, payload, (size_t)r->o->size) < 0)
         return;
-    iov.iov_base = pkt;
-    iov.iov_len = (size_t)r->o->size + FLOE_CHANNELDATA_HEADER_LEN;
     memset(m, 0, sizeof(m));
     for (i = 0; i < k; i++) {
-        m[i].msg_hdr.msg_iov = &iov;
+        iov[i].iov_base = pkt;
+        iov[i].iov_len = len;
+        m[i].msg_hdr.msg_iov = &iov[i];
         m[i].msg_hdr.msg_iovlen = 1;
     }
-    sent = sendmmsg(c->fd, m, (unsigned)k, MSG_DONTWAIT);
+    if (r->o->gso && k > 1) {
+        m[0].msg_hdr.msg_iovlen = (size_t)k; /* the k iovecs, one datagram each */
+        load_set_segment(&m[0].msg_hdr, ctrl, sizeof(ctrl), (uint16_t)len);
+        sent = sendmsg(c->fd, &m[0].msg_hdr, MSG_DONTWAIT) > 0 ? k : -1;
+    } else {
+        sent = sendmmsg(c->fd, m, (unsigned)k, MSG_DONTWAIT);
+    }
     if (sent <= 0)
         return;
     c->in_flight += sent;
@@ -279,10 +371,29 @@ static int load_account(struct load_run *r, struct load_client *c, const uint8_t
     return 1;
 }
 
-/* Drain c's socket in recvmmsg batches; refill the window with one sendmmsg per batch. */
+/* Account the datagrams of one received message (several when UDP GRO coalesced them). */
+static int load_account_msg(struct load_run *r, struct load_client *c, const uint8_t *buf,
+                            struct mmsghdr *m, uint64_t now)
+{
+    size_t len = m->msg_len, seg = (size_t)load_gro_size(&m->msg_hdr), off = 0;
+    int got = 0;
+
+    if (seg == 0 || seg > len)
+        seg = len;
+    do {
+        size_t n = len - off < seg ? len - off : seg;
+
+        got += load_account(r, c, buf + off, n, now);
+        off += n;
+    } while (off < len);
+    return got;
+}
+
+/* Drain c's socket in recvmmsg batches; refill the window once per batch. */
 static void load_receive(struct load_run *r, struct load_client *c, uint64_t now, bool refill)
 {
-    static uint8_t bufs[LOAD_BATCH][2048];
+    static uint8_t bufs[LOAD_BATCH][LOAD_ECHO_BUF];
+    static char ctrl[LOAD_BATCH][LOAD_CTRL];
     struct mmsghdr m[LOAD_BATCH];
     struct iovec iov[LOAD_BATCH];
     int i, n, got;
@@ -294,10 +405,12 @@ static void load_receive(struct load_run *r, struct load_client *c, uint64_t now
             iov[i].iov_len = sizeof(bufs[i]);
             m[i].msg_hdr.msg_iov = &iov[i];
             m[i].msg_hdr.msg_iovlen = 1;
+            m[i].msg_hdr.msg_control = ctrl[i];
+            m[i].msg_hdr.msg_controllen = LOAD_CTRL;
         }
         n = recvmmsg(c->fd, m, LOAD_BATCH, MSG_DONTWAIT, NULL);
         for (i = 0, got = 0; i < n; i++)
-            got += load_account(r, c, bufs[i], m[i].msg_len, now);
+            got += load_account_msg(r, c, bufs[i], &m[i], now);
         if (refill)
             load_send_n(r, c, now, got);
     } while (n == LOAD_BATCH);
@@ -376,8 +489,9 @@ static void load_loop(struct load_run *r, int ep, uint64_t end)
     }
 }
 
-static int load_measure(const struct load_opts *o, pid_t relay, const struct floe_addr *server,
-                        const struct floe_addr *peer, struct load_result *res)
+static int load_measure(const struct load_opts *o, pid_t relay, const char *relay_name,
+                        const struct floe_addr *server, const struct floe_addr *peer,
+                        struct load_result *res)
 {
     struct load_run *r = calloc(1, sizeof(*r));
     struct sockaddr_in bound, srv;
@@ -397,11 +511,11 @@ static int load_measure(const struct load_opts *o, pid_t relay, const struct flo
         struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
         struct load_client *c = &r->clients[i];
 
-        c->fd = load_udp_socket(&bound);
+        c->fd = load_udp_socket(&bound, o->gso);
         c->channel = (uint16_t)(FLOE_CHANNEL_MIN + i);
         if (connect(c->fd, (struct sockaddr *)&srv, sizeof(srv)) < 0 ||
             load_setup_client(c, peer) < 0) {
-            fprintf(stderr, "turn_load: allocation %d failed\n", i);
+            fprintf(stderr, "turn_load: allocation %d through %s failed\n", i, relay_name);
             return -1;
         }
         epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
@@ -434,7 +548,7 @@ static int load_measure(const struct load_opts *o, pid_t relay, const struct flo
 static uint16_t load_free_port(void)
 {
     struct sockaddr_in a;
-    int fd = load_udp_socket(&a);
+    int fd = load_udp_socket(&a, false);
     uint16_t port = ntohs(a.sin_port);
 
     close(fd);
@@ -464,7 +578,7 @@ static int load_wait_ready(const struct floe_addr *server)
     struct floe_stun_msg m;
     struct sockaddr_in bound, srv;
     uint8_t req[64], resp[1500], txid[12] = {1};
-    int fd = load_udp_socket(&bound), i, rc = -1;
+    int fd = load_udp_socket(&bound, false), i, rc = -1;
     long n;
 
     memset(&srv, 0, sizeof(srv));
@@ -515,6 +629,7 @@ static pid_t load_start_floe(const struct load_opts *o, uint16_t port)
                     "61000-61999",
                     "--log-level",
                     "error",
+                    (char *)o->floe_arg,
                     NULL};
 
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
@@ -562,7 +677,7 @@ static int load_one(const struct load_opts *o, bool coturn, const struct floe_ad
     int rc = -1;
 
     if (load_wait_ready(&server) == 0)
-        rc = load_measure(o, pid, &server, peer, res);
+        rc = load_measure(o, pid, coturn ? "turnserver" : "floe-relay", &server, peer, res);
     else
         fprintf(stderr, "turn_load: %s did not answer\n", coturn ? "turnserver" : "floe-relay");
     load_stop(pid);
@@ -586,9 +701,14 @@ static void load_args(int argc, char **argv, struct load_opts *o)
     o->size = 200;
     o->window = 4;
     o->threads = 1;
+    o->gso = true;
     for (i = 1; i + 1 < argc; i += 2) {
         int v = atoi(argv[i + 1]);
 
+        if (strcmp(argv[i], "--floe-arg") == 0) {
+            o->floe_arg = argv[i + 1];
+            continue;
+        }
         if (strcmp(argv[i], "--allocations") == 0 && v > 0 && v <= LOAD_MAX_ALLOCS)
             o->allocations = v;
         else if (strcmp(argv[i], "--seconds") == 0 && v > 0)
@@ -599,6 +719,8 @@ static void load_args(int argc, char **argv, struct load_opts *o)
             o->window = v;
         else if (strcmp(argv[i], "--threads") == 0 && v > 0)
             o->threads = v;
+        else if (strcmp(argv[i], "--gso") == 0 && (v == 0 || v == 1))
+            o->gso = v == 1;
         else
             fprintf(stderr, "turn_load: ignoring %s %s\n", argv[i], argv[i + 1]);
     }
@@ -619,12 +741,15 @@ int main(int argc, char **argv)
     snprintf(slash ? slash + 1 : o.floe_relay,
              sizeof(o.floe_relay) - (size_t)(slash ? slash + 1 - o.floe_relay : 0),
              "../bin/floe-relay");
-    echo.fd = load_udp_socket(&echo.addr);
+    echo.fd = load_udp_socket(&echo.addr, o.gso);
     atomic_store(&echo.stop, false);
     pthread_create(&echo.thread, NULL, load_echo_run, &echo);
     peer = floe_addr_v4(127, 0, 0, 1, ntohs(echo.addr.sin_port));
-    printf("turn_load: %d allocations, window %d, %d-byte payloads, %d s, %d relay thread(s)\n",
-           o.allocations, o.window, o.size, o.seconds, o.threads);
+    printf("turn_load: %d allocations, window %d, %d-byte payloads, %d s, %d relay thread(s), "
+           "generator %s%s%s\n",
+           o.allocations, o.window, o.size, o.seconds, o.threads,
+           o.gso ? "UDP GSO sends + UDP GRO receives" : "sendmmsg/recvmmsg",
+           o.floe_arg ? ", floe-relay " : "", o.floe_arg ? o.floe_arg : "");
     if (load_one(&o, false, &peer, &fr) < 0 || load_one(&o, true, &peer, &cr) < 0)
         return 1;
     load_print("floe-relay", &fr);

@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential cmake pkg-config clang clang-format libclang-rt-14-dev libssl-dev zlib1g-dev \
 jq coturn iproute2 nftables wireguard-tools wireguard-go iperf3 socat iputils-ping bc \
-libnice-dev"
+libnice-dev liburing-dev"
 
 missing=""
 for p in $PACKAGES; do

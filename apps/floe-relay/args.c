@@ -21,6 +21,14 @@ static const char relayd_usage[] =
     "  --relay-ip6 IP            IPv6 address of relayed allocations (optional)\n"
     "  --relay-ports MIN-MAX     relayed port range (default 49152-65535)\n"
     "  --threads N               worker threads (default: the number of CPUs)\n"
+    "  --io MODE                 uring: io_uring (multishot receives, every socket's sends\n"
+    "                            in one submission); epoll: epoll + recvmmsg/sendmmsg\n"
+    "                            (default: uring when the kernel allows it, else epoll)\n"
+    "  --linger-us N             io_uring: a busy worker waits up to N microseconds for\n"
+    "                            a batch of completions before it wakes (default 50;\n"
+    "                            0: wake for each; 0-10000)\n"
+    "  --no-gro                  do not ask the kernel for UDP GRO on the relay's sockets\n"
+    "                            (default: on; coalesced datagrams are split again)\n"
     "\n"
     "Authentication (at least one of --auth-secret and --user):\n"
     "  --realm REALM             the realm (default floe)\n"
@@ -56,6 +64,9 @@ enum relayd_opt {
     OPT_RELAY_IP6,
     OPT_RELAY_PORTS,
     OPT_THREADS,
+    OPT_NO_GRO,
+    OPT_IO,
+    OPT_LINGER,
     OPT_REALM,
     OPT_AUTH_SECRET,
     OPT_USER,
@@ -79,6 +90,9 @@ static const struct option relayd_options[] = {
     {"relay-ip6", required_argument, NULL, OPT_RELAY_IP6},
     {"relay-ports", required_argument, NULL, OPT_RELAY_PORTS},
     {"threads", required_argument, NULL, OPT_THREADS},
+    {"no-gro", no_argument, NULL, OPT_NO_GRO},
+    {"io", required_argument, NULL, OPT_IO},
+    {"linger-us", required_argument, NULL, OPT_LINGER},
     {"realm", required_argument, NULL, OPT_REALM},
     {"auth-secret", required_argument, NULL, OPT_AUTH_SECRET},
     {"user", required_argument, NULL, OPT_USER},
@@ -192,6 +206,19 @@ static int args_net(int opt, const char *v, struct relayd_opts *o, char *err, si
         if (args_uint(v, RELAYD_MAX_THREADS, &n) < 0 || n == 0)
             return args_fail(err, cap, "invalid --threads (1-64)", v);
         o->threads = n;
+        return 1;
+    case OPT_NO_GRO:
+        o->gro = false;
+        return 1;
+    case OPT_IO:
+        if (strcmp(v, "epoll") != 0 && strcmp(v, "uring") != 0)
+            return args_fail(err, cap, "invalid --io (epoll or uring)", v);
+        o->io = strcmp(v, "epoll") == 0 ? RELAYD_IO_EPOLL : RELAYD_IO_URING;
+        return 1;
+    case OPT_LINGER:
+        if (args_uint(v, 10000, &n) < 0)
+            return args_fail(err, cap, "invalid --linger-us (0-10000)", v);
+        o->linger_us = n;
         return 1;
     case OPT_METRICS:
         if (floe_addr_parse(v, &o->metrics) < 0)
@@ -334,6 +361,8 @@ int relayd_parse_args(int argc, char **argv, struct relayd_opts *o, char *err, s
     o->port_min = o->core.port_min;
     o->port_max = o->core.port_max;
     o->log_level = FLOE_LOG_INFO;
+    o->gro = true;
+    o->linger_us = 50;
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "", relayd_options, NULL)) != -1) {

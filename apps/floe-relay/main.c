@@ -11,7 +11,7 @@
 static void relayd_log_start(struct relayd *d)
 {
     char relay[FLOE_ADDR_STRLEN] = "", listen[FLOE_ADDR_STRLEN] = "";
-    struct floe_log_field f[5];
+    struct floe_log_field f[6];
 
     (void)floe_addr_format(&d->opts.listen[0], listen, sizeof(listen));
     if (d->opts.relay_ip.family)
@@ -21,14 +21,25 @@ static void relayd_log_start(struct relayd *d)
     f[2] = (struct floe_log_field)FLOE_LF_U("threads", d->n_workers);
     f[3] = (struct floe_log_field)FLOE_LF_U("port_min", d->opts.port_min);
     f[4] = (struct floe_log_field)FLOE_LF_U("port_max", d->opts.port_max);
-    floe_jsonlog_write(&d->log, FLOE_LOG_INFO, "relay", "floe-relay started", f, 5);
+    f[5] =
+        (struct floe_log_field)FLOE_LF_S("io", d->opts.io == RELAYD_IO_URING ? "uring" : "epoll");
+    floe_jsonlog_write(&d->log, FLOE_LOG_INFO, "relay", "floe-relay started", f, 6);
 }
 
 static int relayd_start_workers(struct relayd *d)
 {
+    bool automatic = d->opts.io == RELAYD_IO_AUTO;
     unsigned i;
     int rc;
 
+    rc = relayd_resolve_io(&d->opts);
+    if (rc < 0) {
+        fprintf(stderr, "floe-relay: --io uring: io_uring unavailable: %s\n",
+                rc == FLOE_ERR_IO ? strerror(errno) : floe_strerror(rc));
+        return rc;
+    }
+    if (automatic && d->opts.io == RELAYD_IO_EPOLL)
+        floe_jsonlog_info(&d->log, "relay", "io_uring unavailable, using epoll");
     d->n_workers = d->opts.threads;
     rc = relayd_resv_init(&d->resv, &d->log, &d->opts, d->n_workers);
     if (rc < 0) {

@@ -45,14 +45,17 @@ size_t relayd_metrics_render(struct relayd *d, char *buf, size_t cap)
     struct metrics_out m = {buf, cap, 0};
     struct floe_relay_stats s;
     struct floe_io_send_stats tx;
+    struct floe_io_recv_stats rx;
     unsigned i;
 
     memset(&s, 0, sizeof(s));
     memset(&tx, 0, sizeof(tx));
+    memset(&rx, 0, sizeof(rx));
     pthread_mutex_lock(&d->stats_lock);
     for (i = 0; i < d->n_workers; i++) {
         relayd_worker_add_stats(d->workers[i], &s);
         relayd_worker_add_send_stats(d->workers[i], &tx);
+        relayd_worker_add_recv_stats(d->workers[i], &rx);
     }
     pthread_mutex_unlock(&d->stats_lock);
     metrics_one(&m, "allocations", "gauge", "Live allocations.", s.allocations);
@@ -79,9 +82,17 @@ size_t relayd_metrics_render(struct relayd *d, char *buf, size_t cap)
                        (unsigned long long)s.drops[i]);
     metrics_printf(&m,
                    "floe_relay_drops_total{reason=\"send_full\"} %llu\n"
-                   "floe_relay_drops_total{reason=\"send_refused\"} %llu\n",
-                   (unsigned long long)tx.full, (unsigned long long)tx.errors);
+                   "floe_relay_drops_total{reason=\"send_refused\"} %llu\n"
+                   "floe_relay_drops_total{reason=\"recv_truncated\"} %llu\n"
+                   "floe_relay_drops_total{reason=\"recv_bad_source\"} %llu\n",
+                   (unsigned long long)tx.full, (unsigned long long)tx.errors,
+                   (unsigned long long)rx.truncated, (unsigned long long)rx.bad_source);
     metrics_one(&m, "datagrams_sent_total", "counter", "Datagrams the kernel took.", tx.sent);
+    metrics_one(&m, "datagrams_received_total", "counter",
+                "Datagrams read (a UDP GRO message counts each datagram it carried).", rx.received);
+    metrics_one(&m, "gro_coalesced_total", "counter",
+                "Messages the kernel coalesced with UDP GRO (split again before relaying).",
+                rx.coalesced);
     return m.len;
 }
 

@@ -21,6 +21,12 @@
 #define RELAYD_MAX_LISTEN 8
 #define RELAYD_MAX_THREADS 64
 
+enum relayd_io {
+    RELAYD_IO_AUTO = 0, /* io_uring when the kernel allows it, else epoll */
+    RELAYD_IO_EPOLL,
+    RELAYD_IO_URING,
+};
+
 struct relayd_opts {
     struct floe_addr listen[RELAYD_MAX_LISTEN];
     size_t n_listen;
@@ -28,6 +34,9 @@ struct relayd_opts {
     struct floe_addr relay_ip6; /* IPv6 relayed address */
     uint16_t port_min, port_max;
     unsigned threads;
+    bool gro;           /* UDP GRO on the listening and relayed sockets (--no-gro clears it) */
+    enum relayd_io io;  /* --io; main resolves RELAYD_IO_AUTO before the workers start */
+    uint32_t linger_us; /* io_uring: a busy worker waits this long for a batch (--linger-us) */
     struct floe_addr metrics;
     bool have_metrics;
     const char *log_file;
@@ -84,6 +93,13 @@ struct relayd {
     struct relayd_resv resv;
 };
 
+/*
+ * Resolve opts.io: RELAYD_IO_AUTO becomes io_uring when a ring can be made here, else
+ * epoll. Returns 0, or FLOE_ERR_UNSUPPORTED/FLOE_ERR_IO when --io uring was asked for and
+ * cannot be had (errno set after FLOE_ERR_IO).
+ */
+int relayd_resolve_io(struct relayd_opts *o);
+
 /* Create worker index i (sockets bound, core made). Returns 0 or a FLOE_ERR_*. */
 int relayd_worker_new(struct relayd *d, unsigned i, struct relayd_worker **out);
 /* The worker's thread body: runs until d->stop. */
@@ -95,6 +111,8 @@ void relayd_worker_free(struct relayd_worker *w);
 void relayd_worker_add_stats(struct relayd_worker *w, struct floe_relay_stats *sum);
 /* Add the worker's last published send counters (datagrams sent, dropped) into sum. */
 void relayd_worker_add_send_stats(struct relayd_worker *w, struct floe_io_send_stats *sum);
+/* Add the worker's last published receive counters (datagrams, GRO messages, drops) into sum. */
+void relayd_worker_add_recv_stats(struct relayd_worker *w, struct floe_io_recv_stats *sum);
 
 /* Serve Prometheus text metrics on o->metrics; the thread body. */
 int relayd_metrics_open(struct relayd *d);

@@ -1,6 +1,8 @@
 /*
  * A floe-relay worker: one relay core driven by one epoll loop, with recvmmsg
- * and sendmmsg batching on its listening and relayed sockets.
+ * and sendmmsg batching on its listening and relayed sockets. With UDP GRO on
+ * those sockets a burst of one flow arrives as one message, split back into
+ * datagrams by floe_io_udp_recv_batch; replies leave as UDP GSO runs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +23,7 @@
 #define WORKER_BUF 2048
 #define WORKER_MAX_ROUNDS 8 /* recvmmsg batches per socket per wakeup, for fairness */
 #define WORKER_SOCKBUF (4 * 1024 * 1024)
+#define WORKER_URING_BATCH 32 /* completions a busy io_uring loop waits for (--linger-us) */
 
 enum worker_tag {
     WORKER_TAG_WAKE = 0,
@@ -44,19 +47,17 @@ struct relayd_worker {
     int *port_fd[2]; /* [0] IPv4, [1] IPv6: relayed socket by port, -1 if none */
     struct floe_relay_stats published;
     struct floe_io_send_stats published_send;
+    struct floe_io_recv_stats published_recv;
     pthread_t thread;
     floe_time next_publish;
-    /* receive batch */
-    struct mmsghdr rx[WORKER_BATCH];
-    struct iovec rx_iov[WORKER_BATCH];
-    struct sockaddr_storage rx_addr[WORKER_BATCH];
-    uint8_t rx_buf[WORKER_BATCH][WORKER_BUF];
+    struct floe_io_receiver rx; /* recvmmsg batches, UDP GRO messages split */
     /* send batch: datagrams and the socket each leaves through */
     uint8_t tx_buf[WORKER_BATCH][WORKER_BUF];
     struct floe_io_dgram tx[WORKER_BATCH];
     int tx_fd[WORKER_BATCH];
     unsigned n_tx;
     struct floe_io_sender sender; /* UDP GSO runs, counters; never waits */
+    struct floe_io_uring *ring;   /* the io_uring loop's rings, NULL in the epoll loop */
 };
 
 static int worker_fam(const struct floe_addr *a)
@@ -120,6 +121,8 @@ static int worker_open_listen(struct relayd_worker *w, const struct floe_addr *a
         return FLOE_ERR_IO;
     }
     worker_sockbuf(fd);
+    if (w->d->opts.gro)
+        (void)floe_io_udp_set_gro(fd);
     w->listen[w->n_listen].fd = fd;
     w->listen[w->n_listen].addr = *a;
     return worker_epoll_add(w, fd, (uint64_t)WORKER_TAG_LISTEN << 32 | w->n_listen++);
@@ -162,6 +165,9 @@ int relayd_worker_new(struct relayd *d, unsigned idx, struct relayd_worker **out
     *out = w;
     if (w->epfd < 0 || w->wakefd < 0 || !w->port_fd[0] || !w->port_fd[1])
         return FLOE_ERR_IO;
+    rc = floe_io_receiver_init(&w->rx, WORKER_BATCH);
+    if (rc < 0)
+        return rc;
     memset(w->port_fd[0], 0xff, 65536 * sizeof(int));
     memset(w->port_fd[1], 0xff, 65536 * sizeof(int));
     rc = worker_epoll_add(w, w->wakefd, WORKER_TAG_WAKE);
@@ -179,6 +185,7 @@ void relayd_worker_free(struct relayd_worker *w)
 
     if (!w)
         return;
+    floe_io_uring_free(w->ring); /* first: its requests hold the sockets */
     for (i = 0; i < w->n_listen; i++)
         close(w->listen[i].fd);
     for (f = 0; f < 2 && w->port_fd[0] && w->port_fd[1]; f++) {
@@ -190,6 +197,7 @@ void relayd_worker_free(struct relayd_worker *w)
     free(w->port_fd[0]);
     free(w->port_fd[1]);
     floe_relay_free(w->core);
+    floe_io_receiver_deinit(&w->rx);
     if (w->epfd >= 0)
         close(w->epfd);
     if (w->wakefd >= 0)
@@ -203,6 +211,12 @@ void relayd_worker_wake(struct relayd_worker *w)
 
     if (write(w->wakefd, &one, sizeof(one)) < 0)
         return; /* the counter is already non-zero: the worker is awake anyway */
+}
+
+/* A socket's tag in the io_uring loop: the epoll tag's kind and low bits in 32 bits. */
+static uint32_t worker_tag32(enum worker_tag kind, uint32_t low)
+{
+    return (uint32_t)kind << 24 | low;
 }
 
 /*
@@ -237,9 +251,14 @@ static void worker_flush(struct relayd_worker *w)
         while (j < w->n_tx && w->tx_fd[j] == w->tx_fd[i])
             j++;
         /* UDP: what the kernel cannot take now is lost (and counted), as on the wire */
-        floe_io_udp_send_batch(&w->sender, w->tx_fd[i], &w->tx[i], j - i);
+        if (w->ring)
+            floe_io_uring_send_batch(w->ring, &w->sender, w->tx_fd[i], &w->tx[i], j - i);
+        else
+            floe_io_udp_send_batch(&w->sender, w->tx_fd[i], &w->tx[i], j - i);
         i = j;
     }
+    if (w->ring)
+        floe_io_uring_flush(w->ring); /* every socket's sends in one io_uring_enter */
     w->n_tx = 0;
 }
 
@@ -287,12 +306,12 @@ static void worker_bind_port(struct relayd_worker *w, floe_time now,
 {
     struct floe_relay_tx tx;
     int fd = floe_io_udp_open(&ev->addr), err = 0;
+    uint32_t low = (uint32_t)worker_fam(&ev->addr) << 16 | ev->addr.port;
     long n;
 
     if (fd >= 0 &&
-        worker_epoll_add(w, fd,
-                         (uint64_t)WORKER_TAG_RELAY << 32 | (uint64_t)worker_fam(&ev->addr) << 16 |
-                             ev->addr.port) < 0) {
+        (w->ring ? floe_io_uring_recv(w->ring, fd, worker_tag32(WORKER_TAG_RELAY, low))
+                 : worker_epoll_add(w, fd, (uint64_t)WORKER_TAG_RELAY << 32 | low)) < 0) {
         close(fd);
         fd = FLOE_ERR_IO;
     }
@@ -301,6 +320,8 @@ static void worker_bind_port(struct relayd_worker *w, floe_time now,
         worker_log_addr(w, FLOE_LOG_WARN, "cannot bind relayed port", &ev->addr, ev->alloc_id, err);
     } else {
         worker_sockbuf(fd);
+        if (w->d->opts.gro)
+            (void)floe_io_udp_set_gro(fd);
         w->port_fd[worker_fam(&ev->addr)][ev->addr.port] = fd;
     }
     n = floe_relay_port_bound(w->core, now, ev->alloc_id, fd < 0 ? FLOE_ERR_IO : 0,
@@ -314,6 +335,10 @@ static void worker_release_port(struct relayd_worker *w, const struct floe_addr 
 
     if (*slot < 0)
         return;
+    if (w->ring) /* the receive request holds the socket open until cancelled */
+        (void)floe_io_uring_cancel(
+            w->ring, *slot,
+            worker_tag32(WORKER_TAG_RELAY, (uint32_t)worker_fam(a) << 16 | a->port));
     close(*slot); /* also leaves the epoll set */
     *slot = -1;
 }
@@ -340,39 +365,35 @@ static void worker_events(struct relayd_worker *w, floe_time now)
     }
 }
 
-/* Read up to a batch from fd; feed each datagram to the core. Returns the count. */
-static int worker_read_batch(struct relayd_worker *w, int fd, const struct floe_addr *local,
-                             bool from_client, floe_time now)
+/* Feed received datagrams to the core: from clients on a listening socket, or from peers. */
+static void worker_feed(struct relayd_worker *w, const struct floe_io_rx_dgram *dg, size_t n,
+                        const struct floe_addr *local, bool from_client, floe_time now)
 {
     struct floe_relay_tx tx;
-    struct floe_addr from;
-    int n, i;
+    size_t i;
 
-    for (i = 0; i < WORKER_BATCH; i++) {
-        w->rx_iov[i].iov_base = w->rx_buf[i];
-        w->rx_iov[i].iov_len = WORKER_BUF;
-        memset(&w->rx[i].msg_hdr, 0, sizeof(w->rx[i].msg_hdr));
-        w->rx[i].msg_hdr.msg_name = &w->rx_addr[i];
-        w->rx[i].msg_hdr.msg_namelen = sizeof(w->rx_addr[i]);
-        w->rx[i].msg_hdr.msg_iov = &w->rx_iov[i];
-        w->rx[i].msg_hdr.msg_iovlen = 1;
-    }
-    n = recvmmsg(fd, w->rx, WORKER_BATCH, MSG_DONTWAIT, NULL);
     for (i = 0; i < n; i++) {
+        const struct floe_io_rx_dgram *d = &dg[i];
         long out;
 
-        if (floe_io_addr_from_sockaddr(&from, (struct sockaddr *)&w->rx_addr[i],
-                                       w->rx[i].msg_hdr.msg_namelen) < 0)
-            continue;
         if (from_client)
-            out = floe_relay_handle_client(w->core, now, local, &from, w->rx_buf[i],
-                                           w->rx[i].msg_len, worker_tx_slot(w), WORKER_BUF, &tx);
+            out = floe_relay_handle_client(w->core, now, local, &d->from, d->buf, d->len,
+                                           worker_tx_slot(w), WORKER_BUF, &tx);
         else
-            out = floe_relay_handle_peer(w->core, now, local, &from, w->rx_buf[i], w->rx[i].msg_len,
+            out = floe_relay_handle_peer(w->core, now, local, &d->from, d->buf, d->len,
                                          worker_tx_slot(w), WORKER_BUF, &tx);
         worker_tx_commit(w, out, &tx);
         worker_events(w, now);
     }
+}
+
+/* Read up to a batch from fd; feed each datagram to the core. Returns the messages read. */
+static int worker_read_batch(struct relayd_worker *w, int fd, const struct floe_addr *local,
+                             bool from_client, floe_time now)
+{
+    int n = floe_io_udp_recv_batch(&w->rx, fd);
+
+    worker_feed(w, w->rx.dg, w->rx.n_dg, local, from_client, now);
     return n;
 }
 
@@ -427,9 +448,117 @@ static void worker_tick(struct relayd_worker *w, floe_time now)
         pthread_mutex_lock(&w->d->stats_lock);
         floe_relay_get_stats(w->core, &w->published);
         w->published_send = w->sender.stats;
+        if (w->ring)
+            floe_io_uring_recv_stats(w->ring, &w->published_recv);
+        else
+            w->published_recv = w->rx.stats;
         pthread_mutex_unlock(&w->d->stats_lock);
         w->next_publish = now + FLOE_SEC(1);
     }
+}
+
+/*
+ * Whether a multishot receive that ended with err is armed again: yes after running out
+ * of buffers (-ENOBUFS) or completion-queue room (0) and other passing errors; no once
+ * cancelled or when the socket is gone, so a broken socket cannot spin the loop.
+ */
+static bool worker_uring_rearm(int err)
+{
+    return err != -ECANCELED && err != -EBADF && err != -ENOTSOCK && err != -EINVAL;
+}
+
+/* One completion of the io_uring loop: datagrams to feed, a wake-up, a request to re-arm. */
+static void worker_uring_event(struct relayd_worker *w, const struct floe_io_uring_event *ev,
+                               floe_time now)
+{
+    uint32_t kind = ev->tag >> 24, low = ev->tag & 0xffffffu;
+    struct floe_addr relayed;
+    uint64_t drained;
+    int *slot;
+
+    if (kind == WORKER_TAG_WAKE) {
+        if (read(w->wakefd, &drained, sizeof(drained)) < 0)
+            drained = 0; /* already drained: nothing to do */
+        if (ev->ended && worker_uring_rearm(ev->err))
+            (void)floe_io_uring_poll(w->ring, w->wakefd, ev->tag);
+        return;
+    }
+    if (kind == WORKER_TAG_LISTEN && low < w->n_listen) {
+        worker_feed(w, ev->dg, ev->n_dg, &w->listen[low].addr, true, now);
+        if (ev->ended && worker_uring_rearm(ev->err))
+            (void)floe_io_uring_recv(w->ring, ev->fd, ev->tag);
+        return;
+    }
+    relayed = (low >> 16) ? w->d->opts.relay_ip6 : w->d->opts.relay_ip;
+    relayed.port = (uint16_t)low;
+    slot = &w->port_fd[worker_fam(&relayed)][relayed.port];
+    if (*slot != ev->fd)
+        return; /* the port was released: the last completions of its request */
+    worker_feed(w, ev->dg, ev->n_dg, &relayed, false, now);
+    /* ended without a cancel: out of buffers (-ENOBUFS) or a full completion queue */
+    if (ev->ended && worker_uring_rearm(ev->err) && *slot == ev->fd)
+        (void)floe_io_uring_recv(w->ring, ev->fd, ev->tag);
+}
+
+/* Create the rings and arm the listening sockets and the wake-up eventfd. */
+static int worker_uring_start(struct relayd_worker *w)
+{
+    size_t payload = w->d->opts.gro ? 65536 : WORKER_BUF, i;
+    int rc = floe_io_uring_new(&w->ring, payload, w->d->opts.gro ? 256 : 1024);
+
+    for (i = 0; rc == 0 && i < w->n_listen; i++)
+        rc = floe_io_uring_recv(w->ring, w->listen[i].fd,
+                                worker_tag32(WORKER_TAG_LISTEN, (uint32_t)i));
+    if (rc == 0)
+        rc = floe_io_uring_poll(w->ring, w->wakefd, worker_tag32(WORKER_TAG_WAKE, 0));
+    if (rc < 0) {
+        struct floe_log_field f[2] = {
+            FLOE_LF_U("worker", w->idx),
+            FLOE_LF_S("error", rc == FLOE_ERR_IO ? strerror(errno) : floe_strerror(rc)),
+        };
+
+        floe_jsonlog_write(&w->d->log, FLOE_LOG_WARN, "relay",
+                           "io_uring unavailable in this worker, using epoll", f, 2);
+        floe_io_uring_free(w->ring);
+        w->ring = NULL;
+    }
+    return rc;
+}
+
+/* The io_uring loop: multishot receives on every socket, all sends in one submission. */
+static void worker_uring_run(struct relayd_worker *w)
+{
+    struct floe_io_uring_event ev;
+    floe_time linger = (floe_time)w->d->opts.linger_us * 1000u;
+
+    while (!atomic_load(&w->d->stop)) {
+        floe_time now = floe_io_now();
+
+        /* under load: one wake-up per batch (or per linger), not one per datagram */
+        if (floe_io_uring_wait(w->ring, worker_wait_ms(w, now), WORKER_URING_BATCH, linger) < 0)
+            worker_log_addr(w, FLOE_LOG_ERROR, "io_uring wait failed", &w->listen[0].addr, 0,
+                            errno);
+        now = floe_io_now();
+        while (floe_io_uring_next(w->ring, &ev))
+            worker_uring_event(w, &ev, now);
+        worker_flush(w);
+        worker_tick(w, now);
+    }
+}
+
+int relayd_resolve_io(struct relayd_opts *o)
+{
+    struct floe_io_uring *probe;
+    int rc;
+
+    if (o->io == RELAYD_IO_EPOLL)
+        return 0;
+    rc = floe_io_uring_new(&probe, WORKER_BUF, 8);
+    floe_io_uring_free(probe);
+    if (rc < 0 && o->io == RELAYD_IO_URING)
+        return rc;
+    o->io = rc < 0 ? RELAYD_IO_EPOLL : RELAYD_IO_URING;
+    return 0;
 }
 
 void *relayd_worker_run(void *arg)
@@ -438,6 +567,10 @@ void *relayd_worker_run(void *arg)
     struct epoll_event evs[64];
 
     floe_relay_set_unix_time(w->core, (int64_t)time(NULL));
+    if (w->d->opts.io == RELAYD_IO_URING && worker_uring_start(w) == 0) {
+        worker_uring_run(w);
+        return NULL;
+    }
     while (!atomic_load(&w->d->stop)) {
         floe_time now = floe_io_now();
         int n = epoll_wait(w->epfd, evs, 64, worker_wait_ms(w, now)), i;
@@ -456,6 +589,15 @@ void relayd_worker_add_send_stats(struct relayd_worker *w, struct floe_io_send_s
     sum->sent += w->published_send.sent;
     sum->full += w->published_send.full;
     sum->errors += w->published_send.errors;
+}
+
+void relayd_worker_add_recv_stats(struct relayd_worker *w, struct floe_io_recv_stats *sum)
+{
+    sum->calls += w->published_recv.calls;
+    sum->received += w->published_recv.received;
+    sum->coalesced += w->published_recv.coalesced;
+    sum->truncated += w->published_recv.truncated;
+    sum->bad_source += w->published_recv.bad_source;
 }
 
 void relayd_worker_add_stats(struct relayd_worker *w, struct floe_relay_stats *sum)

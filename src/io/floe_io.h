@@ -125,5 +125,124 @@ uint64_t floe_io_pool_lane_items(const struct floe_io_pool *p, unsigned lane);
  */
 void floe_io_pool_run(void *pool, uint32_t n, void (*fn)(void *arg, uint32_t i, uint32_t lane),
                       void *arg);
+/* One received datagram of floe_io_udp_recv_batch; buf points into the receiver's buffers. */
+struct floe_io_rx_dgram {
+    const uint8_t *buf;
+    size_t len;
+    struct floe_addr from;
+};
+
+struct floe_io_recv_stats {
+    uint64_t calls;      /* recvmmsg calls that returned datagrams */
+    uint64_t received;   /* datagrams handed out (GRO messages counted per segment) */
+    uint64_t coalesced;  /* GRO messages that carried more than one datagram */
+    uint64_t truncated;  /* dropped: longer than the buffer (MSG_TRUNC), or too many segments */
+    uint64_t bad_source; /* dropped: source address of an unknown family */
+};
+
+/*
+ * Batched UDP receives: recvmmsg into `batch` buffers; with UDP GRO on the socket
+ * (floe_io_udp_set_gro) a message can carry several datagrams of one flow, all of
+ * the cmsg's segment size but the last, which are split again here. Buffers are
+ * big enough for a whole GRO message (64 KiB). One thread at a time.
+ */
+struct floe_io_receiver {
+    size_t batch;
+    struct mmsghdr *msg;
+    struct iovec *iov;
+    struct sockaddr_storage *addr;
+    uint8_t *ctrl;               /* batch * FLOE_IO_RX_CTRL bytes */
+    uint8_t *buf;                /* batch buffers of FLOE_IO_RX_BUF bytes */
+    struct floe_io_rx_dgram *dg; /* the datagrams of the last call */
+    size_t n_dg, cap_dg;
+    struct floe_io_recv_stats stats;
+};
+
+#define FLOE_IO_RX_BUF 65536
+#define FLOE_IO_RX_CTRL 64
+
+/*
+ * Allocate r's buffers for batch (1..1024) messages. Returns 0, FLOE_ERR_INVALID_ARG or
+ * FLOE_ERR_NOMEM (r is then deinit-safe).
+ */
+int floe_io_receiver_init(struct floe_io_receiver *r, size_t batch);
+/* Free r's buffers; safe on a zeroed or failed receiver. */
+void floe_io_receiver_deinit(struct floe_io_receiver *r);
+
+/*
+ * One recvmmsg (non-blocking) on fd into r; r->dg[0..r->n_dg) are then the datagrams in
+ * arrival order, valid until the next call. Returns the messages read (r->batch: there
+ * may be more waiting), 0 when none was waiting, or FLOE_ERR_IO (errno set). Truncated
+ * messages and unknown source families are dropped and counted.
+ */
+int floe_io_udp_recv_batch(struct floe_io_receiver *r, int fd);
+
+/*
+ * Turn on UDP GRO (UDP_GRO socket option) on fd: the kernel may then hand over several
+ * datagrams of one flow as one message, which floe_io_udp_recv_batch splits. Returns 0 or
+ * FLOE_ERR_IO (an older kernel; nothing changed).
+ */
+int floe_io_udp_set_gro(int fd);
+
+/*
+ * io_uring UDP driver (io/uring.c; the real one when floe_io was built with liburing,
+ * FLOE_IO_HAVE_URING, else every call fails with FLOE_ERR_UNSUPPORTED). Receives are
+ * multishot recvmsg requests into a ring of provided buffers (one completion per datagram
+ * or UDP GRO message, split like floe_io_udp_recv_batch); sends are sendmsg requests, UDP
+ * GSO runs like floe_io_udp_send_batch, for any number of sockets in one io_uring_enter.
+ * One thread only: the thread that calls floe_io_uring_new must make every other call.
+ */
+struct floe_io_uring;
+
+/* One completion of a receive or poll request, from floe_io_uring_next. */
+struct floe_io_uring_event {
+    uint32_t tag; /* the caller's tag given when the request was armed */
+    int fd;
+    bool poll;  /* a floe_io_uring_poll completion (fd readable), else a receive */
+    bool ended; /* the multishot request stopped; arm it again if fd is still wanted */
+    int err;    /* 0, or the negative errno the request ended with */
+    const struct floe_io_rx_dgram *dg; /* the datagrams received, valid until the next call */
+    size_t n_dg;
+};
+
+/*
+ * Two rings (receives, sends) and n_bufs (a power of two, 8..4096) provided buffers of
+ * payload bytes each (65536 for UDP GRO). Returns 0, FLOE_ERR_INVALID_ARG,
+ * FLOE_ERR_NOMEM, FLOE_ERR_UNSUPPORTED (built without liburing) or FLOE_ERR_IO (the
+ * kernel refused io_uring; errno tells why). *out is NULL on failure.
+ */
+int floe_io_uring_new(struct floe_io_uring **out, size_t payload, unsigned n_bufs);
+void floe_io_uring_free(struct floe_io_uring *u);
+/* Queue a multishot receive on fd (submitted by the next wait). 0, FLOE_ERR_* */
+int floe_io_uring_recv(struct floe_io_uring *u, int fd, uint32_t tag);
+/* Queue a multishot POLLIN on fd (an eventfd to wake the loop). 0, FLOE_ERR_* */
+int floe_io_uring_poll(struct floe_io_uring *u, int fd, uint32_t tag);
+/*
+ * Cancel the receive armed on fd with tag, now: once this returns the request holds no
+ * reference to fd, so closing fd releases its port. Its last completion may still come
+ * (ended, err -ECANCELED). 0 or FLOE_ERR_*.
+ */
+int floe_io_uring_cancel(struct floe_io_uring *u, int fd, uint32_t tag);
+/*
+ * Submit what is queued and wait until a completion is ready or timeout_ms passes
+ * (-1: no limit). With batch > 1 and linger > 0 (nanoseconds) it first waits for batch
+ * completions for at most linger, so that a busy loop wakes once per batch rather than
+ * once per datagram; what came within linger is returned then. Returns 0 or FLOE_ERR_IO.
+ */
+int floe_io_uring_wait(struct floe_io_uring *u, int timeout_ms, unsigned batch, floe_time linger);
+/* The next completion into *ev without waiting: 1, or 0 when none is ready. */
+int floe_io_uring_next(struct floe_io_uring *u, struct floe_io_uring_event *ev);
+/*
+ * Queue d[0..n) for fd as sendmsg requests (equal-sized runs to one destination as one
+ * UDP GSO message when s->gso). d[].buf must stay valid until floe_io_uring_flush returns.
+ * Results are counted in s->stats by the flush; a full socket drops (s->wait_ms is not
+ * used), a refused GSO message drops its datagrams and turns s->gso off.
+ */
+void floe_io_uring_send_batch(struct floe_io_uring *u, struct floe_io_sender *s, int fd,
+                              const struct floe_io_dgram *d, size_t n);
+/* Submit the queued sends in one call and wait for all their completions. */
+void floe_io_uring_flush(struct floe_io_uring *u);
+/* The receive counters (as floe_io_udp_recv_batch keeps them). */
+void floe_io_uring_recv_stats(const struct floe_io_uring *u, struct floe_io_recv_stats *out);
 
 #endif

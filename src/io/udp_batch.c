@@ -14,14 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "floe_io.h"
+#include "io_int.h"
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#define BATCH_CHUNK 64        /* messages per sendmmsg call */
-#define BATCH_GSO_SEGS 64     /* UDP_MAX_SEGMENTS in the kernel */
-#define BATCH_GSO_BYTES 65000 /* below the 64 KiB limit of one UDP datagram */
+#define BATCH_CHUNK 64 /* messages per sendmmsg call */
 
 struct batch_msgs {
     struct mmsghdr msg[BATCH_CHUNK];
@@ -31,8 +26,7 @@ struct batch_msgs {
     size_t first[BATCH_CHUNK]; /* index in d[] of each message's first datagram */
 };
 
-/* floe_addr -> sockaddr; IPv4 as ::ffff:a.b.c.d on a dual-stack IPv6 socket. */
-static void batch_addr(const struct floe_io_sender *s, const struct floe_addr *a,
+void floe__io_sockaddr(const struct floe_io_sender *s, const struct floe_addr *a,
                        struct sockaddr_storage *ss, socklen_t *len)
 {
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
@@ -50,15 +44,14 @@ static void batch_addr(const struct floe_io_sender *s, const struct floe_addr *a
     *len = sizeof(*s6);
 }
 
-/* How many datagrams from d[i] on can go as one GSO send (at most left). */
-static size_t batch_gso_run(const struct floe_io_sender *s, const struct floe_io_dgram *d, size_t i,
-                            size_t left)
+size_t floe__io_gso_run(const struct floe_io_sender *s, const struct floe_io_dgram *d, size_t i,
+                        size_t left)
 {
     size_t j = i + 1, bytes = d[i].len;
 
     if (!s->gso)
         return 1;
-    while (j < i + left && j - i < BATCH_GSO_SEGS && bytes + d[j].len <= BATCH_GSO_BYTES &&
+    while (j < i + left && j - i < FLOE_IO_GSO_SEGS && bytes + d[j].len <= FLOE_IO_GSO_BYTES &&
            d[j].len <= d[i].len && floe_addr_eq(&d[j].dst, &d[i].dst)) {
         bytes += d[j].len;
         j++;
@@ -79,7 +72,7 @@ static void batch_fill(const struct floe_io_sender *s, struct batch_msgs *b, uns
 
     memset(h, 0, sizeof(*h));
     b->first[m] = i;
-    batch_addr(s, &d[i].dst, &b->addr[m], &h->msg_namelen);
+    floe__io_sockaddr(s, &d[i].dst, &b->addr[m], &h->msg_namelen);
     h->msg_name = &b->addr[m];
     for (k = 0; k < n; k++) {
         b->iov[at + k].iov_base = (void *)d[i + k].buf;
@@ -179,7 +172,7 @@ void floe_io_udp_send_batch(struct floe_io_sender *s, int fd, const struct floe_
         while (i < n && i - start < BATCH_CHUNK) {
             size_t left = BATCH_CHUNK - (i - start);
 
-            run = batch_gso_run(s, d, i, left < n - i ? left : n - i);
+            run = floe__io_gso_run(s, d, i, left < n - i ? left : n - i);
             batch_fill(s, &b, m++, i - start, d, i, run);
             i += run;
         }

@@ -13,6 +13,10 @@ set -euo pipefail
 need_bin floe-relay
 need_tool turnutils_uclient turnutils_peer ss jq
 RELAY=$FLOE_BIN_DIR/floe-relay
+# The I/O loop under test: uring here; relay_uclient_epoll_test.sh runs it all with epoll.
+IO=${FLOE_RELAY_IO:-uring}
+# Its own share of the relay port range, so that the two variants can run side by side.
+RELAY_PORTS=${FLOE_RELAY_PORTS:-61000-61399}
 
 TMP=$(mktemp -d /tmp/floe-relay-uclient.XXXXXX)
 RELAY_PID=""
@@ -27,10 +31,16 @@ trap cleanup EXIT
 # start_relay ARGS...: floe-relay on a free loopback port ($PORT), logs in $TMP/relay.log.
 start_relay() {
     PORT=$(floe_free_udp_port)
-    "$RELAY" --listen "127.0.0.1:$PORT" --relay-ports 61000-61999 --allow-loopback-peers \
-        --log-file "$TMP/relay.log" --log-level debug "$@" &
+    "$RELAY" --listen "127.0.0.1:$PORT" --relay-ports "$RELAY_PORTS" --allow-loopback-peers \
+        --log-file "$TMP/relay.log" --log-level debug --io "$IO" "$@" &
     RELAY_PID=$!
     wait_udp "$PORT" "$RELAY_PID"
+    local i=0
+    until grep -q "\"message\":\"floe-relay started\".*\"io\":\"$IO\"" "$TMP/relay.log"; do
+        [ "$i" -lt 50 ] || fail "floe-relay did not log a start with io $IO"
+        sleep 0.1
+        i=$((i + 1))
+    done
 }
 
 # uclient_failed OUT MESSAGE: show uclient's output and the relay's warnings (a relayed port

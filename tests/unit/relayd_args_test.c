@@ -43,6 +43,9 @@ static void test_defaults(void)
     CHECK(!opts.core.allow_loopback_peers);
     CHECK(!opts.have_metrics);
     CHECK_EQ(opts.log_level, FLOE_LOG_INFO);
+    CHECK(opts.gro);
+    CHECK_EQ(opts.io, RELAYD_IO_AUTO);
+    CHECK_EQ(opts.linger_us, 50);
 }
 
 static void test_every_option(void)
@@ -55,13 +58,17 @@ static void test_every_option(void)
                   "bob:pw:with:colons", "--allow-loopback-peers", "--allow-peer", "10.1.0.0/16",
                   "--deny-peer", "10.1.2.0/24", "--max-allocations", "50", "--user-quota", "2",
                   "--client-quota", "3", "--unauth-rate", "0", "--metrics", "127.0.0.1:9641",
-                  "--log-file", "/tmp/x.log", "--log-level", "debug", NULL) == 0);
+                  "--log-file", "/tmp/x.log", "--log-level", "debug", "--no-gro", "--io", "epoll",
+                  "--linger-us", "0", NULL) == 0);
     CHECK_EQ(opts.n_listen, 2);
     CHECK(floe_addr_format_ip(&opts.relay_ip6, a, sizeof(a)) > 0);
     CHECK_STR(a, "2001:db8::10");
     CHECK_EQ(opts.port_min, 40000);
     CHECK_EQ(opts.port_max, 40999);
     CHECK_EQ(opts.threads, 3);
+    CHECK(!opts.gro);
+    CHECK_EQ(opts.io, RELAYD_IO_EPOLL);
+    CHECK_EQ(opts.linger_us, 0);
     CHECK_STR(opts.core.realm, "example.org");
     CHECK_STR(opts.core.auth_secret, "s3cret");
     CHECK_STR(opts.core.users[0].name, "bob");
@@ -112,6 +119,10 @@ static void test_errors(void)
                  parse("--listen", "127.0.0.1:1", "--user", "a:b", "--user-quota", "-1", NULL));
     expect_error("invalid --log-level",
                  parse("--listen", "127.0.0.1:1", "--user", "a:b", "--log-level", "loud", NULL));
+    expect_error("invalid --linger-us",
+                 parse("--listen", "127.0.0.1:1", "--user", "a:b", "--linger-us", "10001", NULL));
+    expect_error("invalid --io",
+                 parse("--listen", "127.0.0.1:1", "--user", "a:b", "--io", "select", NULL));
     expect_error("unknown option", parse("--listen", "127.0.0.1:1", "--bogus", NULL));
     expect_error("unexpected argument",
                  parse("--listen", "127.0.0.1:1", "--user", "a:b", "stray", NULL));
@@ -120,10 +131,17 @@ static void test_errors(void)
                        "--threads", "4", NULL));
 }
 
+static void test_io_uring_flag(void)
+{
+    REQUIRE(parse("--listen", "127.0.0.1:1", "--user", "a:b", "--io", "uring", NULL) == 0);
+    CHECK_EQ(opts.io, RELAYD_IO_URING);
+}
+
 int main(void)
 {
     FLOE_RUN(test_defaults);
     FLOE_RUN(test_every_option);
     FLOE_RUN(test_errors);
+    FLOE_RUN(test_io_uring_flag);
     return floe_test_summary();
 }
