@@ -38,15 +38,9 @@
 
 #include "floe/crypto.h"
 #include "floe/stun.h"
+#include "floe_io.h"
 
 extern char **environ;
-
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 
 #define LOAD_MAX_ALLOCS 512
 #define LOAD_HIST_US 200000 /* latency histogram: 1 us buckets up to 200 ms */
@@ -244,17 +238,6 @@ static long load_request(int fd, uint16_t method, struct load_auth *au, uint16_t
     return load_transact(fd, req, (size_t)n, resp, 1500, msg);
 }
 
-static bool load_span_copy(const struct floe_stun_msg *m, uint16_t type, char *out, size_t cap)
-{
-    struct floe_span s;
-
-    if (floe_stun_get_span(m, type, &s) < 0 || s.len >= cap)
-        return false;
-    memcpy(out, s.ptr, s.len);
-    out[s.len] = '\0';
-    return true;
-}
-
 /* Why a setup step failed: no answer, or the error code the relay answered. */
 static int load_setup_fail(const char *step, long n, const struct floe_stun_msg *m)
 {
@@ -281,8 +264,8 @@ static int load_setup_client(struct load_client *c, const struct floe_addr *peer
 
     memset(&au, 0, sizeof(au));
     if (load_request(c->fd, FLOE_STUN_ALLOCATE, &au, 0, NULL, resp, &m) < 0 ||
-        !load_span_copy(&m, FLOE_STUN_ATTR_NONCE, au.nonce, sizeof(au.nonce)) ||
-        !load_span_copy(&m, FLOE_STUN_ATTR_REALM, au.realm, sizeof(au.realm)))
+        floe_stun_get_string(&m, FLOE_STUN_ATTR_NONCE, au.nonce, sizeof(au.nonce)) != 0 ||
+        floe_stun_get_string(&m, FLOE_STUN_ATTR_REALM, au.realm, sizeof(au.realm)) != 0)
         return -1;
     if (floe_stun_long_term_key_md5(au.key, floe_span_make("alice", 5),
                                     floe_span_make(au.realm, strlen(au.realm)),

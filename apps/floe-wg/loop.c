@@ -365,12 +365,19 @@ void wgd_stats_log(struct wgd *d)
     const struct floe_io_send_stats *u = &d->udp_tx.stats;
     char lanes[WGD_MAX_THREADS * 21];
     struct floe_log_field f[] = {
-        FLOE_LF_U("no_route", s->no_route),     FLOE_LF_U("too_big", s->too_big),
-        FLOE_LF_U("gso_bad", s->gso_bad),       FLOE_LF_U("encap_fail", s->encap_fail),
-        FLOE_LF_U("bad_source", s->bad_source), FLOE_LF_U("tun_errors", s->tun_errors),
-        FLOE_LF_U("udp_full", u->full),         FLOE_LF_U("udp_errors", u->errors),
-        FLOE_LF_U("udp_partial", u->partial),   FLOE_LF_U("udp_waits", u->waits),
-        FLOE_LF_U("gro_writes", s->gro_writes), FLOE_LF_U("gro_segs", s->gro_segs),
+        FLOE_LF_U("no_route", s->no_route),
+        FLOE_LF_U("too_big", s->too_big),
+        FLOE_LF_U("gso_bad", s->gso_bad),
+        FLOE_LF_U("encap_fail", s->encap_fail),
+        FLOE_LF_U("bad_source", s->bad_source),
+        FLOE_LF_U("tun_errors", s->tun_errors),
+        FLOE_LF_U("udp_full", u->full),
+        FLOE_LF_U("udp_errors", u->errors),
+        FLOE_LF_U("udp_partial", u->partial),
+        FLOE_LF_U("udp_waits", u->waits),
+        FLOE_LF_U("udp_rx_truncated", d->udp_rx.stats.truncated),
+        FLOE_LF_U("gro_writes", s->gro_writes),
+        FLOE_LF_U("gro_segs", s->gro_segs),
         FLOE_LF_S("crypto_items", lanes),
     };
 

@@ -16,15 +16,15 @@
 
 static int wgd_alloc_buffers(struct wgd *d)
 {
-    d->rx_buf_len = WGD_PKT_MAX;
-    d->rx_bufs = malloc(WGD_BATCH * d->rx_buf_len);
+    if (floe_io_receiver_init(&d->udp_rx, WGD_BATCH) != 0)
+        return -1;
     d->pkt = malloc(WGD_PKT_MAX);
     d->plain = malloc(WGD_VNET_GAP + WGD_PKT_MAX);
     d->segs = malloc(WGD_SEGS * sizeof(*d->segs));
     d->encap = calloc(WGD_SEGS, sizeof(*d->encap));
     d->decap = calloc(WGD_RX_ITEMS, sizeof(*d->decap));
     d->tx = malloc(WGD_TX_SLOTS * sizeof(*d->tx));
-    return d->rx_bufs && d->pkt && d->plain && d->segs && d->encap && d->decap && d->tx ? 0 : -1;
+    return d->pkt && d->plain && d->segs && d->encap && d->decap && d->tx ? 0 : -1;
 }
 
 /* The interface, its UAPI socket, the UDP socket, the netlink watch. Prints what failed. */
@@ -150,7 +150,7 @@ static void wgd_teardown(struct wgd *d)
     wgd_close_fd(&d->ep_fd);
     wgd_close_fd(&d->timer_fd);
     wgd_close_fd(&d->sig_fd);
-    free(d->rx_bufs);
+    floe_io_receiver_deinit(&d->udp_rx);
     free(d->pkt);
     free(d->plain);
     free(d->segs);

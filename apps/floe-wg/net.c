@@ -14,29 +14,9 @@
 #include "floe_io.h"
 #include "wgd.h"
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 #define NET_SOCKBUF (8 << 20)
 #define NET_MAX_ROUNDS 8 /* recvmmsg batches per wakeup */
 #define NET_WAIT_MS 100  /* the longest one flush waits for room before dropping the rest */
-
-static int net_addr_from(struct floe_addr *a, const struct sockaddr_storage *ss, socklen_t len)
-{
-    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-
-    if (ss->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-        memset(a, 0, sizeof(*a));
-        a->family = FLOE_AF_INET;
-        a->port = ntohs(s6->sin6_port);
-        memcpy(a->ip, &s6->sin6_addr.s6_addr[12], 4);
-        return 0;
-    }
-    return floe_io_addr_from_sockaddr(a, (const struct sockaddr *)ss, len);
-}
 
 /* A socket bound to port on the wildcard address; *v6 says which family it is. */
 static int net_socket(uint16_t port, uint32_t mark, bool *v6)
@@ -69,10 +49,10 @@ static int net_socket(uint16_t port, uint32_t mark, bool *v6)
 /* Turn on UDP GRO and probe UDP GSO unless offloads are off. */
 static void net_offloads(struct wgd *d, int fd)
 {
-    int one = 1, seg = 0;
+    int seg = 0;
     socklen_t len = sizeof(seg);
 
-    d->udp_gro = !d->opts.no_offload && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, 4) == 0;
+    d->udp_gro = !d->opts.no_offload && floe_io_udp_set_gro(fd) == 0;
     d->udp_tx.gso =
         !d->opts.no_offload && getsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &seg, &len) == 0;
     d->udp_tx.v4mapped = d->udp_v6;
@@ -127,71 +107,18 @@ void wgd_udp_flush(struct wgd *d)
 
 /* ---------------------------------------------------------------- receive */
 
-struct net_rxbatch {
-    struct mmsghdr msg[WGD_BATCH];
-    struct iovec iov[WGD_BATCH];
-    struct sockaddr_storage addr[WGD_BATCH];
-    char ctrl[WGD_BATCH][CMSG_SPACE(sizeof(int))];
-};
-
-/* The GRO segment size of a received buffer; 0 when it holds one datagram. */
-static size_t net_gro_size(const struct msghdr *h)
-{
-    struct cmsghdr *c;
-    int size;
-
-    for (c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR((struct msghdr *)h, c)) {
-        if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
-            memcpy(&size, CMSG_DATA(c), sizeof(size));
-            return size > 0 ? (size_t)size : 0;
-        }
-    }
-    return 0;
-}
-
-static int net_recv_batch(struct wgd *d, struct net_rxbatch *b)
-{
-    unsigned i;
-
-    for (i = 0; i < WGD_BATCH; i++) {
-        struct msghdr *h = &b->msg[i].msg_hdr;
-
-        b->iov[i].iov_base = d->rx_bufs + i * d->rx_buf_len;
-        b->iov[i].iov_len = d->rx_buf_len;
-        memset(h, 0, sizeof(*h));
-        h->msg_name = &b->addr[i];
-        h->msg_namelen = sizeof(b->addr[i]);
-        h->msg_iov = &b->iov[i];
-        h->msg_iovlen = 1;
-        h->msg_control = b->ctrl[i];
-        h->msg_controllen = sizeof(b->ctrl[i]);
-    }
-    return recvmmsg(d->udp_fd, b->msg, WGD_BATCH, MSG_DONTWAIT, NULL);
-}
-
 void wgd_udp_input(struct wgd *d, floe_time now)
 {
-    static struct net_rxbatch b;
-    struct floe_addr from;
-    int round, n, i;
+    struct floe_io_receiver *r = &d->udp_rx;
+    int round, n;
+    size_t i;
 
     for (round = 0; round < NET_MAX_ROUNDS; round++) {
-        n = net_recv_batch(d, &b);
-        for (i = 0; i < n; i++) {
-            uint8_t *p = b.iov[i].iov_base;
-            size_t len = b.msg[i].msg_len, seg = net_gro_size(&b.msg[i].msg_hdr), off, k;
-
-            if (net_addr_from(&from, &b.addr[i], b.msg[i].msg_hdr.msg_namelen) != 0)
-                continue;
-            if (seg == 0)
-                seg = len;
-            for (off = 0; off < len; off += k) {
-                k = len - off < seg ? len - off : seg;
-                wgd_recv_datagram(d, &from, p + off, k, now);
-            }
-        }
+        n = floe_io_udp_recv_batch(r, d->udp_fd);
+        for (i = 0; i < r->n_dg; i++)
+            wgd_recv_datagram(d, &r->dg[i].from, r->dg[i].buf, r->dg[i].len, now);
         wgd_recv_flush(d, now); /* before the buffers are read into again */
-        if (n < WGD_BATCH)
+        if (n < (int)r->batch)
             break;
     }
     if (d->dev)

@@ -193,11 +193,10 @@ struct wgd {
     struct floe_io_pool *pool; /* the crypto workers, lent to the device */
 
     /* Datapath buffers. */
-    uint8_t *rx_bufs; /* WGD_BATCH datagrams of rx_buf_len */
-    size_t rx_buf_len;
-    uint8_t *pkt;                 /* one TUN packet, vnet header first */
-    uint8_t *plain;               /* scratch for the device (after a vnet header gap) */
-    uint8_t (*segs)[WGD_SEG_MAX]; /* plain segments waiting to be encrypted */
+    struct floe_io_receiver udp_rx; /* WGD_BATCH messages (UDP GRO split) per read */
+    uint8_t *pkt;                   /* one TUN packet, vnet header first */
+    uint8_t *plain;                 /* scratch for the device (after a vnet header gap) */
+    uint8_t (*segs)[WGD_SEG_MAX];   /* plain segments waiting to be encrypted */
     size_t seg_len[WGD_SEGS];
     struct wgd_peer *seg_peer[WGD_SEGS];
     unsigned n_seg;

@@ -167,6 +167,12 @@ int floe_stun_get_u32(const struct floe_stun_msg *msg, uint16_t type, uint32_t *
 int floe_stun_get_u64(const struct floe_stun_msg *msg, uint16_t type, uint64_t *out);
 /* Raw value span: USERNAME, USERHASH, REALM, NONCE, SOFTWARE, DATA, ALTERNATE-DOMAIN. */
 int floe_stun_get_span(const struct floe_stun_msg *msg, uint16_t type, struct floe_span *out);
+/*
+ * A text value (REALM, NONCE, USERNAME, SOFTWARE) copied NUL-terminated into out[0..cap);
+ * FLOE_ERR_BUFFER_TOO_SMALL (out untouched) when it does not fit with its NUL. The bytes
+ * are copied as they are (a NUL inside stays and ends the C string early).
+ */
+int floe_stun_get_string(const struct floe_stun_msg *msg, uint16_t type, char *out, size_t cap);
 /* CHANNEL-NUMBER (RFC 8656 section 18.1): the number, RFFU ignored. */
 int floe_stun_get_channel(const struct floe_stun_msg *msg, uint16_t *out);
 /* ERROR-CODE: code 300..699 and the reason phrase (borrowed, not NUL-terminated). */

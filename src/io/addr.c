@@ -48,8 +48,13 @@ int floe_io_addr_from_sockaddr(struct floe_addr *out, const struct sockaddr *sa,
     if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
         const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
 
-        out->family = FLOE_AF_INET6;
         out->port = ntohs(sin6->sin6_port);
+        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) { /* a dual-stack socket's IPv4 peer */
+            out->family = FLOE_AF_INET;
+            memcpy(out->ip, &sin6->sin6_addr.s6_addr[12], 4);
+            return 0;
+        }
+        out->family = FLOE_AF_INET6;
         memcpy(out->ip, &sin6->sin6_addr, 16);
         return 0;
     }

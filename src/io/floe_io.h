@@ -9,9 +9,22 @@
 #ifndef FLOE_IO_H
 #define FLOE_IO_H
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include "floe/core.h"
+
+/* UDP segmentation offload socket options (linux/udp.h), for libcs that lack them. */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
 
 /* Suspend-aware monotonic time: CLOCK_BOOTTIME in nanoseconds. */
 floe_time floe_io_now(void);
@@ -24,7 +37,9 @@ int floe_io_addr_to_sockaddr(const struct floe_addr *a, struct sockaddr_storage 
                              socklen_t *len);
 /*
  * sockaddr_in or sockaddr_in6 (len bytes at sa) -> floe_addr. IPv6 scope ids
- * are dropped. Returns 0, FLOE_ERR_INVALID_ARG or FLOE_ERR_ADDR_FAMILY.
+ * are dropped; an IPv4-mapped IPv6 address (::ffff:a.b.c.d, the IPv4 peer of a dual-stack
+ * socket) comes out as the IPv4 address. Returns 0, FLOE_ERR_INVALID_ARG or
+ * FLOE_ERR_ADDR_FAMILY.
  */
 int floe_io_addr_from_sockaddr(struct floe_addr *out, const struct sockaddr *sa, socklen_t len);
 
@@ -125,9 +140,12 @@ uint64_t floe_io_pool_lane_items(const struct floe_io_pool *p, unsigned lane);
  */
 void floe_io_pool_run(void *pool, uint32_t n, void (*fn)(void *arg, uint32_t i, uint32_t lane),
                       void *arg);
-/* One received datagram of floe_io_udp_recv_batch; buf points into the receiver's buffers. */
+/*
+ * One received datagram of floe_io_udp_recv_batch; buf points into the receiver's buffers,
+ * which the caller may change in place (decrypt, say) until the next receive.
+ */
 struct floe_io_rx_dgram {
-    const uint8_t *buf;
+    uint8_t *buf;
     size_t len;
     struct floe_addr from;
 };

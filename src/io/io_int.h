@@ -4,15 +4,6 @@
 
 #include "floe_io.h"
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
 #define FLOE_IO_GSO_SEGS 64     /* UDP_MAX_SEGMENTS in the kernel */
 #define FLOE_IO_GSO_BYTES 65000 /* below the 64 KiB limit of one UDP datagram */
 
@@ -29,7 +20,6 @@ size_t floe__io_gro_cmsg(const struct cmsghdr *c);
  * one datagram) to dg[*n..cap), counting them in st.
  */
 void floe__io_split(struct floe_io_recv_stats *st, struct floe_io_rx_dgram *dg, size_t *n,
-                    size_t cap, const uint8_t *p, size_t len, size_t seg,
-                    const struct floe_addr *from);
+                    size_t cap, uint8_t *p, size_t len, size_t seg, const struct floe_addr *from);
 
 #endif

@@ -80,8 +80,7 @@ static size_t recv_gro_size(struct msghdr *h)
 }
 
 void floe__io_split(struct floe_io_recv_stats *st, struct floe_io_rx_dgram *dg, size_t *n,
-                    size_t cap, const uint8_t *p, size_t len, size_t seg,
-                    const struct floe_addr *from)
+                    size_t cap, uint8_t *p, size_t len, size_t seg, const struct floe_addr *from)
 {
     size_t off = 0;
 

@@ -172,15 +172,22 @@ static struct io_uring_sqe *uring_sqe(struct io_uring *ring)
     return sqe;
 }
 
+/* A receive-ring SQE for a request on fd into *sqe. Returns 0, FLOE_ERR_INVALID_ARG or IO. */
+static int uring_rx_sqe(struct floe_io_uring *u, int fd, struct io_uring_sqe **sqe)
+{
+    if (!u || fd < 0)
+        return FLOE_ERR_INVALID_ARG;
+    *sqe = uring_sqe(&u->rx);
+    return *sqe ? 0 : FLOE_ERR_IO;
+}
+
 int floe_io_uring_recv(struct floe_io_uring *u, int fd, uint32_t tag)
 {
     struct io_uring_sqe *sqe;
+    int rc = uring_rx_sqe(u, fd, &sqe);
 
-    if (!u || fd < 0)
-        return FLOE_ERR_INVALID_ARG;
-    sqe = uring_sqe(&u->rx);
-    if (!sqe)
-        return FLOE_ERR_IO;
+    if (rc != 0)
+        return rc;
     io_uring_prep_recvmsg_multishot(sqe, fd, &u->rx_msg, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = URING_BGID;
@@ -191,12 +198,10 @@ int floe_io_uring_recv(struct floe_io_uring *u, int fd, uint32_t tag)
 int floe_io_uring_poll(struct floe_io_uring *u, int fd, uint32_t tag)
 {
     struct io_uring_sqe *sqe;
+    int rc = uring_rx_sqe(u, fd, &sqe);
 
-    if (!u || fd < 0)
-        return FLOE_ERR_INVALID_ARG;
-    sqe = uring_sqe(&u->rx);
-    if (!sqe)
-        return FLOE_ERR_IO;
+    if (rc != 0)
+        return rc;
     io_uring_prep_poll_multishot(sqe, fd, POLLIN);
     io_uring_sqe_set_data64(sqe, (uint64_t)tag << 32 | URING_UD_POLL | (uint32_t)fd);
     return 0;
@@ -205,12 +210,10 @@ int floe_io_uring_poll(struct floe_io_uring *u, int fd, uint32_t tag)
 int floe_io_uring_cancel(struct floe_io_uring *u, int fd, uint32_t tag)
 {
     struct io_uring_sqe *sqe;
+    int rc = uring_rx_sqe(u, fd, &sqe);
 
-    if (!u || fd < 0)
-        return FLOE_ERR_INVALID_ARG;
-    sqe = uring_sqe(&u->rx);
-    if (!sqe)
-        return FLOE_ERR_IO;
+    if (rc != 0)
+        return rc;
     io_uring_prep_cancel64(sqe, (uint64_t)tag << 32 | (uint32_t)fd, 0);
     io_uring_sqe_set_data64(sqe, URING_UD_CANCEL);
     return io_uring_submit(&u->rx) < 0 ? FLOE_ERR_IO : 0;

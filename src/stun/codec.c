@@ -320,6 +320,23 @@ int floe_stun_get_u64(const struct floe_stun_msg *msg, uint16_t type, uint64_t *
     return rc;
 }
 
+int floe_stun_get_string(const struct floe_stun_msg *msg, uint16_t type, char *out, size_t cap)
+{
+    struct floe_span s;
+    int rc;
+
+    if (!out)
+        return FLOE_ERR_INVALID_ARG;
+    rc = floe_stun_get_span(msg, type, &s);
+    if (rc != 0)
+        return rc;
+    if (s.len >= cap)
+        return FLOE_ERR_BUFFER_TOO_SMALL;
+    memcpy(out, s.ptr, s.len);
+    out[s.len] = '\0';
+    return 0;
+}
+
 int floe_stun_get_span(const struct floe_stun_msg *msg, uint16_t type, struct floe_span *out)
 {
     const struct floe_stun_attr *a;

@@ -29,6 +29,16 @@ need_bin() {
     done
 }
 
+# wait_exit PID WHAT: wait up to 5 s for PID (not our child) to exit; fail with WHAT if not.
+wait_exit() {
+    local _
+    for _ in $(seq 50); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    fail "$2"
+}
+
 # wait_udp PORT [PID]: wait up to 10 s until something binds UDP PORT (and PID lives).
 wait_udp() {
     local i=0

@@ -81,11 +81,7 @@ echo "ok: ping through floe-wg set up by wg-quick, handshake shown"
 
 ip netns exec "$NS_A" wg-quick down "$TMP/$IF_A.conf" >>"$TMP/quick.out" 2>&1 ||
     fail "wg-quick down failed"
-for _ in $(seq 50); do
-    kill -0 "$FLOE_PID" 2>/dev/null || break
-    sleep 0.1
-done
-kill -0 "$FLOE_PID" 2>/dev/null && fail "floe-wg still runs after wg-quick down"
+wait_exit "$FLOE_PID" "floe-wg still runs after wg-quick down"
 FLOE_PID=""
 [ ! -e "/var/run/wireguard/$IF_A.sock" ] || fail "floe-wg left its socket"
 grep -q '"interface '"$IF_A"' deleted"' "$TMP/floe.log" || fail "floe-wg did not log the deletion"

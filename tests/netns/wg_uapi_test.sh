@@ -193,11 +193,7 @@ PID_D=$(detached_pid)
 [ "$PID_D" != "$$" ] || fail "socket held by the test itself"
 ip netns exec "$NS" wg show "$IF_D" >/dev/null || fail "wg cannot talk to the detached daemon"
 ip -n "$NS" link del "$IF_D"
-for i in $(seq 50); do
-    kill -0 "$PID_D" 2>/dev/null || break
-    sleep 0.1
-done
-kill -0 "$PID_D" 2>/dev/null && fail "floe-wg did not exit when its interface was deleted"
+wait_exit "$PID_D" "floe-wg did not exit when its interface was deleted"
 PID_D=""
 [ ! -e "$SOCK_D" ] || fail "socket left after the interface was deleted"
 grep -q "interface $IF_D deleted" "$TMP/floe_d.log" || fail "deletion not logged"

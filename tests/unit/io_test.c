@@ -38,6 +38,12 @@ static void test_sockaddr_roundtrip(void)
     CHECK_EQ(floe_io_addr_from_sockaddr(&b, (struct sockaddr *)&ss, 4), FLOE_ERR_ADDR_FAMILY);
     a.family = FLOE_AF_NONE;
     CHECK_EQ(floe_io_addr_to_sockaddr(&a, &ss, &len), FLOE_ERR_ADDR_FAMILY);
+    /* A dual-stack socket's IPv4 peer, ::ffff:192.0.2.7, is the IPv4 address. */
+    REQUIRE(floe_addr_parse("[::ffff:192.0.2.7]:3478", &a) == 0);
+    CHECK_EQ(floe_io_addr_to_sockaddr(&a, &ss, &len), 0);
+    CHECK_EQ(floe_io_addr_from_sockaddr(&b, (struct sockaddr *)&ss, len), 0);
+    REQUIRE(floe_addr_parse("192.0.2.7:3478", &a) == 0);
+    CHECK(floe_addr_eq(&a, &b));
 }
 
 static void test_split_hostport(void)

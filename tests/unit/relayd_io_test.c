@@ -123,17 +123,6 @@ static int rio_request(struct rio *t, uint16_t method, uint8_t *resp, size_t cap
     return -1;
 }
 
-static bool rio_copy(const struct floe_stun_msg *m, uint16_t type, char *out, size_t cap)
-{
-    struct floe_span s;
-
-    if (floe_stun_get_span(m, type, &s) < 0 || s.len >= cap)
-        return false;
-    memcpy(out, s.ptr, s.len);
-    out[s.len] = '\0';
-    return true;
-}
-
 /* Allocate (the 401 dance; 508, a relayed port taken by a parallel test, asks again). */
 static int rio_allocate(struct rio *t)
 {
@@ -143,8 +132,8 @@ static int rio_allocate(struct rio *t)
     int tries, code = 0;
 
     if (rio_request(t, FLOE_STUN_ALLOCATE, resp, sizeof(resp), &m) < 0 ||
-        !rio_copy(&m, FLOE_STUN_ATTR_NONCE, t->nonce, sizeof(t->nonce)) ||
-        !rio_copy(&m, FLOE_STUN_ATTR_REALM, t->realm, sizeof(t->realm)) ||
+        floe_stun_get_string(&m, FLOE_STUN_ATTR_NONCE, t->nonce, sizeof(t->nonce)) != 0 ||
+        floe_stun_get_string(&m, FLOE_STUN_ATTR_REALM, t->realm, sizeof(t->realm)) != 0 ||
         floe_stun_long_term_key_md5(t->key, floe_span_make("alice", 5),
                                     floe_span_make(t->realm, strlen(t->realm)),
                                     floe_span_make("secret", 6)) < 0)

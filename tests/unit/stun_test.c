@@ -90,6 +90,18 @@ static void test_rfc5769_sample_request(void)
     CHECK(span_is(s, "STUN test client", 16));
     CHECK_EQ(floe_stun_get_span(&msg, FLOE_STUN_ATTR_USERNAME, &s), 0);
     CHECK(span_is(s, "evtj:h6vY", 9));
+    {
+        char user[10] = "xxxxxxxxx";
+
+        CHECK_EQ(floe_stun_get_string(&msg, FLOE_STUN_ATTR_USERNAME, user, 9),
+                 FLOE_ERR_BUFFER_TOO_SMALL); /* no room for the NUL */
+        CHECK_STR(user, "xxxxxxxxx");
+        CHECK_EQ(floe_stun_get_string(&msg, FLOE_STUN_ATTR_USERNAME, user, sizeof(user)), 0);
+        CHECK_STR(user, "evtj:h6vY");
+        CHECK_EQ(floe_stun_get_string(&msg, FLOE_STUN_ATTR_REALM, user, sizeof(user)),
+                 FLOE_ERR_NOT_FOUND);
+        CHECK_EQ(floe_stun_get_string(&msg, FLOE_STUN_ATTR_REALM, NULL, 4), FLOE_ERR_INVALID_ARG);
+    }
     CHECK_EQ(floe_stun_get_u32(&msg, FLOE_STUN_ATTR_PRIORITY, &prio), 0);
     CHECK_EQ(prio, 0x6e0001ffu);
     CHECK_EQ(floe_stun_get_u64(&msg, FLOE_STUN_ATTR_ICE_CONTROLLED, &tie), 0);
