@@ -9,7 +9,9 @@
  * p50/p99 and the relay's own CPU time (from /proc), then the ratios.
  *
  *   build/bench/turn_load [--allocations N] [--seconds S] [--size BYTES]
- *                         [--window W] [--threads T] [--gso 0|1] [--floe-arg ARG]
+ *                         [--window W] [--threads T] [--gso 0|1] [--pin 0|1]
+ *                         [--floe-arg ARG]
+ * --pin 1 puts the relay on the last CPU and the generator on the others.
  *
  * The generator (clients and echo peer, in this process) is the same for both relays.
  * By default it sends each client's window refill as one UDP GSO burst and reads with
@@ -24,6 +26,7 @@
 #include <netinet/udp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -48,6 +51,7 @@ extern char **environ;
 struct load_opts {
     int allocations, seconds, size, window, threads;
     bool gso; /* the generator sends UDP GSO bursts and reads with UDP GRO (--gso 0: plain) */
+    bool pin; /* --pin 1: the relay on the last CPU, the generator on the others */
     char floe_relay[4096];
     const char *floe_arg; /* one extra floe-relay argument (--floe-arg), NULL if none */
 };
@@ -554,6 +558,25 @@ static pid_t load_spawn(char **argv)
     return pid;
 }
 
+/* --pin: the relay pid on the last CPU, this process (and its later threads) on the others. */
+static void load_pin(pid_t relay)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN), i;
+    cpu_set_t set;
+
+    if (cpus < 2)
+        return;
+    CPU_ZERO(&set);
+    CPU_SET((size_t)(cpus - 1), &set);
+    if (sched_setaffinity(relay, sizeof(set), &set) != 0)
+        fprintf(stderr, "turn_load: cannot pin the relay: %s\n", strerror(errno));
+    CPU_ZERO(&set);
+    for (i = 0; i < cpus - 1; i++)
+        CPU_SET((size_t)i, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0)
+        fprintf(stderr, "turn_load: cannot pin the generator: %s\n", strerror(errno));
+}
+
 /* Wait until the relay answers a Binding request (up to 10 s). */
 static int load_wait_ready(const struct floe_addr *server)
 {
@@ -659,6 +682,8 @@ static int load_one(const struct load_opts *o, bool coturn, const struct floe_ad
     pid_t pid = coturn ? load_start_coturn(o, server.port) : load_start_floe(o, server.port);
     int rc = -1;
 
+    if (o->pin)
+        load_pin(pid);
     if (load_wait_ready(&server) == 0)
         rc = load_measure(o, pid, coturn ? "turnserver" : "floe-relay", &server, peer, res);
     else
@@ -673,6 +698,16 @@ static void load_print(const char *name, const struct load_result *r)
            "relay cpu %5.2f s (%3.0f%%)  %9.0f pkt per cpu-s\n",
            name, r->pps, r->mbps, r->loss_pct, r->p50_us, r->p99_us, r->cpu_s,
            100.0 * r->cpu_s / r->secs, r->cpu_s > 0 ? r->pps * r->secs / r->cpu_s : 0);
+}
+
+static void load_usage(const char *flag, const char *value)
+{
+    fprintf(stderr,
+            "turn_load: bad option %s %s\n"
+            "usage: turn_load [--allocations 1..%d] [--seconds S] [--size 16..1400] [--window W]\n"
+            "                 [--threads T] [--gso 0|1] [--pin 0|1] [--floe-arg ARG]\n",
+            flag, value, LOAD_MAX_ALLOCS);
+    exit(2);
 }
 
 static void load_args(int argc, char **argv, struct load_opts *o)
@@ -704,9 +739,13 @@ static void load_args(int argc, char **argv, struct load_opts *o)
             o->threads = v;
         else if (strcmp(argv[i], "--gso") == 0 && (v == 0 || v == 1))
             o->gso = v == 1;
+        else if (strcmp(argv[i], "--pin") == 0 && (v == 0 || v == 1))
+            o->pin = v == 1;
         else
-            fprintf(stderr, "turn_load: ignoring %s %s\n", argv[i], argv[i + 1]);
+            load_usage(argv[i], argv[i + 1]);
     }
+    if (i < argc)
+        load_usage(argv[i], "(missing)");
 }
 
 int main(int argc, char **argv)
