@@ -16,6 +16,7 @@
 #include <liburing.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #define URING_RX_ENTRIES 256
 #define URING_RX_CQ 4096 /* completions: one per datagram or GRO message, many sockets */
@@ -31,6 +32,7 @@
 struct uring_tx_rec {
     struct floe_io_sender *s;
     unsigned n;
+    bool done; /* its completion was counted */
 };
 
 struct floe_io_uring {
@@ -43,8 +45,9 @@ struct floe_io_uring {
     struct msghdr rx_msg; /* the name and control sizes of every multishot receive */
     struct floe_io_rx_dgram dg[URING_MAX_SEGS];
     struct floe_io_recv_stats stats;
-    /* queued sends */
+    /* queued sends; a flush's completions carry its generation in user_data's high half */
     unsigned n_tx, n_iov;
+    uint32_t tx_gen;
     struct msghdr tx_msg[URING_TX_ENTRIES];
     struct sockaddr_storage tx_addr[URING_TX_ENTRIES];
     char tx_ctrl[URING_TX_ENTRIES][CMSG_SPACE(sizeof(uint16_t))];
@@ -324,6 +327,10 @@ static void uring_queue_send(struct floe_io_uring *u, struct floe_io_sender *s, 
     uint16_t seg = (uint16_t)d[i].len;
     size_t j;
 
+    if (!sqe) { /* cannot happen: every flush empties the ring, and it has room for a batch */
+        s->stats.errors += n;
+        return;
+    }
     memset(h, 0, sizeof(*h));
     floe__io_sockaddr(s, &d[i].dst, &u->tx_addr[k], &h->msg_namelen);
     h->msg_name = &u->tx_addr[k];
@@ -344,9 +351,10 @@ static void uring_queue_send(struct floe_io_uring *u, struct floe_io_sender *s, 
         memcpy(CMSG_DATA(c), &seg, sizeof(seg));
     }
     io_uring_prep_sendmsg(sqe, fd, h, MSG_DONTWAIT);
-    io_uring_sqe_set_data64(sqe, k);
+    io_uring_sqe_set_data64(sqe, (uint64_t)u->tx_gen << 32 | k);
     u->tx_rec[k].s = s;
     u->tx_rec[k].n = (unsigned)n;
+    u->tx_rec[k].done = false;
     u->n_iov += (unsigned)n;
     u->n_tx++;
 }
@@ -383,34 +391,59 @@ static void uring_sent(struct uring_tx_rec *rec, int res)
     }
 }
 
+/* Account one send completion if it belongs to this flush; returns 1 if it did. */
+static unsigned uring_tx_complete(struct floe_io_uring *u, struct io_uring_cqe *cqe)
+{
+    uint64_t ud = io_uring_cqe_get_data64(cqe);
+    uint32_t k = (uint32_t)ud;
+    unsigned mine = (uint32_t)(ud >> 32) == u->tx_gen && k < u->n_tx && !u->tx_rec[k].done;
+
+    if (mine) {
+        uring_sent(&u->tx_rec[k], cqe->res);
+        u->tx_rec[k].done = true;
+    }
+    io_uring_cqe_seen(&u->tx, cqe);
+    return mine;
+}
+
 void floe_io_uring_flush(struct floe_io_uring *u)
 {
+    struct timespec pause = {0, 100000};
     struct io_uring_cqe *cqe;
-    unsigned done = 0, submitted, tries;
+    unsigned done = 0, k;
     int rc;
 
     if (!u->n_tx)
         return;
-    for (tries = 0; tries < 8 && io_uring_sq_ready(&u->tx) > 0; tries++) {
+    /*
+     * Every queued send must reach the kernel now: an entry left in the ring would go out
+     * later, pointing at buffers the caller has reused. The kernel refuses a submission only
+     * for want of memory (EAGAIN) or with a full completion ring (EBUSY): reap what is
+     * there, pause, and try again.
+     */
+    while (io_uring_sq_ready(&u->tx) > 0) {
         rc = io_uring_submit(&u->tx);
-        if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
-            break;
+        if (rc > 0 || rc == -EINTR)
+            continue;
+        while (io_uring_peek_cqe(&u->tx, &cqe) == 0)
+            done += uring_tx_complete(u, cqe);
+        nanosleep(&pause, NULL);
     }
-    /* sends the kernel would not take now are dropped; their entries go out later as
-     * harmless repeats of memory this object owns, and their completions are skipped */
-    submitted = u->n_tx - io_uring_sq_ready(&u->tx);
-    while (done < submitted) {
-        if (io_uring_wait_cqe(&u->tx, &cqe) < 0)
-            break;
-        if (io_uring_cqe_get_data64(cqe) < u->n_tx)
-            uring_sent(&u->tx_rec[io_uring_cqe_get_data64(cqe)], cqe->res);
-        io_uring_cqe_seen(&u->tx, cqe);
-        done++;
+    while (done < u->n_tx) {
+        rc = io_uring_wait_cqe(&u->tx, &cqe);
+        if (rc == -EINTR)
+            continue;
+        if (rc < 0)
+            break; /* the rest counts as errors; late completions carry an old generation */
+        done += uring_tx_complete(u, cqe);
     }
-    for (; done < u->n_tx; done++)
-        u->tx_rec[done].s->stats.errors += u->tx_rec[done].n;
+    for (k = 0; k < u->n_tx; k++) {
+        if (!u->tx_rec[k].done)
+            u->tx_rec[k].s->stats.errors += u->tx_rec[k].n;
+    }
     u->n_tx = 0;
     u->n_iov = 0;
+    u->tx_gen++;
 }
 
 void floe_io_uring_recv_stats(const struct floe_io_uring *u, struct floe_io_recv_stats *out)
