@@ -27,10 +27,10 @@ void wgd_vnet_hdr_load(struct wgd_vnet_hdr *h, const uint8_t *p)
 {
     h->flags = p[0];
     h->gso_type = p[1];
-    h->hdr_len = (uint16_t)(p[2] | p[3] << 8);
-    h->gso_size = (uint16_t)(p[4] | p[5] << 8);
-    h->csum_start = (uint16_t)(p[6] | p[7] << 8);
-    h->csum_offset = (uint16_t)(p[8] | p[9] << 8);
+    h->hdr_len = floe_load_le16(p + 2);
+    h->gso_size = floe_load_le16(p + 4);
+    h->csum_start = floe_load_le16(p + 6);
+    h->csum_offset = floe_load_le16(p + 8);
 }
 
 /* One's complement sum of p[0..len) added to sum (not folded). */
@@ -179,12 +179,6 @@ int wgd_gso_split(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len,
 
 #define TCP_FLAG_ACK 0x10
 
-static void gro_store_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
 /* A TCP segment that may be coalesced: its IP and TCP header lengths. */
 struct gro_seg {
     bool v6;
@@ -294,9 +288,9 @@ int wgd_gro_finish(struct wgd_gro *g)
     csum_store(th + 16, (uint16_t)~csum_fold(csum_pseudo(h, g->v6, g->total - g->l4, 6)));
     g->vnet[0] = VNET_F_NEEDS_CSUM;
     g->vnet[1] = g->v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4;
-    gro_store_le16(g->vnet + 2, (uint16_t)g->hdr);
-    gro_store_le16(g->vnet + 4, g->gso_size);
-    gro_store_le16(g->vnet + 6, (uint16_t)g->l4);
-    gro_store_le16(g->vnet + 8, 16);
+    floe_store_le16(g->vnet + 2, (uint16_t)g->hdr);
+    floe_store_le16(g->vnet + 4, g->gso_size);
+    floe_store_le16(g->vnet + 6, (uint16_t)g->l4);
+    floe_store_le16(g->vnet + 8, 16);
     return n + 1;
 }

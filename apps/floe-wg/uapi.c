@@ -16,32 +16,10 @@
 #include "floe/crypto_wg.h"
 #include "wgd.h"
 
-static int uapi_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* 64 hex digits -> 32 bytes. Returns 0 or -1. */
 static int uapi_key_parse(const char *s, uint8_t key[FLOE_WG_KEY_LEN])
 {
-    int i, hi, lo;
-
-    if (strlen(s) != 2 * FLOE_WG_KEY_LEN)
-        return -1;
-    for (i = 0; i < FLOE_WG_KEY_LEN; i++) {
-        hi = uapi_hexval(s[2 * i]);
-        lo = uapi_hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        key[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
+    return floe_hex_decode(key, FLOE_WG_KEY_LEN, s, strlen(s)) == 0 ? 0 : -1;
 }
 
 static void uapi_key_print(FILE *out, const char *name, const uint8_t key[FLOE_WG_KEY_LEN])

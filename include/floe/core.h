@@ -126,6 +126,11 @@ static inline uint64_t floe_load_be64(const uint8_t *p)
     return (uint64_t)floe_load_be32(p) << 32 | floe_load_be32(p + 4);
 }
 
+static inline uint16_t floe_load_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
 static inline uint32_t floe_load_le32(const uint8_t *p)
 {
     return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
@@ -154,6 +159,12 @@ static inline void floe_store_be64(uint8_t *p, uint64_t v)
 {
     floe_store_be32(p, (uint32_t)(v >> 32));
     floe_store_be32(p + 4, (uint32_t)v);
+}
+
+static inline void floe_store_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
 }
 
 static inline void floe_store_le32(uint8_t *p, uint32_t v)
@@ -221,6 +232,17 @@ void floe_writer_zeros(struct floe_writer *w, size_t n);
 uint8_t *floe_writer_reserve(struct floe_writer *w, size_t n);
 /* Bytes written, or FLOE_ERR_BUFFER_TOO_SMALL if any write overflowed. */
 long floe_writer_finish(const struct floe_writer *w);
+
+/* ------------------------------------------------------------------- hex */
+
+/* The value of one hex digit (either case), or -1. */
+int floe_hex_digit(char c);
+
+/*
+ * Exactly 2 * out_len hex digits hex[0..hex_len) -> out[0..out_len). Returns 0, or
+ * FLOE_ERR_INVALID_ARG (NULL, wrong length, a non-hex character; out may be half written).
+ */
+int floe_hex_decode(uint8_t *out, size_t out_len, const char *hex, size_t hex_len);
 
 /* ------------------------------------------------------------- addresses */
 

@@ -8,17 +8,6 @@
 
 #include "floe/core.h"
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Parse exactly "a.b.c.d" from s[0..n). */
 static int parse_v4(const char *s, size_t n, uint8_t out[4])
 {
@@ -56,8 +45,8 @@ static int parse_hex_group(const char *s, size_t n, uint16_t *out)
     int i = 0;
     unsigned v = 0;
 
-    while ((size_t)i < n && i < 5 && hexval(s[i]) >= 0) {
-        v = v << 4 | (unsigned)hexval(s[i]);
+    while ((size_t)i < n && i < 5 && floe_hex_digit(s[i]) >= 0) {
+        v = v << 4 | (unsigned)floe_hex_digit(s[i]);
         i++;
     }
     if (i == 0 || i > 4)

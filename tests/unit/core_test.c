@@ -245,9 +245,27 @@ static void test_secrets(void)
     CHECK_MEM(a, b, sizeof(a));
 }
 
+static void test_hex(void)
+{
+    uint8_t out[4] = {0};
+
+    CHECK_EQ(floe_hex_digit('0'), 0);
+    CHECK_EQ(floe_hex_digit('f'), 15);
+    CHECK_EQ(floe_hex_digit('F'), 15);
+    CHECK_EQ(floe_hex_digit('g'), -1);
+    CHECK_EQ(floe_hex_decode(out, 4, "00aBcdEF", 8), 0);
+    CHECK_EQ(out[1], 0xab);
+    CHECK_EQ(out[3], 0xef);
+    CHECK_EQ(floe_hex_decode(out, 4, "00abcde", 7), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_hex_decode(out, 4, "00abcdeg", 8), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_hex_decode(out, 4, " 0abcdef", 8), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_hex_decode(NULL, 4, "00abcdef", 8), FLOE_ERR_INVALID_ARG);
+}
+
 int main(void)
 {
     FLOE_RUN(test_error_table);
+    FLOE_RUN(test_hex);
     FLOE_RUN(test_addr_parse_format);
     FLOE_RUN(test_addr_reject);
     FLOE_RUN(test_addr_compare);
