@@ -251,7 +251,6 @@ bool wgd_gro_add(struct wgd_gro *g, uint8_t *pkt, size_t len)
         g->hdr = s.hdr;
         g->total = len;
         g->gso_size = (uint16_t)payload;
-        g->closed = false;
         g->iov[1] = (struct iovec){.iov_base = pkt, .iov_len = len};
     } else {
         g->total += payload;

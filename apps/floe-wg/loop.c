@@ -146,6 +146,16 @@ static void loop_gro_write(struct wgd *d)
     }
 }
 
+/* One decrypted packet to TUN: joined to the coalesced packet, or starting the next one. */
+static void loop_deliver(struct wgd *d, uint8_t *pkt, size_t len)
+{
+    if (d->vnet && wgd_gro_add(&d->gro, pkt, len))
+        return;
+    loop_gro_write(d);
+    if (!d->vnet || !wgd_gro_add(&d->gro, pkt, len))
+        wgd_tun_write(d, pkt, len);
+}
+
 void wgd_recv_flush(struct wgd *d, floe_time now)
 {
     unsigned i, n = d->n_decap;
@@ -165,13 +175,7 @@ void wgd_recv_flush(struct wgd *d, floe_time now)
             d->stats.bad_source++;
             continue;
         }
-        if (!d->vnet)
-            wgd_tun_write(d, it->out, it->res.len);
-        else if (!wgd_gro_add(&d->gro, it->out, it->res.len)) {
-            loop_gro_write(d);
-            if (!wgd_gro_add(&d->gro, it->out, it->res.len))
-                wgd_tun_write(d, it->out, it->res.len);
-        }
+        loop_deliver(d, it->out, it->res.len);
     }
     loop_gro_write(d); /* the segments live in the receive buffers: now, not later */
 }

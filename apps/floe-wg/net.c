@@ -52,7 +52,8 @@ static void net_offloads(struct wgd *d, int fd)
     int seg = 0;
     socklen_t len = sizeof(seg);
 
-    d->udp_gro = !d->opts.no_offload && floe_io_udp_set_gro(fd) == 0;
+    if (!d->opts.no_offload)
+        (void)floe_io_udp_set_gro(fd); /* an older kernel: one datagram per read */
     d->udp_tx.gso =
         !d->opts.no_offload && getsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &seg, &len) == 0;
     d->udp_tx.v4mapped = d->udp_v6;

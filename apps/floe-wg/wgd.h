@@ -172,7 +172,6 @@ struct wgd {
     int ifindex;
     int tun_fd, udp_fd, uapi_fd, ep_fd, timer_fd, nl_fd, sig_fd;
     bool vnet;                    /* TUN carries virtio-net headers with TSO/checksum offload */
-    bool udp_gro;                 /* the kernel gives UDP_GRO */
     struct floe_io_sender udp_tx; /* UDP GSO, v4-mapped destinations, send counters */
     bool udp_v6;                  /* the socket is a dual-stack IPv6 one */
     bool stop;
