@@ -84,9 +84,11 @@ size_t relayd_metrics_render(struct relayd *d, char *buf, size_t cap)
                    "floe_relay_drops_total{reason=\"send_full\"} %llu\n"
                    "floe_relay_drops_total{reason=\"send_refused\"} %llu\n"
                    "floe_relay_drops_total{reason=\"recv_truncated\"} %llu\n"
-                   "floe_relay_drops_total{reason=\"recv_bad_source\"} %llu\n",
+                   "floe_relay_drops_total{reason=\"recv_bad_source\"} %llu\n"
+                   "floe_relay_drops_total{reason=\"recv_stale\"} %llu\n",
                    (unsigned long long)tx.full, (unsigned long long)tx.errors,
-                   (unsigned long long)rx.truncated, (unsigned long long)rx.bad_source);
+                   (unsigned long long)rx.truncated, (unsigned long long)rx.bad_source,
+                   (unsigned long long)rx.stale);
     metrics_one(&m, "datagrams_sent_total", "counter", "Datagrams the kernel took.", tx.sent);
     metrics_one(&m, "datagrams_received_total", "counter",
                 "Datagrams read (a UDP GRO message counts each datagram it carried).", rx.received);

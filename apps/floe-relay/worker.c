@@ -598,6 +598,7 @@ void relayd_worker_add_recv_stats(struct relayd_worker *w, struct floe_io_recv_s
     sum->coalesced += w->published_recv.coalesced;
     sum->truncated += w->published_recv.truncated;
     sum->bad_source += w->published_recv.bad_source;
+    sum->stale += w->published_recv.stale;
 }
 
 void relayd_worker_add_stats(struct relayd_worker *w, struct floe_relay_stats *sum)

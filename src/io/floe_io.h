@@ -156,6 +156,7 @@ struct floe_io_recv_stats {
     uint64_t coalesced;  /* GRO messages that carried more than one datagram */
     uint64_t truncated;  /* dropped: longer than the buffer (MSG_TRUNC), or too many segments */
     uint64_t bad_source; /* dropped: source address of an unknown family */
+    uint64_t stale;      /* io_uring: completions of a cancelled or re-armed request, dropped */
 };
 
 /*
@@ -212,7 +213,11 @@ int floe_io_udp_set_gro(int fd);
  */
 struct floe_io_uring;
 
-/* One completion of a receive or poll request, from floe_io_uring_next. */
+/*
+ * One completion of a receive or poll request, from floe_io_uring_next. Only completions of
+ * the request armed last on an fd come out: those of a request that was cancelled or armed
+ * again since (a released port whose fd number was reused) are dropped and counted (stale).
+ */
 struct floe_io_uring_event {
     uint32_t tag; /* the caller's tag given when the request was armed */
     int fd;
@@ -231,14 +236,18 @@ struct floe_io_uring_event {
  */
 int floe_io_uring_new(struct floe_io_uring **out, size_t payload, unsigned n_bufs);
 void floe_io_uring_free(struct floe_io_uring *u);
-/* Queue a multishot receive on fd (submitted by the next wait). 0, FLOE_ERR_* */
+/*
+ * Queue a multishot receive on fd (submitted by the next wait); it replaces any request
+ * armed on fd before, whose completions are dropped from now on. 0, FLOE_ERR_INVALID_ARG
+ * (fd negative or above 2^31), FLOE_ERR_NOMEM, FLOE_ERR_IO.
+ */
 int floe_io_uring_recv(struct floe_io_uring *u, int fd, uint32_t tag);
-/* Queue a multishot POLLIN on fd (an eventfd to wake the loop). 0, FLOE_ERR_* */
+/* Queue a multishot POLLIN on fd (an eventfd to wake the loop). Same returns as recv. */
 int floe_io_uring_poll(struct floe_io_uring *u, int fd, uint32_t tag);
 /*
  * Cancel the receive armed on fd with tag, now: once this returns the request holds no
- * reference to fd, so closing fd releases its port. Its last completion may still come
- * (ended, err -ECANCELED). 0 or FLOE_ERR_*.
+ * reference to fd, so closing fd releases its port. Its completions still in the ring are
+ * dropped (stale). 0, FLOE_ERR_NOT_FOUND (no request with tag on fd), FLOE_ERR_IO.
  */
 int floe_io_uring_cancel(struct floe_io_uring *u, int fd, uint32_t tag);
 /*

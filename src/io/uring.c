@@ -26,7 +26,19 @@
 #define URING_CTRL 64
 #define URING_UD_CANCEL UINT64_MAX /* user_data of cancellations: their completions are skipped */
 #define URING_UD_POLL 0x80000000u  /* bit 31 of the low half: a poll request */
+#define URING_MAX_FD 0x7fffffff    /* the fd fills the rest of the low half */
 #define URING_MAX_SEGS 64          /* UDP_GRO_CNT_MAX */
+
+/*
+ * The request armed last on one fd: its user_data is gen << 32 | poll bit | fd, and gen
+ * moves on each time a request is armed on the fd or cancelled, so a completion whose
+ * generation differs belongs to a request that is gone (a released port whose fd number
+ * a new port reused) and is dropped.
+ */
+struct uring_req {
+    uint32_t gen;
+    uint32_t tag;
+};
 
 /* One queued send request: whose counters, how many datagrams, GSO or not. */
 struct uring_tx_rec {
@@ -45,6 +57,8 @@ struct floe_io_uring {
     struct msghdr rx_msg; /* the name and control sizes of every multishot receive */
     struct floe_io_rx_dgram dg[URING_MAX_SEGS];
     struct floe_io_recv_stats stats;
+    struct uring_req *req; /* by fd */
+    size_t n_req;
     /* queued sends; a flush's completions carry its generation in user_data's high half */
     unsigned n_tx, n_iov;
     uint32_t tx_gen;
@@ -160,6 +174,7 @@ void floe_io_uring_free(struct floe_io_uring *u)
     if (u->br)
         munmap(u->br, u->br_len);
     free(u->bufs);
+    free(u->req);
     free(u);
 }
 
@@ -175,50 +190,92 @@ static struct io_uring_sqe *uring_sqe(struct io_uring *ring)
     return sqe;
 }
 
-/* A receive-ring SQE for a request on fd into *sqe. Returns 0, FLOE_ERR_INVALID_ARG or IO. */
-static int uring_rx_sqe(struct floe_io_uring *u, int fd, struct io_uring_sqe **sqe)
+/* The request slot of fd, growing the table; NULL when out of memory. */
+static struct uring_req *uring_req_slot(struct floe_io_uring *u, int fd)
 {
-    if (!u || fd < 0)
+    size_t want = (size_t)fd + 1, n = u->n_req ? u->n_req : 64;
+    struct uring_req *t;
+
+    if (want <= u->n_req)
+        return &u->req[fd];
+    while (n < want)
+        n *= 2;
+    t = realloc(u->req, n * sizeof(*t));
+    if (!t)
+        return NULL;
+    memset(t + u->n_req, 0, (n - u->n_req) * sizeof(*t));
+    u->req = t;
+    u->n_req = n;
+    return &u->req[fd];
+}
+
+/*
+ * A receive-ring SQE for a new request on fd into *sqe, and its user_data (the fd's next
+ * generation) into *ud. Returns 0, FLOE_ERR_INVALID_ARG, FLOE_ERR_NOMEM or FLOE_ERR_IO.
+ */
+static int uring_rx_sqe(struct floe_io_uring *u, int fd, uint32_t tag, struct io_uring_sqe **sqe,
+                        uint64_t *ud)
+{
+    struct uring_req *r;
+
+    if (!u || fd < 0 || fd > URING_MAX_FD)
         return FLOE_ERR_INVALID_ARG;
+    r = uring_req_slot(u, fd);
+    if (!r)
+        return FLOE_ERR_NOMEM;
     *sqe = uring_sqe(&u->rx);
-    return *sqe ? 0 : FLOE_ERR_IO;
+    if (!*sqe)
+        return FLOE_ERR_IO;
+    r->gen++;
+    r->tag = tag;
+    *ud = (uint64_t)r->gen << 32 | (uint32_t)fd;
+    return 0;
 }
 
 int floe_io_uring_recv(struct floe_io_uring *u, int fd, uint32_t tag)
 {
     struct io_uring_sqe *sqe;
-    int rc = uring_rx_sqe(u, fd, &sqe);
+    uint64_t ud;
+    int rc = uring_rx_sqe(u, fd, tag, &sqe, &ud);
 
     if (rc != 0)
         return rc;
     io_uring_prep_recvmsg_multishot(sqe, fd, &u->rx_msg, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = URING_BGID;
-    io_uring_sqe_set_data64(sqe, (uint64_t)tag << 32 | (uint32_t)fd);
+    io_uring_sqe_set_data64(sqe, ud);
     return 0;
 }
 
 int floe_io_uring_poll(struct floe_io_uring *u, int fd, uint32_t tag)
 {
     struct io_uring_sqe *sqe;
-    int rc = uring_rx_sqe(u, fd, &sqe);
+    uint64_t ud;
+    int rc = uring_rx_sqe(u, fd, tag, &sqe, &ud);
 
     if (rc != 0)
         return rc;
     io_uring_prep_poll_multishot(sqe, fd, POLLIN);
-    io_uring_sqe_set_data64(sqe, (uint64_t)tag << 32 | URING_UD_POLL | (uint32_t)fd);
+    io_uring_sqe_set_data64(sqe, ud | URING_UD_POLL);
     return 0;
 }
 
 int floe_io_uring_cancel(struct floe_io_uring *u, int fd, uint32_t tag)
 {
     struct io_uring_sqe *sqe;
-    int rc = uring_rx_sqe(u, fd, &sqe);
+    struct uring_req *r;
 
-    if (rc != 0)
-        return rc;
-    io_uring_prep_cancel64(sqe, (uint64_t)tag << 32 | (uint32_t)fd, 0);
+    if (!u || fd < 0 || (size_t)fd >= u->n_req)
+        return FLOE_ERR_NOT_FOUND;
+    r = &u->req[fd];
+    if (r->tag != tag)
+        return FLOE_ERR_NOT_FOUND;
+    sqe = uring_sqe(&u->rx);
+    if (!sqe)
+        return FLOE_ERR_IO;
+    io_uring_prep_cancel64(sqe, (uint64_t)r->gen << 32 | (uint32_t)fd, 0);
     io_uring_sqe_set_data64(sqe, URING_UD_CANCEL);
+    r->gen++; /* whatever the cancelled request still posts is stale */
     return io_uring_submit(&u->rx) < 0 ? FLOE_ERR_IO : 0;
 }
 
@@ -288,6 +345,19 @@ static void uring_parse(struct floe_io_uring *u, unsigned bid, int res,
                    io_uring_recvmsg_payload_length(o, res, &u->rx_msg), seg, &from);
 }
 
+/* Whether a completion belongs to a request that is gone; its buffer goes back at once. */
+static bool uring_stale(struct floe_io_uring *u, uint64_t ud, const struct io_uring_cqe *cqe)
+{
+    uint32_t fd = (uint32_t)ud & ~URING_UD_POLL;
+
+    if (fd < u->n_req && u->req[fd].gen == (uint32_t)(ud >> 32))
+        return false;
+    if (cqe->flags & IORING_CQE_F_BUFFER)
+        uring_buf_return(u, cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+    u->stats.stale++;
+    return true;
+}
+
 int floe_io_uring_next(struct floe_io_uring *u, struct floe_io_uring_event *ev)
 {
     struct io_uring_cqe *cqe;
@@ -296,13 +366,13 @@ int floe_io_uring_next(struct floe_io_uring *u, struct floe_io_uring_event *ev)
     while (io_uring_peek_cqe(&u->rx, &cqe) == 0) {
         uint64_t ud = io_uring_cqe_get_data64(cqe);
 
-        if (ud == URING_UD_CANCEL) {
+        if (ud == URING_UD_CANCEL || uring_stale(u, ud, cqe)) {
             io_uring_cqe_seen(&u->rx, cqe);
             continue;
         }
         memset(ev, 0, sizeof(*ev));
-        ev->tag = (uint32_t)(ud >> 32);
         ev->fd = (int)((uint32_t)ud & ~URING_UD_POLL);
+        ev->tag = u->req[ev->fd].tag;
         ev->poll = (ud & URING_UD_POLL) != 0;
         ev->ended = !(cqe->flags & IORING_CQE_F_MORE);
         ev->err = cqe->res < 0 ? cqe->res : 0;
