@@ -44,8 +44,10 @@ static const char relayd_usage[] =
     "\n"
     "Limits:\n"
     "  --max-allocations N       allocations per worker thread (default 10000)\n"
-    "  --user-quota N            allocations per user (default unlimited)\n"
-    "  --client-quota N          allocations per client IP (default unlimited)\n"
+    "  --user-quota N            live allocations per user, across all threads\n"
+    "                            (default 128; 0 unlimited)\n"
+    "  --client-quota N          live allocations per client IP, across all threads\n"
+    "                            (default 256; 0 unlimited)\n"
     "  --unauth-rate N           unauthenticated answers per second per worker\n"
     "                            (default 10000; 0 unlimited)\n"
     "\n"
@@ -358,6 +360,8 @@ int relayd_parse_args(int argc, char **argv, struct relayd_opts *o, char *err, s
 
     memset(o, 0, sizeof(*o));
     floe_relay_config_default(&o->core);
+    o->core.max_allocations_per_user = RELAYD_DEFAULT_USER_QUOTA;
+    o->core.max_allocations_per_client = RELAYD_DEFAULT_CLIENT_QUOTA;
     o->port_min = o->core.port_min;
     o->port_max = o->core.port_max;
     o->log_level = FLOE_LOG_INFO;

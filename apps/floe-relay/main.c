@@ -26,41 +26,6 @@ static void relayd_log_start(struct relayd *d)
     floe_jsonlog_write(&d->log, FLOE_LOG_INFO, "relay", "floe-relay started", f, 6);
 }
 
-static int relayd_start_workers(struct relayd *d)
-{
-    bool automatic = d->opts.io == RELAYD_IO_AUTO;
-    unsigned i;
-    int rc;
-
-    rc = relayd_resolve_io(&d->opts);
-    if (rc < 0) {
-        fprintf(stderr, "floe-relay: --io uring: io_uring unavailable: %s\n",
-                rc == FLOE_ERR_IO ? strerror(errno) : floe_strerror(rc));
-        return rc;
-    }
-    if (automatic && d->opts.io == RELAYD_IO_EPOLL)
-        floe_jsonlog_info(&d->log, "relay", "io_uring unavailable, using epoll");
-    d->n_workers = d->opts.threads;
-    rc = relayd_resv_init(&d->resv, &d->log, &d->opts, d->n_workers);
-    if (rc < 0) {
-        fprintf(stderr, "floe-relay: cannot make the reservation registry: %s\n",
-                floe_strerror(rc));
-        return rc;
-    }
-    for (i = 0; i < d->n_workers; i++) {
-        rc = relayd_worker_new(d, i, &d->workers[i]);
-        if (rc < 0) {
-            char a[FLOE_ADDR_STRLEN];
-
-            (void)floe_addr_format(&d->opts.listen[0], a, sizeof(a));
-            fprintf(stderr, "floe-relay: cannot start worker %u (listen %s): %s\n", i, a,
-                    rc == FLOE_ERR_IO ? strerror(errno) : floe_strerror(rc));
-            return rc;
-        }
-    }
-    return 0;
-}
-
 /* Wait for signals: SIGHUP reopens the log, SIGTERM/SIGINT stop. */
 static void relayd_signals(struct relayd *d, const sigset_t *set)
 {
@@ -80,33 +45,30 @@ static void relayd_signals(struct relayd *d, const sigset_t *set)
 
 static int relayd_run(struct relayd *d, const sigset_t *set)
 {
-    pthread_t threads[RELAYD_MAX_THREADS], metrics;
-    unsigned i, started = 0;
+    pthread_t metrics;
     bool have_metrics = false;
+    int rc = 0;
 
     if (d->opts.have_metrics) {
         if (relayd_metrics_open(d) < 0) {
             fprintf(stderr, "floe-relay: cannot serve metrics: %s\n", strerror(errno));
             return 1;
         }
-        have_metrics = pthread_create(&metrics, NULL, relayd_metrics_run, d) == 0;
     }
-    for (i = 0; i < d->n_workers; i++) {
-        if (pthread_create(&threads[i], NULL, relayd_worker_run, d->workers[i]) == 0)
-            started++;
-    }
-    relayd_log_start(d);
-    if (started == d->n_workers)
+    if (relayd_start(d) == 0) {
+        have_metrics =
+            d->opts.have_metrics && pthread_create(&metrics, NULL, relayd_metrics_run, d) == 0;
+        relayd_log_start(d);
         relayd_signals(d, set);
-    atomic_store(&d->stop, true);
-    for (i = 0; i < started; i++) {
-        relayd_worker_wake(d->workers[i]);
-        pthread_join(threads[i], NULL);
+    } else {
+        rc = 1;
     }
+    atomic_store(&d->stop, true);
     if (have_metrics)
         pthread_join(metrics, NULL);
+    relayd_stop(d);
     floe_jsonlog_info(&d->log, "relay", "floe-relay stopped");
-    return started == d->n_workers ? 0 : 1;
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -114,7 +76,6 @@ int main(int argc, char **argv)
     static struct relayd d;
     char err[256];
     sigset_t set;
-    unsigned i;
     int rc;
 
     rc = relayd_parse_args(argc, argv, &d.opts, err, sizeof(err));
@@ -134,11 +95,7 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    pthread_mutex_init(&d.stats_lock, NULL);
-    rc = relayd_start_workers(&d) < 0 ? 1 : relayd_run(&d, &set);
-    for (i = 0; i < d.n_workers; i++)
-        relayd_worker_free(d.workers[i]);
-    relayd_resv_deinit(&d.resv); /* after the cores that call it */
+    rc = relayd_run(&d, &set);
     floe_jsonlog_close(&d.log);
     return rc;
 }

@@ -82,6 +82,33 @@ void relayd_resv_deinit(struct relayd_resv *r);
 /* The hooks worker idx's core uses (config field `reservations`). */
 struct floe_relay_resv_hooks relayd_resv_hooks(struct relayd_resv *r, unsigned idx);
 
+#define RELAYD_QUOTA_BUCKETS 4096
+#define RELAYD_DEFAULT_USER_QUOTA 128   /* --user-quota: allocations per user */
+#define RELAYD_DEFAULT_CLIENT_QUOTA 256 /* --client-quota: allocations per client IP */
+
+struct relayd_quota_entry;
+
+/*
+ * Allocations per user and per client IP, counted across every worker (the cores'
+ * floe_relay_quota_hooks) under one mutex, so --user-quota and --client-quota hold per
+ * daemon. Taken only by Allocates and ended allocations, never on the data path.
+ */
+struct relayd_quota {
+    pthread_mutex_t lock;
+    uint64_t key; /* per-process random hash key */
+    bool ready;
+    struct relayd_quota_entry *buckets[RELAYD_QUOTA_BUCKETS];
+};
+
+/* Make the counters. 0 or FLOE_ERR_CRYPTO (no randomness for the key). */
+int relayd_quota_init(struct relayd_quota *q);
+/* Free them, after every core that used them. */
+void relayd_quota_deinit(struct relayd_quota *q);
+/* The hooks every worker's core uses (config field `quotas`). */
+struct floe_relay_quota_hooks relayd_quota_hooks(struct relayd_quota *q);
+/* Live allocations counted for user (ip NULL) or for ip's address (user NULL). */
+uint32_t relayd_quota_count(struct relayd_quota *q, const char *user, const struct floe_addr *ip);
+
 /* The shared state of a running daemon. */
 struct relayd {
     struct relayd_opts opts;
@@ -89,9 +116,20 @@ struct relayd {
     atomic_bool stop;
     unsigned n_workers;
     struct relayd_worker *workers[RELAYD_MAX_THREADS];
+    pthread_t threads[RELAYD_MAX_THREADS];
+    unsigned n_started; /* worker threads running */
     pthread_mutex_t stats_lock;
     struct relayd_resv resv;
+    struct relayd_quota quota; /* used by the workers once quota.ready */
 };
+
+/*
+ * Start a daemon whose opts and log are set: the registries, every worker and its thread.
+ * Returns 0, or a FLOE_ERR_* after printing why to stderr; call relayd_stop either way.
+ */
+int relayd_start(struct relayd *d);
+/* Stop the worker threads, free the workers and the registries. */
+void relayd_stop(struct relayd *d);
 
 /*
  * Resolve opts.io: RELAYD_IO_AUTO becomes io_uring when a ring can be made here, else

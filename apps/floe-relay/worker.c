@@ -141,6 +141,8 @@ static int worker_make_core(struct relayd_worker *w)
     cfg.relay_v4 = o->relay_ip;
     cfg.relay_v6 = o->relay_ip6;
     cfg.reservations = relayd_resv_hooks(&w->d->resv, w->idx);
+    if (w->d->quota.ready)
+        cfg.quotas = relayd_quota_hooks(&w->d->quota);
     cfg.port_min = (uint16_t)(o->port_min + share * w->idx);
     cfg.port_max =
         (uint16_t)(w->idx + 1 == w->d->n_workers ? o->port_max : cfg.port_min + share - 1u);

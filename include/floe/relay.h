@@ -95,6 +95,24 @@ struct floe_relay_resv_hooks {
     void *ctx;
 };
 
+/*
+ * Allocation quotas shared between cores. A daemon running several cores (one per
+ * thread) counts allocations per user and per client IP across all of them through
+ * these hooks, so that a quota holds per daemon and not per core. They are called
+ * from inside floe_relay_handle_client (authenticated Allocates), floe_relay_port_bound,
+ * floe_relay_handle_timeout and floe_relay_free, never on the data path, and must not
+ * call back into a core. With both NULL (the default) a core counts its own allocations.
+ */
+struct floe_relay_quota_hooks {
+    /* Count one more allocation for user and client's IP: 0, or a negative error when
+     * either count is already at its limit (0: no limit); the Allocate then gets 486. */
+    int (*acquire)(void *ctx, const char *user, const struct floe_addr *client,
+                   uint32_t max_per_user, uint32_t max_per_client);
+    /* The allocation counted by acquire ended. */
+    void (*release)(void *ctx, const char *user, const struct floe_addr *client);
+    void *ctx;
+};
+
 struct floe_relay_config {
     struct floe_allocator alloc;
     struct floe_log log;
@@ -129,6 +147,8 @@ struct floe_relay_config {
     size_t n_deny;
     /* Shared EVEN-PORT reservations; all four hooks or none (the default). */
     struct floe_relay_resv_hooks reservations;
+    /* Shared quota counters; both hooks or none (the default). */
+    struct floe_relay_quota_hooks quotas;
 };
 
 /* Fill cfg with the defaults above (no users, no secret, no relay address). */

@@ -201,9 +201,14 @@ static uint32_t alloc_count_matching(const struct floe_relay *r, const struct re
     return n;
 }
 
-/* 0 when quotas allow one more allocation for q, else FLOE_ERR_NOT_FOUND-free code. */
+/* Whether quotas allow one more allocation for q; with shared hooks it is counted there. */
 static bool alloc_quota_ok(const struct floe_relay *r, const struct relay_req *q)
 {
+    const struct floe_relay_quota_hooks *h = &r->cfg.quotas;
+
+    if (h->acquire)
+        return h->acquire(h->ctx, q->username, q->from, r->cfg.max_allocations_per_user,
+                          r->cfg.max_allocations_per_client) == 0;
     if (r->cfg.max_allocations_per_user &&
         alloc_count_matching(r, q, true) >= r->cfg.max_allocations_per_user)
         return false;
@@ -277,13 +282,17 @@ int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct r
     struct relay_alloc *a;
     uint8_t i;
 
-    if (!alloc_quota_ok(r, q))
-        return FLOE_TURN_ERR_QUOTA;
     if (r->n_allocs >= r->cfg.max_allocations)
         return FLOE_TURN_ERR_INSUFFICIENT_CAPACITY;
+    if (!alloc_quota_ok(r, q))
+        return FLOE_TURN_ERR_QUOTA;
     a = alloc_new(r, q);
-    if (!a)
+    if (!a) {
+        if (r->cfg.quotas.release)
+            r->cfg.quotas.release(r->cfg.quotas.ctx, q->username, q->from);
         return FLOE_TURN_ERR_INSUFFICIENT_CAPACITY;
+    }
+    a->quota_held = r->cfg.quotas.release != NULL;
     r->allocs[r->n_allocs++] = a;
     a->next_client = *alloc_bucket(r, q->from, q->local);
     *alloc_bucket(r, q->from, q->local) = a;
@@ -331,6 +340,8 @@ void floe__relay_alloc_destroy(struct floe_relay *r, struct relay_alloc *a)
     }
     if (a->borrowed) /* the owner may hand the port out again */
         r->cfg.reservations.release(r->cfg.reservations.ctx, a->token);
+    if (a->quota_held)
+        r->cfg.quotas.release(r->cfg.quotas.ctx, a->username, &a->client);
     if (a->state == RELAY_ALLOC_LIVE) {
         floe__relay_push_event(r, FLOE_RELAY_EV_EXPIRED, a, &a->relayed[0]);
         r->stats.allocations--;

@@ -38,6 +38,8 @@ static int relay_check_config(const struct floe_relay_config *cfg)
     if (cfg->port_min == 0 || cfg->port_min > cfg->port_max || !cfg->max_allocations ||
         !cfg->max_permissions || !cfg->max_channels)
         return FLOE_ERR_INVALID_ARG;
+    if (!cfg->quotas.acquire != !cfg->quotas.release)
+        return FLOE_ERR_INVALID_ARG;
     return relay_check_resv_hooks(&cfg->reservations);
 }
 

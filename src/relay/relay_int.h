@@ -60,6 +60,7 @@ struct relay_alloc {
     bool fingerprint; /* the Allocate request carried FINGERPRINT */
     bool has_token;   /* a port was reserved: answer with RESERVATION-TOKEN */
     bool borrowed;    /* relayed[0] was claimed from another core's reservation */
+    bool quota_held;  /* counted by the shared quota hooks: release when it ends */
     uint64_t token;   /* the reservation made (has_token) or claimed (borrowed) */
     char username[RELAY_USERNAME_MAX];
     uint8_t key[FLOE_MD5_LEN];
