@@ -11,7 +11,8 @@
  *   build/bench/turn_load [--allocations N] [--seconds S] [--size BYTES]
  *                         [--window W] [--threads T] [--gso 0|1] [--pin 0|1]
  *                         [--floe-arg ARG]
- * --pin 1 puts the relay on the last CPU and the generator on the others.
+ * --pin 1 puts the relay on the last CPU and the generator on the others, both before they
+ * start.
  *
  * The generator (clients and echo peer, in this process) is the same for both relays.
  * By default it sends each client's window refill as one UDP GSO burst and reads with
@@ -558,8 +559,11 @@ static pid_t load_spawn(char **argv)
     return pid;
 }
 
-/* --pin: the relay pid on the last CPU, this process (and its later threads) on the others. */
-static void load_pin(pid_t relay)
+/*
+ * --pin: the calling thread on the relay's CPU (the last one, relay true) or on the others.
+ * Threads and spawned processes inherit it, so setting it before they start leaves no race.
+ */
+static void load_pin_self(bool relay)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN), i;
     cpu_set_t set;
@@ -567,14 +571,11 @@ static void load_pin(pid_t relay)
     if (cpus < 2)
         return;
     CPU_ZERO(&set);
-    CPU_SET((size_t)(cpus - 1), &set);
-    if (sched_setaffinity(relay, sizeof(set), &set) != 0)
-        fprintf(stderr, "turn_load: cannot pin the relay: %s\n", strerror(errno));
-    CPU_ZERO(&set);
-    for (i = 0; i < cpus - 1; i++)
+    for (i = relay ? cpus - 1 : 0; i < (relay ? cpus : cpus - 1); i++)
         CPU_SET((size_t)i, &set);
     if (sched_setaffinity(0, sizeof(set), &set) != 0)
-        fprintf(stderr, "turn_load: cannot pin the generator: %s\n", strerror(errno));
+        fprintf(stderr, "turn_load: cannot pin the %s: %s\n", relay ? "relay" : "generator",
+                strerror(errno));
 }
 
 /* Wait until the relay answers a Binding request (up to 10 s). */
@@ -633,6 +634,10 @@ static pid_t load_start_floe(const struct load_opts *o, uint16_t port)
                     threads,
                     "--relay-ports",
                     "61000-61999",
+                    "--user-quota", /* one user and one address for every allocation */
+                    "0",
+                    "--client-quota",
+                    "0",
                     "--log-level",
                     "error",
                     (char *)o->floe_arg,
@@ -679,11 +684,14 @@ static int load_one(const struct load_opts *o, bool coturn, const struct floe_ad
                     struct load_result *res)
 {
     struct floe_addr server = floe_addr_v4(127, 0, 0, 1, load_free_port());
-    pid_t pid = coturn ? load_start_coturn(o, server.port) : load_start_floe(o, server.port);
+    pid_t pid;
     int rc = -1;
 
+    if (o->pin) /* the relay starts on its CPU: no moment on the generator's */
+        load_pin_self(true);
+    pid = coturn ? load_start_coturn(o, server.port) : load_start_floe(o, server.port);
     if (o->pin)
-        load_pin(pid);
+        load_pin_self(false);
     if (load_wait_ready(&server) == 0)
         rc = load_measure(o, pid, coturn ? "turnserver" : "floe-relay", &server, peer, res);
     else
@@ -763,6 +771,8 @@ int main(int argc, char **argv)
     snprintf(slash ? slash + 1 : o.floe_relay,
              sizeof(o.floe_relay) - (size_t)(slash ? slash + 1 - o.floe_relay : 0),
              "../bin/floe-relay");
+    if (o.pin) /* before any thread starts: they all inherit the generator's CPUs */
+        load_pin_self(false);
     echo.fd = load_udp_socket(&echo.addr, o.gso);
     atomic_store(&echo.stop, false);
     pthread_create(&echo.thread, NULL, load_echo_run, &echo);
