@@ -19,6 +19,11 @@ static const char relayd_usage[] =
     "  --relay-ip IP             IPv4 address of relayed allocations (default: the\n"
     "                            IPv4 --listen address when it is not a wildcard)\n"
     "  --relay-ip6 IP            IPv6 address of relayed allocations (optional)\n"
+    "  --external-ip PUBLIC[/PRIVATE]\n"
+    "                            behind a 1:1 NAT (cloud hosts): relayed addresses are\n"
+    "                            advertised with PUBLIC while the sockets bind the relay\n"
+    "                            address of that family (PRIVATE, which then stands for\n"
+    "                            --relay-ip or --relay-ip6); once per family\n"
     "  --relay-ports MIN-MAX     relayed port range (default 49152-65535)\n"
     "  --threads N               worker threads (default: the number of CPUs)\n"
     "  --io MODE                 uring: io_uring (multishot receives, every socket's sends\n"
@@ -65,6 +70,7 @@ enum relayd_opt {
     OPT_RELAY_IP,
     OPT_RELAY_IP6,
     OPT_RELAY_PORTS,
+    OPT_EXTERNAL_IP,
     OPT_THREADS,
     OPT_NO_GRO,
     OPT_IO,
@@ -91,6 +97,7 @@ static const struct option relayd_options[] = {
     {"relay-ip", required_argument, NULL, OPT_RELAY_IP},
     {"relay-ip6", required_argument, NULL, OPT_RELAY_IP6},
     {"relay-ports", required_argument, NULL, OPT_RELAY_PORTS},
+    {"external-ip", required_argument, NULL, OPT_EXTERNAL_IP},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"no-gro", no_argument, NULL, OPT_NO_GRO},
     {"io", required_argument, NULL, OPT_IO},
@@ -183,6 +190,42 @@ static int args_ip(const char *s, enum floe_af family, struct floe_addr *out)
     return floe_addr_parse_ip(s, out) == 0 && out->family == family ? 0 : FLOE_ERR_INVALID_ARG;
 }
 
+static bool args_is_wildcard(const struct floe_addr *a)
+{
+    static const uint8_t zero[16];
+
+    return memcmp(a->ip, zero, 16) == 0;
+}
+
+/* --external-ip PUBLIC[/PRIVATE]: both of one family, once per family. */
+static int args_external(const char *s, struct relayd_opts *o)
+{
+    struct floe_addr pub, priv;
+    char buf[128], *slash;
+    int f;
+
+    if (strlen(s) >= sizeof(buf))
+        return FLOE_ERR_INVALID_ARG;
+    strcpy(buf, s);
+    slash = strchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    if (floe_addr_parse_ip(buf, &pub) < 0 || args_is_wildcard(&pub))
+        return FLOE_ERR_INVALID_ARG;
+    memset(&priv, 0, sizeof(priv));
+    if (slash && (floe_addr_parse_ip(slash + 1, &priv) < 0 || priv.family != pub.family ||
+                  args_is_wildcard(&priv)))
+        return FLOE_ERR_INVALID_ARG;
+    f = pub.family == FLOE_AF_INET6;
+    if ((f ? o->core.external_v6 : o->core.external_v4).family)
+        return FLOE_ERR_INVALID_ARG;
+    pub.port = 0;
+    priv.port = 0;
+    *(f ? &o->core.external_v6 : &o->core.external_v4) = pub;
+    o->external_private[f] = priv;
+    return 0;
+}
+
 /* Options about addresses and threads. 1 when handled, 0 if not ours, <0 on error. */
 static int args_net(int opt, const char *v, struct relayd_opts *o, char *err, size_t cap)
 {
@@ -204,6 +247,11 @@ static int args_net(int opt, const char *v, struct relayd_opts *o, char *err, si
                    : 1;
     case OPT_RELAY_PORTS:
         return args_ports(v, o) < 0 ? args_fail(err, cap, "invalid --relay-ports (MIN-MAX)", v) : 1;
+    case OPT_EXTERNAL_IP:
+        return args_external(v, o) < 0
+                   ? args_fail(err, cap,
+                               "invalid --external-ip (PUBLIC[/PRIVATE], one family, once each)", v)
+                   : 1;
     case OPT_THREADS:
         if (args_uint(v, RELAYD_MAX_THREADS, &n) < 0 || n == 0)
             return args_fail(err, cap, "invalid --threads (1-64)", v);
@@ -317,11 +365,21 @@ static int args_one(int opt, const char *v, struct relayd_opts *o, char *err, si
     return rc;
 }
 
-static bool args_is_wildcard(const struct floe_addr *a)
+/* --external-ip's PRIVATE addresses are the relayed addresses; an explicit other one is an error.
+ */
+static int args_external_private(struct relayd_opts *o)
 {
-    static const uint8_t zero[16];
+    struct floe_addr *relay[2] = {&o->relay_ip, &o->relay_ip6};
+    int f;
 
-    return memcmp(a->ip, zero, 16) == 0;
+    for (f = 0; f < 2; f++) {
+        if (!o->external_private[f].family)
+            continue;
+        if (relay[f]->family && !floe_addr_ip_eq(relay[f], &o->external_private[f]))
+            return FLOE_ERR_INVALID_ARG;
+        *relay[f] = o->external_private[f];
+    }
+    return 0;
 }
 
 /* Defaults that depend on other options, and the checks across options. */
@@ -331,12 +389,20 @@ static int args_finish(struct relayd_opts *o, char *err, size_t cap)
 
     if (o->n_listen == 0)
         o->listen[o->n_listen++] = floe_addr_v4(0, 0, 0, 0, 3478);
+    if (args_external_private(o) < 0)
+        return args_fail(err, cap, "--external-ip PRIVATE differs from --relay-ip/--relay-ip6", "");
     for (i = 0; i < o->n_listen && !o->relay_ip.family; i++) {
         if (o->listen[i].family == FLOE_AF_INET && !args_is_wildcard(&o->listen[i]))
             o->relay_ip = o->listen[i];
     }
     if (!o->relay_ip.family && !o->relay_ip6.family)
         return args_fail(err, cap, "no relayed address: give --relay-ip or a specific --listen",
+                         "");
+    if ((o->core.external_v4.family && !o->relay_ip.family) ||
+        (o->core.external_v6.family && !o->relay_ip6.family))
+        return args_fail(err, cap,
+                         "--external-ip PUBLIC needs a relayed address of its family to bind "
+                         "(PUBLIC/PRIVATE, --relay-ip, --relay-ip6 or a specific --listen)",
                          "");
     if (!o->core.n_users && !o->core.auth_secret)
         return args_fail(err, cap, "no credentials: give --auth-secret or --user", "");

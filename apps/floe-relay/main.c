@@ -11,7 +11,8 @@
 static void relayd_log_start(struct relayd *d)
 {
     char relay[FLOE_ADDR_STRLEN] = "", listen[FLOE_ADDR_STRLEN] = "";
-    struct floe_log_field f[6];
+    char external[FLOE_ADDR_STRLEN] = "";
+    struct floe_log_field f[7];
 
     (void)floe_addr_format(&d->opts.listen[0], listen, sizeof(listen));
     if (d->opts.relay_ip.family)
@@ -23,7 +24,10 @@ static void relayd_log_start(struct relayd *d)
     f[4] = (struct floe_log_field)FLOE_LF_U("port_max", d->opts.port_max);
     f[5] =
         (struct floe_log_field)FLOE_LF_S("io", d->opts.io == RELAYD_IO_URING ? "uring" : "epoll");
-    floe_jsonlog_write(&d->log, FLOE_LOG_INFO, "relay", "floe-relay started", f, 6);
+    if (d->opts.core.external_v4.family)
+        (void)floe_addr_format_ip(&d->opts.core.external_v4, external, sizeof(external));
+    f[6] = (struct floe_log_field)FLOE_LF_S("external_ip", external);
+    floe_jsonlog_write(&d->log, FLOE_LOG_INFO, "relay", "floe-relay started", f, 7);
 }
 
 /* Wait for signals: SIGHUP reopens the log, SIGTERM/SIGINT stop. */

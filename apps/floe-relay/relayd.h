@@ -32,6 +32,7 @@ struct relayd_opts {
     size_t n_listen;
     struct floe_addr relay_ip;  /* IPv4 relayed address (port ignored), family 0 if none */
     struct floe_addr relay_ip6; /* IPv6 relayed address */
+    struct floe_addr external_private[2]; /* --external-ip's PRIVATE by family [v4, v6] */
     uint16_t port_min, port_max;
     unsigned threads;
     bool gro;           /* UDP GRO on the listening and relayed sockets (--no-gro clears it) */

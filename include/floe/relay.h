@@ -126,6 +126,11 @@ struct floe_relay_config {
     /* Relayed addresses (port ignored); at least one family must be set. */
     struct floe_addr relay_v4;
     struct floe_addr relay_v6;
+    /* Behind a 1:1 NAT: the public IPs that XOR-RELAYED-ADDRESS advertises instead of
+     * relay_v4's and relay_v6's (which the sockets bind); port ignored, family 0 for none.
+     * Peers on them are refused like the relay's own addresses. */
+    struct floe_addr external_v4;
+    struct floe_addr external_v6;
     uint16_t port_min, port_max;         /* default 49152-65535 */
     floe_time default_lifetime;          /* 600 s */
     floe_time max_lifetime;              /* 3600 s */

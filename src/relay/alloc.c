@@ -54,6 +54,18 @@ struct relay_alloc *floe__relay_find_port(const struct floe_relay *r,
     return (a && a != &r->reserved_marker && a->state == RELAY_ALLOC_LIVE) ? a : NULL;
 }
 
+/* The relayed address as clients see it: the external IP when one is set (1:1 NAT). */
+struct floe_addr floe__relay_advertised(const struct floe_relay *r, const struct floe_addr *relayed)
+{
+    const struct floe_addr *ext =
+        relayed->family == FLOE_AF_INET ? &r->cfg.external_v4 : &r->cfg.external_v6;
+    struct floe_addr out = *relayed;
+
+    if (ext->family == relayed->family)
+        memcpy(out.ip, ext->ip, sizeof(out.ip));
+    return out;
+}
+
 static bool alloc_port_free(struct floe_relay *r, const struct floe_addr *base, uint32_t port)
 {
     struct floe_addr probe = *base;

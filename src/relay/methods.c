@@ -74,8 +74,11 @@ static long method_allocate_success(struct floe_relay *r, floe_time now, struct 
     uint8_t i;
 
     floe__relay_answer_start(&b, q, FLOE_STUN_SUCCESS);
-    for (i = 0; i < a->n_relayed; i++)
-        floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS, &a->relayed[i]);
+    for (i = 0; i < a->n_relayed; i++) {
+        struct floe_addr shown = floe__relay_advertised(r, &a->relayed[i]);
+
+        floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS, &shown);
+    }
     floe_stun_add_u32(&b, FLOE_STUN_ATTR_LIFETIME,
                       (uint32_t)((a->expires > now ? a->expires - now : 0) / FLOE_SEC(1)));
     if (a->has_token)

@@ -82,6 +82,10 @@ int floe__relay_policy_init(struct floe_relay *r)
         policy_add_host(r, &r->cfg.relay_v4);
     if (r->cfg.relay_v6.family)
         policy_add_host(r, &r->cfg.relay_v6);
+    if (r->cfg.external_v4.family)
+        policy_add_host(r, &r->cfg.external_v4);
+    if (r->cfg.external_v6.family)
+        policy_add_host(r, &r->cfg.external_v6);
     return 0;
 }
 

@@ -40,6 +40,11 @@ static int relay_check_config(const struct floe_relay_config *cfg)
         return FLOE_ERR_INVALID_ARG;
     if (!cfg->quotas.acquire != !cfg->quotas.release)
         return FLOE_ERR_INVALID_ARG;
+    if ((cfg->external_v4.family &&
+         (cfg->external_v4.family != FLOE_AF_INET || !cfg->relay_v4.family)) ||
+        (cfg->external_v6.family &&
+         (cfg->external_v6.family != FLOE_AF_INET6 || !cfg->relay_v6.family)))
+        return FLOE_ERR_INVALID_ARG;
     return relay_check_resv_hooks(&cfg->reservations);
 }
 

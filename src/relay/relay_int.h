@@ -7,7 +7,7 @@
 #define RELAY_USERNAME_MAX 128
 #define RELAY_NONCE_LEN 32
 #define RELAY_PORT_SLOTS 65536
-#define RELAY_SPECIAL_MAX 16
+#define RELAY_SPECIAL_MAX 24
 
 #define RELAY_LENT_RECHECK FLOE_SEC(5) /* how often to ask whether a lent port is back */
 
@@ -125,6 +125,8 @@ struct relay_alloc *floe__relay_find_client(const struct floe_relay *r,
                                             const struct floe_addr *local);
 struct relay_alloc *floe__relay_find_port(const struct floe_relay *r,
                                           const struct floe_addr *relayed);
+struct floe_addr floe__relay_advertised(const struct floe_relay *r,
+                                        const struct floe_addr *relayed);
 int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct relay_req *q,
                              const struct relay_alloc_spec *spec, struct relay_alloc **out);
 void floe__relay_alloc_destroy(struct floe_relay *r, struct relay_alloc *a);

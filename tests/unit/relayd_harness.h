@@ -26,6 +26,7 @@ struct rh_client {
     struct floe_stun_msg ans;
     uint8_t resp[1500];
     struct floe_addr relayed;
+    struct floe_addr peer; /* XOR-PEER-ADDRESS of CreatePermission requests */
 };
 
 /* A free loopback port (UDP and TCP bound once, then closed). */
@@ -107,6 +108,8 @@ static int rh_request(struct rh_client *c, uint16_t method, uint32_t lifetime)
         floe_stun_add_requested_transport(&b, 17);
     if (method == FLOE_STUN_REFRESH)
         floe_stun_add_u32(&b, FLOE_STUN_ATTR_LIFETIME, lifetime);
+    if (method == FLOE_STUN_CREATE_PERMISSION)
+        floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, &c->peer);
     if (c->nonce[0]) {
         floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, c->user, strlen(c->user));
         floe_stun_add_bytes(&b, FLOE_STUN_ATTR_REALM, c->realm, strlen(c->realm));
