@@ -6,22 +6,61 @@
 
 #include "relay_int.h"
 
-static uint32_t alloc_hash(const struct floe_addr *client, const struct floe_addr *local)
+#define ALLOC_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+static void alloc_sip_round(uint64_t v[4])
 {
-    uint32_t h = 2166136261u;
+    v[0] += v[1];
+    v[1] = ALLOC_ROTL(v[1], 13) ^ v[0];
+    v[0] = ALLOC_ROTL(v[0], 32);
+    v[2] += v[3];
+    v[3] = ALLOC_ROTL(v[3], 16) ^ v[2];
+    v[0] += v[3];
+    v[3] = ALLOC_ROTL(v[3], 21) ^ v[0];
+    v[2] += v[1];
+    v[1] = ALLOC_ROTL(v[1], 17) ^ v[2];
+    v[2] = ALLOC_ROTL(v[2], 32);
+}
+
+/* SipHash-1-3 of n 64-bit words under key k, so a client cannot aim at one bucket. */
+static uint64_t alloc_siphash(const uint64_t k[2], const uint64_t *m, size_t n)
+{
+    uint64_t v[4] = {k[0] ^ 0x736f6d6570736575u, k[1] ^ 0x646f72616e646f6du,
+                     k[0] ^ 0x6c7967656e657261u, k[1] ^ 0x7465646279746573u};
     size_t i;
 
-    for (i = 0; i < 16; i++)
-        h = (h ^ client->ip[i]) * 16777619u;
-    h = (h ^ client->port) * 16777619u;
-    h = (h ^ local->port) * 16777619u;
-    return h ^ local->ip[3] ^ local->ip[15];
+    for (i = 0; i < n; i++) {
+        v[3] ^= m[i];
+        alloc_sip_round(v);
+        v[0] ^= m[i];
+    }
+    v[3] ^= (uint64_t)(n * 8) << 56;
+    alloc_sip_round(v);
+    v[0] ^= (uint64_t)(n * 8) << 56;
+    v[2] ^= 0xff;
+    for (i = 0; i < 3; i++)
+        alloc_sip_round(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/* The 5-tuple's hash (the transport is always UDP) under the core's random key. */
+static uint32_t alloc_hash(const struct floe_relay *r, const struct floe_addr *client,
+                           const struct floe_addr *local)
+{
+    uint64_t m[5];
+
+    m[0] = floe_load_le64(client->ip);
+    m[1] = floe_load_le64(client->ip + 8);
+    m[2] = floe_load_le64(local->ip);
+    m[3] = floe_load_le64(local->ip + 8);
+    m[4] = (uint64_t)client->port << 32 | (uint64_t)local->port << 16 | client->family;
+    return (uint32_t)alloc_siphash(r->hash_key, m, 5);
 }
 
 static struct relay_alloc **alloc_bucket(const struct floe_relay *r, const struct floe_addr *client,
                                          const struct floe_addr *local)
 {
-    return &r->by_client[alloc_hash(client, local) & (r->n_buckets - 1)];
+    return &r->by_client[alloc_hash(r, client, local) & (r->n_buckets - 1)];
 }
 
 struct relay_alloc *floe__relay_find_client(const struct floe_relay *r,
@@ -305,6 +344,7 @@ int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct r
         return FLOE_TURN_ERR_INSUFFICIENT_CAPACITY;
     }
     a->quota_held = r->cfg.quotas.release != NULL;
+    a->expires = floe_time_add(now, RELAY_PENDING_TIMEOUT);
     r->allocs[r->n_allocs++] = a;
     a->next_client = *alloc_bucket(r, q->from, q->local);
     *alloc_bucket(r, q->from, q->local) = a;
@@ -497,7 +537,7 @@ void floe__relay_sweep(struct floe_relay *r, floe_time now)
     while (i < r->n_allocs) {
         struct relay_alloc *a = r->allocs[i];
 
-        if (a->state == RELAY_ALLOC_LIVE && a->expires <= now) {
+        if (a->expires <= now) {             /* LIVE and expired, or PENDING and never answered */
             floe__relay_alloc_destroy(r, a); /* moves the last one into slot i */
             continue;
         }

@@ -66,6 +66,12 @@ static int relay_alloc_tables(struct floe_relay *r)
 {
     const struct floe_allocator *al = &r->cfg.alloc;
 
+    uint8_t k[16];
+
+    if (floe_rng_fill(&r->cfg.rng, k, sizeof(k)) < 0)
+        return FLOE_ERR_CRYPTO;
+    r->hash_key[0] = floe_load_le64(k);
+    r->hash_key[1] = floe_load_le64(k + 8);
     r->n_buckets = 64;
     while (r->n_buckets < r->cfg.max_allocations * 2u && r->n_buckets < (1u << 24))
         r->n_buckets <<= 1;

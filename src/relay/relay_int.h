@@ -10,6 +10,8 @@
 #define RELAY_SPECIAL_MAX 24
 
 #define RELAY_LENT_RECHECK FLOE_SEC(5) /* how often to ask whether a lent port is back */
+/* A PENDING allocation whose ports the caller never answered for is swept after this. */
+#define RELAY_PENDING_TIMEOUT FLOE_SEC(10)
 
 /*
  * A port kept for a later Allocate with RESERVATION-TOKEN (RFC 8656 section 7.2).
@@ -66,7 +68,7 @@ struct relay_alloc {
     uint8_t key[FLOE_MD5_LEN];
     uint8_t txid[FLOE_STUN_TXID_LEN]; /* of the Allocate, for retransmissions */
     floe_time lifetime;
-    floe_time expires;
+    floe_time expires; /* LIVE: end of lifetime; PENDING: when it is swept unanswered */
     struct relay_perm *perms;
     uint32_t n_perms;
     struct relay_chan *chans;
@@ -79,6 +81,7 @@ struct floe_relay {
     struct floe_hmac *nonce_mac;
     struct relay_alloc **by_client; /* buckets */
     uint32_t n_buckets;
+    uint64_t hash_key[2];          /* random SipHash key of the 5-tuple index, drawn at creation */
     struct relay_alloc **ports_v4; /* indexed by relayed port */
     struct relay_alloc **ports_v6;
     struct relay_alloc **allocs; /* dense list of every allocation */
