@@ -1,17 +1,39 @@
-/* Prometheus text metrics over a minimal HTTP/1.0 endpoint. */
+/*
+ * Prometheus text metrics over a minimal HTTP/1.0 endpoint, served by an event loop of its
+ * own thread: non-blocking sockets in one epoll set, at most METRICS_MAX_CONNS connections
+ * (a new one evicts the oldest when full, so idle clients cannot lock scrapes out),
+ * requests of at most METRICS_MAX_REQUEST bytes (431 beyond), METRICS_TIMEOUT for a whole
+ * exchange. One slow client never delays another.
+ */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "floe_io.h"
 #include "relayd.h"
 
-static int metrics_fd = -1;
+#define METRICS_BODY 32768
+#define METRICS_TAG_LISTEN UINT32_MAX
+
+struct metrics_conn {
+    int fd; /* -1: free */
+    floe_time deadline;
+    size_t in_len;
+    char in[RELAYD_METRICS_MAX_REQUEST + 1];
+    char *out; /* the answer once the request is complete, NULL before */
+    size_t out_len, out_off;
+};
+
+struct relayd_metrics {
+    int listen_fd, epfd;
+    struct metrics_conn conns[RELAYD_METRICS_MAX_CONNS];
+};
 
 struct metrics_out {
     char *buf;
@@ -101,63 +123,231 @@ size_t relayd_metrics_render(struct relayd *d, char *buf, size_t cap)
 int relayd_metrics_open(struct relayd *d)
 {
     struct sockaddr_storage ss;
+    struct relayd_metrics *m;
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = METRICS_TAG_LISTEN};
     socklen_t len;
-    int one = 1;
+    int one = 1, e;
+    size_t i;
 
     if (floe_io_addr_to_sockaddr(&d->opts.metrics, &ss, &len) < 0)
         return FLOE_ERR_ADDR_FAMILY;
-    metrics_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (metrics_fd < 0)
-        return FLOE_ERR_IO;
-    (void)setsockopt(metrics_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(metrics_fd, (struct sockaddr *)&ss, len) < 0 || listen(metrics_fd, 16) < 0) {
-        int e = errno;
-
-        close(metrics_fd);
-        metrics_fd = -1;
+    m = calloc(1, sizeof(*m));
+    if (!m)
+        return FLOE_ERR_NOMEM;
+    for (i = 0; i < RELAYD_METRICS_MAX_CONNS; i++)
+        m->conns[i].fd = -1;
+    m->epfd = epoll_create1(EPOLL_CLOEXEC);
+    m->listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (m->listen_fd >= 0)
+        (void)setsockopt(m->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (m->epfd < 0 || m->listen_fd < 0 || bind(m->listen_fd, (struct sockaddr *)&ss, len) < 0 ||
+        listen(m->listen_fd, 64) < 0 || epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->listen_fd, &ev) < 0) {
+        e = errno;
+        if (m->listen_fd >= 0)
+            close(m->listen_fd);
+        if (m->epfd >= 0)
+            close(m->epfd);
+        free(m);
         errno = e;
         return FLOE_ERR_IO;
     }
+    d->metrics = m;
     return 0;
 }
 
-/* Answer one connection: read the request head (ignored), write the metrics. */
-static void metrics_serve(struct relayd *d, int c)
+static void metrics_close(struct metrics_conn *c)
 {
-    static char body[16384];
-    char head[256], req[1024];
-    struct pollfd p = {c, POLLIN, 0};
-    size_t n;
+    close(c->fd); /* also leaves the epoll set */
+    free(c->out);
+    c->out = NULL;
+    c->fd = -1;
+}
+
+/* A free slot, evicting the connection nearest its deadline when every slot is taken. */
+static struct metrics_conn *metrics_slot(struct relayd_metrics *m)
+{
+    struct metrics_conn *oldest = &m->conns[0];
+    size_t i;
+
+    for (i = 0; i < RELAYD_METRICS_MAX_CONNS; i++) {
+        if (m->conns[i].fd < 0)
+            return &m->conns[i];
+        if (m->conns[i].deadline < oldest->deadline)
+            oldest = &m->conns[i];
+    }
+    metrics_close(oldest);
+    return oldest;
+}
+
+static void metrics_accept(struct relayd_metrics *m, floe_time now)
+{
+    int fd;
+
+    while ((fd = accept4(m->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        struct metrics_conn *c = metrics_slot(m);
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
+
+        ev.data.u32 = (uint32_t)(c - m->conns);
+        if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->deadline = now + RELAYD_METRICS_TIMEOUT;
+        c->in_len = 0;
+        c->out_len = c->out_off = 0;
+    }
+}
+
+/* Make the answer to a complete request (or to one too long) and switch c to writing. */
+static void metrics_answer(struct relayd *d, struct relayd_metrics *m, struct metrics_conn *c,
+                           const char *status)
+{
+    struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)(c - m->conns)};
+    size_t body = 0, cap = METRICS_BODY + 256;
     int h;
 
-    if (poll(&p, 1, 1000) > 0 && read(c, req, sizeof(req)) < 0)
+    c->out = malloc(cap);
+    if (!c->out) {
+        metrics_close(c);
         return;
-    n = relayd_metrics_render(d, body, sizeof(body));
-    h = snprintf(head, sizeof(head),
-                 "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+    }
+    if (!status)
+        body = relayd_metrics_render(d, c->out + 256, METRICS_BODY);
+    h = snprintf(c->out, 256,
+                 "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
                  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                 n);
-    if (write(c, head, (size_t)h) == h && write(c, body, n) < 0)
+                 status ? status : "200 OK", body);
+    memmove(c->out + h, c->out + 256, body);
+    c->out_len = (size_t)h + body;
+    if (epoll_ctl(m->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+        metrics_close(c);
+}
+
+/* Read what the client sent; answer once the request head is complete. */
+static void metrics_read(struct relayd *d, struct relayd_metrics *m, struct metrics_conn *c)
+{
+    ssize_t n;
+
+    for (;;) {
+        if (c->in_len == RELAYD_METRICS_MAX_REQUEST) {
+            metrics_answer(d, m, c, "431 Request Header Fields Too Large");
+            return;
+        }
+        n = read(c->fd, c->in + c->in_len, RELAYD_METRICS_MAX_REQUEST - c->in_len);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            metrics_close(c); /* gone before asking */
+            return;
+        }
+        if (n < 0)
+            return;
+        c->in_len += (size_t)n;
+        c->in[c->in_len] = '\0';
+        if (strstr(c->in, "\r\n\r\n") || strstr(c->in, "\n\n")) {
+            metrics_answer(d, m, c, strncmp(c->in, "GET ", 4) == 0 ? NULL : "400 Bad Request");
+            return;
+        }
+    }
+}
+
+/*
+ * Send the answer; then half-close and read what the client still sends until it closes
+ * (or the deadline): closing with unread input would reset the connection and could
+ * destroy the answer before the client reads it (a refused, oversized request).
+ */
+static void metrics_write(struct relayd_metrics *m, struct metrics_conn *c)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u32 = (uint32_t)(c - m->conns)};
+
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        if (n <= 0) {
+            metrics_close(c);
+            return;
+        }
+        c->out_off += (size_t)n;
+    }
+    if (shutdown(c->fd, SHUT_WR) < 0 || epoll_ctl(m->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+        metrics_close(c);
+}
+
+/* After the answer: discard input until the client closes. */
+static void metrics_drain(struct metrics_conn *c)
+{
+    char sink[4096];
+    ssize_t n;
+
+    while ((n = read(c->fd, sink, sizeof(sink))) > 0)
+        ;
+    if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        metrics_close(c);
+}
+
+static void metrics_event(struct relayd *d, struct relayd_metrics *m, const struct epoll_event *e,
+                          floe_time now)
+{
+    struct metrics_conn *c;
+
+    if (e->data.u32 == METRICS_TAG_LISTEN) {
+        metrics_accept(m, now);
         return;
+    }
+    if (e->data.u32 >= RELAYD_METRICS_MAX_CONNS)
+        return;
+    c = &m->conns[e->data.u32];
+    if (c->fd < 0)
+        return;
+    if (c->out && c->out_off < c->out_len)
+        metrics_write(m, c);
+    else if (c->out)
+        metrics_drain(c);
+    else
+        metrics_read(d, m, c);
+}
+
+/* Close what is past its deadline; returns the wait until the next one, in ms (at most 100). */
+static int metrics_expire(struct relayd_metrics *m, floe_time now)
+{
+    floe_time next = now + FLOE_MS(100);
+    size_t i;
+
+    for (i = 0; i < RELAYD_METRICS_MAX_CONNS; i++) {
+        struct metrics_conn *c = &m->conns[i];
+
+        if (c->fd >= 0 && c->deadline <= now)
+            metrics_close(c);
+        else if (c->fd >= 0 && c->deadline < next)
+            next = c->deadline;
+    }
+    return (int)((next - now + FLOE_MS(1) - 1) / FLOE_MS(1));
 }
 
 void *relayd_metrics_run(void *arg)
 {
     struct relayd *d = arg;
+    struct relayd_metrics *m = d->metrics;
+    struct epoll_event evs[RELAYD_METRICS_MAX_CONNS + 1];
+    size_t i;
 
     while (!atomic_load(&d->stop)) {
-        struct pollfd p = {metrics_fd, POLLIN, 0};
-        int c;
+        int n = epoll_wait(m->epfd, evs, RELAYD_METRICS_MAX_CONNS + 1,
+                           metrics_expire(m, floe_io_now())),
+            k;
+        floe_time now = floe_io_now();
 
-        if (poll(&p, 1, 200) <= 0)
-            continue;
-        c = accept4(metrics_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0)
-            continue;
-        metrics_serve(d, c);
-        close(c);
+        for (k = 0; k < n; k++)
+            metrics_event(d, m, &evs[k], now);
     }
-    close(metrics_fd);
-    metrics_fd = -1;
+    for (i = 0; i < RELAYD_METRICS_MAX_CONNS; i++) {
+        if (m->conns[i].fd >= 0)
+            metrics_close(&m->conns[i]);
+    }
+    close(m->listen_fd);
+    close(m->epfd);
+    free(m);
+    d->metrics = NULL;
     return NULL;
 }

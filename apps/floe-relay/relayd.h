@@ -88,6 +88,7 @@ struct floe_relay_resv_hooks relayd_resv_hooks(struct relayd_resv *r, unsigned i
 #define RELAYD_DEFAULT_CLIENT_QUOTA 256 /* --client-quota: allocations per client IP */
 
 struct relayd_quota_entry;
+struct relayd_metrics;
 
 /*
  * Allocations per user and per client IP, counted across every worker (the cores'
@@ -121,7 +122,8 @@ struct relayd {
     unsigned n_started; /* worker threads running */
     pthread_mutex_t stats_lock;
     struct relayd_resv resv;
-    struct relayd_quota quota; /* used by the workers once quota.ready */
+    struct relayd_quota quota;      /* used by the workers once quota.ready */
+    struct relayd_metrics *metrics; /* the metrics endpoint, NULL without --metrics */
 };
 
 /*
@@ -153,8 +155,20 @@ void relayd_worker_add_send_stats(struct relayd_worker *w, struct floe_io_send_s
 /* Add the worker's last published receive counters (datagrams, GRO messages, drops) into sum. */
 void relayd_worker_add_recv_stats(struct relayd_worker *w, struct floe_io_recv_stats *sum);
 
-/* Serve Prometheus text metrics on o->metrics; the thread body. */
+#define RELAYD_METRICS_MAX_CONNS 16     /* open metrics connections; a new one evicts the oldest */
+#define RELAYD_METRICS_MAX_REQUEST 4096 /* bytes of request head; 431 beyond */
+#define RELAYD_METRICS_TIMEOUT FLOE_SEC(5) /* a whole metrics exchange */
+
+/*
+ * Bind and listen on opts.metrics (non-blocking). 0, FLOE_ERR_ADDR_FAMILY, FLOE_ERR_NOMEM
+ * or FLOE_ERR_IO (errno set). Then run relayd_metrics_run on a thread of its own.
+ */
 int relayd_metrics_open(struct relayd *d);
+/*
+ * The metrics thread's event loop until d->stop (noticed within 100 ms): serves every
+ * connection at once, each bounded in size and time (RELAYD_METRICS_*); frees what
+ * relayd_metrics_open made.
+ */
 void *relayd_metrics_run(void *arg);
 /* Render the metrics text into buf; returns its length. */
 size_t relayd_metrics_render(struct relayd *d, char *buf, size_t cap);

@@ -30,7 +30,7 @@ struct rh_client {
 };
 
 /* A free loopback port (UDP and TCP bound once, then closed). */
-static uint16_t rh_free_port(void)
+static inline uint16_t rh_free_port(void)
 {
     struct floe_addr lo = floe_addr_v4(127, 0, 0, 1, 0), a;
     int fd = floe_io_udp_open(&lo);
@@ -45,7 +45,7 @@ static uint16_t rh_free_port(void)
  * Parse "--listen 127.0.0.1:<free>" plus the NULL-terminated extra arguments and start the
  * daemon. 0 or -1.
  */
-static int rh_start(struct rh_daemon *t, const char *const *extra)
+static inline int rh_start(struct rh_daemon *t, const char *const *extra)
 {
     char listen[64], err[256];
     char *argv[48] = {"floe-relay", "--listen", listen, "--log-level", "off"};
@@ -65,14 +65,14 @@ static int rh_start(struct rh_daemon *t, const char *const *extra)
     return relayd_start(&t->d) == 0 ? 0 : -1;
 }
 
-static void rh_stop(struct rh_daemon *t)
+static inline void rh_stop(struct rh_daemon *t)
 {
     relayd_stop(&t->d);
     floe_jsonlog_close(&t->d.log);
 }
 
-static int rh_client_open(struct rh_client *c, const struct rh_daemon *t, const char *user,
-                          const char *pass)
+static inline int rh_client_open(struct rh_client *c, const struct rh_daemon *t, const char *user,
+                                 const char *pass)
 {
     struct floe_addr lo = floe_addr_v4(127, 0, 0, 1, 0);
 
@@ -84,14 +84,14 @@ static int rh_client_open(struct rh_client *c, const struct rh_daemon *t, const 
     return c->fd >= 0 ? 0 : -1;
 }
 
-static void rh_client_close(struct rh_client *c)
+static inline void rh_client_close(struct rh_client *c)
 {
     floe_io_close(c->fd);
     c->fd = -1;
 }
 
 /* One request (authenticated once a nonce is known) and its answer in c->ans. 0 or -1. */
-static int rh_request(struct rh_client *c, uint16_t method, uint32_t lifetime)
+static inline int rh_request(struct rh_client *c, uint16_t method, uint32_t lifetime)
 {
     static uint32_t txid_seq;
     struct floe_stun_builder b;
@@ -132,7 +132,7 @@ static int rh_request(struct rh_client *c, uint16_t method, uint32_t lifetime)
 }
 
 /* The error code of c->ans, 0 for a success, -1 when it has none. */
-static int rh_code(const struct rh_client *c)
+static inline int rh_code(const struct rh_client *c)
 {
     struct floe_span reason;
     int code;
@@ -143,7 +143,7 @@ static int rh_code(const struct rh_client *c)
 }
 
 /* Learn realm and nonce from a 401/438 in c->ans and derive the key. 0 or -1. */
-static int rh_learn(struct rh_client *c)
+static inline int rh_learn(struct rh_client *c)
 {
     if (floe_stun_get_string(&c->ans, FLOE_STUN_ATTR_NONCE, c->nonce, sizeof(c->nonce)) != 0 ||
         floe_stun_get_string(&c->ans, FLOE_STUN_ATTR_REALM, c->realm, sizeof(c->realm)) != 0)
@@ -157,7 +157,7 @@ static int rh_learn(struct rh_client *c)
  * Allocate through the 401 (and 438) dance. Returns the final answer's code (0 success,
  * c->relayed set), or -1 when the relay did not answer.
  */
-static int rh_allocate(struct rh_client *c)
+static inline int rh_allocate(struct rh_client *c)
 {
     int tries, code = -1;
 
