@@ -35,11 +35,20 @@ static const char relayd_usage[] =
     "  --no-gro                  do not ask the kernel for UDP GRO on the relay's sockets\n"
     "                            (default: on; coalesced datagrams are split again)\n"
     "\n"
-    "Authentication (at least one of --auth-secret and --user):\n"
+    "Authentication (at least one secret or user):\n"
     "  --realm REALM             the realm (default floe)\n"
-    "  --auth-secret SECRET      coturn-compatible time-limited credentials: username\n"
-    "                            EXPIRY:ID, password base64(HMAC-SHA1(SECRET, username))\n"
-    "  --user NAME:PASSWORD      a static long-term user (repeatable)\n"
+    "  --auth-secret-file PATH   coturn-compatible time-limited credentials: username\n"
+    "                            EXPIRY:ID, password base64(HMAC-SHA1(SECRET, username)),\n"
+    "                            SECRET read from PATH (trailing newline dropped);\n"
+    "                            re-read on SIGHUP. Also: the environment variable\n"
+    "                            FLOE_RELAY_AUTH_SECRET, or --auth-secret SECRET (both\n"
+    "                            wiped from the process once read; ps shows no secret)\n"
+    "  --users-file PATH         static long-term users, one NAME:PASSWORD a line (#\n"
+    "                            comments); re-read on SIGHUP\n"
+    "  --user NAME:PASSWORD      a static long-term user (repeatable; password wiped\n"
+    "                            from the process once read)\n"
+    "  --secret-grace SECONDS    after SIGHUP changed the secret, the previous one is\n"
+    "                            still accepted this long (default 3600; 0-604800)\n"
     "\n"
     "Peer policy (loopback, private, link-local and the relay's own addresses are\n"
     "refused by default):\n"
@@ -63,7 +72,10 @@ static const char relayd_usage[] =
     "  --help                    this text\n"
     "  --version                 the version\n"
     "\n"
-    "Signals: SIGTERM or SIGINT stop the relay cleanly; SIGHUP reopens the log file.\n";
+    "Signals: SIGTERM or SIGINT stop the relay cleanly; SIGHUP reopens the log file and\n"
+    "re-reads --auth-secret-file and --users-file (allocations are kept).\n"
+    "\n"
+    "Exit status: 0 after a clean stop, 1 when it cannot start, 2 for a usage error.\n";
 
 enum relayd_opt {
     OPT_LISTEN = 256,
@@ -77,6 +89,9 @@ enum relayd_opt {
     OPT_LINGER,
     OPT_REALM,
     OPT_AUTH_SECRET,
+    OPT_AUTH_SECRET_FILE,
+    OPT_USERS_FILE,
+    OPT_SECRET_GRACE,
     OPT_USER,
     OPT_ALLOW_LOOPBACK,
     OPT_ALLOW_PEER,
@@ -104,6 +119,9 @@ static const struct option relayd_options[] = {
     {"linger-us", required_argument, NULL, OPT_LINGER},
     {"realm", required_argument, NULL, OPT_REALM},
     {"auth-secret", required_argument, NULL, OPT_AUTH_SECRET},
+    {"auth-secret-file", required_argument, NULL, OPT_AUTH_SECRET_FILE},
+    {"users-file", required_argument, NULL, OPT_USERS_FILE},
+    {"secret-grace", required_argument, NULL, OPT_SECRET_GRACE},
     {"user", required_argument, NULL, OPT_USER},
     {"allow-loopback-peers", no_argument, NULL, OPT_ALLOW_LOOPBACK},
     {"allow-peer", required_argument, NULL, OPT_ALLOW_PEER},
@@ -290,8 +308,21 @@ static int args_core(int opt, const char *v, struct relayd_opts *o, char *err, s
         c->realm = v;
         return *v ? 1 : args_fail(err, cap, "invalid --realm", v);
     case OPT_AUTH_SECRET:
-        c->auth_secret = v;
-        return *v ? 1 : args_fail(err, cap, "invalid --auth-secret", v);
+        if (!*v || strlen(v) >= sizeof(o->secret_buf) || o->secret_file)
+            return args_fail(err, cap, "invalid --auth-secret (or given with --auth-secret-file)",
+                             "");
+        strcpy(o->secret_buf, v);
+        c->auth_secret = o->secret_buf;
+        return 1;
+    case OPT_AUTH_SECRET_FILE:
+        if (!*v || c->auth_secret)
+            return args_fail(err, cap, "invalid --auth-secret-file (or given with --auth-secret)",
+                             v);
+        o->secret_file = v;
+        return 1;
+    case OPT_USERS_FILE:
+        o->users_file = v;
+        return *v ? 1 : args_fail(err, cap, "invalid --users-file", v);
     case OPT_USER:
         return args_user(v, o) < 0 ? args_fail(err, cap, "invalid --user (NAME:PASSWORD)", v) : 1;
     case OPT_ALLOW_LOOPBACK:
@@ -315,6 +346,11 @@ static int args_limits(int opt, const char *v, struct relayd_opts *o, char *err,
     struct floe_relay_config *c = &o->core;
     uint32_t n;
 
+    if (opt == OPT_SECRET_GRACE) {
+        if (args_uint(v, 604800, &o->secret_grace) < 0)
+            return args_fail(err, cap, "invalid --secret-grace (0-604800 seconds)", v);
+        return 1;
+    }
     if (opt != OPT_MAX_ALLOCATIONS && opt != OPT_USER_QUOTA && opt != OPT_CLIENT_QUOTA &&
         opt != OPT_UNAUTH_RATE)
         return 0;
@@ -382,6 +418,49 @@ static int args_external_private(struct relayd_opts *o)
     return 0;
 }
 
+/*
+ * The secret from --auth-secret-file or FLOE_RELAY_AUTH_SECRET, users from --users-file
+ * after the --user ones; at least one secret or user. 0, or <0 with err set.
+ */
+static int args_credentials(struct relayd_opts *o, char *err, size_t cap)
+{
+    static struct relayd_creds file; /* only parsed at start, one thread */
+    const char *env = getenv(RELAYD_SECRET_ENV);
+    size_t i;
+
+    o->n_cli_users = o->core.n_users;
+    if (o->secret_file &&
+        relayd_read_secret_file(o->secret_file, o->secret_buf, sizeof(o->secret_buf), err, cap) < 0)
+        return FLOE_ERR_INVALID_ARG;
+    if (!o->secret_file && !o->core.auth_secret && env && *env) {
+        if (strlen(env) >= sizeof(o->secret_buf))
+            return args_fail(err, cap, RELAYD_SECRET_ENV " is too long", "");
+        strcpy(o->secret_buf, env);
+    }
+    if (o->secret_buf[0])
+        o->core.auth_secret = o->secret_buf;
+    memset(&file, 0, sizeof(file));
+    if (o->users_file && relayd_read_users_file(o->users_file, &file, err, cap) < 0)
+        return FLOE_ERR_INVALID_ARG;
+    for (i = 0; i < file.n_users; i++) {
+        char line[sizeof(file.user_buf[0])];
+        int rc;
+
+        snprintf(line, sizeof(line), "%s:%s", file.users[i].name, file.users[i].password);
+        rc = args_user(line, o);
+        floe_wipe(line, sizeof(line));
+        if (rc < 0)
+            return args_fail(err, cap, "--users-file: too many users", o->users_file);
+    }
+    floe_wipe(&file, sizeof(file));
+    if (!o->core.n_users && !o->core.auth_secret)
+        return args_fail(err, cap,
+                         "no credentials: give --auth-secret-file, " RELAYD_SECRET_ENV
+                         ", --users-file or --user",
+                         "");
+    return 0;
+}
+
 /* Defaults that depend on other options, and the checks across options. */
 static int args_finish(struct relayd_opts *o, char *err, size_t cap)
 {
@@ -404,8 +483,8 @@ static int args_finish(struct relayd_opts *o, char *err, size_t cap)
                          "--external-ip PUBLIC needs a relayed address of its family to bind "
                          "(PUBLIC/PRIVATE, --relay-ip, --relay-ip6 or a specific --listen)",
                          "");
-    if (!o->core.n_users && !o->core.auth_secret)
-        return args_fail(err, cap, "no credentials: give --auth-secret or --user", "");
+    if (args_credentials(o, err, cap) < 0)
+        return FLOE_ERR_INVALID_ARG;
     if (o->threads == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -433,6 +512,7 @@ int relayd_parse_args(int argc, char **argv, struct relayd_opts *o, char *err, s
     o->log_level = FLOE_LOG_INFO;
     o->gro = true;
     o->linger_us = 50;
+    o->secret_grace = RELAYD_DEFAULT_SECRET_GRACE;
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "", relayd_options, NULL)) != -1) {

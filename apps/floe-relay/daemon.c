@@ -55,6 +55,7 @@ int relayd_start(struct relayd *d)
     int rc;
 
     pthread_mutex_init(&d->stats_lock, NULL);
+    pthread_mutex_init(&d->creds_lock, NULL);
     rc = daemon_make(d);
     for (i = 0; rc == 0 && i < d->n_workers; i++) {
         if (pthread_create(&d->threads[i], NULL, relayd_worker_run, d->workers[i]) != 0)
@@ -82,4 +83,6 @@ void relayd_stop(struct relayd *d)
     relayd_resv_deinit(&d->resv); /* after the cores that call it */
     relayd_quota_deinit(&d->quota);
     pthread_mutex_destroy(&d->stats_lock);
+    pthread_mutex_destroy(&d->creds_lock);
+    floe_wipe(&d->creds, sizeof(d->creds));
 }

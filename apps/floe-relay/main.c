@@ -30,6 +30,24 @@ static void relayd_log_start(struct relayd *d)
     floe_jsonlog_write(&d->log, FLOE_LOG_INFO, "relay", "floe-relay started", f, 7);
 }
 
+/* SIGHUP: re-read the credential files, if any, and say how it went. */
+static void relayd_reload_log(struct relayd *d)
+{
+    char err[256];
+
+    if (!d->opts.secret_file && !d->opts.users_file)
+        return;
+    if (relayd_reload(d, err, sizeof(err)) < 0) {
+        struct floe_log_field f = FLOE_LF_S("error", err);
+
+        floe_jsonlog_write(&d->log, FLOE_LOG_ERROR, "relay",
+                           "credentials not reloaded, the previous ones stay", &f, 1);
+        return;
+    }
+    floe_jsonlog_info(&d->log, "relay", "credentials reloaded (previous secret accepted for %u s)",
+                      d->opts.secret_grace);
+}
+
 /* Wait for signals: SIGHUP reopens the log, SIGTERM/SIGINT stop. */
 static void relayd_signals(struct relayd *d, const sigset_t *set)
 {
@@ -40,6 +58,7 @@ static void relayd_signals(struct relayd *d, const sigset_t *set)
             if (floe_jsonlog_reopen(&d->log) < 0)
                 fprintf(stderr, "floe-relay: cannot reopen log file: %s\n", strerror(errno));
             floe_jsonlog_info(&d->log, "relay", "log file reopened");
+            relayd_reload_log(d);
             continue;
         }
         floe_jsonlog_info(&d->log, "relay", "stopping on signal %d", sig);
@@ -83,6 +102,7 @@ int main(int argc, char **argv)
     int rc;
 
     rc = relayd_parse_args(argc, argv, &d.opts, err, sizeof(err));
+    relayd_scrub_argv(argc, argv); /* parsed copies stay; ps shows no secret */
     if (rc != 0) {
         if (rc < 0)
             fprintf(stderr, "floe-relay: %s (see floe-relay --help)\n", err);

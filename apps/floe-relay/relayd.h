@@ -19,6 +19,17 @@
 #include "jsonlog.h"
 
 #define RELAYD_MAX_LISTEN 8
+#define RELAYD_SECRET_ENV "FLOE_RELAY_AUTH_SECRET"
+#define RELAYD_DEFAULT_SECRET_GRACE 3600 /* --secret-grace, seconds */
+
+/* A set of credentials: the REST secret and the static users, with their storage. */
+struct relayd_creds {
+    char secret[FLOE_RELAY_SECRET_MAX];
+    bool has_secret;
+    char user_buf[FLOE_RELAY_MAX_USERS][256];
+    struct floe_relay_user users[FLOE_RELAY_MAX_USERS];
+    size_t n_users;
+};
 #define RELAYD_MAX_THREADS 64
 
 enum relayd_io {
@@ -44,6 +55,11 @@ struct relayd_opts {
     enum floe_log_level log_level;
     struct floe_relay_config core;            /* realm, users, secret, quotas, policy */
     char user_buf[FLOE_RELAY_MAX_USERS][256]; /* storage behind core.users */
+    char secret_buf[FLOE_RELAY_SECRET_MAX];   /* storage behind core.auth_secret */
+    size_t n_cli_users;      /* core.users[0..n) came from --user, the rest from --users-file */
+    const char *secret_file; /* --auth-secret-file, re-read on SIGHUP */
+    const char *users_file;  /* --users-file, re-read on SIGHUP */
+    uint32_t secret_grace;   /* --secret-grace: seconds the previous secret still works */
 };
 
 /*
@@ -111,6 +127,21 @@ struct floe_relay_quota_hooks relayd_quota_hooks(struct relayd_quota *q);
 /* Live allocations counted for user (ip NULL) or for ip's address (user NULL). */
 uint32_t relayd_quota_count(struct relayd_quota *q, const char *user, const struct floe_addr *ip);
 
+/* Read a secret file (trailing blanks and newline dropped). 0, or <0 with err set. */
+int relayd_read_secret_file(const char *path, char *out, size_t cap, char *err, size_t errcap);
+/* Append the NAME:PASSWORD lines of a users file (# comments) to c. 0, or <0 with err set. */
+int relayd_read_users_file(const char *path, struct relayd_creds *c, char *err, size_t errcap);
+/*
+ * The credentials o stands for now: its --user users, --users-file and --auth-secret-file
+ * read again, else its --auth-secret or FLOE_RELAY_AUTH_SECRET. 0, or <0 with err set.
+ */
+int relayd_creds_load(const struct relayd_opts *o, struct relayd_creds *c, char *err, size_t cap);
+/*
+ * Wipe the secrets of argv (--auth-secret's value, --user's passwords) and of
+ * FLOE_RELAY_AUTH_SECRET in place, once relayd_parse_args has copied them: ps shows none.
+ */
+void relayd_scrub_argv(int argc, char **argv);
+
 /* The shared state of a running daemon. */
 struct relayd {
     struct relayd_opts opts;
@@ -124,7 +155,17 @@ struct relayd {
     struct relayd_resv resv;
     struct relayd_quota quota;      /* used by the workers once quota.ready */
     struct relayd_metrics *metrics; /* the metrics endpoint, NULL without --metrics */
+    /* credentials re-read on SIGHUP (relayd_reload); each worker applies a new generation */
+    pthread_mutex_t creds_lock;
+    struct relayd_creds creds;
+    atomic_uint creds_gen;
 };
+
+/*
+ * Re-read the credential files and hand them to every worker (SIGHUP). 0, or <0 with err
+ * set and nothing changed. The workers keep the previous secret for opts.secret_grace.
+ */
+int relayd_reload(struct relayd *d, char *err, size_t cap);
 
 /*
  * Start a daemon whose opts and log are set: the registries, every worker and its thread.

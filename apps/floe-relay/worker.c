@@ -58,6 +58,7 @@ struct relayd_worker {
     unsigned n_tx;
     struct floe_io_sender sender; /* UDP GSO runs, counters; never waits */
     struct floe_io_uring *ring;   /* the io_uring loop's rings, NULL in the epoll loop */
+    unsigned creds_gen;           /* the generation of d->creds this core has */
 };
 
 static int worker_fam(const struct floe_addr *a)
@@ -440,8 +441,28 @@ static int worker_wait_ms(const struct relayd_worker *w, floe_time now)
     return (int)((next - now + FLOE_MS(1) - 1) / FLOE_MS(1));
 }
 
+/* Take credentials re-read on SIGHUP (relayd_reload) into the core. */
+static void worker_creds(struct relayd_worker *w, floe_time now)
+{
+    struct relayd *d = w->d;
+    const struct relayd_creds *c = &d->creds;
+    unsigned gen = atomic_load(&d->creds_gen);
+    int rc;
+
+    if (gen == w->creds_gen)
+        return;
+    pthread_mutex_lock(&d->creds_lock);
+    rc = floe_relay_set_credentials(w->core, now, c->has_secret ? c->secret : NULL, c->users,
+                                    c->n_users, FLOE_SEC(d->opts.secret_grace));
+    w->creds_gen = atomic_load(&d->creds_gen);
+    pthread_mutex_unlock(&d->creds_lock);
+    if (rc < 0)
+        worker_log_addr(w, FLOE_LOG_ERROR, "credentials not taken", &w->listen[0].addr, 0, EINVAL);
+}
+
 static void worker_tick(struct relayd_worker *w, floe_time now)
 {
+    worker_creds(w, now);
     floe_relay_set_unix_time(w->core, (int64_t)time(NULL));
     floe_relay_handle_timeout(w->core, now);
     worker_events(w, now);

@@ -169,6 +169,24 @@ struct floe_relay;
 FLOE_WARN_UNUSED int floe_relay_new(struct floe_relay **out, const struct floe_relay_config *cfg);
 void floe_relay_free(struct floe_relay *r);
 
+/* Longest REST secret floe_relay_set_credentials takes, in bytes. */
+#define FLOE_RELAY_SECRET_MAX 512
+
+/*
+ * Replace the credentials of a running core (a daemon re-reading its secret files): the
+ * REST secret (NULL for none) and the static users. Everything is copied (passwords only
+ * into keys). When the secret changes, the previous one is still accepted until now + grace,
+ * so clients holding credentials made with it keep refreshing their allocations while they
+ * fetch new ones; live allocations are never dropped by a change. Returns 0,
+ * FLOE_ERR_INVALID_ARG (neither a secret nor users, more than FLOE_RELAY_MAX_USERS, a secret
+ * of FLOE_RELAY_SECRET_MAX bytes or more, an empty one, a name of 128 bytes or more) with
+ * nothing changed, or FLOE_ERR_CRYPTO.
+ */
+FLOE_WARN_UNUSED int floe_relay_set_credentials(struct floe_relay *r, floe_time now,
+                                                const char *auth_secret,
+                                                const struct floe_relay_user *users, size_t n_users,
+                                                floe_time grace);
+
 /* Wall clock in Unix seconds, for time-limited credentials; call as time passes. */
 void floe_relay_set_unix_time(struct floe_relay *r, int64_t unix_seconds);
 

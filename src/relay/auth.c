@@ -123,8 +123,9 @@ static long auth_challenge(struct floe_relay *r, floe_time now, struct relay_req
     return floe__relay_answer_finish(r, &b, q, NULL, q->msg->fingerprint_idx >= 0);
 }
 
-/* REST username "expiry:id": valid while expiry (Unix seconds) is in the future. */
-static int auth_rest_key(struct floe_relay *r, const char *user, uint8_t key[FLOE_MD5_LEN])
+/* REST username "expiry:id" under secret: valid while expiry (Unix seconds) is in the future. */
+int floe__relay_rest_key(struct floe_relay *r, const char *secret, const char *user,
+                         uint8_t key[FLOE_MD5_LEN])
 {
     char password[64], *end;
     long long expiry = strtoll(user, &end, 10);
@@ -132,7 +133,7 @@ static int auth_rest_key(struct floe_relay *r, const char *user, uint8_t key[FLO
 
     if (end == user || (*end != ':' && *end != '\0') || expiry < r->unix_now)
         return FLOE_ERR_NOT_FOUND;
-    n = floe_turn_rest_password(password, sizeof(password), r->cfg.auth_secret, user);
+    n = floe_turn_rest_password(password, sizeof(password), secret, user);
     if (n < 0)
         return n;
     return floe_stun_long_term_key_md5(key, floe_span_make(user, strlen(user)),
@@ -151,7 +152,7 @@ static int auth_lookup_key(struct floe_relay *r, const char *user, uint8_t key[F
         }
     }
     if (r->cfg.auth_secret)
-        return auth_rest_key(r, user, key);
+        return floe__relay_rest_key(r, r->cfg.auth_secret, user, key);
     return FLOE_ERR_NOT_FOUND;
 }
 
@@ -184,8 +185,9 @@ long floe__relay_authenticate(struct floe_relay *r, floe_time now, struct relay_
     if (!nonce_valid(r, now, q->from, nonce))
         return auth_challenge(r, now, q, FLOE_TURN_ERR_STALE_NONCE);
     if (realm.len != strlen(r->cfg.realm) || memcmp(realm.ptr, r->cfg.realm, realm.len) != 0 ||
-        auth_lookup_key(r, q->username, key) < 0 ||
-        floe_stun_verify_integrity_key(q->msg, key, FLOE_MD5_LEN) != 0) {
+        ((auth_lookup_key(r, q->username, key) < 0 ||
+          floe_stun_verify_integrity_key(q->msg, key, FLOE_MD5_LEN) != 0) &&
+         !floe__relay_previous_secret_ok(r, now, q, key))) {
         r->stats.auth_failures++;
         return auth_challenge(r, now, q, FLOE_TURN_ERR_UNAUTHORIZED);
     }

@@ -102,6 +102,11 @@ struct floe_relay {
     struct floe_cidr special[RELAY_SPECIAL_MAX]; /* refused peers: special ranges, own IPs */
     size_t n_special;
     uint8_t user_keys[FLOE_RELAY_MAX_USERS][FLOE_MD5_LEN];
+    /* credentials set by floe_relay_set_credentials: cfg.auth_secret and cfg.users point here */
+    char secret[FLOE_RELAY_SECRET_MAX];
+    char user_names[FLOE_RELAY_MAX_USERS][RELAY_USERNAME_MAX];
+    char prev_secret[FLOE_RELAY_SECRET_MAX]; /* the one before, accepted until prev_until */
+    floe_time prev_until;                    /* 0: no previous secret */
 };
 
 /* What a request handler needs to answer. */
@@ -121,6 +126,12 @@ int floe__relay_auth_init(struct floe_relay *r);
 long floe__relay_authenticate(struct floe_relay *r, floe_time now, struct relay_req *q,
                               uint8_t key[FLOE_MD5_LEN]);
 bool floe__relay_take_unauth_token(struct floe_relay *r, floe_time now);
+int floe__relay_rest_key(struct floe_relay *r, const char *secret, const char *user,
+                         uint8_t key[FLOE_MD5_LEN]);
+
+/* creds.c */
+bool floe__relay_previous_secret_ok(struct floe_relay *r, floe_time now, const struct relay_req *q,
+                                    uint8_t key[FLOE_MD5_LEN]);
 
 /* alloc.c */
 struct relay_alloc *floe__relay_find_client(const struct floe_relay *r,
