@@ -36,7 +36,7 @@ cpus_of() {
 LOAD_PID=$!
 relay=""
 for _ in $(seq 100); do
-    relay=$(ps -o pid=,comm= --ppid "$LOAD_PID" | awk '$2 == "floe-relay" {print $1}')
+    relay=$(ps -o pid=,comm= --ppid "$LOAD_PID" | awk '$2 == "floe-relay" {print $1}' || true)
     [ -n "$relay" ] && break
     sleep 0.05
 done
