@@ -5,8 +5,11 @@
  * SO_REUSEPORT listening sockets and the relayed sockets of its allocations,
  * so the data path takes no lock. The kernel's REUSEPORT hash keeps a client's
  * 5-tuple on one worker. Workers split the relay port range between them and
- * share only the EVEN-PORT reservation registry (struct relayd_resv).
- * The main thread handles signals; an optional thread serves metrics.
+ * share only the EVEN-PORT reservation registry (struct relayd_resv), the quota
+ * counters (struct relayd_quota), both locked off the data path, and credentials
+ * re-read on SIGHUP (taken by each worker at its next wake-up).
+ * The main thread handles signals; an optional thread serves metrics from its own
+ * event loop.
  */
 #ifndef FLOE_RELAYD_H
 #define FLOE_RELAYD_H
