@@ -543,6 +543,19 @@ static uint16_t load_free_port(void)
     return port;
 }
 
+/* The relay running now, stopped by load_on_signal when this process is told to stop. */
+static volatile pid_t load_relay_pid;
+
+static void load_on_signal(int sig)
+{
+    pid_t pid = load_relay_pid;
+
+    if (pid > 0)
+        kill(pid, SIGTERM);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 static pid_t load_spawn(char **argv)
 {
     posix_spawn_file_actions_t fa;
@@ -556,6 +569,7 @@ static pid_t load_spawn(char **argv)
         exit(1);
     }
     posix_spawn_file_actions_destroy(&fa);
+    load_relay_pid = pid;
     return pid;
 }
 
@@ -609,6 +623,7 @@ static void load_stop(pid_t pid)
 {
     int i;
 
+    load_relay_pid = 0;
     kill(pid, SIGTERM);
     for (i = 0; i < 50; i++) {
         if (waitpid(pid, NULL, WNOHANG) == pid)
@@ -633,7 +648,7 @@ static pid_t load_start_floe(const struct load_opts *o, uint16_t port)
                     "--threads",
                     threads,
                     "--relay-ports",
-                    "61000-61999",
+                    "64000-64999",  /* clear of the ranges the tests use */
                     "--user-quota", /* one user and one address for every allocation */
                     "0",
                     "--client-quota",
@@ -665,8 +680,8 @@ static pid_t load_start_coturn(const struct load_opts *o, uint16_t port)
                     "--realm=floe",
                     "--allow-loopback-peers",
                     threads,
-                    "--min-port=61000",
-                    "--max-port=61999",
+                    "--min-port=64000",
+                    "--max-port=64999",
                     "--no-stdout-log",
                     "--log-file=/dev/null",
                     pidfile,
@@ -766,6 +781,8 @@ int main(int argc, char **argv)
 
     memset(&o, 0, sizeof(o));
     load_args(argc, argv, &o);
+    signal(SIGTERM, load_on_signal); /* a stopped run leaves no relay behind */
+    signal(SIGINT, load_on_signal);
     snprintf(o.floe_relay, sizeof(o.floe_relay), "%s", argv[0]);
     slash = strrchr(o.floe_relay, '/');
     snprintf(slash ? slash + 1 : o.floe_relay,

@@ -18,8 +18,10 @@ if [ "$CPUS" -eq 2 ]; then GEN_CPUS=0; else GEN_CPUS="0-$((CPUS - 2))"; fi
 
 TMP=$(mktemp -d /tmp/floe-turn-load-pin.XXXXXX)
 LOAD_PID=""
+relay=""
 cleanup() {
-    stop_pid "$LOAD_PID"
+    stop_pid "$LOAD_PID" # turn_load stops its relay on SIGTERM
+    [ -z "$relay" ] || wait_exit "$relay" "turn_load left its relay $relay running"
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -34,7 +36,6 @@ cpus_of() {
 
 "$LOAD" --seconds 2 --allocations 4 --window 2 --gso 0 --pin 1 >"$TMP/out" 2>&1 &
 LOAD_PID=$!
-relay=""
 for _ in $(seq 100); do
     relay=$(ps -o pid=,comm= --ppid "$LOAD_PID" | awk '$2 == "floe-relay" {print $1}' || true)
     [ -n "$relay" ] && break
