@@ -15,8 +15,23 @@ need_tool turnutils_uclient turnutils_peer ss jq
 RELAY=$FLOE_BIN_DIR/floe-relay
 # The I/O loop under test: uring here; relay_uclient_epoll_test.sh runs it all with epoll.
 IO=${FLOE_RELAY_IO:-uring}
-# Its own share of the relay port range, so that the two variants can run side by side.
-RELAY_PORTS=${FLOE_RELAY_PORTS:-61000-61399}
+
+# free_port_window SIZE LO HI: "A-B", SIZE ports inside LO-HI of which none is bound now, so
+# that this test, its epoll variant and other runs on the machine relay on separate ports.
+free_port_window() {
+    local size=$1 lo=$2 hi=$3 a b _
+    for _ in $(seq 50); do
+        a=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo - size + 2)))
+        b=$((a + size - 1))
+        if ! ss -Hlnu | awk -v a="$a" -v b="$b" \
+            '{ n = split($4, p, ":"); if (p[n] >= a && p[n] <= b) hit = 1 } END { exit !hit }'; then
+            echo "$a-$b"
+            return 0
+        fi
+    done
+    fail "no window of $size free UDP ports in $lo-$hi"
+}
+RELAY_PORTS=${FLOE_RELAY_PORTS:-$(free_port_window 400 61000 64999)}
 
 TMP=$(mktemp -d /tmp/floe-relay-uclient.XXXXXX)
 RELAY_PID=""
