@@ -26,6 +26,8 @@ extern "C" {
 /* Lanes of a timeline shown side by side (roam-race: with and without the grace period). */
 #define FLOE_SIM_LANES 2
 #define FLOE_SIM_LANE_NAME 64
+/* Data outages a verdict keeps (one per roam the scenario measures). */
+#define FLOE_SIM_OUTAGES 16
 
 /* One line of a scenario's timeline. */
 struct floe_sim_tl_entry {
@@ -44,6 +46,13 @@ struct floe_sim_verdict {
     struct floe_sim_tl_entry tl[FLOE_SIM_TL_MAX];
     size_t n_tl;
     uint64_t tl_dropped;
+    /*
+     * Roaming scenarios: the data outage of each roam they measure (the
+     * longest time either end went without an application datagram across
+     * the roam); n_outages 0 for the others. Later ones are not kept.
+     */
+    floe_time outages[FLOE_SIM_OUTAGES];
+    size_t n_outages;
 };
 
 /* Empty verdict, failing until a scenario says otherwise, one lane. */
@@ -55,6 +64,9 @@ void floe_sim_verdict_add(struct floe_sim_verdict *v, floe_time at, uint8_t lane
 
 /* Order the timeline by run (group), then time; entries at equal times keep their order. */
 void floe_sim_verdict_sort(struct floe_sim_verdict *v);
+
+/* Record one data outage (see struct floe_sim_verdict); past FLOE_SIM_OUTAGES it is not kept. */
+void floe_sim_verdict_outage(struct floe_sim_verdict *v, floe_time outage);
 
 /* Set pass and the reason (printf format). */
 void floe_sim_verdict_set(struct floe_sim_verdict *v, bool pass, const char *fmt, ...)
@@ -202,6 +214,7 @@ struct floe_sim_ice_ep_stats {
     uint64_t data_misdelivered; /* application datagrams meant for another peer */
     floe_time data_first_at;    /* first application datagram received */
     floe_time data_last_at;     /* latest application datagram received */
+    floe_time data_gap_max;     /* longest time between two application datagrams received */
     uint64_t stun_answers;      /* server-reflexive answers received */
     floe_time relayed_at;       /* relayed candidate gathered, FLOE_TIME_NEVER if never */
     uint64_t relay_out;         /* datagrams (checks, data) handed to the TURN client */
@@ -235,6 +248,12 @@ const struct floe_sim_ice_ep_stats *floe_sim_ice_ep_stats(const struct floe_sim_
 struct floe_ice_agent *floe_sim_ice_ep_agent(struct floe_sim_ice_ep *ep);
 /* Whether the agent has a selected pair and has received application data from the peer. */
 bool floe_sim_ice_ep_is_up(const struct floe_sim_ice_ep *ep);
+/*
+ * The longest time ep went without application data up to now: the longest
+ * gap between two datagrams, or the time since the last one if longer.
+ * FLOE_TIME_NEVER before the first datagram.
+ */
+floe_time floe_sim_ice_ep_outage(const struct floe_sim_ice_ep *ep);
 
 /* ------------------------------------------------------------ scenarios */
 

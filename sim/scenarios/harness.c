@@ -57,6 +57,12 @@ void floe_sim_verdict_sort(struct floe_sim_verdict *v)
     }
 }
 
+void floe_sim_verdict_outage(struct floe_sim_verdict *v, floe_time outage)
+{
+    if (v && v->n_outages < FLOE_SIM_OUTAGES)
+        v->outages[v->n_outages++] = outage;
+}
+
 void floe_sim_verdict_set(struct floe_sim_verdict *v, bool pass, const char *fmt, ...)
 {
     va_list ap;

@@ -360,3 +360,13 @@ bool floe_sim_ice_ep_is_up(const struct floe_sim_ice_ep *ep)
 {
     return ep->st.has_selected && ep->st.state == FLOE_ICE_CONNECTED && ep->st.data_received > 0;
 }
+
+floe_time floe_sim_ice_ep_outage(const struct floe_sim_ice_ep *ep)
+{
+    floe_time since;
+
+    if (ep->st.data_last_at == FLOE_TIME_NEVER)
+        return FLOE_TIME_NEVER;
+    since = floe_sim_now(ep->sim) - ep->st.data_last_at;
+    return since > ep->st.data_gap_max ? since : ep->st.data_gap_max;
+}

@@ -18,6 +18,8 @@ void floe__iceep_data_in(struct floe_sim_ice_ep *ep, floe_time now, const uint8_
     ep->st.data_received++;
     if (ep->st.data_first_at == FLOE_TIME_NEVER)
         ep->st.data_first_at = now;
+    else if (now - ep->st.data_last_at > ep->st.data_gap_max)
+        ep->st.data_gap_max = now - ep->st.data_last_at;
     ep->st.data_last_at = now;
 }
 

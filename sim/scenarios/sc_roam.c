@@ -64,7 +64,11 @@ static void roam_report(struct floe_sim_verdict *v, const struct roam_run *r)
     const struct floe_sim_ice_ep_stats *g = floe_sim_ice_ep_stats(r->p.ep[1]);
     bool moved = roam_moved(r->p.sim, (void *)r);
     floe_time cs = c->selected_at - r->usable, gs = g->selected_at - r->usable;
+    floe_time outage = floe_sim_ice_ep_outage(r->p.ep[0]);
 
+    if (floe_sim_ice_ep_outage(r->p.ep[1]) > outage)
+        outage = floe_sim_ice_ep_outage(r->p.ep[1]);
+    floe_sim_verdict_outage(v, outage);
     floe_sim_verdict_add(v, r->usable, 0, 0, "new address usable");
     if (!moved) {
         floe_sim_verdict_set(v, false, "the pair did not move to the new path within 10 s");

@@ -66,6 +66,25 @@ cmp -s "$TMP/t1.jsonl" "$TMP/t2.jsonl" || fail "same seed, different transcript"
 jq -e -s 'all(.[]; has("t_ns") and has("ev"))' "$TMP/t1.jsonl" >/dev/null ||
     fail "transcript lines are not JSON with t_ns and ev"
 
+echo "--- --seeds N: one summary line over seeds 1..N, --json one object"
+expect_exit 0 "$FLOE" sim roam-mid-session --seeds 5
+[ "$(wc -l <"$TMP/out")" -eq 1 ] || fail "--seeds summary is not one line: $(cat "$TMP/out")"
+grep -q "^roam-mid-session: seeds 1..5: 5 runs, 0 verdict failures; data outage p50 [0-9.]* ms, p99 [0-9.]* ms, max [0-9.]* ms (5 roams)$" "$TMP/out" ||
+    fail "bad --seeds summary: $(cat "$TMP/out")"
+expect_exit 0 "$FLOE" sim roam-mid-session --sweep=5 --json
+jq -e '.scenario == "roam-mid-session" and .seeds == 5 and .runs == 5 and .failures == 0 and
+       .failed_seeds == [] and .outage_ms.roams == 5 and .outage_ms.p50 > 0 and
+       .outage_ms.p50 <= .outage_ms.p99 and .outage_ms.p99 <= .outage_ms.max' "$TMP/out" \
+    >/dev/null || fail "bad --seeds JSON: $(cat "$TMP/out")"
+expect_exit 0 "$FLOE" sim nat-matrix --seeds 2 --json
+jq -e '.runs == 2 and .outage_ms == null' "$TMP/out" >/dev/null ||
+    fail "a scenario without roams reports outages: $(cat "$TMP/out")"
+for bad in "--seeds 0" "--seeds x" "--seeds" "--seeds 1000001" "--seeds 3 --seed 2" \
+    "--sweep 3 --transcript $TMP/t.jsonl"; do
+    # shellcheck disable=SC2086
+    expect_exit 2 "$FLOE" sim roam-mid-session $bad
+done
+
 echo "--- usage errors exit 2 with one line"
 expect_exit 2 "$FLOE" sim no-such-scenario
 grep -qF "unknown scenario 'no-such-scenario' (see 'floe sim --list')" "$TMP/err" ||
