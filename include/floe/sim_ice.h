@@ -144,8 +144,9 @@ struct floe_sim_ice_ep;
 
 /*
  * A signalling channel between two ICE endpoints (sides 0 and 1): each
- * message arrives after `delay` plus a uniform draw in [0, jitter] (so
- * jitter reorders trickled candidates). While the channel is down, messages
+ * message arrives after `delay` plus a uniform draw in [0, jitter], in the
+ * order sent per direction (a WebSocket through the portal) unless
+ * floe_sim_signal_set_reorder lets jitter reorder them. While the channel is down, messages
  * are held and are sent when it comes back up (DESIGN section 1).
  * Holds up to `cap` messages in flight. Returns 0, FLOE_ERR_INVALID_ARG or
  * FLOE_ERR_NOMEM; the channel is allocated through the simulator's config
@@ -154,6 +155,8 @@ struct floe_sim_ice_ep;
 int floe_sim_signal_new(struct floe_sim *sim, const struct floe_allocator *alloc, size_t cap,
                         floe_time delay, floe_time jitter, struct floe_sim_signal **out);
 void floe_sim_signal_free(struct floe_sim_signal *sig);
+/* Let jitter reorder messages sent from now on (default off: FIFO per direction). */
+void floe_sim_signal_set_reorder(struct floe_sim_signal *sig, bool reorder);
 /* Take the channel down (hold messages) or bring it up (send what was held). */
 void floe_sim_signal_set_down(struct floe_sim_signal *sig, bool down);
 /* Messages sent so far and messages held or in flight now. */
@@ -182,7 +185,15 @@ struct floe_sim_ice_ep_config {
     uint32_t stun_max_sends;
     floe_time data_interval; /* application datagram every interval on the selected pair */
     uint32_t decoys;         /* extra host candidates on interfaces that lead nowhere */
-    uint8_t id;              /* this peer's id in application datagrams */
+    /*
+     * On a roam, reset as the connection manager does after a network change:
+     * ICE restart without any local candidate, new credentials offered over
+     * signalling, and no gathering until floe_sim_ice_ep_gather (the relays
+     * answering). false: invalidate the old address's candidates and gather
+     * on the new one at once, keeping the credentials.
+     */
+    bool reset_on_roam;
+    uint8_t id;                        /* this peer's id in application datagrams */
     struct floe_sim_verdict *timeline; /* NULL: events are counted but not written */
     uint8_t lane, group;
 };
@@ -198,10 +209,11 @@ void floe_sim_ice_ep_config_default(struct floe_sim_ice_ep_config *cfg);
 /* What one ICE endpoint saw; counters since creation. */
 struct floe_sim_ice_ep_stats {
     enum floe_ice_state state;
-    floe_time connected_at;    /* first connected, FLOE_TIME_NEVER if never */
-    floe_time failed_at;       /* first failed, FLOE_TIME_NEVER if never */
-    floe_time disconnected_at; /* most recent disconnected */
-    floe_time selected_at;     /* most recent selected-pair change to a pair */
+    floe_time connected_at;     /* first connected, FLOE_TIME_NEVER if never */
+    floe_time failed_at;        /* first failed, FLOE_TIME_NEVER if never */
+    floe_time disconnected_at;  /* most recent disconnected */
+    floe_time disconnected_end; /* when the most recent disconnected state ended, or NEVER */
+    floe_time selected_at;      /* most recent selected-pair change to a pair */
     uint64_t state_changes, selected_changes, role_switches;
     bool has_selected;
     struct floe_ice_pair_info selected;
@@ -222,6 +234,7 @@ struct floe_sim_ice_ep_stats {
     uint64_t relay_refused;     /* relayed sends refused (no allocation, other relay, errors) */
     uint64_t relay_errors;      /* TURN error events (refused permissions included) */
     uint32_t roams;
+    uint32_t resets; /* roams handled by a reset (reset_on_roam) */
 };
 
 /*
@@ -235,14 +248,23 @@ int floe_sim_ice_ep_new(struct floe_sim *sim, uint32_t host,
 void floe_sim_ice_ep_free(struct floe_sim_ice_ep *ep);
 
 /*
- * Join two endpoints through sig (a is side 0, b side 1) and exchange their
- * credentials (the connection intent and its answer). 0 or FLOE_ERR_INVALID_ARG.
+ * Join two endpoints through sig (a is side 0, b side 1): a's credentials go
+ * to b as an offer (the connection intent), b answers with its own, each
+ * after the channel's delay. An offer with new credentials later (a reset)
+ * makes the receiver restart, answer and trickle its candidates again.
+ * 0 or FLOE_ERR_INVALID_ARG.
  */
 int floe_sim_ice_ep_pair(struct floe_sim_ice_ep *a, struct floe_sim_ice_ep *b,
                          struct floe_sim_signal *sig);
 
 /* Start gathering (after the configured delay) and sending data once connected. */
 int floe_sim_ice_ep_start(struct floe_sim_ice_ep *ep);
+/*
+ * Gather every local candidate now (host, server-reflexive, relayed) and
+ * trickle them, as when the relays answer after a reset. 0 or
+ * FLOE_ERR_INVALID_ARG (NULL, not started).
+ */
+int floe_sim_ice_ep_gather(struct floe_sim_ice_ep *ep);
 
 const struct floe_sim_ice_ep_stats *floe_sim_ice_ep_stats(const struct floe_sim_ice_ep *ep);
 struct floe_ice_agent *floe_sim_ice_ep_agent(struct floe_sim_ice_ep *ep);

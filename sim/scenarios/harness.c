@@ -311,7 +311,8 @@ static const struct floe_sim_scenario scen_table[] = {
      "both peers behind symmetric NATs gather relayed candidates only: connect through the relay",
      floe__scen_relay_only},
     {"roam-race",
-     "local candidates 50 ms..1.9 s after the remote ones: grace period vs naive false failure",
+     "connected, client roams and resets, its candidates 50 ms..1.9 s after the gateway's: "
+     "grace 2 s recovers, grace 0 fails falsely",
      floe__scen_roam_race},
     {"consent-loss",
      "peer blackholed: disconnected, failed after exactly the grace; back in time: recovers",

@@ -195,7 +195,29 @@ static floe_time iceep_poll_timeout(void *obj)
     return t;
 }
 
-/* What the Client will do on a network change: invalidate, gather again, trickle. */
+/*
+ * A reset on a network change (Firezone's reset): no local candidate is kept,
+ * the agent restarts and the new credentials go to the peer as a new offer;
+ * the candidates come back when the owner calls floe_sim_ice_ep_gather.
+ */
+static void iceep_reset(struct floe_sim_ice_ep *ep, floe_time now)
+{
+    size_t i;
+
+    ep->st.resets++;
+    for (i = 0; i < FLOE_SIM_HOST_IFACES; i++)
+        ep->g[i].active = false;
+    floe_ice_restart(ep->agent, now, false);
+    ep->remote_ufrag[0] = '\0';
+    floe__iceep_events(ep);
+    if (ep->turn) {
+        floe_turn_reset(ep->turn, now);
+        floe__iceep_turn_events(ep);
+    }
+    floe__iceep_send_creds(ep, FLOE__SIM_SIG_OFFER);
+}
+
+/* What the Client will do on a network change: invalidate, gather again, trickle (or reset). */
 static void iceep_on_roam(void *obj, floe_time now, const struct floe_addr *old_addr,
                           const struct floe_addr *new_addr)
 {
@@ -205,6 +227,11 @@ static void iceep_on_roam(void *obj, floe_time now, const struct floe_addr *old_
     ep->st.roams++;
     floe_addr_format_ip(old_addr, o, sizeof(o));
     floe_addr_format_ip(new_addr, n, sizeof(n));
+    if (ep->cfg.reset_on_roam) {
+        floe__iceep_note(ep, "roamed %s -> %s: reset, new offer", o, n);
+        iceep_reset(ep, now);
+        return;
+    }
     floe__iceep_note(ep, "roamed %s -> %s: invalidate, gather again", o, n);
     floe__iceep_invalidate(ep, old_addr);
     if (ep->turn) {

@@ -84,8 +84,7 @@ static void iceep_turn_cand_gone(struct floe_sim_ice_ep *ep, const struct floe_t
     if (floe_ice_remove_local_candidate(ep->agent, floe_sim_now(ep->sim), &c) != 0)
         return;
     ep->st.removed++;
-    if (ep->sig)
-        floe__sim_signal_send(ep->sig, ep->side, FLOE__SIM_SIG_REMOVE, &c);
+    floe__iceep_send_cand(ep, FLOE__SIM_SIG_REMOVE, &c);
 }
 
 static void iceep_turn_error(struct floe_sim_ice_ep *ep, const struct floe_turn_event *ev)

@@ -13,16 +13,25 @@
 enum floe__sim_sig_kind {
     FLOE__SIM_SIG_ADD = 0, /* a trickled candidate */
     FLOE__SIM_SIG_REMOVE,  /* a candidate invalidated by a roam */
+    FLOE__SIM_SIG_OFFER,   /* ICE credentials of a connection intent (new ones: a restart) */
+    FLOE__SIM_SIG_ANSWER,  /* ICE credentials answering an offer */
+};
+
+/* One signalling message: a candidate (ADD, REMOVE) or credentials (OFFER, ANSWER). */
+struct floe__sim_sig_body {
+    struct floe_ice_candidate cand;
+    char ufrag[FLOE_ICE_UFRAG_MAX + 1];
+    char pwd[FLOE_ICE_PWD_MAX + 1];
 };
 
 void floe__sim_signal_attach(struct floe_sim_signal *sig, struct floe_sim_ice_ep *a,
                              struct floe_sim_ice_ep *b);
 /* Queue a message from side from_side to the other side. 0 or FLOE_ERR_NOMEM / action error. */
 int floe__sim_signal_send(struct floe_sim_signal *sig, uint8_t from_side,
-                          enum floe__sim_sig_kind kind, const struct floe_ice_candidate *cand);
+                          enum floe__sim_sig_kind kind, const struct floe__sim_sig_body *body);
 /* A signalling message arrived at ep (called by the channel). */
 void floe__sim_ice_ep_signal_in(struct floe_sim_ice_ep *ep, enum floe__sim_sig_kind kind,
-                                const struct floe_ice_candidate *cand);
+                                const struct floe__sim_sig_body *body);
 
 /* ------------------------------------------------------------- NAT kinds */
 

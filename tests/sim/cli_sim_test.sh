@@ -46,12 +46,23 @@ grep -q "WRONG\|NOT CONNECTED" "$TMP/out" && fail "a cell is wrong"
 tail -n 1 "$TMP/out" | grep -q "^verdict: PASS: 35 cells direct, 14 relayed, 0 wrong" ||
     fail "no PASS verdict line"
 
-echo "--- roam-race: both lanes side by side, verdict PASS"
+echo "--- roam-race: both lanes side by side, the disconnected period, verdict PASS"
 expect_exit 0 "$FLOE" sim roam-race --seed 3
-grep -q "naive client: grace 0, candidate timeout 0" "$TMP/out" || fail "no naive lane header"
-grep -q "FALSE FAILURE" "$TMP/out" || fail "no false failure shown"
-grep -q "connected, data both ways, never failed" "$TMP/out" || fail "no recovery shown"
+grep -q "naive client: grace 0 (candidate timeout 0)" "$TMP/out" || fail "no naive lane header"
+[ "$(grep -c "=> FALSE FAILURE .* after the reset, before any local candidate" "$TMP/out")" -eq 3 ] ||
+    fail "not three false failures shown"
+[ "$(grep -c " => disconnected for [0-9]* ms, recovered; data outage " "$TMP/out")" -eq 3 ] ||
+    fail "not three recoveries from disconnected shown"
+grep -q "client: roamed .*: reset, new offer" "$TMP/out" || fail "no roam and reset shown"
+grep -q "client: new -> disconnected (candidates changed) *|" "$TMP/out" ||
+    fail "the grace lane shows no disconnected period"
+grep -q "^--- run 4" "$TMP/out" || fail "no control run"
+[ "$(grep -c "=> recovered, never disconnected" "$TMP/out")" -eq 1 ] || fail "control run not shown"
+grep -q "^data outage: " "$TMP/out" || fail "no data outage line"
 tail -n 1 "$TMP/out" | grep -q "^verdict: PASS: " || fail "no PASS verdict line"
+expect_exit 0 "$FLOE" sim roam-race --seeds 10
+grep -q "^roam-race: seeds 1..10: 10 runs, 0 verdict failures; data outage .* (40 roams)$" \
+    "$TMP/out" || fail "bad roam-race sweep: $(cat "$TMP/out")"
 
 echo "--- --json and --transcript, twice with the same seed"
 expect_exit 0 "$FLOE" sim consent-loss --json --seed 5 --transcript "$TMP/t1.jsonl"

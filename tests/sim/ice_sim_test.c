@@ -400,6 +400,76 @@ static void test_signal_outage_holds_candidates(void)
     floe__scen_pair_free(&p);
 }
 
+/* Whether lane `lane` of run `group` has a timeline line containing text. */
+static bool tl_has(const struct floe_sim_verdict *v, uint8_t group, uint8_t lane, const char *text)
+{
+    size_t i;
+
+    for (i = 0; i < v->n_tl; i++) {
+        if (v->tl[i].group == group && v->tl[i].lane == lane && strstr(v->tl[i].text, text))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * roam-race is the field's race (issue 10): connected first, then a roam and a
+ * reset; in each race run the grace lane goes "disconnected" on the gateway's
+ * candidates and recovers without a failure, the naive lane fails before its
+ * local candidates; the control run (run 4) recovers in both lanes without
+ * "disconnected". Over seeds 1..20 (1..1000 by hand with floe sim --seeds).
+ */
+static void test_roam_race_is_the_field_race(void)
+{
+    const struct floe_sim_scenario *sc = floe_sim_scenario_find("roam-race");
+    static struct floe_sim_verdict v;
+    struct floe_sim_scenario_opts o = {0};
+    uint8_t g;
+
+    REQUIRE(sc != NULL);
+    for (o.seed = 1; o.seed <= 20; o.seed++) {
+        floe_sim_verdict_init(&v);
+        CHECK_EQ(sc->run(&o, &v), 0);
+        CHECK(v.pass);
+        CHECK_EQ(v.n_outages, 4);
+        for (g = 0; g < 4; g++) {
+            CHECK(tl_has(&v, g, 0, "client: checking -> connected"));
+            CHECK(tl_has(&v, g, 0, "client: roamed 10.1.0.2 -> 10.3.0.2: reset, new offer"));
+            CHECK(tl_has(&v, g, 0, "gateway: peer restarted"));
+            CHECK(!tl_has(&v, g, 0, "-> failed"));
+            CHECK(tl_has(&v, g, 0, g < 3 ? "=> disconnected for " : "=> recovered"));
+            CHECK(tl_has(&v, g, 1, g < 3 ? "=> FALSE FAILURE" : "=> recovered"));
+        }
+        CHECK(tl_has(&v, 0, 0, "client: new -> disconnected (candidates changed)"));
+        CHECK(tl_has(&v, 0, 0, "client: disconnected -> checking (candidates changed)"));
+        CHECK(tl_has(&v, 0, 1, "client: disconnected -> failed (grace period over)"));
+        CHECK(!tl_has(&v, 3, 0, "-> disconnected") && !tl_has(&v, 3, 1, "-> disconnected"));
+    }
+}
+
+/*
+ * Credentials travel over signalling: the gateway learns of the connection
+ * from the offer (20 ms) and only then trickles its candidates, which reach
+ * the client after the answer (40 ms); nothing is checked before.
+ */
+static void test_credentials_over_signalling(void)
+{
+    struct floe__scen_opts o;
+    struct floe__scen_pair p;
+    struct floe_ice_stats st;
+
+    floe__scen_opts_default(&o, NULL);
+    REQUIRE(floe__scen_pair_setup(&p, &o) == 0);
+    CHECK_EQ(floe_sim_run_until(p.sim, FLOE_MS(39)), 0);
+    CHECK_EQ(floe_sim_ice_ep_stats(p.ep[0])->remote_added, 0);
+    floe_ice_get_stats(floe_sim_ice_ep_agent(p.ep[0]), &st);
+    CHECK_EQ(st.checks_sent, 0);
+    CHECK_EQ(floe_sim_run_until(p.sim, FLOE_MS(41)), 0);
+    CHECK(floe_sim_ice_ep_stats(p.ep[0])->remote_added > 0);
+    CHECK_EQ(floe__scen_run_until_up(&p, FLOE_SEC(5)), 1);
+    floe__scen_pair_free(&p);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "run") == 0)
@@ -410,6 +480,8 @@ int main(int argc, char **argv)
         FLOE_RUN(test_stun_server);
         FLOE_RUN(test_relay_server);
         FLOE_RUN(test_signal_outage_holds_candidates);
+        FLOE_RUN(test_roam_race_is_the_field_race);
+        FLOE_RUN(test_credentials_over_signalling);
         return floe_test_summary();
     }
     fprintf(stderr, "usage: ice_sim_test run NAME | meta\n");
