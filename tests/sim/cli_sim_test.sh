@@ -39,11 +39,13 @@ echo "--- nat-matrix-relay: one line per cell, symmetric to symmetric relayed, v
 expect_exit 0 "$FLOE" sim nat-matrix-relay
 [ "$(grep -c ' ms  client .* gateway .*: \(direct \|relayed\) in ' "$TMP/out")" -eq 49 ] ||
     fail "not 49 cell lines: $(cat "$TMP/out")"
-[ "$(grep -c ': relayed in ' "$TMP/out")" -eq 14 ] || fail "not 14 relayed cells"
+[ "$(grep -c ': relayed in ' "$TMP/out")" -eq 15 ] || fail "not 15 relayed cells"
 grep -q "client apdm-apdf gateway apdm-apdf: relayed in " "$TMP/out" ||
     fail "symmetric to symmetric not relayed"
 grep -q "WRONG\|NOT CONNECTED" "$TMP/out" && fail "a cell is wrong"
-tail -n 1 "$TMP/out" | grep -q "^verdict: PASS: 35 cells direct, 14 relayed, 0 wrong" ||
+grep -q "client adm-adf   gateway adm-adf  : relayed in " "$TMP/out" ||
+    fail "address-dependent mapping and filtering to its twin not relayed (RFC 4787 section 5)"
+tail -n 1 "$TMP/out" | grep -q "^verdict: PASS: 34 cells direct, 15 relayed, 0 wrong" ||
     fail "no PASS verdict line"
 
 echo "--- roam-race: both lanes side by side, the disconnected period, verdict PASS"

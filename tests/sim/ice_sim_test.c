@@ -470,6 +470,43 @@ static void test_credentials_over_signalling(void)
     floe__scen_pair_free(&p);
 }
 
+/*
+ * RFC 4787 section 5 filters per mapping (issue 10, item 8): the expected
+ * table (derived in sc_nat.c without sim/nat.c) has address-dependent
+ * mapping and filtering to its twin as the one cell that needs a relay where
+ * per-endpoint filtering connected it; the simulated cell agrees, and a
+ * neighbouring cell (to an endpoint-independent mapping) still connects.
+ */
+static void test_nat_filtering_cells_that_change(void)
+{
+    static const enum floe__scen_nat cells[][2] = {
+        {FLOE__SCEN_ADM_ADF, FLOE__SCEN_ADM_ADF},
+        {FLOE__SCEN_ADM_ADF, FLOE__SCEN_EIM_ADF},
+    };
+    struct floe__scen_opts o;
+    struct floe__scen_pair p;
+    unsigned a, b, direct = 0;
+    size_t i;
+
+    for (a = 0; a < FLOE__SCEN_NAT_KINDS; a++) {
+        for (b = 0; b < FLOE__SCEN_NAT_KINDS; b++) {
+            direct += floe__scen_direct_possible(a, b);
+            CHECK_EQ(floe__scen_direct_possible(a, b), floe__scen_direct_possible(b, a));
+        }
+    }
+    CHECK_EQ(direct, 34);
+    CHECK(!floe__scen_direct_possible(FLOE__SCEN_ADM_ADF, FLOE__SCEN_ADM_ADF));
+    CHECK(floe__scen_direct_possible(FLOE__SCEN_ADM_ADF, FLOE__SCEN_EIM_ADF));
+    for (i = 0; i < 2; i++) {
+        floe__scen_opts_default(&o, NULL);
+        o.nat[0] = cells[i][0];
+        o.nat[1] = cells[i][1];
+        REQUIRE(floe__scen_pair_setup(&p, &o) == 0);
+        CHECK_EQ(floe__scen_run_until_up(&p, FLOE_SEC(20)), i == 0 ? 0 : 1);
+        floe__scen_pair_free(&p);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "run") == 0)
@@ -482,6 +519,7 @@ int main(int argc, char **argv)
         FLOE_RUN(test_signal_outage_holds_candidates);
         FLOE_RUN(test_roam_race_is_the_field_race);
         FLOE_RUN(test_credentials_over_signalling);
+        FLOE_RUN(test_nat_filtering_cells_that_change);
         return floe_test_summary();
     }
     fprintf(stderr, "usage: ice_sim_test run NAME | meta\n");

@@ -585,6 +585,40 @@ static void test_nat_filtering_address_port_dependent_passes_contacted_only(void
     CHECK_EQ(nat_filter_passes(FLOE_SIM_NAT_ADDRESS_PORT_DEPENDENT), 1);
 }
 
+/*
+ * Filtering is per mapping (RFC 4787 section 5): behind address-dependent
+ * mapping and filtering, X:5000 reaches Y through mapping p0 and Z through
+ * mapping p1. Z may come in through p1 but not through p0, which only Y's
+ * address was sent to, although X:5000 itself has contacted Z.
+ */
+static void test_nat_filtering_per_mapping(void)
+{
+    struct floe_sim_nat_config c =
+        nat_cfg(FLOE_SIM_NAT_ADDRESS_DEPENDENT, FLOE_SIM_NAT_ADDRESS_DEPENDENT);
+    struct floe_addr p0, p1;
+    struct natw w;
+
+    natw_make(&w, &c, 14);
+    send_seq(w.sim, w.x, w.ex, FLOE_MS(10), w.y1a, 0);
+    send_seq(w.sim, w.x, w.ex, FLOE_MS(20), w.za, 0);
+    floe_sim_run_until(w.sim, FLOE_MS(100));
+    REQUIRE(w.y1->n_records == 1 && w.z->n_records == 1);
+    p0 = w.y1->records[0].from;
+    p1 = w.z->records[0].from;
+    REQUIRE(p0.port != p1.port);
+    send_seq(w.sim, w.z, w.ez, FLOE_MS(200), p0, 1);
+    send_seq(w.sim, w.z, w.ez, FLOE_MS(300), p1, 2);
+    send_seq(w.sim, w.y2, w.ey2, FLOE_MS(400), p0, 3);
+    floe_sim_run_until_idle(w.sim, FLOE_SEC(1));
+    CHECK_EQ(w.x->n_records, 2);
+    CHECK_EQ(dropped(w.sim, FLOE_SIM_DROP_NAT_FILTER), 1);
+    if (w.x->n_records == 2) {
+        CHECK_EQ(rec_seq(&w.x->records[0]), 2);
+        CHECK_EQ(rec_seq(&w.x->records[1]), 3);
+    }
+    natw_free(&w);
+}
+
 static void test_nat_port_preservation_and_collision(void)
 {
     struct floe_sim_nat_config c =
@@ -1245,6 +1279,7 @@ int main(void)
     FLOE_RUN(test_nat_filtering_endpoint_independent_passes_all);
     FLOE_RUN(test_nat_filtering_address_dependent_passes_same_ip);
     FLOE_RUN(test_nat_filtering_address_port_dependent_passes_contacted_only);
+    FLOE_RUN(test_nat_filtering_per_mapping);
     FLOE_RUN(test_nat_port_preservation_and_collision);
     FLOE_RUN(test_nat_binding_timeout_and_refresh);
     FLOE_RUN(test_nat_hairpinning_on_and_off);
