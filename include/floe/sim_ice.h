@@ -227,7 +227,9 @@ struct floe_sim_ice_ep_stats {
     floe_time data_first_at;    /* first application datagram received */
     floe_time data_last_at;     /* latest application datagram received */
     floe_time data_gap_max;     /* longest time between two application datagrams received */
+    floe_time response_last_at; /* latest authenticated check or consent response, or NEVER */
     uint64_t stun_answers;      /* server-reflexive answers received */
+    floe_time stun_first_at;    /* the first of them, FLOE_TIME_NEVER if none */
     floe_time relayed_at;       /* relayed candidate gathered, FLOE_TIME_NEVER if never */
     uint64_t relay_out;         /* datagrams (checks, data) handed to the TURN client */
     uint64_t relay_in;          /* datagrams from peers through the relay */

@@ -359,7 +359,7 @@ int floe_sim_ice_ep_new(struct floe_sim *sim, uint32_t host,
     snprintf(ep->name, sizeof(ep->name), "%s", cfg->name ? cfg->name : "ice");
     ep->gather_at = FLOE_TIME_NEVER;
     ep->st.connected_at = ep->st.failed_at = ep->st.disconnected_at = FLOE_TIME_NEVER;
-    ep->st.disconnected_end = FLOE_TIME_NEVER;
+    ep->st.disconnected_end = ep->st.response_last_at = ep->st.stun_first_at = FLOE_TIME_NEVER;
     ep->st.selected_at = ep->st.data_first_at = ep->st.data_last_at = FLOE_TIME_NEVER;
     ep->st.relayed_at = FLOE_TIME_NEVER;
     ic = cfg->ice;

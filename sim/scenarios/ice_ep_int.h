@@ -75,6 +75,10 @@ int floe__iceep_turn_wrap(struct floe_sim_ice_ep *ep, floe_time now,
 void floe__iceep_data_in(struct floe_sim_ice_ep *ep, floe_time now, const uint8_t *bytes);
 
 /* ice_ep_io.c */
+/* Feed the agent one datagram, noting when it took an authenticated response. */
+void floe__iceep_agent_input(struct floe_sim_ice_ep *ep, floe_time now,
+                             const struct floe_ice_path *path, const struct floe_addr *from,
+                             const uint8_t *bytes, size_t len);
 extern const struct floe_sim_endpoint_ops floe__iceep_ops;
 
 #endif

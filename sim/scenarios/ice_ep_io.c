@@ -43,7 +43,8 @@ static bool iceep_stun_in(struct floe_sim_ice_ep *ep, const uint8_t *bytes, size
     memset(&c, 0, sizeof(c));
     if (floe_stun_get_xor_addr(&msg, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &c.addr) != 0)
         return true;
-    ep->st.stun_answers++;
+    if (ep->st.stun_answers++ == 0)
+        ep->st.stun_first_at = floe_sim_now(ep->sim);
     if (floe_addr_eq(&c.addr, &g->base))
         return true; /* no NAT: the host candidate says it all */
     c.type = FLOE_ICE_SRFLX;
@@ -51,6 +52,19 @@ static bool iceep_stun_in(struct floe_sim_ice_ep *ep, const uint8_t *bytes, size
     c.server = ep->cfg.stun;
     floe__iceep_add_local(ep, &c);
     return true;
+}
+
+void floe__iceep_agent_input(struct floe_sim_ice_ep *ep, floe_time now,
+                             const struct floe_ice_path *path, const struct floe_addr *from,
+                             const uint8_t *bytes, size_t len)
+{
+    struct floe_ice_stats before, after;
+
+    floe_ice_get_stats(ep->agent, &before);
+    floe_ice_handle_input(ep->agent, now, path, from, bytes, len);
+    floe_ice_get_stats(ep->agent, &after);
+    if (after.responses_received > before.responses_received)
+        ep->st.response_last_at = now;
 }
 
 static void iceep_handle_input(void *obj, floe_time now, const struct floe_addr *from,
@@ -69,7 +83,7 @@ static void iceep_handle_input(void *obj, floe_time now, const struct floe_addr 
         return;
     memset(&path, 0, sizeof(path));
     path.local = *to;
-    floe_ice_handle_input(ep->agent, now, &path, from, bytes, len);
+    floe__iceep_agent_input(ep, now, &path, from, bytes, len);
     floe__iceep_events(ep);
 }
 

@@ -136,7 +136,7 @@ static void iceep_turn_payload(struct floe_sim_ice_ep *ep, floe_time now,
     path.relay = ep->cfg.relay;
     if (floe_turn_get_relayed(ep->turn, peer->family, &path.local) != 0)
         return;
-    floe_ice_handle_input(ep->agent, now, &path, peer, data.ptr, data.len);
+    floe__iceep_agent_input(ep, now, &path, peer, data.ptr, data.len);
 }
 
 /* A datagram from the relay server: true when the TURN client took it. */

@@ -45,7 +45,8 @@ grep -q "client apdm-apdf gateway apdm-apdf: relayed in " "$TMP/out" ||
 grep -q "WRONG\|NOT CONNECTED" "$TMP/out" && fail "a cell is wrong"
 grep -q "client adm-adf   gateway adm-adf  : relayed in " "$TMP/out" ||
     fail "address-dependent mapping and filtering to its twin not relayed (RFC 4787 section 5)"
-tail -n 1 "$TMP/out" | grep -q "^verdict: PASS: 34 cells direct, 15 relayed, 0 wrong" ||
+tail -n 1 "$TMP/out" |
+    grep -q "^verdict: PASS: 34 cells direct, 15 relayed (0 of them could be direct), 0 wrong" ||
     fail "no PASS verdict line"
 
 echo "--- roam-race: both lanes side by side, the disconnected period, verdict PASS"

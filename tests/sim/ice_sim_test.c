@@ -459,6 +459,7 @@ static void test_credentials_over_signalling(void)
     struct floe_ice_stats st;
 
     floe__scen_opts_default(&o, NULL);
+    o.sig_jitter = 0;
     REQUIRE(floe__scen_pair_setup(&p, &o) == 0);
     CHECK_EQ(floe_sim_run_until(p.sim, FLOE_MS(39)), 0);
     CHECK_EQ(floe_sim_ice_ep_stats(p.ep[0])->remote_added, 0);
@@ -507,6 +508,82 @@ static void test_nat_filtering_cells_that_change(void)
     }
 }
 
+/* Counts transcript drops for loss of datagrams still inside a LAN (source 10.x). */
+static void lan_loss_write(void *user, const char *line, size_t len)
+{
+    uint64_t *n = user;
+
+    (void)len;
+    if (strstr(line, "\"reason\":\"loss\"") && strstr(line, "\"from\":\"10."))
+        (*n)++;
+}
+
+/*
+ * The scenarios' defaults are harsh (issue 10, item 9): jitter, reordering and
+ * loss on every network, LAN loss seen in the transcript, signalling with
+ * jitter, ICE at its real consent timers (5 s requests over a minute), and
+ * the gateway's NAT dropping a binding after 30 s idle while the client's
+ * keeps it (120 s).
+ */
+static void test_harsh_defaults(void)
+{
+    struct floe__scen_opts o;
+    struct floe__scen_pair p;
+    struct floe_ice_stats st;
+    uint64_t lan_lost = 0;
+
+    floe__scen_opts_default(&o, NULL);
+    CHECK(o.jitter > 0 && o.reorder > 0 && o.loss > 0 && o.lan_loss > 0 && o.sig_jitter > 0);
+    CHECK_EQ(o.ep[0].ice.consent_interval, FLOE_SEC(5));
+    CHECK_EQ(o.ep[0].ice.consent_timeout, FLOE_SEC(30));
+    o.nat[0] = o.nat[1] = FLOE__SCEN_EIM_APDF;
+    o.transcript = lan_loss_write;
+    o.transcript_user = &lan_lost;
+    REQUIRE(floe__scen_pair_setup(&p, &o) == 0);
+    REQUIRE(floe__scen_run_until_up(&p, FLOE_SEC(10)) == 1);
+    CHECK_EQ(floe_sim_run_until(p.sim, floe_sim_now(p.sim) + FLOE_SEC(60)), 0);
+    CHECK(lan_lost > 0);
+    floe_ice_get_stats(floe_sim_ice_ep_agent(p.ep[0]), &st);
+    CHECK(st.consent_sent >= 10 && st.consent_sent <= 16);
+    /* NAT ids in creation order: the client's (0), then the gateway's (1). */
+    floe_sim_net_set_blackhole(p.sim, p.lan[1], true);
+    CHECK_EQ(floe_sim_run_until(p.sim, floe_sim_now(p.sim) + FLOE_SEC(31)), 0);
+    CHECK_EQ(floe_sim_nat_mapping_count(p.sim, 1), 0);
+    CHECK(floe_sim_nat_mapping_count(p.sim, 0) >= 1);
+    floe__scen_pair_free(&p);
+}
+
+/* The time of the first timeline line of lane 0 containing text, or FLOE_TIME_NEVER. */
+static floe_time tl_time(const struct floe_sim_verdict *v, const char *text)
+{
+    size_t i;
+
+    for (i = 0; i < v->n_tl; i++) {
+        if (v->tl[i].lane == 0 && strstr(v->tl[i].text, text))
+            return v->tl[i].at;
+    }
+    return FLOE_TIME_NEVER;
+}
+
+/* consent-loss runs consent at its real timers: disconnected 24..30 s after the blackhole. */
+static void test_consent_loss_real_timers(void)
+{
+    const struct floe_sim_scenario *sc = floe_sim_scenario_find("consent-loss");
+    struct floe_sim_scenario_opts o = {.seed = 1};
+    static struct floe_sim_verdict v;
+    floe_time hole, disc;
+
+    REQUIRE(sc != NULL);
+    floe_sim_verdict_init(&v);
+    CHECK_EQ(sc->run(&o, &v), 0);
+    CHECK(v.pass);
+    floe_sim_verdict_sort(&v);
+    hole = tl_time(&v, "gateway LAN blackholed");
+    disc = tl_time(&v, "client: connected -> disconnected (consent lost)");
+    REQUIRE(hole != FLOE_TIME_NEVER && disc != FLOE_TIME_NEVER && disc > hole);
+    CHECK(disc - hole >= FLOE_SEC(24) && disc - hole <= FLOE_MS(30100));
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "run") == 0)
@@ -520,6 +597,8 @@ int main(int argc, char **argv)
         FLOE_RUN(test_roam_race_is_the_field_race);
         FLOE_RUN(test_credentials_over_signalling);
         FLOE_RUN(test_nat_filtering_cells_that_change);
+        FLOE_RUN(test_harsh_defaults);
+        FLOE_RUN(test_consent_loss_real_timers);
         return floe_test_summary();
     }
     fprintf(stderr, "usage: ice_sim_test run NAME | meta\n");
