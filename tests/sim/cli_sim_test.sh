@@ -63,6 +63,12 @@ grep -q "^--- run 4" "$TMP/out" || fail "no control run"
 [ "$(grep -c "=> recovered, never disconnected" "$TMP/out")" -eq 1 ] || fail "control run not shown"
 grep -q "^data outage: " "$TMP/out" || fail "no data outage line"
 tail -n 1 "$TMP/out" | grep -q "^verdict: PASS: " || fail "no PASS verdict line"
+expect_exit 0 "$FLOE" sim roam-race --seed 3 --transcript "$TMP/race.jsonl"
+jq -e -s '[.[] | select(.ev == "note" and .what == "client")] |
+          any(.detail == "new -> disconnected (candidates changed)") and
+          any(.detail == "disconnected -> checking (candidates changed)") and
+          any(.detail | startswith("roamed "))' "$TMP/race.jsonl" >/dev/null ||
+    fail "the roam-race transcript does not show the roam and the disconnected period"
 expect_exit 0 "$FLOE" sim roam-race --seeds 10
 grep -q "^roam-race: seeds 1..10: 10 runs, 0 verdict failures; data outage .* (40 roams)$" \
     "$TMP/out" || fail "bad roam-race sweep: $(cat "$TMP/out")"
