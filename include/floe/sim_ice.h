@@ -187,10 +187,10 @@ struct floe_sim_ice_ep_config {
     uint32_t decoys;         /* extra host candidates on interfaces that lead nowhere */
     /*
      * On a roam, reset as the connection manager does after a network change:
-     * ICE restart without any local candidate, new credentials offered over
+     * a new agent (new credentials, no candidate, no pair) offered over
      * signalling, and no gathering until floe_sim_ice_ep_gather (the relays
      * answering). false: invalidate the old address's candidates and gather
-     * on the new one at once, keeping the credentials.
+     * on the new one at once, keeping the agent.
      */
     bool reset_on_roam;
     uint8_t id;                        /* this peer's id in application datagrams */

@@ -210,9 +210,38 @@ static floe_time iceep_poll_timeout(void *obj)
 }
 
 /*
- * A reset on a network change (Firezone's reset): no local candidate is kept,
- * the agent restarts and the new credentials go to the peer as a new offer;
- * the candidates come back when the owner calls floe_sim_ice_ep_gather.
+ * The connection's agent is replaced by a new one (new credentials, no
+ * candidate, no pair): nothing of the old network survives, whatever a
+ * restart would keep.
+ */
+static void iceep_new_agent(struct floe_sim_ice_ep *ep, floe_time now)
+{
+    struct floe_ice_config ic = ep->cfg.ice;
+    struct floe_ice_agent *agent = NULL;
+    int rc;
+
+    ic.rng = floe_sim_rng(ep->sim);
+    rc = floe_ice_new(&agent, &ic, now);
+    if (rc != 0) {
+        floe__iceep_note(ep, "new agent refused: %s; ICE restart instead", floe_strerror(rc));
+        floe_ice_restart(ep->agent, now, false);
+        return;
+    }
+    floe_ice_free(ep->agent);
+    ep->agent = agent;
+    if (ep->st.has_selected)
+        floe__iceep_note(ep, "selected pair cleared");
+    ep->st.has_selected = false;
+    floe__iceep_note(ep, "%s -> new (reset: new agent)", floe_ice_state_name(ep->st.state));
+    ep->st.state = FLOE_ICE_NEW;
+    ep->st.state_changes++;
+}
+
+/*
+ * A reset on a network change (Firezone's reset): the connection gets a new
+ * agent without any local candidate and its credentials go to the peer as a
+ * new offer; the candidates come back when the owner calls
+ * floe_sim_ice_ep_gather.
  */
 static void iceep_reset(struct floe_sim_ice_ep *ep, floe_time now)
 {
@@ -221,7 +250,7 @@ static void iceep_reset(struct floe_sim_ice_ep *ep, floe_time now)
     ep->st.resets++;
     for (i = 0; i < FLOE_SIM_HOST_IFACES; i++)
         ep->g[i].active = false;
-    floe_ice_restart(ep->agent, now, false);
+    iceep_new_agent(ep, now);
     ep->remote_ufrag[0] = '\0';
     floe__iceep_events(ep);
     if (ep->turn) {

@@ -1,7 +1,7 @@
 /*
  * roam-race (DESIGN section 1), the race as it happens in the field: client
  * and gateway are connected and exchanging data; the client roams to a new
- * address behind a new NAT and resets (ICE restart without any local
+ * address behind a new NAT and resets (a new agent without any local
  * candidate, new credentials offered over signalling) and re-learns its
  * candidates from its relays; the gateway restarts on the offer and answers
  * with its candidates at once, so they reach the client first: the client's
