@@ -372,7 +372,8 @@ static int sim_cmd_sweep(const struct floe_cli_sim_opts *o, const struct floe_si
         fprintf(stderr, "floe sim: out of memory\n");
         return FLOE_CLI_EXIT_FAIL;
     }
-    qsort(w.outages, w.n_outages, sizeof(*w.outages), sim_cmd_time_cmp);
+    if (w.n_outages)
+        qsort(w.outages, w.n_outages, sizeof(*w.outages), sim_cmd_time_cmp);
     if (o->json)
         sim_cmd_sweep_json(o, &w);
     else
