@@ -19,9 +19,10 @@
 
 /* Virtual time a cell may take to connect. */
 #define RELAY_CELL_LIMIT FLOE_SEC(25)
-/* How long data must keep flowing after: 1 s per cell, and in relay-only past every TURN
- * refresh (permission 240 s, allocation and channel 300 s) twice. */
-#define RELAY_FLOW_TIME FLOE_SEC(1)
+/* How long data must keep flowing after: 3 s per cell (30 datagrams each way, so that 1 %
+ * loss per network cannot take half), and in relay-only past every TURN refresh (permission
+ * 240 s, allocation and channel 300 s) twice. */
+#define RELAY_FLOW_TIME FLOE_SEC(3)
 #define RELAY_ONLY_FLOW_TIME FLOE_SEC(700)
 /*
  * Every network loses 1 % by default, so data flows when each side receives
