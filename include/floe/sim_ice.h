@@ -145,8 +145,8 @@ struct floe_sim_ice_ep;
 /*
  * A signalling channel between two ICE endpoints (sides 0 and 1): each
  * message arrives after `delay` plus a uniform draw in [0, jitter], in the
- * order sent per direction (a WebSocket through the portal) unless
- * floe_sim_signal_set_reorder lets jitter reorder them. While the channel is down, messages
+ * order sent per direction (a WebSocket through the portal): jitter delays a
+ * message, never lets a later one overtake it. While the channel is down, messages
  * are held and are sent when it comes back up (DESIGN section 1).
  * Holds up to `cap` messages in flight. Returns 0, FLOE_ERR_INVALID_ARG or
  * FLOE_ERR_NOMEM; the channel is allocated through the simulator's config
@@ -155,8 +155,6 @@ struct floe_sim_ice_ep;
 int floe_sim_signal_new(struct floe_sim *sim, const struct floe_allocator *alloc, size_t cap,
                         floe_time delay, floe_time jitter, struct floe_sim_signal **out);
 void floe_sim_signal_free(struct floe_sim_signal *sig);
-/* Let jitter reorder messages sent from now on (default off: FIFO per direction). */
-void floe_sim_signal_set_reorder(struct floe_sim_signal *sig, bool reorder);
 /* Take the channel down (hold messages) or bring it up (send what was held). */
 void floe_sim_signal_set_down(struct floe_sim_signal *sig, bool down);
 /* Messages sent so far and messages held or in flight now. */

@@ -24,7 +24,7 @@ struct floe_sim_signal {
     size_t cap, n;
     floe_time delay, jitter;
     floe_time last_at[2]; /* latest arrival scheduled towards each side (FIFO) */
-    bool down, reorder;
+    bool down;
     uint64_t seq, sent;
     struct floe_sim_ice_ep *side[2];
 };
@@ -121,7 +121,7 @@ static int sig_schedule(struct floe_sim_signal *s, struct sig_msg *m)
     if (s->jitter)
         extra = floe_sim_rand(s->sim) % (s->jitter + 1);
     m->at = floe_time_add(now, s->delay + extra);
-    if (!s->reorder && m->at < s->last_at[m->to])
+    if (m->at < s->last_at[m->to])
         m->at = s->last_at[m->to];
     s->last_at[m->to] = m->at;
     return floe_sim_at(s->sim, m->at, sig_deliver, s);
@@ -149,12 +149,6 @@ int floe__sim_signal_send(struct floe_sim_signal *sig, uint8_t from_side,
     sig->n++;
     sig->sent++;
     return sig->down ? 0 : sig_schedule(sig, m);
-}
-
-void floe_sim_signal_set_reorder(struct floe_sim_signal *sig, bool reorder)
-{
-    if (sig)
-        sig->reorder = reorder;
 }
 
 void floe_sim_signal_set_down(struct floe_sim_signal *sig, bool down)
