@@ -269,7 +269,9 @@ void floe__iceep_invalidate(struct floe_sim_ice_ep *ep, const struct floe_addr *
     floe__iceep_events(ep);
 }
 
-/* Trickle every local candidate again (the peer restarted and forgot them); prflx ones are learned.
+/*
+ * Trickle every local candidate (again, when the peer restarted and forgot
+ * them); peer-reflexive ones are learned, not signalled.
  */
 static void iceep_retrickle(struct floe_sim_ice_ep *ep)
 {
