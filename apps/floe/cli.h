@@ -158,6 +158,18 @@ struct floe_cli_sim_opts {
 int floe_cli_sim_parse(int argc, char **argv, struct floe_cli_sim_opts *o, char *err,
                        size_t err_cap);
 
+struct floe_sim_scenario;
+
+/*
+ * `floe sim SCENARIO --seeds N`: run sc on seeds 1..o->seeds and print one
+ * summary to out (a line, or with o->json one JSON object): runs, verdict
+ * failures, the first failing seeds, and the data outage p50/p99/max over
+ * every roam the verdicts recorded. Returns the exit code: 0 when every
+ * seed's verdict holds, 1 when one does not (or out of memory).
+ */
+int floe_cli_sim_sweep(const struct floe_cli_sim_opts *o, const struct floe_sim_scenario *sc,
+                       FILE *out);
+
 /*
  * Run `floe sim`: 0 when the scenario's verdict holds (with --seeds: on every
  * seed) or for --list, 1 when it does not or the transcript cannot be

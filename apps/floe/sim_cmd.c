@@ -305,22 +305,26 @@ static double sim_cmd_pct(const struct sim_cmd_sweep *w, unsigned pct)
     return (double)w->outages[rank ? rank - 1 : 0] / 1e6;
 }
 
-static void sim_cmd_sweep_human(const struct floe_cli_sim_opts *o, const struct sim_cmd_sweep *w)
+static void sim_cmd_sweep_human(const struct floe_cli_sim_opts *o,
+                                const struct floe_sim_scenario *sc, const struct sim_cmd_sweep *w,
+                                FILE *out)
 {
     uint64_t i;
 
-    printf("%s: seeds 1..%llu: %llu runs, %llu verdict failures", o->scenario,
-           (unsigned long long)o->seeds, (unsigned long long)w->runs,
-           (unsigned long long)w->failures);
+    fprintf(out, "%s: seeds 1..%llu: %llu runs, %llu verdict failures", sc->name,
+            (unsigned long long)o->seeds, (unsigned long long)w->runs,
+            (unsigned long long)w->failures);
     if (w->n_outages)
-        printf("; data outage p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu roams)",
-               sim_cmd_pct(w, 50), sim_cmd_pct(w, 99), sim_cmd_pct(w, 100), w->n_outages);
+        fprintf(out, "; data outage p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu roams)",
+                sim_cmd_pct(w, 50), sim_cmd_pct(w, 99), sim_cmd_pct(w, 100), w->n_outages);
     for (i = 0; i < w->failures && i < SIM_CMD_FAILED_SHOWN; i++)
-        printf("%s%llu", i ? " " : "; failed seeds: ", (unsigned long long)w->failed[i]);
-    printf("%s\n", w->failures > SIM_CMD_FAILED_SHOWN ? " ..." : "");
+        fprintf(out, "%s%llu", i ? " " : "; failed seeds: ", (unsigned long long)w->failed[i]);
+    fprintf(out, "%s\n", w->failures > SIM_CMD_FAILED_SHOWN ? " ..." : "");
 }
 
-static void sim_cmd_sweep_json(const struct floe_cli_sim_opts *o, const struct sim_cmd_sweep *w)
+static void sim_cmd_sweep_json(const struct floe_cli_sim_opts *o,
+                               const struct floe_sim_scenario *sc, const struct sim_cmd_sweep *w,
+                               FILE *out)
 {
     char buf[1024], num[96];
     struct floe_json_buf j;
@@ -328,7 +332,7 @@ static void sim_cmd_sweep_json(const struct floe_cli_sim_opts *o, const struct s
 
     floe_json_init(&j, buf, sizeof(buf));
     floe_json_lit(&j, "{\"scenario\":");
-    floe_json_cstr_value(&j, o->scenario);
+    floe_json_cstr_value(&j, sc->name);
     floe_json_lit(&j, ",\"seeds\":");
     floe_json_uint(&j, o->seeds);
     floe_json_lit(&j, ",\"runs\":");
@@ -349,25 +353,35 @@ static void sim_cmd_sweep_json(const struct floe_cli_sim_opts *o, const struct s
         floe_json_lit(&j, "null");
     }
     floe_json_lit(&j, "}");
-    puts(floe_json_cstr(&j) ? buf : "{}");
+    fprintf(out, "%s\n", floe_json_cstr(&j) ? buf : "{}");
 }
 
-/* --seeds N: every seed 1..N, one summary; exit 1 if any seed's verdict fails. */
-static int sim_cmd_sweep(const struct floe_cli_sim_opts *o, const struct floe_sim_scenario *sc,
-                         struct floe_sim_verdict *v)
+/* Run every seed 1..o->seeds into w (v is the scratch verdict). */
+static void sim_cmd_sweep_run(const struct floe_cli_sim_opts *o, const struct floe_sim_scenario *sc,
+                              struct floe_sim_verdict *v, struct sim_cmd_sweep *w)
 {
-    struct sim_cmd_sweep w = {0};
     struct floe_sim_scenario_opts so = {0};
     uint64_t seed;
     int rc;
 
-    for (seed = 1; seed <= o->seeds && !w.nomem; seed++) {
+    for (seed = 1; seed <= o->seeds && !w->nomem; seed++) {
         so.seed = seed;
         floe_sim_verdict_init(v);
         rc = sc->run(&so, v);
-        sim_cmd_sweep_add(&w, seed, rc == 0 && v->pass, v);
+        sim_cmd_sweep_add(w, seed, rc == 0 && v->pass, v);
     }
-    if (w.nomem) {
+}
+
+int floe_cli_sim_sweep(const struct floe_cli_sim_opts *o, const struct floe_sim_scenario *sc,
+                       FILE *out)
+{
+    struct sim_cmd_sweep w = {0};
+    struct floe_sim_verdict *v = malloc(sizeof(*v));
+
+    if (v)
+        sim_cmd_sweep_run(o, sc, v, &w);
+    free(v);
+    if (!v || w.nomem) {
         free(w.outages);
         fprintf(stderr, "floe sim: out of memory\n");
         return FLOE_CLI_EXIT_FAIL;
@@ -375,9 +389,9 @@ static int sim_cmd_sweep(const struct floe_cli_sim_opts *o, const struct floe_si
     if (w.n_outages)
         qsort(w.outages, w.n_outages, sizeof(*w.outages), sim_cmd_time_cmp);
     if (o->json)
-        sim_cmd_sweep_json(o, &w);
+        sim_cmd_sweep_json(o, sc, &w, out);
     else
-        sim_cmd_sweep_human(o, &w);
+        sim_cmd_sweep_human(o, sc, &w, out);
     free(w.outages);
     return w.failures ? FLOE_CLI_EXIT_FAIL : FLOE_CLI_EXIT_OK;
 }
@@ -402,6 +416,8 @@ int floe_cli_sim_run(const struct floe_cli_sim_opts *o)
     }
     if (!sc)
         return sim_cmd_unknown(o->scenario);
+    if (o->seeds)
+        return floe_cli_sim_sweep(o, sc, stdout);
     if (o->transcript) {
         tf = fopen(o->transcript, "w");
         if (!tf) {
@@ -417,11 +433,6 @@ int floe_cli_sim_run(const struct floe_cli_sim_opts *o)
             fclose(tf);
         fprintf(stderr, "floe sim: out of memory\n");
         return FLOE_CLI_EXIT_FAIL;
-    }
-    if (o->seeds) {
-        rc = sim_cmd_sweep(o, sc, v);
-        free(v);
-        return rc;
     }
     floe_sim_verdict_init(v);
     rc = sc->run(&so, v);
