@@ -9,10 +9,11 @@
  * on and the port is free, else a port drawn from the simulator's RNG).
  *
  * Filtering (section 5): an inbound packet from Z:z to an external port
- * passes if the port has a live mapping to X:x and X:x has sent to anything
- * (endpoint-independent), to Z (address-dependent), or to Z:z
- * (address-and-port-dependent). The contacts are kept as sessions that expire
- * with the same timeout as mappings (section 4.3).
+ * passes if the port has a live mapping to X:x and that mapping (not X:x
+ * through any of its mappings) has sent to anything (endpoint-independent),
+ * to Z (address-dependent), or to Z:z (address-and-port-dependent). The
+ * contacts are kept per mapping as sessions that expire with the same
+ * timeout as mappings (section 4.3).
  *
  * Refresh (section 4.3): outbound packets refresh their mapping and session;
  * inbound ones too when inbound_refresh is set. Hairpinning (section 6): a
@@ -160,7 +161,7 @@ static struct sim_mapping *nat_find_external(struct floe_sim *sim, struct sim_na
     return NULL;
 }
 
-/* Whether X:x (m->internal) has a live contact that lets Z:z in. */
+/* Whether mapping m (X:x at its external port) has a live contact that lets Z:z in. */
 static bool nat_filter_pass(struct floe_sim *sim, struct sim_nat *n, const struct sim_mapping *m,
                             const struct floe_addr *from)
 {
@@ -172,6 +173,7 @@ static bool nat_filter_pass(struct floe_sim *sim, struct sim_nat *n, const struc
         const struct sim_session *s = &n->sessions[i];
 
         if (s->expiry > sim->now && floe_addr_eq(&s->internal, &m->internal) &&
+            floe_addr_eq(&s->external, &m->external) &&
             nat_key_match(n->cfg.filtering, &s->remote, from))
             return true;
     }
@@ -180,9 +182,9 @@ static bool nat_filter_pass(struct floe_sim *sim, struct sim_nat *n, const struc
 
 /* -------------------------------------------------------------- updates */
 
-/* Note that X:x contacted Y:y now; evicts the stalest session when full. */
-static void nat_session_touch(struct floe_sim *sim, struct sim_nat *n,
-                              const struct floe_addr *internal, const struct floe_addr *remote)
+/* Note that mapping m contacted Y:y now; evicts the stalest session when full. */
+static void nat_session_touch(struct floe_sim *sim, struct sim_nat *n, const struct sim_mapping *m,
+                              const struct floe_addr *remote)
 {
     struct sim_session *victim = &n->sessions[0];
     uint32_t i;
@@ -190,15 +192,16 @@ static void nat_session_touch(struct floe_sim *sim, struct sim_nat *n,
     for (i = 0; i < n->cfg.max_sessions; i++) {
         struct sim_session *s = &n->sessions[i];
 
-        if (s->expiry > sim->now && floe_addr_eq(&s->internal, internal) &&
-            floe_addr_eq(&s->remote, remote)) {
+        if (s->expiry > sim->now && floe_addr_eq(&s->internal, &m->internal) &&
+            floe_addr_eq(&s->external, &m->external) && floe_addr_eq(&s->remote, remote)) {
             victim = s;
             break;
         }
         if (s->expiry < victim->expiry)
             victim = s;
     }
-    victim->internal = *internal;
+    victim->internal = m->internal;
+    victim->external = m->external;
     victim->remote = *remote;
     victim->expiry = floe_time_add(sim->now, n->cfg.mapping_timeout);
 }
@@ -269,7 +272,7 @@ static struct sim_mapping *nat_map_outbound(struct floe_sim *sim, struct sim_nat
     if (!m)
         return NULL;
     m->expiry = floe_time_add(sim->now, n->cfg.mapping_timeout);
-    nat_session_touch(sim, n, src, dst);
+    nat_session_touch(sim, n, m, dst);
     return m;
 }
 
@@ -311,7 +314,7 @@ static bool nat_inbound(struct floe_sim *sim, struct sim_nat *n, struct sim_pkt 
     }
     if (n->cfg.inbound_refresh) {
         m->expiry = floe_time_add(sim->now, n->cfg.mapping_timeout);
-        nat_session_touch(sim, n, &m->internal, &pkt->src);
+        nat_session_touch(sim, n, m, &pkt->src);
     }
     pkt->dst = m->internal;
     return true;

@@ -64,8 +64,9 @@ struct sim_mapping {
 };
 
 /* Outbound contact of an internal endpoint, the state filtering looks at. */
+/* A contact of one mapping (RFC 4787 section 5 filters per mapping). */
 struct sim_session {
-    struct floe_addr internal, remote;
+    struct floe_addr internal, external, remote;
     floe_time expiry; /* 0: free slot */
 };
 

@@ -143,6 +143,8 @@ struct floe_cli_sim_opts {
     bool list;              /* --list: print the scenarios and exit 0 */
     bool json;              /* --json: one JSON object with the verdict and the timeline */
     uint64_t seed;          /* --seed N (default 1) */
+    bool seed_set;          /* --seed was given */
+    uint64_t seeds;         /* --seeds N / --sweep N: run seeds 1..N, print a summary; 0: one run */
     const char *transcript; /* --transcript FILE: the simulator's JSON Lines transcript */
     const char *scenario;   /* SCENARIO */
 };
@@ -156,9 +158,22 @@ struct floe_cli_sim_opts {
 int floe_cli_sim_parse(int argc, char **argv, struct floe_cli_sim_opts *o, char *err,
                        size_t err_cap);
 
+struct floe_sim_scenario;
+
 /*
- * Run `floe sim`: 0 when the scenario's verdict holds (or for --list), 1 when
- * it does not or the transcript cannot be written, 2 for an unknown scenario.
+ * `floe sim SCENARIO --seeds N`: run sc on seeds 1..o->seeds and print one
+ * summary to out (a line, or with o->json one JSON object): runs, verdict
+ * failures, the first failing seeds, and the data outage p50/p99/max over
+ * every roam the verdicts recorded. Returns the exit code: 0 when every
+ * seed's verdict holds, 1 when one does not (or out of memory).
+ */
+int floe_cli_sim_sweep(const struct floe_cli_sim_opts *o, const struct floe_sim_scenario *sc,
+                       FILE *out);
+
+/*
+ * Run `floe sim`: 0 when the scenario's verdict holds (with --seeds: on every
+ * seed) or for --list, 1 when it does not or the transcript cannot be
+ * written, 2 for an unknown scenario.
  */
 int floe_cli_sim_run(const struct floe_cli_sim_opts *o);
 

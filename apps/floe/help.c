@@ -109,6 +109,7 @@ static const char genpsk_text[] = "usage: floe genpsk\n"
                                   "base64), as `wg genpsk` does.\n";
 static const char sim_text[] =
     "usage: floe sim SCENARIO [--seed N] [--json] [--transcript FILE]\n"
+    "       floe sim SCENARIO --seeds N [--json]\n"
     "       floe sim --list\n"
     "\n"
     "Run an ICE scenario in floe's deterministic network simulator (virtual time:\n"
@@ -118,8 +119,13 @@ static const char sim_text[] =
     "options:\n"
     "  --list             list the scenarios with a one-line description\n"
     "  --seed N           simulator seed (default 1)\n"
+    "  --seeds N          (or --sweep N) run seeds 1..N (N <= 1000000) and print one\n"
+    "                     summary line: runs, verdict failures, the first failing\n"
+    "                     seeds, and for roaming scenarios the data outage\n"
+    "                     p50/p99/max; with --json one object {scenario, seeds, runs,\n"
+    "                     failures, failed_seeds, outage_ms {roams, p50, p99, max}}\n"
     "  --json             print one JSON object: scenario, seed, pass, reason, lanes,\n"
-    "                     timeline [{t_ms, run, lane, event}]\n"
+    "                     outage_ms [..], timeline [{t_ms, run, lane, event}]\n"
     "  --transcript FILE  write the simulator's JSON Lines transcript (every packet,\n"
     "                     NAT translation, drop and ICE event) to FILE\n"
     "  -h, --help         show this help\n"
@@ -128,8 +134,10 @@ static const char sim_text[] =
     "\"verdict: PASS: ...\" or \"verdict: FAIL: ...\". Scenarios comparing two\n"
     "settings (roam-race: with the grace period and with the naive settings) print\n"
     "the two timelines side by side.\n"
-    "Exit status: 0 the verdict holds, 1 it does not, 2 usage error (unknown\n"
-    "scenario or option).\n";
+    "Roaming scenarios print each roam's data outage (the longest time either end\n"
+    "went without application data across the roam).\n"
+    "Exit status: 0 the verdict holds (with --seeds: on every seed), 1 it does not,\n"
+    "2 usage error (unknown scenario or option).\n";
 
 static const char help_text[] = "usage: floe help [COMMAND]\n"
                                 "\n"

@@ -13,6 +13,10 @@
 
 /* Width of one lane's column when two lanes are printed side by side. */
 #define SIM_CMD_COL 68
+/* Largest --seeds N. */
+#define SIM_CMD_SEEDS_MAX 1000000u
+/* Failing seeds named in a --seeds summary. */
+#define SIM_CMD_FAILED_SHOWN 10
 
 static int sim_cmd_bad(char *err, size_t cap, const char *what, const char *arg)
 {
@@ -65,6 +69,12 @@ static int sim_cmd_option(int argc, char **argv, int *i, struct floe_cli_sim_opt
         if (rc < 0 || sim_cmd_parse_u64(val, &o->seed) != 0)
             return sim_cmd_bad(err, cap, "invalid --seed (expected a decimal number)",
                                val ? val : "");
+        o->seed_set = true;
+    } else if ((rc = sim_cmd_value(argc, argv, i, "--seeds", &val)) != 0 ||
+               (rc = sim_cmd_value(argc, argv, i, "--sweep", &val)) != 0) {
+        if (rc < 0 || sim_cmd_parse_u64(val, &o->seeds) != 0 || o->seeds == 0 ||
+            o->seeds > SIM_CMD_SEEDS_MAX)
+            return sim_cmd_bad(err, cap, "invalid --seeds (expected 1..1000000)", val ? val : "");
     } else if ((rc = sim_cmd_value(argc, argv, i, "--transcript", &val)) != 0) {
         if (rc < 0 || !*val)
             return sim_cmd_bad(err, cap, "--transcript needs a file name", a);
@@ -95,6 +105,10 @@ int floe_cli_sim_parse(int argc, char **argv, struct floe_cli_sim_opts *o, char 
     }
     if (!o->help && !o->list && !o->scenario) {
         snprintf(err, err_cap, "no scenario given; 'floe sim --list' lists them");
+        return FLOE_ERR_INVALID_ARG;
+    }
+    if (o->seeds && (o->seed_set || o->transcript)) {
+        snprintf(err, err_cap, "--seeds runs seeds 1..N: not with --seed or --transcript");
         return FLOE_ERR_INVALID_ARG;
     }
     return 0;
@@ -188,6 +202,9 @@ static void sim_cmd_print_human(const struct floe_cli_sim_opts *o,
     }
     if (v->tl_dropped)
         printf("(%llu more timeline entries not kept)\n", (unsigned long long)v->tl_dropped);
+    for (i = 0; i < v->n_outages; i++)
+        printf("%s%.1f ms%s", i ? ", " : "data outage: ", (double)v->outages[i] / 1e6,
+               i + 1 == v->n_outages ? "\n" : "");
     printf("verdict: %s: %s\n", v->pass ? "PASS" : "FAIL", v->reason);
 }
 
@@ -212,6 +229,11 @@ static void sim_cmd_print_json(const struct floe_cli_sim_opts *o,
         floe_json_lit(&j, i ? "," : "");
         floe_json_cstr_value(&j, v->lanes[i]);
     }
+    floe_json_lit(&j, "],\"outage_ms\":[");
+    for (i = 0; i < v->n_outages; i++) {
+        snprintf(num, sizeof(num), "%s%.3f", i ? "," : "", (double)v->outages[i] / 1e6);
+        floe_json_lit(&j, num);
+    }
     floe_json_lit(&j, "],\"timeline_dropped\":");
     floe_json_uint(&j, v->tl_dropped);
     floe_json_lit(&j, ",\"timeline\":[");
@@ -234,6 +256,146 @@ static void sim_cmd_print_json(const struct floe_cli_sim_opts *o,
     puts("]}");
 }
 
+/* What a --seeds run gathered over its seeds. */
+struct sim_cmd_sweep {
+    uint64_t runs, failures;
+    uint64_t failed[SIM_CMD_FAILED_SHOWN]; /* the first failing seeds */
+    floe_time *outages;                    /* every roam's data outage, every seed */
+    size_t n_outages, cap_outages;
+    bool nomem;
+};
+
+static void sim_cmd_sweep_add(struct sim_cmd_sweep *w, uint64_t seed, bool pass,
+                              const struct floe_sim_verdict *v)
+{
+    size_t i;
+
+    w->runs++;
+    if (!pass && w->failures < SIM_CMD_FAILED_SHOWN)
+        w->failed[w->failures] = seed;
+    w->failures += !pass;
+    for (i = 0; i < v->n_outages; i++) {
+        if (w->n_outages == w->cap_outages) {
+            size_t cap = w->cap_outages ? w->cap_outages * 2 : 1024;
+            floe_time *n = realloc(w->outages, cap * sizeof(*n));
+
+            if (!n) {
+                w->nomem = true;
+                return;
+            }
+            w->outages = n;
+            w->cap_outages = cap;
+        }
+        w->outages[w->n_outages++] = v->outages[i];
+    }
+}
+
+static int sim_cmd_time_cmp(const void *a, const void *b)
+{
+    floe_time x = *(const floe_time *)a, y = *(const floe_time *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of the sorted outages, in ms. */
+static double sim_cmd_pct(const struct sim_cmd_sweep *w, unsigned pct)
+{
+    size_t rank = (w->n_outages * pct + 99) / 100;
+
+    return (double)w->outages[rank ? rank - 1 : 0] / 1e6;
+}
+
+static void sim_cmd_sweep_human(const struct floe_cli_sim_opts *o,
+                                const struct floe_sim_scenario *sc, const struct sim_cmd_sweep *w,
+                                FILE *out)
+{
+    uint64_t i;
+
+    fprintf(out, "%s: seeds 1..%llu: %llu runs, %llu verdict failures", sc->name,
+            (unsigned long long)o->seeds, (unsigned long long)w->runs,
+            (unsigned long long)w->failures);
+    if (w->n_outages)
+        fprintf(out, "; data outage p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu roams)",
+                sim_cmd_pct(w, 50), sim_cmd_pct(w, 99), sim_cmd_pct(w, 100), w->n_outages);
+    for (i = 0; i < w->failures && i < SIM_CMD_FAILED_SHOWN; i++)
+        fprintf(out, "%s%llu", i ? " " : "; failed seeds: ", (unsigned long long)w->failed[i]);
+    fprintf(out, "%s\n", w->failures > SIM_CMD_FAILED_SHOWN ? " ..." : "");
+}
+
+static void sim_cmd_sweep_json(const struct floe_cli_sim_opts *o,
+                               const struct floe_sim_scenario *sc, const struct sim_cmd_sweep *w,
+                               FILE *out)
+{
+    char buf[1024], num[96];
+    struct floe_json_buf j;
+    uint64_t i;
+
+    floe_json_init(&j, buf, sizeof(buf));
+    floe_json_lit(&j, "{\"scenario\":");
+    floe_json_cstr_value(&j, sc->name);
+    floe_json_lit(&j, ",\"seeds\":");
+    floe_json_uint(&j, o->seeds);
+    floe_json_lit(&j, ",\"runs\":");
+    floe_json_uint(&j, w->runs);
+    floe_json_lit(&j, ",\"failures\":");
+    floe_json_uint(&j, w->failures);
+    floe_json_lit(&j, ",\"failed_seeds\":[");
+    for (i = 0; i < w->failures && i < SIM_CMD_FAILED_SHOWN; i++) {
+        floe_json_lit(&j, i ? "," : "");
+        floe_json_uint(&j, w->failed[i]);
+    }
+    floe_json_lit(&j, "],\"outage_ms\":");
+    if (w->n_outages) {
+        snprintf(num, sizeof(num), "{\"roams\":%zu,\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}",
+                 w->n_outages, sim_cmd_pct(w, 50), sim_cmd_pct(w, 99), sim_cmd_pct(w, 100));
+        floe_json_lit(&j, num);
+    } else {
+        floe_json_lit(&j, "null");
+    }
+    floe_json_lit(&j, "}");
+    fprintf(out, "%s\n", floe_json_cstr(&j) ? buf : "{}");
+}
+
+/* Run every seed 1..o->seeds into w (v is the scratch verdict). */
+static void sim_cmd_sweep_run(const struct floe_cli_sim_opts *o, const struct floe_sim_scenario *sc,
+                              struct floe_sim_verdict *v, struct sim_cmd_sweep *w)
+{
+    struct floe_sim_scenario_opts so = {0};
+    uint64_t seed;
+    int rc;
+
+    for (seed = 1; seed <= o->seeds && !w->nomem; seed++) {
+        so.seed = seed;
+        floe_sim_verdict_init(v);
+        rc = sc->run(&so, v);
+        sim_cmd_sweep_add(w, seed, rc == 0 && v->pass, v);
+    }
+}
+
+int floe_cli_sim_sweep(const struct floe_cli_sim_opts *o, const struct floe_sim_scenario *sc,
+                       FILE *out)
+{
+    struct sim_cmd_sweep w = {0};
+    struct floe_sim_verdict *v = malloc(sizeof(*v));
+
+    if (v)
+        sim_cmd_sweep_run(o, sc, v, &w);
+    free(v);
+    if (!v || w.nomem) {
+        free(w.outages);
+        fprintf(stderr, "floe sim: out of memory\n");
+        return FLOE_CLI_EXIT_FAIL;
+    }
+    if (w.n_outages)
+        qsort(w.outages, w.n_outages, sizeof(*w.outages), sim_cmd_time_cmp);
+    if (o->json)
+        sim_cmd_sweep_json(o, sc, &w, out);
+    else
+        sim_cmd_sweep_human(o, sc, &w, out);
+    free(w.outages);
+    return w.failures ? FLOE_CLI_EXIT_FAIL : FLOE_CLI_EXIT_OK;
+}
+
 static int sim_cmd_unknown(const char *name)
 {
     fprintf(stderr, "floe sim: unknown scenario '%s' (see 'floe sim --list')\n", name);
@@ -254,6 +416,8 @@ int floe_cli_sim_run(const struct floe_cli_sim_opts *o)
     }
     if (!sc)
         return sim_cmd_unknown(o->scenario);
+    if (o->seeds)
+        return floe_cli_sim_sweep(o, sc, stdout);
     if (o->transcript) {
         tf = fopen(o->transcript, "w");
         if (!tf) {

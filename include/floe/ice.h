@@ -221,7 +221,9 @@ struct floe_ice_config {
     uint32_t check_max_sends;     /* sends per check; the pair fails one RTO after the last */
     floe_time nomination_delay;   /* controlling: wait this long for a better pair */
     floe_time disconnected_grace; /* disconnected this long becomes failed; default 2 s */
-    floe_time candidate_timeout;  /* no pair this long fails; 0: no pair counts as disconnected */
+    /* No pair this long fails; 0: no pair counts as disconnected once a remote candidate is known.
+     */
+    floe_time candidate_timeout;
     /*
      * RFC 7675: 5 s, randomised to 0.8..1.2; 0 disables. Consent requests on the
      * selected pair also serve as the keepalives of RFC 8445 section 11.

@@ -108,7 +108,7 @@ enum floe_sim_nat_kind {
 
 struct floe_sim_nat_config {
     enum floe_sim_nat_kind mapping;   /* which destinations share one mapping */
-    enum floe_sim_nat_kind filtering; /* which sources may come back in */
+    enum floe_sim_nat_kind filtering; /* which sources may come back in, per mapping */
     bool hairpin;                     /* RFC 4787 section 6: inside to own external address */
     bool port_preservation;           /* try the internal port first (RFC 4787 4.2.1) */
     bool inbound_refresh;             /* inbound packets refresh too (RFC 4787 REQ-6 MAY) */

@@ -26,6 +26,8 @@ extern "C" {
 /* Lanes of a timeline shown side by side (roam-race: with and without the grace period). */
 #define FLOE_SIM_LANES 2
 #define FLOE_SIM_LANE_NAME 64
+/* Data outages a verdict keeps (one per roam the scenario measures). */
+#define FLOE_SIM_OUTAGES 16
 
 /* One line of a scenario's timeline. */
 struct floe_sim_tl_entry {
@@ -44,6 +46,13 @@ struct floe_sim_verdict {
     struct floe_sim_tl_entry tl[FLOE_SIM_TL_MAX];
     size_t n_tl;
     uint64_t tl_dropped;
+    /*
+     * Roaming scenarios: the data outage of each roam they measure (the
+     * longest time either end went without an application datagram across
+     * the roam); n_outages 0 for the others. Later ones are not kept.
+     */
+    floe_time outages[FLOE_SIM_OUTAGES];
+    size_t n_outages;
 };
 
 /* Empty verdict, failing until a scenario says otherwise, one lane. */
@@ -55,6 +64,9 @@ void floe_sim_verdict_add(struct floe_sim_verdict *v, floe_time at, uint8_t lane
 
 /* Order the timeline by run (group), then time; entries at equal times keep their order. */
 void floe_sim_verdict_sort(struct floe_sim_verdict *v);
+
+/* Record one data outage (see struct floe_sim_verdict); past FLOE_SIM_OUTAGES it is not kept. */
+void floe_sim_verdict_outage(struct floe_sim_verdict *v, floe_time outage);
 
 /* Set pass and the reason (printf format). */
 void floe_sim_verdict_set(struct floe_sim_verdict *v, bool pass, const char *fmt, ...)
@@ -132,8 +144,9 @@ struct floe_sim_ice_ep;
 
 /*
  * A signalling channel between two ICE endpoints (sides 0 and 1): each
- * message arrives after `delay` plus a uniform draw in [0, jitter] (so
- * jitter reorders trickled candidates). While the channel is down, messages
+ * message arrives after `delay` plus a uniform draw in [0, jitter], in the
+ * order sent per direction (a WebSocket through the portal): jitter delays a
+ * message, never lets a later one overtake it. While the channel is down, messages
  * are held and are sent when it comes back up (DESIGN section 1).
  * Holds up to `cap` messages in flight. Returns 0, FLOE_ERR_INVALID_ARG or
  * FLOE_ERR_NOMEM; the channel is allocated through the simulator's config
@@ -170,7 +183,15 @@ struct floe_sim_ice_ep_config {
     uint32_t stun_max_sends;
     floe_time data_interval; /* application datagram every interval on the selected pair */
     uint32_t decoys;         /* extra host candidates on interfaces that lead nowhere */
-    uint8_t id;              /* this peer's id in application datagrams */
+    /*
+     * On a roam, reset as the connection manager does after a network change:
+     * a new agent (new credentials, no candidate, no pair) offered over
+     * signalling, and no gathering until floe_sim_ice_ep_gather (the relays
+     * answering). false: invalidate the old address's candidates and gather
+     * on the new one at once, keeping the agent.
+     */
+    bool reset_on_roam;
+    uint8_t id;                        /* this peer's id in application datagrams */
     struct floe_sim_verdict *timeline; /* NULL: events are counted but not written */
     uint8_t lane, group;
 };
@@ -186,10 +207,11 @@ void floe_sim_ice_ep_config_default(struct floe_sim_ice_ep_config *cfg);
 /* What one ICE endpoint saw; counters since creation. */
 struct floe_sim_ice_ep_stats {
     enum floe_ice_state state;
-    floe_time connected_at;    /* first connected, FLOE_TIME_NEVER if never */
-    floe_time failed_at;       /* first failed, FLOE_TIME_NEVER if never */
-    floe_time disconnected_at; /* most recent disconnected */
-    floe_time selected_at;     /* most recent selected-pair change to a pair */
+    floe_time connected_at;     /* first connected, FLOE_TIME_NEVER if never */
+    floe_time failed_at;        /* first failed, FLOE_TIME_NEVER if never */
+    floe_time disconnected_at;  /* most recent disconnected */
+    floe_time disconnected_end; /* when the most recent disconnected state ended, or NEVER */
+    floe_time selected_at;      /* most recent selected-pair change to a pair */
     uint64_t state_changes, selected_changes, role_switches;
     bool has_selected;
     struct floe_ice_pair_info selected;
@@ -202,13 +224,17 @@ struct floe_sim_ice_ep_stats {
     uint64_t data_misdelivered; /* application datagrams meant for another peer */
     floe_time data_first_at;    /* first application datagram received */
     floe_time data_last_at;     /* latest application datagram received */
+    floe_time data_gap_max;     /* longest time between two application datagrams received */
+    floe_time response_last_at; /* latest authenticated check or consent response, or NEVER */
     uint64_t stun_answers;      /* server-reflexive answers received */
+    floe_time stun_first_at;    /* the first of them, FLOE_TIME_NEVER if none */
     floe_time relayed_at;       /* relayed candidate gathered, FLOE_TIME_NEVER if never */
     uint64_t relay_out;         /* datagrams (checks, data) handed to the TURN client */
     uint64_t relay_in;          /* datagrams from peers through the relay */
     uint64_t relay_refused;     /* relayed sends refused (no allocation, other relay, errors) */
     uint64_t relay_errors;      /* TURN error events (refused permissions included) */
     uint32_t roams;
+    uint32_t resets; /* roams handled by a reset (reset_on_roam) */
 };
 
 /*
@@ -222,19 +248,34 @@ int floe_sim_ice_ep_new(struct floe_sim *sim, uint32_t host,
 void floe_sim_ice_ep_free(struct floe_sim_ice_ep *ep);
 
 /*
- * Join two endpoints through sig (a is side 0, b side 1) and exchange their
- * credentials (the connection intent and its answer). 0 or FLOE_ERR_INVALID_ARG.
+ * Join two endpoints through sig (a is side 0, b side 1): a's credentials go
+ * to b as an offer (the connection intent), b answers with its own, each
+ * after the channel's delay. An offer with new credentials later (a reset)
+ * makes the receiver restart, answer and trickle its candidates again.
+ * 0 or FLOE_ERR_INVALID_ARG.
  */
 int floe_sim_ice_ep_pair(struct floe_sim_ice_ep *a, struct floe_sim_ice_ep *b,
                          struct floe_sim_signal *sig);
 
 /* Start gathering (after the configured delay) and sending data once connected. */
 int floe_sim_ice_ep_start(struct floe_sim_ice_ep *ep);
+/*
+ * Gather every local candidate now (host, server-reflexive, relayed) and
+ * trickle them, as when the relays answer after a reset. 0 or
+ * FLOE_ERR_INVALID_ARG (NULL, not started).
+ */
+int floe_sim_ice_ep_gather(struct floe_sim_ice_ep *ep);
 
 const struct floe_sim_ice_ep_stats *floe_sim_ice_ep_stats(const struct floe_sim_ice_ep *ep);
 struct floe_ice_agent *floe_sim_ice_ep_agent(struct floe_sim_ice_ep *ep);
 /* Whether the agent has a selected pair and has received application data from the peer. */
 bool floe_sim_ice_ep_is_up(const struct floe_sim_ice_ep *ep);
+/*
+ * The longest time ep went without application data up to now: the longest
+ * gap between two datagrams, or the time since the last one if longer.
+ * FLOE_TIME_NEVER before the first datagram.
+ */
+floe_time floe_sim_ice_ep_outage(const struct floe_sim_ice_ep *ep);
 
 /* ------------------------------------------------------------ scenarios */
 

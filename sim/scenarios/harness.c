@@ -57,6 +57,12 @@ void floe_sim_verdict_sort(struct floe_sim_verdict *v)
     }
 }
 
+void floe_sim_verdict_outage(struct floe_sim_verdict *v, floe_time outage)
+{
+    if (v && v->n_outages < FLOE_SIM_OUTAGES)
+        v->outages[v->n_outages++] = outage;
+}
+
 void floe_sim_verdict_set(struct floe_sim_verdict *v, bool pass, const char *fmt, ...)
 {
     va_list ap;
@@ -83,8 +89,16 @@ void floe__scen_opts_default(struct floe__scen_opts *o, const struct floe_sim_sc
     o->transcript = so ? so->transcript : NULL;
     o->transcript_user = so ? so->transcript_user : NULL;
     o->latency = FLOE_MS(10);
+    o->jitter = FLOE_MS(5);
+    o->reorder = 0.01;
+    o->loss = 0.01;
+    o->lan_loss = 0.01;
     o->sig_delay = FLOE_MS(20);
+    o->sig_jitter = FLOE_MS(10);
+    o->nat_timeout[FLOE__SCEN_CLIENT] = FLOE_SEC(120);
+    o->nat_timeout[FLOE__SCEN_GATEWAY] = FLOE_SEC(30);
     o->roam_nat = FLOE__SCEN_NAT_KINDS;
+    o->roam_nat_timeout = FLOE_SEC(30);
     for (i = 0; i < 2; i++) {
         struct floe_sim_ice_ep_config *c = &o->ep[i];
 
@@ -117,7 +131,8 @@ void floe__scen_opts_timeline(struct floe__scen_opts *o, struct floe_sim_verdict
     }
 }
 
-static void scen_nat_config(enum floe__scen_nat kind, struct floe_sim_nat_config *c)
+static void scen_nat_config(enum floe__scen_nat kind, floe_time timeout,
+                            struct floe_sim_nat_config *c)
 {
     static const enum floe_sim_nat_kind map[FLOE__SCEN_NAT_KINDS][2] = {
         [FLOE__SCEN_EIM_EIF] = {FLOE_SIM_NAT_ENDPOINT_INDEPENDENT,
@@ -135,11 +150,17 @@ static void scen_nat_config(enum floe__scen_nat kind, struct floe_sim_nat_config
     floe_sim_nat_config_default(c);
     c->mapping = map[kind][0];
     c->filtering = map[kind][1];
+    if (timeout)
+        c->mapping_timeout = timeout;
 }
 
-/* A new LAN named lan-<name> behind a NAT of kind with external address ext on inet. */
+/*
+ * A new LAN named lan-<name> behind a NAT of kind (binding timeout `timeout`, 0:
+ * the default) with external address ext on inet.
+ */
 static int scen_lan(struct floe_sim *sim, uint32_t inet, const char *name, enum floe__scen_nat kind,
-                    const struct floe_sim_link *link, const struct floe_addr *ext, uint32_t *lan)
+                    floe_time timeout, const struct floe_sim_link *link,
+                    const struct floe_addr *ext, uint32_t *lan)
 {
     struct floe_sim_nat_config nc;
     char nm[FLOE_SIM_NAME_MAX];
@@ -148,7 +169,7 @@ static int scen_lan(struct floe_sim *sim, uint32_t inet, const char *name, enum 
 
     snprintf(nm, sizeof(nm), "lan-%s", name);
     rc = floe_sim_net_add(sim, nm, link, lan);
-    scen_nat_config(kind, &nc);
+    scen_nat_config(kind, timeout, &nc);
     snprintf(nm, sizeof(nm), "nat-%s", name);
     if (rc == 0)
         rc = floe_sim_nat_add(sim, nm, &nc, *lan, inet, ext, &nat);
@@ -161,7 +182,7 @@ static int scen_lan(struct floe_sim *sim, uint32_t inet, const char *name, enum 
  * ext. *lan is the host's network.
  */
 static int scen_place(struct floe_sim *sim, uint32_t inet, const char *name,
-                      enum floe__scen_nat kind, const struct floe_sim_link *link,
+                      enum floe__scen_nat kind, floe_time timeout, const struct floe_sim_link *link,
                       const struct floe_addr *lan_ip, const struct floe_addr *ext, uint32_t *host,
                       uint32_t *lan)
 {
@@ -174,7 +195,7 @@ static int scen_place(struct floe_sim *sim, uint32_t inet, const char *name,
         *lan = inet;
         return floe_sim_host_add_addr(sim, *host, inet, ext, &iface);
     }
-    rc = scen_lan(sim, inet, name, kind, link, ext, lan);
+    rc = scen_lan(sim, inet, name, kind, timeout, link, ext, lan);
     if (rc == 0)
         rc = floe_sim_host_add_addr(sim, *host, *lan, lan_ip, &iface);
     return rc;
@@ -240,7 +261,8 @@ static int scen_core(struct floe__scen_pair *p, const struct floe__scen_opts *o,
         p->roam_net = p->inet;
         return 0;
     }
-    return scen_lan(p->sim, p->inet, "roam", o->roam_nat, lan, &ext, &p->roam_net);
+    return scen_lan(p->sim, p->inet, "roam", o->roam_nat, o->roam_nat_timeout, lan, &ext,
+                    &p->roam_net);
 }
 
 int floe__scen_pair_setup(struct floe__scen_pair *p, const struct floe__scen_opts *o)
@@ -250,6 +272,9 @@ int floe__scen_pair_setup(struct floe__scen_pair *p, const struct floe__scen_opt
 
     memset(p, 0, sizeof(*p));
     link.latency = o->latency;
+    link.jitter = o->jitter;
+    link.reorder = o->reorder;
+    link.loss = o->lan_loss;
     rc = scen_make_sim(p, o);
     if (rc == 0)
         rc = scen_core(p, o, &link);
@@ -257,8 +282,8 @@ int floe__scen_pair_setup(struct floe__scen_pair *p, const struct floe__scen_opt
         struct floe_addr lan_ip = floe_addr_v4(10, (uint8_t)(i + 1), 0, 2, 0);
         struct floe_addr ext = floe_addr_v4(198, 51, 100, (uint8_t)(10 + i), 0);
 
-        rc = scen_place(p->sim, p->inet, o->ep[i].name, o->nat[i], &link, &lan_ip, &ext,
-                        &p->host[i], &p->lan[i]);
+        rc = scen_place(p->sim, p->inet, o->ep[i].name, o->nat[i], o->nat_timeout[i], &link,
+                        &lan_ip, &ext, &p->host[i], &p->lan[i]);
         if (rc == 0)
             rc = floe_sim_ice_ep_new(p->sim, p->host[i], &o->ep[i], &p->ep[i]);
     }
@@ -305,7 +330,8 @@ static const struct floe_sim_scenario scen_table[] = {
      "both peers behind symmetric NATs gather relayed candidates only: connect through the relay",
      floe__scen_relay_only},
     {"roam-race",
-     "local candidates 50 ms..1.9 s after the remote ones: grace period vs naive false failure",
+     "connected, client roams and resets, its candidates 50 ms..1.9 s after the gateway's: "
+     "grace 2 s recovers, grace 0 fails falsely",
      floe__scen_roam_race},
     {"consent-loss",
      "peer blackholed: disconnected, failed after exactly the grace; back in time: recovers",

@@ -64,8 +64,12 @@ static void iceep_on_state(struct floe_sim_ice_ep *ep, const struct floe_ice_eve
         ep->st.connected_at = now;
     if (to == FLOE_ICE_FAILED && ep->st.failed_at == FLOE_TIME_NEVER)
         ep->st.failed_at = now;
-    if (to == FLOE_ICE_DISCONNECTED)
+    if (to == FLOE_ICE_DISCONNECTED) {
         ep->st.disconnected_at = now;
+        ep->st.disconnected_end = FLOE_TIME_NEVER;
+    }
+    if (ev->u.state.from == FLOE_ICE_DISCONNECTED)
+        ep->st.disconnected_end = now;
     floe__iceep_note(ep, "%s -> %s (%s)", floe_ice_state_name(ev->u.state.from),
                      floe_ice_state_name(to), iceep_reason(ev->u.state.reason));
 }
@@ -117,6 +121,33 @@ void floe__iceep_events(struct floe_sim_ice_ep *ep)
     }
 }
 
+void floe__iceep_send_cand(struct floe_sim_ice_ep *ep, enum floe__sim_sig_kind kind,
+                           const struct floe_ice_candidate *c)
+{
+    struct floe__sim_sig_body b;
+
+    if (!ep->sig || !ep->trickle)
+        return;
+    memset(&b, 0, sizeof(b));
+    b.cand = *c;
+    floe__sim_signal_send(ep->sig, ep->side, kind, &b);
+}
+
+/* Send the agent's current credentials as an offer or an answer. */
+void floe__iceep_send_creds(struct floe_sim_ice_ep *ep, enum floe__sim_sig_kind kind)
+{
+    struct floe__sim_sig_body b;
+    const char *u, *p;
+
+    if (!ep->sig)
+        return;
+    memset(&b, 0, sizeof(b));
+    floe_ice_get_local_credentials(ep->agent, &u, &p);
+    snprintf(b.ufrag, sizeof(b.ufrag), "%s", u);
+    snprintf(b.pwd, sizeof(b.pwd), "%s", p);
+    floe__sim_signal_send(ep->sig, ep->side, kind, &b);
+}
+
 /*
  * Give the agent a local candidate and trickle it to the peer. A candidate the
  * agent has already (a relay and the STUN server seeing the same mapping) is
@@ -140,8 +171,7 @@ void floe__iceep_add_local(struct floe_sim_ice_ep *ep, const struct floe_ice_can
     if (after.n_local == before.n_local)
         return;
     ep->st.gathered++;
-    if (ep->sig)
-        floe__sim_signal_send(ep->sig, ep->side, FLOE__SIM_SIG_ADD, c);
+    floe__iceep_send_cand(ep, FLOE__SIM_SIG_ADD, c);
 }
 
 /* Start the server-reflexive Binding transaction of one host base. */
@@ -234,30 +264,80 @@ void floe__iceep_invalidate(struct floe_sim_ice_ep *ep, const struct floe_addr *
             continue;
         if (floe_ice_remove_local_candidate(ep->agent, now, &c[i]) == 0)
             ep->st.removed++;
-        if (ep->sig)
-            floe__sim_signal_send(ep->sig, ep->side, FLOE__SIM_SIG_REMOVE, &c[i]);
+        floe__iceep_send_cand(ep, FLOE__SIM_SIG_REMOVE, &c[i]);
     }
     floe__iceep_events(ep);
 }
 
-void floe__sim_ice_ep_signal_in(struct floe_sim_ice_ep *ep, enum floe__sim_sig_kind kind,
-                                const struct floe_ice_candidate *cand)
+/*
+ * Trickle every local candidate (again, when the peer restarted and forgot
+ * them); peer-reflexive ones are learned, not signalled.
+ */
+static void iceep_retrickle(struct floe_sim_ice_ep *ep)
 {
-    floe_time now = floe_sim_now(ep->sim);
+    struct floe_ice_candidate c[ICEEP_MAX_LOCALS];
+    size_t n = floe_ice_get_local_candidates(ep->agent, c, ICEEP_MAX_LOCALS), i;
+
+    for (i = 0; i < n; i++) {
+        if (c[i].type != FLOE_ICE_PRFLX)
+            floe__iceep_send_cand(ep, FLOE__SIM_SIG_ADD, &c[i]);
+    }
+}
+
+/*
+ * The peer's credentials. An offer with credentials other than those known
+ * is the peer restarting: restart too (keeping the local candidates), answer
+ * with the new credentials and trickle the candidates again.
+ */
+static void iceep_creds_in(struct floe_sim_ice_ep *ep, floe_time now, enum floe__sim_sig_kind kind,
+                           const struct floe__sim_sig_body *b)
+{
+    bool first = kind == FLOE__SIM_SIG_OFFER && !ep->trickle;
+    bool restart = kind == FLOE__SIM_SIG_OFFER && ep->remote_ufrag[0] &&
+                   strcmp(ep->remote_ufrag, b->ufrag) != 0;
     int rc;
 
-    if (kind == FLOE__SIM_SIG_REMOVE) {
-        floe_ice_remove_remote_candidate(ep->agent, now, cand);
-    } else {
-        rc = floe_ice_add_remote_candidate(ep->agent, now, cand);
-        if (rc == 0)
-            ep->st.remote_added++;
-        else
-            ep->st.remote_rejected++;
-        if (rc != 0 && !ep->remote_refusal_noted)
-            floe__iceep_note(ep, "remote candidate refused: %s", floe_strerror(rc));
-        ep->remote_refusal_noted = ep->remote_refusal_noted || rc != 0;
+    if (restart) {
+        floe__iceep_note(ep, "peer restarted: ICE restart, candidates sent again");
+        floe_ice_restart(ep->agent, now, true);
+        floe__iceep_events(ep);
     }
+    rc = floe_ice_set_remote_credentials(ep->agent, now, b->ufrag, b->pwd);
+    if (rc != 0)
+        floe__iceep_note(ep, "remote credentials refused: %s", floe_strerror(rc));
+    snprintf(ep->remote_ufrag, sizeof(ep->remote_ufrag), "%s", b->ufrag);
+    if (kind == FLOE__SIM_SIG_OFFER)
+        floe__iceep_send_creds(ep, FLOE__SIM_SIG_ANSWER);
+    ep->trickle = true;
+    if (restart || first)
+        iceep_retrickle(ep);
+}
+
+static void iceep_cand_in(struct floe_sim_ice_ep *ep, floe_time now,
+                          const struct floe_ice_candidate *cand)
+{
+    int rc = floe_ice_add_remote_candidate(ep->agent, now, cand);
+
+    if (rc == 0)
+        ep->st.remote_added++;
+    else
+        ep->st.remote_rejected++;
+    if (rc != 0 && !ep->remote_refusal_noted)
+        floe__iceep_note(ep, "remote candidate refused: %s", floe_strerror(rc));
+    ep->remote_refusal_noted = ep->remote_refusal_noted || rc != 0;
+}
+
+void floe__sim_ice_ep_signal_in(struct floe_sim_ice_ep *ep, enum floe__sim_sig_kind kind,
+                                const struct floe__sim_sig_body *body)
+{
+    floe_time now = floe_sim_now(ep->sim);
+
+    if (kind == FLOE__SIM_SIG_REMOVE)
+        floe_ice_remove_remote_candidate(ep->agent, now, &body->cand);
+    else if (kind == FLOE__SIM_SIG_ADD)
+        iceep_cand_in(ep, now, &body->cand);
+    else
+        iceep_creds_in(ep, now, kind, body);
     floe__iceep_events(ep);
     floe_sim_endpoint_drive(ep->sim, ep->ep);
 }
@@ -281,6 +361,7 @@ int floe_sim_ice_ep_new(struct floe_sim *sim, uint32_t host,
     snprintf(ep->name, sizeof(ep->name), "%s", cfg->name ? cfg->name : "ice");
     ep->gather_at = FLOE_TIME_NEVER;
     ep->st.connected_at = ep->st.failed_at = ep->st.disconnected_at = FLOE_TIME_NEVER;
+    ep->st.disconnected_end = ep->st.response_last_at = ep->st.stun_first_at = FLOE_TIME_NEVER;
     ep->st.selected_at = ep->st.data_first_at = ep->st.data_last_at = FLOE_TIME_NEVER;
     ep->st.relayed_at = FLOE_TIME_NEVER;
     ic = cfg->ice;
@@ -315,25 +396,16 @@ void floe_sim_ice_ep_free(struct floe_sim_ice_ep *ep)
 int floe_sim_ice_ep_pair(struct floe_sim_ice_ep *a, struct floe_sim_ice_ep *b,
                          struct floe_sim_signal *sig)
 {
-    const char *ua, *pa, *ub, *pb;
-    floe_time now;
-    int rc;
-
     if (!a || !b || !sig || a == b)
         return FLOE_ERR_INVALID_ARG;
-    now = floe_sim_now(a->sim);
     a->sig = b->sig = sig;
     a->side = 0;
     b->side = 1;
     floe__sim_signal_attach(sig, a, b);
-    floe_ice_get_local_credentials(a->agent, &ua, &pa);
-    floe_ice_get_local_credentials(b->agent, &ub, &pb);
-    rc = floe_ice_set_remote_credentials(a->agent, now, ub, pb);
-    if (rc == 0)
-        rc = floe_ice_set_remote_credentials(b->agent, now, ua, pa);
-    floe__iceep_events(a);
-    floe__iceep_events(b);
-    return rc;
+    floe__iceep_send_creds(a, FLOE__SIM_SIG_OFFER);
+    a->trickle = true;
+    iceep_retrickle(a);
+    return 0;
 }
 
 int floe_sim_ice_ep_start(struct floe_sim_ice_ep *ep)
@@ -343,6 +415,14 @@ int floe_sim_ice_ep_start(struct floe_sim_ice_ep *ep)
     ep->started = true;
     ep->gather_at = floe_time_add(floe_sim_now(ep->sim), ep->cfg.gather_delay);
     ep->data_next = floe_sim_now(ep->sim);
+    return floe_sim_endpoint_drive(ep->sim, ep->ep);
+}
+
+int floe_sim_ice_ep_gather(struct floe_sim_ice_ep *ep)
+{
+    if (!ep || !ep->started)
+        return FLOE_ERR_INVALID_ARG;
+    floe__iceep_gather_all(ep);
     return floe_sim_endpoint_drive(ep->sim, ep->ep);
 }
 
@@ -359,4 +439,14 @@ struct floe_ice_agent *floe_sim_ice_ep_agent(struct floe_sim_ice_ep *ep)
 bool floe_sim_ice_ep_is_up(const struct floe_sim_ice_ep *ep)
 {
     return ep->st.has_selected && ep->st.state == FLOE_ICE_CONNECTED && ep->st.data_received > 0;
+}
+
+floe_time floe_sim_ice_ep_outage(const struct floe_sim_ice_ep *ep)
+{
+    floe_time since;
+
+    if (ep->st.data_last_at == FLOE_TIME_NEVER)
+        return FLOE_TIME_NEVER;
+    since = floe_sim_now(ep->sim) - ep->st.data_last_at;
+    return since > ep->st.data_gap_max ? since : ep->st.data_gap_max;
 }

@@ -36,6 +36,12 @@ struct floe_sim_ice_ep {
     bool turn_error_noted;  /* the first TURN error is noted, the others counted */
     struct floe_sim_signal *sig;
     uint8_t side;
+    char remote_ufrag[FLOE_ICE_UFRAG_MAX + 1]; /* the peer's credentials last set; "" none */
+    /*
+     * Candidates go to the peer: the offerer from its offer on, the answerer
+     * once the offer has arrived (it knows of no connection before).
+     */
+    bool trickle;
     floe_time gather_at; /* when the delayed first gathering runs; FLOE_TIME_NEVER: done */
     struct iceep_gather g[FLOE_SIM_HOST_IFACES];
     floe_time data_next;
@@ -50,6 +56,9 @@ void floe__iceep_gather_ip(struct floe_sim_ice_ep *ep, const struct floe_addr *i
 void floe__iceep_gather_all(struct floe_sim_ice_ep *ep);
 void floe__iceep_add_local(struct floe_sim_ice_ep *ep, const struct floe_ice_candidate *c);
 void floe__iceep_invalidate(struct floe_sim_ice_ep *ep, const struct floe_addr *old_ip);
+void floe__iceep_send_cand(struct floe_sim_ice_ep *ep, enum floe__sim_sig_kind kind,
+                           const struct floe_ice_candidate *c);
+void floe__iceep_send_creds(struct floe_sim_ice_ep *ep, enum floe__sim_sig_kind kind);
 
 /* ice_ep_turn.c */
 int floe__iceep_turn_new(struct floe_sim_ice_ep *ep);
@@ -66,6 +75,10 @@ int floe__iceep_turn_wrap(struct floe_sim_ice_ep *ep, floe_time now,
 void floe__iceep_data_in(struct floe_sim_ice_ep *ep, floe_time now, const uint8_t *bytes);
 
 /* ice_ep_io.c */
+/* Feed the agent one datagram, noting when it took an authenticated response. */
+void floe__iceep_agent_input(struct floe_sim_ice_ep *ep, floe_time now,
+                             const struct floe_ice_path *path, const struct floe_addr *from,
+                             const uint8_t *bytes, size_t len);
 extern const struct floe_sim_endpoint_ops floe__iceep_ops;
 
 #endif

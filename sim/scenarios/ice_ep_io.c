@@ -18,6 +18,8 @@ void floe__iceep_data_in(struct floe_sim_ice_ep *ep, floe_time now, const uint8_
     ep->st.data_received++;
     if (ep->st.data_first_at == FLOE_TIME_NEVER)
         ep->st.data_first_at = now;
+    else if (now - ep->st.data_last_at > ep->st.data_gap_max)
+        ep->st.data_gap_max = now - ep->st.data_last_at;
     ep->st.data_last_at = now;
 }
 
@@ -41,7 +43,8 @@ static bool iceep_stun_in(struct floe_sim_ice_ep *ep, const uint8_t *bytes, size
     memset(&c, 0, sizeof(c));
     if (floe_stun_get_xor_addr(&msg, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &c.addr) != 0)
         return true;
-    ep->st.stun_answers++;
+    if (ep->st.stun_answers++ == 0)
+        ep->st.stun_first_at = floe_sim_now(ep->sim);
     if (floe_addr_eq(&c.addr, &g->base))
         return true; /* no NAT: the host candidate says it all */
     c.type = FLOE_ICE_SRFLX;
@@ -49,6 +52,19 @@ static bool iceep_stun_in(struct floe_sim_ice_ep *ep, const uint8_t *bytes, size
     c.server = ep->cfg.stun;
     floe__iceep_add_local(ep, &c);
     return true;
+}
+
+void floe__iceep_agent_input(struct floe_sim_ice_ep *ep, floe_time now,
+                             const struct floe_ice_path *path, const struct floe_addr *from,
+                             const uint8_t *bytes, size_t len)
+{
+    struct floe_ice_stats before, after;
+
+    floe_ice_get_stats(ep->agent, &before);
+    floe_ice_handle_input(ep->agent, now, path, from, bytes, len);
+    floe_ice_get_stats(ep->agent, &after);
+    if (after.responses_received > before.responses_received)
+        ep->st.response_last_at = now;
 }
 
 static void iceep_handle_input(void *obj, floe_time now, const struct floe_addr *from,
@@ -67,7 +83,7 @@ static void iceep_handle_input(void *obj, floe_time now, const struct floe_addr 
         return;
     memset(&path, 0, sizeof(path));
     path.local = *to;
-    floe_ice_handle_input(ep->agent, now, &path, from, bytes, len);
+    floe__iceep_agent_input(ep, now, &path, from, bytes, len);
     floe__iceep_events(ep);
 }
 
@@ -193,7 +209,58 @@ static floe_time iceep_poll_timeout(void *obj)
     return t;
 }
 
-/* What the Client will do on a network change: invalidate, gather again, trickle. */
+/*
+ * The connection's agent is replaced by a new one (new credentials, no
+ * candidate, no pair): nothing of the old network survives, whatever a
+ * restart would keep.
+ */
+static void iceep_new_agent(struct floe_sim_ice_ep *ep, floe_time now)
+{
+    struct floe_ice_config ic = ep->cfg.ice;
+    struct floe_ice_agent *agent = NULL;
+    int rc;
+
+    ic.rng = floe_sim_rng(ep->sim);
+    rc = floe_ice_new(&agent, &ic, now);
+    if (rc != 0) {
+        floe__iceep_note(ep, "new agent refused: %s; ICE restart instead", floe_strerror(rc));
+        floe_ice_restart(ep->agent, now, false);
+        return;
+    }
+    floe_ice_free(ep->agent);
+    ep->agent = agent;
+    if (ep->st.has_selected)
+        floe__iceep_note(ep, "selected pair cleared");
+    ep->st.has_selected = false;
+    floe__iceep_note(ep, "%s -> new (reset: new agent)", floe_ice_state_name(ep->st.state));
+    ep->st.state = FLOE_ICE_NEW;
+    ep->st.state_changes++;
+}
+
+/*
+ * A reset on a network change (Firezone's reset): the connection gets a new
+ * agent without any local candidate and its credentials go to the peer as a
+ * new offer; the candidates come back when the owner calls
+ * floe_sim_ice_ep_gather.
+ */
+static void iceep_reset(struct floe_sim_ice_ep *ep, floe_time now)
+{
+    size_t i;
+
+    ep->st.resets++;
+    for (i = 0; i < FLOE_SIM_HOST_IFACES; i++)
+        ep->g[i].active = false;
+    iceep_new_agent(ep, now);
+    ep->remote_ufrag[0] = '\0';
+    floe__iceep_events(ep);
+    if (ep->turn) {
+        floe_turn_reset(ep->turn, now);
+        floe__iceep_turn_events(ep);
+    }
+    floe__iceep_send_creds(ep, FLOE__SIM_SIG_OFFER);
+}
+
+/* What the Client will do on a network change: invalidate, gather again, trickle (or reset). */
 static void iceep_on_roam(void *obj, floe_time now, const struct floe_addr *old_addr,
                           const struct floe_addr *new_addr)
 {
@@ -203,6 +270,11 @@ static void iceep_on_roam(void *obj, floe_time now, const struct floe_addr *old_
     ep->st.roams++;
     floe_addr_format_ip(old_addr, o, sizeof(o));
     floe_addr_format_ip(new_addr, n, sizeof(n));
+    if (ep->cfg.reset_on_roam) {
+        floe__iceep_note(ep, "roamed %s -> %s: reset, new offer", o, n);
+        iceep_reset(ep, now);
+        return;
+    }
     floe__iceep_note(ep, "roamed %s -> %s: invalidate, gather again", o, n);
     floe__iceep_invalidate(ep, old_addr);
     if (ep->turn) {

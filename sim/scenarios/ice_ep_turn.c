@@ -84,8 +84,7 @@ static void iceep_turn_cand_gone(struct floe_sim_ice_ep *ep, const struct floe_t
     if (floe_ice_remove_local_candidate(ep->agent, floe_sim_now(ep->sim), &c) != 0)
         return;
     ep->st.removed++;
-    if (ep->sig)
-        floe__sim_signal_send(ep->sig, ep->side, FLOE__SIM_SIG_REMOVE, &c);
+    floe__iceep_send_cand(ep, FLOE__SIM_SIG_REMOVE, &c);
 }
 
 static void iceep_turn_error(struct floe_sim_ice_ep *ep, const struct floe_turn_event *ev)
@@ -137,7 +136,7 @@ static void iceep_turn_payload(struct floe_sim_ice_ep *ep, floe_time now,
     path.relay = ep->cfg.relay;
     if (floe_turn_get_relayed(ep->turn, peer->family, &path.local) != 0)
         return;
-    floe_ice_handle_input(ep->agent, now, &path, peer, data.ptr, data.len);
+    floe__iceep_agent_input(ep, now, &path, peer, data.ptr, data.len);
 }
 
 /* A datagram from the relay server: true when the TURN client took it. */

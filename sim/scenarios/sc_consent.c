@@ -1,9 +1,9 @@
 /*
  * consent-loss: the gateway's network is blackholed mid-session. RFC 7675
- * consent freshness declares the client disconnected at most consent_timeout
- * after the blackhole, and the grace period turns that into failed exactly
- * disconnected_grace later. In the second lane the gateway comes back 0.5 s
- * into the grace period and the same pair recovers without an ICE restart.
+ * consent freshness (at its real timings) declares the client disconnected
+ * consent_timeout after its last response, at most that after the blackhole, and the grace period
+ * turns that into failed exactly disconnected_grace later. In the second lane the gateway comes
+ * back 0.5 s into the grace period and the same pair recovers without an ICE restart.
  *
  * role-conflict-lossy: both agents start controlling over a lossy long path
  * with 50 candidates each; RFC 8445 section 7.3.1.1 must resolve the conflict
@@ -13,8 +13,9 @@
 
 #include "scen_int.h"
 
-#define CONSENT_INTERVAL FLOE_SEC(1)
-#define CONSENT_TIMEOUT FLOE_SEC(5)
+/* The agents' real timers (RFC 7675: requests every 5 s +-20 %, 30 s timeout; grace 2 s). */
+#define CONSENT_INTERVAL FLOE_SEC(5)
+#define CONSENT_TIMEOUT FLOE_SEC(30)
 #define CONSENT_GRACE FLOE_SEC(2)
 #define CONSENT_BACK_AFTER FLOE_MS(500)
 #define CONSENT_IN_FLIGHT FLOE_MS(100) /* longer than a one-way transit of the path */
@@ -22,6 +23,7 @@
 struct consent_run {
     struct floe__scen_pair p;
     floe_time blackholed, disconnected, failed, back;
+    floe_time last_response; /* the client's last authenticated response before disconnected */
     bool recovered;
 };
 
@@ -59,6 +61,7 @@ static int consent_drive(struct consent_run *r, bool come_back)
         return rc < 0 ? rc : FLOE_ERR_TIMEOUT;
     rc = 0;
     r->disconnected = floe_sim_ice_ep_stats(r->p.ep[0])->disconnected_at;
+    r->last_response = floe_sim_ice_ep_stats(r->p.ep[0])->response_last_at;
     if (come_back)
         rc = floe_sim_at(r->p.sim, r->disconnected + CONSENT_BACK_AFTER, consent_back, r);
     if (rc == 0)
@@ -83,6 +86,8 @@ static int consent_run(const struct floe_sim_scenario_opts *so, struct floe_sim_
         o.ep[i].ice.consent_timeout = CONSENT_TIMEOUT;
         o.ep[i].ice.disconnected_grace = CONSENT_GRACE;
     }
+    /* The same pair comes back only if the binding outlives the 30 s blackhole. */
+    o.nat_timeout[FLOE__SCEN_GATEWAY] = CONSENT_TIMEOUT + FLOE_SEC(60);
     floe__scen_opts_timeline(&o, v, come_back ? 1 : 0, 0);
     r->back = FLOE_TIME_NEVER;
     rc = floe__scen_pair_setup(&r->p, &o);
@@ -102,8 +107,15 @@ static const char *consent_judge_lost(const struct consent_run *r)
     /* A response already past the blackholed LAN still arrives: allow one path transit. */
     if (r->disconnected - r->blackholed > CONSENT_TIMEOUT + CONSENT_IN_FLIGHT)
         return "disconnected later than the consent timeout";
-    if (r->disconnected - r->blackholed < CONSENT_TIMEOUT - CONSENT_INTERVAL * 6 / 5 - FLOE_MS(200))
-        return "disconnected before the consent timeout";
+    /*
+     * Consent on the selected pair runs out exactly the timeout after its last
+     * response; the last response of any pair is at most one request
+     * interval (+20 %) later than that one.
+     */
+    if (r->last_response == FLOE_TIME_NEVER ||
+        r->disconnected - r->last_response > CONSENT_TIMEOUT ||
+        r->disconnected - r->last_response < CONSENT_TIMEOUT - CONSENT_INTERVAL * 6 / 5)
+        return "disconnected not the consent timeout after the last response";
     if (r->failed == FLOE_TIME_NEVER || r->failed - r->disconnected != CONSENT_GRACE)
         return "failed not exactly the grace period after disconnected";
     return NULL;

@@ -4,6 +4,7 @@
  * direct path, and must not where it does not (those cells need a relay).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "scen_int.h"
 
@@ -19,38 +20,174 @@ const char *floe__scen_nat_name(enum floe__scen_nat kind)
     return (unsigned)kind < FLOE__SCEN_NAT_KINDS ? names[kind] : "?";
 }
 
-static bool nat_eim(enum floe__scen_nat k)
+/*
+ * The expected table, derived from RFC 4787's rules by an abstract exchange of
+ * connectivity checks between the two peers, independent of sim/nat.c.
+ * Addresses are (ip, port): ip 0 is the STUN server, 1 and 2 the peers'
+ * public addresses; port 1 is a peer's first mapping (towards the STUN
+ * server: its server-reflexive port, or its host port without NAT).
+ */
+#define ORC_MAX 32
+#define ORC_ROUNDS 8
+
+struct orc_addr {
+    uint8_t ip;
+    uint16_t port;
+};
+
+struct orc_peer {
+    enum floe__scen_nat kind;
+    uint8_t ip;
+    struct {
+        uint16_t port;
+        struct orc_addr to;
+    } sent[ORC_MAX]; /* what each mapping (external port) has sent to */
+    size_t n_sent;
+    struct orc_addr targets[ORC_MAX]; /* the peer's addresses checks go to */
+    size_t n_targets;
+    uint16_t next_port;
+};
+
+static bool orc_eq(struct orc_addr a, struct orc_addr b)
 {
-    return k <= FLOE__SCEN_EIM_APDF;
+    return a.ip == b.ip && a.port == b.port;
 }
 
-static bool nat_apdf(enum floe__scen_nat k)
+static enum floe_sim_nat_kind orc_mapping(enum floe__scen_nat k)
 {
-    return k == FLOE__SCEN_EIM_APDF || k == FLOE__SCEN_ADM_APDF || k == FLOE__SCEN_APDM_APDF;
+    if (k <= FLOE__SCEN_EIM_APDF)
+        return FLOE_SIM_NAT_ENDPOINT_INDEPENDENT;
+    return k == FLOE__SCEN_APDM_APDF ? FLOE_SIM_NAT_ADDRESS_PORT_DEPENDENT
+                                     : FLOE_SIM_NAT_ADDRESS_DEPENDENT;
+}
+
+static enum floe_sim_nat_kind orc_filtering(enum floe__scen_nat k)
+{
+    if (k == FLOE__SCEN_EIM_EIF)
+        return FLOE_SIM_NAT_ENDPOINT_INDEPENDENT;
+    return k == FLOE__SCEN_EIM_ADF || k == FLOE__SCEN_ADM_ADF ? FLOE_SIM_NAT_ADDRESS_DEPENDENT
+                                                              : FLOE_SIM_NAT_ADDRESS_PORT_DEPENDENT;
+}
+
+/* RFC 4787 section 4.1: the external port x uses towards `to`. */
+static uint16_t orc_port(struct orc_peer *x, struct orc_addr to)
+{
+    size_t i;
+
+    if (x->kind == FLOE__SCEN_NAT_NONE || to.ip == 0 ||
+        orc_mapping(x->kind) == FLOE_SIM_NAT_ENDPOINT_INDEPENDENT)
+        return 1;
+    for (i = 0; i < x->n_sent; i++) {
+        struct orc_addr d = x->sent[i].to;
+
+        if (d.ip == to.ip &&
+            (orc_mapping(x->kind) == FLOE_SIM_NAT_ADDRESS_DEPENDENT || d.port == to.port))
+            return x->sent[i].port;
+    }
+    return x->next_port++;
+}
+
+static void orc_send(struct orc_peer *x, uint16_t port, struct orc_addr to)
+{
+    size_t i;
+
+    for (i = 0; i < x->n_sent; i++) {
+        if (x->sent[i].port == port && orc_eq(x->sent[i].to, to))
+            return;
+    }
+    if (x->n_sent < ORC_MAX) {
+        x->sent[x->n_sent].port = port;
+        x->sent[x->n_sent++].to = to;
+    }
+}
+
+/* RFC 4787 section 5: whether x's mapping `port` lets a packet from `from` in. */
+static bool orc_filter(const struct orc_peer *x, uint16_t port, struct orc_addr from)
+{
+    enum floe_sim_nat_kind f = orc_filtering(x->kind);
+    bool mapped = false, pass = false;
+    size_t i;
+
+    if (x->kind == FLOE__SCEN_NAT_NONE)
+        return true;
+    for (i = 0; i < x->n_sent; i++) {
+        const struct orc_addr *d = &x->sent[i].to;
+
+        if (x->sent[i].port != port)
+            continue;
+        mapped = true;
+        pass = pass || f == FLOE_SIM_NAT_ENDPOINT_INDEPENDENT ||
+               (d->ip == from.ip && (f == FLOE_SIM_NAT_ADDRESS_DEPENDENT || d->port == from.port));
+    }
+    return mapped && pass;
+}
+
+static void orc_target(struct orc_peer *x, struct orc_addr t)
+{
+    size_t i;
+
+    for (i = 0; i < x->n_targets; i++) {
+        if (orc_eq(x->targets[i], t))
+            return;
+    }
+    if (x->n_targets < ORC_MAX)
+        x->targets[x->n_targets++] = t;
 }
 
 /*
- * A peer without NAT is reachable at its host address. Two endpoint-independent
- * mappings make both server-reflexive addresses stable: checks from each side
- * open the other's filter. When only one side (D) maps per destination, its
- * checks arrive from a port the other side (E) never sent to: E's filter lets
- * them in unless it is port-dependent (RFC 4787 section 5), and E's answers
- * come back from E's stable address, which D did send to. When both map per
- * destination, each learns the other's new port only from a request that got
- * through; with address-dependent mapping the port towards one peer address
- * stays the same, so triggered checks succeed if neither filter is
- * port-dependent; with address-and-port-dependent mapping every new
- * destination port is a new mapping, and nothing gets through.
+ * x's check to t reaches y through y's filter, y learns the source as peer
+ * reflexive (a triggered check follows) and answers from its own mapping
+ * towards that source; the check succeeds when the answer comes from t
+ * (RFC 8445 section 7.2.5.2.1) through x's filter.
  */
+static bool orc_check(struct orc_peer *x, struct orc_peer *y, struct orc_addr t)
+{
+    uint16_t port = orc_port(x, t), r;
+    struct orc_addr src = {x->ip, port}, back;
+
+    if (!orc_filter(y, t.port, src))
+        return false;
+    orc_target(y, src);
+    r = orc_port(y, src);
+    orc_send(y, r, src);
+    back.ip = y->ip;
+    back.port = r;
+    return orc_eq(back, t) && orc_filter(x, port, back);
+}
+
+static void orc_init(struct orc_peer *p, enum floe__scen_nat kind, uint8_t ip, uint8_t peer_ip)
+{
+    struct orc_addr stun = {0, 3478}, srflx = {peer_ip, 1};
+
+    memset(p, 0, sizeof(*p));
+    p->kind = kind;
+    p->ip = ip;
+    p->next_port = 2;
+    if (kind != FLOE__SCEN_NAT_NONE)
+        orc_send(p, 1, stun);
+    orc_target(p, srflx);
+}
+
 bool floe__scen_direct_possible(enum floe__scen_nat a, enum floe__scen_nat b)
 {
-    if (a == FLOE__SCEN_NAT_NONE || b == FLOE__SCEN_NAT_NONE)
-        return true;
-    if (nat_eim(a) && nat_eim(b))
-        return true;
-    if (nat_eim(a) != nat_eim(b))
-        return !nat_apdf(nat_eim(a) ? a : b);
-    return a == FLOE__SCEN_ADM_ADF && b == FLOE__SCEN_ADM_ADF;
+    struct orc_peer p[2];
+    size_t r, i, k;
+
+    orc_init(&p[0], a, 1, 2);
+    orc_init(&p[1], b, 2, 1);
+    for (r = 0; r < ORC_ROUNDS; r++) {
+        for (k = 0; k < 2; k++) {
+            for (i = 0; i < p[k].n_targets; i++)
+                orc_send(&p[k], orc_port(&p[k], p[k].targets[i]), p[k].targets[i]);
+        }
+        for (k = 0; k < 2; k++) {
+            for (i = 0; i < p[k].n_targets; i++) {
+                if (orc_check(&p[k], &p[k ^ 1], p[k].targets[i]))
+                    return true;
+            }
+        }
+    }
+    return false;
 }
 
 struct nat_tally {

@@ -4,8 +4,9 @@
  * signalling jitter that reorders trickled candidates. Whenever the NATs
  * allow a direct path, the pair must connect within PROP_CONNECT_TIMEOUT;
  * the invariant hook checks after every simulator step that no agent reports
- * failed while a direct path exists and that no application datagram reaches
- * the wrong peer.
+ * failed while a direct path exists (the NATs allow it and the peers have
+ * their server-reflexive candidates) and that no application datagram
+ * reaches the wrong peer.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,12 +16,37 @@
 #define PROP_RUNS 100
 #define PROP_CONNECT_TIMEOUT FLOE_SEC(20)
 #define PROP_STEADY FLOE_SEC(5) /* keep running after connecting, under loss */
+/* The client's checks: 250 ms doubling to 1.5 s, 12 sends, then one last RTO. */
+#define PROP_CHECK_SPAN FLOE_MS(16750)
 
 struct prop_ctx {
     struct floe__scen_pair *p;
-    bool possible;
+    enum floe__scen_nat nat[2];
+    bool possible; /* the NAT kinds allow a direct path */
     const char *violation;
 };
+
+/*
+ * A direct path exists at `now` when the NAT kinds allow one and every peer
+ * behind a NAT has had its server-reflexive candidate for the client's whole
+ * check schedule: under heavy loss a gatherer may lose its Binding requests
+ * for seconds, and a candidate that comes after the checks have run out
+ * forms no new pair (only new candidates restart checks).
+ */
+static bool prop_path_exists(const struct prop_ctx *c, floe_time now)
+{
+    floe_time t;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        if (c->nat[i] == FLOE__SCEN_NAT_NONE)
+            continue;
+        t = c->p->ep[i] ? floe_sim_ice_ep_stats(c->p->ep[i])->stun_first_at : FLOE_TIME_NEVER;
+        if (t == FLOE_TIME_NEVER || floe_time_add(t, PROP_CHECK_SPAN) > now)
+            return false;
+    }
+    return c->possible;
+}
 
 static int prop_check(struct floe_sim *sim, void *user)
 {
@@ -36,7 +62,7 @@ static int prop_check(struct floe_sim *sim, void *user)
         s = floe_sim_ice_ep_stats(c->p->ep[i]);
         if (s->data_misdelivered)
             c->violation = "a datagram reached the wrong peer";
-        if (c->possible && s->failed_at != FLOE_TIME_NEVER)
+        if (s->failed_at != FLOE_TIME_NEVER && prop_path_exists(c, s->failed_at))
             c->violation = "failed while a direct path exists";
     }
     return c->violation ? FLOE_ERR_STATE : 0;
@@ -87,12 +113,15 @@ static int prop_run(const struct floe_sim_scenario_opts *so, struct floe_sim_ver
     struct floe__scen_opts o;
     struct floe__scen_pair p;
     struct prop_ctx c = {.p = &p};
+    bool exists;
     int up;
 
     floe__scen_opts_default(&o, so);
     o.seed = so->seed * 1000 + (uint64_t)k;
     prop_draw(x, &o);
     c.possible = floe__scen_direct_possible(o.nat[0], o.nat[1]);
+    c.nat[0] = o.nat[0];
+    c.nat[1] = o.nat[1];
     o.check = prop_check;
     o.check_user = &c;
     memset(&p, 0, sizeof(p));
@@ -105,9 +134,11 @@ static int prop_run(const struct floe_sim_scenario_opts *so, struct floe_sim_ver
         floe__scen_pair_free(&p);
         return floe__scen_setup_failed(v, "property run", up);
     }
+    exists = prop_path_exists(&c, floe_sim_now(p.sim));
     prop_record(v, k, &o, &c, up);
     floe__scen_pair_free(&p);
-    if (c.violation || (up == 1) != c.possible)
+    /* Connected where the kinds rule it out, or not where a path exists: broken. */
+    if (c.violation || (up == 1 && !c.possible) || (up != 1 && exists))
         return 0;
     return up == 1 ? 2 : 1;
 }

@@ -19,19 +19,25 @@
 
 /* Virtual time a cell may take to connect. */
 #define RELAY_CELL_LIMIT FLOE_SEC(25)
-/* How long data must keep flowing after: 1 s per cell, and in relay-only past every TURN
- * refresh (permission 240 s, allocation and channel 300 s) twice. */
-#define RELAY_FLOW_TIME FLOE_SEC(1)
+/* How long data must keep flowing after: 3 s per cell (30 datagrams each way, so that 1 %
+ * loss per network cannot take half), and in relay-only past every TURN refresh (permission
+ * 240 s, allocation and channel 300 s) twice. */
+#define RELAY_FLOW_TIME FLOE_SEC(3)
 #define RELAY_ONLY_FLOW_TIME FLOE_SEC(700)
-/* Application datagrams each side may lack against what the other sent: those in flight. */
-#define RELAY_IN_FLIGHT 2
+/*
+ * Every network loses 1 % by default, so data flows when each side receives
+ * at least half of what the other sent and never goes RELAY_MAX_GAP without
+ * any: a broken path, refresh or permission shows as a gap (ten datagrams in
+ * a row), random loss does not.
+ */
+#define RELAY_MAX_GAP FLOE_SEC(1)
 
 /* What one run showed once both sides were up. */
 struct relay_run {
     int up;              /* floe__scen_run_until_up's answer */
     floe_time up_at;     /* both sides up: selected pair and data from the peer */
     bool local_relay[2]; /* each side's selected pair sends via the relay */
-    bool flows;          /* each side received all the other sent but those in flight */
+    bool flows;          /* each side received nearly all the other sent, without a gap */
     bool misdelivered;
     struct floe_relay_stats relay;
 };
@@ -60,8 +66,9 @@ static int relay_run(struct floe__scen_pair *p, floe_time flow, struct relay_run
         return rc;
     r->flows = r->up == 1;
     for (i = 0; i < 2; i++) {
-        r->flows = r->flows && st[i]->data_received + RELAY_IN_FLIGHT >= st[1 - i]->data_sent &&
-                   st[i]->data_received >= flow / FLOE_MS(100);
+        r->flows = r->flows && st[i]->data_received * 2 >= st[1 - i]->data_sent &&
+                   st[i]->data_received * 2 >= flow / FLOE_MS(100) &&
+                   st[i]->data_gap_max < RELAY_MAX_GAP;
         r->misdelivered = r->misdelivered || st[i]->data_misdelivered;
     }
     floe_relay_get_stats(floe_sim_relay_server_core(p->relay), &r->relay);
@@ -80,6 +87,7 @@ static void relay_pair_name(const struct floe_sim_ice_ep_stats *st, char *out, s
 
 struct relay_tally {
     unsigned direct, relayed, wrong;
+    unsigned relayed_possible; /* relayed although a direct path exists */
 };
 
 static void relay_cell_record(struct floe_sim_verdict *v, struct floe__scen_pair *p,
@@ -98,11 +106,14 @@ static void relay_cell_record(struct floe_sim_verdict *v, struct floe__scen_pair
                              floe__scen_nat_name(b));
         return;
     }
-    floe_sim_verdict_add(v, r->up_at, 0, cell,
-                         "client %-9s gateway %-9s: %-7s in %4llu ms (client %s, gateway %s)%s",
-                         floe__scen_nat_name(a), floe__scen_nat_name(b),
-                         relay_is_relayed(r) ? "relayed" : "direct",
-                         (unsigned long long)(r->up_at / FLOE_MS(1)), c, g, ok ? "" : " WRONG");
+    floe_sim_verdict_add(
+        v, r->up_at, 0, cell,
+        "client %-9s gateway %-9s: %-7s in %4llu ms (client %s, gateway %s)%s",
+        floe__scen_nat_name(a), floe__scen_nat_name(b), relay_is_relayed(r) ? "relayed" : "direct",
+        (unsigned long long)(r->up_at / FLOE_MS(1)), c, g,
+        !ok                                                       ? " WRONG"
+        : relay_is_relayed(r) && floe__scen_direct_possible(a, b) ? " (direct possible)"
+                                                                  : "");
 }
 
 /* One cell: connected, direct exactly where RFC 4787 allows it, data both ways. */
@@ -127,8 +138,14 @@ static int relay_cell(const struct floe_sim_scenario_opts *so, struct floe_sim_v
         floe__scen_pair_free(&p);
         return floe__scen_setup_failed(v, "relay cell", rc);
     }
+    /*
+     * Never direct where RFC 4787 rules it out. Where a direct path exists, a
+     * relayed selection is no error under loss: a lost direct check lets the
+     * relayed pair be nominated first (counted, not wrong; nat-matrix, without
+     * a relay, proves those cells connect directly).
+     */
     ok = r.up == 1 && r.flows && !r.misdelivered &&
-         relay_is_relayed(&r) != floe__scen_direct_possible(a, b);
+         (relay_is_relayed(&r) || floe__scen_direct_possible(a, b));
     relay_cell_record(v, &p, a, b, &r, ok);
     if (!ok)
         t->wrong++;
@@ -136,6 +153,7 @@ static int relay_cell(const struct floe_sim_scenario_opts *so, struct floe_sim_v
         t->relayed++;
     else
         t->direct++;
+    t->relayed_possible += ok && relay_is_relayed(&r) && floe__scen_direct_possible(a, b);
     floe__scen_pair_free(&p);
     return 0;
 }
@@ -153,9 +171,9 @@ int floe__scen_nat_matrix_relay(const struct floe_sim_scenario_opts *so, struct 
         }
     }
     floe_sim_verdict_set(v, t.wrong == 0 && t.direct + t.relayed == 49,
-                         "%u cells direct, %u relayed, %u wrong (not connected, data not both "
-                         "ways, or direct/relayed against RFC 4787)",
-                         t.direct, t.relayed, t.wrong);
+                         "%u cells direct, %u relayed (%u of them could be direct), %u wrong (not "
+                         "connected, data not both ways, or direct against RFC 4787)",
+                         t.direct, t.relayed, t.relayed_possible, t.wrong);
     return 0;
 }
 

@@ -13,16 +13,25 @@
 enum floe__sim_sig_kind {
     FLOE__SIM_SIG_ADD = 0, /* a trickled candidate */
     FLOE__SIM_SIG_REMOVE,  /* a candidate invalidated by a roam */
+    FLOE__SIM_SIG_OFFER,   /* ICE credentials of a connection intent (new ones: a restart) */
+    FLOE__SIM_SIG_ANSWER,  /* ICE credentials answering an offer */
+};
+
+/* One signalling message: a candidate (ADD, REMOVE) or credentials (OFFER, ANSWER). */
+struct floe__sim_sig_body {
+    struct floe_ice_candidate cand;
+    char ufrag[FLOE_ICE_UFRAG_MAX + 1];
+    char pwd[FLOE_ICE_PWD_MAX + 1];
 };
 
 void floe__sim_signal_attach(struct floe_sim_signal *sig, struct floe_sim_ice_ep *a,
                              struct floe_sim_ice_ep *b);
 /* Queue a message from side from_side to the other side. 0 or FLOE_ERR_NOMEM / action error. */
 int floe__sim_signal_send(struct floe_sim_signal *sig, uint8_t from_side,
-                          enum floe__sim_sig_kind kind, const struct floe_ice_candidate *cand);
+                          enum floe__sim_sig_kind kind, const struct floe__sim_sig_body *body);
 /* A signalling message arrived at ep (called by the channel). */
 void floe__sim_ice_ep_signal_in(struct floe_sim_ice_ep *ep, enum floe__sim_sig_kind kind,
-                                const struct floe_ice_candidate *cand);
+                                const struct floe__sim_sig_body *body);
 
 /* ------------------------------------------------------------- NAT kinds */
 
@@ -60,11 +69,16 @@ struct floe__scen_opts {
     floe_sim_check_fn check; /* invariant hook, NULL: none */
     void *check_user;
     floe_time latency; /* one-way latency of every network */
+    floe_time jitter;  /* extra delay in [0, jitter] on every network */
+    double reorder;    /* reordering probability of every network */
     double loss;       /* loss of the public network */
+    double lan_loss;   /* loss of every other network (the LANs) */
     floe_time sig_delay, sig_jitter;
     enum floe__scen_nat nat[2];
+    floe_time nat_timeout[2];     /* binding timeout of each peer's NAT */
     enum floe__scen_nat roam_nat; /* FLOE__SCEN_NAT_KINDS: no network to roam to */
-    bool relay;                   /* a TURN relay on the public network (floe__scen_opts_relay) */
+    floe_time roam_nat_timeout;
+    bool relay; /* a TURN relay on the public network (floe__scen_opts_relay) */
     struct floe_relay_config relay_cfg;
     struct floe_sim_ice_ep_config ep[2];
 };
@@ -82,8 +96,13 @@ struct floe__scen_pair {
 
 /*
  * Client (controlling, client profile, id 1) on side 0 and Gateway
- * (controlled, gateway profile, id 2) on side 1, both with the STUN server;
- * 10 ms per network, no loss, signalling 20 ms, no NAT, no roam network.
+ * (controlled, gateway profile, id 2) on side 1, both with the STUN server,
+ * ICE at its real timers (consent every 5 s, 30 s timeout). The network is
+ * not kind (issue 10): every network 10 ms with 5 ms jitter, 1 % reordering
+ * and 1 % loss; signalling 20 ms with 10 ms jitter (in order); the
+ * gateway's NAT and the roam NAT drop bindings after 30 s idle (many home
+ * routers), the client's after 120 s (RFC 4787 REQ-5); no NAT, no roam
+ * network until set.
  */
 void floe__scen_opts_default(struct floe__scen_opts *o, const struct floe_sim_scenario_opts *so);
 /*

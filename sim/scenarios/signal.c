@@ -1,8 +1,8 @@
 /*
- * The simulated signalling channel: trickled candidates (RFC 8838) and their
- * removals travel between the two ICE endpoints with a delay and optional
- * jitter; while the channel is down they are held and sent on reconnect
- * (DESIGN section 1).
+ * The simulated signalling channel: ICE credentials (offer and answer),
+ * trickled candidates (RFC 8838) and their removals travel between the two ICE endpoints with a
+ * delay and optional jitter; while the channel is down they are held and sent on reconnect (DESIGN
+ * section 1).
  */
 #include <string.h>
 
@@ -14,7 +14,7 @@ struct sig_msg {
     uint8_t kind; /* enum floe__sim_sig_kind */
     floe_time at; /* FLOE_TIME_NEVER: held while the channel is down */
     uint64_t seq;
-    struct floe_ice_candidate cand;
+    struct floe__sim_sig_body body;
 };
 
 struct floe_sim_signal {
@@ -23,6 +23,7 @@ struct floe_sim_signal {
     struct sig_msg *msgs;
     size_t cap, n;
     floe_time delay, jitter;
+    floe_time last_at[2]; /* latest arrival scheduled towards each side (FIFO) */
     bool down;
     uint64_t seq, sent;
     struct floe_sim_ice_ep *side[2];
@@ -108,7 +109,7 @@ static void sig_deliver(struct floe_sim *sim, void *user)
 
         m->used = false;
         s->n--;
-        floe__sim_ice_ep_signal_in(s->side[copy.to], copy.kind, &copy.cand);
+        floe__sim_ice_ep_signal_in(s->side[copy.to], copy.kind, &copy.body);
     }
 }
 
@@ -120,11 +121,14 @@ static int sig_schedule(struct floe_sim_signal *s, struct sig_msg *m)
     if (s->jitter)
         extra = floe_sim_rand(s->sim) % (s->jitter + 1);
     m->at = floe_time_add(now, s->delay + extra);
+    if (m->at < s->last_at[m->to])
+        m->at = s->last_at[m->to];
+    s->last_at[m->to] = m->at;
     return floe_sim_at(s->sim, m->at, sig_deliver, s);
 }
 
 int floe__sim_signal_send(struct floe_sim_signal *sig, uint8_t from_side,
-                          enum floe__sim_sig_kind kind, const struct floe_ice_candidate *cand)
+                          enum floe__sim_sig_kind kind, const struct floe__sim_sig_body *body)
 {
     struct sig_msg *m = NULL;
     size_t i;
@@ -140,7 +144,7 @@ int floe__sim_signal_send(struct floe_sim_signal *sig, uint8_t from_side,
     m->to = (uint8_t)(from_side ^ 1u);
     m->kind = (uint8_t)kind;
     m->seq = sig->seq++;
-    m->cand = *cand;
+    m->body = *body;
     m->at = FLOE_TIME_NEVER;
     sig->n++;
     sig->sent++;

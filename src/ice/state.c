@@ -248,12 +248,29 @@ static bool state_waiting_for_candidates(const struct floe_ice_agent *a)
     return !(a->local_eoc && a->remote_eoc);
 }
 
-/* No pair: wait for candidates up to candidate_timeout ("no pairs yet" is no failure). */
+static bool state_any_remote(const struct floe_ice_agent *a)
+{
+    size_t i;
+
+    for (i = 0; i < a->cfg.max_remote_candidates; i++) {
+        if (a->remotes[i].used)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * No pair: wait for candidates up to candidate_timeout ("no pairs yet" is no
+ * failure). Without that wait (candidate_timeout 0), no pair is disconnected
+ * once the peer has given candidates; with local candidates only the agent is
+ * still waiting for the peer, as any agent is before the answer arrives.
+ */
 static void state_eval_no_pairs(struct floe_ice_agent *a, floe_time now)
 {
     bool any = state_any_candidate(a);
 
-    if (any && (a->cfg.candidate_timeout == 0 || !state_waiting_for_candidates(a))) {
+    if ((any && !state_waiting_for_candidates(a)) ||
+        (a->cfg.candidate_timeout == 0 && state_any_remote(a))) {
         floe__ice_set_state(a, now, FLOE_ICE_DISCONNECTED, FLOE_ICE_REASON_CANDIDATES);
         return;
     }

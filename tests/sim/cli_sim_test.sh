@@ -39,19 +39,39 @@ echo "--- nat-matrix-relay: one line per cell, symmetric to symmetric relayed, v
 expect_exit 0 "$FLOE" sim nat-matrix-relay
 [ "$(grep -c ' ms  client .* gateway .*: \(direct \|relayed\) in ' "$TMP/out")" -eq 49 ] ||
     fail "not 49 cell lines: $(cat "$TMP/out")"
-[ "$(grep -c ': relayed in ' "$TMP/out")" -eq 14 ] || fail "not 14 relayed cells"
+[ "$(grep -c ': relayed in ' "$TMP/out")" -eq 15 ] || fail "not 15 relayed cells"
 grep -q "client apdm-apdf gateway apdm-apdf: relayed in " "$TMP/out" ||
     fail "symmetric to symmetric not relayed"
 grep -q "WRONG\|NOT CONNECTED" "$TMP/out" && fail "a cell is wrong"
-tail -n 1 "$TMP/out" | grep -q "^verdict: PASS: 35 cells direct, 14 relayed, 0 wrong" ||
+grep -q "client adm-adf   gateway adm-adf  : relayed in " "$TMP/out" ||
+    fail "address-dependent mapping and filtering to its twin not relayed (RFC 4787 section 5)"
+tail -n 1 "$TMP/out" |
+    grep -q "^verdict: PASS: 34 cells direct, 15 relayed (0 of them could be direct), 0 wrong" ||
     fail "no PASS verdict line"
 
-echo "--- roam-race: both lanes side by side, verdict PASS"
+echo "--- roam-race: both lanes side by side, the disconnected period, verdict PASS"
 expect_exit 0 "$FLOE" sim roam-race --seed 3
-grep -q "naive client: grace 0, candidate timeout 0" "$TMP/out" || fail "no naive lane header"
-grep -q "FALSE FAILURE" "$TMP/out" || fail "no false failure shown"
-grep -q "connected, data both ways, never failed" "$TMP/out" || fail "no recovery shown"
+grep -q "naive client: grace 0 (candidate timeout 0)" "$TMP/out" || fail "no naive lane header"
+[ "$(grep -c "=> FALSE FAILURE .* after the reset, before any local candidate" "$TMP/out")" -eq 3 ] ||
+    fail "not three false failures shown"
+[ "$(grep -c " => disconnected for [0-9]* ms, recovered; data outage " "$TMP/out")" -eq 3 ] ||
+    fail "not three recoveries from disconnected shown"
+grep -q "client: roamed .*: reset, new offer" "$TMP/out" || fail "no roam and reset shown"
+grep -q "client: new -> disconnected (candidates changed) *|" "$TMP/out" ||
+    fail "the grace lane shows no disconnected period"
+grep -q "^--- run 4" "$TMP/out" || fail "no control run"
+[ "$(grep -c "=> recovered, never disconnected" "$TMP/out")" -eq 1 ] || fail "control run not shown"
+grep -q "^data outage: " "$TMP/out" || fail "no data outage line"
 tail -n 1 "$TMP/out" | grep -q "^verdict: PASS: " || fail "no PASS verdict line"
+expect_exit 0 "$FLOE" sim roam-race --seed 3 --transcript "$TMP/race.jsonl"
+jq -e -s '[.[] | select(.ev == "note" and .what == "client")] |
+          any(.detail == "new -> disconnected (candidates changed)") and
+          any(.detail == "disconnected -> checking (candidates changed)") and
+          any(.detail | startswith("roamed "))' "$TMP/race.jsonl" >/dev/null ||
+    fail "the roam-race transcript does not show the roam and the disconnected period"
+expect_exit 0 "$FLOE" sim roam-race --seeds 10
+grep -q "^roam-race: seeds 1..10: 10 runs, 0 verdict failures; data outage .* (40 roams)$" \
+    "$TMP/out" || fail "bad roam-race sweep: $(cat "$TMP/out")"
 
 echo "--- --json and --transcript, twice with the same seed"
 expect_exit 0 "$FLOE" sim consent-loss --json --seed 5 --transcript "$TMP/t1.jsonl"
@@ -65,6 +85,25 @@ cmp -s "$TMP/t1.jsonl" "$TMP/t2.jsonl" || fail "same seed, different transcript"
 [ "$(wc -l <"$TMP/t1.jsonl")" -gt 100 ] || fail "transcript too short"
 jq -e -s 'all(.[]; has("t_ns") and has("ev"))' "$TMP/t1.jsonl" >/dev/null ||
     fail "transcript lines are not JSON with t_ns and ev"
+
+echo "--- --seeds N: one summary line over seeds 1..N, --json one object"
+expect_exit 0 "$FLOE" sim roam-mid-session --seeds 5
+[ "$(wc -l <"$TMP/out")" -eq 1 ] || fail "--seeds summary is not one line: $(cat "$TMP/out")"
+grep -q "^roam-mid-session: seeds 1..5: 5 runs, 0 verdict failures; data outage p50 [0-9.]* ms, p99 [0-9.]* ms, max [0-9.]* ms (5 roams)$" "$TMP/out" ||
+    fail "bad --seeds summary: $(cat "$TMP/out")"
+expect_exit 0 "$FLOE" sim roam-mid-session --sweep=5 --json
+jq -e '.scenario == "roam-mid-session" and .seeds == 5 and .runs == 5 and .failures == 0 and
+       .failed_seeds == [] and .outage_ms.roams == 5 and .outage_ms.p50 > 0 and
+       .outage_ms.p50 <= .outage_ms.p99 and .outage_ms.p99 <= .outage_ms.max' "$TMP/out" \
+    >/dev/null || fail "bad --seeds JSON: $(cat "$TMP/out")"
+expect_exit 0 "$FLOE" sim nat-matrix --seeds 2 --json
+jq -e '.runs == 2 and .outage_ms == null' "$TMP/out" >/dev/null ||
+    fail "a scenario without roams reports outages: $(cat "$TMP/out")"
+for bad in "--seeds 0" "--seeds x" "--seeds" "--seeds 1000001" "--seeds 3 --seed 2" \
+    "--sweep 3 --transcript $TMP/t.jsonl"; do
+    # shellcheck disable=SC2086
+    expect_exit 2 "$FLOE" sim roam-mid-session $bad
+done
 
 echo "--- usage errors exit 2 with one line"
 expect_exit 2 "$FLOE" sim no-such-scenario

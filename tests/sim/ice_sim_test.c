@@ -400,6 +400,221 @@ static void test_signal_outage_holds_candidates(void)
     floe__scen_pair_free(&p);
 }
 
+/* Whether lane `lane` of run `group` has a timeline line containing text. */
+static bool tl_has(const struct floe_sim_verdict *v, uint8_t group, uint8_t lane, const char *text)
+{
+    size_t i;
+
+    for (i = 0; i < v->n_tl; i++) {
+        if (v->tl[i].group == group && v->tl[i].lane == lane && strstr(v->tl[i].text, text))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * roam-race is the field's race (issue 10): connected first, then a roam and a
+ * reset; in each race run the grace lane goes "disconnected" on the gateway's
+ * candidates and recovers without a failure, the naive lane fails before its
+ * local candidates; the control run (run 4) recovers in both lanes without
+ * "disconnected". Over seeds 1..20 (1..1000 by hand with floe sim --seeds).
+ */
+static void test_roam_race_is_the_field_race(void)
+{
+    const struct floe_sim_scenario *sc = floe_sim_scenario_find("roam-race");
+    static struct floe_sim_verdict v;
+    struct floe_sim_scenario_opts o = {0};
+    uint8_t g;
+
+    REQUIRE(sc != NULL);
+    for (o.seed = 1; o.seed <= 20; o.seed++) {
+        floe_sim_verdict_init(&v);
+        CHECK_EQ(sc->run(&o, &v), 0);
+        CHECK(v.pass);
+        CHECK_EQ(v.n_outages, 4);
+        for (g = 0; g < 4; g++) {
+            CHECK(tl_has(&v, g, 0, "client: checking -> connected"));
+            CHECK(tl_has(&v, g, 0, "client: roamed 10.1.0.2 -> 10.3.0.2: reset, new offer"));
+            CHECK(tl_has(&v, g, 0, "gateway: peer restarted"));
+            CHECK(!tl_has(&v, g, 0, "-> failed"));
+            CHECK(tl_has(&v, g, 0, g < 3 ? "=> disconnected for " : "=> recovered"));
+            CHECK(tl_has(&v, g, 1, g < 3 ? "=> FALSE FAILURE" : "=> recovered"));
+        }
+        CHECK(tl_has(&v, 0, 0, "client: new -> disconnected (candidates changed)"));
+        CHECK(tl_has(&v, 0, 0, "client: disconnected -> checking (candidates changed)"));
+        CHECK(tl_has(&v, 0, 1, "client: disconnected -> failed (grace period over)"));
+        CHECK(!tl_has(&v, 3, 0, "-> disconnected") && !tl_has(&v, 3, 1, "-> disconnected"));
+    }
+}
+
+/*
+ * Credentials travel over signalling: the gateway learns of the connection
+ * from the offer (20 ms) and only then trickles its candidates, which reach
+ * the client after the answer (40 ms); nothing is checked before.
+ */
+static void test_credentials_over_signalling(void)
+{
+    struct floe__scen_opts o;
+    struct floe__scen_pair p;
+    struct floe_ice_stats st;
+
+    floe__scen_opts_default(&o, NULL);
+    o.sig_jitter = 0;
+    REQUIRE(floe__scen_pair_setup(&p, &o) == 0);
+    CHECK_EQ(floe_sim_run_until(p.sim, FLOE_MS(39)), 0);
+    CHECK_EQ(floe_sim_ice_ep_stats(p.ep[0])->remote_added, 0);
+    floe_ice_get_stats(floe_sim_ice_ep_agent(p.ep[0]), &st);
+    CHECK_EQ(st.checks_sent, 0);
+    CHECK_EQ(floe_sim_run_until(p.sim, FLOE_MS(41)), 0);
+    CHECK(floe_sim_ice_ep_stats(p.ep[0])->remote_added > 0);
+    CHECK_EQ(floe__scen_run_until_up(&p, FLOE_SEC(5)), 1);
+    floe__scen_pair_free(&p);
+}
+
+/*
+ * RFC 4787 section 5 filters per mapping (issue 10, item 8): the expected
+ * table (derived in sc_nat.c without sim/nat.c) has address-dependent
+ * mapping and filtering to its twin as the one cell that needs a relay where
+ * per-endpoint filtering connected it; the simulated cell agrees, and a
+ * neighbouring cell (to an endpoint-independent mapping) still connects.
+ */
+static void test_nat_filtering_cells_that_change(void)
+{
+    static const enum floe__scen_nat cells[][2] = {
+        {FLOE__SCEN_ADM_ADF, FLOE__SCEN_ADM_ADF},
+        {FLOE__SCEN_ADM_ADF, FLOE__SCEN_EIM_ADF},
+    };
+    struct floe__scen_opts o;
+    struct floe__scen_pair p;
+    unsigned a, b, direct = 0;
+    size_t i;
+
+    for (a = 0; a < FLOE__SCEN_NAT_KINDS; a++) {
+        for (b = 0; b < FLOE__SCEN_NAT_KINDS; b++) {
+            direct += floe__scen_direct_possible(a, b);
+            CHECK_EQ(floe__scen_direct_possible(a, b), floe__scen_direct_possible(b, a));
+        }
+    }
+    CHECK_EQ(direct, 34);
+    CHECK(!floe__scen_direct_possible(FLOE__SCEN_ADM_ADF, FLOE__SCEN_ADM_ADF));
+    CHECK(floe__scen_direct_possible(FLOE__SCEN_ADM_ADF, FLOE__SCEN_EIM_ADF));
+    for (i = 0; i < 2; i++) {
+        floe__scen_opts_default(&o, NULL);
+        o.nat[0] = cells[i][0];
+        o.nat[1] = cells[i][1];
+        REQUIRE(floe__scen_pair_setup(&p, &o) == 0);
+        CHECK_EQ(floe__scen_run_until_up(&p, FLOE_SEC(20)), i == 0 ? 0 : 1);
+        floe__scen_pair_free(&p);
+    }
+}
+
+/* Counts transcript drops for loss of datagrams still inside a LAN (source 10.x). */
+static void lan_loss_write(void *user, const char *line, size_t len)
+{
+    uint64_t *n = user;
+
+    (void)len;
+    if (strstr(line, "\"reason\":\"loss\"") && strstr(line, "\"from\":\"10."))
+        (*n)++;
+}
+
+/*
+ * The scenarios' defaults are harsh (issue 10, item 9): jitter, reordering and
+ * loss on every network, LAN loss seen in the transcript, signalling with
+ * jitter, ICE at its real consent timers (5 s requests over a minute), and
+ * the gateway's NAT dropping a binding after 30 s idle while the client's
+ * keeps it (120 s).
+ */
+static void test_harsh_defaults(void)
+{
+    struct floe__scen_opts o;
+    struct floe__scen_pair p;
+    struct floe_ice_stats st;
+    uint64_t lan_lost = 0;
+
+    floe__scen_opts_default(&o, NULL);
+    CHECK(o.jitter > 0 && o.reorder > 0 && o.loss > 0 && o.lan_loss > 0 && o.sig_jitter > 0);
+    CHECK_EQ(o.ep[0].ice.consent_interval, FLOE_SEC(5));
+    CHECK_EQ(o.ep[0].ice.consent_timeout, FLOE_SEC(30));
+    o.nat[0] = o.nat[1] = FLOE__SCEN_EIM_APDF;
+    o.transcript = lan_loss_write;
+    o.transcript_user = &lan_lost;
+    REQUIRE(floe__scen_pair_setup(&p, &o) == 0);
+    REQUIRE(floe__scen_run_until_up(&p, FLOE_SEC(10)) == 1);
+    CHECK_EQ(floe_sim_run_until(p.sim, floe_sim_now(p.sim) + FLOE_SEC(60)), 0);
+    CHECK(lan_lost > 0);
+    floe_ice_get_stats(floe_sim_ice_ep_agent(p.ep[0]), &st);
+    CHECK(st.consent_sent >= 10 && st.consent_sent <= 16);
+    /* NAT ids in creation order: the client's (0), then the gateway's (1). */
+    floe_sim_net_set_blackhole(p.sim, p.lan[1], true);
+    CHECK_EQ(floe_sim_run_until(p.sim, floe_sim_now(p.sim) + FLOE_SEC(31)), 0);
+    CHECK_EQ(floe_sim_nat_mapping_count(p.sim, 1), 0);
+    CHECK(floe_sim_nat_mapping_count(p.sim, 0) >= 1);
+    floe__scen_pair_free(&p);
+}
+
+/* The time of the first timeline line of lane 0 containing text, or FLOE_TIME_NEVER. */
+static floe_time tl_time(const struct floe_sim_verdict *v, const char *text)
+{
+    size_t i;
+
+    for (i = 0; i < v->n_tl; i++) {
+        if (v->tl[i].lane == 0 && strstr(v->tl[i].text, text))
+            return v->tl[i].at;
+    }
+    return FLOE_TIME_NEVER;
+}
+
+/* consent-loss runs consent at its real timers: disconnected 24..30 s after the blackhole. */
+static void test_consent_loss_real_timers(void)
+{
+    const struct floe_sim_scenario *sc = floe_sim_scenario_find("consent-loss");
+    struct floe_sim_scenario_opts o = {.seed = 1};
+    static struct floe_sim_verdict v;
+    floe_time hole, disc;
+
+    REQUIRE(sc != NULL);
+    floe_sim_verdict_init(&v);
+    CHECK_EQ(sc->run(&o, &v), 0);
+    CHECK(v.pass);
+    floe_sim_verdict_sort(&v);
+    hole = tl_time(&v, "gateway LAN blackholed");
+    disc = tl_time(&v, "client: connected -> disconnected (consent lost)");
+    REQUIRE(hole != FLOE_TIME_NEVER && disc != FLOE_TIME_NEVER && disc > hole);
+    CHECK(disc - hole >= FLOE_SEC(24) && disc - hole <= FLOE_MS(30100));
+}
+
+/*
+ * Signalling keeps the order per direction (a WebSocket): eight candidates
+ * trickled at once over a channel with 300 ms of jitter reach the client in
+ * the order they were sent.
+ */
+static void test_signal_in_order(void)
+{
+    struct floe__scen_opts o;
+    struct floe__scen_pair p;
+    struct floe__sim_sig_body b;
+    struct floe_ice_candidate got[16];
+    size_t n, i;
+
+    floe__scen_opts_default(&o, NULL);
+    o.sig_jitter = FLOE_MS(300);
+    o.ep[0].gather_delay = o.ep[1].gather_delay = FLOE_SEC(100);
+    REQUIRE(floe__scen_pair_setup(&p, &o) == 0);
+    memset(&b, 0, sizeof(b));
+    b.cand.type = FLOE_ICE_HOST;
+    for (i = 0; i < 8; i++) {
+        b.cand.addr = floe_addr_v4(192, 0, 2, 1, (uint16_t)(6000 + i));
+        CHECK_EQ(floe__sim_signal_send(p.sig, 1, FLOE__SIM_SIG_ADD, &b), 0);
+    }
+    CHECK_EQ(floe_sim_run_until(p.sim, FLOE_SEC(2)), 0);
+    n = floe_ice_get_remote_candidates(floe_sim_ice_ep_agent(p.ep[0]), got, 16);
+    CHECK_EQ(n, 8);
+    for (i = 0; i < n && i < 8; i++)
+        CHECK_EQ(got[i].addr.port, 6000 + i);
+    floe__scen_pair_free(&p);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "run") == 0)
@@ -410,6 +625,12 @@ int main(int argc, char **argv)
         FLOE_RUN(test_stun_server);
         FLOE_RUN(test_relay_server);
         FLOE_RUN(test_signal_outage_holds_candidates);
+        FLOE_RUN(test_roam_race_is_the_field_race);
+        FLOE_RUN(test_credentials_over_signalling);
+        FLOE_RUN(test_nat_filtering_cells_that_change);
+        FLOE_RUN(test_harsh_defaults);
+        FLOE_RUN(test_consent_loss_real_timers);
+        FLOE_RUN(test_signal_in_order);
         return floe_test_summary();
     }
     fprintf(stderr, "usage: ice_sim_test run NAME | meta\n");

@@ -716,6 +716,32 @@ static void test_roaming_race(void)
     }
 }
 
+/*
+ * Without a candidate wait (candidate_timeout 0, the old agent of the roam
+ * race), local candidates alone are no disconnection: the agent waits for the
+ * peer; a remote candidate without a pair is one, and grace 0 fails it.
+ */
+static void test_no_wait_locals_first(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_candidate l = host(1, 5000, 0), r = host(100, 6000, 0);
+
+    wire_reset();
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    cfg.candidate_timeout = 0;
+    cfg.disconnected_grace = 0;
+    wire_add_agent(0, &cfg);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &l), 0);
+    wire_run(FLOE_SEC(5));
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_NEW);
+    CHECK_EQ(wire_count_state(0, FLOE_ICE_DISCONNECTED), 0);
+    CHECK_EQ(floe_ice_restart(W.ag[0], W.now, false), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &r), 0);
+    wire_run(FLOE_SEC(6));
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_FAILED);
+    CHECK_EQ(wire_count_state(0, FLOE_ICE_DISCONNECTED), 1);
+}
+
 /* No pairs is no failure until the candidate timeout, then failed exactly then. */
 static void test_candidate_timeout(void)
 {
@@ -1170,6 +1196,7 @@ int main(void)
     FLOE_RUN(test_ta_pacing);
     FLOE_RUN(test_roaming_race);
     FLOE_RUN(test_candidate_timeout);
+    FLOE_RUN(test_no_wait_locals_first);
     FLOE_RUN(test_disconnected_not_terminal);
     FLOE_RUN(test_consent_loss_fails_after_grace);
     FLOE_RUN(test_consent_needs_authenticated_responses);

@@ -1,7 +1,9 @@
 /* The deterministic network simulator: links, NAT behaviours, roaming, transcripts. */
 #include <inttypes.h>
 
+#include "cli.h"
 #include "floe/sim.h"
+#include "floe/sim_ice.h"
 #include "test.h"
 
 /* ------------------------------------------------------------- fixtures */
@@ -583,6 +585,40 @@ static void test_nat_filtering_address_dependent_passes_same_ip(void)
 static void test_nat_filtering_address_port_dependent_passes_contacted_only(void)
 {
     CHECK_EQ(nat_filter_passes(FLOE_SIM_NAT_ADDRESS_PORT_DEPENDENT), 1);
+}
+
+/*
+ * Filtering is per mapping (RFC 4787 section 5): behind address-dependent
+ * mapping and filtering, X:5000 reaches Y through mapping p0 and Z through
+ * mapping p1. Z may come in through p1 but not through p0, which only Y's
+ * address was sent to, although X:5000 itself has contacted Z.
+ */
+static void test_nat_filtering_per_mapping(void)
+{
+    struct floe_sim_nat_config c =
+        nat_cfg(FLOE_SIM_NAT_ADDRESS_DEPENDENT, FLOE_SIM_NAT_ADDRESS_DEPENDENT);
+    struct floe_addr p0, p1;
+    struct natw w;
+
+    natw_make(&w, &c, 14);
+    send_seq(w.sim, w.x, w.ex, FLOE_MS(10), w.y1a, 0);
+    send_seq(w.sim, w.x, w.ex, FLOE_MS(20), w.za, 0);
+    floe_sim_run_until(w.sim, FLOE_MS(100));
+    REQUIRE(w.y1->n_records == 1 && w.z->n_records == 1);
+    p0 = w.y1->records[0].from;
+    p1 = w.z->records[0].from;
+    REQUIRE(p0.port != p1.port);
+    send_seq(w.sim, w.z, w.ez, FLOE_MS(200), p0, 1);
+    send_seq(w.sim, w.z, w.ez, FLOE_MS(300), p1, 2);
+    send_seq(w.sim, w.y2, w.ey2, FLOE_MS(400), p0, 3);
+    floe_sim_run_until_idle(w.sim, FLOE_SEC(1));
+    CHECK_EQ(w.x->n_records, 2);
+    CHECK_EQ(dropped(w.sim, FLOE_SIM_DROP_NAT_FILTER), 1);
+    if (w.x->n_records == 2) {
+        CHECK_EQ(rec_seq(&w.x->records[0]), 2);
+        CHECK_EQ(rec_seq(&w.x->records[1]), 3);
+    }
+    natw_free(&w);
 }
 
 static void test_nat_port_preservation_and_collision(void)
@@ -1229,6 +1265,59 @@ static void test_run_until_predicate(void)
     pair_free(&p);
 }
 
+/* A scenario for the --seeds summary: seeds 2 and 5 fail, seed k has an outage of k * 100 ms. */
+static int sweep_fake_run(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v)
+{
+    v->pass = so->seed != 2 && so->seed != 5;
+    floe_sim_verdict_outage(v, FLOE_MS(100) * so->seed);
+    return 0;
+}
+
+/* Run floe_cli_sim_sweep over seeds 1..n into buf; returns the exit code. */
+static int sweep_run(uint64_t n, bool json, char *buf, size_t cap)
+{
+    static const struct floe_sim_scenario sc = {"fake", "seeds 2 and 5 fail", sweep_fake_run};
+    struct floe_cli_sim_opts o;
+    FILE *f = tmpfile();
+    size_t got;
+    int rc;
+
+    if (!f) {
+        CHECK(f != NULL);
+        return -1;
+    }
+    memset(&o, 0, sizeof(o));
+    o.scenario = "fake";
+    o.seeds = n;
+    o.json = json;
+    rc = floe_cli_sim_sweep(&o, &sc, f);
+    rewind(f);
+    got = fread(buf, 1, cap - 1, f);
+    buf[got] = '\0';
+    fclose(f);
+    return rc;
+}
+
+/*
+ * floe sim --seeds: one summary line (runs, failures, the failing seeds, outage
+ * p50/p99/max by nearest rank), exit 1 when a seed fails, 0 when none does.
+ */
+static void test_cli_sweep_summary(void)
+{
+    char buf[512];
+
+    CHECK_EQ(sweep_run(6, false, buf, sizeof(buf)), 1);
+    CHECK_STR(buf, "fake: seeds 1..6: 6 runs, 2 verdict failures; data outage p50 300.0 ms, "
+                   "p99 600.0 ms, max 600.0 ms (6 roams); failed seeds: 2 5\n");
+    CHECK_EQ(sweep_run(6, true, buf, sizeof(buf)), 1);
+    CHECK_STR(buf, "{\"scenario\":\"fake\",\"seeds\":6,\"runs\":6,\"failures\":2,"
+                   "\"failed_seeds\":[2,5],\"outage_ms\":{\"roams\":6,\"p50\":300.000,"
+                   "\"p99\":600.000,\"max\":600.000}}\n");
+    CHECK_EQ(sweep_run(1, false, buf, sizeof(buf)), 0);
+    CHECK_STR(buf, "fake: seeds 1..1: 1 runs, 0 verdict failures; data outage p50 100.0 ms, "
+                   "p99 100.0 ms, max 100.0 ms (1 roams)\n");
+}
+
 int main(void)
 {
     FLOE_RUN(test_echo_round_trip_takes_two_latencies);
@@ -1245,6 +1334,8 @@ int main(void)
     FLOE_RUN(test_nat_filtering_endpoint_independent_passes_all);
     FLOE_RUN(test_nat_filtering_address_dependent_passes_same_ip);
     FLOE_RUN(test_nat_filtering_address_port_dependent_passes_contacted_only);
+    FLOE_RUN(test_nat_filtering_per_mapping);
+    FLOE_RUN(test_cli_sweep_summary);
     FLOE_RUN(test_nat_port_preservation_and_collision);
     FLOE_RUN(test_nat_binding_timeout_and_refresh);
     FLOE_RUN(test_nat_hairpinning_on_and_off);
