@@ -119,7 +119,15 @@ struct floe_relay_config {
     uint32_t max_allocations_per_client; /* per client IP; 0: unlimited */
     uint32_t max_permissions;            /* per allocation, 64 */
     uint32_t max_channels;               /* per allocation, 64 */
-    uint32_t unauth_rate;                /* unauthenticated answers per second, 0: unlimited */
+    /*
+     * Answers to unauthenticated sources (Binding, 401, 438, 400 and 420 before
+     * authentication): unauth_rate per second in all (10000; 0: unlimited), and
+     * unauth_source_rate per second to one source, an IPv4 address or an IPv6 /64 (100;
+     * 0: no per-source limit), tracked in a table of unauth_sources entries (4096).
+     */
+    uint32_t unauth_rate;
+    uint32_t unauth_source_rate;
+    uint32_t unauth_sources;
     /* Peer policy: loopback, private, link-local, unspecified, multicast and the
      * relay's own addresses are refused unless allowed. deny wins over allow. */
     bool allow_loopback_peers;
@@ -198,6 +206,9 @@ struct floe_relay_event {
     uint32_t alloc_id;
     struct floe_addr addr;   /* relayed address */
     struct floe_addr client; /* the client's transport address */
+    /* BIND_PORT: the Allocate carried DONT-FRAGMENT; the socket must send with the DF bit
+     * set (IP_MTU_DISCOVER IP_PMTUDISC_DO, IPV6_DONTFRAG) or the bind counts as failed */
+    bool dont_fragment;
 };
 
 /* 1 and fills ev when an event is queued, 0 otherwise. */
@@ -211,7 +222,8 @@ int floe_relay_poll_event(struct floe_relay *r, struct floe_relay_event *ev);
     X(NO_CHANNEL, "no_channel")                                                                    \
     X(RATE_LIMITED, "rate_limited")                                                                \
     X(UNEXPECTED, "unexpected")                                                                    \
-    X(TOO_BIG, "too_big")
+    X(TOO_BIG, "too_big")                                                                          \
+    X(UNKNOWN_ATTRIBUTE, "unknown_attribute")
 
 enum floe_relay_drop {
 #define FLOE__RELAY_DROP_ENUM(name, str) FLOE_RELAY_DROP_##name,

@@ -285,6 +285,8 @@ int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct r
     if (!a)
         return FLOE_TURN_ERR_INSUFFICIENT_CAPACITY;
     r->allocs[r->n_allocs++] = a;
+    a->dont_fragment = spec->dont_fragment;
+    a->af_error = spec->af_error;
     a->next_client = *alloc_bucket(r, q->from, q->local);
     *alloc_bucket(r, q->from, q->local) = a;
     if (alloc_add_all(r, now, a, spec) < 0)
@@ -506,6 +508,7 @@ int floe__relay_push_event(struct floe_relay *r, enum floe_relay_event_kind kind
     ev->alloc_id = a->id;
     ev->addr = *addr;
     ev->client = a->client;
+    ev->dont_fragment = a->dont_fragment;
     r->ev_len++;
     return 0;
 }

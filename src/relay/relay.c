@@ -18,6 +18,8 @@ void floe_relay_config_default(struct floe_relay_config *cfg)
     cfg->max_permissions = 64;
     cfg->max_channels = 64;
     cfg->unauth_rate = 10000;
+    cfg->unauth_source_rate = 100;
+    cfg->unauth_sources = 4096;
 }
 
 /* All four reservation hooks, or none. */
@@ -97,6 +99,8 @@ int floe_relay_new(struct floe_relay **out, const struct floe_relay_config *cfg)
         rc = floe__relay_policy_init(r);
     if (rc == 0)
         rc = floe__relay_auth_init(r);
+    if (rc == 0)
+        rc = floe__relay_limit_init(r);
     if (rc < 0) {
         floe_relay_free(r);
         return rc;
@@ -123,6 +127,7 @@ void floe_relay_free(struct floe_relay *r)
     floe_mem_free(al, r->ports_v4);
     floe_mem_free(al, r->ports_v6);
     floe_mem_free(al, r->events);
+    floe_mem_free(al, r->sources);
     floe_wipe(r->user_keys, sizeof(r->user_keys));
     floe_mem_free(al, r);
 }

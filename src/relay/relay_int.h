@@ -10,6 +10,15 @@
 #define RELAY_SPECIAL_MAX 16
 
 #define RELAY_LENT_RECHECK FLOE_SEC(5) /* how often to ask whether a lent port is back */
+#define RELAY_LIMIT_WAYS 4             /* entries per set of the source table (limit.c) */
+
+/* One source's unauthenticated answers in one second (limit.c). */
+struct relay_source {
+    uint8_t key[16]; /* the IPv4 address, or the /64 of the IPv6 address */
+    uint8_t family;  /* 0: free */
+    uint32_t second; /* the second counted */
+    uint32_t count;
+};
 
 /*
  * A port kept for a later Allocate with RESERVATION-TOKEN (RFC 8656 section 7.2).
@@ -30,6 +39,8 @@ struct relay_alloc_spec {
     bool reserve;     /* EVEN-PORT with R: keep the next port */
     bool has_token;   /* RESERVATION-TOKEN: use the port kept under token */
     uint64_t token;
+    uint8_t af_error;   /* an additional family left out (ADDRESS-ERROR-CODE), STUN value */
+    bool dont_fragment; /* DONT-FRAGMENT */
 };
 
 struct relay_perm {
@@ -57,10 +68,12 @@ struct relay_alloc {
     uint8_t n_relayed;
     uint8_t pending_binds;
     bool bind_failed;
-    bool fingerprint; /* the Allocate request carried FINGERPRINT */
-    bool has_token;   /* a port was reserved: answer with RESERVATION-TOKEN */
-    bool borrowed;    /* relayed[0] was claimed from another core's reservation */
-    uint64_t token;   /* the reservation made (has_token) or claimed (borrowed) */
+    bool fingerprint;   /* the Allocate request carried FINGERPRINT */
+    bool has_token;     /* a port was reserved: answer with RESERVATION-TOKEN */
+    bool borrowed;      /* relayed[0] was claimed from another core's reservation */
+    bool dont_fragment; /* DONT-FRAGMENT: the relayed sockets send with DF set */
+    uint8_t af_error;   /* the family left out of a dual allocation (STUN value), 0: none */
+    uint64_t token;     /* the reservation made (has_token) or claimed (borrowed) */
     char username[RELAY_USERNAME_MAX];
     uint8_t key[FLOE_MD5_LEN];
     uint8_t txid[FLOE_STUN_TXID_LEN]; /* of the Allocate, for retransmissions */
@@ -85,9 +98,12 @@ struct floe_relay {
     uint32_t next_id;
     int64_t unix_now;
     floe_time next_sweep;
-    /* unauthenticated answers: a token bucket refilled every second */
+    /* unauthenticated answers: a token bucket refilled every second, and per source */
     floe_time bucket_at;
     uint32_t bucket_tokens;
+    struct relay_source *sources;
+    uint32_t n_sources; /* a power of two, 0 without a per-source limit */
+    uint64_t source_seed;
     struct floe_relay_event *events;
     size_t ev_head, ev_len, ev_cap;
     struct floe_relay_stats stats;
@@ -116,7 +132,12 @@ struct relay_req {
 int floe__relay_auth_init(struct floe_relay *r);
 long floe__relay_authenticate(struct floe_relay *r, floe_time now, struct relay_req *q,
                               uint8_t key[FLOE_MD5_LEN]);
-bool floe__relay_take_unauth_token(struct floe_relay *r, floe_time now);
+
+/* limit.c */
+int floe__relay_limit_init(struct floe_relay *r);
+/* Whether an answer to the unauthenticated source from may go out now (counted if so). */
+bool floe__relay_take_unauth_token(struct floe_relay *r, floe_time now,
+                                   const struct floe_addr *from);
 
 /* alloc.c */
 struct relay_alloc *floe__relay_find_client(const struct floe_relay *r,
@@ -147,6 +168,8 @@ bool floe__relay_peer_allowed(const struct floe_relay *r, const struct floe_addr
 /* answer.c */
 long floe__relay_answer_error(struct floe_relay *r, const struct relay_req *q, int code,
                               const char *reason);
+long floe__relay_answer_unauth_error(struct floe_relay *r, floe_time now, const struct relay_req *q,
+                                     int code, const char *reason);
 void floe__relay_answer_start(struct floe_stun_builder *b, const struct relay_req *q, uint8_t cls);
 long floe__relay_answer_finish(struct floe_relay *r, struct floe_stun_builder *b,
                                const struct relay_req *q, const uint8_t *key, bool fingerprint);

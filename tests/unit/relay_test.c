@@ -1067,6 +1067,369 @@ static void test_reservation_config(void)
     CHECK(i < 10);
 }
 
+/* ------------------------------------------ RFC 8656 details (issue 9, item 5) */
+
+static void add_dual(struct floe_stun_builder *b, void *arg)
+{
+    (void)arg;
+    floe_stun_add_requested_transport(b, 17);
+    floe_stun_add_family(b, FLOE_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, FLOE_STUN_FAMILY_IPV6);
+}
+
+static void add_udp_lifetime(struct floe_stun_builder *b, void *arg)
+{
+    floe_stun_add_requested_transport(b, 17);
+    floe_stun_add_u32(b, FLOE_STUN_ATTR_LIFETIME, *(uint32_t *)arg);
+}
+
+static void add_udp_df(struct floe_stun_builder *b, void *arg)
+{
+    (void)arg;
+    floe_stun_add_requested_transport(b, 17);
+    floe_stun_add_flag(b, FLOE_STUN_ATTR_DONT_FRAGMENT);
+}
+
+static void add_token_family(struct floe_stun_builder *b, void *arg)
+{
+    add_token(b, arg);
+    floe_stun_add_family(b, FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY, FLOE_STUN_FAMILY_IPV4);
+}
+
+static void add_family_v6(struct floe_stun_builder *b, void *arg)
+{
+    (void)arg;
+    floe_stun_add_family(b, FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY, FLOE_STUN_FAMILY_IPV6);
+}
+
+/* A dual allocation on an IPv4-only relay: IPv4 with ADDRESS-ERROR-CODE 440 for IPv6. */
+static void test_dual_on_v4_only(void)
+{
+    struct floe_relay_config cfg;
+    struct tclient c;
+    struct floe_addr relayed[2];
+    struct floe_span reason;
+    uint8_t fam = 0;
+    int code = 0;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    relayed[0] = allocate_with(&c, 0, add_dual, NULL);
+    CHECK_EQ(answer_code(&c), 0);
+    CHECK_EQ(relayed[0].family, FLOE_AF_INET);
+    CHECK_EQ(floe_stun_get_xor_addrs(&c.ans, FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS, relayed, 2), 1);
+    CHECK_EQ(floe_stun_get_address_error(&c.ans, &fam, &code, &reason), 0);
+    CHECK_EQ(fam, FLOE_STUN_FAMILY_IPV6);
+    CHECK_EQ(code, 440);
+    /* Asking for IPv6 alone still fails whole. */
+    c.from.port++;
+    request(&c, 0, FLOE_STUN_ALLOCATE, add_family_v6, NULL);
+    CHECK_EQ(answer_code(&c), 400); /* no REQUESTED-TRANSPORT */
+    floe_relay_free(c.r);
+}
+
+/* LIFETIME on Allocate and Refresh: max(default, min(requested, max)); 0 on Allocate too. */
+static void test_allocate_lifetime(void)
+{
+    static const uint32_t asked[] = {0, 30, 1200, 7200};
+    static const uint32_t given[] = {600, 600, 1200, 3600};
+    struct floe_relay_config cfg;
+    struct floe_relay_stats st;
+    struct tclient c;
+    uint32_t got = 0, thirty = 30;
+    size_t i;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    for (i = 0; i < 4; i++) {
+        c.from.port++;
+        CHECK(allocate_with(&c, 0, add_udp_lifetime, (void *)&asked[i]).family);
+        CHECK_EQ(floe_stun_get_u32(&c.ans, FLOE_STUN_ATTR_LIFETIME, &got), 0);
+        CHECK_EQ(got, given[i]);
+    }
+    /* LIFETIME 0 did not make an allocation that is gone at the next sweep. */
+    floe_relay_handle_timeout(c.r, FLOE_SEC(2));
+    floe_relay_get_stats(c.r, &st);
+    CHECK_EQ(st.allocations, 4);
+    request(&c, FLOE_SEC(3), FLOE_STUN_REFRESH, add_lifetime, &thirty);
+    CHECK_EQ(answer_code(&c), 0);
+    CHECK_EQ(floe_stun_get_u32(&c.ans, FLOE_STUN_ATTR_LIFETIME, &got), 0);
+    CHECK_EQ(got, 600);
+    floe_relay_free(c.r);
+}
+
+/* Through the 401 dance up to the BIND_PORT event of an Allocate (not answered yet). */
+static int allocate_event(struct tclient *c, floe_time now,
+                          void (*add)(struct floe_stun_builder *, void *),
+                          struct floe_relay_event *ev)
+{
+    c->nonce[0] = '\0';
+    request(c, now, FLOE_STUN_ALLOCATE, add, NULL);
+    if (answer_code(c) != 401)
+        return -1;
+    learn_nonce(c);
+    request(c, now, FLOE_STUN_ALLOCATE, add, NULL);
+    if (c->out_len != 0 || floe_relay_poll_event(c->r, ev) != 1 ||
+        ev->kind != FLOE_RELAY_EV_BIND_PORT)
+        return -1;
+    return 0;
+}
+
+/* DONT-FRAGMENT reaches the caller that binds the socket. */
+static void test_dont_fragment(void)
+{
+    struct floe_relay_config cfg;
+    struct floe_relay_event ev;
+    struct tclient c;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    REQUIRE(allocate_event(&c, 0, add_udp_df, &ev) == 0);
+    CHECK(ev.dont_fragment);
+    c.out_len = floe_relay_port_bound(c.r, 0, ev.alloc_id, 0, c.out, sizeof(c.out), &c.tx);
+    REQUIRE(c.out_len > 0 && floe_stun_decode(&c.ans, c.out, (size_t)c.out_len) == 0);
+    CHECK_EQ(answer_code(&c), 0);
+    while (floe_relay_poll_event(c.r, &ev))
+        ;
+    c.from.port++;
+    REQUIRE(allocate_event(&c, 0, add_udp, &ev) == 0);
+    CHECK(!ev.dont_fragment);
+    floe_relay_free(c.r);
+}
+
+static void send_indication_unknown(struct tclient *c, floe_time now, const struct floe_addr *peer)
+{
+    uint8_t buf[200];
+    struct floe_stun_builder b;
+    long n;
+
+    new_txid(c);
+    floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_SEND, FLOE_STUN_INDICATION, c->txid);
+    floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, peer);
+    floe_stun_add_bytes(&b, FLOE_STUN_ATTR_DATA, "ping", 4);
+    floe_stun_add_bytes(&b, 0x7777, "zz", 2);
+    n = floe_stun_build_finish(&b);
+    REQUIRE(n > 0);
+    feed(c, now, buf, (size_t)n);
+}
+
+/* Unknown comprehension-required attributes: 420 for Binding, a dropped Send indication. */
+static void test_unknown_attribute_everywhere(void)
+{
+    struct floe_relay_config cfg;
+    struct floe_relay_stats st;
+    struct floe_addr peer = floe_addr_v4(198, 51, 100, 7, 4000);
+    struct tclient c;
+    uint16_t types[4];
+    size_t n = 0;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    request(&c, 0, FLOE_STUN_BINDING, add_unknown, NULL);
+    CHECK_EQ(answer_code(&c), 420);
+    CHECK_EQ(floe_stun_get_unknown_attrs(&c.ans, types, 4, &n), 0);
+    CHECK(n == 1 && types[0] == 0x7777);
+    REQUIRE(allocate(&c, 0).family);
+    request(&c, 0, FLOE_STUN_CREATE_PERMISSION, add_peer, &peer);
+    CHECK_EQ(answer_code(&c), 0);
+    send_indication(&c, 0, &peer);
+    CHECK_EQ(c.out_len, 4); /* the same indication without the unknown attribute goes */
+    send_indication_unknown(&c, 0, &peer);
+    CHECK_EQ(c.out_len, 0);
+    floe_relay_get_stats(c.r, &st);
+    CHECK_EQ(st.drops[FLOE_RELAY_DROP_UNKNOWN_ATTRIBUTE], 1);
+    CHECK_EQ(st.packets_to_peers, 1);
+    floe_relay_free(c.r);
+}
+
+/* RESERVATION-TOKEN with REQUESTED-ADDRESS-FAMILY: 400; Refresh of another family: 443. */
+static void test_token_family_and_refresh_family(void)
+{
+    struct floe_relay_config cfg;
+    struct tclient c;
+    uint64_t token;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    (void)allocate_pair(&c, 0, &token);
+    REQUIRE(token != 0);
+    CHECK_EQ(allocate_next(&c, FLOE_SEC(1), add_token_family, &token).family, 0);
+    CHECK_EQ(answer_code(&c), 400);
+    /* The token is still good without the family. */
+    CHECK(allocate_next(&c, FLOE_SEC(1), add_token, &token).family);
+    request(&c, FLOE_SEC(2), FLOE_STUN_REFRESH, add_family_v6, NULL);
+    CHECK_EQ(answer_code(&c), 443);
+    request(&c, FLOE_SEC(2), FLOE_STUN_REFRESH, NULL, NULL);
+    CHECK_EQ(answer_code(&c), 0);
+    floe_relay_free(c.r);
+}
+
+/* ------------------------------------------ unauthenticated answers (issue 9, items 1, 6) */
+
+struct flood {
+    struct tclient f;
+    uint8_t msg[64];
+    size_t len;
+    uint64_t answered;
+};
+
+/* A source sending 28-byte Allocates (REQUESTED-TRANSPORT, no credentials). */
+static void flood_init(struct flood *fl, struct floe_relay *r)
+{
+    struct floe_stun_builder b;
+    uint8_t txid[12] = {0x46, 0x4c};
+
+    tclient_init(&fl->f, r);
+    fl->f.from = floe_addr_v4(203, 0, 113, 66, 5000);
+    floe_stun_build_init(&b, fl->msg, sizeof(fl->msg), FLOE_STUN_ALLOCATE, FLOE_STUN_REQUEST, txid);
+    floe_stun_add_requested_transport(&b, 17);
+    fl->len = (size_t)floe_stun_build_finish(&b);
+    fl->answered = 0;
+}
+
+/* Flood every 100 us (10,000 per second) from *t until until. */
+static void flood_until(struct flood *fl, floe_time *t, floe_time until)
+{
+    for (; *t < until; *t += FLOE_MS(1) / 10)
+        fl->answered += feed(&fl->f, *t, fl->msg, fl->len) > 0;
+}
+
+/* One ChannelData each way between c (channel 0x4001) and peer; true when both arrive. */
+static bool exchange(struct tclient *c, floe_time now, const struct floe_addr *relayed,
+                     const struct floe_addr *peer)
+{
+    uint8_t frame[64], out[256];
+    struct floe_relay_tx tx;
+    long n = floe_channeldata_encode(frame, sizeof(frame), 0x4001, (const uint8_t *)"abc", 3);
+
+    if (n != 7 || feed(c, now, frame, (size_t)n) != 3 || !floe_addr_eq(&c->tx.to, peer))
+        return false;
+    n = floe_relay_handle_peer(c->r, now, relayed, peer, (const uint8_t *)"xyz", 3, out,
+                               sizeof(out), &tx);
+    return n == 7 && floe_addr_eq(&tx.to, &c->from);
+}
+
+/*
+ * One source floods Allocates at 10x the relay's overall limit of unauthenticated answers
+ * while a second client allocates, binds a channel, refreshes across a nonce expiry (438,
+ * then success) and relays data both ways every half second: nothing of it is lost.
+ */
+static void test_flood_one_source(void)
+{
+    struct floe_relay_config cfg;
+    struct floe_addr relayed, peer = floe_addr_v4(198, 51, 100, 7, 4000);
+    struct chan_arg ca = {0x4001, peer};
+    struct floe_relay_stats st;
+    struct flood fl;
+    struct tclient c;
+    floe_time t = 0;
+    uint32_t lifetime = 600;
+    int sent = 0, ok = 0;
+
+    floe_relay_config_default(&cfg);
+    cfg.unauth_rate = 1000;
+    cfg.nonce_lifetime = FLOE_SEC(30);
+    tclient_init(&c, make_relay(&cfg));
+    flood_init(&fl, c.r);
+    flood_until(&fl, &t, FLOE_MS(500));
+    relayed = allocate(&c, t);
+    REQUIRE(relayed.family == FLOE_AF_INET);
+    flood_until(&fl, &t, FLOE_MS(700));
+    request(&c, t, FLOE_STUN_CHANNEL_BIND, add_chan, &ca);
+    CHECK_EQ(answer_code(&c), 0);
+    while (t < FLOE_SEC(40)) {
+        flood_until(&fl, &t, t + FLOE_MS(500));
+        if (t >= FLOE_SEC(35) && t < FLOE_SEC(35) + FLOE_MS(500)) {
+            request(&c, t, FLOE_STUN_REFRESH, add_lifetime, &lifetime);
+            CHECK_EQ(answer_code(&c), 438);
+            learn_nonce(&c);
+            request(&c, t, FLOE_STUN_REFRESH, add_lifetime, &lifetime);
+            CHECK_EQ(answer_code(&c), 0);
+        }
+        floe_relay_handle_timeout(c.r, t);
+        sent++;
+        ok += exchange(&c, t, &relayed, &peer);
+    }
+    CHECK_EQ(ok, sent);
+    floe_relay_get_stats(c.r, &st);
+    CHECK_EQ(st.allocations, 1);
+    /* The flooder got at most its own share: 100 answers a second. */
+    CHECK(fl.answered > 0 && fl.answered <= 100u * 41u);
+    CHECK(st.drops[FLOE_RELAY_DROP_RATE_LIMITED] >= 390000u - 100u * 41u);
+    floe_relay_free(c.r);
+}
+
+/* Up to n Bindings from c at now; the number answered. */
+static int bindings(struct tclient *c, floe_time now, int n)
+{
+    int i, answered = 0;
+
+    for (i = 0; i < n; i++) {
+        request(c, now, FLOE_STUN_BINDING, NULL, NULL);
+        answered += c->out_len > 0;
+    }
+    return answered;
+}
+
+/* 400 before authentication: MESSAGE-INTEGRITY without USERNAME. */
+static void add_integrity_only(struct floe_stun_builder *b, void *arg)
+{
+    uint8_t key[16] = {0};
+
+    (void)arg;
+    floe_stun_add_requested_transport(b, 17);
+    floe_stun_add_integrity_key(b, key, sizeof(key));
+}
+
+/* Binding, 400 and 401 answers to one source share its limit; an IPv6 /64 is one source. */
+static void test_unauth_answers_limited(void)
+{
+    struct floe_relay_config cfg;
+    struct tclient c, other;
+    int i, answered = 0;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    CHECK_EQ(bindings(&c, 0, 1000), 100);
+    tclient_init(&other, c.r);
+    other.from = floe_addr_v4(203, 0, 113, 9, 1);
+    CHECK_EQ(bindings(&other, 0, 1), 1); /* another source is answered */
+    for (i = 0; i < 1000; i++) {
+        request(&c, FLOE_SEC(1), FLOE_STUN_ALLOCATE, add_integrity_only, NULL);
+        answered += c.out_len > 0 && answer_code(&c) == 400;
+        request(&c, FLOE_SEC(1), 0x0b, NULL, NULL); /* an unknown method: 400 */
+        answered += c.out_len > 0 && answer_code(&c) == 400;
+    }
+    CHECK_EQ(answered, 100);
+    CHECK_EQ(bindings(&c, FLOE_SEC(2), 1), 1); /* a new second */
+    CHECK_EQ(floe_addr_parse("[2001:db8:1:2::1]:5000", &c.from), 0);
+    CHECK_EQ(floe_addr_parse("[2001:db8:1:2:ffff::9]:6000", &other.from), 0);
+    CHECK_EQ(bindings(&c, FLOE_SEC(3), 60) + bindings(&other, FLOE_SEC(3), 60), 100);
+    CHECK_EQ(floe_addr_parse("[2001:db8:1:3::1]:5000", &other.from), 0);
+    CHECK_EQ(bindings(&other, FLOE_SEC(3), 1), 1); /* the next /64 is another source */
+    floe_relay_free(c.r);
+}
+
+/* Answers carry SOFTWARE only when the config names one. */
+static void test_software(void)
+{
+    struct floe_relay_config cfg;
+    struct tclient c;
+    struct floe_span sw;
+
+    floe_relay_config_default(&cfg);
+    cfg.software = "floe-relay test";
+    tclient_init(&c, make_relay(&cfg));
+    request(&c, 0, FLOE_STUN_BINDING, NULL, NULL);
+    CHECK_EQ(floe_stun_get_span(&c.ans, FLOE_STUN_ATTR_SOFTWARE, &sw), 0);
+    floe_relay_free(c.r);
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    request(&c, 0, FLOE_STUN_ALLOCATE, add_udp, NULL);
+    CHECK_EQ(answer_code(&c), 401);
+    CHECK(!floe_stun_has(&c.ans, FLOE_STUN_ATTR_SOFTWARE));
+    floe_relay_free(c.r);
+}
+
 int main(void)
 {
     floe_xoshiro_seed(&test_rng, floe_test_seed());
@@ -1093,5 +1456,13 @@ int main(void)
     FLOE_RUN(test_reservation_shared_own_and_expired);
     FLOE_RUN(test_reservation_table_model);
     FLOE_RUN(test_reservation_config);
+    FLOE_RUN(test_dual_on_v4_only);
+    FLOE_RUN(test_allocate_lifetime);
+    FLOE_RUN(test_dont_fragment);
+    FLOE_RUN(test_unknown_attribute_everywhere);
+    FLOE_RUN(test_token_family_and_refresh_family);
+    FLOE_RUN(test_flood_one_source);
+    FLOE_RUN(test_unauth_answers_limited);
+    FLOE_RUN(test_software);
     return floe_test_summary();
 }
