@@ -137,7 +137,6 @@ static int worker_make_core(struct relayd_worker *w)
 
     cfg.rng = floe_crypto_rng();
     cfg.log = floe_jsonlog_hook(&w->d->log);
-    cfg.software = "floe-relay " FLOE_VERSION_STRING;
     cfg.relay_v4 = o->relay_ip;
     cfg.relay_v6 = o->relay_ip6;
     cfg.reservations = relayd_resv_hooks(&w->d->resv, w->idx);

@@ -56,6 +56,7 @@ struct floe_relay_user {
 
 #define FLOE_RELAY_MAX_USERS 64
 #define FLOE_RELAY_MAX_CIDRS 32
+#define FLOE_RELAY_MAX_LISTEN 8
 /* Unclaimed EVEN-PORT reservations one core keeps at a time (RFC 8656 section 7.2). */
 #define FLOE_RELAY_MAX_RESERVATIONS 256
 /* How long a reservation waits for the Allocate carrying its RESERVATION-TOKEN. */
@@ -128,13 +129,29 @@ struct floe_relay_config {
     uint32_t unauth_rate;
     uint32_t unauth_source_rate;
     uint32_t unauth_sources;
-    /* Peer policy: loopback, private, link-local, unspecified, multicast and the
-     * relay's own addresses are refused unless allowed. deny wins over allow. */
+    /*
+     * Peer policy: loopback, private, shared, link-local, unspecified, multicast, Teredo
+     * and the relay's own addresses are refused unless allowed; deny wins over allow. An
+     * IPv6 address embedding an IPv4 one (IPv4-mapped, IPv4-translated, IPv4-compatible,
+     * NAT64 64:ff9b::/96, 6to4) is judged as that IPv4 address. An allow entry re-opens
+     * loopback only when it lies inside loopback (127.0.0.0/8, ::1) and one of the relay's
+     * own addresses only when it names it alone (/32, /128); allow_loopback_peers opens
+     * loopback. The relay's own relayed addresses (relay_v4, relay_v6) are peers on the
+     * relayed port range (relay to relay, two allocations of one relay); a listening port
+     * on an own address never is.
+     */
     bool allow_loopback_peers;
     struct floe_cidr allow[FLOE_RELAY_MAX_CIDRS];
     size_t n_allow;
     struct floe_cidr deny[FLOE_RELAY_MAX_CIDRS];
     size_t n_deny;
+    /* The relay's listening addresses: their IPs are its own, their ports never peers
+     * (a wildcard IP: that port on every own address). */
+    struct floe_addr listen[FLOE_RELAY_MAX_LISTEN];
+    size_t n_listen;
+    /* The relayed port range of the whole relay (every core of it), where relay-to-relay
+     * peers may be; 0-0: port_min-port_max. */
+    uint16_t relay_range_min, relay_range_max;
     /* Shared EVEN-PORT reservations; all four hooks or none (the default). */
     struct floe_relay_resv_hooks reservations;
 };
@@ -223,7 +240,8 @@ int floe_relay_poll_event(struct floe_relay *r, struct floe_relay_event *ev);
     X(RATE_LIMITED, "rate_limited")                                                                \
     X(UNEXPECTED, "unexpected")                                                                    \
     X(TOO_BIG, "too_big")                                                                          \
-    X(UNKNOWN_ATTRIBUTE, "unknown_attribute")
+    X(UNKNOWN_ATTRIBUTE, "unknown_attribute")                                                      \
+    X(FORBIDDEN_PEER, "forbidden_peer")
 
 enum floe_relay_drop {
 #define FLOE__RELAY_DROP_ENUM(name, str) FLOE_RELAY_DROP_##name,

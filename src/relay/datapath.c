@@ -87,6 +87,11 @@ long floe__relay_send_indication(struct floe_relay *r, floe_time now, const stru
         r->stats.drops[FLOE_RELAY_DROP_NO_PERMISSION]++;
         return 0;
     }
+    /* The permission is for the IP; the port matters too (the relay's own listening ports). */
+    if (!floe__relay_peer_allowed(r, &peer)) {
+        r->stats.drops[FLOE_RELAY_DROP_FORBIDDEN_PEER]++;
+        return 0;
+    }
     return datapath_to_peer(r, a, &peer, data, q->out, q->cap, q->tx);
 }
 

@@ -35,7 +35,10 @@ static int relay_check_config(const struct floe_relay_config *cfg)
     if (!cfg->rng.fill || !cfg->realm || (!cfg->relay_v4.family && !cfg->relay_v6.family))
         return FLOE_ERR_INVALID_ARG;
     if (cfg->n_users > FLOE_RELAY_MAX_USERS || cfg->n_allow > FLOE_RELAY_MAX_CIDRS ||
-        cfg->n_deny > FLOE_RELAY_MAX_CIDRS || (!cfg->n_users && !cfg->auth_secret))
+        cfg->n_deny > FLOE_RELAY_MAX_CIDRS || cfg->n_listen > FLOE_RELAY_MAX_LISTEN ||
+        (!cfg->n_users && !cfg->auth_secret))
+        return FLOE_ERR_INVALID_ARG;
+    if (cfg->relay_range_min > cfg->relay_range_max)
         return FLOE_ERR_INVALID_ARG;
     if (cfg->port_min == 0 || cfg->port_min > cfg->port_max || !cfg->max_allocations ||
         !cfg->max_permissions || !cfg->max_channels)

@@ -111,8 +111,9 @@ struct floe_relay {
     uint32_t n_reservations, n_lent, reservations_cap;
     bool shared_resv;                            /* cfg.reservations hooks are set */
     struct relay_alloc reserved_marker;          /* port slot value of a reserved port */
-    struct floe_cidr special[RELAY_SPECIAL_MAX]; /* refused peers: special ranges, own IPs */
+    struct floe_cidr special[RELAY_SPECIAL_MAX]; /* refused peers: special ranges */
     size_t n_special;
+    uint16_t range_min, range_max; /* relayed ports of the whole relay (relay-to-relay peers) */
     uint8_t user_keys[FLOE_RELAY_MAX_USERS][FLOE_MD5_LEN];
 };
 

@@ -159,7 +159,11 @@ static struct floe_addr allocate_with(struct tclient *c, floe_time now,
     if (c->out_len != 0 || floe_relay_poll_event(c->r, &ev) != 1 ||
         ev.kind != FLOE_RELAY_EV_BIND_PORT)
         return relayed;
-    c->out_len = floe_relay_port_bound(c->r, now, ev.alloc_id, 0, c->out, sizeof(c->out), &c->tx);
+    /* a dual allocation binds two ports: the answer comes with the last */
+    while ((c->out_len = floe_relay_port_bound(c->r, now, ev.alloc_id, 0, c->out, sizeof(c->out),
+                                               &c->tx)) == 0 &&
+           floe_relay_poll_event(c->r, &ev) == 1 && ev.kind == FLOE_RELAY_EV_BIND_PORT)
+        ;
     if (c->out_len <= 0 || floe_stun_decode(&c->ans, c->out, (size_t)c->out_len) != 0)
         return relayed;
     if (answer_code(c) == 0)
@@ -645,50 +649,6 @@ static void test_cidr(void)
     CHECK_EQ(floe_cidr_parse("10.0.0.0/", &c), FLOE_ERR_ADDR_PARSE);
     CHECK_EQ(floe_cidr_parse("/8", &c), FLOE_ERR_ADDR_PARSE);
     CHECK_EQ(floe_cidr_parse("10.0.0.0/8x", &c), FLOE_ERR_ADDR_PARSE);
-}
-
-static void test_peer_policy(void)
-{
-    struct floe_relay_config cfg;
-    struct tclient c;
-    struct floe_addr peer;
-    static const char *const refused[] = {
-        "127.0.0.1:1",   "10.0.0.1:1",          "192.168.1.1:1", "172.16.0.1:1",
-        "169.254.0.1:1", "0.0.0.0:1",           "224.0.0.1:1",   "[::1]:1",
-        "[fe80::1]:1",   "[::ffff:10.0.0.1]:1", "192.0.2.1:1",
-    };
-    size_t i;
-
-    floe_relay_config_default(&cfg);
-    tclient_init(&c, make_relay(&cfg));
-    REQUIRE(allocate(&c, 0).family);
-    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-        CHECK_EQ(floe_addr_parse(refused[i], &peer), 0);
-        request(&c, 0, FLOE_STUN_CREATE_PERMISSION, add_peer, &peer);
-        if (answer_code(&c) == 0)
-            fprintf(stderr, "  allowed %s\n", refused[i]);
-        CHECK(answer_code(&c) == 403 || answer_code(&c) == 443);
-    }
-    floe_relay_free(c.r);
-
-    floe_relay_config_default(&cfg);
-    cfg.allow_loopback_peers = true;
-    CHECK_EQ(floe_cidr_parse("10.9.0.0/16", &cfg.allow[0]), 0);
-    cfg.n_allow = 1;
-    CHECK_EQ(floe_cidr_parse("203.0.113.0/24", &cfg.deny[0]), 0);
-    cfg.n_deny = 1;
-    tclient_init(&c, make_relay(&cfg));
-    REQUIRE(allocate(&c, 0).family);
-    peer = floe_addr_v4(127, 0, 0, 1, 5);
-    request(&c, 0, FLOE_STUN_CREATE_PERMISSION, add_peer, &peer);
-    CHECK_EQ(answer_code(&c), 0);
-    peer = floe_addr_v4(10, 9, 3, 3, 5);
-    request(&c, 0, FLOE_STUN_CREATE_PERMISSION, add_peer, &peer);
-    CHECK_EQ(answer_code(&c), 0);
-    peer = floe_addr_v4(203, 0, 113, 3, 5);
-    request(&c, 0, FLOE_STUN_CREATE_PERMISSION, add_peer, &peer);
-    CHECK_EQ(answer_code(&c), 403);
-    floe_relay_free(c.r);
 }
 
 /* ------------------------------------------ EVEN-PORT reservations (RFC 8656 section 7.2) */
@@ -1430,6 +1390,183 @@ static void test_software(void)
     floe_relay_free(c.r);
 }
 
+/* ------------------------------------------ peer policy (issue 9, item 2) */
+
+/* CreatePermission for text answers want; prints the peer when it does not. */
+static void expect_peer(struct tclient *c, const char *text, int want)
+{
+    struct floe_addr peer;
+
+    REQUIRE(floe_addr_parse(text, &peer) == 0);
+    request(c, 0, FLOE_STUN_CREATE_PERMISSION, add_peer, &peer);
+    if (answer_code(c) != want)
+        fprintf(stderr, "  %s: %d, expected %d\n", text, answer_code(c), want);
+    CHECK_EQ(answer_code(c), want);
+}
+
+/*
+ * A dual-stack relay (192.0.2.1 and 2001:db8::1, listening on 192.0.2.1:3478) with a dual
+ * allocation, so that every row reaches the policy (an IPv4-only relay answers 443 to IPv6
+ * peers before the policy runs).
+ */
+static struct tclient policy_client(struct floe_relay_config *cfg)
+{
+    struct tclient c;
+    struct floe_addr relayed[2];
+
+    CHECK_EQ(floe_addr_parse_ip("2001:db8::1", &cfg->relay_v6), 0);
+    cfg->listen[0] = listen_addr;
+    cfg->n_listen = 1;
+    tclient_init(&c, make_relay(cfg));
+    CHECK(allocate_with(&c, 0, add_dual, NULL).family);
+    CHECK_EQ(floe_stun_get_xor_addrs(&c.ans, FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS, relayed, 2), 2);
+    return c;
+}
+
+static void test_peer_policy(void)
+{
+    static const char *const refused[] = {
+        "127.0.0.1:1",
+        "10.0.0.1:1",
+        "192.168.1.1:1",
+        "172.16.0.1:1",
+        "169.254.0.1:1",
+        "0.0.0.0:1",
+        "224.0.0.1:1",
+        "255.255.255.255:1",
+        "100.64.0.1:1",
+        "192.0.2.1:1",
+        "192.0.2.1:3478",
+        "[::1]:1",
+        "[::]:1",
+        "[fe80::1]:1",
+        "[fc00::1]:1",
+        "[ff02::1]:1",
+        "[::ffff:10.0.0.1]:1",
+        "[::ffff:127.0.0.1]:1",
+        "[64:ff9b::7f00:1]:1",
+        "[64:ff9b::a00:1]:1",
+        "[2002:7f00:1::1]:1",
+        "[2002:a00:1::1]:1",
+        "[::7f00:1]:1",
+        "[::ffff:0:7f00:1]:1",
+        "[2001::1]:1",
+        "[2001:0:4136:e378:8000:63bf:3fff:fdd2]:1",
+        "[2001:db8::1]:1",
+        "[64:ff9b::c000:201]:1",
+        "[2001:db8::1]:3478",
+    };
+    static const char *const allowed[] = {
+        "198.51.100.7:4000",         "[2001:db8:5::7]:4000", "[64:ff9b::c633:6407]:4000",
+        "[2002:c633:6407::1]:1",     "192.0.2.1:50000",      "[2001:db8::1]:50000",
+        "[64:ff9b::c000:201]:50000",
+    };
+    struct floe_relay_config cfg;
+    struct tclient c;
+    size_t i;
+
+    floe_relay_config_default(&cfg);
+    c = policy_client(&cfg);
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        expect_peer(&c, refused[i], 403);
+    for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        expect_peer(&c, allowed[i], 0);
+    floe_relay_free(c.r);
+}
+
+/* Allow entries: everything re-opens private ranges, not loopback nor the relay's own. */
+static void test_peer_policy_allow(void)
+{
+    struct floe_relay_config cfg;
+    struct tclient c;
+
+    floe_relay_config_default(&cfg);
+    CHECK_EQ(floe_cidr_parse("0.0.0.0/0", &cfg.allow[0]), 0);
+    CHECK_EQ(floe_cidr_parse("::/0", &cfg.allow[1]), 0);
+    CHECK_EQ(floe_cidr_parse("192.0.2.0/24", &cfg.allow[2]), 0);
+    cfg.n_allow = 3;
+    c = policy_client(&cfg);
+    expect_peer(&c, "10.0.0.1:1", 0);
+    expect_peer(&c, "[fc00::1]:1", 0);
+    expect_peer(&c, "127.0.0.1:1", 403);
+    expect_peer(&c, "[::1]:1", 403);
+    expect_peer(&c, "[64:ff9b::7f00:1]:1", 403);
+    expect_peer(&c, "192.0.2.1:1", 403);
+    expect_peer(&c, "[2001:db8::1]:1", 403);
+    floe_relay_free(c.r);
+
+    /* Named alone they are open, but never the listening port. */
+    floe_relay_config_default(&cfg);
+    CHECK_EQ(floe_cidr_parse("127.0.0.1/32", &cfg.allow[0]), 0);
+    CHECK_EQ(floe_cidr_parse("192.0.2.1", &cfg.allow[1]), 0);
+    cfg.n_allow = 2;
+    c = policy_client(&cfg);
+    expect_peer(&c, "127.0.0.1:1", 0);
+    expect_peer(&c, "[::ffff:127.0.0.1]:1", 0);
+    expect_peer(&c, "127.0.0.2:1", 403);
+    expect_peer(&c, "192.0.2.1:1", 0);
+    expect_peer(&c, "192.0.2.1:3478", 403);
+    floe_relay_free(c.r);
+
+    floe_relay_config_default(&cfg);
+    cfg.allow_loopback_peers = true;
+    CHECK_EQ(floe_cidr_parse("10.9.0.0/16", &cfg.allow[0]), 0);
+    cfg.n_allow = 1;
+    CHECK_EQ(floe_cidr_parse("203.0.113.0/24", &cfg.deny[0]), 0);
+    CHECK_EQ(floe_cidr_parse("64:ff9b::/96", &cfg.deny[1]), 0);
+    cfg.n_deny = 2;
+    c = policy_client(&cfg);
+    expect_peer(&c, "127.0.0.1:5", 0);
+    expect_peer(&c, "[::1]:5", 0);
+    expect_peer(&c, "10.9.3.3:5", 0);
+    expect_peer(&c, "10.10.3.3:5", 403);
+    expect_peer(&c, "203.0.113.3:5", 403);
+    expect_peer(&c, "[2002:cb00:7103::1]:5", 403); /* 6to4 of 203.0.113.3 */
+    expect_peer(&c, "[64:ff9b::c633:6407]:5", 403);
+    floe_relay_free(c.r);
+}
+
+/*
+ * Relay to relay: the relay's own relayed address on the relayed range of the whole relay
+ * (every core's share), never its listening port, also for a Send indication under a
+ * permission made with a good port.
+ */
+static void test_relay_to_relay(void)
+{
+    struct floe_relay_config cfg;
+    struct floe_relay_stats st;
+    struct floe_addr r2r, loop;
+    struct tclient c;
+
+    floe_relay_config_default(&cfg);
+    cfg.port_min = 50000;
+    cfg.port_max = 50099;
+    cfg.relay_range_min = 50000;
+    cfg.relay_range_max = 50999;
+    c = policy_client(&cfg);
+    expect_peer(&c, "192.0.2.1:50500", 0);
+    expect_peer(&c, "192.0.2.1:51000", 403);
+    expect_peer(&c, "192.0.2.1:49999", 403);
+    r2r = floe_addr_v4(192, 0, 2, 1, 50500);
+    loop = listen_addr;
+    send_indication(&c, 0, &r2r);
+    CHECK_EQ(c.out_len, 4);
+    send_indication(&c, 0, &loop);
+    CHECK_EQ(c.out_len, 0);
+    floe_relay_get_stats(c.r, &st);
+    CHECK_EQ(st.drops[FLOE_RELAY_DROP_FORBIDDEN_PEER], 1);
+    floe_relay_free(c.r);
+
+    /* Without the whole range a core knows only its own share. */
+    floe_relay_config_default(&cfg);
+    cfg.port_min = 50000;
+    cfg.port_max = 50099;
+    c = policy_client(&cfg);
+    expect_peer(&c, "192.0.2.1:50050", 0);
+    expect_peer(&c, "192.0.2.1:50500", 403);
+    floe_relay_free(c.r);
+}
+
 int main(void)
 {
     floe_xoshiro_seed(&test_rng, floe_test_seed());
@@ -1451,6 +1588,8 @@ int main(void)
     FLOE_RUN(test_config_and_failmalloc);
     FLOE_RUN(test_cidr);
     FLOE_RUN(test_peer_policy);
+    FLOE_RUN(test_peer_policy_allow);
+    FLOE_RUN(test_relay_to_relay);
     FLOE_RUN(test_even_port_reservation);
     FLOE_RUN(test_reservation_across_cores);
     FLOE_RUN(test_reservation_shared_own_and_expired);

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Relay to relay through one floe-relay on a non-loopback address (issue 9, item 2): two
+# allocations of the same relay send to each other's relayed address (Firezone's
+# RelayToRelay path, the only one when both sides sit behind symmetric NATs and share a
+# relay). The relay runs in a namespace of its own on 203.0.113.1 (two workers, so the two
+# allocations may live in different workers' port shares); coturn's turnutils_uclient -y
+# (client-to-client) runs in another namespace behind a veth. Its own listening port and
+# ports outside the relayed range stay refused as peers (403), with the relayed range open.
+set -euo pipefail
+# shellcheck source=../interop/lib.sh
+. "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
+
+need_tool ip ss turnutils_uclient jq
+need_bin floe floe-relay
+
+TMP=$(mktemp -d)
+NS_R="floe-r2r-r-$$"
+NS_C="floe-r2r-c-$$"
+RELAY_PID=""
+RELAY_IP=203.0.113.1
+CLIENT_IP=198.51.100.2
+PORTS=50000-50999
+
+cleanup() {
+    local rc=$?
+    stop_pid "$RELAY_PID"
+    ip netns del "$NS_R" 2>/dev/null || true
+    ip netns del "$NS_C" 2>/dev/null || true
+    if [ "$rc" -ne 0 ]; then
+        echo "--- relay log" >&2
+        tail -n 30 "$TMP/relay.log" >&2 || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+R() { ip netns exec "$NS_R" "$@"; }
+C() { ip netns exec "$NS_C" "$@"; }
+
+# ----------------------------------------------------------------- topology
+ip netns add "$NS_R"
+ip netns add "$NS_C"
+ip link add vr netns "$NS_R" type veth peer name vc netns "$NS_C"
+ip -n "$NS_R" addr add "$RELAY_IP/24" dev vr
+ip -n "$NS_C" addr add "$CLIENT_IP/24" dev vc
+for ns in "$NS_R" "$NS_C"; do ip -n "$ns" link set lo up; done
+ip -n "$NS_R" link set vr up
+ip -n "$NS_C" link set vc up
+ip -n "$NS_R" route add 198.51.100.0/24 dev vr
+ip -n "$NS_C" route add 203.0.113.0/24 dev vc
+
+# ----------------------------------------------------------------- the relay
+# Started by `ip netns exec` itself, so that $! is the relay's own pid.
+ip netns exec "$NS_R" "$FLOE_BIN_DIR/floe-relay" --listen "$RELAY_IP:3478" \
+    --relay-ports "$PORTS" --threads 2 --user alice:secret --log-file "$TMP/relay.log" \
+    --log-level debug &
+RELAY_PID=$!
+i=0
+until [ -n "$(R ss -Hlnu "sport = :3478")" ]; do
+    [ "$i" -lt 100 ] || fail "floe-relay did not bind $RELAY_IP:3478"
+    kill -0 "$RELAY_PID" 2>/dev/null || fail "floe-relay exited"
+    sleep 0.1
+    i=$((i + 1))
+done
+
+# ------------------------------------------------------- relay to relay, both ways
+echo "--- client to client through the relay (turnutils_uclient -y)"
+out="$TMP/uclient.out"
+C timeout 60 turnutils_uclient -y -u alice -w secret -n 30 -l 120 -m 4 -c -p 3478 "$RELAY_IP" \
+    >"$out" 2>&1 || {
+    cat "$out" >&2
+    fail "turnutils_uclient -y exited non-zero"
+}
+sent=$(sed -n 's/.*tot_send_msgs=\([0-9]*\).*/\1/p' "$out" | tail -1)
+recv=$(sed -n 's/.*tot_recv_msgs=\([0-9]*\).*/\1/p' "$out" | tail -1)
+[ -n "$sent" ] && [ "$sent" -gt 0 ] || {
+    cat "$out" >&2
+    fail "uclient sent nothing"
+}
+[ "$sent" = "$recv" ] || {
+    cat "$out" >&2
+    fail "relay to relay: sent $sent, received $recv"
+}
+echo "relay to relay: $sent messages sent, $recv received"
+jq -e -s --arg ip "$RELAY_IP" \
+    '[.[] | select(.message == "allocation created") | .addr | startswith($ip + ":")] |
+     length >= 4 and all' "$TMP/relay.log" >/dev/null ||
+    fail "the relay log lacks the allocations on $RELAY_IP"
+
+# ------------------------------------------------ its listening port stays refused
+echo "--- the relay's listening port and ports outside the range are refused"
+for peer in "$RELAY_IP:3478" "$RELAY_IP:40000"; do
+    rc=0
+    C "$FLOE_BIN_DIR/floe" turn --timeout 5 --server "$RELAY_IP:3478" --user alice \
+        --password secret --peer "$peer" >"$TMP/out" 2>"$TMP/err" || rc=$?
+    [ "$rc" -eq 1 ] || fail "peer $peer: floe turn exited $rc"
+    grep -q "403" "$TMP/err" || fail "peer $peer: $(cat "$TMP/err")"
+done
+kill -0 "$RELAY_PID" || fail "floe-relay died"
+echo PASS
