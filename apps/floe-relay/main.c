@@ -96,6 +96,7 @@ static int relayd_run(struct relayd *d, const sigset_t *set)
             started++;
     }
     relayd_log_start(d);
+    (void)relayd_warn_ephemeral(&d->log, &d->opts, RELAYD_LOCAL_RANGE_PATH);
     if (started == d->n_workers)
         relayd_signals(d, set);
     atomic_store(&d->stop, true);

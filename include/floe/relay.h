@@ -199,9 +199,14 @@ long floe_relay_handle_peer(struct floe_relay *r, floe_time now, const struct fl
                             uint8_t *out, size_t cap, struct floe_relay_tx *tx);
 
 /*
- * The caller's answer to FLOE_RELAY_EV_BIND_PORT: err 0 when the port is bound,
- * negative when it could not be. Writes the Allocate answer (success or 508)
- * into out; same returns as floe_relay_handle_client.
+ * The caller's answer to FLOE_RELAY_EV_BIND_PORT, in the order of those events: err 0
+ * when the port is bound, negative when it could not be (another process holds it: the
+ * relay range may overlap the kernel's ephemeral ports). After a failure the core
+ * moves the allocation to the next free port of its range and queues another
+ * BIND_PORT (0 is returned, the answer waits); it answers 508 only once every port
+ * of the range was tried, or at once for a reserved port (EVEN-PORT R, RESERVATION-TOKEN).
+ * Writes the Allocate answer (success or 508) into out once every port is settled;
+ * same returns as floe_relay_handle_client.
  */
 long floe_relay_port_bound(struct floe_relay *r, floe_time now, uint32_t alloc_id, int err,
                            uint8_t *out, size_t cap, struct floe_relay_tx *tx);

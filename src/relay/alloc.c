@@ -120,6 +120,7 @@ static int alloc_reserve_next(struct floe_relay *r, floe_time now, struct relay_
     }
     a->token = res->token;
     a->has_token = true;
+    a->fixed = true; /* the reservation holds the next port */
     return 0;
 }
 
@@ -140,6 +141,7 @@ static void alloc_take_reservation(struct floe_relay *r, struct relay_alloc *a,
 {
     a->relayed[a->n_relayed++] = res->addr;
     *alloc_port_slot(r, &res->addr) = a;
+    a->fixed = true;
     *res = r->reservations[--r->n_reservations];
 }
 
@@ -182,6 +184,7 @@ static int alloc_claim_shared(struct floe_relay *r, floe_time now, struct relay_
     }
     a->relayed[a->n_relayed++] = relayed;
     *alloc_port_slot(r, &relayed) = a;
+    a->fixed = true;
     a->borrowed = true;
     a->token = token;
     return 0;
@@ -287,6 +290,7 @@ int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct r
     r->allocs[r->n_allocs++] = a;
     a->dont_fragment = spec->dont_fragment;
     a->af_error = spec->af_error;
+    a->even = spec->even;
     a->next_client = *alloc_bucket(r, q->from, q->local);
     *alloc_bucket(r, q->from, q->local) = a;
     if (alloc_add_all(r, now, a, spec) < 0)
@@ -294,6 +298,8 @@ int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct r
     for (i = 0; i < a->n_relayed; i++) {
         if (floe__relay_push_event(r, FLOE_RELAY_EV_BIND_PORT, a, &a->relayed[i]) < 0)
             goto no_capacity;
+        a->bind_q[i] = i;
+        a->probes[i] = 1;
         a->pending_binds++;
     }
     r->stats.allocations_total++;
@@ -302,6 +308,34 @@ int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct r
 no_capacity:
     floe__relay_alloc_destroy(r, a);
     return FLOE_TURN_ERR_INSUFFICIENT_CAPACITY;
+}
+
+/*
+ * The caller could not bind relayed[idx] (another process holds the port): move it to
+ * the next free port of the range (even for EVEN-PORT) and queue BIND_PORT for it.
+ * FLOE_ERR_NOT_FOUND once every port was tried or when the port was reserved.
+ */
+int floe__relay_alloc_rebind(struct floe_relay *r, struct relay_alloc *a, uint8_t idx)
+{
+    struct floe_addr *rel = &a->relayed[idx];
+    const struct floe_addr *base =
+        rel->family == FLOE_AF_INET ? &r->cfg.relay_v4 : &r->cfg.relay_v6;
+    uint32_t span = (uint32_t)r->cfg.port_max - r->cfg.port_min + 1u, p = rel->port;
+    bool even = idx == 0 && a->even;
+
+    if (idx == 0 && a->fixed)
+        return FLOE_ERR_NOT_FOUND;
+    while (a->probes[idx] < span) {
+        a->probes[idx]++;
+        p = p >= r->cfg.port_max ? r->cfg.port_min : p + 1;
+        if ((even && (p & 1u)) || !alloc_port_free(r, base, p))
+            continue;
+        *alloc_port_slot(r, rel) = NULL;
+        rel->port = (uint16_t)p;
+        *alloc_port_slot(r, rel) = a;
+        return floe__relay_push_event(r, FLOE_RELAY_EV_BIND_PORT, a, rel);
+    }
+    return FLOE_ERR_NOT_FOUND;
 }
 
 static void alloc_unlink(struct floe_relay *r, struct relay_alloc *a)

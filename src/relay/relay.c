@@ -203,13 +203,21 @@ long floe_relay_port_bound(struct floe_relay *r, floe_time now, uint32_t alloc_i
     struct relay_alloc *a;
     struct floe_stun_msg msg;
     struct relay_req q;
+    uint8_t idx;
 
     if (!r || !out || !tx)
         return FLOE_ERR_INVALID_ARG;
     a = relay_find_id(r, alloc_id);
     if (!a || a->state != RELAY_ALLOC_PENDING || a->pending_binds == 0)
         return FLOE_ERR_STATE;
+    idx = a->bind_q[a->bind_head];
+    a->bind_head = (uint8_t)((a->bind_head + 1u) % 2u);
     a->pending_binds--;
+    if (err < 0 && !a->bind_failed && floe__relay_alloc_rebind(r, a, idx) == 0) {
+        a->bind_q[(a->bind_head + a->pending_binds) % 2u] = idx; /* answered once bound */
+        a->pending_binds++;
+        return 0;
+    }
     a->bind_failed |= err < 0;
     if (a->pending_binds)
         return 0;

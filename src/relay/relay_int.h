@@ -67,6 +67,11 @@ struct relay_alloc {
     struct floe_addr relayed[2];
     uint8_t n_relayed;
     uint8_t pending_binds;
+    uint8_t bind_head;  /* bind_q: indexes of relayed[] awaiting the caller's bind, */
+    uint8_t bind_q[2];  /* in the order of their BIND_PORT events */
+    uint32_t probes[2]; /* ports tried for relayed[i], the first included */
+    bool even;          /* EVEN-PORT: another port must be even too */
+    bool fixed;         /* relayed[0] is a reserved port: no other will do */
     bool bind_failed;
     bool fingerprint;   /* the Allocate request carried FINGERPRINT */
     bool has_token;     /* a port was reserved: answer with RESERVATION-TOKEN */
@@ -149,6 +154,7 @@ struct relay_alloc *floe__relay_find_port(const struct floe_relay *r,
 int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct relay_req *q,
                              const struct relay_alloc_spec *spec, struct relay_alloc **out);
 void floe__relay_alloc_destroy(struct floe_relay *r, struct relay_alloc *a);
+int floe__relay_alloc_rebind(struct floe_relay *r, struct relay_alloc *a, uint8_t idx);
 bool floe__relay_has_permission(const struct relay_alloc *a, floe_time now,
                                 const struct floe_addr *peer);
 int floe__relay_add_permission(struct floe_relay *r, struct relay_alloc *a, floe_time now,

@@ -496,6 +496,7 @@ static void test_quota_and_bind_failure(void)
     struct floe_relay_config cfg;
     struct floe_relay_event ev;
     struct tclient c;
+    unsigned tried = 0, n;
 
     floe_relay_config_default(&cfg);
     cfg.max_allocations_per_user = 1;
@@ -509,14 +510,27 @@ static void test_quota_and_bind_failure(void)
     CHECK_EQ(answer_code(&c), 486);
     floe_relay_free(c.r);
 
+    /* Binds that fail on every port of the range: 508 after the last one. */
     floe_relay_config_default(&cfg);
+    cfg.port_min = 50000;
+    cfg.port_max = 50003;
     tclient_init(&c, make_relay(&cfg));
     request(&c, 0, FLOE_STUN_ALLOCATE, add_udp, NULL);
     learn_nonce(&c);
     request(&c, 0, FLOE_STUN_ALLOCATE, add_udp, NULL);
     REQUIRE(floe_relay_poll_event(c.r, &ev) == 1);
-    c.out_len =
-        floe_relay_port_bound(c.r, 0, ev.alloc_id, FLOE_ERR_IO, c.out, sizeof(c.out), &c.tx);
+    c.out_len = 0;
+    for (n = 0; n < 4 && c.out_len == 0; n++) {
+        CHECK_EQ(ev.kind, FLOE_RELAY_EV_BIND_PORT);
+        CHECK(!(tried & 1u << (ev.addr.port - 50000)));
+        tried |= 1u << (ev.addr.port - 50000);
+        c.out_len =
+            floe_relay_port_bound(c.r, 0, ev.alloc_id, FLOE_ERR_IO, c.out, sizeof(c.out), &c.tx);
+        if (c.out_len == 0)
+            REQUIRE(floe_relay_poll_event(c.r, &ev) == 1);
+    }
+    CHECK_EQ(n, 4);
+    CHECK_EQ(tried, 0xf);
     REQUIRE(c.out_len > 0);
     REQUIRE(floe_stun_decode(&c.ans, c.out, (size_t)c.out_len) == 0);
     CHECK_EQ(answer_code(&c), 508);
@@ -1567,6 +1581,102 @@ static void test_relay_to_relay(void)
     floe_relay_free(c.r);
 }
 
+/* ------------------------------------------ relayed ports held by others (issue 9, item 9) */
+
+/* Answer the pending BIND_PORT events: fail those on a port in busy (a bit per port from
+ * base), bind the others; the ports bound in *bound; the answer in c. */
+static void bind_all(struct tclient *c, floe_time now, uint16_t base, uint64_t busy,
+                     struct floe_addr *bound, int *n_bound)
+{
+    struct floe_relay_event ev;
+
+    *n_bound = 0;
+    c->out_len = 0;
+    while (floe_relay_poll_event(c->r, &ev)) {
+        bool fail;
+
+        if (ev.kind != FLOE_RELAY_EV_BIND_PORT)
+            continue;
+        fail = ev.addr.port >= base && ev.addr.port < base + 64 &&
+               ((busy >> (ev.addr.port - base)) & 1u);
+        if (!fail && *n_bound < 2)
+            bound[(*n_bound)++] = ev.addr;
+        c->out_len = floe_relay_port_bound(c->r, now, ev.alloc_id, fail ? FLOE_ERR_IO : 0, c->out,
+                                           sizeof(c->out), &c->tx);
+    }
+    if (c->out_len > 0)
+        CHECK_EQ(floe_stun_decode(&c->ans, c->out, (size_t)c->out_len), 0);
+}
+
+/* Allocate with add() while the ports in busy are held by another process. */
+static struct floe_addr allocate_busy(struct tclient *c, floe_time now,
+                                      void (*add)(struct floe_stun_builder *, void *), void *arg,
+                                      uint64_t busy, int *n_bound)
+{
+    struct floe_addr bound[2], relayed;
+
+    memset(&relayed, 0, sizeof(relayed));
+    c->from.port++;
+    c->nonce[0] = '\0';
+    request(c, now, FLOE_STUN_ALLOCATE, add, arg);
+    learn_nonce(c);
+    request(c, now, FLOE_STUN_ALLOCATE, add, arg);
+    bind_all(c, now, 50000, busy, bound, n_bound);
+    if (answer_code(c) == 0)
+        CHECK_EQ(floe_stun_get_xor_addr(&c->ans, FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS, &relayed), 0);
+    if (answer_code(c) == 0 && *n_bound) /* the address answered is one bound */
+        CHECK(floe_addr_eq(&relayed, &bound[0]) ||
+              (*n_bound == 2 && floe_addr_eq(&relayed, &bound[1])));
+    return relayed;
+}
+
+/*
+ * A relayed port another process holds: the relay binds another free port of the range
+ * (coturn does the same), also an even one for EVEN-PORT and for the second family of a
+ * dual allocation; 508 only when every port is taken, or at once for a reserved port.
+ */
+static void test_bind_retry(void)
+{
+    struct floe_relay_config cfg;
+    struct floe_relay_stats st;
+    struct floe_addr a;
+    struct tclient c;
+    bool even = false;
+    int n, i;
+
+    floe_relay_config_default(&cfg);
+    cfg.port_min = 50000;
+    cfg.port_max = 50015;
+    CHECK_EQ(floe_addr_parse_ip("2001:db8::1", &cfg.relay_v6), 0);
+    tclient_init(&c, make_relay(&cfg));
+    for (i = 0; i < 5; i++) { /* one port of sixteen is free: found wherever the pick starts */
+        a = allocate_busy(&c, 0, add_udp, NULL, 0xffffu & ~(1u << 9), &n);
+        CHECK_EQ(answer_code(&c), 0);
+        CHECK_EQ(a.port, 50009);
+        request(&c, 0, FLOE_STUN_REFRESH, add_lifetime, &(uint32_t){0});
+        CHECK_EQ(answer_code(&c), 0);
+    }
+    a = allocate_busy(&c, 0, add_even_port, &even, 0xffffu & ~(1u << 9 | 1u << 12), &n);
+    CHECK_EQ(answer_code(&c), 0);
+    CHECK_EQ(a.port, 50012);
+    /* Dual: both families move off the busy ports (the same numbers in each family here). */
+    a = allocate_busy(&c, 0, add_dual, NULL, 0xffffu & ~(1u << 3), &n);
+    CHECK_EQ(answer_code(&c), 0);
+    CHECK_EQ(n, 2);
+    CHECK_EQ(floe_stun_get_xor_addrs(&c.ans, FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS,
+                                     (struct floe_addr[2]){0}, 2),
+             2);
+    /* Every port held: 508. A reserved pair whose even port is held: 508 at once. */
+    a = allocate_busy(&c, 0, add_udp, NULL, 0xffffu, &n);
+    CHECK_EQ(answer_code(&c), 508);
+    even = true;
+    a = allocate_busy(&c, 0, add_even_port, &even, 0xffffu, &n);
+    CHECK_EQ(answer_code(&c), 508);
+    floe_relay_get_stats(c.r, &st);
+    CHECK_EQ(st.allocations, 2);
+    floe_relay_free(c.r);
+}
+
 int main(void)
 {
     floe_xoshiro_seed(&test_rng, floe_test_seed());
@@ -1603,5 +1713,6 @@ int main(void)
     FLOE_RUN(test_flood_one_source);
     FLOE_RUN(test_unauth_answers_limited);
     FLOE_RUN(test_software);
+    FLOE_RUN(test_bind_retry);
     return floe_test_summary();
 }

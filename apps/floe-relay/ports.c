@@ -1,0 +1,58 @@
+/*
+ * floe-relay's relayed port range against the kernel's ephemeral ports: Linux hands
+ * ports of net.ipv4.ip_local_port_range (32768-60999 by default) to every outgoing
+ * socket of every program, so a relay range overlapping it finds some ports taken. The
+ * core then binds another port of the range; the start log says so once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "relayd.h"
+
+int relayd_parse_local_range(const char *text, uint16_t *lo, uint16_t *hi)
+{
+    unsigned long a, b;
+    char *end;
+
+    a = strtoul(text, &end, 10);
+    if (end == text)
+        return FLOE_ERR_INVALID_ARG;
+    text = end;
+    b = strtoul(text, &end, 10);
+    if (end == text || a == 0 || a > b || b > 65535)
+        return FLOE_ERR_INVALID_ARG;
+    *lo = (uint16_t)a;
+    *hi = (uint16_t)b;
+    return 0;
+}
+
+bool relayd_warn_ephemeral(struct floe_jsonlog *log, const struct relayd_opts *o, const char *path)
+{
+    char text[64];
+    uint16_t lo, hi;
+    size_t n;
+    FILE *f = fopen(path, "re");
+
+    if (!f)
+        return false;
+    n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    if (relayd_parse_local_range(text, &lo, &hi) < 0 || o->port_max < lo || o->port_min > hi)
+        return false;
+    {
+        struct floe_log_field f4[4] = {
+            FLOE_LF_U("port_min", o->port_min),
+            FLOE_LF_U("port_max", o->port_max),
+            FLOE_LF_U("ephemeral_min", lo),
+            FLOE_LF_U("ephemeral_max", hi),
+        };
+
+        floe_jsonlog_write(log, FLOE_LOG_WARN, "relay",
+                           "--relay-ports overlaps the kernel's ephemeral ports "
+                           "(net.ipv4.ip_local_port_range): a port another program holds is "
+                           "skipped for the next free one",
+                           f4, 4);
+    }
+    return true;
+}
