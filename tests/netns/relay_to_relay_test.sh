@@ -6,6 +6,7 @@
 # allocations may live in different workers' port shares); coturn's turnutils_uclient -y
 # (client-to-client) runs in another namespace behind a veth. Its own listening port and
 # ports outside the relayed range stay refused as peers (403), with the relayed range open.
+# A --relay-ports range inside the namespace's ip_local_port_range is warned about at start.
 set -euo pipefail
 # shellcheck source=../interop/lib.sh
 . "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
@@ -97,4 +98,26 @@ for peer in "$RELAY_IP:3478" "$RELAY_IP:40000"; do
     grep -q "403" "$TMP/err" || fail "peer $peer: $(cat "$TMP/err")"
 done
 kill -0 "$RELAY_PID" || fail "floe-relay died"
+
+# --------------------------------------- the range against the kernel's ephemeral ports
+echo "--- --relay-ports inside ip_local_port_range is logged at start; outside it is not"
+grep -q '"severity":"WARN","message":"--relay-ports overlaps the kernel.s ephemeral ports' \
+    "$TMP/relay.log" || fail "no warning for $PORTS inside $(R cat /proc/sys/net/ipv4/ip_local_port_range)"
+stop_pid "$RELAY_PID"
+RELAY_PID=""
+R sysctl -qw net.ipv4.ip_local_port_range="61000 65000"
+ip netns exec "$NS_R" "$FLOE_BIN_DIR/floe-relay" --listen "$RELAY_IP:3478" \
+    --relay-ports "$PORTS" --user alice:secret --log-file "$TMP/relay2.log" &
+RELAY_PID=$!
+i=0
+until grep -q '"message":"floe-relay started"' "$TMP/relay2.log" 2>/dev/null; do
+    [ "$i" -lt 100 ] || fail "the second floe-relay did not start"
+    sleep 0.1
+    i=$((i + 1))
+done
+sleep 0.2
+grep -q 'ephemeral' "$TMP/relay2.log" && fail "a warning for a range outside the ephemeral ports"
+for flag in --unauth-source-rate --no-software --allow-peer "relay to relay"; do
+    "$FLOE_BIN_DIR/floe-relay" --help | grep -qF -- "$flag" || fail "--help lacks $flag"
+done
 echo PASS
