@@ -26,6 +26,23 @@ int relayd_parse_local_range(const char *text, uint16_t *lo, uint16_t *hi)
     return 0;
 }
 
+static void ports_warn(struct floe_jsonlog *log, const struct relayd_opts *o, uint16_t lo,
+                       uint16_t hi)
+{
+    struct floe_log_field f[4] = {
+        FLOE_LF_U("port_min", o->port_min),
+        FLOE_LF_U("port_max", o->port_max),
+        FLOE_LF_U("ephemeral_min", lo),
+        FLOE_LF_U("ephemeral_max", hi),
+    };
+
+    floe_jsonlog_write(log, FLOE_LOG_WARN, "relay",
+                       "--relay-ports overlaps the kernel's ephemeral ports "
+                       "(net.ipv4.ip_local_port_range): a port another program holds is "
+                       "skipped for the next free one",
+                       f, 4);
+}
+
 bool relayd_warn_ephemeral(struct floe_jsonlog *log, const struct relayd_opts *o, const char *path)
 {
     char text[64];
@@ -40,19 +57,6 @@ bool relayd_warn_ephemeral(struct floe_jsonlog *log, const struct relayd_opts *o
     text[n] = '\0';
     if (relayd_parse_local_range(text, &lo, &hi) < 0 || o->port_max < lo || o->port_min > hi)
         return false;
-    {
-        struct floe_log_field f4[4] = {
-            FLOE_LF_U("port_min", o->port_min),
-            FLOE_LF_U("port_max", o->port_max),
-            FLOE_LF_U("ephemeral_min", lo),
-            FLOE_LF_U("ephemeral_max", hi),
-        };
-
-        floe_jsonlog_write(log, FLOE_LOG_WARN, "relay",
-                           "--relay-ports overlaps the kernel's ephemeral ports "
-                           "(net.ipv4.ip_local_port_range): a port another program holds is "
-                           "skipped for the next free one",
-                           f4, 4);
-    }
+    ports_warn(log, o, lo, hi);
     return true;
 }

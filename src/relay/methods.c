@@ -188,8 +188,7 @@ long floe__relay_allocate_done(struct floe_relay *r, floe_time now, struct relay
 /* A Refresh naming a family must name one of the allocation's (RFC 8656 section 8). */
 static int method_refresh_check(const struct relay_alloc *a, const struct floe_stun_msg *msg)
 {
-    uint8_t fam, i;
-    uint8_t want;
+    uint8_t fam, i, want;
 
     if (!floe_stun_has(msg, FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY))
         return 0;
@@ -212,7 +211,6 @@ static long method_refresh(struct floe_relay *r, floe_time now, struct relay_req
     if (method_refresh_check(a, q->msg))
         return floe__relay_answer_error(r, q, FLOE_TURN_ERR_PEER_FAMILY_MISMATCH,
                                         "Peer Address Family Mismatch");
-
     floe__relay_answer_start(&b, q, FLOE_STUN_SUCCESS);
     floe_stun_add_u32(&b, FLOE_STUN_ATTR_LIFETIME, (uint32_t)(lifetime / FLOE_SEC(1)));
     if (lifetime == 0)

@@ -6,7 +6,9 @@
 # allocations may live in different workers' port shares); coturn's turnutils_uclient -y
 # (client-to-client) runs in another namespace behind a veth. Its own listening port and
 # ports outside the relayed range stay refused as peers (403), with the relayed range open.
-# A --relay-ports range inside the namespace's ip_local_port_range is warned about at start.
+# DONT-FRAGMENT is honoured: 1400-byte datagrams to a peer behind a 1280-byte route come
+# back fragmented without it and not at all with it. A --relay-ports range inside the
+# namespace's ip_local_port_range is warned about at start.
 set -euo pipefail
 # shellcheck source=../interop/lib.sh
 . "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
@@ -18,6 +20,7 @@ TMP=$(mktemp -d)
 NS_R="floe-r2r-r-$$"
 NS_C="floe-r2r-c-$$"
 RELAY_PID=""
+PEER_PID=""
 RELAY_IP=203.0.113.1
 CLIENT_IP=198.51.100.2
 PORTS=50000-50999
@@ -25,6 +28,7 @@ PORTS=50000-50999
 cleanup() {
     local rc=$?
     stop_pid "$RELAY_PID"
+    stop_pid "$PEER_PID"
     ip netns del "$NS_R" 2>/dev/null || true
     ip netns del "$NS_C" 2>/dev/null || true
     if [ "$rc" -ne 0 ]; then
@@ -87,6 +91,39 @@ jq -e -s --arg ip "$RELAY_IP" \
     '[.[] | select(.message == "allocation created") | .addr | startswith($ip + ":")] |
      length >= 4 and all' "$TMP/relay.log" >/dev/null ||
     fail "the relay log lacks the allocations on $RELAY_IP"
+
+# ------------------------------------------------------------ DONT-FRAGMENT honoured
+# A peer behind a 1280-byte route: 1400-byte datagrams reach it fragmented, unless the
+# Allocate asked for DONT-FRAGMENT (-g): then the relayed socket sends with DF and the
+# kernel refuses them (RFC 8656 section 7.2), so none comes back.
+echo "--- DONT-FRAGMENT: no fragments from the relayed socket"
+ip -n "$NS_C" addr add 198.51.100.99/24 dev vc
+ip -n "$NS_R" route add 198.51.100.99/32 dev vr mtu 1280
+ip netns exec "$NS_C" turnutils_peer -L 198.51.100.99 -p 3480 >"$TMP/peer.out" 2>&1 &
+PEER_PID=$!
+i=0
+until [ -n "$(C ss -Hlnu "sport = :3480")" ]; do
+    [ "$i" -lt 100 ] || fail "turnutils_peer did not bind"
+    sleep 0.1
+    i=$((i + 1))
+done
+for df in no yes; do
+    flag=""
+    [ "$df" = yes ] && flag="-g"
+    C timeout 60 turnutils_uclient -u alice -w secret -e 198.51.100.99 -r 3480 -n 10 -l 1400 \
+        -c $flag -p 3478 "$RELAY_IP" >"$TMP/df-$df.out" 2>&1 || true
+    recv=$(sed -n 's/.*tot_recv_msgs=\([0-9]*\).*/\1/p' "$TMP/df-$df.out" | tail -1)
+    sent=$(sed -n 's/.*tot_send_msgs=\([0-9]*\).*/\1/p' "$TMP/df-$df.out" | tail -1)
+    echo "DONT-FRAGMENT $df: $sent sent, $recv back"
+    [ -n "$sent" ] && [ "$sent" -gt 0 ] || fail "DONT-FRAGMENT $df: uclient sent nothing"
+    if [ "$df" = no ]; then
+        [ "$recv" = "$sent" ] || fail "without DONT-FRAGMENT: sent $sent, got $recv back"
+    else
+        [ "$recv" = 0 ] || fail "with DONT-FRAGMENT: $recv of $sent came back fragmented"
+    fi
+done
+stop_pid "$PEER_PID"
+PEER_PID=""
 
 # ------------------------------------------------ its listening port stays refused
 echo "--- the relay's listening port and ports outside the range are refused"
