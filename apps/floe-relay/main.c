@@ -40,6 +40,9 @@ static int relayd_start_workers(struct relayd *d)
     }
     if (automatic && d->opts.io == RELAYD_IO_EPOLL)
         floe_jsonlog_info(&d->log, "relay", "io_uring unavailable, using epoll");
+    if (relayd_add_host_addresses(&d->opts) < 0) /* the peer policy still has the rest */
+        floe_jsonlog_write(&d->log, FLOE_LOG_WARN, "relay",
+                           "cannot list the host's addresses for the peer policy", NULL, 0);
     d->n_workers = d->opts.threads;
     rc = relayd_resv_init(&d->resv, &d->log, &d->opts, d->n_workers);
     if (rc < 0) {

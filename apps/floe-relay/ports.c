@@ -3,9 +3,14 @@
  * ports of net.ipv4.ip_local_port_range (32768-60999 by default) to every outgoing
  * socket of every program, so a relay range overlapping it finds some ports taken. The
  * core then binds another port of the range; the start log says so once.
+ *
+ * Also the host's addresses behind a wildcard --listen address, for the peer policy.
  */
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "relayd.h"
 
@@ -59,4 +64,45 @@ bool relayd_warn_ephemeral(struct floe_jsonlog *log, const struct relayd_opts *o
         return false;
     ports_warn(log, o, lo, hi);
     return true;
+}
+
+/* The wildcard --listen address of family, if any. */
+static bool ports_wildcard(const struct relayd_opts *o, enum floe_af family)
+{
+    static const uint8_t zero[16];
+    size_t i;
+
+    for (i = 0; i < o->n_listen; i++) {
+        if (o->listen[i].family == family && memcmp(o->listen[i].ip, zero, 16) == 0)
+            return true;
+    }
+    return false;
+}
+
+int relayd_add_host_addresses(struct relayd_opts *o)
+{
+    struct ifaddrs *all, *ifa;
+    bool v4 = ports_wildcard(o, FLOE_AF_INET), v6 = ports_wildcard(o, FLOE_AF_INET6);
+
+    if (!v4 && !v6)
+        return 0;
+    if (getifaddrs(&all) < 0)
+        return FLOE_ERR_IO;
+    for (ifa = all; ifa && o->core.n_own < FLOE_RELAY_MAX_OWN; ifa = ifa->ifa_next) {
+        struct floe_addr a;
+
+        socklen_t len;
+
+        if (!ifa->ifa_addr ||
+            (ifa->ifa_addr->sa_family != AF_INET && ifa->ifa_addr->sa_family != AF_INET6))
+            continue;
+        len = ifa->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                  : sizeof(struct sockaddr_in6);
+        if (floe_io_addr_from_sockaddr(&a, ifa->ifa_addr, len) < 0)
+            continue;
+        if ((a.family == FLOE_AF_INET && v4) || (a.family == FLOE_AF_INET6 && v6))
+            o->core.own[o->core.n_own++] = a;
+    }
+    freeifaddrs(all);
+    return 0;
 }

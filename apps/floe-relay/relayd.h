@@ -63,6 +63,13 @@ int relayd_parse_local_range(const char *text, uint16_t *lo, uint16_t *hi);
  */
 bool relayd_warn_ephemeral(struct floe_jsonlog *log, const struct relayd_opts *o, const char *path);
 
+/*
+ * With a wildcard --listen address, add the host's addresses of that family to the
+ * core's own addresses (o->core.own, up to FLOE_RELAY_MAX_OWN), which the peer policy
+ * refuses like the relay's other addresses. 0, or FLOE_ERR_IO (getifaddrs failed).
+ */
+int relayd_add_host_addresses(struct relayd_opts *o);
+
 struct relayd_worker;
 struct relayd_resv;
 

@@ -57,6 +57,7 @@ struct floe_relay_user {
 #define FLOE_RELAY_MAX_USERS 64
 #define FLOE_RELAY_MAX_CIDRS 32
 #define FLOE_RELAY_MAX_LISTEN 8
+#define FLOE_RELAY_MAX_OWN 32
 /* Unclaimed EVEN-PORT reservations one core keeps at a time (RFC 8656 section 7.2). */
 #define FLOE_RELAY_MAX_RESERVATIONS 256
 /* How long a reservation waits for the Allocate carrying its RESERVATION-TOKEN. */
@@ -149,6 +150,10 @@ struct floe_relay_config {
      * (a wildcard IP: that port on every own address). */
     struct floe_addr listen[FLOE_RELAY_MAX_LISTEN];
     size_t n_listen;
+    /* Further addresses of the relay's host (port ignored), e.g. every interface address
+     * behind a wildcard listen address: the relay's own too. */
+    struct floe_addr own[FLOE_RELAY_MAX_OWN];
+    size_t n_own;
     /* The relayed port range of the whole relay (every core of it), where relay-to-relay
      * peers may be; 0-0: port_min-port_max. */
     uint16_t relay_range_min, relay_range_max;

@@ -169,7 +169,7 @@ static bool policy_host_named(const struct floe_relay *r, const struct floe_addr
     return false;
 }
 
-/* a is one of the relay's addresses: a relayed address or a specific listening one. */
+/* a is one of the relay's addresses: relayed, a specific listening one, or another own. */
 static bool policy_is_own(const struct floe_relay *r, const struct floe_addr *a)
 {
     size_t i;
@@ -178,6 +178,10 @@ static bool policy_is_own(const struct floe_relay *r, const struct floe_addr *a)
         return true;
     for (i = 0; i < r->cfg.n_listen; i++) {
         if (!policy_is_wildcard(&r->cfg.listen[i]) && floe_addr_ip_eq(a, &r->cfg.listen[i]))
+            return true;
+    }
+    for (i = 0; i < r->cfg.n_own; i++) {
+        if (floe_addr_ip_eq(a, &r->cfg.own[i]))
             return true;
     }
     return false;

@@ -36,7 +36,7 @@ static int relay_check_config(const struct floe_relay_config *cfg)
         return FLOE_ERR_INVALID_ARG;
     if (cfg->n_users > FLOE_RELAY_MAX_USERS || cfg->n_allow > FLOE_RELAY_MAX_CIDRS ||
         cfg->n_deny > FLOE_RELAY_MAX_CIDRS || cfg->n_listen > FLOE_RELAY_MAX_LISTEN ||
-        (!cfg->n_users && !cfg->auth_secret))
+        cfg->n_own > FLOE_RELAY_MAX_OWN || (!cfg->n_users && !cfg->auth_secret))
         return FLOE_ERR_INVALID_ARG;
     if (cfg->relay_range_min > cfg->relay_range_max)
         return FLOE_ERR_INVALID_ARG;

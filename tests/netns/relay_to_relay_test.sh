@@ -7,7 +7,8 @@
 # (client-to-client) runs in another namespace behind a veth. Its own listening port and
 # ports outside the relayed range stay refused as peers (403), with the relayed range open.
 # DONT-FRAGMENT is honoured: 1400-byte datagrams to a peer behind a 1280-byte route come
-# back fragmented without it and not at all with it. A --relay-ports range inside the
+# back fragmented without it and not at all with it. With a wildcard --listen address the
+# host's other addresses are refused as peers too. A --relay-ports range inside the
 # namespace's ip_local_port_range is warned about at start.
 set -euo pipefail
 # shellcheck source=../interop/lib.sh
@@ -135,6 +136,25 @@ for peer in "$RELAY_IP:3478" "$RELAY_IP:40000"; do
     grep -q "403" "$TMP/err" || fail "peer $peer: $(cat "$TMP/err")"
 done
 kill -0 "$RELAY_PID" || fail "floe-relay died"
+
+# -------------------------- a wildcard listen address: every host address is the relay's
+echo "--- with --listen 0.0.0.0:3478, the host's other address is refused as a peer"
+stop_pid "$RELAY_PID"
+RELAY_PID=""
+ip -n "$NS_R" addr add 203.0.113.7/24 dev vr
+ip netns exec "$NS_R" "$FLOE_BIN_DIR/floe-relay" --listen 0.0.0.0:3478 --relay-ip "$RELAY_IP" \
+    --relay-ports "$PORTS" --user alice:secret --log-file "$TMP/relay.log" &
+RELAY_PID=$!
+i=0
+until [ -n "$(R ss -Hlnu "sport = :3478")" ]; do
+    [ "$i" -lt 100 ] || fail "floe-relay did not bind 0.0.0.0:3478"
+    sleep 0.1
+    i=$((i + 1))
+done
+rc=0
+C "$FLOE_BIN_DIR/floe" turn --timeout 5 --server "$RELAY_IP:3478" --user alice \
+    --password secret --peer 203.0.113.7:4000 >"$TMP/out" 2>"$TMP/err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "403" "$TMP/err" || fail "peer 203.0.113.7: exit $rc, $(cat "$TMP/err")"
 
 # --------------------------------------- the range against the kernel's ephemeral ports
 echo "--- --relay-ports inside ip_local_port_range is logged at start; outside it is not"

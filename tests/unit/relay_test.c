@@ -1571,6 +1571,15 @@ static void test_relay_to_relay(void)
     CHECK_EQ(st.drops[FLOE_RELAY_DROP_FORBIDDEN_PEER], 1);
     floe_relay_free(c.r);
 
+    /* The host's other addresses (behind a wildcard listen address) are the relay's too. */
+    floe_relay_config_default(&cfg);
+    cfg.own[0] = floe_addr_v4(198, 51, 100, 50, 0);
+    cfg.n_own = 1;
+    c = policy_client(&cfg);
+    expect_peer(&c, "198.51.100.50:4000", 403);
+    expect_peer(&c, "198.51.100.51:4000", 0);
+    floe_relay_free(c.r);
+
     /* Without the whole range a core knows only its own share. */
     floe_relay_config_default(&cfg);
     cfg.port_min = 50000;

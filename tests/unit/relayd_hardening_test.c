@@ -261,6 +261,30 @@ static void test_flags(void)
     CHECK(o.core.software && strstr(o.core.software, "floe-relay"));
 }
 
+/* A wildcard listen address makes every address of the host the relay's own. */
+static void test_host_addresses(void)
+{
+    struct floe_addr lo = floe_addr_v4(127, 0, 0, 1, 0);
+    struct relayd_opts o;
+    char err[128];
+    char *wild[] = {"floe-relay", "--listen", "0.0.0.0:3478", "--relay-ip",
+                    "192.0.2.1",  "--user",   "a:b"};
+    size_t i;
+    bool found = false;
+
+    REQUIRE(relayd_parse_args(7, wild, &o, err, sizeof(err)) == 0);
+    CHECK_EQ(relayd_add_host_addresses(&o), 0);
+    for (i = 0; i < o.core.n_own; i++) {
+        CHECK_EQ(o.core.own[i].family, FLOE_AF_INET);
+        found |= floe_addr_ip_eq(&o.core.own[i], &lo);
+    }
+    CHECK(found);
+    wild[2] = "127.0.0.1:3478";
+    REQUIRE(relayd_parse_args(7, wild, &o, err, sizeof(err)) == 0);
+    CHECK_EQ(relayd_add_host_addresses(&o), 0);
+    CHECK_EQ(o.core.n_own, 0);
+}
+
 /* The start warning about ports the kernel hands out to every program. */
 static void test_ephemeral_warning(void)
 {
@@ -309,6 +333,7 @@ int main(void)
     FLOE_RUN(test_relayed_port_taken);
     FLOE_RUN(test_no_software);
     FLOE_RUN(test_flags);
+    FLOE_RUN(test_host_addresses);
     FLOE_RUN(test_ephemeral_warning);
     return floe_test_summary();
 }
