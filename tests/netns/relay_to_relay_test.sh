@@ -43,6 +43,17 @@ trap cleanup EXIT
 R() { ip netns exec "$NS_R" "$@"; }
 C() { ip netns exec "$NS_C" "$@"; }
 
+# wait_udp_in NS PORT PID: wait up to 10 s until something binds UDP PORT in NS (PID lives).
+wait_udp_in() {
+    local i=0
+    until [ -n "$(ip netns exec "$1" ss -Hlnu "sport = :$2")" ]; do
+        [ "$i" -lt 100 ] || fail "nothing bound UDP port $2 in $1 within 10 s"
+        kill -0 "$3" 2>/dev/null || fail "process $3 exited before binding UDP port $2"
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
+
 # ----------------------------------------------------------------- topology
 ip netns add "$NS_R"
 ip netns add "$NS_C"
@@ -61,13 +72,7 @@ ip netns exec "$NS_R" "$FLOE_BIN_DIR/floe-relay" --listen "$RELAY_IP:3478" \
     --relay-ports "$PORTS" --threads 2 --user alice:secret --log-file "$TMP/relay.log" \
     --log-level debug &
 RELAY_PID=$!
-i=0
-until [ -n "$(R ss -Hlnu "sport = :3478")" ]; do
-    [ "$i" -lt 100 ] || fail "floe-relay did not bind $RELAY_IP:3478"
-    kill -0 "$RELAY_PID" 2>/dev/null || fail "floe-relay exited"
-    sleep 0.1
-    i=$((i + 1))
-done
+wait_udp_in "$NS_R" 3478 "$RELAY_PID"
 
 # ------------------------------------------------------- relay to relay, both ways
 echo "--- client to client through the relay (turnutils_uclient -y)"
@@ -102,12 +107,7 @@ ip -n "$NS_C" addr add 198.51.100.99/24 dev vc
 ip -n "$NS_R" route add 198.51.100.99/32 dev vr mtu 1280
 ip netns exec "$NS_C" turnutils_peer -L 198.51.100.99 -p 3480 >"$TMP/peer.out" 2>&1 &
 PEER_PID=$!
-i=0
-until [ -n "$(C ss -Hlnu "sport = :3480")" ]; do
-    [ "$i" -lt 100 ] || fail "turnutils_peer did not bind"
-    sleep 0.1
-    i=$((i + 1))
-done
+wait_udp_in "$NS_C" 3480 "$PEER_PID"
 for df in no yes; do
     flag=""
     [ "$df" = yes ] && flag="-g"
@@ -145,12 +145,7 @@ ip -n "$NS_R" addr add 203.0.113.7/24 dev vr
 ip netns exec "$NS_R" "$FLOE_BIN_DIR/floe-relay" --listen 0.0.0.0:3478 --relay-ip "$RELAY_IP" \
     --relay-ports "$PORTS" --user alice:secret --log-file "$TMP/relay.log" &
 RELAY_PID=$!
-i=0
-until [ -n "$(R ss -Hlnu "sport = :3478")" ]; do
-    [ "$i" -lt 100 ] || fail "floe-relay did not bind 0.0.0.0:3478"
-    sleep 0.1
-    i=$((i + 1))
-done
+wait_udp_in "$NS_R" 3478 "$RELAY_PID"
 rc=0
 C "$FLOE_BIN_DIR/floe" turn --timeout 5 --server "$RELAY_IP:3478" --user alice \
     --password secret --peer 203.0.113.7:4000 >"$TMP/out" 2>"$TMP/err" || rc=$?
@@ -159,7 +154,7 @@ C "$FLOE_BIN_DIR/floe" turn --timeout 5 --server "$RELAY_IP:3478" --user alice \
 # --------------------------------------- the range against the kernel's ephemeral ports
 echo "--- --relay-ports inside ip_local_port_range is logged at start; outside it is not"
 grep -q '"severity":"WARN","message":"--relay-ports overlaps the kernel.s ephemeral ports' \
-    "$TMP/relay.log" || fail "no warning for $PORTS inside $(R cat /proc/sys/net/ipv4/ip_local_port_range)"
+    "$TMP/relay.log" || fail "no warning for $PORTS inside $(R sysctl -n net.ipv4.ip_local_port_range)"
 stop_pid "$RELAY_PID"
 RELAY_PID=""
 R sysctl -qw net.ipv4.ip_local_port_range="61000 65000"
