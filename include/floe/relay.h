@@ -208,8 +208,9 @@ long floe_relay_handle_peer(struct floe_relay *r, floe_time now, const struct fl
  * when the port is bound, negative when it could not be (another process holds it: the
  * relay range may overlap the kernel's ephemeral ports). After a failure the core
  * moves the allocation to the next free port of its range and queues another
- * BIND_PORT (0 is returned, the answer waits); it answers 508 only once every port
- * of the range was tried, or at once for a reserved port (EVEN-PORT R, RESERVATION-TOKEN).
+ * BIND_PORT (0 is returned, the answer waits; an EVEN-PORT R reservation moves along);
+ * it answers 508 only once every port of the range was tried, or at once for the port
+ * a RESERVATION-TOKEN names.
  * Writes the Allocate answer (success or 508) into out once every port is settled;
  * same returns as floe_relay_handle_client.
  */

@@ -120,7 +120,6 @@ static int alloc_reserve_next(struct floe_relay *r, floe_time now, struct relay_
     }
     a->token = res->token;
     a->has_token = true;
-    a->fixed = true; /* the reservation holds the next port */
     return 0;
 }
 
@@ -311,9 +310,33 @@ no_capacity:
 }
 
 /*
+ * The reservation a made (EVEN-PORT R) follows a's even port to even + 1, before its
+ * token is answered; the shared registry forgets the old address and records the new.
+ */
+static int alloc_move_reservation(struct floe_relay *r, struct relay_alloc *a, uint32_t even)
+{
+    const struct floe_relay_resv_hooks *h = &r->cfg.reservations;
+    struct relay_reservation *res = alloc_find_reservation(r, a->token);
+
+    if (!res)
+        return FLOE_ERR_NOT_FOUND;
+    *alloc_port_slot(r, &res->addr) = NULL;
+    res->addr.port = (uint16_t)(even + 1u);
+    *alloc_port_slot(r, &res->addr) = &r->reserved_marker;
+    if (r->shared_resv && (!h->settle(h->ctx, res->token) ||
+                           h->reserve(h->ctx, res->token, &res->addr, res->expires) < 0)) {
+        alloc_forget_reservation(r, res);
+        a->has_token = false;
+        return FLOE_ERR_NOT_FOUND;
+    }
+    return 0;
+}
+
+/*
  * The caller could not bind relayed[idx] (another process holds the port): move it to
- * the next free port of the range (even for EVEN-PORT) and queue BIND_PORT for it.
- * FLOE_ERR_NOT_FOUND once every port was tried or when the port was reserved.
+ * the next free port of the range (even for EVEN-PORT, with the reserved port after it
+ * for R) and queue BIND_PORT for it. FLOE_ERR_NOT_FOUND once every port was tried, or
+ * for a port claimed with RESERVATION-TOKEN (the token names it).
  */
 int floe__relay_alloc_rebind(struct floe_relay *r, struct relay_alloc *a, uint8_t idx)
 {
@@ -321,18 +344,21 @@ int floe__relay_alloc_rebind(struct floe_relay *r, struct relay_alloc *a, uint8_
     const struct floe_addr *base =
         rel->family == FLOE_AF_INET ? &r->cfg.relay_v4 : &r->cfg.relay_v6;
     uint32_t span = (uint32_t)r->cfg.port_max - r->cfg.port_min + 1u, p = rel->port;
-    bool even = idx == 0 && a->even;
+    bool even = idx == 0 && a->even, pair = idx == 0 && a->has_token;
 
     if (idx == 0 && a->fixed)
         return FLOE_ERR_NOT_FOUND;
     while (a->probes[idx] < span) {
         a->probes[idx]++;
         p = p >= r->cfg.port_max ? r->cfg.port_min : p + 1;
-        if ((even && (p & 1u)) || !alloc_port_free(r, base, p))
+        if ((even && (p & 1u)) || !alloc_port_free(r, base, p) ||
+            (pair && !alloc_port_free(r, base, p + 1)))
             continue;
         *alloc_port_slot(r, rel) = NULL;
         rel->port = (uint16_t)p;
         *alloc_port_slot(r, rel) = a;
+        if (pair && alloc_move_reservation(r, a, p) < 0)
+            return FLOE_ERR_NOT_FOUND;
         return floe__relay_push_event(r, FLOE_RELAY_EV_BIND_PORT, a, rel);
     }
     return FLOE_ERR_NOT_FOUND;

@@ -1675,15 +1675,51 @@ static void test_bind_retry(void)
     CHECK_EQ(floe_stun_get_xor_addrs(&c.ans, FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS,
                                      (struct floe_addr[2]){0}, 2),
              2);
-    /* Every port held: 508. A reserved pair whose even port is held: 508 at once. */
+    /* Every port held: 508. */
     a = allocate_busy(&c, 0, add_udp, NULL, 0xffffu, &n);
-    CHECK_EQ(answer_code(&c), 508);
-    even = true;
-    a = allocate_busy(&c, 0, add_even_port, &even, 0xffffu, &n);
     CHECK_EQ(answer_code(&c), 508);
     floe_relay_get_stats(c.r, &st);
     CHECK_EQ(st.allocations, 2);
     floe_relay_free(c.r);
+}
+
+/* EVEN-PORT R: the reservation follows the even port off a held one, in one core or shared. */
+static void test_bind_retry_reservation(void)
+{
+    struct floe_relay_resv_table *t = NULL;
+    struct floe_allocator plain = {0};
+    struct tmember m = {NULL, 0};
+    struct floe_relay_resv_hooks h = tm_hooks(&m);
+    struct floe_addr a, odd;
+    struct tclient c;
+    uint64_t token = 0;
+    bool reserve = true;
+    int n, shared;
+
+    REQUIRE(floe_relay_resv_table_new(&t, &plain, 16) == 0);
+    m.t = t;
+    for (shared = 0; shared < 2; shared++) {
+        tclient_init(&c, make_relay_range(50000, 50015, shared ? &h : NULL));
+        a = allocate_busy(&c, 0, add_even_port, &reserve, 0xffffu & ~(3u << 10), &n);
+        CHECK_EQ(answer_code(&c), 0);
+        CHECK_EQ(a.port, 50010);
+        CHECK_EQ(floe_stun_get_u64(&c.ans, FLOE_STUN_ATTR_RESERVATION_TOKEN, &token), 0);
+        odd = allocate_busy(&c, 0, add_token, &token, 0, &n);
+        CHECK_EQ(answer_code(&c), 0);
+        CHECK_EQ(odd.port, 50011);
+        /* A token whose port is held: 508 (the token names the port). */
+        a = allocate_busy(&c, 0, add_even_port, &reserve, 0xffffu & ~(1u << 12), &n);
+        CHECK_EQ(a.port, 50012);
+        CHECK_EQ(floe_stun_get_u64(&c.ans, FLOE_STUN_ATTR_RESERVATION_TOKEN, &token), 0);
+        odd = allocate_busy(&c, 0, add_token, &token, 1u << 13, &n);
+        CHECK_EQ(answer_code(&c), 508);
+        /* No even port free: 508. */
+        a = allocate_busy(&c, 0, add_even_port, &reserve, 0xffffu, &n);
+        CHECK_EQ(answer_code(&c), 508);
+        floe_relay_free(c.r);
+    }
+    CHECK_EQ(floe_relay_resv_table_count(t), 0);
+    floe_relay_resv_table_free(t);
 }
 
 int main(void)
@@ -1723,5 +1759,6 @@ int main(void)
     FLOE_RUN(test_unauth_answers_limited);
     FLOE_RUN(test_software);
     FLOE_RUN(test_bind_retry);
+    FLOE_RUN(test_bind_retry_reservation);
     return floe_test_summary();
 }
