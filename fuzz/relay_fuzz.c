@@ -124,6 +124,8 @@ static int fz_setup(struct fz *f)
     cfg.users[0].password = "secret";
     cfg.n_users = 1;
     cfg.max_allocations = 8;
+    cfg.port_min = 50000; /* a failed bind tries every port of the range before 508 */
+    cfg.port_max = 50031;
     cfg.max_permissions = 4;
     cfg.max_channels = 4;
     cfg.allow_loopback_peers = true;

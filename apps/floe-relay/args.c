@@ -50,10 +50,13 @@ static const char relayd_usage[] =
     "  --secret-grace SECONDS    after SIGHUP changed the secret, the previous one is\n"
     "                            still accepted this long (default 3600; 0-604800)\n"
     "\n"
-    "Peer policy (loopback, private, link-local and the relay's own addresses are\n"
-    "refused by default):\n"
+    "Peer policy (loopback, private, link-local, Teredo and the relay's own addresses\n"
+    "are refused by default; IPv6 forms of an IPv4 address - NAT64 64:ff9b::/96, 6to4,\n"
+    "IPv4-mapped and -compatible - are judged as that address; the relayed address on\n"
+    "--relay-ports is allowed, relay to relay; a --listen port never is):\n"
     "  --allow-loopback-peers    allow peers on 127.0.0.0/8 and ::1\n"
-    "  --allow-peer CIDR         allow peers in CIDR (repeatable)\n"
+    "  --allow-peer CIDR         allow peers in CIDR (repeatable); loopback and the relay's\n"
+    "                            own addresses only when CIDR lies inside them\n"
     "  --deny-peer CIDR          refuse peers in CIDR; wins over --allow-peer (repeatable)\n"
     "\n"
     "Limits:\n"
@@ -62,8 +65,11 @@ static const char relayd_usage[] =
     "                            (default 128; 0 unlimited)\n"
     "  --client-quota N          live allocations per client IP, across all threads\n"
     "                            (default 256; 0 unlimited)\n"
-    "  --unauth-rate N           unauthenticated answers per second per worker\n"
-    "                            (default 10000; 0 unlimited)\n"
+    "  --unauth-rate N           answers to unauthenticated sources (Binding, 401, 438,\n"
+    "                            400) per second per worker (default 10000; 0 unlimited)\n"
+    "  --unauth-source-rate N    the same per source, an IPv4 address or an IPv6 /64,\n"
+    "                            per worker (default 100; 0 unlimited)\n"
+    "  --no-software             no SOFTWARE attribute (name and version) in answers\n"
     "\n"
     "Operations:\n"
     "  --metrics ADDR:PORT       serve Prometheus text metrics over HTTP here\n"
@@ -100,6 +106,8 @@ enum relayd_opt {
     OPT_USER_QUOTA,
     OPT_CLIENT_QUOTA,
     OPT_UNAUTH_RATE,
+    OPT_UNAUTH_SOURCE_RATE,
+    OPT_NO_SOFTWARE,
     OPT_METRICS,
     OPT_LOG_FILE,
     OPT_LOG_LEVEL,
@@ -130,6 +138,8 @@ static const struct option relayd_options[] = {
     {"user-quota", required_argument, NULL, OPT_USER_QUOTA},
     {"client-quota", required_argument, NULL, OPT_CLIENT_QUOTA},
     {"unauth-rate", required_argument, NULL, OPT_UNAUTH_RATE},
+    {"unauth-source-rate", required_argument, NULL, OPT_UNAUTH_SOURCE_RATE},
+    {"no-software", no_argument, NULL, OPT_NO_SOFTWARE},
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
@@ -351,8 +361,12 @@ static int args_limits(int opt, const char *v, struct relayd_opts *o, char *err,
             return args_fail(err, cap, "invalid --secret-grace (0-604800 seconds)", v);
         return 1;
     }
+    if (opt == OPT_NO_SOFTWARE) {
+        c->software = NULL;
+        return 1;
+    }
     if (opt != OPT_MAX_ALLOCATIONS && opt != OPT_USER_QUOTA && opt != OPT_CLIENT_QUOTA &&
-        opt != OPT_UNAUTH_RATE)
+        opt != OPT_UNAUTH_RATE && opt != OPT_UNAUTH_SOURCE_RATE)
         return 0;
     if (args_uint(v, 10000000, &n) < 0 || (opt == OPT_MAX_ALLOCATIONS && n == 0))
         return args_fail(err, cap, "invalid number", v);
@@ -362,6 +376,8 @@ static int args_limits(int opt, const char *v, struct relayd_opts *o, char *err,
         c->max_allocations_per_user = n;
     else if (opt == OPT_CLIENT_QUOTA)
         c->max_allocations_per_client = n;
+    else if (opt == OPT_UNAUTH_SOURCE_RATE)
+        c->unauth_source_rate = n;
     else
         c->unauth_rate = n;
     return 1;
@@ -496,6 +512,12 @@ static int args_finish(struct relayd_opts *o, char *err, size_t cap)
         return args_fail(err, cap, "--relay-ports has fewer ports than --threads", "");
     o->relay_ip.port = 0;
     o->relay_ip6.port = 0;
+    /* peer policy: the listening addresses are the relay's own; relay to relay on the range */
+    _Static_assert(RELAYD_MAX_LISTEN == FLOE_RELAY_MAX_LISTEN, "one listen table");
+    memcpy(o->core.listen, o->listen, sizeof(o->listen));
+    o->core.n_listen = o->n_listen;
+    o->core.relay_range_min = o->port_min;
+    o->core.relay_range_max = o->port_max;
     return 0;
 }
 
@@ -507,6 +529,7 @@ int relayd_parse_args(int argc, char **argv, struct relayd_opts *o, char *err, s
     floe_relay_config_default(&o->core);
     o->core.max_allocations_per_user = RELAYD_DEFAULT_USER_QUOTA;
     o->core.max_allocations_per_client = RELAYD_DEFAULT_CLIENT_QUOTA;
+    o->core.software = "floe-relay " FLOE_VERSION_STRING; /* --no-software clears it */
     o->port_min = o->core.port_min;
     o->port_max = o->core.port_max;
     o->log_level = FLOE_LOG_INFO;

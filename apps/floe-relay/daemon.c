@@ -29,6 +29,9 @@ static int daemon_make(struct relayd *d)
         return daemon_fail("--io uring: io_uring unavailable", rc);
     if (automatic && d->opts.io == RELAYD_IO_EPOLL)
         floe_jsonlog_info(&d->log, "relay", "io_uring unavailable, using epoll");
+    if (relayd_add_host_addresses(&d->opts) < 0) /* the peer policy still has the rest */
+        floe_jsonlog_write(&d->log, FLOE_LOG_WARN, "relay",
+                           "cannot list the host's addresses for the peer policy", NULL, 0);
     d->n_workers = d->opts.threads;
     rc = relayd_quota_init(&d->quota);
     if (rc < 0)

@@ -82,6 +82,7 @@ static int relayd_run(struct relayd *d, const sigset_t *set)
         have_metrics =
             d->opts.have_metrics && pthread_create(&metrics, NULL, relayd_metrics_run, d) == 0;
         relayd_log_start(d);
+        (void)relayd_warn_ephemeral(&d->log, &d->opts, RELAYD_LOCAL_RANGE_PATH);
         relayd_signals(d, set);
     } else {
         rc = 1;

@@ -72,6 +72,24 @@ struct relayd_opts {
  */
 int relayd_parse_args(int argc, char **argv, struct relayd_opts *o, char *err, size_t cap);
 
+/* Where Linux keeps the ephemeral port range ("32768\t60999\n"). */
+#define RELAYD_LOCAL_RANGE_PATH "/proc/sys/net/ipv4/ip_local_port_range"
+
+/* Parse an ip_local_port_range text into lo and hi. 0 or FLOE_ERR_INVALID_ARG. */
+int relayd_parse_local_range(const char *text, uint16_t *lo, uint16_t *hi);
+/*
+ * Log a warning into log when o's --relay-ports overlaps the range in the file at path
+ * (RELAYD_LOCAL_RANGE_PATH). True when it warned; an unreadable file is no overlap.
+ */
+bool relayd_warn_ephemeral(struct floe_jsonlog *log, const struct relayd_opts *o, const char *path);
+
+/*
+ * With a wildcard --listen address, add the host's addresses of that family to the
+ * core's own addresses (o->core.own, up to FLOE_RELAY_MAX_OWN), which the peer policy
+ * refuses like the relay's other addresses. 0, or FLOE_ERR_IO (getifaddrs failed).
+ */
+int relayd_add_host_addresses(struct relayd_opts *o);
+
 struct relayd_worker;
 struct relayd_resv;
 

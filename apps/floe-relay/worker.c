@@ -138,7 +138,6 @@ static int worker_make_core(struct relayd_worker *w)
 
     cfg.rng = floe_crypto_rng();
     cfg.log = floe_jsonlog_hook(&w->d->log);
-    cfg.software = "floe-relay " FLOE_VERSION_STRING;
     cfg.relay_v4 = o->relay_ip;
     cfg.relay_v6 = o->relay_ip6;
     cfg.reservations = relayd_resv_hooks(&w->d->resv, w->idx);
@@ -303,6 +302,16 @@ static void worker_tx_commit(struct relayd_worker *w, long n, const struct floe_
     w->n_tx++;
 }
 
+/* DONT-FRAGMENT (RFC 8656 section 7.2): the relayed socket sends with the DF bit set. */
+static int worker_dont_fragment(int fd, const struct floe_addr *a)
+{
+    int v4 = IP_PMTUDISC_DO, one = 1;
+
+    if (a->family == FLOE_AF_INET6)
+        return setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &one, sizeof(one));
+    return setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof(v4));
+}
+
 /* Bind a relayed port for the core; answer it with floe_relay_port_bound. */
 static void worker_bind_port(struct relayd_worker *w, floe_time now,
                              const struct floe_relay_event *ev)
@@ -312,6 +321,10 @@ static void worker_bind_port(struct relayd_worker *w, floe_time now,
     uint32_t low = (uint32_t)worker_fam(&ev->addr) << 16 | ev->addr.port;
     long n;
 
+    if (fd >= 0 && ev->dont_fragment && worker_dont_fragment(fd, &ev->addr) < 0) {
+        close(fd);
+        fd = FLOE_ERR_IO;
+    }
     if (fd >= 0 &&
         (w->ring ? floe_io_uring_recv(w->ring, fd, worker_tag32(WORKER_TAG_RELAY, low))
                  : worker_epoll_add(w, fd, (uint64_t)WORKER_TAG_RELAY << 32 | low)) < 0) {

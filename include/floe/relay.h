@@ -56,6 +56,8 @@ struct floe_relay_user {
 
 #define FLOE_RELAY_MAX_USERS 64
 #define FLOE_RELAY_MAX_CIDRS 32
+#define FLOE_RELAY_MAX_LISTEN 8
+#define FLOE_RELAY_MAX_OWN 32
 /* Unclaimed EVEN-PORT reservations one core keeps at a time (RFC 8656 section 7.2). */
 #define FLOE_RELAY_MAX_RESERVATIONS 256
 /* How long a reservation waits for the Allocate carrying its RESERVATION-TOKEN. */
@@ -142,14 +144,42 @@ struct floe_relay_config {
     uint32_t max_allocations_per_client; /* per client IP; 0: unlimited */
     uint32_t max_permissions;            /* per allocation, 64 */
     uint32_t max_channels;               /* per allocation, 64 */
-    uint32_t unauth_rate;                /* unauthenticated answers per second, 0: unlimited */
-    /* Peer policy: loopback, private, link-local, unspecified, multicast and the
-     * relay's own addresses are refused unless allowed. deny wins over allow. */
+    /*
+     * Answers to unauthenticated sources (Binding, 401, 438, 400 and 420 before
+     * authentication): unauth_rate per second in all (10000; 0: unlimited), and
+     * unauth_source_rate per second to one source, an IPv4 address or an IPv6 /64 (100;
+     * 0: no per-source limit), tracked in a table of unauth_sources entries (4096).
+     */
+    uint32_t unauth_rate;
+    uint32_t unauth_source_rate;
+    uint32_t unauth_sources;
+    /*
+     * Peer policy: loopback, private, shared, link-local, unspecified, multicast, Teredo
+     * and the relay's own addresses are refused unless allowed; deny wins over allow. An
+     * IPv6 address embedding an IPv4 one (IPv4-mapped, IPv4-translated, IPv4-compatible,
+     * NAT64 64:ff9b::/96, 6to4) is judged as that IPv4 address. An allow entry re-opens
+     * loopback only when it lies inside loopback (127.0.0.0/8, ::1) and one of the relay's
+     * own addresses only when it names it alone (/32, /128); allow_loopback_peers opens
+     * loopback. The relay's own relayed addresses (relay_v4, relay_v6) are peers on the
+     * relayed port range (relay to relay, two allocations of one relay); a listening port
+     * on an own address never is.
+     */
     bool allow_loopback_peers;
     struct floe_cidr allow[FLOE_RELAY_MAX_CIDRS];
     size_t n_allow;
     struct floe_cidr deny[FLOE_RELAY_MAX_CIDRS];
     size_t n_deny;
+    /* The relay's listening addresses: their IPs are its own, their ports never peers
+     * (a wildcard IP: that port on every own address). */
+    struct floe_addr listen[FLOE_RELAY_MAX_LISTEN];
+    size_t n_listen;
+    /* Further addresses of the relay's host (port ignored), e.g. every interface address
+     * behind a wildcard listen address: the relay's own too. */
+    struct floe_addr own[FLOE_RELAY_MAX_OWN];
+    size_t n_own;
+    /* The relayed port range of the whole relay (every core of it), where relay-to-relay
+     * peers may be; 0-0: port_min-port_max. */
+    uint16_t relay_range_min, relay_range_max;
     /* Shared EVEN-PORT reservations; all four hooks or none (the default). */
     struct floe_relay_resv_hooks reservations;
     /* Shared quota counters; both hooks or none (the default). */
@@ -217,9 +247,15 @@ long floe_relay_handle_peer(struct floe_relay *r, floe_time now, const struct fl
                             uint8_t *out, size_t cap, struct floe_relay_tx *tx);
 
 /*
- * The caller's answer to FLOE_RELAY_EV_BIND_PORT: err 0 when the port is bound,
- * negative when it could not be. Writes the Allocate answer (success or 508)
- * into out; same returns as floe_relay_handle_client.
+ * The caller's answer to FLOE_RELAY_EV_BIND_PORT, in the order of those events: err 0
+ * when the port is bound, negative when it could not be (another process holds it: the
+ * relay range may overlap the kernel's ephemeral ports). After a failure the core
+ * moves the allocation to the next free port of its range and queues another
+ * BIND_PORT (0 is returned, the answer waits; an EVEN-PORT R reservation moves along);
+ * it answers 508 only once every port of the range was tried, or at once for the port
+ * a RESERVATION-TOKEN names.
+ * Writes the Allocate answer (success or 508) into out once every port is settled;
+ * same returns as floe_relay_handle_client.
  */
 long floe_relay_port_bound(struct floe_relay *r, floe_time now, uint32_t alloc_id, int err,
                            uint8_t *out, size_t cap, struct floe_relay_tx *tx);
@@ -241,6 +277,9 @@ struct floe_relay_event {
     uint32_t alloc_id;
     struct floe_addr addr;   /* relayed address */
     struct floe_addr client; /* the client's transport address */
+    /* BIND_PORT: the Allocate carried DONT-FRAGMENT; the socket must send with the DF bit
+     * set (IP_MTU_DISCOVER IP_PMTUDISC_DO, IPV6_DONTFRAG) or the bind counts as failed */
+    bool dont_fragment;
 };
 
 /* 1 and fills ev when an event is queued, 0 otherwise. */
@@ -254,7 +293,9 @@ int floe_relay_poll_event(struct floe_relay *r, struct floe_relay_event *ev);
     X(NO_CHANNEL, "no_channel")                                                                    \
     X(RATE_LIMITED, "rate_limited")                                                                \
     X(UNEXPECTED, "unexpected")                                                                    \
-    X(TOO_BIG, "too_big")
+    X(TOO_BIG, "too_big")                                                                          \
+    X(UNKNOWN_ATTRIBUTE, "unknown_attribute")                                                      \
+    X(FORBIDDEN_PEER, "forbidden_peer")
 
 enum floe_relay_drop {
 #define FLOE__RELAY_DROP_ENUM(name, str) FLOE_RELAY_DROP_##name,

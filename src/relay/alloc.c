@@ -191,6 +191,7 @@ static void alloc_take_reservation(struct floe_relay *r, struct relay_alloc *a,
 {
     a->relayed[a->n_relayed++] = res->addr;
     *alloc_port_slot(r, &res->addr) = a;
+    a->fixed = true;
     *res = r->reservations[--r->n_reservations];
 }
 
@@ -233,6 +234,7 @@ static int alloc_claim_shared(struct floe_relay *r, floe_time now, struct relay_
     }
     a->relayed[a->n_relayed++] = relayed;
     *alloc_port_slot(r, &relayed) = a;
+    a->fixed = true;
     a->borrowed = true;
     a->token = token;
     return 0;
@@ -346,6 +348,9 @@ int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct r
     a->quota_held = r->cfg.quotas.release != NULL;
     a->expires = floe_time_add(now, RELAY_PENDING_TIMEOUT);
     r->allocs[r->n_allocs++] = a;
+    a->dont_fragment = spec->dont_fragment;
+    a->af_error = spec->af_error;
+    a->even = spec->even;
     a->next_client = *alloc_bucket(r, q->from, q->local);
     *alloc_bucket(r, q->from, q->local) = a;
     if (alloc_add_all(r, now, a, spec) < 0)
@@ -353,6 +358,8 @@ int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct r
     for (i = 0; i < a->n_relayed; i++) {
         if (floe__relay_push_event(r, FLOE_RELAY_EV_BIND_PORT, a, &a->relayed[i]) < 0)
             goto no_capacity;
+        a->bind_q[i] = i;
+        a->probes[i] = 1;
         a->pending_binds++;
     }
     r->stats.allocations_total++;
@@ -361,6 +368,61 @@ int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct r
 no_capacity:
     floe__relay_alloc_destroy(r, a);
     return FLOE_TURN_ERR_INSUFFICIENT_CAPACITY;
+}
+
+/*
+ * The reservation a made (EVEN-PORT R) follows a's even port to even + 1, before its
+ * token is answered; the shared registry forgets the old address and records the new.
+ */
+static int alloc_move_reservation(struct floe_relay *r, struct relay_alloc *a, uint32_t even)
+{
+    const struct floe_relay_resv_hooks *h = &r->cfg.reservations;
+    struct relay_reservation *res = alloc_find_reservation(r, a->token);
+
+    if (!res)
+        return FLOE_ERR_NOT_FOUND;
+    *alloc_port_slot(r, &res->addr) = NULL;
+    res->addr.port = (uint16_t)(even + 1u);
+    *alloc_port_slot(r, &res->addr) = &r->reserved_marker;
+    if (r->shared_resv && (!h->settle(h->ctx, res->token) ||
+                           h->reserve(h->ctx, res->token, &res->addr, res->expires) < 0)) {
+        alloc_forget_reservation(r, res);
+        a->has_token = false;
+        return FLOE_ERR_NOT_FOUND;
+    }
+    return 0;
+}
+
+/*
+ * The caller could not bind relayed[idx] (another process holds the port): move it to
+ * the next free port of the range (even for EVEN-PORT, with the reserved port after it
+ * for R) and queue BIND_PORT for it. FLOE_ERR_NOT_FOUND once every port was tried, or
+ * for a port claimed with RESERVATION-TOKEN (the token names it).
+ */
+int floe__relay_alloc_rebind(struct floe_relay *r, struct relay_alloc *a, uint8_t idx)
+{
+    struct floe_addr *rel = &a->relayed[idx];
+    const struct floe_addr *base =
+        rel->family == FLOE_AF_INET ? &r->cfg.relay_v4 : &r->cfg.relay_v6;
+    uint32_t span = (uint32_t)r->cfg.port_max - r->cfg.port_min + 1u, p = rel->port;
+    bool even = idx == 0 && a->even, pair = idx == 0 && a->has_token;
+
+    if (idx == 0 && a->fixed)
+        return FLOE_ERR_NOT_FOUND;
+    while (a->probes[idx] < span) {
+        a->probes[idx]++;
+        p = p >= r->cfg.port_max ? r->cfg.port_min : p + 1;
+        if ((even && (p & 1u)) || !alloc_port_free(r, base, p) ||
+            (pair && !alloc_port_free(r, base, p + 1)))
+            continue;
+        *alloc_port_slot(r, rel) = NULL;
+        rel->port = (uint16_t)p;
+        *alloc_port_slot(r, rel) = a;
+        if (pair && alloc_move_reservation(r, a, p) < 0)
+            return FLOE_ERR_NOT_FOUND;
+        return floe__relay_push_event(r, FLOE_RELAY_EV_BIND_PORT, a, rel);
+    }
+    return FLOE_ERR_NOT_FOUND;
 }
 
 static void alloc_unlink(struct floe_relay *r, struct relay_alloc *a)
@@ -569,6 +631,7 @@ int floe__relay_push_event(struct floe_relay *r, enum floe_relay_event_kind kind
     ev->alloc_id = a->id;
     ev->addr = *addr;
     ev->client = a->client;
+    ev->dont_fragment = a->dont_fragment;
     r->ev_len++;
     return 0;
 }

@@ -48,3 +48,12 @@ long floe__relay_answer_error(struct floe_relay *r, const struct relay_req *q, i
     r->stats.error_responses++;
     return floe__relay_answer_finish(r, &b, q, q->key, q->msg->fingerprint_idx >= 0);
 }
+
+/* An error response to a source not authenticated (yet): within the per-source limit. */
+long floe__relay_answer_unauth_error(struct floe_relay *r, floe_time now, const struct relay_req *q,
+                                     int code, const char *reason)
+{
+    if (!floe__relay_take_unauth_token(r, now, q->from))
+        return 0;
+    return floe__relay_answer_error(r, q, code, reason);
+}

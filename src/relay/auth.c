@@ -88,29 +88,13 @@ static bool nonce_valid(struct floe_relay *r, floe_time now, const struct floe_a
     return floe_ct_eq(expect, nonce.ptr, RELAY_NONCE_LEN);
 }
 
-bool floe__relay_take_unauth_token(struct floe_relay *r, floe_time now)
-{
-    if (r->cfg.unauth_rate == 0)
-        return true;
-    if (now >= r->bucket_at) {
-        r->bucket_at = floe_time_add(now, FLOE_SEC(1));
-        r->bucket_tokens = r->cfg.unauth_rate;
-    }
-    if (r->bucket_tokens == 0) {
-        r->stats.drops[FLOE_RELAY_DROP_RATE_LIMITED]++;
-        return false;
-    }
-    r->bucket_tokens--;
-    return true;
-}
-
 /* 401 or 438 with REALM and a fresh NONCE; dropped when over the rate limit. */
 static long auth_challenge(struct floe_relay *r, floe_time now, struct relay_req *q, int code)
 {
     struct floe_stun_builder b;
     char nonce[RELAY_NONCE_LEN + 1];
 
-    if (!floe__relay_take_unauth_token(r, now))
+    if (!floe__relay_take_unauth_token(r, now, q->from))
         return 0;
     if (nonce_make(r, now, q->from, nonce) < 0)
         return 0;
@@ -181,7 +165,7 @@ long floe__relay_authenticate(struct floe_relay *r, floe_time now, struct relay_
         floe_stun_get_span(q->msg, FLOE_STUN_ATTR_REALM, &realm) < 0 ||
         floe_stun_get_span(q->msg, FLOE_STUN_ATTR_NONCE, &nonce) < 0 ||
         !auth_span_to_str(user, q->username, sizeof(q->username)))
-        return floe__relay_answer_error(r, q, FLOE_TURN_ERR_BAD_REQUEST, "Bad Request");
+        return floe__relay_answer_unauth_error(r, now, q, FLOE_TURN_ERR_BAD_REQUEST, "Bad Request");
     if (!nonce_valid(r, now, q->from, nonce))
         return auth_challenge(r, now, q, FLOE_TURN_ERR_STALE_NONCE);
     if (realm.len != strlen(r->cfg.realm) || memcmp(realm.ptr, r->cfg.realm, realm.len) != 0 ||

@@ -74,6 +74,10 @@ long floe__relay_send_indication(struct floe_relay *r, floe_time now, const stru
         r->stats.drops[FLOE_RELAY_DROP_NO_ALLOCATION]++;
         return 0;
     }
+    if (q->msg->n_unknown) { /* an indication has no error answer (RFC 8489 section 6.3.2) */
+        r->stats.drops[FLOE_RELAY_DROP_UNKNOWN_ATTRIBUTE]++;
+        return 0;
+    }
     if (floe_stun_get_xor_addr(q->msg, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, &peer) < 0 ||
         floe_stun_get_span(q->msg, FLOE_STUN_ATTR_DATA, &data) < 0) {
         r->stats.drops[FLOE_RELAY_DROP_MALFORMED]++;
@@ -81,6 +85,11 @@ long floe__relay_send_indication(struct floe_relay *r, floe_time now, const stru
     }
     if (!floe__relay_has_permission(a, now, &peer)) {
         r->stats.drops[FLOE_RELAY_DROP_NO_PERMISSION]++;
+        return 0;
+    }
+    /* The permission is for the IP; the port matters too (the relay's own listening ports). */
+    if (!floe__relay_peer_allowed(r, &peer)) {
+        r->stats.drops[FLOE_RELAY_DROP_FORBIDDEN_PEER]++;
         return 0;
     }
     return datapath_to_peer(r, a, &peer, data, q->out, q->cap, q->tx);

@@ -3,65 +3,94 @@
 
 #include "relay_int.h"
 
-static long method_binding(struct floe_relay *r, struct relay_req *q)
+/* 420 with UNKNOWN-ATTRIBUTES (RFC 8489 section 6.3.1), authenticated when key is set. */
+static long method_unknown_attrs(struct floe_relay *r, struct relay_req *q, const uint8_t *key)
 {
     struct floe_stun_builder b;
 
+    floe__relay_answer_start(&b, q, FLOE_STUN_ERROR);
+    floe_stun_add_error(&b, FLOE_TURN_ERR_UNKNOWN_ATTRIBUTE, "Unknown Attribute");
+    floe_stun_add_unknown_attrs(&b, q->msg->unknown, q->msg->n_unknown);
+    r->stats.error_responses++;
+    return floe__relay_answer_finish(r, &b, q, key, q->msg->fingerprint_idx >= 0);
+}
+
+/* Binding: unauthenticated, so its answer (success or 420) goes through the source limit. */
+static long method_binding(struct floe_relay *r, floe_time now, struct relay_req *q)
+{
+    struct floe_stun_builder b;
+
+    if (!floe__relay_take_unauth_token(r, now, q->from))
+        return 0;
+    if (q->msg->n_unknown)
+        return method_unknown_attrs(r, q, NULL);
     floe__relay_answer_start(&b, q, FLOE_STUN_SUCCESS);
     floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, q->from);
     return floe__relay_answer_finish(r, &b, q, NULL, q->msg->fingerprint_idx >= 0);
 }
 
+/*
+ * The desired lifetime of RFC 8656 sections 7.2 and 8: 0 when LIFETIME is 0 (a Refresh
+ * deleting the allocation), else min(requested, max) but never below the default.
+ */
 static floe_time method_lifetime(const struct floe_relay *r, const struct floe_stun_msg *msg)
 {
     uint32_t secs;
+    floe_time t;
 
     if (floe_stun_get_u32(msg, FLOE_STUN_ATTR_LIFETIME, &secs) < 0)
         return r->cfg.default_lifetime;
-    if (FLOE_SEC(secs) > r->cfg.max_lifetime)
-        return r->cfg.max_lifetime;
-    return FLOE_SEC(secs);
+    if (secs == 0)
+        return 0;
+    t = FLOE_SEC(secs);
+    if (t > r->cfg.max_lifetime)
+        t = r->cfg.max_lifetime;
+    return t < r->cfg.default_lifetime ? r->cfg.default_lifetime : t;
 }
 
-/* The families an Allocate asks for as a bit set, or 0 with *err set. */
-static uint8_t method_families(const struct floe_relay *r, const struct floe_stun_msg *msg,
-                               int *err)
+/*
+ * The families an Allocate asks for (RFC 8656 section 7.2) into spec->families: 0 or the
+ * error code to answer with. An additional IPv6 family this relay has no address for is
+ * left out and named in spec->af_error (ADDRESS-ERROR-CODE 440 in the success answer).
+ */
+static int method_families(const struct floe_relay *r, const struct floe_stun_msg *msg,
+                           struct relay_alloc_spec *spec)
 {
-    uint8_t fam = FLOE_STUN_FAMILY_IPV4, extra = 0, set;
+    bool has_req = floe_stun_has(msg, FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY);
+    bool has_add = floe_stun_has(msg, FLOE_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY);
+    uint8_t fam = FLOE_STUN_FAMILY_IPV4, extra = 0;
 
-    *err = 0;
-    if (floe_stun_has(msg, FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY) &&
-        floe_stun_get_family(msg, FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY, &fam) < 0)
-        *err = FLOE_TURN_ERR_ADDRESS_FAMILY;
-    if (floe_stun_has(msg, FLOE_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY)) {
-        if (floe_stun_has(msg, FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY) ||
-            floe_stun_get_family(msg, FLOE_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, &extra) < 0 ||
-            extra != FLOE_STUN_FAMILY_IPV6)
-            *err = FLOE_TURN_ERR_BAD_REQUEST;
-    }
-    if (*err)
-        return 0;
-    set = (uint8_t)(fam == FLOE_STUN_FAMILY_IPV6 ? 1u << FLOE_AF_INET6 : 1u << FLOE_AF_INET);
-    if (extra)
-        set |= (uint8_t)(1u << FLOE_AF_INET6);
-    if (((set >> FLOE_AF_INET) & 1u) && !r->cfg.relay_v4.family)
-        *err = FLOE_TURN_ERR_ADDRESS_FAMILY;
-    if (((set >> FLOE_AF_INET6) & 1u) && !r->cfg.relay_v6.family)
-        *err = FLOE_TURN_ERR_ADDRESS_FAMILY;
-    return *err ? 0 : set;
+    if (has_req && floe_stun_get_family(msg, FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY, &fam) < 0)
+        return FLOE_TURN_ERR_ADDRESS_FAMILY;
+    if (has_add &&
+        (has_req ||
+         floe_stun_get_family(msg, FLOE_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, &extra) < 0 ||
+         extra != FLOE_STUN_FAMILY_IPV6))
+        return FLOE_TURN_ERR_BAD_REQUEST;
+    if (fam == FLOE_STUN_FAMILY_IPV6 ? !r->cfg.relay_v6.family : !r->cfg.relay_v4.family)
+        return FLOE_TURN_ERR_ADDRESS_FAMILY;
+    spec->families =
+        (uint8_t)(fam == FLOE_STUN_FAMILY_IPV6 ? 1u << FLOE_AF_INET6 : 1u << FLOE_AF_INET);
+    if (extra && r->cfg.relay_v6.family)
+        spec->families |= (uint8_t)(1u << FLOE_AF_INET6);
+    else if (extra)
+        spec->af_error = FLOE_STUN_FAMILY_IPV6;
+    return 0;
 }
 
 /* Checks of RFC 8656 section 7.2 that need no state; 0 or an error code. */
 static int method_allocate_check(const struct floe_stun_msg *msg)
 {
     uint8_t proto;
+    bool token = floe_stun_has(msg, FLOE_STUN_ATTR_RESERVATION_TOKEN);
 
     if (floe_stun_get_requested_transport(msg, &proto) < 0)
         return FLOE_TURN_ERR_BAD_REQUEST;
     if (proto != 17)
         return FLOE_TURN_ERR_UNSUPPORTED_TRANSPORT;
-    if (floe_stun_has(msg, FLOE_STUN_ATTR_RESERVATION_TOKEN) &&
-        floe_stun_has(msg, FLOE_STUN_ATTR_EVEN_PORT))
+    if (token && (floe_stun_has(msg, FLOE_STUN_ATTR_EVEN_PORT) ||
+                  floe_stun_has(msg, FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY) ||
+                  floe_stun_has(msg, FLOE_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY)))
         return FLOE_TURN_ERR_BAD_REQUEST;
     return 0;
 }
@@ -83,6 +112,9 @@ static long method_allocate_success(struct floe_relay *r, floe_time now, struct 
                       (uint32_t)((a->expires > now ? a->expires - now : 0) / FLOE_SEC(1)));
     if (a->has_token)
         floe_stun_add_u64(&b, FLOE_STUN_ATTR_RESERVATION_TOKEN, a->token);
+    if (a->af_error)
+        floe_stun_add_address_error(&b, a->af_error, FLOE_TURN_ERR_ADDRESS_FAMILY,
+                                    "Address Family not Supported");
     floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &a->client);
     return floe__relay_answer_finish(r, &b, q, a->key, a->fingerprint);
 }
@@ -96,13 +128,14 @@ static int method_allocate_spec(const struct floe_relay *r, const struct floe_st
     memset(spec, 0, sizeof(*spec));
     if (err)
         return err;
+    spec->dont_fragment = floe_stun_has(msg, FLOE_STUN_ATTR_DONT_FRAGMENT);
     if (floe_stun_has(msg, FLOE_STUN_ATTR_RESERVATION_TOKEN)) {
         spec->has_token = true;
         return floe_stun_get_u64(msg, FLOE_STUN_ATTR_RESERVATION_TOKEN, &spec->token) < 0
                    ? FLOE_TURN_ERR_BAD_REQUEST
                    : 0;
     }
-    spec->families = method_families(r, msg, &err);
+    err = method_families(r, msg, spec);
     if (err || !floe_stun_has(msg, FLOE_STUN_ATTR_EVEN_PORT))
         return err;
     spec->even = true;
@@ -132,6 +165,8 @@ static long method_allocate(struct floe_relay *r, floe_time now, struct relay_re
                                                                    : "Insufficient Capacity");
     memcpy(a->key, q->key, FLOE_MD5_LEN);
     a->lifetime = method_lifetime(r, q->msg);
+    if (a->lifetime == 0) /* LIFETIME 0 on an Allocate: the default, not an expired success */
+        a->lifetime = r->cfg.default_lifetime;
     return 0; /* answered by floe_relay_port_bound */
 }
 
@@ -153,12 +188,32 @@ long floe__relay_allocate_done(struct floe_relay *r, floe_time now, struct relay
     return method_allocate_success(r, now, a, q);
 }
 
+/* A Refresh naming a family must name one of the allocation's (RFC 8656 section 8). */
+static int method_refresh_check(const struct relay_alloc *a, const struct floe_stun_msg *msg)
+{
+    uint8_t fam, i, want;
+
+    if (!floe_stun_has(msg, FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY))
+        return 0;
+    if (floe_stun_get_family(msg, FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY, &fam) < 0)
+        return FLOE_TURN_ERR_PEER_FAMILY_MISMATCH;
+    want = fam == FLOE_STUN_FAMILY_IPV6 ? FLOE_AF_INET6 : FLOE_AF_INET;
+    for (i = 0; i < a->n_relayed; i++) {
+        if (a->relayed[i].family == want)
+            return 0;
+    }
+    return FLOE_TURN_ERR_PEER_FAMILY_MISMATCH;
+}
+
 static long method_refresh(struct floe_relay *r, floe_time now, struct relay_req *q,
                            struct relay_alloc *a)
 {
     struct floe_stun_builder b;
     floe_time lifetime = method_lifetime(r, q->msg);
 
+    if (method_refresh_check(a, q->msg))
+        return floe__relay_answer_error(r, q, FLOE_TURN_ERR_PEER_FAMILY_MISMATCH,
+                                        "Peer Address Family Mismatch");
     floe__relay_answer_start(&b, q, FLOE_STUN_SUCCESS);
     floe_stun_add_u32(&b, FLOE_STUN_ATTR_LIFETIME, (uint32_t)(lifetime / FLOE_SEC(1)));
     if (lifetime == 0)
@@ -300,23 +355,17 @@ long floe__relay_request(struct floe_relay *r, floe_time now, struct relay_req *
 
     r->stats.requests++;
     if (q->msg->method == FLOE_STUN_BINDING)
-        return method_binding(r, q);
+        return method_binding(r, now, q);
     if (q->msg->method != FLOE_STUN_ALLOCATE && q->msg->method != FLOE_STUN_REFRESH &&
         q->msg->method != FLOE_STUN_CREATE_PERMISSION && q->msg->method != FLOE_STUN_CHANNEL_BIND)
-        return floe__relay_answer_error(r, q, FLOE_TURN_ERR_BAD_REQUEST, "Unknown Method");
+        return floe__relay_answer_unauth_error(r, now, q, FLOE_TURN_ERR_BAD_REQUEST,
+                                               "Unknown Method");
     n = floe__relay_authenticate(r, now, q, key);
     if (n != 1)
         return n;
     q->key = key;
-    if (q->msg->n_unknown) {
-        struct floe_stun_builder b;
-
-        floe__relay_answer_start(&b, q, FLOE_STUN_ERROR);
-        floe_stun_add_error(&b, FLOE_TURN_ERR_UNKNOWN_ATTRIBUTE, "Unknown Attribute");
-        floe_stun_add_unknown_attrs(&b, q->msg->unknown, q->msg->n_unknown);
-        r->stats.error_responses++;
-        return floe__relay_answer_finish(r, &b, q, key, q->msg->fingerprint_idx >= 0);
-    }
+    if (q->msg->n_unknown)
+        return method_unknown_attrs(r, q, key);
     if (q->msg->method == FLOE_STUN_ALLOCATE)
         return method_allocate(r, now, q);
     return method_on_allocation(r, now, q);

@@ -18,6 +18,8 @@ void floe_relay_config_default(struct floe_relay_config *cfg)
     cfg->max_permissions = 64;
     cfg->max_channels = 64;
     cfg->unauth_rate = 10000;
+    cfg->unauth_source_rate = 100;
+    cfg->unauth_sources = 4096;
 }
 
 /* All four reservation hooks, or none. */
@@ -33,7 +35,10 @@ static int relay_check_config(const struct floe_relay_config *cfg)
     if (!cfg->rng.fill || !cfg->realm || (!cfg->relay_v4.family && !cfg->relay_v6.family))
         return FLOE_ERR_INVALID_ARG;
     if (cfg->n_users > FLOE_RELAY_MAX_USERS || cfg->n_allow > FLOE_RELAY_MAX_CIDRS ||
-        cfg->n_deny > FLOE_RELAY_MAX_CIDRS || (!cfg->n_users && !cfg->auth_secret))
+        cfg->n_deny > FLOE_RELAY_MAX_CIDRS || cfg->n_listen > FLOE_RELAY_MAX_LISTEN ||
+        cfg->n_own > FLOE_RELAY_MAX_OWN || (!cfg->n_users && !cfg->auth_secret))
+        return FLOE_ERR_INVALID_ARG;
+    if (cfg->relay_range_min > cfg->relay_range_max)
         return FLOE_ERR_INVALID_ARG;
     if (cfg->port_min == 0 || cfg->port_min > cfg->port_max || !cfg->max_allocations ||
         !cfg->max_permissions || !cfg->max_channels)
@@ -110,6 +115,8 @@ int floe_relay_new(struct floe_relay **out, const struct floe_relay_config *cfg)
         rc = floe__relay_policy_init(r);
     if (rc == 0)
         rc = floe__relay_auth_init(r);
+    if (rc == 0)
+        rc = floe__relay_limit_init(r);
     if (rc < 0) {
         floe_relay_free(r);
         return rc;
@@ -136,6 +143,7 @@ void floe_relay_free(struct floe_relay *r)
     floe_mem_free(al, r->ports_v4);
     floe_mem_free(al, r->ports_v6);
     floe_mem_free(al, r->events);
+    floe_mem_free(al, r->sources);
     floe_wipe(r->user_keys, sizeof(r->user_keys));
     floe_mem_free(al, r);
 }
@@ -208,13 +216,21 @@ long floe_relay_port_bound(struct floe_relay *r, floe_time now, uint32_t alloc_i
     struct relay_alloc *a;
     struct floe_stun_msg msg;
     struct relay_req q;
+    uint8_t idx;
 
     if (!r || !out || !tx)
         return FLOE_ERR_INVALID_ARG;
     a = relay_find_id(r, alloc_id);
     if (!a || a->state != RELAY_ALLOC_PENDING || a->pending_binds == 0)
         return FLOE_ERR_STATE;
+    idx = a->bind_q[a->bind_head];
+    a->bind_head = (uint8_t)((a->bind_head + 1u) % 2u);
     a->pending_binds--;
+    if (err < 0 && !a->bind_failed && floe__relay_alloc_rebind(r, a, idx) == 0) {
+        a->bind_q[(a->bind_head + a->pending_binds) % 2u] = idx; /* answered once bound */
+        a->pending_binds++;
+        return 0;
+    }
     a->bind_failed |= err < 0;
     if (a->pending_binds)
         return 0;

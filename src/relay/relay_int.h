@@ -12,6 +12,15 @@
 #define RELAY_LENT_RECHECK FLOE_SEC(5) /* how often to ask whether a lent port is back */
 /* A PENDING allocation whose ports the caller never answered for is swept after this. */
 #define RELAY_PENDING_TIMEOUT FLOE_SEC(10)
+#define RELAY_LIMIT_WAYS 4 /* entries per set of the source table (limit.c) */
+
+/* One source's unauthenticated answers in one second (limit.c). */
+struct relay_source {
+    uint8_t key[16]; /* the IPv4 address, or the /64 of the IPv6 address */
+    uint8_t family;  /* 0: free */
+    uint32_t second; /* the second counted */
+    uint32_t count;
+};
 
 /*
  * A port kept for a later Allocate with RESERVATION-TOKEN (RFC 8656 section 7.2).
@@ -32,6 +41,8 @@ struct relay_alloc_spec {
     bool reserve;     /* EVEN-PORT with R: keep the next port */
     bool has_token;   /* RESERVATION-TOKEN: use the port kept under token */
     uint64_t token;
+    uint8_t af_error;   /* an additional family left out (ADDRESS-ERROR-CODE), STUN value */
+    bool dont_fragment; /* DONT-FRAGMENT */
 };
 
 struct relay_perm {
@@ -58,12 +69,19 @@ struct relay_alloc {
     struct floe_addr relayed[2];
     uint8_t n_relayed;
     uint8_t pending_binds;
+    uint8_t bind_head;  /* bind_q: indexes of relayed[] awaiting the caller's bind, */
+    uint8_t bind_q[2];  /* in the order of their BIND_PORT events */
+    uint32_t probes[2]; /* ports tried for relayed[i], the first included */
+    bool even;          /* EVEN-PORT: another port must be even too */
+    bool fixed;         /* relayed[0] is a reserved port: no other will do */
     bool bind_failed;
-    bool fingerprint; /* the Allocate request carried FINGERPRINT */
-    bool has_token;   /* a port was reserved: answer with RESERVATION-TOKEN */
-    bool borrowed;    /* relayed[0] was claimed from another core's reservation */
-    bool quota_held;  /* counted by the shared quota hooks: release when it ends */
-    uint64_t token;   /* the reservation made (has_token) or claimed (borrowed) */
+    bool fingerprint;   /* the Allocate request carried FINGERPRINT */
+    bool has_token;     /* a port was reserved: answer with RESERVATION-TOKEN */
+    bool borrowed;      /* relayed[0] was claimed from another core's reservation */
+    bool quota_held;    /* counted by the shared quota hooks: release when it ends */
+    bool dont_fragment; /* DONT-FRAGMENT: the relayed sockets send with DF set */
+    uint8_t af_error;   /* the family left out of a dual allocation (STUN value), 0: none */
+    uint64_t token;     /* the reservation made (has_token) or claimed (borrowed) */
     char username[RELAY_USERNAME_MAX];
     uint8_t key[FLOE_MD5_LEN];
     uint8_t txid[FLOE_STUN_TXID_LEN]; /* of the Allocate, for retransmissions */
@@ -89,9 +107,12 @@ struct floe_relay {
     uint32_t next_id;
     int64_t unix_now;
     floe_time next_sweep;
-    /* unauthenticated answers: a token bucket refilled every second */
+    /* unauthenticated answers: a token bucket refilled every second, and per source */
     floe_time bucket_at;
     uint32_t bucket_tokens;
+    struct relay_source *sources;
+    uint32_t n_sources; /* a power of two, 0 without a per-source limit */
+    uint64_t source_seed;
     struct floe_relay_event *events;
     size_t ev_head, ev_len, ev_cap;
     struct floe_relay_stats stats;
@@ -99,8 +120,9 @@ struct floe_relay {
     uint32_t n_reservations, n_lent, reservations_cap;
     bool shared_resv;                            /* cfg.reservations hooks are set */
     struct relay_alloc reserved_marker;          /* port slot value of a reserved port */
-    struct floe_cidr special[RELAY_SPECIAL_MAX]; /* refused peers: special ranges, own IPs */
+    struct floe_cidr special[RELAY_SPECIAL_MAX]; /* refused peers: special ranges */
     size_t n_special;
+    uint16_t range_min, range_max; /* relayed ports of the whole relay (relay-to-relay peers) */
     uint8_t user_keys[FLOE_RELAY_MAX_USERS][FLOE_MD5_LEN];
     /* credentials set by floe_relay_set_credentials: cfg.auth_secret and cfg.users point here */
     char secret[FLOE_RELAY_SECRET_MAX];
@@ -125,13 +147,18 @@ struct relay_req {
 int floe__relay_auth_init(struct floe_relay *r);
 long floe__relay_authenticate(struct floe_relay *r, floe_time now, struct relay_req *q,
                               uint8_t key[FLOE_MD5_LEN]);
-bool floe__relay_take_unauth_token(struct floe_relay *r, floe_time now);
 int floe__relay_rest_key(struct floe_relay *r, const char *secret, const char *user,
                          uint8_t key[FLOE_MD5_LEN]);
 
 /* creds.c */
 bool floe__relay_previous_secret_ok(struct floe_relay *r, floe_time now, const struct relay_req *q,
                                     uint8_t key[FLOE_MD5_LEN]);
+
+/* limit.c */
+int floe__relay_limit_init(struct floe_relay *r);
+/* Whether an answer to the unauthenticated source from may go out now (counted if so). */
+bool floe__relay_take_unauth_token(struct floe_relay *r, floe_time now,
+                                   const struct floe_addr *from);
 
 /* alloc.c */
 struct relay_alloc *floe__relay_find_client(const struct floe_relay *r,
@@ -144,6 +171,7 @@ struct floe_addr floe__relay_advertised(const struct floe_relay *r,
 int floe__relay_alloc_create(struct floe_relay *r, floe_time now, const struct relay_req *q,
                              const struct relay_alloc_spec *spec, struct relay_alloc **out);
 void floe__relay_alloc_destroy(struct floe_relay *r, struct relay_alloc *a);
+int floe__relay_alloc_rebind(struct floe_relay *r, struct relay_alloc *a, uint8_t idx);
 bool floe__relay_has_permission(const struct relay_alloc *a, floe_time now,
                                 const struct floe_addr *peer);
 int floe__relay_add_permission(struct floe_relay *r, struct relay_alloc *a, floe_time now,
@@ -164,6 +192,8 @@ bool floe__relay_peer_allowed(const struct floe_relay *r, const struct floe_addr
 /* answer.c */
 long floe__relay_answer_error(struct floe_relay *r, const struct relay_req *q, int code,
                               const char *reason);
+long floe__relay_answer_unauth_error(struct floe_relay *r, floe_time now, const struct relay_req *q,
+                                     int code, const char *reason);
 void floe__relay_answer_start(struct floe_stun_builder *b, const struct relay_req *q, uint8_t cls);
 long floe__relay_answer_finish(struct floe_relay *r, struct floe_stun_builder *b,
                                const struct relay_req *q, const uint8_t *key, bool fingerprint);
