@@ -1,17 +1,26 @@
 /*
- * floe_io: the Linux helpers, the only library code that touches the OS
- * (DESIGN.md section 2, layer "io"). Programs include "floe_io.h"; the header
- * lives in src/io because it exposes sockaddr types the core never sees, and
- * the floe_io CMake target puts this directory on its users' include path.
+ * floe_io: the I/O layer, the only library code that touches the OS (DESIGN.md section 2,
+ * layer "io"). One interface, one implementation per platform: io/linux/ (epoll, recvmmsg,
+ * GSO/GRO, io_uring) and io/windows/ (Winsock 2: WSARecvMsg/WSASendMsg, USO/URO); the files
+ * directly in io/ are shared. Programs include "floe_io.h"; the header lives in src/io because it
+ * exposes sockaddr types the core never sees, and the floe_io CMake target puts this directory on
+ * its users' include path.
  *
- * Errors are negative FLOE_ERR_* values; after FLOE_ERR_IO, errno tells why.
+ * Sockets are ints on both platforms (a Windows SOCKET handle fits in 32 bits; -1 is none).
+ * Errors are negative FLOE_ERR_* values; after FLOE_ERR_IO, errno (Linux) or
+ * WSAGetLastError() (Windows) tells why. Linux only: the worker pool and io_uring.
  */
 #ifndef FLOE_IO_H
 #define FLOE_IO_H
 
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
+#endif
 
 #include "floe/core.h"
 
@@ -26,8 +35,18 @@
 #define SOL_UDP 17
 #endif
 
-/* Suspend-aware monotonic time: CLOCK_BOOTTIME in nanoseconds. */
+/*
+ * Suspend-aware monotonic time in nanoseconds: CLOCK_BOOTTIME on Linux; on Windows the
+ * interrupt time (QueryInterruptTimePrecise, Windows 10), or QueryPerformanceCounter where
+ * the OS lacks it (Wine).
+ */
 floe_time floe_io_now(void);
+
+/*
+ * Fill out[0..len) with random bytes from the OS (getrandom on Linux, BCryptGenRandom on
+ * Windows). Returns 0, FLOE_ERR_INVALID_ARG (out NULL with len > 0) or FLOE_ERR_IO.
+ */
+int floe_io_random(uint8_t *out, size_t len);
 
 /*
  * floe_addr -> sockaddr_in or sockaddr_in6 in *ss, its length in *len.
@@ -148,6 +167,7 @@ struct floe_io_rx_dgram {
     uint8_t *buf;
     size_t len;
     struct floe_addr from;
+    struct floe_addr local; /* where it arrived (IP_PKTINFO, Windows); else family NONE */
 };
 
 struct floe_io_recv_stats {
@@ -159,15 +179,21 @@ struct floe_io_recv_stats {
 };
 
 /*
- * Batched UDP receives: recvmmsg into `batch` buffers; with UDP GRO on the socket
- * (floe_io_udp_set_gro) a message can carry several datagrams of one flow, all of
+ * Batched UDP receives: recvmmsg (Windows: WSARecvMsg per message) into `batch` buffers; with UDP
+ * GRO on the socket (floe_io_udp_set_gro) a message can carry several datagrams of one flow, all of
  * the cmsg's segment size but the last, which are split again here. Buffers are
  * big enough for a whole GRO message (64 KiB). One thread at a time.
  */
 struct floe_io_receiver {
     size_t batch;
+#ifdef _WIN32
+    void *msg;           /* WSAMSG[batch] */
+    void *iov;           /* WSABUF[batch] */
+    unsigned long *n_rx; /* bytes received per message */
+#else
     struct mmsghdr *msg;
     struct iovec *iov;
+#endif
     struct sockaddr_storage *addr;
     uint8_t *ctrl;               /* batch * FLOE_IO_RX_CTRL bytes */
     uint8_t *buf;                /* batch buffers of FLOE_IO_RX_BUF bytes */
@@ -196,9 +222,10 @@ void floe_io_receiver_deinit(struct floe_io_receiver *r);
 int floe_io_udp_recv_batch(struct floe_io_receiver *r, int fd);
 
 /*
- * Turn on UDP GRO (UDP_GRO socket option) on fd: the kernel may then hand over several
- * datagrams of one flow as one message, which floe_io_udp_recv_batch splits. Returns 0 or
- * FLOE_ERR_IO (an older kernel; nothing changed).
+ * Turn on UDP GRO (UDP_GRO socket option; Windows: URO, UDP_RECV_MAX_COALESCED_SIZE) on fd:
+ * the kernel may then hand over several datagrams of one flow as one message, which
+ * floe_io_udp_recv_batch splits. Returns 0 or FLOE_ERR_IO (an older kernel, or Wine;
+ * nothing changed).
  */
 int floe_io_udp_set_gro(int fd);
 
