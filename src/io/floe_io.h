@@ -8,7 +8,7 @@
  *
  * Sockets are ints on both platforms (a Windows SOCKET handle fits in 32 bits; -1 is none).
  * Errors are negative FLOE_ERR_* values; after FLOE_ERR_IO, errno (Linux) or
- * WSAGetLastError() (Windows) tells why. Linux only: the worker pool and io_uring.
+ * WSAGetLastError() (Windows) tells why. Linux only: io_uring.
  */
 #ifndef FLOE_IO_H
 #define FLOE_IO_H
@@ -82,8 +82,9 @@ int floe_io_resolve(const char *hostport, enum floe_af family, struct floe_addr 
 
 /*
  * Open a non-blocking, close-on-exec UDP socket of bind_addr's family bound to
- * bind_addr (port 0: any port). Returns the descriptor, FLOE_ERR_INVALID_ARG,
- * FLOE_ERR_ADDR_FAMILY or FLOE_ERR_IO.
+ * bind_addr (port 0: any port). On Windows also: ICMP resets off (SIO_UDP_CONNRESET) and
+ * the local address of received datagrams on (IP_PKTINFO / IPV6_PKTINFO). Returns the descriptor,
+ * FLOE_ERR_INVALID_ARG, FLOE_ERR_ADDR_FAMILY or FLOE_ERR_IO.
  */
 int floe_io_udp_open(const struct floe_addr *bind_addr);
 /* The address fd is bound to. Returns 0 or FLOE_ERR_IO. */
@@ -167,7 +168,7 @@ struct floe_io_rx_dgram {
     uint8_t *buf;
     size_t len;
     struct floe_addr from;
-    struct floe_addr local; /* where it arrived (IP_PKTINFO, Windows); else family NONE */
+    struct floe_addr local; /* its local address, port 0 (Windows: PKTINFO); else family NONE */
 };
 
 struct floe_io_recv_stats {
