@@ -10,6 +10,8 @@ PINNED="3.0.17-1~deb12u2"
 DIR=${1:?usage: openssl-mingw.sh DIR [VERSION]}
 VERSION=${2:-${FLOE_OPENSSL_SRC_VERSION:-$PINNED}}
 PREFIX=x86_64-w64-mingw32-
+# Configure adds the cross prefix to CC: the host's (or CMake's) compiler settings must go.
+unset CC CFLAGS CPPFLAGS LDFLAGS AR RANLIB RC CROSS_COMPILE 2>/dev/null || true
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 if [ -f "$DIR/.stamp" ] && [ -f "$DIR/lib/libcrypto.a" ]; then
