@@ -13,8 +13,12 @@ case "${1:-}" in
 start)
     [ -x "$2" ] || { echo "wine64 not installed (run 'make deps')" >&2; exit 1; }
     mkdir -p "$WINEPREFIX"
-    "$3" -p60 || true # 2: already running for this prefix
-    "$2" wineboot -i
+    # The server and the Wine services wineboot starts outlive this script: they must not
+    # hold ctest's output pipe (ctest would wait for them), so their output goes to a log.
+    log=$WINEPREFIX/wineboot.log
+    "$3" -p60 </dev/null >"$log" 2>&1 || true # 2: already running for this prefix
+    "$2" wineboot -i </dev/null >>"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+    echo "Wine prefix $WINEPREFIX ready"
     ;;
 stop)
     "$2" -k 2>/dev/null || true # 1: none running any more
