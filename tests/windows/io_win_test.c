@@ -1,8 +1,9 @@
 /*
  * The Windows I/O layer (src/io/windows/) under Wine or Windows: the suspend-aware clock, OS
  * random numbers, UDP over WSASendMsg/WSARecvMsg with the local address from
- * IP_PKTINFO/IPV6_PKTINFO, ICMP port unreachable not failing the socket, batched sends that
- * fall back from USO when the OS refuses it, batched receives with or without URO.
+ * IP_PKTINFO/IPV6_PKTINFO, dual-stack IPv6 sockets, ICMP port unreachable not failing the socket,
+ * batched sends that fall back from USO when the OS refuses it, batched receives with or without
+ * URO.
  */
 #include <winsock2.h>
 #include <windows.h>
@@ -99,6 +100,27 @@ static void test_udp_v4(void)
 static void test_udp_v6(void)
 {
     udp_roundtrip(FLOE_AF_INET6);
+}
+
+/* An IPv6 socket on [::] is dual-stack, as on Linux: IPv4 peers reach it, unmapped. */
+static void test_dual_stack(void)
+{
+    struct floe_addr any6, v6_addr, a_addr, from, to;
+    uint8_t buf[16];
+    int a = test_open(FLOE_AF_INET, &a_addr), v6;
+
+    memset(&any6, 0, sizeof(any6));
+    any6.family = FLOE_AF_INET6;
+    v6 = floe_io_udp_open(&any6);
+    REQUIRE(a >= 0 && v6 >= 0);
+    REQUIRE(floe_io_udp_local(v6, &v6_addr) == 0);
+    to = test_loopback(FLOE_AF_INET);
+    to.port = v6_addr.port;
+    CHECK_EQ(floe_io_udp_send(a, &to, (const uint8_t *)"v4", 2), 0);
+    CHECK_EQ(floe_io_udp_recv(v6, buf, sizeof(buf), &from, floe_io_now() + FLOE_SEC(5)), 2);
+    CHECK(floe_addr_eq(&from, &a_addr));
+    floe_io_close(a);
+    floe_io_close(v6);
 }
 
 /*
@@ -205,6 +227,7 @@ int main(void)
     FLOE_RUN(test_random);
     FLOE_RUN(test_udp_v4);
     FLOE_RUN(test_udp_v6);
+    FLOE_RUN(test_dual_stack);
     FLOE_RUN(test_icmp_unreachable);
     FLOE_RUN(test_batch);
     FLOE_RUN(test_bad_args);

@@ -48,13 +48,14 @@ int floe__win_init(void)
 /*
  * Socket options every floe UDP socket gets: non-blocking; an ICMP port unreachable for an
  * earlier send must not fail later receives (SIO_UDP_CONNRESET off); the local address of
- * each received datagram (IP_PKTINFO / IPV6_PKTINFO).
+ * each received datagram (IP_PKTINFO / IPV6_PKTINFO); IPv6 sockets dual-stack, as Linux
+ * makes them by default (Windows defaults to IPV6_V6ONLY).
  */
 static int udp_setup(SOCKET s, int family)
 {
     u_long nonblock = 1;
     BOOL off = FALSE;
-    DWORD one = 1, got = 0;
+    DWORD one = 1, zero = 0, got = 0;
     int level = family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP;
     int opt = family == AF_INET6 ? IPV6_PKTINFO : IP_PKTINFO;
 
@@ -63,6 +64,9 @@ static int udp_setup(SOCKET s, int family)
     if (WSAIoctl(s, SIO_UDP_CONNRESET, &off, sizeof(off), NULL, 0, &got, NULL, NULL) != 0)
         return FLOE_ERR_IO;
     if (setsockopt(s, level, opt, (const char *)&one, sizeof(one)) != 0)
+        return FLOE_ERR_IO;
+    if (family == AF_INET6 &&
+        setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *)&zero, sizeof(zero)) != 0)
         return FLOE_ERR_IO;
     return 0;
 }
