@@ -102,6 +102,27 @@ static void test_udp_v6(void)
     udp_roundtrip(FLOE_AF_INET6);
 }
 
+/* A batch receive on the dual-stack socket v6 reports an IPv4 datagram's local address. */
+static void dual_stack_local(int a, int v6, const struct floe_addr *to)
+{
+    struct floe_io_receiver r;
+    floe_time deadline = floe_io_now() + FLOE_SEC(5);
+    struct floe_addr want = test_loopback(FLOE_AF_INET);
+
+    REQUIRE(floe_io_receiver_init(&r, 4) == 0);
+    CHECK_EQ(floe_io_udp_send(a, to, (const uint8_t *)"v4", 2), 0);
+    while (r.n_dg == 0 && floe_io_now() < deadline)
+        if (floe_io_udp_recv_batch(&r, v6) == 0)
+            Sleep(5);
+    CHECK_EQ(r.n_dg, 1);
+    if (r.n_dg == 1) {
+        printf("dual-stack local family %u\n", r.dg[0].local.family);
+        CHECK_EQ(r.dg[0].local.family, FLOE_AF_INET);
+        CHECK_MEM(r.dg[0].local.ip, want.ip, 4);
+    }
+    floe_io_receiver_deinit(&r);
+}
+
 /* An IPv6 socket on [::] is dual-stack, as on Linux: IPv4 peers reach it, unmapped. */
 static void test_dual_stack(void)
 {
@@ -119,6 +140,7 @@ static void test_dual_stack(void)
     CHECK_EQ(floe_io_udp_send(a, &to, (const uint8_t *)"v4", 2), 0);
     CHECK_EQ(floe_io_udp_recv(v6, buf, sizeof(buf), &from, floe_io_now() + FLOE_SEC(5)), 2);
     CHECK(floe_addr_eq(&from, &a_addr));
+    dual_stack_local(a, v6, &to);
     floe_io_close(a);
     floe_io_close(v6);
 }

@@ -65,9 +65,12 @@ static int udp_setup(SOCKET s, int family)
         return FLOE_ERR_IO;
     if (setsockopt(s, level, opt, (const char *)&one, sizeof(one)) != 0)
         return FLOE_ERR_IO;
-    if (family == AF_INET6 &&
-        setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *)&zero, sizeof(zero)) != 0)
+    if (family != AF_INET6)
+        return 0;
+    if (setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *)&zero, sizeof(zero)) != 0)
         return FLOE_ERR_IO;
+    /* IPv4 datagrams of the dual-stack socket report IP_PKTINFO (best effort). */
+    (void)setsockopt(s, IPPROTO_IP, IP_PKTINFO, (const char *)&one, sizeof(one));
     return 0;
 }
 
@@ -162,6 +165,20 @@ int floe_io_udp_send(int fd, const struct floe_addr *to, const uint8_t *buf, siz
     return 0;
 }
 
+/* An IPV6_PKTINFO address into local; ::ffff:a.b.c.d comes out as IPv4, as sources do. */
+static void udp_pktinfo6(struct floe_addr *local, const uint8_t ip[16])
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+    if (memcmp(ip, mapped, sizeof(mapped)) == 0) {
+        local->family = FLOE_AF_INET;
+        memcpy(local->ip, ip + 12, 4);
+        return;
+    }
+    local->family = FLOE_AF_INET6;
+    memcpy(local->ip, ip, 16);
+}
+
 void floe__win_rx_cmsgs(WSAMSG *m, struct floe_addr *local, size_t *seg)
 {
     WSACMSGHDR *c;
@@ -185,8 +202,7 @@ void floe__win_rx_cmsgs(WSAMSG *m, struct floe_addr *local, size_t *seg)
             IN6_PKTINFO pi;
 
             memcpy(&pi, FLOE__WIN_CMSG_DATA(c), sizeof(pi));
-            local->family = FLOE_AF_INET6;
-            memcpy(local->ip, &pi.ipi6_addr, 16);
+            udp_pktinfo6(local, pi.ipi6_addr.s6_addr);
         } else if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_COALESCED_INFO) {
             memcpy(&v, FLOE__WIN_CMSG_DATA(c), sizeof(v));
             *seg = v;
