@@ -126,6 +126,9 @@ struct floe_io_sender {
     bool v4mapped; /* a dual-stack IPv6 socket: IPv4 destinations go as ::ffff:a.b.c.d */
     int wait_ms;   /* longest one call waits for room before dropping the rest; 0: never */
     struct floe_io_send_stats stats;
+#ifdef _WIN32
+    bool uso_checked; /* whether the socket was asked once if it takes USO (start false) */
+#endif
 };
 
 /*

@@ -64,10 +64,11 @@ void floe_io_udp_send_batch(struct floe_io_sender *s, int fd, const struct floe_
     int budget = s->wait_ms, err;
     size_t i = 0, run;
 
-    if (s->gso && !batch_uso_ok((SOCKET)fd)) {
+    if (s->gso && !s->uso_checked && !batch_uso_ok((SOCKET)fd)) {
         s->gso = false;
         s->stats.gso_refused++;
     }
+    s->uso_checked = true;
     while (i < n) {
         run = floe__io_gso_run(s, d, i, n - i);
         err = batch_send_run(s, (SOCKET)fd, &d[i], run);
