@@ -136,6 +136,8 @@ struct floe_io_sender {
  * equal-sized datagrams to one destination as one UDP GSO send (a run's last datagram may
  * be shorter), a partial send resumed, a full socket waited for within s->wait_ms and then
  * the rest dropped, a refused datagram dropped alone. Every datagram is counted in s->stats.
+ * Windows: one WSASendMsg per message, a GSO run as USO (UDP_SEND_MSG_SIZE) when the socket
+ * takes it, else gso is cleared and gso_refused counted once.
  */
 void floe_io_udp_send_batch(struct floe_io_sender *s, int fd, const struct floe_io_dgram *d,
                             size_t n);
@@ -143,9 +145,9 @@ void floe_io_udp_send_batch(struct floe_io_sender *s, int fd, const struct floe_
 /*
  * A pool of worker threads for one calling thread's "parallel for" (the run hook of
  * floe_wg_parallel): the caller runs on lane 0 and lanes - 1 workers on lanes 1.., each
- * taking the next index until none is left. Idle workers sleep on a futex; a run of fewer
- * than 8 items wakes none (the caller does it, with any worker still awake). One thread
- * calls floe_io_pool_run at a time.
+ * taking the next index until none is left. Idle workers sleep on a futex (Windows:
+ * WaitOnAddress); a run of fewer than 8 items wakes none (the caller does it, with any
+ * worker still awake). One thread calls floe_io_pool_run at a time.
  */
 struct floe_io_pool;
 
