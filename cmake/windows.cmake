@@ -8,13 +8,12 @@ add_compile_definitions(_WIN32_WINNT=0x0A00 WINVER=0x0A00 __USE_MINGW_ANSI_STDIO
 
 set(FLOE_WIN_OPENSSL_DIR ${PROJECT_BINARY_DIR}/openssl
     CACHE PATH "OpenSSL for Windows: include/ and lib/libcrypto.a")
-if(NOT EXISTS ${FLOE_WIN_OPENSSL_DIR}/lib/libcrypto.a)
-  message(STATUS "OpenSSL for Windows: building libcrypto into ${FLOE_WIN_OPENSSL_DIR}")
-  execute_process(COMMAND sh ${PROJECT_SOURCE_DIR}/scripts/openssl-mingw.sh
-                          ${FLOE_WIN_OPENSSL_DIR} RESULT_VARIABLE _rc)
-  if(NOT _rc EQUAL 0)
-    message(FATAL_ERROR "OpenSSL for Windows: scripts/openssl-mingw.sh failed (make deps?)")
-  endif()
+# The script returns at once when the build tree already has the pinned version.
+message(STATUS "OpenSSL for Windows: libcrypto in ${FLOE_WIN_OPENSSL_DIR}")
+execute_process(COMMAND sh ${PROJECT_SOURCE_DIR}/scripts/openssl-mingw.sh
+                        ${FLOE_WIN_OPENSSL_DIR} RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "OpenSSL for Windows: scripts/openssl-mingw.sh failed (make deps?)")
 endif()
 add_library(OpenSSL::Crypto STATIC IMPORTED)
 set_target_properties(OpenSSL::Crypto PROPERTIES

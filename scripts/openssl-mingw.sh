@@ -1,7 +1,7 @@
 #!/bin/sh
 # Cross-build OpenSSL's libcrypto for Windows (x86_64-w64-mingw32) from Debian's own source
 # package, once per build tree: DIR/include and DIR/lib/libcrypto.a, reused while
-# DIR/.stamp names the same version. Usage: openssl-mingw.sh DIR [VERSION]
+# DIR/.stamp names the same requested version. Usage: openssl-mingw.sh DIR [VERSION]
 # VERSION defaults to the pinned FLOE_OPENSSL_SRC_VERSION (bookworm's point release); when
 # the archive no longer serves it, the candidate version is used and a warning printed.
 set -eu
@@ -14,7 +14,7 @@ PREFIX=x86_64-w64-mingw32-
 unset CC CFLAGS CPPFLAGS LDFLAGS AR RANLIB RC CROSS_COMPILE 2>/dev/null || true
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
-if [ -f "$DIR/.stamp" ] && [ -f "$DIR/lib/libcrypto.a" ]; then
+if [ -f "$DIR/lib/libcrypto.a" ] && [ "$(cat "$DIR/.stamp" 2>/dev/null)" = "$VERSION" ]; then
     exit 0
 fi
 command -v "${PREFIX}gcc" >/dev/null || { echo "openssl-mingw: ${PREFIX}gcc missing; run 'make deps'" >&2; exit 1; }
@@ -39,4 +39,4 @@ make -j"$JOBS" build_generated >build.log 2>&1 && make -j"$JOBS" libcrypto.a >>b
 rm -rf "$DIR/include"
 cp -R include "$DIR/include"
 cp libcrypto.a "$DIR/lib/libcrypto.a"
-basename "$(pwd)" >"$DIR/.stamp"
+echo "$VERSION" >"$DIR/.stamp"
