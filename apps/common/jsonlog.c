@@ -9,6 +9,16 @@
 #include "json.h"
 #include "jsonlog.h"
 
+#ifdef _WIN32
+/* The Windows CRT's names for the POSIX calls used here. */
+#define O_CLOEXEC _O_NOINHERIT
+#define dup3(from, to, flags) dup2(from, to)
+static struct tm *gmtime_r(const time_t *t, struct tm *tm)
+{
+    return gmtime_s(tm, t) == 0 ? tm : NULL;
+}
+#endif
+
 /* Tail kept free for ',"truncated":true}' and the newline. */
 #define JSONLOG_RESERVE 32
 
@@ -190,7 +200,7 @@ long floe_jsonlog_format(char *buf, size_t cap, const struct timespec *ts,
 static void jsonlog_write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
-        ssize_t n = write(fd, buf, len);
+        ssize_t n = write(fd, buf, (unsigned)(len > 1u << 30 ? 1u << 30 : len));
 
         if (n < 0 && errno == EINTR)
             continue;

@@ -419,7 +419,7 @@ int floe_cli_sim_run(const struct floe_cli_sim_opts *o)
     if (o->seeds)
         return floe_cli_sim_sweep(o, sc, stdout);
     if (o->transcript) {
-        tf = fopen(o->transcript, "w");
+        tf = fopen(o->transcript, "wb");
         if (!tf) {
             fprintf(stderr, "floe sim: cannot open '%s': %s\n", o->transcript, strerror(errno));
             return FLOE_CLI_EXIT_FAIL;

@@ -1,8 +1,10 @@
 /* floe_addr <-> sockaddr, and host:port resolution for the programs. */
 #define _GNU_SOURCE
+#include <string.h>
+#ifndef _WIN32
 #include <netdb.h>
 #include <netinet/in.h>
-#include <string.h>
+#endif
 
 #include "floe_io.h"
 
@@ -146,7 +148,7 @@ static int addr_lookup(const char *host, enum floe_af family, uint16_t port, str
     if (getaddrinfo(host, NULL, &hints, &res) != 0)
         return FLOE_ERR_RESOLVE;
     for (ai = res; ai; ai = ai->ai_next) {
-        if (floe_io_addr_from_sockaddr(out, ai->ai_addr, ai->ai_addrlen) == 0) {
+        if (floe_io_addr_from_sockaddr(out, ai->ai_addr, (socklen_t)ai->ai_addrlen) == 0) {
             out->port = port;
             rc = 0;
             break;

@@ -1,17 +1,26 @@
 /*
- * floe_io: the Linux helpers, the only library code that touches the OS
- * (DESIGN.md section 2, layer "io"). Programs include "floe_io.h"; the header
- * lives in src/io because it exposes sockaddr types the core never sees, and
- * the floe_io CMake target puts this directory on its users' include path.
+ * floe_io: the I/O layer, the only library code that touches the OS (DESIGN.md section 2,
+ * layer "io"). One interface, one implementation per platform: io/linux/ (epoll, recvmmsg,
+ * GSO/GRO, io_uring) and io/windows/ (Winsock 2: WSARecvMsg/WSASendMsg, USO/URO); the files
+ * directly in io/ are shared. Programs include "floe_io.h"; the header lives in src/io because it
+ * exposes sockaddr types the core never sees, and the floe_io CMake target puts this directory on
+ * its users' include path.
  *
- * Errors are negative FLOE_ERR_* values; after FLOE_ERR_IO, errno tells why.
+ * Sockets are ints on both platforms (a Windows SOCKET handle fits in 32 bits; -1 is none).
+ * Errors are negative FLOE_ERR_* values; after FLOE_ERR_IO, errno (Linux) or
+ * WSAGetLastError() (Windows) tells why. Linux only: io_uring.
  */
 #ifndef FLOE_IO_H
 #define FLOE_IO_H
 
+#ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
+#endif
 
 #include "floe/core.h"
 
@@ -26,8 +35,18 @@
 #define SOL_UDP 17
 #endif
 
-/* Suspend-aware monotonic time: CLOCK_BOOTTIME in nanoseconds. */
+/*
+ * Suspend-aware monotonic time in nanoseconds: CLOCK_BOOTTIME on Linux; on Windows the
+ * interrupt time (QueryInterruptTimePrecise, Windows 10), or QueryPerformanceCounter where
+ * the OS lacks it (Wine).
+ */
 floe_time floe_io_now(void);
+
+/*
+ * Fill out[0..len) with random bytes from the OS (getrandom on Linux, BCryptGenRandom on
+ * Windows). Returns 0, FLOE_ERR_INVALID_ARG (out NULL with len > 0) or FLOE_ERR_IO.
+ */
+int floe_io_random(uint8_t *out, size_t len);
 
 /*
  * floe_addr -> sockaddr_in or sockaddr_in6 in *ss, its length in *len.
@@ -63,8 +82,9 @@ int floe_io_resolve(const char *hostport, enum floe_af family, struct floe_addr 
 
 /*
  * Open a non-blocking, close-on-exec UDP socket of bind_addr's family bound to
- * bind_addr (port 0: any port). Returns the descriptor, FLOE_ERR_INVALID_ARG,
- * FLOE_ERR_ADDR_FAMILY or FLOE_ERR_IO.
+ * bind_addr (port 0: any port). On Windows also: ICMP resets off (SIO_UDP_CONNRESET) and
+ * the local address of received datagrams on (IP_PKTINFO / IPV6_PKTINFO). Returns the descriptor,
+ * FLOE_ERR_INVALID_ARG, FLOE_ERR_ADDR_FAMILY or FLOE_ERR_IO.
  */
 int floe_io_udp_open(const struct floe_addr *bind_addr);
 /* The address fd is bound to. Returns 0 or FLOE_ERR_IO. */
@@ -106,6 +126,9 @@ struct floe_io_sender {
     bool v4mapped; /* a dual-stack IPv6 socket: IPv4 destinations go as ::ffff:a.b.c.d */
     int wait_ms;   /* longest one call waits for room before dropping the rest; 0: never */
     struct floe_io_send_stats stats;
+#ifdef _WIN32
+    bool uso_checked; /* whether the socket was asked once if it takes USO (start false) */
+#endif
 };
 
 /*
@@ -113,6 +136,8 @@ struct floe_io_sender {
  * equal-sized datagrams to one destination as one UDP GSO send (a run's last datagram may
  * be shorter), a partial send resumed, a full socket waited for within s->wait_ms and then
  * the rest dropped, a refused datagram dropped alone. Every datagram is counted in s->stats.
+ * Windows: one WSASendMsg per message, a GSO run as USO (UDP_SEND_MSG_SIZE) when the socket
+ * takes it, else gso is cleared and gso_refused counted once.
  */
 void floe_io_udp_send_batch(struct floe_io_sender *s, int fd, const struct floe_io_dgram *d,
                             size_t n);
@@ -120,9 +145,9 @@ void floe_io_udp_send_batch(struct floe_io_sender *s, int fd, const struct floe_
 /*
  * A pool of worker threads for one calling thread's "parallel for" (the run hook of
  * floe_wg_parallel): the caller runs on lane 0 and lanes - 1 workers on lanes 1.., each
- * taking the next index until none is left. Idle workers sleep on a futex; a run of fewer
- * than 8 items wakes none (the caller does it, with any worker still awake). One thread
- * calls floe_io_pool_run at a time.
+ * taking the next index until none is left. Idle workers sleep on a futex (Windows:
+ * WaitOnAddress); a run of fewer than 8 items wakes none (the caller does it, with any
+ * worker still awake). One thread calls floe_io_pool_run at a time.
  */
 struct floe_io_pool;
 
@@ -148,6 +173,7 @@ struct floe_io_rx_dgram {
     uint8_t *buf;
     size_t len;
     struct floe_addr from;
+    struct floe_addr local; /* its local address, port 0 (Windows: PKTINFO); else family NONE */
 };
 
 struct floe_io_recv_stats {
@@ -160,15 +186,21 @@ struct floe_io_recv_stats {
 };
 
 /*
- * Batched UDP receives: recvmmsg into `batch` buffers; with UDP GRO on the socket
- * (floe_io_udp_set_gro) a message can carry several datagrams of one flow, all of
+ * Batched UDP receives: recvmmsg (Windows: WSARecvMsg per message) into `batch` buffers; with UDP
+ * GRO on the socket (floe_io_udp_set_gro) a message can carry several datagrams of one flow, all of
  * the cmsg's segment size but the last, which are split again here. Buffers are
  * big enough for a whole GRO message (64 KiB). One thread at a time.
  */
 struct floe_io_receiver {
     size_t batch;
+#ifdef _WIN32
+    void *msg;           /* WSAMSG[batch] */
+    void *iov;           /* WSABUF[batch] */
+    unsigned long *n_rx; /* bytes received per message */
+#else
     struct mmsghdr *msg;
     struct iovec *iov;
+#endif
     struct sockaddr_storage *addr;
     uint8_t *ctrl;               /* batch * FLOE_IO_RX_CTRL bytes */
     uint8_t *buf;                /* batch buffers of FLOE_IO_RX_BUF bytes */
@@ -197,9 +229,10 @@ void floe_io_receiver_deinit(struct floe_io_receiver *r);
 int floe_io_udp_recv_batch(struct floe_io_receiver *r, int fd);
 
 /*
- * Turn on UDP GRO (UDP_GRO socket option) on fd: the kernel may then hand over several
- * datagrams of one flow as one message, which floe_io_udp_recv_batch splits. Returns 0 or
- * FLOE_ERR_IO (an older kernel; nothing changed).
+ * Turn on UDP GRO (UDP_GRO socket option; Windows: URO, UDP_RECV_MAX_COALESCED_SIZE) on fd:
+ * the kernel may then hand over several datagrams of one flow as one message, which
+ * floe_io_udp_recv_batch splits. Returns 0 or FLOE_ERR_IO (an older kernel, or Wine;
+ * nothing changed).
  */
 int floe_io_udp_set_gro(int fd);
 

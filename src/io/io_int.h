@@ -1,4 +1,5 @@
-/* floe_io internals shared by the recvmmsg/sendmmsg and the io_uring drivers. */
+/* floe_io internals shared by the platforms' drivers (io/dgram.c) and Linux's recvmmsg/sendmmsg
+ * and io_uring drivers. */
 #ifndef FLOE_IO_INT_H
 #define FLOE_IO_INT_H
 
@@ -13,8 +14,10 @@ void floe__io_sockaddr(const struct floe_io_sender *s, const struct floe_addr *a
 /* How many datagrams from d[i] on can go as one GSO send (at most left; 1 without GSO). */
 size_t floe__io_gso_run(const struct floe_io_sender *s, const struct floe_io_dgram *d, size_t i,
                         size_t left);
+#ifndef _WIN32
 /* The UDP_GRO segment size in a cmsg, 0 if c is not one. */
 size_t floe__io_gro_cmsg(const struct cmsghdr *c);
+#endif
 /*
  * Append the datagrams of one received message (p[0..len), GRO segment size seg, 0 for
  * one datagram) to dg[*n..cap), counting them in st.

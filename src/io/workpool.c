@@ -14,14 +14,23 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <malloc.h>
+#include <windows.h>
+/* The Windows CRT has no aligned_alloc; its aligned blocks need their own free. */
+#define aligned_alloc(align, size) _aligned_malloc(size, align)
+#define pool_aligned_free _aligned_free
+#else
+#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#define pool_aligned_free free
+#endif
 
 #include "floe_io.h"
 
@@ -78,14 +87,23 @@ static void pool_backoff(unsigned round)
         sched_yield();
 }
 
+/* Sleep while *word == expected: a futex on Linux, WaitOnAddress on Windows (8 and later). */
 static void pool_futex_wait(_Atomic uint32_t *word, uint32_t expected)
 {
+#ifdef _WIN32
+    (void)WaitOnAddress((volatile VOID *)word, &expected, sizeof(expected), INFINITE);
+#else
     (void)syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+#endif
 }
 
 static void pool_futex_wake(_Atomic uint32_t *word)
 {
+#ifdef _WIN32
+    WakeByAddressAll((PVOID)word);
+#else
     (void)syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+#endif
 }
 
 /* Take and run indices of job on lane until none is left. */
@@ -178,7 +196,7 @@ void floe_io_pool_free(struct floe_io_pool *p)
     pool_futex_wake(&p->gen);
     for (i = 1; i <= p->started; i++)
         pthread_join(p->threads[i], NULL);
-    free(p);
+    pool_aligned_free(p);
 }
 
 unsigned floe_io_pool_lanes(const struct floe_io_pool *p)

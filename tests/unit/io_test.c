@@ -16,6 +16,18 @@ static void test_clock_monotonic(void)
     CHECK(b >= a);
 }
 
+static void test_random(void)
+{
+    uint8_t x[32], y[32], zero[32] = {0};
+
+    CHECK_EQ(floe_io_random(x, sizeof(x)), 0);
+    CHECK_EQ(floe_io_random(y, sizeof(y)), 0);
+    CHECK(memcmp(x, y, sizeof(x)) != 0);
+    CHECK(memcmp(x, zero, sizeof(x)) != 0);
+    CHECK_EQ(floe_io_random(NULL, 1), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_io_random(NULL, 0), 0);
+}
+
 static void test_sockaddr_roundtrip(void)
 {
     static const char *const in[] = {"192.0.2.7:3478", "[2001:db8::5]:65535", "0.0.0.0:0"};
@@ -271,6 +283,7 @@ static void test_udp_receiver_init(void)
 int main(void)
 {
     FLOE_RUN(test_clock_monotonic);
+    FLOE_RUN(test_random);
     FLOE_RUN(test_sockaddr_roundtrip);
     FLOE_RUN(test_split_hostport);
     FLOE_RUN(test_resolve);

@@ -314,6 +314,11 @@ static void test_truncation_stays_valid(void)
     CHECK_STR(get(&parsed, "target"), "t");
 }
 
+/*
+ * Rotation renames the open log file: Windows refuses that for a file the CRT opened (no
+ * FILE_SHARE_DELETE), and the programs that reopen on SIGHUP are Linux daemons.
+ */
+#ifndef _WIN32
 static void test_reopen_after_rotation(void)
 {
     struct floe_jsonlog lg;
@@ -334,6 +339,7 @@ static void test_reopen_after_rotation(void)
     unlink(path);
     unlink(rotated);
 }
+#endif
 
 static void test_open_errors(void)
 {
@@ -354,7 +360,9 @@ int main(void)
     FLOE_RUN(test_escaping);
     FLOE_RUN(test_utf8_seq);
     FLOE_RUN(test_truncation_stays_valid);
+#ifndef _WIN32
     FLOE_RUN(test_reopen_after_rotation);
+#endif
     FLOE_RUN(test_open_errors);
     return floe_test_summary();
 }

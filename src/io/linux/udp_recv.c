@@ -79,30 +79,6 @@ static size_t recv_gro_size(struct msghdr *h)
     return 0;
 }
 
-void floe__io_split(struct floe_io_recv_stats *st, struct floe_io_rx_dgram *dg, size_t *n,
-                    size_t cap, uint8_t *p, size_t len, size_t seg, const struct floe_addr *from)
-{
-    size_t off = 0;
-
-    if (seg == 0 || seg >= len)
-        seg = len;
-    st->coalesced += seg < len;
-    do {
-        struct floe_io_rx_dgram *d;
-
-        if (*n == cap) {
-            st->truncated++; /* more segments than GRO ever coalesces */
-            return;
-        }
-        d = &dg[(*n)++];
-        d->buf = p + off;
-        d->len = len - off < seg ? len - off : seg;
-        d->from = *from;
-        off += d->len;
-        st->received++;
-    } while (off < len);
-}
-
 static void recv_prepare(struct floe_io_receiver *r)
 {
     size_t i;

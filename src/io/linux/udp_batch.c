@@ -26,41 +26,6 @@ struct batch_msgs {
     size_t first[BATCH_CHUNK]; /* index in d[] of each message's first datagram */
 };
 
-void floe__io_sockaddr(const struct floe_io_sender *s, const struct floe_addr *a,
-                       struct sockaddr_storage *ss, socklen_t *len)
-{
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-    if (!s->v4mapped || a->family != FLOE_AF_INET) {
-        if (floe_io_addr_to_sockaddr(a, ss, len) < 0)
-            *len = 0;
-        return;
-    }
-    memset(s6, 0, sizeof(*s6));
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(a->port);
-    s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
-    memcpy(&s6->sin6_addr.s6_addr[12], a->ip, 4);
-    *len = sizeof(*s6);
-}
-
-size_t floe__io_gso_run(const struct floe_io_sender *s, const struct floe_io_dgram *d, size_t i,
-                        size_t left)
-{
-    size_t j = i + 1, bytes = d[i].len;
-
-    if (!s->gso)
-        return 1;
-    while (j < i + left && j - i < FLOE_IO_GSO_SEGS && bytes + d[j].len <= FLOE_IO_GSO_BYTES &&
-           d[j].len <= d[i].len && floe_addr_eq(&d[j].dst, &d[i].dst)) {
-        bytes += d[j].len;
-        j++;
-        if (d[j - 1].len < d[i].len)
-            break; /* a shorter datagram ends a run */
-    }
-    return j - i;
-}
-
 /* Message m carries d[i..i+n), its iovecs from b->iov[at]: a GSO send when n > 1. */
 static void batch_fill(const struct floe_io_sender *s, struct batch_msgs *b, unsigned m, size_t at,
                        const struct floe_io_dgram *d, size_t i, size_t n)

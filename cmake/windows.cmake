@@ -1,0 +1,35 @@
+# The Windows build (cross-compiled with cmake/mingw-w64.cmake; make windows).
+# - Windows 10 APIs, C99 printf/scanf from mingw (the same text as the Linux build prints).
+# - OpenSSL libcrypto built once per build tree from Debian's source package into
+#   FLOE_WIN_OPENSSL_DIR (default: <build>/openssl) and imported as OpenSSL::Crypto.
+# - ctest runs the Windows programs under wine64 in a prefix inside the build tree.
+add_compile_definitions(_WIN32_WINNT=0x0A00 WINVER=0x0A00 __USE_MINGW_ANSI_STDIO=1
+                        WIN32_LEAN_AND_MEAN)
+
+set(FLOE_WIN_OPENSSL_DIR ${PROJECT_BINARY_DIR}/openssl
+    CACHE PATH "OpenSSL for Windows: include/ and lib/libcrypto.a")
+# The script returns at once when the build tree already has the pinned version.
+message(STATUS "OpenSSL for Windows: libcrypto in ${FLOE_WIN_OPENSSL_DIR}")
+execute_process(COMMAND sh ${PROJECT_SOURCE_DIR}/scripts/openssl-mingw.sh
+                        ${FLOE_WIN_OPENSSL_DIR} RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "OpenSSL for Windows: scripts/openssl-mingw.sh failed (make deps?)")
+endif()
+add_library(OpenSSL::Crypto STATIC IMPORTED)
+set_target_properties(OpenSSL::Crypto PROPERTIES
+  IMPORTED_LOCATION ${FLOE_WIN_OPENSSL_DIR}/lib/libcrypto.a
+  INTERFACE_INCLUDE_DIRECTORIES ${FLOE_WIN_OPENSSL_DIR}/include
+  INTERFACE_LINK_LIBRARIES "ws2_32;crypt32;bcrypt;advapi32;user32")
+
+# Tests: the cross-compiling emulator is wine64 with a prefix of this build tree (created by
+# the wine.prefix fixture; root may use it since root owns it). WINEDEBUG=-all keeps Wine's
+# own chatter out of the tests' output; mscoree/mshtml off: no Mono/Gecko install prompt.
+find_program(FLOE_WINE NAMES wine64 wine PATHS /usr/lib/wine NO_CMAKE_FIND_ROOT_PATH)
+set(FLOE_WINEPREFIX ${PROJECT_BINARY_DIR}/wineprefix)
+if(FLOE_WINE)
+  set(CMAKE_CROSSCOMPILING_EMULATOR env WINEPREFIX=${FLOE_WINEPREFIX} WINEDEBUG=-all
+      "WINEDLLOVERRIDES=mscoree,mshtml=" ${FLOE_WINE})
+else()
+  message(WARNING "wine64 not found: the Windows tests will fail (make deps installs it)")
+  set(CMAKE_CROSSCOMPILING_EMULATOR sh -c "echo 'wine64 not installed' >&2; exit 1" wine)
+endif()
