@@ -55,8 +55,11 @@ extern "C" {
 #define FLOE_WG_MAX_TIMER_HANDSHAKES 18
 /* Initiations consumed per peer per second at most (Linux module). */
 #define FLOE_WG_INITIATIONS_PER_SECOND 50
-/* Replay window (RFC 6479): a ring of 2048 bits; the last word is the redundant one. */
-#define FLOE_WG_COUNTER_BITS_TOTAL 2048
+/*
+ * Replay window (RFC 6479): a ring of 8192 bits, as the Linux module and wireguard-go keep;
+ * the last word is the redundant one, so 8128 counters behind the newest are still accepted.
+ */
+#define FLOE_WG_COUNTER_BITS_TOTAL 8192
 #define FLOE_WG_COUNTER_WINDOW_SIZE (FLOE_WG_COUNTER_BITS_TOTAL - 64)
 
 /* Message types and sizes (section 5.4.2-5.4.6). */

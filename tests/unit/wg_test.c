@@ -641,7 +641,7 @@ static void test_response_without_initiation_rejected(void)
 }
 
 /* Datagrams a encrypted and kept back, to be delivered in any order. */
-#define HELD 2100
+#define HELD 8200
 static uint8_t held[HELD][128];
 static size_t held_len[HELD];
 
@@ -680,7 +680,7 @@ static void test_reordering_within_window_accepted(void)
 static void test_replay_window_edges(void)
 {
     struct floe__wg_replay r;
-    uint64_t i, top = 5000;
+    uint64_t i, top = 20000;
 
     floe__wg_replay_init(&r);
     CHECK(floe__wg_replay_update(&r, 0));
@@ -691,7 +691,7 @@ static void test_replay_window_edges(void)
     CHECK(floe__wg_replay_update(&r, top));
     CHECK(floe__wg_replay_check(&r, top - FLOE_WG_COUNTER_WINDOW_SIZE));
     CHECK(!floe__wg_replay_check(&r, top - FLOE_WG_COUNTER_WINDOW_SIZE - 1));
-    CHECK(!floe__wg_replay_update(&r, top - 2048));
+    CHECK(!floe__wg_replay_update(&r, top - FLOE_WG_COUNTER_WINDOW_SIZE - 64));
     CHECK(floe__wg_replay_update(&r, top - FLOE_WG_COUNTER_WINDOW_SIZE));
     CHECK(!floe__wg_replay_update(&r, top - FLOE_WG_COUNTER_WINDOW_SIZE));
     CHECK(floe__wg_replay_update(&r, top - 1));
@@ -719,6 +719,24 @@ static void test_replay_window_edges(void)
     CHECK(!floe__wg_replay_update(&r, FLOE_WG_REJECT_AFTER_MESSAGES));
     CHECK(!floe__wg_replay_update(&r, UINT64_MAX));
     CHECK(floe__wg_replay_update(&r, FLOE_WG_REJECT_AFTER_MESSAGES - 2));
+}
+
+/* 8192 bits as in the Linux module and wireguard-go: 8128 counters behind are still new. */
+static void test_replay_window_is_8192_bits(void)
+{
+    struct floe__wg_replay r;
+
+    CHECK_EQ(FLOE_WG_COUNTER_BITS_TOTAL, 8192);
+    floe__wg_replay_init(&r);
+    CHECK(floe__wg_replay_update(&r, 10000));
+    CHECK(floe__wg_replay_update(&r, 10000 - 3000));
+    CHECK(floe__wg_replay_update(&r, 10000 - 8128));
+    CHECK(!floe__wg_replay_check(&r, 10000 - 8129));
+    CHECK(!floe__wg_replay_update(&r, 10000 - 3000));
+    /* Sliding by a whole ring keeps nothing stale: the old counters stay refused. */
+    CHECK(floe__wg_replay_update(&r, 10000 + 8192));
+    CHECK(!floe__wg_replay_update(&r, 10000));
+    CHECK(floe__wg_replay_update(&r, 10000 + 64));
 }
 
 /* Run both devices' timers up to `until`, delivering what they send. */
@@ -1542,6 +1560,7 @@ int main(void)
     FLOE_RUN(test_response_without_initiation_rejected);
     FLOE_RUN(test_reordering_within_window_accepted);
     FLOE_RUN(test_replay_window_edges);
+    FLOE_RUN(test_replay_window_is_8192_bits);
     FLOE_RUN(test_rekey_after_time);
     FLOE_RUN(test_session_dropped_after_reject_after_time);
     FLOE_RUN(test_keepalive_after_keepalive_timeout);
