@@ -355,10 +355,13 @@ struct floe_wg_decap {
 };
 
 /*
- * floe_wg_decapsulate for items[0..n), in order: data messages are authenticated and
- * decrypted in parallel over the workers of cfg.parallel, then checked against the replay
- * window and accounted in item order (a datagram repeated within the batch is a replay). A
- * handshake message or cookie reply is processed after every data message before it.
+ * floe_wg_decapsulate for items[0..n): data messages are authenticated and decrypted in
+ * parallel over the workers of cfg.parallel, then checked against the replay window and
+ * accounted in item order (a datagram repeated within the batch is a replay). Handshake
+ * messages and cookie replies are processed after all the batch's data messages, in item
+ * order (as the Linux module's handshake queue: data never waits behind a handshake, and a
+ * keypair that a handshake retires still opens the data of the batch sent under it).
+ * Garbage is dropped and counted where it stands, without splitting the crypto batch.
  * out may be dgram + FLOE_WG_DATA_HEADER_LEN (decryption in place); otherwise it must not
  * overlap the datagram. Returns 0 or FLOE_ERR_INVALID_ARG (NULL device, NULL items with
  * n > 0); each item has its own rc and res.

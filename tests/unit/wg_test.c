@@ -1458,6 +1458,83 @@ static void test_batch_handshake_mid_batch(void)
     pair_free(&p_batch);
 }
 
+/* Garbage between data messages (a runt, an unknown type) leaves the crypto batch whole. */
+static void test_batch_garbage_keeps_batch_whole(void)
+{
+    static uint8_t dg[6][BUF];
+    struct floe_wg_decap it[6];
+    size_t i;
+    long n;
+
+    pair_init_parallel(&p_batch);
+    pair_handshake(&p_batch);
+    for (i = 0; i < 6; i++) {
+        n = i % 2 ? 0 : pair_send(&p_batch, true, (uint8_t)(0x60 + i), dg[i], BUF);
+        REQUIRE(i % 2 || n > 0);
+        decap_item(&it[i], &p_batch, dg[i], (size_t)n);
+    }
+    dg[1][0] = 0xff;
+    it[1].len = 1;
+    memset(dg[3], 0, 148);
+    dg[3][0] = 9;
+    it[3].len = 148;
+    memset(dg[5], 0, 92);
+    dg[5][0] = FLOE_WG_MSG_RESPONSE; /* the size of a response, but a wrong one */
+    it[5].len = 91;
+    hook_calls = 0;
+    CHECK_EQ(floe_wg_decapsulate_batch(p_batch.b, p_batch.now, it, 6), 0);
+    CHECK_EQ(hook_calls, 1u); /* one crypto batch of three, not three of one */
+    for (i = 0; i < 6; i += 2) {
+        CHECK_EQ(it[i].rc, FLOE_WG_RESULT_DATA);
+        CHECK_EQ(it[i].out[30], 0x60 + i);
+    }
+    CHECK_EQ(it[1].res.drop, FLOE_WG_DROP_TOO_SHORT);
+    CHECK_EQ(it[3].res.drop, FLOE_WG_DROP_BAD_TYPE);
+    CHECK_EQ(it[5].res.drop, FLOE_WG_DROP_BAD_SIZE);
+    pair_free(&p_batch);
+}
+
+/*
+ * A handshake in a batch that retires a keypair (b's response to its own rekey drops its
+ * previous keys): the data messages of the same batch under those keys are still opened.
+ */
+static void test_batch_retired_keypair_keeps_batch_items(void)
+{
+    static uint8_t dg[4][BUF];
+    struct floe_wg_decap it[3];
+    struct floe_wg_result res;
+    struct floe_addr dst;
+    long n1, n2, ni, nr;
+
+    pair_init_parallel(&p_batch);
+    pair_handshake(&p_batch);
+    n1 = pair_send(&p_batch, true, 0x71, dg[0], BUF); /* under the first keys, held back */
+    n2 = pair_send(&p_batch, true, 0x72, dg[1], BUF);
+    REQUIRE(n1 > 0 && n2 > 0);
+    p_batch.now += FLOE_WG_REKEY_TIMEOUT + FLOE_SEC(1);
+    floe__wg_send_initiation(p_batch.pb, p_batch.now, false);
+    pair_pump(&p_batch); /* b: previous = first keys, current = second */
+    REQUIRE(p_batch.pb->prev != WG_KP_NONE);
+    p_batch.now += FLOE_WG_REKEY_TIMEOUT + FLOE_SEC(1);
+    floe__wg_send_initiation(p_batch.pb, p_batch.now, false);
+    ni = floe_wg_poll_transmit(p_batch.b, p_batch.now, dg[2], BUF, &dst, NULL);
+    REQUIRE(ni == FLOE_WG_INITIATION_LEN);
+    CHECK_EQ(pair_feed(&p_batch, true, &p_batch.addr_b, dg[2], (size_t)ni, &res),
+             FLOE_WG_RESULT_HANDSHAKE);
+    nr = floe_wg_poll_transmit(p_batch.a, p_batch.now, dg[3], BUF, &dst, NULL);
+    REQUIRE(nr == FLOE_WG_RESPONSE_LEN);
+    decap_item(&it[0], &p_batch, dg[0], (size_t)n1);
+    decap_item(&it[1], &p_batch, dg[3], (size_t)nr);
+    decap_item(&it[2], &p_batch, dg[1], (size_t)n2);
+    CHECK_EQ(floe_wg_decapsulate_batch(p_batch.b, p_batch.now, it, 3), 0);
+    CHECK_EQ(it[0].rc, FLOE_WG_RESULT_DATA);
+    CHECK_EQ(it[1].rc, FLOE_WG_RESULT_HANDSHAKE);
+    CHECK_EQ(it[2].rc, FLOE_WG_RESULT_DATA);
+    CHECK_EQ(it[2].out[30], 0x72);
+    CHECK_EQ(floe_wg_stats(p_batch.b).drops[FLOE_WG_DROP_UNKNOWN_INDEX], 0u);
+    pair_free(&p_batch);
+}
+
 /* A hook that breaks its promise (a lane out of range): every packet fails, counted. */
 static void test_batch_bad_lane_fails_packets(void)
 {
@@ -1575,6 +1652,8 @@ int main(void)
     FLOE_RUN(test_batch_encapsulate_in_order_on_lanes);
     FLOE_RUN(test_batch_decapsulate_replays_and_forgeries);
     FLOE_RUN(test_batch_handshake_mid_batch);
+    FLOE_RUN(test_batch_garbage_keeps_batch_whole);
+    FLOE_RUN(test_batch_retired_keypair_keeps_batch_items);
     FLOE_RUN(test_batch_bad_lane_fails_packets);
     FLOE_RUN(test_batch_lanes_config);
     FLOE_RUN(test_batch_on_worker_threads);
