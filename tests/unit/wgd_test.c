@@ -498,6 +498,61 @@ static void test_udp_flush_keeps_order_and_drops_only_refused(void)
     floe_jsonlog_close(&d.log);
 }
 
+/* The socket's SO_MARK (-1 when it cannot be read). */
+static long sock_mark(int fd)
+{
+    uint32_t mark = 0;
+    socklen_t len = sizeof(mark);
+
+    return getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &len) == 0 ? (long)mark : -1;
+}
+
+/* Run one UAPI request (lines separated by \n, ending in an empty line) into resp. */
+static void uapi_request(struct wgd *d, const char *req, char *resp, size_t cap)
+{
+    struct wgd_conn c;
+    char line[256];
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    const char *p = req, *nl;
+
+    REQUIRE(out != NULL);
+    memset(&c, 0, sizeof(c));
+    while ((nl = strchr(p, '\n'))) {
+        snprintf(line, sizeof(line), "%.*s", (int)(nl - p), p);
+        (void)wgd_uapi_line(d, &c, line, out, FLOE_SEC(1));
+        p = nl + 1;
+    }
+    fclose(out);
+    snprintf(resp, cap, "%s", text ? text : "");
+    free(text);
+}
+
+/* `wg set wg0 fwmark off` sends fwmark=0: the socket's old mark must go, and get says so. */
+static void test_fwmark_off_clears_the_mark(void)
+{
+    static struct wgd d;
+    char resp[4096];
+
+    d.udp_fd = d.ep_fd = -1;
+    REQUIRE(floe_jsonlog_open(&d.log, NULL, FLOE_LOG_OFF) == 0);
+    REQUIRE(wgd_udp_open(&d, 0) == 0);
+    uapi_request(&d, "set=1\nfwmark=51820\n\n", resp, sizeof(resp));
+    CHECK_STR(resp, "errno=0\n\n");
+    CHECK_EQ(sock_mark(d.udp_fd), 51820);
+    uapi_request(&d, "get=1\n\n", resp, sizeof(resp));
+    CHECK(strstr(resp, "fwmark=51820\n") != NULL);
+    uapi_request(&d, "set=1\nfwmark=0\n\n", resp, sizeof(resp));
+    CHECK_STR(resp, "errno=0\n\n");
+    CHECK_EQ(sock_mark(d.udp_fd), 0);
+    uapi_request(&d, "get=1\n\n", resp, sizeof(resp));
+    CHECK(strstr(resp, "fwmark=") == NULL);
+    CHECK(strstr(resp, "errno=0\n") != NULL);
+    close(d.udp_fd);
+    floe_jsonlog_close(&d.log);
+}
+
 int main(void)
 {
     FLOE_RUN(test_prefix_parse);
@@ -511,5 +566,6 @@ int main(void)
     FLOE_RUN(test_gro_joins_only_what_continues);
     FLOE_RUN(test_args);
     FLOE_RUN(test_udp_flush_keeps_order_and_drops_only_refused);
+    FLOE_RUN(test_fwmark_off_clears_the_mark);
     return floe_test_summary();
 }
