@@ -1,6 +1,6 @@
 /*
  * The WireGuard device: configuration, peers, the transmit and event queues, counters and
- * the timer verbs. Protocol steps live in noise.c, cookie.c, keypair.c, send.c, data.c.
+ * the timer queue (timerq.c). Protocol steps live in noise.c, cookie.c, keypair.c, send.c, data.c.
  */
 #include <string.h>
 
@@ -123,7 +123,8 @@ static int device_alloc(struct floe_wg *dev)
     dev->events = floe_mem_calloc(a, dev->cfg.max_events, sizeof(*dev->events));
     dev->cookie_tx = floe_mem_calloc(a, dev->cfg.max_cookie_replies, sizeof(*dev->cookie_tx));
     dev->jobs = floe_mem_calloc(a, WG_JOBS, sizeof(*dev->jobs));
-    if (!dev->peers || !dev->txq || !dev->events || !dev->cookie_tx || !dev->jobs)
+    dev->heap = floe_mem_calloc(a, dev->cfg.max_peers, sizeof(*dev->heap));
+    if (!dev->peers || !dev->txq || !dev->events || !dev->cookie_tx || !dev->jobs || !dev->heap)
         return FLOE_ERR_NOMEM;
     return floe__wg_tables_new(dev);
 }
@@ -187,6 +188,7 @@ void floe_wg_free(struct floe_wg *dev)
     floe_mem_free(&a, dev->events);
     floe_mem_free(&a, dev->cookie_tx);
     floe_mem_free(&a, dev->jobs);
+    floe_mem_free(&a, dev->heap);
     floe_wipe(dev, sizeof(*dev));
     floe_mem_free(&a, dev);
 }
@@ -219,30 +221,4 @@ int floe_wg_poll_event(struct floe_wg *dev, struct floe_wg_event *ev)
     dev->ev_head = (dev->ev_head + 1) % dev->cfg.max_events;
     dev->ev_count--;
     return 1;
-}
-
-void floe_wg_handle_timeout(struct floe_wg *dev, floe_time now)
-{
-    uint32_t i;
-
-    if (!dev)
-        return;
-    for (i = 0; i < dev->cfg.max_peers; i++) {
-        if (dev->peers[i].used && floe__wg_timers_next(&dev->peers[i]) <= now)
-            floe__wg_timers_expire(&dev->peers[i], now);
-    }
-}
-
-floe_time floe_wg_poll_timeout(const struct floe_wg *dev)
-{
-    floe_time next = FLOE_TIME_NEVER;
-    uint32_t i;
-
-    if (!dev)
-        return next;
-    for (i = 0; i < dev->cfg.max_peers; i++) {
-        if (dev->peers[i].used)
-            next = floe_time_min(next, floe__wg_timers_next(&dev->peers[i]));
-    }
-    return next;
 }

@@ -86,6 +86,8 @@ struct floe_wg_peer {
     bool have_last_mac1;
 
     struct floe__wg_timers t;
+    floe_time heap_at; /* the earliest deadline, its key in the device's timer queue */
+    uint32_t heap_pos; /* its place there; WG_NO_SLOT: no timer pending */
 
     /* Transmit state. */
     uint8_t hs_msg[FLOE_WG_INITIATION_LEN];
@@ -143,7 +145,11 @@ struct floe_wg {
     struct floe__wg_job *jobs; /* WG_JOBS data messages of the batch in progress */
     uint32_t n_jobs;
 
+    uint32_t *heap; /* timer queue: min-heap of peer slots by heap_at (timerq.c) */
+    uint32_t heap_len;
+
     struct floe_wg_stats stats;
+    uint64_t timer_visits; /* peers looked at by handle_timeout (tests) */
 };
 
 /* The AEAD context of kp for sending / receiving on lane. */
@@ -256,6 +262,10 @@ void floe__wg_timers_session_derived(struct floe_wg_peer *peer, floe_time now);
 void floe__wg_timers_init(struct floe_wg_peer *peer);
 void floe__wg_timers_expire(struct floe_wg_peer *peer, floe_time now);
 floe_time floe__wg_timers_next(const struct floe_wg_peer *peer);
+
+/* timerq.c */
+void floe__wg_timers_update(struct floe_wg_peer *peer);
+void floe__wg_timerq_remove(struct floe_wg_peer *peer);
 
 /* send.c */
 void floe__wg_send_initiation(struct floe_wg_peer *peer, floe_time now, bool is_retry);

@@ -739,6 +739,93 @@ static void test_replay_window_is_8192_bits(void)
     CHECK(floe__wg_replay_update(&r, 10000 + 64));
 }
 
+/* A device with n idle peers, each with one timer far away. */
+static struct floe_wg *timers_device(uint32_t n, struct script_rng *rng)
+{
+    struct floe_wg_config cfg;
+    struct floe_wg_peer_config pc;
+    struct floe_wg_peer *peer;
+    struct floe_wg *dev = NULL;
+    uint32_t i;
+
+    memset(rng, 0, sizeof(*rng));
+    floe_xoshiro_seed(&rng->x, 7);
+    floe_wg_config_default(&cfg);
+    seq_key(cfg.private_key, 0x10);
+    cfg.rng.fill = script_fill;
+    cfg.rng.user = rng;
+    cfg.max_peers = n;
+    if (floe_wg_new(&dev, &cfg) != 0)
+        abort();
+    for (i = 0; i < n; i++) {
+        memset(&pc, 0, sizeof(pc));
+        seq_key(pc.public_key, 0x40);
+        floe_store_le32(pc.public_key, i + 1);
+        pc.public_key[31] = 0x40; /* not of small order */
+        if (floe_wg_peer_add(dev, &pc, &peer) != 0)
+            abort();
+        peer->t.zero_key_material = FLOE_SEC(1000) + i;
+        floe__wg_timers_update(peer);
+    }
+    return dev;
+}
+
+/*
+ * An idle wakeup costs the same at 100, 1,000 and 10,000 peers: handle_timeout looks only at
+ * the peers that are due, and poll_timeout at the earliest deadline.
+ */
+static void test_timers_idle_wakeup_is_independent_of_peers(void)
+{
+    const uint32_t counts[3] = {100, 1000, 10000};
+    struct script_rng rng;
+    struct floe_wg *dev;
+    int k;
+
+    for (k = 0; k < 3; k++) {
+        dev = timers_device(counts[k], &rng);
+        CHECK_EQ(floe_wg_poll_timeout(dev), FLOE_SEC(1000));
+        dev->timer_visits = 0;
+        floe_wg_handle_timeout(dev, FLOE_SEC(10));
+        floe_wg_handle_timeout(dev, FLOE_SEC(20));
+        CHECK_EQ(dev->timer_visits, 0u);
+        floe_wg_handle_timeout(dev, FLOE_SEC(1000) + 2); /* three peers due */
+        CHECK_EQ(dev->timer_visits, 3u);
+        CHECK_EQ(floe_wg_poll_timeout(dev), FLOE_SEC(1000) + 3);
+        floe_wg_free(dev);
+    }
+}
+
+/* The timer queue against a scan: random deadlines, removals and firings over 64 peers. */
+static void test_timers_queue_matches_a_scan(void)
+{
+    struct script_rng rng;
+    struct floe_xoshiro x;
+    struct floe_wg *dev = timers_device(64, &rng);
+    floe_time want, now = 0;
+    uint32_t step, i;
+
+    floe_xoshiro_seed(&x, floe_test_seed());
+    for (step = 0; step < 20000; step++) {
+        struct floe_wg_peer *peer = &dev->peers[floe_xoshiro_next(&x) % 64];
+        uint64_t r = floe_xoshiro_next(&x);
+
+        peer->t.zero_key_material = r % 4 == 0 ? FLOE_TIME_NEVER : now + 1 + r % FLOE_SEC(100);
+        floe__wg_timers_update(peer);
+        if (step % 97 == 0) {
+            now += FLOE_SEC(3);
+            floe_wg_handle_timeout(dev, now);
+        }
+        want = FLOE_TIME_NEVER;
+        for (i = 0; i < 64; i++)
+            want = floe_time_min(want, floe__wg_timers_next(&dev->peers[i]));
+        if (floe_wg_poll_timeout(dev) != want) {
+            CHECK_EQ(floe_wg_poll_timeout(dev), want);
+            break;
+        }
+    }
+    floe_wg_free(dev);
+}
+
 /* Run both devices' timers up to `until`, delivering what they send. */
 static void pair_run(struct pair *p, floe_time until)
 {
@@ -1638,6 +1725,8 @@ int main(void)
     FLOE_RUN(test_reordering_within_window_accepted);
     FLOE_RUN(test_replay_window_edges);
     FLOE_RUN(test_replay_window_is_8192_bits);
+    FLOE_RUN(test_timers_idle_wakeup_is_independent_of_peers);
+    FLOE_RUN(test_timers_queue_matches_a_scan);
     FLOE_RUN(test_rekey_after_time);
     FLOE_RUN(test_session_dropped_after_reject_after_time);
     FLOE_RUN(test_keepalive_after_keepalive_timeout);
