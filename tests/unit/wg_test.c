@@ -1051,6 +1051,67 @@ static void test_cookie_reply_under_load(void)
     pair_free(&p);
 }
 
+/* mac2 of msg[0..len) under cookie, as an initiator holding that cookie writes it. */
+static void put_mac2(uint8_t *msg, size_t len, const uint8_t cookie[FLOE_WG_COOKIE_LEN])
+{
+    REQUIRE(floe_blake2s_mac(msg + len - FLOE_WG_MAC_LEN, cookie, FLOE_WG_COOKIE_LEN, msg,
+                             len - FLOE_WG_MAC_LEN) == 0);
+}
+
+/*
+ * The responder's cookie secret lives COOKIE_REFRESH_TIME (2 minutes): a cookie it gave out
+ * opens mac2 until then and not after; the next cookie reply carries a new cookie.
+ */
+static void test_cookie_secret_rotates_after_two_minutes(void)
+{
+    struct pair p;
+    uint8_t init[BUF], d[BUF], first[FLOE_WG_COOKIE_LEN];
+    struct floe_addr dst;
+    struct floe_wg_result res;
+    floe_time born;
+    long n;
+
+    pair_init(&p, NULL, true);
+    floe_wg_set_under_load(p.b, true);
+    CHECK_EQ(pair_send(&p, true, 1, d, sizeof(d)), 0);
+    n = floe_wg_poll_transmit(p.a, p.now, init, sizeof(init), &dst, NULL);
+    REQUIRE(n == FLOE_WG_INITIATION_LEN);
+    born = p.now; /* the secret is made for the first cookie */
+    CHECK_EQ(pair_feed(&p, false, &p.addr_a, init, (size_t)n, &res), FLOE_WG_RESULT_DROP);
+    n = floe_wg_poll_transmit(p.b, p.now, d, sizeof(d), &dst, NULL);
+    REQUIRE(n == FLOE_WG_COOKIE_REPLY_LEN);
+    CHECK_EQ(pair_feed(&p, true, &p.addr_b, d, (size_t)n, &res), FLOE_WG_RESULT_HANDSHAKE);
+    REQUIRE(p.pa->cookie_valid);
+    memcpy(first, p.pa->cookie, sizeof(first));
+    put_mac2(init, FLOE_WG_INITIATION_LEN, first);
+    CHECK_EQ(floe__wg_check_macs(p.b, born + FLOE_SEC(60), &p.addr_a, init, FLOE_WG_INITIATION_LEN),
+             WG_MAC_VALID);
+    CHECK_EQ(floe__wg_check_macs(p.b, born + FLOE_WG_COOKIE_REFRESH_TIME - 1, &p.addr_a, init,
+                                 FLOE_WG_INITIATION_LEN),
+             WG_MAC_VALID);
+    /* Another source address never had this cookie. */
+    CHECK_EQ(floe__wg_check_macs(p.b, born + FLOE_SEC(60), &p.addr_b, init, FLOE_WG_INITIATION_LEN),
+             WG_MAC_NEED_COOKIE);
+    /* Two minutes on, a new secret: the old cookie no longer opens mac2. */
+    CHECK_EQ(floe_wg_poll_transmit(p.b, p.now, d, sizeof(d), &dst, NULL), 0);
+    p.now = born + FLOE_WG_COOKIE_REFRESH_TIME;
+    CHECK_EQ(floe__wg_check_macs(p.b, p.now, &p.addr_a, init, FLOE_WG_INITIATION_LEN),
+             WG_MAC_NEED_COOKIE);
+    /* The next cookie reply gives a new cookie, which opens mac2 again. */
+    CHECK_EQ(pair_feed(&p, false, &p.addr_a, init, FLOE_WG_INITIATION_LEN, &res),
+             FLOE_WG_RESULT_DROP);
+    n = floe_wg_poll_transmit(p.b, p.now, d, sizeof(d), &dst, NULL);
+    REQUIRE(n == FLOE_WG_COOKIE_REPLY_LEN);
+    memcpy(p.pa->last_mac1, init + FLOE_WG_INITIATION_LEN - 2 * FLOE_WG_MAC_LEN, FLOE_WG_MAC_LEN);
+    p.pa->have_last_mac1 = true;
+    CHECK_EQ(pair_feed(&p, true, &p.addr_b, d, (size_t)n, &res), FLOE_WG_RESULT_HANDSHAKE);
+    CHECK(memcmp(p.pa->cookie, first, sizeof(first)) != 0);
+    put_mac2(init, FLOE_WG_INITIATION_LEN, p.pa->cookie);
+    CHECK_EQ(floe__wg_check_macs(p.b, p.now + FLOE_SEC(1), &p.addr_a, init, FLOE_WG_INITIATION_LEN),
+             WG_MAC_VALID);
+    pair_free(&p);
+}
+
 static void test_load_threshold_counts_handshakes(void)
 {
     struct pair p;
@@ -1733,6 +1794,7 @@ int main(void)
     FLOE_RUN(test_handshake_retransmit_and_give_up);
     FLOE_RUN(test_tai64n_replay_rejected);
     FLOE_RUN(test_cookie_reply_under_load);
+    FLOE_RUN(test_cookie_secret_rotates_after_two_minutes);
     FLOE_RUN(test_load_threshold_counts_handshakes);
     FLOE_RUN(test_endpoint_roaming);
     FLOE_RUN(test_peer_management);
