@@ -43,6 +43,8 @@
 #define WGD_TX_SLOTS WGD_SEGS
 /* Received datagrams decrypted together. */
 #define WGD_RX_ITEMS 512
+/* Handshake messages a second above which the device is under load (cookie replies). */
+#define WGD_LOAD_HANDSHAKES_PER_S 200
 /* Crypto lanes at most (floe-wg --threads). */
 #define WGD_MAX_THREADS FLOE_WG_MAX_LANES
 #define WGD_UAPI_LINE_MAX 4096

@@ -161,9 +161,13 @@ static void batch_add_data(struct floe_wg *dev, floe_time now, struct floe_wg_de
 static void batch_handshakes(struct floe_wg *dev, floe_time now, struct floe_wg_decap *items,
                              size_t n)
 {
+    uint32_t queued = 0;
     size_t i;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n; i++)
+        queued += items[i].out && batch_is_handshake(items[i].dgram, items[i].len);
+    floe__wg_load_backlog(dev, now, queued);
+    for (i = 0; i < n && queued; i++) {
         struct floe_wg_decap *it = &items[i];
 
         if (it->out && batch_is_handshake(it->dgram, it->len))

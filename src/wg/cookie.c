@@ -4,7 +4,8 @@
  * also wants mac2 = MAC(cookie, msg[0..len-16)) and answers a message without a valid one
  * with a cookie reply: the cookie MAC(R_m, source IP || source port) encrypted with
  * XChaCha20-Poly1305 under HASH(LABEL_COOKIE || S_pub_receiver), the message's mac1 as
- * associated data. The secret R_m changes every COOKIE_REFRESH_TIME.
+ * associated data. The secret R_m changes every COOKIE_REFRESH_TIME. Messages with a valid
+ * mac2 still pass the per-source rate limiter (ratelimit.c) before any Diffie-Hellman.
  */
 #include <string.h>
 
@@ -22,7 +23,14 @@ static void cookie_count_load(struct floe_wg *dev, floe_time now)
         dev->load_count = 0;
     }
     if (++dev->load_count > dev->cfg.load_handshakes_per_s)
-        dev->load_until = now + COOKIE_LOAD_WINDOW;
+        dev->load_until = now + FLOE_WG_UNDER_LOAD_AFTER;
+}
+
+/* A batch brought `handshakes` handshake messages at once: the queue is backing up. */
+void floe__wg_load_backlog(struct floe_wg *dev, floe_time now, uint32_t handshakes)
+{
+    if (dev->cfg.load_handshakes_per_batch && handshakes >= dev->cfg.load_handshakes_per_batch)
+        dev->load_until = now + FLOE_WG_UNDER_LOAD_AFTER;
 }
 
 bool floe__wg_under_load(struct floe_wg *dev, floe_time now)
@@ -91,7 +99,9 @@ enum floe__wg_mac_result floe__wg_check_macs(struct floe_wg *dev, floe_time now,
     cookie_mac(mac, cookie, sizeof(cookie), msg, len - FLOE_WG_MAC_LEN);
     ok = floe_blake2s_mac_verify(mac, msg + len - FLOE_WG_MAC_LEN);
     floe_wipe(cookie, sizeof(cookie));
-    return ok ? WG_MAC_VALID : WG_MAC_NEED_COOKIE;
+    if (!ok)
+        return WG_MAC_NEED_COOKIE;
+    return floe__wg_ratelimit_allow(dev, now, from) ? WG_MAC_VALID : WG_MAC_RATE_LIMITED;
 }
 
 /* Answer the handshake message msg from `from` with a cookie reply (queued for transmit). */

@@ -27,6 +27,8 @@ void floe_wg_config_default(struct floe_wg_config *cfg)
     cfg->queue_packet_max = 1500;
     cfg->max_events = 256;
     cfg->max_cookie_replies = 16;
+    cfg->load_handshakes_per_batch = 16;
+    cfg->ratelimit_entries = 4096;
     cfg->log.min_level = FLOE_LOG_OFF;
     cfg->parallel.lanes = 1;
 }
@@ -89,7 +91,7 @@ uint32_t floe__wg_rand32(struct floe_wg *dev)
 static int device_check_config(const struct floe_wg_config *cfg)
 {
     if (!cfg->rng.fill || !cfg->max_peers || !cfg->queue_packets || !cfg->max_events ||
-        !cfg->max_cookie_replies || cfg->max_peers > (UINT32_MAX >> 4) ||
+        !cfg->max_cookie_replies || !cfg->ratelimit_entries || cfg->max_peers > (UINT32_MAX >> 4) ||
         cfg->parallel.lanes > FLOE_WG_MAX_LANES)
         return FLOE_ERR_INVALID_ARG;
     return 0;
@@ -124,7 +126,9 @@ static int device_alloc(struct floe_wg *dev)
     dev->cookie_tx = floe_mem_calloc(a, dev->cfg.max_cookie_replies, sizeof(*dev->cookie_tx));
     dev->jobs = floe_mem_calloc(a, WG_JOBS, sizeof(*dev->jobs));
     dev->heap = floe_mem_calloc(a, dev->cfg.max_peers, sizeof(*dev->heap));
-    if (!dev->peers || !dev->txq || !dev->events || !dev->cookie_tx || !dev->jobs || !dev->heap)
+    dev->buckets = floe_mem_calloc(a, dev->cfg.ratelimit_entries, sizeof(*dev->buckets));
+    if (!dev->peers || !dev->txq || !dev->events || !dev->cookie_tx || !dev->jobs || !dev->heap ||
+        !dev->buckets)
         return FLOE_ERR_NOMEM;
     return floe__wg_tables_new(dev);
 }
@@ -189,6 +193,7 @@ void floe_wg_free(struct floe_wg *dev)
     floe_mem_free(&a, dev->cookie_tx);
     floe_mem_free(&a, dev->jobs);
     floe_mem_free(&a, dev->heap);
+    floe_mem_free(&a, dev->buckets);
     floe_wipe(dev, sizeof(*dev));
     floe_mem_free(&a, dev);
 }

@@ -102,6 +102,15 @@ struct floe_wg_peer {
     struct floe_wg_peer_stats stats;
 };
 
+/* One source's token bucket of the handshake rate limiter (ratelimit.c). */
+#define WG_RL_KEY_LEN 9
+struct floe__wg_bucket {
+    uint8_t key[WG_RL_KEY_LEN]; /* family, then the IPv4 address or the IPv6 /64 */
+    bool used;
+    floe_time last;   /* the last refill */
+    floe_time tokens; /* nanoseconds of credit; one handshake costs a second / rate */
+};
+
 /* A cookie reply waiting for floe_wg_poll_transmit. */
 struct floe__wg_cookie_tx {
     uint8_t msg[FLOE_WG_COOKIE_REPLY_LEN];
@@ -124,6 +133,9 @@ struct floe_wg {
     bool under_load_flag;
     floe_time load_window_start, load_until;
     uint32_t load_count;
+    struct floe__wg_bucket *buckets; /* cfg.ratelimit_entries */
+    uint64_t rl_seed;                /* drawn at the limiter's first use */
+    bool rl_seeded;
 
     int64_t wall_offset; /* unix_ns - now */
 
@@ -236,8 +248,9 @@ bool floe__wg_can_recv(const struct floe__wg_keypair *kp, floe_time now);
 /* cookie.c */
 enum floe__wg_mac_result {
     WG_MAC_INVALID = 0,
-    WG_MAC_VALID,       /* mac1 valid; not under load or mac2 valid too */
-    WG_MAC_NEED_COOKIE, /* mac1 valid, under load without a valid mac2 */
+    WG_MAC_VALID,        /* mac1 valid; not under load or mac2 valid too */
+    WG_MAC_NEED_COOKIE,  /* mac1 valid, under load without a valid mac2 */
+    WG_MAC_RATE_LIMITED, /* mac1 and mac2 valid under load, but the source is over its rate */
 };
 void floe__wg_add_macs(struct floe_wg *dev, struct floe_wg_peer *peer, floe_time now, uint8_t *msg,
                        size_t len);
@@ -249,6 +262,10 @@ void floe__wg_queue_cookie_reply(struct floe_wg *dev, floe_time now, const struc
 bool floe__wg_consume_cookie_reply(struct floe_wg *dev, floe_time now, const uint8_t *msg,
                                    enum floe_wg_drop *why);
 bool floe__wg_under_load(struct floe_wg *dev, floe_time now);
+void floe__wg_load_backlog(struct floe_wg *dev, floe_time now, uint32_t handshakes);
+
+/* ratelimit.c */
+bool floe__wg_ratelimit_allow(struct floe_wg *dev, floe_time now, const struct floe_addr *from);
 
 /* timers.c: hooks named after what happened; the timer module decides. */
 void floe__wg_timers_data_sent(struct floe_wg_peer *peer, floe_time now);

@@ -1683,6 +1683,108 @@ static void test_batch_retired_keypair_keeps_batch_items(void)
     pair_free(&p_batch);
 }
 
+/* A forged initiation to dev: random body, a valid mac1 (whoever knows dev's public key). */
+static void junk_initiation(struct floe_wg *dev, uint8_t msg[FLOE_WG_INITIATION_LEN], uint32_t i)
+{
+    uint32_t k;
+
+    for (k = 0; k < FLOE_WG_INITIATION_LEN; k++)
+        msg[k] = (uint8_t)(k * 31 + i * 7 + (i >> 8));
+    floe_store_le32(msg, FLOE_WG_MSG_INITIATION);
+    floe_store_le32(msg + 4, i);
+    memset(msg + 132, 0, 16);
+    REQUIRE(floe_blake2s_mac(msg + 116, dev->mac1_key, 32, msg, 116) == 0);
+}
+
+/*
+ * A batch with 16 handshake messages means the handshake queue is backing up: the device is
+ * under load before it processes them, so the forged ones get cookie replies and cost no
+ * Diffie-Hellman; the legitimate initiator in the flood completes through its cookie.
+ */
+static void test_batch_handshake_backlog_means_under_load(void)
+{
+    static uint8_t dg[17][BUF];
+    struct floe_wg_decap it[17];
+    struct floe_addr dst;
+    struct floe_wg_stats st;
+    uint8_t d[BUF];
+    uint32_t i;
+    long n;
+
+    pair_init(&p_batch, NULL, true);
+    CHECK_EQ(pair_send(&p_batch, true, 1, d, sizeof(d)), 0);
+    n = floe_wg_poll_transmit(p_batch.a, p_batch.now, dg[8], BUF, &dst, NULL);
+    REQUIRE(n == FLOE_WG_INITIATION_LEN);
+    for (i = 0; i < 17; i++) {
+        if (i != 8)
+            junk_initiation(p_batch.b, dg[i], i);
+        decap_item(&it[i], &p_batch, dg[i], FLOE_WG_INITIATION_LEN);
+        it[i].from = i == 8 ? p_batch.addr_a : floe_addr_v4(192, 0, 2, (uint8_t)(i + 1), 40000);
+    }
+    CHECK(!floe__wg_under_load(p_batch.b, p_batch.now));
+    CHECK_EQ(floe_wg_decapsulate_batch(p_batch.b, p_batch.now, it, 17), 0);
+    st = floe_wg_stats(p_batch.b);
+    CHECK(floe__wg_under_load(p_batch.b, p_batch.now));
+    CHECK_EQ(st.drops[FLOE_WG_DROP_HANDSHAKE_DECRYPT], 0u); /* no Diffie-Hellman for them */
+    CHECK_EQ(st.drops[FLOE_WG_DROP_UNDER_LOAD], 17u);
+    /* Cookie replies go out (as many as fit the queue); a takes its own. */
+    for (i = 0; (n = floe_wg_poll_transmit(p_batch.b, p_batch.now, d, BUF, &dst, NULL)) > 0; i++) {
+        REQUIRE(n == FLOE_WG_COOKIE_REPLY_LEN);
+        if (floe_addr_eq(&dst, &p_batch.addr_a))
+            CHECK_EQ(pair_feed(&p_batch, true, &p_batch.addr_b, d, (size_t)n,
+                               &(struct floe_wg_result){0}),
+                     FLOE_WG_RESULT_HANDSHAKE);
+    }
+    CHECK_EQ(i, 16u); /* max_cookie_replies; the 17th counted as queue-full */
+    CHECK(p_batch.pa->cookie_valid);
+    /* a's retransmission carries mac2 and goes through while b is still under load. */
+    pair_run(&p_batch, p_batch.now + FLOE_WG_REKEY_TIMEOUT + FLOE_WG_REKEY_TIMEOUT_JITTER_MAX);
+    CHECK(floe_wg_peer_has_session(p_batch.pa, p_batch.now));
+    pair_free(&p_batch);
+}
+
+/*
+ * Under load, handshakes that carry a valid mac2 still pass a per-source token bucket
+ * (20 a second, burst 5): the sixth at once is dropped before any Diffie-Hellman, another
+ * source has its own bucket, and the bucket refills with time.
+ */
+static void test_handshake_rate_limited_per_source(void)
+{
+    struct pair p;
+    uint8_t msg[FLOE_WG_INITIATION_LEN], cookie[FLOE_WG_COOKIE_LEN];
+    struct floe_addr from = floe_addr_v4(192, 0, 2, 9, 4000), other = from;
+    struct floe_wg_result res;
+    int i;
+
+    pair_init(&p, NULL, true);
+    floe_wg_set_under_load(p.b, true);
+    junk_initiation(p.b, msg, 1);
+    CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
+    CHECK_EQ(res.drop, FLOE_WG_DROP_UNDER_LOAD);
+    REQUIRE(floe_blake2s_mac(cookie, p.b->cookie_secret, 32, (uint8_t[6]){192, 0, 2, 9, 0x0f, 0xa0},
+                             6) == 0);
+    put_mac2(msg, sizeof(msg), cookie);
+    for (i = 0; i < FLOE_WG_HANDSHAKES_BURSTABLE; i++) {
+        CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
+        CHECK_EQ(res.drop, FLOE_WG_DROP_HANDSHAKE_DECRYPT); /* let through to the DH */
+    }
+    CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
+    CHECK_EQ(res.drop, FLOE_WG_DROP_RATE_LIMITED);
+    /* The same /32 on another port shares the bucket; another address has its own. */
+    other.port = 4001;
+    CHECK(!floe__wg_ratelimit_allow(p.b, p.now, &other));
+    other = floe_addr_v4(192, 0, 2, 10, 4000);
+    CHECK(floe__wg_ratelimit_allow(p.b, p.now, &other));
+    /* One token comes back every 50 ms. */
+    p.now += FLOE_SEC(1) / FLOE_WG_HANDSHAKES_PER_SECOND_PER_SOURCE;
+    CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
+    CHECK_EQ(res.drop, FLOE_WG_DROP_HANDSHAKE_DECRYPT);
+    CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
+    CHECK_EQ(res.drop, FLOE_WG_DROP_RATE_LIMITED);
+    CHECK_STR(floe_wg_drop_name(FLOE_WG_DROP_RATE_LIMITED), "rate-limited");
+    pair_free(&p);
+}
+
 /* A hook that breaks its promise (a lane out of range): every packet fails, counted. */
 static void test_batch_bad_lane_fails_packets(void)
 {
@@ -1805,6 +1907,8 @@ int main(void)
     FLOE_RUN(test_batch_handshake_mid_batch);
     FLOE_RUN(test_batch_garbage_keeps_batch_whole);
     FLOE_RUN(test_batch_retired_keypair_keeps_batch_items);
+    FLOE_RUN(test_batch_handshake_backlog_means_under_load);
+    FLOE_RUN(test_handshake_rate_limited_per_source);
     FLOE_RUN(test_batch_bad_lane_fails_packets);
     FLOE_RUN(test_batch_lanes_config);
     FLOE_RUN(test_batch_on_worker_threads);
