@@ -367,6 +367,7 @@ void wgd_stats_log(struct wgd *d)
 {
     const struct wgd_stats *s = &d->stats;
     const struct floe_io_send_stats *u = &d->udp_tx.stats;
+    struct floe_wg_stats w = d->dev ? floe_wg_stats(d->dev) : (struct floe_wg_stats){0};
     char lanes[WGD_MAX_THREADS * 21];
     struct floe_log_field f[] = {
         FLOE_LF_U("no_route", s->no_route),
@@ -383,6 +384,10 @@ void wgd_stats_log(struct wgd *d)
         FLOE_LF_U("gro_writes", s->gro_writes),
         FLOE_LF_U("gro_segs", s->gro_segs),
         FLOE_LF_S("crypto_items", lanes),
+        FLOE_LF_U("cookie_replies", w.cookie_replies_sent),
+        FLOE_LF_U("under_load_drops", w.drops[FLOE_WG_DROP_UNDER_LOAD]),
+        FLOE_LF_U("rate_limited_drops", w.drops[FLOE_WG_DROP_RATE_LIMITED]),
+        FLOE_LF_U("handshake_drops", w.drops[FLOE_WG_DROP_HANDSHAKE_DECRYPT]),
     };
 
     loop_lane_items(d, lanes, sizeof(lanes));

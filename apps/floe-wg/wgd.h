@@ -45,6 +45,8 @@
 #define WGD_RX_ITEMS 512
 /* Handshake messages a second above which the device is under load (cookie replies). */
 #define WGD_LOAD_HANDSHAKES_PER_S 200
+/* Cookie replies waiting at once (one receive batch's worth from many sources). */
+#define WGD_COOKIE_REPLIES 128
 /* Crypto lanes at most (floe-wg --threads). */
 #define WGD_MAX_THREADS FLOE_WG_MAX_LANES
 #define WGD_UAPI_LINE_MAX 4096

@@ -4,8 +4,9 @@
  * also wants mac2 = MAC(cookie, msg[0..len-16)) and answers a message without a valid one
  * with a cookie reply: the cookie MAC(R_m, source IP || source port) encrypted with
  * XChaCha20-Poly1305 under HASH(LABEL_COOKIE || S_pub_receiver), the message's mac1 as
- * associated data. The secret R_m changes every COOKIE_REFRESH_TIME. Messages with a valid
- * mac2 still pass the per-source rate limiter (ratelimit.c) before any Diffie-Hellman.
+ * associated data. The secret R_m changes every COOKIE_REFRESH_TIME. Cookie replies, and
+ * messages with a valid mac2, take a token of their source's bucket in the rate limiter
+ * (ratelimit.c): a flood from one source gets 20 answers a second, not one per message.
  */
 #include <string.h>
 
@@ -95,6 +96,9 @@ enum floe__wg_mac_result floe__wg_check_macs(struct floe_wg *dev, floe_time now,
         return WG_MAC_INVALID;
     if (!floe__wg_under_load(dev, now))
         return WG_MAC_VALID;
+    /* A source out of tokens gets neither a reply nor a handshake: spare the other MACs. */
+    if (!floe__wg_ratelimit_has_token(dev, now, from))
+        return WG_MAC_RATE_LIMITED;
     cookie_make(dev, now, from, cookie);
     cookie_mac(mac, cookie, sizeof(cookie), msg, len - FLOE_WG_MAC_LEN);
     ok = floe_blake2s_mac_verify(mac, msg + len - FLOE_WG_MAC_LEN);
@@ -114,6 +118,10 @@ void floe__wg_queue_cookie_reply(struct floe_wg *dev, floe_time now, const struc
 
     if (dev->ctx_count == dev->cfg.max_cookie_replies) {
         floe__wg_drop(dev, FLOE_WG_DROP_QUEUE_FULL, from);
+        return;
+    }
+    if (!floe__wg_ratelimit_allow(dev, now, from)) { /* no reply storm toward one source */
+        floe__wg_drop(dev, FLOE_WG_DROP_RATE_LIMITED, from);
         return;
     }
     tx = &dev->cookie_tx[(dev->ctx_head + dev->ctx_count) % dev->cfg.max_cookie_replies];

@@ -32,7 +32,9 @@ static uint32_t rl_slot(const struct floe_wg *dev, const uint8_t key[WG_RL_KEY_L
     return (uint32_t)(h % dev->cfg.ratelimit_entries);
 }
 
-bool floe__wg_ratelimit_allow(struct floe_wg *dev, floe_time now, const struct floe_addr *from)
+/* The source's bucket, refilled up to now (a new or taken-over one starts full). */
+static struct floe__wg_bucket *rl_bucket(struct floe_wg *dev, floe_time now,
+                                         const struct floe_addr *from)
 {
     uint8_t key[WG_RL_KEY_LEN];
     struct floe__wg_bucket *b;
@@ -48,14 +50,26 @@ bool floe__wg_ratelimit_allow(struct floe_wg *dev, floe_time now, const struct f
         memcpy(b->key, key, WG_RL_KEY_LEN);
         b->used = true;
         b->last = now;
-        b->tokens = RL_MAX - RL_COST;
-        return true;
+        b->tokens = RL_MAX;
+        return b;
     }
     tokens = b->tokens + (now > b->last ? now - b->last : 0);
     b->tokens = tokens > RL_MAX ? RL_MAX : tokens;
     b->last = now > b->last ? now : b->last;
+    return b;
+}
+
+bool floe__wg_ratelimit_allow(struct floe_wg *dev, floe_time now, const struct floe_addr *from)
+{
+    struct floe__wg_bucket *b = rl_bucket(dev, now, from);
+
     if (b->tokens < RL_COST)
         return false;
     b->tokens -= RL_COST;
     return true;
+}
+
+bool floe__wg_ratelimit_has_token(struct floe_wg *dev, floe_time now, const struct floe_addr *from)
+{
+    return rl_bucket(dev, now, from)->tokens >= RL_COST;
 }

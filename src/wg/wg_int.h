@@ -266,6 +266,7 @@ void floe__wg_load_backlog(struct floe_wg *dev, floe_time now, uint32_t handshak
 
 /* ratelimit.c */
 bool floe__wg_ratelimit_allow(struct floe_wg *dev, floe_time now, const struct floe_addr *from);
+bool floe__wg_ratelimit_has_token(struct floe_wg *dev, floe_time now, const struct floe_addr *from);
 
 /* timers.c: hooks named after what happened; the timer module decides. */
 void floe__wg_timers_data_sent(struct floe_wg_peer *peer, floe_time now);

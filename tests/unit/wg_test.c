@@ -1764,7 +1764,7 @@ static void test_handshake_rate_limited_per_source(void)
     REQUIRE(floe_blake2s_mac(cookie, p.b->cookie_secret, 32, (uint8_t[6]){192, 0, 2, 9, 0x0f, 0xa0},
                              6) == 0);
     put_mac2(msg, sizeof(msg), cookie);
-    for (i = 0; i < FLOE_WG_HANDSHAKES_BURSTABLE; i++) {
+    for (i = 1; i < FLOE_WG_HANDSHAKES_BURSTABLE; i++) { /* the cookie reply took a token */
         CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
         CHECK_EQ(res.drop, FLOE_WG_DROP_HANDSHAKE_DECRYPT); /* let through to the DH */
     }
@@ -1782,6 +1782,10 @@ static void test_handshake_rate_limited_per_source(void)
     CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
     CHECK_EQ(res.drop, FLOE_WG_DROP_RATE_LIMITED);
     CHECK_STR(floe_wg_drop_name(FLOE_WG_DROP_RATE_LIMITED), "rate-limited");
+    /* The same source without mac2 gets no more cookie replies than its rate either. */
+    junk_initiation(p.b, msg, 2);
+    CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
+    CHECK_EQ(floe_wg_stats(p.b).drops[FLOE_WG_DROP_RATE_LIMITED], 3u);
     pair_free(&p);
 }
 
