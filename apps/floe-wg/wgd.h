@@ -35,7 +35,7 @@
 #define WGD_SEG_MAX 2048
 /* Room for one encrypted datagram: a plain packet padded to 16 bytes, plus overhead. */
 #define WGD_TX_MAX (WGD_SEG_MAX + 64)
-/* Segments one TUN super-packet can become (64 KiB over an MSS of 536 at worst). */
+/* Segments of one TUN super-packet encrypted at once (a longer one goes in several runs). */
 #define WGD_MAX_SEGS 128
 /* Plain segments waiting to be encrypted together (at least two super-packets). */
 #define WGD_SEGS 256
@@ -151,6 +151,7 @@ struct wgd_gro {
     uint8_t *head; /* the first segment */
     size_t l4, hdr, total;
     bool v6, closed;
+    bool id_fixed; /* IPv4: every segment has the head's ID (DF set), not ID + index */
     uint16_t gso_size;
     uint32_t next_seq;
     unsigned n;
@@ -282,6 +283,15 @@ struct wgd_vnet_hdr {
  */
 int wgd_gso_split(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len,
                   uint8_t (*segs)[WGD_SEG_MAX], size_t *seg_len, int max_segs);
+/*
+ * wgd_gso_split from segment `first` on, at most max_segs of them (a super-packet of more
+ * segments than fit is cut in several calls; IP IDs and sequence numbers continue). Returns
+ * the count written (>= 1) or -1 (malformed, or first past the end).
+ */
+int wgd_gso_split_from(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len, unsigned first,
+                       uint8_t (*segs)[WGD_SEG_MAX], size_t *seg_len, int max_segs);
+/* The number of segments wgd_gso_split makes of the packet, or -1 when it is malformed. */
+int wgd_gso_count(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len);
 /* Read the 10-byte virtio-net header (little-endian fields) at p. */
 void wgd_vnet_hdr_load(struct wgd_vnet_hdr *h, const uint8_t *p);
 
