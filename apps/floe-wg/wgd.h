@@ -59,13 +59,17 @@ struct wgd_opts {
     bool foreground;
     const char *log_file; /* NULL: stderr */
     enum floe_log_level log_level;
-    bool no_offload;  /* plain TUN: no IFF_VNET_HDR, no UDP GSO/GRO */
-    unsigned threads; /* crypto lanes, the loop's thread included; 0: one per online CPU */
+    bool no_offload;     /* plain TUN: no IFF_VNET_HDR, no UDP GSO/GRO */
+    unsigned threads;    /* crypto lanes, the loop's thread included; 0: one per online CPU */
+    unsigned clock_rate; /* FLOE_WG_TEST_CLOCK_RATE (tests only): device time runs N times */
 };
 
+/* The largest FLOE_WG_TEST_CLOCK_RATE. */
+#define WGD_MAX_CLOCK_RATE 1000
+
 /*
- * Parse argv (and WG_PROCESS_FOREGROUND) into o. Returns 0, 1 after --help/--version
- * (printed) or -1 with a message in err[0..cap).
+ * Parse argv (and WG_PROCESS_FOREGROUND, FLOE_WG_TEST_CLOCK_RATE) into o. Returns 0, 1 after
+ * --help/--version (printed) or -1 with a message in err[0..cap).
  */
 int wgd_parse_args(int argc, char **argv, struct wgd_opts *o, char *err, size_t cap);
 
@@ -192,6 +196,7 @@ struct wgd {
     struct wgd_aip aip;
     struct floe_wg *dev;
     floe_time timer_at;
+    floe_time clock_base; /* wgd_now: where a sped-up test clock starts */
 
     struct wgd_conn *conns[WGD_UAPI_MAX_CONNS];
     struct floe_io_pool *pool; /* the crypto workers, lent to the device */
@@ -347,5 +352,10 @@ void wgd_dev_drain(struct wgd *d, floe_time now);
 void wgd_stats_log(struct wgd *d);
 /* Run the epoll loop until stopped. Returns the exit code. */
 int wgd_run(struct wgd *d);
+/*
+ * The device's time: the suspend-aware clock, or with FLOE_WG_TEST_CLOCK_RATE N, a clock
+ * that runs N times as fast from the first call on (tests reach REKEY_AFTER_TIME sooner).
+ */
+floe_time wgd_now(struct wgd *d);
 
 #endif

@@ -517,6 +517,16 @@ static void test_args(void)
     unsetenv("WG_PROCESS_FOREGROUND");
     REQUIRE(parse(&o, err, 2, two) == 0);
     CHECK(!o.foreground);
+    CHECK_EQ(o.clock_rate, 1u);
+    setenv("FLOE_WG_TEST_CLOCK_RATE", "20", 1);
+    REQUIRE(parse(&o, err, 2, two) == 0);
+    CHECK_EQ(o.clock_rate, 20u);
+    setenv("FLOE_WG_TEST_CLOCK_RATE", "0", 1);
+    CHECK_EQ(parse(&o, err, 2, two), -1);
+    CHECK(strstr(err, "FLOE_WG_TEST_CLOCK_RATE") != NULL);
+    setenv("FLOE_WG_TEST_CLOCK_RATE", "5x", 1);
+    CHECK_EQ(parse(&o, err, 2, two), -1);
+    unsetenv("FLOE_WG_TEST_CLOCK_RATE");
 }
 
 /* ---------------------------------------------------------------- UDP send */
