@@ -88,17 +88,21 @@ enum floe__wg_mac_result floe__wg_check_macs(struct floe_wg *dev, floe_time now,
                                              size_t len)
 {
     uint8_t mac[FLOE_WG_MAC_LEN], cookie[FLOE_WG_COOKIE_LEN];
-    bool ok;
+    bool ok, under_load;
 
     cookie_count_load(dev, now);
+    under_load = floe__wg_under_load(dev, now);
+    /*
+     * Under load, a source out of tokens gets neither a cookie reply nor a handshake: it is
+     * dropped before any MAC (only messages with a valid mac1 ever take its tokens).
+     */
+    if (under_load && !floe__wg_ratelimit_has_token(dev, now, from))
+        return WG_MAC_RATE_LIMITED;
     cookie_mac(mac, dev->mac1_key, 32, msg, len - 2 * FLOE_WG_MAC_LEN);
     if (!floe_blake2s_mac_verify(mac, msg + len - 2 * FLOE_WG_MAC_LEN))
         return WG_MAC_INVALID;
-    if (!floe__wg_under_load(dev, now))
+    if (!under_load)
         return WG_MAC_VALID;
-    /* A source out of tokens gets neither a reply nor a handshake: spare the other MACs. */
-    if (!floe__wg_ratelimit_has_token(dev, now, from))
-        return WG_MAC_RATE_LIMITED;
     cookie_make(dev, now, from, cookie);
     cookie_mac(mac, cookie, sizeof(cookie), msg, len - FLOE_WG_MAC_LEN);
     ok = floe_blake2s_mac_verify(mac, msg + len - FLOE_WG_MAC_LEN);
