@@ -16,5 +16,5 @@ if [ "$found" -eq 0 ]; then
     echo "bench: no benchmark programs in $build/bench" >&2
     exit 1
 fi
-echo "=== tunnel (floe-wg against wireguard-go, in network namespaces)"
+echo "=== tunnel (floe-wg against wireguard-go from bookworm-backports and bookworm, in network namespaces)"
 bash "$root/bench/tunnel.sh" "$build/bin" 10

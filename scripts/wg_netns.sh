@@ -25,8 +25,9 @@ wgns_create() {
     (umask 077 && wg genkey >"$TMP/ka" && wg genkey >"$TMP/kb")
 }
 
-# wgns_start NS IFNAME IMPL [FLOE-WG-FLAGS...]: run IMPL (floe-wg or wireguard-go) in the
-# foreground in NS; its log in $TMP/IFNAME.log. Waits for its configuration socket.
+# wgns_start NS IFNAME IMPL [FLOE-WG-FLAGS...]: run IMPL (floe-wg, wireguard-go, or the path
+# of another wireguard-go binary) in the foreground in NS; its log in $TMP/IFNAME.log.
+# Waits for its configuration socket.
 wgns_start() {
     local ns=$1 ifname=$2 impl=$3
     shift 3
@@ -35,7 +36,8 @@ wgns_start() {
             "$ifname" &
         WGNS_FLOE_PIDS+=($!)
     else
-        ip netns exec "$ns" env WG_PROCESS_FOREGROUND=1 wireguard-go "$ifname" \
+        [ "$impl" = wireguard-go ] || [ -x "$impl" ] || { echo "no $impl" >&2; return 1; }
+        ip netns exec "$ns" env WG_PROCESS_FOREGROUND=1 "$impl" "$ifname" \
             >"$TMP/$ifname.log" 2>&1 &
     fi
     WGNS_PIDS+=($!)

@@ -30,6 +30,8 @@ static const char wgd_usage[] =
     "\n"
     "Environment:\n"
     "  WG_PROCESS_FOREGROUND=1   same as --foreground\n"
+    "  FLOE_WG_TEST_CLOCK_RATE=N for tests only: the protocol's clock runs N times as\n"
+    "                            fast (1-1000), so REKEY_AFTER_TIME comes after 120/N s\n"
     "\n"
     "Signals: SIGTERM or SIGINT remove the interface and its socket and exit; SIGHUP\n"
     "reopens the log file; SIGUSR1 logs the drop counters per reason (\"stats\", info\n"
@@ -115,6 +117,26 @@ static int wgd_opt(int c, struct wgd_opts *o, const char *arg, char *err, size_t
     }
 }
 
+/* FLOE_WG_TEST_CLOCK_RATE: unset is 1; otherwise 1..WGD_MAX_CLOCK_RATE. */
+static int wgd_clock_rate(struct wgd_opts *o, char *err, size_t cap)
+{
+    const char *v = getenv("FLOE_WG_TEST_CLOCK_RATE");
+    char *end;
+    unsigned long n;
+
+    o->clock_rate = 1;
+    if (!v)
+        return 0;
+    errno = 0;
+    n = strtoul(v, &end, 10);
+    if (errno || end == v || *end || *v == '-' || n < 1 || n > WGD_MAX_CLOCK_RATE) {
+        snprintf(err, cap, "bad FLOE_WG_TEST_CLOCK_RATE '%s' (1 to %d)", v, WGD_MAX_CLOCK_RATE);
+        return -1;
+    }
+    o->clock_rate = (unsigned)n;
+    return 0;
+}
+
 int wgd_parse_args(int argc, char **argv, struct wgd_opts *o, char *err, size_t cap)
 {
     const char *fg = getenv("WG_PROCESS_FOREGROUND");
@@ -123,6 +145,8 @@ int wgd_parse_args(int argc, char **argv, struct wgd_opts *o, char *err, size_t 
     memset(o, 0, sizeof(*o));
     o->log_level = FLOE_LOG_INFO;
     o->foreground = fg && strcmp(fg, "1") == 0;
+    if (wgd_clock_rate(o, err, cap) != 0)
+        return -1;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+fh", wgd_options, NULL)) != -1) {

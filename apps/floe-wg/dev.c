@@ -129,6 +129,10 @@ int wgd_dev_rebuild(struct wgd *d, floe_time now)
     cfg.log = floe_jsonlog_hook(&d->log);
     cfg.max_peers = WGD_MAX_PEERS;
     cfg.queue_packet_max = WGD_SEG_MAX;
+    /* Under load (cookies, per-source rate limit) past this many handshakes a second. */
+    cfg.load_handshakes_per_s = WGD_LOAD_HANDSHAKES_PER_S;
+    /* Cookie replies of one receive batch (each source also has its own rate limit). */
+    cfg.max_cookie_replies = WGD_COOKIE_REPLIES;
     if (d->pool) {
         cfg.parallel.run = floe_io_pool_run;
         cfg.parallel.user = d->pool;

@@ -144,35 +144,64 @@ static int gso_check_tcp(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_
     return 0;
 }
 
-int wgd_gso_split(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len,
-                  uint8_t (*segs)[WGD_SEG_MAX], size_t *seg_len, int max_segs)
+/* A packet without segmentation: copied, its partial checksum completed when asked. */
+static int gso_single(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len,
+                      uint8_t (*segs)[WGD_SEG_MAX], size_t *seg_len)
+{
+    if (len > WGD_SEG_MAX)
+        return -1;
+    memcpy(segs[0], pkt, len);
+    seg_len[0] = len;
+    if ((h->flags & VNET_F_NEEDS_CSUM) && gso_complete_csum(h, segs[0], len) != 0)
+        return -1;
+    return 1;
+}
+
+int wgd_gso_count(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len)
+{
+    uint8_t type = (uint8_t)(h->gso_type & ~VNET_GSO_ECN);
+    bool v6 = type == VNET_GSO_TCPV6;
+    size_t hdr;
+
+    if (type == VNET_GSO_NONE)
+        return len <= WGD_SEG_MAX ? 1 : -1;
+    if ((type != VNET_GSO_TCPV4 && !v6) || gso_check_tcp(h, pkt, len, v6, &hdr) != 0 || hdr >= len)
+        return -1;
+    return (int)((len - hdr + h->gso_size - 1) / h->gso_size);
+}
+
+int wgd_gso_split_from(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len, unsigned first,
+                       uint8_t (*segs)[WGD_SEG_MAX], size_t *seg_len, int max_segs)
 {
     uint8_t type = (uint8_t)(h->gso_type & ~VNET_GSO_ECN);
     bool v6 = type == VNET_GSO_TCPV6;
     size_t hdr, off, chunk;
     int n;
 
-    if (type == VNET_GSO_NONE) {
-        if (len > WGD_SEG_MAX)
-            return -1;
-        memcpy(segs[0], pkt, len);
-        seg_len[0] = len;
-        if ((h->flags & VNET_F_NEEDS_CSUM) && gso_complete_csum(h, segs[0], len) != 0)
-            return -1;
-        return 1;
-    }
-    if ((type != VNET_GSO_TCPV4 && !v6) || gso_check_tcp(h, pkt, len, v6, &hdr) != 0)
+    if (type == VNET_GSO_NONE)
+        return first == 0 && max_segs > 0 ? gso_single(h, pkt, len, segs, seg_len) : -1;
+    if ((type != VNET_GSO_TCPV4 && !v6) || gso_check_tcp(h, pkt, len, v6, &hdr) != 0 ||
+        (size_t)first * h->gso_size >= len - hdr)
         return -1;
-    for (n = 0, off = hdr; off < len && n < max_segs; n++, off += chunk) {
+    off = hdr + (size_t)first * h->gso_size;
+    for (n = 0; off < len && n < max_segs; n++, off += chunk) {
+        unsigned index = first + (unsigned)n;
+
         chunk = len - off < h->gso_size ? len - off : h->gso_size;
         memcpy(segs[n], pkt, hdr);
         memcpy(segs[n] + hdr, pkt + off, chunk);
         seg_len[n] = hdr + chunk;
-        gso_fix_ip(segs[n], v6, seg_len[n], (unsigned)n);
-        gso_fix_tcp(segs[n], v6, h->csum_start, seg_len[n], (uint32_t)(off - hdr), n == 0,
+        gso_fix_ip(segs[n], v6, seg_len[n], index);
+        gso_fix_tcp(segs[n], v6, h->csum_start, seg_len[n], (uint32_t)(off - hdr), index == 0,
                     off + chunk >= len);
     }
-    return off >= len && n > 0 ? n : -1;
+    return n > 0 ? n : -1;
+}
+
+int wgd_gso_split(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len,
+                  uint8_t (*segs)[WGD_SEG_MAX], size_t *seg_len, int max_segs)
+{
+    return wgd_gso_split_from(h, pkt, len, 0, segs, seg_len, max_segs);
 }
 
 /* ------------------------------------------------------------ receive offload */
@@ -216,6 +245,20 @@ static bool gro_candidate(const uint8_t *pkt, size_t len, struct gro_seg *s)
            0;
 }
 
+/*
+ * IPv4 ID continuity, as the kernel's GRO asks: the segment's ID is the head's plus its
+ * place in the packet (the IDs GSO will give when TUN cuts it again), or, with DF set, the
+ * head's own ID for every segment (a sender that keeps the ID fixed).
+ */
+static bool gro_id_continues(const struct wgd_gro *g, const uint8_t *pkt)
+{
+    uint16_t head = floe_load_be16(g->head + 4), id = floe_load_be16(pkt + 4);
+
+    if (id == (uint16_t)(head + g->n))
+        return g->n == 1 || !g->id_fixed;
+    return (pkt[6] & 0x40) && id == head && (g->n == 1 || g->id_fixed);
+}
+
 /* Whether segment pkt (candidate s) continues g's packet exactly. */
 static bool gro_continues(const struct wgd_gro *g, const uint8_t *pkt, size_t len,
                           const struct gro_seg *s)
@@ -228,8 +271,8 @@ static bool gro_continues(const struct wgd_gro *g, const uint8_t *pkt, size_t le
         return false;
     if (g->v6 ? memcmp(h, pkt, 4) != 0 || h[7] != pkt[7] || memcmp(h + 8, pkt + 8, 32) != 0
               : h[1] != pkt[1] || (h[6] & 0x40) != (pkt[6] & 0x40) || h[8] != pkt[8] ||
-                    memcmp(h + 12, pkt + 12, 8) != 0)
-        return false; /* class/TOS, flow label, DF, TTL/hop limit, addresses */
+                    memcmp(h + 12, pkt + 12, 8) != 0 || !gro_id_continues(g, pkt))
+        return false; /* class/TOS, flow label, DF, TTL/hop limit, addresses, IPv4 ID */
     if (memcmp(th, tp, 4) != 0 || floe_load_be32(tp + 4) != g->next_seq ||
         memcmp(th + 8, tp + 8, 4) != 0 || th[12] != tp[12] || memcmp(th + 14, tp + 14, 2) != 0)
         return false; /* ports, sequence, ack, header length, window */
@@ -256,6 +299,8 @@ bool wgd_gro_add(struct wgd_gro *g, uint8_t *pkt, size_t len)
         g->total += payload;
         g->iov[g->n + 1] = (struct iovec){.iov_base = pkt + s.hdr, .iov_len = payload};
         g->head[g->l4 + 13] |= pkt[s.l4 + 13] & TCP_FLAG_PSH;
+        if (g->n == 1 && !g->v6)
+            g->id_fixed = floe_load_be16(pkt + 4) == floe_load_be16(g->head + 4);
     }
     g->n++;
     g->next_seq = floe_load_be32(pkt + s.l4 + 4) + (uint32_t)payload;

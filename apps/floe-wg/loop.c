@@ -197,6 +197,28 @@ static void loop_event(struct wgd *d, const struct floe_wg_event *ev)
     floe_jsonlog_write(&d->log, FLOE_LOG_INFO, "wg", names[ev->type], f, ep.family ? 2 : 1);
 }
 
+floe_time wgd_now(struct wgd *d)
+{
+    floe_time t = floe_io_now();
+    floe_time rate = d->opts.clock_rate;
+
+    if (rate <= 1)
+        return t;
+    if (!d->clock_base)
+        d->clock_base = t;
+    return d->clock_base + (t - d->clock_base) * rate;
+}
+
+/* A deadline of the device's clock on the real one (rounded up: never early). */
+static floe_time loop_real_time(const struct wgd *d, floe_time at)
+{
+    floe_time rate = d->opts.clock_rate;
+
+    if (rate <= 1 || at == FLOE_TIME_NEVER || at <= d->clock_base)
+        return at;
+    return d->clock_base + (at - d->clock_base + rate - 1) / rate;
+}
+
 static void loop_arm_timer(struct wgd *d)
 {
     floe_time at = floe_wg_poll_timeout(d->dev);
@@ -205,6 +227,7 @@ static void loop_arm_timer(struct wgd *d)
     if (at == d->timer_at)
         return;
     d->timer_at = at;
+    at = loop_real_time(d, at);
     if (at != FLOE_TIME_NEVER) {
         at = at ? at : 1; /* zero would disarm */
         its.it_value.tv_sec = (time_t)(at / 1000000000ull);
@@ -367,6 +390,7 @@ void wgd_stats_log(struct wgd *d)
 {
     const struct wgd_stats *s = &d->stats;
     const struct floe_io_send_stats *u = &d->udp_tx.stats;
+    struct floe_wg_stats w = d->dev ? floe_wg_stats(d->dev) : (struct floe_wg_stats){0};
     char lanes[WGD_MAX_THREADS * 21];
     struct floe_log_field f[] = {
         FLOE_LF_U("no_route", s->no_route),
@@ -383,6 +407,10 @@ void wgd_stats_log(struct wgd *d)
         FLOE_LF_U("gro_writes", s->gro_writes),
         FLOE_LF_U("gro_segs", s->gro_segs),
         FLOE_LF_S("crypto_items", lanes),
+        FLOE_LF_U("cookie_replies", w.cookie_replies_sent),
+        FLOE_LF_U("under_load_drops", w.drops[FLOE_WG_DROP_UNDER_LOAD]),
+        FLOE_LF_U("rate_limited_drops", w.drops[FLOE_WG_DROP_RATE_LIMITED]),
+        FLOE_LF_U("handshake_drops", w.drops[FLOE_WG_DROP_HANDSHAKE_DECRYPT]),
     };
 
     loop_lane_items(d, lanes, sizeof(lanes));
@@ -447,7 +475,7 @@ int wgd_run(struct wgd *d)
             return 1;
         }
         for (i = 0; i < n && !d->stop; i++)
-            loop_dispatch(d, evs[i].data.u32, floe_io_now());
+            loop_dispatch(d, evs[i].data.u32, wgd_now(d));
     }
     return d->exit_code;
 }

@@ -66,8 +66,10 @@ int wgd_udp_open(struct wgd *d, uint16_t port)
     bool v6;
     int fd;
 
+    /* The same port: the mark changes in place, 0 too (`fwmark off` must clear the old one). */
     if (d->udp_fd >= 0 && port == d->listen_port && port != 0)
-        return d->fwmark && setsockopt(d->udp_fd, SOL_SOCKET, SO_MARK, &d->fwmark, 4) != 0 ? -1 : 0;
+        return setsockopt(d->udp_fd, SOL_SOCKET, SO_MARK, &d->fwmark, sizeof(d->fwmark)) == 0 ? 0
+                                                                                              : -1;
     fd = net_socket(port, d->fwmark, &v6);
     if (fd < 0) {
         floe_jsonlog_warn(&d->log, "udp", "cannot bind UDP port %u: %s", port, strerror(-fd));

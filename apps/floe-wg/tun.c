@@ -88,10 +88,10 @@ void wgd_tun_write(struct wgd *d, uint8_t *pkt, size_t len)
 }
 
 /* One packet read from TUN: cut it if needed; the pieces wait to be encrypted together. */
-static void tun_packet(struct wgd *d, size_t len)
+static void tun_packet(struct wgd *d, size_t len, floe_time now)
 {
     struct wgd_vnet_hdr h;
-    int n;
+    int n, total, first;
 
     if (!d->vnet) {
         if (len > WGD_SEG_MAX) {
@@ -106,13 +106,23 @@ static void tun_packet(struct wgd *d, size_t len)
     if (len < VNET_HDR_LEN)
         return;
     wgd_vnet_hdr_load(&h, d->pkt);
-    n = wgd_gso_split(&h, d->pkt + VNET_HDR_LEN, len - VNET_HDR_LEN, d->segs + d->n_seg,
-                      d->seg_len + d->n_seg, WGD_MAX_SEGS);
-    if (n < 0) {
+    total = wgd_gso_count(&h, d->pkt + VNET_HDR_LEN, len - VNET_HDR_LEN);
+    if (total < 0) {
         d->stats.gso_bad++;
         return;
     }
-    wgd_send_segments(d, (unsigned)n);
+    /* More segments than a batch holds (a small MSS): cut and encrypt it in runs. */
+    for (first = 0; first < total; first += n) {
+        if (d->n_seg + WGD_MAX_SEGS > WGD_SEGS)
+            wgd_send_flush(d, now);
+        n = wgd_gso_split_from(&h, d->pkt + VNET_HDR_LEN, len - VNET_HDR_LEN, (unsigned)first,
+                               d->segs + d->n_seg, d->seg_len + d->n_seg, WGD_MAX_SEGS);
+        if (n < 0) {
+            d->stats.gso_bad++;
+            return;
+        }
+        wgd_send_segments(d, (unsigned)n);
+    }
 }
 
 /* The device went away (EBADFD: deleted under us) or broke: stop either way. */
@@ -139,7 +149,7 @@ void wgd_tun_input(struct wgd *d, floe_time now)
                 tun_read_failed(d);
             break;
         }
-        tun_packet(d, (size_t)n);
+        tun_packet(d, (size_t)n, now);
     }
     wgd_send_flush(d, now);
     if (d->dev)

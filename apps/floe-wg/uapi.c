@@ -129,6 +129,21 @@ out:
     return rc;
 }
 
+/* Apply a firewall mark to the socket (0 clears it); a refused mark leaves the old one. */
+static int uapi_set_fwmark(struct wgd *d, uint32_t mark)
+{
+    uint32_t old = d->fwmark;
+    int err;
+
+    d->fwmark = mark;
+    errno = 0;
+    if (wgd_udp_open(d, d->listen_port) == 0)
+        return 0;
+    err = errno ? errno : EIO;
+    d->fwmark = old;
+    return err;
+}
+
 static int uapi_set_device(struct wgd *d, const char *k, const char *v, floe_time now)
 {
     unsigned long n;
@@ -143,8 +158,7 @@ static int uapi_set_device(struct wgd *d, const char *k, const char *v, floe_tim
     if (strcmp(k, "fwmark") == 0) {
         if (uapi_uint_parse(v, UINT32_MAX, &n) != 0)
             return EINVAL;
-        d->fwmark = (uint32_t)n;
-        return wgd_udp_open(d, d->listen_port) == 0 ? 0 : EADDRINUSE;
+        return uapi_set_fwmark(d, (uint32_t)n);
     }
     if (strcmp(k, "replace_peers") == 0) {
         if (strcmp(v, "true") != 0)

@@ -35,7 +35,7 @@
 #define WGD_SEG_MAX 2048
 /* Room for one encrypted datagram: a plain packet padded to 16 bytes, plus overhead. */
 #define WGD_TX_MAX (WGD_SEG_MAX + 64)
-/* Segments one TUN super-packet can become (64 KiB over an MSS of 536 at worst). */
+/* Segments of one TUN super-packet encrypted at once (a longer one goes in several runs). */
 #define WGD_MAX_SEGS 128
 /* Plain segments waiting to be encrypted together (at least two super-packets). */
 #define WGD_SEGS 256
@@ -43,6 +43,10 @@
 #define WGD_TX_SLOTS WGD_SEGS
 /* Received datagrams decrypted together. */
 #define WGD_RX_ITEMS 512
+/* Handshake messages a second above which the device is under load (cookie replies). */
+#define WGD_LOAD_HANDSHAKES_PER_S 200
+/* Cookie replies waiting at once (one receive batch's worth from many sources). */
+#define WGD_COOKIE_REPLIES 128
 /* Crypto lanes at most (floe-wg --threads). */
 #define WGD_MAX_THREADS FLOE_WG_MAX_LANES
 #define WGD_UAPI_LINE_MAX 4096
@@ -55,13 +59,17 @@ struct wgd_opts {
     bool foreground;
     const char *log_file; /* NULL: stderr */
     enum floe_log_level log_level;
-    bool no_offload;  /* plain TUN: no IFF_VNET_HDR, no UDP GSO/GRO */
-    unsigned threads; /* crypto lanes, the loop's thread included; 0: one per online CPU */
+    bool no_offload;     /* plain TUN: no IFF_VNET_HDR, no UDP GSO/GRO */
+    unsigned threads;    /* crypto lanes, the loop's thread included; 0: one per online CPU */
+    unsigned clock_rate; /* FLOE_WG_TEST_CLOCK_RATE (tests only): device time runs N times */
 };
 
+/* The largest FLOE_WG_TEST_CLOCK_RATE. */
+#define WGD_MAX_CLOCK_RATE 1000
+
 /*
- * Parse argv (and WG_PROCESS_FOREGROUND) into o. Returns 0, 1 after --help/--version
- * (printed) or -1 with a message in err[0..cap).
+ * Parse argv (and WG_PROCESS_FOREGROUND, FLOE_WG_TEST_CLOCK_RATE) into o. Returns 0, 1 after
+ * --help/--version (printed) or -1 with a message in err[0..cap).
  */
 int wgd_parse_args(int argc, char **argv, struct wgd_opts *o, char *err, size_t cap);
 
@@ -147,6 +155,7 @@ struct wgd_gro {
     uint8_t *head; /* the first segment */
     size_t l4, hdr, total;
     bool v6, closed;
+    bool id_fixed; /* IPv4: every segment has the head's ID (DF set), not ID + index */
     uint16_t gso_size;
     uint32_t next_seq;
     unsigned n;
@@ -187,6 +196,7 @@ struct wgd {
     struct wgd_aip aip;
     struct floe_wg *dev;
     floe_time timer_at;
+    floe_time clock_base; /* wgd_now: where a sped-up test clock starts */
 
     struct wgd_conn *conns[WGD_UAPI_MAX_CONNS];
     struct floe_io_pool *pool; /* the crypto workers, lent to the device */
@@ -278,6 +288,15 @@ struct wgd_vnet_hdr {
  */
 int wgd_gso_split(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len,
                   uint8_t (*segs)[WGD_SEG_MAX], size_t *seg_len, int max_segs);
+/*
+ * wgd_gso_split from segment `first` on, at most max_segs of them (a super-packet of more
+ * segments than fit is cut in several calls; IP IDs and sequence numbers continue). Returns
+ * the count written (>= 1) or -1 (malformed, or first past the end).
+ */
+int wgd_gso_split_from(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len, unsigned first,
+                       uint8_t (*segs)[WGD_SEG_MAX], size_t *seg_len, int max_segs);
+/* The number of segments wgd_gso_split makes of the packet, or -1 when it is malformed. */
+int wgd_gso_count(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len);
 /* Read the 10-byte virtio-net header (little-endian fields) at p. */
 void wgd_vnet_hdr_load(struct wgd_vnet_hdr *h, const uint8_t *p);
 
@@ -333,5 +352,10 @@ void wgd_dev_drain(struct wgd *d, floe_time now);
 void wgd_stats_log(struct wgd *d);
 /* Run the epoll loop until stopped. Returns the exit code. */
 int wgd_run(struct wgd *d);
+/*
+ * The device's time: the suspend-aware clock, or with FLOE_WG_TEST_CLOCK_RATE N, a clock
+ * that runs N times as fast from the first call on (tests reach REKEY_AFTER_TIME sooner).
+ */
+floe_time wgd_now(struct wgd *d);
 
 #endif

@@ -55,8 +55,20 @@ extern "C" {
 #define FLOE_WG_MAX_TIMER_HANDSHAKES 18
 /* Initiations consumed per peer per second at most (Linux module). */
 #define FLOE_WG_INITIATIONS_PER_SECOND 50
-/* Replay window (RFC 6479): a ring of 2048 bits; the last word is the redundant one. */
-#define FLOE_WG_COUNTER_BITS_TOTAL 2048
+/*
+ * Under load, handshake messages with a valid mac2 from one source (an IPv4 address, an
+ * IPv6 /64) pass a token bucket of this many per second with this burst (the Linux
+ * module's ratelimiter.c); the rest are dropped before any Diffie-Hellman.
+ */
+#define FLOE_WG_HANDSHAKES_PER_SECOND_PER_SOURCE 20
+#define FLOE_WG_HANDSHAKES_BURSTABLE 5
+/* The device stays under load this long after the last sign of load (Linux module). */
+#define FLOE_WG_UNDER_LOAD_AFTER FLOE_SEC(1)
+/*
+ * Replay window (RFC 6479): a ring of 8192 bits, as the Linux module and wireguard-go keep;
+ * the last word is the redundant one, so 8128 counters behind the newest are still accepted.
+ */
+#define FLOE_WG_COUNTER_BITS_TOTAL 8192
 #define FLOE_WG_COUNTER_WINDOW_SIZE (FLOE_WG_COUNTER_BITS_TOTAL - 64)
 
 /* Message types and sizes (section 5.4.2-5.4.6). */
@@ -100,7 +112,8 @@ extern "C" {
     X(TOO_LARGE, "too-large")                                                                      \
     X(HANDSHAKE_GAVE_UP, "handshake-gave-up")                                                      \
     X(NO_MEMORY, "no-memory")                                                                      \
-    X(CRYPTO, "crypto")
+    X(CRYPTO, "crypto")                                                                            \
+    X(RATE_LIMITED, "rate-limited")
 
 enum floe_wg_drop {
 #define FLOE__WG_DROP_ENUM(name, str) FLOE_WG_DROP_##name,
@@ -138,20 +151,24 @@ struct floe_wg_config {
     uint8_t private_key[FLOE_WG_KEY_LEN]; /* the interface's static private key */
     struct floe_allocator alloc;
     struct floe_log log;
-    struct floe_rng rng;              /* required: ephemerals, indices, jitter, cookie secrets */
-    uint32_t max_peers;               /* peers at once */
-    uint32_t queue_packets;           /* packets queued per peer behind a handshake */
-    uint32_t queue_packet_max;        /* largest packet that can be queued, bytes */
-    uint32_t max_events;              /* events waiting for floe_wg_poll_event */
-    uint32_t max_cookie_replies;      /* cookie replies waiting for floe_wg_poll_transmit */
-    uint32_t load_handshakes_per_s;   /* handshakes per second that mean "under load"; 0: off */
-    struct floe_wg_parallel parallel; /* the caller's workers for the batch verbs */
+    struct floe_rng rng;                /* required: ephemerals, indices, jitter, cookie secrets */
+    uint32_t max_peers;                 /* peers at once */
+    uint32_t queue_packets;             /* packets queued per peer behind a handshake */
+    uint32_t queue_packet_max;          /* largest packet that can be queued, bytes */
+    uint32_t max_events;                /* events waiting for floe_wg_poll_event */
+    uint32_t max_cookie_replies;        /* cookie replies waiting for floe_wg_poll_transmit */
+    uint32_t load_handshakes_per_s;     /* handshakes per second that mean "under load"; 0: off */
+    uint32_t load_handshakes_per_batch; /* handshakes in one decapsulate batch: under load */
+    uint32_t ratelimit_entries;         /* sources the handshake rate limiter tracks at once */
+    struct floe_wg_parallel parallel;   /* the caller's workers for the batch verbs */
 };
 
 /*
  * Defaults: zero private key (set one), libc allocator, no log, no rng (set one), 256 peers,
  * 16 queued packets of up to 1500 bytes per peer, 256 events, 16 cookie replies, load
- * threshold off (only floe_wg_set_under_load), no workers (parallel.lanes 1, run NULL).
+ * threshold per second off (only floe_wg_set_under_load and the batch threshold), under load
+ * when one decapsulate batch holds 16 handshake messages (the handshake queue is backing up;
+ * 0: off), a rate limiter of 4096 sources, no workers (parallel.lanes 1, run NULL).
  */
 void floe_wg_config_default(struct floe_wg_config *cfg);
 
@@ -185,9 +202,12 @@ void floe_wg_set_wall_clock(struct floe_wg *dev, floe_time now, uint64_t unix_ns
 
 /*
  * Say whether the device is under load: while true, handshake messages without a valid
- * MAC2 are answered with a cookie reply and dropped (paper section 5.4.7). The device is
- * also under load for one second after more than cfg.load_handshakes_per_s handshake
- * messages arrived within one second of virtual time.
+ * MAC2 are answered with a cookie reply and dropped (paper section 5.4.7), and those with
+ * one pass a per-source token bucket (FLOE_WG_HANDSHAKES_PER_SECOND_PER_SOURCE, burst
+ * FLOE_WG_HANDSHAKES_BURSTABLE; over it: dropped as "rate-limited"). The device is also
+ * under load for FLOE_WG_UNDER_LOAD_AFTER after more than cfg.load_handshakes_per_s handshake
+ * messages arrived within one second of virtual time, or after a decapsulate batch held
+ * cfg.load_handshakes_per_batch of them.
  */
 void floe_wg_set_under_load(struct floe_wg *dev, bool under_load);
 
@@ -352,10 +372,13 @@ struct floe_wg_decap {
 };
 
 /*
- * floe_wg_decapsulate for items[0..n), in order: data messages are authenticated and
- * decrypted in parallel over the workers of cfg.parallel, then checked against the replay
- * window and accounted in item order (a datagram repeated within the batch is a replay). A
- * handshake message or cookie reply is processed after every data message before it.
+ * floe_wg_decapsulate for items[0..n): data messages are authenticated and decrypted in
+ * parallel over the workers of cfg.parallel, then checked against the replay window and
+ * accounted in item order (a datagram repeated within the batch is a replay). Handshake
+ * messages and cookie replies are processed after all the batch's data messages, in item
+ * order (as the Linux module's handshake queue: data never waits behind a handshake, and a
+ * keypair that a handshake retires still opens the data of the batch sent under it).
+ * Garbage is dropped and counted where it stands, without splitting the crypto batch.
  * out may be dgram + FLOE_WG_DATA_HEADER_LEN (decryption in place); otherwise it must not
  * overlap the datagram. Returns 0 or FLOE_ERR_INVALID_ARG (NULL device, NULL items with
  * n > 0); each item has its own rc and res.

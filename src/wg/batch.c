@@ -3,8 +3,9 @@
  * touches the device's state runs here, on the caller's thread and in item order; only the
  * AEAD calls of the data messages go to the caller's workers (cfg.parallel), each worker on
  * its own lane of every keypair's contexts. Keypairs change only when a handshake message
- * is consumed or a timer fires, never while a batch's crypto runs: a handshake message in
- * a batch first finishes the data messages before it.
+ * is consumed or a timer fires, never while a batch's crypto runs: the handshake messages of
+ * a batch are processed after all its data messages, and garbage is dropped where it stands
+ * without cutting the batch short.
  */
 #include <string.h>
 
@@ -122,6 +123,59 @@ static bool batch_is_data(const uint8_t *d, size_t len)
     return d && len >= FLOE_WG_DATA_OVERHEAD && floe_load_le32(d) == FLOE_WG_MSG_DATA;
 }
 
+/* True when d[0..len) has the type and exact size of a handshake message or cookie reply. */
+static bool batch_is_handshake(const uint8_t *d, size_t len)
+{
+    uint32_t type = d && len >= 4 ? floe_load_le32(d) : 0;
+
+    return (type == FLOE_WG_MSG_INITIATION && len == FLOE_WG_INITIATION_LEN) ||
+           (type == FLOE_WG_MSG_RESPONSE && len == FLOE_WG_RESPONSE_LEN) ||
+           (type == FLOE_WG_MSG_COOKIE_REPLY && len == FLOE_WG_COOKIE_REPLY_LEN);
+}
+
+/* Check one data message and add it to the jobs; a full job list is opened at once. */
+static void batch_add_data(struct floe_wg *dev, floe_time now, struct floe_wg_decap *items,
+                           size_t i)
+{
+    struct floe_wg_decap *it = &items[i];
+    struct floe__wg_job *job = &dev->jobs[dev->n_jobs];
+
+    if (it->cap < it->len - FLOE_WG_DATA_OVERHEAD) {
+        it->rc = FLOE_ERR_BUFFER_TOO_SMALL;
+        return;
+    }
+    it->rc = floe__wg_open_check(dev, now, &it->from, it->dgram, it->len, job, &it->res);
+    if (it->rc != 1)
+        return;
+    job->item = (uint32_t)i;
+    job->buf = it->out;
+    if (++dev->n_jobs == WG_JOBS)
+        batch_open(dev, now, items);
+}
+
+/*
+ * The handshake messages and cookie replies of the batch, in order, after all its data: the
+ * data path never waits behind a handshake's Diffie-Hellman, and a keypair a handshake
+ * retires has already delivered the data messages of the batch that used it.
+ */
+static void batch_handshakes(struct floe_wg *dev, floe_time now, struct floe_wg_decap *items,
+                             size_t n)
+{
+    uint32_t queued = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        queued += items[i].out && batch_is_handshake(items[i].dgram, items[i].len);
+    floe__wg_load_backlog(dev, now, queued);
+    for (i = 0; i < n && queued; i++) {
+        struct floe_wg_decap *it = &items[i];
+
+        if (it->out && batch_is_handshake(it->dgram, it->len))
+            it->rc = floe_wg_decapsulate(dev, now, &it->from, it->dgram, it->len, it->out, it->cap,
+                                         &it->res);
+    }
+}
+
 int floe_wg_decapsulate_batch(struct floe_wg *dev, floe_time now, struct floe_wg_decap *items,
                               size_t n)
 {
@@ -131,28 +185,16 @@ int floe_wg_decapsulate_batch(struct floe_wg *dev, floe_time now, struct floe_wg
         return FLOE_ERR_INVALID_ARG;
     for (i = 0; i < n; i++) {
         struct floe_wg_decap *it = &items[i];
-        struct floe__wg_job *job = &dev->jobs[dev->n_jobs];
 
         memset(&it->res, 0, sizeof(it->res));
-        if (!batch_is_data(it->dgram, it->len) || !it->out) {
-            /* Handshakes, cookies, garbage: in order, after the data before them. */
-            batch_open(dev, now, items);
+        if (it->out && batch_is_data(it->dgram, it->len))
+            batch_add_data(dev, now, items, i);
+        else if (!it->out || !batch_is_handshake(it->dgram, it->len))
+            /* Garbage is dropped (counted) where it stands: no state, no flush. */
             it->rc = floe_wg_decapsulate(dev, now, &it->from, it->dgram, it->len, it->out, it->cap,
                                          &it->res);
-            continue;
-        }
-        if (it->cap < it->len - FLOE_WG_DATA_OVERHEAD) {
-            it->rc = FLOE_ERR_BUFFER_TOO_SMALL;
-            continue;
-        }
-        it->rc = floe__wg_open_check(dev, now, &it->from, it->dgram, it->len, job, &it->res);
-        if (it->rc != 1)
-            continue;
-        job->item = (uint32_t)i;
-        job->buf = it->out;
-        if (++dev->n_jobs == WG_JOBS)
-            batch_open(dev, now, items);
     }
     batch_open(dev, now, items);
+    batch_handshakes(dev, now, items, n);
     return 0;
 }

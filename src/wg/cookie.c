@@ -4,7 +4,9 @@
  * also wants mac2 = MAC(cookie, msg[0..len-16)) and answers a message without a valid one
  * with a cookie reply: the cookie MAC(R_m, source IP || source port) encrypted with
  * XChaCha20-Poly1305 under HASH(LABEL_COOKIE || S_pub_receiver), the message's mac1 as
- * associated data. The secret R_m changes every COOKIE_REFRESH_TIME.
+ * associated data. The secret R_m changes every COOKIE_REFRESH_TIME. Cookie replies, and
+ * messages with a valid mac2, take a token of their source's bucket in the rate limiter
+ * (ratelimit.c): a flood from one source gets 20 answers a second, not one per message.
  */
 #include <string.h>
 
@@ -22,7 +24,14 @@ static void cookie_count_load(struct floe_wg *dev, floe_time now)
         dev->load_count = 0;
     }
     if (++dev->load_count > dev->cfg.load_handshakes_per_s)
-        dev->load_until = now + COOKIE_LOAD_WINDOW;
+        dev->load_until = now + FLOE_WG_UNDER_LOAD_AFTER;
+}
+
+/* A batch brought `handshakes` handshake messages at once: the queue is backing up. */
+void floe__wg_load_backlog(struct floe_wg *dev, floe_time now, uint32_t handshakes)
+{
+    if (dev->cfg.load_handshakes_per_batch && handshakes >= dev->cfg.load_handshakes_per_batch)
+        dev->load_until = now + FLOE_WG_UNDER_LOAD_AFTER;
 }
 
 bool floe__wg_under_load(struct floe_wg *dev, floe_time now)
@@ -79,19 +88,28 @@ enum floe__wg_mac_result floe__wg_check_macs(struct floe_wg *dev, floe_time now,
                                              size_t len)
 {
     uint8_t mac[FLOE_WG_MAC_LEN], cookie[FLOE_WG_COOKIE_LEN];
-    bool ok;
+    bool ok, under_load;
 
     cookie_count_load(dev, now);
+    under_load = floe__wg_under_load(dev, now);
+    /*
+     * Under load, a source out of tokens gets neither a cookie reply nor a handshake: it is
+     * dropped before any MAC (only messages with a valid mac1 ever take its tokens).
+     */
+    if (under_load && !floe__wg_ratelimit_has_token(dev, now, from))
+        return WG_MAC_RATE_LIMITED;
     cookie_mac(mac, dev->mac1_key, 32, msg, len - 2 * FLOE_WG_MAC_LEN);
     if (!floe_blake2s_mac_verify(mac, msg + len - 2 * FLOE_WG_MAC_LEN))
         return WG_MAC_INVALID;
-    if (!floe__wg_under_load(dev, now))
+    if (!under_load)
         return WG_MAC_VALID;
     cookie_make(dev, now, from, cookie);
     cookie_mac(mac, cookie, sizeof(cookie), msg, len - FLOE_WG_MAC_LEN);
     ok = floe_blake2s_mac_verify(mac, msg + len - FLOE_WG_MAC_LEN);
     floe_wipe(cookie, sizeof(cookie));
-    return ok ? WG_MAC_VALID : WG_MAC_NEED_COOKIE;
+    if (!ok)
+        return WG_MAC_NEED_COOKIE;
+    return floe__wg_ratelimit_allow(dev, now, from) ? WG_MAC_VALID : WG_MAC_RATE_LIMITED;
 }
 
 /* Answer the handshake message msg from `from` with a cookie reply (queued for transmit). */
@@ -104,6 +122,10 @@ void floe__wg_queue_cookie_reply(struct floe_wg *dev, floe_time now, const struc
 
     if (dev->ctx_count == dev->cfg.max_cookie_replies) {
         floe__wg_drop(dev, FLOE_WG_DROP_QUEUE_FULL, from);
+        return;
+    }
+    if (!floe__wg_ratelimit_allow(dev, now, from)) { /* no reply storm toward one source */
+        floe__wg_drop(dev, FLOE_WG_DROP_RATE_LIMITED, from);
         return;
     }
     tx = &dev->cookie_tx[(dev->ctx_head + dev->ctx_count) % dev->cfg.max_cookie_replies];

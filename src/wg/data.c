@@ -100,6 +100,9 @@ static bool data_macs_ok(struct floe_wg *dev, floe_time now, const struct floe_a
         floe__wg_queue_cookie_reply(dev, now, from, msg, len);
         *why = FLOE_WG_DROP_UNDER_LOAD;
         return false;
+    case WG_MAC_RATE_LIMITED:
+        *why = FLOE_WG_DROP_RATE_LIMITED;
+        return false;
     default:
         *why = FLOE_WG_DROP_BAD_MAC1;
         return false;

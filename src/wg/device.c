@@ -1,6 +1,6 @@
 /*
  * The WireGuard device: configuration, peers, the transmit and event queues, counters and
- * the timer verbs. Protocol steps live in noise.c, cookie.c, keypair.c, send.c, data.c.
+ * the timer queue (timerq.c). Protocol steps live in noise.c, cookie.c, keypair.c, send.c, data.c.
  */
 #include <string.h>
 
@@ -27,6 +27,8 @@ void floe_wg_config_default(struct floe_wg_config *cfg)
     cfg->queue_packet_max = 1500;
     cfg->max_events = 256;
     cfg->max_cookie_replies = 16;
+    cfg->load_handshakes_per_batch = 16;
+    cfg->ratelimit_entries = 4096;
     cfg->log.min_level = FLOE_LOG_OFF;
     cfg->parallel.lanes = 1;
 }
@@ -89,7 +91,7 @@ uint32_t floe__wg_rand32(struct floe_wg *dev)
 static int device_check_config(const struct floe_wg_config *cfg)
 {
     if (!cfg->rng.fill || !cfg->max_peers || !cfg->queue_packets || !cfg->max_events ||
-        !cfg->max_cookie_replies || cfg->max_peers > (UINT32_MAX >> 4) ||
+        !cfg->max_cookie_replies || !cfg->ratelimit_entries || cfg->max_peers > (UINT32_MAX >> 4) ||
         cfg->parallel.lanes > FLOE_WG_MAX_LANES)
         return FLOE_ERR_INVALID_ARG;
     return 0;
@@ -123,7 +125,10 @@ static int device_alloc(struct floe_wg *dev)
     dev->events = floe_mem_calloc(a, dev->cfg.max_events, sizeof(*dev->events));
     dev->cookie_tx = floe_mem_calloc(a, dev->cfg.max_cookie_replies, sizeof(*dev->cookie_tx));
     dev->jobs = floe_mem_calloc(a, WG_JOBS, sizeof(*dev->jobs));
-    if (!dev->peers || !dev->txq || !dev->events || !dev->cookie_tx || !dev->jobs)
+    dev->heap = floe_mem_calloc(a, dev->cfg.max_peers, sizeof(*dev->heap));
+    dev->buckets = floe_mem_calloc(a, dev->cfg.ratelimit_entries, sizeof(*dev->buckets));
+    if (!dev->peers || !dev->txq || !dev->events || !dev->cookie_tx || !dev->jobs || !dev->heap ||
+        !dev->buckets)
         return FLOE_ERR_NOMEM;
     return floe__wg_tables_new(dev);
 }
@@ -187,6 +192,8 @@ void floe_wg_free(struct floe_wg *dev)
     floe_mem_free(&a, dev->events);
     floe_mem_free(&a, dev->cookie_tx);
     floe_mem_free(&a, dev->jobs);
+    floe_mem_free(&a, dev->heap);
+    floe_mem_free(&a, dev->buckets);
     floe_wipe(dev, sizeof(*dev));
     floe_mem_free(&a, dev);
 }
@@ -219,30 +226,4 @@ int floe_wg_poll_event(struct floe_wg *dev, struct floe_wg_event *ev)
     dev->ev_head = (dev->ev_head + 1) % dev->cfg.max_events;
     dev->ev_count--;
     return 1;
-}
-
-void floe_wg_handle_timeout(struct floe_wg *dev, floe_time now)
-{
-    uint32_t i;
-
-    if (!dev)
-        return;
-    for (i = 0; i < dev->cfg.max_peers; i++) {
-        if (dev->peers[i].used && floe__wg_timers_next(&dev->peers[i]) <= now)
-            floe__wg_timers_expire(&dev->peers[i], now);
-    }
-}
-
-floe_time floe_wg_poll_timeout(const struct floe_wg *dev)
-{
-    floe_time next = FLOE_TIME_NEVER;
-    uint32_t i;
-
-    if (!dev)
-        return next;
-    for (i = 0; i < dev->cfg.max_peers; i++) {
-        if (dev->peers[i].used)
-            next = floe_time_min(next, floe__wg_timers_next(&dev->peers[i]));
-    }
-    return next;
 }

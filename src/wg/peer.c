@@ -65,6 +65,7 @@ int floe_wg_peer_add(struct floe_wg *dev, const struct floe_wg_peer_config *cfg,
     peer->persistent_keepalive = cfg->persistent_keepalive;
     peer->user = cfg->user;
     peer->cur = peer->prev = peer->next = WG_KP_NONE;
+    peer->heap_pos = WG_NO_SLOT;
     floe__wg_timers_init(peer);
     floe__wg_pub_add(dev, slot);
     dev->n_peers++;
@@ -106,6 +107,7 @@ int floe_wg_peer_remove(struct floe_wg *dev, struct floe_wg_peer *peer)
     if (!peer_is_ours(dev, peer))
         return FLOE_ERR_INVALID_ARG;
     peer_purge_queues(dev, peer);
+    floe__wg_timerq_remove(peer);
     floe__wg_pub_del(dev, peer->slot);
     floe__wg_keypairs_clear(dev, peer);
     floe__wg_handshake_clear(dev, peer);
@@ -153,6 +155,7 @@ int floe_wg_peer_set_keepalive(struct floe_wg *dev, struct floe_wg_peer *peer, f
         return 0;
     peer->persistent_keepalive = seconds;
     peer->t.persistent_keepalive = seconds ? now : FLOE_TIME_NEVER;
+    floe__wg_timers_update(peer);
     return 0;
 }
 

@@ -37,6 +37,7 @@ void floe__wg_timers_init(struct floe_wg_peer *peer)
     t->zero_key_material = FLOE_TIME_NEVER;
     t->persistent_keepalive = peer->persistent_keepalive ? 0 : FLOE_TIME_NEVER;
     t->session_expiry = FLOE_TIME_NEVER;
+    floe__wg_timers_update(peer);
 }
 
 /* A data message (not a keepalive) was sent. */
@@ -45,6 +46,7 @@ void floe__wg_timers_data_sent(struct floe_wg_peer *peer, floe_time now)
     if (!timers_pending(peer->t.new_handshake))
         peer->t.new_handshake =
             now + FLOE_WG_KEEPALIVE_TIMEOUT + FLOE_WG_REKEY_TIMEOUT + timers_jitter(peer);
+    floe__wg_timers_update(peer);
 }
 
 /* A data message (not a keepalive) was received. */
@@ -54,18 +56,21 @@ void floe__wg_timers_data_received(struct floe_wg_peer *peer, floe_time now)
         peer->t.send_keepalive = now + FLOE_WG_KEEPALIVE_TIMEOUT;
     else
         peer->t.need_another_keepalive = true;
+    floe__wg_timers_update(peer);
 }
 
 /* Any authenticated packet (handshake, data, keepalive) was sent. */
 void floe__wg_timers_any_authenticated_packet_sent(struct floe_wg_peer *peer)
 {
     peer->t.send_keepalive = FLOE_TIME_NEVER;
+    floe__wg_timers_update(peer);
 }
 
 /* Any authenticated packet (handshake, data, keepalive) was received. */
 void floe__wg_timers_any_authenticated_packet_received(struct floe_wg_peer *peer)
 {
     peer->t.new_handshake = FLOE_TIME_NEVER;
+    floe__wg_timers_update(peer);
 }
 
 /* Any authenticated packet went either way. */
@@ -73,12 +78,14 @@ void floe__wg_timers_any_authenticated_packet_traversal(struct floe_wg_peer *pee
 {
     if (peer->persistent_keepalive)
         peer->t.persistent_keepalive = now + FLOE_SEC(peer->persistent_keepalive);
+    floe__wg_timers_update(peer);
 }
 
 /* A handshake initiation was sent. */
 void floe__wg_timers_handshake_initiated(struct floe_wg_peer *peer, floe_time now)
 {
     peer->t.retransmit_handshake = now + FLOE_WG_REKEY_TIMEOUT + timers_jitter(peer);
+    floe__wg_timers_update(peer);
 }
 
 /* A handshake completed: the initiator got the response, or the responder the first data. */
@@ -89,6 +96,7 @@ void floe__wg_timers_handshake_complete(struct floe_wg_peer *peer, floe_time now
     peer->t.sent_lastminute_handshake = false;
     peer->stats.last_handshake = now;
     peer->stats.last_handshake_unix_ns = (uint64_t)((int64_t)now + peer->dev->wall_offset);
+    floe__wg_timers_update(peer);
 }
 
 /* New transport keys were derived from a handshake. */
@@ -96,6 +104,7 @@ void floe__wg_timers_session_derived(struct floe_wg_peer *peer, floe_time now)
 {
     peer->t.zero_key_material = now + FLOE_WG_REJECT_AFTER_TIME * 3;
     peer->t.session_expiry = now + FLOE_WG_REJECT_AFTER_TIME;
+    floe__wg_timers_update(peer);
 }
 
 static void timers_expired_retransmit_handshake(struct floe_wg_peer *peer, floe_time now)
@@ -173,6 +182,7 @@ void floe__wg_timers_expire(struct floe_wg_peer *peer, floe_time now)
         t->session_expiry = FLOE_TIME_NEVER;
         timers_expired_session(peer, now);
     }
+    floe__wg_timers_update(peer);
 }
 
 floe_time floe__wg_timers_next(const struct floe_wg_peer *peer)

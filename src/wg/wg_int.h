@@ -86,6 +86,8 @@ struct floe_wg_peer {
     bool have_last_mac1;
 
     struct floe__wg_timers t;
+    floe_time heap_at; /* the earliest deadline, its key in the device's timer queue */
+    uint32_t heap_pos; /* its place there; WG_NO_SLOT: no timer pending */
 
     /* Transmit state. */
     uint8_t hs_msg[FLOE_WG_INITIATION_LEN];
@@ -98,6 +100,15 @@ struct floe_wg_peer {
     bool session_up; /* a SESSION_DROPPED is due when no keypair is left */
 
     struct floe_wg_peer_stats stats;
+};
+
+/* One source's token bucket of the handshake rate limiter (ratelimit.c). */
+#define WG_RL_KEY_LEN 9
+struct floe__wg_bucket {
+    uint8_t key[WG_RL_KEY_LEN]; /* family, then the IPv4 address or the IPv6 /64 */
+    bool used;
+    floe_time last;   /* the last refill */
+    floe_time tokens; /* nanoseconds of credit; one handshake costs a second / rate */
 };
 
 /* A cookie reply waiting for floe_wg_poll_transmit. */
@@ -122,6 +133,9 @@ struct floe_wg {
     bool under_load_flag;
     floe_time load_window_start, load_until;
     uint32_t load_count;
+    struct floe__wg_bucket *buckets; /* cfg.ratelimit_entries */
+    uint64_t rl_seed;                /* drawn at the limiter's first use */
+    bool rl_seeded;
 
     int64_t wall_offset; /* unix_ns - now */
 
@@ -143,7 +157,11 @@ struct floe_wg {
     struct floe__wg_job *jobs; /* WG_JOBS data messages of the batch in progress */
     uint32_t n_jobs;
 
+    uint32_t *heap; /* timer queue: min-heap of peer slots by heap_at (timerq.c) */
+    uint32_t heap_len;
+
     struct floe_wg_stats stats;
+    uint64_t timer_visits; /* peers looked at by handle_timeout (tests) */
 };
 
 /* The AEAD context of kp for sending / receiving on lane. */
@@ -230,8 +248,9 @@ bool floe__wg_can_recv(const struct floe__wg_keypair *kp, floe_time now);
 /* cookie.c */
 enum floe__wg_mac_result {
     WG_MAC_INVALID = 0,
-    WG_MAC_VALID,       /* mac1 valid; not under load or mac2 valid too */
-    WG_MAC_NEED_COOKIE, /* mac1 valid, under load without a valid mac2 */
+    WG_MAC_VALID,        /* mac1 valid; not under load or mac2 valid too */
+    WG_MAC_NEED_COOKIE,  /* mac1 valid, under load without a valid mac2 */
+    WG_MAC_RATE_LIMITED, /* mac1 and mac2 valid under load, but the source is over its rate */
 };
 void floe__wg_add_macs(struct floe_wg *dev, struct floe_wg_peer *peer, floe_time now, uint8_t *msg,
                        size_t len);
@@ -243,6 +262,11 @@ void floe__wg_queue_cookie_reply(struct floe_wg *dev, floe_time now, const struc
 bool floe__wg_consume_cookie_reply(struct floe_wg *dev, floe_time now, const uint8_t *msg,
                                    enum floe_wg_drop *why);
 bool floe__wg_under_load(struct floe_wg *dev, floe_time now);
+void floe__wg_load_backlog(struct floe_wg *dev, floe_time now, uint32_t handshakes);
+
+/* ratelimit.c */
+bool floe__wg_ratelimit_allow(struct floe_wg *dev, floe_time now, const struct floe_addr *from);
+bool floe__wg_ratelimit_has_token(struct floe_wg *dev, floe_time now, const struct floe_addr *from);
 
 /* timers.c: hooks named after what happened; the timer module decides. */
 void floe__wg_timers_data_sent(struct floe_wg_peer *peer, floe_time now);
@@ -256,6 +280,10 @@ void floe__wg_timers_session_derived(struct floe_wg_peer *peer, floe_time now);
 void floe__wg_timers_init(struct floe_wg_peer *peer);
 void floe__wg_timers_expire(struct floe_wg_peer *peer, floe_time now);
 floe_time floe__wg_timers_next(const struct floe_wg_peer *peer);
+
+/* timerq.c */
+void floe__wg_timers_update(struct floe_wg_peer *peer);
+void floe__wg_timerq_remove(struct floe_wg_peer *peer);
 
 /* send.c */
 void floe__wg_send_initiation(struct floe_wg_peer *peer, floe_time now, bool is_retry);

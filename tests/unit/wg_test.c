@@ -641,7 +641,7 @@ static void test_response_without_initiation_rejected(void)
 }
 
 /* Datagrams a encrypted and kept back, to be delivered in any order. */
-#define HELD 2100
+#define HELD 8200
 static uint8_t held[HELD][128];
 static size_t held_len[HELD];
 
@@ -680,7 +680,7 @@ static void test_reordering_within_window_accepted(void)
 static void test_replay_window_edges(void)
 {
     struct floe__wg_replay r;
-    uint64_t i, top = 5000;
+    uint64_t i, top = 20000;
 
     floe__wg_replay_init(&r);
     CHECK(floe__wg_replay_update(&r, 0));
@@ -691,7 +691,7 @@ static void test_replay_window_edges(void)
     CHECK(floe__wg_replay_update(&r, top));
     CHECK(floe__wg_replay_check(&r, top - FLOE_WG_COUNTER_WINDOW_SIZE));
     CHECK(!floe__wg_replay_check(&r, top - FLOE_WG_COUNTER_WINDOW_SIZE - 1));
-    CHECK(!floe__wg_replay_update(&r, top - 2048));
+    CHECK(!floe__wg_replay_update(&r, top - FLOE_WG_COUNTER_WINDOW_SIZE - 64));
     CHECK(floe__wg_replay_update(&r, top - FLOE_WG_COUNTER_WINDOW_SIZE));
     CHECK(!floe__wg_replay_update(&r, top - FLOE_WG_COUNTER_WINDOW_SIZE));
     CHECK(floe__wg_replay_update(&r, top - 1));
@@ -719,6 +719,111 @@ static void test_replay_window_edges(void)
     CHECK(!floe__wg_replay_update(&r, FLOE_WG_REJECT_AFTER_MESSAGES));
     CHECK(!floe__wg_replay_update(&r, UINT64_MAX));
     CHECK(floe__wg_replay_update(&r, FLOE_WG_REJECT_AFTER_MESSAGES - 2));
+}
+
+/* 8192 bits as in the Linux module and wireguard-go: 8128 counters behind are still new. */
+static void test_replay_window_is_8192_bits(void)
+{
+    struct floe__wg_replay r;
+
+    CHECK_EQ(FLOE_WG_COUNTER_BITS_TOTAL, 8192);
+    floe__wg_replay_init(&r);
+    CHECK(floe__wg_replay_update(&r, 10000));
+    CHECK(floe__wg_replay_update(&r, 10000 - 3000));
+    CHECK(floe__wg_replay_update(&r, 10000 - 8128));
+    CHECK(!floe__wg_replay_check(&r, 10000 - 8129));
+    CHECK(!floe__wg_replay_update(&r, 10000 - 3000));
+    /* Sliding by a whole ring keeps nothing stale: the old counters stay refused. */
+    CHECK(floe__wg_replay_update(&r, 10000 + 8192));
+    CHECK(!floe__wg_replay_update(&r, 10000));
+    CHECK(floe__wg_replay_update(&r, 10000 + 64));
+}
+
+/* A device with n idle peers, each with one timer far away. */
+static struct floe_wg *timers_device(uint32_t n, struct script_rng *rng)
+{
+    struct floe_wg_config cfg;
+    struct floe_wg_peer_config pc;
+    struct floe_wg_peer *peer;
+    struct floe_wg *dev = NULL;
+    uint32_t i;
+
+    memset(rng, 0, sizeof(*rng));
+    floe_xoshiro_seed(&rng->x, 7);
+    floe_wg_config_default(&cfg);
+    seq_key(cfg.private_key, 0x10);
+    cfg.rng.fill = script_fill;
+    cfg.rng.user = rng;
+    cfg.max_peers = n;
+    if (floe_wg_new(&dev, &cfg) != 0)
+        abort();
+    for (i = 0; i < n; i++) {
+        memset(&pc, 0, sizeof(pc));
+        seq_key(pc.public_key, 0x40);
+        floe_store_le32(pc.public_key, i + 1);
+        pc.public_key[31] = 0x40; /* not of small order */
+        if (floe_wg_peer_add(dev, &pc, &peer) != 0)
+            abort();
+        peer->t.zero_key_material = FLOE_SEC(1000) + i;
+        floe__wg_timers_update(peer);
+    }
+    return dev;
+}
+
+/*
+ * An idle wakeup costs the same at 100, 1,000 and 10,000 peers: handle_timeout looks only at
+ * the peers that are due, and poll_timeout at the earliest deadline.
+ */
+static void test_timers_idle_wakeup_is_independent_of_peers(void)
+{
+    const uint32_t counts[3] = {100, 1000, 10000};
+    struct script_rng rng;
+    struct floe_wg *dev;
+    int k;
+
+    for (k = 0; k < 3; k++) {
+        dev = timers_device(counts[k], &rng);
+        CHECK_EQ(floe_wg_poll_timeout(dev), FLOE_SEC(1000));
+        dev->timer_visits = 0;
+        floe_wg_handle_timeout(dev, FLOE_SEC(10));
+        floe_wg_handle_timeout(dev, FLOE_SEC(20));
+        CHECK_EQ(dev->timer_visits, 0u);
+        floe_wg_handle_timeout(dev, FLOE_SEC(1000) + 2); /* three peers due */
+        CHECK_EQ(dev->timer_visits, 3u);
+        CHECK_EQ(floe_wg_poll_timeout(dev), FLOE_SEC(1000) + 3);
+        floe_wg_free(dev);
+    }
+}
+
+/* The timer queue against a scan: random deadlines, removals and firings over 64 peers. */
+static void test_timers_queue_matches_a_scan(void)
+{
+    struct script_rng rng;
+    struct floe_xoshiro x;
+    struct floe_wg *dev = timers_device(64, &rng);
+    floe_time want, now = 0;
+    uint32_t step, i;
+
+    floe_xoshiro_seed(&x, floe_test_seed());
+    for (step = 0; step < 20000; step++) {
+        struct floe_wg_peer *peer = &dev->peers[floe_xoshiro_next(&x) % 64];
+        uint64_t r = floe_xoshiro_next(&x);
+
+        peer->t.zero_key_material = r % 4 == 0 ? FLOE_TIME_NEVER : now + 1 + r % FLOE_SEC(100);
+        floe__wg_timers_update(peer);
+        if (step % 97 == 0) {
+            now += FLOE_SEC(3);
+            floe_wg_handle_timeout(dev, now);
+        }
+        want = FLOE_TIME_NEVER;
+        for (i = 0; i < 64; i++)
+            want = floe_time_min(want, floe__wg_timers_next(&dev->peers[i]));
+        if (floe_wg_poll_timeout(dev) != want) {
+            CHECK_EQ(floe_wg_poll_timeout(dev), want);
+            break;
+        }
+    }
+    floe_wg_free(dev);
 }
 
 /* Run both devices' timers up to `until`, delivering what they send. */
@@ -943,6 +1048,67 @@ static void test_cookie_reply_under_load(void)
     CHECK_EQ(floe_wg_stats(p.b).drops[FLOE_WG_DROP_UNDER_LOAD], 1);
     /* A cookie reply replayed later does not match the new mac1. */
     CHECK_EQ(pair_feed(&p, true, &p.addr_b, d, (size_t)n, &res), FLOE_WG_RESULT_DROP);
+    pair_free(&p);
+}
+
+/* mac2 of msg[0..len) under cookie, as an initiator holding that cookie writes it. */
+static void put_mac2(uint8_t *msg, size_t len, const uint8_t cookie[FLOE_WG_COOKIE_LEN])
+{
+    REQUIRE(floe_blake2s_mac(msg + len - FLOE_WG_MAC_LEN, cookie, FLOE_WG_COOKIE_LEN, msg,
+                             len - FLOE_WG_MAC_LEN) == 0);
+}
+
+/*
+ * The responder's cookie secret lives COOKIE_REFRESH_TIME (2 minutes): a cookie it gave out
+ * opens mac2 until then and not after; the next cookie reply carries a new cookie.
+ */
+static void test_cookie_secret_rotates_after_two_minutes(void)
+{
+    struct pair p;
+    uint8_t init[BUF], d[BUF], first[FLOE_WG_COOKIE_LEN];
+    struct floe_addr dst;
+    struct floe_wg_result res;
+    floe_time born;
+    long n;
+
+    pair_init(&p, NULL, true);
+    floe_wg_set_under_load(p.b, true);
+    CHECK_EQ(pair_send(&p, true, 1, d, sizeof(d)), 0);
+    n = floe_wg_poll_transmit(p.a, p.now, init, sizeof(init), &dst, NULL);
+    REQUIRE(n == FLOE_WG_INITIATION_LEN);
+    born = p.now; /* the secret is made for the first cookie */
+    CHECK_EQ(pair_feed(&p, false, &p.addr_a, init, (size_t)n, &res), FLOE_WG_RESULT_DROP);
+    n = floe_wg_poll_transmit(p.b, p.now, d, sizeof(d), &dst, NULL);
+    REQUIRE(n == FLOE_WG_COOKIE_REPLY_LEN);
+    CHECK_EQ(pair_feed(&p, true, &p.addr_b, d, (size_t)n, &res), FLOE_WG_RESULT_HANDSHAKE);
+    REQUIRE(p.pa->cookie_valid);
+    memcpy(first, p.pa->cookie, sizeof(first));
+    put_mac2(init, FLOE_WG_INITIATION_LEN, first);
+    CHECK_EQ(floe__wg_check_macs(p.b, born + FLOE_SEC(60), &p.addr_a, init, FLOE_WG_INITIATION_LEN),
+             WG_MAC_VALID);
+    CHECK_EQ(floe__wg_check_macs(p.b, born + FLOE_WG_COOKIE_REFRESH_TIME - 1, &p.addr_a, init,
+                                 FLOE_WG_INITIATION_LEN),
+             WG_MAC_VALID);
+    /* Another source address never had this cookie. */
+    CHECK_EQ(floe__wg_check_macs(p.b, born + FLOE_SEC(60), &p.addr_b, init, FLOE_WG_INITIATION_LEN),
+             WG_MAC_NEED_COOKIE);
+    /* Two minutes on, a new secret: the old cookie no longer opens mac2. */
+    CHECK_EQ(floe_wg_poll_transmit(p.b, p.now, d, sizeof(d), &dst, NULL), 0);
+    p.now = born + FLOE_WG_COOKIE_REFRESH_TIME;
+    CHECK_EQ(floe__wg_check_macs(p.b, p.now, &p.addr_a, init, FLOE_WG_INITIATION_LEN),
+             WG_MAC_NEED_COOKIE);
+    /* The next cookie reply gives a new cookie, which opens mac2 again. */
+    CHECK_EQ(pair_feed(&p, false, &p.addr_a, init, FLOE_WG_INITIATION_LEN, &res),
+             FLOE_WG_RESULT_DROP);
+    n = floe_wg_poll_transmit(p.b, p.now, d, sizeof(d), &dst, NULL);
+    REQUIRE(n == FLOE_WG_COOKIE_REPLY_LEN);
+    memcpy(p.pa->last_mac1, init + FLOE_WG_INITIATION_LEN - 2 * FLOE_WG_MAC_LEN, FLOE_WG_MAC_LEN);
+    p.pa->have_last_mac1 = true;
+    CHECK_EQ(pair_feed(&p, true, &p.addr_b, d, (size_t)n, &res), FLOE_WG_RESULT_HANDSHAKE);
+    CHECK(memcmp(p.pa->cookie, first, sizeof(first)) != 0);
+    put_mac2(init, FLOE_WG_INITIATION_LEN, p.pa->cookie);
+    CHECK_EQ(floe__wg_check_macs(p.b, p.now + FLOE_SEC(1), &p.addr_a, init, FLOE_WG_INITIATION_LEN),
+             WG_MAC_VALID);
     pair_free(&p);
 }
 
@@ -1440,6 +1606,189 @@ static void test_batch_handshake_mid_batch(void)
     pair_free(&p_batch);
 }
 
+/* Garbage between data messages (a runt, an unknown type) leaves the crypto batch whole. */
+static void test_batch_garbage_keeps_batch_whole(void)
+{
+    static uint8_t dg[6][BUF];
+    struct floe_wg_decap it[6];
+    size_t i;
+    long n;
+
+    pair_init_parallel(&p_batch);
+    pair_handshake(&p_batch);
+    for (i = 0; i < 6; i++) {
+        n = i % 2 ? 0 : pair_send(&p_batch, true, (uint8_t)(0x60 + i), dg[i], BUF);
+        REQUIRE(i % 2 || n > 0);
+        decap_item(&it[i], &p_batch, dg[i], (size_t)n);
+    }
+    dg[1][0] = 0xff;
+    it[1].len = 1;
+    memset(dg[3], 0, 148);
+    dg[3][0] = 9;
+    it[3].len = 148;
+    memset(dg[5], 0, 92);
+    dg[5][0] = FLOE_WG_MSG_RESPONSE; /* the size of a response, but a wrong one */
+    it[5].len = 91;
+    hook_calls = 0;
+    CHECK_EQ(floe_wg_decapsulate_batch(p_batch.b, p_batch.now, it, 6), 0);
+    CHECK_EQ(hook_calls, 1u); /* one crypto batch of three, not three of one */
+    for (i = 0; i < 6; i += 2) {
+        CHECK_EQ(it[i].rc, FLOE_WG_RESULT_DATA);
+        CHECK_EQ(it[i].out[30], 0x60 + i);
+    }
+    CHECK_EQ(it[1].res.drop, FLOE_WG_DROP_TOO_SHORT);
+    CHECK_EQ(it[3].res.drop, FLOE_WG_DROP_BAD_TYPE);
+    CHECK_EQ(it[5].res.drop, FLOE_WG_DROP_BAD_SIZE);
+    pair_free(&p_batch);
+}
+
+/*
+ * A handshake in a batch that retires a keypair (b's response to its own rekey drops its
+ * previous keys): the data messages of the same batch under those keys are still opened.
+ */
+static void test_batch_retired_keypair_keeps_batch_items(void)
+{
+    static uint8_t dg[4][BUF];
+    struct floe_wg_decap it[3];
+    struct floe_wg_result res;
+    struct floe_addr dst;
+    long n1, n2, ni, nr;
+
+    pair_init_parallel(&p_batch);
+    pair_handshake(&p_batch);
+    n1 = pair_send(&p_batch, true, 0x71, dg[0], BUF); /* under the first keys, held back */
+    n2 = pair_send(&p_batch, true, 0x72, dg[1], BUF);
+    REQUIRE(n1 > 0 && n2 > 0);
+    p_batch.now += FLOE_WG_REKEY_TIMEOUT + FLOE_SEC(1);
+    floe__wg_send_initiation(p_batch.pb, p_batch.now, false);
+    pair_pump(&p_batch); /* b: previous = first keys, current = second */
+    REQUIRE(p_batch.pb->prev != WG_KP_NONE);
+    p_batch.now += FLOE_WG_REKEY_TIMEOUT + FLOE_SEC(1);
+    floe__wg_send_initiation(p_batch.pb, p_batch.now, false);
+    ni = floe_wg_poll_transmit(p_batch.b, p_batch.now, dg[2], BUF, &dst, NULL);
+    REQUIRE(ni == FLOE_WG_INITIATION_LEN);
+    CHECK_EQ(pair_feed(&p_batch, true, &p_batch.addr_b, dg[2], (size_t)ni, &res),
+             FLOE_WG_RESULT_HANDSHAKE);
+    nr = floe_wg_poll_transmit(p_batch.a, p_batch.now, dg[3], BUF, &dst, NULL);
+    REQUIRE(nr == FLOE_WG_RESPONSE_LEN);
+    decap_item(&it[0], &p_batch, dg[0], (size_t)n1);
+    decap_item(&it[1], &p_batch, dg[3], (size_t)nr);
+    decap_item(&it[2], &p_batch, dg[1], (size_t)n2);
+    CHECK_EQ(floe_wg_decapsulate_batch(p_batch.b, p_batch.now, it, 3), 0);
+    CHECK_EQ(it[0].rc, FLOE_WG_RESULT_DATA);
+    CHECK_EQ(it[1].rc, FLOE_WG_RESULT_HANDSHAKE);
+    CHECK_EQ(it[2].rc, FLOE_WG_RESULT_DATA);
+    CHECK_EQ(it[2].out[30], 0x72);
+    CHECK_EQ(floe_wg_stats(p_batch.b).drops[FLOE_WG_DROP_UNKNOWN_INDEX], 0u);
+    pair_free(&p_batch);
+}
+
+/* A forged initiation to dev: random body, a valid mac1 (whoever knows dev's public key). */
+static void junk_initiation(struct floe_wg *dev, uint8_t msg[FLOE_WG_INITIATION_LEN], uint32_t i)
+{
+    uint32_t k;
+
+    for (k = 0; k < FLOE_WG_INITIATION_LEN; k++)
+        msg[k] = (uint8_t)(k * 31 + i * 7 + (i >> 8));
+    floe_store_le32(msg, FLOE_WG_MSG_INITIATION);
+    floe_store_le32(msg + 4, i);
+    memset(msg + 132, 0, 16);
+    REQUIRE(floe_blake2s_mac(msg + 116, dev->mac1_key, 32, msg, 116) == 0);
+}
+
+/*
+ * A batch with 16 handshake messages means the handshake queue is backing up: the device is
+ * under load before it processes them, so the forged ones get cookie replies and cost no
+ * Diffie-Hellman; the legitimate initiator in the flood completes through its cookie.
+ */
+static void test_batch_handshake_backlog_means_under_load(void)
+{
+    static uint8_t dg[17][BUF];
+    struct floe_wg_decap it[17];
+    struct floe_addr dst;
+    struct floe_wg_stats st;
+    uint8_t d[BUF];
+    uint32_t i;
+    long n;
+
+    pair_init(&p_batch, NULL, true);
+    CHECK_EQ(pair_send(&p_batch, true, 1, d, sizeof(d)), 0);
+    n = floe_wg_poll_transmit(p_batch.a, p_batch.now, dg[8], BUF, &dst, NULL);
+    REQUIRE(n == FLOE_WG_INITIATION_LEN);
+    for (i = 0; i < 17; i++) {
+        if (i != 8)
+            junk_initiation(p_batch.b, dg[i], i);
+        decap_item(&it[i], &p_batch, dg[i], FLOE_WG_INITIATION_LEN);
+        it[i].from = i == 8 ? p_batch.addr_a : floe_addr_v4(192, 0, 2, (uint8_t)(i + 1), 40000);
+    }
+    CHECK(!floe__wg_under_load(p_batch.b, p_batch.now));
+    CHECK_EQ(floe_wg_decapsulate_batch(p_batch.b, p_batch.now, it, 17), 0);
+    st = floe_wg_stats(p_batch.b);
+    CHECK(floe__wg_under_load(p_batch.b, p_batch.now));
+    CHECK_EQ(st.drops[FLOE_WG_DROP_HANDSHAKE_DECRYPT], 0u); /* no Diffie-Hellman for them */
+    CHECK_EQ(st.drops[FLOE_WG_DROP_UNDER_LOAD], 17u);
+    /* Cookie replies go out (as many as fit the queue); a takes its own. */
+    for (i = 0; (n = floe_wg_poll_transmit(p_batch.b, p_batch.now, d, BUF, &dst, NULL)) > 0; i++) {
+        REQUIRE(n == FLOE_WG_COOKIE_REPLY_LEN);
+        if (floe_addr_eq(&dst, &p_batch.addr_a))
+            CHECK_EQ(pair_feed(&p_batch, true, &p_batch.addr_b, d, (size_t)n,
+                               &(struct floe_wg_result){0}),
+                     FLOE_WG_RESULT_HANDSHAKE);
+    }
+    CHECK_EQ(i, 16u); /* max_cookie_replies; the 17th counted as queue-full */
+    CHECK(p_batch.pa->cookie_valid);
+    /* a's retransmission carries mac2 and goes through while b is still under load. */
+    pair_run(&p_batch, p_batch.now + FLOE_WG_REKEY_TIMEOUT + FLOE_WG_REKEY_TIMEOUT_JITTER_MAX);
+    CHECK(floe_wg_peer_has_session(p_batch.pa, p_batch.now));
+    pair_free(&p_batch);
+}
+
+/*
+ * Under load, handshakes that carry a valid mac2 still pass a per-source token bucket
+ * (20 a second, burst 5): the sixth at once is dropped before any Diffie-Hellman, another
+ * source has its own bucket, and the bucket refills with time.
+ */
+static void test_handshake_rate_limited_per_source(void)
+{
+    struct pair p;
+    uint8_t msg[FLOE_WG_INITIATION_LEN], cookie[FLOE_WG_COOKIE_LEN];
+    struct floe_addr from = floe_addr_v4(192, 0, 2, 9, 4000), other = from;
+    struct floe_wg_result res;
+    int i;
+
+    pair_init(&p, NULL, true);
+    floe_wg_set_under_load(p.b, true);
+    junk_initiation(p.b, msg, 1);
+    CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
+    CHECK_EQ(res.drop, FLOE_WG_DROP_UNDER_LOAD);
+    REQUIRE(floe_blake2s_mac(cookie, p.b->cookie_secret, 32, (uint8_t[6]){192, 0, 2, 9, 0x0f, 0xa0},
+                             6) == 0);
+    put_mac2(msg, sizeof(msg), cookie);
+    for (i = 1; i < FLOE_WG_HANDSHAKES_BURSTABLE; i++) { /* the cookie reply took a token */
+        CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
+        CHECK_EQ(res.drop, FLOE_WG_DROP_HANDSHAKE_DECRYPT); /* let through to the DH */
+    }
+    CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
+    CHECK_EQ(res.drop, FLOE_WG_DROP_RATE_LIMITED);
+    /* The same /32 on another port shares the bucket; another address has its own. */
+    other.port = 4001;
+    CHECK(!floe__wg_ratelimit_allow(p.b, p.now, &other));
+    other = floe_addr_v4(192, 0, 2, 10, 4000);
+    CHECK(floe__wg_ratelimit_allow(p.b, p.now, &other));
+    /* One token comes back every 50 ms. */
+    p.now += FLOE_SEC(1) / FLOE_WG_HANDSHAKES_PER_SECOND_PER_SOURCE;
+    CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
+    CHECK_EQ(res.drop, FLOE_WG_DROP_HANDSHAKE_DECRYPT);
+    CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
+    CHECK_EQ(res.drop, FLOE_WG_DROP_RATE_LIMITED);
+    CHECK_STR(floe_wg_drop_name(FLOE_WG_DROP_RATE_LIMITED), "rate-limited");
+    /* The same source without mac2 gets no more cookie replies than its rate either. */
+    junk_initiation(p.b, msg, 2);
+    CHECK_EQ(pair_feed(&p, false, &from, msg, sizeof(msg), &res), FLOE_WG_RESULT_DROP);
+    CHECK_EQ(floe_wg_stats(p.b).drops[FLOE_WG_DROP_RATE_LIMITED], 3u);
+    pair_free(&p);
+}
+
 /* A hook that breaks its promise (a lane out of range): every packet fails, counted. */
 static void test_batch_bad_lane_fails_packets(void)
 {
@@ -1542,12 +1891,16 @@ int main(void)
     FLOE_RUN(test_response_without_initiation_rejected);
     FLOE_RUN(test_reordering_within_window_accepted);
     FLOE_RUN(test_replay_window_edges);
+    FLOE_RUN(test_replay_window_is_8192_bits);
+    FLOE_RUN(test_timers_idle_wakeup_is_independent_of_peers);
+    FLOE_RUN(test_timers_queue_matches_a_scan);
     FLOE_RUN(test_rekey_after_time);
     FLOE_RUN(test_session_dropped_after_reject_after_time);
     FLOE_RUN(test_keepalive_after_keepalive_timeout);
     FLOE_RUN(test_handshake_retransmit_and_give_up);
     FLOE_RUN(test_tai64n_replay_rejected);
     FLOE_RUN(test_cookie_reply_under_load);
+    FLOE_RUN(test_cookie_secret_rotates_after_two_minutes);
     FLOE_RUN(test_load_threshold_counts_handshakes);
     FLOE_RUN(test_endpoint_roaming);
     FLOE_RUN(test_peer_management);
@@ -1556,6 +1909,10 @@ int main(void)
     FLOE_RUN(test_batch_encapsulate_in_order_on_lanes);
     FLOE_RUN(test_batch_decapsulate_replays_and_forgeries);
     FLOE_RUN(test_batch_handshake_mid_batch);
+    FLOE_RUN(test_batch_garbage_keeps_batch_whole);
+    FLOE_RUN(test_batch_retired_keypair_keeps_batch_items);
+    FLOE_RUN(test_batch_handshake_backlog_means_under_load);
+    FLOE_RUN(test_handshake_rate_limited_per_source);
     FLOE_RUN(test_batch_bad_lane_fails_packets);
     FLOE_RUN(test_batch_lanes_config);
     FLOE_RUN(test_batch_on_worker_threads);

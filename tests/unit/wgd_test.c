@@ -255,8 +255,12 @@ static void test_gso_rejects_malformed(void)
     h.gso_size = 0;
     CHECK_EQ(wgd_gso_split(&h, pkt, len, segs, seg_len, WGD_MAX_SEGS), -1);
     h.gso_size = 1000;
-    CHECK_EQ(wgd_gso_split(&h, pkt, len, segs, seg_len, 1), -1); /* too many segments */
-    h.gso_type = 5;                                              /* UDP_L4: not asked for */
+    /* More segments than room: the first run, then the rest from where it stopped. */
+    CHECK_EQ(wgd_gso_split(&h, pkt, len, segs, seg_len, 1), 1);
+    CHECK_EQ(wgd_gso_count(&h, pkt, len), 2);
+    CHECK_EQ(wgd_gso_split_from(&h, pkt, len, 1, segs, seg_len, 1), 1);
+    CHECK_EQ(wgd_gso_split_from(&h, pkt, len, 2, segs, seg_len, 1), -1); /* past the end */
+    h.gso_type = 5;                                                      /* UDP_L4: not asked for */
     CHECK_EQ(wgd_gso_split(&h, pkt, len, segs, seg_len, WGD_MAX_SEGS), -1);
     h.gso_type = 0;
     h.csum_offset = 2000; /* checksum field past the end */
@@ -265,6 +269,44 @@ static void test_gso_rejects_malformed(void)
     h.gso_type = 1;
     h.csum_offset = 16;
     CHECK_EQ(wgd_gso_split(&h, pkt, len, segs, seg_len, WGD_MAX_SEGS), -1);
+}
+
+/*
+ * A 64 KB super-packet with a small MSS (200: 320 segments) is cut in runs of WGD_MAX_SEGS,
+ * not dropped: sequence numbers, IPv4 IDs and flags continue across the runs.
+ */
+static void test_gso_splits_more_than_max_segments(void)
+{
+    static uint8_t pkt[70000], segs[WGD_MAX_SEGS][WGD_SEG_MAX];
+    size_t seg_len[WGD_MAX_SEGS], payload = 64000, got = 0, len;
+    struct wgd_vnet_hdr h = {
+        .flags = 1, .gso_type = 1, .gso_size = 200, .csum_start = 20, .csum_offset = 16};
+    unsigned first = 0, runs = 0;
+    int n, i;
+
+    len = make_super(pkt, false, payload, 0x18 | 0x01);
+    REQUIRE(wgd_gso_count(&h, pkt, len) == 320);
+    while (first < 320 &&
+           (n = wgd_gso_split_from(&h, pkt, len, first, segs, seg_len, WGD_MAX_SEGS)) > 0) {
+        CHECK_EQ(n, first + WGD_MAX_SEGS <= 320 ? WGD_MAX_SEGS : 320 - (int)first);
+        for (i = 0; i < n; i++) {
+            unsigned index = first + (unsigned)i;
+
+            CHECK_EQ(seg_len[i], 40u + 200u);
+            CHECK_EQ(floe_load_be32(segs[i] + 24), 1000 + got);
+            CHECK_EQ(floe_load_be16(segs[i] + 4), (uint16_t)(0x1234 + index));
+            CHECK_EQ(segs[i][33] & 0x09, index == 319 ? 0x09 : 0);
+            CHECK_MEM(segs[i] + 40, pkt + 40 + got, 200);
+            CHECK(tcp_csum_ok(segs[i], seg_len[i], false));
+            CHECK_EQ(ref_sum(0, segs[i], 20), 0xffff);
+            got += 200;
+        }
+        first += (unsigned)n;
+        runs++;
+    }
+    CHECK_EQ(first, 320u);
+    CHECK_EQ(runs, 3u);
+    CHECK_EQ(got, payload);
 }
 
 /* ------------------------------------------------------------ receive offload */
@@ -339,6 +381,47 @@ static void test_gro_round_trip_tcp4_and_tcp6(void)
     check_gro_round_trip(true);
 }
 
+/* Set the IPv4 ID of seg (DF too when df) and fix its header checksum. */
+static void set_ip_id(uint8_t *seg, uint16_t id, bool df)
+{
+    floe_store_be16(seg + 4, id);
+    seg[6] = df ? 0x40 : 0;
+    seg[10] = seg[11] = 0;
+    floe_store_be16(seg + 10, (uint16_t)~ref_sum(0, seg, 20));
+}
+
+/* IPv4 IDs: ID + index joins; a jump does not; DF with one fixed ID joins, mixed does not. */
+static void check_gro_ip_ids(struct wgd_gro *g)
+{
+    REQUIRE(gro_split(false, 1380 * 3, 0x10, 40000) == 3);
+    set_ip_id(gro_segs[1], 0x1234 + 5, false); /* IDs 0x1234, 0x1239: not a continuation */
+    CHECK(wgd_gro_add(g, gro_segs[0], gro_seg_len[0]));
+    CHECK(!wgd_gro_add(g, gro_segs[1], gro_seg_len[1]));
+    CHECK_EQ(wgd_gro_finish(g), 2);
+    REQUIRE(gro_split(false, 1380 * 3, 0x10, 40000) == 3);
+    set_ip_id(gro_segs[0], 7, true);
+    set_ip_id(gro_segs[1], 7, true);
+    set_ip_id(gro_segs[2], 7, true);
+    CHECK(wgd_gro_add(g, gro_segs[0], gro_seg_len[0]));
+    CHECK(wgd_gro_add(g, gro_segs[1], gro_seg_len[1]));
+    CHECK(wgd_gro_add(g, gro_segs[2], gro_seg_len[2]));
+    CHECK_EQ(wgd_gro_finish(g), 4);
+    REQUIRE(gro_split(false, 1380 * 3, 0x10, 40000) == 3);
+    set_ip_id(gro_segs[0], 7, true);
+    set_ip_id(gro_segs[1], 7, true);
+    set_ip_id(gro_segs[2], 9, true); /* fixed, then incrementing: ends the packet */
+    CHECK(wgd_gro_add(g, gro_segs[0], gro_seg_len[0]));
+    CHECK(wgd_gro_add(g, gro_segs[1], gro_seg_len[1]));
+    CHECK(!wgd_gro_add(g, gro_segs[2], gro_seg_len[2]));
+    CHECK_EQ(wgd_gro_finish(g), 3);
+    REQUIRE(gro_split(false, 1380 * 2, 0x10, 40000) == 2);
+    set_ip_id(gro_segs[0], 7, false);
+    set_ip_id(gro_segs[1], 7, false); /* the same ID without DF: not joined */
+    CHECK(wgd_gro_add(g, gro_segs[0], gro_seg_len[0]));
+    CHECK(!wgd_gro_add(g, gro_segs[1], gro_seg_len[1]));
+    CHECK_EQ(wgd_gro_finish(g), 2);
+}
+
 static void test_gro_joins_only_what_continues(void)
 {
     static uint8_t other[WGD_SEG_MAX], flow_a[4][WGD_SEG_MAX];
@@ -397,6 +480,7 @@ static void test_gro_joins_only_what_continues(void)
     CHECK(wgd_gro_add(&g, gro_segs[0], gro_seg_len[0]));
     CHECK(!wgd_gro_add(&g, gro_segs[1], gro_seg_len[1]));
     CHECK_EQ(wgd_gro_finish(&g), 2);
+    check_gro_ip_ids(&g);
 }
 
 /* ------------------------------------------------------------- arguments */
@@ -433,6 +517,16 @@ static void test_args(void)
     unsetenv("WG_PROCESS_FOREGROUND");
     REQUIRE(parse(&o, err, 2, two) == 0);
     CHECK(!o.foreground);
+    CHECK_EQ(o.clock_rate, 1u);
+    setenv("FLOE_WG_TEST_CLOCK_RATE", "20", 1);
+    REQUIRE(parse(&o, err, 2, two) == 0);
+    CHECK_EQ(o.clock_rate, 20u);
+    setenv("FLOE_WG_TEST_CLOCK_RATE", "0", 1);
+    CHECK_EQ(parse(&o, err, 2, two), -1);
+    CHECK(strstr(err, "FLOE_WG_TEST_CLOCK_RATE") != NULL);
+    setenv("FLOE_WG_TEST_CLOCK_RATE", "5x", 1);
+    CHECK_EQ(parse(&o, err, 2, two), -1);
+    unsetenv("FLOE_WG_TEST_CLOCK_RATE");
 }
 
 /* ---------------------------------------------------------------- UDP send */
@@ -498,6 +592,61 @@ static void test_udp_flush_keeps_order_and_drops_only_refused(void)
     floe_jsonlog_close(&d.log);
 }
 
+/* The socket's SO_MARK (-1 when it cannot be read). */
+static long sock_mark(int fd)
+{
+    uint32_t mark = 0;
+    socklen_t len = sizeof(mark);
+
+    return getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &len) == 0 ? (long)mark : -1;
+}
+
+/* Run one UAPI request (lines separated by \n, ending in an empty line) into resp. */
+static void uapi_request(struct wgd *d, const char *req, char *resp, size_t cap)
+{
+    struct wgd_conn c;
+    char line[256];
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    const char *p = req, *nl;
+
+    REQUIRE(out != NULL);
+    memset(&c, 0, sizeof(c));
+    while ((nl = strchr(p, '\n'))) {
+        snprintf(line, sizeof(line), "%.*s", (int)(nl - p), p);
+        (void)wgd_uapi_line(d, &c, line, out, FLOE_SEC(1));
+        p = nl + 1;
+    }
+    fclose(out);
+    snprintf(resp, cap, "%s", text ? text : "");
+    free(text);
+}
+
+/* `wg set wg0 fwmark off` sends fwmark=0: the socket's old mark must go, and get says so. */
+static void test_fwmark_off_clears_the_mark(void)
+{
+    static struct wgd d;
+    char resp[4096];
+
+    d.udp_fd = d.ep_fd = -1;
+    REQUIRE(floe_jsonlog_open(&d.log, NULL, FLOE_LOG_OFF) == 0);
+    REQUIRE(wgd_udp_open(&d, 0) == 0);
+    uapi_request(&d, "set=1\nfwmark=51820\n\n", resp, sizeof(resp));
+    CHECK_STR(resp, "errno=0\n\n");
+    CHECK_EQ(sock_mark(d.udp_fd), 51820);
+    uapi_request(&d, "get=1\n\n", resp, sizeof(resp));
+    CHECK(strstr(resp, "fwmark=51820\n") != NULL);
+    uapi_request(&d, "set=1\nfwmark=0\n\n", resp, sizeof(resp));
+    CHECK_STR(resp, "errno=0\n\n");
+    CHECK_EQ(sock_mark(d.udp_fd), 0);
+    uapi_request(&d, "get=1\n\n", resp, sizeof(resp));
+    CHECK(strstr(resp, "fwmark=") == NULL);
+    CHECK(strstr(resp, "errno=0\n") != NULL);
+    close(d.udp_fd);
+    floe_jsonlog_close(&d.log);
+}
+
 int main(void)
 {
     FLOE_RUN(test_prefix_parse);
@@ -507,9 +656,11 @@ int main(void)
     FLOE_RUN(test_gso_tcp4_and_tcp6);
     FLOE_RUN(test_gso_completes_partial_checksum);
     FLOE_RUN(test_gso_rejects_malformed);
+    FLOE_RUN(test_gso_splits_more_than_max_segments);
     FLOE_RUN(test_gro_round_trip_tcp4_and_tcp6);
     FLOE_RUN(test_gro_joins_only_what_continues);
     FLOE_RUN(test_args);
     FLOE_RUN(test_udp_flush_keeps_order_and_drops_only_refused);
+    FLOE_RUN(test_fwmark_off_clears_the_mark);
     return floe_test_summary();
 }
