@@ -167,15 +167,17 @@ struct floe_ice_event {
 struct floe_ice_stats {
     uint64_t checks_sent;          /* connectivity-check requests, first sends */
     uint64_t checks_retransmitted; /* connectivity-check retransmissions */
-    uint64_t checks_restarted;     /* in-progress checks resent at once on a peer check */
-    uint64_t consent_sent;         /* consent-freshness requests */
-    uint64_t checks_received;      /* authenticated Binding requests received */
-    uint64_t checks_answered;      /* success responses queued for them */
-    uint64_t responses_received;   /* authenticated responses matched to a check */
-    uint64_t role_conflicts;       /* role conflicts detected (either way) */
+    uint64_t checks_restarted;   /* in-progress checks cancelled and started anew on a peer check */
+    uint64_t consent_sent;       /* consent-freshness requests */
+    uint64_t checks_received;    /* authenticated Binding requests received */
+    uint64_t checks_answered;    /* success responses queued for them */
+    uint64_t requests_rejected;  /* 400/401 error responses queued (RFC 8489 section 9.1.3) */
+    uint64_t responses_received; /* authenticated responses matched to a check */
+    uint64_t role_conflicts;     /* role conflicts detected (either way) */
     uint64_t pairs_formed;
-    uint64_t pairs_pruned;  /* redundant pairs not added (RFC 8445 section 6.1.2.4) */
-    uint64_t pairs_dropped; /* pairs dropped by the max_pairs bound */
+    uint64_t pairs_pruned;    /* redundant pairs, each counted once (RFC 8445 section 6.1.2.4) */
+    uint64_t pairs_dropped;   /* pairs removed or refused by the max_pairs bound */
+    uint64_t pairs_cancelled; /* checks stopped by a nomination (RFC 8445 section 8.1.2) */
     uint64_t pairs_succeeded;
     uint64_t pairs_failed;
     uint64_t state_changes;
@@ -259,7 +261,9 @@ void floe_ice_get_local_credentials(const struct floe_ice_agent *agent, const ch
 /*
  * Set the peer's credentials (strings copied). Checks are sent only once they
  * are known. Different credentials from those already set mean the peer
- * restarted: remote candidates and pairs are dropped.
+ * restarted: remote candidates and pairs are dropped, except the selected pair,
+ * which stays selected with the old credentials (and keeps its consent) until a
+ * pair of the new credentials is selected (make-before-break).
  * Returns 0, FLOE_ERR_INVALID_ARG (NULL, ufrag 1..64 or pwd 1..64 chars violated),
  * FLOE_ERR_STATE (closed) or FLOE_ERR_CRYPTO.
  */
@@ -302,9 +306,13 @@ int floe_ice_end_of_remote_candidates(struct floe_ice_agent *agent, floe_time no
 
 /*
  * ICE restart (RFC 8445 section 9): new local credentials, remote credentials
- * and remote candidates forgotten, all pairs dropped, the role kept. Local
- * candidates are kept when keep_local_candidates, dropped otherwise. Leaves
- * failed, disconnected or connected for checking (or new without pairs).
+ * and remote candidates forgotten, pairs dropped, the role kept. Local
+ * candidates are kept when keep_local_candidates, dropped otherwise.
+ * Make-before-break: a connected agent keeps its selected pair, its consent
+ * (checked and answered with the old credentials) and stays connected until a
+ * pair of the new generation is selected or the old pair loses consent; its
+ * candidates are not listed any more. Leaves failed or disconnected for
+ * checking (or new without pairs).
  * Returns 0, FLOE_ERR_INVALID_ARG, FLOE_ERR_STATE (closed) or FLOE_ERR_CRYPTO.
  */
 int floe_ice_restart(struct floe_ice_agent *agent, floe_time now, bool keep_local_candidates);
