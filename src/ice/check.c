@@ -47,6 +47,7 @@ void floe__ice_restart_check(struct floe_ice_agent *a, struct ice_pair *p)
         return; /* the first send is still due: it is the new check */
     memcpy(p->prev_txid, p->txid, sizeof(p->prev_txid));
     p->prev_valid = true;
+    p->prev_use_cand = p->txn_use_cand;
     p->state = FLOE_ICE_PAIR_WAITING;
     p->send_due = false;
     floe__ice_trigger(a, p);
@@ -64,6 +65,7 @@ void floe__ice_cancel_check(struct floe_ice_agent *a, struct ice_pair *p)
     if (p->state == FLOE_ICE_PAIR_IN_PROGRESS && p->sends > 0) {
         memcpy(p->prev_txid, p->txid, sizeof(p->prev_txid));
         p->prev_valid = true;
+        p->prev_use_cand = p->txn_use_cand;
     }
     p->state = FLOE_ICE_PAIR_FAILED;
     p->cancelled = true;

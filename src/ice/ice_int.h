@@ -42,6 +42,7 @@ struct ice_pair {
     bool send_due;                /* the current check must be (re)sent */
     bool cancelled;               /* stopped by a nomination (8.1.2); checked again if it ends */
     bool prev_valid;              /* prev_txid: a cancelled transaction whose answer still counts */
+    bool prev_use_cand;           /* the cancelled transaction carried USE-CANDIDATE */
     bool old_gen;                 /* the selected pair of the generation before a restart */
     uint32_t triggered;           /* position in the triggered queue, 0 = not queued */
     enum floe_ice_role sent_role; /* role when the current check was started */

@@ -186,11 +186,17 @@ static int input_request(struct floe_ice_agent *a, floe_time now, const struct f
     return 0;
 }
 
-/* The pair whose check (or cancelled check, RFC 8445 section 7.3.1.4) has this transaction id. */
-static struct ice_pair *input_find_txn(struct floe_ice_agent *a, const uint8_t *txid)
+/*
+ * The pair whose check (or cancelled check, RFC 8445 section 7.3.1.4) has this
+ * transaction id. An answer to a cancelled check nominates only if that check
+ * carried USE-CANDIDATE.
+ */
+static struct ice_pair *input_find_txn(struct floe_ice_agent *a, const uint8_t *txid,
+                                       bool *cancelled)
 {
     size_t i;
 
+    *cancelled = false;
     for (i = 0; i < a->n_pairs; i++) {
         struct ice_pair *p = &a->pairs[i];
 
@@ -198,8 +204,10 @@ static struct ice_pair *input_find_txn(struct floe_ice_agent *a, const uint8_t *
             memcmp(p->txid, txid, FLOE_STUN_TXID_LEN) == 0)
             return p;
         if (p->prev_valid && p->state != FLOE_ICE_PAIR_SUCCEEDED &&
-            memcmp(p->prev_txid, txid, FLOE_STUN_TXID_LEN) == 0)
+            memcmp(p->prev_txid, txid, FLOE_STUN_TXID_LEN) == 0) {
+            *cancelled = true;
             return p;
+        }
     }
     return NULL;
 }
@@ -288,7 +296,8 @@ static void input_error_response(struct floe_ice_agent *a, struct ice_pair *p,
 static int input_response(struct floe_ice_agent *a, floe_time now, const struct floe_ice_path *path,
                           const struct floe_addr *from, const struct floe_stun_msg *msg)
 {
-    struct ice_pair *p = input_find_txn(a, msg->txid);
+    bool cancelled;
+    struct ice_pair *p = input_find_txn(a, msg->txid, &cancelled);
     bool consent = !p && input_is_consent_txn(a, msg->txid);
     struct floe_hmac *key = a->remote_key;
 
@@ -301,6 +310,8 @@ static int input_response(struct floe_ice_agent *a, floe_time now, const struct 
         return input_drop(a, &a->stats.dropped_unauthenticated, "response not authenticated", from,
                           FLOE_ERR_INTEGRITY);
     a->stats.responses_received++;
+    if (cancelled)
+        p->txn_use_cand = p->prev_use_cand;
     if (consent) {
         if (msg->cls == FLOE_STUN_SUCCESS)
             a->pairs[a->selected].last_response = now;
