@@ -12,7 +12,12 @@
  * by itself. New candidates that form new pairs send the agent back to
  * checking; only a disconnected state that lasts the whole grace period becomes
  * failed; an agent without pairs (remote candidates but no local ones, or the
- * other way round) waits up to the candidate timeout instead of failing.
+ * other way round) waits up to the candidate timeout instead of failing, and so
+ * does one whose pairs all failed while either side has not signalled
+ * end-of-candidates (RFC 8838 section 8). Once a pair is selected the other
+ * pairs' checks stop (RFC 8445 section 8.1.2); only consent runs, and the
+ * checks of candidates that come later. An ICE restart is make-before-break:
+ * the selected pair carries data until the new generation selects one.
  *
  * Candidates are given by the caller (the connection manager owns the sockets
  * and the TURN allocations). A relayed local candidate records its TURN server:
@@ -50,7 +55,7 @@ enum floe_ice_state {
     FLOE_ICE_NEW = 0,      /* no pair formed yet; waiting for candidates */
     FLOE_ICE_CHECKING,     /* pairs being checked, or waiting for candidates to form pairs */
     FLOE_ICE_CONNECTED,    /* a selected pair with fresh consent */
-    FLOE_ICE_DISCONNECTED, /* no working pair; becomes failed after the grace period */
+    FLOE_ICE_DISCONNECTED, /* no working pair; failed after the grace period (see above) */
     FLOE_ICE_FAILED,       /* terminal until floe_ice_restart */
     FLOE_ICE_CLOSED,       /* floe_ice_close was called; terminal */
 };
@@ -63,7 +68,7 @@ enum floe_ice_reason {
     FLOE_ICE_REASON_CONSENT_LOST,  /* no authenticated response for consent_timeout */
     FLOE_ICE_REASON_SELECTED,      /* a pair was selected */
     FLOE_ICE_REASON_GRACE_EXPIRED, /* disconnected for the whole grace period */
-    FLOE_ICE_REASON_NO_CANDIDATES, /* no pair within the candidate timeout */
+    FLOE_ICE_REASON_NO_CANDIDATES, /* no (working) pair within the candidate timeout */
     FLOE_ICE_REASON_RESTART,       /* floe_ice_restart */
     FLOE_ICE_REASON_CLOSED,        /* floe_ice_close */
 };
@@ -223,7 +228,11 @@ struct floe_ice_config {
     uint32_t check_max_sends;     /* sends per check; the pair fails one RTO after the last */
     floe_time nomination_delay;   /* controlling: wait this long for a better pair */
     floe_time disconnected_grace; /* disconnected this long becomes failed; default 2 s */
-    floe_time candidate_timeout;  /* no pair this long fails; 0: no pair counts as disconnected */
+    /*
+     * No pair this long fails, and so do pairs that all failed this long while
+     * candidates may still trickle; 0: no pair counts as disconnected.
+     */
+    floe_time candidate_timeout;
     /*
      * RFC 7675: 5 s, randomised to 0.8..1.2; 0 disables. Consent requests on the
      * selected pair also serve as the keepalives of RFC 8445 section 11.
