@@ -6,6 +6,7 @@
 #
 #   floe 10.0.2.2 -- 10.0.2.1 [nat F] 198.18.1.2 -- 198.18.1.1 [pub: coturn] 198.18.2.1
 #                                                   -- 198.18.2.2 [nat L] 10.0.1.1 -- 10.0.1.2 libnice
+#   [pub] 198.19.0.1 -- 198.19.0.2 [sink]: the public side's default route, where packets die
 #
 # "direct": the NATs reach each other, the server-reflexive path must be selected; "relay":
 # the public namespace drops what one NAT sends to the other, a relayed path must be
