@@ -316,16 +316,34 @@ static bool cand_blocks(const struct floe_ice_agent *a, const struct ice_pair *p
     return p->state == FLOE_ICE_PAIR_WAITING && p->priority >= np->priority;
 }
 
+/* A pair of np's foundation succeeded: its pairs are unfrozen (RFC 8445 section 7.2.5.3.3). */
+static bool cand_foundation_succeeded(const struct floe_ice_agent *a, const struct ice_pair *np)
+{
+    size_t i;
+
+    for (i = 0; i < a->n_pairs; i++) {
+        const struct ice_pair *p = &a->pairs[i];
+
+        if (!p->old_gen && p->state == FLOE_ICE_PAIR_SUCCEEDED &&
+            floe__ice_same_foundation(a, p, np))
+            return true;
+    }
+    return false;
+}
+
 /*
  * RFC 8445 section 6.1.2.6: of the pairs of one foundation whose checks have not
  * started, the highest-priority one is Waiting and the others Frozen, in
- * whatever order the candidates trickled in.
+ * whatever order the candidates trickled in; once a pair of the foundation
+ * succeeded, new pairs of it are Waiting (RFC 8838 section 10).
  */
 static enum floe_ice_pair_state cand_initial_state(struct floe_ice_agent *a,
                                                    const struct ice_pair *np)
 {
     size_t i;
 
+    if (cand_foundation_succeeded(a, np))
+        return FLOE_ICE_PAIR_WAITING;
     for (i = 0; i < a->n_pairs; i++) {
         if (cand_blocks(a, &a->pairs[i], np))
             return FLOE_ICE_PAIR_FROZEN;

@@ -1703,6 +1703,40 @@ static void test_initial_pair_states(void)
 }
 
 /*
+ * Once a pair of a foundation succeeded, new pairs of that foundation are
+ * Waiting (RFC 8445 section 7.2.5.3.3, RFC 8838 section 10), even while another
+ * of them waits for its turn.
+ */
+static void test_pair_state_after_success(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_candidate r = host(100, 6000, 0), l1 = host(1, 1000, 60000);
+    struct floe_ice_candidate l2 = host(1, 2000, 100), l3 = host(1, 3000, 50);
+    struct floe_ice_path path = {.local = l1.addr};
+    struct floe_ice_pair_info pairs[4];
+    struct floe_ice_transmit tx;
+    struct floe_stun_msg m;
+    uint8_t buf[600];
+    long n;
+
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLED);
+    solo_setup(&cfg, true);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &r), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &l1), 0);
+    REQUIRE(solo_next_request(0, W.now, buf, sizeof(buf), &tx, &m));
+    n = build_success(buf, sizeof(buf), m.txid, &l1.addr, PEER_PWD);
+    REQUIRE(n > 0);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &path, &r.addr, buf, (size_t)n), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &l2), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &l3), 0);
+    REQUIRE(floe_ice_get_pairs(W.ag[0], pairs, 4) == 3);
+    CHECK_EQ(pairs[0].state, FLOE_ICE_PAIR_SUCCEEDED);
+    CHECK_EQ(pairs[1].state, FLOE_ICE_PAIR_WAITING);
+    CHECK(floe_addr_eq(&pairs[2].local.addr, &l3.addr));
+    CHECK_EQ(pairs[2].state, FLOE_ICE_PAIR_WAITING);
+}
+
+/*
  * Item 7, RFC 8445 section 6.1.2.4: a redundant pair counts once as pruned,
  * whether it replaced the other one or was refused, and checks arriving on an
  * existing pair prune nothing.
@@ -1783,6 +1817,7 @@ int main(void)
     FLOE_RUN(test_deadlines_advance);
     FLOE_RUN(test_bad_requests_answered);
     FLOE_RUN(test_initial_pair_states);
+    FLOE_RUN(test_pair_state_after_success);
     FLOE_RUN(test_prune_counter);
     wire_reset();
     return floe_test_summary();
