@@ -3,8 +3,9 @@
  * read from the input: raw datagrams, correctly signed requests and responses
  * with fuzzed attributes (so the fuzzer gets past MESSAGE-INTEGRITY), timeouts,
  * candidate changes, restarts and credential changes. After every operation
- * transmits and events are drained and an invariant is checked: the agent has
- * a selected pair exactly when it is connected.
+ * transmits and events are drained and invariants are checked: the agent has
+ * a selected pair exactly when it is connected, and a deadline fired at its
+ * time is followed by one in the future.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -202,10 +203,28 @@ static void fuzz_drain(struct fuzz *f)
         abort();
 }
 
+/*
+ * Advance to the next deadline (or by a fuzzed step) and fire it. Once fired
+ * and drained, the next deadline lies in the future: one left in the past
+ * would make a caller's timer loop spin (issue #10 item 6).
+ */
+static void fuzz_timeout(struct fuzz *f)
+{
+    floe_time t = floe_ice_poll_timeout(f->agent);
+
+    f->now += (fuzz_u8(f) & 1) && t != FLOE_TIME_NEVER && t > f->now
+                  ? t - f->now
+                  : FLOE_MS((uint64_t)fuzz_u8(f) * 20);
+    floe_ice_handle_timeout(f->agent, f->now);
+    fuzz_drain(f);
+    t = floe_ice_poll_timeout(f->agent);
+    if (t != FLOE_TIME_NEVER && t <= f->now)
+        abort();
+}
+
 static void fuzz_step(struct fuzz *f)
 {
     uint8_t op = fuzz_u8(f) % 10;
-    floe_time t;
 
     if (op == 0) {
         fuzz_raw(f);
@@ -214,11 +233,8 @@ static void fuzz_step(struct fuzz *f)
                        : (fuzz_u8(f) & 1) ? FLOE_STUN_ERROR
                                           : FLOE_STUN_SUCCESS);
     } else if (op == 3) {
-        t = floe_ice_poll_timeout(f->agent);
-        f->now += (fuzz_u8(f) & 1) && t != FLOE_TIME_NEVER && t > f->now
-                      ? t - f->now
-                      : FLOE_MS((uint64_t)fuzz_u8(f) * 20);
-        floe_ice_handle_timeout(f->agent, f->now);
+        fuzz_timeout(f);
+        return;
     } else if (op <= 6) {
         fuzz_candidates(f, op);
     } else {

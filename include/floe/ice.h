@@ -12,7 +12,12 @@
  * by itself. New candidates that form new pairs send the agent back to
  * checking; only a disconnected state that lasts the whole grace period becomes
  * failed; an agent without pairs (remote candidates but no local ones, or the
- * other way round) waits up to the candidate timeout instead of failing.
+ * other way round) waits up to the candidate timeout instead of failing, and so
+ * does one whose pairs all failed while either side has not signalled
+ * end-of-candidates (RFC 8838 section 8). Once a pair is selected the other
+ * pairs' checks stop (RFC 8445 section 8.1.2); only consent runs, and the
+ * checks of candidates that come later. An ICE restart is make-before-break:
+ * the selected pair carries data until the new generation selects one.
  *
  * Candidates are given by the caller (the connection manager owns the sockets
  * and the TURN allocations). A relayed local candidate records its TURN server:
@@ -50,7 +55,7 @@ enum floe_ice_state {
     FLOE_ICE_NEW = 0,      /* no pair formed yet; waiting for candidates */
     FLOE_ICE_CHECKING,     /* pairs being checked, or waiting for candidates to form pairs */
     FLOE_ICE_CONNECTED,    /* a selected pair with fresh consent */
-    FLOE_ICE_DISCONNECTED, /* no working pair; becomes failed after the grace period */
+    FLOE_ICE_DISCONNECTED, /* no working pair; failed after the grace period (see above) */
     FLOE_ICE_FAILED,       /* terminal until floe_ice_restart */
     FLOE_ICE_CLOSED,       /* floe_ice_close was called; terminal */
 };
@@ -63,7 +68,7 @@ enum floe_ice_reason {
     FLOE_ICE_REASON_CONSENT_LOST,  /* no authenticated response for consent_timeout */
     FLOE_ICE_REASON_SELECTED,      /* a pair was selected */
     FLOE_ICE_REASON_GRACE_EXPIRED, /* disconnected for the whole grace period */
-    FLOE_ICE_REASON_NO_CANDIDATES, /* no pair within the candidate timeout */
+    FLOE_ICE_REASON_NO_CANDIDATES, /* no (working) pair within the candidate timeout */
     FLOE_ICE_REASON_RESTART,       /* floe_ice_restart */
     FLOE_ICE_REASON_CLOSED,        /* floe_ice_close */
 };
@@ -167,15 +172,17 @@ struct floe_ice_event {
 struct floe_ice_stats {
     uint64_t checks_sent;          /* connectivity-check requests, first sends */
     uint64_t checks_retransmitted; /* connectivity-check retransmissions */
-    uint64_t checks_restarted;     /* in-progress checks resent at once on a peer check */
-    uint64_t consent_sent;         /* consent-freshness requests */
-    uint64_t checks_received;      /* authenticated Binding requests received */
-    uint64_t checks_answered;      /* success responses queued for them */
-    uint64_t responses_received;   /* authenticated responses matched to a check */
-    uint64_t role_conflicts;       /* role conflicts detected (either way) */
+    uint64_t checks_restarted;   /* in-progress checks cancelled and started anew on a peer check */
+    uint64_t consent_sent;       /* consent-freshness requests */
+    uint64_t checks_received;    /* authenticated Binding requests received */
+    uint64_t checks_answered;    /* success responses queued for them */
+    uint64_t requests_rejected;  /* 400/401 error responses queued (RFC 8489 section 9.1.3) */
+    uint64_t responses_received; /* authenticated responses matched to a check */
+    uint64_t role_conflicts;     /* role conflicts detected (either way) */
     uint64_t pairs_formed;
-    uint64_t pairs_pruned;  /* redundant pairs not added (RFC 8445 section 6.1.2.4) */
-    uint64_t pairs_dropped; /* pairs dropped by the max_pairs bound */
+    uint64_t pairs_pruned;    /* redundant pairs, each counted once (RFC 8445 section 6.1.2.4) */
+    uint64_t pairs_dropped;   /* pairs removed or refused by the max_pairs bound */
+    uint64_t pairs_cancelled; /* checks stopped by a nomination (RFC 8445 section 8.1.2) */
     uint64_t pairs_succeeded;
     uint64_t pairs_failed;
     uint64_t state_changes;
@@ -221,7 +228,10 @@ struct floe_ice_config {
     uint32_t check_max_sends;     /* sends per check; the pair fails one RTO after the last */
     floe_time nomination_delay;   /* controlling: wait this long for a better pair */
     floe_time disconnected_grace; /* disconnected this long becomes failed; default 2 s */
-    /* No pair this long fails; 0: no pair counts as disconnected once a remote candidate is known.
+    /*
+     * No pair this long fails, and so do pairs that all failed this long while
+     * candidates may still trickle; 0: no pair counts as disconnected once a remote
+     * candidate is known (local candidates alone are still waiting for the peer).
      */
     floe_time candidate_timeout;
     /*
@@ -261,7 +271,9 @@ void floe_ice_get_local_credentials(const struct floe_ice_agent *agent, const ch
 /*
  * Set the peer's credentials (strings copied). Checks are sent only once they
  * are known. Different credentials from those already set mean the peer
- * restarted: remote candidates and pairs are dropped.
+ * restarted: remote candidates and pairs are dropped, except the selected pair,
+ * which stays selected with the old credentials (and keeps its consent) until a
+ * pair of the new credentials is selected (make-before-break).
  * Returns 0, FLOE_ERR_INVALID_ARG (NULL, ufrag 1..64 or pwd 1..64 chars violated),
  * FLOE_ERR_STATE (closed) or FLOE_ERR_CRYPTO.
  */
@@ -304,9 +316,13 @@ int floe_ice_end_of_remote_candidates(struct floe_ice_agent *agent, floe_time no
 
 /*
  * ICE restart (RFC 8445 section 9): new local credentials, remote credentials
- * and remote candidates forgotten, all pairs dropped, the role kept. Local
- * candidates are kept when keep_local_candidates, dropped otherwise. Leaves
- * failed, disconnected or connected for checking (or new without pairs).
+ * and remote candidates forgotten, pairs dropped, the role kept. Local
+ * candidates are kept when keep_local_candidates, dropped otherwise.
+ * Make-before-break: a connected agent keeps its selected pair, its consent
+ * (checked and answered with the old credentials) and stays connected until a
+ * pair of the new generation is selected or the old pair loses consent; its
+ * candidates are not listed any more. Leaves failed or disconnected for
+ * checking (or new without pairs).
  * Returns 0, FLOE_ERR_INVALID_ARG, FLOE_ERR_STATE (closed) or FLOE_ERR_CRYPTO.
  */
 int floe_ice_restart(struct floe_ice_agent *agent, floe_time now, bool keep_local_candidates);

@@ -150,6 +150,7 @@ void floe_ice_free(struct floe_ice_agent *agent)
     al = agent->cfg.alloc;
     floe_hmac_free(agent->local_key);
     floe_hmac_free(agent->remote_key);
+    floe__ice_end_old_gen(agent);
     floe_mem_free(&al, agent->locals);
     floe_mem_free(&al, agent->remotes);
     floe_mem_free(&al, agent->pairs);
@@ -177,6 +178,40 @@ static bool agent_cred_ok(const char *s, size_t max)
     return n > 0 && n <= max;
 }
 
+void floe__ice_end_old_gen(struct floe_ice_agent *a)
+{
+    floe_hmac_free(a->old.local_key);
+    floe_hmac_free(a->old.remote_key);
+    floe_wipe(&a->old, sizeof(a->old));
+}
+
+/*
+ * Make-before-break (RFC 8445 section 9): the selected pair becomes the previous
+ * generation's and keeps the credentials its consent runs with. move_local: the
+ * local credentials change too (a restart of ours) and their key moves over;
+ * otherwise (the peer restarted) a copy of the unchanged local key is made.
+ */
+static void agent_keep_selected(struct floe_ice_agent *a, bool move_local)
+{
+    struct ice_old_gen *o = &a->old;
+
+    if (a->selected == ICE_NONE || o->active || !a->remote_key)
+        return;
+    if (move_local) {
+        o->local_key = a->local_key;
+        a->local_key = NULL;
+    } else if (agent_make_key(a, &o->local_key, a->local_pwd) != 0) {
+        floe__ice_end_old_gen(a);
+        return;
+    }
+    o->remote_key = a->remote_key;
+    a->remote_key = NULL;
+    strcpy(o->local_ufrag, a->local_ufrag);
+    strcpy(o->remote_ufrag, a->remote_ufrag);
+    o->active = true;
+    a->pairs[a->selected].old_gen = true;
+}
+
 int floe_ice_set_remote_credentials(struct floe_ice_agent *agent, floe_time now, const char *ufrag,
                                     const char *pwd)
 {
@@ -189,8 +224,10 @@ int floe_ice_set_remote_credentials(struct floe_ice_agent *agent, floe_time now,
         return FLOE_ERR_STATE;
     if (strcmp(agent->remote_ufrag, ufrag) == 0 && strcmp(agent->remote_pwd, pwd) == 0)
         return 0;
-    if (agent->remote_ufrag[0] != '\0')
+    if (agent->remote_ufrag[0] != '\0') {
+        agent_keep_selected(agent, false);
         floe__ice_clear_remote(agent);
+    }
     strcpy(agent->remote_ufrag, ufrag);
     strcpy(agent->remote_pwd, pwd);
     rc = agent_make_key(agent, &agent->remote_key, pwd);
@@ -206,6 +243,7 @@ int floe_ice_restart(struct floe_ice_agent *agent, floe_time now, bool keep_loca
         return FLOE_ERR_INVALID_ARG;
     if (agent->state == FLOE_ICE_CLOSED)
         return FLOE_ERR_STATE;
+    agent_keep_selected(agent, true);
     floe__ice_clear_remote(agent);
     if (!keep_local_candidates)
         floe__ice_clear_local(agent);
@@ -218,11 +256,13 @@ int floe_ice_restart(struct floe_ice_agent *agent, floe_time now, bool keep_loca
     agent->ever_paired = false;
     agent->consent_lost = false;
     agent->n_responses = 0;
+    agent->nominate_at = FLOE_TIME_NEVER;
     agent->waiting_since = now;
     agent->disconnected_since = FLOE_TIME_NEVER;
     agent->stats.restarts++;
     rc = agent_new_local_credentials(agent);
-    floe__ice_set_state(agent, now, FLOE_ICE_NEW, FLOE_ICE_REASON_RESTART);
+    if (agent->selected == ICE_NONE)
+        floe__ice_set_state(agent, now, FLOE_ICE_NEW, FLOE_ICE_REASON_RESTART);
     floe__ice_update(agent, now);
     return rc;
 }
@@ -318,13 +358,15 @@ void floe_ice_get_stats(const struct floe_ice_agent *agent, struct floe_ice_stat
     if (!agent || !out)
         return;
     *out = agent->stats;
-    out->n_pairs = agent->n_pairs;
+    out->n_pairs = 0;
     out->n_local = 0;
     out->n_remote = 0;
+    for (i = 0; i < agent->n_pairs; i++)
+        out->n_pairs += !agent->pairs[i].old_gen;
     for (i = 0; i < agent->cfg.max_local_candidates; i++)
-        out->n_local += agent->locals[i].used;
+        out->n_local += agent->locals[i].used && !agent->locals[i].stale;
     for (i = 0; i < agent->cfg.max_remote_candidates; i++)
-        out->n_remote += agent->remotes[i].used;
+        out->n_remote += agent->remotes[i].used && !agent->remotes[i].stale;
 }
 
 static const char *const agent_state_names[] = {

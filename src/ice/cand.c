@@ -110,7 +110,8 @@ static int cand_find(const struct ice_cand *tab, size_t n, enum floe_ice_cand_ty
     size_t i;
 
     for (i = 0; i < n; i++) {
-        if (tab[i].used && tab[i].c.type == type && floe_addr_eq(&tab[i].c.addr, addr))
+        if (tab[i].used && !tab[i].stale && tab[i].c.type == type &&
+            floe_addr_eq(&tab[i].c.addr, addr))
             return (int)i;
     }
     return ICE_NONE;
@@ -132,7 +133,7 @@ int floe__ice_find_remote(const struct floe_ice_agent *a, const struct floe_addr
     size_t i;
 
     for (i = 0; i < a->cfg.max_remote_candidates; i++) {
-        if (a->remotes[i].used && floe_addr_eq(&a->remotes[i].c.addr, addr))
+        if (a->remotes[i].used && !a->remotes[i].stale && floe_addr_eq(&a->remotes[i].c.addr, addr))
             return (int)i;
     }
     return ICE_NONE;
@@ -154,7 +155,7 @@ int floe__ice_find_local_by_path(const struct floe_ice_agent *a, const struct fl
     for (i = 0; i < a->cfg.max_local_candidates; i++) {
         const struct floe_ice_candidate *c = &a->locals[i].c;
 
-        if (!a->locals[i].used)
+        if (!a->locals[i].used || a->locals[i].stale)
             continue;
         if (p->via_relay) {
             if (cand_matches_relay_path(c, p))
@@ -200,6 +201,16 @@ static bool cand_path_eq(const struct floe_ice_path *x, const struct floe_ice_pa
     return !x->via_relay || floe_addr_eq(&x->relay, &y->relay);
 }
 
+/* A datagram that arrived over `in` came over a pair whose path is `pair`. */
+bool floe__ice_path_matches(const struct floe_ice_path *pair, const struct floe_ice_path *in)
+{
+    if (!in->via_relay)
+        return !pair->via_relay && floe_addr_eq(&pair->local, &in->local);
+    if (!pair->via_relay || !floe_addr_eq(&pair->relay, &in->relay))
+        return false;
+    return in->local.family == FLOE_AF_NONE || floe_addr_eq(&pair->local, &in->local);
+}
+
 void floe__ice_pair_info(const struct floe_ice_agent *a, const struct ice_pair *p,
                          struct floe_ice_pair_info *out)
 {
@@ -218,8 +229,11 @@ bool floe__ice_same_foundation(const struct floe_ice_agent *a, const struct ice_
            strcmp(a->remotes[x->remote].c.foundation, a->remotes[y->remote].c.foundation) == 0;
 }
 
-/* RFC 8445 section 6.1.2.4: a pair with the same sending base and remote address. */
-static int cand_find_redundant(const struct floe_ice_agent *a, int local, int remote)
+/*
+ * The pair of the current generation that sends from local's base to remote's
+ * address: the same pair, or one redundant with it (RFC 8445 section 6.1.2.4).
+ */
+int floe__ice_find_pair(const struct floe_ice_agent *a, int local, int remote)
 {
     struct ice_pair probe = {.local = local, .remote = remote};
     struct floe_ice_path want, have;
@@ -230,7 +244,7 @@ static int cand_find_redundant(const struct floe_ice_agent *a, int local, int re
     for (i = 0; i < a->n_pairs; i++) {
         const struct ice_pair *p = &a->pairs[i];
 
-        if (!floe_addr_eq(&a->remotes[p->remote].c.addr, raddr))
+        if (p->old_gen || !floe_addr_eq(&a->remotes[p->remote].c.addr, raddr))
             continue;
         floe__ice_pair_path(a, p, &have);
         if (cand_path_eq(&want, &have))
@@ -239,17 +253,22 @@ static int cand_find_redundant(const struct floe_ice_agent *a, int local, int re
     return ICE_NONE;
 }
 
+/*
+ * Of two redundant pairs the one with the higher priority stays (the new one
+ * replaces a pair whose check has not started); either way one is pruned.
+ */
 static int cand_prune(struct floe_ice_agent *a, int idx, int local, uint64_t prio)
 {
     struct ice_pair *p = &a->pairs[idx];
     bool idle = p->state == FLOE_ICE_PAIR_FROZEN || p->state == FLOE_ICE_PAIR_WAITING;
 
-    if (p->local != local && prio > p->priority && idle) {
+    if (p->local == local)
+        return idx;
+    a->stats.pairs_pruned++;
+    if (prio > p->priority && idle) {
         p->local = local;
         p->priority = prio;
     }
-    if (p->local != local)
-        a->stats.pairs_pruned++;
     return idx;
 }
 
@@ -262,7 +281,8 @@ static int cand_lowest_pair(const struct floe_ice_agent *a)
     for (i = 0; i < a->n_pairs; i++) {
         const struct ice_pair *p = &a->pairs[i];
 
-        if ((int)i == a->selected || p->nominated || p->state == FLOE_ICE_PAIR_IN_PROGRESS)
+        if ((int)i == a->selected || p->nominated || p->old_gen ||
+            p->state == FLOE_ICE_PAIR_IN_PROGRESS)
             continue;
         if (low == ICE_NONE || p->priority < a->pairs[low].priority)
             low = (int)i;
@@ -284,17 +304,55 @@ static bool cand_make_room(struct floe_ice_agent *a, uint64_t prio)
     return true;
 }
 
-static enum floe_ice_pair_state cand_initial_state(const struct floe_ice_agent *a,
-                                                   const struct ice_pair *np)
+/* A pair of np's foundation that keeps np Frozen: a check running or due, or a better Waiting. */
+static bool cand_blocks(const struct floe_ice_agent *a, const struct ice_pair *p,
+                        const struct ice_pair *np)
+{
+    if (p->old_gen || !floe__ice_same_foundation(a, p, np))
+        return false;
+    if (p->state == FLOE_ICE_PAIR_IN_PROGRESS ||
+        (p->state == FLOE_ICE_PAIR_WAITING && p->triggered))
+        return true;
+    return p->state == FLOE_ICE_PAIR_WAITING && p->priority >= np->priority;
+}
+
+/* A pair of np's foundation succeeded: its pairs are unfrozen (RFC 8445 section 7.2.5.3.3). */
+static bool cand_foundation_succeeded(const struct floe_ice_agent *a, const struct ice_pair *np)
 {
     size_t i;
 
     for (i = 0; i < a->n_pairs; i++) {
         const struct ice_pair *p = &a->pairs[i];
-        bool busy = p->state == FLOE_ICE_PAIR_WAITING || p->state == FLOE_ICE_PAIR_IN_PROGRESS;
 
-        if (busy && floe__ice_same_foundation(a, p, np))
+        if (!p->old_gen && p->state == FLOE_ICE_PAIR_SUCCEEDED &&
+            floe__ice_same_foundation(a, p, np))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * RFC 8445 section 6.1.2.6: of the pairs of one foundation whose checks have not
+ * started, the highest-priority one is Waiting and the others Frozen, in
+ * whatever order the candidates trickled in; once a pair of the foundation
+ * succeeded, new pairs of it are Waiting (RFC 8838 section 10).
+ */
+static enum floe_ice_pair_state cand_initial_state(struct floe_ice_agent *a,
+                                                   const struct ice_pair *np)
+{
+    size_t i;
+
+    if (cand_foundation_succeeded(a, np))
+        return FLOE_ICE_PAIR_WAITING;
+    for (i = 0; i < a->n_pairs; i++) {
+        if (cand_blocks(a, &a->pairs[i], np))
             return FLOE_ICE_PAIR_FROZEN;
+    }
+    for (i = 0; i < a->n_pairs; i++) {
+        struct ice_pair *p = &a->pairs[i];
+
+        if (!p->old_gen && p->state == FLOE_ICE_PAIR_WAITING && floe__ice_same_foundation(a, p, np))
+            p->state = FLOE_ICE_PAIR_FROZEN;
     }
     return FLOE_ICE_PAIR_WAITING;
 }
@@ -306,10 +364,11 @@ int floe__ice_pair_for(struct floe_ice_agent *a, floe_time now, int local, int r
     uint64_t prio;
     int idx;
 
-    if (l->component != 1 || r->component != 1 || l->addr.family != r->addr.family)
+    if (l->component != 1 || r->component != 1 || l->addr.family != r->addr.family ||
+        a->locals[local].stale || a->remotes[remote].stale)
         return ICE_NONE;
     prio = cand_pair_priority(a, local, remote);
-    idx = cand_find_redundant(a, local, remote);
+    idx = floe__ice_find_pair(a, local, remote);
     if (idx != ICE_NONE)
         return cand_prune(a, idx, local, prio);
     if (!cand_make_room(a, prio))
@@ -350,40 +409,83 @@ void floe__ice_remove_pair(struct floe_ice_agent *a, size_t idx)
     a->n_pairs--;
 }
 
-static void cand_remove_pairs_of(struct floe_ice_agent *a, bool local, int slot)
+/* Remove the pairs of a slot (but the previous generation's when keep_old); true if one stays. */
+static bool cand_remove_pairs_of(struct floe_ice_agent *a, bool local, int slot, bool keep_old)
 {
     size_t i = a->n_pairs;
+    bool kept = false;
 
     while (i-- > 0) {
         const struct ice_pair *p = &a->pairs[i];
 
-        if ((local ? p->local : p->remote) == slot)
+        if ((local ? p->local : p->remote) != slot)
+            continue;
+        if (keep_old && p->old_gen)
+            kept = true;
+        else
             floe__ice_remove_pair(a, i);
+    }
+    return kept;
+}
+
+/* Forget every candidate of a table; one the previous generation's pair uses turns stale. */
+static void cand_clear(struct floe_ice_agent *a, bool local)
+{
+    struct ice_cand *tab = local ? a->locals : a->remotes;
+    size_t n = local ? a->cfg.max_local_candidates : a->cfg.max_remote_candidates, i;
+
+    for (i = 0; i < n; i++) {
+        if (!tab[i].used || tab[i].stale)
+            continue;
+        if (cand_remove_pairs_of(a, local, (int)i, true))
+            tab[i].stale = true;
+        else
+            tab[i].used = false;
     }
 }
 
 void floe__ice_clear_remote(struct floe_ice_agent *a)
 {
-    size_t i;
-
-    for (i = 0; i < a->cfg.max_remote_candidates; i++) {
-        if (a->remotes[i].used)
-            cand_remove_pairs_of(a, false, (int)i);
-        a->remotes[i].used = false;
-    }
+    cand_clear(a, false);
     a->remote_eoc = false;
 }
 
 void floe__ice_clear_local(struct floe_ice_agent *a)
 {
-    size_t i;
-
-    for (i = 0; i < a->cfg.max_local_candidates; i++) {
-        if (a->locals[i].used)
-            cand_remove_pairs_of(a, true, (int)i);
-        a->locals[i].used = false;
-    }
+    cand_clear(a, true);
     a->local_eoc = false;
+}
+
+static void cand_free_unused_stale(struct ice_cand *tab, size_t n, const struct floe_ice_agent *a,
+                                   bool local)
+{
+    size_t i, k;
+
+    for (i = 0; i < n; i++) {
+        bool used = false;
+
+        for (k = 0; k < a->n_pairs && tab[i].stale && !used; k++)
+            used = (local ? a->pairs[k].local : a->pairs[k].remote) == (int)i;
+        if (tab[i].stale && !used) {
+            tab[i].used = false;
+            tab[i].stale = false;
+        }
+    }
+}
+
+/* Once the previous generation's pair is no longer selected, it and its stale candidates go. */
+void floe__ice_sweep_old_gen(struct floe_ice_agent *a)
+{
+    size_t i = a->n_pairs;
+
+    if (a->old.active)
+        return;
+    while (i-- > 0) {
+        if (a->pairs[i].old_gen)
+            floe__ice_remove_pair(a, i);
+    }
+    cand_free_unused_stale(a->locals, a->cfg.max_local_candidates, a, true);
+    cand_free_unused_stale(a->remotes, a->cfg.max_remote_candidates, a, false);
 }
 
 static void cand_pair_all(struct floe_ice_agent *a, floe_time now, bool local, int slot)
@@ -393,7 +495,7 @@ static void cand_pair_all(struct floe_ice_agent *a, floe_time now, bool local, i
     size_t i;
 
     for (i = 0; i < n; i++) {
-        if (!other[i].used)
+        if (!other[i].used || other[i].stale)
             continue;
         if (local)
             floe__ice_pair_for(a, now, slot, (int)i);
@@ -504,7 +606,7 @@ static int cand_remove(struct floe_ice_agent *a, floe_time now, bool local,
     slot = cand_find(tab, n, cand->type, &cand->addr);
     if (slot == ICE_NONE)
         return FLOE_ERR_NOT_FOUND;
-    cand_remove_pairs_of(a, local, slot);
+    cand_remove_pairs_of(a, local, slot, false);
     tab[slot].used = false;
     floe__ice_update(a, now);
     return 0;
@@ -592,7 +694,7 @@ static void cand_copy_out(const struct ice_cand *tab, size_t n, struct floe_ice_
     size_t i;
 
     for (i = 0; i < n && *count < max; i++) {
-        if (tab[i].used)
+        if (tab[i].used && !tab[i].stale)
             out[(*count)++] = tab[i].c;
     }
 }
@@ -626,6 +728,8 @@ size_t floe_ice_get_pairs(const struct floe_ice_agent *agent, struct floe_ice_pa
     if (!agent || !out)
         return 0;
     for (i = 0; i < agent->n_pairs; i++) {
+        if (agent->pairs[i].old_gen)
+            continue;
         floe__ice_pair_info(agent, &agent->pairs[i], &info);
         for (j = n; j > 0 && out[j - 1].priority < info.priority; j--) {
             if (j < max)

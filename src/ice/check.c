@@ -23,6 +23,7 @@ void floe__ice_start_check(struct floe_ice_agent *a, struct ice_pair *p, floe_ti
     p->next = now;
     p->sent_role = a->role;
     p->triggered = 0;
+    p->cancelled = false;
     p->txn_use_cand = p->nominate_pending && a->role == FLOE_ICE_CONTROLLING;
 }
 
@@ -35,21 +36,43 @@ void floe__ice_trigger(struct floe_ice_agent *a, struct ice_pair *p)
 }
 
 /*
- * RFC 8445 section 7.3.1.4: a check arriving on a pair whose own check is in
- * progress restarts that check at once (the peer's check has just opened its
- * NAT towards us), instead of waiting for the next retransmission. The
- * transaction id is kept, so a response to an earlier send still counts; the
- * retransmission schedule starts again from the first RTO.
+ * RFC 8445 section 7.3.1.4: a check arriving on a pair whose own check is In-Progress
+ * cancels that transaction (no more retransmissions, its timeout no failure; a
+ * response to it still counts) and queues a new check, with a new transaction
+ * id, on the triggered queue: the peer's check has just opened its NAT towards us.
  */
 void floe__ice_restart_check(struct floe_ice_agent *a, struct ice_pair *p)
 {
-    if (p->send_due)
-        return;
-    p->send_due = true;
-    p->rto = a->cfg.check_rto;
-    if (p->sends > 1)
-        p->sends = 1;
+    if (p->sends == 0)
+        return; /* the first send is still due: it is the new check */
+    memcpy(p->prev_txid, p->txid, sizeof(p->prev_txid));
+    p->prev_valid = true;
+    p->prev_use_cand = p->txn_use_cand;
+    p->state = FLOE_ICE_PAIR_WAITING;
+    p->send_due = false;
+    floe__ice_trigger(a, p);
     a->stats.checks_restarted++;
+}
+
+/*
+ * RFC 8445 section 8.1.2: a nomination ends the checks of the other pairs
+ * (Frozen and Waiting ones leave the checklist, In-Progress ones stop
+ * retransmitting; an answer to the last send still counts). They are checked
+ * again if the selection is lost.
+ */
+void floe__ice_cancel_check(struct floe_ice_agent *a, struct ice_pair *p)
+{
+    if (p->state == FLOE_ICE_PAIR_IN_PROGRESS && p->sends > 0) {
+        memcpy(p->prev_txid, p->txid, sizeof(p->prev_txid));
+        p->prev_valid = true;
+        p->prev_use_cand = p->txn_use_cand;
+    }
+    p->state = FLOE_ICE_PAIR_FAILED;
+    p->cancelled = true;
+    p->send_due = false;
+    p->triggered = 0;
+    p->nominate_pending = false;
+    a->stats.pairs_cancelled++;
 }
 
 static bool check_foundation_busy(const struct floe_ice_agent *a, const struct ice_pair *f)
@@ -156,6 +179,10 @@ void floe__ice_pair_succeeded(struct floe_ice_agent *a, struct ice_pair *p, floe
         a->stats.pairs_succeeded++;
     p->state = FLOE_ICE_PAIR_SUCCEEDED;
     p->send_due = false;
+    p->cancelled = false;
+    p->prev_valid = false;
+    if (!p->nominate_pending && !p->nominate_on_success)
+        p->triggered = 0; /* a check triggered before this answer has nothing left to learn */
     p->last_response = now;
     if (p->txn_use_cand && a->role == FLOE_ICE_CONTROLLING) {
         p->nominated = true;
@@ -180,13 +207,16 @@ void floe__ice_pair_failed(struct floe_ice_agent *a, struct ice_pair *p)
         a->stats.pairs_failed++;
     p->state = FLOE_ICE_PAIR_FAILED;
     p->send_due = false;
+    p->prev_valid = false;
     p->triggered = 0;
     p->nominate_pending = false;
     p->txn_use_cand = false;
 }
 
-int floe__ice_queue_response(struct floe_ice_agent *a, const struct floe_ice_path *path,
-                             const struct floe_addr *to, const uint8_t *txid, int error_code)
+/* Queue an answer to a request; kind gives its error code, signing and generation. */
+int floe__ice_queue_reply(struct floe_ice_agent *a, const struct floe_ice_path *path,
+                          const struct floe_addr *to, const uint8_t *txid,
+                          const struct ice_response *kind)
 {
     struct ice_response *r;
 
@@ -195,11 +225,33 @@ int floe__ice_queue_response(struct floe_ice_agent *a, const struct floe_ice_pat
         return FLOE_ERR_NOMEM;
     }
     r = &a->responses[a->n_responses++];
+    *r = *kind;
     r->path = *path;
     r->to = *to;
     memcpy(r->txid, txid, FLOE_STUN_TXID_LEN);
-    r->error_code = error_code;
     return 0;
+}
+
+/* A signed answer of the current generation: success (error_code 0) or an error. */
+int floe__ice_queue_response(struct floe_ice_agent *a, const struct floe_ice_path *path,
+                             const struct floe_addr *to, const uint8_t *txid, int error_code)
+{
+    struct ice_response kind = {.error_code = error_code, .sign = true};
+
+    return floe__ice_queue_reply(a, path, to, txid, &kind);
+}
+
+/* The credentials checks on p are made with: the previous generation's for its pair. */
+static struct ice_creds check_creds(const struct floe_ice_agent *a, const struct ice_pair *p)
+{
+    struct ice_creds c = {a->local_ufrag, a->remote_ufrag, a->remote_key};
+
+    if (p->old_gen) {
+        c.local_ufrag = a->old.local_ufrag;
+        c.remote_ufrag = a->old.remote_ufrag;
+        c.remote_key = a->old.remote_key;
+    }
+    return c;
 }
 
 /* RFC 8445 section 7.2.2: USERNAME, PRIORITY, role, USE-CANDIDATE, integrity, fingerprint. */
@@ -207,14 +259,17 @@ static long check_build_request(struct floe_ice_agent *a, const struct ice_pair 
                                 const uint8_t *txid, bool use_cand, uint8_t *buf, size_t cap)
 {
     const struct floe_ice_candidate *l = &a->locals[p->local].c;
+    struct ice_creds cr = check_creds(a, p);
     char user[2 * FLOE_ICE_UFRAG_MAX + 2];
-    size_t ru = strlen(a->remote_ufrag), lu = strlen(a->local_ufrag);
+    size_t ru = strlen(cr.remote_ufrag), lu = strlen(cr.local_ufrag);
     struct floe_stun_builder b;
     bool ctl = a->role == FLOE_ICE_CONTROLLING;
 
-    memcpy(user, a->remote_ufrag, ru);
+    if (!cr.remote_key)
+        return FLOE_ERR_STATE;
+    memcpy(user, cr.remote_ufrag, ru);
     user[ru] = ':';
-    memcpy(user + ru + 1, a->local_ufrag, lu);
+    memcpy(user + ru + 1, cr.local_ufrag, lu);
     floe_stun_build_init(&b, buf, cap, FLOE_STUN_BINDING, FLOE_STUN_REQUEST, txid);
     floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, user, ru + 1 + lu);
     floe_stun_add_u32(
@@ -224,42 +279,75 @@ static long check_build_request(struct floe_ice_agent *a, const struct ice_pair 
                       a->tie_breaker);
     if (use_cand && ctl)
         floe_stun_add_flag(&b, FLOE_STUN_ATTR_USE_CANDIDATE);
-    floe_stun_add_integrity(&b, a->remote_key);
+    floe_stun_add_integrity(&b, cr.remote_key);
     floe_stun_add_fingerprint(&b);
     return floe_stun_build_finish(&b);
 }
 
-/* RFC 8445 section 7.3.1: success with XOR-MAPPED-ADDRESS, or 487 Role Conflict. */
+static const char *check_reason(int code)
+{
+    switch (code) {
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthenticated";
+    default:
+        return "Role Conflict";
+    }
+}
+
+/*
+ * RFC 8445 section 7.3.1: success with XOR-MAPPED-ADDRESS, 487 Role Conflict,
+ * or 400/401 (RFC 8489 section 9.1.3; unsigned when the request was not
+ * authenticated). Returns FLOE_ERR_STATE when the key to sign with is gone.
+ */
 static long check_build_response(struct floe_ice_agent *a, const struct ice_response *r,
                                  uint8_t *buf, size_t cap)
 {
     struct floe_stun_builder b;
     uint8_t cls = r->error_code ? FLOE_STUN_ERROR : FLOE_STUN_SUCCESS;
+    struct floe_hmac *key = r->old_gen ? a->old.local_key : a->local_key;
 
+    if (r->sign && !key)
+        return FLOE_ERR_STATE;
     floe_stun_build_init(&b, buf, cap, FLOE_STUN_BINDING, cls, r->txid);
     if (r->error_code)
-        floe_stun_add_error(&b, r->error_code, "Role Conflict");
+        floe_stun_add_error(&b, r->error_code, check_reason(r->error_code));
     else
         floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &r->to);
-    floe_stun_add_integrity(&b, a->local_key);
+    if (r->sign)
+        floe_stun_add_integrity(&b, key);
     floe_stun_add_fingerprint(&b);
     return floe_stun_build_finish(&b);
 }
 
+static void check_pop_response(struct floe_ice_agent *a)
+{
+    a->n_responses--;
+    memmove(&a->responses[0], &a->responses[1], a->n_responses * sizeof(a->responses[0]));
+}
+
+/* The oldest queued answer; one whose generation ended meanwhile is dropped. */
 static int check_emit_response(struct floe_ice_agent *a, uint8_t *buf, size_t cap,
                                struct floe_ice_transmit *out)
 {
-    const struct ice_response *r = &a->responses[0];
-    long n = check_build_response(a, r, buf, cap);
+    while (a->n_responses > 0) {
+        const struct ice_response *r = &a->responses[0];
+        long n = check_build_response(a, r, buf, cap);
 
-    if (n < 0)
-        return (int)n;
-    out->path = r->path;
-    out->remote = r->to;
-    out->len = (size_t)n;
-    a->n_responses--;
-    memmove(&a->responses[0], &a->responses[1], a->n_responses * sizeof(a->responses[0]));
-    return 1;
+        if (n == FLOE_ERR_STATE) {
+            check_pop_response(a);
+            continue;
+        }
+        if (n < 0)
+            return (int)n;
+        out->path = r->path;
+        out->remote = r->to;
+        out->len = (size_t)n;
+        check_pop_response(a);
+        return 1;
+    }
+    return 0;
 }
 
 static void check_sent(struct floe_ice_agent *a, struct ice_pair *p, floe_time now)
@@ -299,8 +387,11 @@ static int check_emit_consent(struct floe_ice_agent *a, uint8_t *buf, size_t cap
 
     floe__ice_random(a, txid, FLOE_STUN_TXID_LEN);
     n = check_build_request(a, p, txid, false, buf, cap);
+    if (n == FLOE_ERR_STATE)
+        a->consent_due = false; /* no key for this pair's generation: nothing to send */
     if (n < 0)
-        return (int)n;
+        return n == FLOE_ERR_STATE ? 0 : (int)n;
+    a->consent_txid_used[a->consent_txid_next] = true;
     a->consent_txid_next = (a->consent_txid_next + 1) % ICE_CONSENT_TXIDS;
     a->consent_due = false;
     a->stats.consent_sent++;
@@ -331,11 +422,13 @@ int floe_ice_poll_transmit(struct floe_ice_agent *agent, floe_time now, uint8_t 
     if (agent->state == FLOE_ICE_CLOSED || agent->state == FLOE_ICE_FAILED)
         return 0;
     memset(out, 0, sizeof(*out));
-    if (agent->n_responses > 0)
-        return check_emit_response(agent, buf, cap, out);
-    if (!floe__ice_can_send(agent))
-        return 0;
-    p = check_due_pair(agent);
+    if (agent->n_responses > 0) {
+        int rc = check_emit_response(agent, buf, cap, out);
+
+        if (rc != 0)
+            return rc;
+    }
+    p = floe__ice_can_send(agent) ? check_due_pair(agent) : NULL;
     if (p)
         return check_emit_pair(agent, p, now, buf, cap, out);
     if (agent->consent_due && agent->selected != ICE_NONE)

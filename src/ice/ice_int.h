@@ -25,6 +25,8 @@
 
 struct ice_cand {
     bool used;
+    /* Forgotten by a restart but still used by the previous generation's selected pair. */
+    bool stale;
     struct floe_ice_candidate c;
 };
 
@@ -38,9 +40,14 @@ struct ice_pair {
     bool nominate_pending;        /* controlling: nominate this pair with its next check */
     bool txn_use_cand;            /* the current check carries USE-CANDIDATE */
     bool send_due;                /* the current check must be (re)sent */
+    bool cancelled;               /* stopped by a nomination (8.1.2); checked again if it ends */
+    bool prev_valid;              /* prev_txid: a cancelled transaction whose answer still counts */
+    bool prev_use_cand;           /* the cancelled transaction carried USE-CANDIDATE */
+    bool old_gen;                 /* the selected pair of the generation before a restart */
     uint32_t triggered;           /* position in the triggered queue, 0 = not queued */
     enum floe_ice_role sent_role; /* role when the current check was started */
     uint8_t txid[FLOE_STUN_TXID_LEN];
+    uint8_t prev_txid[FLOE_STUN_TXID_LEN];
     uint32_t sends;
     floe_time rto;
     floe_time next;          /* next retransmission or the transaction timeout */
@@ -52,6 +59,29 @@ struct ice_response {
     struct floe_addr to;
     uint8_t txid[FLOE_STUN_TXID_LEN];
     int error_code; /* 0: success with XOR-MAPPED-ADDRESS = to; else an error response */
+    bool sign;      /* MESSAGE-INTEGRITY (not on 400/401 to unauthenticated requests) */
+    bool old_gen;   /* signed with the previous generation's password */
+};
+
+/*
+ * The credentials of the generation before an ICE restart, kept while its
+ * selected pair is still the selected pair (make-before-break, RFC 8445
+ * section 9): consent on that pair goes on with them until a pair of the new
+ * generation is selected.
+ */
+struct ice_old_gen {
+    bool active;
+    char local_ufrag[FLOE_ICE_UFRAG_MAX + 1];
+    char remote_ufrag[FLOE_ICE_UFRAG_MAX + 1];
+    struct floe_hmac *local_key;  /* owned */
+    struct floe_hmac *remote_key; /* owned */
+};
+
+/* Credentials a request is built with: the current generation's or the previous one's. */
+struct ice_creds {
+    const char *local_ufrag;
+    const char *remote_ufrag;
+    struct floe_hmac *remote_key;
 };
 
 struct floe_ice_agent {
@@ -84,7 +114,9 @@ struct floe_ice_agent {
     floe_time consent_next; /* next consent request on the selected pair */
     bool consent_due;
     uint8_t consent_txids[ICE_CONSENT_TXIDS][FLOE_STUN_TXID_LEN];
+    bool consent_txid_used[ICE_CONSENT_TXIDS];
     unsigned consent_txid_next;
+    struct ice_old_gen old;
     floe_time nominate_at; /* controlling: nominate the best valid pair at this time */
     floe_time disconnected_since;
     floe_time waiting_since; /* since when there has been no pair */
@@ -102,6 +134,7 @@ void floe__ice_push_event(struct floe_ice_agent *a, const struct floe_ice_event 
 void floe__ice_drop(struct floe_ice_agent *a, const char *why, const struct floe_addr *from);
 void floe__ice_random(struct floe_ice_agent *a, uint8_t *out, size_t len);
 void floe__ice_set_role(struct floe_ice_agent *a, enum floe_ice_role role);
+void floe__ice_end_old_gen(struct floe_ice_agent *a);
 
 /* cand.c */
 int floe__ice_find_local_by_path(const struct floe_ice_agent *a, const struct floe_ice_path *p);
@@ -111,6 +144,9 @@ int floe__ice_add_remote_prflx(struct floe_ice_agent *a, const struct floe_addr 
 int floe__ice_add_local_prflx(struct floe_ice_agent *a, int base_slot,
                               const struct floe_addr *mapped);
 int floe__ice_pair_for(struct floe_ice_agent *a, floe_time now, int local, int remote);
+int floe__ice_find_pair(const struct floe_ice_agent *a, int local, int remote);
+bool floe__ice_path_matches(const struct floe_ice_path *pair, const struct floe_ice_path *in);
+void floe__ice_sweep_old_gen(struct floe_ice_agent *a);
 void floe__ice_pair_path(const struct floe_ice_agent *a, const struct ice_pair *p,
                          struct floe_ice_path *out);
 void floe__ice_pair_info(const struct floe_ice_agent *a, const struct ice_pair *p,
@@ -126,12 +162,16 @@ bool floe__ice_same_foundation(const struct floe_ice_agent *a, const struct ice_
 void floe__ice_start_check(struct floe_ice_agent *a, struct ice_pair *p, floe_time now);
 void floe__ice_trigger(struct floe_ice_agent *a, struct ice_pair *p);
 void floe__ice_restart_check(struct floe_ice_agent *a, struct ice_pair *p);
+void floe__ice_cancel_check(struct floe_ice_agent *a, struct ice_pair *p);
 void floe__ice_drive_checks(struct floe_ice_agent *a, floe_time now);
 floe_time floe__ice_checks_timeout(const struct floe_ice_agent *a);
 void floe__ice_pair_succeeded(struct floe_ice_agent *a, struct ice_pair *p, floe_time now);
 void floe__ice_pair_failed(struct floe_ice_agent *a, struct ice_pair *p);
 int floe__ice_queue_response(struct floe_ice_agent *a, const struct floe_ice_path *path,
                              const struct floe_addr *to, const uint8_t *txid, int error_code);
+int floe__ice_queue_reply(struct floe_ice_agent *a, const struct floe_ice_path *path,
+                          const struct floe_addr *to, const uint8_t *txid,
+                          const struct ice_response *kind);
 bool floe__ice_can_send(const struct floe_ice_agent *a);
 
 /* input.c: floe_ice_handle_input only. */

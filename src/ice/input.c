@@ -9,6 +9,8 @@
 
 #include "ice/ice_int.h"
 
+#define INPUT_BAD_REQUEST 400
+#define INPUT_UNAUTHENTICATED 401
 #define INPUT_ROLE_CONFLICT 487
 
 static int input_drop(struct floe_ice_agent *a, uint64_t *counter, const char *why,
@@ -18,6 +20,28 @@ static int input_drop(struct floe_ice_agent *a, uint64_t *counter, const char *w
         (*counter)++;
     floe__ice_drop(a, why, from);
     return rc;
+}
+
+/*
+ * RFC 8489 section 9.1.3: 400 when USERNAME or MESSAGE-INTEGRITY is missing,
+ * 401 when either is wrong, both unsigned; a signed 400 for an authenticated
+ * request without the ICE attributes (RFC 8445 section 7.3). Counted and dropped.
+ */
+static int input_reject(struct floe_ice_agent *a, const struct floe_ice_path *path,
+                        const struct floe_addr *from, const struct floe_stun_msg *msg, int code)
+{
+    struct ice_response kind = {.error_code = code, .sign = false};
+    bool authenticated = code == INPUT_BAD_REQUEST && floe_stun_has(msg, FLOE_STUN_ATTR_USERNAME) &&
+                         floe_stun_has(msg, FLOE_STUN_ATTR_MESSAGE_INTEGRITY);
+
+    kind.sign = authenticated;
+    if (floe__ice_queue_reply(a, path, from, msg->txid, &kind) == 0)
+        a->stats.requests_rejected++;
+    if (authenticated)
+        return input_drop(a, &a->stats.dropped_malformed, "request attributes", from,
+                          FLOE_ERR_MALFORMED);
+    return input_drop(a, &a->stats.dropped_unauthenticated, "request not authenticated", from,
+                      FLOE_ERR_INTEGRITY);
 }
 
 /* USERNAME must be "<our ufrag>:<their ufrag>" (RFC 8445 section 7.2.2). */
@@ -85,18 +109,62 @@ static void input_request_pair(struct floe_ice_agent *a, floe_time now, struct i
     }
 }
 
+/* The request is a consent check of the previous generation (exact USERNAME and its key). */
+static bool input_is_old_gen(const struct floe_ice_agent *a, const struct floe_stun_msg *msg)
+{
+    struct floe_span user;
+    size_t lu = strlen(a->old.local_ufrag), ru = strlen(a->old.remote_ufrag);
+
+    if (!a->old.active || floe_stun_get_span(msg, FLOE_STUN_ATTR_USERNAME, &user) != 0)
+        return false;
+    if (user.len != lu + 1 + ru || memcmp(user.ptr, a->old.local_ufrag, lu) != 0 ||
+        user.ptr[lu] != ':' || memcmp(user.ptr + lu + 1, a->old.remote_ufrag, ru) != 0)
+        return false;
+    return floe_stun_verify_integrity(msg, a->old.local_key) == 0;
+}
+
+/* A consent check on the previous generation's pair: answered on that pair only. */
+static int input_old_gen_request(struct floe_ice_agent *a, const struct floe_ice_path *path,
+                                 const struct floe_addr *from, const struct floe_stun_msg *msg)
+{
+    const struct ice_pair *sel = &a->pairs[a->selected];
+    struct ice_response kind = {.sign = true, .old_gen = true};
+    struct floe_ice_path want;
+
+    floe__ice_pair_path(a, sel, &want);
+    if (!floe__ice_path_matches(&want, path) ||
+        !floe_addr_eq(from, &a->remotes[sel->remote].c.addr))
+        return input_drop(a, &a->stats.dropped_unmatched, "old generation, other path", from,
+                          FLOE_ERR_NOT_FOUND);
+    a->stats.checks_received++;
+    if (floe__ice_queue_reply(a, path, from, msg->txid, &kind) == 0)
+        a->stats.checks_answered++;
+    return 0;
+}
+
+/* The current generation's pair of (local, remote): the one there is, or a new one. */
+static int input_pair(struct floe_ice_agent *a, floe_time now, int local, int remote)
+{
+    int idx = floe__ice_find_pair(a, local, remote);
+
+    return idx != ICE_NONE ? idx : floe__ice_pair_for(a, now, local, remote);
+}
+
 static int input_request(struct floe_ice_agent *a, floe_time now, const struct floe_ice_path *path,
                          const struct floe_addr *from, const struct floe_stun_msg *msg)
 {
-    uint64_t *unauth = &a->stats.dropped_unauthenticated;
     uint32_t prio;
     int local, remote, idx;
 
+    if (input_is_old_gen(a, msg))
+        return input_old_gen_request(a, path, from, msg);
+    if (!floe_stun_has(msg, FLOE_STUN_ATTR_USERNAME) ||
+        !floe_stun_has(msg, FLOE_STUN_ATTR_MESSAGE_INTEGRITY))
+        return input_reject(a, path, from, msg, INPUT_BAD_REQUEST);
     if (!input_username_ok(a, msg) || floe_stun_verify_integrity(msg, a->local_key) != 0)
-        return input_drop(a, unauth, "request not authenticated", from, FLOE_ERR_INTEGRITY);
+        return input_reject(a, path, from, msg, INPUT_UNAUTHENTICATED);
     if (!input_request_attrs_ok(msg, &prio))
-        return input_drop(a, &a->stats.dropped_malformed, "request attributes", from,
-                          FLOE_ERR_MALFORMED);
+        return input_reject(a, path, from, msg, INPUT_BAD_REQUEST);
     a->stats.checks_received++;
     if (input_role_conflict(a, path, from, msg))
         return 0;
@@ -111,27 +179,40 @@ static int input_request(struct floe_ice_agent *a, floe_time now, const struct f
         return input_drop(a, NULL, "remote candidates full", from, FLOE_ERR_NOMEM);
     if (floe__ice_queue_response(a, path, from, msg->txid, 0) == 0)
         a->stats.checks_answered++;
-    idx = floe__ice_pair_for(a, now, local, remote);
+    idx = input_pair(a, now, local, remote);
     if (idx != ICE_NONE)
         input_request_pair(a, now, &a->pairs[idx],
                            floe_stun_has(msg, FLOE_STUN_ATTR_USE_CANDIDATE));
     return 0;
 }
 
-static struct ice_pair *input_find_txn(struct floe_ice_agent *a, const uint8_t *txid)
+/*
+ * The pair whose check (or cancelled check, RFC 8445 section 7.3.1.4) has this
+ * transaction id. An answer to a cancelled check nominates only if that check
+ * carried USE-CANDIDATE.
+ */
+static struct ice_pair *input_find_txn(struct floe_ice_agent *a, const uint8_t *txid,
+                                       bool *cancelled)
 {
     size_t i;
 
+    *cancelled = false;
     for (i = 0; i < a->n_pairs; i++) {
         struct ice_pair *p = &a->pairs[i];
 
         if (p->state == FLOE_ICE_PAIR_IN_PROGRESS && p->sends > 0 &&
             memcmp(p->txid, txid, FLOE_STUN_TXID_LEN) == 0)
             return p;
+        if (p->prev_valid && p->state != FLOE_ICE_PAIR_SUCCEEDED &&
+            memcmp(p->prev_txid, txid, FLOE_STUN_TXID_LEN) == 0) {
+            *cancelled = true;
+            return p;
+        }
     }
     return NULL;
 }
 
+/* A consent request sent on the pair selected now (the ids are forgotten when it changes). */
 static bool input_is_consent_txn(const struct floe_ice_agent *a, const uint8_t *txid)
 {
     size_t i;
@@ -139,10 +220,22 @@ static bool input_is_consent_txn(const struct floe_ice_agent *a, const uint8_t *
     if (a->selected == ICE_NONE)
         return false;
     for (i = 0; i < ICE_CONSENT_TXIDS; i++) {
-        if (memcmp(a->consent_txids[i], txid, FLOE_STUN_TXID_LEN) == 0)
+        if (a->consent_txid_used[i] && memcmp(a->consent_txids[i], txid, FLOE_STUN_TXID_LEN) == 0)
             return true;
     }
     return false;
+}
+
+/* RFC 7675 section 5.1: a consent response counts when it comes back over the selected pair. */
+static bool input_on_selected_pair(const struct floe_ice_agent *a, const struct floe_ice_path *path,
+                                   const struct floe_addr *from)
+{
+    const struct ice_pair *sel = &a->pairs[a->selected];
+    struct floe_ice_path want;
+
+    floe__ice_pair_path(a, sel, &want);
+    return floe__ice_path_matches(&want, path) &&
+           floe_addr_eq(from, &a->remotes[sel->remote].c.addr);
 }
 
 static bool input_symmetric(const struct floe_ice_agent *a, const struct ice_pair *p,
@@ -185,6 +278,8 @@ static void input_error_response(struct floe_ice_agent *a, struct ice_pair *p,
     int code = 0;
     struct floe_span reason;
 
+    if (p->cancelled)
+        return; /* the answer to a check a nomination cancelled: nothing to retry */
     if (floe_stun_get_error(msg, &code, &reason) == 0 && code == INPUT_ROLE_CONFLICT) {
         a->stats.role_conflicts++;
         if (p->sent_role == a->role)
@@ -201,16 +296,22 @@ static void input_error_response(struct floe_ice_agent *a, struct ice_pair *p,
 static int input_response(struct floe_ice_agent *a, floe_time now, const struct floe_ice_path *path,
                           const struct floe_addr *from, const struct floe_stun_msg *msg)
 {
-    struct ice_pair *p = input_find_txn(a, msg->txid);
+    bool cancelled;
+    struct ice_pair *p = input_find_txn(a, msg->txid, &cancelled);
     bool consent = !p && input_is_consent_txn(a, msg->txid);
+    struct floe_hmac *key = a->remote_key;
 
-    if (!p && !consent)
+    if (!p && (!consent || !input_on_selected_pair(a, path, from)))
         return input_drop(a, &a->stats.dropped_unmatched, "unmatched response", from,
                           FLOE_ERR_NOT_FOUND);
-    if (!a->remote_key || floe_stun_verify_integrity(msg, a->remote_key) != 0)
+    if (consent && a->pairs[a->selected].old_gen)
+        key = a->old.remote_key;
+    if (!key || floe_stun_verify_integrity(msg, key) != 0)
         return input_drop(a, &a->stats.dropped_unauthenticated, "response not authenticated", from,
                           FLOE_ERR_INTEGRITY);
     a->stats.responses_received++;
+    if (cancelled)
+        p->txn_use_cand = p->prev_use_cand;
     if (consent) {
         if (msg->cls == FLOE_STUN_SUCCESS)
             a->pairs[a->selected].last_response = now;

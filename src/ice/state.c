@@ -28,15 +28,48 @@ static floe_time state_consent_interval(struct floe_ice_agent *a)
     return a->cfg.consent_interval / 1000 * permille;
 }
 
+/* RFC 8445 section 8.1.2: the selection ends the checks of every other pair. */
+static void state_cancel_others(struct floe_ice_agent *a, int idx)
+{
+    size_t i;
+
+    for (i = 0; i < a->n_pairs; i++) {
+        struct ice_pair *p = &a->pairs[i];
+        bool pending = p->state == FLOE_ICE_PAIR_FROZEN || p->state == FLOE_ICE_PAIR_WAITING ||
+                       p->state == FLOE_ICE_PAIR_IN_PROGRESS;
+
+        if ((int)i != idx && !p->old_gen && pending)
+            floe__ice_cancel_check(a, p);
+    }
+}
+
+/* No selected pair any more: the pairs the selection cancelled are checked again. */
+static void state_revive_cancelled(struct floe_ice_agent *a)
+{
+    size_t i;
+
+    for (i = 0; i < a->n_pairs; i++) {
+        struct ice_pair *p = &a->pairs[i];
+
+        if (p->cancelled && p->state == FLOE_ICE_PAIR_FAILED) {
+            p->cancelled = false;
+            p->state = FLOE_ICE_PAIR_WAITING;
+        }
+    }
+}
+
 void floe__ice_set_selected(struct floe_ice_agent *a, int idx, floe_time now)
 {
     struct floe_ice_event ev = {.type = FLOE_ICE_EV_SELECTED_PAIR};
 
     if (idx == a->selected)
         return;
+    if (a->selected != ICE_NONE && a->pairs[a->selected].old_gen)
+        floe__ice_end_old_gen(a); /* the pair itself goes at the next floe__ice_update */
     a->selected = idx;
     a->consent_due = false;
     a->consent_next = FLOE_TIME_NEVER;
+    memset(a->consent_txid_used, 0, sizeof(a->consent_txid_used));
     a->stats.selected_changes++;
     ev.u.selected.has_pair = idx != ICE_NONE;
     if (idx != ICE_NONE) {
@@ -44,8 +77,17 @@ void floe__ice_set_selected(struct floe_ice_agent *a, int idx, floe_time now)
         a->consent_lost = false;
         a->nominate_at = FLOE_TIME_NEVER;
         a->consent_next = floe_time_add(now, state_consent_interval(a));
+        state_cancel_others(a, idx);
+    } else {
+        state_revive_cancelled(a);
     }
     floe__ice_push_event(a, &ev);
+}
+
+/* A pair of the new generation may replace the selected one: none, or the previous generation's. */
+static bool state_selection_open(const struct floe_ice_agent *a)
+{
+    return a->selected == ICE_NONE || a->pairs[a->selected].old_gen;
 }
 
 /* The best nominated pair with fresh consent becomes (or stays) the selected one. */
@@ -57,7 +99,7 @@ void floe__ice_update_selected(struct floe_ice_agent *a, floe_time now)
     for (i = 0; i < a->n_pairs; i++) {
         const struct ice_pair *p = &a->pairs[i];
 
-        if (!p->nominated || p->state != FLOE_ICE_PAIR_SUCCEEDED)
+        if (!p->nominated || p->old_gen || p->state != FLOE_ICE_PAIR_SUCCEEDED)
             continue;
         if (!floe__ice_consent_fresh(a, p, now))
             continue;
@@ -76,7 +118,8 @@ static int state_best_valid(const struct floe_ice_agent *a, floe_time now)
     for (i = 0; i < a->n_pairs; i++) {
         const struct ice_pair *p = &a->pairs[i];
 
-        if (p->state != FLOE_ICE_PAIR_SUCCEEDED || !floe__ice_consent_fresh(a, p, now))
+        if (p->old_gen || p->state != FLOE_ICE_PAIR_SUCCEEDED ||
+            !floe__ice_consent_fresh(a, p, now))
             continue;
         if (best == ICE_NONE || p->priority > a->pairs[best].priority)
             best = (int)i;
@@ -121,9 +164,11 @@ static void state_maybe_nominate(struct floe_ice_agent *a, floe_time now)
 {
     int best;
 
-    if (a->role != FLOE_ICE_CONTROLLING || a->selected != ICE_NONE ||
-        state_nomination_in_flight(a) || !floe__ice_can_send(a))
+    if (a->role != FLOE_ICE_CONTROLLING || !state_selection_open(a) ||
+        state_nomination_in_flight(a) || !floe__ice_can_send(a)) {
+        a->nominate_at = FLOE_TIME_NEVER; /* no deadline left in the past */
         return;
+    }
     best = state_best_valid(a, now);
     if (best == ICE_NONE) {
         a->nominate_at = FLOE_TIME_NEVER;
@@ -147,6 +192,11 @@ static void state_consent_lost(struct floe_ice_agent *a, floe_time now)
 {
     struct ice_pair *sel = &a->pairs[a->selected];
 
+    if (sel->old_gen) {
+        /* The previous generation is gone: the restart's own checks decide now. */
+        floe__ice_set_selected(a, ICE_NONE, now);
+        return;
+    }
     floe__ice_set_selected(a, ICE_NONE, now);
     a->consent_lost = true;
     sel->nominate_pending = a->role == FLOE_ICE_CONTROLLING;
@@ -240,10 +290,15 @@ static bool state_any_active_pair(const struct floe_ice_agent *a)
     return false;
 }
 
-/* Still waiting for candidates (or the peer's credentials) to form working pairs. */
+/*
+ * Still waiting for candidates (or the peer's credentials, which no
+ * end-of-candidates replaces) to form working pairs.
+ */
 static bool state_waiting_for_candidates(const struct floe_ice_agent *a)
 {
-    if (a->n_pairs > 0 && a->remote_key)
+    if (!a->remote_key)
+        return true;
+    if (a->n_pairs > 0)
         return false;
     return !(a->local_eoc && a->remote_eoc);
 }
@@ -257,6 +312,26 @@ static bool state_any_remote(const struct floe_ice_agent *a)
             return true;
     }
     return false;
+}
+
+/*
+ * When a disconnected agent fails: after the grace period, or, when every pair
+ * failed its checks while either side may still trickle candidates, not before
+ * the candidate timeout (RFC 8838 section 8). Sets *reason.
+ */
+static floe_time state_disconnected_limit(const struct floe_ice_agent *a,
+                                          enum floe_ice_reason *reason)
+{
+    floe_time grace = floe_time_add(a->disconnected_since, a->cfg.disconnected_grace);
+    floe_time wait = floe_time_add(a->disconnected_since, a->cfg.candidate_timeout);
+    bool trickling = !(a->local_eoc && a->remote_eoc);
+
+    *reason = FLOE_ICE_REASON_GRACE_EXPIRED;
+    if (a->consent_lost || a->n_pairs == 0 || !trickling || a->cfg.candidate_timeout == 0 ||
+        wait <= grace)
+        return grace;
+    *reason = FLOE_ICE_REASON_NO_CANDIDATES;
+    return wait;
 }
 
 /*
@@ -289,21 +364,25 @@ static void state_eval(struct floe_ice_agent *a, floe_time now)
         floe__ice_set_state(a, now, FLOE_ICE_CONNECTED, FLOE_ICE_REASON_SELECTED);
     else if (a->consent_lost)
         floe__ice_set_state(a, now, FLOE_ICE_DISCONNECTED, FLOE_ICE_REASON_CONSENT_LOST);
-    else if (a->n_pairs == 0 || (!a->remote_key && state_waiting_for_candidates(a)))
+    else if (a->n_pairs == 0 || !a->remote_key)
         state_eval_no_pairs(a, now);
     else if (state_any_active_pair(a) || state_best_valid(a, now) != ICE_NONE)
         floe__ice_set_state(a, now, FLOE_ICE_CHECKING, FLOE_ICE_REASON_CANDIDATES);
     else
         floe__ice_set_state(a, now, FLOE_ICE_DISCONNECTED, FLOE_ICE_REASON_CHECKS_FAILED);
-    if (a->state == FLOE_ICE_DISCONNECTED &&
-        now >= floe_time_add(a->disconnected_since, a->cfg.disconnected_grace))
-        floe__ice_set_state(a, now, FLOE_ICE_FAILED, FLOE_ICE_REASON_GRACE_EXPIRED);
+    if (a->state == FLOE_ICE_DISCONNECTED) {
+        enum floe_ice_reason why;
+
+        if (now >= state_disconnected_limit(a, &why))
+            floe__ice_set_state(a, now, FLOE_ICE_FAILED, why);
+    }
 }
 
 void floe__ice_update(struct floe_ice_agent *a, floe_time now)
 {
     if (a->state == FLOE_ICE_CLOSED || a->state == FLOE_ICE_FAILED)
         return;
+    floe__ice_sweep_old_gen(a);
     if (a->n_pairs == 0 && a->had_pairs)
         a->waiting_since = now;
     a->had_pairs = a->n_pairs > 0;
@@ -352,8 +431,11 @@ floe_time floe__ice_state_timeout(const struct floe_ice_agent *a)
     }
     t = floe_time_min(t, state_valid_expiry(a));
     t = floe_time_min(t, a->nominate_at);
-    if (a->state == FLOE_ICE_DISCONNECTED)
-        t = floe_time_min(t, floe_time_add(a->disconnected_since, a->cfg.disconnected_grace));
+    if (a->state == FLOE_ICE_DISCONNECTED) {
+        enum floe_ice_reason why;
+
+        t = floe_time_min(t, state_disconnected_limit(a, &why));
+    }
     if ((a->state == FLOE_ICE_NEW || a->state == FLOE_ICE_CHECKING) && a->cfg.candidate_timeout &&
         (a->n_pairs == 0 || !a->remote_key))
         t = floe_time_min(t, floe_time_add(a->waiting_since, a->cfg.candidate_timeout));

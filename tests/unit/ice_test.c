@@ -617,7 +617,8 @@ static void test_pair_limit_and_pruning(void)
     CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &srflx), 0);
     floe_ice_get_stats(W.ag[0], &st);
     CHECK_EQ(st.n_pairs, 4);
-    CHECK(st.pairs_pruned >= 2);
+    CHECK_EQ(st.pairs_pruned, 2);
+    CHECK_EQ(st.pairs_dropped, 6);
     n = floe_ice_get_pairs(W.ag[0], pairs, 8);
     for (i = 0; i < (int)n; i++)
         CHECK_EQ(pairs[i].local.type, FLOE_ICE_HOST);
@@ -1181,6 +1182,633 @@ static void test_property_arrival_orders(void)
     }
 }
 
+/* ------------------------------------------------ issue #10: RFC gaps */
+
+#define PEER_UFRAG "peer"
+#define PEER_PWD "peerpasswordpeerpassword"
+
+/* One agent (index 0) whose peer is played by the test with PEER_UFRAG/PEER_PWD. */
+static void solo_setup(const struct floe_ice_config *cfg, bool creds)
+{
+    wire_reset();
+    floe_xoshiro_seed(&W.rng[0], 1000u); /* cfg->rng points at it; wire_reset cleared it */
+    wire_add_agent(0, cfg);
+    if (creds)
+        CHECK_EQ(floe_ice_set_remote_credentials(W.ag[0], W.now, PEER_UFRAG, PEER_PWD), 0);
+}
+
+/* What a test-built Binding request carries; NULL user or pwd leaves the attribute out. */
+struct req_spec {
+    const char *user;
+    const char *pwd;
+    bool prio;
+};
+
+static long build_request(uint8_t *buf, size_t cap, const uint8_t *txid, const struct req_spec *s)
+{
+    struct floe_stun_builder b;
+
+    floe_stun_build_init(&b, buf, cap, FLOE_STUN_BINDING, FLOE_STUN_REQUEST, txid);
+    if (s->user)
+        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, s->user, strlen(s->user));
+    if (s->prio)
+        floe_stun_add_u32(&b, FLOE_STUN_ATTR_PRIORITY, 1862270975u);
+    floe_stun_add_u64(&b, FLOE_STUN_ATTR_ICE_CONTROLLED, 5);
+    if (s->pwd)
+        floe_stun_add_integrity_key(&b, (const uint8_t *)s->pwd, strlen(s->pwd));
+    floe_stun_add_fingerprint(&b);
+    return floe_stun_build_finish(&b);
+}
+
+/* A success response to txid signed with pwd (the answering side's own password). */
+static long build_success(uint8_t *buf, size_t cap, const uint8_t *txid,
+                          const struct floe_addr *mapped, const char *pwd)
+{
+    struct floe_stun_builder b;
+
+    floe_stun_build_init(&b, buf, cap, FLOE_STUN_BINDING, FLOE_STUN_SUCCESS, txid);
+    floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, mapped);
+    floe_stun_add_integrity_key(&b, (const uint8_t *)pwd, strlen(pwd));
+    floe_stun_add_fingerprint(&b);
+    return floe_stun_build_finish(&b);
+}
+
+/*
+ * Drive agent i alone (its datagrams go nowhere) until it sends a Binding
+ * request; its bytes stay in buf. Returns false if none before until.
+ */
+static bool solo_next_request(int i, floe_time until, uint8_t *buf, size_t cap,
+                              struct floe_ice_transmit *tx, struct floe_stun_msg *m)
+{
+    floe_time t;
+
+    for (;;) {
+        while (floe_ice_poll_transmit(W.ag[i], W.now, buf, cap, tx) == 1) {
+            if (floe_stun_decode(m, buf, tx->len) == 0 && m->cls == FLOE_STUN_REQUEST)
+                return true;
+        }
+        t = floe_ice_poll_timeout(W.ag[i]);
+        if (t == FLOE_TIME_NEVER || t > until)
+            return false;
+        if (t > W.now)
+            W.now = t;
+        floe_ice_handle_timeout(W.ag[i], W.now);
+    }
+}
+
+static uint64_t checks_of(int i)
+{
+    struct floe_ice_stats st;
+
+    floe_ice_get_stats(W.ag[i], &st);
+    return st.checks_sent + st.checks_retransmitted;
+}
+
+/*
+ * Item 1, RFC 8445 section 8.1.2: once a pair is nominated, the checks of the
+ * other pairs stop (a gateway used to retransmit to a dead candidate for about
+ * 615 s); only consent runs, and a candidate trickled later is still checked.
+ */
+static void test_checks_stop_after_nomination(void)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate h0, h1, dead0 = host(200, 9, 100), dead1 = host(201, 9, 100);
+    struct floe_ice_candidate late = host(202, 9, 100);
+    struct floe_ice_stats s1;
+    uint64_t n0, n1, consent1, sent1;
+
+    wire_reset();
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
+    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
+    floe_ice_config_profile(&c1, FLOE_ICE_PROFILE_GATEWAY);
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    wire_creds();
+    h0 = wire_host(0, 1, 5000, 0);
+    h1 = wire_host(1, 2, 6000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h0), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &dead1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &h0), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &dead0), 0);
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    wire_run(W.now + FLOE_MS(100));
+    n0 = checks_of(0);
+    n1 = checks_of(1);
+    floe_ice_get_stats(W.ag[1], &s1);
+    consent1 = s1.consent_sent;
+    wire_run(W.now + FLOE_SEC(600));
+    CHECK_EQ(checks_of(0), n0);
+    CHECK_EQ(checks_of(1), n1);
+    floe_ice_get_stats(W.ag[1], &s1);
+    CHECK(s1.consent_sent >= consent1 + 90);
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_CONNECTED);
+    CHECK_EQ(floe_ice_get_state(W.ag[1]), FLOE_ICE_CONNECTED);
+    sent1 = s1.checks_sent;
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &late), 0);
+    wire_run(W.now + FLOE_SEC(1));
+    floe_ice_get_stats(W.ag[1], &s1);
+    CHECK_EQ(s1.checks_sent, sent1 + 1);
+    CHECK_EQ(floe_ice_get_state(W.ag[1]), FLOE_ICE_CONNECTED);
+}
+
+/*
+ * Item 2, RFC 8838 section 8: every pair failed. Without end-of-candidates the
+ * agent reports disconnected and waits for candidates up to the candidate
+ * timeout; with both end-of-candidates the grace period applies.
+ */
+static void trickle_lane(bool eoc, bool rescue)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate dead = host(200, 9, 0), h0, h1;
+
+    wire_reset();
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
+    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
+    c1.candidate_timeout = FLOE_SEC(60);
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    wire_creds();
+    h0 = wire_host(0, 1, 5000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h0), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &dead), 0);
+    if (eoc) {
+        CHECK_EQ(floe_ice_end_of_local_candidates(W.ag[0], W.now), 0);
+        CHECK_EQ(floe_ice_end_of_remote_candidates(W.ag[0], W.now), 0);
+    }
+    CHECK(wire_run_until_state(0, FLOE_ICE_DISCONNECTED, FLOE_SEC(30)));
+    CHECK_EQ(wire_state_time(0, FLOE_ICE_DISCONNECTED), FLOE_MS(15250));
+    wire_run(FLOE_MS(15250) + FLOE_SEC(5));
+    if (!rescue)
+        return;
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_DISCONNECTED);
+    h1 = wire_host(1, 2, 6000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &h0), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &h1), 0);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, W.now + FLOE_SEC(5)));
+}
+
+static void test_trickle_all_pairs_failed(void)
+{
+    /* A candidate 5 s after every pair failed still connects (the grace period is 2 s). */
+    trickle_lane(false, true);
+    CHECK_EQ(wire_count_state(0, FLOE_ICE_FAILED), 0);
+    /* Nothing comes: disconnected until the candidate timeout, then failed. */
+    trickle_lane(false, false);
+    wire_run(FLOE_SEC(60));
+    CHECK_EQ(wire_state_time(0, FLOE_ICE_FAILED), FLOE_MS(15250) + FLOE_SEC(10));
+    CHECK_EQ(W.log[0][W.nlog[0] - 1].ev.u.state.reason, FLOE_ICE_REASON_NO_CANDIDATES);
+    CHECK_EQ(wire_count_state(0, FLOE_ICE_DISCONNECTED), 1);
+    /* Both sides said end-of-candidates: failed after the grace period. */
+    trickle_lane(true, false);
+    CHECK_EQ(wire_state_time(0, FLOE_ICE_FAILED), FLOE_MS(15250) + FLOE_SEC(2));
+    CHECK_EQ(W.log[0][W.nlog[0] - 1].ev.u.state.reason, FLOE_ICE_REASON_GRACE_EXPIRED);
+}
+
+/* Selected-pair events of agent i from log index mark on: how many, and whether any cleared. */
+static size_t selected_events_since(int i, size_t mark, bool *cleared)
+{
+    size_t k, n = 0;
+
+    *cleared = false;
+    for (k = mark; k < W.nlog[i]; k++) {
+        if (W.log[i][k].ev.type != FLOE_ICE_EV_SELECTED_PAIR)
+            continue;
+        n++;
+        if (!W.log[i][k].ev.u.selected.has_pair)
+            *cleared = true;
+    }
+    return n;
+}
+
+/* Agent 1 learns agent 0's new credentials only (the peer side of a restart). */
+static void restart_tell_peer(void)
+{
+    const char *u, *p;
+
+    floe_ice_get_local_credentials(W.ag[0], &u, &p);
+    CHECK_EQ(floe_ice_set_remote_credentials(W.ag[1], W.now, u, p), 0);
+}
+
+/*
+ * Item 3, RFC 8445 section 9, DESIGN.md: an ICE restart is make-before-break.
+ * Both agents restart (or, with peer_learns, agent 1 only learns agent 0's new
+ * credentials); the old pair stays selected and keeps its consent (with the old
+ * credentials) while the signalling takes longer than the consent timeout, then
+ * the new generation's pair replaces it without a gap.
+ */
+static void restart_make_before_break(bool peer_learns)
+{
+    struct floe_ice_pair_info before, sel;
+    struct floe_ice_candidate h0 = host(1, 5000, 0), h1 = host(2, 6000, 0);
+    struct floe_ice_stats st;
+    size_t mark0, mark1;
+    bool cleared;
+    int i;
+
+    wire_pair_setup(FLOE_ICE_CONTROLLING, FLOE_ICE_CONTROLLED);
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    REQUIRE(floe_ice_get_selected_pair(W.ag[0], &before) == 0);
+    wire_drain(0);
+    wire_drain(1);
+    mark0 = W.nlog[0];
+    mark1 = W.nlog[1];
+    CHECK_EQ(floe_ice_restart(W.ag[0], W.now, true), 0);
+    if (!peer_learns)
+        CHECK_EQ(floe_ice_restart(W.ag[1], W.now, true), 0);
+    else
+        restart_tell_peer();
+    for (i = 0; i < 2; i++) {
+        CHECK_EQ(floe_ice_get_state(W.ag[i]), FLOE_ICE_CONNECTED);
+        REQUIRE(floe_ice_get_selected_pair(W.ag[i], &sel) == 0);
+    }
+    CHECK(floe_ice_get_selected_pair(W.ag[0], &sel) == 0 &&
+          floe_addr_eq(&sel.remote.addr, &before.remote.addr));
+    wire_run(W.now + FLOE_SEC(45));
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_CONNECTED);
+    CHECK_EQ(floe_ice_get_state(W.ag[1]), FLOE_ICE_CONNECTED);
+    CHECK(W.last_success_rx[0] + FLOE_SEC(10) > W.now);
+    CHECK_EQ(selected_events_since(0, mark0, &cleared), 0);
+    wire_creds();
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &h0), 0);
+    wire_run(W.now + FLOE_SEC(2));
+    CHECK_EQ(selected_events_since(0, mark0, &cleared), 1);
+    CHECK(!cleared);
+    CHECK_EQ(selected_events_since(1, mark1, &cleared), 1);
+    CHECK(!cleared);
+    check_connected_pair();
+    wire_run(W.now + FLOE_SEC(60));
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_CONNECTED);
+    CHECK_EQ(floe_ice_get_state(W.ag[1]), FLOE_ICE_CONNECTED);
+    CHECK_EQ(wire_count_state(0, FLOE_ICE_DISCONNECTED), 0);
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.restarts, 1);
+    CHECK_EQ(st.n_pairs, 1);
+}
+
+static void test_restart_make_before_break(void)
+{
+    restart_make_before_break(false);
+    restart_make_before_break(true);
+}
+
+/*
+ * Item 4, RFC 8445 section 7.3.1.4: a check from the peer on a pair whose own
+ * check is in progress cancels that transaction and sends a new one (a new
+ * transaction id); a late response to the cancelled one still counts.
+ */
+static void test_triggered_check_new_transaction(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_candidate h = host(1, 5000, 0), r = host(2, 6000, 0);
+    struct floe_ice_path path = {.local = h.addr};
+    struct floe_ice_transmit tx;
+    struct floe_stun_msg m;
+    struct floe_ice_stats st;
+    uint8_t buf[600], req[600], first[FLOE_STUN_TXID_LEN], peer_txid[FLOE_STUN_TXID_LEN] = {7};
+    const char *ufrag, *pwd;
+    char user[80];
+    long n;
+
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    solo_setup(&cfg, true);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &r), 0);
+    REQUIRE(solo_next_request(0, FLOE_SEC(1), buf, sizeof(buf), &tx, &m));
+    memcpy(first, m.txid, sizeof(first));
+    W.now += FLOE_MS(5);
+    floe_ice_get_local_credentials(W.ag[0], &ufrag, &pwd);
+    snprintf(user, sizeof(user), "%s:%s", ufrag, PEER_UFRAG);
+    n = build_request(req, sizeof(req), peer_txid, &(struct req_spec){user, pwd, true});
+    REQUIRE(n > 0);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &path, &r.addr, req, (size_t)n), 0);
+    REQUIRE(solo_next_request(0, W.now + FLOE_MS(200), buf, sizeof(buf), &tx, &m));
+    CHECK(memcmp(m.txid, first, sizeof(first)) != 0);
+    CHECK(floe_addr_eq(&tx.remote, &r.addr));
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.checks_restarted, 1);
+    CHECK_EQ(st.checks_sent, 2);
+    n = build_success(buf, sizeof(buf), first, &h.addr, PEER_PWD);
+    REQUIRE(n > 0);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &path, &r.addr, buf, (size_t)n), 0);
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.pairs_succeeded, 1);
+    CHECK_EQ(st.n_pairs, 1);
+}
+
+/*
+ * Item 5: a consent response refreshes the selected pair only when it arrives
+ * on that pair's path from its remote address, and only for a consent request
+ * sent on that pair (transaction ids are forgotten when the selection changes).
+ */
+static void test_consent_response_checked(void)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate a1, a2, b;
+    struct floe_ice_path p1, p2;
+    struct floe_addr stranger = floe_addr_v4(10, 0, 0, 99, 6000);
+    struct floe_ice_transmit tx;
+    struct floe_ice_stats st;
+    struct floe_stun_msg m;
+    uint8_t buf[600], resp[600], txid[FLOE_STUN_TXID_LEN];
+    const char *pwd1;
+    uint64_t unmatched;
+    long n;
+
+    wire_reset();
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
+    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    wire_creds();
+    a1 = wire_host(0, 1, 5000, 60000);
+    a2 = wire_host(0, 3, 5000, 30000);
+    b = wire_host(1, 2, 6000, 0);
+    p1 = (struct floe_ice_path){.local = a1.addr};
+    p2 = (struct floe_ice_path){.local = a2.addr};
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &a1), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &a2), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &b), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &b), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &a1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &a2), 0);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    wire_run(W.now + FLOE_SEC(1));
+    W.nq = 0;
+    REQUIRE(solo_next_request(0, W.now + FLOE_SEC(10), buf, sizeof(buf), &tx, &m));
+    CHECK(floe_addr_eq(&tx.path.local, &a1.addr));
+    memcpy(txid, m.txid, sizeof(txid));
+    floe_ice_get_local_credentials(W.ag[1], NULL, &pwd1);
+    n = build_success(resp, sizeof(resp), txid, &a1.addr, pwd1);
+    REQUIRE(n > 0);
+    floe_ice_get_stats(W.ag[0], &st);
+    unmatched = st.dropped_unmatched;
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &p1, &stranger, resp, (size_t)n),
+             FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &p2, &b.addr, resp, (size_t)n),
+             FLOE_ERR_NOT_FOUND);
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.dropped_unmatched, unmatched + 2);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &p1, &b.addr, resp, (size_t)n), 0);
+    /* The selection moves to a2: the consent id of the a1 pair is no longer an answer. */
+    CHECK_EQ(floe_ice_remove_local_candidate(W.ag[0], W.now, &a1), 0);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, W.now + FLOE_SEC(5)));
+    n = build_success(resp, sizeof(resp), txid, &a2.addr, pwd1);
+    REQUIRE(n > 0);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &p2, &b.addr, resp, (size_t)n),
+             FLOE_ERR_NOT_FOUND);
+}
+
+/* Fire agent i's deadlines up to until; each must lie in the future once fired. */
+static void check_deadlines_advance(int i, floe_time until)
+{
+    floe_time t;
+    int n = 0;
+
+    while ((t = floe_ice_poll_timeout(W.ag[i])) != FLOE_TIME_NEVER && t <= until && n++ < 10000) {
+        if (t > W.now)
+            W.now = t;
+        floe_ice_handle_timeout(W.ag[i], W.now);
+        wire_drain(i);
+        W.nq = 0;
+        t = floe_ice_poll_timeout(W.ag[i]);
+        if (t <= W.now) {
+            CHECK(t > W.now);
+            return;
+        }
+    }
+}
+
+/*
+ * Item 6: no deadline stays in the past. A restart while a nomination waited,
+ * and an agent without remote credentials after both end-of-candidates, used
+ * to return the same past deadline forever (a busy timer loop).
+ */
+static void test_deadlines_advance(void)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate h0, h1, dead = host(200, 9, 65535);
+
+    wire_reset();
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
+    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    wire_creds();
+    h0 = wire_host(0, 1, 5000, 0);
+    h1 = wire_host(1, 2, 6000, 100);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h0), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &dead), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &h0), 0);
+    wire_run(FLOE_MS(120));
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_CHECKING);
+    CHECK_EQ(floe_ice_restart(W.ag[0], W.now, true), 0);
+    check_deadlines_advance(0, FLOE_SEC(30));
+
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
+    solo_setup(&c0, false);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h0), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &dead), 0);
+    CHECK_EQ(floe_ice_end_of_local_candidates(W.ag[0], W.now), 0);
+    CHECK_EQ(floe_ice_end_of_remote_candidates(W.ag[0], W.now), 0);
+    check_deadlines_advance(0, FLOE_SEC(30));
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_FAILED);
+    CHECK_EQ(wire_state_time(0, FLOE_ICE_FAILED), FLOE_SEC(10));
+}
+
+/* The error response agent 0 queued for a request, or 0 if it sent none. */
+static int error_answer(const struct floe_ice_path *path, const struct floe_addr *from,
+                        const uint8_t *txid, bool *signed_out)
+{
+    uint8_t buf[600];
+    struct floe_ice_transmit tx;
+    struct floe_stun_msg m;
+    struct floe_span reason;
+    int code = 0;
+
+    if (floe_ice_poll_transmit(W.ag[0], W.now, buf, sizeof(buf), &tx) != 1)
+        return 0;
+    CHECK(floe_addr_eq(&tx.remote, from));
+    CHECK(floe_addr_eq(&tx.path.local, &path->local));
+    if (floe_stun_decode(&m, buf, tx.len) != 0) {
+        CHECK(!"error response decodes");
+        return -1;
+    }
+    CHECK_EQ(m.cls, FLOE_STUN_ERROR);
+    CHECK_MEM(m.txid, txid, FLOE_STUN_TXID_LEN);
+    CHECK_EQ(floe_stun_verify_fingerprint(&m), 0);
+    *signed_out = floe_stun_has(&m, FLOE_STUN_ATTR_MESSAGE_INTEGRITY);
+    return floe_stun_get_error(&m, &code, &reason) == 0 ? code : -1;
+}
+
+/*
+ * Item 7, RFC 8489 section 9.1.3 and RFC 8445 section 7.3: a request without
+ * USERNAME or MESSAGE-INTEGRITY gets 400, a wrong username or integrity 401
+ * (neither signed), an authenticated one missing ICE attributes a signed 400.
+ */
+static void bad_request_case(const struct floe_ice_path *path, const struct floe_addr *from,
+                             uint8_t idx, const struct req_spec *spec, int code, bool sig)
+{
+    uint8_t buf[600], txid[FLOE_STUN_TXID_LEN] = {1, 2, 3};
+    bool got_sig = !sig;
+    long n;
+
+    txid[11] = idx;
+    n = build_request(buf, sizeof(buf), txid, spec);
+    REQUIRE(n > 0);
+    CHECK(floe_ice_handle_input(W.ag[0], W.now, path, from, buf, (size_t)n) < 0);
+    CHECK_EQ(error_answer(path, from, txid, &got_sig), code);
+    CHECK_EQ(got_sig, sig);
+}
+
+static void test_bad_requests_answered(void)
+{
+    struct floe_ice_path path;
+    struct floe_addr from = floe_addr_v4(10, 0, 0, 9, 9999);
+    const char *ufrag, *pwd;
+    char user[80];
+    uint8_t buf[600], txid[FLOE_STUN_TXID_LEN] = {4};
+    struct floe_ice_stats st;
+    bool sig = false;
+    long n;
+
+    garbage_setup(&path, &ufrag, &pwd);
+    snprintf(user, sizeof(user), "%s:%s", ufrag, PEER_UFRAG);
+    bad_request_case(&path, &from, 0, &(struct req_spec){NULL, pwd, true}, 400, false);
+    bad_request_case(&path, &from, 1, &(struct req_spec){user, NULL, true}, 400, false);
+    bad_request_case(&path, &from, 2, &(struct req_spec){user, "wrong-password-wrong-pw", true},
+                     401, false);
+    bad_request_case(&path, &from, 3, &(struct req_spec){"nope:peer", pwd, true}, 401, false);
+    bad_request_case(&path, &from, 4, &(struct req_spec){user, pwd, false}, 400, true);
+    /* A broken fingerprint is not STUN for ICE: no answer. */
+    n = build_request(buf, sizeof(buf), txid, &(struct req_spec){user, pwd, true});
+    REQUIRE(n > 0);
+    buf[n - 1] ^= 1;
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &path, &from, buf, (size_t)n),
+             FLOE_ERR_FINGERPRINT);
+    CHECK_EQ(error_answer(&path, &from, txid, &sig), 0);
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.dropped, 6);
+    CHECK_EQ(st.dropped_unauthenticated, 4);
+    CHECK_EQ(st.checks_received, 0);
+    CHECK_EQ(st.n_remote, 0);
+}
+
+/*
+ * Item 7, RFC 8445 section 6.1.2.6: of the pairs of one foundation, the one
+ * with the highest priority is Waiting and the others Frozen, whatever order
+ * the candidates came in.
+ */
+static void test_initial_pair_states(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_candidate r = host(100, 6000, 0), l1 = host(1, 1000, 100);
+    struct floe_ice_candidate l2 = host(1, 2000, 60000), other = host(2, 1000, 50);
+    struct floe_ice_pair_info pairs[4];
+
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    solo_setup(&cfg, false);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &r), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &l1), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &l2), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &other), 0);
+    REQUIRE(floe_ice_get_pairs(W.ag[0], pairs, 4) == 3);
+    CHECK(floe_addr_eq(&pairs[0].local.addr, &l2.addr));
+    CHECK_EQ(pairs[0].state, FLOE_ICE_PAIR_WAITING);
+    CHECK(floe_addr_eq(&pairs[1].local.addr, &l1.addr));
+    CHECK_EQ(pairs[1].state, FLOE_ICE_PAIR_FROZEN);
+    CHECK(floe_addr_eq(&pairs[2].local.addr, &other.addr));
+    CHECK_EQ(pairs[2].state, FLOE_ICE_PAIR_WAITING);
+}
+
+/*
+ * Once a pair of a foundation succeeded, new pairs of that foundation are
+ * Waiting (RFC 8445 section 7.2.5.3.3, RFC 8838 section 10), even while another
+ * of them waits for its turn.
+ */
+static void test_pair_state_after_success(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_candidate r = host(100, 6000, 0), l1 = host(1, 1000, 60000);
+    struct floe_ice_candidate l2 = host(1, 2000, 100), l3 = host(1, 3000, 50);
+    struct floe_ice_path path = {.local = l1.addr};
+    struct floe_ice_pair_info pairs[4];
+    struct floe_ice_transmit tx;
+    struct floe_stun_msg m;
+    uint8_t buf[600];
+    long n;
+
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLED);
+    solo_setup(&cfg, true);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &r), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &l1), 0);
+    REQUIRE(solo_next_request(0, W.now, buf, sizeof(buf), &tx, &m));
+    n = build_success(buf, sizeof(buf), m.txid, &l1.addr, PEER_PWD);
+    REQUIRE(n > 0);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &path, &r.addr, buf, (size_t)n), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &l2), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &l3), 0);
+    REQUIRE(floe_ice_get_pairs(W.ag[0], pairs, 4) == 3);
+    CHECK_EQ(pairs[0].state, FLOE_ICE_PAIR_SUCCEEDED);
+    CHECK_EQ(pairs[1].state, FLOE_ICE_PAIR_WAITING);
+    CHECK(floe_addr_eq(&pairs[2].local.addr, &l3.addr));
+    CHECK_EQ(pairs[2].state, FLOE_ICE_PAIR_WAITING);
+}
+
+/*
+ * Item 7, RFC 8445 section 6.1.2.4: a redundant pair counts once as pruned,
+ * whether it replaced the other one or was refused, and checks arriving on an
+ * existing pair prune nothing.
+ */
+static void test_prune_counter(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_candidate r = host(100, 6000, 0), h = host(1, 5000, 0), s;
+    struct floe_ice_path path = {.local = h.addr};
+    struct floe_ice_pair_info pair;
+    struct floe_ice_stats st;
+    uint8_t buf[600], txid[FLOE_STUN_TXID_LEN] = {9};
+    const char *ufrag, *pwd;
+    char user[80];
+    long n;
+    int i, lane;
+
+    memset(&s, 0, sizeof(s));
+    s.type = FLOE_ICE_SRFLX;
+    s.addr = floe_addr_v4(203, 0, 113, 1, 7000);
+    s.base = h.addr;
+    s.server = floe_addr_v4(198, 51, 100, 1, 3478);
+    for (lane = 0; lane < 2; lane++) {
+        /* Lane 0: the server-reflexive pair waits and is replaced; lane 1: it is in progress. */
+        cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+        solo_setup(&cfg, lane == 1);
+        CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &r), 0);
+        CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &s), 0);
+        CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h), 0);
+        floe_ice_get_local_credentials(W.ag[0], &ufrag, &pwd);
+        snprintf(user, sizeof(user), "%s:%s", ufrag, PEER_UFRAG);
+        for (i = 0; i < 3; i++) {
+            txid[11] = (uint8_t)i;
+            n = build_request(buf, sizeof(buf), txid, &(struct req_spec){user, pwd, true});
+            REQUIRE(n > 0);
+            CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &path, &r.addr, buf, (size_t)n), 0);
+        }
+        floe_ice_get_stats(W.ag[0], &st);
+        CHECK_EQ(st.pairs_formed, 1);
+        CHECK_EQ(st.pairs_pruned, 1);
+        CHECK_EQ(st.n_pairs, 1);
+        REQUIRE(floe_ice_get_pairs(W.ag[0], &pair, 1) == 1);
+        CHECK_EQ(pair.local.type, lane == 0 ? FLOE_ICE_HOST : FLOE_ICE_SRFLX);
+    }
+}
+
 int main(void)
 {
     FLOE_RUN(test_priority_and_foundation);
@@ -1208,6 +1836,16 @@ int main(void)
     FLOE_RUN(test_unauthenticated_dropped);
     FLOE_RUN(test_close);
     FLOE_RUN(test_property_arrival_orders);
+    FLOE_RUN(test_checks_stop_after_nomination);
+    FLOE_RUN(test_trickle_all_pairs_failed);
+    FLOE_RUN(test_restart_make_before_break);
+    FLOE_RUN(test_triggered_check_new_transaction);
+    FLOE_RUN(test_consent_response_checked);
+    FLOE_RUN(test_deadlines_advance);
+    FLOE_RUN(test_bad_requests_answered);
+    FLOE_RUN(test_initial_pair_states);
+    FLOE_RUN(test_pair_state_after_success);
+    FLOE_RUN(test_prune_counter);
     wire_reset();
     return floe_test_summary();
 }
