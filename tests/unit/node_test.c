@@ -2,6 +2,7 @@
  * The node: candidate strings (RFC 8839 section 5.1), then the connection manager itself.
  */
 #include "floe/ice_sdp.h"
+#include "floe/node.h"
 #include "test.h"
 
 /* ------------------------------------------------------------- candidate strings */
@@ -190,6 +191,305 @@ static void test_candidate_garbage(void)
     CHECK(ok > 0);
 }
 
+/* ------------------------------------------------------------- a two-node network */
+
+/*
+ * Two nodes (a client A and a gateway B) on a loss-free network in virtual time: each
+ * datagram arrives `latency` later at the node owning its destination address, unless the
+ * link is cut. Candidates are carried by a signalling channel with the same latency.
+ */
+#define NET_MAX 4096
+#define NODE_CID_A 1001 /* A's id for its connection to B */
+#define NODE_CID_B 2002 /* B's id for its connection to A */
+
+struct net_pkt {
+    floe_time at;
+    int to_node; /* 0 A, 1 B */
+    struct floe_addr from, to;
+    size_t len;
+    uint8_t buf[FLOE_NODE_TRANSMIT_MAX];
+    bool signal; /* a candidate string for the other node, in buf */
+};
+
+struct net {
+    struct floe_node *node[2];
+    struct floe_xoshiro x[2];
+    struct floe_addr host[2];
+    floe_time now, latency;
+    bool cut;         /* every datagram dropped */
+    bool signal_down; /* candidates dropped */
+    struct net_pkt *q;
+    size_t nq;
+    /* What arrived: per node, events seen and data packets delivered. */
+    int established[2], failed[2], closed[2], path_changes[2];
+    enum floe_node_fail_reason fail_reason[2];
+    uint64_t data_rx[2];
+    uint8_t last_rx[2][64];
+    size_t last_rx_len[2];
+    size_t sent;
+};
+
+static int net_owner(const struct net *nt, const struct floe_addr *to)
+{
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        if (floe_addr_eq(&nt->host[i], to))
+            return i;
+    }
+    return -1;
+}
+
+static void net_push(struct net *nt, int to_node, const struct floe_addr *from,
+                     const struct floe_addr *to, const uint8_t *buf, size_t len, bool signal)
+{
+    struct net_pkt *p;
+
+    if (nt->nq == NET_MAX)
+        return;
+    p = &nt->q[nt->nq++];
+    p->at = nt->now + nt->latency;
+    p->to_node = to_node;
+    if (from)
+        p->from = *from;
+    if (to)
+        p->to = *to;
+    p->len = len;
+    memcpy(p->buf, buf, len);
+    p->signal = signal;
+}
+
+static void net_drain(struct net *nt, int i)
+{
+    uint8_t buf[FLOE_NODE_TRANSMIT_MAX];
+    struct floe_node_transmit tr;
+    struct floe_node_event ev;
+
+    while (floe_node_poll_transmit(nt->node[i], nt->now, buf, sizeof(buf), &tr) == 1) {
+        int owner = net_owner(nt, &tr.to);
+
+        nt->sent++;
+        if (getenv("NODE_TEST_TRACE"))
+            printf("  %8.3f %c tx %zu bytes type %u\n", (double)nt->now / 1e9, 'A' + i, tr.len,
+                   buf[0]);
+        if (owner >= 0 && !nt->cut && floe_addr_eq(&tr.local, &nt->host[i]))
+            net_push(nt, owner, &tr.local, &tr.to, buf, tr.len, false);
+    }
+    while (floe_node_poll_event(nt->node[i], &ev) == 1) {
+        if (getenv("NODE_TEST_TRACE"))
+            printf("  %8.3f %c %s %s\n", (double)nt->now / 1e9, 'A' + i,
+                   floe_node_event_name(ev.type),
+                   ev.type <= FLOE_NODE_EV_CANDIDATE_INVALIDATED ? ev.u.candidate
+                   : ev.type == FLOE_NODE_EV_PATH_CHANGED ? floe_node_path_kind_name(ev.u.path.kind)
+                                                          : "");
+        if (ev.type == FLOE_NODE_EV_CANDIDATE_NEW && !nt->signal_down)
+            net_push(nt, 1 - i, NULL, NULL, (const uint8_t *)ev.u.candidate,
+                     strlen(ev.u.candidate) + 1, true);
+        nt->established[i] += ev.type == FLOE_NODE_EV_ESTABLISHED;
+        nt->closed[i] += ev.type == FLOE_NODE_EV_CLOSED;
+        nt->path_changes[i] += ev.type == FLOE_NODE_EV_PATH_CHANGED;
+        if (ev.type == FLOE_NODE_EV_FAILED) {
+            nt->failed[i]++;
+            nt->fail_reason[i] = ev.u.reason;
+        }
+    }
+}
+
+static void net_deliver(struct net *nt, struct net_pkt *p)
+{
+    struct floe_node *nd = nt->node[p->to_node];
+    uint8_t out[FLOE_NODE_TRANSMIT_MAX];
+    uint64_t cid = 0;
+    size_t olen = 0;
+    int rc;
+
+    if (p->signal) {
+        (void)floe_node_conn_add_remote_candidate(nd, nt->now, p->to_node ? NODE_CID_B : NODE_CID_A,
+                                                  (const char *)p->buf);
+        return;
+    }
+    if (!floe_addr_eq(&p->to, &nt->host[p->to_node]))
+        return; /* the address is gone (roamed away) */
+    rc = floe_node_decapsulate(nd, nt->now, &p->to, &p->from, p->buf, p->len, out, sizeof(out),
+                               &cid, &olen);
+    if (rc == FLOE_NODE_INPUT_DATA) {
+        nt->data_rx[p->to_node]++;
+        nt->last_rx_len[p->to_node] = olen < 64 ? olen : 64;
+        memcpy(nt->last_rx[p->to_node], out, nt->last_rx_len[p->to_node]);
+        CHECK_EQ(cid, p->to_node ? NODE_CID_B : NODE_CID_A);
+    }
+}
+
+/* Advance virtual time to `until`, delivering datagrams and firing timers in order. */
+static void net_run(struct net *nt, floe_time until)
+{
+    for (;;) {
+        floe_time next = until, t;
+        size_t i, best = NET_MAX;
+        int k;
+
+        for (i = 0; i < nt->nq; i++) {
+            if (nt->q[i].at < next || (nt->q[i].at == next && best == NET_MAX)) {
+                next = nt->q[i].at;
+                best = i;
+            }
+        }
+        for (k = 0; k < 2; k++) {
+            t = floe_node_poll_timeout(nt->node[k]);
+            if (t < next) {
+                next = t;
+                best = NET_MAX;
+            }
+        }
+        if (next > until)
+            break;
+        nt->now = next > nt->now ? next : nt->now;
+        if (best != NET_MAX) {
+            struct net_pkt p = nt->q[best];
+
+            nt->q[best] = nt->q[--nt->nq];
+            net_deliver(nt, &p);
+            net_drain(nt, p.to_node);
+            continue;
+        }
+        for (k = 0; k < 2; k++) {
+            if (floe_node_poll_timeout(nt->node[k]) <= nt->now) {
+                floe_node_handle_timeout(nt->node[k], nt->now);
+                net_drain(nt, k);
+            }
+        }
+        if (next == until)
+            break;
+    }
+    nt->now = until;
+}
+
+static int net_init(struct net *nt, uint64_t seed)
+{
+    int i;
+
+    memset(nt, 0, sizeof(*nt));
+    nt->q = calloc(NET_MAX, sizeof(*nt->q));
+    nt->latency = FLOE_MS(10);
+    nt->host[0] = floe_addr_v4(10, 0, 0, 1, 5000);
+    nt->host[1] = floe_addr_v4(10, 0, 0, 2, 6000);
+    for (i = 0; i < 2; i++) {
+        struct floe_node_config cfg;
+
+        floe_node_config_default(&cfg);
+        floe_xoshiro_seed(&nt->x[i], seed + (uint64_t)i);
+        cfg.rng = floe_xoshiro_rng(&nt->x[i]);
+        cfg.role = i ? FLOE_NODE_GATEWAY : FLOE_NODE_CLIENT;
+        memset(cfg.private_key, 0x11 * (i + 1), sizeof(cfg.private_key));
+        if (floe_node_new(&nt->node[i], &cfg, 0) != 0)
+            return -1;
+        if (floe_node_add_host(nt->node[i], 0, &nt->host[i]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Both sides learn of the connection (the portal's intent), credentials crossed. */
+static int net_connect(struct net *nt)
+{
+    struct floe_node_conn_config cc[2];
+    const char *uf, *pw;
+    uint64_t cids[2] = {NODE_CID_A, NODE_CID_B};
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        memset(&cc[1 - i], 0, sizeof(cc[1 - i]));
+        floe_node_public_key(nt->node[i], cc[1 - i].public_key);
+    }
+    /* Each side's credentials exist once its connection does: create, then tell the other. */
+    strcpy(cc[0].remote_ufrag, "pending");
+    strcpy(cc[0].remote_pwd, "pending-password-000000");
+    if (floe_node_conn_upsert(nt->node[0], nt->now, cids[0], &cc[0]) != 0)
+        return -1;
+    floe_node_conn_local_credentials(nt->node[0], cids[0], &uf, &pw);
+    strcpy(cc[1].remote_ufrag, uf);
+    strcpy(cc[1].remote_pwd, pw);
+    if (floe_node_conn_upsert(nt->node[1], nt->now, cids[1], &cc[1]) != 0)
+        return -1;
+    floe_node_conn_local_credentials(nt->node[1], cids[1], &uf, &pw);
+    strcpy(cc[0].remote_ufrag, uf);
+    strcpy(cc[0].remote_pwd, pw);
+    if (floe_node_conn_upsert(nt->node[0], nt->now, cids[0], &cc[0]) != 0)
+        return -1;
+    net_drain(nt, 0);
+    net_drain(nt, 1);
+    return 0;
+}
+
+static void net_free(struct net *nt)
+{
+    floe_node_free(nt->node[0]);
+    floe_node_free(nt->node[1]);
+    free(nt->q);
+}
+
+/* A minimal IPv4 packet of len bytes with a marker byte (WireGuard trims to the IP length). */
+static size_t ip_packet(uint8_t *p, size_t len, uint8_t marker)
+{
+    memset(p, 0, len);
+    p[0] = 0x45;
+    floe_store_be16(p + 2, (uint16_t)len);
+    p[8] = 64;
+    p[9] = 17;
+    p[20] = marker;
+    return len;
+}
+
+/* Send one IP packet from node i over its connection; returns true when it left at once. */
+static bool net_send(struct net *nt, int i, uint8_t marker)
+{
+    uint8_t pkt[100], out[100 + FLOE_NODE_OVERHEAD];
+    struct floe_node_transmit tr;
+    long n;
+
+    ip_packet(pkt, sizeof(pkt), marker);
+    n = floe_node_encapsulate(nt->node[i], nt->now, i ? NODE_CID_B : NODE_CID_A, pkt, sizeof(pkt),
+                              out, sizeof(out), &tr);
+    if (n > 0 && !nt->cut && floe_addr_eq(&tr.local, &nt->host[i]) && net_owner(nt, &tr.to) >= 0)
+        net_push(nt, net_owner(nt, &tr.to), &tr.local, &tr.to, out, (size_t)n, false);
+    net_drain(nt, i);
+    return n > 0;
+}
+
+/* Establish A<->B and check data both ways; the base of the tests below. */
+static int net_up(struct net *nt, uint64_t seed)
+{
+    if (net_init(nt, seed) != 0 || net_connect(nt) != 0)
+        return -1;
+    net_run(nt, FLOE_SEC(2));
+    return nt->established[0] == 1 && nt->established[1] == 1 ? 0 : -1;
+}
+
+static void test_node_establish_direct(void)
+{
+    struct floe_node_conn_stats st;
+    struct net nt;
+
+    REQUIRE(net_up(&nt, 1) == 0);
+    REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
+    CHECK(st.established);
+    CHECK_EQ(st.path.kind, FLOE_NODE_PATH_DIRECT);
+    CHECK(floe_addr_eq(&st.path.remote, &nt.host[1]));
+    CHECK(net_send(&nt, 0, 0xA1));
+    net_run(&nt, nt.now + FLOE_MS(50));
+    CHECK_EQ(nt.data_rx[1], 1);
+    CHECK_EQ(nt.last_rx[1][20], 0xA1);
+    CHECK(net_send(&nt, 1, 0xB2));
+    net_run(&nt, nt.now + FLOE_MS(50));
+    CHECK_EQ(nt.data_rx[0], 1);
+    CHECK_EQ(nt.last_rx[0][20], 0xB2);
+    REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
+    CHECK_EQ(st.rx_packets, 1);
+    CHECK_EQ(st.tx_packets, 1);
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    net_free(&nt);
+}
+
 int main(void)
 {
     FLOE_RUN(test_candidate_parse_browser);
@@ -197,5 +497,6 @@ int main(void)
     FLOE_RUN(test_candidate_refused);
     FLOE_RUN(test_candidate_round_trip);
     FLOE_RUN(test_candidate_garbage);
+    FLOE_RUN(test_node_establish_direct);
     return floe_test_summary();
 }

@@ -1,0 +1,147 @@
+/*
+ * Paths of a connection: the one ICE nominated, or the one the latest authenticated
+ * WireGuard packet came on (the peer follows the sender); framing a datagram for the path;
+ * WireGuard events; ICE transaction ids for routing responses.
+ */
+#include <string.h>
+
+#include "node/node_int.h"
+
+static bool path_eq(const struct floe_node_path *a, const struct floe_node_path *b)
+{
+    return a->kind == b->kind && floe_addr_eq(&a->local, &b->local) &&
+           floe_addr_eq(&a->remote, &b->remote) && floe_addr_eq(&a->relay, &b->relay);
+}
+
+void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now,
+                         const struct floe_node_path *p)
+{
+    struct floe_node_event *ev;
+
+    if (path_eq(&c->st.path, p))
+        return;
+    c->st.path = *p;
+    c->st.path_changes++;
+    (void)floe_wg_peer_set_endpoint(n->wg, c->peer, &p->remote);
+    ev = floe__node_event_push(n, FLOE_NODE_EV_PATH_CHANGED, c->id);
+    if (ev)
+        ev->u.path = *p;
+    /* The client starts the handshake as soon as it has somewhere to send it. */
+    if (n->cfg.role == FLOE_NODE_CLIENT)
+        floe__node_conn_keepalive(n, c, now);
+}
+
+/* Is from one of the peer's relayed candidates? Only asked when the path changes. */
+static bool path_remote_is_relay(const struct node_conn *c, const struct floe_addr *from)
+{
+    struct floe_ice_candidate rc[NODE_REMOTE_MAX];
+    size_t i, k = floe_ice_get_remote_candidates(c->ice, rc, NODE_REMOTE_MAX);
+
+    for (i = 0; i < k; i++) {
+        if (rc[i].type == FLOE_ICE_RELAY && floe_addr_eq(&rc[i].addr, from))
+            return true;
+    }
+    return false;
+}
+
+void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time now,
+                            const struct floe_ice_path *ip, const struct floe_addr *from)
+{
+    struct floe_node_path p;
+    bool remote_relay;
+
+    if (floe_addr_eq(&c->st.path.remote, from) && floe_addr_eq(&c->st.path.local, &ip->local) &&
+        (ip->via_relay ? floe_addr_eq(&c->st.path.relay, &ip->relay)
+                       : c->st.path.relay.family == FLOE_AF_NONE))
+        return;
+    memset(&p, 0, sizeof(p));
+    p.local = ip->local;
+    p.remote = *from;
+    remote_relay = path_remote_is_relay(c, from);
+    if (ip->via_relay) {
+        p.relay = ip->relay;
+        p.kind = remote_relay ? FLOE_NODE_PATH_RELAY_RELAY : FLOE_NODE_PATH_LOCAL_RELAY;
+    } else {
+        p.kind = remote_relay ? FLOE_NODE_PATH_REMOTE_RELAY : FLOE_NODE_PATH_DIRECT;
+    }
+    floe__node_path_set(n, c, now, &p);
+}
+
+void floe__node_wg_events(struct floe_node *n, floe_time now)
+{
+    struct floe_wg_event ev;
+
+    while (floe_wg_poll_event(n->wg, &ev) == 1) {
+        struct node_conn *c = ev.peer ? floe_wg_peer_user(ev.peer) : NULL;
+
+        if (!c || !c->used || ev.type != FLOE_WG_EV_HANDSHAKE_COMPLETE)
+            continue;
+        floe__node_conn_keepalive(n, c, now);
+        if (!c->st.established && c->st.path.kind != FLOE_NODE_PATH_NONE) {
+            c->st.established = true;
+            floe__node_event(n, FLOE_NODE_EV_ESTABLISHED, c->id);
+        }
+    }
+}
+
+/*
+ * Send buf[0..len) (a WireGuard datagram) on c's path: directly, or framed in place for
+ * the relay. Returns the datagram length, 0 (queued by the relay, or dropped and counted).
+ */
+long floe__node_frame(struct floe_node *n, struct node_conn *c, floe_time now, uint8_t *buf,
+                      size_t len, size_t cap, struct floe_node_transmit *tr)
+{
+    const struct floe_node_path *p = &c->st.path;
+    struct node_relay *r;
+    long out;
+
+    if (p->kind == FLOE_NODE_PATH_NONE) {
+        n->st.dropped_no_path++;
+        return 0;
+    }
+    if (p->relay.family == FLOE_AF_NONE) {
+        tr->local = p->local;
+        tr->to = p->remote;
+        tr->len = len;
+        return (long)len;
+    }
+    r = floe__node_relay_by_server(n, &p->relay);
+    out = r ? floe_turn_encapsulate(r->turn, now, &p->remote, buf, len, buf, cap) : -1;
+    if (out <= 0) {
+        if (out < 0)
+            n->st.dropped_no_path++;
+        return 0;
+    }
+    tr->local = r->local;
+    tr->to = r->server;
+    tr->len = (size_t)out;
+    return out;
+}
+
+static uint32_t txid_slot(const uint8_t *txid)
+{
+    return (uint32_t)floe__node_hash(txid, FLOE_STUN_TXID_LEN) & (NODE_TXID_SLOTS - 1);
+}
+
+/* Remember the transaction id of an outgoing ICE check so its response finds c. */
+void floe__node_txid_remember(struct floe_node *n, const uint8_t *dgram, size_t len, uint64_t cid)
+{
+    struct node_txid *t;
+
+    if (len < FLOE_STUN_HEADER_LEN || (floe_load_be16(dgram) & 0x0110) != 0)
+        return; /* not a request */
+    t = &n->txids[txid_slot(dgram + 8)];
+    memcpy(t->txid, dgram + 8, FLOE_STUN_TXID_LEN);
+    t->cid = cid;
+    t->used = true;
+}
+
+/* The connection that sent the check txid answers, or NULL. */
+struct node_conn *floe__node_txid_find(const struct floe_node *n, const uint8_t *txid)
+{
+    const struct node_txid *t = &n->txids[txid_slot(txid)];
+
+    if (!t->used || memcmp(t->txid, txid, FLOE_STUN_TXID_LEN) != 0)
+        return NULL;
+    return floe__node_conn_find(n, t->cid);
+}
