@@ -406,12 +406,12 @@ static void conn_fail(struct floe_node *n, struct node_conn *c, enum floe_node_f
     floe__node_conn_destroy(n, c);
 }
 
-static void conn_set_keepalive(struct floe_node *n, struct node_conn *c, floe_time now)
+/* The keepalive interval: both sides send one after this long without sending anything, so
+ * each side's liveness sees an authenticated packet (WireGuard's persistent keepalive is
+ * reset by received packets too, which leaves one side silent when both use it). */
+static floe_time conn_keepalive_interval(const struct node_conn *c)
 {
-    uint16_t s = c->st.idle ? FLOE_NODE_KEEPALIVE_IDLE_S : FLOE_NODE_KEEPALIVE_S;
-
-    (void)floe_wg_peer_set_keepalive(n->wg, c->peer, now, s);
-    c->keepalive_on = true;
+    return FLOE_SEC(c->st.idle ? FLOE_NODE_KEEPALIVE_IDLE_S : FLOE_NODE_KEEPALIVE_S);
 }
 
 /* Idle: no application packet for idle_after slows the keepalives; any packet wakes it. */
@@ -420,16 +420,32 @@ void floe__node_conn_activity(struct floe_node *n, struct node_conn *c, floe_tim
     c->last_app = now;
     if (c->st.idle) {
         c->st.idle = false;
-        if (c->keepalive_on)
-            conn_set_keepalive(n, c, now);
         floe__node_schedule(n, c);
     }
 }
 
-void floe__node_conn_keepalive(struct floe_node *n, struct node_conn *c, floe_time now)
+/* Send a keepalive from the next poll_transmit (a handshake first if no session). */
+void floe__node_conn_keepalive(struct floe_node *n, struct node_conn *c)
 {
-    if (!c->keepalive_on)
-        conn_set_keepalive(n, c, now);
+    c->keepalive_due = true;
+    floe__node_mark_dirty(n, c);
+}
+
+int floe__node_conn_poll_keepalive(struct floe_node *n, struct node_conn *c, floe_time now,
+                                   uint8_t *buf, size_t cap, struct floe_node_transmit *tr)
+{
+    struct floe_addr dst;
+    long len;
+
+    if (!c->keepalive_due)
+        return 0;
+    c->keepalive_due = false;
+    c->last_tx = now;
+    len =
+        floe_wg_encapsulate(n->wg, now, c->peer, NULL, 0, buf, cap - FLOE_TURN_SEND_OVERHEAD, &dst);
+    if (len <= 0)
+        return 2; /* queued behind a handshake: poll_transmit gives the handshake */
+    return floe__node_frame(n, c, now, buf, (size_t)len, cap, tr) > 0 ? 1 : 2;
 }
 
 static floe_time conn_liveness_from(const struct node_conn *c)
@@ -453,11 +469,10 @@ void floe__node_conn_timeout(struct floe_node *n, struct node_conn *c, floe_time
         conn_fail(n, c, FLOE_NODE_FAIL_WG_TIMEOUT);
         return;
     }
-    if (!c->st.idle && now >= floe_time_add(c->last_app, n->cfg.idle_after)) {
+    if (!c->st.idle && now >= floe_time_add(c->last_app, n->cfg.idle_after))
         c->st.idle = true;
-        if (c->keepalive_on)
-            conn_set_keepalive(n, c, now);
-    }
+    if (c->st.established && now >= floe_time_add(c->last_tx, conn_keepalive_interval(c)))
+        floe__node_conn_keepalive(n, c);
     if (c->grace_since != FLOE_TIME_NEVER &&
         now >= floe_time_add(c->grace_since, n->cfg.ice_grace)) {
         c->st.grace_expired++;
@@ -477,5 +492,7 @@ floe_time floe__node_conn_deadline(const struct floe_node *n, const struct node_
         t = floe_time_min(t, floe_time_add(c->last_app, n->cfg.idle_after));
     if (c->grace_since != FLOE_TIME_NEVER)
         t = floe_time_min(t, floe_time_add(c->grace_since, n->cfg.ice_grace));
+    if (c->st.established && !c->keepalive_due)
+        t = floe_time_min(t, floe_time_add(c->last_tx, conn_keepalive_interval(c)));
     return t;
 }

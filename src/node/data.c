@@ -266,6 +266,32 @@ int floe_node_decapsulate_batch(struct floe_node *n, floe_time now, struct floe_
 
 /* ------------------------------------------------------------ poll_transmit */
 
+/* An ICE datagram of c in buf: 1 ready to send, 2 handed to a relay, 0 dropped. */
+static int poll_ice_out(struct floe_node *n, struct node_conn *c, floe_time now, uint8_t *buf,
+                        size_t cap, const struct floe_ice_transmit *it,
+                        struct floe_node_transmit *tr)
+{
+    struct node_relay *r;
+    long out;
+
+    floe__node_txid_remember(n, buf, it->len, c->id);
+    if (!it->path.via_relay) {
+        *tr =
+            (struct floe_node_transmit){.local = it->path.local, .to = it->remote, .len = it->len};
+        return 1;
+    }
+    r = floe__node_relay_by_server(n, &it->path.relay);
+    out = r ? floe_turn_encapsulate(r->turn, now, &it->remote, buf, it->len, buf, cap) : -1;
+    if (out > 0) {
+        *tr = (struct floe_node_transmit){.local = r->local, .to = r->server, .len = (size_t)out};
+        return 1;
+    }
+    if (out == 0)
+        return 2;
+    n->st.dropped_no_path++;
+    return 0;
+}
+
 /* 1: a datagram in buf; 2: something was handed to a relay (poll again); 0: nothing. */
 static int poll_conns(struct floe_node *n, floe_time now, uint8_t *buf, size_t cap,
                       struct floe_node_transmit *tr)
@@ -273,34 +299,25 @@ static int poll_conns(struct floe_node *n, floe_time now, uint8_t *buf, size_t c
     while (n->dirty_head != NODE_NONE) {
         struct node_conn *c = &n->conns[n->dirty_head];
         struct floe_ice_transmit it;
-        struct node_relay *r;
-        long out;
+        int rc;
 
-        if (!c->used || floe_ice_poll_transmit(c->ice, now, buf, cap, &it) != 1) {
-            n->dirty_head = c->dirty_next;
-            if (n->dirty_head == NODE_NONE)
-                n->dirty_tail = NODE_NONE;
-            c->dirty = false;
-            if (c->used)
-                floe__node_schedule(n, c);
+        if (c->used && floe_ice_poll_transmit(c->ice, now, buf, cap, &it) == 1) {
+            rc = poll_ice_out(n, c, now, buf, cap, &it, tr);
+            if (rc)
+                return rc;
             continue;
         }
-        floe__node_txid_remember(n, buf, it.len, c->id);
-        if (!it.path.via_relay) {
-            *tr =
-                (struct floe_node_transmit){.local = it.path.local, .to = it.remote, .len = it.len};
-            return 1;
+        if (c->used) {
+            rc = floe__node_conn_poll_keepalive(n, c, now, buf, cap, tr);
+            if (rc)
+                return rc;
         }
-        r = floe__node_relay_by_server(n, &it.path.relay);
-        out = r ? floe_turn_encapsulate(r->turn, now, &it.remote, buf, it.len, buf, cap) : -1;
-        if (out > 0) {
-            *tr =
-                (struct floe_node_transmit){.local = r->local, .to = r->server, .len = (size_t)out};
-            return 1;
-        }
-        if (out == 0)
-            return 2;
-        n->st.dropped_no_path++;
+        n->dirty_head = c->dirty_next;
+        if (n->dirty_head == NODE_NONE)
+            n->dirty_tail = NODE_NONE;
+        c->dirty = false;
+        if (c->used)
+            floe__node_schedule(n, c);
     }
     return 0;
 }

@@ -50,7 +50,8 @@ struct node_conn {
     floe_time last_auth;    /* last authenticated WireGuard packet */
     floe_time last_app;     /* last application packet either way */
     floe_time grace_since;  /* ICE disconnected since; NEVER otherwise */
-    bool keepalive_on;
+    floe_time last_tx;      /* last WireGuard datagram sent */
+    bool keepalive_due;     /* a keepalive goes out from poll_transmit */
     struct floe_node_conn_stats st;
     floe_time deadline;
     uint32_t heap_pos;
@@ -123,7 +124,9 @@ void floe__node_conn_remove_local(struct floe_node *n, struct node_conn *c, floe
 void floe__node_conn_after_ice(struct floe_node *n, struct node_conn *c, floe_time now);
 void floe__node_conn_timeout(struct floe_node *n, struct node_conn *c, floe_time now);
 void floe__node_conn_activity(struct floe_node *n, struct node_conn *c, floe_time now);
-void floe__node_conn_keepalive(struct floe_node *n, struct node_conn *c, floe_time now);
+void floe__node_conn_keepalive(struct floe_node *n, struct node_conn *c);
+int floe__node_conn_poll_keepalive(struct floe_node *n, struct node_conn *c, floe_time now,
+                                   uint8_t *buf, size_t cap, struct floe_node_transmit *tr);
 floe_time floe__node_conn_deadline(const struct floe_node *n, const struct node_conn *c);
 void floe__node_conn_destroy(struct floe_node *n, struct node_conn *c);
 void floe__node_relay_candidate(struct floe_node *n, struct node_relay *r, floe_time now,

@@ -27,8 +27,8 @@ void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now
     if (ev)
         ev->u.path = *p;
     /* The client starts the handshake as soon as it has somewhere to send it. */
-    if (n->cfg.role == FLOE_NODE_CLIENT)
-        floe__node_conn_keepalive(n, c, now);
+    if (n->cfg.role == FLOE_NODE_CLIENT && !floe_wg_peer_has_session(c->peer, now))
+        floe__node_conn_keepalive(n, c);
 }
 
 /* Is from one of the peer's relayed candidates? Only asked when the path changes. */
@@ -71,12 +71,12 @@ void floe__node_wg_events(struct floe_node *n, floe_time now)
 {
     struct floe_wg_event ev;
 
+    (void)now;
     while (floe_wg_poll_event(n->wg, &ev) == 1) {
         struct node_conn *c = ev.peer ? floe_wg_peer_user(ev.peer) : NULL;
 
         if (!c || !c->used || ev.type != FLOE_WG_EV_HANDSHAKE_COMPLETE)
             continue;
-        floe__node_conn_keepalive(n, c, now);
         if (!c->st.established && c->st.path.kind != FLOE_NODE_PATH_NONE) {
             c->st.established = true;
             floe__node_event(n, FLOE_NODE_EV_ESTABLISHED, c->id);
@@ -99,6 +99,7 @@ long floe__node_frame(struct floe_node *n, struct node_conn *c, floe_time now, u
         n->st.dropped_no_path++;
         return 0;
     }
+    c->last_tx = now;
     if (p->relay.family == FLOE_AF_NONE) {
         tr->local = p->local;
         tr->to = p->remote;

@@ -3,6 +3,7 @@
  */
 #include "floe/ice_sdp.h"
 #include "floe/node.h"
+#include "floe/stun.h"
 #include "test.h"
 
 /* ------------------------------------------------------------- candidate strings */
@@ -490,6 +491,352 @@ static void test_node_establish_direct(void)
     net_free(&nt);
 }
 
+/* Liveness (a): no remote candidate within 10 s fails the connection, not earlier. */
+static void test_node_no_candidates_fails_at_10s(void)
+{
+    struct floe_node_conn_stats st;
+    struct floe_node_conn_config cc;
+    struct net nt;
+
+    REQUIRE(net_init(&nt, 2) == 0);
+    memset(&cc, 0, sizeof(cc));
+    floe_node_public_key(nt.node[1], cc.public_key);
+    strcpy(cc.remote_ufrag, "abcd");
+    strcpy(cc.remote_pwd, "0123456789abcdefghijklmn");
+    REQUIRE(floe_node_conn_upsert(nt.node[0], 0, NODE_CID_A, &cc) == 0);
+    net_drain(&nt, 0);
+    nt.cut = true;
+    net_run(&nt, FLOE_NODE_CANDIDATE_TIMEOUT - FLOE_MS(1));
+    CHECK_EQ(nt.failed[0], 0);
+    CHECK_EQ(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st), 0);
+    net_run(&nt, FLOE_NODE_CANDIDATE_TIMEOUT + FLOE_MS(1));
+    CHECK_EQ(nt.failed[0], 1);
+    CHECK_EQ(nt.fail_reason[0], FLOE_NODE_FAIL_NO_CANDIDATES);
+    CHECK_EQ(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st), FLOE_ERR_NOT_FOUND);
+    net_free(&nt);
+}
+
+/* ICE disconnected (consent lost on a cut network) starts the grace, never fails. */
+static void test_node_ice_disconnected_not_fatal(void)
+{
+    struct floe_node_conn_stats st;
+    struct net nt;
+    floe_time cut_at;
+    bool saw_disconnected = false;
+
+    REQUIRE(net_up(&nt, 3) == 0);
+    nt.cut = true;
+    cut_at = nt.now;
+    while (nt.now < cut_at + FLOE_SEC(60)) {
+        net_run(&nt, nt.now + FLOE_SEC(1));
+        REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
+        saw_disconnected |= st.ice_state == FLOE_ICE_DISCONNECTED;
+    }
+    CHECK(saw_disconnected);
+    CHECK(st.grace_expired >= 1);
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    nt.cut = false;
+    CHECK(net_send(&nt, 0, 0x33));
+    net_run(&nt, nt.now + FLOE_MS(100));
+    CHECK_EQ(nt.data_rx[1], 1);
+    CHECK(net_send(&nt, 1, 0x44));
+    net_run(&nt, nt.now + FLOE_MS(100));
+    CHECK_EQ(nt.data_rx[0], 1);
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    net_free(&nt);
+}
+
+/* Liveness (b): no authenticated WireGuard packet for REKEY_ATTEMPT_TIME fails, not before. */
+static void test_node_wg_silence_fails(void)
+{
+    struct net nt;
+    floe_time cut_at;
+
+    REQUIRE(net_up(&nt, 4) == 0);
+    nt.cut = true;
+    cut_at = nt.now;
+    net_run(&nt, cut_at + FLOE_NODE_WG_LIVENESS_TIMEOUT - FLOE_SEC(6));
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    net_run(&nt, cut_at + FLOE_NODE_WG_LIVENESS_TIMEOUT + FLOE_SEC(1));
+    CHECK_EQ(nt.failed[0], 1);
+    CHECK_EQ(nt.failed[1], 1);
+    CHECK_EQ(nt.fail_reason[0], FLOE_NODE_FAIL_WG_TIMEOUT);
+    CHECK_EQ(nt.fail_reason[1], FLOE_NODE_FAIL_WG_TIMEOUT);
+    net_free(&nt);
+}
+
+/* Roaming: the client resets onto a new address; the session survives, data flows again. */
+static void test_node_reset_roam(void)
+{
+    struct floe_node_conn_stats st;
+    struct net nt;
+    floe_time roam_at, back_at = 0;
+    uint64_t rx0;
+
+    REQUIRE(net_up(&nt, 5) == 0);
+    roam_at = nt.now;
+    nt.host[0] = floe_addr_v4(10, 0, 1, 1, 5001);
+    CHECK_EQ(floe_node_reset(nt.node[0], nt.now), 0);
+    CHECK_EQ(floe_node_add_host(nt.node[0], nt.now, &nt.host[0]), 0);
+    net_drain(&nt, 0);
+    rx0 = nt.data_rx[0];
+    while (nt.now < roam_at + FLOE_SEC(3) && !back_at) {
+        net_send(&nt, 0, 0x55);
+        net_send(&nt, 1, 0x66);
+        net_run(&nt, nt.now + FLOE_MS(20));
+        if (nt.data_rx[0] > rx0)
+            back_at = nt.now;
+    }
+    CHECK(back_at != 0);
+    CHECK(back_at - roam_at <= FLOE_MS(500));
+    CHECK_EQ(nt.established[0], 1); /* the same session: no second "established" */
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
+    CHECK(floe_addr_eq(&st.path.remote, &nt.host[0])); /* the gateway followed */
+    net_free(&nt);
+}
+
+static void test_node_upsert_close_remove(void)
+{
+    struct floe_node_conn_config cc;
+    struct floe_node_stats ns;
+    struct floe_node_event ev;
+    struct net nt;
+    int closed = 0;
+
+    REQUIRE(net_init(&nt, 6) == 0);
+    memset(&cc, 0, sizeof(cc));
+    floe_node_public_key(nt.node[1], cc.public_key);
+    strcpy(cc.remote_ufrag, "abcd");
+    strcpy(cc.remote_pwd, "0123456789abcdefghijklmn");
+    CHECK_EQ(floe_node_conn_upsert(nt.node[0], 0, 7, &cc), 0);
+    CHECK_EQ(floe_node_conn_upsert(nt.node[0], 0, 7, &cc), 0);
+    strcpy(cc.remote_ufrag, "efgh");
+    CHECK_EQ(floe_node_conn_upsert(nt.node[0], 0, 7, &cc), 0);
+    floe_node_stats(nt.node[0], &ns);
+    CHECK_EQ(ns.n_connections, 1);
+    CHECK_EQ(floe_node_conn_add_remote_candidate(nt.node[0], 0, 7, "candidate:x"),
+             FLOE_ERR_MALFORMED);
+    CHECK_EQ(floe_node_conn_add_remote_candidate(nt.node[0], 0, 8,
+                                                 "candidate:1 1 UDP 1 1.2.3.4 5 typ host"),
+             FLOE_ERR_NOT_FOUND);
+    floe_node_stats(nt.node[0], &ns);
+    CHECK_EQ(ns.bad_candidates, 1);
+    floe_node_public_key(nt.node[0], cc.public_key);
+    CHECK_EQ(floe_node_conn_upsert(nt.node[0], 0, 9, &cc), FLOE_ERR_INVALID_ARG);
+    cc.remote_ufrag[0] = '\0';
+    floe_node_public_key(nt.node[1], cc.public_key);
+    CHECK_EQ(floe_node_conn_upsert(nt.node[0], 0, 9, &cc), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_node_conn_close(nt.node[0], 0, 7), 0);
+    CHECK_EQ(floe_node_conn_close(nt.node[0], 0, 7), FLOE_ERR_NOT_FOUND);
+    while (floe_node_poll_event(nt.node[0], &ev) == 1)
+        closed += ev.type == FLOE_NODE_EV_CLOSED && ev.cid == 7;
+    CHECK_EQ(closed, 1);
+    strcpy(cc.remote_ufrag, "abcd");
+    CHECK_EQ(floe_node_conn_upsert(nt.node[0], 0, 7, &cc), 0);
+    CHECK_EQ(floe_node_conn_remove(nt.node[0], 0, 7), 0);
+    CHECK_EQ(floe_node_conn_remove(nt.node[0], 0, 7), FLOE_ERR_NOT_FOUND);
+    floe_node_stats(nt.node[0], &ns);
+    CHECK_EQ(ns.n_connections, 0);
+    net_free(&nt);
+}
+
+static void test_node_config_bounds(void)
+{
+    struct floe_node_config cfg;
+    struct floe_node *n = NULL;
+    struct floe_xoshiro x;
+
+    floe_xoshiro_seed(&x, 1);
+    floe_node_config_default(&cfg);
+    CHECK_EQ(floe_node_new(&n, &cfg, 0), FLOE_ERR_INVALID_ARG); /* no rng */
+    cfg.rng = floe_xoshiro_rng(&x);
+    cfg.max_connections = 0;
+    CHECK_EQ(floe_node_new(&n, &cfg, 0), FLOE_ERR_INVALID_ARG);
+    cfg.max_connections = FLOE_NODE_MAX_CONNECTIONS_LIMIT + 1;
+    CHECK_EQ(floe_node_new(&n, &cfg, 0), FLOE_ERR_INVALID_ARG);
+    cfg.max_connections = 2;
+    cfg.max_relays = FLOE_NODE_MAX_RELAYS_LIMIT + 1;
+    CHECK_EQ(floe_node_new(&n, &cfg, 0), FLOE_ERR_INVALID_ARG);
+    cfg.max_relays = 1;
+    cfg.wg_liveness_timeout = FLOE_SEC(1);
+    CHECK_EQ(floe_node_new(&n, &cfg, 0), FLOE_ERR_INVALID_ARG);
+    cfg.wg_liveness_timeout = FLOE_NODE_WG_LIVENESS_TIMEOUT;
+    memset(cfg.private_key, 7, sizeof(cfg.private_key));
+    REQUIRE(floe_node_new(&n, &cfg, 0) == 0);
+    {
+        struct floe_node_conn_config cc;
+        struct floe_addr none = {0};
+        uint8_t out[FLOE_NODE_TRANSMIT_MAX];
+        struct floe_node_transmit tr;
+
+        memset(&cc, 0, sizeof(cc));
+        memset(cc.public_key, 9, sizeof(cc.public_key));
+        strcpy(cc.remote_ufrag, "abcd");
+        strcpy(cc.remote_pwd, "0123456789abcdefghijklmn");
+        CHECK_EQ(floe_node_conn_upsert(n, 0, 1, &cc), 0);
+        cc.public_key[0] = 10;
+        CHECK_EQ(floe_node_conn_upsert(n, 0, 2, &cc), 0);
+        cc.public_key[0] = 11;
+        CHECK_EQ(floe_node_conn_upsert(n, 0, 3, &cc), FLOE_ERR_NOMEM);
+        CHECK_EQ(floe_node_add_host(n, 0, &none), FLOE_ERR_INVALID_ARG);
+        CHECK_EQ(floe_node_relay_add(n, 0, &none, "u", "p"), FLOE_ERR_INVALID_ARG);
+        none = floe_addr_v4(192, 0, 2, 1, 3478);
+        CHECK_EQ(floe_node_relay_add(n, 0, &none, "u", "p"), FLOE_ERR_ADDR_FAMILY);
+        CHECK_EQ(floe_node_poll_transmit(n, 0, out, 100, &tr), FLOE_ERR_BUFFER_TOO_SMALL);
+        CHECK_EQ(floe_node_encapsulate(n, 0, 99, out, 20, out, sizeof(out), &tr),
+                 FLOE_ERR_NOT_FOUND);
+    }
+    floe_node_free(n);
+}
+
+/* Garbage on the socket is dropped and counted; the connection keeps working. */
+static void test_node_demux_garbage(void)
+{
+    uint8_t buf[256], out[256];
+    struct floe_node_stats ns;
+    struct floe_xoshiro x;
+    struct net nt;
+    int i;
+
+    REQUIRE(net_up(&nt, 7) == 0);
+    floe_xoshiro_seed(&x, floe_test_seed() + 77);
+    for (i = 0; i < 5000; i++) {
+        struct floe_addr from = floe_addr_v4(10, 9, 9, (uint8_t)(i & 3), (uint16_t)(7000 + i));
+        size_t len = (size_t)(floe_xoshiro_next(&x) % sizeof(buf)), k;
+        uint64_t cid = 0;
+        size_t olen = 0;
+        int rc;
+
+        for (k = 0; k < len; k++)
+            buf[k] = (uint8_t)floe_xoshiro_next(&x);
+        if (len > 4 && (i & 1)) { /* look like WireGuard or STUN to reach the deeper paths */
+            buf[0] = (uint8_t)(1 + i % 4);
+            buf[1] = buf[2] = buf[3] = 0;
+        }
+        if (len >= 20 && (i % 5) == 0) {
+            buf[0] &= 0x3f;
+            floe_store_be32(buf + 4, 0x2112A442u);
+            floe_store_be16(buf + 2, (uint16_t)((len - 20) & ~3u));
+        }
+        rc = floe_node_decapsulate(nt.node[1], nt.now, &nt.host[1], &from, buf, len, out,
+                                   sizeof(out), &cid, &olen);
+        CHECK(rc == FLOE_NODE_INPUT_DROPPED || rc == FLOE_NODE_INPUT_CONSUMED);
+    }
+    floe_node_stats(nt.node[1], &ns);
+    CHECK(ns.dropped > 0);
+    CHECK(ns.dropped_malformed > 0);
+    CHECK(net_send(&nt, 0, 0x77));
+    net_run(&nt, nt.now + FLOE_MS(50));
+    CHECK_EQ(nt.data_rx[1], 1);
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    net_free(&nt);
+}
+
+/* A STUN check for a ufrag no connection has is dropped as unknown. */
+static void test_node_unknown_ufrag(void)
+{
+    struct floe_stun_builder b;
+    uint8_t buf[128], out[128], txid[FLOE_STUN_TXID_LEN] = {1, 2, 3};
+    struct floe_node_stats ns;
+    struct floe_addr from = floe_addr_v4(10, 0, 0, 9, 999);
+    struct net nt;
+    uint64_t cid;
+    size_t olen;
+    long len;
+
+    REQUIRE(net_up(&nt, 8) == 0);
+    floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_BINDING, FLOE_STUN_REQUEST, txid);
+    floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, "nope:peer", 9);
+    floe_stun_add_fingerprint(&b);
+    len = floe_stun_build_finish(&b);
+    REQUIRE(len > 0);
+    CHECK_EQ(floe_node_decapsulate(nt.node[1], nt.now, &nt.host[1], &from, buf, (size_t)len, out,
+                                   sizeof(out), &cid, &olen),
+             FLOE_NODE_INPUT_DROPPED);
+    floe_node_stats(nt.node[1], &ns);
+    CHECK_EQ(ns.dropped_unknown, 1);
+    net_free(&nt);
+}
+
+/* Idle after 20 s without application packets; a packet wakes the connection. */
+static void test_node_idle_profile(void)
+{
+    struct floe_node_conn_stats st;
+    struct net nt;
+
+    REQUIRE(net_up(&nt, 9) == 0);
+    net_run(&nt, nt.now + FLOE_NODE_IDLE_AFTER - FLOE_SEC(3));
+    REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
+    CHECK(!st.idle);
+    net_run(&nt, nt.now + FLOE_SEC(4));
+    REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
+    CHECK(st.idle);
+    CHECK(net_send(&nt, 0, 0x99));
+    REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
+    CHECK(!st.idle);
+    net_run(&nt, nt.now + FLOE_MS(50));
+    CHECK_EQ(nt.data_rx[1], 1);
+    /* Idle for minutes: keepalives keep the session; data flows at once after. */
+    net_run(&nt, nt.now + FLOE_SEC(300));
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    CHECK(net_send(&nt, 1, 0x98));
+    net_run(&nt, nt.now + FLOE_MS(50));
+    CHECK_EQ(nt.data_rx[0], 1);
+    net_free(&nt);
+}
+
+/* The batch forms give what the single forms give, in order. */
+static void test_node_batches(void)
+{
+    enum { N = 10 };
+    static uint8_t pkts[N][200], outs[N][200 + FLOE_NODE_OVERHEAD], plain[N][256];
+    struct floe_node_encap enc[N];
+    struct floe_node_decap dec[N];
+    struct net nt;
+    int i;
+
+    REQUIRE(net_up(&nt, 10) == 0);
+    for (i = 0; i < N; i++) {
+        ip_packet(pkts[i], 60 + (size_t)i * 10, (uint8_t)i);
+        enc[i] = (struct floe_node_encap){.cid = NODE_CID_A,
+                                          .pkt = pkts[i],
+                                          .len = 60 + (size_t)i * 10,
+                                          .out = outs[i],
+                                          .cap = sizeof(outs[i])};
+    }
+    enc[3].cid = 4242;
+    REQUIRE(floe_node_encapsulate_batch(nt.node[0], nt.now, enc, N) == 0);
+    for (i = 0; i < N; i++) {
+        if (i == 3) {
+            CHECK_EQ(enc[i].n, FLOE_ERR_NOT_FOUND);
+            continue;
+        }
+        REQUIRE(enc[i].n > 0);
+        CHECK(floe_addr_eq(&enc[i].tr.to, &nt.host[1]));
+        dec[i] = (struct floe_node_decap){.local = enc[i].tr.to,
+                                          .from = enc[i].tr.local,
+                                          .dgram = outs[i],
+                                          .len = (size_t)enc[i].n,
+                                          .out = plain[i],
+                                          .cap = sizeof(plain[i])};
+    }
+    dec[3] = dec[2]; /* a replay inside the batch is dropped */
+    dec[3].out = plain[3];
+    REQUIRE(floe_node_decapsulate_batch(nt.node[1], nt.now, dec, N) == 0);
+    for (i = 0; i < N; i++) {
+        if (i == 3) {
+            CHECK_EQ(dec[i].rc, FLOE_NODE_INPUT_DROPPED);
+            continue;
+        }
+        CHECK_EQ(dec[i].rc, FLOE_NODE_INPUT_DATA);
+        CHECK_EQ(dec[i].cid, NODE_CID_B);
+        CHECK_EQ(dec[i].out_len, 60 + (size_t)i * 10);
+        CHECK_EQ(plain[i][20], i);
+    }
+    net_free(&nt);
+}
+
 int main(void)
 {
     FLOE_RUN(test_candidate_parse_browser);
@@ -498,5 +845,15 @@ int main(void)
     FLOE_RUN(test_candidate_round_trip);
     FLOE_RUN(test_candidate_garbage);
     FLOE_RUN(test_node_establish_direct);
+    FLOE_RUN(test_node_no_candidates_fails_at_10s);
+    FLOE_RUN(test_node_ice_disconnected_not_fatal);
+    FLOE_RUN(test_node_wg_silence_fails);
+    FLOE_RUN(test_node_reset_roam);
+    FLOE_RUN(test_node_upsert_close_remove);
+    FLOE_RUN(test_node_config_bounds);
+    FLOE_RUN(test_node_demux_garbage);
+    FLOE_RUN(test_node_unknown_ufrag);
+    FLOE_RUN(test_node_idle_profile);
+    FLOE_RUN(test_node_batches);
     return floe_test_summary();
 }
