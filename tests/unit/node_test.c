@@ -3,6 +3,7 @@
  */
 #include "floe/ice_sdp.h"
 #include "floe/node.h"
+#include "floe/relay.h"
 #include "floe/stun.h"
 #include "test.h"
 
@@ -217,8 +218,12 @@ struct net {
     struct floe_xoshiro x[2];
     struct floe_addr host[2];
     floe_time now, latency;
-    bool cut;         /* every datagram dropped */
-    bool signal_down; /* candidates dropped */
+    bool cut;          /* every datagram dropped */
+    bool block_direct; /* datagrams between the two nodes' own addresses dropped */
+    struct floe_relay *relay;
+    struct floe_xoshiro relay_x;
+    struct floe_addr relay_addr; /* the TURN server; relayed addresses share its IP */
+    bool signal_down;            /* candidates dropped */
     struct net_pkt *q;
     size_t nq;
     /* What arrived: per node, events seen and data packets delivered. */
@@ -234,6 +239,8 @@ static int net_owner(const struct net *nt, const struct floe_addr *to)
 {
     int i;
 
+    if (nt->relay && floe_addr_ip_eq(to, &nt->relay_addr))
+        return 2;
     for (i = 0; i < 2; i++) {
         if (floe_addr_eq(&nt->host[i], to))
             return i;
@@ -273,7 +280,8 @@ static void net_drain(struct net *nt, int i)
         if (getenv("NODE_TEST_TRACE"))
             printf("  %8.3f %c tx %zu bytes type %u\n", (double)nt->now / 1e9, 'A' + i, tr.len,
                    buf[0]);
-        if (owner >= 0 && !nt->cut && floe_addr_eq(&tr.local, &nt->host[i]))
+        if (owner >= 0 && !nt->cut && floe_addr_eq(&tr.local, &nt->host[i]) &&
+            !(nt->block_direct && owner < 2))
             net_push(nt, owner, &tr.local, &tr.to, buf, tr.len, false);
     }
     while (floe_node_poll_event(nt->node[i], &ev) == 1) {
@@ -296,6 +304,38 @@ static void net_drain(struct net *nt, int i)
     }
 }
 
+/* The relay core: answers go out at once, port binds are granted at once. */
+static void net_relay_out(struct net *nt, const uint8_t *out, long n,
+                          const struct floe_relay_tx *tx)
+{
+    int owner = n > 0 ? net_owner(nt, &tx->to) : -1;
+
+    if (owner >= 0 && owner < 2 && !nt->cut)
+        net_push(nt, owner, &tx->from, &tx->to, out, (size_t)n, false);
+}
+
+static void net_relay_deliver(struct net *nt, struct net_pkt *p)
+{
+    uint8_t out[FLOE_NODE_TRANSMIT_MAX];
+    struct floe_relay_event ev;
+    struct floe_relay_tx tx;
+    long n;
+
+    if (floe_addr_eq(&p->to, &nt->relay_addr))
+        n = floe_relay_handle_client(nt->relay, nt->now, &p->to, &p->from, p->buf, p->len, out,
+                                     sizeof(out), &tx);
+    else
+        n = floe_relay_handle_peer(nt->relay, nt->now, &p->to, &p->from, p->buf, p->len, out,
+                                   sizeof(out), &tx);
+    net_relay_out(nt, out, n, &tx);
+    while (floe_relay_poll_event(nt->relay, &ev) == 1) {
+        if (ev.kind != FLOE_RELAY_EV_BIND_PORT)
+            continue;
+        n = floe_relay_port_bound(nt->relay, nt->now, ev.alloc_id, 0, out, sizeof(out), &tx);
+        net_relay_out(nt, out, n, &tx);
+    }
+}
+
 static void net_deliver(struct net *nt, struct net_pkt *p)
 {
     struct floe_node *nd = nt->node[p->to_node];
@@ -304,6 +344,10 @@ static void net_deliver(struct net *nt, struct net_pkt *p)
     size_t olen = 0;
     int rc;
 
+    if (p->to_node == 2) {
+        net_relay_deliver(nt, p);
+        return;
+    }
     if (p->signal) {
         (void)floe_node_conn_add_remote_candidate(nd, nt->now, p->to_node ? NODE_CID_B : NODE_CID_A,
                                                   (const char *)p->buf);
@@ -350,7 +394,8 @@ static void net_run(struct net *nt, floe_time until)
 
             nt->q[best] = nt->q[--nt->nq];
             net_deliver(nt, &p);
-            net_drain(nt, p.to_node);
+            if (p.to_node < 2)
+                net_drain(nt, p.to_node);
             continue;
         }
         for (k = 0; k < 2; k++) {
@@ -422,8 +467,36 @@ static int net_connect(struct net *nt)
     return 0;
 }
 
+/* A TURN relay core at 10.0.0.100:3478 that both nodes use (user "u", password "p"). */
+static int net_add_relay(struct net *nt)
+{
+    struct floe_relay_config rc;
+    int i;
+
+    floe_relay_config_default(&rc);
+    floe_xoshiro_seed(&nt->relay_x, 99);
+    rc.rng = floe_xoshiro_rng(&nt->relay_x);
+    rc.users[0].name = "u";
+    rc.users[0].password = "p";
+    rc.n_users = 1;
+    nt->relay_addr = floe_addr_v4(10, 0, 0, 100, 3478);
+    rc.relay_v4 = nt->relay_addr;
+    if (floe_cidr_parse("10.0.0.0/8", &rc.allow[0]) != 0)
+        return -1;
+    rc.n_allow = 1;
+    if (floe_relay_new(&nt->relay, &rc) != 0)
+        return -1;
+    for (i = 0; i < 2; i++) {
+        if (floe_node_relay_add(nt->node[i], nt->now, &nt->relay_addr, "u", "p") != 0)
+            return -1;
+        net_drain(nt, i);
+    }
+    return 0;
+}
+
 static void net_free(struct net *nt)
 {
+    floe_relay_free(nt->relay);
     floe_node_free(nt->node[0]);
     floe_node_free(nt->node[1]);
     free(nt->q);
@@ -837,6 +910,53 @@ static void test_node_batches(void)
     net_free(&nt);
 }
 
+/* No direct path: the connection comes up through the relay and carries data. */
+static void test_node_relayed(void)
+{
+    struct floe_node_conn_stats st;
+    struct floe_node_stats ns;
+    struct net nt;
+    int i;
+
+    REQUIRE(net_init(&nt, 11) == 0);
+    nt.block_direct = true;
+    REQUIRE(net_add_relay(&nt) == 0);
+    net_run(&nt, FLOE_MS(500)); /* allocations first: their candidates go with the intent */
+    REQUIRE(net_connect(&nt) == 0);
+    net_run(&nt, nt.now + FLOE_SEC(3));
+    CHECK_EQ(nt.established[0], 1);
+    CHECK_EQ(nt.established[1], 1);
+    REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
+    CHECK(st.path.kind == FLOE_NODE_PATH_LOCAL_RELAY ||
+          st.path.kind == FLOE_NODE_PATH_RELAY_RELAY ||
+          st.path.kind == FLOE_NODE_PATH_REMOTE_RELAY);
+    for (i = 0; i < 5; i++) {
+        CHECK(net_send(&nt, 0, (uint8_t)(0x10 + i)));
+        CHECK(net_send(&nt, 1, (uint8_t)(0x20 + i)));
+        net_run(&nt, nt.now + FLOE_MS(30));
+    }
+    CHECK_EQ(nt.data_rx[1], 5);
+    CHECK_EQ(nt.data_rx[0], 5);
+    CHECK_EQ(nt.last_rx[1][20], 0x14);
+    floe_node_stats(nt.node[0], &ns);
+    CHECK_EQ(ns.n_relays, 1);
+    /* Removing the only relay: candidates withdrawn, "no relays" said once. */
+    {
+        struct floe_node_event ev;
+        int none = 0, invalidated = 0;
+
+        CHECK_EQ(floe_node_relay_remove(nt.node[0], nt.now, &nt.relay_addr), 0);
+        CHECK_EQ(floe_node_relay_remove(nt.node[0], nt.now, &nt.relay_addr), FLOE_ERR_NOT_FOUND);
+        while (floe_node_poll_event(nt.node[0], &ev) == 1) {
+            none += ev.type == FLOE_NODE_EV_NO_RELAYS;
+            invalidated += ev.type == FLOE_NODE_EV_CANDIDATE_INVALIDATED;
+        }
+        CHECK_EQ(none, 1);
+        CHECK_EQ(invalidated, 2); /* relayed and server-reflexive */
+    }
+    net_free(&nt);
+}
+
 int main(void)
 {
     FLOE_RUN(test_candidate_parse_browser);
@@ -855,5 +975,6 @@ int main(void)
     FLOE_RUN(test_node_unknown_ufrag);
     FLOE_RUN(test_node_idle_profile);
     FLOE_RUN(test_node_batches);
+    FLOE_RUN(test_node_relayed);
     return floe_test_summary();
 }
