@@ -338,7 +338,7 @@ static void net_relay_deliver(struct net *nt, struct net_pkt *p)
 
 static void net_deliver(struct net *nt, struct net_pkt *p)
 {
-    struct floe_node *nd = nt->node[p->to_node];
+    struct floe_node *nd;
     uint8_t out[FLOE_NODE_TRANSMIT_MAX];
     uint64_t cid = 0;
     size_t olen = 0;
@@ -348,6 +348,7 @@ static void net_deliver(struct net *nt, struct net_pkt *p)
         net_relay_deliver(nt, p);
         return;
     }
+    nd = nt->node[p->to_node];
     if (p->signal) {
         (void)floe_node_conn_add_remote_candidate(nd, nt->now, p->to_node ? NODE_CID_B : NODE_CID_A,
                                                   (const char *)p->buf);
