@@ -424,6 +424,22 @@ void floe__node_conn_activity(struct floe_node *n, struct node_conn *c, floe_tim
     }
 }
 
+/*
+ * Whether a packet may go to WireGuard now: only with a path (a handshake started without
+ * one would be dropped and retried only REKEY_TIMEOUT later), and on a Gateway only with a
+ * session: the Client is the initiator, so two initiations never cross (each side would
+ * drop the other's response and retry in lockstep).
+ */
+bool floe__node_conn_can_send(struct floe_node *n, const struct node_conn *c, floe_time now)
+{
+    if (c->st.path.kind == FLOE_NODE_PATH_NONE ||
+        (n->cfg.role == FLOE_NODE_GATEWAY && !floe_wg_peer_has_session(c->peer, now))) {
+        n->st.dropped_no_path++;
+        return false;
+    }
+    return true;
+}
+
 /* Send a keepalive from the next poll_transmit (a handshake first if no session). */
 void floe__node_conn_keepalive(struct floe_node *n, struct node_conn *c)
 {
@@ -440,6 +456,8 @@ int floe__node_conn_poll_keepalive(struct floe_node *n, struct node_conn *c, flo
     if (!c->keepalive_due)
         return 0;
     c->keepalive_due = false;
+    if (!floe__node_conn_can_send(n, c, now))
+        return 0;
     c->last_tx = now;
     len =
         floe_wg_encapsulate(n->wg, now, c->peer, NULL, 0, buf, cap - FLOE_TURN_SEND_OVERHEAD, &dst);

@@ -142,6 +142,8 @@ long floe_node_encapsulate(struct floe_node *n, floe_time now, uint64_t cid, con
     if (cap < len + FLOE_NODE_OVERHEAD)
         return FLOE_ERR_BUFFER_TOO_SMALL;
     floe__node_conn_activity(n, c, now);
+    if (!floe__node_conn_can_send(n, c, now))
+        return 0;
     r = floe_wg_encapsulate(n->wg, now, c->peer, pkt, len, out, cap - FLOE_TURN_SEND_OVERHEAD,
                             &dst);
     if (r <= 0)
@@ -192,6 +194,8 @@ int floe_node_encapsulate_batch(struct floe_node *n, floe_time now, struct floe_
             continue;
         }
         floe__node_conn_activity(n, c, now);
+        if (!floe__node_conn_can_send(n, c, now))
+            continue;
         n->batch_enc[k] = (struct floe_wg_encap){.peer = c->peer,
                                                  .pkt = it->pkt,
                                                  .len = it->len,

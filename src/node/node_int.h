@@ -125,6 +125,7 @@ void floe__node_conn_after_ice(struct floe_node *n, struct node_conn *c, floe_ti
 void floe__node_conn_timeout(struct floe_node *n, struct node_conn *c, floe_time now);
 void floe__node_conn_activity(struct floe_node *n, struct node_conn *c, floe_time now);
 void floe__node_conn_keepalive(struct floe_node *n, struct node_conn *c);
+bool floe__node_conn_can_send(struct floe_node *n, const struct node_conn *c, floe_time now);
 int floe__node_conn_poll_keepalive(struct floe_node *n, struct node_conn *c, floe_time now,
                                    uint8_t *buf, size_t cap, struct floe_node_transmit *tr);
 floe_time floe__node_conn_deadline(const struct floe_node *n, const struct node_conn *c);

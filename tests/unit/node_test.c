@@ -958,6 +958,29 @@ static void test_node_relayed(void)
     net_free(&nt);
 }
 
+/*
+ * Both sides send from the start, before any path or session: only the client initiates,
+ * so the handshake completes at once (two crossing initiations made each side drop the
+ * other's response and retry in lockstep REKEY_TIMEOUT later).
+ */
+static void test_node_both_send_early(void)
+{
+    struct net nt;
+    int i;
+
+    REQUIRE(net_init(&nt, 12) == 0);
+    REQUIRE(net_connect(&nt) == 0);
+    for (i = 0; i < 50; i++) {
+        (void)net_send(&nt, 0, 1);
+        (void)net_send(&nt, 1, 2);
+        net_run(&nt, nt.now + FLOE_MS(20));
+    }
+    CHECK_EQ(nt.established[0], 1);
+    CHECK_EQ(nt.established[1], 1);
+    CHECK(nt.data_rx[0] > 0 && nt.data_rx[1] > 0);
+    net_free(&nt);
+}
+
 int main(void)
 {
     FLOE_RUN(test_candidate_parse_browser);
@@ -977,5 +1000,6 @@ int main(void)
     FLOE_RUN(test_node_idle_profile);
     FLOE_RUN(test_node_batches);
     FLOE_RUN(test_node_relayed);
+    FLOE_RUN(test_node_both_send_early);
     return floe_test_summary();
 }
