@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "node_ep.h"
 #include "scen_int.h"
 
 void floe_sim_verdict_init(struct floe_sim_verdict *v)
@@ -317,6 +318,11 @@ static const struct floe_sim_scenario scen_table[] = {
      floe__scen_role_conflict},
     {"property", "random seeded topologies, NATs, loss <= 20 %, candidate order: no false failure",
      floe__scen_property},
+    {"node-roam-race",
+     "the seed's race through the node: gateway's candidates first, none local, 50..1900 ms",
+     floe__scen_node_roam_race},
+    {"node-roam", "client roams mid-transfer through the node, NAT cells: session kept, data again",
+     floe__scen_node_roam},
 };
 
 const struct floe_sim_scenario *floe_sim_scenarios(size_t *n)

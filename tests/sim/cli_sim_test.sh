@@ -29,11 +29,13 @@ expect_exit() {
 
 echo "--- --list"
 expect_exit 0 "$FLOE" sim --list
-for s in nat-matrix nat-matrix-relay relay-only roam-race consent-loss roam-mid-session \
-    role-conflict-lossy property; do
+SCENARIOS="nat-matrix nat-matrix-relay relay-only roam-race consent-loss roam-mid-session
+    role-conflict-lossy property node-roam-race node-roam"
+for s in $SCENARIOS; do
     grep -q "^$s " "$TMP/out" || fail "--list lacks $s"
 done
-[ "$(wc -l <"$TMP/out")" -eq 8 ] || fail "--list is not eight lines"
+[ "$(wc -l <"$TMP/out")" -eq "$(echo $SCENARIOS | wc -w)" ] ||
+    fail "--list is not one line per scenario"
 
 echo "--- nat-matrix-relay: one line per cell, symmetric to symmetric relayed, verdict PASS"
 expect_exit 0 "$FLOE" sim nat-matrix-relay
