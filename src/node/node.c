@@ -330,6 +330,10 @@ int floe_node_add_host(struct floe_node *n, floe_time now, const struct floe_add
         return FLOE_ERR_NOMEM;
     n->hosts[n->n_hosts++] = *local;
     floe__node_relays_rebind(n, local);
+    for (i = 0; i < n->cfg.max_connections; i++) {
+        if (n->conns[i].used)
+            floe__node_path_rebind(n, &n->conns[i], now, local);
+    }
     memset(&cand, 0, sizeof(cand));
     cand.type = FLOE_ICE_HOST;
     cand.addr = *local;

@@ -136,6 +136,8 @@ void floe__node_relay_candidate(struct floe_node *n, struct node_relay *r, floe_
 /* path.c */
 void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time now,
                             const struct floe_ice_path *path, const struct floe_addr *from);
+void floe__node_path_rebind(struct floe_node *n, struct node_conn *c, floe_time now,
+                            const struct floe_addr *local);
 void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now,
                          const struct floe_node_path *p);
 void floe__node_wg_events(struct floe_node *n, floe_time now);

@@ -31,6 +31,29 @@ void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now
         floe__node_conn_keepalive(n, c);
 }
 
+/*
+ * After a reset the socket has a new address: a direct path whose local address is gone
+ * sends from the new one at once (the peer follows the authenticated packets: WireGuard
+ * roaming), before ICE has found anything.
+ */
+void floe__node_path_rebind(struct floe_node *n, struct node_conn *c, floe_time now,
+                            const struct floe_addr *local)
+{
+    struct floe_node_path p = c->st.path;
+    uint32_t i;
+
+    if (p.kind == FLOE_NODE_PATH_NONE || p.relay.family != FLOE_AF_NONE ||
+        p.local.family != local->family)
+        return;
+    for (i = 0; i < n->n_hosts; i++) {
+        if (floe_addr_eq(&n->hosts[i], &p.local))
+            return;
+    }
+    p.local = *local;
+    floe__node_path_set(n, c, now, &p);
+    floe__node_conn_keepalive(n, c); /* tell the peer where we are now */
+}
+
 /* Is from one of the peer's relayed candidates? Only asked when the path changes. */
 static bool path_remote_is_relay(const struct node_conn *c, const struct floe_addr *from)
 {

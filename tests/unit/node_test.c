@@ -662,7 +662,9 @@ static void test_node_reset_roam(void)
             back_at = nt.now;
     }
     CHECK(back_at != 0);
-    CHECK(back_at - roam_at <= FLOE_MS(500));
+    /* The client sends from its new address at once and the gateway follows: about one
+     * round trip (20 ms) at the 20 ms send granularity, not the time ICE needs (120 ms). */
+    CHECK(back_at - roam_at <= FLOE_MS(60));
     CHECK_EQ(nt.established[0], 1); /* the same session: no second "established" */
     CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
     REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
