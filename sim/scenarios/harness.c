@@ -323,6 +323,17 @@ static const struct floe_sim_scenario scen_table[] = {
      floe__scen_node_roam_race},
     {"node-roam", "client roams mid-transfer through the node, NAT cells: session kept, data again",
      floe__scen_node_roam},
+    {"node-gateway-roam", "the gateway roams mid-transfer: the client follows, session kept",
+     floe__scen_node_gateway_roam},
+    {"node-both-roam", "client and gateway roam at once: session kept, data again",
+     floe__scen_node_both_roam},
+    {"node-relayed-symmetric", "symmetric NATs on both sides: relayed through the node, roam",
+     floe__scen_node_relayed_symmetric},
+    {"node-loss", "10 % loss: the node connects, roams and carries data", floe__scen_node_loss},
+    {"node-idle-roam", "5 minutes idle, then the client roams: data flows again at once",
+     floe__scen_node_idle_roam},
+    {"node-signal-outage", "signalling down across a roam: candidates held, flushed on reconnect",
+     floe__scen_node_signal_outage},
 };
 
 const struct floe_sim_scenario *floe_sim_scenarios(size_t *n)

@@ -109,10 +109,13 @@ static void ep_rx(struct node_ep *e, floe_time now, const uint8_t *pkt, size_t l
         return;
     seq = floe_load_be32(pkt + 20);
     e->rx_packets++;
-    if (seq <= e->rx_seq_max && e->rx_packets > 1)
-        e->rx_dup_or_old++;
-    else
-        e->rx_seq_max = seq;
+    if (pkt[24] != (e->peer->name[0] == 'c' ? 1 : 2)) /* the sender's mark */
+        e->rx_wrong++;
+    if (seq < NODE_EP_SEQ_MAX) {
+        if (e->rx_seen[seq / 8] & (1u << (seq % 8)))
+            e->rx_dups++;
+        e->rx_seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+    }
     e->last_rx_at = now;
     if (e->mark_at != FLOE_TIME_NEVER && now >= e->mark_at && e->recovered_at == FLOE_TIME_NEVER)
         e->recovered_at = now;
@@ -146,6 +149,7 @@ static void ep_generate(struct node_ep *e, floe_time now)
     pkt[8] = 64;
     pkt[9] = 17;
     floe_store_be32(pkt + 20, ++e->seq_tx);
+    pkt[24] = (uint8_t)(e->name[0] == 'c' ? 1 : 2); /* side + 1 */
     if (e->q_len == NODE_EP_QUEUE)
         return;
     o = &e->q[(e->q_head + e->q_len) % NODE_EP_QUEUE];
@@ -242,6 +246,7 @@ void node_pair_opts_default(struct node_pair_opts *o, const struct floe_sim_scen
     o->nat[0] = FLOE__SCEN_EIM_APDF;
     o->nat[1] = FLOE__SCEN_EIM_ADF;
     o->roam_nat = FLOE__SCEN_EIM_APDF;
+    o->gw_roam_nat = FLOE__SCEN_NAT_KINDS;
     o->latency = FLOE_MS(25);
     o->jitter = FLOE_MS(5);
     o->loss = 0.01;
@@ -462,6 +467,11 @@ int node_pair_setup(struct node_pair *p, const struct node_pair_opts *o)
                       &(struct floe_addr){.family = FLOE_AF_INET, .ip = {10, 1, 0, 2}},
                       &(struct floe_addr){.family = FLOE_AF_INET, .ip = {198, 51, 100, 2}}, &net[1],
                       &ip[1]);
+    if (rc == 0 && o->gw_roam_nat != FLOE__SCEN_NAT_KINDS)
+        rc = pair_net(p, "lan-gw-roam", o->gw_roam_nat,
+                      &(struct floe_addr){.family = FLOE_AF_INET, .ip = {10, 3, 0, 2}},
+                      &(struct floe_addr){.family = FLOE_AF_INET, .ip = {198, 51, 100, 4}},
+                      &p->gw_roam_net, &p->gw_roam_ip);
     if (rc == 0 && o->roam_nat != FLOE__SCEN_NAT_KINDS)
         rc = pair_net(p, "lan-roam", o->roam_nat,
                       &(struct floe_addr){.family = FLOE_AF_INET, .ip = {10, 2, 0, 2}}, &roam_ext,
@@ -490,6 +500,23 @@ void node_pair_free(struct node_pair *p)
     floe_sim_free(p->sim);
     floe_sim_relay_server_free(p->relay);
     memset(p, 0, sizeof(*p));
+}
+
+void node_pair_signal(struct node_pair *p, bool down)
+{
+    struct node_sig *s = &p->sig;
+    uint32_t i;
+
+    s->down = down;
+    if (down)
+        return;
+    for (i = 0; i < s->n_held; i++) {
+        if (floe_sim_at(s->sim, floe_sim_now(s->sim) + s->delay, sig_deliver, s->held[i]) != 0) {
+            s->held[i]->used = false;
+            s->lost++;
+        }
+    }
+    s->n_held = 0;
 }
 
 void node_pair_traffic(struct node_pair *p, floe_time every, floe_time until)

@@ -14,6 +14,7 @@
 #define NODE_EP_QUEUE 64
 #define NODE_EP_SIG_POOL 512
 #define NODE_EP_PKT 100 /* bytes of a generated IP packet */
+#define NODE_EP_SEQ_MAX (1u << 17)
 
 struct node_ep;
 
@@ -53,8 +54,8 @@ struct node_ep {
     /* Traffic generator: a packet every gen_every in [gen_from, gen_until). */
     floe_time gen_every, gen_next, gen_until;
     uint32_t seq_tx;
-    uint64_t rx_packets, rx_dup_or_old;
-    uint32_t rx_seq_max;
+    uint64_t rx_packets, rx_dups, rx_wrong;
+    uint8_t rx_seen[NODE_EP_SEQ_MAX / 8]; /* sequence numbers received (exactly once) */
     floe_time last_rx_at;
     /* What happened (first times; NEVER when not yet). */
     floe_time established_at, failed_at;
@@ -73,14 +74,15 @@ struct node_pair_opts {
     uint64_t seed;
     floe_sim_write_fn transcript;
     void *transcript_user;
-    enum floe__scen_nat nat[2];   /* client, gateway */
-    enum floe__scen_nat roam_nat; /* the network the client roams to */
-    floe_time latency;            /* one way host to core: 25 ms */
-    floe_time jitter;             /* 5 ms */
-    double loss;                  /* 1 % */
-    floe_time sig_delay;          /* signalling one way */
-    bool relay;                   /* a TURN relay on the public network */
-    bool late_client_hosts;       /* the client's addresses and relays come later (race) */
+    enum floe__scen_nat nat[2];      /* client, gateway */
+    enum floe__scen_nat roam_nat;    /* the network the client roams to */
+    enum floe__scen_nat gw_roam_nat; /* the gateway's; FLOE__SCEN_NAT_KINDS: none */
+    floe_time latency;               /* one way host to core: 25 ms */
+    floe_time jitter;                /* 5 ms */
+    double loss;                     /* 1 % */
+    floe_time sig_delay;             /* signalling one way */
+    bool relay;                      /* a TURN relay on the public network */
+    bool late_client_hosts;          /* the client's addresses and relays come later (race) */
     struct floe_sim_verdict *v;
     uint8_t lane, group;
 };
@@ -90,8 +92,8 @@ struct node_pair {
     struct floe_sim_relay_server *relay;
     struct node_sig sig;
     struct node_ep ep[2];
-    uint32_t inet, roam_net;
-    struct floe_addr relay_addr, roam_ip;
+    uint32_t inet, roam_net, gw_roam_net;
+    struct floe_addr relay_addr, roam_ip, gw_roam_ip;
 };
 
 /* Latency 25 ms, jitter 5 ms, loss 1 %, signalling 50 ms, a relay, client EIM/APDF NAT,
@@ -104,11 +106,22 @@ void node_pair_free(struct node_pair *p);
 int node_pair_client_hosts(struct node_pair *p);
 /* Both endpoints send a packet every `every` from now until `until`. */
 void node_pair_traffic(struct node_pair *p, floe_time every, floe_time until);
+/* Signalling down (candidates held) or up again (held ones flushed in order). */
+void node_pair_signal(struct node_pair *p, bool down);
 /* Both established (once) and data arrived both ways. */
 bool node_pair_up(const struct node_pair *p);
 
 /* Scenarios. */
 int floe__scen_node_roam_race(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_roam(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
+int floe__scen_node_gateway_roam(const struct floe_sim_scenario_opts *so,
+                                 struct floe_sim_verdict *v);
+int floe__scen_node_both_roam(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
+int floe__scen_node_relayed_symmetric(const struct floe_sim_scenario_opts *so,
+                                      struct floe_sim_verdict *v);
+int floe__scen_node_loss(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
+int floe__scen_node_idle_roam(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
+int floe__scen_node_signal_outage(const struct floe_sim_scenario_opts *so,
+                                  struct floe_sim_verdict *v);
 
 #endif
