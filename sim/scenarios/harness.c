@@ -334,6 +334,9 @@ static const struct floe_sim_scenario scen_table[] = {
      floe__scen_node_idle_roam},
     {"node-signal-outage", "signalling down across a roam: candidates held, flushed on reconnect",
      floe__scen_node_signal_outage},
+    {"node-prop",
+     "random topologies, roams, outages, idle: no false failure, exactly once; recovery p50/p99",
+     floe__scen_node_prop},
 };
 
 const struct floe_sim_scenario *floe_sim_scenarios(size_t *n)

@@ -480,6 +480,10 @@ int node_pair_setup(struct node_pair *p, const struct node_pair_opts *o)
         rc = pair_node(p, 0, o);
     if (rc == 0)
         rc = pair_node(p, 1, o);
+    p->home_net[0] = net[0];
+    p->home_net[1] = net[1];
+    p->home_ip[0] = ip[0];
+    p->home_ip[1] = ip[1];
     if (rc == 0)
         rc = pair_host(p, 0, net[0], &ip[0]);
     if (rc == 0)

@@ -93,6 +93,8 @@ struct node_pair {
     struct node_sig sig;
     struct node_ep ep[2];
     uint32_t inet, roam_net, gw_roam_net;
+    uint32_t home_net[2]; /* where each host started */
+    struct floe_addr home_ip[2];
     struct floe_addr relay_addr, roam_ip, gw_roam_ip;
 };
 
@@ -121,6 +123,7 @@ int floe__scen_node_relayed_symmetric(const struct floe_sim_scenario_opts *so,
                                       struct floe_sim_verdict *v);
 int floe__scen_node_loss(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_idle_roam(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
+int floe__scen_node_prop(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_signal_outage(const struct floe_sim_scenario_opts *so,
                                   struct floe_sim_verdict *v);
 

@@ -313,6 +313,22 @@ int floe_node_conn_local_credentials(const struct floe_node *n, uint64_t cid, co
     return 0;
 }
 
+/*
+ * The peer withdrew a candidate: it roamed or lost a relay, so the peer-reflexive addresses
+ * learned from it are likely stale too. They go with it (a live one is learned again from
+ * the next check), so a selection on one of them cannot outlive the peer's move.
+ */
+static void conn_forget_prflx(struct node_conn *c, floe_time now)
+{
+    struct floe_ice_candidate rc[NODE_REMOTE_MAX];
+    size_t i, k = floe_ice_get_remote_candidates(c->ice, rc, NODE_REMOTE_MAX);
+
+    for (i = 0; i < k; i++) {
+        if (rc[i].type == FLOE_ICE_PRFLX)
+            (void)floe_ice_remove_remote_candidate(c->ice, now, &rc[i]);
+    }
+}
+
 static int conn_remote(struct floe_node *n, floe_time now, uint64_t cid, const char *s, bool add)
 {
     struct floe_ice_candidate cand;
@@ -334,6 +350,8 @@ static int conn_remote(struct floe_node *n, floe_time now, uint64_t cid, const c
         rc = floe_ice_add_remote_candidate(c->ice, now, &cand);
     else
         rc = floe_ice_remove_remote_candidate(c->ice, now, &cand);
+    if (!add)
+        conn_forget_prflx(c, now);
     if (rc == 0 && add && c->first_remote == FLOE_TIME_NEVER)
         c->first_remote = now;
     floe__node_conn_after_ice(n, c, now);
