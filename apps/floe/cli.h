@@ -143,6 +143,7 @@ struct floe_cli_sim_opts {
     bool list;              /* --list: print the scenarios and exit 0 */
     bool json;              /* --json: one JSON object with the verdict and the timeline */
     uint64_t seed;          /* --seed N (default 1) */
+    uint32_t seeds;         /* --seeds N: runs of a property scenario (0: its default) */
     const char *transcript; /* --transcript FILE: the simulator's JSON Lines transcript */
     const char *scenario;   /* SCENARIO */
 };

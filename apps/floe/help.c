@@ -108,7 +108,7 @@ static const char genpsk_text[] = "usage: floe genpsk\n"
                                   "Print a new WireGuard preshared key (32 random bytes, "
                                   "base64), as `wg genpsk` does.\n";
 static const char sim_text[] =
-    "usage: floe sim SCENARIO [--seed N] [--json] [--transcript FILE]\n"
+    "usage: floe sim SCENARIO [--seed N] [--seeds N] [--json] [--transcript FILE]\n"
     "       floe sim --list\n"
     "\n"
     "Run an ICE scenario in floe's deterministic network simulator (virtual time:\n"
@@ -118,6 +118,7 @@ static const char sim_text[] =
     "options:\n"
     "  --list             list the scenarios with a one-line description\n"
     "  --seed N           simulator seed (default 1)\n"
+    "  --seeds N          runs of a property scenario (node-prop: default 1000)\n"
     "  --json             print one JSON object: scenario, seed, pass, reason, lanes,\n"
     "                     timeline [{t_ms, run, lane, event}]\n"
     "  --transcript FILE  write the simulator's JSON Lines transcript (every packet,\n"

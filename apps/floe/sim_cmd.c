@@ -65,6 +65,12 @@ static int sim_cmd_option(int argc, char **argv, int *i, struct floe_cli_sim_opt
         if (rc < 0 || sim_cmd_parse_u64(val, &o->seed) != 0)
             return sim_cmd_bad(err, cap, "invalid --seed (expected a decimal number)",
                                val ? val : "");
+    } else if ((rc = sim_cmd_value(argc, argv, i, "--seeds", &val)) != 0) {
+        uint64_t n = 0;
+
+        if (rc < 0 || sim_cmd_parse_u64(val, &n) != 0 || n == 0 || n > 10000000)
+            return sim_cmd_bad(err, cap, "invalid --seeds (expected 1..10000000)", val ? val : "");
+        o->seeds = (uint32_t)n;
     } else if ((rc = sim_cmd_value(argc, argv, i, "--transcript", &val)) != 0) {
         if (rc < 0 || !*val)
             return sim_cmd_bad(err, cap, "--transcript needs a file name", a);
@@ -243,7 +249,7 @@ static int sim_cmd_unknown(const char *name)
 int floe_cli_sim_run(const struct floe_cli_sim_opts *o)
 {
     const struct floe_sim_scenario *sc = floe_sim_scenario_find(o->scenario);
-    struct floe_sim_scenario_opts so = {.seed = o->seed};
+    struct floe_sim_scenario_opts so = {.seed = o->seed, .runs = o->seeds};
     struct floe_sim_verdict *v;
     FILE *tf = NULL;
     int rc;

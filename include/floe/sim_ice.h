@@ -243,6 +243,7 @@ struct floe_sim_scenario_opts {
     uint64_t seed;                /* the simulator seed (each run derives its own from it) */
     floe_sim_write_fn transcript; /* NULL: none; every run of the scenario writes to it */
     void *transcript_user;
+    uint32_t runs; /* runs of a property scenario (node-prop); 0: its default */
 };
 
 struct floe_sim_scenario {

@@ -16,17 +16,16 @@
 
 #include "node_ep.h"
 
-#define NODE_PROP_RUNS 1000
+#define NODE_PROP_RUNS 1000 /* default; --seeds N */
 #define NODE_PROP_STEPS 4
 #define NODE_PROP_RECOVERY FLOE_SEC(10)
 /* Up first: each lost handshake message costs WireGuard's REKEY_TIMEOUT (5 s). */
 #define NODE_PROP_UP FLOE_SEC(60)
-#define NODE_PROP_MAX_ROAMS (NODE_PROP_RUNS * NODE_PROP_STEPS)
 
 struct node_prop {
     struct floe_xoshiro x;
-    floe_time rec[NODE_PROP_MAX_ROAMS];
-    size_t n_rec;
+    floe_time *rec; /* recovery times, runs * NODE_PROP_STEPS at most */
+    size_t n_rec, max_rec;
     const char *bad;
     unsigned bad_run;
 };
@@ -113,7 +112,7 @@ static int prop_recover(struct node_prop *np, struct node_pair *p, floe_time mar
     b = p->ep[1].recovered_at;
     if (rc == 0 && (a == FLOE_TIME_NEVER || b == FLOE_TIME_NEVER))
         np->bad = "no data both ways within 10 s of a roam";
-    else if (rc == 0 && np->n_rec < NODE_PROP_MAX_ROAMS)
+    else if (rc == 0 && np->n_rec < np->max_rec)
         np->rec[np->n_rec++] = (a > b ? a : b) - mark;
     return rc;
 }
@@ -183,41 +182,52 @@ static unsigned long long prop_ms(floe_time t)
     return (unsigned long long)(t / FLOE_MS(1));
 }
 
-int floe__scen_node_prop(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v)
+static void prop_verdict(struct node_prop *np, struct floe_sim_verdict *v, unsigned runs)
 {
-    struct node_prop *np = calloc(1, sizeof(*np));
-    unsigned run;
-    int rc = 0;
+    unsigned long long p50, p99, max;
 
-    if (!np)
-        return floe__scen_setup_failed(v, "node-prop", FLOE_ERR_NOMEM);
-    floe_xoshiro_seed(&np->x, so->seed);
-    snprintf(v->lanes[0], FLOE_SIM_LANE_NAME, "node: random topologies and transitions");
-    for (run = 0; run < NODE_PROP_RUNS && rc == 0 && !np->bad; run++)
-        rc = prop_run(so, np, run);
-    if (rc != 0) {
-        free(np);
-        return floe__scen_setup_failed(v, "node-prop run", rc);
-    }
     qsort(np->rec, np->n_rec, sizeof(np->rec[0]), prop_cmp);
     if (np->bad) {
         floe_sim_verdict_set(v, false, "run %u: %s", np->bad_run - 1, np->bad);
-    } else if (np->n_rec == 0) {
-        floe_sim_verdict_set(v, false, "no roam was drawn");
-    } else {
-        floe_sim_verdict_add(v, 0, 0, 0,
-                             "%u runs, %zu roams: recovery p50 %llu ms, p99 %llu ms, "
-                             "max %llu ms",
-                             NODE_PROP_RUNS, np->n_rec, prop_ms(np->rec[np->n_rec / 2]),
-                             prop_ms(np->rec[(np->n_rec * 99) / 100]),
-                             prop_ms(np->rec[np->n_rec - 1]));
-        floe_sim_verdict_set(v, true,
-                             "%u runs, %zu roams: no false failure, no duplicate, no misdelivery; "
-                             "recovery p50 %llu ms, p99 %llu ms, max %llu ms",
-                             NODE_PROP_RUNS, np->n_rec, prop_ms(np->rec[np->n_rec / 2]),
-                             prop_ms(np->rec[(np->n_rec * 99) / 100]),
-                             prop_ms(np->rec[np->n_rec - 1]));
+        return;
     }
+    if (np->n_rec == 0) {
+        floe_sim_verdict_set(v, false, "no roam was drawn");
+        return;
+    }
+    p50 = prop_ms(np->rec[np->n_rec / 2]);
+    p99 = prop_ms(np->rec[(np->n_rec * 99) / 100]);
+    max = prop_ms(np->rec[np->n_rec - 1]);
+    floe_sim_verdict_add(v, 0, 0, 0,
+                         "%u runs, %zu roams: recovery p50 %llu ms, p99 %llu ms, "
+                         "max %llu ms",
+                         runs, np->n_rec, p50, p99, max);
+    floe_sim_verdict_set(v, true,
+                         "%u runs, %zu roams: no false failure, no duplicate, no misdelivery; "
+                         "recovery p50 %llu ms, p99 %llu ms, max %llu ms",
+                         runs, np->n_rec, p50, p99, max);
+}
+
+int floe__scen_node_prop(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v)
+{
+    unsigned runs = so->runs ? so->runs : NODE_PROP_RUNS, run;
+    struct node_prop *np = calloc(1, sizeof(*np));
+    int rc = 0;
+
+    if (np)
+        np->rec = calloc((size_t)runs * NODE_PROP_STEPS, sizeof(*np->rec));
+    if (!np || !np->rec) {
+        free(np);
+        return floe__scen_setup_failed(v, "node-prop", FLOE_ERR_NOMEM);
+    }
+    np->max_rec = (size_t)runs * NODE_PROP_STEPS;
+    floe_xoshiro_seed(&np->x, so->seed);
+    snprintf(v->lanes[0], FLOE_SIM_LANE_NAME, "node: random topologies and transitions");
+    for (run = 0; run < runs && rc == 0 && !np->bad; run++)
+        rc = prop_run(so, np, run);
+    if (rc == 0)
+        prop_verdict(np, v, runs);
+    free(np->rec);
     free(np);
-    return 0;
+    return rc != 0 ? floe__scen_setup_failed(v, "node-prop run", rc) : 0;
 }

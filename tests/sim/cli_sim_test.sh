@@ -69,6 +69,11 @@ cmp -s "$TMP/t1.jsonl" "$TMP/t2.jsonl" || fail "same seed, different transcript"
 jq -e -s 'all(.[]; has("t_ns") and has("ev"))' "$TMP/t1.jsonl" >/dev/null ||
     fail "transcript lines are not JSON with t_ns and ev"
 
+echo "--- node-prop --seeds N runs N seeded runs and prints the recovery percentiles"
+expect_exit 0 "$FLOE" sim node-prop --seeds 20 --seed 3
+grep -q "^verdict: PASS: 20 runs, .*recovery p50 [0-9]* ms, p99 [0-9]* ms, max" "$TMP/out" ||
+    fail "node-prop output: $(tail -1 "$TMP/out")"
+
 echo "--- usage errors exit 2 with one line"
 expect_exit 2 "$FLOE" sim no-such-scenario
 grep -qF "unknown scenario 'no-such-scenario' (see 'floe sim --list')" "$TMP/err" ||
@@ -78,6 +83,8 @@ expect_exit 2 "$FLOE" sim
 expect_exit 2 "$FLOE" sim roam-race --seed
 expect_exit 2 "$FLOE" sim roam-race --seed -1
 expect_exit 2 "$FLOE" sim roam-race --bogus
+expect_exit 2 "$FLOE" sim node-prop --seeds 0
+expect_exit 2 "$FLOE" sim node-prop --seeds x
 expect_exit 2 "$FLOE" sim roam-race property
 expect_exit 0 "$FLOE" sim --help
 grep -q "usage: floe sim SCENARIO" "$TMP/out" || fail "no help text"
