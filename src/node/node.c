@@ -60,7 +60,11 @@ static int node_alloc(struct floe_node *n)
     n->conns = floe_mem_calloc(a, max, sizeof(*n->conns));
     n->heap = floe_mem_calloc(a, max, sizeof(*n->heap));
     n->events = floe_mem_calloc(a, n->cfg.max_events, sizeof(*n->events));
-    n->txids = floe_mem_calloc(a, NODE_TXID_SLOTS, sizeof(*n->txids));
+    n->txid_mask = NODE_TXID_MIN;
+    while (n->txid_mask < NODE_TXID_MAX && n->txid_mask < max * 64u)
+        n->txid_mask <<= 1;
+    n->txids = floe_mem_calloc(a, n->txid_mask, sizeof(*n->txids));
+    n->txid_mask--;
     n->batch_enc = floe_mem_calloc(a, NODE_BATCH, sizeof(*n->batch_enc));
     n->batch_cid = floe_mem_calloc(a, NODE_BATCH, sizeof(*n->batch_cid));
     if (!n->conns || !n->heap || !n->events || !n->txids || !n->batch_enc || !n->batch_cid)

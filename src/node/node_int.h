@@ -10,8 +10,10 @@
 #include "floe/turn.h"
 
 #define NODE_NONE UINT32_MAX
-/* Recent ICE check transaction ids remembered to route responses (direct-mapped). */
-#define NODE_TXID_SLOTS 4096
+/* Recent ICE check transaction ids remembered to route responses (direct-mapped): 64 per
+ * connection, between 256 and 16384 slots. */
+#define NODE_TXID_MIN 256
+#define NODE_TXID_MAX 16384
 /* Remote candidates read back from an agent to classify a path. */
 #define NODE_REMOTE_MAX 32
 /* Packets of a batch handed to the WireGuard batch verbs at once. */
@@ -77,6 +79,7 @@ struct floe_node {
     struct node_map by_id;
     struct node_map by_ufrag;
     struct node_txid *txids;
+    uint32_t txid_mask;
     uint32_t *heap; /* connection slots ordered by deadline */
     uint32_t heap_len;
     uint32_t dirty_head, dirty_tail; /* connections whose agent may have datagrams */

@@ -142,9 +142,9 @@ long floe__node_frame(struct floe_node *n, struct node_conn *c, floe_time now, u
     return out;
 }
 
-static uint32_t txid_slot(const uint8_t *txid)
+static uint32_t txid_slot(const struct floe_node *n, const uint8_t *txid)
 {
-    return (uint32_t)floe__node_hash(txid, FLOE_STUN_TXID_LEN) & (NODE_TXID_SLOTS - 1);
+    return (uint32_t)floe__node_hash(txid, FLOE_STUN_TXID_LEN) & n->txid_mask;
 }
 
 /* Remember the transaction id of an outgoing ICE check so its response finds c. */
@@ -154,7 +154,7 @@ void floe__node_txid_remember(struct floe_node *n, const uint8_t *dgram, size_t 
 
     if (len < FLOE_STUN_HEADER_LEN || (floe_load_be16(dgram) & 0x0110) != 0)
         return; /* not a request */
-    t = &n->txids[txid_slot(dgram + 8)];
+    t = &n->txids[txid_slot(n, dgram + 8)];
     memcpy(t->txid, dgram + 8, FLOE_STUN_TXID_LEN);
     t->cid = cid;
     t->used = true;
@@ -163,7 +163,7 @@ void floe__node_txid_remember(struct floe_node *n, const uint8_t *dgram, size_t 
 /* The connection that sent the check txid answers, or NULL. */
 struct node_conn *floe__node_txid_find(const struct floe_node *n, const uint8_t *txid)
 {
-    const struct node_txid *t = &n->txids[txid_slot(txid)];
+    const struct node_txid *t = &n->txids[txid_slot(n, txid)];
 
     if (!t->used || memcmp(t->txid, txid, FLOE_STUN_TXID_LEN) != 0)
         return NULL;
