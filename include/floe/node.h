@@ -16,8 +16,9 @@
  * the path. A connection is established when a WireGuard handshake completes on a path;
  * ICE "disconnected" starts the grace period and never fails a connection by itself. A
  * connection fails only when (a) no remote candidate arrived within candidate_timeout of its
- * creation, or (b) no authenticated WireGuard packet arrived for wg_liveness_timeout while
- * it had remote candidates to try. Both limits are in the table below.
+ * creation and no authenticated WireGuard packet either (a peer reached through a
+ * peer-reflexive address alone is not failed), or (b) no authenticated WireGuard packet arrived for
+ * wg_liveness_timeout while it had remote candidates to try. Both limits are in the table below.
  *
  * Paths. Data goes on the pair ICE nominated; an authenticated WireGuard packet that arrives
  * on another path moves the sending path there (WireGuard roaming: the peer follows the

@@ -51,6 +51,8 @@ static int data_wg_result(struct floe_node *n, floe_time now, const struct floe_
     }
     if (c && c->used) {
         c->last_auth = now;
+        if (c->first_remote == FLOE_TIME_NEVER) /* reached: liveness (a) is moot */
+            c->first_remote = now;
         floe__node_path_follow(n, c, now, path, from);
     }
     floe__node_wg_events(n, now); /* after the path: a responder's session is confirmed by data */

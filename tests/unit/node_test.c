@@ -224,6 +224,7 @@ struct net {
     struct floe_xoshiro relay_x;
     struct floe_addr relay_addr; /* the TURN server; relayed addresses share its IP */
     bool signal_down;            /* candidates dropped */
+    bool signal_down_to[2];      /* candidates for that node dropped */
     struct net_pkt *q;
     size_t nq;
     /* What arrived: per node, events seen and data packets delivered. */
@@ -291,7 +292,7 @@ static void net_drain(struct net *nt, int i)
                    ev.type <= FLOE_NODE_EV_CANDIDATE_INVALIDATED ? ev.u.candidate
                    : ev.type == FLOE_NODE_EV_PATH_CHANGED ? floe_node_path_kind_name(ev.u.path.kind)
                                                           : "");
-        if (ev.type == FLOE_NODE_EV_CANDIDATE_NEW && !nt->signal_down)
+        if (ev.type == FLOE_NODE_EV_CANDIDATE_NEW && !nt->signal_down && !nt->signal_down_to[1 - i])
             net_push(nt, 1 - i, NULL, NULL, (const uint8_t *)ev.u.candidate,
                      strlen(ev.u.candidate) + 1, true);
         nt->established[i] += ev.type == FLOE_NODE_EV_ESTABLISHED;
@@ -983,6 +984,31 @@ static void test_node_both_send_early(void)
     net_free(&nt);
 }
 
+/*
+ * The gateway never gets the client's candidates (only the client gets the gateway's): ICE
+ * still connects through the peer-reflexive address and the connection carries data, so
+ * liveness rule (a) must not fail it at 10 s for want of a signalled candidate.
+ */
+static void test_node_prflx_only_not_failed(void)
+{
+    struct net nt;
+
+    REQUIRE(net_init(&nt, 13) == 0);
+    nt.signal_down_to[1] = true;
+    REQUIRE(net_connect(&nt) == 0);
+    net_run(&nt, FLOE_SEC(2));
+    CHECK_EQ(nt.established[0], 1);
+    CHECK_EQ(nt.established[1], 1);
+    net_run(&nt, FLOE_NODE_CANDIDATE_TIMEOUT + FLOE_SEC(5));
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    CHECK(net_send(&nt, 0, 0x31));
+    CHECK(net_send(&nt, 1, 0x32));
+    net_run(&nt, nt.now + FLOE_MS(50));
+    CHECK_EQ(nt.data_rx[0], 1);
+    CHECK_EQ(nt.data_rx[1], 1);
+    net_free(&nt);
+}
+
 int main(void)
 {
     FLOE_RUN(test_candidate_parse_browser);
@@ -1003,5 +1029,6 @@ int main(void)
     FLOE_RUN(test_node_batches);
     FLOE_RUN(test_node_relayed);
     FLOE_RUN(test_node_both_send_early);
+    FLOE_RUN(test_node_prflx_only_not_failed);
     return floe_test_summary();
 }
