@@ -334,6 +334,8 @@ static const struct floe_sim_scenario scen_table[] = {
      floe__scen_node_idle_roam},
     {"node-signal-outage", "signalling down across a roam: candidates held, flushed on reconnect",
      floe__scen_node_signal_outage},
+    {"node-scale", "1,000 client nodes on one gateway node: every connection up, data both ways",
+     floe__scen_node_scale},
     {"node-prop",
      "random topologies, roams, outages, idle: no false failure, exactly once; recovery p50/p99",
      floe__scen_node_prop},

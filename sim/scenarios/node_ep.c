@@ -3,6 +3,7 @@
  * generator, the signalling channel between two nodes and the two-node topology.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "node_ep.h"
@@ -19,28 +20,59 @@ static void sig_deliver(struct floe_sim *sim, void *user)
     floe_time now = floe_sim_now(sim);
 
     if (m->remove)
-        (void)floe_node_conn_remove_remote_candidate(to->node, now, to->cid, m->cand);
+        (void)floe_node_conn_remove_remote_candidate(to->node, now, m->cid, m->cand);
     else
-        (void)floe_node_conn_add_remote_candidate(to->node, now, to->cid, m->cand);
+        (void)floe_node_conn_add_remote_candidate(to->node, now, m->cid, m->cand);
     m->used = false;
     floe_sim_endpoint_drive(sim, to->ep);
 }
 
-static void sig_send(struct node_sig *s, struct node_ep *to, const char *cand, bool remove)
+int node_sig_init(struct node_sig *s, struct floe_sim *sim, floe_time delay, uint32_t n)
 {
-    struct node_sig_msg *m = NULL;
+    memset(s, 0, sizeof(*s));
+    s->sim = sim;
+    s->delay = delay;
+    s->pool = calloc(n, sizeof(*s->pool));
+    s->held = calloc(n, sizeof(*s->held));
+    s->pool_n = n;
+    return s->pool && s->held ? 0 : FLOE_ERR_NOMEM;
+}
+
+void node_sig_free(struct node_sig *s)
+{
+    free(s->pool);
+    free(s->held);
+    memset(s, 0, sizeof(*s));
+}
+
+/* A free message slot (round robin from the last one taken), or NULL. */
+static struct node_sig_msg *sig_slot(struct node_sig *s)
+{
     uint32_t i;
 
-    for (i = 0; i < NODE_EP_SIG_POOL && !m; i++) {
-        if (!s->pool[i].used)
-            m = &s->pool[i];
+    for (i = 0; i < s->pool_n; i++) {
+        struct node_sig_msg *m = &s->pool[(s->next + i) % s->pool_n];
+
+        if (!m->used) {
+            s->next = (s->next + i + 1) % s->pool_n;
+            return m;
+        }
     }
+    return NULL;
+}
+
+static void sig_send(struct node_sig *s, struct node_ep *to, uint64_t cid, const char *cand,
+                     bool remove)
+{
+    struct node_sig_msg *m = sig_slot(s);
+
     if (!m) {
         s->lost++;
         return;
     }
     m->used = true;
     m->to = to;
+    m->cid = cid;
     m->remove = remove;
     snprintf(m->cand, sizeof(m->cand), "%s", cand);
     s->sent++;
@@ -68,7 +100,12 @@ static void ep_event(struct node_ep *e, floe_time now, const struct floe_node_ev
     switch (ev->type) {
     case FLOE_NODE_EV_CANDIDATE_NEW:
     case FLOE_NODE_EV_CANDIDATE_INVALIDATED:
-        sig_send(e->sig, e->peer, ev->u.candidate, ev->type != FLOE_NODE_EV_CANDIDATE_NEW);
+        if (e->fanout && ev->cid >= 1 && ev->cid <= e->n_fanout)
+            sig_send(e->sig, &e->fanout[ev->cid - 1], e->fanout[ev->cid - 1].cid, ev->u.candidate,
+                     ev->type != FLOE_NODE_EV_CANDIDATE_NEW);
+        else if (e->peer)
+            sig_send(e->sig, e->peer, e->peer_cid, ev->u.candidate,
+                     ev->type != FLOE_NODE_EV_CANDIDATE_NEW);
         break;
     case FLOE_NODE_EV_ESTABLISHED:
         e->established++;
@@ -93,7 +130,7 @@ static void ep_event(struct node_ep *e, floe_time now, const struct floe_node_ev
     }
 }
 
-static void ep_events(struct node_ep *e, floe_time now)
+void node_ep_events(struct node_ep *e, floe_time now)
 {
     struct floe_node_event ev;
 
@@ -101,7 +138,34 @@ static void ep_events(struct node_ep *e, floe_time now)
         ep_event(e, now, &ev);
 }
 
-static void ep_rx(struct node_ep *e, floe_time now, const uint8_t *pkt, size_t len)
+/* Queue one numbered packet for connection cid (sequence seq, the sender's mark). */
+static void ep_send(struct node_ep *e, floe_time now, uint64_t cid, uint32_t seq)
+{
+    uint8_t pkt[NODE_EP_PKT];
+    struct floe_node_transmit tr;
+    struct node_ep_out *o;
+    long n;
+
+    memset(pkt, 0, sizeof(pkt));
+    pkt[0] = 0x45;
+    floe_store_be16(pkt + 2, NODE_EP_PKT);
+    pkt[8] = 64;
+    pkt[9] = 17;
+    floe_store_be32(pkt + 20, seq);
+    pkt[24] = (uint8_t)(e->name[0] == 'c' ? 1 : 2); /* side + 1 */
+    if (e->q_len == NODE_EP_QUEUE)
+        return;
+    o = &e->q[(e->q_head + e->q_len) % NODE_EP_QUEUE];
+    n = floe_node_encapsulate(e->node, now, cid, pkt, sizeof(pkt), o->buf, sizeof(o->buf), &tr);
+    if (n <= 0)
+        return;
+    o->len = (size_t)n;
+    o->from = tr.local;
+    o->to = tr.to;
+    e->q_len++;
+}
+
+static void ep_rx(struct node_ep *e, floe_time now, uint64_t cid, const uint8_t *pkt, size_t len)
 {
     uint32_t seq;
 
@@ -109,8 +173,12 @@ static void ep_rx(struct node_ep *e, floe_time now, const uint8_t *pkt, size_t l
         return;
     seq = floe_load_be32(pkt + 20);
     e->rx_packets++;
-    if (pkt[24] != (e->peer->name[0] == 'c' ? 1 : 2)) /* the sender's mark */
+    if (pkt[24] != (e->name[0] == 'c' ? 2 : 1)) /* the other side's mark */
         e->rx_wrong++;
+    if (e->echo) {
+        ep_send(e, now, cid, seq); /* sequence spaces are per client: no duplicate check */
+        return;
+    }
     if (seq < NODE_EP_SEQ_MAX) {
         if (e->rx_seen[seq / 8] & (1u << (seq % 8)))
             e->rx_dups++;
@@ -132,34 +200,8 @@ static void ep_handle_input(void *obj, floe_time now, const struct floe_addr *fr
     if (len <= sizeof(out) &&
         floe_node_decapsulate(e->node, now, to, from, bytes, len, out, sizeof(out), &cid, &olen) ==
             FLOE_NODE_INPUT_DATA)
-        ep_rx(e, now, out, olen);
-    ep_events(e, now);
-}
-
-static void ep_generate(struct node_ep *e, floe_time now)
-{
-    uint8_t pkt[NODE_EP_PKT];
-    struct floe_node_transmit tr;
-    struct node_ep_out *o;
-    long n;
-
-    memset(pkt, 0, sizeof(pkt));
-    pkt[0] = 0x45;
-    floe_store_be16(pkt + 2, NODE_EP_PKT);
-    pkt[8] = 64;
-    pkt[9] = 17;
-    floe_store_be32(pkt + 20, ++e->seq_tx);
-    pkt[24] = (uint8_t)(e->name[0] == 'c' ? 1 : 2); /* side + 1 */
-    if (e->q_len == NODE_EP_QUEUE)
-        return;
-    o = &e->q[(e->q_head + e->q_len) % NODE_EP_QUEUE];
-    n = floe_node_encapsulate(e->node, now, e->cid, pkt, sizeof(pkt), o->buf, sizeof(o->buf), &tr);
-    if (n <= 0)
-        return;
-    o->len = (size_t)n;
-    o->from = tr.local;
-    o->to = tr.to;
-    e->q_len++;
+        ep_rx(e, now, cid, out, olen);
+    node_ep_events(e, now);
 }
 
 static void ep_handle_timeout(void *obj, floe_time now)
@@ -167,12 +209,12 @@ static void ep_handle_timeout(void *obj, floe_time now)
     struct node_ep *e = obj;
 
     while (e->gen_next <= now && e->gen_next < e->gen_until) {
-        ep_generate(e, now);
+        ep_send(e, now, e->cid, ++e->seq_tx);
         e->gen_next += e->gen_every;
     }
     if (floe_node_poll_timeout(e->node) <= now)
         floe_node_handle_timeout(e->node, now);
-    ep_events(e, now);
+    node_ep_events(e, now);
 }
 
 static int ep_poll_transmit(void *obj, floe_time now, uint8_t *buf, size_t cap, size_t *len,
@@ -224,7 +266,7 @@ static void ep_on_roam(void *obj, floe_time now, const struct floe_addr *old_add
     ep_note(e, now, line);
     (void)floe_node_reset(e->node, now);
     (void)floe_node_add_host(e->node, now, new_addr);
-    ep_events(e, now);
+    node_ep_events(e, now);
 }
 
 static const struct floe_sim_endpoint_ops node_ep_ops = {
@@ -234,6 +276,30 @@ static const struct floe_sim_endpoint_ops node_ep_ops = {
     .poll_timeout = ep_poll_timeout,
     .on_roam = ep_on_roam,
 };
+
+int node_ep_start(struct node_ep *e, struct floe_sim *sim, struct node_sig *sig, uint32_t net,
+                  const struct floe_addr *ip, const struct floe_node_config *cfg)
+{
+    struct floe_addr bind = *ip;
+    uint32_t iface;
+    int rc;
+
+    e->sim = sim;
+    e->sig = sig;
+    e->established_at = e->failed_at = e->mark_at = e->recovered_at = FLOE_TIME_NEVER;
+    e->gen_next = e->gen_until = FLOE_TIME_NEVER;
+    bind.port = NODE_EP_PORT;
+    rc = floe_node_new(&e->node, cfg, floe_sim_now(sim));
+    if (rc == 0)
+        rc = floe_sim_host_add(sim, e->name, &e->host);
+    if (rc == 0)
+        rc = floe_sim_host_add_addr(sim, e->host, net, ip, &iface);
+    if (rc == 0)
+        rc = floe_sim_attach(sim, e->host, &bind, e->name, &node_ep_ops, e, &e->ep);
+    if (rc == 0)
+        rc = floe_node_add_host(e->node, floe_sim_now(sim), &bind);
+    return rc;
+}
 
 /* --------------------------------------------------------------- topology */
 
@@ -316,6 +382,7 @@ static int pair_node(struct node_pair *p, int side, const struct node_pair_opts 
     e->sim = p->sim;
     e->cid = side == 0 ? 2 : 1; /* the peer's id */
     e->peer = &p->ep[1 - side];
+    e->peer_cid = side == 0 ? 1 : 2;
     e->sig = &p->sig;
     e->established_at = e->failed_at = e->mark_at = e->recovered_at = FLOE_TIME_NEVER;
     e->gen_next = e->gen_until = FLOE_TIME_NEVER;
@@ -356,7 +423,7 @@ int node_pair_client_hosts(struct node_pair *p)
     if (rc == 0 && p->relay)
         rc = floe_node_relay_add(e->node, now, &p->relay_addr, FLOE_SIM_RELAY_USER,
                                  FLOE_SIM_RELAY_PASSWORD);
-    ep_events(e, now);
+    node_ep_events(e, now);
     floe_sim_endpoint_drive(p->sim, e->ep);
     return rc;
 }
@@ -402,7 +469,7 @@ static int pair_connect(struct node_pair *p)
         }
     }
     for (i = 0; i < 2; i++) {
-        ep_events(&p->ep[i], floe_sim_now(p->sim));
+        node_ep_events(&p->ep[i], floe_sim_now(p->sim));
         floe_sim_endpoint_drive(p->sim, p->ep[i].ep);
     }
     return rc;
@@ -453,8 +520,8 @@ int node_pair_setup(struct node_pair *p, const struct node_pair_opts *o)
 
     memset(p, 0, sizeof(*p));
     rc = pair_sim(p, o);
-    p->sig.sim = p->sim;
-    p->sig.delay = o->sig_delay;
+    if (rc == 0)
+        rc = node_sig_init(&p->sig, p->sim, o->sig_delay, NODE_EP_SIG_POOL);
     if (rc == 0 && o->relay)
         rc = pair_relay(p);
     if (rc == 0)
@@ -503,6 +570,7 @@ void node_pair_free(struct node_pair *p)
     floe_node_free(p->ep[1].node);
     floe_sim_free(p->sim);
     floe_sim_relay_server_free(p->relay);
+    node_sig_free(&p->sig);
     memset(p, 0, sizeof(*p));
 }
 

@@ -21,6 +21,7 @@ struct node_ep;
 /* A candidate in flight on the signalling channel. */
 struct node_sig_msg {
     struct node_ep *to;
+    uint64_t cid; /* the connection at `to` */
     bool used, remove;
     char cand[FLOE_ICE_CANDIDATE_STR_MAX];
 };
@@ -30,9 +31,9 @@ struct node_sig {
     struct floe_sim *sim;
     floe_time delay;
     bool down;
-    struct node_sig_msg pool[NODE_EP_SIG_POOL];
-    struct node_sig_msg *held[NODE_EP_SIG_POOL];
-    uint32_t n_held;
+    struct node_sig_msg *pool; /* pool_n messages, allocated by node_sig_init */
+    struct node_sig_msg **held;
+    uint32_t n_held, pool_n, next;
     uint64_t sent, lost;
 };
 
@@ -50,7 +51,13 @@ struct node_ep {
     struct floe_xoshiro rng;
     uint64_t cid;
     struct node_ep *peer;
+    uint64_t peer_cid; /* the peer's id for this connection */
     struct node_sig *sig;
+    /* A gateway of many clients: connection k (1..n_fanout) is fanout[k - 1]; echo mode
+     * sends every packet back to its connection. */
+    struct node_ep *fanout;
+    uint32_t n_fanout;
+    bool echo;
     /* Traffic generator: a packet every gen_every in [gen_from, gen_until). */
     floe_time gen_every, gen_next, gen_until;
     uint32_t seq_tx;
@@ -98,6 +105,18 @@ struct node_pair {
     struct floe_addr relay_addr, roam_ip, gw_roam_ip;
 };
 
+/* The signalling channel with room for n messages in flight. 0 or FLOE_ERR_NOMEM. */
+int node_sig_init(struct node_sig *s, struct floe_sim *sim, floe_time delay, uint32_t n);
+void node_sig_free(struct node_sig *s);
+/*
+ * Start endpoint e (name, cid, peer or fanout set by the caller): a node from cfg on a new
+ * host at ip on net, bound to the node port, with that address as its host candidate.
+ */
+int node_ep_start(struct node_ep *e, struct floe_sim *sim, struct node_sig *sig, uint32_t net,
+                  const struct floe_addr *ip, const struct floe_node_config *cfg);
+/* Drain e's events (candidates to the signalling channel). */
+void node_ep_events(struct node_ep *e, floe_time now);
+
 /* Latency 25 ms, jitter 5 ms, loss 1 %, signalling 50 ms, a relay, client EIM/APDF NAT,
  * gateway EIM/ADF NAT, roam network behind an EIM/APDF NAT. */
 void node_pair_opts_default(struct node_pair_opts *o, const struct floe_sim_scenario_opts *so);
@@ -123,6 +142,7 @@ int floe__scen_node_relayed_symmetric(const struct floe_sim_scenario_opts *so,
                                       struct floe_sim_verdict *v);
 int floe__scen_node_loss(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_idle_roam(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
+int floe__scen_node_scale(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_prop(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_signal_outage(const struct floe_sim_scenario_opts *so,
                                   struct floe_sim_verdict *v);
