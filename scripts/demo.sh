@@ -1,8 +1,8 @@
 #!/bin/sh
 # floe demo, as it stands: ask a local coturn for our server-reflexive address, relay a
 # message through floe-relay with `floe turn` (and through it with coturn's own client),
-# ping through a WireGuard tunnel between floe-wg and wireguard-go, then replay DESIGN section 1's roam race in the simulator, with and without the grace
-# period.
+# ping through a WireGuard tunnel between floe-wg and wireguard-go, replay DESIGN section 1's roam race in the simulator, with and without the grace
+# period, then roam the node (client and gateway) in the simulator with its timeline.
 # Usage: sh scripts/demo.sh BUILD_DIR   (run by `make demo` after `make deps`)
 set -eu
 
@@ -112,4 +112,11 @@ heading "the same runs side by side, summarised (floe sim roam-race --json | jq)
     | group_by(.run)[]
     | "run \(.[0].run): \(.[0].event)\n" +
       ([.[] | select(.event | startswith("=>")) | "    \($lanes[.lane]): \(.event)"] | join("\n"))'
+
+heading "floe sim node-gateway-roam: the node on both sides, a relay core, the gateway roams"
+echo "the WireGuard session survives; the timeline shows paths, reset() and data again"
+"$FLOE" sim node-gateway-roam
+
+heading "floe sim node-roam: the client roams mid-transfer in each NAT cell (one line per cell)"
+"$FLOE" sim node-roam --json | jq -r '.timeline[] | select(.event | startswith("client ")) | .event'
 echo "done"
