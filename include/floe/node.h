@@ -184,9 +184,11 @@ int floe_node_conn_add_remote_candidate(struct floe_node *node, floe_time now, u
 int floe_node_conn_remove_remote_candidate(struct floe_node *node, floe_time now, uint64_t cid,
                                            const char *candidate);
 /*
- * Close cid: the WireGuard session is told goodbye (a last keepalive on the path, then the
- * peer is forgotten) and FLOE_NODE_EV_CLOSED follows. Returns 0, FLOE_ERR_INVALID_ARG or
- * FLOE_ERR_NOT_FOUND.
+ * Close cid with a goodbye: an authenticated STUN Binding indication (the connectivity
+ * checks' USERNAME and MESSAGE-INTEGRITY, plus floe's GOODBYE attribute 0xC0F1) goes out on
+ * the connection's path, the connection is removed and FLOE_NODE_EV_CLOSED follows; the
+ * peer's node verifies the goodbye and closes its side at once (FLOE_NODE_EV_CLOSED there).
+ * Returns 0, FLOE_ERR_INVALID_ARG or FLOE_ERR_NOT_FOUND.
  */
 int floe_node_conn_close(struct floe_node *node, floe_time now, uint64_t cid);
 /* Forget cid at once: no goodbye, no event. Returns 0, INVALID_ARG or NOT_FOUND. */
@@ -325,7 +327,7 @@ enum floe_node_event_type {
     FLOE_NODE_EV_ESTABLISHED,           /* WireGuard session up on a path (once) */
     FLOE_NODE_EV_PATH_CHANGED,          /* u.path: the path data is sent on changed */
     FLOE_NODE_EV_FAILED,                /* u.reason; the connection is removed */
-    FLOE_NODE_EV_CLOSED,                /* floe_node_conn_close finished; removed */
+    FLOE_NODE_EV_CLOSED,                /* closed here, or the peer said goodbye; removed */
     FLOE_NODE_EV_NO_RELAYS,             /* no relay has an allocation (cid 0) */
 };
 

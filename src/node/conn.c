@@ -374,12 +374,12 @@ int floe_node_conn_close(struct floe_node *n, floe_time now, uint64_t cid)
 {
     struct node_conn *c;
 
-    (void)now;
     if (!n)
         return FLOE_ERR_INVALID_ARG;
     c = floe__node_conn_find(n, cid);
     if (!c)
         return FLOE_ERR_NOT_FOUND;
+    floe__node_goodbye_send(n, c, now);
     floe__node_conn_destroy(n, c);
     floe__node_event(n, FLOE_NODE_EV_CLOSED, cid);
     return 0;

@@ -32,6 +32,13 @@ static int data_ice(struct floe_node *n, floe_time now, const struct floe_ice_pa
         n->st.dropped_unknown++;
         return FLOE_NODE_INPUT_DROPPED;
     }
+    if (floe__node_goodbye_input(n, c, &msg)) {
+        uint64_t cid = c->id;
+
+        floe__node_conn_destroy(n, c);
+        floe__node_event(n, FLOE_NODE_EV_CLOSED, cid);
+        return FLOE_NODE_INPUT_CONSUMED;
+    }
     (void)floe_ice_handle_input(c->ice, now, path, from, buf, len);
     floe__node_conn_after_ice(n, c, now);
     return FLOE_NODE_INPUT_CONSUMED;
@@ -372,6 +379,9 @@ int floe_node_poll_transmit(struct floe_node *n, floe_time now, uint8_t *buf, si
         return FLOE_ERR_INVALID_ARG;
     if (cap < FLOE_NODE_TRANSMIT_MAX)
         return FLOE_ERR_BUFFER_TOO_SMALL;
+    rc = floe__node_out_poll(n, buf, cap, tr);
+    if (rc != 0)
+        return rc;
     for (;;) {
         if (floe__node_relays_poll(n, now, buf, cap, tr) == 1)
             return 1;

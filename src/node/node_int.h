@@ -16,6 +16,21 @@
 #define NODE_TXID_MAX 16384
 /* Remote candidates read back from an agent to classify a path. */
 #define NODE_REMOTE_MAX 32
+/* One-off datagrams (goodbyes) waiting for poll_transmit. */
+#define NODE_OUT_SLOTS 16
+#define NODE_OUT_MAX 512
+/*
+ * The goodbye (floe_node_conn_close): a STUN Binding indication on the connection's path
+ * with the connectivity checks' USERNAME and MESSAGE-INTEGRITY (the peer's ICE password)
+ * and this comprehension-optional attribute (floe's own, from the private range).
+ */
+#define NODE_ATTR_GOODBYE 0xC0F1
+
+struct node_out {
+    struct floe_node_transmit tr;
+    uint8_t buf[NODE_OUT_MAX];
+};
+
 /* Packets of a batch handed to the WireGuard batch verbs at once. */
 #define NODE_BATCH 64
 
@@ -83,6 +98,8 @@ struct floe_node {
     uint32_t *heap; /* connection slots ordered by deadline */
     uint32_t heap_len;
     uint32_t dirty_head, dirty_tail; /* connections whose agent may have datagrams */
+    struct node_out out[NODE_OUT_SLOTS];
+    uint32_t out_head, out_len;
     struct floe_node_event *events;
     uint32_t ev_head, ev_len;
     struct floe_node_stats st;
@@ -135,6 +152,13 @@ floe_time floe__node_conn_deadline(const struct floe_node *n, const struct node_
 void floe__node_conn_destroy(struct floe_node *n, struct node_conn *c);
 void floe__node_relay_candidate(struct floe_node *n, struct node_relay *r, floe_time now,
                                 const struct floe_ice_candidate *cand, bool add);
+
+/* goodbye.c */
+void floe__node_goodbye_send(struct floe_node *n, struct node_conn *c, floe_time now);
+bool floe__node_goodbye_input(struct floe_node *n, struct node_conn *c,
+                              const struct floe_stun_msg *msg);
+int floe__node_out_poll(struct floe_node *n, uint8_t *buf, size_t cap,
+                        struct floe_node_transmit *tr);
 
 /* path.c */
 void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time now,

@@ -1009,6 +1009,51 @@ static void test_node_prflx_only_not_failed(void)
     net_free(&nt);
 }
 
+/* A goodbye forged without the connection's ICE password closes nothing. */
+static void forge_goodbye(struct net *nt)
+{
+    struct floe_stun_builder b;
+    uint8_t buf[200], out[200], txid[FLOE_STUN_TXID_LEN] = {9, 9, 9};
+    char user[80];
+    const char *uf, *pw;
+    uint64_t cid;
+    size_t olen;
+    long len;
+
+    REQUIRE(floe_node_conn_local_credentials(nt->node[1], NODE_CID_B, &uf, &pw) == 0);
+    snprintf(user, sizeof(user), "%s:x", uf);
+    floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_BINDING, FLOE_STUN_INDICATION, txid);
+    floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, user, strlen(user));
+    floe_stun_add_flag(&b, 0xC0F1);
+    floe_stun_add_integrity_key(&b, (const uint8_t *)"not-the-password", 16);
+    floe_stun_add_fingerprint(&b);
+    len = floe_stun_build_finish(&b);
+    REQUIRE(len > 0);
+    CHECK(floe_node_decapsulate(nt->node[1], nt->now, &nt->host[1], &nt->host[0], buf, (size_t)len,
+                                out, sizeof(out), &cid, &olen) != FLOE_NODE_INPUT_DATA);
+    net_drain(nt, 1);
+}
+
+/* close() says goodbye: the peer closes at once, not after the liveness timeout. */
+static void test_node_close_goodbye(void)
+{
+    struct floe_node_conn_stats st;
+    struct net nt;
+
+    REQUIRE(net_up(&nt, 14) == 0);
+    forge_goodbye(&nt);
+    CHECK_EQ(nt.closed[1], 0);
+    CHECK_EQ(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st), 0);
+    CHECK_EQ(floe_node_conn_close(nt.node[0], nt.now, NODE_CID_A), 0);
+    net_drain(&nt, 0);
+    CHECK_EQ(nt.closed[0], 1);
+    net_run(&nt, nt.now + FLOE_MS(50));
+    CHECK_EQ(nt.closed[1], 1);
+    CHECK_EQ(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    net_free(&nt);
+}
+
 int main(void)
 {
     FLOE_RUN(test_candidate_parse_browser);
@@ -1030,5 +1075,6 @@ int main(void)
     FLOE_RUN(test_node_relayed);
     FLOE_RUN(test_node_both_send_early);
     FLOE_RUN(test_node_prflx_only_not_failed);
+    FLOE_RUN(test_node_close_goodbye);
     return floe_test_summary();
 }
