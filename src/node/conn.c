@@ -476,6 +476,8 @@ int floe__node_conn_poll_keepalive(struct floe_node *n, struct node_conn *c, flo
     c->keepalive_due = false;
     if (!floe__node_conn_can_send(n, c, now))
         return 0;
+    if (!floe_wg_peer_has_session(c->peer, now))
+        c->hs_at = now; /* this keepalive starts a handshake: its time to complete is the RTT */
     c->last_tx = now;
     len =
         floe_wg_encapsulate(n->wg, now, c->peer, NULL, 0, buf, cap - FLOE_TURN_SEND_OVERHEAD, &dst);

@@ -69,6 +69,7 @@ struct node_conn {
     floe_time grace_since;  /* ICE disconnected since; NEVER otherwise */
     floe_time last_tx;      /* last WireGuard datagram sent */
     bool keepalive_due;     /* a keepalive goes out from poll_transmit */
+    floe_time hs_at;        /* a handshake this node started (RTT); 0 none */
     struct floe_node_conn_stats st;
     floe_time deadline;
     uint32_t heap_pos;

@@ -94,12 +94,15 @@ void floe__node_wg_events(struct floe_node *n, floe_time now)
 {
     struct floe_wg_event ev;
 
-    (void)now;
     while (floe_wg_poll_event(n->wg, &ev) == 1) {
         struct node_conn *c = ev.peer ? floe_wg_peer_user(ev.peer) : NULL;
 
         if (!c || !c->used || ev.type != FLOE_WG_EV_HANDSHAKE_COMPLETE)
             continue;
+        if (c->hs_at) {
+            c->st.rtt = now - c->hs_at;
+            c->hs_at = 0;
+        }
         if (!c->st.established && c->st.path.kind != FLOE_NODE_PATH_NONE) {
             c->st.established = true;
             floe__node_event(n, FLOE_NODE_EV_ESTABLISHED, c->id);

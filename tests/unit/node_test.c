@@ -551,6 +551,7 @@ static void test_node_establish_direct(void)
     CHECK(st.established);
     CHECK_EQ(st.path.kind, FLOE_NODE_PATH_DIRECT);
     CHECK(floe_addr_eq(&st.path.remote, &nt.host[1]));
+    CHECK_EQ(st.rtt, 2 * nt.latency); /* the handshake's round trip on a jitter-free link */
     CHECK(net_send(&nt, 0, 0xA1));
     net_run(&nt, nt.now + FLOE_MS(50));
     CHECK_EQ(nt.data_rx[1], 1);
