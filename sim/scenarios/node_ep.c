@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "node_ep.h"
+#include "sim_int.h"
 
 #define NODE_EP_PORT 51820
 #define NODE_EP_MS(t) ((unsigned long long)((t) / FLOE_MS(1)))
@@ -500,16 +501,32 @@ static int pair_sim(struct node_pair *p, const struct node_pair_opts *o)
 
 static int pair_relay(struct node_pair *p)
 {
-    uint32_t host, iface;
+    uint32_t iface;
     int rc;
 
     p->relay_addr = floe_addr_v4(203, 0, 113, 2, 3478);
-    rc = floe_sim_host_add(p->sim, "relay", &host);
+    rc = floe_sim_host_add(p->sim, "relay", &p->relay_host);
     if (rc == 0)
-        rc = floe_sim_host_add_addr(p->sim, host, p->inet, &p->relay_addr, &iface);
+        rc = floe_sim_host_add_addr(p->sim, p->relay_host, p->inet, &p->relay_addr, &iface);
     if (rc == 0)
-        rc = floe_sim_relay_server_new(p->sim, host, &p->relay_addr, NULL, &p->relay);
+        rc = floe_sim_relay_server_new(p->sim, p->relay_host, &p->relay_addr, NULL, &p->relay);
     return rc;
+}
+
+int node_pair_relay_restart(struct node_pair *p)
+{
+    uint32_t i;
+
+    /* Detach the server's listening and relayed ports (the simulator's endpoints on the
+     * relay's host), then start a fresh core at the same address. */
+    for (i = 0; i < p->sim->n_eps; i++) {
+        if (p->sim->eps[i].active && p->sim->eps[i].host == p->relay_host)
+            (void)floe_sim_detach(p->sim, i);
+    }
+    floe_sim_relay_server_free(p->relay);
+    p->relay = NULL;
+    floe_sim_note(p->sim, "relay-restart", "state lost, same address");
+    return floe_sim_relay_server_new(p->sim, p->relay_host, &p->relay_addr, NULL, &p->relay);
 }
 
 int node_pair_setup(struct node_pair *p, const struct node_pair_opts *o)

@@ -97,6 +97,7 @@ struct node_pair_opts {
 struct node_pair {
     struct floe_sim *sim;
     struct floe_sim_relay_server *relay;
+    uint32_t relay_host;
     struct node_sig sig;
     struct node_ep ep[2];
     uint32_t inet, roam_net, gw_roam_net;
@@ -127,6 +128,8 @@ void node_pair_free(struct node_pair *p);
 int node_pair_client_hosts(struct node_pair *p);
 /* Both endpoints send a packet every `every` from now until `until`. */
 void node_pair_traffic(struct node_pair *p, floe_time every, floe_time until);
+/* Restart the relay: its state (allocations, permissions, channels) is lost; same address. */
+int node_pair_relay_restart(struct node_pair *p);
 /* Signalling down (candidates held) or up again (held ones flushed in order). */
 void node_pair_signal(struct node_pair *p, bool down);
 /* Both established (once) and data arrived both ways. */
@@ -142,6 +145,8 @@ int floe__scen_node_relayed_symmetric(const struct floe_sim_scenario_opts *so,
                                       struct floe_sim_verdict *v);
 int floe__scen_node_loss(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_idle_roam(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
+int floe__scen_node_relay_restart(const struct floe_sim_scenario_opts *so,
+                                  struct floe_sim_verdict *v);
 int floe__scen_node_scale(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_prop(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_signal_outage(const struct floe_sim_scenario_opts *so,

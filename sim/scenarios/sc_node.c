@@ -97,6 +97,7 @@ struct node_roam_spec {
     double loss;
     bool idle;          /* traffic stops at 2 s and the roam comes after 5 minutes idle */
     bool signal_outage; /* signalling down from the roam until 3 s after the network is back */
+    bool relay_restart; /* the relay restarts instead of a roam */
     floe_time budget;   /* data both ways again within this of the network being back */
 };
 
@@ -123,6 +124,8 @@ static int node_roam_move(struct node_pair *p, const struct node_roam_spec *sp, 
 
     if (sp->signal_outage)
         node_pair_signal(p, true);
+    if (sp->relay_restart)
+        rc = node_pair_relay_restart(p);
     if (sp->roam_client)
         rc = floe_sim_host_roam(p->sim, p->ep[0].host, 0, p->roam_net, &p->roam_ip, sp->dead);
     if (rc == 0 && sp->roam_gateway)
@@ -149,6 +152,8 @@ static void node_roam_judge(const struct node_pair *p, const struct node_roam_sp
         out->bad = "a packet arrived twice";
     else if (p->ep[0].rx_wrong || p->ep[1].rx_wrong)
         out->bad = "a packet reached the wrong peer";
+    else if (sp->relay_restart && floe_sim_relay_server_ports(p->relay) < 2)
+        out->bad = "the allocations were not re-made on the restarted relay";
     else if (out->recovery == FLOE_TIME_NEVER)
         out->bad = "no data both ways after the roam";
     else if (out->recovery > sp->budget)
@@ -298,6 +303,18 @@ int floe__scen_node_idle_roam(const struct floe_sim_scenario_opts *so, struct fl
 
     sp.idle = true;
     return node_roam_all(so, v, &sp, 1, "idle 5 minutes, then the client roams");
+}
+
+int floe__scen_node_relay_restart(const struct floe_sim_scenario_opts *so,
+                                  struct floe_sim_verdict *v)
+{
+    struct node_roam_spec sp = NODE_CELL(FLOE__SCEN_APDM_APDF, FLOE__SCEN_APDM_APDF);
+
+    sp.roam_client = false;
+    sp.relay_restart = true;
+    sp.dead = 0;
+    sp.budget = FLOE_SEC(20);
+    return node_roam_all(so, v, &sp, 1, "symmetric NATs, the relay in use restarts at 12 s");
 }
 
 int floe__scen_node_signal_outage(const struct floe_sim_scenario_opts *so,
