@@ -88,11 +88,11 @@ struct floe_node_config {
     uint32_t max_connections;         /* 1..FLOE_NODE_MAX_CONNECTIONS_LIMIT (default 1024) */
     uint32_t max_relays;              /* 1..FLOE_NODE_MAX_RELAYS_LIMIT (default 8) */
     uint32_t relays_per_connection;   /* relays whose candidates a connection gets (2) */
-    uint32_t max_events;              /* events queued; older ones kept, newer counted (4096) */
-    floe_time candidate_timeout;      /* liveness (a); >= 1 s */
-    floe_time wg_liveness_timeout;    /* liveness (b); >= 10 s */
-    floe_time ice_grace;              /* ICE disconnected grace; > 0 */
-    floe_time idle_after;             /* idle profile after this long without packets; > 0 */
+    uint32_t max_events; /* events queued (older kept, newer counted); 0: 16 per connection */
+    floe_time candidate_timeout;   /* liveness (a); >= 1 s */
+    floe_time wg_liveness_timeout; /* liveness (b); >= 10 s */
+    floe_time ice_grace;           /* ICE disconnected grace; > 0 */
+    floe_time idle_after;          /* idle profile after this long without packets; > 0 */
 };
 
 /* Fill cfg with the defaults above (client, no key, no rng). */

@@ -97,10 +97,20 @@ void floe__node_map_put(struct node_map *m, uint64_t key, uint32_t val)
     }
 }
 
+/*
+ * Delete key. A tombstone followed by an empty slot ends no probe sequence that reaches
+ * further, so it becomes empty, and so do the tombstones before it: churn (connections made
+ * and removed) does not fill the table with tombstones that make every miss a full scan.
+ */
 void floe__node_map_del(struct node_map *m, uint64_t key)
 {
-    uint32_t i = map_find(m, key);
+    uint32_t mask = m->cap - 1, i = map_find(m, key);
 
-    if (i != NODE_NONE)
-        m->vals[i] = MAP_DELETED;
+    if (i == NODE_NONE)
+        return;
+    m->vals[i] = MAP_DELETED;
+    while (m->vals[i] == MAP_DELETED && m->vals[(i + 1) & mask] == MAP_EMPTY) {
+        m->vals[i] = MAP_EMPTY;
+        i = (i - 1) & mask;
+    }
 }

@@ -17,7 +17,7 @@ void floe_node_config_default(struct floe_node_config *cfg)
     cfg->max_connections = 1024;
     cfg->max_relays = 8;
     cfg->relays_per_connection = 2;
-    cfg->max_events = 4096;
+    cfg->max_events = 0;
     cfg->candidate_timeout = FLOE_NODE_CANDIDATE_TIMEOUT;
     cfg->wg_liveness_timeout = FLOE_NODE_WG_LIVENESS_TIMEOUT;
     cfg->ice_grace = FLOE_NODE_ICE_GRACE;
@@ -29,7 +29,7 @@ static bool node_config_ok(const struct floe_node_config *c)
     return c->rng.fill && (c->role == FLOE_NODE_CLIENT || c->role == FLOE_NODE_GATEWAY) &&
            c->max_connections >= 1 && c->max_connections <= FLOE_NODE_MAX_CONNECTIONS_LIMIT &&
            c->max_relays >= 1 && c->max_relays <= FLOE_NODE_MAX_RELAYS_LIMIT &&
-           c->relays_per_connection >= 1 && c->max_events >= 16 &&
+           c->relays_per_connection >= 1 && (c->max_events == 0 || c->max_events >= 16) &&
            c->max_events <= FLOE_NODE_MAX_EVENTS_LIMIT && c->candidate_timeout >= FLOE_SEC(1) &&
            c->wg_liveness_timeout >= FLOE_SEC(10) && c->ice_grace > 0 && c->idle_after > 0;
 }
@@ -87,6 +87,10 @@ int floe_node_new(struct floe_node **out, const struct floe_node_config *cfg, fl
     if (!n)
         return FLOE_ERR_NOMEM;
     n->cfg = *cfg;
+    if (n->cfg.max_events == 0) /* a reset: every connection's candidates out and in */
+        n->cfg.max_events = n->cfg.max_connections > (FLOE_NODE_MAX_EVENTS_LIMIT - 64) / 16
+                                ? FLOE_NODE_MAX_EVENTS_LIMIT
+                                : n->cfg.max_connections * 16 + 64;
     n->dirty_head = n->dirty_tail = NODE_NONE;
     rc = node_alloc(n);
     if (rc == 0)

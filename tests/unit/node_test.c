@@ -1055,6 +1055,52 @@ static void test_node_close_goodbye(void)
     net_free(&nt);
 }
 
+/* Connections made and removed at random: lookups by id stay exact (hash map with deletes). */
+static void test_node_conn_churn(void)
+{
+    enum { LIVE = 48, OPS = 3000 };
+    struct floe_node_config cfg;
+    struct floe_node_conn_config cc;
+    struct floe_node_conn_stats st;
+    struct floe_node_event ev;
+    struct floe_xoshiro x, rx;
+    struct floe_node *n;
+    uint64_t live[LIVE] = {0};
+    int i, k;
+
+    floe_xoshiro_seed(&rx, floe_test_seed() + 5);
+    floe_xoshiro_seed(&x, 3);
+    floe_node_config_default(&cfg);
+    cfg.rng = floe_xoshiro_rng(&x);
+    cfg.max_connections = LIVE;
+    memset(cfg.private_key, 0x61, sizeof(cfg.private_key));
+    REQUIRE(floe_node_new(&n, &cfg, 0) == 0);
+    memset(&cc, 0, sizeof(cc));
+    strcpy(cc.remote_ufrag, "peer");
+    strcpy(cc.remote_pwd, "peer-password-0000000000");
+    for (i = 0; i < OPS; i++) {
+        int slot = (int)(floe_xoshiro_next(&rx) % LIVE);
+
+        if (live[slot]) {
+            CHECK_EQ(floe_node_conn_remove(n, 0, live[slot]), 0);
+            CHECK_EQ(floe_node_conn_stats(n, live[slot], &st), FLOE_ERR_NOT_FOUND);
+            live[slot] = 0;
+            continue;
+        }
+        live[slot] = 1 + (floe_xoshiro_next(&rx) >> 4);
+        floe_store_be64(cc.public_key, live[slot]);
+        cc.public_key[31] = 0x40;
+        CHECK_EQ(floe_node_conn_upsert(n, 0, live[slot], &cc), 0);
+        while (floe_node_poll_event(n, &ev) == 1)
+            ;
+        for (k = 0; k < LIVE; k++) {
+            if (live[k])
+                CHECK_EQ(floe_node_conn_stats(n, live[k], &st), 0);
+        }
+    }
+    floe_node_free(n);
+}
+
 int main(void)
 {
     FLOE_RUN(test_candidate_parse_browser);
@@ -1077,5 +1123,6 @@ int main(void)
     FLOE_RUN(test_node_both_send_early);
     FLOE_RUN(test_node_prflx_only_not_failed);
     FLOE_RUN(test_node_close_goodbye);
+    FLOE_RUN(test_node_conn_churn);
     return floe_test_summary();
 }
