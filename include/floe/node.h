@@ -17,18 +17,26 @@
  * ICE "disconnected" starts the grace period and never fails a connection by itself. A
  * connection fails only when (a) no remote candidate arrived within candidate_timeout of its
  * creation and no authenticated WireGuard packet either (a peer reached through a
- * peer-reflexive address alone is not failed), or (b) no authenticated WireGuard packet arrived for
- * wg_liveness_timeout while it had remote candidates to try. Both limits are in the table below.
+ * peer-reflexive address alone is not failed), or (b) no authenticated WireGuard packet
+ * arrived for wg_liveness_timeout while it had remote candidates to try. Both limits are in
+ * the table below. Both sides send a WireGuard keepalive after FLOE_NODE_KEEPALIVE_S without
+ * sending anything, so each side's liveness sees the other's packets. Only the Client
+ * initiates handshakes (as soon as it has a path); a Gateway hands nothing to WireGuard
+ * before a session exists, so two initiations never cross.
  *
  * Paths. Data goes on the pair ICE nominated; an authenticated WireGuard packet that arrives
  * on another path moves the sending path there (WireGuard roaming: the peer follows the
  * sender), so a peer that roamed is followed at once without waiting for ICE. Relayed paths
  * go through this node's relays (TURN Send/ChannelData) or to the peer's relayed address.
+ * When the peer withdraws a candidate (it roamed), the peer-reflexive candidates learned
+ * from it are dropped too, so ICE cannot stay on a stale selection.
  *
  * Roaming: floe_node_reset keeps every WireGuard session and key, invalidates the local
  * candidates (events), re-allocates on every relay with the same credentials and forgets
- * the host addresses (the caller adds the new ones with floe_node_add_host). The old path is
- * used until a new one carries an authenticated packet (make-before-break).
+ * the host addresses (the caller adds the new ones with floe_node_add_host). A direct path
+ * whose local address is gone sends from the new address as soon as it is added (with a
+ * keepalive, so the peer follows at once); otherwise the old path is used until a new one
+ * carries an authenticated packet (make-before-break).
  */
 #ifndef FLOE_NODE_H
 #define FLOE_NODE_H
@@ -50,12 +58,12 @@ extern "C" {
  * FLOE_NODE_WG_LIVENESS_TIMEOUT     90 s     WireGuard paper REKEY_ATTEMPT_TIME: no
  *                                            authenticated packet while every path was tried
  * FLOE_NODE_ICE_GRACE               2 s      Firezone #9793: ICE disconnected grace period;
- *                                            at its end the ICE path is no longer preferred
+ *                                            its end is counted (grace_expired), never fatal
  * FLOE_NODE_IDLE_AFTER              20 s     Firezone: no application packet makes it idle
- * FLOE_NODE_KEEPALIVE               5 s      WireGuard persistent keepalive while active (so
- *                                            liveness has an authenticated packet to see)
- * FLOE_NODE_KEEPALIVE_IDLE          25 s     persistent keepalive while idle (NAT bindings
- *                                            of 30 s survive; Firezone's idle profile)
+ * FLOE_NODE_KEEPALIVE_S             5 s      keepalive after this long without sending, both
+ *                                            sides (liveness has authenticated packets to see)
+ * FLOE_NODE_KEEPALIVE_IDLE_S        25 s     the same while idle (NAT bindings of 30 s
+ *                                            survive; Firezone's idle profile)
  */
 #define FLOE_NODE_CANDIDATE_TIMEOUT FLOE_SEC(10)
 #define FLOE_NODE_WG_LIVENESS_TIMEOUT FLOE_WG_REKEY_ATTEMPT_TIME
