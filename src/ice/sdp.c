@@ -15,6 +15,14 @@ struct sdp_tokens {
     size_t n;
 };
 
+/* strnlen without POSIX (this file builds with mingw too). */
+static size_t sdp_strnlen(const char *s, size_t max)
+{
+    const char *z = memchr(s, '\0', max);
+
+    return z ? (size_t)(z - s) : max;
+}
+
 static bool sdp_is_ice_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
@@ -222,7 +230,7 @@ int floe_ice_candidate_format(const struct floe_ice_candidate *cand, char *buf, 
 
     if (!cand || !buf || cand->type > FLOE_ICE_RELAY)
         return FLOE_ERR_INVALID_ARG;
-    flen = strnlen(cand->foundation, sizeof(cand->foundation));
+    flen = sdp_strnlen(cand->foundation, sizeof(cand->foundation));
     if (flen == 0 || flen > FLOE_ICE_FOUNDATION_MAX ||
         floe_addr_format_ip(&cand->addr, ip, sizeof(ip)) < 0)
         return FLOE_ERR_INVALID_ARG;

@@ -261,11 +261,19 @@ void floe__node_conn_destroy(struct floe_node *n, struct node_conn *c)
     n->n_conns--;
 }
 
+/* strnlen without POSIX (the node builds with mingw too). */
+static size_t conn_strnlen(const char *s, size_t max)
+{
+    const char *z = memchr(s, '\0', max);
+
+    return z ? (size_t)(z - s) : max;
+}
+
 static bool conn_config_ok(const struct floe_node *n, const struct floe_node_conn_config *cfg)
 {
     uint8_t own[FLOE_WG_KEY_LEN];
-    size_t ul = strnlen(cfg->remote_ufrag, sizeof(cfg->remote_ufrag));
-    size_t pl = strnlen(cfg->remote_pwd, sizeof(cfg->remote_pwd));
+    size_t ul = conn_strnlen(cfg->remote_ufrag, sizeof(cfg->remote_ufrag));
+    size_t pl = conn_strnlen(cfg->remote_pwd, sizeof(cfg->remote_pwd));
 
     floe_wg_public_key(n->wg, own);
     return ul > 0 && ul <= FLOE_ICE_UFRAG_MAX && pl > 0 && pl <= FLOE_ICE_PWD_MAX &&
