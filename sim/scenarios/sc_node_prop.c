@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "floe/sim_node.h"
 #include "node_ep.h"
 
 #define NODE_PROP_RUNS 1000 /* default; --seeds N */
@@ -24,6 +25,8 @@
 
 struct node_prop {
     struct floe_xoshiro x;
+    const uint8_t *bytes; /* when set, choices come from here (the fuzz target) */
+    size_t n_bytes;
     floe_time *rec; /* recovery times, runs * NODE_PROP_STEPS at most */
     size_t n_rec, max_rec;
     const char *bad;
@@ -32,7 +35,19 @@ struct node_prop {
 
 static uint64_t prop_draw(struct node_prop *np, uint64_t n)
 {
-    return floe_xoshiro_next(&np->x) % n;
+    uint64_t v = 0;
+    int i;
+
+    if (!np->bytes)
+        return floe_xoshiro_next(&np->x) % n;
+    for (i = 0; i < 2; i++) {
+        v = v << 8 | (np->n_bytes ? *np->bytes : 0);
+        if (np->n_bytes) {
+            np->bytes++;
+            np->n_bytes--;
+        }
+    }
+    return v % n;
 }
 
 static void prop_traffic_on(struct floe_sim *sim, void *user)
@@ -230,4 +245,25 @@ int floe__scen_node_prop(const struct floe_sim_scenario_opts *so, struct floe_si
     free(np->rec);
     free(np);
     return rc != 0 ? floe__scen_setup_failed(v, "node-prop run", rc) : 0;
+}
+
+int floe_sim_node_prop_bytes(const uint8_t *data, size_t len, char *why, size_t cap)
+{
+    struct floe_sim_scenario_opts so = {.seed = 1};
+    struct node_prop np;
+    floe_time rec[NODE_PROP_STEPS];
+    int rc;
+
+    memset(&np, 0, sizeof(np));
+    np.bytes = data ? data : (const uint8_t *)"";
+    np.n_bytes = data ? len : 0;
+    np.rec = rec;
+    np.max_rec = NODE_PROP_STEPS;
+    so.seed = prop_draw(&np, 65536) + 1;
+    rc = prop_run(&so, &np, 0);
+    if (rc < 0)
+        return rc;
+    if (why && cap)
+        snprintf(why, cap, "%s", np.bad ? np.bad : "");
+    return np.bad ? 1 : 0;
 }
