@@ -36,7 +36,11 @@
  * the host addresses (the caller adds the new ones with floe_node_add_host). A direct path
  * whose local address is gone sends from the new address as soon as it is added (with a
  * keepalive, so the peer follows at once); otherwise the old path is used until a new one
- * carries an authenticated packet (make-before-break).
+ * carries an authenticated packet (make-before-break). The first relay allocation after a
+ * reset carries data at once: unless an authenticated packet arrived since the reset or
+ * ICE chose a pair, a WireGuard keepalive goes through it to each of the peer's candidates
+ * (the peer follows the first that arrives and answers on that path; this side follows the
+ * answer), without waiting for ICE checks. TURN requests retransmit after relay_rto.
  */
 #ifndef FLOE_NODE_H
 #define FLOE_NODE_H
@@ -64,6 +68,9 @@ extern "C" {
  *                                            sides (liveness has authenticated packets to see)
  * FLOE_NODE_KEEPALIVE_IDLE_S        25 s     the same while idle (NAT bindings of 30 s
  *                                            survive; Firezone's idle profile)
+ * FLOE_NODE_RELAY_RTO               250 ms   first retransmission of a TURN request (x1.5,
+ *                                            given up after 8 s as in DESIGN.md): after a
+ *                                            reset one lost Allocate costs 250 ms, not 1 s
  */
 #define FLOE_NODE_CANDIDATE_TIMEOUT FLOE_SEC(10)
 #define FLOE_NODE_WG_LIVENESS_TIMEOUT FLOE_WG_REKEY_ATTEMPT_TIME
@@ -71,6 +78,7 @@ extern "C" {
 #define FLOE_NODE_IDLE_AFTER FLOE_SEC(20)
 #define FLOE_NODE_KEEPALIVE_S 5
 #define FLOE_NODE_KEEPALIVE_IDLE_S 25
+#define FLOE_NODE_RELAY_RTO FLOE_MS(250)
 
 /* Capacities and their bounds (floe_node_new refuses values outside). */
 #define FLOE_NODE_MAX_CONNECTIONS_LIMIT 65536
@@ -101,6 +109,7 @@ struct floe_node_config {
     floe_time wg_liveness_timeout; /* liveness (b); >= 10 s */
     floe_time ice_grace;           /* ICE disconnected grace; > 0 */
     floe_time idle_after;          /* idle profile after this long without packets; > 0 */
+    floe_time relay_rto; /* first TURN retransmission and re-allocation delay; 10 ms..1 s */
 };
 
 /* Fill cfg with the defaults above (client, no key, no rng). */

@@ -96,6 +96,7 @@ static void conn_selected(struct floe_node *n, struct node_conn *c, floe_time no
 {
     struct floe_node_path p;
 
+    c->relay_first = false; /* ICE chose: its pair wins over the first allocation */
     memset(&p, 0, sizeof(p));
     p.local = pair->path.local;
     p.remote = pair->remote.addr;

@@ -22,6 +22,7 @@ void floe_node_config_default(struct floe_node_config *cfg)
     cfg->wg_liveness_timeout = FLOE_NODE_WG_LIVENESS_TIMEOUT;
     cfg->ice_grace = FLOE_NODE_ICE_GRACE;
     cfg->idle_after = FLOE_NODE_IDLE_AFTER;
+    cfg->relay_rto = FLOE_NODE_RELAY_RTO;
 }
 
 static bool node_config_ok(const struct floe_node_config *c)
@@ -31,7 +32,8 @@ static bool node_config_ok(const struct floe_node_config *c)
            c->max_relays >= 1 && c->max_relays <= FLOE_NODE_MAX_RELAYS_LIMIT &&
            c->relays_per_connection >= 1 && (c->max_events == 0 || c->max_events >= 16) &&
            c->max_events <= FLOE_NODE_MAX_EVENTS_LIMIT && c->candidate_timeout >= FLOE_SEC(1) &&
-           c->wg_liveness_timeout >= FLOE_SEC(10) && c->ice_grace > 0 && c->idle_after > 0;
+           c->wg_liveness_timeout >= FLOE_SEC(10) && c->ice_grace > 0 && c->idle_after > 0 &&
+           c->relay_rto >= FLOE_MS(10) && c->relay_rto <= FLOE_SEC(1);
 }
 
 static int node_make_wg(struct floe_node *n)

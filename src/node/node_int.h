@@ -70,6 +70,8 @@ struct node_conn {
     floe_time last_tx;      /* last WireGuard datagram sent */
     bool keepalive_due;     /* a keepalive goes out from poll_transmit */
     floe_time hs_at;        /* a handshake this node started (RTT); 0 none */
+    floe_time reset_at;     /* the last floe_node_reset */
+    bool relay_first;       /* since it, no path chosen: the first allocation carries data */
     struct floe_node_conn_stats st;
     floe_time deadline;
     uint32_t heap_pos;
@@ -166,6 +168,8 @@ void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time 
                             const struct floe_ice_path *path, const struct floe_addr *from);
 void floe__node_path_rebind(struct floe_node *n, struct node_conn *c, floe_time now,
                             const struct floe_addr *local);
+void floe__node_path_relay_first(struct floe_node *n, struct node_conn *c, floe_time now,
+                                 const struct node_relay *r);
 void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now,
                          const struct floe_node_path *p);
 void floe__node_wg_events(struct floe_node *n, floe_time now);

@@ -54,6 +54,56 @@ void floe__node_path_rebind(struct floe_node *n, struct node_conn *c, floe_time 
     floe__node_conn_keepalive(n, c); /* tell the peer where we are now */
 }
 
+/* One WireGuard keepalive to the peer at `to` through r (framed now, or queued by r until
+ * its permission is confirmed). */
+static void path_probe(struct floe_node *n, struct node_conn *c, floe_time now,
+                       const struct node_relay *r, const struct floe_addr *to)
+{
+    struct node_out *o;
+    struct floe_addr dst;
+    long len, out;
+
+    if (n->out_len == NODE_OUT_SLOTS)
+        return;
+    o = &n->out[(n->out_head + n->out_len) % NODE_OUT_SLOTS];
+    len = floe_wg_encapsulate(n->wg, now, c->peer, NULL, 0, o->buf,
+                              NODE_OUT_MAX - FLOE_TURN_SEND_OVERHEAD, &dst);
+    if (len <= 0)
+        return;
+    out = floe_turn_encapsulate(r->turn, now, to, o->buf, (size_t)len, o->buf, NODE_OUT_MAX);
+    if (out <= 0)
+        return;
+    o->tr = (struct floe_node_transmit){.local = r->local, .to = r->server, .len = (size_t)out};
+    n->out_len++;
+}
+
+/*
+ * After a reset the first allocation that comes back probes every candidate of the peer
+ * with a WireGuard keepalive through it, at once, without waiting for ICE to check and
+ * nominate a pair: the peer follows the first authenticated packet (WireGuard roaming)
+ * and answers on that path, and this side follows the answer. Only for a relayed path
+ * (its allocation is gone, or the peer's relay has no permission for our new address; a
+ * direct path is rebound instead), while nothing authenticated arrived since the reset
+ * and ICE has chosen nothing since. Once per reset.
+ */
+void floe__node_path_relay_first(struct floe_node *n, struct node_conn *c, floe_time now,
+                                 const struct node_relay *r)
+{
+    struct floe_ice_candidate rc[NODE_REMOTE_MAX];
+    size_t i, k;
+
+    if (!c->relay_first || c->last_auth >= c->reset_at || r->relayed.family == FLOE_AF_NONE ||
+        !floe_wg_peer_has_session(c->peer, now))
+        return;
+    c->relay_first = false;
+    k = floe_ice_get_remote_candidates(c->ice, rc, NODE_REMOTE_MAX);
+    for (i = 0; i < k; i++) {
+        if (rc[i].addr.family == r->relayed.family)
+            path_probe(n, c, now, r, &rc[i].addr);
+    }
+    c->last_tx = now;
+}
+
 /* Is from one of the peer's relayed candidates? Only asked when the path changes. */
 static bool path_remote_is_relay(const struct node_conn *c, const struct floe_addr *from)
 {

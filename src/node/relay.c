@@ -98,6 +98,11 @@ static int relay_start(struct floe_node *n, struct node_relay *r, floe_time now,
     tc.password = password;
     tc.software = "floe";
     tc.max_peers = n->cfg.max_connections * 4u > 4096u ? 4096u : n->cfg.max_connections * 4u;
+    /* A roam wants the relay back within the recovery budget: a lost request costs relay_rto,
+     * and a refused Allocate (437 after a return to a network whose NAT gives the same
+     * mapping: the stale allocation is deleted first) is tried again after relay_rto. */
+    tc.txn.initial_rto = n->cfg.relay_rto;
+    tc.backoff_min = n->cfg.relay_rto;
     rc = floe_turn_new(&r->turn, &tc);
     if (rc)
         return rc;
@@ -295,6 +300,8 @@ static void relay_offer(struct floe_node *n, struct node_relay *r, struct node_c
         cand.addr = r->relayed;
         cand.base = r->relayed;
         floe__node_conn_add_local(n, c, now, &cand);
+        if (c->used)
+            floe__node_path_relay_first(n, c, now, r);
     }
 }
 
@@ -346,8 +353,11 @@ void floe__node_relay_candidate(struct floe_node *n, struct node_relay *r, floe_
         }
         if (!(c->relay_mask & bit) && popcount32(c->relay_mask) < n->cfg.relays_per_connection)
             c->relay_mask |= bit;
-        if (c->relay_mask & bit)
-            floe__node_conn_add_local(n, c, now, cand);
+        if (!(c->relay_mask & bit))
+            continue;
+        floe__node_conn_add_local(n, c, now, cand);
+        if (c->used && cand->type == FLOE_ICE_RELAY)
+            floe__node_path_relay_first(n, c, now, r);
     }
 }
 
@@ -378,6 +388,10 @@ int floe_node_reset(struct floe_node *n, floe_time now)
             if (n->conns[i].used)
                 floe__node_conn_remove_local(n, &n->conns[i], now, &cand);
         }
+    }
+    for (i = 0; i < n->cfg.max_connections; i++) {
+        n->conns[i].reset_at = now;
+        n->conns[i].relay_first = n->conns[i].used;
     }
     n->n_hosts = 0;
     return 0;

@@ -225,6 +225,7 @@ struct net {
     struct floe_addr relay_addr; /* the TURN server; relayed addresses share its IP */
     bool signal_down;            /* candidates dropped */
     bool signal_down_to[2];      /* candidates for that node dropped */
+    int drop_to_relay[2];        /* that many of the node's next datagrams to the relay lost */
     struct net_pkt *q;
     size_t nq;
     /* What arrived: per node, events seen and data packets delivered. */
@@ -281,6 +282,10 @@ static void net_drain(struct net *nt, int i)
         if (getenv("NODE_TEST_TRACE"))
             printf("  %8.3f %c tx %zu bytes type %u\n", (double)nt->now / 1e9, 'A' + i, tr.len,
                    buf[0]);
+        if (owner == 2 && nt->drop_to_relay[i] > 0) {
+            nt->drop_to_relay[i]--;
+            continue;
+        }
         if (owner >= 0 && !nt->cut && floe_addr_eq(&tr.local, &nt->host[i]) &&
             !(nt->block_direct && owner < 2))
             net_push(nt, owner, &tr.local, &tr.to, buf, tr.len, false);
@@ -740,6 +745,11 @@ static void test_node_config_bounds(void)
     cfg.wg_liveness_timeout = FLOE_SEC(1);
     CHECK_EQ(floe_node_new(&n, &cfg, 0), FLOE_ERR_INVALID_ARG);
     cfg.wg_liveness_timeout = FLOE_NODE_WG_LIVENESS_TIMEOUT;
+    cfg.relay_rto = FLOE_MS(5);
+    CHECK_EQ(floe_node_new(&n, &cfg, 0), FLOE_ERR_INVALID_ARG);
+    cfg.relay_rto = FLOE_SEC(2);
+    CHECK_EQ(floe_node_new(&n, &cfg, 0), FLOE_ERR_INVALID_ARG);
+    cfg.relay_rto = FLOE_NODE_RELAY_RTO;
     memset(cfg.private_key, 7, sizeof(cfg.private_key));
     REQUIRE(floe_node_new(&n, &cfg, 0) == 0);
     {
@@ -963,6 +973,54 @@ static void test_node_relayed(void)
 }
 
 /*
+ * A relay-only client roams and its first Allocate from the new address is lost: the
+ * retransmission comes relay_rto (250 ms) later, not the TURN profile's 1 s, and the new
+ * allocation carries data at once (a keepalive through it to each of the gateway's
+ * candidates; the gateway follows the authenticated one), with the same session.
+ */
+static void test_node_relayed_roam_lost_allocate(void)
+{
+    struct floe_node_conn_stats st;
+    struct net nt;
+    floe_time roam_at, back_at = 0;
+    uint64_t rx0, rx1;
+
+    REQUIRE(net_init(&nt, 12) == 0);
+    nt.block_direct = true;
+    REQUIRE(net_add_relay(&nt) == 0);
+    net_run(&nt, FLOE_MS(500));
+    REQUIRE(net_connect(&nt) == 0);
+    net_run(&nt, nt.now + FLOE_SEC(3));
+    REQUIRE(nt.established[0] == 1 && nt.established[1] == 1);
+    roam_at = nt.now;
+    nt.host[0] = floe_addr_v4(10, 0, 1, 1, 5001);
+    nt.drop_to_relay[0] = 1;     /* the first Allocate */
+    nt.signal_down_to[1] = true; /* the gateway learns nothing new: its relay must let us in */
+    CHECK_EQ(floe_node_reset(nt.node[0], nt.now), 0);
+    CHECK_EQ(floe_node_add_host(nt.node[0], nt.now, &nt.host[0]), 0);
+    net_drain(&nt, 0);
+    CHECK_EQ(nt.drop_to_relay[0], 0);
+    rx0 = nt.data_rx[0];
+    rx1 = nt.data_rx[1];
+    while (nt.now < roam_at + FLOE_SEC(3) && !back_at) {
+        net_send(&nt, 0, 0x55);
+        net_send(&nt, 1, 0x66);
+        net_run(&nt, nt.now + FLOE_MS(20));
+        if (nt.data_rx[0] > rx0 && nt.data_rx[1] > rx1)
+            back_at = nt.now;
+    }
+    REQUIRE(back_at != 0);
+    /* The retransmission at 250 ms, the Allocate dance, permissions, the answers at the
+     * 20 ms send granularity: 520 ms here. With a 1 s retransmission it took 1260 ms. */
+    CHECK(back_at - roam_at <= FLOE_MS(700));
+    CHECK_EQ(nt.established[0], 1); /* the same session */
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
+    CHECK(st.path.kind != FLOE_NODE_PATH_NONE);
+    net_free(&nt);
+}
+
+/*
  * Both sides send from the start, before any path or session: only the client initiates,
  * so the handshake completes at once (two crossing initiations made each side drop the
  * other's response and retry in lockstep REKEY_TIMEOUT later).
@@ -1120,6 +1178,7 @@ int main(void)
     FLOE_RUN(test_node_idle_profile);
     FLOE_RUN(test_node_batches);
     FLOE_RUN(test_node_relayed);
+    FLOE_RUN(test_node_relayed_roam_lost_allocate);
     FLOE_RUN(test_node_both_send_early);
     FLOE_RUN(test_node_prflx_only_not_failed);
     FLOE_RUN(test_node_close_goodbye);
