@@ -406,6 +406,13 @@ struct floe_node_stats {
 /* The node's counters into *out (both non-NULL). */
 void floe_node_stats(const struct floe_node *node, struct floe_node_stats *out);
 
+/*
+ * Say whether the node is under load (floe_wg_set_under_load): handshake messages without
+ * a valid MAC2 are answered with a cookie reply and dropped. A cookie reply goes back the
+ * way the handshake message came, through the relay for a relayed peer. NULL is ignored.
+ */
+void floe_node_set_under_load(struct floe_node *node, bool under_load);
+
 #ifdef __cplusplus
 }
 #endif

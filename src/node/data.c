@@ -96,6 +96,29 @@ static int data_inner(struct floe_node *n, floe_time now, const struct floe_ice_
     }
 }
 
+/* A handshake message through r from peer: a cookie reply to it goes back through r. */
+static void data_cookie_route_note(struct floe_node *n, const struct node_relay *r,
+                                   const struct floe_addr *peer, struct floe_span data)
+{
+    struct node_cookie_route *cr;
+    uint32_t i;
+
+    if (data.len == 0 ||
+        (data.ptr[0] != FLOE_WG_MSG_INITIATION && data.ptr[0] != FLOE_WG_MSG_RESPONSE))
+        return;
+    for (i = 0; i < NODE_COOKIE_ROUTES; i++) {
+        cr = &n->cookie_routes[i];
+        if (cr->used && floe_addr_eq(&cr->peer, peer)) {
+            cr->relay = (uint32_t)(r - n->relays);
+            return;
+        }
+    }
+    cr = &n->cookie_routes[n->cookie_next];
+    n->cookie_next = (n->cookie_next + 1) % NODE_COOKIE_ROUTES;
+    *cr =
+        (struct node_cookie_route){.peer = *peer, .relay = (uint32_t)(r - n->relays), .used = true};
+}
+
 static int data_from_relay(struct floe_node *n, floe_time now, struct node_relay *r,
                            const uint8_t *dgram, size_t len, uint8_t *out, size_t cap,
                            uint64_t *cid, size_t *out_len)
@@ -114,6 +137,7 @@ static int data_from_relay(struct floe_node *n, floe_time now, struct node_relay
     path.relay = r->server;
     if (floe_turn_get_relayed(r->turn, peer.family, &path.local) != 0)
         return FLOE_NODE_INPUT_DROPPED;
+    data_cookie_route_note(n, r, &peer, data);
     return data_inner(n, now, &path, &peer, data.ptr, data.len, out, cap, cid, out_len);
 }
 
@@ -346,6 +370,37 @@ static const struct floe_addr *poll_socket_for(const struct floe_node *n, uint8_
     return NULL;
 }
 
+/*
+ * A datagram WireGuard sent to no peer (a cookie reply) to dst: through the relay the
+ * handshake message came from. 1 framed into buf, 2 queued by the relay or dropped, 0 dst
+ * did not come through a relay.
+ */
+static int poll_cookie_relayed(struct floe_node *n, floe_time now, uint8_t *buf, size_t len,
+                               size_t cap, const struct floe_addr *dst,
+                               struct floe_node_transmit *tr)
+{
+    const struct node_cookie_route *cr = NULL;
+    struct node_relay *r;
+    long out;
+    uint32_t i;
+
+    for (i = 0; i < NODE_COOKIE_ROUTES && !cr; i++) {
+        if (n->cookie_routes[i].used && floe_addr_eq(&n->cookie_routes[i].peer, dst))
+            cr = &n->cookie_routes[i];
+    }
+    if (!cr)
+        return 0;
+    r = &n->relays[cr->relay];
+    out = r->used && r->turn ? floe_turn_encapsulate(r->turn, now, dst, buf, len, buf, cap) : -1;
+    if (out <= 0) {
+        if (out < 0)
+            n->st.dropped_no_path++;
+        return 2;
+    }
+    *tr = (struct floe_node_transmit){.local = r->local, .to = r->server, .len = (size_t)out};
+    return 1;
+}
+
 static int poll_wg(struct floe_node *n, floe_time now, uint8_t *buf, size_t cap,
                    struct floe_node_transmit *tr)
 {
@@ -354,6 +409,7 @@ static int poll_wg(struct floe_node *n, floe_time now, uint8_t *buf, size_t cap,
     struct node_conn *c;
     const struct floe_addr *sock;
     long len;
+    int rc;
 
     len = floe_wg_poll_transmit(n->wg, now, buf, cap - FLOE_TURN_SEND_OVERHEAD, &dst, &peer);
     if (len <= 0)
@@ -361,6 +417,9 @@ static int poll_wg(struct floe_node *n, floe_time now, uint8_t *buf, size_t cap,
     c = peer ? floe_wg_peer_user(peer) : NULL;
     if (c && c->used)
         return floe__node_frame(n, c, now, buf, (size_t)len, cap, tr) > 0 ? 1 : 2;
+    rc = poll_cookie_relayed(n, now, buf, (size_t)len, cap, &dst, tr);
+    if (rc)
+        return rc;
     sock = poll_socket_for(n, dst.family); /* a cookie reply goes back where it came from */
     if (!sock) {
         n->st.dropped_no_path++;

@@ -310,6 +310,12 @@ void floe_node_handle_timeout(struct floe_node *n, floe_time now)
     }
 }
 
+void floe_node_set_under_load(struct floe_node *n, bool under_load)
+{
+    if (n)
+        floe_wg_set_under_load(n->wg, under_load);
+}
+
 void floe_node_stats(const struct floe_node *n, struct floe_node_stats *out)
 {
     uint32_t i;

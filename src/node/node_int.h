@@ -31,6 +31,18 @@ struct node_out {
     uint8_t buf[NODE_OUT_MAX];
 };
 
+/*
+ * Handshake messages that came through a relay, newest over oldest: WireGuard names no peer
+ * for a cookie reply, so its destination is looked up here and the reply goes back through
+ * that relay (sent from the socket, the relay's peer would never see it).
+ */
+#define NODE_COOKIE_ROUTES 16
+struct node_cookie_route {
+    struct floe_addr peer; /* the sender as the relay saw it (the WireGuard `from`) */
+    uint32_t relay;        /* index in relays */
+    bool used;
+};
+
 /* Packets of a batch handed to the WireGuard batch verbs at once. */
 #define NODE_BATCH 64
 
@@ -101,6 +113,8 @@ struct floe_node {
     uint32_t *heap; /* connection slots ordered by deadline */
     uint32_t heap_len;
     uint32_t dirty_head, dirty_tail; /* connections whose agent may have datagrams */
+    struct node_cookie_route cookie_routes[NODE_COOKIE_ROUTES];
+    uint32_t cookie_next;
     struct node_out out[NODE_OUT_SLOTS];
     uint32_t out_head, out_len;
     struct floe_node_event *events;

@@ -226,6 +226,7 @@ struct net {
     bool signal_down;            /* candidates dropped */
     bool signal_down_to[2];      /* candidates for that node dropped */
     int drop_to_relay[2];        /* that many of the node's next datagrams to the relay lost */
+    int cookie_direct[2];        /* raw WireGuard cookie replies sent from the socket */
     struct net_pkt *q;
     size_t nq;
     /* What arrived: per node, events seen and data packets delivered. */
@@ -282,6 +283,7 @@ static void net_drain(struct net *nt, int i)
         if (getenv("NODE_TEST_TRACE"))
             printf("  %8.3f %c tx %zu bytes type %u\n", (double)nt->now / 1e9, 'A' + i, tr.len,
                    buf[0]);
+        nt->cookie_direct[i] += tr.len == 64 && buf[0] == FLOE_WG_MSG_COOKIE_REPLY;
         if (owner == 2 && nt->drop_to_relay[i] > 0) {
             nt->drop_to_relay[i]--;
             continue;
@@ -1021,6 +1023,32 @@ static void test_node_relayed_roam_lost_allocate(void)
 }
 
 /*
+ * A gateway under load answers a relayed client's initiation with a cookie reply: it goes
+ * back through the relay the initiation came from (sent from the socket to the client's
+ * address as the relay saw it, the client never got it and the handshake never completed).
+ */
+static void test_node_cookie_reply_relayed(void)
+{
+    struct net nt;
+
+    REQUIRE(net_init(&nt, 13) == 0);
+    nt.block_direct = true;
+    floe_node_set_under_load(nt.node[1], true);
+    REQUIRE(net_add_relay(&nt) == 0);
+    net_run(&nt, FLOE_MS(500));
+    REQUIRE(net_connect(&nt) == 0);
+    /* The first initiation gets a cookie; the next (REKEY_TIMEOUT later) carries MAC2. */
+    net_run(&nt, nt.now + FLOE_SEC(8));
+    CHECK_EQ(nt.cookie_direct[1], 0);
+    CHECK_EQ(nt.established[0], 1);
+    CHECK_EQ(nt.established[1], 1);
+    CHECK(net_send(&nt, 0, 0x31));
+    net_run(&nt, nt.now + FLOE_MS(100));
+    CHECK_EQ(nt.data_rx[1], 1);
+    net_free(&nt);
+}
+
+/*
  * Both sides send from the start, before any path or session: only the client initiates,
  * so the handshake completes at once (two crossing initiations made each side drop the
  * other's response and retry in lockstep REKEY_TIMEOUT later).
@@ -1179,6 +1207,7 @@ int main(void)
     FLOE_RUN(test_node_batches);
     FLOE_RUN(test_node_relayed);
     FLOE_RUN(test_node_relayed_roam_lost_allocate);
+    FLOE_RUN(test_node_cookie_reply_relayed);
     FLOE_RUN(test_node_both_send_early);
     FLOE_RUN(test_node_prflx_only_not_failed);
     FLOE_RUN(test_node_close_goodbye);
