@@ -29,18 +29,21 @@
  * sender), so a peer that roamed is followed at once without waiting for ICE. Relayed paths
  * go through this node's relays (TURN Send/ChannelData) or to the peer's relayed address.
  * When the peer withdraws a candidate (it roamed), the peer-reflexive candidates learned
- * from it are dropped too, so ICE cannot stay on a stale selection.
+ * from it are dropped too, so ICE cannot stay on a stale selection. ICE nominates once: when
+ * a direct pair's checks succeed after a relayed pair was nominated, data moves to the
+ * direct pair at once (a keepalive first, so the peer follows); what is in flight on the
+ * relayed path still arrives, so nothing is lost in the switch.
  *
  * Roaming: floe_node_reset keeps every WireGuard session and key, invalidates the local
- * candidates (events), re-allocates on every relay with the same credentials and forgets
- * the host addresses (the caller adds the new ones with floe_node_add_host). A direct path
- * whose local address is gone sends from the new address as soon as it is added (with a
- * keepalive, so the peer follows at once); otherwise the old path is used until a new one
- * carries an authenticated packet (make-before-break). The first relay allocation after a
- * reset carries data at once: unless an authenticated packet arrived since the reset or
- * ICE chose a pair, a WireGuard keepalive goes through it to each of the peer's candidates
- * (the peer follows the first that arrives and answers on that path; this side follows the
- * answer), without waiting for ICE checks. TURN requests retransmit after relay_rto.
+ * candidates (events; the local peer-reflexive ones ICE learned go silently), re-allocates on every
+ * relay with the same credentials and forgets the host addresses (the caller adds the new ones with
+ * floe_node_add_host). A direct path whose local address is gone sends from the new address as soon
+ * as it is added (with a keepalive, so the peer follows at once); otherwise the old path is used
+ * until a new one carries an authenticated packet (make-before-break). The first relay allocation
+ * after a reset carries data at once: unless an authenticated packet arrived since the reset or ICE
+ * chose a pair, a WireGuard keepalive goes through it to each of the peer's candidates (the peer
+ * follows the first that arrives and answers on that path; this side follows the answer), without
+ * waiting for ICE checks. TURN requests retransmit after relay_rto.
  */
 #ifndef FLOE_NODE_H
 #define FLOE_NODE_H

@@ -361,6 +361,24 @@ void floe__node_relay_candidate(struct floe_node *n, struct node_relay *r, floe_
     }
 }
 
+/*
+ * The local peer-reflexive candidates ICE learned from check responses are derived from
+ * the old addresses: they go too, or a pair on one of them stays selected after a reset
+ * (sending from a gone address until consent fails 30 s later) and no new pair is ever
+ * nominated.
+ */
+static void relay_forget_local_prflx(struct floe_node *n, struct node_conn *c, floe_time now)
+{
+    struct floe_ice_candidate lc[NODE_REMOTE_MAX];
+    size_t i, k = floe_ice_get_local_candidates(c->ice, lc, NODE_REMOTE_MAX);
+
+    for (i = 0; i < k; i++) {
+        if (lc[i].type == FLOE_ICE_PRFLX)
+            (void)floe_ice_remove_local_candidate(c->ice, now, &lc[i]);
+    }
+    floe__node_conn_after_ice(n, c, now);
+}
+
 int floe_node_reset(struct floe_node *n, floe_time now)
 {
     struct floe_ice_candidate cand;
@@ -390,6 +408,8 @@ int floe_node_reset(struct floe_node *n, floe_time now)
         }
     }
     for (i = 0; i < n->cfg.max_connections; i++) {
+        if (n->conns[i].used)
+            relay_forget_local_prflx(n, &n->conns[i], now);
         n->conns[i].reset_at = now;
         n->conns[i].relay_first = n->conns[i].used;
     }

@@ -1049,6 +1049,49 @@ static void test_node_cookie_reply_relayed(void)
 }
 
 /*
+ * Data flows over the relayed path first and moves to the direct path when ICE nominates
+ * one, with no packet lost in the switch: the direct path opens while both sides send
+ * every 10 ms, and every packet sent arrives (once: the harness checks each id).
+ */
+static void test_node_relayed_to_direct_no_loss(void)
+{
+    struct floe_node_conn_stats st[2];
+    struct net nt;
+    uint64_t sent[2] = {0, 0}, rx0[2];
+    int i, k;
+
+    REQUIRE(net_init(&nt, 14) == 0);
+    nt.block_direct = true;
+    REQUIRE(net_add_relay(&nt) == 0);
+    net_run(&nt, FLOE_MS(500));
+    REQUIRE(net_connect(&nt) == 0);
+    net_run(&nt, nt.now + FLOE_SEC(2));
+    REQUIRE(nt.established[0] == 1 && nt.established[1] == 1);
+    REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st[0]) == 0);
+    REQUIRE(st[0].path.kind != FLOE_NODE_PATH_DIRECT);
+    rx0[0] = nt.data_rx[0];
+    rx0[1] = nt.data_rx[1];
+    for (i = 0; i < 800; i++) {
+        if (i == 100)
+            nt.block_direct = false; /* the direct pairs' next checks get through */
+        for (k = 0; k < 2; k++)
+            sent[k] += net_send(&nt, k, (uint8_t)i) ? 1u : 0u;
+        net_run(&nt, nt.now + FLOE_MS(10));
+    }
+    net_run(&nt, nt.now + FLOE_MS(100));
+    REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st[0]) == 0);
+    REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st[1]) == 0);
+    CHECK(st[0].path.kind == FLOE_NODE_PATH_DIRECT); /* the switch happened */
+    CHECK(st[1].path.kind == FLOE_NODE_PATH_DIRECT);
+    CHECK_EQ(sent[0], 800);
+    CHECK_EQ(sent[1], 800);
+    CHECK_EQ(nt.data_rx[1] - rx0[1], sent[0]); /* none lost, none twice */
+    CHECK_EQ(nt.data_rx[0] - rx0[0], sent[1]);
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    net_free(&nt);
+}
+
+/*
  * Both sides send from the start, before any path or session: only the client initiates,
  * so the handshake completes at once (two crossing initiations made each side drop the
  * other's response and retry in lockstep REKEY_TIMEOUT later).
@@ -1208,6 +1251,7 @@ int main(void)
     FLOE_RUN(test_node_relayed);
     FLOE_RUN(test_node_relayed_roam_lost_allocate);
     FLOE_RUN(test_node_cookie_reply_relayed);
+    FLOE_RUN(test_node_relayed_to_direct_no_loss);
     FLOE_RUN(test_node_both_send_early);
     FLOE_RUN(test_node_prflx_only_not_failed);
     FLOE_RUN(test_node_close_goodbye);
