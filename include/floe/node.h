@@ -388,7 +388,8 @@ struct floe_node_conn_stats {
     bool idle;
     enum floe_ice_state ice_state;
     struct floe_node_path path; /* the current path */
-    floe_time rtt; /* RTT of the last handshake this side started (Client); 0 unknown */
+    floe_time rtt;       /* RTT of the last handshake this side started (Client); 0 unknown */
+    uint64_t handshakes; /* WireGuard handshakes completed (1 while the first session lives) */
 };
 
 /* The counters of cid into *out. Returns 0, FLOE_ERR_INVALID_ARG or FLOE_ERR_NOT_FOUND. */

@@ -137,6 +137,20 @@ static int node_roam_move(struct node_pair *p, const struct node_roam_spec *sp, 
     return rc;
 }
 
+/* Whether both sides still use the first session: one handshake each (the runs end long
+ * before REKEY_AFTER_TIME, but after an idle period). */
+static bool node_roam_session_kept(const struct node_pair *p, const struct node_roam_spec *sp)
+{
+    struct floe_node_conn_stats st;
+    int i;
+
+    for (i = 0; i < 2 && !sp->idle; i++) {
+        if (floe_node_conn_stats(p->ep[i].node, p->ep[i].cid, &st) != 0 || st.handshakes != 1)
+            return false;
+    }
+    return true;
+}
+
 static void node_roam_judge(const struct node_pair *p, const struct node_roam_spec *sp,
                             floe_time back, struct node_roam_out *out)
 {
@@ -148,6 +162,8 @@ static void node_roam_judge(const struct node_pair *p, const struct node_roam_sp
         out->bad = "a side reported failed";
     else if (p->ep[0].established != 1 || p->ep[1].established != 1)
         out->bad = "the session was not kept (established again)";
+    else if (!node_roam_session_kept(p, sp))
+        out->bad = "the session was not kept (a new WireGuard handshake)";
     else if (p->ep[0].rx_dups || p->ep[1].rx_dups)
         out->bad = "a packet arrived twice";
     else if (p->ep[0].rx_wrong || p->ep[1].rx_wrong)

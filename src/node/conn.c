@@ -419,6 +419,7 @@ int floe_node_conn_stats(const struct floe_node *n, uint64_t cid, struct floe_no
         return FLOE_ERR_NOT_FOUND;
     *out = c->st;
     out->ice_state = floe_ice_get_state(c->ice);
+    out->handshakes = floe_wg_peer_stats(c->peer).handshakes_completed;
     return 0;
 }
 
