@@ -32,7 +32,10 @@
  * from it are dropped too, so ICE cannot stay on a stale selection. ICE nominates once: when
  * a direct pair's checks succeed after a relayed pair was nominated, data moves to the
  * direct pair at once (a keepalive first, so the peer follows); what is in flight on the
- * relayed path still arrives, so nothing is lost in the switch.
+ * relayed path still arrives, so nothing is lost in the switch. A relayed path that heard
+ * nothing authenticated for two keepalive intervals sends its relay a Refresh (at most once
+ * per such interval): a relay that restarted and lost the allocation answers 437 and the
+ * allocation is made again, instead of data vanishing until a refresh minutes later.
  *
  * Roaming: floe_node_reset keeps every WireGuard session and key, invalidates the local
  * candidates (events; the local peer-reflexive ones ICE learned go silently), re-allocates on every

@@ -186,7 +186,8 @@ static void ep_rx(struct node_ep *e, floe_time now, uint64_t cid, const uint8_t 
         e->rx_seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
     }
     e->last_rx_at = now;
-    if (e->mark_at != FLOE_TIME_NEVER && now >= e->mark_at && e->recovered_at == FLOE_TIME_NEVER)
+    if (e->mark_at != FLOE_TIME_NEVER && now >= e->mark_at && seq > e->mark_seq &&
+        e->recovered_at == FLOE_TIME_NEVER)
         e->recovered_at = now;
 }
 

@@ -68,8 +68,10 @@ struct node_ep {
     floe_time established_at, failed_at;
     enum floe_node_fail_reason fail_reason;
     uint32_t established, path_changes;
-    /* Recovery after a roam: first packet received after mark_at. */
+    /* Recovery after a roam: first packet received after mark_at that the peer sent after
+     * the mark was set (its sequence number over mark_seq: not one in flight before). */
     floe_time mark_at, recovered_at;
+    uint32_t mark_seq;
     struct node_ep_out q[NODE_EP_QUEUE];
     uint32_t q_head, q_len;
     struct floe_sim_verdict *v;

@@ -207,6 +207,8 @@ static int node_roam_run(const struct floe_sim_scenario_opts *so, struct floe_si
     if (rc == 0)
         rc = node_roam_move(p, sp, at);
     p->ep[0].mark_at = p->ep[1].mark_at = back;
+    p->ep[0].mark_seq = p->ep[1].seq_tx;
+    p->ep[1].mark_seq = p->ep[0].seq_tx;
     if (rc == 0)
         rc = floe_sim_run_until(p->sim, back + FLOE_SEC(15));
     if (rc == 0 && !out->bad)

@@ -120,6 +120,8 @@ static int prop_recover(struct node_prop *np, struct node_pair *p, floe_time mar
     int rc;
 
     p->ep[0].mark_at = p->ep[1].mark_at = mark;
+    p->ep[0].mark_seq = p->ep[1].seq_tx;
+    p->ep[1].mark_seq = p->ep[0].seq_tx;
     p->ep[0].recovered_at = p->ep[1].recovered_at = FLOE_TIME_NEVER;
     node_pair_traffic(p, FLOE_MS(50), FLOE_TIME_NEVER);
     rc = floe_sim_run_until(p->sim, mark + NODE_PROP_RECOVERY);

@@ -521,6 +521,10 @@ void floe__node_conn_timeout(struct floe_node *n, struct node_conn *c, floe_time
         c->st.idle = true;
     if (c->st.established && now >= floe_time_add(c->last_tx, conn_keepalive_interval(c)))
         floe__node_conn_keepalive(n, c);
+    /* Two keepalive intervals of silence on a relayed path: is the allocation still there? */
+    if (c->st.established && c->st.path.relay.family != FLOE_AF_NONE &&
+        now >= floe_time_add(c->last_auth, 2 * conn_keepalive_interval(c)))
+        floe__node_relay_silence(n, &c->st.path.relay, now, 2 * conn_keepalive_interval(c));
     if (c->grace_since != FLOE_TIME_NEVER &&
         now >= floe_time_add(c->grace_since, n->cfg.ice_grace)) {
         c->st.grace_expired++;

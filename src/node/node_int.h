@@ -64,6 +64,7 @@ struct node_relay {
     struct floe_addr reflexive; /* current server-reflexive address */
     floe_time started;          /* when the allocation was asked for */
     floe_time rtt;              /* time the allocation took; 0 not measured */
+    floe_time probe_at;         /* no silence-driven Refresh before this */
 };
 
 struct node_conn {
@@ -151,6 +152,8 @@ void floe__node_relays_timeout(struct floe_node *n, floe_time now);
 void floe__node_relays_rebind(struct floe_node *n, const struct floe_addr *local);
 floe_time floe__node_relays_deadline(const struct floe_node *n);
 void floe__node_conn_pick_relays(struct floe_node *n, struct node_conn *c, floe_time now);
+void floe__node_relay_silence(struct floe_node *n, const struct floe_addr *server, floe_time now,
+                              floe_time interval);
 
 /* conn.c */
 struct node_conn *floe__node_conn_find(const struct floe_node *n, uint64_t cid);

@@ -255,6 +255,26 @@ void floe__node_relays_timeout(struct floe_node *n, floe_time now)
     }
 }
 
+/*
+ * A relay that lost our allocation (it restarted) says nothing: ChannelData and Send
+ * indications to it vanish, and the next request that would meet its 437 (a permission or
+ * allocation refresh) may be minutes away, past the WireGuard liveness limit. A connection
+ * whose relayed path heard nothing authenticated for a while asks with a Refresh, at most
+ * once per interval per relay: a live relay answers it, a restarted one answers 437 and the
+ * allocation is made again at once.
+ */
+void floe__node_relay_silence(struct floe_node *n, const struct floe_addr *server, floe_time now,
+                              floe_time interval)
+{
+    struct node_relay *r = floe__node_relay_by_server(n, server);
+
+    if (!r || !r->turn || now < r->probe_at)
+        return;
+    r->probe_at = floe_time_add(now, interval);
+    if (floe_turn_refresh(r->turn, now) == 0)
+        floe__node_relay_events(n, r, now);
+}
+
 /* A new socket address after a reset: relays of its family are reached from it now. */
 void floe__node_relays_rebind(struct floe_node *n, const struct floe_addr *local)
 {

@@ -476,11 +476,10 @@ static int net_connect(struct net *nt)
     return 0;
 }
 
-/* A TURN relay core at 10.0.0.100:3478 that both nodes use (user "u", password "p"). */
-static int net_add_relay(struct net *nt)
+/* The relay core at 10.0.0.100:3478 (user "u", password "p"), without its allocations. */
+static int net_relay_start(struct net *nt)
 {
     struct floe_relay_config rc;
-    int i;
 
     floe_relay_config_default(&rc);
     floe_xoshiro_seed(&nt->relay_x, 99);
@@ -493,7 +492,15 @@ static int net_add_relay(struct net *nt)
     if (floe_cidr_parse("10.0.0.0/8", &rc.allow[0]) != 0)
         return -1;
     rc.n_allow = 1;
-    if (floe_relay_new(&nt->relay, &rc) != 0)
+    return floe_relay_new(&nt->relay, &rc) == 0 ? 0 : -1;
+}
+
+/* A TURN relay core that both nodes use. */
+static int net_add_relay(struct net *nt)
+{
+    int i;
+
+    if (net_relay_start(nt) != 0)
         return -1;
     for (i = 0; i < 2; i++) {
         if (floe_node_relay_add(nt->node[i], nt->now, &nt->relay_addr, "u", "p") != 0)
@@ -1092,6 +1099,48 @@ static void test_node_relayed_to_direct_no_loss(void)
 }
 
 /*
+ * The relay restarts (every allocation lost, same address) under a relayed connection when
+ * nothing else asks it anything: ChannelData to it vanishes and its 437 would only come with
+ * a refresh minutes later, past the WireGuard liveness limit. The silence on the relayed path
+ * makes the node ask (a Refresh): 437, the allocations are made again and data flows with
+ * the same session.
+ */
+static void test_node_relay_restart_silent(void)
+{
+    struct floe_node_conn_stats st;
+    struct net nt;
+    floe_time restart_at, back_at = 0;
+    uint64_t rx0, rx1;
+
+    REQUIRE(net_init(&nt, 15) == 0);
+    nt.block_direct = true;
+    REQUIRE(net_add_relay(&nt) == 0);
+    net_run(&nt, FLOE_MS(500));
+    REQUIRE(net_connect(&nt) == 0);
+    net_run(&nt, nt.now + FLOE_SEC(30)); /* ICE done: no check asks the relay anything */
+    REQUIRE(nt.established[0] == 1 && nt.established[1] == 1);
+    floe_relay_free(nt.relay);
+    nt.relay = NULL;
+    REQUIRE(net_relay_start(&nt) == 0);
+    restart_at = nt.now;
+    rx0 = nt.data_rx[0];
+    rx1 = nt.data_rx[1];
+    while (nt.now < restart_at + FLOE_SEC(60) && !back_at) {
+        net_send(&nt, 0, 0x41);
+        net_send(&nt, 1, 0x42);
+        net_run(&nt, nt.now + FLOE_MS(100));
+        if (nt.data_rx[0] > rx0 && nt.data_rx[1] > rx1)
+            back_at = nt.now;
+    }
+    REQUIRE(back_at != 0);
+    CHECK(back_at - restart_at <= FLOE_SEC(20)); /* 10 s of silence, then a few round trips */
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
+    CHECK_EQ(st.handshakes, 1); /* the session was kept */
+    net_free(&nt);
+}
+
+/*
  * Both sides send from the start, before any path or session: only the client initiates,
  * so the handshake completes at once (two crossing initiations made each side drop the
  * other's response and retry in lockstep REKEY_TIMEOUT later).
@@ -1252,6 +1301,7 @@ int main(void)
     FLOE_RUN(test_node_relayed_roam_lost_allocate);
     FLOE_RUN(test_node_cookie_reply_relayed);
     FLOE_RUN(test_node_relayed_to_direct_no_loss);
+    FLOE_RUN(test_node_relay_restart_silent);
     FLOE_RUN(test_node_both_send_early);
     FLOE_RUN(test_node_prflx_only_not_failed);
     FLOE_RUN(test_node_close_goodbye);
