@@ -2,7 +2,8 @@
 # floe demo, as it stands: ask a local coturn for our server-reflexive address, relay a
 # message through floe-relay with `floe turn` (and through it with coturn's own client),
 # ping through a WireGuard tunnel between floe-wg and wireguard-go, then replay DESIGN section
-# 1's roam race (connected, roam, reset) in the simulator, with and without the grace period.
+# 1's roam race (connected, roam, reset) in the simulator, with and without the grace period,
+# then roam the node (client and gateway) in the simulator with its timeline.
 # Usage: sh scripts/demo.sh BUILD_DIR   (run by `make demo` after `make deps`)
 set -eu
 
@@ -117,4 +118,11 @@ heading "the same runs summarised (floe sim roam-race --json | jq)"
 heading "every seed 1..1000 (floe sim roam-race --seeds 1000): the naive lane fails on each"
 echo "(a seed passes only when grace 2 s recovers and grace 0 fails falsely in all three races)"
 "$FLOE" sim roam-race --seeds 1000
+
+heading "floe sim node-gateway-roam: the node on both sides, a relay core, the gateway roams"
+echo "the WireGuard session survives; the timeline shows paths, reset() and data again"
+"$FLOE" sim node-gateway-roam
+
+heading "floe sim node-roam: the client roams mid-transfer in each NAT cell (one line per cell)"
+"$FLOE" sim node-roam --json | jq -r '.timeline[] | select(.event | startswith("client ")) | .event'
 echo "done"

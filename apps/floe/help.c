@@ -124,6 +124,8 @@ static const char sim_text[] =
     "                     seeds, and for roaming scenarios the data outage\n"
     "                     p50/p99/max; with --json one object {scenario, seeds, runs,\n"
     "                     failures, failed_seeds, outage_ms {roams, p50, p99, max}}\n"
+    "                     node-prop runs N random topologies in one verdict instead\n"
+    "                     (default 1000) and prints recovery p50/p99/max\n"
     "  --json             print one JSON object: scenario, seed, pass, reason, lanes,\n"
     "                     outage_ms [..], timeline [{t_ms, run, lane, event}]\n"
     "  --transcript FILE  write the simulator's JSON Lines transcript (every packet,\n"

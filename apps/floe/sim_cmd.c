@@ -405,7 +405,7 @@ static int sim_cmd_unknown(const char *name)
 int floe_cli_sim_run(const struct floe_cli_sim_opts *o)
 {
     const struct floe_sim_scenario *sc = floe_sim_scenario_find(o->scenario);
-    struct floe_sim_scenario_opts so = {.seed = o->seed};
+    struct floe_sim_scenario_opts so = {.seed = o->seed, .runs = (uint32_t)o->seeds};
     struct floe_sim_verdict *v;
     FILE *tf = NULL;
     int rc;
@@ -416,7 +416,7 @@ int floe_cli_sim_run(const struct floe_cli_sim_opts *o)
     }
     if (!sc)
         return sim_cmd_unknown(o->scenario);
-    if (o->seeds)
+    if (o->seeds && !sc->runs_many)
         return floe_cli_sim_sweep(o, sc, stdout);
     if (o->transcript) {
         tf = fopen(o->transcript, "wb");

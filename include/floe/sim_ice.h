@@ -284,6 +284,7 @@ struct floe_sim_scenario_opts {
     uint64_t seed;                /* the simulator seed (each run derives its own from it) */
     floe_sim_write_fn transcript; /* NULL: none; every run of the scenario writes to it */
     void *transcript_user;
+    uint32_t runs; /* runs of a property scenario (node-prop); 0: its default */
 };
 
 struct floe_sim_scenario {
@@ -295,6 +296,11 @@ struct floe_sim_scenario {
      * when it could not be set up (v->reason says why).
      */
     int (*run)(const struct floe_sim_scenario_opts *opts, struct floe_sim_verdict *v);
+    /*
+     * The scenario runs many random cases itself (opts->runs of them): `floe sim
+     * NAME --seeds N` asks it for N runs in one verdict instead of N seeded verdicts.
+     */
+    bool runs_many;
 };
 
 /* The table of scenarios, in listing order; *n set to its length. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "node_ep.h"
 #include "scen_int.h"
 
 void floe_sim_verdict_init(struct floe_sim_verdict *v)
@@ -322,27 +323,52 @@ int floe__scen_run_until_up(struct floe__scen_pair *p, floe_time limit)
 static const struct floe_sim_scenario scen_table[] = {
     {"nat-matrix",
      "both peers behind each RFC 4787 NAT kind: direct where possible, the rest need a relay",
-     floe__scen_nat_matrix},
+     floe__scen_nat_matrix, false},
     {"nat-matrix-relay",
      "the NAT matrix with a TURN relay: every cell connects, direct where possible, else relayed",
-     floe__scen_nat_matrix_relay},
+     floe__scen_nat_matrix_relay, false},
     {"relay-only",
      "both peers behind symmetric NATs gather relayed candidates only: connect through the relay",
-     floe__scen_relay_only},
+     floe__scen_relay_only, false},
     {"roam-race",
      "connected, client roams and resets, its candidates 50 ms..1.9 s after the gateway's: "
      "grace 2 s recovers, grace 0 fails falsely",
-     floe__scen_roam_race},
+     floe__scen_roam_race, false},
     {"consent-loss",
      "peer blackholed: disconnected, failed after exactly the grace; back in time: recovers",
-     floe__scen_consent_loss},
+     floe__scen_consent_loss, false},
     {"roam-mid-session", "client moves to another network and NAT mid-transfer; time to new pair",
-     floe__scen_roam_mid_session},
+     floe__scen_roam_mid_session, false},
     {"role-conflict-lossy",
      "both controlling, 10 % loss, 300 ms RTT, 50 candidates per side: connects",
-     floe__scen_role_conflict},
+     floe__scen_role_conflict, false},
     {"property", "random seeded topologies, NATs, loss <= 20 %, candidate order: no false failure",
-     floe__scen_property},
+     floe__scen_property, false},
+    {"node-roam-race",
+     "the seed's race through the node: gateway's candidates first, none local, 50..1900 ms",
+     floe__scen_node_roam_race, false},
+    {"node-roam", "client roams mid-transfer through the node, NAT cells: session kept, data again",
+     floe__scen_node_roam, false},
+    {"node-gateway-roam", "the gateway roams mid-transfer: the client follows, session kept",
+     floe__scen_node_gateway_roam, false},
+    {"node-both-roam", "client and gateway roam at once: session kept, data again",
+     floe__scen_node_both_roam, false},
+    {"node-relayed-symmetric", "symmetric NATs on both sides: relayed through the node, roam",
+     floe__scen_node_relayed_symmetric, false},
+    {"node-loss", "10 % loss: the node connects, roams and carries data", floe__scen_node_loss,
+     false},
+    {"node-idle-roam", "5 minutes idle, then the client roams: data flows again at once",
+     floe__scen_node_idle_roam, false},
+    {"node-signal-outage", "signalling down across a roam: candidates held, flushed on reconnect",
+     floe__scen_node_signal_outage, false},
+    {"node-relay-restart",
+     "the relay in use restarts: allocations re-made, the session kept, data again",
+     floe__scen_node_relay_restart, false},
+    {"node-scale", "1,000 client nodes on one gateway node: every connection up, data both ways",
+     floe__scen_node_scale, false},
+    {"node-prop",
+     "random topologies, roams, outages, idle: no false failure, exactly once; recovery p50/p99",
+     floe__scen_node_prop, true},
 };
 
 const struct floe_sim_scenario *floe_sim_scenarios(size_t *n)

@@ -35,6 +35,21 @@ void floe__ice_trigger(struct floe_ice_agent *a, struct ice_pair *p)
         p->triggered = ++a->triggered_seq;
 }
 
+/* Keep the current check's transaction id among the cancelled ones whose answers count. */
+static void check_remember_txn(struct ice_pair *p)
+{
+    uint8_t slot = p->prev_next;
+
+    memcpy(p->prev_txid[slot], p->txid, FLOE_STUN_TXID_LEN);
+    if (p->txn_use_cand)
+        p->prev_use_cand = (uint8_t)(p->prev_use_cand | (1u << slot));
+    else
+        p->prev_use_cand = (uint8_t)(p->prev_use_cand & ~(1u << slot));
+    p->prev_next = (uint8_t)((slot + 1) % ICE_PREV_TXIDS);
+    if (p->n_prev < ICE_PREV_TXIDS)
+        p->n_prev++;
+}
+
 /*
  * RFC 8445 section 7.3.1.4: a check arriving on a pair whose own check is In-Progress
  * cancels that transaction (no more retransmissions, its timeout no failure; a
@@ -45,9 +60,7 @@ void floe__ice_restart_check(struct floe_ice_agent *a, struct ice_pair *p)
 {
     if (p->sends == 0)
         return; /* the first send is still due: it is the new check */
-    memcpy(p->prev_txid, p->txid, sizeof(p->prev_txid));
-    p->prev_valid = true;
-    p->prev_use_cand = p->txn_use_cand;
+    check_remember_txn(p);
     p->state = FLOE_ICE_PAIR_WAITING;
     p->send_due = false;
     floe__ice_trigger(a, p);
@@ -62,11 +75,8 @@ void floe__ice_restart_check(struct floe_ice_agent *a, struct ice_pair *p)
  */
 void floe__ice_cancel_check(struct floe_ice_agent *a, struct ice_pair *p)
 {
-    if (p->state == FLOE_ICE_PAIR_IN_PROGRESS && p->sends > 0) {
-        memcpy(p->prev_txid, p->txid, sizeof(p->prev_txid));
-        p->prev_valid = true;
-        p->prev_use_cand = p->txn_use_cand;
-    }
+    if (p->state == FLOE_ICE_PAIR_IN_PROGRESS && p->sends > 0)
+        check_remember_txn(p);
     p->state = FLOE_ICE_PAIR_FAILED;
     p->cancelled = true;
     p->send_due = false;
@@ -180,7 +190,7 @@ void floe__ice_pair_succeeded(struct floe_ice_agent *a, struct ice_pair *p, floe
     p->state = FLOE_ICE_PAIR_SUCCEEDED;
     p->send_due = false;
     p->cancelled = false;
-    p->prev_valid = false;
+    p->n_prev = 0;
     if (!p->nominate_pending && !p->nominate_on_success)
         p->triggered = 0; /* a check triggered before this answer has nothing left to learn */
     p->last_response = now;
@@ -207,7 +217,7 @@ void floe__ice_pair_failed(struct floe_ice_agent *a, struct ice_pair *p)
         a->stats.pairs_failed++;
     p->state = FLOE_ICE_PAIR_FAILED;
     p->send_due = false;
-    p->prev_valid = false;
+    p->n_prev = 0;
     p->triggered = 0;
     p->nominate_pending = false;
     p->txn_use_cand = false;

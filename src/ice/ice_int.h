@@ -12,6 +12,13 @@
 #include "floe/stun.h"
 
 #define ICE_NONE (-1)
+/*
+ * Cancelled checks (RFC 8445 section 7.3.1.4) whose answers still count, per pair. The
+ * RFC waits a transaction timeout for each; when the peer's checks arrive faster than
+ * one round trip, several are outstanding at once, and remembering only the last one
+ * let every answer miss (both sides kept cancelling, no pair ever succeeded).
+ */
+#define ICE_PREV_TXIDS 8
 /* Responses (and 487 errors) waiting for poll_transmit. */
 #define ICE_RESPONSE_CAP 16
 /* Pending events; the caller drains them after every call. */
@@ -41,13 +48,14 @@ struct ice_pair {
     bool txn_use_cand;            /* the current check carries USE-CANDIDATE */
     bool send_due;                /* the current check must be (re)sent */
     bool cancelled;               /* stopped by a nomination (8.1.2); checked again if it ends */
-    bool prev_valid;              /* prev_txid: a cancelled transaction whose answer still counts */
-    bool prev_use_cand;           /* the cancelled transaction carried USE-CANDIDATE */
+    uint8_t n_prev;               /* prev_txid[0..n_prev): cancelled checks whose answers count */
+    uint8_t prev_next;            /* the slot of prev_txid the next cancelled check takes */
+    uint8_t prev_use_cand;        /* bit i: cancelled check prev_txid[i] carried USE-CANDIDATE */
     bool old_gen;                 /* the selected pair of the generation before a restart */
     uint32_t triggered;           /* position in the triggered queue, 0 = not queued */
     enum floe_ice_role sent_role; /* role when the current check was started */
     uint8_t txid[FLOE_STUN_TXID_LEN];
-    uint8_t prev_txid[FLOE_STUN_TXID_LEN];
+    uint8_t prev_txid[ICE_PREV_TXIDS][FLOE_STUN_TXID_LEN];
     uint32_t sends;
     floe_time rto;
     floe_time next;          /* next retransmission or the transaction timeout */

@@ -192,21 +192,25 @@ static int input_request(struct floe_ice_agent *a, floe_time now, const struct f
  * carried USE-CANDIDATE.
  */
 static struct ice_pair *input_find_txn(struct floe_ice_agent *a, const uint8_t *txid,
-                                       bool *cancelled)
+                                       int *cancelled)
 {
     size_t i;
+    uint8_t k;
 
-    *cancelled = false;
+    *cancelled = -1;
     for (i = 0; i < a->n_pairs; i++) {
         struct ice_pair *p = &a->pairs[i];
 
         if (p->state == FLOE_ICE_PAIR_IN_PROGRESS && p->sends > 0 &&
             memcmp(p->txid, txid, FLOE_STUN_TXID_LEN) == 0)
             return p;
-        if (p->prev_valid && p->state != FLOE_ICE_PAIR_SUCCEEDED &&
-            memcmp(p->prev_txid, txid, FLOE_STUN_TXID_LEN) == 0) {
-            *cancelled = true;
-            return p;
+        if (p->state == FLOE_ICE_PAIR_SUCCEEDED)
+            continue;
+        for (k = 0; k < p->n_prev; k++) {
+            if (memcmp(p->prev_txid[k], txid, FLOE_STUN_TXID_LEN) == 0) {
+                *cancelled = k;
+                return p;
+            }
         }
     }
     return NULL;
@@ -296,7 +300,7 @@ static void input_error_response(struct floe_ice_agent *a, struct ice_pair *p,
 static int input_response(struct floe_ice_agent *a, floe_time now, const struct floe_ice_path *path,
                           const struct floe_addr *from, const struct floe_stun_msg *msg)
 {
-    bool cancelled;
+    int cancelled;
     struct ice_pair *p = input_find_txn(a, msg->txid, &cancelled);
     bool consent = !p && input_is_consent_txn(a, msg->txid);
     struct floe_hmac *key = a->remote_key;
@@ -310,8 +314,8 @@ static int input_response(struct floe_ice_agent *a, floe_time now, const struct 
         return input_drop(a, &a->stats.dropped_unauthenticated, "response not authenticated", from,
                           FLOE_ERR_INTEGRITY);
     a->stats.responses_received++;
-    if (cancelled)
-        p->txn_use_cand = p->prev_use_cand;
+    if (cancelled >= 0)
+        p->txn_use_cand = (p->prev_use_cand >> cancelled) & 1u;
     if (consent) {
         if (msg->cls == FLOE_STUN_SUCCESS)
             a->pairs[a->selected].last_response = now;

@@ -28,15 +28,21 @@ static floe_time state_consent_interval(struct floe_ice_agent *a)
     return a->cfg.consent_interval / 1000 * permille;
 }
 
-/* RFC 8445 section 8.1.2: the selection ends the checks of every other pair. */
+/*
+ * RFC 8445 section 8.1.2: the selection ends the checks of every other pair, Waiting
+ * and Frozen ones at once and In-Progress ones of lower priority; an In-Progress check
+ * of a better pair (a direct pair while a relayed one is selected) runs to its end, so
+ * the caller can still move to that path when it answers.
+ */
 static void state_cancel_others(struct floe_ice_agent *a, int idx)
 {
+    uint64_t selected = a->pairs[idx].priority;
     size_t i;
 
     for (i = 0; i < a->n_pairs; i++) {
         struct ice_pair *p = &a->pairs[i];
         bool pending = p->state == FLOE_ICE_PAIR_FROZEN || p->state == FLOE_ICE_PAIR_WAITING ||
-                       p->state == FLOE_ICE_PAIR_IN_PROGRESS;
+                       (p->state == FLOE_ICE_PAIR_IN_PROGRESS && p->priority < selected);
 
         if ((int)i != idx && !p->old_gen && pending)
             floe__ice_cancel_check(a, p);

@@ -169,5 +169,6 @@ rc=0
 "$RELAY" --listen 127.0.0.1:1 2>"$TMP/err" || rc=$?
 [ "$rc" -eq 2 ] || fail "no credentials exited $rc"
 grep -q "no credentials" "$TMP/err" || fail "no credentials message: $(cat "$TMP/err")"
-"$RELAY" --help | grep -q -- "--auth-secret" || fail "--help lacks --auth-secret"
+"$RELAY" --help >"$TMP/help.txt"
+grep -q -- "--auth-secret" "$TMP/help.txt" || fail "--help lacks --auth-secret"
 echo PASS

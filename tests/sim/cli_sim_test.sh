@@ -29,11 +29,15 @@ expect_exit() {
 
 echo "--- --list"
 expect_exit 0 "$FLOE" sim --list
-for s in nat-matrix nat-matrix-relay relay-only roam-race consent-loss roam-mid-session \
-    role-conflict-lossy property; do
+SCENARIOS="nat-matrix nat-matrix-relay relay-only roam-race consent-loss roam-mid-session
+    role-conflict-lossy property node-roam-race node-roam node-gateway-roam node-both-roam
+    node-relayed-symmetric node-loss node-idle-roam node-signal-outage node-relay-restart node-scale
+    node-prop"
+for s in $SCENARIOS; do
     grep -q "^$s " "$TMP/out" || fail "--list lacks $s"
 done
-[ "$(wc -l <"$TMP/out")" -eq 8 ] || fail "--list is not eight lines"
+[ "$(wc -l <"$TMP/out")" -eq "$(echo $SCENARIOS | wc -w)" ] ||
+    fail "--list is not one line per scenario"
 
 echo "--- nat-matrix-relay: one line per cell, symmetric to symmetric relayed, verdict PASS"
 expect_exit 0 "$FLOE" sim nat-matrix-relay
@@ -105,6 +109,11 @@ for bad in "--seeds 0" "--seeds x" "--seeds" "--seeds 1000001" "--seeds 3 --seed
     expect_exit 2 "$FLOE" sim roam-mid-session $bad
 done
 
+echo "--- node-prop --seeds N runs N seeded runs and prints the recovery percentiles"
+expect_exit 0 "$FLOE" sim node-prop --seeds 20
+grep -q "^verdict: PASS: 20 runs, .*recovery p50 [0-9]* ms, p99 [0-9]* ms, max" "$TMP/out" ||
+    fail "node-prop output: $(tail -1 "$TMP/out")"
+
 echo "--- usage errors exit 2 with one line"
 expect_exit 2 "$FLOE" sim no-such-scenario
 grep -qF "unknown scenario 'no-such-scenario' (see 'floe sim --list')" "$TMP/err" ||
@@ -114,6 +123,8 @@ expect_exit 2 "$FLOE" sim
 expect_exit 2 "$FLOE" sim roam-race --seed
 expect_exit 2 "$FLOE" sim roam-race --seed -1
 expect_exit 2 "$FLOE" sim roam-race --bogus
+expect_exit 2 "$FLOE" sim node-prop --seeds 0
+expect_exit 2 "$FLOE" sim node-prop --seeds x
 expect_exit 2 "$FLOE" sim roam-race property
 expect_exit 0 "$FLOE" sim --help
 grep -q "usage: floe sim SCENARIO" "$TMP/out" || fail "no help text"

@@ -1276,7 +1276,8 @@ static int sweep_fake_run(const struct floe_sim_scenario_opts *so, struct floe_s
 /* Run floe_cli_sim_sweep over seeds 1..n into buf; returns the exit code. */
 static int sweep_run(uint64_t n, bool json, char *buf, size_t cap)
 {
-    static const struct floe_sim_scenario sc = {"fake", "seeds 2 and 5 fail", sweep_fake_run};
+    static const struct floe_sim_scenario sc = {"fake", "seeds 2 and 5 fail", sweep_fake_run,
+                                                false};
     struct floe_cli_sim_opts o;
     FILE *f = tmpfile();
     size_t got;

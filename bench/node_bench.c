@@ -1,0 +1,428 @@
+/*
+ * The node's cost over bare WireGuard, and what a connection costs:
+ * - floe_node_encapsulate / floe_node_decapsulate of 1420-byte IP packets on an established
+ *   direct connection against floe_wg_encapsulate / floe_wg_decapsulate on a bare pair of
+ *   devices, with the overhead in percent (issue #11 asks for at most 5 %);
+ * - the batch forms (floe_node_encapsulate_batch / floe_node_decapsulate_batch, 64 at a time,
+ *   no workers) against the bare batch verbs;
+ * - bytes allocated per connection and the CPU time to set up N connections (default 10,000).
+ * Run by hand on a Release build: <build>/bench/node_bench [seconds per line] [connections].
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "floe/node.h"
+
+#define PKT 1420
+#define BATCH 64
+#define DGRAM (PKT + FLOE_NODE_OVERHEAD)
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void die(const char *what, long rc)
+{
+    fprintf(stderr, "node_bench: %s: %s\n", what, floe_strerror((int)rc));
+    exit(1);
+}
+
+/* ------------------------------------------------------------ counting allocator */
+
+static size_t g_bytes;
+
+static void *count_malloc(size_t size, void *user)
+{
+    size_t *p = malloc(size + 16);
+
+    (void)user;
+    if (!p)
+        return NULL;
+    p[0] = size;
+    g_bytes += size;
+    return (uint8_t *)p + 16;
+}
+
+static void count_free(void *ptr, void *user)
+{
+    (void)user;
+    if (!ptr)
+        return;
+    ptr = (uint8_t *)ptr - 16;
+    g_bytes -= *(size_t *)ptr;
+    free(ptr);
+}
+
+static void *count_realloc(void *ptr, size_t size, void *user)
+{
+    void *n = count_malloc(size, user);
+
+    if (n && ptr) {
+        size_t old = *(size_t *)((uint8_t *)ptr - 16);
+
+        memcpy(n, ptr, old < size ? old : size);
+        count_free(ptr, user);
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------ a node pair */
+
+struct pair {
+    struct floe_node *n[2];
+    struct floe_xoshiro x[2];
+    struct floe_addr host[2];
+};
+
+static void pair_pump(struct pair *p, int rounds)
+{
+    uint8_t buf[FLOE_NODE_TRANSMIT_MAX], out[FLOE_NODE_TRANSMIT_MAX];
+    struct floe_node_transmit tr;
+    struct floe_node_event ev;
+    floe_time now = 0;
+    uint64_t cid;
+    size_t olen;
+    int r, i;
+
+    for (r = 0; r < rounds; r++, now += FLOE_MS(10)) {
+        for (i = 0; i < 2; i++) {
+            floe_node_handle_timeout(p->n[i], now);
+            while (floe_node_poll_event(p->n[i], &ev) == 1) {
+                if (ev.type == FLOE_NODE_EV_CANDIDATE_NEW)
+                    (void)floe_node_conn_add_remote_candidate(p->n[1 - i], now, 1, ev.u.candidate);
+            }
+            while (floe_node_poll_transmit(p->n[i], now, buf, sizeof(buf), &tr) == 1)
+                if (floe_node_decapsulate(p->n[1 - i], now, &tr.to, &tr.local, buf, tr.len, out,
+                                          sizeof(out), &cid, &olen) < 0)
+                    die("decapsulate", FLOE_ERR_INVALID_ARG);
+        }
+    }
+}
+
+static void pair_setup(struct pair *p)
+{
+    struct floe_node_conn_config cc[2];
+    const char *uf, *pw;
+    int i, k;
+
+    for (i = 0; i < 2; i++) {
+        struct floe_node_config cfg;
+
+        floe_node_config_default(&cfg);
+        floe_xoshiro_seed(&p->x[i], (uint64_t)i + 1);
+        cfg.rng = floe_xoshiro_rng(&p->x[i]);
+        cfg.role = i ? FLOE_NODE_GATEWAY : FLOE_NODE_CLIENT;
+        memset(cfg.private_key, 0x31 + i, sizeof(cfg.private_key));
+        p->host[i] = floe_addr_v4(10, 0, 0, (uint8_t)(i + 1), 5000);
+        if (floe_node_new(&p->n[i], &cfg, 0) || floe_node_add_host(p->n[i], 0, &p->host[i]))
+            die("node", FLOE_ERR_INTERNAL);
+    }
+    memset(cc, 0, sizeof(cc));
+    for (i = 0; i < 2; i++)
+        floe_node_public_key(p->n[1 - i], cc[i].public_key);
+    strcpy(cc[0].remote_ufrag, "none");
+    strcpy(cc[0].remote_pwd, "none-yet-000000000000000");
+    for (k = 0; k < 3; k++) {
+        i = k == 1;
+        if (floe_node_conn_upsert(p->n[i], 0, 1, &cc[i]) ||
+            floe_node_conn_local_credentials(p->n[i], 1, &uf, &pw))
+            die("upsert", FLOE_ERR_INTERNAL);
+        strcpy(cc[1 - i].remote_ufrag, uf);
+        strcpy(cc[1 - i].remote_pwd, pw);
+    }
+    pair_pump(p, 100);
+}
+
+/* ------------------------------------------------------------- a bare wg pair */
+
+struct bare {
+    struct floe_wg *d[2];
+    struct floe_wg_peer *peer[2];
+    struct floe_xoshiro x[2];
+    struct floe_addr addr[2];
+};
+
+static void bare_setup(struct bare *b)
+{
+    uint8_t pub[2][FLOE_WG_KEY_LEN], buf[2048], out[2048];
+    struct floe_wg_result res;
+    struct floe_addr dst;
+    int i, r;
+
+    for (i = 0; i < 2; i++) {
+        struct floe_wg_config cfg;
+
+        floe_wg_config_default(&cfg);
+        floe_xoshiro_seed(&b->x[i], (uint64_t)i + 7);
+        cfg.rng = floe_xoshiro_rng(&b->x[i]);
+        memset(cfg.private_key, 0x41 + i, sizeof(cfg.private_key));
+        b->addr[i] = floe_addr_v4(10, 0, 1, (uint8_t)(i + 1), 5000);
+        if (floe_wg_new(&b->d[i], &cfg))
+            die("wg", FLOE_ERR_INTERNAL);
+        floe_wg_public_key(b->d[i], pub[i]);
+    }
+    for (i = 0; i < 2; i++) {
+        struct floe_wg_peer_config pc;
+
+        memset(&pc, 0, sizeof(pc));
+        memcpy(pc.public_key, pub[1 - i], FLOE_WG_KEY_LEN);
+        pc.endpoint = b->addr[1 - i];
+        if (floe_wg_peer_add(b->d[i], &pc, &b->peer[i]))
+            die("peer", FLOE_ERR_INTERNAL);
+    }
+    if (floe_wg_encapsulate(b->d[0], 0, b->peer[0], NULL, 0, out, sizeof(out), &dst) < 0)
+        die("keepalive", FLOE_ERR_INTERNAL);
+    for (r = 0; r < 4; r++) {
+        for (i = 0; i < 2; i++) {
+            long n;
+
+            while ((n = floe_wg_poll_transmit(b->d[i], 0, buf, sizeof(buf), &dst, NULL)) > 0)
+                if (floe_wg_decapsulate(b->d[1 - i], 0, &b->addr[i], buf, (size_t)n, out,
+                                        sizeof(out), &res) < 0)
+                    die("wg decapsulate", FLOE_ERR_INVALID_ARG);
+        }
+    }
+    if (!floe_wg_peer_has_session(b->peer[0], 0) || !floe_wg_peer_has_session(b->peer[1], 0))
+        die("bare handshake", FLOE_ERR_STATE);
+}
+
+/* ---------------------------------------------------------------------- timing */
+
+static uint8_t g_pkt[PKT], g_dg[BATCH][DGRAM], g_plain[BATCH][DGRAM];
+static size_t g_len[BATCH];
+
+static void make_pkt(void)
+{
+    memset(g_pkt, 0xab, sizeof(g_pkt));
+    g_pkt[0] = 0x45;
+    floe_store_be16(g_pkt + 2, PKT);
+}
+
+/* Packets per second of encapsulate (enc) and decapsulate (dec) through the node. */
+static void time_node(struct pair *p, double secs, double *enc, double *dec)
+{
+    struct floe_node_transmit tr;
+    double te = 0, td = 0, t;
+    uint64_t n = 0, cid;
+    size_t olen;
+    int i;
+
+    while (te + td < secs * 2) {
+        t = now_s();
+        for (i = 0; i < BATCH; i++) {
+            long r =
+                floe_node_encapsulate(p->n[0], FLOE_SEC(2), 1, g_pkt, PKT, g_dg[i], DGRAM, &tr);
+
+            if (r <= 0)
+                die("node encapsulate", r);
+            g_len[i] = (size_t)r;
+        }
+        te += now_s() - t;
+        t = now_s();
+        for (i = 0; i < BATCH; i++) {
+            if (floe_node_decapsulate(p->n[1], FLOE_SEC(2), &p->host[1], &p->host[0], g_dg[i],
+                                      g_len[i], g_plain[i], DGRAM, &cid,
+                                      &olen) != FLOE_NODE_INPUT_DATA)
+                die("node decapsulate", FLOE_ERR_STATE);
+        }
+        td += now_s() - t;
+        n += BATCH;
+    }
+    *enc = (double)n / te;
+    *dec = (double)n / td;
+}
+
+static void time_bare(struct bare *b, double secs, double *enc, double *dec)
+{
+    struct floe_wg_result res;
+    struct floe_addr dst;
+    double te = 0, td = 0, t;
+    uint64_t n = 0;
+    int i;
+
+    while (te + td < secs * 2) {
+        t = now_s();
+        for (i = 0; i < BATCH; i++) {
+            long r = floe_wg_encapsulate(b->d[0], FLOE_SEC(2), b->peer[0], g_pkt, PKT, g_dg[i],
+                                         DGRAM, &dst);
+
+            if (r <= 0)
+                die("wg encapsulate", r);
+            g_len[i] = (size_t)r;
+        }
+        te += now_s() - t;
+        t = now_s();
+        for (i = 0; i < BATCH; i++) {
+            if (floe_wg_decapsulate(b->d[1], FLOE_SEC(2), &b->addr[0], g_dg[i], g_len[i],
+                                    g_plain[i], DGRAM, &res) != FLOE_WG_RESULT_DATA)
+                die("wg decapsulate", FLOE_ERR_STATE);
+        }
+        td += now_s() - t;
+        n += BATCH;
+    }
+    *enc = (double)n / te;
+    *dec = (double)n / td;
+}
+
+static void time_node_batch(struct pair *p, double secs, double *enc, double *dec)
+{
+    static struct floe_node_encap e[BATCH];
+    static struct floe_node_decap d[BATCH];
+    double te = 0, td = 0, t;
+    uint64_t n = 0;
+    int i;
+
+    while (te + td < secs * 2) {
+        for (i = 0; i < BATCH; i++)
+            e[i] = (struct floe_node_encap){
+                .cid = 1, .pkt = g_pkt, .len = PKT, .out = g_dg[i], .cap = DGRAM};
+        t = now_s();
+        if (floe_node_encapsulate_batch(p->n[0], FLOE_SEC(2), e, BATCH))
+            die("node batch", FLOE_ERR_INTERNAL);
+        te += now_s() - t;
+        for (i = 0; i < BATCH; i++)
+            d[i] = (struct floe_node_decap){.local = p->host[1],
+                                            .from = p->host[0],
+                                            .dgram = g_dg[i],
+                                            .len = (size_t)e[i].n,
+                                            .out = g_plain[i],
+                                            .cap = DGRAM};
+        t = now_s();
+        if (floe_node_decapsulate_batch(p->n[1], FLOE_SEC(2), d, BATCH))
+            die("node batch", FLOE_ERR_INTERNAL);
+        td += now_s() - t;
+        if (d[BATCH - 1].rc != FLOE_NODE_INPUT_DATA)
+            die("node batch decapsulate", FLOE_ERR_STATE);
+        n += BATCH;
+    }
+    *enc = (double)n / te;
+    *dec = (double)n / td;
+}
+
+static void time_bare_batch(struct bare *b, double secs, double *enc, double *dec)
+{
+    static struct floe_wg_encap e[BATCH];
+    static struct floe_wg_decap d[BATCH];
+    double te = 0, td = 0, t;
+    uint64_t n = 0;
+    int i;
+
+    while (te + td < secs * 2) {
+        for (i = 0; i < BATCH; i++)
+            e[i] = (struct floe_wg_encap){
+                .peer = b->peer[0], .pkt = g_pkt, .len = PKT, .out = g_dg[i], .cap = DGRAM};
+        t = now_s();
+        if (floe_wg_encapsulate_batch(b->d[0], FLOE_SEC(2), e, BATCH))
+            die("wg batch", FLOE_ERR_INTERNAL);
+        te += now_s() - t;
+        for (i = 0; i < BATCH; i++)
+            d[i] = (struct floe_wg_decap){.from = b->addr[0],
+                                          .dgram = g_dg[i],
+                                          .len = (size_t)e[i].n,
+                                          .out = g_plain[i],
+                                          .cap = DGRAM};
+        t = now_s();
+        if (floe_wg_decapsulate_batch(b->d[1], FLOE_SEC(2), d, BATCH))
+            die("wg batch", FLOE_ERR_INTERNAL);
+        td += now_s() - t;
+        n += BATCH;
+    }
+    *enc = (double)n / te;
+    *dec = (double)n / td;
+}
+
+static void line(const char *what, double node, double bare)
+{
+    printf("%-28s node %9.0f pkt/s  bare wg %9.0f pkt/s  overhead %+6.2f %%\n", what, node, bare,
+           (bare / node - 1.0) * 100.0);
+}
+
+/* Bytes and CPU time for n connections on one gateway node (counting allocator). */
+static void setup_cost(uint32_t n)
+{
+    struct floe_node_conn_config cc;
+    struct floe_node_config cfg;
+    struct floe_node *node;
+    struct floe_xoshiro x;
+    struct floe_addr h = floe_addr_v4(10, 0, 0, 1, 5000);
+    size_t base;
+    double t;
+    uint32_t i;
+
+    floe_node_config_default(&cfg);
+    floe_xoshiro_seed(&x, 5);
+    cfg.rng = floe_xoshiro_rng(&x);
+    cfg.role = FLOE_NODE_GATEWAY;
+    cfg.max_connections = n;
+    cfg.max_events = FLOE_NODE_MAX_EVENTS_LIMIT;
+    cfg.alloc = (struct floe_allocator){count_malloc, count_realloc, count_free, NULL};
+    memset(cfg.private_key, 0x51, sizeof(cfg.private_key));
+    if (floe_node_new(&node, &cfg, 0) || floe_node_add_host(node, 0, &h))
+        die("node", FLOE_ERR_INTERNAL);
+    base = g_bytes;
+    memset(&cc, 0, sizeof(cc));
+    strcpy(cc.remote_ufrag, "peer");
+    strcpy(cc.remote_pwd, "peer-password-0000000000");
+    t = cpu_s();
+    for (i = 0; i < n; i++) {
+        struct floe_node_event ev;
+
+        floe_store_be32(cc.public_key, i + 1);
+        cc.public_key[31] = 0x40;
+        if (floe_node_conn_upsert(node, 0, i + 1, &cc))
+            die("upsert", FLOE_ERR_INTERNAL);
+        while (floe_node_poll_event(node, &ev) == 1)
+            ;
+    }
+    t = cpu_s() - t;
+    printf("%u connections: %.1f ms CPU to set up (%.1f us each), %zu bytes each on top of "
+           "the node's %zu preallocated\n",
+           n, t * 1e3, t * 1e6 / n, (g_bytes - base) / n, base);
+    floe_node_free(node);
+}
+
+int main(int argc, char **argv)
+{
+    double secs = argc > 1 ? atof(argv[1]) : 1.0, ne, nd, be, bd;
+    long conns = argc > 2 ? atol(argv[2]) : 10000;
+    struct pair p;
+    struct bare b;
+
+    if (secs <= 0 || conns < 1 || conns > FLOE_NODE_MAX_CONNECTIONS_LIMIT) {
+        fprintf(stderr, "usage: node_bench [seconds per line > 0] [connections 1..%d]\n",
+                FLOE_NODE_MAX_CONNECTIONS_LIMIT);
+        return 2;
+    }
+    make_pkt();
+    pair_setup(&p);
+    bare_setup(&b);
+    time_node(&p, secs, &ne, &nd);
+    time_bare(&b, secs, &be, &bd);
+    printf("%d-byte packets, one core, %.2f s per line\n", PKT, secs);
+    line("encapsulate", ne, be);
+    line("decapsulate", nd, bd);
+    time_node_batch(&p, secs, &ne, &nd);
+    time_bare_batch(&b, secs, &be, &bd);
+    line("encapsulate batch (64)", ne, be);
+    line("decapsulate batch (64)", nd, bd);
+    setup_cost((uint32_t)conns);
+    floe_node_free(p.n[0]);
+    floe_node_free(p.n[1]);
+    floe_wg_free(b.d[0]);
+    floe_wg_free(b.d[1]);
+    return 0;
+}

@@ -1,0 +1,201 @@
+/*
+ * The node's private types: relays, connections, the hashed indexes, the timer heap and
+ * the event ring (include/floe/node.h is the contract).
+ */
+#ifndef FLOE_NODE_INT_H
+#define FLOE_NODE_INT_H
+
+#include "floe/node.h"
+#include "floe/stun.h"
+#include "floe/turn.h"
+
+#define NODE_NONE UINT32_MAX
+/* Recent ICE check transaction ids remembered to route responses (direct-mapped): 64 per
+ * connection, between 256 and 16384 slots. */
+#define NODE_TXID_MIN 256
+#define NODE_TXID_MAX 16384
+/* Remote candidates read back from an agent to classify a path. */
+#define NODE_REMOTE_MAX 32
+/* Pairs (highest priority first) looked at for a direct pair to move a relayed path to. */
+#define NODE_UPGRADE_PAIRS 8
+/* One-off datagrams (goodbyes) waiting for poll_transmit. */
+#define NODE_OUT_SLOTS 16
+#define NODE_OUT_MAX 512
+/*
+ * The goodbye (floe_node_conn_close): a STUN Binding indication on the connection's path
+ * with the connectivity checks' USERNAME and MESSAGE-INTEGRITY (the peer's ICE password)
+ * and this comprehension-optional attribute (floe's own, from the private range).
+ */
+#define NODE_ATTR_GOODBYE 0xC0F1
+
+struct node_out {
+    struct floe_node_transmit tr;
+    uint8_t buf[NODE_OUT_MAX];
+};
+
+/*
+ * Handshake messages that came through a relay, newest over oldest: WireGuard names no peer
+ * for a cookie reply, so its destination is looked up here and the reply goes back through
+ * that relay (sent from the socket, the relay's peer would never see it).
+ */
+#define NODE_COOKIE_ROUTES 16
+struct node_cookie_route {
+    struct floe_addr peer; /* the sender as the relay saw it (the WireGuard `from`) */
+    uint32_t relay;        /* index in relays */
+    bool used;
+};
+
+/* Packets of a batch handed to the WireGuard batch verbs at once. */
+#define NODE_BATCH 64
+
+/* Open addressing map from a 64-bit key to a slot index (linear probing, tombstones). */
+struct node_map {
+    uint64_t *keys;
+    uint32_t *vals; /* NODE_NONE empty, NODE_NONE - 1 deleted */
+    uint32_t cap;   /* a power of two, at least twice the entries */
+};
+
+struct node_relay {
+    bool used;
+    struct floe_addr server;
+    struct floe_addr local; /* the socket that talks to the server */
+    struct floe_turn *turn;
+    struct floe_addr relayed;   /* current relayed address; family NONE without one */
+    struct floe_addr reflexive; /* current server-reflexive address */
+    floe_time started;          /* when the allocation was asked for */
+    floe_time rtt;              /* time the allocation took; 0 not measured */
+    floe_time probe_at;         /* no silence-driven Refresh before this */
+};
+
+struct node_conn {
+    bool used;
+    uint64_t id;
+    struct floe_ice_agent *ice;
+    struct floe_wg_peer *peer;
+    uint8_t public_key[FLOE_WG_KEY_LEN];
+    char ufrag[FLOE_ICE_UFRAG_MAX + 1]; /* the local ufrag, key of by_ufrag */
+    char remote_ufrag[FLOE_ICE_UFRAG_MAX + 1];
+    char remote_pwd[FLOE_ICE_PWD_MAX + 1];
+    uint32_t relay_mask; /* relays whose candidates this connection has */
+    floe_time created;
+    floe_time first_remote; /* first remote candidate; NEVER none yet */
+    floe_time last_auth;    /* last authenticated WireGuard packet */
+    floe_time last_app;     /* last application packet either way */
+    floe_time grace_since;  /* ICE disconnected since; NEVER otherwise */
+    floe_time last_tx;      /* last WireGuard datagram sent */
+    bool keepalive_due;     /* a keepalive goes out from poll_transmit */
+    floe_time hs_at;        /* a handshake this node started (RTT); 0 none */
+    floe_time reset_at;     /* the last floe_node_reset */
+    bool relay_first;       /* since it, no path chosen: the first allocation carries data */
+    struct floe_node_conn_stats st;
+    floe_time deadline;
+    uint32_t heap_pos;
+    bool dirty;
+    uint32_t dirty_next;
+};
+
+struct node_txid {
+    uint8_t txid[FLOE_STUN_TXID_LEN];
+    uint64_t cid;
+    bool used;
+};
+
+struct floe_node {
+    struct floe_node_config cfg;
+    struct floe_wg *wg;
+    struct floe_addr hosts[FLOE_NODE_MAX_HOSTS];
+    uint32_t n_hosts;
+    struct node_relay relays[FLOE_NODE_MAX_RELAYS_LIMIT];
+    bool no_relays_told;
+    struct node_conn *conns;
+    uint32_t n_conns;
+    struct node_map by_id;
+    struct node_map by_ufrag;
+    struct node_txid *txids;
+    uint32_t txid_mask;
+    uint32_t *heap; /* connection slots ordered by deadline */
+    uint32_t heap_len;
+    uint32_t dirty_head, dirty_tail; /* connections whose agent may have datagrams */
+    struct node_cookie_route cookie_routes[NODE_COOKIE_ROUTES];
+    uint32_t cookie_next;
+    struct node_out out[NODE_OUT_SLOTS];
+    uint32_t out_head, out_len;
+    struct floe_node_event *events;
+    uint32_t ev_head, ev_len;
+    struct floe_node_stats st;
+    struct floe_wg_encap *batch_enc;
+    uint64_t *batch_cid;
+};
+
+/* map.c */
+int floe__node_map_init(struct node_map *m, const struct floe_allocator *a, uint32_t entries);
+void floe__node_map_free(struct node_map *m, const struct floe_allocator *a);
+uint32_t floe__node_map_get(const struct node_map *m, uint64_t key);
+void floe__node_map_put(struct node_map *m, uint64_t key, uint32_t val);
+void floe__node_map_del(struct node_map *m, uint64_t key);
+uint64_t floe__node_hash(const void *p, size_t n);
+
+/* node.c */
+void floe__node_event(struct floe_node *n, enum floe_node_event_type type, uint64_t cid);
+struct floe_node_event *floe__node_event_push(struct floe_node *n, enum floe_node_event_type type,
+                                              uint64_t cid);
+void floe__node_schedule(struct floe_node *n, struct node_conn *c);
+void floe__node_heap_remove(struct floe_node *n, struct node_conn *c);
+void floe__node_mark_dirty(struct floe_node *n, struct node_conn *c);
+
+/* relay.c */
+struct node_relay *floe__node_relay_by_server(struct floe_node *n, const struct floe_addr *a);
+void floe__node_relay_events(struct floe_node *n, struct node_relay *r, floe_time now);
+int floe__node_relays_poll(struct floe_node *n, floe_time now, uint8_t *buf, size_t cap,
+                           struct floe_node_transmit *tr);
+void floe__node_relays_timeout(struct floe_node *n, floe_time now);
+void floe__node_relays_rebind(struct floe_node *n, const struct floe_addr *local);
+floe_time floe__node_relays_deadline(const struct floe_node *n);
+void floe__node_conn_pick_relays(struct floe_node *n, struct node_conn *c, floe_time now);
+void floe__node_relay_silence(struct floe_node *n, const struct floe_addr *server, floe_time now,
+                              floe_time interval);
+
+/* conn.c */
+struct node_conn *floe__node_conn_find(const struct floe_node *n, uint64_t cid);
+struct node_conn *floe__node_conn_by_ufrag(const struct floe_node *n, const char *ufrag,
+                                           size_t len);
+void floe__node_conn_add_local(struct floe_node *n, struct node_conn *c, floe_time now,
+                               const struct floe_ice_candidate *cand);
+void floe__node_conn_remove_local(struct floe_node *n, struct node_conn *c, floe_time now,
+                                  const struct floe_ice_candidate *cand);
+void floe__node_conn_after_ice(struct floe_node *n, struct node_conn *c, floe_time now);
+void floe__node_conn_timeout(struct floe_node *n, struct node_conn *c, floe_time now);
+void floe__node_conn_activity(struct floe_node *n, struct node_conn *c, floe_time now);
+void floe__node_conn_keepalive(struct floe_node *n, struct node_conn *c);
+bool floe__node_conn_can_send(struct floe_node *n, const struct node_conn *c, floe_time now);
+int floe__node_conn_poll_keepalive(struct floe_node *n, struct node_conn *c, floe_time now,
+                                   uint8_t *buf, size_t cap, struct floe_node_transmit *tr);
+floe_time floe__node_conn_deadline(const struct floe_node *n, const struct node_conn *c);
+void floe__node_conn_destroy(struct floe_node *n, struct node_conn *c);
+void floe__node_relay_candidate(struct floe_node *n, struct node_relay *r, floe_time now,
+                                const struct floe_ice_candidate *cand, bool add);
+
+/* goodbye.c */
+void floe__node_goodbye_send(struct floe_node *n, struct node_conn *c, floe_time now);
+bool floe__node_goodbye_input(struct floe_node *n, struct node_conn *c,
+                              const struct floe_stun_msg *msg);
+int floe__node_out_poll(struct floe_node *n, uint8_t *buf, size_t cap,
+                        struct floe_node_transmit *tr);
+
+/* path.c */
+void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time now,
+                            const struct floe_ice_path *path, const struct floe_addr *from);
+void floe__node_path_rebind(struct floe_node *n, struct node_conn *c, floe_time now,
+                            const struct floe_addr *local);
+void floe__node_path_relay_first(struct floe_node *n, struct node_conn *c, floe_time now,
+                                 const struct node_relay *r);
+void floe__node_path_upgrade(struct floe_node *n, struct node_conn *c, floe_time now);
+void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now,
+                         const struct floe_node_path *p);
+void floe__node_wg_events(struct floe_node *n, floe_time now);
+long floe__node_frame(struct floe_node *n, struct node_conn *c, floe_time now, uint8_t *buf,
+                      size_t len, size_t cap, struct floe_node_transmit *tr);
+void floe__node_txid_remember(struct floe_node *n, const uint8_t *dgram, size_t len, uint64_t cid);
+struct node_conn *floe__node_txid_find(const struct floe_node *n, const uint8_t *txid);
+
+#endif

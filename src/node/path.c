@@ -1,0 +1,265 @@
+/*
+ * Paths of a connection: the one ICE nominated, or the one the latest authenticated
+ * WireGuard packet came on (the peer follows the sender); framing a datagram for the path;
+ * WireGuard events; ICE transaction ids for routing responses.
+ */
+#include <string.h>
+
+#include "node/node_int.h"
+
+static bool path_eq(const struct floe_node_path *a, const struct floe_node_path *b)
+{
+    return a->kind == b->kind && floe_addr_eq(&a->local, &b->local) &&
+           floe_addr_eq(&a->remote, &b->remote) && floe_addr_eq(&a->relay, &b->relay);
+}
+
+void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now,
+                         const struct floe_node_path *p)
+{
+    struct floe_node_event *ev;
+
+    if (path_eq(&c->st.path, p))
+        return;
+    c->st.path = *p;
+    c->st.path_changes++;
+    (void)floe_wg_peer_set_endpoint(n->wg, c->peer, &p->remote);
+    ev = floe__node_event_push(n, FLOE_NODE_EV_PATH_CHANGED, c->id);
+    if (ev)
+        ev->u.path = *p;
+    /* The client starts the handshake as soon as it has somewhere to send it. */
+    if (n->cfg.role == FLOE_NODE_CLIENT && !floe_wg_peer_has_session(c->peer, now))
+        floe__node_conn_keepalive(n, c);
+}
+
+/*
+ * After a reset the socket has a new address: a direct path whose local address is gone
+ * sends from the new one at once (the peer follows the authenticated packets: WireGuard
+ * roaming), before ICE has found anything.
+ */
+void floe__node_path_rebind(struct floe_node *n, struct node_conn *c, floe_time now,
+                            const struct floe_addr *local)
+{
+    struct floe_node_path p = c->st.path;
+    uint32_t i;
+
+    if (p.kind == FLOE_NODE_PATH_NONE || p.relay.family != FLOE_AF_NONE ||
+        p.local.family != local->family)
+        return;
+    for (i = 0; i < n->n_hosts; i++) {
+        if (floe_addr_eq(&n->hosts[i], &p.local))
+            return;
+    }
+    p.local = *local;
+    floe__node_path_set(n, c, now, &p);
+    floe__node_conn_keepalive(n, c); /* tell the peer where we are now */
+}
+
+/* One WireGuard keepalive to the peer at `to` through r (framed now, or queued by r until
+ * its permission is confirmed). */
+static void path_probe(struct floe_node *n, struct node_conn *c, floe_time now,
+                       const struct node_relay *r, const struct floe_addr *to)
+{
+    struct node_out *o;
+    struct floe_addr dst;
+    long len, out;
+
+    if (n->out_len == NODE_OUT_SLOTS)
+        return;
+    o = &n->out[(n->out_head + n->out_len) % NODE_OUT_SLOTS];
+    len = floe_wg_encapsulate(n->wg, now, c->peer, NULL, 0, o->buf,
+                              NODE_OUT_MAX - FLOE_TURN_SEND_OVERHEAD, &dst);
+    if (len <= 0)
+        return;
+    out = floe_turn_encapsulate(r->turn, now, to, o->buf, (size_t)len, o->buf, NODE_OUT_MAX);
+    if (out <= 0)
+        return;
+    o->tr = (struct floe_node_transmit){.local = r->local, .to = r->server, .len = (size_t)out};
+    n->out_len++;
+}
+
+/*
+ * After a reset the first allocation that comes back probes every candidate of the peer
+ * with a WireGuard keepalive through it, at once, without waiting for ICE to check and
+ * nominate a pair: the peer follows the first authenticated packet (WireGuard roaming)
+ * and answers on that path, and this side follows the answer. Only for a relayed path
+ * (its allocation is gone, or the peer's relay has no permission for our new address; a
+ * direct path is rebound instead), while nothing authenticated arrived since the reset
+ * and ICE has chosen nothing since. Once per reset.
+ */
+void floe__node_path_relay_first(struct floe_node *n, struct node_conn *c, floe_time now,
+                                 const struct node_relay *r)
+{
+    struct floe_ice_candidate rc[NODE_REMOTE_MAX];
+    size_t i, k;
+
+    if (!c->relay_first || c->last_auth >= c->reset_at || r->relayed.family == FLOE_AF_NONE ||
+        !floe_wg_peer_has_session(c->peer, now))
+        return;
+    c->relay_first = false;
+    k = floe_ice_get_remote_candidates(c->ice, rc, NODE_REMOTE_MAX);
+    for (i = 0; i < k; i++) {
+        if (rc[i].addr.family == r->relayed.family)
+            path_probe(n, c, now, r, &rc[i].addr);
+    }
+    c->last_tx = now;
+}
+
+/* Is a one of the node's socket addresses now? (ICE may keep a pair of a gone one.) */
+static bool path_is_host(const struct floe_node *n, const struct floe_addr *a)
+{
+    uint32_t i;
+
+    for (i = 0; i < n->n_hosts; i++) {
+        if (floe_addr_eq(&n->hosts[i], a))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * ICE nominates once, so a direct pair whose checks succeed after a relayed pair was
+ * nominated would never carry data: when the best succeeded pair is direct and the path is
+ * relayed, data moves to it (the peer follows the authenticated packets; what is in flight
+ * on the relayed path still arrives: nothing is lost in the switch).
+ */
+void floe__node_path_upgrade(struct floe_node *n, struct node_conn *c, floe_time now)
+{
+    struct floe_ice_pair_info pairs[NODE_UPGRADE_PAIRS];
+    struct floe_node_path p;
+    size_t i, k;
+
+    if (c->st.path.kind == FLOE_NODE_PATH_NONE || c->st.path.kind == FLOE_NODE_PATH_DIRECT)
+        return;
+    k = floe_ice_get_pairs(c->ice, pairs, NODE_UPGRADE_PAIRS);
+    for (i = 0; i < k && pairs[i].state != FLOE_ICE_PAIR_SUCCEEDED; i++)
+        ;
+    if (i == k || pairs[i].path.via_relay || pairs[i].remote.type == FLOE_ICE_RELAY ||
+        !path_is_host(n, &pairs[i].path.local))
+        return;
+    memset(&p, 0, sizeof(p));
+    p.kind = FLOE_NODE_PATH_DIRECT;
+    p.local = pairs[i].path.local;
+    p.remote = pairs[i].remote.addr;
+    c->relay_first = false;
+    floe__node_path_set(n, c, now, &p);
+    floe__node_conn_keepalive(n, c); /* the peer follows at once, even without data */
+}
+
+/* Is from one of the peer's relayed candidates? Only asked when the path changes. */
+static bool path_remote_is_relay(const struct node_conn *c, const struct floe_addr *from)
+{
+    struct floe_ice_candidate rc[NODE_REMOTE_MAX];
+    size_t i, k = floe_ice_get_remote_candidates(c->ice, rc, NODE_REMOTE_MAX);
+
+    for (i = 0; i < k; i++) {
+        if (rc[i].type == FLOE_ICE_RELAY && floe_addr_eq(&rc[i].addr, from))
+            return true;
+    }
+    return false;
+}
+
+void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time now,
+                            const struct floe_ice_path *ip, const struct floe_addr *from)
+{
+    struct floe_node_path p;
+    bool remote_relay;
+
+    if (floe_addr_eq(&c->st.path.remote, from) && floe_addr_eq(&c->st.path.local, &ip->local) &&
+        (ip->via_relay ? floe_addr_eq(&c->st.path.relay, &ip->relay)
+                       : c->st.path.relay.family == FLOE_AF_NONE))
+        return;
+    memset(&p, 0, sizeof(p));
+    p.local = ip->local;
+    p.remote = *from;
+    remote_relay = path_remote_is_relay(c, from);
+    if (ip->via_relay) {
+        p.relay = ip->relay;
+        p.kind = remote_relay ? FLOE_NODE_PATH_RELAY_RELAY : FLOE_NODE_PATH_LOCAL_RELAY;
+    } else {
+        p.kind = remote_relay ? FLOE_NODE_PATH_REMOTE_RELAY : FLOE_NODE_PATH_DIRECT;
+    }
+    floe__node_path_set(n, c, now, &p);
+}
+
+void floe__node_wg_events(struct floe_node *n, floe_time now)
+{
+    struct floe_wg_event ev;
+
+    while (floe_wg_poll_event(n->wg, &ev) == 1) {
+        struct node_conn *c = ev.peer ? floe_wg_peer_user(ev.peer) : NULL;
+
+        if (!c || !c->used || ev.type != FLOE_WG_EV_HANDSHAKE_COMPLETE)
+            continue;
+        if (c->hs_at) {
+            c->st.rtt = now - c->hs_at;
+            c->hs_at = 0;
+        }
+        if (!c->st.established && c->st.path.kind != FLOE_NODE_PATH_NONE) {
+            c->st.established = true;
+            floe__node_event(n, FLOE_NODE_EV_ESTABLISHED, c->id);
+        }
+    }
+}
+
+/*
+ * Send buf[0..len) (a WireGuard datagram) on c's path: directly, or framed in place for
+ * the relay. Returns the datagram length, 0 (queued by the relay, or dropped and counted).
+ */
+long floe__node_frame(struct floe_node *n, struct node_conn *c, floe_time now, uint8_t *buf,
+                      size_t len, size_t cap, struct floe_node_transmit *tr)
+{
+    const struct floe_node_path *p = &c->st.path;
+    struct node_relay *r;
+    long out;
+
+    if (p->kind == FLOE_NODE_PATH_NONE) {
+        n->st.dropped_no_path++;
+        return 0;
+    }
+    c->last_tx = now;
+    if (p->relay.family == FLOE_AF_NONE) {
+        tr->local = p->local;
+        tr->to = p->remote;
+        tr->len = len;
+        return (long)len;
+    }
+    r = floe__node_relay_by_server(n, &p->relay);
+    out = r ? floe_turn_encapsulate(r->turn, now, &p->remote, buf, len, buf, cap) : -1;
+    if (out <= 0) {
+        if (out < 0)
+            n->st.dropped_no_path++;
+        return 0;
+    }
+    tr->local = r->local;
+    tr->to = r->server;
+    tr->len = (size_t)out;
+    return out;
+}
+
+static uint32_t txid_slot(const struct floe_node *n, const uint8_t *txid)
+{
+    return (uint32_t)floe__node_hash(txid, FLOE_STUN_TXID_LEN) & n->txid_mask;
+}
+
+/* Remember the transaction id of an outgoing ICE check so its response finds c. */
+void floe__node_txid_remember(struct floe_node *n, const uint8_t *dgram, size_t len, uint64_t cid)
+{
+    struct node_txid *t;
+
+    if (len < FLOE_STUN_HEADER_LEN || (floe_load_be16(dgram) & 0x0110) != 0)
+        return; /* not a request */
+    t = &n->txids[txid_slot(n, dgram + 8)];
+    memcpy(t->txid, dgram + 8, FLOE_STUN_TXID_LEN);
+    t->cid = cid;
+    t->used = true;
+}
+
+/* The connection that sent the check txid answers, or NULL. */
+struct node_conn *floe__node_txid_find(const struct floe_node *n, const uint8_t *txid)
+{
+    const struct node_txid *t = &n->txids[txid_slot(n, txid)];
+
+    if (!t->used || memcmp(t->txid, txid, FLOE_STUN_TXID_LEN) != 0)
+        return NULL;
+    return floe__node_conn_find(n, t->cid);
+}
