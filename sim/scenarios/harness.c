@@ -132,8 +132,8 @@ void floe__scen_opts_timeline(struct floe__scen_opts *o, struct floe_sim_verdict
     }
 }
 
-static void scen_nat_config(enum floe__scen_nat kind, floe_time timeout,
-                            struct floe_sim_nat_config *c)
+void floe__scen_nat_config(enum floe__scen_nat kind, floe_time timeout,
+                           struct floe_sim_nat_config *c)
 {
     static const enum floe_sim_nat_kind map[FLOE__SCEN_NAT_KINDS][2] = {
         [FLOE__SCEN_EIM_EIF] = {FLOE_SIM_NAT_ENDPOINT_INDEPENDENT,
@@ -170,7 +170,7 @@ static int scen_lan(struct floe_sim *sim, uint32_t inet, const char *name, enum 
 
     snprintf(nm, sizeof(nm), "lan-%s", name);
     rc = floe_sim_net_add(sim, nm, link, lan);
-    scen_nat_config(kind, timeout, &nc);
+    floe__scen_nat_config(kind, timeout, &nc);
     snprintf(nm, sizeof(nm), "nat-%s", name);
     if (rc == 0)
         rc = floe_sim_nat_add(sim, nm, &nc, *lan, inet, ext, &nat);

@@ -322,26 +322,6 @@ void node_pair_opts_default(struct node_pair_opts *o, const struct floe_sim_scen
     o->relay = true;
 }
 
-static void pair_nat_config(enum floe__scen_nat kind, struct floe_sim_nat_config *c)
-{
-    static const enum floe_sim_nat_kind map[FLOE__SCEN_NAT_KINDS][2] = {
-        [FLOE__SCEN_EIM_EIF] = {FLOE_SIM_NAT_ENDPOINT_INDEPENDENT,
-                                FLOE_SIM_NAT_ENDPOINT_INDEPENDENT},
-        [FLOE__SCEN_EIM_ADF] = {FLOE_SIM_NAT_ENDPOINT_INDEPENDENT, FLOE_SIM_NAT_ADDRESS_DEPENDENT},
-        [FLOE__SCEN_EIM_APDF] = {FLOE_SIM_NAT_ENDPOINT_INDEPENDENT,
-                                 FLOE_SIM_NAT_ADDRESS_PORT_DEPENDENT},
-        [FLOE__SCEN_ADM_ADF] = {FLOE_SIM_NAT_ADDRESS_DEPENDENT, FLOE_SIM_NAT_ADDRESS_DEPENDENT},
-        [FLOE__SCEN_ADM_APDF] = {FLOE_SIM_NAT_ADDRESS_DEPENDENT,
-                                 FLOE_SIM_NAT_ADDRESS_PORT_DEPENDENT},
-        [FLOE__SCEN_APDM_APDF] = {FLOE_SIM_NAT_ADDRESS_PORT_DEPENDENT,
-                                  FLOE_SIM_NAT_ADDRESS_PORT_DEPENDENT},
-    };
-
-    floe_sim_nat_config_default(c);
-    c->mapping = map[kind][0];
-    c->filtering = map[kind][1];
-}
-
 /*
  * A network for a host: the public one when kind is none (*ip = ext), else a LAN behind a
  * NAT of that kind with external address ext (*ip = lan_ip). The LAN adds 1 ms.
@@ -362,7 +342,7 @@ static int pair_net(struct node_pair *p, const char *name, enum floe__scen_nat k
     }
     link.latency = FLOE_MS(1);
     rc = floe_sim_net_add(p->sim, name, &link, net);
-    pair_nat_config(kind, &nc);
+    floe__scen_nat_config(kind, 0, &nc);
     if (rc == 0)
         rc = floe_sim_nat_add(p->sim, name, &nc, *net, p->inet, ext, &nat);
     *ip = *lan_ip;

@@ -216,13 +216,13 @@ static void prop_verdict(struct node_prop *np, struct floe_sim_verdict *v, unsig
     p99 = prop_ms(np->rec[(np->n_rec * 99) / 100]);
     max = prop_ms(np->rec[np->n_rec - 1]);
     floe_sim_verdict_add(v, 0, 0, 0,
-                         "%u runs, %zu roams: recovery p50 %llu ms, p99 %llu ms, "
+                         "%u runs, %llu roams: recovery p50 %llu ms, p99 %llu ms, "
                          "max %llu ms",
-                         runs, np->n_rec, p50, p99, max);
+                         runs, (unsigned long long)np->n_rec, p50, p99, max);
     floe_sim_verdict_set(v, true,
-                         "%u runs, %zu roams: no false failure, no duplicate, no misdelivery; "
+                         "%u runs, %llu roams: no false failure, no duplicate, no misdelivery; "
                          "recovery p50 %llu ms, p99 %llu ms, max %llu ms",
-                         runs, np->n_rec, p50, p99, max);
+                         runs, (unsigned long long)np->n_rec, p50, p99, max);
 }
 
 int floe__scen_node_prop(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v)

@@ -48,6 +48,9 @@ enum floe__scen_nat {
 };
 
 const char *floe__scen_nat_name(enum floe__scen_nat kind);
+/* The simulator NAT of a kind; timeout, when not 0, is its mapping timeout. */
+void floe__scen_nat_config(enum floe__scen_nat kind, floe_time timeout,
+                           struct floe_sim_nat_config *c);
 /*
  * Whether host, server-reflexive and peer-reflexive candidates can form a
  * working direct path between peers behind NATs of kinds a and b (each behind

@@ -315,7 +315,7 @@ static int input_response(struct floe_ice_agent *a, floe_time now, const struct 
                           FLOE_ERR_INTEGRITY);
     a->stats.responses_received++;
     if (cancelled >= 0)
-        p->txn_use_cand = (p->prev_use_cand >> cancelled) & 1u;
+        p->txn_use_cand = ((unsigned)p->prev_use_cand >> (unsigned)cancelled) & 1u;
     if (consent) {
         if (msg->cls == FLOE_STUN_SUCCESS)
             a->pairs[a->selected].last_response = now;

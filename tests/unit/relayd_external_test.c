@@ -60,19 +60,9 @@ static void test_external_ip_advertised_private_bound(void)
 static int parse(char *err, size_t cap, struct relayd_opts *o, const char *listen, const char *a1,
                  const char *a2, const char *a3, const char *a4)
 {
-    char *argv[12] = {"floe-relay", "--listen", (char *)listen, "--user", "a:b"};
-    int argc = 5;
+    const char *args[] = {"--listen", listen, "--user", "a:b", a1, a2, a3, a4};
 
-    if (a1)
-        argv[argc++] = (char *)a1;
-    if (a2)
-        argv[argc++] = (char *)a2;
-    if (a3)
-        argv[argc++] = (char *)a3;
-    if (a4)
-        argv[argc++] = (char *)a4;
-    err[0] = '\0';
-    return relayd_parse_args(argc, argv, o, err, cap);
+    return rh_parse(o, err, cap, args, 8);
 }
 
 static void test_external_ip_args(void)

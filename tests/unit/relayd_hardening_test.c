@@ -1,140 +1,37 @@
 /*
- * floe-relay hardening (issue 9, items 1, 2, 6 and 9) in process: one worker on a free
- * loopback port and a STUN/TURN client on loopback. Relayed ports another socket holds
- * are skipped for a free one of the range (508 only when all are held); SOFTWARE is in
- * answers unless --no-software; the new flags reach the core's config; a --relay-ports
- * range overlapping the kernel's ephemeral ports is logged at start.
+ * floe-relay hardening (issue 9, items 1, 2, 6 and 9) in process: the daemon on a free
+ * loopback port (relayd_harness.h) and a STUN/TURN client on loopback. Relayed ports
+ * another socket holds are skipped for a free one of the range (508 only when all are
+ * held); SOFTWARE is in answers unless --no-software; the new flags reach the core's
+ * config; a --relay-ports range overlapping the kernel's ephemeral ports is logged at start.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "floe/stun.h"
-#include "floe_io.h"
-#include "relayd.h"
 #include "test.h"
+
+#include "relayd_harness.h"
 
 #define HT_SPAN 64 /* ports of the relay range in the port test */
 
-struct ht {
-    struct relayd d;
-    pthread_t thread;
-    struct floe_addr server;
-    int client;
-    uint8_t key[16];
-    char nonce[128], realm[64];
-};
-
 static struct floe_xoshiro ht_rng;
 
-/* A free loopback UDP port (bound once, then closed). */
-static uint16_t ht_free_port(void)
+/* One epoll worker relaying on ports, with one more argument when extra is not NULL. */
+static int ht_start(struct rh_daemon *t, const char *ports, const char *extra)
 {
-    struct floe_addr lo = floe_addr_v4(127, 0, 0, 1, 0), a;
-    int fd = floe_io_udp_open(&lo);
+    const char *args[] = {"--user", "alice:secret", "--threads", "1",   "--relay-ports",
+                          ports,    "--io",         "epoll",     extra, NULL};
 
-    if (fd < 0 || floe_io_udp_local(fd, &a) < 0)
-        a.port = 0;
-    floe_io_close(fd);
-    return a.port;
+    return rh_start(t, args);
 }
 
-/* Start one epoll worker with the extra arguments (NULL-terminated). 0 or -1. */
-static int ht_start(struct ht *t, const char *ports, const char *extra)
+/* Allocate from a new client socket: the answer's code (0: success, c->relayed set). */
+static int ht_allocate(const struct rh_daemon *t, struct rh_client *c)
 {
-    char listen[64], err[128];
-    char *argv[16] = {"floe-relay", "--listen", listen,          "--user",      "alice:secret",
-                      "--threads",  "1",        "--relay-ports", (char *)ports, "--log-level",
-                      "off",        "--io",     "epoll"};
-    int argc = 13;
-
-    if (extra)
-        argv[argc++] = (char *)extra;
-    memset(t, 0, sizeof(*t));
-    t->client = -1;
-    t->server = floe_addr_v4(127, 0, 0, 1, ht_free_port());
-    snprintf(listen, sizeof(listen), "127.0.0.1:%u", t->server.port);
-    if (relayd_parse_args(argc, argv, &t->d.opts, err, sizeof(err)) != 0 ||
-        floe_jsonlog_open(&t->d.log, NULL, FLOE_LOG_OFF) < 0)
+    if (rh_client_open(c, t, "alice", "secret") < 0)
         return -1;
-    pthread_mutex_init(&t->d.stats_lock, NULL);
-    t->d.n_workers = 1;
-    if (relayd_worker_new(&t->d, 0, &t->d.workers[0]) < 0)
-        return -1;
-    return pthread_create(&t->thread, NULL, relayd_worker_run, t->d.workers[0]) == 0 ? 0 : -1;
-}
-
-static void ht_stop(struct ht *t)
-{
-    atomic_store(&t->d.stop, true);
-    relayd_worker_wake(t->d.workers[0]);
-    pthread_join(t->thread, NULL);
-    relayd_worker_free(t->d.workers[0]);
-    pthread_mutex_destroy(&t->d.stats_lock);
-    floe_io_close(t->client);
-}
-
-/* One request of method from the client; its answer in *m (held in resp). 0 or -1. */
-static int ht_request(struct ht *t, uint16_t method, uint8_t *resp, size_t cap,
-                      struct floe_stun_msg *m)
-{
-    struct floe_rng rng = floe_xoshiro_rng(&ht_rng);
-    struct floe_stun_builder b;
-    struct floe_addr from;
-    uint8_t req[512], txid[12];
-    long n;
-    int tries;
-
-    (void)floe_rng_fill(&rng, txid, sizeof(txid));
-    floe_stun_build_init(&b, req, sizeof(req), method, FLOE_STUN_REQUEST, txid);
-    if (method == FLOE_STUN_ALLOCATE)
-        floe_stun_add_requested_transport(&b, 17);
-    if (method == FLOE_STUN_REFRESH)
-        floe_stun_add_u32(&b, FLOE_STUN_ATTR_LIFETIME, 0); /* delete the allocation */
-    if (t->nonce[0] && method != FLOE_STUN_BINDING) {
-        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, "alice", 5);
-        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_REALM, t->realm, strlen(t->realm));
-        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_NONCE, t->nonce, strlen(t->nonce));
-        floe_stun_add_integrity_key(&b, t->key, sizeof(t->key));
-    }
-    n = floe_stun_build_finish(&b);
-    for (tries = 0; n > 0 && tries < 10; tries++) {
-        long got;
-
-        if (floe_io_udp_send(t->client, &t->server, req, (size_t)n) < 0)
-            return -1;
-        got = floe_io_udp_recv(t->client, resp, cap, &from, floe_io_now() + FLOE_MS(500));
-        if (got > 0 && floe_stun_decode(m, resp, (size_t)got) == 0 &&
-            memcmp(m->txid, txid, sizeof(txid)) == 0)
-            return 0;
-    }
-    return -1;
-}
-
-/* Allocate through the 401 dance from a new client socket: the error code (0: success). */
-static int ht_allocate(struct ht *t, struct floe_addr *relayed)
-{
-    struct floe_addr lo = floe_addr_v4(127, 0, 0, 1, 0);
-    struct floe_stun_msg m;
-    struct floe_span reason;
-    uint8_t resp[1500];
-    int code = -1;
-
-    floe_io_close(t->client);
-    t->client = floe_io_udp_open(&lo);
-    t->nonce[0] = '\0';
-    if (t->client < 0 || ht_request(t, FLOE_STUN_ALLOCATE, resp, sizeof(resp), &m) < 0 ||
-        floe_stun_get_string(&m, FLOE_STUN_ATTR_NONCE, t->nonce, sizeof(t->nonce)) != 0 ||
-        floe_stun_get_string(&m, FLOE_STUN_ATTR_REALM, t->realm, sizeof(t->realm)) != 0 ||
-        floe_stun_long_term_key_md5(t->key, floe_span_make("alice", 5),
-                                    floe_span_make(t->realm, strlen(t->realm)),
-                                    floe_span_make("secret", 6)) < 0 ||
-        ht_request(t, FLOE_STUN_ALLOCATE, resp, sizeof(resp), &m) < 0)
-        return -1;
-    if (m.cls == FLOE_STUN_SUCCESS)
-        return floe_stun_get_xor_addr(&m, FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS, relayed) == 0 ? 0
-                                                                                            : -1;
-    return floe_stun_get_error(&m, &code, &reason) == 0 ? code : -1;
+    return rh_allocate(c);
 }
 
 /* A socket on 127.0.0.1:port as another program would have (no SO_REUSEPORT). */
@@ -174,11 +71,9 @@ static void test_relayed_port_taken(void)
 {
     int fds[HT_SPAN], i, round;
     uint16_t base = ht_hold_range(fds), free_port;
-    struct floe_addr relayed;
-    struct floe_stun_msg m;
-    uint8_t resp[1500];
+    struct rh_daemon t;
+    struct rh_client c;
     char ports[32];
-    struct ht t;
 
     REQUIRE(base != 0);
     free_port = (uint16_t)(base + 37);
@@ -187,15 +82,17 @@ static void test_relayed_port_taken(void)
     snprintf(ports, sizeof(ports), "%u-%u", base, base + HT_SPAN - 1);
     REQUIRE(ht_start(&t, ports, NULL) == 0);
     for (round = 0; round < 4; round++) {
-        CHECK_EQ(ht_allocate(&t, &relayed), 0);
-        CHECK_EQ(relayed.port, free_port);
-        CHECK_EQ(ht_request(&t, FLOE_STUN_REFRESH, resp, sizeof(resp), &m), 0);
-        CHECK_EQ(m.cls, FLOE_STUN_SUCCESS);
+        CHECK_EQ(ht_allocate(&t, &c), 0);
+        CHECK_EQ(c.relayed.port, free_port);
+        CHECK_EQ(rh_request(&c, FLOE_STUN_REFRESH, 0), 0); /* LIFETIME 0: delete */
+        CHECK_EQ(c.ans.cls, FLOE_STUN_SUCCESS);
+        rh_client_close(&c);
     }
     fds[37] = ht_hold(free_port);
     CHECK(fds[37] >= 0);
-    CHECK_EQ(ht_allocate(&t, &relayed), 508);
-    ht_stop(&t);
+    CHECK_EQ(ht_allocate(&t, &c), 508);
+    rh_client_close(&c);
+    rh_stop(&t);
     for (i = 0; i < HT_SPAN; i++)
         floe_io_close(fds[i]);
 }
@@ -203,26 +100,24 @@ static void test_relayed_port_taken(void)
 /* SOFTWARE names the relay unless --no-software. */
 static void test_no_software(void)
 {
-    struct floe_addr lo = floe_addr_v4(127, 0, 0, 1, 0);
-    struct floe_stun_msg m;
+    uint16_t port = rh_free_port();
+    struct rh_daemon t;
+    struct rh_client c;
     struct floe_span sw;
-    uint8_t resp[1500];
     char ports[32];
-    uint16_t port = ht_free_port();
-    struct ht t;
     int with;
 
     snprintf(ports, sizeof(ports), "%u-%u", port, port);
     for (with = 1; with >= 0; with--) {
         REQUIRE(ht_start(&t, ports, with ? NULL : "--no-software") == 0);
-        t.client = floe_io_udp_open(&lo);
-        REQUIRE(t.client >= 0);
-        REQUIRE(ht_request(&t, FLOE_STUN_BINDING, resp, sizeof(resp), &m) == 0);
-        CHECK_EQ(m.cls, FLOE_STUN_SUCCESS);
-        CHECK_EQ(floe_stun_get_span(&m, FLOE_STUN_ATTR_SOFTWARE, &sw) == 0, with);
+        REQUIRE(rh_client_open(&c, &t, "alice", "secret") == 0);
+        REQUIRE(rh_request(&c, FLOE_STUN_BINDING, 0) == 0);
+        CHECK_EQ(c.ans.cls, FLOE_STUN_SUCCESS);
+        CHECK_EQ(floe_stun_get_span(&c.ans, FLOE_STUN_ATTR_SOFTWARE, &sw) == 0, with);
         if (with)
             CHECK(sw.len > 10 && memcmp(sw.ptr, "floe-relay", 10) == 0);
-        ht_stop(&t);
+        rh_client_close(&c);
+        rh_stop(&t);
     }
 }
 

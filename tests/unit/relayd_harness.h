@@ -42,6 +42,23 @@ static inline uint16_t rh_free_port(void)
 }
 
 /*
+ * Parse "floe-relay" and the arguments up to the first NULL of args[0..n) into o, with
+ * err emptied first. relayd_parse_args's result.
+ */
+static inline int rh_parse(struct relayd_opts *o, char *err, size_t cap, const char *const *args,
+                           size_t n)
+{
+    char *argv[16] = {"floe-relay"};
+    int argc = 1;
+    size_t i;
+
+    for (i = 0; i < n && args[i] && argc < 16; i++)
+        argv[argc++] = (char *)args[i];
+    err[0] = '\0';
+    return relayd_parse_args(argc, argv, o, err, cap);
+}
+
+/*
  * Parse "--listen 127.0.0.1:<free>" plus the NULL-terminated extra arguments and start the
  * daemon. 0 or -1.
  */

@@ -26,19 +26,9 @@ static void write_file(const char *path, const char *text)
 static int parse(struct relayd_opts *o, char *err, size_t cap, const char *a1, const char *a2,
                  const char *a3, const char *a4)
 {
-    char *argv[10] = {"floe-relay", "--listen", "127.0.0.1:3478"};
-    int argc = 3;
+    const char *args[] = {"--listen", "127.0.0.1:3478", a1, a2, a3, a4};
 
-    if (a1)
-        argv[argc++] = (char *)a1;
-    if (a2)
-        argv[argc++] = (char *)a2;
-    if (a3)
-        argv[argc++] = (char *)a3;
-    if (a4)
-        argv[argc++] = (char *)a4;
-    err[0] = '\0';
-    return relayd_parse_args(argc, argv, o, err, cap);
+    return rh_parse(o, err, cap, args, 6);
 }
 
 static void test_secret_and_users_files(void)
