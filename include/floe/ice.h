@@ -191,8 +191,14 @@ struct floe_ice_stats {
     uint64_t dropped;                 /* datagrams dropped, all reasons */
     uint64_t dropped_malformed;       /* not STUN, undecodable, bad fingerprint, bad attributes */
     uint64_t dropped_unauthenticated; /* wrong USERNAME or MESSAGE-INTEGRITY */
-    uint64_t dropped_unmatched;       /* responses to no outstanding check, unknown local path */
-    uint64_t dropped_overflow;        /* candidates, pairs, responses or events over capacity */
+    /*
+     * Error responses without MESSAGE-INTEGRITY (libnice answers 487 unsigned): dropped,
+     * since an unsigned 487 anyone can forge would flip the agent's role. Not counted in
+     * dropped_unauthenticated, which stays for wrong credentials.
+     */
+    uint64_t dropped_unsigned_errors;
+    uint64_t dropped_unmatched; /* responses to no outstanding check, unknown local path */
+    uint64_t dropped_overflow;  /* candidates, pairs, responses or events over capacity */
     size_t n_local;
     size_t n_remote;
     size_t n_pairs;

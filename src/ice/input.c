@@ -310,6 +310,9 @@ static int input_response(struct floe_ice_agent *a, floe_time now, const struct 
                           FLOE_ERR_NOT_FOUND);
     if (consent && a->pairs[a->selected].old_gen)
         key = a->old.remote_key;
+    if (msg->cls == FLOE_STUN_ERROR && !floe_stun_has(msg, FLOE_STUN_ATTR_MESSAGE_INTEGRITY))
+        return input_drop(a, &a->stats.dropped_unsigned_errors, "unsigned error response", from,
+                          FLOE_ERR_INTEGRITY);
     if (!key || floe_stun_verify_integrity(msg, key) != 0)
         return input_drop(a, &a->stats.dropped_unauthenticated, "response not authenticated", from,
                           FLOE_ERR_INTEGRITY);

@@ -1510,6 +1510,41 @@ static void test_triggered_checks_keep_cancelled_answers(void)
 }
 
 /*
+ * An error response without MESSAGE-INTEGRITY (libnice answers 487 unsigned) is dropped
+ * and counted apart from wrong credentials: it neither flips the role nor fails the pair,
+ * and interop tests can still demand that nothing failed authentication.
+ */
+static void test_unsigned_error_dropped_apart(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_candidate h = host(1, 5000, 0), r = host(2, 6000, 0);
+    struct floe_ice_path path = {.local = h.addr};
+    struct floe_ice_transmit tx;
+    struct floe_stun_builder b;
+    struct floe_stun_msg m;
+    struct floe_ice_stats st;
+    uint8_t buf[600];
+    long n;
+
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    solo_setup(&cfg, true);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &r), 0);
+    REQUIRE(solo_next_request(0, FLOE_SEC(1), buf, sizeof(buf), &tx, &m));
+    floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_BINDING, FLOE_STUN_ERROR, m.txid);
+    floe_stun_add_error(&b, 487, "Role Conflict");
+    floe_stun_add_fingerprint(&b);
+    n = floe_stun_build_finish(&b);
+    REQUIRE(n > 0);
+    CHECK(floe_ice_handle_input(W.ag[0], W.now, &path, &r.addr, buf, (size_t)n) < 0);
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.dropped_unsigned_errors, 1);
+    CHECK_EQ(st.dropped_unauthenticated, 0);
+    CHECK_EQ(floe_ice_get_role(W.ag[0]), FLOE_ICE_CONTROLLING);
+    CHECK_EQ(st.pairs_failed, 0);
+}
+
+/*
  * Item 5: a consent response refreshes the selected pair only when it arrives
  * on that pair's path from its remote address, and only for a consent request
  * sent on that pair (transaction ids are forgotten when the selection changes).
@@ -1848,6 +1883,7 @@ int main(void)
     FLOE_RUN(test_trickle_all_pairs_failed);
     FLOE_RUN(test_restart_make_before_break);
     FLOE_RUN(test_triggered_checks_keep_cancelled_answers);
+    FLOE_RUN(test_unsigned_error_dropped_apart);
     FLOE_RUN(test_consent_response_checked);
     FLOE_RUN(test_deadlines_advance);
     FLOE_RUN(test_bad_requests_answered);
