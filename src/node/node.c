@@ -71,7 +71,8 @@ static int node_alloc(struct floe_node *n)
     n->batch_cid = floe_mem_calloc(a, NODE_BATCH, sizeof(*n->batch_cid));
     if (!n->conns || !n->heap || !n->events || !n->txids || !n->batch_enc || !n->batch_cid)
         return FLOE_ERR_NOMEM;
-    if (floe__node_map_init(&n->by_id, a, max) || floe__node_map_init(&n->by_ufrag, a, max))
+    if (floe__node_map_init(&n->by_id, a, max) || floe__node_map_init(&n->by_ufrag, a, max) ||
+        floe__node_map_init(&n->by_server, a, FLOE_NODE_MAX_RELAYS_LIMIT))
         return FLOE_ERR_NOMEM;
     return 0;
 }
@@ -123,6 +124,7 @@ void floe_node_free(struct floe_node *n)
     floe_wg_free(n->wg);
     floe__node_map_free(&n->by_id, &a);
     floe__node_map_free(&n->by_ufrag, &a);
+    floe__node_map_free(&n->by_server, &a);
     floe_mem_free(&a, n->conns);
     floe_mem_free(&a, n->heap);
     floe_mem_free(&a, n->events);

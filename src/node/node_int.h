@@ -111,6 +111,7 @@ struct floe_node {
     uint32_t n_conns;
     struct node_map by_id;
     struct node_map by_ufrag;
+    struct node_map by_server; /* relays[] index by their server address (relay.c) */
     struct node_txid *txids;
     uint32_t txid_mask;
     uint32_t *heap; /* connection slots ordered by deadline */

@@ -6,16 +6,29 @@
 
 #include "node/node_int.h"
 
+/* The key of a server address in n->by_server: its family, port and significant bytes. */
+static uint64_t relay_key(const struct floe_addr *a)
+{
+    uint8_t k[3 + 16];
+    size_t ip = a->family == FLOE_AF_INET ? 4 : 16;
+
+    k[0] = a->family;
+    k[1] = (uint8_t)(a->port >> 8);
+    k[2] = (uint8_t)a->port;
+    memcpy(k + 3, a->ip, ip);
+    return floe__node_hash(k, 3 + ip);
+}
+
+/* The relay serving from a, by hash: every datagram asks, so no slot is compared in turn. */
 struct node_relay *floe__node_relay_by_server(struct floe_node *n, const struct floe_addr *a)
 {
-    uint32_t i;
+    uint32_t slot = floe__node_map_get(&n->by_server, relay_key(a));
+    struct node_relay *r;
 
-    /* At most FLOE_NODE_MAX_RELAYS_LIMIT (32) entries: a bounded compare, no table walk. */
-    for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++) {
-        if (n->relays[i].used && floe_addr_eq(&n->relays[i].server, a))
-            return &n->relays[i];
-    }
-    return NULL;
+    if (slot == NODE_NONE)
+        return NULL;
+    r = &n->relays[slot];
+    return r->used && floe_addr_eq(&r->server, a) ? r : NULL;
 }
 
 static bool relay_any_allocated(const struct floe_node *n)
@@ -165,8 +178,10 @@ int floe_node_relay_add(struct floe_node *n, floe_time now, const struct floe_ad
     if (rc) {
         floe_turn_free(r->turn);
         memset(r, 0, sizeof(*r));
+        return rc;
     }
-    return rc;
+    floe__node_map_put(&n->by_server, relay_key(server), (uint32_t)(r - n->relays));
+    return 0;
 }
 
 /* Withdraw r's candidates from every connection using it; they pick another relay. */
@@ -199,6 +214,7 @@ int floe_node_relay_remove(struct floe_node *n, floe_time now, const struct floe
         return FLOE_ERR_NOT_FOUND;
     relay_withdraw(n, r, now);
     r->used = false; /* the client stays until its deallocation is answered or times out */
+    floe__node_map_del(&n->by_server, relay_key(server));
     bit = 1u << (uint32_t)(r - n->relays);
     if (floe_turn_close(r->turn, now) != 0 || floe_turn_get_state(r->turn) == FLOE_TURN_IDLE) {
         floe_turn_free(r->turn);
