@@ -27,7 +27,7 @@ static const char portald_usage_text[] =
     "  --insecure                plain ws:// and http:// without TLS; only on a loopback\n"
     "                            --listen address (tests, a local reverse proxy)\n"
     "  --instance ID             this instance's id in presence rows and messages between\n"
-    "                            instances (default: HOSTNAME-PID)\n"
+    "                            instances: a-z, 0-9, _ (default: HOSTNAME_PID)\n"
     "\n"
     "Limits:\n"
     "  --max-connections N       TCP connections at once (default 16384; 1-1000000)\n"
@@ -234,9 +234,10 @@ static int portald_opt_serving(struct portald_opts *o, int c, const char *v, cha
         memcpy(o->database, v, strlen(v) + 1);
         return 0;
     case OPT_INSTANCE:
-        if (!*v || strlen(v) >= sizeof(o->instance) || strpbrk(v, " \t\r\n\"'\\"))
-            return PORTALD_ERR("--instance: expected 1-%d characters without blanks or quotes",
-                               PORTALD_ID_MAX - 1);
+        if (!*v || strlen(v) >= sizeof(o->instance) - 16 ||
+            strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(v))
+            return PORTALD_ERR("--instance: expected 1-%d of a-z, 0-9 and _, got '%s'",
+                               PORTALD_ID_MAX - 17, v);
         memcpy(o->instance, v, strlen(v) + 1);
         return 0;
     case OPT_LOG_LEVEL:

@@ -1,0 +1,439 @@
+/*
+ * Routing between devices (issue 12): request_authorization -> an online gateway of the
+ * resource's site -> create_authorization (the portal makes the preshared key and both sides'
+ * ICE credentials) -> the gateway's authorization_created -> authorization_created to the
+ * client, or authorization_creation_failed; candidates and invalidations both ways.
+ *
+ * A message for a device goes straight to its connection when it is on this instance; with
+ * PostgreSQL, otherwise, to the instance its presence row names, as a NOTIFY on channel
+ * floe_dev_<instance> with the payload {"to":DEVICE,"msg":PHOENIX_JSON} or, for the gateway's
+ * acknowledgement of an authorization, {"to":CLIENT,"ack":AUTHORIZATION_ID}. The client's
+ * authorization_created is prepared on the client's instance when the request arrives and
+ * sent when the acknowledgement comes back.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "floe/crypto.h"
+#include "floe_io.h"
+#include "serve.h"
+
+/* -------------------------------------------------------------------- delivery */
+
+static int portald_notify_device(struct portald *d, int64_t device_id, const char *payload)
+{
+    char instance[FLOE_STORE_INSTANCE_MAX], channel[FLOE_STORE_CHANNEL_MAX];
+
+    if (floe_store_engine_of(d->store) != FLOE_STORE_POSTGRES ||
+        floe_store_presence_instance(d->store, device_id, portald_wall(), PORTALD_PRESENCE_TTL,
+                                     instance) < 0 ||
+        strcmp(instance, d->opts.instance) == 0) {
+        d->stats.undeliverable++;
+        return FLOE_ERR_NOT_FOUND;
+    }
+    snprintf(channel, sizeof(channel), PORTALD_NOTIFY_PREFIX "%s", instance);
+    if (floe_store_notify(d->store, channel, payload) < 0) {
+        d->stats.store_errors++;
+        return FLOE_ERR_IO;
+    }
+    d->stats.notifies_out++;
+    return 0;
+}
+
+int portald_deliver(struct portald *d, int64_t device_id, const char *json)
+{
+    struct portald_conn *c = portald_device_conn(d, device_id);
+    char *payload;
+    int rc;
+
+    if (c && !c->dead)
+        return portald_send_json(d, c, json, strlen(json));
+    payload = malloc(strlen(json) + 64);
+    if (!payload)
+        return FLOE_ERR_NOMEM;
+    sprintf(payload, "{\"to\":%lld,\"msg\":%s}", (long long)device_id, json);
+    rc = strlen(payload) < FLOE_STORE_PAYLOAD_MAX ? portald_notify_device(d, device_id, payload)
+                                                  : FLOE_ERR_BUFFER_TOO_SMALL;
+    free(payload);
+    return rc;
+}
+
+/* Encode d->msg and deliver it to device_id. */
+static int portald_deliver_msg(struct portald *d, int64_t device_id)
+{
+    long n = floe_portal_msg_encode(d->msg, d->out, FLOE_PORTAL_JSON_MAX);
+
+    if (n < 0) {
+        portald_log(d, FLOE_LOG_ERROR, "cannot encode %s: %s",
+                    floe_portal_msg_event(d->msg->type), floe_strerror((int)n));
+        return (int)n;
+    }
+    return portald_deliver(d, device_id, d->out);
+}
+
+/* ----------------------------------------------------------- authorizations */
+
+static int64_t portald_id_parse(const char *s)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+
+    return (*s && !*end && v > 0) ? (int64_t)v : 0;
+}
+
+static void portald_authz_failed(struct portald *d, struct portald_conn *c, const char *resource,
+                                 const char *reason)
+{
+    char id[FLOE_PORTAL_ID_MAX];
+
+    snprintf(id, sizeof(id), "%s", resource);
+    memset(d->msg, 0, sizeof(*d->msg));
+    d->msg->type = FLOE_PORTAL_MSG_AUTHORIZATION_FAILED;
+    d->msg->topic = FLOE_PORTAL_TOPIC_CLIENT;
+    snprintf(d->msg->u.failed.resource_id, FLOE_PORTAL_ID_MAX, "%s", id);
+    snprintf(d->msg->u.failed.reason, FLOE_PORTAL_REASON_MAX, "%s", reason);
+    d->stats.authorizations_failed++;
+    (void)portald_send_msg(d, c);
+}
+
+/* An online gateway of site: one the client named as connected already, else a random one. */
+static int portald_pick_gateway(struct portald *d, int64_t site,
+                                const struct floe_portal_request_authorization *req,
+                                struct floe_store_device *out)
+{
+    struct floe_store_device *gws = NULL;
+    size_t n = 0, pick;
+    uint32_t r = 0;
+
+    if (floe_store_gateways_online(d->store, site, portald_wall(), PORTALD_PRESENCE_TTL, &gws,
+                                   &n) < 0 ||
+        n == 0) {
+        free(gws);
+        return FLOE_ERR_NOT_FOUND;
+    }
+    (void)floe_rng_fill(&d->rng, (uint8_t *)&r, sizeof(r));
+    pick = r % n;
+    for (size_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < req->n_gateways; j++)
+            if (portald_id_parse(req->gateway_ids[j]) == gws[i].id)
+                pick = i;
+    *out = gws[pick];
+    free(gws);
+    return 0;
+}
+
+static bool portald_authz_grow(struct portald_conn *c)
+{
+    struct portald_authz *a;
+    size_t cap = c->cap_authz ? c->cap_authz * 2 : 4;
+
+    if (c->n_authz < c->cap_authz)
+        return true;
+    a = realloc(c->authz, cap * sizeof(*a));
+    if (!a)
+        return false;
+    c->authz = a;
+    c->cap_authz = cap;
+    return true;
+}
+
+/* create_authorization for the gateway into d->msg. */
+static void portald_build_create(struct portald *d, const struct portald_conn *c,
+                                 const struct floe_portal_resource *res,
+                                 const struct portald_authz_secrets *s, int64_t authz_id,
+                                 uint64_t expires)
+{
+    struct floe_portal_create_authorization *ca = &d->msg->u.create;
+
+    memset(d->msg, 0, sizeof(*d->msg));
+    d->msg->type = FLOE_PORTAL_MSG_CREATE_AUTHORIZATION;
+    d->msg->topic = FLOE_PORTAL_TOPIC_GATEWAY;
+    snprintf(ca->ref, sizeof(ca->ref), "%lld", (long long)authz_id);
+    ca->resource = *res;
+    snprintf(ca->client.id, sizeof(ca->client.id), "%s", c->sid);
+    (void)floe_base64_decode(ca->client.public_key, sizeof(ca->client.public_key),
+                             c->dev.public_key, strlen(c->dev.public_key));
+    (void)floe_base64_decode(ca->client.preshared_key, sizeof(ca->client.preshared_key),
+                             s->preshared_key, strlen(s->preshared_key));
+    (void)floe_addr_parse_ip(c->dev.ipv4, &ca->client.ipv4);
+    (void)floe_addr_parse_ip(c->dev.ipv6, &ca->client.ipv6);
+    snprintf(ca->client_ice.username, FLOE_PORTAL_UFRAG_MAX, "%s", s->client.username);
+    snprintf(ca->client_ice.password, FLOE_PORTAL_ICE_PWD_MAX, "%s", s->client.password);
+    snprintf(ca->gateway_ice.username, FLOE_PORTAL_UFRAG_MAX, "%s", s->gateway.username);
+    snprintf(ca->gateway_ice.password, FLOE_PORTAL_ICE_PWD_MAX, "%s", s->gateway.password);
+    ca->expires_at = expires;
+}
+
+/* The client's authorization_created, encoded and kept until the gateway acknowledges. */
+static char *portald_build_created(struct portald *d, const char *resource_id,
+                                   const struct floe_store_device *gw,
+                                   const struct portald_authz_secrets *s)
+{
+    struct floe_portal_authorization_created *ac = &d->msg->u.created;
+    long n;
+
+    memset(d->msg, 0, sizeof(*d->msg));
+    d->msg->type = FLOE_PORTAL_MSG_AUTHORIZATION_CREATED;
+    d->msg->topic = FLOE_PORTAL_TOPIC_CLIENT;
+    snprintf(ac->resource_id, sizeof(ac->resource_id), "%s", resource_id);
+    snprintf(ac->gateway_id, sizeof(ac->gateway_id), "%lld", (long long)gw->id);
+    (void)floe_base64_decode(ac->gateway_public_key, sizeof(ac->gateway_public_key),
+                             gw->public_key, strlen(gw->public_key));
+    (void)floe_addr_parse_ip(gw->ipv4, &ac->gateway_ipv4);
+    (void)floe_addr_parse_ip(gw->ipv6, &ac->gateway_ipv6);
+    (void)floe_base64_decode(ac->preshared_key, sizeof(ac->preshared_key), s->preshared_key,
+                             strlen(s->preshared_key));
+    snprintf(ac->client_ice.username, FLOE_PORTAL_UFRAG_MAX, "%s", s->client.username);
+    snprintf(ac->client_ice.password, FLOE_PORTAL_ICE_PWD_MAX, "%s", s->client.password);
+    snprintf(ac->gateway_ice.username, FLOE_PORTAL_UFRAG_MAX, "%s", s->gateway.username);
+    snprintf(ac->gateway_ice.password, FLOE_PORTAL_ICE_PWD_MAX, "%s", s->gateway.password);
+    n = floe_portal_msg_encode(d->msg, d->out, FLOE_PORTAL_JSON_MAX);
+    return n < 0 ? NULL : strdup(d->out);
+}
+
+/* Allowed, resource found, gateway picked: record, prepare both messages, send the gateway's. */
+static void portald_authorize(struct portald *d, struct portald_conn *c,
+                              const struct floe_store_resource *sr,
+                              const struct floe_store_device *gw, const char *resource_id)
+{
+    struct floe_store_authorization a = {.client_id = c->dev.id, .gateway_id = gw->id,
+                                         .resource_id = sr->id};
+    struct floe_portal_resource res;
+    struct portald_authz_secrets s;
+    struct portald_authz *pa;
+    char *created;
+
+    a.expires_at = portald_wall() + d->opts.authz_ttl;
+    if (portald_resource_convert(sr, &res) < 0 || !portald_authz_grow(c) ||
+        portald_authz_secrets_make(&s, &d->rng) < 0 ||
+        floe_store_authorization_add(d->store, &a, &a.id) < 0) {
+        portald_authz_failed(d, c, resource_id, "internal_error");
+        return;
+    }
+    created = portald_build_created(d, resource_id, gw, &s);
+    portald_build_create(d, c, &res, &s, a.id, (uint64_t)a.expires_at);
+    floe_wipe(&s, sizeof(s));
+    if (!created || portald_deliver_msg(d, gw->id) < 0) {
+        free(created);
+        portald_authz_failed(d, c, resource_id, "offline");
+        return;
+    }
+    pa = &c->authz[c->n_authz++];
+    *pa = (struct portald_authz){.id = a.id, .gateway_id = gw->id, .resource_id = sr->id,
+                                 .client_json = created};
+}
+
+static void portald_request_authorization(struct portald *d, struct portald_conn *c)
+{
+    struct floe_portal_request_authorization req = d->msg->u.request;
+    int64_t rid = portald_id_parse(req.resource_id);
+    struct floe_store_resource sr;
+    struct floe_store_device gw;
+    int allowed = rid ? floe_store_client_allowed(d->store, c->dev.id, rid) : 0;
+
+    d->stats.authorizations_requested++;
+    if (allowed < 0 && allowed != FLOE_ERR_NOT_FOUND)
+        d->stats.store_errors++;
+    if (allowed <= 0 || floe_store_resource_get(d->store, rid, &sr) < 0) {
+        portald_authz_failed(d, c, req.resource_id, allowed == 0 ? "forbidden" : "not_found");
+        return;
+    }
+    if (portald_pick_gateway(d, sr.site_id, &req, &gw) < 0) {
+        portald_authz_failed(d, c, req.resource_id, "offline");
+        return;
+    }
+    portald_authorize(d, c, &sr, &gw, req.resource_id);
+}
+
+/* The gateway acknowledged authorization id: the client gets its authorization_created. */
+static void portald_ack(struct portald *d, struct portald_conn *c, int64_t id)
+{
+    for (size_t i = 0; i < c->n_authz; i++) {
+        struct portald_authz *a = &c->authz[i];
+
+        if (a->id != id || a->acked || !a->client_json)
+            continue;
+        (void)portald_send_json(d, c, a->client_json, strlen(a->client_json));
+        free(a->client_json);
+        a->client_json = NULL;
+        a->acked = true;
+        d->stats.authorizations_created++;
+        return;
+    }
+}
+
+static void portald_gateway_authorized(struct portald *d, struct portald_conn *gw)
+{
+    int64_t id = portald_id_parse(d->msg->u.authorized.ref);
+    struct floe_store_authorization a;
+    struct portald_conn *c;
+    char payload[96];
+
+    if (!id || floe_store_authorization_get(d->store, id, &a) < 0 || a.gateway_id != gw->dev.id) {
+        d->stats.messages_bad++;
+        return;
+    }
+    c = portald_device_conn(d, a.client_id);
+    if (c && !c->dead) {
+        portald_ack(d, c, id);
+        return;
+    }
+    snprintf(payload, sizeof(payload), "{\"to\":%lld,\"ack\":%lld}", (long long)a.client_id,
+             (long long)id);
+    (void)portald_notify_device(d, a.client_id, payload);
+}
+
+void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t resource_id)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < c->n_authz; i++) {
+        struct portald_authz a = c->authz[i];
+
+        if (a.resource_id != resource_id) {
+            c->authz[kept++] = a;
+            continue;
+        }
+        free(a.client_json);
+        memset(d->msg, 0, sizeof(*d->msg));
+        d->msg->type = FLOE_PORTAL_MSG_REJECT_ACCESS;
+        d->msg->topic = FLOE_PORTAL_TOPIC_GATEWAY;
+        snprintf(d->msg->u.access.client_id, FLOE_PORTAL_ID_MAX, "%s", c->sid);
+        snprintf(d->msg->u.access.resource_id, FLOE_PORTAL_ID_MAX, "%lld", (long long)resource_id);
+        (void)portald_deliver_msg(d, a.gateway_id);
+        portald_log(d, FLOE_LOG_INFO, "client %s lost resource %lld: gateway %lld told", c->sid,
+                    (long long)resource_id, (long long)a.gateway_id);
+    }
+    c->n_authz = kept;
+}
+
+void portald_route_conn_free(struct portald_conn *c)
+{
+    for (size_t i = 0; i < c->n_authz; i++)
+        free(c->authz[i].client_json);
+    free(c->authz);
+    c->authz = NULL;
+    c->n_authz = c->cap_authz = 0;
+}
+
+/* ---------------------------------------------------------------- candidates */
+
+/* Rewrite d->msg (candidates from `from`) as type on topic and deliver it to device `to`. */
+static void portald_relay_cands(struct portald *d, const struct portald_conn *from, int64_t to,
+                                enum floe_portal_msg_type type, enum floe_portal_topic topic)
+{
+    d->msg->type = type;
+    d->msg->topic = topic;
+    d->msg->has_ref = false;
+    d->msg->u.cands.n_ids = 1;
+    snprintf(d->msg->u.cands.ids[0], FLOE_PORTAL_ID_MAX, "%s", from->sid);
+    d->msg->u.cands.n_skipped = 0;
+    if (portald_deliver_msg(d, to) == 0) {
+        if (type == FLOE_PORTAL_MSG_ICE_CANDIDATES)
+            d->stats.candidates_relayed++;
+        else
+            d->stats.invalidations_relayed++;
+    }
+}
+
+static void portald_client_cands(struct portald *d, struct portald_conn *c, bool invalidate)
+{
+    int64_t gw = d->msg->u.cands.n_ids ? portald_id_parse(d->msg->u.cands.ids[0]) : 0;
+
+    if (!gw) {
+        d->stats.messages_bad++;
+        return;
+    }
+    portald_relay_cands(d, c, gw,
+                        invalidate ? FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES
+                                   : FLOE_PORTAL_MSG_ICE_CANDIDATES,
+                        FLOE_PORTAL_TOPIC_GATEWAY);
+}
+
+static void portald_gateway_cands(struct portald *d, struct portald_conn *g, bool invalidate)
+{
+    char ids[FLOE_PORTAL_PEERS_MAX][FLOE_PORTAL_ID_MAX];
+    uint32_t n = d->msg->u.cands.n_ids;
+
+    memcpy(ids, d->msg->u.cands.ids, sizeof(ids));
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t client = portald_id_parse(ids[i]);
+
+        if (!client) {
+            d->stats.messages_bad++;
+            continue;
+        }
+        portald_relay_cands(d, g, client,
+                            invalidate ? FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES
+                                       : FLOE_PORTAL_MSG_ICE_CANDIDATES,
+                            FLOE_PORTAL_TOPIC_CLIENT);
+    }
+}
+
+void portald_route_message(struct portald *d, struct portald_conn *c)
+{
+    bool client = c->kind == PORTALD_KIND_CLIENT;
+
+    switch (d->msg->type) {
+    case FLOE_PORTAL_MSG_REQUEST_AUTHORIZATION:
+        if (client) {
+            portald_request_authorization(d, c);
+            return;
+        }
+        break;
+    case FLOE_PORTAL_MSG_GATEWAY_AUTHORIZED:
+        if (!client) {
+            portald_gateway_authorized(d, c);
+            return;
+        }
+        break;
+    case FLOE_PORTAL_MSG_NEW_GATEWAY_CANDIDATES:
+    case FLOE_PORTAL_MSG_INVALIDATE_GATEWAY_CANDIDATES:
+        if (client) {
+            portald_client_cands(d, c,
+                                 d->msg->type == FLOE_PORTAL_MSG_INVALIDATE_GATEWAY_CANDIDATES);
+            return;
+        }
+        break;
+    case FLOE_PORTAL_MSG_BROADCAST_CANDIDATES:
+    case FLOE_PORTAL_MSG_BROADCAST_INVALIDATED:
+        if (!client) {
+            portald_gateway_cands(d, c, d->msg->type == FLOE_PORTAL_MSG_BROADCAST_INVALIDATED);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    d->stats.messages_bad++;
+    portald_log(d, FLOE_LOG_DEBUG, "unexpected %s from %s", floe_portal_msg_event(d->msg->type),
+                c->sid);
+}
+
+/* ------------------------------------------------------------- notifications */
+
+void portald_route_notify(struct portald *d, const char *payload)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(payload, 0, &jerr);
+    json_t *to = root ? json_object_get(root, "to") : NULL;
+    json_t *msg = root ? json_object_get(root, "msg") : NULL;
+    json_t *ack = root ? json_object_get(root, "ack") : NULL;
+    struct portald_conn *c = json_is_integer(to) ? portald_device_conn(d, json_integer_value(to))
+                                                 : NULL;
+    char *text;
+
+    if (!c || c->dead) {
+        d->stats.undeliverable++;
+    } else if (json_is_integer(ack)) {
+        portald_ack(d, c, json_integer_value(ack));
+    } else if (json_is_object(msg) && (text = json_dumps(msg, JSON_COMPACT)) != NULL) {
+        (void)portald_send_json(d, c, text, strlen(text));
+        free(text);
+    } else {
+        d->stats.messages_bad++;
+    }
+    json_decref(root);
+}
