@@ -39,6 +39,8 @@
 #define FLOE_STORE_DEFAULT_URL "sqlite:/var/lib/floe-portal/portal.db"
 #define FLOE_STORE_SCHEMA_VERSION 1
 #define FLOE_STORE_CHANGES_CHANNEL "floe_changes"
+/* A device is online while its heartbeat is at most this old (seconds; 3 missed 10 s beats). */
+#define FLOE_STORE_PRESENCE_TTL 30
 
 #define FLOE_STORE_NAME_MAX 64      /* names: 1..64 bytes, printable, no control characters */
 #define FLOE_STORE_TOKEN_BYTES 32   /* random bytes of a token */

@@ -1,0 +1,252 @@
+/* Resources a client may reach, presence of devices, authorizations and the changes feed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "store_int.h"
+
+/* Columns: id, site_id, name, cidr, filters. */
+static int store_resource_row(const struct store_res *res, size_t i, struct floe_store_resource *r)
+{
+    const char *filters = floe__store_cell(res, i, 4);
+
+    memset(r, 0, sizeof(*r));
+    r->id = floe__store_cell_int(res, i, 0);
+    r->site_id = floe__store_cell_int(res, i, 1);
+    floe__store_copy(r->name, sizeof(r->name), floe__store_cell(res, i, 2));
+    floe__store_copy(r->cidr, sizeof(r->cidr), floe__store_cell(res, i, 3));
+    return floe_model_filters_parse(filters ? filters : "", r->filters, &r->n_filters, NULL, 0);
+}
+
+int floe_store_resource_get(struct floe_store *s, int64_t id, struct floe_store_resource *out)
+{
+    char idt[24];
+    const char *p[1] = {floe__store_int_text(idt, id)};
+    struct store_res res;
+    int rc = floe__store_exec(
+        s, "SELECT id, site_id, name, cidr, filters FROM resources WHERE id = $1", p, 1, &res);
+
+    if (rc < 0)
+        return rc;
+    if (res.rows == 0)
+        rc = floe__store_fail(s, FLOE_ERR_NOT_FOUND, "no resource %lld", (long long)id);
+    else if (store_resource_row(&res, 0, out) < 0)
+        rc = floe__store_fail(s, FLOE_ERR_INTERNAL, "resource %lld: stored filters unreadable",
+                              (long long)id);
+    floe__store_res_free(&res);
+    return rc;
+}
+
+int floe_store_client_resources(struct floe_store *s, int64_t client_id,
+                                struct floe_store_resource **out, size_t *n)
+{
+    char idt[24];
+    const char *p[1] = {floe__store_int_text(idt, client_id)};
+    struct store_res res;
+    size_t i;
+    int rc = floe__store_exec(s,
+                              "SELECT DISTINCT r.id, r.site_id, r.name, r.cidr, r.filters"
+                              " FROM devices d JOIN memberships m ON m.user_id = d.user_id"
+                              " JOIN policies p ON p.group_id = m.group_id"
+                              " JOIN resources r ON r.id = p.resource_id"
+                              " WHERE d.id = $1 AND d.kind = 1 ORDER BY r.id",
+                              p, 1, &res);
+
+    *out = NULL;
+    *n = 0;
+    if (rc < 0)
+        return rc;
+    if (res.rows && !(*out = calloc(res.rows, sizeof(**out))))
+        rc = floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
+    for (i = 0; rc == 0 && i < res.rows; i++)
+        if (store_resource_row(&res, i, &(*out)[i]) < 0)
+            rc = floe__store_fail(s, FLOE_ERR_INTERNAL, "stored filters unreadable");
+    *n = rc == 0 ? res.rows : 0;
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+    }
+    floe__store_res_free(&res);
+    return rc;
+}
+
+int floe_store_client_allowed(struct floe_store *s, int64_t client_id, int64_t resource_id)
+{
+    char c[24], r[24];
+    const char *p[2] = {floe__store_int_text(c, client_id), floe__store_int_text(r, resource_id)};
+    int64_t one;
+    int rc = floe__store_exec_int(s,
+                                  "SELECT 1 FROM devices d JOIN memberships m"
+                                  " ON m.user_id = d.user_id JOIN policies p"
+                                  " ON p.group_id = m.group_id WHERE d.id = $1 AND d.kind = 1"
+                                  " AND p.resource_id = $2 LIMIT 1",
+                                  p, 2, &one);
+
+    if (rc == FLOE_ERR_NOT_FOUND)
+        return 0;
+    return rc < 0 ? rc : 1;
+}
+
+int floe_store_presence_set(struct floe_store *s, int64_t device_id, const char *instance,
+                            int64_t now)
+{
+    char d[24], t[24];
+    const char *p[3] = {floe__store_int_text(d, device_id), instance, floe__store_int_text(t, now)};
+
+    if (!instance || !instance[0] || strlen(instance) >= FLOE_STORE_INSTANCE_MAX)
+        return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "bad instance id");
+    return floe__store_exec(s,
+                            "INSERT INTO presence(device_id, instance, heartbeat_at)"
+                            " VALUES($1, $2, $3) ON CONFLICT (device_id) DO UPDATE SET"
+                            " instance = excluded.instance, heartbeat_at = excluded.heartbeat_at",
+                            p, 3, NULL);
+}
+
+int floe_store_presence_clear(struct floe_store *s, int64_t device_id, const char *instance)
+{
+    char d[24];
+    const char *p[2] = {floe__store_int_text(d, device_id), instance};
+
+    return floe__store_exec(s, "DELETE FROM presence WHERE device_id = $1 AND instance = $2", p, 2,
+                            NULL);
+}
+
+int floe_store_gateways_online(struct floe_store *s, int64_t site_id, int64_t now, int64_t ttl,
+                               struct floe_store_device **out, size_t *n)
+{
+    char st[24], since[24];
+    const char *p[2] = {floe__store_int_text(st, site_id), floe__store_int_text(since, now - ttl)};
+    struct store_res res;
+    size_t i;
+    int rc = floe__store_exec(s,
+                              "SELECT " STORE_DEVICE_COLS " FROM devices d JOIN presence pr"
+                              " ON pr.device_id = d.id LEFT JOIN addresses a ON a.device_id = d.id"
+                              " WHERE d.kind = 2 AND d.site_id = $1 AND pr.heartbeat_at >= $2"
+                              " ORDER BY d.id",
+                              p, 2, &res);
+
+    *out = NULL;
+    *n = 0;
+    if (rc < 0)
+        return rc;
+    if (res.rows && !(*out = calloc(res.rows, sizeof(**out)))) {
+        floe__store_res_free(&res);
+        return floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
+    }
+    for (i = 0; i < res.rows; i++)
+        floe__store_device_row(&res, i, &(*out)[i]);
+    *n = res.rows;
+    floe__store_res_free(&res);
+    return 0;
+}
+
+int floe_store_presence_instance(struct floe_store *s, int64_t device_id, int64_t now, int64_t ttl,
+                                 char instance[FLOE_STORE_INSTANCE_MAX])
+{
+    char d[24], since[24];
+    const char *p[2] = {floe__store_int_text(d, device_id), floe__store_int_text(since, now - ttl)};
+    struct store_res res;
+    int rc = floe__store_exec(
+        s, "SELECT instance FROM presence WHERE device_id = $1 AND heartbeat_at >= $2", p, 2, &res);
+
+    if (rc < 0)
+        return rc;
+    if (res.rows == 0)
+        rc = floe__store_fail(s, FLOE_ERR_NOT_FOUND, "device %s offline", d);
+    else
+        floe__store_copy(instance, FLOE_STORE_INSTANCE_MAX, floe__store_cell(&res, 0, 0));
+    floe__store_res_free(&res);
+    return rc;
+}
+
+int floe_store_authorization_add(struct floe_store *s, const struct floe_store_authorization *a,
+                                 int64_t *id)
+{
+    char c[24], g[24], r[24], e[24];
+    const char *p[4] = {
+        floe__store_int_text(c, a->client_id), floe__store_int_text(g, a->gateway_id),
+        floe__store_int_text(r, a->resource_id), floe__store_int_text(e, a->expires_at)};
+    int rc = floe__store_exec_int(s,
+                                  "INSERT INTO authorizations(client_id, gateway_id, resource_id,"
+                                  " expires_at) VALUES($1, $2, $3, $4) RETURNING id",
+                                  p, 4, id);
+
+    return rc == FLOE_ERR_NOT_FOUND
+               ? floe__store_fail(s, rc, "authorization: no such client, gateway or resource")
+               : rc;
+}
+
+int floe_store_authorization_get(struct floe_store *s, int64_t id,
+                                 struct floe_store_authorization *out)
+{
+    char idt[24];
+    const char *p[1] = {floe__store_int_text(idt, id)};
+    struct store_res res;
+    int rc = floe__store_exec(s,
+                              "SELECT id, client_id, gateway_id, resource_id, expires_at"
+                              " FROM authorizations WHERE id = $1",
+                              p, 1, &res);
+
+    if (rc < 0)
+        return rc;
+    if (res.rows == 0) {
+        rc = floe__store_fail(s, FLOE_ERR_NOT_FOUND, "no authorization %s", idt);
+    } else {
+        out->id = floe__store_cell_int(&res, 0, 0);
+        out->client_id = floe__store_cell_int(&res, 0, 1);
+        out->gateway_id = floe__store_cell_int(&res, 0, 2);
+        out->resource_id = floe__store_cell_int(&res, 0, 3);
+        out->expires_at = floe__store_cell_int(&res, 0, 4);
+    }
+    floe__store_res_free(&res);
+    return rc;
+}
+
+int floe_store_authorizations_expire(struct floe_store *s, int64_t now, int64_t *removed)
+{
+    char t[24];
+    const char *p[1] = {floe__store_int_text(t, now)};
+    struct store_res res;
+    int rc = floe__store_exec(s, "DELETE FROM authorizations WHERE expires_at <= $1 RETURNING id",
+                              p, 1, &res);
+
+    if (rc == 0 && removed)
+        *removed = (int64_t)res.rows;
+    floe__store_res_free(&res);
+    return rc;
+}
+
+int floe_store_changes_since(struct floe_store *s, int64_t after_id, struct floe_store_change **out,
+                             size_t *n, size_t max)
+{
+    char a[24], m[24];
+    const char *p[2] = {floe__store_int_text(a, after_id), floe__store_int_text(m, (int64_t)max)};
+    struct store_res res;
+    size_t i;
+    int rc = floe__store_exec(
+        s, "SELECT id, kind, payload FROM changes WHERE id > $1 ORDER BY id LIMIT $2", p, 2, &res);
+
+    *out = NULL;
+    *n = 0;
+    if (rc < 0)
+        return rc;
+    if (res.rows && !(*out = calloc(res.rows, sizeof(**out)))) {
+        floe__store_res_free(&res);
+        return floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
+    }
+    for (i = 0; i < res.rows; i++) {
+        (*out)[i].id = floe__store_cell_int(&res, i, 0);
+        floe__store_copy((*out)[i].kind, sizeof((*out)[i].kind), floe__store_cell(&res, i, 1));
+        floe__store_copy((*out)[i].payload, sizeof((*out)[i].payload),
+                         floe__store_cell(&res, i, 2));
+    }
+    *n = res.rows;
+    floe__store_res_free(&res);
+    return 0;
+}
+
+int floe_store_changes_last(struct floe_store *s, int64_t *id)
+{
+    return floe__store_exec_int(s, "SELECT COALESCE(MAX(id), 0) FROM changes", NULL, 0, id);
+}
