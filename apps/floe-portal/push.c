@@ -169,7 +169,10 @@ void portald_push_relays(struct portald *d)
     d->relays.changed = false;
     d->stats.relays_up = d->stats.relays_down = 0;
     for (size_t i = 0; i < d->relays.n; i++)
-        (d->relays.r[i].up ? d->stats.relays_up : d->stats.relays_down)++;
+        if (d->relays.r[i].up)
+            d->stats.relays_up++;
+        else
+            d->stats.relays_down++;
     portald_push_gone(d);
     portald_log(d, FLOE_LOG_INFO, "relays: %llu up, %llu down",
                 (unsigned long long)d->stats.relays_up, (unsigned long long)d->stats.relays_down);

@@ -207,6 +207,7 @@ static int portald_conn_new(struct portald *d, int fd, const struct floe_addr *p
     }
     c->fd = fd;
     c->peer = *peer;
+    c->last_in = now;
     c->serial = ++d->next_serial;
     c->slot = d->n_conns;
     d->conns[d->n_conns++] = c;
@@ -216,7 +217,7 @@ static int portald_conn_new(struct portald *d, int fd, const struct floe_addr *p
         portald_conn_kill(d, c);
         return 0;
     }
-    c->due = floe_wsconn_poll_timeout(c->ws);
+    c->due = floe_time_min(floe_wsconn_poll_timeout(c->ws), now + PORTALD_IDLE_TIMEOUT);
     d->next_due = floe_time_min(d->next_due, c->due);
     return 0;
 }
@@ -299,7 +300,7 @@ static bool portald_conn_drain(struct portald *d, struct portald_conn *c, floe_t
         return true;
     if (c->eof && !c->closing)
         floe_wsconn_handle_eof(c->ws, now), c->closing = true;
-    c->due = floe_wsconn_poll_timeout(c->ws);
+    c->due = floe_time_min(floe_wsconn_poll_timeout(c->ws), c->last_in + PORTALD_IDLE_TIMEOUT);
     d->next_due = floe_time_min(d->next_due, c->due);
     return (c->closing && !c->wbuf && !floe_wsconn_want_write(c->ws)) || c->eof;
 }
@@ -310,6 +311,7 @@ static bool portald_conn_read(struct portald *d, struct portald_conn *c, floe_ti
         ssize_t n = recv(c->fd, portald_io_buf, sizeof(portald_io_buf), 0);
 
         if (n > 0) {
+            c->last_in = now;
             (void)floe_wsconn_handle_input(c->ws, now, portald_io_buf, (size_t)n);
             if (portald_conn_drain(d, c, now))
                 return true;
@@ -364,6 +366,9 @@ static void portald_conns_timeout(struct portald *d, floe_time now)
         if (c->dead)
             continue;
         if (c->due <= now) {
+            if (now >= c->last_in + PORTALD_IDLE_TIMEOUT &&
+                floe_wsconn_state(c->ws) == FLOE_WSCONN_OPEN)
+                (void)floe_wsconn_close(c->ws, now, FLOE_WS_CLOSE_POLICY, "idle");
             floe_wsconn_handle_timeout(c->ws, now);
             if (portald_conn_drain(d, c, now)) {
                 portald_conn_kill(d, c);

@@ -24,6 +24,7 @@
 #define PORTALD_PRESENCE_REFRESH FLOE_SEC(15) /* rewrite presence rows this often */
 #define PORTALD_PRESENCE_TTL 60               /* seconds a presence row counts as online */
 #define PORTALD_CHANGES_POLL FLOE_SEC(1)      /* read the changes table this often */
+#define PORTALD_IDLE_TIMEOUT FLOE_SEC(60)     /* nothing heard this long: close */
 #define PORTALD_DEVICE_BUCKETS 4096
 #define PORTALD_READ_CHUNK 16384
 #define PORTALD_NOTIFY_PREFIX "floe_dev_" /* + instance id: messages for its devices */
@@ -60,7 +61,8 @@ struct portald_conn {
     bool writing;  /* EPOLLOUT armed */
     bool closing;  /* the socket closes once the wsconn's last bytes are out */
     bool eof;      /* the peer closed its side */
-    floe_time due; /* the wsconn's deadline */
+    floe_time due;     /* the wsconn's deadline or the idle timeout */
+    floe_time last_in; /* when bytes last arrived */
     /* after the upgrade */
     enum portald_kind kind;
     bool joined;

@@ -1,0 +1,681 @@
+/*
+ * portal_driver: plays a Client and a Gateway against a real floe-portal, for the scripts
+ * tests/portal/portal_*_test.sh. It owns two TCP sockets, each with a floe_wsconn (client role) and
+ * the protocol codec of floe/portal.h, and runs the steps given on its command line in order;
+ * the first step that fails prints why and exits 1.
+ *
+ *   portal_driver --portal ADDR:PORT --client-token T --gateway-token T [--ca-file PEM
+ *                 --server-name NAME] STEP...
+ *
+ * Steps (ROLE is client or gateway):
+ *   join ROLE                connect, upgrade, phx_join, expect phx_reply ok and init
+ *   init ROLE KEY=N          the last init had N resources (KEY resources) or relays (relays)
+ *   same-addresses ROLE      the last init's addresses equal the first init's
+ *   heartbeat ROLE           a heartbeat is answered on topic phoenix
+ *   authorize RESOURCE       request_authorization -> create_authorization at the gateway ->
+ *                            authorization_created back -> authorization_created at the
+ *                            client with the same preshared key and ICE credentials
+ *   authorize-fails RESOURCE REASON   authorization_creation_failed with REASON
+ *   candidates               candidates client -> gateway and gateway -> client (the ids
+ *                            come from the last authorize)
+ *   invalidate               invalidations both ways
+ *   expect ROLE EVENT [SECONDS]       an EVENT message arrives (default 10 s)
+ *   relay-down ROLE ID [SECONDS]      relays_presence with ID among disconnected_ids
+ *   run COMMAND              system(COMMAND) must exit 0
+ *   refused TOKEN            an upgrade with TOKEN is answered 401
+ *   tls-refused ROLE         the upgrade fails with a TLS certificate error
+ *   drop ROLE                close the connection (no close handshake)
+ *   wait-closed ROLE CODE [SECONDS]   the portal closes the connection with close code
+ *                            CODE (1001 when it stops cleanly; 1006: no close frame)
+ *   rejoin ROLE [SECONDS]    join again, retrying while the portal is unreachable
+ *   set-portal ROLE ADDR:PORT         later joins of ROLE go to another instance
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "floe/crypto.h"
+#include "floe/portal.h"
+#include "floe/portal_wire.h"
+#include "floe_io.h"
+
+#define INBOX_MAX 64
+
+struct dev {
+    const char *role;
+    char portal[64];
+    char token[256];
+    char key[64]; /* WireGuard public key, base64 */
+    const char *ca_file, *server_name;
+    enum floe_portal_topic topic;
+    int fd;
+    struct floe_wsconn *ws;
+    bool open, closed;
+    int http_status;
+    unsigned close_code;
+    char error[FLOE_WSCONN_TEXT_MAX];
+    unsigned ref;
+    struct floe_portal_msg *inbox[INBOX_MAX];
+    size_t n_inbox;
+    struct floe_portal_init first_init, last_init;
+    bool has_init;
+};
+
+static struct dev devs[2];
+static struct floe_portal_msg scratch;
+static char out_json[FLOE_PORTAL_JSON_MAX];
+
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        fprintf(stderr, "portal_driver: FAIL: " __VA_ARGS__);                                      \
+        fputc('\n', stderr);                                                                       \
+        exit(1);                                                                                   \
+    } while (0)
+
+static struct dev *dev_by_role(const char *role)
+{
+    for (int i = 0; i < 2; i++)
+        if (strcmp(devs[i].role, role) == 0)
+            return &devs[i];
+    FAIL("unknown role '%s'", role);
+}
+
+static void dev_flush(struct dev *d)
+{
+    uint8_t buf[16384];
+    long n;
+
+    while (d->fd >= 0 && (n = floe_wsconn_poll_transmit(d->ws, floe_io_now(), buf, sizeof(buf))) >
+                             0) {
+        size_t off = 0;
+
+        while (off < (size_t)n) {
+            ssize_t w = send(d->fd, buf + off, (size_t)n - off, MSG_NOSIGNAL);
+
+            if (w < 0 && errno == EAGAIN) {
+                struct pollfd p = {.fd = d->fd, .events = POLLOUT};
+                (void)poll(&p, 1, 100);
+                continue;
+            }
+            if (w < 0)
+                return;
+            off += (size_t)w;
+        }
+    }
+}
+
+static void dev_take(struct dev *d, const struct floe_span *m)
+{
+    char reason[160];
+    struct floe_portal_msg *msg = malloc(sizeof(*msg));
+
+    if (!msg)
+        FAIL("out of memory");
+    if (floe_portal_msg_decode(msg, (const char *)m->ptr, m->len, reason, sizeof(reason)) < 0)
+        FAIL("%s received an undecodable message (%s): %.*s", d->role, reason, (int)m->len,
+             (const char *)m->ptr);
+    if (msg->type == FLOE_PORTAL_MSG_INIT) {
+        d->last_init = msg->u.init;
+        if (!d->has_init)
+            d->first_init = msg->u.init;
+        d->has_init = true;
+    }
+    if (d->n_inbox == INBOX_MAX)
+        FAIL("%s: inbox full", d->role);
+    d->inbox[d->n_inbox++] = msg;
+}
+
+static void dev_events(struct dev *d)
+{
+    struct floe_wsconn_event ev;
+    struct floe_span m;
+
+    while (floe_wsconn_poll_event(d->ws, &ev) == 1) {
+        if (ev.kind == FLOE_WSCONN_EV_OPEN)
+            d->open = true;
+        if (ev.kind == FLOE_WSCONN_EV_ERROR) {
+            d->http_status = ev.http_status;
+            snprintf(d->error, sizeof(d->error), "%s", ev.text);
+        }
+        if (ev.kind == FLOE_WSCONN_EV_CLOSED) {
+            d->closed = true;
+            d->close_code = ev.code;
+            if (!d->error[0])
+                snprintf(d->error, sizeof(d->error), "%s", ev.text);
+        }
+    }
+    while (floe_wsconn_poll_message(d->ws, &m) == 1)
+        dev_take(d, &m);
+    dev_flush(d);
+}
+
+/* Read what arrives on both connections for up to ms milliseconds, or until done(d) holds. */
+static bool pump(struct dev *d, int ms, bool (*done)(struct dev *, const void *), const void *arg)
+{
+    floe_time end = floe_io_now() + (floe_time)ms * 1000000u;
+
+    while (!done(d, arg)) {
+        struct pollfd p[2];
+        nfds_t n = 0;
+        uint8_t buf[16384];
+        floe_time now = floe_io_now();
+
+        if (now >= end)
+            return false;
+        for (int i = 0; i < 2; i++)
+            if (devs[i].fd >= 0)
+                p[n++] = (struct pollfd){.fd = devs[i].fd, .events = POLLIN};
+        (void)poll(p, n, 20);
+        for (nfds_t i = 0; i < n; i++) {
+            struct dev *x = devs[0].fd == p[i].fd ? &devs[0] : &devs[1];
+            ssize_t r;
+
+            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            r = recv(x->fd, buf, sizeof(buf), 0);
+            if (r > 0)
+                (void)floe_wsconn_handle_input(x->ws, floe_io_now(), buf, (size_t)r);
+            else if (r == 0 || errno != EAGAIN)
+                floe_wsconn_handle_eof(x->ws, floe_io_now()), close(x->fd), x->fd = -1;
+        }
+        for (int i = 0; i < 2; i++)
+            if (devs[i].ws) {
+                floe_wsconn_handle_timeout(devs[i].ws, floe_io_now());
+                dev_events(&devs[i]);
+            }
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------ connecting */
+
+static int tcp_connect(const char *portal)
+{
+    struct floe_addr a;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd;
+
+    if (floe_addr_parse(portal, &a) < 0 || floe_io_addr_to_sockaddr(&a, &ss, &len) < 0)
+        FAIL("bad portal address %s", portal);
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+        close(fd);
+        return -1;
+    }
+    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+static void dev_reset(struct dev *d)
+{
+    if (d->fd >= 0)
+        close(d->fd);
+    d->fd = -1;
+    floe_wsconn_free(d->ws);
+    d->ws = NULL;
+    d->open = d->closed = false;
+    d->http_status = 0;
+    d->close_code = 0;
+    d->error[0] = '\0';
+    for (size_t i = 0; i < d->n_inbox; i++)
+        free(d->inbox[i]);
+    d->n_inbox = 0;
+}
+
+static bool is_open_or_closed(struct dev *d, const void *arg)
+{
+    (void)arg;
+    return d->open || d->closed;
+}
+
+/* Percent-encode s for a query string. */
+static void query_escape(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+
+    for (; *s && n + 4 < cap; s++) {
+        if ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9'))
+            out[n++] = *s;
+        else
+            n += (size_t)snprintf(out + n, cap - n, "%%%02X", (unsigned char)*s);
+    }
+    out[n] = '\0';
+}
+
+/* TCP connect and the upgrade with token: true when open; false with d->error/http_status. */
+static bool dev_upgrade(struct dev *d, const char *token)
+{
+    struct floe_wsconn_config cfg;
+    char path[256], key[128];
+
+    dev_reset(d);
+    d->fd = tcp_connect(d->portal);
+    if (d->fd < 0) {
+        snprintf(d->error, sizeof(d->error), "connect: %s", strerror(errno));
+        return false;
+    }
+    query_escape(key, sizeof(key), d->key);
+    snprintf(path, sizeof(path), "/%s/websocket?public_key=%s&name=%s", d->role, key, d->role);
+    floe_wsconn_config_default(&cfg);
+    cfg.role = FLOE_WSCONN_CLIENT;
+    cfg.rng = floe_crypto_rng();
+    cfg.host = d->portal;
+    cfg.path = path;
+    cfg.token = token;
+    cfg.tls = d->ca_file != NULL;
+    cfg.ca_file = d->ca_file;
+    cfg.server_name = d->server_name;
+    if (floe_wsconn_new(&d->ws, &cfg) < 0 || floe_wsconn_start(d->ws, floe_io_now()) < 0)
+        FAIL("%s: cannot make the WebSocket", d->role);
+    dev_flush(d);
+    (void)pump(d, 5000, is_open_or_closed, NULL);
+    return d->open;
+}
+
+struct want {
+    enum floe_portal_msg_type type;
+    enum floe_portal_topic topic;
+};
+
+static bool has_msg(struct dev *d, const void *arg)
+{
+    const struct want *w = arg;
+
+    for (size_t i = 0; i < d->n_inbox; i++)
+        if (d->inbox[i]->type == w->type && (!w->topic || d->inbox[i]->topic == w->topic))
+            return true;
+    return d->closed;
+}
+
+/* Wait for a message of type (on topic, 0: any) and take it out of the inbox (caller frees). */
+static struct floe_portal_msg *expect_msg(struct dev *d, enum floe_portal_msg_type type,
+                                          enum floe_portal_topic topic, int ms)
+{
+    struct want w = {type, topic};
+
+    (void)pump(d, ms, has_msg, &w);
+    for (size_t i = 0; i < d->n_inbox; i++) {
+        struct floe_portal_msg *m = d->inbox[i];
+
+        if (m->type != type || (topic && m->topic != topic))
+            continue;
+        memmove(&d->inbox[i], &d->inbox[i + 1], (d->n_inbox - i - 1) * sizeof(m));
+        d->n_inbox--;
+        return m;
+    }
+    FAIL("%s: no %s within %d ms%s%s", d->role, floe_portal_msg_event(type), ms,
+         d->closed ? " (connection closed: " : "", d->closed ? d->error : "");
+}
+
+/* Send d's message scratch (ref from the counter when want_ref). */
+static void send_msg(struct dev *d, struct floe_portal_msg *m, bool want_ref)
+{
+    long n;
+
+    m->has_ref = want_ref;
+    if (want_ref)
+        snprintf(m->ref, sizeof(m->ref), "%u", ++d->ref);
+    n = floe_portal_msg_encode(m, out_json, sizeof(out_json));
+    if (n < 0)
+        FAIL("%s: cannot encode %s: %s", d->role, floe_portal_msg_event(m->type),
+             floe_strerror((int)n));
+    if (floe_wsconn_send_text(d->ws, floe_io_now(), out_json, (size_t)n) < 0)
+        FAIL("%s: cannot send %s", d->role, floe_portal_msg_event(m->type));
+    dev_flush(d);
+}
+
+static void expect_ok(struct dev *d, enum floe_portal_topic topic)
+{
+    struct floe_portal_msg *r = expect_msg(d, FLOE_PORTAL_MSG_REPLY, topic, 5000);
+
+    if (!r->u.reply.ok || strcmp(r->ref, scratch.ref) != 0)
+        FAIL("%s: reply %s to ref %s: %s", d->role, r->u.reply.ok ? "ok" : "error", r->ref,
+             r->u.reply.reason);
+    free(r);
+}
+
+static void step_join(struct dev *d)
+{
+    if (!dev_upgrade(d, d->token))
+        FAIL("%s: upgrade failed: %s (HTTP %d)", d->role, d->error, d->http_status);
+    memset(&scratch, 0, sizeof(scratch));
+    scratch.type = FLOE_PORTAL_MSG_JOIN;
+    scratch.topic = d->topic;
+    send_msg(d, &scratch, true);
+    expect_ok(d, d->topic);
+    free(expect_msg(d, FLOE_PORTAL_MSG_INIT, d->topic, 5000));
+    printf("%s joined: %u resources, %u relays\n", d->role, d->last_init.n_resources,
+           d->last_init.n_relays);
+}
+
+/* The devices' protocol ids, learnt from an authorization (each side sees the other's). */
+static char client_id[FLOE_PORTAL_ID_MAX], gateway_id[FLOE_PORTAL_ID_MAX];
+
+static void step_authorize(const char *resource)
+{
+    struct dev *c = dev_by_role("client"), *g = dev_by_role("gateway");
+    struct floe_portal_msg *ca, *ac;
+    char ref[FLOE_PORTAL_ID_MAX];
+
+    memset(&scratch, 0, sizeof(scratch));
+    scratch.type = FLOE_PORTAL_MSG_REQUEST_AUTHORIZATION;
+    scratch.topic = FLOE_PORTAL_TOPIC_CLIENT;
+    snprintf(scratch.u.request.resource_id, FLOE_PORTAL_ID_MAX, "%s", resource);
+    send_msg(c, &scratch, true);
+    ca = expect_msg(g, FLOE_PORTAL_MSG_CREATE_AUTHORIZATION, 0, 5000);
+    if (strcmp(ca->u.create.resource.id, resource) != 0)
+        FAIL("create_authorization for resource %s, expected %s", ca->u.create.resource.id,
+             resource);
+    snprintf(ref, sizeof(ref), "%s", ca->u.create.ref);
+    memset(&scratch, 0, sizeof(scratch));
+    scratch.type = FLOE_PORTAL_MSG_GATEWAY_AUTHORIZED;
+    scratch.topic = FLOE_PORTAL_TOPIC_GATEWAY;
+    snprintf(scratch.u.authorized.ref, FLOE_PORTAL_ID_MAX, "%s", ref);
+    send_msg(g, &scratch, true);
+    ac = expect_msg(c, FLOE_PORTAL_MSG_AUTHORIZATION_CREATED, 0, 5000);
+    if (strcmp(ac->u.created.resource_id, resource) != 0 ||
+        memcmp(ac->u.created.preshared_key, ca->u.create.client.preshared_key, 32) != 0 ||
+        strcmp(ac->u.created.client_ice.username, ca->u.create.client_ice.username) != 0 ||
+        strcmp(ac->u.created.gateway_ice.password, ca->u.create.gateway_ice.password) != 0)
+        FAIL("the client's authorization_created does not match the gateway's "
+             "create_authorization");
+    if (strcmp(ac->u.created.client_ice.username, ac->u.created.gateway_ice.username) == 0)
+        FAIL("both sides got the same ICE username");
+    snprintf(client_id, sizeof(client_id), "%s", ca->u.create.client.id);
+    snprintf(gateway_id, sizeof(gateway_id), "%s", ac->u.created.gateway_id);
+    printf("authorized resource %s through gateway %s (ref %s)\n", resource,
+           ac->u.created.gateway_id, ref);
+    free(ca);
+    free(ac);
+}
+
+static void step_authorize_fails(const char *resource, const char *reason)
+{
+    struct dev *c = dev_by_role("client");
+    struct floe_portal_msg *f;
+
+    memset(&scratch, 0, sizeof(scratch));
+    scratch.type = FLOE_PORTAL_MSG_REQUEST_AUTHORIZATION;
+    scratch.topic = FLOE_PORTAL_TOPIC_CLIENT;
+    snprintf(scratch.u.request.resource_id, FLOE_PORTAL_ID_MAX, "%s", resource);
+    send_msg(c, &scratch, true);
+    f = expect_msg(c, FLOE_PORTAL_MSG_AUTHORIZATION_FAILED, 0, 5000);
+    if (strcmp(f->u.failed.reason, reason) != 0)
+        FAIL("authorization_creation_failed reason '%s', expected '%s'", f->u.failed.reason,
+             reason);
+    printf("resource %s refused: %s\n", resource, reason);
+    free(f);
+}
+
+
+static void check_cands(struct floe_portal_msg *m, const char *from, const char *cand)
+{
+    if (m->u.cands.n_ids != 1 || strcmp(m->u.cands.ids[0], from) != 0 ||
+        m->u.cands.n_candidates != 1 || strcmp(m->u.cands.candidates[0], cand) != 0)
+        FAIL("%s from '%s' with %u candidates ('%s'), expected from '%s' '%s'",
+             floe_portal_msg_event(m->type), m->u.cands.n_ids ? m->u.cands.ids[0] : "",
+             m->u.cands.n_candidates, m->u.cands.n_candidates ? m->u.cands.candidates[0] : "",
+             from, cand);
+    free(m);
+}
+
+static void step_candidates(bool invalidate)
+{
+    struct dev *c = dev_by_role("client"), *g = dev_by_role("gateway");
+    const char *cc = "candidate:1 1 UDP 2130706431 192.0.2.10 50000 typ host";
+    const char *gc = "candidate:2 1 UDP 1694498815 198.51.100.20 41000 typ srflx raddr "
+                     "10.0.0.2 rport 41000";
+    enum floe_portal_msg_type got =
+        invalidate ? FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES : FLOE_PORTAL_MSG_ICE_CANDIDATES;
+    struct floe_portal_msg *m;
+
+    memset(&scratch, 0, sizeof(scratch));
+    scratch.type = invalidate ? FLOE_PORTAL_MSG_INVALIDATE_GATEWAY_CANDIDATES
+                              : FLOE_PORTAL_MSG_NEW_GATEWAY_CANDIDATES;
+    scratch.topic = FLOE_PORTAL_TOPIC_CLIENT;
+    scratch.u.cands.n_ids = 1;
+    snprintf(scratch.u.cands.ids[0], FLOE_PORTAL_ID_MAX, "%s", gateway_id);
+    scratch.u.cands.n_candidates = 1;
+    snprintf(scratch.u.cands.candidates[0], FLOE_PORTAL_CANDIDATE_MAX, "%s", cc);
+    send_msg(c, &scratch, false);
+    check_cands(expect_msg(g, got, FLOE_PORTAL_TOPIC_GATEWAY, 5000), client_id, cc);
+
+    memset(&scratch, 0, sizeof(scratch));
+    scratch.type = invalidate ? FLOE_PORTAL_MSG_BROADCAST_INVALIDATED
+                              : FLOE_PORTAL_MSG_BROADCAST_CANDIDATES;
+    scratch.topic = FLOE_PORTAL_TOPIC_GATEWAY;
+    scratch.u.cands.n_ids = 1;
+    snprintf(scratch.u.cands.ids[0], FLOE_PORTAL_ID_MAX, "%s", client_id);
+    scratch.u.cands.n_candidates = 1;
+    snprintf(scratch.u.cands.candidates[0], FLOE_PORTAL_CANDIDATE_MAX, "%s", gc);
+    send_msg(g, &scratch, false);
+    m = expect_msg(c, got, FLOE_PORTAL_TOPIC_CLIENT, 5000);
+    check_cands(m, gateway_id, gc);
+    printf("%s relayed both ways\n", invalidate ? "invalidations" : "candidates");
+}
+
+static enum floe_portal_msg_type type_by_event(const char *event, enum floe_portal_topic topic)
+{
+    for (int t = 1; t < FLOE_PORTAL_MSG_COUNT; t++)
+        if (strcmp(floe_portal_msg_event((enum floe_portal_msg_type)t), event) == 0 &&
+            floe_portal_msg_is_valid_on((enum floe_portal_msg_type)t, topic))
+            return (enum floe_portal_msg_type)t;
+    FAIL("unknown event %s", event);
+}
+
+static void step_relay_down(struct dev *d, const char *id, int seconds)
+{
+    floe_time end = floe_io_now() + (floe_time)seconds * 1000000000u;
+
+    while (floe_io_now() < end) {
+        struct floe_portal_msg *m = expect_msg(d, FLOE_PORTAL_MSG_RELAYS_PRESENCE, 0,
+                                               (int)((end - floe_io_now()) / 1000000) + 1);
+
+        for (uint32_t i = 0; i < m->u.relays.n_disconnected; i++)
+            if (strcmp(m->u.relays.disconnected_ids[i], id) == 0) {
+                for (uint32_t j = 0; j < m->u.relays.n_connected; j++)
+                    if (strcmp(m->u.relays.connected[j].id, id) == 0)
+                        FAIL("relay %s both connected and disconnected", id);
+                printf("%s told relay %s is down\n", d->role, id);
+                free(m);
+                return;
+            }
+        free(m);
+    }
+    FAIL("%s: no relays_presence with relay %s down", d->role, id);
+}
+
+static bool is_closed(struct dev *d, const void *arg)
+{
+    (void)arg;
+    return d->closed || d->fd < 0;
+}
+
+static void step_rejoin(struct dev *d, int seconds)
+{
+    floe_time end = floe_io_now() + (floe_time)seconds * 1000000000u;
+
+    while (!dev_upgrade(d, d->token)) {
+        if (floe_io_now() >= end)
+            FAIL("%s: cannot reconnect within %d s: %s", d->role, seconds, d->error);
+        usleep(200000);
+    }
+    step_join(d);
+}
+
+static void step_same_addresses(struct dev *d)
+{
+    if (!floe_addr_eq(&d->first_init.interface.ipv4, &d->last_init.interface.ipv4) ||
+        !floe_addr_eq(&d->first_init.interface.ipv6, &d->last_init.interface.ipv6))
+        FAIL("%s: tunnel addresses changed across reconnects", d->role);
+    printf("%s kept its tunnel addresses\n", d->role);
+}
+
+static void step_init(struct dev *d, const char *kv)
+{
+    unsigned n;
+
+    if (sscanf(kv, "resources=%u", &n) == 1) {
+        if (d->last_init.n_resources != n)
+            FAIL("%s: init had %u resources, expected %u", d->role, d->last_init.n_resources, n);
+        return;
+    }
+    if (sscanf(kv, "relays=%u", &n) == 1) {
+        if (d->last_init.n_relays != n)
+            FAIL("%s: init had %u relays, expected %u", d->role, d->last_init.n_relays, n);
+        for (uint32_t i = 0; i < d->last_init.n_relays; i++)
+            if (!strchr(d->last_init.relays[i].username, ':') || !d->last_init.relays[i].password[0])
+                FAIL("%s: relay without REST credentials", d->role);
+        return;
+    }
+    FAIL("init: expected resources=N or relays=N, got %s", kv);
+}
+
+static void step_refused(const char *token)
+{
+    struct dev *c = dev_by_role("client");
+
+    if (dev_upgrade(c, token))
+        FAIL("an upgrade with token '%s' was accepted", token);
+    if (c->http_status != 401)
+        FAIL("an upgrade with a wrong token got HTTP %d (%s), expected 401", c->http_status,
+             c->error);
+    printf("wrong token refused: HTTP 401\n");
+}
+
+static void step_tls_refused(struct dev *d)
+{
+    if (dev_upgrade(d, d->token))
+        FAIL("%s: the TLS connection was accepted", d->role);
+    if (!strstr(d->error, "TLS") && !strstr(d->error, "certificate"))
+        FAIL("%s: expected a TLS certificate error, got '%s'", d->role, d->error);
+    printf("%s refused the portal's certificate: %s\n", d->role, d->error);
+}
+
+/* Run the step at argv[i]; returns how many arguments it took. */
+static int run_step(int argc, char **argv, int i)
+{
+    const char *s = argv[i];
+    const char *a1 = i + 1 < argc ? argv[i + 1] : NULL;
+    const char *a2 = i + 2 < argc ? argv[i + 2] : NULL;
+    const char *a3 = i + 3 < argc ? argv[i + 3] : NULL;
+    bool num2 = a2 && a2[0] >= '0' && a2[0] <= '9';
+    bool num3 = a3 && a3[0] >= '0' && a3[0] <= '9';
+
+    if (!a1 && strcmp(s, "candidates") != 0 && strcmp(s, "invalidate") != 0)
+        FAIL("step %s needs an argument", s);
+    if (strcmp(s, "join") == 0)
+        return step_join(dev_by_role(a1)), 2;
+    if (strcmp(s, "init") == 0 && a2)
+        return step_init(dev_by_role(a1), a2), 3;
+    if (strcmp(s, "same-addresses") == 0)
+        return step_same_addresses(dev_by_role(a1)), 2;
+    if (strcmp(s, "heartbeat") == 0) {
+        struct dev *d = dev_by_role(a1);
+
+        memset(&scratch, 0, sizeof(scratch));
+        scratch.type = FLOE_PORTAL_MSG_HEARTBEAT;
+        scratch.topic = FLOE_PORTAL_TOPIC_PHOENIX;
+        send_msg(d, &scratch, true);
+        expect_ok(d, FLOE_PORTAL_TOPIC_PHOENIX);
+        return 2;
+    }
+    if (strcmp(s, "authorize") == 0)
+        return step_authorize(a1), 2;
+    if (strcmp(s, "authorize-fails") == 0 && a2)
+        return step_authorize_fails(a1, a2), 3;
+    if (strcmp(s, "candidates") == 0)
+        return step_candidates(false), 1;
+    if (strcmp(s, "invalidate") == 0)
+        return step_candidates(true), 1;
+    if (strcmp(s, "expect") == 0 && a2) {
+        struct dev *d = dev_by_role(a1);
+
+        free(expect_msg(d, type_by_event(a2, d->topic), d->topic, num3 ? atoi(a3) * 1000 : 10000));
+        printf("%s got %s\n", a1, a2);
+        return num3 ? 4 : 3;
+    }
+    if (strcmp(s, "relay-down") == 0 && a2)
+        return step_relay_down(dev_by_role(a1), a2, num3 ? atoi(a3) : 10), num3 ? 4 : 3;
+    if (strcmp(s, "run") == 0) {
+        if (system(a1) != 0)
+            FAIL("'%s' failed", a1);
+        return 2;
+    }
+    if (strcmp(s, "refused") == 0)
+        return step_refused(a1), 2;
+    if (strcmp(s, "tls-refused") == 0)
+        return step_tls_refused(dev_by_role(a1)), 2;
+    if (strcmp(s, "drop") == 0)
+        return dev_reset(dev_by_role(a1)), 2;
+    if (strcmp(s, "wait-closed") == 0 && num2) {
+        struct dev *d = dev_by_role(a1);
+
+        if (!pump(d, num3 ? atoi(a3) * 1000 : 10000, is_closed, NULL))
+            FAIL("%s: the portal did not close the connection", a1);
+        if (d->close_code != (unsigned)atoi(a2))
+            FAIL("%s: closed with code %u (%s), expected %s", a1, d->close_code, d->error, a2);
+        printf("%s: connection closed by the portal with %u (%s)\n", a1, d->close_code,
+               d->error);
+        return num3 ? 4 : 3;
+    }
+    if (strcmp(s, "rejoin") == 0)
+        return step_rejoin(dev_by_role(a1), num2 ? atoi(a2) : 20), num2 ? 3 : 2;
+    if (strcmp(s, "set-portal") == 0 && a2) {
+        snprintf(dev_by_role(a1)->portal, sizeof(devs[0].portal), "%s", a2);
+        return 3;
+    }
+    FAIL("unknown step '%s'", s);
+}
+
+static void dev_init(struct dev *d, const char *role, enum floe_portal_topic topic)
+{
+    uint8_t priv[32];
+
+    d->role = role;
+    d->topic = topic;
+    d->fd = -1;
+    if (floe_crypto_random(priv, sizeof(priv)) < 0 ||
+        floe_base64_encode(d->key, sizeof(d->key), priv, sizeof(priv)) < 0)
+        FAIL("no randomness");
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+
+    dev_init(&devs[0], "client", FLOE_PORTAL_TOPIC_CLIENT);
+    dev_init(&devs[1], "gateway", FLOE_PORTAL_TOPIC_GATEWAY);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+        for (int k = 0; k < 2; k++) {
+            if (strcmp(argv[i], "--portal") == 0)
+                snprintf(devs[k].portal, sizeof(devs[k].portal), "%s", argv[i + 1]);
+            else if (strcmp(argv[i], "--ca-file") == 0)
+                devs[k].ca_file = argv[i + 1];
+            else if (strcmp(argv[i], "--server-name") == 0)
+                devs[k].server_name = argv[i + 1];
+        }
+        if (strcmp(argv[i], "--client-token") == 0)
+            snprintf(devs[0].token, sizeof(devs[0].token), "%s", argv[i + 1]);
+        else if (strcmp(argv[i], "--gateway-token") == 0)
+            snprintf(devs[1].token, sizeof(devs[1].token), "%s", argv[i + 1]);
+    }
+    while (i < argc)
+        i += run_step(argc, argv, i);
+    printf("portal_driver: all steps passed\n");
+    for (int k = 0; k < 2; k++)
+        dev_reset(&devs[k]);
+    return 0;
+}

@@ -1,0 +1,87 @@
+# Helpers of the floe-portal tests (bash), on top of tests/interop/lib.sh. Source after
+# `set -euo pipefail` with TMP set to the test's temporary directory. Every process started
+# here is recorded in $TMP/pids and stopped by that pid (portal_cleanup, from the trap).
+# shellcheck source=../interop/lib.sh
+. "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
+PORTAL=$FLOE_BIN_DIR/floe-portal
+DRIVER=$FLOE_BIN_DIR/portal_driver
+
+# free_port tcp|udp: a port nothing listens on now (the kernel's pick for port 0).
+free_port() {
+    python3 -c 'import socket,sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if sys.argv[1] == "tcp" else socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' "$1"
+}
+
+# admin ARGS...: floe-portal admin on $DB; its stdout (the new id) is printed.
+admin() {
+    "$PORTAL" admin --database "$DB" "$@"
+}
+
+# start_portal NAME PORT ARGS...: start floe-portal in the background (log $TMP/NAME.log,
+# pid in $TMP/NAME.pid) and wait until /healthz answers.
+start_portal() {
+    local name=$1 port=$2 i=0
+    shift 2
+    "$PORTAL" --listen "127.0.0.1:$port" --database "$DB" --log-file "$TMP/$name.log" \
+        --log-level debug "$@" 2>>"$TMP/$name.err" &
+    echo $! >"$TMP/$name.pid"
+    echo $! >>"$TMP/pids"
+    while ! curl -fsS "${PORTAL_SCHEME:-http}://127.0.0.1:$port/healthz" \
+        ${PORTAL_CURL_OPTS:-} >"$TMP/healthz" 2>/dev/null; do
+        [ "$i" -lt 100 ] || fail "floe-portal $name did not answer /healthz within 10 s: $(cat "$TMP/$name.err")"
+        kill -0 "$(cat "$TMP/$name.pid")" 2>/dev/null || fail "floe-portal $name exited: $(cat "$TMP/$name.err")"
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
+
+# portal_pid NAME: the pid start_portal recorded.
+portal_pid() {
+    cat "$TMP/$1.pid"
+}
+
+# start_relay PORT SECRET: a floe-relay on 127.0.0.1:PORT (pid in $TMP/relay.pid).
+start_relay() {
+    printf '%s\n' "$2" >"$TMP/relay-secret"
+    "$FLOE_BIN_DIR/floe-relay" --listen "127.0.0.1:$1" --auth-secret-file "$TMP/relay-secret" \
+        --threads 1 --io epoll --log-level warn 2>>"$TMP/relay.err" &
+    echo $! >"$TMP/relay.pid"
+    echo $! >>"$TMP/pids"
+    wait_udp "$1" "$(cat "$TMP/relay.pid")"
+}
+
+# portal_cleanup: stop everything recorded in $TMP/pids (by pid), then remove $TMP.
+portal_cleanup() {
+    local pid
+    if [ -f "$TMP/pids" ]; then
+        while read -r pid; do
+            kill "$pid" 2>/dev/null || true
+        done <"$TMP/pids"
+        while read -r pid; do
+            stop_pid "$pid"
+        done <"$TMP/pids"
+    fi
+    rm -rf "$TMP"
+}
+
+# setup_model: one site, a gateway token, a user with a client token, a resource the user may
+# reach (through a group and a policy) and one it may not, a relay. Sets SITE GW_TOKEN USER
+# CLIENT_TOKEN RESOURCE OTHER_RESOURCE GROUP POLICY RELAY (ids and tokens).
+setup_model() {
+    local relay_port=$1 secret=$2
+    SITE=$(admin sites add hq)
+    admin gateway-tokens add --site "$SITE" >"$TMP/gwtok"
+    GW_TOKEN=$(sed -n 2p "$TMP/gwtok")
+    USER_ID=$(admin users add alice)
+    admin client-tokens add --user "$USER_ID" >"$TMP/cltok"
+    CLIENT_TOKEN=$(sed -n 2p "$TMP/cltok")
+    RESOURCE=$(admin resources add --site "$SITE" --name db --address 10.20.0.0/16 \
+        --filter tcp:5432)
+    OTHER_RESOURCE=$(admin resources add --site "$SITE" --name secret --address 10.99.0.0/24)
+    GROUP=$(admin groups add eng)
+    admin groups add-member --group "$GROUP" --user "$USER_ID" >/dev/null
+    POLICY=$(admin policies add --group "$GROUP" --resource "$RESOURCE")
+    RELAY=$(admin relays add --address "127.0.0.1:$relay_port" --secret "$secret")
+    [ -n "$GW_TOKEN" ] && [ -n "$CLIENT_TOKEN" ] && [ -n "$RELAY" ] || fail "admin setup failed"
+}
