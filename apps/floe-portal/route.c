@@ -24,7 +24,7 @@
 
 static int portald_notify_device(struct portald *d, int64_t device_id, const char *payload)
 {
-    char instance[FLOE_STORE_INSTANCE_MAX], channel[FLOE_STORE_CHANNEL_MAX];
+    char instance[FLOE_STORE_INSTANCE_MAX], channel[FLOE_STORE_INSTANCE_MAX + 16];
 
     if (floe_store_engine_of(d->store) != FLOE_STORE_POSTGRES ||
         floe_store_presence_instance(d->store, device_id, portald_wall(), PORTALD_PRESENCE_TTL,
@@ -231,13 +231,18 @@ static void portald_request_authorization(struct portald *d, struct portald_conn
     int64_t rid = portald_id_parse(req.resource_id);
     struct floe_store_resource sr;
     struct floe_store_device gw;
-    int allowed = rid ? floe_store_client_allowed(d->store, c->dev.id, rid) : 0;
+    int allowed;
 
     d->stats.authorizations_requested++;
-    if (allowed < 0 && allowed != FLOE_ERR_NOT_FOUND)
-        d->stats.store_errors++;
-    if (allowed <= 0 || floe_store_resource_get(d->store, rid, &sr) < 0) {
-        portald_authz_failed(d, c, req.resource_id, allowed == 0 ? "forbidden" : "not_found");
+    if (!rid || floe_store_resource_get(d->store, rid, &sr) < 0) {
+        portald_authz_failed(d, c, req.resource_id, "not_found");
+        return;
+    }
+    allowed = floe_store_client_allowed(d->store, c->dev.id, rid);
+    if (allowed <= 0) {
+        if (allowed < 0)
+            d->stats.store_errors++;
+        portald_authz_failed(d, c, req.resource_id, "forbidden");
         return;
     }
     if (portald_pick_gateway(d, sr.site_id, &req, &gw) < 0) {

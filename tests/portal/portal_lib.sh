@@ -24,7 +24,7 @@ start_portal() {
     local name=$1 port=$2 i=0
     shift 2
     "$PORTAL" --listen "127.0.0.1:$port" --database "$DB" --log-file "$TMP/$name.log" \
-        --log-level debug "$@" 2>>"$TMP/$name.err" &
+        --log-level debug "$@" >/dev/null 2>>"$TMP/$name.err" &
     echo $! >"$TMP/$name.pid"
     echo $! >>"$TMP/pids"
     while ! curl -fsS "${PORTAL_SCHEME:-http}://127.0.0.1:$port/healthz" \
@@ -45,7 +45,7 @@ portal_pid() {
 start_relay() {
     printf '%s\n' "$2" >"$TMP/relay-secret"
     "$FLOE_BIN_DIR/floe-relay" --listen "127.0.0.1:$1" --auth-secret-file "$TMP/relay-secret" \
-        --threads 1 --io epoll --log-level warn 2>>"$TMP/relay.err" &
+        --threads 1 --io epoll --log-level warn >/dev/null 2>>"$TMP/relay.err" &
     echo $! >"$TMP/relay.pid"
     echo $! >>"$TMP/pids"
     wait_udp "$1" "$(cat "$TMP/relay.pid")"
