@@ -14,6 +14,7 @@
 #include "floe/crypto.h"
 #include "model.h"
 #include "store.h"
+#include "store_int.h" /* floe__store_exec: the reconnect test ends a backend */
 #include "test.h"
 
 static char g_url[1024];
@@ -505,6 +506,9 @@ static void test_store_authorizations(void)
     CHECK_EQ(got.gateway_id, gw.id);
     CHECK_EQ(got.expires_at, g_now + 60);
     CHECK_EQ(list_rows(other, FLOE_STORE_AUTHORIZATIONS), 1);
+    CHECK_EQ(floe_store_authorization_add(s, &a, &removed), 0);
+    CHECK_EQ(floe_store_authorization_remove(other, removed), 0);
+    CHECK_EQ(floe_store_authorization_remove(other, removed), FLOE_ERR_NOT_FOUND);
     a.client_id = 999999;
     CHECK_EQ(floe_store_authorization_add(s, &a, &id), FLOE_ERR_NOT_FOUND);
     g_now += 61;
@@ -607,6 +611,36 @@ static void test_store_notify(void)
     floe_store_close(b);
 }
 
+/*
+ * PostgreSQL: a connection the server ends (a restart, a failover) is made again on the next
+ * call, listens again, and says so in floe_store_reconnects. On SQLite: nothing to lose.
+ */
+static void test_store_reconnect(void)
+{
+    struct floe_store *a = open_store(), *b = open_store();
+    struct floe_store_notification n;
+    int64_t last;
+
+    REQUIRE(a && b);
+    CHECK_EQ(floe_store_listen(a, "reconn"), 0);
+    CHECK_EQ(floe_store_reconnects(a), 0);
+    if (is_pg()) {
+        REQUIRE(floe__store_exec(b,
+                                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                 " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                                 NULL, 0, NULL) == 0);
+        usleep(200 * 1000);
+    }
+    CHECK_EQ(floe_store_changes_last(a, &last), 0);
+    CHECK_EQ(floe_store_reconnects(a), is_pg() ? 1 : 0);
+    CHECK_EQ(floe_store_notify(is_pg() ? b : a, "reconn", "after"), 0);
+    REQUIRE(wait_notify(a, &n) == 1);
+    CHECK_STR(n.channel, "reconn");
+    CHECK_STR(n.payload, "after");
+    floe_store_close(a);
+    floe_store_close(b);
+}
+
 /* ------------------------------------------------------- concurrent allocation */
 
 #define ALLOC_THREADS 2
@@ -704,6 +738,7 @@ int main(int argc, char **argv)
     FLOE_RUN(test_store_authorizations);
     FLOE_RUN(test_store_changes);
     FLOE_RUN(test_store_notify);
+    FLOE_RUN(test_store_reconnect);
     FLOE_RUN(test_store_concurrent_allocation);
     if (g_path[0])
         unlink(g_path);
