@@ -147,12 +147,18 @@ void floe__store_copy(char *dst, size_t cap, const char *cell)
 
 int floe__store_begin(struct floe_store *s)
 {
-    return floe__store_exec(s, s->ops->begin_sql, NULL, 0, NULL);
+    int rc = floe__store_exec(s, s->ops->begin_sql, NULL, 0, NULL);
+
+    s->in_txn = rc == 0;
+    return rc;
 }
 
 int floe__store_commit(struct floe_store *s)
 {
-    return floe__store_exec(s, "COMMIT", NULL, 0, NULL);
+    int rc = floe__store_exec(s, "COMMIT", NULL, 0, NULL);
+
+    s->in_txn = false;
+    return rc;
 }
 
 void floe__store_rollback(struct floe_store *s)
@@ -160,6 +166,7 @@ void floe__store_rollback(struct floe_store *s)
     char keep[STORE_ERR_MAX];
 
     memcpy(keep, s->err, sizeof(keep));
+    s->in_txn = false;
     (void)floe__store_exec(s, "ROLLBACK", NULL, 0, NULL);
     memcpy(s->err, keep, sizeof(keep));
 }
@@ -211,9 +218,24 @@ void floe__store_queue(struct floe_store *s, const char *channel, const char *pa
 
 int floe_store_listen(struct floe_store *s, const char *channel)
 {
+    int rc;
+
     if (!floe_model_channel_ok(channel))
         return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "bad channel name");
-    return s->ops->listen(s, channel);
+    if (floe__store_listens(s, channel))
+        return 0;
+    if (s->n_listening == STORE_LISTEN_MAX)
+        return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "too many channels (at most %d)",
+                                STORE_LISTEN_MAX);
+    rc = s->ops->listen(s, channel);
+    if (rc == 0)
+        snprintf(s->listening[s->n_listening++], FLOE_STORE_CHANNEL_MAX, "%s", channel);
+    return rc;
+}
+
+uint64_t floe_store_reconnects(const struct floe_store *s)
+{
+    return s->reconnects;
 }
 
 int floe_store_notify_fd(const struct floe_store *s)

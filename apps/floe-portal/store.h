@@ -25,7 +25,9 @@
  * Errors: 0 or a negative FLOE_ERR_*: INVALID_ARG (input fails validation), NOT_FOUND (an id or
  * token that does not exist), STATE (a name or row that already exists), IO (the database
  * failed). floe_store_errmsg() says more about the last error. A store object belongs to one
- * thread; two store objects (two connections) may be used from two threads.
+ * thread; two store objects (two connections) may be used from two threads. On PostgreSQL a
+ * lost connection is made again on the next call (a statement outside a transaction is retried
+ * once; a transaction in progress fails with IO).
  */
 #ifndef FLOE_PORTAL_STORE_H
 #define FLOE_PORTAL_STORE_H
@@ -177,6 +179,12 @@ int floe_store_schema_version(struct floe_store *s);
 const char *floe_store_errmsg(const struct floe_store *s);
 /* Allocation attempts that met an address already taken and were retried (since open). */
 uint64_t floe_store_alloc_retries(const struct floe_store *s);
+/*
+ * Times the PostgreSQL connection was lost and made again (0 on SQLite). After a reconnect the
+ * store listens again on its channels, but notifications sent meanwhile are lost: when this
+ * grows, catch up with floe_store_changes_since().
+ */
+uint64_t floe_store_reconnects(const struct floe_store *s);
 
 /* ------------------------------------------------------------- configuration */
 
@@ -269,6 +277,8 @@ int floe_store_authorization_add(struct floe_store *s, const struct floe_store_a
 /* An authorization by id, expired or not. NOT_FOUND. */
 int floe_store_authorization_get(struct floe_store *s, int64_t id,
                                  struct floe_store_authorization *out);
+/* Delete an authorization (the client went away, the gateway refused it). NOT_FOUND. */
+int floe_store_authorization_remove(struct floe_store *s, int64_t id);
 /* Delete authorizations expired at now; *removed (may be NULL) how many. */
 int floe_store_authorizations_expire(struct floe_store *s, int64_t now, int64_t *removed);
 

@@ -203,6 +203,17 @@ int floe_store_authorization_get(struct floe_store *s, int64_t id,
     return rc;
 }
 
+int floe_store_authorization_remove(struct floe_store *s, int64_t id)
+{
+    char idt[24];
+    const char *p[1] = {floe__store_int_text(idt, id)};
+    int64_t got;
+    int rc = floe__store_exec_int(s, "DELETE FROM authorizations WHERE id = $1 RETURNING id", p, 1,
+                                  &got);
+
+    return rc == FLOE_ERR_NOT_FOUND ? floe__store_fail(s, rc, "no authorization %s", idt) : rc;
+}
+
 int floe_store_authorizations_expire(struct floe_store *s, int64_t now, int64_t *removed)
 {
     char t[24];

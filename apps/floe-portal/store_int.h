@@ -45,7 +45,10 @@ struct floe_store {
     void *db; /* sqlite3 * or PGconn * */
     char err[STORE_ERR_MAX];
     uint64_t alloc_retries;
-    /* SQLite: the channels listened on and the local queue of notifications. */
+    uint64_t reconnects;
+    bool in_txn; /* between floe__store_begin and commit/rollback */
+    /* The channels listened on (PostgreSQL listens again after a reconnect) and, on SQLite,
+     * the local queue of notifications. */
     char listening[STORE_LISTEN_MAX][FLOE_STORE_CHANNEL_MAX];
     size_t n_listening;
     struct floe_store_notification *queue;

@@ -1,5 +1,6 @@
 /* The PostgreSQL engine (libpq): statements with text parameters, LISTEN/NOTIFY. */
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,16 +56,64 @@ static int pg_rows(PGresult *r, struct store_res *res)
     return 0;
 }
 
+static int pg_listen(struct floe_store *s, const char *channel);
+
+/* The connection was lost: make it again and listen again on the store's channels. */
+static int pg_reconnect(struct floe_store *s)
+{
+    size_t i;
+    int rc;
+
+    PQreset(pg_conn(s));
+    if (PQstatus(pg_conn(s)) != CONNECTION_OK)
+        return pg_error(s, NULL);
+    s->reconnects++;
+    for (i = 0; i < s->n_listening; i++) {
+        rc = pg_listen(s, s->listening[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static bool pg_ok(PGresult *r)
+{
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/*
+ * Run sql; on a lost connection make it again and, outside a transaction, run sql once more
+ * (a transaction in progress is gone with the connection: IO).
+ */
+static PGresult *pg_run(struct floe_store *s, const char *sql, const char *const *params, int n,
+                        int *rc)
+{
+    PGresult *r = PQexecParams(pg_conn(s), sql, n, NULL, params, NULL, NULL, 0);
+    bool in_txn = s->in_txn;
+
+    *rc = 0;
+    if (pg_ok(r) || PQstatus(pg_conn(s)) != CONNECTION_BAD)
+        return r;
+    PQclear(r);
+    *rc = pg_reconnect(s);
+    if (*rc == 0 && in_txn)
+        *rc = floe__store_fail(s, FLOE_ERR_IO, "postgresql: connection lost in a transaction");
+    return *rc < 0 ? NULL : PQexecParams(pg_conn(s), sql, n, NULL, params, NULL, NULL, 0);
+}
+
 static int pg_exec(struct floe_store *s, const char *sql, const char *const *params, int n,
                    struct store_res *res)
 {
-    PGresult *r = PQexecParams(pg_conn(s), sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    int rc = 0;
+    int rc;
+    PGresult *r = pg_run(s, sql, params, n, &rc);
 
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+    if (rc < 0)
+        return rc;
+    if (!pg_ok(r))
         rc = pg_error(s, r);
-    else if (res && st == PGRES_TUPLES_OK)
+    else if (res && PQresultStatus(r) == PGRES_TUPLES_OK)
         rc = pg_rows(r, res);
     PQclear(r);
     if (rc < 0 && res)
@@ -102,7 +151,7 @@ static int pg_poll(struct floe_store *s, struct floe_store_notification *out)
     PGnotify *n;
 
     if (!PQconsumeInput(pg_conn(s)))
-        return pg_error(s, NULL);
+        return PQstatus(pg_conn(s)) == CONNECTION_BAD ? pg_reconnect(s) : pg_error(s, NULL);
     n = PQnotifies(pg_conn(s));
     if (!n)
         return 0;

@@ -1,0 +1,746 @@
+/*
+ * floe-portal's store on both engines: the same tests run on SQLite (a temporary file, the
+ * default) and on PostgreSQL when the first argument is a postgresql:// URL (the script
+ * tests/portal/store_pg_test.sh starts a server and passes it). Also the model's validation.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "floe/crypto.h"
+#include "model.h"
+#include "store.h"
+#include "store_int.h" /* floe__store_exec: the reconnect test ends a backend */
+#include "test.h"
+
+static char g_url[1024];
+static char g_path[256]; /* SQLite file, "" on PostgreSQL */
+static int64_t g_now = 1800000000;
+
+static struct floe_store *open_store(void)
+{
+    struct floe_store *s = NULL;
+    char err[512];
+    int rc = floe_store_open(g_url, &s, err, sizeof(err));
+
+    if (rc < 0)
+        fprintf(stderr, "  cannot open %s: %s\n", g_url, err);
+    return s;
+}
+
+static bool is_pg(void)
+{
+    return g_path[0] == 0;
+}
+
+/* A random WireGuard public key in base64. */
+static void make_key(char out[FLOE_STORE_KEY_STRLEN])
+{
+    uint8_t raw[32];
+
+    if (floe_crypto_random(raw, sizeof(raw)) < 0 ||
+        floe_base64_encode(out, FLOE_STORE_KEY_STRLEN, raw, sizeof(raw)) != 44)
+        abort();
+}
+
+/* ------------------------------------------------------------------ model */
+
+static void test_model_names_ids_ports(void)
+{
+    char long_name[FLOE_STORE_NAME_MAX + 2];
+    int64_t id;
+    uint16_t port;
+
+    memset(long_name, 'a', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = 0;
+    CHECK(floe_model_name_ok("HQ site"));
+    CHECK(!floe_model_name_ok(""));
+    CHECK(!floe_model_name_ok("   "));
+    CHECK(!floe_model_name_ok("a\nb"));
+    CHECK(!floe_model_name_ok(long_name));
+    long_name[FLOE_STORE_NAME_MAX] = 0;
+    CHECK(floe_model_name_ok(long_name));
+    CHECK_EQ(floe_model_id_parse("42", &id), 0);
+    CHECK_EQ(id, 42);
+    CHECK(floe_model_id_parse("0", &id) < 0);
+    CHECK(floe_model_id_parse("-1", &id) < 0);
+    CHECK(floe_model_id_parse("4x", &id) < 0);
+    CHECK(floe_model_id_parse("", &id) < 0);
+    CHECK_EQ(floe_model_port_parse("65535", &port), 0);
+    CHECK_EQ(port, 65535);
+    CHECK(floe_model_port_parse("0", &port) < 0);
+    CHECK(floe_model_port_parse("65536", &port) < 0);
+}
+
+static void test_model_cidr(void)
+{
+    char out[FLOE_STORE_CIDR_STRLEN], msg[128];
+
+    CHECK_EQ(floe_model_cidr_normalize("10.1.2.3/24", out, sizeof(out), msg, sizeof(msg)), 0);
+    CHECK_STR(out, "10.1.2.0/24");
+    CHECK_EQ(floe_model_cidr_normalize("10.1.2.3", out, sizeof(out), msg, sizeof(msg)), 0);
+    CHECK_STR(out, "10.1.2.3/32");
+    CHECK_EQ(floe_model_cidr_normalize("10.255.255.255/9", out, sizeof(out), NULL, 0), 0);
+    CHECK_STR(out, "10.128.0.0/9");
+    CHECK_EQ(floe_model_cidr_normalize("FD00::1:2/64", out, sizeof(out), NULL, 0), 0);
+    CHECK_STR(out, "fd00::/64");
+    CHECK_EQ(floe_model_cidr_normalize("::/0", out, sizeof(out), NULL, 0), 0);
+    CHECK_STR(out, "::/0");
+    CHECK(floe_model_cidr_normalize("10.0.0.256/24", out, sizeof(out), msg, sizeof(msg)) < 0);
+    CHECK(strstr(msg, "10.0.0.256/24") != NULL);
+    CHECK(floe_model_cidr_normalize("10.0.0.0/33", out, sizeof(out), NULL, 0) < 0);
+    CHECK(floe_model_cidr_normalize("fd00::/129", out, sizeof(out), NULL, 0) < 0);
+    CHECK(floe_model_cidr_normalize("10.0.0.0/", out, sizeof(out), NULL, 0) < 0);
+    CHECK(floe_model_cidr_normalize("example.com/8", out, sizeof(out), NULL, 0) < 0);
+    CHECK(floe_model_cidr_normalize("", out, sizeof(out), NULL, 0) < 0);
+}
+
+static void test_model_filters(void)
+{
+    struct floe_store_filter f[FLOE_STORE_FILTERS_MAX];
+    char out[256];
+    size_t n;
+
+    CHECK_EQ(floe_model_filters_parse("tcp:80-443,udp:53,icmp,tcp", f, &n, NULL, 0), 0);
+    CHECK_EQ(n, 4);
+    CHECK_EQ(f[0].proto, FLOE_STORE_PROTO_TCP);
+    CHECK_EQ(f[0].port_lo, 80);
+    CHECK_EQ(f[0].port_hi, 443);
+    CHECK_EQ(f[1].port_lo, 53);
+    CHECK_EQ(f[1].port_hi, 53);
+    CHECK_EQ(f[2].proto, FLOE_STORE_PROTO_ICMP);
+    CHECK_EQ(f[3].port_lo, 0);
+    CHECK_EQ(floe_model_filters_format(f, n, out, sizeof(out)), 0);
+    CHECK_STR(out, "tcp:80-443,udp:53,icmp,tcp");
+    CHECK_EQ(floe_model_filters_parse("", f, &n, NULL, 0), 0);
+    CHECK_EQ(n, 0);
+    CHECK(floe_model_filter_parse("sctp", f, NULL, 0) < 0);
+    CHECK(floe_model_filter_parse("icmp:8", f, NULL, 0) < 0);
+    CHECK(floe_model_filter_parse("tcp:0", f, NULL, 0) < 0);
+    CHECK(floe_model_filter_parse("tcp:65536", f, NULL, 0) < 0);
+    CHECK(floe_model_filter_parse("udp:443-80", f, NULL, 0) < 0);
+    CHECK(floe_model_filter_parse("tcp:", f, NULL, 0) < 0);
+    CHECK(floe_model_filter_parse("TCP", f, NULL, 0) < 0);
+}
+
+static void test_model_relay_key_token_pool(void)
+{
+    uint8_t secret[FLOE_STORE_TOKEN_BYTES], back[FLOE_STORE_TOKEN_BYTES];
+    char token[FLOE_STORE_TOKEN_STRLEN], key[FLOE_STORE_KEY_STRLEN], v4[16], v6[48];
+    int64_t id;
+
+    CHECK_EQ(floe_model_relay_address_ok("127.0.0.1:3478", NULL, 0), 0);
+    CHECK_EQ(floe_model_relay_address_ok("[::1]:3478", NULL, 0), 0);
+    CHECK_EQ(floe_model_relay_address_ok("relay.example.com:3478", NULL, 0), 0);
+    CHECK(floe_model_relay_address_ok("relay.example.com", NULL, 0) < 0);
+    CHECK(floe_model_relay_address_ok("127.0.0.1:0", NULL, 0) < 0);
+    CHECK(floe_model_relay_address_ok("bad host:1", NULL, 0) < 0);
+    make_key(key);
+    CHECK(floe_model_public_key_ok(key));
+    CHECK(!floe_model_public_key_ok("abc"));
+    key[43] = '!';
+    CHECK(!floe_model_public_key_ok(key));
+    memset(secret, 0xa5, sizeof(secret));
+    CHECK_EQ(floe_model_token_format(17, secret, token, sizeof(token)), 0);
+    CHECK_EQ(floe_model_token_parse(token, &id, back), 0);
+    CHECK_EQ(id, 17);
+    CHECK_MEM(back, secret, sizeof(secret));
+    CHECK(floe_model_token_parse("17", &id, back) < 0);
+    CHECK(floe_model_token_parse("x.00", &id, back) < 0);
+    token[strlen(token) - 1] = 'g';
+    CHECK(floe_model_token_parse(token, &id, back) < 0);
+    CHECK_EQ(floe_model_pool_address(1, v4, v6), 0);
+    CHECK_STR(v4, "100.64.0.1");
+    CHECK_STR(v6, "fd00:2021:1111::1");
+    CHECK_EQ(floe_model_pool_address(FLOE_MODEL_POOL_MAX, v4, v6), 0);
+    CHECK_STR(v4, "100.95.255.254");
+    CHECK_STR(v6, "fd00:2021:1111::1f:fffe");
+    CHECK(floe_model_pool_address(0, v4, v6) < 0);
+    CHECK(floe_model_pool_address(FLOE_MODEL_POOL_MAX + 1, v4, v6) < 0);
+}
+
+/* ------------------------------------------------------------------ store */
+
+static void test_store_open_migrates(void)
+{
+    struct floe_store *s = open_store(), *bad = NULL;
+    char err[256] = "";
+
+    REQUIRE(s);
+    CHECK_EQ(floe_store_schema_version(s), FLOE_STORE_SCHEMA_VERSION);
+    CHECK_EQ(floe_store_engine_of(s), is_pg() ? FLOE_STORE_POSTGRES : FLOE_STORE_SQLITE);
+    floe_store_close(s);
+    s = open_store(); /* opening again finds the schema and keeps it */
+    REQUIRE(s);
+    CHECK_EQ(floe_store_schema_version(s), FLOE_STORE_SCHEMA_VERSION);
+    floe_store_close(s);
+    CHECK_EQ(floe_store_open("mysql://x", &bad, err, sizeof(err)), FLOE_ERR_INVALID_ARG);
+    CHECK(bad == NULL);
+    CHECK(strstr(err, "sqlite:") != NULL);
+    CHECK_EQ(floe_store_open("sqlite:/nonexistent-dir/x.db", &bad, err, sizeof(err)), FLOE_ERR_IO);
+    CHECK_EQ(floe_store_open("sqlite:", &bad, err, sizeof(err)), FLOE_ERR_INVALID_ARG);
+}
+
+/* Rows of a listing. */
+static size_t list_rows(struct floe_store *s, enum floe_store_entity e)
+{
+    struct floe_store_table t;
+    size_t n;
+
+    if (floe_store_list(s, e, g_now, &t) < 0)
+        return (size_t)-1;
+    n = t.rows;
+    floe_store_table_free(&t);
+    return n;
+}
+
+static void test_store_sites_users_groups(void)
+{
+    struct floe_store *s = open_store();
+    int64_t site, site2, user, group, id;
+
+    REQUIRE(s);
+    CHECK_EQ(floe_store_site_add(s, "sites-a", &site), 0);
+    CHECK_EQ(floe_store_site_add(s, "sites-b", &site2), 0);
+    CHECK(site2 > site);
+    CHECK_EQ(floe_store_site_add(s, "sites-a", &id), FLOE_ERR_STATE);
+    CHECK(strstr(floe_store_errmsg(s), "already exists") != NULL);
+    CHECK_EQ(floe_store_site_add(s, "", &id), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_store_site_add(s, "bad\x01name", &id), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_store_site_remove(s, site2), 0);
+    CHECK_EQ(floe_store_site_remove(s, site2), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_user_add(s, "sites-alice", &user), 0);
+    CHECK_EQ(floe_store_user_add(s, "sites-alice", &id), FLOE_ERR_STATE);
+    CHECK_EQ(floe_store_group_add(s, "sites-eng", &group), 0);
+    CHECK_EQ(floe_store_member_add(s, group, user), 0);
+    CHECK_EQ(floe_store_member_add(s, group, user), FLOE_ERR_STATE);
+    CHECK_EQ(floe_store_member_add(s, group, 999999), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_member_add(s, 999999, user), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(list_rows(s, FLOE_STORE_MEMBERS), 1);
+    CHECK_EQ(floe_store_member_remove(s, group, user), 0);
+    CHECK_EQ(floe_store_member_remove(s, group, user), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(list_rows(s, FLOE_STORE_MEMBERS), 0);
+    CHECK_EQ(floe_store_group_remove(s, group), 0);
+    CHECK_EQ(floe_store_group_remove(s, group), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_user_remove(s, user), 0);
+    CHECK_EQ(list_rows(s, FLOE_STORE_SITES), 1);
+    CHECK_EQ(floe_store_site_remove(s, site), 0);
+    floe_store_close(s);
+}
+
+static void test_store_resources_relays(void)
+{
+    struct floe_store *s = open_store();
+    struct floe_store_resource r = {0}, got;
+    struct floe_store_relay *relays = NULL;
+    struct floe_store_table t;
+    int64_t site, id, relay;
+    size_t n;
+
+    REQUIRE(s);
+    REQUIRE(floe_store_site_add(s, "res-site", &site) == 0);
+    r.site_id = site;
+    snprintf(r.name, sizeof(r.name), "web");
+    snprintf(r.cidr, sizeof(r.cidr), "10.9.8.7/16");
+    r.filters[0] = (struct floe_store_filter){FLOE_STORE_PROTO_TCP, 80, 443};
+    r.filters[1] = (struct floe_store_filter){FLOE_STORE_PROTO_ICMP, 0, 0};
+    r.n_filters = 2;
+    CHECK_EQ(floe_store_resource_add(s, &r, &id), 0);
+    CHECK_STR(r.cidr, "10.9.0.0/16");
+    CHECK_EQ(floe_store_resource_get(s, id, &got), 0);
+    CHECK_STR(got.cidr, "10.9.0.0/16");
+    CHECK_STR(got.name, "web");
+    CHECK_EQ(got.n_filters, 2);
+    CHECK_EQ(got.filters[0].port_hi, 443);
+    CHECK_EQ(got.filters[1].proto, FLOE_STORE_PROTO_ICMP);
+    CHECK_EQ(floe_store_resource_add(s, &r, &id), FLOE_ERR_STATE); /* same name in the site */
+    snprintf(r.cidr, sizeof(r.cidr), "10.9.8.7/40");
+    CHECK_EQ(floe_store_resource_add(s, &r, &id), FLOE_ERR_INVALID_ARG);
+    snprintf(r.cidr, sizeof(r.cidr), "fd00::/64");
+    r.filters[0].port_lo = 500; /* above port_hi */
+    CHECK_EQ(floe_store_resource_add(s, &r, &id), FLOE_ERR_INVALID_ARG);
+    r.n_filters = 0;
+    r.site_id = 999999;
+    CHECK_EQ(floe_store_resource_add(s, &r, &id), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_relay_add(s, "127.0.0.1:3478", "s3cret", &relay), 0);
+    CHECK_EQ(floe_store_relay_add(s, "127.0.0.1:3478", "other", &id), FLOE_ERR_STATE);
+    CHECK_EQ(floe_store_relay_add(s, "127.0.0.1:0", "x", &id), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_store_relay_add(s, "127.0.0.1:1", "has space", &id), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_store_relays(s, &relays, &n), 0);
+    REQUIRE(n == 1);
+    CHECK_STR(relays[0].secret, "s3cret"); /* the secret lives in the database */
+    free(relays);
+    REQUIRE(floe_store_list(s, FLOE_STORE_RELAYS, g_now, &t) == 0);
+    CHECK_EQ(t.rows, 1);
+    for (n = 0; n < t.cols; n++)
+        CHECK(strcmp(t.names[n], "secret") != 0); /* listings never show it */
+    floe_store_table_free(&t);
+    CHECK_EQ(floe_store_relay_remove(s, relay), 0);
+    CHECK_EQ(floe_store_site_remove(s, site), 0);
+    CHECK_EQ(floe_store_resource_get(s, got.id, &got), FLOE_ERR_NOT_FOUND); /* cascaded */
+    floe_store_close(s);
+}
+
+/* Whether the SQLite file holds needle (the plain token must not be there; its hash must). */
+static bool file_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    size_t len = strlen(needle), n;
+    char *buf;
+    bool found;
+
+    if (!f)
+        return false;
+    buf = malloc(64 << 20);
+    n = buf ? fread(buf, 1, (64 << 20) - 1, f) : 0;
+    fclose(f);
+    found = buf && len <= n && memmem(buf, n, needle, len) != NULL;
+    free(buf);
+    return found;
+}
+
+static void test_store_tokens(void)
+{
+    struct floe_store *s = open_store();
+    struct floe_store_token_info info;
+    char token[FLOE_STORE_TOKEN_STRLEN], ctoken[FLOE_STORE_TOKEN_STRLEN],
+        bad[FLOE_STORE_TOKEN_STRLEN];
+    uint8_t secret[FLOE_STORE_TOKEN_BYTES];
+    char hash[65];
+    int64_t site, user, tid, cid;
+
+    REQUIRE(s);
+    REQUIRE(floe_store_site_add(s, "tok-site", &site) == 0);
+    REQUIRE(floe_store_user_add(s, "tok-user", &user) == 0);
+    CHECK_EQ(floe_store_site_token_add(s, site, &tid, token, sizeof(token)), 0);
+    CHECK_EQ(floe_store_client_token_add(s, user, &cid, ctoken, sizeof(ctoken)), 0);
+    CHECK_EQ(floe_store_site_token_add(s, 999999, &tid, bad, sizeof(bad)), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_site_token_add(s, site, &tid, bad, 10), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_store_token_authenticate(s, token, &info), 0);
+    CHECK_EQ(info.kind, FLOE_STORE_GATEWAY);
+    CHECK_EQ(info.site_id, site);
+    CHECK_EQ(floe_store_token_authenticate(s, ctoken, &info), 0);
+    CHECK_EQ(info.kind, FLOE_STORE_CLIENT);
+    CHECK_EQ(info.user_id, user);
+    CHECK_EQ(info.token_id, cid);
+    memcpy(bad, token, sizeof(bad));
+    bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == '0' ? '1' : '0'; /* one digit wrong */
+    CHECK_EQ(floe_store_token_authenticate(s, bad, &info), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_token_authenticate(s, "garbage", &info), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_token_authenticate(s, "", &info), FLOE_ERR_NOT_FOUND);
+    if (!is_pg()) {
+        REQUIRE(floe_model_token_parse(token, &tid, secret) == 0);
+        REQUIRE(floe_model_token_hash(secret, hash) == 0);
+        CHECK(file_has(g_path, hash));                    /* the grep finds what is stored */
+        CHECK(!file_has(g_path, strchr(token, '.') + 1)); /* and not the plain token */
+        CHECK(!file_has(g_path, strchr(ctoken, '.') + 1));
+    }
+    CHECK_EQ(floe_store_token_remove(s, cid), 0);
+    CHECK_EQ(floe_store_token_authenticate(s, ctoken, &info), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_site_remove(s, site), 0);
+    CHECK_EQ(floe_store_token_authenticate(s, token, &info), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_user_remove(s, user), 0);
+    floe_store_close(s);
+}
+
+/* A user with a client token and a site with a site token: the two owners of devices. */
+struct owners {
+    int64_t site, user;
+    struct floe_store_token_info gw, client;
+};
+
+static int make_owners(struct floe_store *s, const char *tag, struct owners *o)
+{
+    char name[64], token[FLOE_STORE_TOKEN_STRLEN];
+    int64_t id;
+
+    snprintf(name, sizeof(name), "%s-site", tag);
+    if (floe_store_site_add(s, name, &o->site) < 0)
+        return -1;
+    snprintf(name, sizeof(name), "%s-user", tag);
+    if (floe_store_user_add(s, name, &o->user) < 0)
+        return -1;
+    if (floe_store_site_token_add(s, o->site, &id, token, sizeof(token)) < 0 ||
+        floe_store_token_authenticate(s, token, &o->gw) < 0)
+        return -1;
+    if (floe_store_client_token_add(s, o->user, &id, token, sizeof(token)) < 0 ||
+        floe_store_token_authenticate(s, token, &o->client) < 0)
+        return -1;
+    return 0;
+}
+
+static void test_store_devices_addresses(void)
+{
+    struct floe_store *s = open_store();
+    struct floe_store_device d1, d1b, d2, gw, got;
+    char k1[FLOE_STORE_KEY_STRLEN], k2[FLOE_STORE_KEY_STRLEN], kg[FLOE_STORE_KEY_STRLEN];
+    struct owners o;
+
+    REQUIRE(s);
+    REQUIRE(make_owners(s, "dev", &o) == 0);
+    make_key(k1);
+    make_key(k2);
+    make_key(kg);
+    CHECK_EQ(floe_store_device_upsert(s, &o.client, k1, "laptop", &d1), 0);
+    CHECK_EQ(d1.kind, FLOE_STORE_CLIENT);
+    CHECK_EQ(d1.user_id, o.user);
+    CHECK(strncmp(d1.ipv4, "100.", 4) == 0);
+    CHECK(strncmp(d1.ipv6, "fd00:2021:1111::", 16) == 0);
+    /* Reconnecting with the same key: the same device and the same addresses. */
+    CHECK_EQ(floe_store_device_upsert(s, &o.client, k1, NULL, &d1b), 0);
+    CHECK_EQ(d1b.id, d1.id);
+    CHECK_STR(d1b.ipv4, d1.ipv4);
+    CHECK_STR(d1b.ipv6, d1.ipv6);
+    CHECK_STR(d1b.name, "laptop");
+    CHECK_EQ(floe_store_device_upsert(s, &o.client, k2, "phone", &d2), 0);
+    CHECK(d2.id != d1.id);
+    CHECK(strcmp(d2.ipv4, d1.ipv4) != 0);
+    CHECK(strcmp(d2.ipv6, d1.ipv6) != 0);
+    CHECK_EQ(floe_store_device_upsert(s, &o.gw, kg, "gw-1", &gw), 0);
+    CHECK_EQ(gw.kind, FLOE_STORE_GATEWAY);
+    CHECK_EQ(gw.site_id, o.site);
+    /* A key already enrolled by another owner is refused; so is a bad key. */
+    CHECK_EQ(floe_store_device_upsert(s, &o.gw, k1, "thief", &got), FLOE_ERR_STATE);
+    CHECK_EQ(floe_store_device_upsert(s, &o.client, "not-a-key", "x", &got), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_store_device_get(s, d2.id, &got), 0);
+    CHECK_STR(got.ipv4, d2.ipv4);
+    CHECK_EQ(floe_store_device_get(s, 999999, &got), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(list_rows(s, FLOE_STORE_DEVICES), 3);
+    CHECK_EQ(floe_store_user_remove(s, o.user), 0); /* its devices go with it */
+    CHECK_EQ(floe_store_device_get(s, d1.id, &got), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_site_remove(s, o.site), 0);
+    floe_store_close(s);
+}
+
+static void test_store_access_presence(void)
+{
+    struct floe_store *s = open_store();
+    struct floe_store_resource r = {0}, *res = NULL;
+    struct floe_store_device client, gw, *gws = NULL;
+    char k[FLOE_STORE_KEY_STRLEN], inst[FLOE_STORE_INSTANCE_MAX];
+    int64_t group, res1, res2, policy;
+    struct owners o;
+    size_t n;
+
+    REQUIRE(s);
+    REQUIRE(make_owners(s, "acc", &o) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o.client, k, "c", &client) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o.gw, k, "g", &gw) == 0);
+    r.site_id = o.site;
+    snprintf(r.name, sizeof(r.name), "db");
+    snprintf(r.cidr, sizeof(r.cidr), "10.0.0.1");
+    REQUIRE(floe_store_resource_add(s, &r, &res1) == 0);
+    snprintf(r.name, sizeof(r.name), "other");
+    REQUIRE(floe_store_resource_add(s, &r, &res2) == 0);
+    REQUIRE(floe_store_group_add(s, "acc-group", &group) == 0);
+    CHECK_EQ(floe_store_client_allowed(s, client.id, res1), 0);
+    CHECK_EQ(floe_store_policy_add(s, group, res1, &policy), 0);
+    CHECK_EQ(floe_store_policy_add(s, group, res1, &policy), FLOE_ERR_STATE);
+    CHECK_EQ(floe_store_policy_add(s, group, 999999, &policy), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_client_allowed(s, client.id, res1), 0); /* not a member yet */
+    CHECK_EQ(floe_store_member_add(s, group, o.user), 0);
+    CHECK_EQ(floe_store_client_allowed(s, client.id, res1), 1);
+    CHECK_EQ(floe_store_client_allowed(s, client.id, res2), 0);
+    CHECK_EQ(floe_store_client_allowed(s, gw.id, res1), 0); /* gateways are not clients */
+    CHECK_EQ(floe_store_client_resources(s, client.id, &res, &n), 0);
+    REQUIRE(n == 1);
+    CHECK_EQ(res[0].id, res1);
+    CHECK_STR(res[0].cidr, "10.0.0.1/32");
+    free(res);
+    /* Presence: online while the heartbeat is fresh, at the instance that set it. */
+    CHECK_EQ(floe_store_presence_set(s, gw.id, "portal-a", g_now), 0);
+    CHECK_EQ(floe_store_gateways_online(s, o.site, g_now + 10, 30, &gws, &n), 0);
+    REQUIRE(n == 1);
+    CHECK_EQ(gws[0].id, gw.id);
+    CHECK_STR(gws[0].public_key, gw.public_key);
+    free(gws);
+    CHECK_EQ(floe_store_gateways_online(s, o.site, g_now + 31, 30, &gws, &n), 0);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(floe_store_presence_instance(s, gw.id, g_now, 30, inst), 0);
+    CHECK_STR(inst, "portal-a");
+    CHECK_EQ(floe_store_presence_set(s, gw.id, "portal-b", g_now + 40), 0);
+    CHECK_EQ(floe_store_presence_clear(s, gw.id, "portal-a"), 0); /* not there: kept */
+    CHECK_EQ(floe_store_presence_instance(s, gw.id, g_now + 40, 30, inst), 0);
+    CHECK_STR(inst, "portal-b");
+    CHECK_EQ(floe_store_presence_clear(s, gw.id, "portal-b"), 0);
+    CHECK_EQ(floe_store_presence_instance(s, gw.id, g_now + 40, 30, inst), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_policy_remove(s, policy), 0);
+    CHECK_EQ(floe_store_client_allowed(s, client.id, res1), 0);
+    CHECK_EQ(floe_store_site_remove(s, o.site), 0);
+    CHECK_EQ(floe_store_user_remove(s, o.user), 0);
+    CHECK_EQ(floe_store_group_remove(s, group), 0);
+    floe_store_close(s);
+}
+
+static void test_store_authorizations(void)
+{
+    struct floe_store *s = open_store(), *other = open_store();
+    struct floe_store_authorization a = {0}, got;
+    struct floe_store_resource r = {0};
+    struct floe_store_device client, gw;
+    char k[FLOE_STORE_KEY_STRLEN];
+    struct owners o;
+    int64_t id, removed;
+
+    REQUIRE(s && other);
+    REQUIRE(make_owners(s, "authz", &o) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o.client, k, "c", &client) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o.gw, k, "g", &gw) == 0);
+    r.site_id = o.site;
+    snprintf(r.name, sizeof(r.name), "r");
+    snprintf(r.cidr, sizeof(r.cidr), "192.168.1.0/24");
+    REQUIRE(floe_store_resource_add(s, &r, &a.resource_id) == 0);
+    a.client_id = client.id;
+    a.gateway_id = gw.id;
+    a.expires_at = g_now + 60;
+    CHECK_EQ(floe_store_authorization_add(s, &a, &id), 0);
+    CHECK_EQ(floe_store_authorization_get(other, id, &got), 0); /* another connection sees it */
+    CHECK_EQ(got.gateway_id, gw.id);
+    CHECK_EQ(got.expires_at, g_now + 60);
+    CHECK_EQ(list_rows(other, FLOE_STORE_AUTHORIZATIONS), 1);
+    CHECK_EQ(floe_store_authorization_add(s, &a, &removed), 0);
+    CHECK_EQ(floe_store_authorization_remove(other, removed), 0);
+    CHECK_EQ(floe_store_authorization_remove(other, removed), FLOE_ERR_NOT_FOUND);
+    a.client_id = 999999;
+    CHECK_EQ(floe_store_authorization_add(s, &a, &id), FLOE_ERR_NOT_FOUND);
+    g_now += 61;
+    CHECK_EQ(list_rows(other, FLOE_STORE_AUTHORIZATIONS), 0);
+    CHECK_EQ(floe_store_authorizations_expire(s, g_now, &removed), 0);
+    CHECK_EQ(removed, 1);
+    CHECK_EQ(floe_store_authorization_get(s, got.id, &got), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_site_remove(s, o.site), 0);
+    CHECK_EQ(floe_store_user_remove(s, o.user), 0);
+    floe_store_close(s);
+    floe_store_close(other);
+}
+
+static void test_store_changes(void)
+{
+    struct floe_store *s = open_store(), *other = open_store();
+    struct floe_store_change *ch = NULL;
+    int64_t last, site, group;
+    size_t n;
+
+    REQUIRE(s && other);
+    REQUIRE(floe_store_changes_last(other, &last) == 0);
+    REQUIRE(floe_store_site_add(s, "chg-site", &site) == 0);
+    REQUIRE(floe_store_group_add(s, "chg-group", &group) == 0);
+    REQUIRE(floe_store_site_remove(s, site) == 0);
+    CHECK_EQ(floe_store_site_add(s, "chg-group-dup", &site), 0);
+    CHECK_EQ(floe_store_site_add(s, "chg-group-dup", &site), FLOE_ERR_STATE); /* no row */
+    /* Another connection (another instance) catches up from the table. */
+    CHECK_EQ(floe_store_changes_since(other, last, &ch, &n, 100), 0);
+    REQUIRE(n == 4);
+    CHECK_STR(ch[0].kind, "site_created");
+    CHECK(strstr(ch[0].payload, "\"site_id\":") != NULL);
+    CHECK_STR(ch[1].kind, "group_created");
+    CHECK_STR(ch[2].kind, "site_deleted");
+    CHECK_STR(ch[3].kind, "site_created");
+    CHECK(ch[0].id < ch[1].id && ch[1].id < ch[2].id && ch[2].id < ch[3].id);
+    last = ch[1].id;
+    free(ch);
+    CHECK_EQ(floe_store_changes_since(other, last, &ch, &n, 1), 0); /* max respected */
+    CHECK_EQ(n, 1);
+    free(ch);
+    CHECK_EQ(floe_store_group_remove(s, group), 0);
+    CHECK_EQ(floe_store_site_remove(s, site), 0);
+    floe_store_close(s);
+    floe_store_close(other);
+}
+
+/* Wait up to 5 s for a notification on s (polling its descriptor on PostgreSQL). */
+static int wait_notify(struct floe_store *s, struct floe_store_notification *n)
+{
+    int i, rc = floe_store_poll_notify(s, n);
+
+    for (i = 0; rc == 0 && i < 50 && floe_store_notify_fd(s) >= 0; i++) {
+        struct pollfd p = {.fd = floe_store_notify_fd(s), .events = POLLIN};
+
+        (void)poll(&p, 1, 100);
+        rc = floe_store_poll_notify(s, n);
+    }
+    return rc;
+}
+
+static void test_store_notify(void)
+{
+    struct floe_store *a = open_store(), *b = open_store();
+    struct floe_store_notification n;
+    struct floe_store_change *ch = NULL;
+    int64_t site;
+    size_t count;
+
+    REQUIRE(a && b);
+    CHECK_EQ(floe_store_listen(a, "device_7"), 0);
+    CHECK_EQ(floe_store_listen(a, FLOE_STORE_CHANGES_CHANNEL), 0);
+    CHECK_EQ(floe_store_listen(a, "bad channel"), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_store_notify(b, "bad-channel", "x"), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_store_poll_notify(a, &n), 0);
+    /* PostgreSQL carries b's message to a; SQLite is one process: a's own message. */
+    CHECK_EQ(floe_store_notify(is_pg() ? b : a, "device_7", "{\"event\":\"ice_candidates\"}"), 0);
+    CHECK_EQ(floe_store_notify(is_pg() ? b : a, "device_8", "not listened"), 0);
+    REQUIRE(wait_notify(a, &n) == 1);
+    CHECK_STR(n.channel, "device_7");
+    CHECK_STR(n.payload, "{\"event\":\"ice_candidates\"}");
+    /* A configuration change is notified with its id; the table has the row. */
+    CHECK_EQ(floe_store_site_add(is_pg() ? b : a, "notify-site", &site), 0);
+    REQUIRE(wait_notify(a, &n) == 1);
+    CHECK_STR(n.channel, FLOE_STORE_CHANGES_CHANNEL);
+    CHECK(strstr(n.payload, "\"kind\":\"site_created\"") != NULL);
+    CHECK_EQ(floe_store_changes_since(a, strtoll(strstr(n.payload, "\"id\":") + 5, NULL, 10) - 1,
+                                      &ch, &count, 10),
+             0);
+    REQUIRE(count >= 1);
+    CHECK_STR(ch[0].kind, "site_created");
+    free(ch);
+    CHECK_EQ(floe_store_poll_notify(a, &n), 0); /* nothing for device_8 */
+    if (is_pg())
+        CHECK(floe_store_notify_fd(a) >= 0);
+    else
+        CHECK_EQ(floe_store_notify_fd(a), -1);
+    CHECK_EQ(floe_store_site_remove(b, site), 0);
+    floe_store_close(a);
+    floe_store_close(b);
+}
+
+/*
+ * PostgreSQL: a connection the server ends (a restart, a failover) is made again on the next
+ * call, listens again, and says so in floe_store_reconnects. On SQLite: nothing to lose.
+ */
+static void test_store_reconnect(void)
+{
+    struct floe_store *a = open_store(), *b = open_store();
+    struct floe_store_notification n;
+    int64_t last;
+
+    REQUIRE(a && b);
+    CHECK_EQ(floe_store_listen(a, "reconn"), 0);
+    CHECK_EQ(floe_store_reconnects(a), 0);
+    if (is_pg()) {
+        REQUIRE(floe__store_exec(b,
+                                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                 " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                                 NULL, 0, NULL) == 0);
+        usleep(200 * 1000);
+    }
+    CHECK_EQ(floe_store_changes_last(a, &last), 0);
+    CHECK_EQ(floe_store_reconnects(a), is_pg() ? 1 : 0);
+    CHECK_EQ(floe_store_notify(is_pg() ? b : a, "reconn", "after"), 0);
+    REQUIRE(wait_notify(a, &n) == 1);
+    CHECK_STR(n.channel, "reconn");
+    CHECK_STR(n.payload, "after");
+    floe_store_close(a);
+    floe_store_close(b);
+}
+
+/* ------------------------------------------------------- concurrent allocation */
+
+#define ALLOC_THREADS 2
+#define ALLOC_PER_THREAD 40
+
+struct alloc_job {
+    struct floe_store *s;
+    struct floe_store_token_info owner;
+    char ipv4[ALLOC_PER_THREAD][16];
+    int failures;
+};
+
+static void *alloc_thread(void *arg)
+{
+    struct alloc_job *j = arg;
+    struct floe_store_device d;
+    char key[FLOE_STORE_KEY_STRLEN];
+    int i;
+
+    for (i = 0; i < ALLOC_PER_THREAD; i++) {
+        make_key(key);
+        if (floe_store_device_upsert(j->s, &j->owner, key, NULL, &d) < 0) {
+            fprintf(stderr, "  upsert: %s\n", floe_store_errmsg(j->s));
+            j->failures++;
+        }
+        snprintf(j->ipv4[i], sizeof(j->ipv4[i]), "%s", d.ipv4);
+    }
+    return NULL;
+}
+
+static void test_store_concurrent_allocation(void)
+{
+    static struct alloc_job jobs[ALLOC_THREADS];
+    pthread_t th[ALLOC_THREADS];
+    struct floe_store *s = open_store();
+    struct owners o;
+    uint64_t retries = 0;
+    int t, i, u, v, dup = 0;
+
+    REQUIRE(s);
+    REQUIRE(make_owners(s, "conc", &o) == 0);
+    for (t = 0; t < ALLOC_THREADS; t++) {
+        jobs[t].s = open_store(); /* one connection each, as two portal instances */
+        jobs[t].owner = o.client;
+        REQUIRE(jobs[t].s);
+    }
+    for (t = 0; t < ALLOC_THREADS; t++)
+        REQUIRE(pthread_create(&th[t], NULL, alloc_thread, &jobs[t]) == 0);
+    for (t = 0; t < ALLOC_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        CHECK_EQ(jobs[t].failures, 0);
+        retries += floe_store_alloc_retries(jobs[t].s);
+        floe_store_close(jobs[t].s);
+    }
+    for (t = 0; t < ALLOC_THREADS; t++)
+        for (i = 0; i < ALLOC_PER_THREAD; i++)
+            for (u = t; u < ALLOC_THREADS; u++)
+                for (v = (u == t ? i + 1 : 0); v < ALLOC_PER_THREAD; v++)
+                    dup += strcmp(jobs[t].ipv4[i], jobs[u].ipv4[v]) == 0;
+    CHECK_EQ(dup, 0);
+    printf("  %d devices from %d connections at once: distinct, %llu allocation retries\n",
+           ALLOC_THREADS * ALLOC_PER_THREAD, ALLOC_THREADS, (unsigned long long)retries);
+    CHECK_EQ(floe_store_user_remove(s, o.user), 0);
+    CHECK_EQ(floe_store_site_remove(s, o.site), 0);
+    floe_store_close(s);
+}
+
+int main(int argc, char **argv)
+{
+    int fd = -1;
+
+    if (argc > 1) {
+        snprintf(g_url, sizeof(g_url), "%s", argv[1]);
+    } else {
+        snprintf(g_path, sizeof(g_path), "/tmp/floe-portal-store-XXXXXX");
+        fd = mkstemp(g_path);
+        if (fd < 0) {
+            perror("mkstemp");
+            return 1;
+        }
+        close(fd);
+        snprintf(g_url, sizeof(g_url), "sqlite:%s", g_path);
+    }
+    printf("engine: %s\n", argc > 1 ? "postgresql" : "sqlite");
+    FLOE_RUN(test_model_names_ids_ports);
+    FLOE_RUN(test_model_cidr);
+    FLOE_RUN(test_model_filters);
+    FLOE_RUN(test_model_relay_key_token_pool);
+    FLOE_RUN(test_store_open_migrates);
+    FLOE_RUN(test_store_sites_users_groups);
+    FLOE_RUN(test_store_resources_relays);
+    FLOE_RUN(test_store_tokens);
+    FLOE_RUN(test_store_devices_addresses);
+    FLOE_RUN(test_store_access_presence);
+    FLOE_RUN(test_store_authorizations);
+    FLOE_RUN(test_store_changes);
+    FLOE_RUN(test_store_notify);
+    FLOE_RUN(test_store_reconnect);
+    FLOE_RUN(test_store_concurrent_allocation);
+    if (g_path[0])
+        unlink(g_path);
+    return floe_test_summary();
+}
