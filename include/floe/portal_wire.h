@@ -18,6 +18,9 @@
  * floe_wsconn_poll_transmit one last time (the close frame, the HTTP
  * response, a TLS alert or close_notify) and close the socket.
  *
+ * One object serves one transport connection: to reconnect, free it and make
+ * a new one.
+ *
  * States: HANDSHAKE (TLS and the HTTP upgrade) -> OPEN -> CLOSING -> CLOSED.
  * A server connection stops in REQUEST once a complete HTTP request is read
  * (FLOE_WSCONN_EV_REQUEST): the caller looks at floe_wsconn_request and
@@ -25,8 +28,8 @@
  * (floe_wsconn_respond, e.g. 401 for a bad token, or /metrics and /healthz),
  * after which the connection closes.
  *
- * Peer input never aborts: malformed HTTP (the server answers 400 or 431 by
- * itself), a refused upgrade, TLS failures, WebSocket protocol errors (close
+ * Peer input never aborts: malformed HTTP (the server answers 400, 426, 431
+ * or 505 by itself), a refused upgrade, TLS failures, WebSocket protocol errors (close
  * 1002), oversized messages (close 1009), invalid UTF-8 (close 1007) are
  * counted in the stats, reported as FLOE_WSCONN_EV_ERROR with a readable
  * reason, and end in FLOE_WSCONN_EV_CLOSED.
@@ -56,8 +59,9 @@ struct ssl_ctx_st;
 #define FLOE_WSCONN_TEXT_MAX 256
 /* Default bound of a received message (FLOE_WSCONN_MESSAGE_MAX bytes, 1 MiB). */
 #define FLOE_WSCONN_MESSAGE_MAX (1024u * 1024u)
-/* Events queued before the oldest unread ones are dropped (and counted). */
-#define FLOE_WSCONN_EVENT_QUEUE 16
+/* Events queued before the oldest unread ones are dropped (and counted); a connection makes
+ * at most four (REQUEST, OPEN, ERROR, CLOSED). */
+#define FLOE_WSCONN_EVENT_QUEUE 8
 
 /* RFC 6455 section 7.4.1 close codes used here. */
 #define FLOE_WS_CLOSE_NORMAL 1000
@@ -217,11 +221,12 @@ int floe_wsconn_accept(struct floe_wsconn *c, floe_time now);
 
 /*
  * Answer the request with a plain HTTP response: status (100-599 but 101),
- * Content-Type content_type (NULL: "text/plain; charset=utf-8"), the body
- * body[0..len) (copied; NULL for none) and Connection: close. The
- * connection then closes (FLOE_WSCONN_EV_CLOSED, by LOCAL) once the response
- * is drained from poll_transmit. Returns 0, FLOE_ERR_INVALID_ARG, FLOE_ERR_STATE
- * (not in REQUEST) or FLOE_ERR_NOMEM.
+ * Content-Type content_type (NULL: "text/plain; charset=utf-8"; no control
+ * characters), the body body[0..len) (copied; NULL for none) and Connection:
+ * close; a 401 also says WWW-Authenticate: Bearer. The connection is CLOSED
+ * at once (FLOE_WSCONN_EV_CLOSED, by LOCAL, err 0, http_status status): drain
+ * poll_transmit, then close the socket. Returns 0, FLOE_ERR_INVALID_ARG,
+ * FLOE_ERR_STATE (not in REQUEST) or FLOE_ERR_NOMEM.
  */
 int floe_wsconn_respond(struct floe_wsconn *c, floe_time now, int status, const char *content_type,
                         const uint8_t *body, size_t len);
