@@ -338,7 +338,9 @@ FLOE_WARN_UNUSED long floe_portal_msg_encode(const struct floe_portal_msg *m, ch
  *   3. bytes read from TCP go to floe_portal_client_handle_input, the timer to
  *      floe_portal_client_handle_timeout; when TCP closes or fails, call
  *      floe_portal_client_disconnected;
- *   4. on FLOE_PORTAL_EV_DISCONNECTED close the TCP connection (nothing more is sent on it);
+ *   4. on FLOE_PORTAL_EV_DISCONNECTED drain floe_portal_client_poll_transmit one last time
+ *      (a close frame when the client gave up on a live connection) and close the TCP
+ *      connection; input is not read any more (handle_input returns FLOE_ERR_STATE);
  *      on FLOE_PORTAL_EV_RECONNECT_AT open a new one at ev.at and go to 1;
  *      on FLOE_PORTAL_EV_FATAL stop (a refused token: say so, exit).
  *

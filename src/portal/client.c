@@ -295,6 +295,10 @@ void floe__pc_lost(struct floe_portal_client *c, floe_time now, int err, int sta
     c->hb_next = FLOE_TIME_NEVER;
     c->hb_outstanding = false;
     c->stats.disconnects++;
+    /* A drop decided here (heartbeats, phx_error, a refused join): tell the portal with a
+     * close frame, the program drains it before closing TCP. */
+    if (c->ws && floe_wsconn_state(c->ws) == FLOE_WSCONN_OPEN)
+        (void)floe_wsconn_close(c->ws, now, FLOE_WS_CLOSE_GOING_AWAY, "reconnecting");
     struct floe_log_field f[] = {FLOE_LF_S("reason", ev.reason), FLOE_LF_I("status", status)};
     if (status == 401) {
         c->state = FLOE_PORTAL_CLIENT_FAILED;

@@ -43,6 +43,7 @@ struct rig {
     struct floe_portal_msg *recv[RECV_MAX];
     size_t n_recv;
     unsigned joins, heartbeats;
+    uint16_t srv_close_code; /* the code of the portal's last CLOSED event */
 };
 
 static struct floe_portal_msg *msg_new(void)
@@ -166,6 +167,8 @@ static void srv_on_message(struct rig *r, struct floe_span text)
 
 static void srv_on_event(struct rig *r, const struct floe_wsconn_event *ev)
 {
+    if (ev->kind == FLOE_WSCONN_EV_CLOSED)
+        r->srv_close_code = ev->code;
     if (ev->kind != FLOE_WSCONN_EV_REQUEST)
         return;
     const struct floe_wsconn_request *req = floe_wsconn_request(r->srv);
@@ -344,6 +347,8 @@ static void test_heartbeats_and_missed_reconnect(void)
     struct floe_portal_client_stats st;
     floe_portal_client_get_stats(r.pc, &st);
     CHECK_EQ(st.heartbeats_missed, 3);
+    /* The client said goodbye with a close frame (1001) before the program closes TCP. */
+    CHECK_EQ(r.srv_close_code, FLOE_WS_CLOSE_GOING_AWAY);
     /* Nothing is due while waiting: the program owns the reconnect timer. */
     CHECK_EQ(floe_portal_client_poll_timeout(r.pc), FLOE_TIME_NEVER);
     /* Reconnect at the announced time: joined again, a new init. */
