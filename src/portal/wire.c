@@ -529,8 +529,10 @@ long floe_wsconn_poll_transmit(struct floe_wsconn *c, floe_time now, uint8_t *bu
         n = floe__wire_buf_pending(&c->out);
         if (n > cap)
             n = cap;
-        memcpy(buf, c->out.data + c->out.off, n);
-        floe__wire_buf_consume(c, &c->out, n);
+        if (n) {
+            memcpy(buf, c->out.data + c->out.off, n);
+            floe__wire_buf_consume(c, &c->out, n);
+        }
     }
     c->stats.bytes_out += n;
     return (long)n;

@@ -486,6 +486,7 @@ static int wire_server_upgrade(struct floe_wsconn *c, bool http11, const char **
 
     if (!v || !wire_has_token(v, "websocket"))
         return 0;
+    c->upgrade_asked = true;
     *why = "WebSocket: bad upgrade request";
     if (strcmp(c->req.method, "GET") != 0 || !http11)
         return 400;
@@ -535,7 +536,7 @@ static int wire_server_alloc(struct floe_wsconn *c, size_t n)
     const struct floe_allocator *a = &c->cfg.alloc;
 
     c->req_buf = floe_mem_malloc(a, 2 * n + 2);
-    c->req_token = floe_mem_malloc(a, n + 1);
+    c->req_token = floe_mem_calloc(a, 1, n + 1);
     c->headers = floe_mem_calloc(a, FLOE_WSCONN_HEADERS_MAX, sizeof(*c->headers));
     return (c->req_buf && c->req_token && c->headers) ? 0 : FLOE_ERR_NOMEM;
 }
@@ -569,10 +570,9 @@ static void wire_server_head(struct floe_wsconn *c, const uint8_t *p, size_t n)
         status = wire_server_checks(c, http11, &why);
     }
     if (status) {
-        wire_server_refuse(c, status,
-                           c->req.method && status != 400 ? FLOE_WSCONN_DROP_HANDSHAKE
-                                                          : FLOE_WSCONN_DROP_HTTP_MALFORMED,
-                           why);
+        wire_server_refuse(
+            c, status,
+            c->upgrade_asked ? FLOE_WSCONN_DROP_HANDSHAKE : FLOE_WSCONN_DROP_HTTP_MALFORMED, why);
         return;
     }
     c->state = FLOE_WSCONN_REQUEST;

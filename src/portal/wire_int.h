@@ -50,7 +50,8 @@ struct floe_wsconn {
     char *req_buf;    /* server: the request head, split in place */
     struct floe_wsconn_header *headers;
     struct floe_wsconn_request req;
-    char *req_token; /* decoded token */
+    char *req_token;    /* decoded token */
+    bool upgrade_asked; /* server: the request asked for a WebSocket (Upgrade: websocket) */
 
     /* WebSocket. */
     wslay_event_context_ptr ws;
