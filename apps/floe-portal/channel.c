@@ -54,8 +54,8 @@ static enum floe_portal_topic portald_topic_of(const struct portald_conn *c)
 
 static void portald_online_gauges(struct portald *d, const struct portald_conn *c, int delta)
 {
-    uint64_t *g = c->kind == PORTALD_KIND_CLIENT ? &d->stats.clients_online
-                                                 : &d->stats.gateways_online;
+    uint64_t *g =
+        c->kind == PORTALD_KIND_CLIENT ? &d->stats.clients_online : &d->stats.gateways_online;
 
     *g = (uint64_t)((int64_t)*g + delta);
 }
@@ -139,6 +139,6 @@ void portald_channel_closed(struct portald *d, struct portald_conn *c)
     portald_online_gauges(d, c, -1);
     if (floe_store_presence_clear(d->store, c->dev.id, d->opts.instance) < 0)
         d->stats.store_errors++;
-    portald_log(d, FLOE_LOG_INFO, "%s %s left", c->kind == PORTALD_KIND_CLIENT ? "client" : "gateway",
-                c->sid);
+    portald_log(d, FLOE_LOG_INFO, "%s %s left",
+                c->kind == PORTALD_KIND_CLIENT ? "client" : "gateway", c->sid);
 }

@@ -135,8 +135,8 @@ static void portald_push_presence_to(struct portald *d, struct portald_conn *c)
 
     memset(d->msg, 0, sizeof(*d->msg));
     d->msg->type = FLOE_PORTAL_MSG_RELAYS_PRESENCE;
-    d->msg->topic = c->kind == PORTALD_KIND_CLIENT ? FLOE_PORTAL_TOPIC_CLIENT
-                                                   : FLOE_PORTAL_TOPIC_GATEWAY;
+    d->msg->topic =
+        c->kind == PORTALD_KIND_CLIENT ? FLOE_PORTAL_TOPIC_CLIENT : FLOE_PORTAL_TOPIC_GATEWAY;
     for (size_t i = 0; i < d->n_gone && p->n_disconnected < FLOE_PORTAL_PEERS_MAX; i++)
         snprintf(p->disconnected_ids[p->n_disconnected++], FLOE_PORTAL_ID_MAX, "%s", d->gone[i]);
     p->n_connected = portald_push_relay_list(d, c->sid, p->connected, FLOE_PORTAL_RELAYS_MAX);
@@ -231,8 +231,8 @@ int portald_push_init(struct portald *d, struct portald_conn *c)
 
     memset(d->msg, 0, sizeof(*d->msg));
     d->msg->type = FLOE_PORTAL_MSG_INIT;
-    d->msg->topic = c->kind == PORTALD_KIND_CLIENT ? FLOE_PORTAL_TOPIC_CLIENT
-                                                   : FLOE_PORTAL_TOPIC_GATEWAY;
+    d->msg->topic =
+        c->kind == PORTALD_KIND_CLIENT ? FLOE_PORTAL_TOPIC_CLIENT : FLOE_PORTAL_TOPIC_GATEWAY;
     (void)floe_addr_parse_ip(c->dev.ipv4, &init->interface.ipv4);
     (void)floe_addr_parse_ip(c->dev.ipv6, &init->interface.ipv6);
     if (c->kind == PORTALD_KIND_CLIENT) {

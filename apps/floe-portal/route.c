@@ -66,8 +66,8 @@ static int portald_deliver_msg(struct portald *d, int64_t device_id)
     long n = floe_portal_msg_encode(d->msg, d->out, FLOE_PORTAL_JSON_MAX);
 
     if (n < 0) {
-        portald_log(d, FLOE_LOG_ERROR, "cannot encode %s: %s",
-                    floe_portal_msg_event(d->msg->type), floe_strerror((int)n));
+        portald_log(d, FLOE_LOG_ERROR, "cannot encode %s: %s", floe_portal_msg_event(d->msg->type),
+                    floe_strerror((int)n));
         return (int)n;
     }
     return portald_deliver(d, device_id, d->out);
@@ -107,8 +107,8 @@ static int portald_pick_gateway(struct portald *d, int64_t site,
     size_t n = 0, pick;
     uint32_t r = 0;
 
-    if (floe_store_gateways_online(d->store, site, portald_wall(), PORTALD_PRESENCE_TTL, &gws,
-                                   &n) < 0 ||
+    if (floe_store_gateways_online(d->store, site, portald_wall(), PORTALD_PRESENCE_TTL, &gws, &n) <
+            0 ||
         n == 0) {
         free(gws);
         return FLOE_ERR_NOT_FOUND;
@@ -179,8 +179,8 @@ static char *portald_build_created(struct portald *d, const char *resource_id,
     d->msg->topic = FLOE_PORTAL_TOPIC_CLIENT;
     snprintf(ac->resource_id, sizeof(ac->resource_id), "%s", resource_id);
     snprintf(ac->gateway_id, sizeof(ac->gateway_id), "%lld", (long long)gw->id);
-    (void)floe_base64_decode(ac->gateway_public_key, sizeof(ac->gateway_public_key),
-                             gw->public_key, strlen(gw->public_key));
+    (void)floe_base64_decode(ac->gateway_public_key, sizeof(ac->gateway_public_key), gw->public_key,
+                             strlen(gw->public_key));
     (void)floe_addr_parse_ip(gw->ipv4, &ac->gateway_ipv4);
     (void)floe_addr_parse_ip(gw->ipv6, &ac->gateway_ipv6);
     (void)floe_base64_decode(ac->preshared_key, sizeof(ac->preshared_key), s->preshared_key,
@@ -198,8 +198,8 @@ static void portald_authorize(struct portald *d, struct portald_conn *c,
                               const struct floe_store_resource *sr,
                               const struct floe_store_device *gw, const char *resource_id)
 {
-    struct floe_store_authorization a = {.client_id = c->dev.id, .gateway_id = gw->id,
-                                         .resource_id = sr->id};
+    struct floe_store_authorization a = {
+        .client_id = c->dev.id, .gateway_id = gw->id, .resource_id = sr->id};
     struct floe_portal_resource res;
     struct portald_authz_secrets s;
     struct portald_authz *pa;
@@ -221,8 +221,8 @@ static void portald_authorize(struct portald *d, struct portald_conn *c,
         return;
     }
     pa = &c->authz[c->n_authz++];
-    *pa = (struct portald_authz){.id = a.id, .gateway_id = gw->id, .resource_id = sr->id,
-                                 .client_json = created};
+    *pa = (struct portald_authz){
+        .id = a.id, .gateway_id = gw->id, .resource_id = sr->id, .client_json = created};
 }
 
 static void portald_request_authorization(struct portald *d, struct portald_conn *c)
@@ -426,8 +426,8 @@ void portald_route_notify(struct portald *d, const char *payload)
     json_t *to = root ? json_object_get(root, "to") : NULL;
     json_t *msg = root ? json_object_get(root, "msg") : NULL;
     json_t *ack = root ? json_object_get(root, "ack") : NULL;
-    struct portald_conn *c = json_is_integer(to) ? portald_device_conn(d, json_integer_value(to))
-                                                 : NULL;
+    struct portald_conn *c =
+        json_is_integer(to) ? portald_device_conn(d, json_integer_value(to)) : NULL;
     char *text;
 
     if (!c || c->dead) {

@@ -92,8 +92,8 @@ static int portald_conn_flush(struct portald *d, struct portald_conn *c, floe_ti
         w = NULL;
         c->wbuf = NULL;
     }
-    while ((len = floe_wsconn_poll_transmit(c->ws, now, portald_io_buf,
-                                            sizeof(portald_io_buf))) > 0) {
+    while ((len = floe_wsconn_poll_transmit(c->ws, now, portald_io_buf, sizeof(portald_io_buf))) >
+           0) {
         n = send(c->fd, portald_io_buf, (size_t)len, MSG_NOSIGNAL);
         if (n < 0 && errno != EAGAIN && errno != EINTR)
             return FLOE_ERR_IO;
@@ -141,8 +141,8 @@ int portald_send_msg(struct portald *d, struct portald_conn *c)
     long n = floe_portal_msg_encode(d->msg, d->out, FLOE_PORTAL_JSON_MAX);
 
     if (n < 0) {
-        portald_log(d, FLOE_LOG_ERROR, "cannot encode %s: %s",
-                    floe_portal_msg_event(d->msg->type), floe_strerror((int)n));
+        portald_log(d, FLOE_LOG_ERROR, "cannot encode %s: %s", floe_portal_msg_event(d->msg->type),
+                    floe_strerror((int)n));
         return (int)n;
     }
     return portald_send_json(d, c, d->out, (size_t)n);
@@ -183,8 +183,7 @@ static void portald_conn_free(struct portald *d, struct portald_conn *c)
     free(c);
 }
 
-static int portald_conn_new(struct portald *d, int fd, const struct floe_addr *peer,
-                            floe_time now)
+static int portald_conn_new(struct portald *d, int fd, const struct floe_addr *peer, floe_time now)
 {
     struct floe_wsconn_config cfg;
     struct portald_conn *c = calloc(1, sizeof(*c));
@@ -228,8 +227,8 @@ static bool portald_accept_one(struct portald *d, floe_time now)
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     struct floe_addr peer = {0};
-    int one = 1, fd = accept4(d->listen_fd, (struct sockaddr *)&ss, &len,
-                              SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int one = 1,
+        fd = accept4(d->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
     if (fd < 0)
         return errno == EINTR || errno == ECONNABORTED;

@@ -54,13 +54,13 @@ struct portald_conn {
     int fd;
     size_t slot; /* index in portald.conns */
     uint64_t serial;
-    void *wbuf;    /* bytes left from a short write */
-    bool dead;     /* freed after this round of events */
+    void *wbuf; /* bytes left from a short write */
+    bool dead;  /* freed after this round of events */
     struct floe_addr peer;
     struct floe_wsconn *ws;
-    bool writing;  /* EPOLLOUT armed */
-    bool closing;  /* the socket closes once the wsconn's last bytes are out */
-    bool eof;      /* the peer closed its side */
+    bool writing;      /* EPOLLOUT armed */
+    bool closing;      /* the socket closes once the wsconn's last bytes are out */
+    bool eof;          /* the peer closed its side */
     floe_time due;     /* the wsconn's deadline or the idle timeout */
     floe_time last_in; /* when bytes last arrived */
     /* after the upgrade */
@@ -68,7 +68,7 @@ struct portald_conn {
     bool joined;
     struct floe_store_token_info token;
     struct floe_store_device dev;
-    char sid[24]; /* dev.id in decimal: the protocol's id */
+    char sid[24];                  /* dev.id in decimal: the protocol's id */
     struct portald_conn *next_dev; /* the device table's chain */
     struct portald_seen *seen;     /* clients: resources sent, sorted by id */
     size_t n_seen;
@@ -157,7 +157,7 @@ uint32_t portald_push_relay_list(struct portald *d, const char *sid,
                                  struct floe_portal_relay *relays, uint32_t cap);
 
 /* Log printf-style at level from target "portal". */
-#define portald_log(d, level, ...)                                                                \
+#define portald_log(d, level, ...)                                                                 \
     floe_jsonlog_logf(&(d)->log, (level), "portal", NULL, 0, __VA_ARGS__)
 
 #endif

@@ -93,8 +93,8 @@ static void dev_flush(struct dev *d)
     uint8_t buf[16384];
     long n;
 
-    while (d->fd >= 0 && (n = floe_wsconn_poll_transmit(d->ws, floe_io_now(), buf, sizeof(buf))) >
-                             0) {
+    while (d->fd >= 0 &&
+           (n = floe_wsconn_poll_transmit(d->ws, floe_io_now(), buf, sizeof(buf))) > 0) {
         size_t off = 0;
 
         while (off < (size_t)n) {
@@ -418,15 +418,14 @@ static void step_authorize_fails(const char *resource, const char *reason)
     free(f);
 }
 
-
 static void check_cands(struct floe_portal_msg *m, const char *from, const char *cand)
 {
     if (m->u.cands.n_ids != 1 || strcmp(m->u.cands.ids[0], from) != 0 ||
         m->u.cands.n_candidates != 1 || strcmp(m->u.cands.candidates[0], cand) != 0)
         FAIL("%s from '%s' with %u candidates ('%s'), expected from '%s' '%s'",
              floe_portal_msg_event(m->type), m->u.cands.n_ids ? m->u.cands.ids[0] : "",
-             m->u.cands.n_candidates, m->u.cands.n_candidates ? m->u.cands.candidates[0] : "",
-             from, cand);
+             m->u.cands.n_candidates, m->u.cands.n_candidates ? m->u.cands.candidates[0] : "", from,
+             cand);
     free(m);
 }
 
@@ -452,8 +451,8 @@ static void step_candidates(bool invalidate)
     check_cands(expect_msg(g, got, FLOE_PORTAL_TOPIC_GATEWAY, 5000), client_id, cc);
 
     memset(&scratch, 0, sizeof(scratch));
-    scratch.type = invalidate ? FLOE_PORTAL_MSG_BROADCAST_INVALIDATED
-                              : FLOE_PORTAL_MSG_BROADCAST_CANDIDATES;
+    scratch.type =
+        invalidate ? FLOE_PORTAL_MSG_BROADCAST_INVALIDATED : FLOE_PORTAL_MSG_BROADCAST_CANDIDATES;
     scratch.topic = FLOE_PORTAL_TOPIC_GATEWAY;
     scratch.u.cands.n_ids = 1;
     snprintf(scratch.u.cands.ids[0], FLOE_PORTAL_ID_MAX, "%s", client_id);
@@ -535,7 +534,8 @@ static void step_init(struct dev *d, const char *kv)
         if (d->last_init.n_relays != n)
             FAIL("%s: init had %u relays, expected %u", d->role, d->last_init.n_relays, n);
         for (uint32_t i = 0; i < d->last_init.n_relays; i++)
-            if (!strchr(d->last_init.relays[i].username, ':') || !d->last_init.relays[i].password[0])
+            if (!strchr(d->last_init.relays[i].username, ':') ||
+                !d->last_init.relays[i].password[0])
                 FAIL("%s: relay without REST credentials", d->role);
         return;
     }
@@ -626,8 +626,7 @@ static int run_step(int argc, char **argv, int i)
             FAIL("%s: the portal did not close the connection", a1);
         if (d->close_code != (unsigned)atoi(a2))
             FAIL("%s: closed with code %u (%s), expected %s", a1, d->close_code, d->error, a2);
-        printf("%s: connection closed by the portal with %u (%s)\n", a1, d->close_code,
-               d->error);
+        printf("%s: connection closed by the portal with %u (%s)\n", a1, d->close_code, d->error);
         return num3 ? 4 : 3;
     }
     if (strcmp(s, "rejoin") == 0)

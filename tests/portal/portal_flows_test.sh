@@ -1,0 +1,66 @@
+#!/bin/bash
+# floe-portal on SQLite, every message flow of issue 12 between a Client and a Gateway played
+# by tests/portal/portal_driver.c over real WebSockets on loopback: join and init (tunnel
+# addresses, resources, relays with REST credentials), heartbeat, authorization, candidates
+# and invalidations both ways, a resource change pushed, a removed policy revoked at the
+# gateway, a refused resource, a wrong token refused with 401, a relay that stops answering
+# pushed as down, SIGTERM closing with 1001, and a restart with the state kept.
+set -euo pipefail
+TMP=$(mktemp -d)
+. "$FLOE_SOURCE_DIR/tests/portal/portal_lib.sh"
+trap portal_cleanup EXIT
+need_bin floe-portal floe-relay portal_driver
+need_tool curl python3
+
+DB=sqlite:$TMP/portal.db
+RELAY_PORT=$(free_port udp)
+PORT=$(free_port tcp)
+setup_model "$RELAY_PORT" relay-secret-1
+start_relay "$RELAY_PORT" relay-secret-1
+start_portal a "$PORT" --insecure --relay-check-ms 300
+
+# The portal's restart, as a command the driver runs between steps.
+cat >"$TMP/restart.sh" <<EOS
+#!/bin/bash
+set -euo pipefail
+TMP=$TMP FLOE_BIN_DIR=$FLOE_BIN_DIR FLOE_SOURCE_DIR=$FLOE_SOURCE_DIR DB=$DB
+. "$FLOE_SOURCE_DIR/tests/portal/portal_lib.sh"
+start_portal b $PORT --insecure --relay-check-ms 300
+EOS
+chmod +x "$TMP/restart.sh"
+
+"$DRIVER" --portal "127.0.0.1:$PORT" --client-token "$CLIENT_TOKEN" --gateway-token "$GW_TOKEN" \
+    join gateway join client \
+    init client resources=1 init client relays=1 init gateway relays=1 \
+    heartbeat client heartbeat gateway \
+    authorize "$RESOURCE" \
+    candidates invalidate \
+    authorize-fails "$OTHER_RESOURCE" forbidden \
+    authorize-fails 999999 not_found \
+    run "$PORTAL admin --database $DB policies add --group $GROUP --resource $OTHER_RESOURCE >/dev/null" \
+    expect client resource_created_or_updated 5 \
+    authorize "$OTHER_RESOURCE" \
+    run "$PORTAL admin --database $DB policies remove $POLICY" \
+    expect client resource_deleted 5 \
+    expect gateway reject_access 5 \
+    run "kill $(cat "$TMP/relay.pid")" \
+    relay-down client "$RELAY" 10 \
+    relay-down gateway "$RELAY" 10 \
+    run "kill $(portal_pid a)" \
+    wait-closed client 1001 5 \
+    wait-closed gateway 1001 5 \
+    run "$TMP/restart.sh" \
+    rejoin gateway 10 rejoin client 10 \
+    same-addresses client same-addresses gateway \
+    init client resources=1 \
+    authorize "$OTHER_RESOURCE" candidates \
+    refused "1.not-a-valid-token" | tee "$TMP/driver.out"
+
+wait_exit "$(portal_pid a)" "floe-portal a did not stop on SIGTERM"
+# The first instance logged JSON lines and stopped cleanly.
+jq -e 'select(.message == "floe-portal stopped")' "$TMP/a.log" >/dev/null ||
+    fail "no 'floe-portal stopped' line in the log"
+curl -fsS "http://127.0.0.1:$PORT/metrics" >"$TMP/metrics"
+grep -q '^floe_portal_auth_failures_total 1$' "$TMP/metrics" || fail "401 not counted"
+grep -q '^floe_portal_candidates_relayed_total [1-9]' "$TMP/metrics" || fail "candidates not counted"
+echo "ok: floe-portal flows on SQLite"
