@@ -414,6 +414,20 @@ static void portald_udp_read(struct portald *d, floe_time now)
     portald_push_relays(d);
 }
 
+/* A PostgreSQL connection made again has a new socket: watch that one. */
+static void portald_notify_fd_check(struct portald *d)
+{
+    int fd = floe_store_notify_fd(d->store);
+
+    if (fd == d->notify_fd)
+        return;
+    if (d->notify_fd >= 0)
+        (void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->notify_fd, NULL);
+    d->notify_fd = fd;
+    if (fd >= 0 && portald_epoll_add(d, fd, EPOLLIN, PORTALD_TAG_NOTIFY) < 0)
+        portald_log(d, FLOE_LOG_ERROR, "cannot watch the database's notifications");
+}
+
 static void portald_periodic(struct portald *d, floe_time now)
 {
     if (now >= portald_relays_poll_timeout(&d->relays))
@@ -431,6 +445,7 @@ static void portald_periodic(struct portald *d, floe_time now)
     if (now >= d->next_changes) {
         d->next_changes = now + PORTALD_CHANGES_POLL;
         portald_push_changes(d);
+        portald_notify_fd_check(d);
     }
     portald_conns_timeout(d, now);
 }

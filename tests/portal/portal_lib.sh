@@ -51,8 +51,8 @@ start_relay() {
     wait_udp "$1" "$(cat "$TMP/relay.pid")"
 }
 
-# portal_cleanup: stop everything recorded in $TMP/pids (by pid), then remove $TMP.
-portal_cleanup() {
+# portal_cleanup_pids: stop everything recorded in $TMP/pids (by pid).
+portal_cleanup_pids() {
     local pid
     if [ -f "$TMP/pids" ]; then
         while read -r pid; do
@@ -62,6 +62,11 @@ portal_cleanup() {
             stop_pid "$pid"
         done <"$TMP/pids"
     fi
+}
+
+# portal_cleanup: portal_cleanup_pids, then remove $TMP.
+portal_cleanup() {
+    portal_cleanup_pids
     rm -rf "$TMP"
 }
 

@@ -1,0 +1,48 @@
+#!/bin/bash
+# floe-portal on PostgreSQL with two instances sharing one database (issue 12): the Client on
+# instance A, the Gateway on instance B. Authorization (create_authorization from A to B's
+# gateway and the acknowledgement back, through the store's NOTIFY), candidates and
+# invalidations both ways across, a resource change pushed to the client (changes table +
+# NOTIFY); then A is killed (SIGKILL: no close frame), the client reconnects to B with the same
+# tunnel addresses and goes on. PostgreSQL runs from a temporary directory (pg.sh), stopped
+# by pid.
+set -euo pipefail
+TMP=$(mktemp -d /tmp/floe-portal-pg.XXXXXX)
+. "$FLOE_SOURCE_DIR/tests/portal/portal_lib.sh"
+# shellcheck source=pg.sh
+. "$FLOE_SOURCE_DIR/tests/portal/pg.sh"
+cleanup() {
+    portal_cleanup_pids
+    floe_pg_stop
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+need_bin floe-portal portal_driver
+need_tool curl python3 ss runuser
+
+floe_pg_start "$TMP" || fail "cannot start PostgreSQL"
+DB=$(floe_pg_createdb floe_portal_two) || fail "cannot create the database"
+setup_model "$(free_port udp)" relay-secret-2
+PORT_A=$(free_port tcp)
+start_portal a "$PORT_A" --insecure --instance inst_a
+PORT_B=$(free_port tcp)
+start_portal b "$PORT_B" --insecure --instance inst_b
+
+"$DRIVER" --portal "127.0.0.1:$PORT_A" --client-token "$CLIENT_TOKEN" \
+    --gateway-token "$GW_TOKEN" \
+    set-portal gateway "127.0.0.1:$PORT_B" \
+    join gateway join client init client resources=1 \
+    authorize "$RESOURCE" candidates invalidate \
+    run "$PORTAL admin --database '$DB' policies add --group $GROUP --resource $OTHER_RESOURCE >/dev/null" \
+    expect client resource_created_or_updated 5 \
+    authorize "$OTHER_RESOURCE" \
+    run "kill -9 $(portal_pid a)" \
+    wait-closed client 1006 5 \
+    set-portal client "127.0.0.1:$PORT_B" \
+    rejoin client 10 same-addresses client init client resources=2 \
+    authorize "$RESOURCE" candidates invalidate
+
+curl -fsS "http://127.0.0.1:$PORT_B/metrics" >"$TMP/metrics"
+grep -q '^floe_portal_notifies_in_total [1-9]' "$TMP/metrics" ||
+    fail "instance B received no notification from A"
+echo "ok: floe-portal on PostgreSQL with two instances"
