@@ -1,17 +1,18 @@
 /*
  * portal_driver: plays a Client and a Gateway against a real floe-portal, for the scripts
- * tests/portal/portal_*_test.sh. It owns two TCP sockets, each with a floe_wsconn (client role) and
- * the protocol codec of floe/portal.h, and runs the steps given on its command line in order;
- * the first step that fails prints why and exits 1.
+ * tests/portal/portal_*_test.sh. Each device is a protocol client of libfloe's portal module
+ * (struct floe_portal_client: upgrade, join, heartbeats, reconnects) on a TCP socket this
+ * program owns; the steps given on the command line run in order and the first that fails
+ * prints why and exits 1.
  *
  *   portal_driver --portal ADDR:PORT --client-token T --gateway-token T [--ca-file PEM
  *                 --server-name NAME] STEP...
  *
  * Steps (ROLE is client or gateway):
- *   join ROLE                connect, upgrade, phx_join, expect phx_reply ok and init
+ *   join ROLE                connect, upgrade, join; the init arrives
  *   init ROLE KEY=N          the last init had N resources (KEY resources) or relays (relays)
  *   same-addresses ROLE      the last init's addresses equal the first init's
- *   heartbeat ROLE           a heartbeat is answered on topic phoenix
+ *   heartbeat ROLE           heartbeats (every 500 ms here) are answered for 1.5 s
  *   authorize RESOURCE       request_authorization -> create_authorization at the gateway ->
  *                            authorization_created back -> authorization_created at the
  *                            client with the same preshared key and ICE credentials
@@ -22,13 +23,14 @@
  *   expect ROLE EVENT [SECONDS]       an EVENT message arrives (default 10 s)
  *   relay-down ROLE ID [SECONDS]      relays_presence with ID among disconnected_ids
  *   run COMMAND              system(COMMAND) must exit 0
- *   refused TOKEN            an upgrade with TOKEN is answered 401
- *   tls-refused ROLE         the upgrade fails with a TLS certificate error
+ *   refused TOKEN            a client with TOKEN is refused: 401, final
+ *   tls-refused ROLE         the connection fails with a TLS certificate error
  *   drop ROLE                close the connection (no close handshake)
  *   wait-closed ROLE CODE [SECONDS]   the portal closes the connection with close code
  *                            CODE (1001 when it stops cleanly; 1006: no close frame)
- *   rejoin ROLE [SECONDS]    join again, retrying while the portal is unreachable
- *   set-portal ROLE ADDR:PORT         later joins of ROLE go to another instance
+ *   rejoin ROLE [SECONDS]    connect the same protocol client again (retrying while the
+ *                            portal is unreachable) and join
+ *   set-portal ROLE ADDR:PORT         later connections of ROLE go to another instance
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -51,18 +53,17 @@
 
 struct dev {
     const char *role;
+    enum floe_portal_role prole;
+    enum floe_portal_topic topic;
     char portal[64];
     char token[256];
     char key[64]; /* WireGuard public key, base64 */
     const char *ca_file, *server_name;
-    enum floe_portal_topic topic;
     int fd;
-    struct floe_wsconn *ws;
-    bool open, closed;
-    int http_status;
-    unsigned close_code;
-    char error[FLOE_WSCONN_TEXT_MAX];
-    unsigned ref;
+    struct floe_portal_client *pc;
+    bool joined, lost, fatal;
+    int status;
+    char reason[FLOE_PORTAL_REASON_MAX];
     struct floe_portal_msg *inbox[INBOX_MAX];
     size_t n_inbox;
     struct floe_portal_init first_init, last_init;
@@ -70,8 +71,6 @@ struct dev {
 };
 
 static struct dev devs[2];
-static struct floe_portal_msg scratch;
-static char out_json[FLOE_PORTAL_JSON_MAX];
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
@@ -93,8 +92,8 @@ static void dev_flush(struct dev *d)
     uint8_t buf[16384];
     long n;
 
-    while (d->fd >= 0 &&
-           (n = floe_wsconn_poll_transmit(d->ws, floe_io_now(), buf, sizeof(buf))) > 0) {
+    while (d->pc && d->fd >= 0 &&
+           (n = floe_portal_client_poll_transmit(d->pc, floe_io_now(), buf, sizeof(buf))) > 0) {
         size_t off = 0;
 
         while (off < (size_t)n) {
@@ -112,83 +111,97 @@ static void dev_flush(struct dev *d)
     }
 }
 
-static void dev_take(struct dev *d, const struct floe_span *m)
+static void dev_keep(struct dev *d, const struct floe_portal_msg *m)
 {
-    char reason[160];
-    struct floe_portal_msg *msg = malloc(sizeof(*msg));
+    struct floe_portal_msg *copy = malloc(sizeof(*copy));
 
-    if (!msg)
+    if (!copy)
         FAIL("out of memory");
-    if (floe_portal_msg_decode(msg, (const char *)m->ptr, m->len, reason, sizeof(reason)) < 0)
-        FAIL("%s received an undecodable message (%s): %.*s", d->role, reason, (int)m->len,
-             (const char *)m->ptr);
-    if (msg->type == FLOE_PORTAL_MSG_INIT) {
-        d->last_init = msg->u.init;
+    *copy = *m;
+    if (m->type == FLOE_PORTAL_MSG_INIT) {
+        d->last_init = m->u.init;
         if (!d->has_init)
-            d->first_init = msg->u.init;
+            d->first_init = m->u.init;
         d->has_init = true;
     }
     if (d->n_inbox == INBOX_MAX)
         FAIL("%s: inbox full", d->role);
-    d->inbox[d->n_inbox++] = msg;
+    d->inbox[d->n_inbox++] = copy;
+}
+
+static void dev_close_fd(struct dev *d)
+{
+    if (d->fd >= 0)
+        close(d->fd);
+    d->fd = -1;
 }
 
 static void dev_events(struct dev *d)
 {
-    struct floe_wsconn_event ev;
-    struct floe_span m;
+    struct floe_portal_client_event ev;
 
-    while (floe_wsconn_poll_event(d->ws, &ev) == 1) {
-        if (ev.kind == FLOE_WSCONN_EV_OPEN)
-            d->open = true;
-        if (ev.kind == FLOE_WSCONN_EV_ERROR) {
-            d->http_status = ev.http_status;
-            snprintf(d->error, sizeof(d->error), "%s", ev.text);
-        }
-        if (ev.kind == FLOE_WSCONN_EV_CLOSED) {
-            d->closed = true;
-            d->close_code = ev.code;
-            if (!d->error[0])
-                snprintf(d->error, sizeof(d->error), "%s", ev.text);
+    while (floe_portal_client_poll_event(d->pc, &ev) == 1) {
+        switch (ev.kind) {
+        case FLOE_PORTAL_EV_JOINED:
+            d->joined = true;
+            dev_keep(d, ev.msg);
+            break;
+        case FLOE_PORTAL_EV_MESSAGE:
+            dev_keep(d, ev.msg);
+            break;
+        case FLOE_PORTAL_EV_DISCONNECTED:
+        case FLOE_PORTAL_EV_FATAL:
+            d->joined = false;
+            d->lost = true;
+            d->fatal = d->fatal || ev.kind == FLOE_PORTAL_EV_FATAL;
+            d->status = ev.status ? ev.status : d->status;
+            snprintf(d->reason, sizeof(d->reason), "%s", ev.reason);
+            dev_close_fd(d);
+            break;
+        case FLOE_PORTAL_EV_RECONNECT_AT:
+            break;
         }
     }
-    while (floe_wsconn_poll_message(d->ws, &m) == 1)
-        dev_take(d, &m);
     dev_flush(d);
 }
 
-/* Read what arrives on both connections for up to ms milliseconds, or until done(d) holds. */
+static void dev_read(struct dev *d)
+{
+    uint8_t buf[16384];
+    ssize_t r = recv(d->fd, buf, sizeof(buf), 0);
+
+    if (r > 0) {
+        (void)floe_portal_client_handle_input(d->pc, floe_io_now(), buf, (size_t)r);
+    } else if (r == 0 || errno != EAGAIN) {
+        (void)floe_portal_client_disconnected(d->pc, floe_io_now());
+        dev_close_fd(d);
+    }
+}
+
+/* Run both devices for up to ms milliseconds, or until done(d, arg) holds. */
 static bool pump(struct dev *d, int ms, bool (*done)(struct dev *, const void *), const void *arg)
 {
     floe_time end = floe_io_now() + (floe_time)ms * 1000000u;
 
     while (!done(d, arg)) {
         struct pollfd p[2];
+        struct dev *who[2];
         nfds_t n = 0;
-        uint8_t buf[16384];
-        floe_time now = floe_io_now();
 
-        if (now >= end)
+        if (floe_io_now() >= end)
             return false;
         for (int i = 0; i < 2; i++)
-            if (devs[i].fd >= 0)
+            if (devs[i].fd >= 0) {
+                who[n] = &devs[i];
                 p[n++] = (struct pollfd){.fd = devs[i].fd, .events = POLLIN};
+            }
         (void)poll(p, n, 20);
-        for (nfds_t i = 0; i < n; i++) {
-            struct dev *x = devs[0].fd == p[i].fd ? &devs[0] : &devs[1];
-            ssize_t r;
-
-            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            r = recv(x->fd, buf, sizeof(buf), 0);
-            if (r > 0)
-                (void)floe_wsconn_handle_input(x->ws, floe_io_now(), buf, (size_t)r);
-            else if (r == 0 || errno != EAGAIN)
-                floe_wsconn_handle_eof(x->ws, floe_io_now()), close(x->fd), x->fd = -1;
-        }
+        for (nfds_t i = 0; i < n; i++)
+            if (p[i].revents & (POLLIN | POLLHUP | POLLERR))
+                dev_read(who[i]);
         for (int i = 0; i < 2; i++)
-            if (devs[i].ws) {
-                floe_wsconn_handle_timeout(devs[i].ws, floe_io_now());
+            if (devs[i].pc) {
+                floe_portal_client_handle_timeout(devs[i].pc, floe_io_now());
                 dev_events(&devs[i]);
             }
     }
@@ -217,26 +230,23 @@ static int tcp_connect(const char *portal)
     return fd;
 }
 
-static void dev_reset(struct dev *d)
+/* Forget the connection's outcome and the messages not looked at. */
+static void dev_clear(struct dev *d)
 {
-    if (d->fd >= 0)
-        close(d->fd);
-    d->fd = -1;
-    floe_wsconn_free(d->ws);
-    d->ws = NULL;
-    d->open = d->closed = false;
-    d->http_status = 0;
-    d->close_code = 0;
-    d->error[0] = '\0';
+    d->joined = d->lost = false;
+    d->status = 0;
+    d->reason[0] = '\0';
     for (size_t i = 0; i < d->n_inbox; i++)
         free(d->inbox[i]);
     d->n_inbox = 0;
 }
 
-static bool is_open_or_closed(struct dev *d, const void *arg)
+static void dev_free(struct dev *d)
 {
-    (void)arg;
-    return d->open || d->closed;
+    dev_close_fd(d);
+    dev_clear(d);
+    floe_portal_client_free(d->pc);
+    d->pc = NULL;
 }
 
 /* Percent-encode s for a query string. */
@@ -253,34 +263,50 @@ static void query_escape(char *out, size_t cap, const char *s)
     out[n] = '\0';
 }
 
-/* TCP connect and the upgrade with token: true when open; false with d->error/http_status. */
-static bool dev_upgrade(struct dev *d, const char *token)
+/* The protocol client of d with token (made once; reconnects reuse it). */
+static void dev_client_new(struct dev *d, const char *token)
 {
-    struct floe_wsconn_config cfg;
+    struct floe_portal_client_config cfg;
     char path[256], key[128];
 
-    dev_reset(d);
-    d->fd = tcp_connect(d->portal);
-    if (d->fd < 0) {
-        snprintf(d->error, sizeof(d->error), "connect: %s", strerror(errno));
-        return false;
-    }
     query_escape(key, sizeof(key), d->key);
     snprintf(path, sizeof(path), "/%s/websocket?public_key=%s&name=%s", d->role, key, d->role);
-    floe_wsconn_config_default(&cfg);
-    cfg.role = FLOE_WSCONN_CLIENT;
+    floe_portal_client_config_default(&cfg);
     cfg.rng = floe_crypto_rng();
+    cfg.role = d->prole;
     cfg.host = d->portal;
     cfg.path = path;
     cfg.token = token;
     cfg.tls = d->ca_file != NULL;
     cfg.ca_file = d->ca_file;
     cfg.server_name = d->server_name;
-    if (floe_wsconn_new(&d->ws, &cfg) < 0 || floe_wsconn_start(d->ws, floe_io_now()) < 0)
-        FAIL("%s: cannot make the WebSocket", d->role);
+    cfg.heartbeat_interval = FLOE_MS(500);
+    if (floe_portal_client_new(&d->pc, &cfg) < 0)
+        FAIL("%s: cannot make the protocol client", d->role);
+}
+
+static bool is_settled(struct dev *d, const void *arg)
+{
+    (void)arg;
+    return d->joined || d->lost;
+}
+
+/* One connection attempt: TCP, then the client's upgrade and join. True when joined. */
+static bool dev_connect(struct dev *d)
+{
+    dev_clear(d);
+    d->fd = tcp_connect(d->portal);
+    if (d->fd < 0) {
+        snprintf(d->reason, sizeof(d->reason), "connect: %s", strerror(errno));
+        d->lost = true;
+        return false;
+    }
+    if (floe_portal_client_connect(d->pc, floe_io_now()) < 0)
+        FAIL("%s: floe_portal_client_connect refused (state %s)", d->role,
+             floe_portal_client_state_name(floe_portal_client_get_state(d->pc)));
     dev_flush(d);
-    (void)pump(d, 5000, is_open_or_closed, NULL);
-    return d->open;
+    (void)pump(d, 5000, is_settled, NULL);
+    return d->joined;
 }
 
 struct want {
@@ -295,7 +321,7 @@ static bool has_msg(struct dev *d, const void *arg)
     for (size_t i = 0; i < d->n_inbox; i++)
         if (d->inbox[i]->type == w->type && (!w->topic || d->inbox[i]->topic == w->topic))
             return true;
-    return d->closed;
+    return d->lost;
 }
 
 /* Wait for a message of type (on topic, 0: any) and take it out of the inbox (caller frees). */
@@ -315,48 +341,39 @@ static struct floe_portal_msg *expect_msg(struct dev *d, enum floe_portal_msg_ty
         return m;
     }
     FAIL("%s: no %s within %d ms%s%s", d->role, floe_portal_msg_event(type), ms,
-         d->closed ? " (connection closed: " : "", d->closed ? d->error : "");
-}
-
-/* Send d's message scratch (ref from the counter when want_ref). */
-static void send_msg(struct dev *d, struct floe_portal_msg *m, bool want_ref)
-{
-    long n;
-
-    m->has_ref = want_ref;
-    if (want_ref)
-        snprintf(m->ref, sizeof(m->ref), "%u", ++d->ref);
-    n = floe_portal_msg_encode(m, out_json, sizeof(out_json));
-    if (n < 0)
-        FAIL("%s: cannot encode %s: %s", d->role, floe_portal_msg_event(m->type),
-             floe_strerror((int)n));
-    if (floe_wsconn_send_text(d->ws, floe_io_now(), out_json, (size_t)n) < 0)
-        FAIL("%s: cannot send %s", d->role, floe_portal_msg_event(m->type));
-    dev_flush(d);
-}
-
-static void expect_ok(struct dev *d, enum floe_portal_topic topic)
-{
-    struct floe_portal_msg *r = expect_msg(d, FLOE_PORTAL_MSG_REPLY, topic, 5000);
-
-    if (!r->u.reply.ok || strcmp(r->ref, scratch.ref) != 0)
-        FAIL("%s: reply %s to ref %s: %s", d->role, r->u.reply.ok ? "ok" : "error", r->ref,
-             r->u.reply.reason);
-    free(r);
+         d->lost ? "; connection lost: " : "", d->lost ? d->reason : "");
 }
 
 static void step_join(struct dev *d)
 {
-    if (!dev_upgrade(d, d->token))
-        FAIL("%s: upgrade failed: %s (HTTP %d)", d->role, d->error, d->http_status);
-    memset(&scratch, 0, sizeof(scratch));
-    scratch.type = FLOE_PORTAL_MSG_JOIN;
-    scratch.topic = d->topic;
-    send_msg(d, &scratch, true);
-    expect_ok(d, d->topic);
+    if (!d->pc)
+        dev_client_new(d, d->token);
+    if (!dev_connect(d))
+        FAIL("%s: not joined: %s (HTTP %d)", d->role, d->reason, d->status);
     free(expect_msg(d, FLOE_PORTAL_MSG_INIT, d->topic, 5000));
     printf("%s joined: %u resources, %u relays\n", d->role, d->last_init.n_resources,
            d->last_init.n_relays);
+}
+
+static bool is_never(struct dev *d, const void *arg)
+{
+    (void)arg;
+    return d->lost;
+}
+
+/* Heartbeats go out every 500 ms: for 1.5 s each is answered and the channel stays up. */
+static void step_heartbeat(struct dev *d)
+{
+    struct floe_portal_client_stats a, b;
+
+    floe_portal_client_get_stats(d->pc, &a);
+    (void)pump(d, 1500, is_never, NULL);
+    floe_portal_client_get_stats(d->pc, &b);
+    if (d->lost || b.heartbeats_sent < a.heartbeats_sent + 2 || b.heartbeats_missed)
+        FAIL("%s: heartbeats %llu sent, %llu missed%s%s", d->role,
+             (unsigned long long)(b.heartbeats_sent - a.heartbeats_sent),
+             (unsigned long long)b.heartbeats_missed, d->lost ? ", lost: " : "", d->reason);
+    printf("%s: heartbeats answered\n", d->role);
 }
 
 /* The devices' protocol ids, learnt from an authorization (each side sees the other's). */
@@ -368,21 +385,17 @@ static void step_authorize(const char *resource)
     struct floe_portal_msg *ca, *ac;
     char ref[FLOE_PORTAL_ID_MAX];
 
-    memset(&scratch, 0, sizeof(scratch));
-    scratch.type = FLOE_PORTAL_MSG_REQUEST_AUTHORIZATION;
-    scratch.topic = FLOE_PORTAL_TOPIC_CLIENT;
-    snprintf(scratch.u.request.resource_id, FLOE_PORTAL_ID_MAX, "%s", resource);
-    send_msg(c, &scratch, true);
+    if (floe_portal_client_request_authorization(c->pc, floe_io_now(), resource, NULL) < 0)
+        FAIL("client: cannot request an authorization");
+    dev_flush(c);
     ca = expect_msg(g, FLOE_PORTAL_MSG_CREATE_AUTHORIZATION, 0, 5000);
     if (strcmp(ca->u.create.resource.id, resource) != 0)
         FAIL("create_authorization for resource %s, expected %s", ca->u.create.resource.id,
              resource);
     snprintf(ref, sizeof(ref), "%s", ca->u.create.ref);
-    memset(&scratch, 0, sizeof(scratch));
-    scratch.type = FLOE_PORTAL_MSG_GATEWAY_AUTHORIZED;
-    scratch.topic = FLOE_PORTAL_TOPIC_GATEWAY;
-    snprintf(scratch.u.authorized.ref, FLOE_PORTAL_ID_MAX, "%s", ref);
-    send_msg(g, &scratch, true);
+    if (floe_portal_client_authorization_created(g->pc, floe_io_now(), ref) < 0)
+        FAIL("gateway: cannot acknowledge the authorization");
+    dev_flush(g);
     ac = expect_msg(c, FLOE_PORTAL_MSG_AUTHORIZATION_CREATED, 0, 5000);
     if (strcmp(ac->u.created.resource_id, resource) != 0 ||
         memcmp(ac->u.created.preshared_key, ca->u.create.client.preshared_key, 32) != 0 ||
@@ -405,11 +418,9 @@ static void step_authorize_fails(const char *resource, const char *reason)
     struct dev *c = dev_by_role("client");
     struct floe_portal_msg *f;
 
-    memset(&scratch, 0, sizeof(scratch));
-    scratch.type = FLOE_PORTAL_MSG_REQUEST_AUTHORIZATION;
-    scratch.topic = FLOE_PORTAL_TOPIC_CLIENT;
-    snprintf(scratch.u.request.resource_id, FLOE_PORTAL_ID_MAX, "%s", resource);
-    send_msg(c, &scratch, true);
+    if (floe_portal_client_request_authorization(c->pc, floe_io_now(), resource, NULL) < 0)
+        FAIL("client: cannot request an authorization");
+    dev_flush(c);
     f = expect_msg(c, FLOE_PORTAL_MSG_AUTHORIZATION_FAILED, 0, 5000);
     if (strcmp(f->u.failed.reason, reason) != 0)
         FAIL("authorization_creation_failed reason '%s', expected '%s'", f->u.failed.reason,
@@ -429,6 +440,15 @@ static void check_cands(struct floe_portal_msg *m, const char *from, const char 
     free(m);
 }
 
+static void send_cands(struct dev *d, bool invalidate, const char *peer, const char *cand)
+{
+    const char *ids[1] = {peer}, *cands[1] = {cand};
+
+    if (floe_portal_client_send_candidates(d->pc, floe_io_now(), invalidate, ids, 1, cands, 1) < 0)
+        FAIL("%s: cannot send candidates", d->role);
+    dev_flush(d);
+}
+
 static void step_candidates(bool invalidate)
 {
     struct dev *c = dev_by_role("client"), *g = dev_by_role("gateway");
@@ -437,30 +457,11 @@ static void step_candidates(bool invalidate)
                      "10.0.0.2 rport 41000";
     enum floe_portal_msg_type got =
         invalidate ? FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES : FLOE_PORTAL_MSG_ICE_CANDIDATES;
-    struct floe_portal_msg *m;
 
-    memset(&scratch, 0, sizeof(scratch));
-    scratch.type = invalidate ? FLOE_PORTAL_MSG_INVALIDATE_GATEWAY_CANDIDATES
-                              : FLOE_PORTAL_MSG_NEW_GATEWAY_CANDIDATES;
-    scratch.topic = FLOE_PORTAL_TOPIC_CLIENT;
-    scratch.u.cands.n_ids = 1;
-    snprintf(scratch.u.cands.ids[0], FLOE_PORTAL_ID_MAX, "%s", gateway_id);
-    scratch.u.cands.n_candidates = 1;
-    snprintf(scratch.u.cands.candidates[0], FLOE_PORTAL_CANDIDATE_MAX, "%s", cc);
-    send_msg(c, &scratch, false);
+    send_cands(c, invalidate, gateway_id, cc);
     check_cands(expect_msg(g, got, FLOE_PORTAL_TOPIC_GATEWAY, 5000), client_id, cc);
-
-    memset(&scratch, 0, sizeof(scratch));
-    scratch.type =
-        invalidate ? FLOE_PORTAL_MSG_BROADCAST_INVALIDATED : FLOE_PORTAL_MSG_BROADCAST_CANDIDATES;
-    scratch.topic = FLOE_PORTAL_TOPIC_GATEWAY;
-    scratch.u.cands.n_ids = 1;
-    snprintf(scratch.u.cands.ids[0], FLOE_PORTAL_ID_MAX, "%s", client_id);
-    scratch.u.cands.n_candidates = 1;
-    snprintf(scratch.u.cands.candidates[0], FLOE_PORTAL_CANDIDATE_MAX, "%s", gc);
-    send_msg(g, &scratch, false);
-    m = expect_msg(c, got, FLOE_PORTAL_TOPIC_CLIENT, 5000);
-    check_cands(m, gateway_id, gc);
+    send_cands(g, invalidate, client_id, gc);
+    check_cands(expect_msg(c, got, FLOE_PORTAL_TOPIC_CLIENT, 5000), gateway_id, gc);
     printf("%s relayed both ways\n", invalidate ? "invalidations" : "candidates");
 }
 
@@ -495,22 +496,36 @@ static void step_relay_down(struct dev *d, const char *id, int seconds)
     FAIL("%s: no relays_presence with relay %s down", d->role, id);
 }
 
-static bool is_closed(struct dev *d, const void *arg)
-{
-    (void)arg;
-    return d->closed || d->fd < 0;
-}
-
 static void step_rejoin(struct dev *d, int seconds)
 {
     floe_time end = floe_io_now() + (floe_time)seconds * 1000000000u;
 
-    while (!dev_upgrade(d, d->token)) {
+    while (!dev_connect(d)) {
         if (floe_io_now() >= end)
-            FAIL("%s: cannot reconnect within %d s: %s", d->role, seconds, d->error);
+            FAIL("%s: cannot reconnect within %d s: %s", d->role, seconds, d->reason);
+        dev_close_fd(d);
+        if (floe_portal_client_get_state(d->pc) != FLOE_PORTAL_CLIENT_WAITING)
+            (void)floe_portal_client_disconnected(d->pc, floe_io_now());
+        dev_events(d);
         usleep(200000);
     }
-    step_join(d);
+    free(expect_msg(d, FLOE_PORTAL_MSG_INIT, d->topic, 5000));
+    printf("%s joined again: %u resources, %u relays\n", d->role, d->last_init.n_resources,
+           d->last_init.n_relays);
+}
+
+static void step_wait_closed(struct dev *d, const char *code, int seconds)
+{
+    char want[32];
+
+    if (!pump(d, seconds * 1000, is_never, NULL))
+        FAIL("%s: the portal did not close the connection", d->role);
+    snprintf(want, sizeof(want), "code %s", code);
+    /* 1006: no close frame, the connection just ended */
+    if (!strstr(d->reason, want) &&
+        !(strcmp(code, "1006") == 0 && strstr(d->reason, "closed by the peer")))
+        FAIL("%s: closed (%s), expected close code %s", d->role, d->reason, code);
+    printf("%s: %s\n", d->role, d->reason);
 }
 
 static void step_same_addresses(struct dev *d)
@@ -542,25 +557,35 @@ static void step_init(struct dev *d, const char *kv)
     FAIL("init: expected resources=N or relays=N, got %s", kv);
 }
 
+/* A client with token is refused for good: 401 and the final event. */
 static void step_refused(const char *token)
 {
     struct dev *c = dev_by_role("client");
+    struct floe_portal_client *keep = c->pc;
 
-    if (dev_upgrade(c, token))
-        FAIL("an upgrade with token '%s' was accepted", token);
-    if (c->http_status != 401)
-        FAIL("an upgrade with a wrong token got HTTP %d (%s), expected 401", c->http_status,
-             c->error);
-    printf("wrong token refused: HTTP 401\n");
+    c->pc = NULL;
+    dev_close_fd(c);
+    dev_client_new(c, token);
+    if (dev_connect(c))
+        FAIL("a client with token '%s' joined", token);
+    if (!c->fatal || c->status != 401)
+        FAIL("a wrong token: %s (HTTP %d, %s), expected 401 and final", c->reason, c->status,
+             c->fatal ? "final" : "not final");
+    printf("wrong token refused: HTTP 401, final (%s)\n", c->reason);
+    dev_free(c);
+    c->pc = keep;
+    c->fatal = false;
 }
 
 static void step_tls_refused(struct dev *d)
 {
-    if (dev_upgrade(d, d->token))
+    if (!d->pc)
+        dev_client_new(d, d->token);
+    if (dev_connect(d))
         FAIL("%s: the TLS connection was accepted", d->role);
-    if (!strstr(d->error, "TLS") && !strstr(d->error, "certificate"))
-        FAIL("%s: expected a TLS certificate error, got '%s'", d->role, d->error);
-    printf("%s refused the portal's certificate: %s\n", d->role, d->error);
+    if (!strstr(d->reason, "TLS") && !strstr(d->reason, "certificate"))
+        FAIL("%s: expected a TLS certificate error, got '%s'", d->role, d->reason);
+    printf("%s refused the portal's certificate: %s\n", d->role, d->reason);
 }
 
 /* Run the step at argv[i]; returns how many arguments it took. */
@@ -581,16 +606,8 @@ static int run_step(int argc, char **argv, int i)
         return step_init(dev_by_role(a1), a2), 3;
     if (strcmp(s, "same-addresses") == 0)
         return step_same_addresses(dev_by_role(a1)), 2;
-    if (strcmp(s, "heartbeat") == 0) {
-        struct dev *d = dev_by_role(a1);
-
-        memset(&scratch, 0, sizeof(scratch));
-        scratch.type = FLOE_PORTAL_MSG_HEARTBEAT;
-        scratch.topic = FLOE_PORTAL_TOPIC_PHOENIX;
-        send_msg(d, &scratch, true);
-        expect_ok(d, FLOE_PORTAL_TOPIC_PHOENIX);
-        return 2;
-    }
+    if (strcmp(s, "heartbeat") == 0)
+        return step_heartbeat(dev_by_role(a1)), 2;
     if (strcmp(s, "authorize") == 0)
         return step_authorize(a1), 2;
     if (strcmp(s, "authorize-fails") == 0 && a2)
@@ -617,18 +634,16 @@ static int run_step(int argc, char **argv, int i)
         return step_refused(a1), 2;
     if (strcmp(s, "tls-refused") == 0)
         return step_tls_refused(dev_by_role(a1)), 2;
-    if (strcmp(s, "drop") == 0)
-        return dev_reset(dev_by_role(a1)), 2;
-    if (strcmp(s, "wait-closed") == 0 && num2) {
+    if (strcmp(s, "drop") == 0) {
         struct dev *d = dev_by_role(a1);
 
-        if (!pump(d, num3 ? atoi(a3) * 1000 : 10000, is_closed, NULL))
-            FAIL("%s: the portal did not close the connection", a1);
-        if (d->close_code != (unsigned)atoi(a2))
-            FAIL("%s: closed with code %u (%s), expected %s", a1, d->close_code, d->error, a2);
-        printf("%s: connection closed by the portal with %u (%s)\n", a1, d->close_code, d->error);
-        return num3 ? 4 : 3;
+        (void)floe_portal_client_disconnected(d->pc, floe_io_now());
+        dev_close_fd(d);
+        dev_events(d);
+        return 2;
     }
+    if (strcmp(s, "wait-closed") == 0 && num2)
+        return step_wait_closed(dev_by_role(a1), a2, num3 ? atoi(a3) : 10), num3 ? 4 : 3;
     if (strcmp(s, "rejoin") == 0)
         return step_rejoin(dev_by_role(a1), num2 ? atoi(a2) : 20), num2 ? 3 : 2;
     if (strcmp(s, "set-portal") == 0 && a2) {
@@ -638,11 +653,13 @@ static int run_step(int argc, char **argv, int i)
     FAIL("unknown step '%s'", s);
 }
 
-static void dev_init(struct dev *d, const char *role, enum floe_portal_topic topic)
+static void dev_init(struct dev *d, const char *role, enum floe_portal_role prole,
+                     enum floe_portal_topic topic)
 {
     uint8_t priv[32];
 
     d->role = role;
+    d->prole = prole;
     d->topic = topic;
     d->fd = -1;
     if (floe_crypto_random(priv, sizeof(priv)) < 0 ||
@@ -654,8 +671,8 @@ int main(int argc, char **argv)
 {
     int i = 1;
 
-    dev_init(&devs[0], "client", FLOE_PORTAL_TOPIC_CLIENT);
-    dev_init(&devs[1], "gateway", FLOE_PORTAL_TOPIC_GATEWAY);
+    dev_init(&devs[0], "client", FLOE_PORTAL_ROLE_CLIENT, FLOE_PORTAL_TOPIC_CLIENT);
+    dev_init(&devs[1], "gateway", FLOE_PORTAL_ROLE_GATEWAY, FLOE_PORTAL_TOPIC_GATEWAY);
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         for (int k = 0; k < 2; k++) {
@@ -675,6 +692,6 @@ int main(int argc, char **argv)
         i += run_step(argc, argv, i);
     printf("portal_driver: all steps passed\n");
     for (int k = 0; k < 2; k++)
-        dev_reset(&devs[k]);
+        dev_free(&devs[k]);
     return 0;
 }

@@ -38,11 +38,11 @@ common=(--portal "127.0.0.1:$PORT" --client-token "$CLIENT_TOKEN" --gateway-toke
     tls-refused client
 "$DRIVER" "${common[@]}" --ca-file "$TMP/ca.pem" --server-name wrong.test tls-refused gateway
 
-curl -fsS --cacert "$TMP/ca.pem" "https://127.0.0.1:$PORT/metrics" >"$TMP/metrics"
-grep -q '^floe_portal_websocket_upgrades_total 2$' "$TMP/metrics" || fail "upgrades not counted"
-grep -q '^floe_portal_tls_failures_total [1-9]' "$TMP/metrics" || fail "TLS failures not counted"
-# Plain HTTP to the TLS port is a failed handshake, not an answer.
+# Plain HTTP to the TLS port is a failed handshake (counted), not an answer.
 if curl -fsS --max-time 5 "http://127.0.0.1:$PORT/healthz" >"$TMP/plain" 2>/dev/null; then
     fail "plain http answered on the TLS port"
 fi
+curl -fsS --cacert "$TMP/ca.pem" "https://127.0.0.1:$PORT/metrics" >"$TMP/metrics"
+grep -q '^floe_portal_websocket_upgrades_total 2$' "$TMP/metrics" || fail "upgrades not counted"
+grep -q '^floe_portal_tls_failures_total [1-9]' "$TMP/metrics" || fail "TLS failures not counted"
 echo "ok: floe-portal over TLS"
