@@ -131,6 +131,8 @@ static bool portald_authz_grow(struct portald_conn *c)
 
     if (c->n_authz < c->cap_authz)
         return true;
+    if (c->n_authz >= PORTALD_AUTHZ_MAX)
+        return false;
     a = realloc(c->authz, cap * sizeof(*a));
     if (!a)
         return false;

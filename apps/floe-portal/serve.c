@@ -131,8 +131,11 @@ int portald_send_json(struct portald *d, struct portald_conn *c, const char *jso
         return rc;
     }
     d->stats.messages_out++;
-    if (portald_conn_flush(d, c, now) < 0)
-        c->eof = true;
+    if (portald_conn_flush(d, c, now) < 0) {
+        c->eof = true; /* the next timer round frees it */
+        c->due = 0;
+        d->next_due = 0;
+    }
     return 0;
 }
 

@@ -26,6 +26,7 @@
 #define PORTALD_CHANGES_POLL FLOE_SEC(1)      /* read the changes table this often */
 #define PORTALD_IDLE_TIMEOUT FLOE_SEC(60)     /* nothing heard this long: close */
 #define PORTALD_DEVICE_BUCKETS 4096
+#define PORTALD_AUTHZ_MAX 1024 /* authorizations a client connection holds at once */
 #define PORTALD_READ_CHUNK 16384
 #define PORTALD_NOTIFY_PREFIX "floe_dev_" /* + instance id: messages for its devices */
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # floe-portal's HTTP side and limits (issue 12): /healthz and /metrics over plain HTTP, unknown
 # paths and malformed requests answered and counted, upgrades without a token (401) or
-# without a public key (400), --max-connections, --addr-rate and --max-frame (an oversized
+# without a public key (400), malformed JSON and unknown events dropped and counted with the
+# connection kept, --max-connections, --addr-rate and --max-frame (an oversized
 # WebSocket message closed with 1009), SIGHUP reopening the log, SIGTERM stopping with exit 0.
 set -euo pipefail
 TMP=$(mktemp -d)
@@ -65,6 +66,21 @@ elif mode == "bigframe":
     n = f[1] & 0x7f
     rest = s.recv(n)
     print("opcode %d code %d" % (f[0] & 0x0f, struct.unpack("!H", rest[:2])[0]))
+elif mode == "badjson":
+    key = base64.b64encode(os.urandom(32)).decode().replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+    s, h = upgrade(sys.argv[3], "?public_key=" + key)
+    assert h.startswith(b"HTTP/1.1 101"), h
+    def send(text):
+        data = text.encode()
+        mask = os.urandom(4)
+        s.sendall(struct.pack("!BB", 0x81, 0x80 | len(data)) + mask +
+                  bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+    send("{not json")
+    send('{"topic":"client","event":"no_such_event","payload":{},"ref":"1"}')
+    send('{"topic":"phoenix","event":"heartbeat","payload":{},"ref":"2"}')
+    f = s.recv(2)
+    reply = s.recv(f[1] & 0x7f).decode()
+    print("still open" if '"ref":"2"' in reply and "phx_reply" in reply else "bad: " + reply)
 elif mode == "limit":
     held = [conn() for _ in range(3)]
     time.sleep(0.3)
@@ -80,11 +96,12 @@ raw() { python3 "$TMP/raw.py" "$PORT" "$@"; }
 case "$(raw notoken)" in "HTTP/1.1 401"*) ;; *) fail "an upgrade without a token was not 401" ;; esac
 case "$(raw nokey "$CLIENT_TOKEN")" in "HTTP/1.1 400"*) ;; *) fail "no public_key: not 400" ;; esac
 [ "$(raw bigframe "$CLIENT_TOKEN")" = "opcode 8 code 1009" ] || fail "an oversized message was not closed with 1009"
+[ "$(raw badjson "$CLIENT_TOKEN")" = "still open" ] || fail "bad messages ended the connection"
 [ "$(raw limit)" = closed ] || fail "--max-connections 3 let a fourth connection stay"
 
 curl -fsS "$URL/metrics" >"$TMP/metrics"
 for m in http_bad_requests_total auth_failures_total connections_refused_limit_total \
-    websocket_errors_total; do
+    websocket_errors_total messages_bad_total; do
     grep -q "^floe_portal_$m [1-9]" "$TMP/metrics" || fail "$m not counted: $(grep "$m" "$TMP/metrics")"
 done
 
