@@ -3,7 +3,8 @@
 # paths and malformed requests answered and counted, upgrades without a token (401) or
 # without a public key (400), malformed JSON and unknown events dropped and counted with the
 # connection kept, --max-connections, --addr-rate and --max-frame (an oversized
-# WebSocket message closed with 1009), SIGHUP reopening the log, SIGTERM stopping with exit 0.
+# WebSocket message closed with 1009), --token-rate, SIGHUP reopening the log, SIGTERM
+# stopping with exit 0.
 set -euo pipefail
 TMP=$(mktemp -d)
 . "$FLOE_SOURCE_DIR/tests/portal/portal_lib.sh"
@@ -81,6 +82,26 @@ elif mode == "badjson":
     f = s.recv(2)
     reply = s.recv(f[1] & 0x7f).decode()
     print("still open" if '"ref":"2"' in reply and "phx_reply" in reply else "bad: " + reply)
+elif mode == "tokenrate":
+    key = base64.b64encode(os.urandom(32)).decode().replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+    s, h = upgrade(sys.argv[3], "?public_key=" + key)
+    assert h.startswith(b"HTTP/1.1 101"), h
+    for ref in range(1, 4):
+        data = ('{"topic":"phoenix","event":"heartbeat","payload":{},"ref":"%d"}' % ref).encode()
+        mask = os.urandom(4)
+        s.sendall(struct.pack("!BB", 0x81, 0x80 | len(data)) + mask +
+                  bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+    s.settimeout(1.0)
+    got = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except socket.timeout:
+        pass
+    print("replies %d" % got.count(b"phx_reply"))
 elif mode == "limit":
     held = [conn() for _ in range(3)]
     time.sleep(0.3)
@@ -117,10 +138,16 @@ wait "$(portal_pid a)" || rc=$?
 
 # The per-address limit: --addr-rate 1/1 takes one connection and closes the next at once.
 PORT=$(free_port tcp)
-start_portal r "$PORT" --insecure --addr-rate 1/1
+start_portal r "$PORT" --insecure --addr-rate 1/1 --token-rate 1/1
 sleep 1.1
 curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null || fail "the first connection was refused"
 if curl -fsS --max-time 3 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
     fail "--addr-rate 1/1 let a second connection through"
 fi
+# The per-token limit: --token-rate 1/1 answers the first of three heartbeats sent at once.
+sleep 1.1
+[ "$(raw tokenrate "$CLIENT_TOKEN")" = "replies 1" ] || fail "--token-rate 1/1 answered more than one"
+curl -fsS --retry 3 --retry-all-errors --retry-delay 1 "http://127.0.0.1:$PORT/metrics" >"$TMP/metrics"
+grep -q '^floe_portal_messages_rate_limited_total 2$' "$TMP/metrics" ||
+    fail "rate-limited messages not counted: $(grep rate_limited "$TMP/metrics")"
 echo "ok: floe-portal HTTP, limits and signals"
