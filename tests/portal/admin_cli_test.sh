@@ -155,7 +155,7 @@ check_bad_input() {
     bad 2 resources add --name r2 --address fd00::/64
     bad 2 resources add --site "$SITE" --name "$long" --address fd00::/64
     bad 2 resources add --site "$SITE" --name intranet --address fd00::/64
-    grep -q "already exists" "$TMP/err" || fail "duplicate not said: $(cat "$TMP/err")"
+    grep -q "name exists in the site" "$TMP/err" || fail "duplicate not said: $(cat "$TMP/err")"
     bad 2 sites add ""
     bad 2 sites add HQ
     bad 2 sites remove 999
