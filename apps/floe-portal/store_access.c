@@ -57,8 +57,9 @@ int floe_store_client_resources(struct floe_store *s, int64_t client_id,
     *n = 0;
     if (rc < 0)
         return rc;
-    if (res.rows && !(*out = calloc(res.rows, sizeof(**out))))
-        rc = floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
+    *out = floe__store_rows_alloc(s, &res, sizeof(**out), &rc);
+    if (rc < 0)
+        return rc;
     for (i = 0; rc == 0 && i < res.rows; i++)
         if (store_resource_row(&res, i, &(*out)[i]) < 0)
             rc = floe__store_fail(s, FLOE_ERR_INTERNAL, "stored filters unreadable");
@@ -130,10 +131,9 @@ int floe_store_gateways_online(struct floe_store *s, int64_t site_id, int64_t no
     *n = 0;
     if (rc < 0)
         return rc;
-    if (res.rows && !(*out = calloc(res.rows, sizeof(**out)))) {
-        floe__store_res_free(&res);
-        return floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
-    }
+    *out = floe__store_rows_alloc(s, &res, sizeof(**out), &rc);
+    if (rc < 0)
+        return rc;
     for (i = 0; i < res.rows; i++)
         floe__store_device_row(&res, i, &(*out)[i]);
     *n = res.rows;
@@ -242,10 +242,9 @@ int floe_store_changes_since(struct floe_store *s, int64_t after_id, struct floe
     *n = 0;
     if (rc < 0)
         return rc;
-    if (res.rows && !(*out = calloc(res.rows, sizeof(**out)))) {
-        floe__store_res_free(&res);
-        return floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
-    }
+    *out = floe__store_rows_alloc(s, &res, sizeof(**out), &rc);
+    if (rc < 0)
+        return rc;
     for (i = 0; i < res.rows; i++) {
         (*out)[i].id = floe__store_cell_int(&res, i, 0);
         floe__store_copy((*out)[i].kind, sizeof((*out)[i].kind), floe__store_cell(&res, i, 1));

@@ -308,10 +308,9 @@ int floe_store_relays(struct floe_store *s, struct floe_store_relay **out, size_
     *n = 0;
     if (rc < 0)
         return rc;
-    if (res.rows && !(*out = calloc(res.rows, sizeof(**out)))) {
-        floe__store_res_free(&res);
-        return floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
-    }
+    *out = floe__store_rows_alloc(s, &res, sizeof(**out), &rc);
+    if (rc < 0)
+        return rc;
     for (i = 0; i < res.rows; i++) {
         (*out)[i].id = floe__store_cell_int(&res, i, 0);
         floe__store_copy((*out)[i].address, sizeof((*out)[i].address),
