@@ -259,6 +259,8 @@ static int admin_relays(struct admin *a)
 
 static int admin_devices(struct admin *a)
 {
+    if (admin_verb(a, "remove"))
+        return admin_remove(a, floe_store_device_remove);
     if (!admin_verb(a, "list"))
         return admin_bad_verb(a);
     return floe__admin_list(a, a->all ? FLOE_STORE_DEVICES : FLOE_STORE_ONLINE);
@@ -327,10 +329,12 @@ const struct admin_entity floe__admin_entities[] = {
      "S is the relay's REST secret (floe-relay --auth-secret, coturn static-auth-secret);\n"
      "without --secret one is made and printed on the line after the id (shown once).\n",
      "address,secret", admin_relays, false},
-    {"devices", "devices online now (--all: every device)",
+    {"devices", "devices online now (--all: every device) | remove ID",
      "usage: floe-portal admin devices [list] [--all]\n"
+     "       floe-portal admin devices remove ID\n"
      "Devices online now (a heartbeat in the last 30 s) with their tunnel addresses and the\n"
-     "portal instance they are connected to; --all lists every device.\n",
+     "portal instance they are connected to; --all lists every device. remove forgets a\n"
+     "device (its addresses, authorizations); its key may enrol again as a new device.\n",
      "all", admin_devices, true},
     {"authorizations", "active authorizations",
      "usage: floe-portal admin authorizations [list]\n"

@@ -241,6 +241,13 @@ int floe_store_relay_add(struct floe_store *s, const char *address, const char *
                          int64_t *id);
 /* Remove a relay. NOT_FOUND. */
 int floe_store_relay_remove(struct floe_store *s, int64_t id);
+/*
+ * Remove a device (a lost laptop, a retired gateway) with its addresses, presence and
+ * authorizations; its key may enrol again as a new device. NOT_FOUND.
+ */
+int floe_store_device_remove(struct floe_store *s, int64_t id);
+/* Delete changes rows older than before (seconds since the epoch); *removed may be NULL. */
+int floe_store_changes_prune(struct floe_store *s, int64_t before, int64_t *removed);
 
 /*
  * Every relay with its secret, by id: *out is an array of *n the caller frees with free()
@@ -293,6 +300,8 @@ int floe_store_presence_set(struct floe_store *s, int64_t device_id, const char 
                             int64_t now);
 /* Device id went offline (only if its presence is at instance). */
 int floe_store_presence_clear(struct floe_store *s, int64_t device_id, const char *instance);
+/* Delete presence rows whose heartbeat is older than ttl at now (instances that died). */
+int floe_store_presence_expire(struct floe_store *s, int64_t now, int64_t ttl, int64_t *removed);
 /*
  * Gateways of site_id whose heartbeat is at most ttl seconds old at now, by id: an array the
  * caller frees with free() (NULL when *n is 0).

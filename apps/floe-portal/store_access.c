@@ -113,6 +113,32 @@ int floe_store_presence_clear(struct floe_store *s, int64_t device_id, const cha
                             NULL);
 }
 
+/* DELETE ... RETURNING with one parameter: how many rows went. */
+static int store_delete_count(struct floe_store *s, const char *sql, int64_t v, int64_t *removed)
+{
+    char t[24];
+    const char *p[1] = {floe__store_int_text(t, v)};
+    struct store_res res;
+    int rc = floe__store_exec(s, sql, p, 1, &res);
+
+    if (rc == 0 && removed)
+        *removed = (int64_t)res.rows;
+    floe__store_res_free(&res);
+    return rc;
+}
+
+int floe_store_presence_expire(struct floe_store *s, int64_t now, int64_t ttl, int64_t *removed)
+{
+    return store_delete_count(s, "DELETE FROM presence WHERE heartbeat_at < $1 RETURNING device_id",
+                              now - ttl, removed);
+}
+
+int floe_store_changes_prune(struct floe_store *s, int64_t before, int64_t *removed)
+{
+    return store_delete_count(s, "DELETE FROM changes WHERE created_at < $1 RETURNING id", before,
+                              removed);
+}
+
 int floe_store_gateways_online(struct floe_store *s, int64_t site_id, int64_t now, int64_t ttl,
                                struct floe_store_device **out, size_t *n)
 {
@@ -216,16 +242,8 @@ int floe_store_authorization_remove(struct floe_store *s, int64_t id)
 
 int floe_store_authorizations_expire(struct floe_store *s, int64_t now, int64_t *removed)
 {
-    char t[24];
-    const char *p[1] = {floe__store_int_text(t, now)};
-    struct store_res res;
-    int rc = floe__store_exec(s, "DELETE FROM authorizations WHERE expires_at <= $1 RETURNING id",
-                              p, 1, &res);
-
-    if (rc == 0 && removed)
-        *removed = (int64_t)res.rows;
-    floe__store_res_free(&res);
-    return rc;
+    return store_delete_count(s, "DELETE FROM authorizations WHERE expires_at <= $1 RETURNING id",
+                              now, removed);
 }
 
 int floe_store_changes_since(struct floe_store *s, int64_t after_id, struct floe_store_change **out,

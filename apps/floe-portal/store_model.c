@@ -297,6 +297,12 @@ int floe_store_relay_remove(struct floe_store *s, int64_t id)
                         "relay_id", "relay");
 }
 
+int floe_store_device_remove(struct floe_store *s, int64_t id)
+{
+    return store_remove(s, "DELETE FROM devices WHERE id = $1 RETURNING id", id, "device_deleted",
+                        "device_id", "device");
+}
+
 int floe_store_relays(struct floe_store *s, struct floe_store_relay **out, size_t *n)
 {
     struct store_res res;

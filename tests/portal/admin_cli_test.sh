@@ -173,6 +173,8 @@ check_bad_input() {
     bad 2 relays add --address "no space:1"
     bad 2 relays add --address 127.0.0.1:3479 --secret "with space"
     bad 2 nonsense list
+    bad 2 devices remove 999
+    bad 2 devices remove
     expect_exit 2 "$P" admin --database mysql://x sites list
     expect_stderr "sqlite:"
     expect_exit 1 "$P" admin --database sqlite:/nonexistent-floe-dir/p.db sites list
