@@ -120,6 +120,9 @@ struct floe_store_authorization {
     int64_t id;
     int64_t client_id, gateway_id, resource_id; /* device, device, resource ids */
     int64_t expires_at;                         /* seconds since the epoch */
+    /* The WireGuard preshared key the portal made for the pair (base64), "" if none: kept in
+     * the database so that any instance can hand it out again. Never listed. */
+    char preshared_key[FLOE_STORE_KEY_STRLEN];
 };
 
 /* One row of the changes table. payload is JSON, e.g. {"resource_id":3}. */

@@ -190,14 +190,18 @@ int floe_store_authorization_add(struct floe_store *s, const struct floe_store_a
                                  int64_t *id)
 {
     char c[24], g[24], r[24], e[24];
-    const char *p[4] = {
+    const char *p[5] = {
         floe__store_int_text(c, a->client_id), floe__store_int_text(g, a->gateway_id),
-        floe__store_int_text(r, a->resource_id), floe__store_int_text(e, a->expires_at)};
-    int rc = floe__store_exec_int(s,
-                                  "INSERT INTO authorizations(client_id, gateway_id, resource_id,"
-                                  " expires_at) VALUES($1, $2, $3, $4) RETURNING id",
-                                  p, 4, id);
+        floe__store_int_text(r, a->resource_id), floe__store_int_text(e, a->expires_at),
+        a->preshared_key[0] ? a->preshared_key : NULL};
+    int rc;
 
+    if (a->preshared_key[0] && !floe_model_public_key_ok(a->preshared_key))
+        return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "preshared key is not base64 of 32 bytes");
+    rc = floe__store_exec_int(s,
+                              "INSERT INTO authorizations(client_id, gateway_id, resource_id,"
+                              " expires_at, preshared_key) VALUES($1, $2, $3, $4, $5) RETURNING id",
+                              p, 5, id);
     return rc == FLOE_ERR_NOT_FOUND
                ? floe__store_fail(s, rc, "authorization: no such client, gateway or resource")
                : rc;
@@ -210,8 +214,8 @@ int floe_store_authorization_get(struct floe_store *s, int64_t id,
     const char *p[1] = {floe__store_int_text(idt, id)};
     struct store_res res;
     int rc = floe__store_exec(s,
-                              "SELECT id, client_id, gateway_id, resource_id, expires_at"
-                              " FROM authorizations WHERE id = $1",
+                              "SELECT id, client_id, gateway_id, resource_id, expires_at,"
+                              " preshared_key FROM authorizations WHERE id = $1",
                               p, 1, &res);
 
     if (rc < 0)
@@ -224,6 +228,8 @@ int floe_store_authorization_get(struct floe_store *s, int64_t id,
         out->gateway_id = floe__store_cell_int(&res, 0, 2);
         out->resource_id = floe__store_cell_int(&res, 0, 3);
         out->expires_at = floe__store_cell_int(&res, 0, 4);
+        floe__store_copy(out->preshared_key, sizeof(out->preshared_key),
+                         floe__store_cell(&res, 0, 5));
     }
     floe__store_res_free(&res);
     return rc;

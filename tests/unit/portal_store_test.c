@@ -568,21 +568,29 @@ static void test_store_authorizations(void)
     a.client_id = client.id;
     a.gateway_id = gw.id;
     a.expires_at = g_now + 60;
+    make_key(a.preshared_key);
     CHECK_EQ(floe_store_authorization_add(s, &a, &id), 0);
     CHECK_EQ(floe_store_authorization_get(other, id, &got), 0); /* another connection sees it */
     CHECK_EQ(got.gateway_id, gw.id);
     CHECK_EQ(got.expires_at, g_now + 60);
+    CHECK_STR(got.preshared_key, a.preshared_key); /* any instance can hand it out again */
+    a.preshared_key[0] = 0;
     CHECK_EQ(list_rows(other, FLOE_STORE_AUTHORIZATIONS), 1);
     CHECK_EQ(floe_store_authorization_add(s, &a, &removed), 0);
+    CHECK_EQ(floe_store_authorization_get(other, removed, &got), 0);
+    CHECK_STR(got.preshared_key, ""); /* none given */
     CHECK_EQ(floe_store_authorization_remove(other, removed), 0);
     CHECK_EQ(floe_store_authorization_remove(other, removed), FLOE_ERR_NOT_FOUND);
+    snprintf(a.preshared_key, sizeof(a.preshared_key), "short");
+    CHECK_EQ(floe_store_authorization_add(s, &a, &id), FLOE_ERR_INVALID_ARG);
+    a.preshared_key[0] = 0;
     a.client_id = 999999;
     CHECK_EQ(floe_store_authorization_add(s, &a, &id), FLOE_ERR_NOT_FOUND);
     g_now += 61;
     CHECK_EQ(list_rows(other, FLOE_STORE_AUTHORIZATIONS), 0);
     CHECK_EQ(floe_store_authorizations_expire(s, g_now, &removed), 0);
     CHECK_EQ(removed, 1);
-    CHECK_EQ(floe_store_authorization_get(s, got.id, &got), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_authorization_get(s, id, &got), FLOE_ERR_NOT_FOUND);
     CHECK_EQ(floe_store_site_remove(s, o.site), 0);
     CHECK_EQ(floe_store_user_remove(s, o.user), 0);
     floe_store_close(s);
