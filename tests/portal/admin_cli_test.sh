@@ -22,6 +22,7 @@ cleanup() {
     return "$rc"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so that cleanup runs
 
 # adm ARGS...: floe-portal admin on the database under test, expected to succeed.
 adm() {
