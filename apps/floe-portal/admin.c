@@ -88,6 +88,8 @@ static int admin_set(struct admin *a, const char *name, size_t len, const char *
         slot = &a->address;
     else if (len == 6 && !strncmp(name, "secret", 6))
         slot = &a->secret;
+    else if (len == 11 && !strncmp(name, "secret-file", 11))
+        slot = &a->secret_file;
     if (slot) {
         *slot = v;
         return 0;

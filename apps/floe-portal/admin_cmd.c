@@ -214,35 +214,69 @@ static int admin_policies(struct admin *a)
     return admin_bad_verb(a);
 }
 
-/* relays add --address HOST:PORT [--secret S]: without --secret one is made and printed. */
-static int admin_relay_add(struct admin *a)
+/* The first line of path, without its newline, into buf. */
+static int admin_read_secret(struct admin *a, const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    bool got;
+
+    if (!f)
+        return floe__admin_usage(a, "--secret-file %s: cannot read it", path);
+    got = fgets(buf, (int)cap, f) != NULL;
+    fclose(f);
+    if (!got)
+        return floe__admin_usage(a, "--secret-file %s is empty", path);
+    buf[strcspn(buf, "\r\n")] = 0;
+    return 0;
+}
+
+/* The relay's secret: --secret, --secret-file, or a new one (*made true: print it). */
+static int admin_relay_secret(struct admin *a, char *buf, size_t cap, bool *made)
 {
     uint8_t raw[32];
-    char made[65], msg[160];
-    const char *secret = a->secret;
+    int rc = 0;
+
+    *made = false;
+    if (a->secret && a->secret_file)
+        return floe__admin_usage(a, "--secret and --secret-file: one or the other");
+    if (a->secret)
+        snprintf(buf, cap, "%s", a->secret);
+    else if (a->secret_file)
+        rc = admin_read_secret(a, a->secret_file, buf, cap);
+    else if (floe_crypto_random(raw, sizeof(raw)) < 0 ||
+             floe_base64_encode(buf, cap, raw, sizeof(raw)) < 0)
+        return floe__admin_usage(a, "cannot make a secret");
+    else
+        *made = true;
+    if (rc == 0 && !floe_model_secret_ok(buf))
+        rc = floe__admin_usage(a, "the secret must be 1..%d printable characters, no spaces",
+                               FLOE_STORE_SECRET_MAX - 1);
+    return rc;
+}
+
+/*
+ * relays add --address HOST:PORT [--secret S | --secret-file PATH]: without either a secret is
+ * made and printed after the id.
+ */
+static int admin_relay_add(struct admin *a)
+{
+    char secret[FLOE_STORE_SECRET_MAX + 2], msg[160];
+    bool made = false;
     int64_t id;
     int rc = a->n_pos ? floe__admin_usage(a, "add takes no positional argument") : 0;
 
     if (rc == 0 && (!a->address || floe_model_relay_address_ok(a->address, msg, sizeof(msg)) < 0))
         rc = floe__admin_usage(a, "%s", a->address ? msg : "--address HOST:PORT is required");
-    if (rc == 0 && secret && !floe_model_secret_ok(secret))
-        rc = floe__admin_usage(a, "--secret must be 1..%d printable characters, no spaces",
-                               FLOE_STORE_SECRET_MAX - 1);
-    if (rc == 0 && !secret) {
-        if (floe_crypto_random(raw, sizeof(raw)) < 0 ||
-            floe_base64_encode(made, sizeof(made), raw, sizeof(raw)) < 0)
-            return floe__admin_usage(a, "cannot make a secret");
-        secret = made;
-    }
+    if (rc == 0)
+        rc = admin_relay_secret(a, secret, sizeof(secret), &made);
     if (rc == 0)
         rc = floe__admin_open(a);
-    if (rc)
-        return rc;
-    rc = floe_store_relay_add(a->store, a->address, secret, &id);
-    if (rc < 0)
-        return floe__admin_store_error(a, rc);
-    rc = floe__admin_created(a, id, a->secret ? NULL : made);
-    floe_wipe(made, sizeof(made));
+    if (rc == 0) {
+        rc = floe_store_relay_add(a->store, a->address, secret, &id);
+        rc = rc < 0 ? floe__admin_store_error(a, rc)
+                    : floe__admin_created(a, id, made ? secret : NULL);
+    }
+    floe_wipe(secret, sizeof(secret));
     return rc;
 }
 
@@ -259,6 +293,8 @@ static int admin_relays(struct admin *a)
 
 static int admin_devices(struct admin *a)
 {
+    if (admin_verb(a, "remove"))
+        return admin_remove(a, floe_store_device_remove);
     if (!admin_verb(a, "list"))
         return admin_bad_verb(a);
     return floe__admin_list(a, a->all ? FLOE_STORE_DEVICES : FLOE_STORE_ONLINE);
@@ -321,16 +357,19 @@ const struct admin_entity floe__admin_entities[] = {
      "The users of the group may reach the resource.\n",
      "group,resource", admin_policies, false},
     {"relays", "TURN relays: add --address HOST:PORT [--secret S] | list | remove ID",
-     "usage: floe-portal admin relays add --address HOST:PORT [--secret S]\n"
+     "usage: floe-portal admin relays add --address HOST:PORT [--secret S | --secret-file F]\n"
      "       floe-portal admin relays list\n"
      "       floe-portal admin relays remove ID\n"
      "S is the relay's REST secret (floe-relay --auth-secret, coturn static-auth-secret);\n"
-     "without --secret one is made and printed on the line after the id (shown once).\n",
-     "address,secret", admin_relays, false},
-    {"devices", "devices online now (--all: every device)",
+     "--secret-file reads it from the first line of F (out of sight of ps); without either,\n"
+     "one is made and printed on the line after the id (shown once).\n",
+     "address,secret,secret-file", admin_relays, false},
+    {"devices", "devices online now (--all: every device) | remove ID",
      "usage: floe-portal admin devices [list] [--all]\n"
+     "       floe-portal admin devices remove ID\n"
      "Devices online now (a heartbeat in the last 30 s) with their tunnel addresses and the\n"
-     "portal instance they are connected to; --all lists every device.\n",
+     "portal instance they are connected to; --all lists every device. remove forgets a\n"
+     "device (its addresses, authorizations); its key may enrol again as a new device.\n",
      "all", admin_devices, true},
     {"authorizations", "active authorizations",
      "usage: floe-portal admin authorizations [list]\n"

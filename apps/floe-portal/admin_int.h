@@ -19,7 +19,7 @@ struct admin {
     const char *entity; /* "sites", ... */
     const char *verb;   /* "add", "list", "remove", ... */
     /* Options of the command (NULL when absent) and its positional arguments. */
-    const char *site, *user, *group, *resource, *name, *address, *secret;
+    const char *site, *user, *group, *resource, *name, *address, *secret, *secret_file;
     const char *filters[FLOE_STORE_FILTERS_MAX + 1];
     size_t n_filters;
     const char *pos[ADMIN_POS_MAX];

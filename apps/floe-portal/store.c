@@ -120,6 +120,18 @@ void floe__store_res_free(struct store_res *res)
     memset(res, 0, sizeof(*res));
 }
 
+void *floe__store_rows_alloc(struct floe_store *s, struct store_res *res, size_t size, int *rc)
+{
+    void *p = res->rows ? calloc(res->rows, size) : NULL;
+
+    *rc = 0;
+    if (res->rows && !p) {
+        floe__store_res_free(res);
+        *rc = floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
+    }
+    return p;
+}
+
 const char *floe__store_cell(const struct store_res *res, size_t row, size_t col)
 {
     if (row >= res->rows || col >= res->cols)

@@ -120,6 +120,9 @@ struct floe_store_authorization {
     int64_t id;
     int64_t client_id, gateway_id, resource_id; /* device, device, resource ids */
     int64_t expires_at;                         /* seconds since the epoch */
+    /* The WireGuard preshared key the portal made for the pair (base64), "" if none: kept in
+     * the database so that any instance can hand it out again. Never listed. */
+    char preshared_key[FLOE_STORE_KEY_STRLEN];
 };
 
 /* One row of the changes table. payload is JSON, e.g. {"resource_id":3}. */
@@ -188,7 +191,14 @@ uint64_t floe_store_reconnects(const struct floe_store *s);
 
 /* ------------------------------------------------------------- configuration */
 
-/* Each of these writes a changes row (and NOTIFY) in the same transaction. *id is the new id. */
+/*
+ * Every write below records a changes row (kind and a JSON payload naming the id) and, on
+ * PostgreSQL, a NOTIFY on FLOE_STORE_CHANGES_CHANNEL, in the same transaction as the change.
+ * An add returns the new row's id in *id. Errors: INVALID_ARG (validation; floe_store_errmsg
+ * says which), NOT_FOUND (an id that does not exist), STATE (a unique name or pair taken), IO.
+ */
+
+/* Add a site named name (unique). */
 int floe_store_site_add(struct floe_store *s, const char *name, int64_t *id);
 /* Remove a site with its tokens, gateways, resources (and their policies). NOT_FOUND. */
 int floe_store_site_remove(struct floe_store *s, int64_t id);
@@ -198,6 +208,7 @@ int floe_store_site_remove(struct floe_store *s, int64_t id);
  */
 int floe_store_site_token_add(struct floe_store *s, int64_t site_id, int64_t *id, char *token,
                               size_t cap);
+/* Add a user named name (unique). */
 int floe_store_user_add(struct floe_store *s, const char *name, int64_t *id);
 /* Remove a user, their tokens, memberships and client devices. NOT_FOUND. */
 int floe_store_user_remove(struct floe_store *s, int64_t id);
@@ -207,31 +218,56 @@ int floe_store_client_token_add(struct floe_store *s, int64_t user_id, int64_t *
 /* Revoke a token (site or client) by id. NOT_FOUND. */
 int floe_store_token_remove(struct floe_store *s, int64_t id);
 /*
- * Add r (id ignored) in r->site_id after validating it (name, CIDR normalised in place,
- * filters). INVALID_ARG, NOT_FOUND (site).
+ * Add r (id ignored) in r->site_id after validating it (name unique in the site, CIDR
+ * normalised in place, filters). INVALID_ARG, NOT_FOUND (site), STATE (name taken).
  */
 int floe_store_resource_add(struct floe_store *s, struct floe_store_resource *r, int64_t *id);
+/* Remove a resource with its policies and authorizations. NOT_FOUND. */
 int floe_store_resource_remove(struct floe_store *s, int64_t id);
+/* Add a group named name (unique). */
 int floe_store_group_add(struct floe_store *s, const char *name, int64_t *id);
+/* Remove a group with its memberships and policies. NOT_FOUND. */
 int floe_store_group_remove(struct floe_store *s, int64_t id);
-/* Add or remove user_id in group_id. NOT_FOUND (either id), STATE (already a member). */
+/* Add user_id to group_id. NOT_FOUND (either id), STATE (already a member). */
 int floe_store_member_add(struct floe_store *s, int64_t group_id, int64_t user_id);
+/* Take user_id out of group_id. NOT_FOUND (not a member). */
 int floe_store_member_remove(struct floe_store *s, int64_t group_id, int64_t user_id);
 /* Allow group_id to reach resource_id. NOT_FOUND, STATE (the same policy exists). */
 int floe_store_policy_add(struct floe_store *s, int64_t group_id, int64_t resource_id, int64_t *id);
+/* Remove a policy. NOT_FOUND. */
 int floe_store_policy_remove(struct floe_store *s, int64_t id);
-/* A relay at address ("host:port" or "[v6]:port") with its REST secret. INVALID_ARG. */
+/*
+ * A relay at address ("host:port" or "[v6]:port", unique) with its REST secret (printable, no
+ * spaces). INVALID_ARG, STATE.
+ */
 int floe_store_relay_add(struct floe_store *s, const char *address, const char *secret,
                          int64_t *id);
+/* Remove a relay. NOT_FOUND. */
 int floe_store_relay_remove(struct floe_store *s, int64_t id);
+/*
+ * Remove a device (a lost laptop, a retired gateway) with its addresses, presence and
+ * authorizations; its key may enrol again as a new device. NOT_FOUND.
+ */
+int floe_store_device_remove(struct floe_store *s, int64_t id);
+/* Delete changes rows older than before (seconds since the epoch); *removed may be NULL. */
+int floe_store_changes_prune(struct floe_store *s, int64_t before, int64_t *removed);
 
-/* Each returns an array the caller frees with free() (NULL when *n is 0). */
+/*
+ * Every relay with its secret, by id: *out is an array of *n the caller frees with free()
+ * (NULL when *n is 0). IO.
+ */
 int floe_store_relays(struct floe_store *s, struct floe_store_relay **out, size_t *n);
+/* A resource by id, filters parsed. NOT_FOUND. */
 int floe_store_resource_get(struct floe_store *s, int64_t id, struct floe_store_resource *out);
 
-/* List entity as a table (see the enum); free with floe_store_table_free. */
+/*
+ * List entity as a table (see the enum; secrets and token hashes are never listed). now is the
+ * wall clock for FLOE_STORE_ONLINE and FLOE_STORE_AUTHORIZATIONS. Free *out with
+ * floe_store_table_free. INVALID_ARG (no such entity), IO.
+ */
 int floe_store_list(struct floe_store *s, enum floe_store_entity entity, int64_t now,
                     struct floe_store_table *out);
+/* Free what floe_store_list filled (t itself is the caller's). NULL is a no-op. */
 void floe_store_table_free(struct floe_store_table *t);
 
 /* ------------------------------------------------------------ the daemon's queries */
@@ -245,15 +281,18 @@ int floe_store_token_authenticate(struct floe_store *s, const char *token,
 /*
  * The device of this token's owner with public_key (base64 WireGuard key): created on first
  * use with newly allocated tunnel addresses, the same device and addresses afterwards. name
- * (may be NULL) is kept. INVALID_ARG (bad key or name), STATE (the key belongs to another
- * owner's device), IO.
+ * (NULL or "": the key) names it when it is created. INVALID_ARG (bad key or name), STATE (the key
+ * belongs to another owner's device), IO.
  */
 int floe_store_device_upsert(struct floe_store *s, const struct floe_store_token_info *owner,
                              const char *public_key, const char *name,
                              struct floe_store_device *out);
 /* A device by id. NOT_FOUND. */
 int floe_store_device_get(struct floe_store *s, int64_t id, struct floe_store_device *out);
-/* Resources client device client_id may reach (through its user's groups and policies). */
+/*
+ * Resources client device client_id may reach (through its user's groups and policies), by id:
+ * an array the caller frees with free() (NULL when *n is 0). Not a client: none.
+ */
 int floe_store_client_resources(struct floe_store *s, int64_t client_id,
                                 struct floe_store_resource **out, size_t *n);
 /* Whether client device client_id may reach resource_id: 1 yes, 0 no, or an error. */
@@ -264,7 +303,12 @@ int floe_store_presence_set(struct floe_store *s, int64_t device_id, const char 
                             int64_t now);
 /* Device id went offline (only if its presence is at instance). */
 int floe_store_presence_clear(struct floe_store *s, int64_t device_id, const char *instance);
-/* Gateways of site_id whose heartbeat is at most ttl seconds old; *instances may be NULL. */
+/* Delete presence rows whose heartbeat is older than ttl at now (instances that died). */
+int floe_store_presence_expire(struct floe_store *s, int64_t now, int64_t ttl, int64_t *removed);
+/*
+ * Gateways of site_id whose heartbeat is at most ttl seconds old at now, by id: an array the
+ * caller frees with free() (NULL when *n is 0).
+ */
 int floe_store_gateways_online(struct floe_store *s, int64_t site_id, int64_t now, int64_t ttl,
                                struct floe_store_device **out, size_t *n);
 /* The instance device_id is connected to (heartbeat at most ttl old). NOT_FOUND if offline. */
@@ -282,7 +326,7 @@ int floe_store_authorization_remove(struct floe_store *s, int64_t id);
 /* Delete authorizations expired at now; *removed (may be NULL) how many. */
 int floe_store_authorizations_expire(struct floe_store *s, int64_t now, int64_t *removed);
 
-/* Changes with id > after_id, oldest first, at most max. */
+/* Changes with id > after_id, oldest first, at most max: an array the caller frees with free(). */
 int floe_store_changes_since(struct floe_store *s, int64_t after_id, struct floe_store_change **out,
                              size_t *n, size_t max);
 /* The id of the newest change (0 if none). */

@@ -57,8 +57,9 @@ int floe_store_client_resources(struct floe_store *s, int64_t client_id,
     *n = 0;
     if (rc < 0)
         return rc;
-    if (res.rows && !(*out = calloc(res.rows, sizeof(**out))))
-        rc = floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
+    *out = floe__store_rows_alloc(s, &res, sizeof(**out), &rc);
+    if (rc < 0)
+        return rc;
     for (i = 0; rc == 0 && i < res.rows; i++)
         if (store_resource_row(&res, i, &(*out)[i]) < 0)
             rc = floe__store_fail(s, FLOE_ERR_INTERNAL, "stored filters unreadable");
@@ -112,6 +113,32 @@ int floe_store_presence_clear(struct floe_store *s, int64_t device_id, const cha
                             NULL);
 }
 
+/* DELETE ... RETURNING with one parameter: how many rows went. */
+static int store_delete_count(struct floe_store *s, const char *sql, int64_t v, int64_t *removed)
+{
+    char t[24];
+    const char *p[1] = {floe__store_int_text(t, v)};
+    struct store_res res;
+    int rc = floe__store_exec(s, sql, p, 1, &res);
+
+    if (rc == 0 && removed)
+        *removed = (int64_t)res.rows;
+    floe__store_res_free(&res);
+    return rc;
+}
+
+int floe_store_presence_expire(struct floe_store *s, int64_t now, int64_t ttl, int64_t *removed)
+{
+    return store_delete_count(s, "DELETE FROM presence WHERE heartbeat_at < $1 RETURNING device_id",
+                              now - ttl, removed);
+}
+
+int floe_store_changes_prune(struct floe_store *s, int64_t before, int64_t *removed)
+{
+    return store_delete_count(s, "DELETE FROM changes WHERE created_at < $1 RETURNING id", before,
+                              removed);
+}
+
 int floe_store_gateways_online(struct floe_store *s, int64_t site_id, int64_t now, int64_t ttl,
                                struct floe_store_device **out, size_t *n)
 {
@@ -130,10 +157,9 @@ int floe_store_gateways_online(struct floe_store *s, int64_t site_id, int64_t no
     *n = 0;
     if (rc < 0)
         return rc;
-    if (res.rows && !(*out = calloc(res.rows, sizeof(**out)))) {
-        floe__store_res_free(&res);
-        return floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
-    }
+    *out = floe__store_rows_alloc(s, &res, sizeof(**out), &rc);
+    if (rc < 0)
+        return rc;
     for (i = 0; i < res.rows; i++)
         floe__store_device_row(&res, i, &(*out)[i]);
     *n = res.rows;
@@ -164,14 +190,18 @@ int floe_store_authorization_add(struct floe_store *s, const struct floe_store_a
                                  int64_t *id)
 {
     char c[24], g[24], r[24], e[24];
-    const char *p[4] = {
+    const char *p[5] = {
         floe__store_int_text(c, a->client_id), floe__store_int_text(g, a->gateway_id),
-        floe__store_int_text(r, a->resource_id), floe__store_int_text(e, a->expires_at)};
-    int rc = floe__store_exec_int(s,
-                                  "INSERT INTO authorizations(client_id, gateway_id, resource_id,"
-                                  " expires_at) VALUES($1, $2, $3, $4) RETURNING id",
-                                  p, 4, id);
+        floe__store_int_text(r, a->resource_id), floe__store_int_text(e, a->expires_at),
+        a->preshared_key[0] ? a->preshared_key : NULL};
+    int rc;
 
+    if (a->preshared_key[0] && !floe_model_public_key_ok(a->preshared_key))
+        return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "preshared key is not base64 of 32 bytes");
+    rc = floe__store_exec_int(s,
+                              "INSERT INTO authorizations(client_id, gateway_id, resource_id,"
+                              " expires_at, preshared_key) VALUES($1, $2, $3, $4, $5) RETURNING id",
+                              p, 5, id);
     return rc == FLOE_ERR_NOT_FOUND
                ? floe__store_fail(s, rc, "authorization: no such client, gateway or resource")
                : rc;
@@ -184,8 +214,8 @@ int floe_store_authorization_get(struct floe_store *s, int64_t id,
     const char *p[1] = {floe__store_int_text(idt, id)};
     struct store_res res;
     int rc = floe__store_exec(s,
-                              "SELECT id, client_id, gateway_id, resource_id, expires_at"
-                              " FROM authorizations WHERE id = $1",
+                              "SELECT id, client_id, gateway_id, resource_id, expires_at,"
+                              " preshared_key FROM authorizations WHERE id = $1",
                               p, 1, &res);
 
     if (rc < 0)
@@ -198,6 +228,8 @@ int floe_store_authorization_get(struct floe_store *s, int64_t id,
         out->gateway_id = floe__store_cell_int(&res, 0, 2);
         out->resource_id = floe__store_cell_int(&res, 0, 3);
         out->expires_at = floe__store_cell_int(&res, 0, 4);
+        floe__store_copy(out->preshared_key, sizeof(out->preshared_key),
+                         floe__store_cell(&res, 0, 5));
     }
     floe__store_res_free(&res);
     return rc;
@@ -216,16 +248,8 @@ int floe_store_authorization_remove(struct floe_store *s, int64_t id)
 
 int floe_store_authorizations_expire(struct floe_store *s, int64_t now, int64_t *removed)
 {
-    char t[24];
-    const char *p[1] = {floe__store_int_text(t, now)};
-    struct store_res res;
-    int rc = floe__store_exec(s, "DELETE FROM authorizations WHERE expires_at <= $1 RETURNING id",
-                              p, 1, &res);
-
-    if (rc == 0 && removed)
-        *removed = (int64_t)res.rows;
-    floe__store_res_free(&res);
-    return rc;
+    return store_delete_count(s, "DELETE FROM authorizations WHERE expires_at <= $1 RETURNING id",
+                              now, removed);
 }
 
 int floe_store_changes_since(struct floe_store *s, int64_t after_id, struct floe_store_change **out,
@@ -242,10 +266,9 @@ int floe_store_changes_since(struct floe_store *s, int64_t after_id, struct floe
     *n = 0;
     if (rc < 0)
         return rc;
-    if (res.rows && !(*out = calloc(res.rows, sizeof(**out)))) {
-        floe__store_res_free(&res);
-        return floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
-    }
+    *out = floe__store_rows_alloc(s, &res, sizeof(**out), &rc);
+    if (rc < 0)
+        return rc;
     for (i = 0; i < res.rows; i++) {
         (*out)[i].id = floe__store_cell_int(&res, i, 0);
         floe__store_copy((*out)[i].kind, sizeof((*out)[i].kind), floe__store_cell(&res, i, 1));

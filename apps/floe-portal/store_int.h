@@ -72,6 +72,11 @@ int floe__store_exec(struct floe_store *s, const char *sql, const char *const *p
 int floe__store_exec_int(struct floe_store *s, const char *sql, const char *const *params, int n,
                          int64_t *out);
 void floe__store_res_free(struct store_res *res);
+/*
+ * An array of res->rows zeroed elements of size (NULL for no rows, *rc 0). Out of memory: res
+ * freed, *rc NOMEM.
+ */
+void *floe__store_rows_alloc(struct floe_store *s, struct store_res *res, size_t size, int *rc);
 /* The cell at row, col (NULL for SQL NULL or out of range). */
 const char *floe__store_cell(const struct store_res *res, size_t row, size_t col);
 /* The cell as an integer (0 for NULL). */

@@ -13,12 +13,17 @@ static const char *store_now(char buf[24])
     return floe__store_int_text(buf, (int64_t)time(NULL));
 }
 
+/* The messages of a write's errors: a referenced id missing, a unique value taken. */
+struct store_why {
+    const char *missing, *taken;
+};
+
 /*
  * One configuration write: sql (RETURNING the id that goes to *id and to the payload
- * {"key":id}) and its change row, in one transaction. what names the thing in errors.
+ * {"key":id}) and its change row, in one transaction.
  */
 static int store_write(struct floe_store *s, const char *sql, const char *const *p, int n,
-                       int64_t *id, const char *kind, const char *key, const char *what)
+                       int64_t *id, const char *kind, const char *key, struct store_why why)
 {
     char payload[96];
     int64_t got = 0;
@@ -35,9 +40,9 @@ static int store_write(struct floe_store *s, const char *sql, const char *const 
     if (rc < 0) {
         floe__store_rollback(s);
         if (rc == FLOE_ERR_NOT_FOUND)
-            return floe__store_fail(s, rc, "%s: no such id", what);
+            return floe__store_fail(s, rc, "%s", why.missing);
         if (rc == FLOE_ERR_STATE)
-            return floe__store_fail(s, rc, "%s: already exists", what);
+            return floe__store_fail(s, rc, "%s", why.taken ? why.taken : "already exists");
         return rc;
     }
     if (id)
@@ -52,20 +57,24 @@ static int store_remove(struct floe_store *s, const char *sql, int64_t id, const
     char idt[24];
     const char *p[1] = {floe__store_int_text(idt, id)};
 
-    return store_write(s, sql, p, 1, NULL, kind, key, what);
+    char missing[64];
+
+    snprintf(missing, sizeof(missing), "no %s with id %s", what, idt);
+    return store_write(s, sql, p, 1, NULL, kind, key, (struct store_why){missing, NULL});
 }
 
 static int store_named_add(struct floe_store *s, const char *sql, const char *name, int64_t *id,
                            const char *kind, const char *key, const char *what)
 {
-    char now[24];
+    char now[24], taken[128];
     const char *p[2] = {name, store_now(now)};
 
     if (!floe_model_name_ok(name))
         return floe__store_fail(s, FLOE_ERR_INVALID_ARG,
                                 "%s name must be 1..%d characters, no control characters", what,
                                 FLOE_STORE_NAME_MAX);
-    return store_write(s, sql, p, 2, id, kind, key, what);
+    snprintf(taken, sizeof(taken), "a %s named '%s' already exists", what, name);
+    return store_write(s, sql, p, 2, id, kind, key, (struct store_why){NULL, taken});
 }
 
 int floe_store_site_add(struct floe_store *s, const char *name, int64_t *id)
@@ -110,7 +119,7 @@ static int store_token_add(struct floe_store *s, enum floe_store_device_kind kin
                            int64_t *id, char *token, size_t cap)
 {
     uint8_t secret[FLOE_STORE_TOKEN_BYTES];
-    char hash[65], ownt[24], now[24];
+    char hash[65], ownt[24], now[24], missing[64];
     const char *p[3] = {hash, floe__store_int_text(ownt, owner), store_now(now)};
     const char *sql = kind == FLOE_STORE_GATEWAY
                           ? "INSERT INTO tokens(kind, site_id, hash, created_at)"
@@ -123,8 +132,10 @@ static int store_token_add(struct floe_store *s, enum floe_store_device_kind kin
         return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "token buffer too small");
     if (floe_crypto_random(secret, sizeof(secret)) < 0 || floe_model_token_hash(secret, hash) < 0)
         return floe__store_fail(s, FLOE_ERR_CRYPTO, "no random bytes for a token");
+    snprintf(missing, sizeof(missing), "no %s with id %s",
+             kind == FLOE_STORE_GATEWAY ? "site" : "user", ownt);
     rc = store_write(s, sql, p, 3, id, "token_created", "token_id",
-                     kind == FLOE_STORE_GATEWAY ? "site" : "user");
+                     (struct store_why){missing, NULL});
     if (rc == 0)
         rc = floe_model_token_format(*id, secret, token, cap);
     floe_wipe(secret, sizeof(secret));
@@ -186,10 +197,12 @@ int floe_store_resource_add(struct floe_store *s, struct floe_store_resource *r,
         rc = floe__store_fail(s, FLOE_ERR_INVALID_ARG, "filters too long");
     if (rc < 0)
         return rc;
-    return store_write(s,
-                       "INSERT INTO resources(site_id, name, cidr, filters, created_at)"
-                       " VALUES($1, $2, $3, $4, $5) RETURNING id",
-                       p, 5, id, "resource_created", "resource_id", "resource (site)");
+    return store_write(
+        s,
+        "INSERT INTO resources(site_id, name, cidr, filters, created_at)"
+        " VALUES($1, $2, $3, $4, $5) RETURNING id",
+        p, 5, id, "resource_created", "resource_id",
+        (struct store_why){"no site with that id", "a resource with that name exists in the site"});
 }
 
 int floe_store_resource_remove(struct floe_store *s, int64_t id)
@@ -249,7 +262,9 @@ int floe_store_policy_add(struct floe_store *s, int64_t group_id, int64_t resour
     return store_write(s,
                        "INSERT INTO policies(group_id, resource_id, created_at)"
                        " VALUES($1, $2, $3) RETURNING id",
-                       p, 3, id, "policy_created", "policy_id", "policy (group, resource)");
+                       p, 3, id, "policy_created", "policy_id",
+                       (struct store_why){"no group or no resource with that id",
+                                          "that group already has a policy for that resource"});
 }
 
 int floe_store_policy_remove(struct floe_store *s, int64_t id)
@@ -272,13 +287,20 @@ int floe_store_relay_add(struct floe_store *s, const char *address, const char *
     return store_write(s,
                        "INSERT INTO relays(address, secret, created_at) VALUES($1, $2, $3)"
                        " RETURNING id",
-                       p, 3, id, "relay_created", "relay_id", "relay (address)");
+                       p, 3, id, "relay_created", "relay_id",
+                       (struct store_why){NULL, "a relay with that address exists"});
 }
 
 int floe_store_relay_remove(struct floe_store *s, int64_t id)
 {
     return store_remove(s, "DELETE FROM relays WHERE id = $1 RETURNING id", id, "relay_deleted",
                         "relay_id", "relay");
+}
+
+int floe_store_device_remove(struct floe_store *s, int64_t id)
+{
+    return store_remove(s, "DELETE FROM devices WHERE id = $1 RETURNING id", id, "device_deleted",
+                        "device_id", "device");
 }
 
 int floe_store_relays(struct floe_store *s, struct floe_store_relay **out, size_t *n)
@@ -292,10 +314,9 @@ int floe_store_relays(struct floe_store *s, struct floe_store_relay **out, size_
     *n = 0;
     if (rc < 0)
         return rc;
-    if (res.rows && !(*out = calloc(res.rows, sizeof(**out)))) {
-        floe__store_res_free(&res);
-        return floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
-    }
+    *out = floe__store_rows_alloc(s, &res, sizeof(**out), &rc);
+    if (rc < 0)
+        return rc;
     for (i = 0; i < res.rows; i++) {
         (*out)[i].id = floe__store_cell_int(&res, i, 0);
         floe__store_copy((*out)[i].address, sizeof((*out)[i].address),

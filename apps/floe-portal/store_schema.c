@@ -42,7 +42,7 @@ static const char store_v1[] =
     "CREATE TABLE authorizations (id @ID@, client_id BIGINT NOT NULL REFERENCES devices(id)"
     " ON DELETE CASCADE, gateway_id BIGINT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
     " resource_id BIGINT NOT NULL REFERENCES resources(id) ON DELETE CASCADE,"
-    " expires_at BIGINT NOT NULL);"
+    " expires_at BIGINT NOT NULL, preshared_key TEXT);"
     "CREATE TABLE changes (id @ID@, kind TEXT NOT NULL, payload TEXT NOT NULL,"
     " created_at BIGINT NOT NULL);"
     "CREATE INDEX devices_site ON devices(site_id);"

@@ -1,10 +1,12 @@
 /* The SQLite engine: one file, foreign keys on, writers serialised by BEGIN IMMEDIATE. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store_int.h"
 
@@ -193,6 +195,18 @@ static void sq_make_default_dir(const char *path)
         return;
 }
 
+/* The file holds secrets (relay REST secrets, token hashes): made readable by its owner only. */
+static int sq_create_private(struct floe_store *s, const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+        return floe__store_fail(s, FLOE_ERR_IO, "sqlite: cannot open %s: %s", path,
+                                strerror(errno));
+    close(fd);
+    return 0;
+}
+
 int floe__store_sqlite_open(struct floe_store *s, const char *path)
 {
     sqlite3 *db = NULL;
@@ -201,6 +215,8 @@ int floe__store_sqlite_open(struct floe_store *s, const char *path)
     if (!path[0])
         return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "sqlite: URL has no path (sqlite:PATH)");
     sq_make_default_dir(path);
+    if (strcmp(path, ":memory:") != 0 && sq_create_private(s, path) < 0)
+        return FLOE_ERR_IO;
     rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
         floe__store_fail(s, FLOE_ERR_IO, "sqlite: cannot open %s: %s", path,

@@ -22,6 +22,7 @@ cleanup() {
     return "$rc"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so that cleanup runs
 
 # adm ARGS...: floe-portal admin on the database under test, expected to succeed.
 adm() {
@@ -107,6 +108,10 @@ setup_and_list() {
     adm relays add --address relay.example.com:3478
     id_line >/dev/null
     [ -n "$(sed -n 2p "$TMP/out")" ] || fail "relays add without --secret did not print one"
+    printf 'fromafile\n' >"$TMP/secret"
+    adm relays add --address 127.0.0.2:3478 --secret-file "$TMP/secret"
+    id_line >/dev/null
+    [ "$(wc -l <"$TMP/out")" -eq 1 ] || fail "relays add --secret-file printed more than the id"
 
     adm --json sites list
     [ "$(jq -r '.[0].name' "$TMP/out")" = HQ ] || fail "sites list: $(cat "$TMP/out")"
@@ -120,7 +125,7 @@ setup_and_list() {
     adm --json policies list
     [ "$(jq -r '.[0].resource_name' "$TMP/out")" = intranet ] || fail "policies list"
     adm --json relays list
-    [ "$(jq length "$TMP/out")" = 2 ] || fail "relays list"
+    [ "$(jq length "$TMP/out")" = 3 ] || fail "relays list"
     ! grep -q topsecret "$TMP/out" || fail "relays list shows a secret"
     [ "$(jq -r '.[0] | has("secret")' "$TMP/out")" = false ] || fail "relays list has secret"
     for e in gateway-tokens client-tokens users; do
@@ -155,7 +160,7 @@ check_bad_input() {
     bad 2 resources add --name r2 --address fd00::/64
     bad 2 resources add --site "$SITE" --name "$long" --address fd00::/64
     bad 2 resources add --site "$SITE" --name intranet --address fd00::/64
-    grep -q "already exists" "$TMP/err" || fail "duplicate not said: $(cat "$TMP/err")"
+    grep -q "name exists in the site" "$TMP/err" || fail "duplicate not said: $(cat "$TMP/err")"
     bad 2 sites add ""
     bad 2 sites add HQ
     bad 2 sites remove 999
@@ -172,7 +177,11 @@ check_bad_input() {
     bad 2 relays add --address 127.0.0.1:65536
     bad 2 relays add --address "no space:1"
     bad 2 relays add --address 127.0.0.1:3479 --secret "with space"
+    bad 2 relays add --address 127.0.0.1:3479 --secret-file "$TMP/nonexistent"
+    bad 2 relays add --address 127.0.0.1:3479 --secret-file "$TMP/secret" --secret x
     bad 2 nonsense list
+    bad 2 devices remove 999
+    bad 2 devices remove
     expect_exit 2 "$P" admin --database mysql://x sites list
     expect_stderr "sqlite:"
     expect_exit 1 "$P" admin --database sqlite:/nonexistent-floe-dir/p.db sites list

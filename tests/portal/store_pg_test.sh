@@ -20,6 +20,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so that cleanup runs
 
 floe_pg_start "$TMP" || fail "cannot start PostgreSQL"
 URL=$(floe_pg_createdb floe_store_test) || fail "cannot create the database"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "floe/crypto.h"
@@ -183,6 +184,58 @@ static void test_store_open_migrates(void)
     CHECK(strstr(err, "sqlite:") != NULL);
     CHECK_EQ(floe_store_open("sqlite:/nonexistent-dir/x.db", &bad, err, sizeof(err)), FLOE_ERR_IO);
     CHECK_EQ(floe_store_open("sqlite:", &bad, err, sizeof(err)), FLOE_ERR_INVALID_ARG);
+}
+
+/* A new SQLite file holds secrets: only its owner may read it. */
+static void test_store_sqlite_file_private(void)
+{
+    char url[300], path[280];
+    struct floe_store *s = NULL;
+    struct stat st;
+
+    if (is_pg())
+        return;
+    snprintf(path, sizeof(path), "%s.mode", g_path);
+    snprintf(url, sizeof(url), "sqlite:%s", path);
+    unlink(path);
+    REQUIRE(floe_store_open(url, &s, NULL, 0) == 0);
+    REQUIRE(stat(path, &st) == 0);
+    CHECK_EQ(st.st_mode & 077, 0);
+    floe_store_close(s);
+    unlink(path);
+}
+
+/* Garbage into every parser and into authentication: refused, never a crash (ASan run). */
+static void test_model_garbage(void)
+{
+    struct floe_store *s = open_store();
+    struct floe_xoshiro x;
+    struct floe_store_filter f[FLOE_STORE_FILTERS_MAX];
+    struct floe_store_token_info info;
+    uint8_t secret[FLOE_STORE_TOKEN_BYTES];
+    char in[96], out[FLOE_STORE_CIDR_STRLEN], msg[160];
+    const char alphabet[] = "0123456789abcdef.:/-,[]tcpudpicmTCP \x01\xff";
+    int64_t id;
+    size_t n, i, len;
+    int round, accepted = 0;
+
+    REQUIRE(s);
+    floe_xoshiro_seed(&x, floe_test_seed());
+    for (round = 0; round < 3000; round++) {
+        len = floe_xoshiro_next(&x) % (sizeof(in) - 1);
+        for (i = 0; i < len; i++)
+            in[i] = alphabet[floe_xoshiro_next(&x) % (sizeof(alphabet) - 1)];
+        in[len] = 0;
+        accepted += floe_model_cidr_normalize(in, out, sizeof(out), msg, sizeof(msg)) == 0;
+        accepted += floe_model_filters_parse(in, f, &n, msg, sizeof(msg)) == 0;
+        accepted += floe_model_relay_address_ok(in, msg, sizeof(msg)) == 0;
+        accepted += floe_model_token_parse(in, &id, secret) == 0;
+        accepted += floe_model_id_parse(in, &id) == 0;
+        if (round % 30 == 0)
+            CHECK_EQ(floe_store_token_authenticate(s, in, &info), FLOE_ERR_NOT_FOUND);
+    }
+    printf("  3000 garbage inputs, %d accepted by some parser\n", accepted);
+    floe_store_close(s);
 }
 
 /* Rows of a listing. */
@@ -410,6 +463,13 @@ static void test_store_devices_addresses(void)
     CHECK_STR(got.ipv4, d2.ipv4);
     CHECK_EQ(floe_store_device_get(s, 999999, &got), FLOE_ERR_NOT_FOUND);
     CHECK_EQ(list_rows(s, FLOE_STORE_DEVICES), 3);
+    /* A removed device is forgotten: its key enrols again as a new device. */
+    CHECK_EQ(floe_store_device_remove(s, d2.id), 0);
+    CHECK_EQ(floe_store_device_remove(s, d2.id), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_device_get(s, d2.id, &got), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_device_upsert(s, &o.client, k2, "phone", &got), 0);
+    CHECK(got.id != d2.id);
+    CHECK(strcmp(got.ipv4, d1.ipv4) != 0);
     CHECK_EQ(floe_store_user_remove(s, o.user), 0); /* its devices go with it */
     CHECK_EQ(floe_store_device_get(s, d1.id, &got), FLOE_ERR_NOT_FOUND);
     CHECK_EQ(floe_store_site_remove(s, o.site), 0);
@@ -422,7 +482,7 @@ static void test_store_access_presence(void)
     struct floe_store_resource r = {0}, *res = NULL;
     struct floe_store_device client, gw, *gws = NULL;
     char k[FLOE_STORE_KEY_STRLEN], inst[FLOE_STORE_INSTANCE_MAX];
-    int64_t group, res1, res2, policy;
+    int64_t group, res1, res2, policy, removed;
     struct owners o;
     size_t n;
 
@@ -470,6 +530,13 @@ static void test_store_access_presence(void)
     CHECK_STR(inst, "portal-b");
     CHECK_EQ(floe_store_presence_clear(s, gw.id, "portal-b"), 0);
     CHECK_EQ(floe_store_presence_instance(s, gw.id, g_now + 40, 30, inst), FLOE_ERR_NOT_FOUND);
+    /* An instance that died leaves rows behind: they expire. */
+    CHECK_EQ(floe_store_presence_set(s, gw.id, "portal-dead", g_now), 0);
+    CHECK_EQ(floe_store_presence_set(s, client.id, "portal-live", g_now + 100), 0);
+    CHECK_EQ(floe_store_presence_expire(s, g_now + 100, 30, &removed), 0);
+    CHECK_EQ(removed, 1);
+    CHECK_EQ(floe_store_presence_instance(s, client.id, g_now + 100, 30, inst), 0);
+    CHECK_STR(inst, "portal-live");
     CHECK_EQ(floe_store_policy_remove(s, policy), 0);
     CHECK_EQ(floe_store_client_allowed(s, client.id, res1), 0);
     CHECK_EQ(floe_store_site_remove(s, o.site), 0);
@@ -501,21 +568,29 @@ static void test_store_authorizations(void)
     a.client_id = client.id;
     a.gateway_id = gw.id;
     a.expires_at = g_now + 60;
+    make_key(a.preshared_key);
     CHECK_EQ(floe_store_authorization_add(s, &a, &id), 0);
     CHECK_EQ(floe_store_authorization_get(other, id, &got), 0); /* another connection sees it */
     CHECK_EQ(got.gateway_id, gw.id);
     CHECK_EQ(got.expires_at, g_now + 60);
+    CHECK_STR(got.preshared_key, a.preshared_key); /* any instance can hand it out again */
+    a.preshared_key[0] = 0;
     CHECK_EQ(list_rows(other, FLOE_STORE_AUTHORIZATIONS), 1);
     CHECK_EQ(floe_store_authorization_add(s, &a, &removed), 0);
+    CHECK_EQ(floe_store_authorization_get(other, removed, &got), 0);
+    CHECK_STR(got.preshared_key, ""); /* none given */
     CHECK_EQ(floe_store_authorization_remove(other, removed), 0);
     CHECK_EQ(floe_store_authorization_remove(other, removed), FLOE_ERR_NOT_FOUND);
+    snprintf(a.preshared_key, sizeof(a.preshared_key), "short");
+    CHECK_EQ(floe_store_authorization_add(s, &a, &id), FLOE_ERR_INVALID_ARG);
+    a.preshared_key[0] = 0;
     a.client_id = 999999;
     CHECK_EQ(floe_store_authorization_add(s, &a, &id), FLOE_ERR_NOT_FOUND);
     g_now += 61;
     CHECK_EQ(list_rows(other, FLOE_STORE_AUTHORIZATIONS), 0);
     CHECK_EQ(floe_store_authorizations_expire(s, g_now, &removed), 0);
     CHECK_EQ(removed, 1);
-    CHECK_EQ(floe_store_authorization_get(s, got.id, &got), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_authorization_get(s, id, &got), FLOE_ERR_NOT_FOUND);
     CHECK_EQ(floe_store_site_remove(s, o.site), 0);
     CHECK_EQ(floe_store_user_remove(s, o.user), 0);
     floe_store_close(s);
@@ -526,7 +601,7 @@ static void test_store_changes(void)
 {
     struct floe_store *s = open_store(), *other = open_store();
     struct floe_store_change *ch = NULL;
-    int64_t last, site, group;
+    int64_t last, site, group, pruned;
     size_t n;
 
     REQUIRE(s && other);
@@ -549,6 +624,11 @@ static void test_store_changes(void)
     free(ch);
     CHECK_EQ(floe_store_changes_since(other, last, &ch, &n, 1), 0); /* max respected */
     CHECK_EQ(n, 1);
+    free(ch);
+    CHECK_EQ(floe_store_changes_prune(other, g_now + 1000000000, &pruned), 0); /* all older */
+    CHECK(pruned >= 4);
+    CHECK_EQ(floe_store_changes_since(other, 0, &ch, &n, 100), 0);
+    CHECK_EQ(n, 0);
     free(ch);
     CHECK_EQ(floe_store_group_remove(s, group), 0);
     CHECK_EQ(floe_store_site_remove(s, site), 0);
@@ -729,7 +809,9 @@ int main(int argc, char **argv)
     FLOE_RUN(test_model_cidr);
     FLOE_RUN(test_model_filters);
     FLOE_RUN(test_model_relay_key_token_pool);
+    FLOE_RUN(test_model_garbage);
     FLOE_RUN(test_store_open_migrates);
+    FLOE_RUN(test_store_sqlite_file_private);
     FLOE_RUN(test_store_sites_users_groups);
     FLOE_RUN(test_store_resources_relays);
     FLOE_RUN(test_store_tokens);
