@@ -802,6 +802,8 @@ static void test_close_handshake(void)
 
     REQUIRE(open_pair(&p) == 0);
     CHECK_EQ(floe_wsconn_send_text(p.cl.c, p.now, "last words", 10), 0);
+    CHECK_EQ(floe_wsconn_close(p.cl.c, p.now, FLOE_WS_CLOSE_NORMAL, "\xff"), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_wsconn_state(p.cl.c), FLOE_WSCONN_OPEN);
     CHECK_EQ(floe_wsconn_close(p.cl.c, p.now, FLOE_WS_CLOSE_NORMAL, "bye"), 0);
     CHECK_EQ(floe_wsconn_state(p.cl.c), FLOE_WSCONN_CLOSING);
     CHECK_EQ(floe_wsconn_close(p.cl.c, p.now, FLOE_WS_CLOSE_NORMAL, "bye"), FLOE_ERR_STATE);
@@ -1157,6 +1159,29 @@ static void test_tls_shared_ctx(void)
     pair_free(&p);
 }
 
+static void test_data_before_accept(void)
+{
+    struct floe_wsconn *sv = NULL;
+    struct floe_wsconn_event ev;
+    static uint8_t junk[70000];
+    uint8_t out[512];
+    const char *req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    (void)raw_request(&sv, req, out, sizeof(out));
+    REQUIRE(sv != NULL);
+    REQUIRE(floe_wsconn_poll_event(sv, &ev) == 1);
+    CHECK_EQ(floe_wsconn_state(sv), FLOE_WSCONN_REQUEST);
+    memset(junk, 'j', sizeof(junk));
+    CHECK_EQ(floe_wsconn_handle_input(sv, 3, junk, 60000), 0);
+    CHECK_EQ(floe_wsconn_state(sv), FLOE_WSCONN_REQUEST); /* held */
+    CHECK_EQ(floe_wsconn_handle_input(sv, 3, junk, 10000), 0);
+    CHECK_EQ(floe_wsconn_state(sv), FLOE_WSCONN_CLOSED);
+    CHECK_EQ(floe_wsconn_stats(sv)->drops[FLOE_WSCONN_DROP_WS_PROTOCOL], 1);
+    REQUIRE(floe_wsconn_poll_event(sv, &ev) == 1);
+    CHECK_STR(ev.text, "WebSocket: data before the upgrade was answered");
+    floe_wsconn_free(sv);
+}
+
 static void test_tls_refused_401(void)
 {
     struct pair p;
@@ -1290,6 +1315,7 @@ int main(void)
     FLOE_RUN(test_tls_plain_client);
     FLOE_RUN(test_tls_shared_ctx);
     FLOE_RUN(test_tls_refused_401);
+    FLOE_RUN(test_data_before_accept);
     FLOE_RUN(test_random_splits);
     FLOE_RUN(test_failmalloc);
     pki_remove(&g_pki);
