@@ -168,11 +168,11 @@ int floe_wsconn_send_text(struct floe_wsconn *c, floe_time now, const char *msg,
 
 /*
  * Start the close handshake with code (1000-1003, 1007-1011, 3000-4999) and a
- * reason (NULL or up to 123 bytes, truncated). OPEN: a close frame goes out
+ * reason (NULL, or UTF-8 cut to 123 bytes on a character boundary). OPEN: a close frame goes out
  * and the state is CLOSING until the peer answers or close_timeout passes.
  * Before OPEN the connection is dropped at once (a server that has a request
  * should rather floe_wsconn_respond). Returns 0, FLOE_ERR_INVALID_ARG (bad
- * code) or FLOE_ERR_STATE (CLOSING or CLOSED already).
+ * code, reason not UTF-8) or FLOE_ERR_STATE (CLOSING or CLOSED already).
  */
 int floe_wsconn_close(struct floe_wsconn *c, floe_time now, uint16_t code, const char *reason);
 
@@ -237,8 +237,10 @@ int floe_wsconn_respond(struct floe_wsconn *c, floe_time now, int status, const 
  * Feed bytes read from the transport (ciphertext with TLS), in order, in any
  * pieces (one byte at a time works). The bytes are consumed whole: they are
  * parsed, or held until more arrive, or (CLOSED) dropped and counted.
- * Returns 0 or FLOE_ERR_INVALID_ARG (NULL c, or NULL buf with len > 0);
- * FLOE_ERR_NOMEM when a buffer cannot grow (the connection fails).
+ * A server holds at most 64 KiB behind a request until it is answered (a
+ * client must wait for the 101); more fails the connection. Returns 0 or
+ * FLOE_ERR_INVALID_ARG (NULL c, or NULL buf with len > 0); a buffer that
+ * cannot grow fails the connection (ERROR with FLOE_ERR_NOMEM).
  */
 int floe_wsconn_handle_input(struct floe_wsconn *c, floe_time now, const uint8_t *buf, size_t len);
 
