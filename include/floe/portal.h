@@ -262,7 +262,7 @@ enum floe_portal_msg_type {
 };
 
 /*
- * One message: the envelope (topic, ref) and the payload of its type. Large (about 120 KiB
+ * One message: the envelope (topic, ref) and the payload of its type. Large (about 85 KiB
  * because of init's resources): allocate it, do not put it on a small stack.
  */
 struct floe_portal_msg {
