@@ -526,6 +526,28 @@ static void test_candidates_held_while_disconnected(void)
     rig_free(&r);
 }
 
+/* Invalidated, then announced again while disconnected: the peer gets the announcement only. */
+static void test_held_order_never_reversed(void)
+{
+    struct rig r;
+    rig_init(&r, FLOE_PORTAL_ROLE_CLIENT);
+    const char *gw1[] = {"gw-1"}, *c1[] = {C1}, *c12[] = {C1, C2};
+    CHECK_EQ(floe_portal_client_send_candidates(r.pc, r.now, false, gw1, 1, c12, 2), 0);
+    CHECK_EQ(floe_portal_client_send_candidates(r.pc, r.now, true, gw1, 1, c12, 2), 0);
+    CHECK_EQ(floe_portal_client_held(r.pc), 1); /* the invalidation only */
+    CHECK_EQ(floe_portal_client_send_candidates(r.pc, r.now, false, gw1, 1, c1, 1), 0);
+    CHECK_EQ(floe_portal_client_held(r.pc), 2); /* invalidation of C2, then C1 again */
+    CHECK_EQ(rig_connect(&r), 0);
+    REQUIRE(r.n_recv == 2);
+    CHECK_EQ(r.recv[0]->type, FLOE_PORTAL_MSG_INVALIDATE_GATEWAY_CANDIDATES);
+    CHECK_EQ(r.recv[0]->u.cands.n_candidates, 1);
+    CHECK_STR(r.recv[0]->u.cands.candidates[0], C2);
+    CHECK_EQ(r.recv[1]->type, FLOE_PORTAL_MSG_NEW_GATEWAY_CANDIDATES);
+    CHECK_EQ(r.recv[1]->u.cands.n_candidates, 1);
+    CHECK_STR(r.recv[1]->u.cands.candidates[0], C1);
+    rig_free(&r);
+}
+
 /* The hold is bounded: the oldest held message goes and is counted. */
 static void test_hold_bounded(void)
 {
@@ -756,6 +778,7 @@ int main(void)
     FLOE_RUN(test_backoff_sequence);
     FLOE_RUN(test_401_is_final);
     FLOE_RUN(test_candidates_held_while_disconnected);
+    FLOE_RUN(test_held_order_never_reversed);
     FLOE_RUN(test_hold_bounded);
     FLOE_RUN(test_malformed_messages_counted);
     FLOE_RUN(test_request_authorization_and_reply);
