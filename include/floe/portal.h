@@ -262,7 +262,7 @@ enum floe_portal_msg_type {
 };
 
 /*
- * One message: the envelope (topic, ref) and the payload of its type. Large (about 120 KiB
+ * One message: the envelope (topic, ref) and the payload of its type. Large (about 85 KiB
  * because of init's resources): allocate it, do not put it on a small stack.
  */
 struct floe_portal_msg {
@@ -419,6 +419,7 @@ int floe_portal_client_disconnected(struct floe_portal_client *c, floe_time now)
  * not JOINED and sent after the next join (return 0 then). Other messages need JOINED.
  * When ref_out is not NULL the envelope's ref (FLOE_PORTAL_REF_MAX bytes) is written to it:
  * the portal's phx_reply to the message comes as a FLOE_PORTAL_EV_MESSAGE with that ref.
+ * Candidate messages are best effort: they carry no ref (ref_out gets "") and get no reply.
  * Returns 0; FLOE_ERR_INVALID_ARG (NULL, a type the role does not send, a field out of its
  * limits); FLOE_ERR_STATE (not joined, or FAILED); FLOE_ERR_NOMEM.
  */

@@ -339,15 +339,16 @@ static void pc_heartbeat(struct floe_portal_client *c, floe_time now)
     if (c->state != FLOE_PORTAL_CLIENT_JOINED)
         return;
     struct floe_portal_msg *m = floe_mem_calloc(&c->cfg.alloc, 1, sizeof(*m));
+    c->hb_outstanding = true; /* counted as missed at the next tick unless answered */
     if (!m)
-        return; /* counted as missed at the next tick */
+        return;
     m->type = FLOE_PORTAL_MSG_HEARTBEAT;
     m->topic = FLOE_PORTAL_TOPIC_PHOENIX;
     m->has_ref = true;
     floe__pc_new_ref(c, m->ref);
+    c->hb_ref[0] = '\0'; /* outstanding even when not queued: a stuck connection misses */
     if (floe__pc_write(c, now, m) == 0) {
         memcpy(c->hb_ref, m->ref, sizeof(c->hb_ref));
-        c->hb_outstanding = true;
         c->stats.heartbeats_sent++;
     }
     floe_mem_free(&c->cfg.alloc, m);

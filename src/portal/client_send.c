@@ -210,12 +210,15 @@ int floe_portal_client_send(struct floe_portal_client *c, floe_time now,
         return FLOE_ERR_NOMEM;
     *copy = *m;
     copy->topic = floe__pc_topic(c);
-    copy->has_ref = true;
-    floe__pc_new_ref(c, copy->ref);
+    /* Candidates are best effort ("ref": null, no reply); requests get a ref. */
+    bool candidates = pc_opposite(m->type) != FLOE_PORTAL_MSG_NONE;
+    copy->has_ref = !candidates;
+    memset(copy->ref, 0, sizeof(copy->ref));
+    if (copy->has_ref)
+        floe__pc_new_ref(c, copy->ref);
     /* Check the fields now, also for a message that is only held. */
     long n = floe_portal_msg_encode(copy, c->scratch, FLOE__PC_SCRATCH);
     int rc = n < 0 ? (int)n : 0;
-    bool candidates = pc_opposite(m->type) != FLOE_PORTAL_MSG_NONE;
     if (rc == 0 && c->state != FLOE_PORTAL_CLIENT_JOINED)
         rc = candidates ? pc_hold(c, copy) : FLOE_ERR_STATE;
     else if (rc == 0)

@@ -8,6 +8,7 @@
  */
 #include "floe/portal.h"
 #include "floe/portal_wire.h"
+#include "portal_pki.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -33,6 +34,7 @@ struct rig {
     floe_time now;
     struct script script;
     enum floe_portal_role role;
+    bool tls; /* the portal speaks TLS with g_pki's server certificate */
     /* What the client reported. */
     struct floe_portal_client_event ev[EVENTS_MAX];
     enum floe_portal_msg_type ev_type[EVENTS_MAX];
@@ -54,7 +56,11 @@ static struct floe_portal_msg *msg_new(void)
     return m;
 }
 
-static void rig_init(struct rig *r, enum floe_portal_role role)
+static struct pki g_pki;
+
+/* A rig; with tls, the client trusts ca_file and verifies server_name (NULL: the host). */
+static void rig_init_tls(struct rig *r, enum floe_portal_role role, const char *ca_file,
+                         const char *server_name)
 {
     memset(r, 0, sizeof(*r));
     floe_xoshiro_seed(&r->x, floe_test_seed());
@@ -67,11 +73,19 @@ static void rig_init(struct rig *r, enum floe_portal_role role)
     cfg.role = role;
     cfg.host = "portal.test";
     cfg.token = role == FLOE_PORTAL_ROLE_CLIENT ? "client-token" : "gateway-token";
-    cfg.tls = false;
+    cfg.tls = ca_file != NULL;
+    cfg.ca_file = ca_file;
+    cfg.server_name = server_name;
+    r->tls = cfg.tls;
     if (floe_portal_client_new(&r->pc, &cfg) != 0)
         abort();
     r->last_init = msg_new();
     r->last_msg = msg_new();
+}
+
+static void rig_init(struct rig *r, enum floe_portal_role role)
+{
+    rig_init_tls(r, role, NULL, NULL);
 }
 
 static void rig_free(struct rig *r)
@@ -239,7 +253,9 @@ static int rig_connect(struct rig *r)
     struct floe_wsconn_config cfg;
     floe_wsconn_config_default(&cfg);
     cfg.role = FLOE_WSCONN_SERVER;
-    cfg.tls = false;
+    cfg.tls = r->tls;
+    cfg.cert_file = g_pki.cert;
+    cfg.key_file = g_pki.key;
     cfg.rng = floe_xoshiro_rng(&r->srv_x);
     floe_wsconn_free(r->srv);
     r->srv = NULL;
@@ -510,6 +526,28 @@ static void test_candidates_held_while_disconnected(void)
     rig_free(&r);
 }
 
+/* Invalidated, then announced again while disconnected: the peer gets the announcement only. */
+static void test_held_order_never_reversed(void)
+{
+    struct rig r;
+    rig_init(&r, FLOE_PORTAL_ROLE_CLIENT);
+    const char *gw1[] = {"gw-1"}, *c1[] = {C1}, *c12[] = {C1, C2};
+    CHECK_EQ(floe_portal_client_send_candidates(r.pc, r.now, false, gw1, 1, c12, 2), 0);
+    CHECK_EQ(floe_portal_client_send_candidates(r.pc, r.now, true, gw1, 1, c12, 2), 0);
+    CHECK_EQ(floe_portal_client_held(r.pc), 1); /* the invalidation only */
+    CHECK_EQ(floe_portal_client_send_candidates(r.pc, r.now, false, gw1, 1, c1, 1), 0);
+    CHECK_EQ(floe_portal_client_held(r.pc), 2); /* invalidation of C2, then C1 again */
+    CHECK_EQ(rig_connect(&r), 0);
+    REQUIRE(r.n_recv == 2);
+    CHECK_EQ(r.recv[0]->type, FLOE_PORTAL_MSG_INVALIDATE_GATEWAY_CANDIDATES);
+    CHECK_EQ(r.recv[0]->u.cands.n_candidates, 1);
+    CHECK_STR(r.recv[0]->u.cands.candidates[0], C2);
+    CHECK_EQ(r.recv[1]->type, FLOE_PORTAL_MSG_NEW_GATEWAY_CANDIDATES);
+    CHECK_EQ(r.recv[1]->u.cands.n_candidates, 1);
+    CHECK_STR(r.recv[1]->u.cands.candidates[0], C1);
+    rig_free(&r);
+}
+
 /* The hold is bounded: the oldest held message goes and is counted. */
 static void test_hold_bounded(void)
 {
@@ -635,6 +673,33 @@ static void test_gateway_authorization_flow(void)
     rig_free(&r);
 }
 
+/* TLS: the client verifies the portal's certificate and name; a refusal is not final. */
+static void test_tls_verified(void)
+{
+    struct rig r;
+    rig_init_tls(&r, FLOE_PORTAL_ROLE_CLIENT, g_pki.ca, NULL);
+    CHECK_EQ(rig_connect(&r), 0);
+    CHECK_EQ(floe_portal_client_get_state(r.pc), FLOE_PORTAL_CLIENT_JOINED);
+    CHECK_EQ(count_ev(&r, FLOE_PORTAL_EV_JOINED), 1);
+    rig_free(&r);
+
+    const char *wrong[][2] = {{g_pki.ca, "other.test"}, {g_pki.ca2, NULL}};
+    for (int i = 0; i < 2; i++) {
+        rig_init_tls(&r, FLOE_PORTAL_ROLE_CLIENT, wrong[i][0], wrong[i][1]);
+        CHECK_EQ(rig_connect(&r), 0);
+        const struct floe_portal_client_event *d = last_ev(&r, FLOE_PORTAL_EV_DISCONNECTED);
+        REQUIRE(d != NULL);
+        if (!strstr(d->reason, "certificate"))
+            fprintf(stderr, "  reason: %s\n", d->reason);
+        CHECK(strstr(d->reason, "certificate") != NULL);
+        CHECK_EQ(d->err, FLOE_ERR_CRYPTO);
+        CHECK_EQ(r.joins, 0);
+        CHECK_EQ(count_ev(&r, FLOE_PORTAL_EV_FATAL), 0);
+        CHECK(last_ev(&r, FLOE_PORTAL_EV_RECONNECT_AT) != NULL);
+        rig_free(&r);
+    }
+}
+
 static void test_config_checked(void)
 {
     struct floe_portal_client_config cfg;
@@ -703,17 +768,24 @@ static void test_failmalloc(void)
 
 int main(void)
 {
+    if (pki_make(&g_pki) != 0) {
+        fprintf(stderr, "cannot make the test certificates\n");
+        return 1;
+    }
     FLOE_RUN(test_join_and_init);
     FLOE_RUN(test_heartbeats_and_missed_reconnect);
     FLOE_RUN(test_join_unanswered_or_refused);
     FLOE_RUN(test_backoff_sequence);
     FLOE_RUN(test_401_is_final);
     FLOE_RUN(test_candidates_held_while_disconnected);
+    FLOE_RUN(test_held_order_never_reversed);
     FLOE_RUN(test_hold_bounded);
     FLOE_RUN(test_malformed_messages_counted);
     FLOE_RUN(test_request_authorization_and_reply);
     FLOE_RUN(test_gateway_authorization_flow);
     FLOE_RUN(test_config_checked);
+    FLOE_RUN(test_tls_verified);
     FLOE_RUN(test_failmalloc);
+    pki_remove(&g_pki);
     return floe_test_summary();
 }
