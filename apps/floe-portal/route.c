@@ -209,11 +209,18 @@ static void portald_authorize(struct portald *d, struct portald_conn *c,
 
     a.expires_at = portald_wall() + d->opts.authz_ttl;
     if (portald_resource_convert(sr, &res) < 0 || !portald_authz_grow(c) ||
-        portald_authz_secrets_make(&s, &d->rng) < 0 ||
-        floe_store_authorization_add(d->store, &a, &a.id) < 0) {
+        portald_authz_secrets_make(&s, &d->rng) < 0) {
         portald_authz_failed(d, c, resource_id, "internal_error");
         return;
     }
+    snprintf(a.preshared_key, sizeof(a.preshared_key), "%s", s.preshared_key);
+    if (floe_store_authorization_add(d->store, &a, &a.id) < 0) {
+        d->stats.store_errors++;
+        floe_wipe(&s, sizeof(s));
+        portald_authz_failed(d, c, resource_id, "internal_error");
+        return;
+    }
+    floe_wipe(a.preshared_key, sizeof(a.preshared_key));
     created = portald_build_created(d, resource_id, gw, &s);
     portald_build_create(d, c, &res, &s, a.id, (uint64_t)a.expires_at);
     floe_wipe(&s, sizeof(s));

@@ -4,6 +4,7 @@ set -euo pipefail
 BIN=${FLOE_BIN_DIR:?FLOE_BIN_DIR not set}/floe-portal
 [ -x "$BIN" ] || { echo "FAIL: $BIN missing" >&2; exit 1; }
 tmp=$(mktemp -d)
+trap 'exit 130' INT TERM # so that the EXIT trap's cleanup runs
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 

@@ -8,6 +8,7 @@
 set -euo pipefail
 TMP=$(mktemp -d)
 . "$FLOE_SOURCE_DIR/tests/portal/portal_lib.sh"
+trap 'exit 130' INT TERM # so that the EXIT trap's cleanup runs
 trap portal_cleanup EXIT
 need_bin floe-portal
 need_tool curl python3

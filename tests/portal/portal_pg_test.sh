@@ -16,6 +16,7 @@ cleanup() {
     floe_pg_stop
     rm -rf "$TMP"
 }
+trap 'exit 130' INT TERM # so that the EXIT trap's cleanup runs
 trap cleanup EXIT
 need_bin floe-portal portal_driver
 need_tool curl python3 ss runuser
