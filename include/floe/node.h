@@ -46,7 +46,9 @@
  * after a reset carries data at once: unless an authenticated packet arrived since the reset or ICE
  * chose a pair, a WireGuard keepalive goes through it to each of the peer's candidates (the peer
  * follows the first that arrives and answers on that path; this side follows the answer), without
- * waiting for ICE checks. TURN requests retransmit after relay_rto.
+ * waiting for ICE checks. TURN requests retransmit after relay_rto. When the path changes while
+ * the Client's handshake initiation waits for its answer, a fresh initiation goes on the new path
+ * at once (floe_wg_peer_resend_initiation), not REKEY_TIMEOUT (5 s) after the lost one.
  */
 #ifndef FLOE_NODE_H
 #define FLOE_NODE_H

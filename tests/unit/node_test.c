@@ -227,6 +227,7 @@ struct net {
     bool signal_down_to[2];      /* candidates for that node dropped */
     int drop_to_relay[2];        /* that many of the node's next datagrams to the relay lost */
     int cookie_direct[2];        /* raw WireGuard cookie replies sent from the socket */
+    int drop_initiations[2];     /* that many of the node's next direct initiations lost */
     struct net_pkt *q;
     size_t nq;
     /* What arrived: per node, events seen and data packets delivered. */
@@ -286,6 +287,11 @@ static void net_drain(struct net *nt, int i)
         nt->cookie_direct[i] += tr.len == 64 && buf[0] == FLOE_WG_MSG_COOKIE_REPLY;
         if (owner == 2 && nt->drop_to_relay[i] > 0) {
             nt->drop_to_relay[i]--;
+            continue;
+        }
+        if (tr.len == FLOE_WG_INITIATION_LEN && buf[0] == FLOE_WG_MSG_INITIATION &&
+            nt->drop_initiations[i] > 0) {
+            nt->drop_initiations[i]--;
             continue;
         }
         if (owner >= 0 && !nt->cut && floe_addr_eq(&tr.local, &nt->host[i]) &&
@@ -685,6 +691,35 @@ static void test_node_reset_roam(void)
     CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
     REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
     CHECK(floe_addr_eq(&st.path.remote, &nt.host[0])); /* the gateway followed */
+    net_free(&nt);
+}
+
+/*
+ * The client roams while its first initiation is lost: the new path gets a fresh initiation
+ * at once (floe_wg_peer_resend_initiation), not REKEY_TIMEOUT (5 s) after the lost one.
+ */
+static void test_node_roam_resends_initiation(void)
+{
+    struct net nt;
+    floe_time roam_at;
+
+    REQUIRE(net_init(&nt, 15) == 0);
+    nt.drop_initiations[0] = 1;
+    REQUIRE(net_connect(&nt) == 0);
+    net_run(&nt, FLOE_MS(300));
+    REQUIRE(nt.drop_initiations[0] == 0); /* the first initiation went out, and was lost */
+    CHECK_EQ(nt.established[0], 0);
+    roam_at = nt.now;
+    nt.host[0] = floe_addr_v4(10, 0, 1, 1, 5001);
+    CHECK_EQ(floe_node_reset(nt.node[0], nt.now), 0);
+    CHECK_EQ(floe_node_add_host(nt.node[0], nt.now, &nt.host[0]), 0);
+    net_drain(&nt, 0);
+    net_run(&nt, roam_at + FLOE_SEC(1));
+    CHECK_EQ(nt.established[0], 1);
+    CHECK_EQ(nt.established[1], 1);
+    CHECK(net_send(&nt, 0, 0x5a));
+    net_run(&nt, nt.now + FLOE_MS(50));
+    CHECK_EQ(nt.data_rx[1], 1);
     net_free(&nt);
 }
 
@@ -1291,6 +1326,7 @@ int main(void)
     FLOE_RUN(test_node_ice_disconnected_not_fatal);
     FLOE_RUN(test_node_wg_silence_fails);
     FLOE_RUN(test_node_reset_roam);
+    FLOE_RUN(test_node_roam_resends_initiation);
     FLOE_RUN(test_node_upsert_close_remove);
     FLOE_RUN(test_node_config_bounds);
     FLOE_RUN(test_node_demux_garbage);
