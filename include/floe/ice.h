@@ -275,6 +275,29 @@ void floe_ice_get_local_credentials(const struct floe_ice_agent *agent, const ch
                                     const char **pwd);
 
 /*
+ * Use ufrag and pwd (copied) as the local credentials instead of the generated ones: the
+ * signalling layer's (a portal that hands both sides both sides' credentials). Allowed until
+ * a check is sent or answered with the current local credentials (after floe_ice_restart,
+ * again until then); the same credentials again change nothing.
+ * Returns 0, FLOE_ERR_INVALID_ARG (NULL, ufrag 4..64 or pwd 22..64 ice-chars violated,
+ * RFC 8445 section 5.3), FLOE_ERR_STATE (closed, or the credentials already in use) or
+ * FLOE_ERR_CRYPTO.
+ */
+int floe_ice_set_local_credentials(struct floe_ice_agent *agent, floe_time now, const char *ufrag,
+                                   const char *pwd);
+
+/*
+ * Retime a running agent with the timers of profile (check pacing and retransmissions,
+ * consent interval and timeout, as floe_ice_config_profile), keeping the configured
+ * disconnected_grace and candidate_timeout: a connection going idle slows its checks and
+ * consent (FLOE_ICE_PROFILE_IDLE), and speeds them up again on its next packet. Checks
+ * already in flight keep their timeout; the next consent request is re-timed at once.
+ * Returns 0 or FLOE_ERR_INVALID_ARG (NULL, profile outside the enum).
+ */
+int floe_ice_set_profile(struct floe_ice_agent *agent, floe_time now,
+                         enum floe_ice_profile profile);
+
+/*
  * Set the peer's credentials (strings copied). Checks are sent only once they
  * are known. Different credentials from those already set mean the peer
  * restarted: remote candidates and pairs are dropped, except the selected pair,

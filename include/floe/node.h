@@ -46,7 +46,9 @@
  * after a reset carries data at once: unless an authenticated packet arrived since the reset or ICE
  * chose a pair, a WireGuard keepalive goes through it to each of the peer's candidates (the peer
  * follows the first that arrives and answers on that path; this side follows the answer), without
- * waiting for ICE checks. TURN requests retransmit after relay_rto.
+ * waiting for ICE checks. TURN requests retransmit after relay_rto. When the path changes while
+ * the Client's handshake initiation waits for its answer, a fresh initiation goes on the new path
+ * at once (floe_wg_peer_resend_initiation), not REKEY_TIMEOUT (5 s) after the lost one.
  */
 #ifndef FLOE_NODE_H
 #define FLOE_NODE_H
@@ -69,7 +71,9 @@ extern "C" {
  *                                            authenticated packet while every path was tried
  * FLOE_NODE_ICE_GRACE               2 s      Firezone #9793: ICE disconnected grace period;
  *                                            its end is counted (grace_expired), never fatal
- * FLOE_NODE_IDLE_AFTER              20 s     Firezone: no application packet makes it idle
+ * FLOE_NODE_IDLE_AFTER              20 s     Firezone: no application packet makes it idle:
+ *                                            slower keepalives and ICE (FLOE_ICE_PROFILE_IDLE:
+ *                                            consent every 15 s, slower checks) until a packet
  * FLOE_NODE_KEEPALIVE_S             5 s      keepalive after this long without sending, both
  *                                            sides (liveness has authenticated packets to see)
  * FLOE_NODE_KEEPALIVE_IDLE_S        25 s     the same while idle (NAT bindings of 30 s
@@ -176,17 +180,26 @@ struct floe_node_conn_config {
     uint8_t psk[FLOE_WG_KEY_LEN];              /* the preshared key when has_psk */
     char remote_ufrag[FLOE_ICE_UFRAG_MAX + 1]; /* the peer's ICE credentials (NUL-terminated) */
     char remote_pwd[FLOE_ICE_PWD_MAX + 1];
+    /* This side's ICE credentials as the signalling layer gave them (ufrag 4..64 and pwd
+     * 22..64 ice-chars, unique per node); both empty: the agent makes its own. */
+    char local_ufrag[FLOE_ICE_UFRAG_MAX + 1];
+    char local_pwd[FLOE_ICE_PWD_MAX + 1];
 };
 
 /*
- * Create connection cid to a peer, or update it. The local ICE credentials are the agent's
- * own (floe_node_conn_local_credentials), sent to the peer by the caller. On an existing
- * connection: the same key and credentials change nothing; new ICE credentials mean the
- * peer restarted ICE (remote candidates dropped, the session kept); a new public key
- * replaces the connection (closed without a goodbye, then created afresh).
+ * Create connection cid to a peer, or update it. The local ICE credentials are cfg's
+ * local_ufrag and local_pwd when given (the portal hands both sides both sides'
+ * credentials), else the agent's own (floe_node_conn_local_credentials), sent to the peer
+ * by the caller. On an existing connection: the same key and credentials change nothing;
+ * new remote ICE credentials mean the peer restarted ICE (remote candidates dropped, the
+ * session kept); new local ones restart ICE on this side once they were used (remote
+ * candidates dropped, the session kept); a new public key replaces the connection (closed
+ * without a goodbye, then created afresh).
  * The node's host and relay candidates are offered at once (FLOE_NODE_EV_CANDIDATE_NEW).
- * Returns 0, FLOE_ERR_INVALID_ARG (NULL, empty or over-long credentials, the node's own key),
- * FLOE_ERR_WEAK_KEY, FLOE_ERR_NOMEM (max_connections reached) or FLOE_ERR_CRYPTO.
+ * Returns 0, FLOE_ERR_INVALID_ARG (NULL, empty or over-long remote credentials, local ones
+ * given but not ice-chars of RFC 8445 lengths or one given without the other, a local ufrag
+ * another connection has, the node's own key), FLOE_ERR_WEAK_KEY, FLOE_ERR_NOMEM
+ * (max_connections reached) or FLOE_ERR_CRYPTO.
  */
 int floe_node_conn_upsert(struct floe_node *node, floe_time now, uint64_t cid,
                           const struct floe_node_conn_config *cfg);
@@ -393,6 +406,7 @@ struct floe_node_conn_stats {
     struct floe_node_path path; /* the current path */
     floe_time rtt;       /* RTT of the last handshake this side started (Client); 0 unknown */
     uint64_t handshakes; /* WireGuard handshakes completed (1 while the first session lives) */
+    uint64_t ice_consent_sent; /* ICE consent requests sent (every 15 s while idle, not 5 s) */
 };
 
 /* The counters of cid into *out. Returns 0, FLOE_ERR_INVALID_ARG or FLOE_ERR_NOT_FOUND. */

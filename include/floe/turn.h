@@ -5,7 +5,9 @@
  * challenge (REALM, NONCE) and long-term credentials (MD5 key), the 438 stale
  * nonce retry, Refresh at half-life, CreatePermission and ChannelBind for the
  * peers it sends to, their refreshes, a keepalive Binding, and re-allocation
- * with a bounded backoff when the allocation is lost. It never opens a socket,
+ * with a bounded backoff when the allocation is lost (an Allocate refused with 437,
+ * the server still holding this 5-tuple's old allocation, deletes it and asks
+ * again as soon as the deletion is answered, once). It never opens a socket,
  * never reads a clock and draws randomness (transaction ids) from the rng hook.
  *
  * Driving pattern (DESIGN.md section 2): after floe_turn_handle_input,
@@ -183,7 +185,8 @@ floe_time floe_turn_poll_timeout(const struct floe_turn *t);
 /*
  * Frame data[0..len) for peer into out[0..cap), to send to the server: ChannelData
  * when a channel is bound, else a Send indication. data may overlap out. Before
- * the permission is confirmed the payload is queued (see the file comment;
+ * the permission is confirmed (for this peer, or for another port of its IP: the
+ * server's permissions are per IP address) the payload is queued (see the file comment;
  * payloads over config.queue_bytes are dropped and counted) and 0 returned; the
  * permission is requested as needed, so drain floe_turn_poll_transmit after it.
  * Returns the datagram's length, 0 (queued), FLOE_ERR_INVALID_ARG,

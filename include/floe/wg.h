@@ -287,6 +287,17 @@ struct floe_wg_peer_stats {
 /* The peer's counters (a copy). */
 struct floe_wg_peer_stats floe_wg_peer_stats(const struct floe_wg_peer *peer);
 
+/*
+ * The path to the peer just changed (the caller moved its endpoint, or roamed): when an
+ * initiation this side sent is still waiting for its response, it most likely went where
+ * it could not arrive, so a fresh initiation is queued now instead of REKEY_TIMEOUT after
+ * the last one (drain floe_wg_poll_transmit). Nothing is sent within 1 s /
+ * FLOE_WG_INITIATIONS_PER_SECOND of the last handshake message, which the responder would
+ * drop as a flood. The retransmission schedule and REKEY_ATTEMPT_TIME go on from it.
+ * Returns 1 (queued), 0 (nothing pending, or too soon) or FLOE_ERR_INVALID_ARG.
+ */
+int floe_wg_peer_resend_initiation(struct floe_wg *dev, struct floe_wg_peer *peer, floe_time now);
+
 /* True when the peer has a keypair it may send with at now. */
 bool floe_wg_peer_has_session(const struct floe_wg_peer *peer, floe_time now);
 

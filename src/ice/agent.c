@@ -260,11 +260,62 @@ int floe_ice_restart(struct floe_ice_agent *agent, floe_time now, bool keep_loca
     agent->waiting_since = now;
     agent->disconnected_since = FLOE_TIME_NEVER;
     agent->stats.restarts++;
+    agent->local_creds_used = false;
     rc = agent_new_local_credentials(agent);
     if (agent->selected == ICE_NONE)
         floe__ice_set_state(agent, now, FLOE_ICE_NEW, FLOE_ICE_REASON_RESTART);
     floe__ice_update(agent, now);
     return rc;
+}
+
+/* ice-chars only, between min and max of them (RFC 8445 section 5.3). */
+static bool agent_local_cred_ok(const char *s, size_t min, size_t max)
+{
+    size_t n = 0;
+
+    if (!s)
+        return false;
+    while (n <= max && s[n] != '\0') {
+        if (!strchr(agent_ice_chars, s[n]))
+            return false;
+        n++;
+    }
+    return n >= min && n <= max;
+}
+
+int floe_ice_set_local_credentials(struct floe_ice_agent *agent, floe_time now, const char *ufrag,
+                                   const char *pwd)
+{
+    (void)now;
+    if (!agent || !agent_local_cred_ok(ufrag, 4, FLOE_ICE_UFRAG_MAX) ||
+        !agent_local_cred_ok(pwd, 22, FLOE_ICE_PWD_MAX))
+        return FLOE_ERR_INVALID_ARG;
+    if (strcmp(agent->local_ufrag, ufrag) == 0 && strcmp(agent->local_pwd, pwd) == 0)
+        return 0;
+    if (agent->state == FLOE_ICE_CLOSED || agent->local_creds_used)
+        return FLOE_ERR_STATE;
+    strcpy(agent->local_ufrag, ufrag);
+    strcpy(agent->local_pwd, pwd);
+    return agent_make_key(agent, &agent->local_key, agent->local_pwd);
+}
+
+int floe_ice_set_profile(struct floe_ice_agent *agent, floe_time now, enum floe_ice_profile profile)
+{
+    floe_time grace, cand_timeout, old_interval;
+
+    if (!agent || (int)profile < 0 || profile > FLOE_ICE_PROFILE_IDLE)
+        return FLOE_ERR_INVALID_ARG;
+    grace = agent->cfg.disconnected_grace;
+    cand_timeout = agent->cfg.candidate_timeout;
+    old_interval = agent->cfg.consent_interval;
+    floe_ice_config_profile(&agent->cfg, profile);
+    agent->cfg.disconnected_grace = grace; /* the caller's liveness choices stay */
+    agent->cfg.candidate_timeout = cand_timeout;
+    /* The next consent request moves to the new pace: later when slower, at once sooner. */
+    if (agent->consent_next != FLOE_TIME_NEVER && agent->cfg.consent_interval != old_interval)
+        agent->consent_next = floe_time_add(now, floe__ice_consent_interval(agent));
+    floe__ice_update(agent, now);
+    return 0;
 }
 
 int floe_ice_close(struct floe_ice_agent *agent, floe_time now)

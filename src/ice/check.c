@@ -362,6 +362,7 @@ static int check_emit_response(struct floe_ice_agent *a, uint8_t *buf, size_t ca
 
 static void check_sent(struct floe_ice_agent *a, struct ice_pair *p, floe_time now)
 {
+    a->local_creds_used = true;
     if (p->sends == 0)
         a->stats.checks_sent++;
     else

@@ -102,6 +102,7 @@ struct floe_ice_agent {
     char local_pwd[FLOE_ICE_PWD_MAX + 1];
     char remote_ufrag[FLOE_ICE_UFRAG_MAX + 1];
     char remote_pwd[FLOE_ICE_PWD_MAX + 1];
+    bool local_creds_used;        /* a check sent or answered with the local credentials */
     struct floe_hmac *local_key;  /* our password: verify requests, sign responses */
     struct floe_hmac *remote_key; /* their password: sign requests, verify responses */
 
@@ -186,6 +187,8 @@ bool floe__ice_can_send(const struct floe_ice_agent *a);
 
 /* state.c */
 void floe__ice_update(struct floe_ice_agent *a, floe_time now);
+/* RFC 7675 section 5.1: the consent interval randomised to 0.8..1.2; NEVER when disabled. */
+floe_time floe__ice_consent_interval(struct floe_ice_agent *a);
 void floe__ice_set_state(struct floe_ice_agent *a, floe_time now, enum floe_ice_state to,
                          enum floe_ice_reason reason);
 void floe__ice_set_selected(struct floe_ice_agent *a, int idx, floe_time now);

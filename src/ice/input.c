@@ -137,8 +137,10 @@ static int input_old_gen_request(struct floe_ice_agent *a, const struct floe_ice
         return input_drop(a, &a->stats.dropped_unmatched, "old generation, other path", from,
                           FLOE_ERR_NOT_FOUND);
     a->stats.checks_received++;
-    if (floe__ice_queue_reply(a, path, from, msg->txid, &kind) == 0)
+    if (floe__ice_queue_reply(a, path, from, msg->txid, &kind) == 0) {
         a->stats.checks_answered++;
+        a->local_creds_used = true;
+    }
     return 0;
 }
 
@@ -177,8 +179,10 @@ static int input_request(struct floe_ice_agent *a, floe_time now, const struct f
         remote = floe__ice_add_remote_prflx(a, from, prio);
     if (remote == ICE_NONE)
         return input_drop(a, NULL, "remote candidates full", from, FLOE_ERR_NOMEM);
-    if (floe__ice_queue_response(a, path, from, msg->txid, 0) == 0)
+    if (floe__ice_queue_response(a, path, from, msg->txid, 0) == 0) {
         a->stats.checks_answered++;
+        a->local_creds_used = true;
+    }
     idx = input_pair(a, now, local, remote);
     if (idx != ICE_NONE)
         input_request_pair(a, now, &a->pairs[idx],

@@ -16,7 +16,7 @@ bool floe__ice_consent_fresh(const struct floe_ice_agent *a, const struct ice_pa
 }
 
 /* RFC 7675 section 5.1: the interval randomised to 0.8..1.2 of its value. */
-static floe_time state_consent_interval(struct floe_ice_agent *a)
+floe_time floe__ice_consent_interval(struct floe_ice_agent *a)
 {
     uint8_t r[2];
     uint64_t permille;
@@ -82,7 +82,7 @@ void floe__ice_set_selected(struct floe_ice_agent *a, int idx, floe_time now)
         floe__ice_pair_info(a, &a->pairs[idx], &ev.u.selected.pair);
         a->consent_lost = false;
         a->nominate_at = FLOE_TIME_NEVER;
-        a->consent_next = floe_time_add(now, state_consent_interval(a));
+        a->consent_next = floe_time_add(now, floe__ice_consent_interval(a));
         state_cancel_others(a, idx);
     } else {
         state_revive_cancelled(a);
@@ -236,7 +236,7 @@ static void state_consent(struct floe_ice_agent *a, floe_time now)
     }
     if (now >= a->consent_next) {
         a->consent_due = true;
-        a->consent_next = floe_time_add(now, state_consent_interval(a));
+        a->consent_next = floe_time_add(now, floe__ice_consent_interval(a));
     }
 }
 

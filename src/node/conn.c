@@ -129,7 +129,8 @@ void floe__node_conn_after_ice(struct floe_node *n, struct node_conn *c, floe_ti
     floe__node_schedule(n, c);
 }
 
-static int conn_make_ice(struct floe_node *n, struct node_conn *c, floe_time now)
+static int conn_make_ice(struct floe_node *n, struct node_conn *c, floe_time now,
+                         const struct floe_node_conn_config *cfg)
 {
     struct floe_ice_config ic;
     const char *ufrag, *pwd;
@@ -146,6 +147,8 @@ static int conn_make_ice(struct floe_node *n, struct node_conn *c, floe_time now
     ic.disconnected_grace = FLOE_TIME_NEVER;
     ic.candidate_timeout = 0;
     rc = floe_ice_new(&c->ice, &ic, now);
+    if (rc == 0 && cfg->local_ufrag[0])
+        rc = floe_ice_set_local_credentials(c->ice, now, cfg->local_ufrag, cfg->local_pwd);
     if (rc)
         return rc;
     rc = floe_ice_set_remote_credentials(c->ice, now, c->remote_ufrag, c->remote_pwd);
@@ -230,7 +233,7 @@ static int conn_create(struct floe_node *n, floe_time now, uint64_t cid,
     if (!c)
         return FLOE_ERR_NOMEM;
     conn_init(c, cid, now, cfg);
-    rc = conn_make_ice(n, c, now);
+    rc = conn_make_ice(n, c, now, cfg);
     if (rc == 0)
         rc = conn_make_peer(n, c, cfg);
     if (rc) {
@@ -276,9 +279,61 @@ static bool conn_config_ok(const struct floe_node *n, const struct floe_node_con
     size_t ul = conn_strnlen(cfg->remote_ufrag, sizeof(cfg->remote_ufrag));
     size_t pl = conn_strnlen(cfg->remote_pwd, sizeof(cfg->remote_pwd));
 
+    size_t lu = conn_strnlen(cfg->local_ufrag, sizeof(cfg->local_ufrag));
+    size_t lp = conn_strnlen(cfg->local_pwd, sizeof(cfg->local_pwd));
+
     floe_wg_public_key(n->wg, own);
     return ul > 0 && ul <= FLOE_ICE_UFRAG_MAX && pl > 0 && pl <= FLOE_ICE_PWD_MAX &&
+           lu <= FLOE_ICE_UFRAG_MAX && lp <= FLOE_ICE_PWD_MAX && (lu == 0) == (lp == 0) &&
            memcmp(own, cfg->public_key, FLOE_WG_KEY_LEN) != 0;
+}
+
+/* A local ufrag given for cid that another connection has (the demux key must be unique). */
+static bool conn_ufrag_taken(const struct floe_node *n, uint64_t cid,
+                             const struct floe_node_conn_config *cfg)
+{
+    const struct node_conn *o;
+
+    if (!cfg->local_ufrag[0])
+        return false;
+    o = floe__node_conn_by_ufrag(n, cfg->local_ufrag, strlen(cfg->local_ufrag));
+    return o && o->id != cid;
+}
+
+/* Re-key c in by_ufrag under the agent's current local ufrag. */
+static void conn_rekey_ufrag(struct floe_node *n, struct node_conn *c)
+{
+    const char *ufrag, *pwd;
+
+    floe_ice_get_local_credentials(c->ice, &ufrag, &pwd);
+    floe__node_map_del(&n->by_ufrag, floe__node_hash(c->ufrag, strlen(c->ufrag)));
+    memcpy(c->ufrag, ufrag, strlen(ufrag) + 1);
+    floe__node_map_put(&n->by_ufrag, floe__node_hash(c->ufrag, strlen(c->ufrag)),
+                       (uint32_t)(c - n->conns));
+}
+
+/*
+ * New local credentials for an existing connection: set as they are while unused, else by an
+ * ICE restart of this side (remote candidates dropped, the remote credentials set again; the
+ * WireGuard session and the current path stay).
+ */
+static int conn_update_local(struct floe_node *n, struct node_conn *c, floe_time now,
+                             const struct floe_node_conn_config *cfg)
+{
+    int rc;
+
+    if (!cfg->local_ufrag[0])
+        return 0;
+    rc = floe_ice_set_local_credentials(c->ice, now, cfg->local_ufrag, cfg->local_pwd);
+    if (rc == FLOE_ERR_STATE) {
+        rc = floe_ice_restart(c->ice, now, true);
+        if (rc == 0)
+            rc = floe_ice_set_remote_credentials(c->ice, now, c->remote_ufrag, c->remote_pwd);
+        if (rc == 0)
+            rc = floe_ice_set_local_credentials(c->ice, now, cfg->local_ufrag, cfg->local_pwd);
+    }
+    conn_rekey_ufrag(n, c);
+    return rc;
 }
 
 int floe_node_conn_upsert(struct floe_node *n, floe_time now, uint64_t cid,
@@ -287,7 +342,7 @@ int floe_node_conn_upsert(struct floe_node *n, floe_time now, uint64_t cid,
     struct node_conn *c;
     int rc;
 
-    if (!n || !cfg || !conn_config_ok(n, cfg))
+    if (!n || !cfg || !conn_config_ok(n, cfg) || conn_ufrag_taken(n, cid, cfg))
         return FLOE_ERR_INVALID_ARG;
     c = floe__node_conn_find(n, cid);
     if (c && memcmp(c->public_key, cfg->public_key, FLOE_WG_KEY_LEN) != 0) {
@@ -296,13 +351,14 @@ int floe_node_conn_upsert(struct floe_node *n, floe_time now, uint64_t cid,
     }
     if (!c)
         return conn_create(n, now, cid, cfg);
-    if (strcmp(c->remote_ufrag, cfg->remote_ufrag) == 0 &&
-        strcmp(c->remote_pwd, cfg->remote_pwd) == 0)
-        return 0;
-    rc = floe_ice_set_remote_credentials(c->ice, now, cfg->remote_ufrag, cfg->remote_pwd);
+    rc = 0;
+    if (strcmp(c->remote_ufrag, cfg->remote_ufrag) != 0 ||
+        strcmp(c->remote_pwd, cfg->remote_pwd) != 0)
+        rc = floe_ice_set_remote_credentials(c->ice, now, cfg->remote_ufrag, cfg->remote_pwd);
     if (rc == 0) {
         memcpy(c->remote_ufrag, cfg->remote_ufrag, strlen(cfg->remote_ufrag) + 1);
         memcpy(c->remote_pwd, cfg->remote_pwd, strlen(cfg->remote_pwd) + 1);
+        rc = conn_update_local(n, c, now, cfg);
     }
     floe__node_conn_after_ice(n, c, now);
     return rc;
@@ -411,6 +467,7 @@ int floe_node_conn_remove(struct floe_node *n, floe_time now, uint64_t cid)
 int floe_node_conn_stats(const struct floe_node *n, uint64_t cid, struct floe_node_conn_stats *out)
 {
     const struct node_conn *c;
+    struct floe_ice_stats is;
 
     if (!n || !out)
         return FLOE_ERR_INVALID_ARG;
@@ -420,6 +477,8 @@ int floe_node_conn_stats(const struct floe_node *n, uint64_t cid, struct floe_no
     *out = c->st;
     out->ice_state = floe_ice_get_state(c->ice);
     out->handshakes = floe_wg_peer_stats(c->peer).handshakes_completed;
+    floe_ice_get_stats(c->ice, &is);
+    out->ice_consent_sent = is.consent_sent;
     return 0;
 }
 
@@ -442,13 +501,24 @@ static floe_time conn_keepalive_interval(const struct node_conn *c)
     return FLOE_SEC(c->st.idle ? FLOE_NODE_KEEPALIVE_IDLE_S : FLOE_NODE_KEEPALIVE_S);
 }
 
-/* Idle: no application packet for idle_after slows the keepalives; any packet wakes it. */
+/* The agent's timers for the connection's activity: the role's profile, or the idle one. */
+static void conn_ice_profile(struct floe_node *n, struct node_conn *c, floe_time now)
+{
+    enum floe_ice_profile p =
+        n->cfg.role == FLOE_NODE_CLIENT ? FLOE_ICE_PROFILE_CLIENT : FLOE_ICE_PROFILE_GATEWAY;
+
+    (void)floe_ice_set_profile(c->ice, now, c->st.idle ? FLOE_ICE_PROFILE_IDLE : p);
+}
+
+/* Idle: no application packet for idle_after slows the keepalives and ICE (its checks and
+ * consent); any packet wakes it. */
 void floe__node_conn_activity(struct floe_node *n, struct node_conn *c, floe_time now)
 {
     c->last_app = now;
     if (c->st.idle) {
         c->st.idle = false;
-        floe__node_schedule(n, c);
+        conn_ice_profile(n, c, now);
+        floe__node_conn_after_ice(n, c, now);
     }
 }
 
@@ -517,8 +587,11 @@ void floe__node_conn_timeout(struct floe_node *n, struct node_conn *c, floe_time
         conn_fail(n, c, FLOE_NODE_FAIL_WG_TIMEOUT);
         return;
     }
-    if (!c->st.idle && now >= floe_time_add(c->last_app, n->cfg.idle_after))
+    if (!c->st.idle && now >= floe_time_add(c->last_app, n->cfg.idle_after)) {
         c->st.idle = true;
+        conn_ice_profile(n, c, now);
+        floe__node_conn_after_ice(n, c, now);
+    }
     if (c->st.established && now >= floe_time_add(c->last_tx, conn_keepalive_interval(c)))
         floe__node_conn_keepalive(n, c);
     /* Two keepalive intervals of silence on a relayed path: is the allocation still there? */

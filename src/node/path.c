@@ -26,9 +26,13 @@ void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now
     ev = floe__node_event_push(n, FLOE_NODE_EV_PATH_CHANGED, c->id);
     if (ev)
         ev->u.path = *p;
-    /* The client starts the handshake as soon as it has somewhere to send it. */
-    if (n->cfg.role == FLOE_NODE_CLIENT && !floe_wg_peer_has_session(c->peer, now))
+    /* The client starts the handshake as soon as it has somewhere to send it; an initiation
+     * still waiting for its answer went on the old path: a fresh one goes on the new one now,
+     * not REKEY_TIMEOUT (5 s) after it. */
+    if (n->cfg.role == FLOE_NODE_CLIENT && !floe_wg_peer_has_session(c->peer, now)) {
+        (void)floe_wg_peer_resend_initiation(n->wg, c->peer, now);
         floe__node_conn_keepalive(n, c);
+    }
 }
 
 /*

@@ -33,19 +33,20 @@ int floe__relay_auth_init(struct floe_relay *r)
     return 0;
 }
 
-/* MAC binding a nonce's issue time to the client's address. */
-static int nonce_mac(struct floe_relay *r, uint32_t issued, const struct floe_addr *from,
-                     uint8_t mac[FLOE_SHA1_LEN])
+/*
+ * MAC of a nonce's issue time. The nonce is not bound to the client's address: a client that
+ * roamed (new address, same credentials) re-allocates with the nonce it holds, without a 438
+ * round trip. Replaying a captured request from another address gains nothing the nonce's
+ * binding would stop: MESSAGE-INTEGRITY covers the request, and an Allocate replayed from a
+ * spoofed source gets an answer no larger than itself, counted in the user's quota.
+ */
+static int nonce_mac(struct floe_relay *r, uint32_t issued, uint8_t mac[FLOE_SHA1_LEN])
 {
     uint8_t t[4];
-    struct floe_span parts[3] = {
-        {t, 4},
-        {&from->family, 1},
-        {from->ip, 16},
-    };
+    struct floe_span parts[1] = {{t, 4}};
 
     floe_store_be32(t, issued);
-    return floe_hmac_compute(r->nonce_mac, mac, parts, 3);
+    return floe_hmac_compute(r->nonce_mac, mac, parts, 1);
 }
 
 static uint32_t nonce_now(floe_time now)
@@ -54,12 +55,11 @@ static uint32_t nonce_now(floe_time now)
 }
 
 /* A fresh nonce: 8 hex digits of issue time, 24 of MAC. */
-static int nonce_make(struct floe_relay *r, floe_time now, const struct floe_addr *from,
-                      char out[RELAY_NONCE_LEN + 1])
+static int nonce_make(struct floe_relay *r, floe_time now, char out[RELAY_NONCE_LEN + 1])
 {
     uint8_t mac[FLOE_SHA1_LEN];
     uint32_t issued = nonce_now(now);
-    int i, rc = nonce_mac(r, issued, from, mac);
+    int i, rc = nonce_mac(r, issued, mac);
 
     if (rc < 0)
         return rc;
@@ -69,8 +69,7 @@ static int nonce_make(struct floe_relay *r, floe_time now, const struct floe_add
     return 0;
 }
 
-static bool nonce_valid(struct floe_relay *r, floe_time now, const struct floe_addr *from,
-                        struct floe_span nonce)
+static bool nonce_valid(struct floe_relay *r, floe_time now, struct floe_span nonce)
 {
     char expect[RELAY_NONCE_LEN + 1], issued_hex[9];
     uint32_t issued;
@@ -83,7 +82,7 @@ static bool nonce_valid(struct floe_relay *r, floe_time now, const struct floe_a
     if (issued > nonce_now(now) ||
         (floe_time)(nonce_now(now) - issued) * FLOE_SEC(1) >= r->cfg.nonce_lifetime)
         return false;
-    if (nonce_make(r, (floe_time)issued * FLOE_SEC(1), from, expect) < 0)
+    if (nonce_make(r, (floe_time)issued * FLOE_SEC(1), expect) < 0)
         return false;
     return floe_ct_eq(expect, nonce.ptr, RELAY_NONCE_LEN);
 }
@@ -96,7 +95,7 @@ static long auth_challenge(struct floe_relay *r, floe_time now, struct relay_req
 
     if (!floe__relay_take_unauth_token(r, now, q->from))
         return 0;
-    if (nonce_make(r, now, q->from, nonce) < 0)
+    if (nonce_make(r, now, nonce) < 0)
         return 0;
     floe__relay_answer_start(&b, q, FLOE_STUN_ERROR);
     floe_stun_add_error(&b, code,
@@ -166,7 +165,7 @@ long floe__relay_authenticate(struct floe_relay *r, floe_time now, struct relay_
         floe_stun_get_span(q->msg, FLOE_STUN_ATTR_NONCE, &nonce) < 0 ||
         !auth_span_to_str(user, q->username, sizeof(q->username)))
         return floe__relay_answer_unauth_error(r, now, q, FLOE_TURN_ERR_BAD_REQUEST, "Bad Request");
-    if (!nonce_valid(r, now, q->from, nonce))
+    if (!nonce_valid(r, now, nonce))
         return auth_challenge(r, now, q, FLOE_TURN_ERR_STALE_NONCE);
     if (realm.len != strlen(r->cfg.realm) || memcmp(realm.ptr, r->cfg.realm, realm.len) != 0 ||
         ((auth_lookup_key(r, q->username, key) < 0 ||

@@ -298,6 +298,24 @@ static void peer_queue(struct floe_turn *t, struct turn_peer *p, const uint8_t *
     p->has_queued = true;
 }
 
+/*
+ * Whether another peer of p's IP has a confirmed permission: the server's permissions are per
+ * IP address (RFC 8656 section 9), so data to p may go before p's own lease is confirmed.
+ * Asked only while p's permission is not confirmed yet.
+ */
+static bool peer_ip_permitted(const struct floe_turn *t, const struct turn_peer *p)
+{
+    uint32_t i;
+
+    for (i = 0; i < t->n_peers; i++) {
+        const struct turn_peer *o = &t->peers[i];
+
+        if (o != p && o->perm.state == TURN_LEASE_OK && floe_addr_ip_eq(&o->addr, &p->addr))
+            return true;
+    }
+    return false;
+}
+
 long floe_turn_encapsulate(struct floe_turn *t, floe_time now, const struct floe_addr *peer,
                            const uint8_t *data, size_t len, uint8_t *out, size_t cap)
 {
@@ -315,9 +333,11 @@ long floe_turn_encapsulate(struct floe_turn *t, floe_time now, const struct floe
     lease_use(&p->chan, t->cfg.channel_rebind);
     if (p->perm.state == TURN_LEASE_OK)
         return peer_frame(t, p, data, len, out, cap);
-    peer_queue(t, p, data, len);
     if (!p->perm.req.active)
         lease_start(t, p, &p->perm, FLOE_STUN_CREATE_PERMISSION, now);
+    if (peer_ip_permitted(t, p))
+        return peer_frame(t, p, data, len, out, cap);
+    peer_queue(t, p, data, len);
     return 0;
 }
 

@@ -64,6 +64,21 @@ static bool resp_refresh_other(struct floe_turn *t)
     return t->state != FLOE_TURN_ALLOCATED;
 }
 
+/*
+ * A successful Refresh outside ALLOCATED. The deletion of a stale allocation (after a 437 to
+ * Allocate: a client back on a 5-tuple the server still holds) frees the 5-tuple: allocate
+ * again at once rather than after the backoff, a roam's recovery waits on it. Only after the
+ * first 437 since the backoff was reset: a server that keeps refusing is retried with backoff.
+ */
+static bool resp_refresh_done_other(struct floe_turn *t, floe_time now)
+{
+    if (t->state == FLOE_TURN_BACKOFF && t->wanted && t->backoff <= 2 * t->cfg.backoff_min) {
+        floe__turn_start_allocate(t, now);
+        return true;
+    }
+    return resp_refresh_other(t);
+}
+
 static void resp_refresh_failed(struct floe_turn *t, floe_time now, const struct turn_req *q,
                                 int code, const char *reason)
 {
@@ -178,7 +193,7 @@ static void resp_refresh(struct floe_turn *t, floe_time now, const struct floe_s
 {
     uint32_t lifetime = t->cfg.lifetime_s;
 
-    if (resp_refresh_other(t))
+    if (resp_refresh_done_other(t, now))
         return;
     (void)floe_stun_get_u32(msg, FLOE_STUN_ATTR_LIFETIME, &lifetime);
     t->lifetime = FLOE_SEC(lifetime);

@@ -34,6 +34,26 @@ void floe__wg_send_initiation(struct floe_wg_peer *peer, floe_time now, bool is_
     floe__wg_timers_handshake_initiated(peer, now);
 }
 
+int floe_wg_peer_resend_initiation(struct floe_wg *dev, struct floe_wg_peer *peer, floe_time now)
+{
+    uint64_t before;
+
+    if (!dev || !peer || peer->dev != dev)
+        return FLOE_ERR_INVALID_ARG;
+    if (peer->t.retransmit_handshake == FLOE_TIME_NEVER)
+        return 0; /* no initiation of ours waits for its response */
+    if (now - peer->t.last_sent_handshake < FLOE_SEC(1) / FLOE_WG_INITIATIONS_PER_SECOND)
+        return 0; /* the responder would drop it as a flood */
+    before = peer->stats.handshakes_sent;
+    peer->t.sent_any_handshake = false; /* lift the REKEY_TIMEOUT limit for this one */
+    floe__wg_send_initiation(peer, now, true);
+    if (peer->stats.handshakes_sent == before) {
+        peer->t.sent_any_handshake = true;
+        return 0;
+    }
+    return 1;
+}
+
 static int send_queue_alloc(struct floe_wg_peer *peer)
 {
     const struct floe_wg_config *cfg = &peer->dev->cfg;

@@ -462,6 +462,76 @@ static void connect_roles(enum floe_ice_role r0, enum floe_ice_role r1)
     CHECK(s0.consent_sent >= 9 && s0.consent_sent <= 16);
 }
 
+/* Local credentials from signalling: both agents use the given ones and connect with them. */
+static void test_set_local_credentials(void)
+{
+    const char *u, *pw;
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate h0, h1;
+
+    wire_reset();
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
+    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    CHECK_EQ(floe_ice_set_local_credentials(W.ag[0], W.now, "port", "portalGivenPassword+00"), 0);
+    CHECK_EQ(floe_ice_set_local_credentials(W.ag[1], W.now, "gw01", "portalGivenPassword+01"), 0);
+    floe_ice_get_local_credentials(W.ag[0], &u, &pw);
+    CHECK_STR(u, "port");
+    CHECK_STR(pw, "portalGivenPassword+00");
+    /* too short, not ice-chars, NULL */
+    CHECK_EQ(floe_ice_set_local_credentials(W.ag[0], W.now, "abc", "portalGivenPassword+00"),
+             FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_ice_set_local_credentials(W.ag[0], W.now, "abcd", "short"), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_ice_set_local_credentials(W.ag[0], W.now, "ab:d", "portalGivenPassword+00"),
+             FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_ice_set_local_credentials(W.ag[0], W.now, NULL, "portalGivenPassword+00"),
+             FLOE_ERR_INVALID_ARG);
+    wire_creds();
+    h0 = wire_host(0, 1, 5000, 0);
+    h1 = wire_host(1, 2, 6000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h0), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &h0), 0);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    check_connected_pair();
+    /* In use now: changing them would break the checks the peer verifies. */
+    CHECK_EQ(floe_ice_set_local_credentials(W.ag[0], W.now, "port", "portalGivenPassword+00"), 0);
+    CHECK_EQ(floe_ice_set_local_credentials(W.ag[0], W.now, "other", "portalGivenPassword+09"),
+             FLOE_ERR_STATE);
+    /* After a restart they may be set again. */
+    CHECK_EQ(floe_ice_restart(W.ag[0], W.now, true), 0);
+    CHECK_EQ(floe_ice_set_local_credentials(W.ag[0], W.now, "other", "portalGivenPassword+09"), 0);
+}
+
+/* The idle profile slows consent on a running agent; the active profile speeds it up again. */
+static void test_set_profile_retimes(void)
+{
+    struct floe_ice_stats s0;
+    uint64_t before;
+
+    wire_pair_setup(FLOE_ICE_CONTROLLING, FLOE_ICE_CONTROLLED);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    wire_run(W.now + FLOE_SEC(10));
+    CHECK_EQ(floe_ice_set_profile(W.ag[0], W.now, FLOE_ICE_PROFILE_IDLE), 0);
+    floe_ice_get_stats(W.ag[0], &s0);
+    before = s0.consent_sent;
+    wire_run(W.now + FLOE_SEC(120));
+    floe_ice_get_stats(W.ag[0], &s0);
+    /* 15 s +-20 %: 6..10 in 120 s (the client profile's 5 s would send 20..30) */
+    CHECK(s0.consent_sent - before >= 6 && s0.consent_sent - before <= 10);
+    CHECK_EQ(floe_ice_get_state(W.ag[0]), FLOE_ICE_CONNECTED);
+    CHECK_EQ(floe_ice_set_profile(W.ag[0], W.now, FLOE_ICE_PROFILE_CLIENT), 0);
+    before = s0.consent_sent;
+    wire_run(W.now + FLOE_SEC(6) + FLOE_MS(100));
+    floe_ice_get_stats(W.ag[0], &s0);
+    CHECK(s0.consent_sent - before >= 1); /* woken: within 6 s, not up to 18 */
+    CHECK_EQ(floe_ice_set_profile(W.ag[0], W.now, (enum floe_ice_profile)7), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_ice_set_profile(NULL, W.now, FLOE_ICE_PROFILE_IDLE), FLOE_ERR_INVALID_ARG);
+}
+
 static void test_connect_controlling_first(void)
 {
     connect_roles(FLOE_ICE_CONTROLLING, FLOE_ICE_CONTROLLED);
@@ -1858,6 +1928,8 @@ int main(void)
     FLOE_RUN(test_config_profiles);
     FLOE_RUN(test_new_out_of_memory);
     FLOE_RUN(test_connect_controlling_first);
+    FLOE_RUN(test_set_local_credentials);
+    FLOE_RUN(test_set_profile_retimes);
     FLOE_RUN(test_connect_controlled_first);
     FLOE_RUN(test_role_conflict_both_controlling);
     FLOE_RUN(test_role_conflict_both_controlled);

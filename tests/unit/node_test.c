@@ -227,6 +227,7 @@ struct net {
     bool signal_down_to[2];      /* candidates for that node dropped */
     int drop_to_relay[2];        /* that many of the node's next datagrams to the relay lost */
     int cookie_direct[2];        /* raw WireGuard cookie replies sent from the socket */
+    int drop_initiations[2];     /* that many of the node's next direct initiations lost */
     struct net_pkt *q;
     size_t nq;
     /* What arrived: per node, events seen and data packets delivered. */
@@ -286,6 +287,11 @@ static void net_drain(struct net *nt, int i)
         nt->cookie_direct[i] += tr.len == 64 && buf[0] == FLOE_WG_MSG_COOKIE_REPLY;
         if (owner == 2 && nt->drop_to_relay[i] > 0) {
             nt->drop_to_relay[i]--;
+            continue;
+        }
+        if (tr.len == FLOE_WG_INITIATION_LEN && buf[0] == FLOE_WG_MSG_INITIATION &&
+            nt->drop_initiations[i] > 0) {
+            nt->drop_initiations[i]--;
             continue;
         }
         if (owner >= 0 && !nt->cut && floe_addr_eq(&tr.local, &nt->host[i]) &&
@@ -606,7 +612,11 @@ static void test_node_no_candidates_fails_at_10s(void)
     net_free(&nt);
 }
 
-/* ICE disconnected (consent lost on a cut network) starts the grace, never fails. */
+/*
+ * ICE disconnected (consent lost on a cut network) starts the grace, never fails. Without
+ * packets the connection is idle after 20 s, where consent is lost after 60 s (the idle
+ * profile), still before WireGuard's liveness limit (90 s).
+ */
 static void test_node_ice_disconnected_not_fatal(void)
 {
     struct floe_node_conn_stats st;
@@ -617,7 +627,7 @@ static void test_node_ice_disconnected_not_fatal(void)
     REQUIRE(net_up(&nt, 3) == 0);
     nt.cut = true;
     cut_at = nt.now;
-    while (nt.now < cut_at + FLOE_SEC(60)) {
+    while (nt.now < cut_at + FLOE_SEC(80)) {
         net_run(&nt, nt.now + FLOE_SEC(1));
         REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
         saw_disconnected |= st.ice_state == FLOE_ICE_DISCONNECTED;
@@ -685,6 +695,99 @@ static void test_node_reset_roam(void)
     CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
     REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
     CHECK(floe_addr_eq(&st.path.remote, &nt.host[0])); /* the gateway followed */
+    net_free(&nt);
+}
+
+/*
+ * The client roams while its first initiation is lost: the new path gets a fresh initiation
+ * at once (floe_wg_peer_resend_initiation), not REKEY_TIMEOUT (5 s) after the lost one.
+ */
+static void test_node_roam_resends_initiation(void)
+{
+    struct net nt;
+    floe_time roam_at;
+
+    REQUIRE(net_init(&nt, 15) == 0);
+    nt.drop_initiations[0] = 1;
+    REQUIRE(net_connect(&nt) == 0);
+    net_run(&nt, FLOE_MS(300));
+    REQUIRE(nt.drop_initiations[0] == 0); /* the first initiation went out, and was lost */
+    CHECK_EQ(nt.established[0], 0);
+    roam_at = nt.now;
+    nt.host[0] = floe_addr_v4(10, 0, 1, 1, 5001);
+    CHECK_EQ(floe_node_reset(nt.node[0], nt.now), 0);
+    CHECK_EQ(floe_node_add_host(nt.node[0], nt.now, &nt.host[0]), 0);
+    net_drain(&nt, 0);
+    net_run(&nt, roam_at + FLOE_SEC(1));
+    CHECK_EQ(nt.established[0], 1);
+    CHECK_EQ(nt.established[1], 1);
+    CHECK(net_send(&nt, 0, 0x5a));
+    net_run(&nt, nt.now + FLOE_MS(50));
+    CHECK_EQ(nt.data_rx[1], 1);
+    net_free(&nt);
+}
+
+/*
+ * The portal's intent carries both sides' ICE credentials: each node uses the ones given for
+ * itself, so both upserts happen at once with no credential exchange first.
+ */
+static void test_node_portal_credentials(void)
+{
+    struct floe_node_conn_config cc[2];
+    struct floe_node_conn_stats st;
+    const char *uf, *pw;
+    struct net nt;
+    int i;
+
+    REQUIRE(net_init(&nt, 16) == 0);
+    memset(cc, 0, sizeof(cc));
+    for (i = 0; i < 2; i++)
+        floe_node_public_key(nt.node[i], cc[1 - i].public_key);
+    strcpy(cc[0].local_ufrag, "cliA");
+    strcpy(cc[0].local_pwd, "clientPasswordFromPortal");
+    strcpy(cc[1].local_ufrag, "gwB1");
+    strcpy(cc[1].local_pwd, "gatewayPasswordFromPortal");
+    for (i = 0; i < 2; i++) {
+        strcpy(cc[i].remote_ufrag, cc[1 - i].local_ufrag);
+        strcpy(cc[i].remote_pwd, cc[1 - i].local_pwd);
+    }
+    REQUIRE(floe_node_conn_upsert(nt.node[0], nt.now, NODE_CID_A, &cc[0]) == 0);
+    REQUIRE(floe_node_conn_upsert(nt.node[1], nt.now, NODE_CID_B, &cc[1]) == 0);
+    REQUIRE(floe_node_conn_local_credentials(nt.node[0], NODE_CID_A, &uf, &pw) == 0);
+    CHECK_STR(uf, "cliA");
+    CHECK_STR(pw, "clientPasswordFromPortal");
+    net_drain(&nt, 0);
+    net_drain(&nt, 1);
+    net_run(&nt, FLOE_SEC(2));
+    CHECK_EQ(nt.established[0], 1);
+    CHECK_EQ(nt.established[1], 1);
+    CHECK(net_send(&nt, 0, 0x71));
+    net_run(&nt, nt.now + FLOE_MS(50));
+    CHECK_EQ(nt.data_rx[1], 1);
+    /* A second connection may not take the same local ufrag (the demux key); bad ones fail. */
+    cc[0].public_key[0] ^= 1; /* another peer */
+    CHECK_EQ(floe_node_conn_upsert(nt.node[0], nt.now, 77, &cc[0]), FLOE_ERR_INVALID_ARG);
+    strcpy(cc[0].local_ufrag, "c:A!");
+    CHECK_EQ(floe_node_conn_upsert(nt.node[0], nt.now, 78, &cc[0]), FLOE_ERR_INVALID_ARG);
+    cc[0].local_pwd[0] = '\0';
+    strcpy(cc[0].local_ufrag, "cliZ");
+    CHECK_EQ(floe_node_conn_upsert(nt.node[0], nt.now, 79, &cc[0]), FLOE_ERR_INVALID_ARG);
+    strcpy(cc[0].local_pwd, "clientPasswordFromPortal");
+    CHECK_EQ(floe_node_conn_upsert(nt.node[0], nt.now, 79, &cc[0]), 0); /* that one is fine */
+    CHECK_EQ(floe_node_conn_remove(nt.node[0], nt.now, 79), 0);
+    cc[0].public_key[0] ^= 1;
+    /* New local credentials on the live connection: an ICE restart; the session stays. */
+    strcpy(cc[0].local_ufrag, "cliA2");
+    strcpy(cc[0].local_pwd, "clientPasswordFromPortal2");
+    CHECK_EQ(floe_node_conn_upsert(nt.node[0], nt.now, NODE_CID_A, &cc[0]), 0);
+    REQUIRE(floe_node_conn_local_credentials(nt.node[0], NODE_CID_A, &uf, &pw) == 0);
+    CHECK_STR(uf, "cliA2");
+    net_drain(&nt, 0);
+    CHECK(net_send(&nt, 0, 0x72));
+    net_run(&nt, nt.now + FLOE_MS(50));
+    CHECK_EQ(nt.data_rx[1], 2);
+    REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
+    CHECK_EQ(st.handshakes, 1);
     net_free(&nt);
 }
 
@@ -862,6 +965,8 @@ static void test_node_idle_profile(void)
     struct floe_node_conn_stats st;
     struct net nt;
 
+    uint64_t consent;
+
     REQUIRE(net_up(&nt, 9) == 0);
     net_run(&nt, nt.now + FLOE_NODE_IDLE_AFTER - FLOE_SEC(3));
     REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
@@ -869,9 +974,19 @@ static void test_node_idle_profile(void)
     net_run(&nt, nt.now + FLOE_SEC(4));
     REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
     CHECK(st.idle);
+    /* Idle slows ICE too: consent every 15 s (+-20 %), not every 5 s (12 a minute). */
+    consent = st.ice_consent_sent;
+    net_run(&nt, nt.now + FLOE_SEC(60));
+    REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
+    CHECK(st.ice_consent_sent - consent >= 3 && st.ice_consent_sent - consent <= 5);
     CHECK(net_send(&nt, 0, 0x99));
     REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
     CHECK(!st.idle);
+    /* Any packet wakes it: consent at the active pace again (one within 6 s). */
+    consent = st.ice_consent_sent;
+    net_run(&nt, nt.now + FLOE_SEC(6) + FLOE_MS(100));
+    REQUIRE(floe_node_conn_stats(nt.node[0], NODE_CID_A, &st) == 0);
+    CHECK(st.ice_consent_sent > consent);
     net_run(&nt, nt.now + FLOE_MS(50));
     CHECK_EQ(nt.data_rx[1], 1);
     /* Idle for minutes: keepalives keep the session; data flows at once after. */
@@ -1291,6 +1406,8 @@ int main(void)
     FLOE_RUN(test_node_ice_disconnected_not_fatal);
     FLOE_RUN(test_node_wg_silence_fails);
     FLOE_RUN(test_node_reset_roam);
+    FLOE_RUN(test_node_roam_resends_initiation);
+    FLOE_RUN(test_node_portal_credentials);
     FLOE_RUN(test_node_upsert_close_remove);
     FLOE_RUN(test_node_config_bounds);
     FLOE_RUN(test_node_demux_garbage);

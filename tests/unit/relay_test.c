@@ -291,6 +291,30 @@ static void test_auth_failures(void)
     floe_relay_free(c.r);
 }
 
+/*
+ * A client that roamed keeps its credentials and its nonce: the Allocate from the new address
+ * is accepted at once (no 438 round trip after a roam; the nonce was bound to the address).
+ */
+static void test_nonce_after_roam(void)
+{
+    struct floe_relay_config cfg;
+    struct floe_relay_event ev;
+    struct floe_addr relayed;
+    struct tclient c;
+
+    floe_relay_config_default(&cfg);
+    tclient_init(&c, make_relay(&cfg));
+    memset(&ev, 0, sizeof(ev));
+    relayed = allocate_with(&c, 0, add_udp, NULL);
+    REQUIRE(relayed.family == FLOE_AF_INET);
+    c.from = floe_addr_v4(198, 51, 100, 77, 40000);
+    request(&c, FLOE_SEC(3), FLOE_STUN_ALLOCATE, add_udp, NULL);
+    CHECK_EQ(c.out_len, 0); /* authenticated: the relay asks for a port first */
+    CHECK_EQ(floe_relay_poll_event(c.r, &ev), 1);
+    CHECK_EQ(ev.kind, FLOE_RELAY_EV_BIND_PORT);
+    floe_relay_free(c.r);
+}
+
 static void test_rest_credentials(void)
 {
     struct floe_relay_config cfg;
@@ -1732,6 +1756,7 @@ int main(void)
     FLOE_RUN(test_binding);
     FLOE_RUN(test_allocate_dance);
     FLOE_RUN(test_auth_failures);
+    FLOE_RUN(test_nonce_after_roam);
     FLOE_RUN(test_rest_credentials);
     FLOE_RUN(test_rest_password_vector);
     FLOE_RUN(test_permissions_and_data);

@@ -120,7 +120,7 @@ static void net_from_relay(struct net *n, const struct floe_relay_tx *tx, const 
     if (len <= 0)
         return;
     if (!c) {
-        CHECK(floe_addr_eq(&tx->to, &peer_addr) || floe_addr_eq(&tx->to, &peer6_addr));
+        CHECK(floe_addr_ip_eq(&tx->to, &peer_addr) || floe_addr_eq(&tx->to, &peer6_addr));
         memcpy(n->peer_buf, buf, (size_t)len);
         n->peer_len = (size_t)len;
         n->peer_from = tx->from;
@@ -484,6 +484,31 @@ static void test_send_indication_then_channeldata(void)
     net_free(&n);
 }
 
+/*
+ * A permission is per IP address (RFC 8656 section 9): data to another port of an IP whose
+ * permission is confirmed goes at once, not queued behind a CreatePermission round trip (a
+ * peer that roamed behind the same NAT, or a second relayed port of the same relay).
+ */
+static void test_permission_per_ip(void)
+{
+    struct net n;
+    struct net_client *c;
+    struct floe_addr other = peer_addr;
+
+    net_init(&n, NULL);
+    c = net_allocated(&n, "secret");
+    REQUIRE(c);
+    CHECK_EQ(client_send(&n, c, &peer_addr, "first"), FLOE_PACKET_OTHER);
+    REQUIRE(floe_turn_has_permission(c->t, &peer_addr));
+    other.port = (uint16_t)(peer_addr.port + 1);
+    n.peer_len = 0;
+    CHECK_EQ(client_send(&n, c, &other, "other-port"), FLOE_PACKET_STUN);
+    CHECK(peer_got(&n, "other-port"));
+    CHECK_EQ(c->by_method[FLOE_STUN_CREATE_PERMISSION], 2); /* its own lease is asked for too */
+    CHECK(floe_turn_has_permission(c->t, &other));
+    net_free(&n);
+}
+
 static void test_auto_channel_and_echo(void)
 {
     struct net n;
@@ -818,6 +843,36 @@ static void test_close_and_reset(void)
     net_free(&n);
 }
 
+/*
+ * Back to a network whose NAT gives the old mapping: the relay still holds that 5-tuple's
+ * allocation (437). It is deleted and the Allocate goes again as soon as the deletion is
+ * answered, not after a backoff (a roam's recovery waits on it).
+ */
+static void test_reset_back_to_stale_allocation(void)
+{
+    struct net n;
+    struct net_client *c;
+    struct floe_addr home;
+
+    net_init(&n, NULL);
+    c = net_allocated(&n, "secret");
+    REQUIRE(c);
+    home = c->addr;
+    c->addr = floe_addr_v4(198, 51, 100, 99, 50000);
+    CHECK_EQ(floe_turn_reset(c->t, n.now), 0);
+    net_pump(&n);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    c->addr = home;
+    CHECK_EQ(floe_turn_reset(c->t, n.now), 0);
+    net_pump(&n);
+    CHECK_EQ(c->codes_seen[437], 1);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    n.peer_len = 0;
+    client_send(&n, c, &peer_addr, "home");
+    CHECK(peer_got(&n, "home"));
+    net_free(&n);
+}
+
 static void rest_secret(struct floe_relay_config *cfg)
 {
     cfg->n_users = 0;
@@ -1090,6 +1145,7 @@ int main(void)
     FLOE_RUN(test_refresh_and_stale_nonce);
     FLOE_RUN(test_stale_nonce_on_allocate);
     FLOE_RUN(test_send_indication_then_channeldata);
+    FLOE_RUN(test_permission_per_ip);
     FLOE_RUN(test_auto_channel_and_echo);
     FLOE_RUN(test_encapsulate_in_place);
     FLOE_RUN(test_permission_refresh);
@@ -1099,6 +1155,7 @@ int main(void)
     FLOE_RUN(test_server_gone);
     FLOE_RUN(test_relay_restart);
     FLOE_RUN(test_close_and_reset);
+    FLOE_RUN(test_reset_back_to_stale_allocation);
     FLOE_RUN(test_rest_credentials);
     FLOE_RUN(test_ipv6);
     FLOE_RUN(test_lossy_allocate);

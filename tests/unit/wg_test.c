@@ -986,6 +986,39 @@ static void test_handshake_retransmit_and_give_up(void)
     pair_free(&p);
 }
 
+/*
+ * A lost initiation costs REKEY_TIMEOUT unless the caller says the path changed: then a
+ * fresh initiation leaves at once and the handshake completes on the new path.
+ */
+static void test_resend_initiation_on_path_change(void)
+{
+    struct pair p;
+    uint8_t d[BUF];
+    struct floe_addr dst;
+    struct floe_wg_result res;
+    long len;
+
+    pair_init(&p, NULL, true);
+    CHECK_EQ(floe_wg_peer_resend_initiation(p.a, p.pa, p.now), 0); /* nothing pending */
+    CHECK_EQ(pair_send(&p, true, 1, d, sizeof(d)), 0);
+    CHECK_EQ(floe_wg_poll_transmit(p.a, p.now, d, sizeof(d), &dst, NULL), FLOE_WG_INITIATION_LEN);
+    /* lost; too soon for the responder's flood limit: nothing */
+    CHECK_EQ(floe_wg_peer_resend_initiation(p.a, p.pa, p.now + FLOE_MS(1)), 0);
+    p.now += FLOE_MS(100);
+    CHECK_EQ(floe_wg_peer_resend_initiation(p.a, p.pa, p.now), 1);
+    len = floe_wg_poll_transmit(p.a, p.now, d, sizeof(d), &dst, NULL);
+    REQUIRE(len == FLOE_WG_INITIATION_LEN);
+    CHECK_EQ(pair_feed(&p, false, &p.addr_a, d, (size_t)len, &res), FLOE_WG_RESULT_HANDSHAKE);
+    pair_pump(&p);
+    CHECK(floe_wg_peer_has_session(p.pa, p.now));
+    CHECK_EQ(p.data_b, 1); /* the queued packet went with the new session */
+    CHECK_EQ(floe_wg_peer_stats(p.pa).handshakes_sent, 2);
+    CHECK_EQ(floe_wg_peer_resend_initiation(p.a, p.pa, p.now + FLOE_SEC(1)), 0); /* done */
+    CHECK_EQ(floe_wg_peer_resend_initiation(NULL, p.pa, p.now), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_wg_peer_resend_initiation(p.b, p.pa, p.now), FLOE_ERR_INVALID_ARG);
+    pair_free(&p);
+}
+
 static void test_tai64n_replay_rejected(void)
 {
     struct pair p;
@@ -1898,6 +1931,7 @@ int main(void)
     FLOE_RUN(test_session_dropped_after_reject_after_time);
     FLOE_RUN(test_keepalive_after_keepalive_timeout);
     FLOE_RUN(test_handshake_retransmit_and_give_up);
+    FLOE_RUN(test_resend_initiation_on_path_change);
     FLOE_RUN(test_tai64n_replay_rejected);
     FLOE_RUN(test_cookie_reply_under_load);
     FLOE_RUN(test_cookie_secret_rotates_after_two_minutes);
