@@ -501,7 +501,8 @@ int floe_io_nl_addr(unsigned ifindex, const struct floe_addr *ip, unsigned prefi
 int floe_io_nl_route(unsigned ifindex, const struct floe_prefix *dst, uint32_t table, bool add);
 /*
  * Add or delete the policy rule "not fwmark `mark` lookup `table`" of family
- * (FLOE_AF_INET or FLOE_AF_INET6) at priority `priority` (0: the kernel picks), as
+ * (FLOE_AF_INET or FLOE_AF_INET6) at priority `priority` (0: the kernel picks one, and then
+ * cannot tell a duplicate: give one to get EEXIST for a rule already there), as
  * wg-quick does: packets of sockets marked with `mark` (floe_io_udp_set_mark) skip the
  * tunnel's table and keep the normal routes.
  */
