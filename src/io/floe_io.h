@@ -23,6 +23,8 @@
 #endif
 
 #include "floe/core.h"
+#include "floe/iptrie.h"
+#include "floe/offload.h"
 
 /* UDP segmentation offload socket options (linux/udp.h), for libcs that lack them. */
 #ifndef UDP_SEGMENT
@@ -304,5 +306,241 @@ void floe_io_uring_send_batch(struct floe_io_uring *u, struct floe_io_sender *s,
 void floe_io_uring_flush(struct floe_io_uring *u);
 /* The receive counters (as floe_io_udp_recv_batch keeps them). */
 void floe_io_uring_recv_stats(const struct floe_io_uring *u, struct floe_io_recv_stats *out);
+
+/* ================================================================ the shared data path
+ *
+ * floe-wg, floe-client and floe-gateway move packets the same way:
+ *   out: floe_io_tun_read -> segments in a floe_io_segq, each tagged with its route (a
+ *        floe_iptrie lookup) -> the caller's encrypt batch (floe_wg_encapsulate_batch or
+ *        floe_node_encapsulate_batch) into floe_io_txq slots -> floe_io_txq_flush (UDP GSO);
+ *   in:  floe_io_udp_recv_batch (UDP GRO split) -> the caller's decrypt batch, in place ->
+ *        allowed-source check -> floe_io_tun_write (TCP segments coalesced) ->
+ *        floe_io_tun_flush before the receive buffers are reused.
+ * The queues and the TUN calls are the same on every platform; only the driver behind
+ * struct floe_io_tun differs (io/linux/tun.c; io/windows/tun.c, Wintun).
+ */
+
+/* The largest plain packet read from or written to a TUN device (larger: dropped). */
+#define FLOE_IO_SEG_MAX FLOE_OFFLOAD_SEG_MAX
+/*
+ * Room for one datagram made of a FLOE_IO_SEG_MAX packet: padding, WireGuard, TURN framing
+ * (FLOE_NODE_OVERHEAD; checked at compile time in io/queue.c).
+ */
+#define FLOE_IO_TX_MAX (FLOE_IO_SEG_MAX + 128)
+/* Writable bytes a caller leaves before every packet given to floe_io_tun_write. */
+#define FLOE_IO_TUN_HEADROOM 16
+
+/*
+ * Plain segments waiting to be encrypted together: seg[i][0..len[i]) for i < n, each with
+ * the caller's route tag[i] (a peer, a connection). Filled by floe_io_tun_read, emptied by
+ * the caller (n = 0) once its encrypt batch has run. One thread at a time.
+ */
+struct floe_io_segq {
+    uint8_t (*seg)[FLOE_IO_SEG_MAX];
+    size_t *len;
+    void **tag;
+    size_t n, cap;
+};
+
+/* Allocate q for cap (1..65536) segments. Returns 0, FLOE_ERR_INVALID_ARG or FLOE_ERR_NOMEM. */
+int floe_io_segq_init(struct floe_io_segq *q, size_t cap);
+/* Free q's buffers; safe on a zeroed or failed queue. */
+void floe_io_segq_deinit(struct floe_io_segq *q);
+/* Free slots left in q. */
+size_t floe_io_segq_room(const struct floe_io_segq *q);
+
+/* One outgoing datagram of a floe_io_txq. */
+struct floe_io_tx {
+    uint8_t buf[FLOE_IO_TX_MAX];
+    size_t len;
+    struct floe_addr dst;
+};
+
+/*
+ * Outgoing datagrams sent in order by one floe_io_udp_send_batch: tx[0..n). A producer
+ * writes into floe_io_txq_slot()'s buffer and commits it with floe_io_txq_push; an encrypt
+ * batch may write into tx[n..cap) directly and then push them in order. One thread at a time.
+ */
+struct floe_io_txq {
+    struct floe_io_tx *tx;
+    struct floe_io_dgram *dg; /* scratch for the send */
+    size_t n, cap;
+};
+
+/* Allocate q for cap (1..65536) datagrams. Returns 0, FLOE_ERR_INVALID_ARG or FLOE_ERR_NOMEM. */
+int floe_io_txq_init(struct floe_io_txq *q, size_t cap);
+/* Free q's buffers; safe on a zeroed or failed queue. */
+void floe_io_txq_deinit(struct floe_io_txq *q);
+/* Free slots left in q. */
+size_t floe_io_txq_room(const struct floe_io_txq *q);
+/* The next free slot, or NULL when q is full (flush first). */
+struct floe_io_tx *floe_io_txq_slot(struct floe_io_txq *q);
+/*
+ * Commit the next slot (q->tx[q->n]) as a datagram of len bytes to dst; its bytes are
+ * copied from buf unless buf is the slot's own buffer. Returns 0, FLOE_ERR_INVALID_ARG
+ * (q full, len over FLOE_IO_TX_MAX).
+ */
+int floe_io_txq_push(struct floe_io_txq *q, const uint8_t *buf, size_t len,
+                     const struct floe_addr *dst);
+/*
+ * Send tx[0..n) on the UDP socket fd with floe_io_udp_send_batch (GSO runs, bounded waits,
+ * counted in s->stats) and empty q. fd < 0: the datagrams are dropped (q emptied).
+ */
+void floe_io_txq_flush(struct floe_io_txq *q, struct floe_io_sender *s, int fd);
+
+/* ------------------------------------------------------------------- TUN device
+ *
+ * A layer-3 tunnel interface (Linux: /dev/net/tun, io/linux/tun.c; Windows: Wintun,
+ * io/windows/tun.c). Packets are plain IPv4/IPv6 packets without any link header. With
+ * offloads (Linux: IFF_VNET_HDR, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) a read may bring a TCP
+ * super-packet, which floe_io_tun_read cuts into segments (floe_offload_split), and writes
+ * coalesce TCP segments of one flow into one super-packet (floe_offload_gro); the driver's
+ * header format never leaves the driver. A driver without offloads reads and writes one
+ * packet per call through the same calls. One thread at a time per device.
+ */
+struct floe_io_tun;
+
+struct floe_io_tun_config {
+    const char *name; /* the interface name (Linux: at most 15 bytes; created if missing) */
+    unsigned mtu;     /* MTU to set (576..65535); 0: leave the OS's */
+    bool no_offload;  /* plain packets only: no segmentation or checksum offloads */
+};
+
+/* Counters of one device since it was opened. */
+struct floe_io_tun_stats {
+    uint64_t rx_packets; /* packets read (a super-packet counts once) */
+    uint64_t rx_segs;    /* plain segments handed out by floe_io_tun_read */
+    uint64_t rx_bad;     /* dropped: a malformed offload header or headers to split */
+    uint64_t rx_too_big; /* dropped: a plain packet over FLOE_IO_SEG_MAX */
+    uint64_t tx_segs;    /* packets given to floe_io_tun_write */
+    uint64_t tx_writes;  /* writes to the device */
+    uint64_t tx_errors;  /* writes that failed or were short (their packets are lost) */
+    uint64_t tx_bad;     /* refused by floe_io_tun_write: too long, no IP header */
+    uint64_t gro_writes; /* writes of more than one coalesced segment */
+    uint64_t gro_segs;   /* segments in them */
+};
+
+/*
+ * Open (creating it when missing) the TUN interface cfg->name, non-blocking, with offloads
+ * unless cfg->no_offload (when the OS refuses them the device works without: see
+ * floe_io_tun_has_offload), and set its MTU when cfg->mtu is not 0. The interface is not
+ * brought up (floe_io_link_set, or the caller's tool). Returns 0 and sets *out,
+ * FLOE_ERR_INVALID_ARG (NULL, an empty or too long name, a bad MTU), FLOE_ERR_NOMEM,
+ * FLOE_ERR_UNSUPPORTED (no TUN driver on this system) or FLOE_ERR_IO (the OS refused: errno
+ * / GetLastError() tells why, EPERM without CAP_NET_ADMIN). *out is NULL on failure.
+ */
+int floe_io_tun_open(struct floe_io_tun **out, const struct floe_io_tun_config *cfg);
+/* Close the device (the OS removes a non-persistent interface) and free t (NULL allowed). */
+void floe_io_tun_free(struct floe_io_tun *t);
+/* The interface's name. */
+const char *floe_io_tun_name(const struct floe_io_tun *t);
+/* The interface's index (Linux ifindex, Windows interface index; 0 unknown). */
+unsigned floe_io_tun_ifindex(const struct floe_io_tun *t);
+/*
+ * Whether the OS took segmentation offload: reads may bring super-packets. (Writes coalesce
+ * whenever offloads were asked for: the OS takes super-packets written to it either way.)
+ */
+bool floe_io_tun_has_offload(const struct floe_io_tun *t);
+/*
+ * What to wait on for readability: Linux the device's file descriptor (epoll, poll),
+ * Windows the Wintun read-wait event HANDLE (WaitForMultipleObjects), as an intptr_t.
+ */
+intptr_t floe_io_tun_wait_handle(const struct floe_io_tun *t);
+/* Set the MTU (576..65535). Returns 0, FLOE_ERR_INVALID_ARG or FLOE_ERR_IO. */
+int floe_io_tun_set_mtu(struct floe_io_tun *t, unsigned mtu);
+
+/*
+ * Read at most one packet and append its plain IP segments to q (q->seg[q->n..]), as many
+ * as q has room for: the rest of a super-packet stays in t and comes first on the next
+ * call (IP IDs and sequence numbers continuing), before any new packet is read. The
+ * segments appended by one call belong to one packet (one destination: route them once);
+ * their tags are left for the caller to set. Malformed and too long packets are dropped,
+ * counted, and the next packet read instead. Returns the number appended (>= 1), 0 when no
+ * packet is waiting, FLOE_ERR_BUFFER_TOO_SMALL when q is full, or FLOE_ERR_IO (the device
+ * failed or went away: Linux errno EBADFD when the interface was deleted; stop using t).
+ */
+int floe_io_tun_read(struct floe_io_tun *t, struct floe_io_segq *q);
+
+/*
+ * Give the device the IP packet pkt[0..len) (len <= 65535). With offloads a TCP segment
+ * that continues the packet being coalesced joins it, else the coalesced packet is
+ * written and pkt starts the next one or is written alone. pkt is borrowed until
+ * floe_io_tun_flush returns: its bytes and the FLOE_IO_TUN_HEADROOM bytes before it
+ * (scratch for the driver's header) must stay the caller's and untouched until then.
+ * Returns 0, FLOE_ERR_INVALID_ARG (refused: counted in tx_bad) or FLOE_ERR_IO (a write
+ * failed: counted; the device may be gone).
+ */
+int floe_io_tun_write(struct floe_io_tun *t, uint8_t *pkt, size_t len);
+/*
+ * Write the packet being coalesced, if any; after it no borrowed packet is referenced.
+ * Returns 0 or FLOE_ERR_IO (counted).
+ */
+int floe_io_tun_flush(struct floe_io_tun *t);
+/* Copy the device's counters into *out. */
+void floe_io_tun_stats(const struct floe_io_tun *t, struct floe_io_tun_stats *out);
+
+/*
+ * Set the fwmark (Linux SO_MARK) of socket fd, so that policy routing can keep the
+ * tunnel's own datagrams out of the tunnel; 0 clears it. Returns 0, FLOE_ERR_IO (errno:
+ * EPERM without CAP_NET_ADMIN) or FLOE_ERR_UNSUPPORTED (Windows: no such thing).
+ */
+int floe_io_udp_set_mark(int fd, uint32_t mark);
+
+/* ================================================ Linux only: rtnetlink (io/linux/netlink.c)
+ *
+ * Interface addresses, routes, policy rules and link state as `ip` sets them, and a
+ * watcher of network changes. Declared only on Linux (__linux__); a Windows client has its
+ * own equivalents (IP Helper) behind its own declarations. Every call opens its own
+ * rtnetlink socket, sends one request and waits for the kernel's answer. Errors: 0,
+ * FLOE_ERR_INVALID_ARG (NULL, bad family/length, ifindex 0) or FLOE_ERR_IO with errno the
+ * kernel's answer (EEXIST: already there; ESRCH/ENOENT/EADDRNOTAVAIL: not there; EPERM).
+ */
+#ifdef __linux__
+
+/* Add (add true) or delete the address ip (its port unused) with prefix_len on ifindex. */
+int floe_io_nl_addr(unsigned ifindex, const struct floe_addr *ip, unsigned prefix_len, bool add);
+/*
+ * Add (add true, replacing a route to the same prefix) or delete the route to dst through
+ * interface ifindex in routing table `table` (RT_TABLE_MAIN is 254).
+ */
+int floe_io_nl_route(unsigned ifindex, const struct floe_prefix *dst, uint32_t table, bool add);
+/*
+ * Add or delete the policy rule "not fwmark `mark` lookup `table`" of family
+ * (FLOE_AF_INET or FLOE_AF_INET6) at priority `priority` (0: the kernel picks one, and then
+ * cannot tell a duplicate: give one to get EEXIST for a rule already there), as
+ * wg-quick does: packets of sockets marked with `mark` (floe_io_udp_set_mark) skip the
+ * tunnel's table and keep the normal routes.
+ */
+int floe_io_nl_rule(uint8_t family, uint32_t mark, uint32_t table, uint32_t priority, bool add);
+/* Set interface ifindex up or down and, when mtu is not 0, its MTU. */
+int floe_io_nl_link_set(unsigned ifindex, bool up, unsigned mtu);
+
+/*
+ * A watcher of network changes: links, addresses and routes (IPv4 and IPv6) appearing,
+ * changing or going away, except those of one ignored interface (the tunnel's own). It
+ * says only "something changed": the caller debounces with its own timer and then
+ * re-reads what it needs (floe: the node's reset after ~0.5 s of quiet).
+ */
+struct floe_io_netwatch;
+
+/*
+ * Open a watcher ignoring interface ignore_ifindex (0: none). Returns 0 and sets *out,
+ * FLOE_ERR_INVALID_ARG, FLOE_ERR_NOMEM or FLOE_ERR_IO.
+ */
+int floe_io_netwatch_open(struct floe_io_netwatch **out, unsigned ignore_ifindex);
+/* Close and free w (NULL allowed). */
+void floe_io_netwatch_free(struct floe_io_netwatch *w);
+/* Its file descriptor, readable when messages wait (for epoll). */
+int floe_io_netwatch_fd(const struct floe_io_netwatch *w);
+/* Change the ignored interface (the tunnel re-created). */
+void floe_io_netwatch_ignore(struct floe_io_netwatch *w, unsigned ignore_ifindex);
+/*
+ * Read every waiting message without blocking. Returns 1 when at least one was a change
+ * of a link, address or route not on the ignored interface (or messages were lost to a
+ * full socket: assume a change), 0 when none was, FLOE_ERR_IO when the socket failed.
+ */
+int floe_io_netwatch_read(struct floe_io_netwatch *w);
+
+#endif /* __linux__ */
 
 #endif
