@@ -27,6 +27,7 @@ LIBDIR=${LIBDIR:-lib}
 
 DESTDIR=$ROOT cmake --install "$FLOE_BUILD_DIR" --prefix /usr/local >"$TMP/install.log" 2>&1 ||
     fail "cmake --install failed: $(tail -5 "$TMP/install.log")"
+[ -d "$P" ] || fail "cmake --install put nothing under \$DESTDIR/usr/local"
 
 # The files that must be installed, from the source tree; nothing else may be.
 expected() {
