@@ -8,9 +8,16 @@
 #              floe::sim)
 #   doc        README.md
 # A new program needs no edit here: apps/CMakeLists.txt calls floe_install_app() for each
-# program directory. The Windows build installs nothing.
+# program directory. The Windows build and the fuzzing build (instrumented code) install
+# nothing: FLOE_INSTALL is OFF there.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
+
+if(WIN32 OR FLOE_FUZZ)
+  set(FLOE_INSTALL OFF)
+else()
+  set(FLOE_INSTALL ON)
+endif()
 
 set(FLOE_SYSTEMD_UNIT_DIR lib/systemd/system
     CACHE STRING "Where systemd units go, relative to the install prefix")
@@ -35,17 +42,19 @@ include(\"${FLOE_INSTALL_TIME_SCRIPT}\")"
 endfunction()
 
 # floe_install_app(DIR): install what apps/<program>/ (DIR) makes, as component <program>:
-# every executable target it defines, its systemd units (*.service, *.socket, *.timer, with
-# ExecStart= and the like pointed at the installed program) and its man pages (*.1 .. *.8).
+# every executable target it defines (but one with the property FLOE_NO_INSTALL set: a
+# helper of its tests), its systemd units (*.service, *.socket, *.timer, with ExecStart= and
+# the like pointed at the installed program) and its man pages (*.1 .. *.8).
 function(floe_install_app dir)
-  if(WIN32)
+  if(NOT FLOE_INSTALL)
     return()
   endif()
   get_filename_component(app ${dir} NAME)
   get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
   foreach(t ${targets})
     get_target_property(type ${t} TYPE)
-    if(type STREQUAL "EXECUTABLE")
+    get_target_property(skip ${t} FLOE_NO_INSTALL)
+    if(type STREQUAL "EXECUTABLE" AND NOT skip)
       install(TARGETS ${t} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT ${app})
     endif()
   endforeach()
@@ -64,11 +73,12 @@ endfunction()
 # floe_install_library(): libfloe static and shared, libfloe_sim, the public headers, floe.pc
 # and the CMake package. Called once every library target exists.
 function(floe_install_library)
-  if(WIN32)
+  if(NOT FLOE_INSTALL)
     return()
   endif()
   # The shared library is linked from the static library's objects (position-independent,
-  # see src/CMakeLists.txt): nothing is compiled twice. -z defs: no symbol left undefined.
+  # see src/CMakeLists.txt): nothing is compiled twice. -z defs: no symbol left undefined
+  # (not with the sanitizers: clang leaves their runtime to the executable).
   add_library(floe_shared SHARED $<TARGET_OBJECTS:floe>)
   set_target_properties(floe_shared PROPERTIES OUTPUT_NAME floe EXPORT_NAME floe
     VERSION ${PROJECT_VERSION} SOVERSION ${FLOE_LIB_SOVERSION})
@@ -76,7 +86,9 @@ function(floe_install_library)
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_link_libraries(floe_shared PRIVATE OpenSSL::Crypto ZLIB::ZLIB)
-  target_link_options(floe_shared PRIVATE -Wl,-z,defs)
+  if(NOT FLOE_SANITIZE)
+    target_link_options(floe_shared PRIVATE -Wl,-z,defs)
+  endif()
   set_target_properties(floe PROPERTIES EXPORT_NAME floe_static)
   set_target_properties(floe_sim PROPERTIES EXPORT_NAME sim)
 

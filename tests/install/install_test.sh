@@ -3,9 +3,10 @@
 # directory with prefix /usr/local, compare the installed files with what the source tree says
 # must be there (every program of apps/, its units, every public header, the libraries,
 # floe.pc, the CMake package), check the shared library's SONAME and the units' ExecStart,
-# then build tests/install/consumer/consumer.c against the installed library with
-# `pkg-config --cflags --libs floe` and with CMake's find_package(floe) (floe::floe and
-# floe::floe_static) and run each. A second prefix (/opt/floe) must be honoured too.
+# compile each installed header alone, then build tests/install/consumer/consumer.c against
+# the installed library with `pkg-config --cflags --libs floe` and with CMake's
+# find_package(floe) (floe::floe and floe::floe_static) and run each. A second prefix
+# (/opt/floe) must be honoured too.
 set -euo pipefail
 
 : "${FLOE_BUILD_DIR:?FLOE_BUILD_DIR must point at the build tree}"
@@ -77,6 +78,13 @@ for unit in "$P"/lib/systemd/system/*.service; do
     grep '^ExecStart=' "$unit" >"$TMP/exec" || fail "$unit has no ExecStart="
     grep -q '^ExecStart=[-@:+!]*/usr/local/bin/floe' "$TMP/exec" ||
         fail "$unit does not start a program of /usr/local/bin: $(cat "$TMP/exec")"
+done
+
+# Every installed header compiles on its own from the installed tree (no private includes).
+for h in "$P"/include/floe/*.h; do
+    echo "#include <floe/$(basename "$h")>" >"$TMP/one.c"
+    "$CC" -std=c17 -Wall -Wextra -Werror -fsyntax-only -I"$P/include" "$TMP/one.c" \
+        >"$TMP/one.log" 2>&1 || fail "installed floe/$(basename "$h") alone: $(cat "$TMP/one.log")"
 done
 
 # pkg-config, as a consumer of the staged tree sees it.
