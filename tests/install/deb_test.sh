@@ -6,7 +6,8 @@
 # - Depends name the package of every shared library an ELF file of the package needs;
 # - floe-relay: files, conffile, the credential directory, a unit that starts /usr/bin/floe-relay
 #   with the secret from a file, and maintainer scripts that start nothing without the secret
-#   (run against a scratch DPKG_ROOT with a systemctl that only records its arguments);
+#   (run against a scratch DPKG_ROOT with a systemctl that only records its arguments), and
+#   installed then purged with `dpkg --root` in a scratch root;
 # - libfloe0 + libfloe-dev extracted into a scratch root build and run the consumer with
 #   pkg-config (PKG_CONFIG_SYSROOT_DIR).
 set -euo pipefail
@@ -145,6 +146,36 @@ touch "$TMP/root/etc/systemd/system/multi-user.target.wants/floe-relay.service"
 maint postrm purge
 [ ! -e "$TMP/root/etc/systemd/system/multi-user.target.wants/floe-relay.service" ] ||
     fail "postrm purge left the enable link"
+
+# Installed and purged for real in a scratch root: dpkg --root with its own database, the
+# maintainer scripts run outside a chroot with DPKG_ROOT set (they touch nothing else; the
+# systemctl they find is the recording stub). Dependencies are those of this machine, not
+# the scratch root's, hence --force-depends.
+D=$TMP/dpkgroot
+mkdir -p "$D/var/lib/dpkg/info" "$D/var/lib/dpkg/updates" "$D/var/lib/dpkg/triggers" \
+    "$D/run/systemd/system"
+touch "$D/var/lib/dpkg/status" "$D/var/lib/dpkg/available"
+dpkg_root() {
+    PATH="$TMP/stub:$PATH" dpkg --root="$D" --admindir="$D/var/lib/dpkg" \
+        --force-script-chrootless --force-depends --log=/dev/null "$@" >"$TMP/dpkg.log" 2>&1 ||
+        fail "dpkg $*: $(cat "$TMP/dpkg.log")"
+}
+: >"$TMP/systemctl.log"
+dpkg_root -i "$(deb floe-relay)"
+[ "$(dpkg-query --admindir="$D/var/lib/dpkg" -W -f '${Status}' floe-relay)" = \
+    "install ok installed" ] || fail "floe-relay not installed in the scratch root"
+[ -x "$D/usr/bin/floe-relay" ] || fail "dpkg -i put no /usr/bin/floe-relay"
+dpkg-query --admindir="$D/var/lib/dpkg" -W -f '${Conffiles}' floe-relay >"$TMP/conf"
+grep -q '/etc/default/floe-relay [0-9a-f]' "$TMP/conf" || fail "conffile not registered"
+grep -q 'floe-relay.service not started' "$TMP/dpkg.log" ||
+    fail "dpkg -i without the secret did not say why it started nothing: $(cat "$TMP/dpkg.log")"
+if grep -E 'start|enable' "$TMP/systemctl.log" >"$TMP/bad"; then
+    fail "dpkg -i without the secret ran: systemctl $(cat "$TMP/bad")"
+fi
+dpkg_root --purge floe-relay
+for f in usr/bin/floe-relay etc/default/floe-relay usr/lib/systemd/system/floe-relay.service; do
+    [ ! -e "$D/$f" ] || fail "dpkg --purge left /$f"
+done
 
 # libfloe0 + libfloe-dev: the library as a user of the packages gets it.
 [ "$(field libfloe-dev Depends | tr ',' '\n' | sed 's/^ *//' | grep '^libfloe0 ')" = \
