@@ -17,7 +17,9 @@ usage() {
     echo "usage: scripts/deb.sh BUILD_DIR [OUT_DIR]" >&2
     exit 2
 }
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+    usage
+fi
 BUILD=$(cd "$1" && pwd) || usage
 OUT=${2:-$BUILD/deb}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
