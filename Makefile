@@ -7,16 +7,20 @@
 #   make fuzz   each libFuzzer target for a short run (clang)
 #   make demo   the main job as it stands
 #   make bench  build and run the benchmarks (by hand; prints ratios)
+#   make install  build, then install into $(DESTDIR)$(PREFIX) (default /usr/local)
+#   make deb    build, then Debian packages into build/deb/ (scripts/deb.sh, packaging/)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 WIN_BUILD  ?= build-win
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 FUZZ_SECONDS ?= 20
 CTEST_FLAGS ?= --output-on-failure
 
-.PHONY: all build deps test asan fuzz demo bench clean windows
+.PHONY: all build deps test asan fuzz demo bench clean windows install deb
 
 all: build
 
@@ -54,6 +58,14 @@ demo: build
 
 bench: build
 	sh scripts/bench.sh $(BUILD)
+
+# The prefix is chosen here, at install time: floe.pc, the CMake package and the systemd
+# units name the directories under $(PREFIX); $(DESTDIR) is only prepended (staging).
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix $(PREFIX)
+
+deb: build
+	sh scripts/deb.sh $(BUILD) $(BUILD)/deb
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(WIN_BUILD)
