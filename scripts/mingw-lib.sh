@@ -85,13 +85,16 @@ H
 }
 
 # wslay: config.h as its CMake build writes it for mingw-w64 (winsock2.h, little endian).
+# Its public headers are in lib/includes/wslay (1.1.1) or lib/include/wslay (later).
 wslay_prepare() {
+    inc=$src/lib/includes
+    [ -d "$inc/wslay" ] || inc=$src/lib/include
+    [ -f "$inc/wslay/wslayver.h.in" ] || { echo "mingw-lib: no wslayver.h.in in $src/lib" >&2; exit 1; }
     printf '#define HAVE_WINSOCK2_H 1\n' >"$gen/config.h"
-    sed -e "s/@PACKAGE_VERSION@/$UPSTREAM/" "$src/lib/includes/wslay/wslayver.h.in" \
-        >"$gen/wslay/wslayver.h"
+    sed -e "s/@PACKAGE_VERSION@/$UPSTREAM/" "$inc/wslay/wslayver.h.in" >"$gen/wslay/wslayver.h"
     SOURCES=$(ls "$src"/lib/*.c)
-    INCLUDES="-I$gen -I$gen/wslay -I$src/lib -I$src/lib/includes"
-    HEADERS="$src/lib/includes/wslay/wslay.h $gen/wslay/wslayver.h"
+    INCLUDES="-I$gen -I$src/lib -I$inc"
+    HEADERS="$inc/wslay/wslay.h $gen/wslay/wslayver.h"
     HEADER_DIR=wslay
 }
 
