@@ -55,7 +55,7 @@ void wgd_peer_remove(struct wgd *d, struct wgd_peer *p)
         return;
     *pp = p->next;
     d->n_peers--;
-    wgd_aip_remove_peer(&d->aip, p);
+    (void)floe_iptrie_remove_value(&d->aip, p);
     if (p->wp)
         (void)floe_wg_peer_remove(d->dev, p->wp);
     for (i = 0; i < WGD_UAPI_MAX_CONNS; i++) {

@@ -29,60 +29,51 @@ int wgd_epoll_add(struct wgd *d, int fd, uint32_t tag)
     return epoll_ctl(d->ep_fd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -1;
 }
 
-/* The inner source (src true) or destination of an IP packet. Returns the family or 0. */
-static uint8_t loop_inner_addr(const uint8_t *pkt, size_t len, bool src, const uint8_t **ip)
+/* The next free datagram slot, the pending ones sent first when there is none. */
+static struct floe_io_tx *loop_tx_slot(struct wgd *d)
 {
-    if (len >= 20 && pkt[0] >> 4 == 4) {
-        *ip = pkt + (src ? 12 : 16);
-        return FLOE_AF_INET;
-    }
-    if (len >= 40 && pkt[0] >> 4 == 6) {
-        *ip = pkt + (src ? 8 : 24);
-        return FLOE_AF_INET6;
-    }
-    return 0;
-}
+    struct floe_io_tx *t = floe_io_txq_slot(&d->txq);
 
-static struct wgd_tx *loop_tx_slot(struct wgd *d)
-{
-    if (d->n_tx == WGD_TX_SLOTS)
-        wgd_udp_flush(d);
-    return &d->tx[d->n_tx];
+    if (t)
+        return t;
+    wgd_udp_flush(d);
+    return floe_io_txq_slot(&d->txq);
 }
 
 void wgd_send_segments(struct wgd *d, unsigned n)
 {
-    const uint8_t *dst;
-    uint8_t fam = n ? loop_inner_addr(d->segs[d->n_seg], d->seg_len[d->n_seg], false, &dst) : 0;
-    struct wgd_peer *p = fam ? wgd_aip_lookup(&d->aip, fam, dst) : NULL;
-    unsigned i;
+    struct floe_io_segq *q = &d->segq;
+    size_t first = q->n - n, i;
+    struct wgd_peer *p =
+        n ? floe_iptrie_lookup_packet(&d->aip, q->seg[first], q->len[first], false) : NULL;
 
     if (!p || !p->wp) {
         d->stats.no_route += n;
+        q->n = first;
         return;
     }
-    for (i = 0; i < n; i++)
-        d->seg_peer[d->n_seg + i] = p;
-    d->n_seg += n;
+    for (i = first; i < q->n; i++)
+        q->tag[i] = p;
 }
 
 void wgd_send_flush(struct wgd *d, floe_time now)
 {
-    unsigned i, n = d->n_seg;
+    struct floe_io_segq *q = &d->segq;
+    size_t i, n = q->n;
 
-    d->n_seg = 0;
+    q->n = 0;
     if (!n || !d->dev)
         return;
-    if (d->n_tx + n > WGD_TX_SLOTS)
+    if (d->txq.n + n > d->txq.cap)
         wgd_udp_flush(d);
     for (i = 0; i < n; i++) {
         struct floe_wg_encap *e = &d->encap[i];
 
-        e->peer = d->seg_peer[i]->wp;
-        e->pkt = d->segs[i];
-        e->len = d->seg_len[i];
-        e->out = d->tx[d->n_tx + i].buf;
-        e->cap = sizeof(d->tx[0].buf);
+        e->peer = ((struct wgd_peer *)q->tag[i])->wp;
+        e->pkt = q->seg[i];
+        e->len = q->len[i];
+        e->out = d->txq.tx[d->txq.n + i].buf;
+        e->cap = sizeof(d->txq.tx[0].buf);
     }
     if (floe_wg_encapsulate_batch(d->dev, now, d->encap, n) != 0) {
         d->stats.encap_fail += n;
@@ -90,17 +81,12 @@ void wgd_send_flush(struct wgd *d, floe_time now)
     }
     for (i = 0; i < n; i++) { /* packets queued behind a handshake leave gaps: close them */
         struct floe_wg_encap *e = &d->encap[i];
-        struct wgd_tx *t = &d->tx[d->n_tx];
 
         if (e->n <= 0) {
             d->stats.encap_fail += e->n < 0;
             continue;
         }
-        if (t->buf != e->out)
-            memcpy(t->buf, e->out, (size_t)e->n);
-        t->len = (size_t)e->n;
-        t->dst = e->dst;
-        d->n_tx++;
+        (void)floe_io_txq_push(&d->txq, e->out, (size_t)e->n, &e->dst);
     }
 }
 
@@ -115,52 +101,18 @@ void wgd_recv_datagram(struct wgd *d, const struct floe_addr *from, uint8_t *p, 
     it->from = *from;
     it->dgram = p;
     it->len = len;
-    if (len >= FLOE_WG_DATA_HEADER_LEN) { /* decrypt in place; the header is the TUN gap */
+    if (len >= FLOE_WG_DATA_HEADER_LEN) { /* decrypt in place; the header is the TUN headroom */
         it->out = p + FLOE_WG_DATA_HEADER_LEN;
         it->cap = len - FLOE_WG_DATA_HEADER_LEN;
     } else {
-        it->out = d->plain + WGD_VNET_GAP;
+        it->out = d->plain + FLOE_IO_TUN_HEADROOM;
         it->cap = WGD_PKT_MAX;
     }
-}
-
-/* Write the coalesced packet in progress (if any) to TUN. */
-static void loop_gro_write(struct wgd *d)
-{
-    unsigned segs = d->gro.n;
-    int iovcnt = wgd_gro_finish(&d->gro);
-    size_t want = 0;
-    int i;
-
-    if (iovcnt == 0)
-        return;
-    for (i = 0; i < iovcnt; i++)
-        want += d->gro.iov[i].iov_len;
-    if (writev(d->tun_fd, d->gro.iov, iovcnt) != (ssize_t)want) {
-        d->stats.tun_errors++;
-        return;
-    }
-    if (segs > 1) {
-        d->stats.gro_writes++;
-        d->stats.gro_segs += segs;
-    }
-}
-
-/* One decrypted packet to TUN: joined to the coalesced packet, or starting the next one. */
-static void loop_deliver(struct wgd *d, uint8_t *pkt, size_t len)
-{
-    if (d->vnet && wgd_gro_add(&d->gro, pkt, len))
-        return;
-    loop_gro_write(d);
-    if (!d->vnet || !wgd_gro_add(&d->gro, pkt, len))
-        wgd_tun_write(d, pkt, len);
 }
 
 void wgd_recv_flush(struct wgd *d, floe_time now)
 {
     unsigned i, n = d->n_decap;
-    const uint8_t *src;
-    uint8_t fam;
 
     d->n_decap = 0;
     if (!n || !d->dev || floe_wg_decapsulate_batch(d->dev, now, d->decap, n) != 0)
@@ -170,14 +122,16 @@ void wgd_recv_flush(struct wgd *d, floe_time now)
 
         if (it->rc != FLOE_WG_RESULT_DATA)
             continue;
-        fam = loop_inner_addr(it->out, it->res.len, true, &src);
-        if (!fam || wgd_aip_lookup(&d->aip, fam, src) != floe_wg_peer_user(it->res.peer)) {
+        if (floe_iptrie_lookup_packet(&d->aip, it->out, it->res.len, true) !=
+            floe_wg_peer_user(it->res.peer)) {
             d->stats.bad_source++;
             continue;
         }
-        loop_deliver(d, it->out, it->res.len);
+        if (d->tun)
+            (void)floe_io_tun_write(d->tun, it->out, it->res.len); /* failures are counted */
     }
-    loop_gro_write(d); /* the segments live in the receive buffers: now, not later */
+    if (d->tun)
+        (void)floe_io_tun_flush(d->tun); /* the segments live in the receive buffers */
 }
 
 /* ------------------------------------------------------------ device drain */
@@ -239,7 +193,7 @@ static void loop_arm_timer(struct wgd *d)
 void wgd_dev_drain(struct wgd *d, floe_time now)
 {
     struct floe_wg_event ev;
-    struct wgd_tx *t;
+    struct floe_io_tx *t;
     long n;
 
     for (;;) {
@@ -247,8 +201,7 @@ void wgd_dev_drain(struct wgd *d, floe_time now)
         n = floe_wg_poll_transmit(d->dev, now, t->buf, sizeof(t->buf), &t->dst, NULL);
         if (n <= 0)
             break;
-        t->len = (size_t)n;
-        d->n_tx++;
+        (void)floe_io_txq_push(&d->txq, t->buf, (size_t)n, &t->dst);
     }
     while (floe_wg_poll_event(d->dev, &ev))
         loop_event(d, &ev);
@@ -386,26 +339,37 @@ static void loop_lane_items(const struct wgd *d, char *buf, size_t cap)
     }
 }
 
+/* The TUN device's counters (zeros without one). */
+static struct floe_io_tun_stats loop_tun_stats(const struct wgd *d)
+{
+    struct floe_io_tun_stats t = {0};
+
+    if (d->tun)
+        floe_io_tun_stats(d->tun, &t);
+    return t;
+}
+
 void wgd_stats_log(struct wgd *d)
 {
     const struct wgd_stats *s = &d->stats;
     const struct floe_io_send_stats *u = &d->udp_tx.stats;
+    struct floe_io_tun_stats t = loop_tun_stats(d);
     struct floe_wg_stats w = d->dev ? floe_wg_stats(d->dev) : (struct floe_wg_stats){0};
     char lanes[WGD_MAX_THREADS * 21];
     struct floe_log_field f[] = {
         FLOE_LF_U("no_route", s->no_route),
-        FLOE_LF_U("too_big", s->too_big),
-        FLOE_LF_U("gso_bad", s->gso_bad),
+        FLOE_LF_U("too_big", t.rx_too_big),
+        FLOE_LF_U("gso_bad", t.rx_bad),
         FLOE_LF_U("encap_fail", s->encap_fail),
         FLOE_LF_U("bad_source", s->bad_source),
-        FLOE_LF_U("tun_errors", s->tun_errors),
+        FLOE_LF_U("tun_errors", t.tx_errors),
         FLOE_LF_U("udp_full", u->full),
         FLOE_LF_U("udp_errors", u->errors),
         FLOE_LF_U("udp_partial", u->partial),
         FLOE_LF_U("udp_waits", u->waits),
         FLOE_LF_U("udp_rx_truncated", d->udp_rx.stats.truncated),
-        FLOE_LF_U("gro_writes", s->gro_writes),
-        FLOE_LF_U("gro_segs", s->gro_segs),
+        FLOE_LF_U("gro_writes", t.gro_writes),
+        FLOE_LF_U("gro_segs", t.gro_segs),
         FLOE_LF_S("crypto_items", lanes),
         FLOE_LF_U("cookie_replies", w.cookie_replies_sent),
         FLOE_LF_U("under_load_drops", w.drops[FLOE_WG_DROP_UNDER_LOAD]),

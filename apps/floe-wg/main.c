@@ -16,15 +16,15 @@
 
 static int wgd_alloc_buffers(struct wgd *d)
 {
+    floe_iptrie_init(&d->aip, NULL);
     if (floe_io_receiver_init(&d->udp_rx, WGD_BATCH) != 0)
         return -1;
-    d->pkt = malloc(WGD_PKT_MAX);
-    d->plain = malloc(WGD_VNET_GAP + WGD_PKT_MAX);
-    d->segs = malloc(WGD_SEGS * sizeof(*d->segs));
+    if (floe_io_segq_init(&d->segq, WGD_SEGS) != 0 || floe_io_txq_init(&d->txq, WGD_TX_SLOTS) != 0)
+        return -1;
+    d->plain = malloc(FLOE_IO_TUN_HEADROOM + WGD_PKT_MAX);
     d->encap = calloc(WGD_SEGS, sizeof(*d->encap));
     d->decap = calloc(WGD_RX_ITEMS, sizeof(*d->decap));
-    d->tx = malloc(WGD_TX_SLOTS * sizeof(*d->tx));
-    return d->pkt && d->plain && d->segs && d->encap && d->decap && d->tx ? 0 : -1;
+    return d->plain && d->encap && d->decap ? 0 : -1;
 }
 
 /* The interface, its UAPI socket, the UDP socket, the netlink watch. Prints what failed. */
@@ -89,8 +89,8 @@ static int wgd_start_loop(struct wgd *d, const sigset_t *set)
     d->sig_fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (d->ep_fd < 0 || d->timer_fd < 0 || d->sig_fd < 0)
         return -1;
-    if (wgd_epoll_add(d, d->tun_fd, WGD_TAG_TUN) || wgd_epoll_add(d, d->udp_fd, WGD_TAG_UDP) ||
-        wgd_epoll_add(d, d->uapi_fd, WGD_TAG_UAPI) ||
+    if (wgd_epoll_add(d, (int)floe_io_tun_wait_handle(d->tun), WGD_TAG_TUN) ||
+        wgd_epoll_add(d, d->udp_fd, WGD_TAG_UDP) || wgd_epoll_add(d, d->uapi_fd, WGD_TAG_UAPI) ||
         wgd_epoll_add(d, d->timer_fd, WGD_TAG_TIMER) ||
         wgd_epoll_add(d, d->nl_fd, WGD_TAG_NETLINK) || wgd_epoll_add(d, d->sig_fd, WGD_TAG_SIGNAL))
         return -1;
@@ -139,35 +139,30 @@ static void wgd_teardown(struct wgd *d)
     if (d->uapi_fd >= 0)
         wgd_uapi_unlink(d->opts.ifname);
     wgd_peers_clear(d);
-    wgd_aip_clear(&d->aip);
+    floe_iptrie_deinit(&d->aip);
     floe_wg_free(d->dev);
     floe_io_pool_free(d->pool);
     floe_wipe(d->priv, sizeof(d->priv));
     wgd_close_fd(&d->uapi_fd);
-    wgd_close_fd(&d->tun_fd); /* the last reference: the kernel deletes the interface */
+    floe_io_tun_free(d->tun); /* the last reference: the kernel deletes the interface */
+    d->tun = NULL;
     wgd_close_fd(&d->udp_fd);
     wgd_close_fd(&d->nl_fd);
     wgd_close_fd(&d->ep_fd);
     wgd_close_fd(&d->timer_fd);
     wgd_close_fd(&d->sig_fd);
     floe_io_receiver_deinit(&d->udp_rx);
-    free(d->pkt);
+    floe_io_segq_deinit(&d->segq);
+    floe_io_txq_deinit(&d->txq);
     free(d->plain);
-    free(d->segs);
     free(d->encap);
     free(d->decap);
-    free(d->tx);
 }
 
 int main(int argc, char **argv)
 {
-    static struct wgd d = {.tun_fd = -1,
-                           .udp_fd = -1,
-                           .uapi_fd = -1,
-                           .ep_fd = -1,
-                           .timer_fd = -1,
-                           .nl_fd = -1,
-                           .sig_fd = -1};
+    static struct wgd d = {
+        .udp_fd = -1, .uapi_fd = -1, .ep_fd = -1, .timer_fd = -1, .nl_fd = -1, .sig_fd = -1};
     char err[256];
     sigset_t set;
     int rc;
@@ -194,7 +189,8 @@ int main(int argc, char **argv)
         wgd_start_loop(&d, &set) == 0) {
         floe_jsonlog_info(
             &d.log, "floe-wg", "interface %s up, UDP port %u, offloads %s, %u crypto lanes",
-            d.opts.ifname, d.listen_port, d.vnet ? "on" : "off", floe_io_pool_lanes(d.pool));
+            d.opts.ifname, d.listen_port, d.tun && floe_io_tun_has_offload(d.tun) ? "on" : "off",
+            floe_io_pool_lanes(d.pool));
         rc = wgd_run(&d);
         wgd_stats_log(&d);
     }

@@ -88,24 +88,14 @@ int wgd_udp_open(struct wgd *d, uint16_t port)
 
 /* ------------------------------------------------------------------- send */
 
-/* Send the pending datagrams in order (floe_io_udp_send_batch: GSO runs, waits, counters). */
+/* Send the pending datagrams in order (floe_io_txq_flush: GSO runs, waits, counters). */
 void wgd_udp_flush(struct wgd *d)
 {
-    static struct floe_io_dgram dg[WGD_TX_SLOTS];
     uint64_t refused = d->udp_tx.stats.gso_refused;
-    unsigned i;
 
-    if (d->udp_fd >= 0 && d->n_tx > 0) {
-        for (i = 0; i < d->n_tx; i++) {
-            dg[i].buf = d->tx[i].buf;
-            dg[i].len = d->tx[i].len;
-            dg[i].dst = d->tx[i].dst;
-        }
-        floe_io_udp_send_batch(&d->udp_tx, d->udp_fd, dg, d->n_tx);
-        if (d->udp_tx.stats.gso_refused != refused)
-            floe_jsonlog_warn(&d->log, "udp", "UDP GSO refused; sending one by one");
-    }
-    d->n_tx = 0;
+    floe_io_txq_flush(&d->txq, &d->udp_tx, d->udp_fd);
+    if (d->udp_tx.stats.gso_refused != refused)
+        floe_jsonlog_warn(&d->log, "udp", "UDP GSO refused; sending one by one");
 }
 
 /* ---------------------------------------------------------------- receive */

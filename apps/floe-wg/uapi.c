@@ -53,14 +53,13 @@ static bool uapi_is_zero(const uint8_t key[FLOE_WG_KEY_LEN])
 
 /* ------------------------------------------------------------------- get */
 
-static void uapi_print_prefix(void *user, const struct wgd_prefix *p)
+static void uapi_print_prefix(void *user, const struct floe_prefix *p, void *value)
 {
-    struct floe_addr a = {.family = p->family};
-    char ip[FLOE_ADDR_STRLEN];
+    char buf[64];
 
-    memcpy(a.ip, p->ip, sizeof(a.ip));
-    if (floe_addr_format_ip(&a, ip, sizeof(ip)) > 0)
-        fprintf((FILE *)user, "allowed_ip=%s/%u\n", ip, p->cidr);
+    (void)value;
+    if (floe_prefix_format(p, buf, sizeof(buf)) > 0)
+        fprintf((FILE *)user, "allowed_ip=%s\n", buf);
 }
 
 static void uapi_get_peer(struct wgd *d, const struct wgd_peer *p, FILE *out)
@@ -84,7 +83,7 @@ static void uapi_get_peer(struct wgd *d, const struct wgd_peer *p, FILE *out)
     fprintf(out, "tx_bytes=%llu\n", (unsigned long long)st.tx_bytes);
     fprintf(out, "rx_bytes=%llu\n", (unsigned long long)st.rx_bytes);
     fprintf(out, "persistent_keepalive_interval=%u\n", p->keepalive);
-    wgd_aip_walk(&d->aip, p, uapi_print_prefix, out);
+    floe_iptrie_walk(&d->aip, p, uapi_print_prefix, out);
 }
 
 static void uapi_get(struct wgd *d, FILE *out)
@@ -196,18 +195,18 @@ static int uapi_set_public_key(struct wgd *d, struct wgd_conn *c, const char *v,
 
 static int uapi_set_allowed_ip(struct wgd *d, struct wgd_conn *c, const char *v)
 {
-    struct wgd_prefix pfx;
+    struct floe_prefix pfx;
     bool add = *v != '-';
 
-    if (wgd_prefix_parse(add ? v : v + 1, &pfx) != 0)
+    if (floe_prefix_parse(add ? v : v + 1, &pfx) != 0)
         return EINVAL;
     if (!c->peer)
         return 0;
     if (!add) {
-        (void)wgd_aip_remove(&d->aip, &pfx, c->peer);
+        (void)floe_iptrie_remove(&d->aip, &pfx, c->peer);
         return 0;
     }
-    return wgd_aip_insert(&d->aip, &pfx, c->peer) == 0 ? 0 : ENOMEM;
+    return floe_iptrie_insert(&d->aip, &pfx, c->peer) == 0 ? 0 : ENOMEM;
 }
 
 static int uapi_set_psk(struct wgd *d, struct wgd_peer *p, const char *v)
@@ -267,7 +266,7 @@ static int uapi_set_peer_flag(struct wgd *d, struct wgd_conn *c, const char *k, 
         if (!c->peer_created)
             return 0;
     } else if (strcmp(k, "replace_allowed_ips") == 0) {
-        wgd_aip_remove_peer(&d->aip, c->peer);
+        (void)floe_iptrie_remove_value(&d->aip, c->peer);
         return 0;
     }
     /* remove, or update_only of a peer this operation created. */

@@ -5,9 +5,10 @@
  * the TUN device goes away.
  *
  * The configuration (private key, port, peers, allowed IPs) lives here; the floe_wg device
- * is built from it and rebuilt when the private key changes. Allowed IPs are a binary trie
- * per family: longest prefix match of the inner destination picks the peer of an outgoing
- * packet, and the inner source of a decrypted packet must map back to the peer it came from.
+ * is built from it and rebuilt when the private key changes. Allowed IPs are a floe_iptrie:
+ * longest prefix match of the inner destination picks the peer of an outgoing packet, and
+ * the inner source of a decrypted packet must map back to the peer it came from. The TUN
+ * device, its offloads and the packet queues are the library's shared data path (floe_io.h).
  */
 #ifndef FLOE_WGD_H
 #define FLOE_WGD_H
@@ -29,12 +30,10 @@
 #define WGD_MAX_PEERS 1024
 /* Batches: datagrams per recvmmsg/sendmmsg, TUN reads per wakeup. */
 #define WGD_BATCH 64
-/* One datagram or one TUN packet, vnet header included; a GSO super-packet is 64 KiB. */
+/* One datagram (a handshake or a data message too short to decrypt in place). */
 #define WGD_PKT_MAX 65600
 /* The largest plain packet sent or queued (larger ones are dropped). */
-#define WGD_SEG_MAX 2048
-/* Room for one encrypted datagram: a plain packet padded to 16 bytes, plus overhead. */
-#define WGD_TX_MAX (WGD_SEG_MAX + 64)
+#define WGD_SEG_MAX FLOE_IO_SEG_MAX
 /* Segments of one TUN super-packet encrypted at once (a longer one goes in several runs). */
 #define WGD_MAX_SEGS 128
 /* Plain segments waiting to be encrypted together (at least two super-packets). */
@@ -73,45 +72,7 @@ struct wgd_opts {
  */
 int wgd_parse_args(int argc, char **argv, struct wgd_opts *o, char *err, size_t cap);
 
-/* -------------------------------------------------------------- allowed IPs */
-
 struct wgd_peer;
-
-struct wgd_aip_node {
-    struct wgd_aip_node *child[2];
-    struct wgd_peer *peer; /* the peer owning the prefix ending here; NULL: none */
-};
-
-/* The two tries. */
-struct wgd_aip {
-    struct wgd_aip_node *root[2]; /* [0] IPv4, [1] IPv6 */
-};
-
-/* A prefix: family FLOE_AF_INET or FLOE_AF_INET6, ip, prefix length. */
-struct wgd_prefix {
-    uint8_t family;
-    uint8_t ip[16];
-    uint8_t cidr;
-};
-
-/*
- * Parse "IP/CIDR" (or a bare IP: a host prefix) into p, host bits cleared.
- * Returns 0 or -1.
- */
-int wgd_prefix_parse(const char *s, struct wgd_prefix *p);
-/* Map p to peer (a prefix owned by another peer moves). Returns 0 or -1 (out of memory). */
-int wgd_aip_insert(struct wgd_aip *t, const struct wgd_prefix *p, struct wgd_peer *peer);
-/* Unmap p when peer owns it. Returns true when it was removed. */
-bool wgd_aip_remove(struct wgd_aip *t, const struct wgd_prefix *p, const struct wgd_peer *peer);
-/* Unmap every prefix of peer. */
-void wgd_aip_remove_peer(struct wgd_aip *t, const struct wgd_peer *peer);
-/* The peer of the longest prefix containing ip (4 or 16 bytes by family), or NULL. */
-struct wgd_peer *wgd_aip_lookup(const struct wgd_aip *t, uint8_t family, const uint8_t *ip);
-/* Call fn for every prefix of peer, IPv4 first, each family in address order. */
-void wgd_aip_walk(const struct wgd_aip *t, const struct wgd_peer *peer,
-                  void (*fn)(void *user, const struct wgd_prefix *p), void *user);
-/* Free every node. */
-void wgd_aip_clear(struct wgd_aip *t);
 
 /* ------------------------------------------------------------------- state */
 
@@ -136,51 +97,19 @@ struct wgd_conn {
     bool peer_created, peer_skip;
 };
 
-/* One outgoing encrypted datagram. */
-struct wgd_tx {
-    uint8_t buf[WGD_TX_MAX];
-    size_t len;
-    struct floe_addr dst;
-};
-
-/* Segments coalesced into one TUN write at most. */
-#define WGD_GRO_MAX_SEGS 64
-
-/*
- * A TCP packet being coalesced from decrypted segments of one flow (receive offload). The
- * segments stay where they are (their buffers must live until wgd_gro_finish): the first
- * one's headers become the packet's, the others give their payloads.
- */
-struct wgd_gro {
-    uint8_t *head; /* the first segment */
-    size_t l4, hdr, total;
-    bool v6, closed;
-    bool id_fixed; /* IPv4: every segment has the head's ID (DF set), not ID + index */
-    uint16_t gso_size;
-    uint32_t next_seq;
-    unsigned n;
-    struct iovec iov[WGD_GRO_MAX_SEGS + 1]; /* the virtio-net header, the head, payloads */
-    uint8_t vnet[10];
-};
-
 /* Packets dropped, per reason; logged on SIGUSR1 and at exit. */
 struct wgd_stats {
     uint64_t no_route;   /* TUN packet: no peer (or no session key) for its destination */
-    uint64_t too_big;    /* TUN packet (or segment) over WGD_SEG_MAX */
-    uint64_t gso_bad;    /* TUN packet with a malformed virtio-net header or TCP headers */
     uint64_t encap_fail; /* the device refused to encrypt (no room, no peer endpoint) */
     uint64_t bad_source; /* decrypted packet whose source is not its peer's */
-    uint64_t tun_errors; /* TUN write failed or was short */
-    uint64_t gro_writes; /* TUN writes of coalesced segments (not a drop) */
-    uint64_t gro_segs;   /* segments in them */
 };
 
 struct wgd {
     struct wgd_opts opts;
     struct floe_jsonlog log;
     int ifindex;
-    int tun_fd, udp_fd, uapi_fd, ep_fd, timer_fd, nl_fd, sig_fd;
-    bool vnet;                    /* TUN carries virtio-net headers with TSO/checksum offload */
+    struct floe_io_tun *tun; /* the TUN device: offloads, GSO split, GRO coalescing */
+    int udp_fd, uapi_fd, ep_fd, timer_fd, nl_fd, sig_fd;
     struct floe_io_sender udp_tx; /* UDP GSO, v4-mapped destinations, send counters */
     bool udp_v6;                  /* the socket is a dual-stack IPv6 one */
     bool stop;
@@ -193,7 +122,7 @@ struct wgd {
     uint32_t fwmark;
     struct wgd_peer *peers;
     unsigned n_peers;
-    struct wgd_aip aip;
+    struct floe_iptrie aip; /* allowed IPs: prefix -> struct wgd_peer */
     struct floe_wg *dev;
     floe_time timer_at;
     floe_time clock_base; /* wgd_now: where a sped-up test clock starts */
@@ -203,18 +132,12 @@ struct wgd {
 
     /* Datapath buffers. */
     struct floe_io_receiver udp_rx; /* WGD_BATCH messages (UDP GRO split) per read */
-    uint8_t *pkt;                   /* one TUN packet, vnet header first */
-    uint8_t *plain;                 /* scratch for the device (after a vnet header gap) */
-    uint8_t (*segs)[WGD_SEG_MAX];   /* plain segments waiting to be encrypted */
-    size_t seg_len[WGD_SEGS];
-    struct wgd_peer *seg_peer[WGD_SEGS];
-    unsigned n_seg;
-    struct floe_wg_encap *encap; /* WGD_SEGS items of the encryption batch */
-    struct floe_wg_decap *decap; /* WGD_RX_ITEMS items of the decryption batch */
+    uint8_t *plain;                 /* scratch for the device (after FLOE_IO_TUN_HEADROOM) */
+    struct floe_io_segq segq;       /* WGD_SEGS plain segments to encrypt, tagged with their peer */
+    struct floe_wg_encap *encap;    /* WGD_SEGS items of the encryption batch */
+    struct floe_wg_decap *decap;    /* WGD_RX_ITEMS items of the decryption batch */
     unsigned n_decap;
-    struct wgd_gro gro; /* decrypted TCP segments coalesced for one TUN write */
-    struct wgd_tx *tx;  /* WGD_TX_SLOTS pending datagrams */
-    unsigned n_tx;
+    struct floe_io_txq txq; /* WGD_TX_SLOTS pending datagrams */
     struct wgd_stats stats;
 };
 
@@ -259,62 +182,14 @@ void wgd_udp_input(struct wgd *d, floe_time now);
 
 /* ------------------------------------------------------------------ TUN (tun.c) */
 
-/* Create the TUN device (IFF_VNET_HDR and offloads unless no_offload), set MTU. */
+/* Open the TUN device (offloads unless no_offload) with WGD_DEFAULT_MTU. */
 int wgd_tun_open(struct wgd *d);
 /* Read and process packets from the TUN device until it is empty (or a fairness bound). */
 void wgd_tun_input(struct wgd *d, floe_time now);
-/* Write one decrypted IP packet pkt[0..len) to the TUN device; pkt has 16 bytes before it. */
-void wgd_tun_write(struct wgd *d, uint8_t *pkt, size_t len);
 /* Open an rtnetlink socket for link events. Returns the fd or -errno. */
 int wgd_netlink_open(void);
 /* Read link events; set d->stop when our device was deleted. */
 void wgd_netlink_input(struct wgd *d);
-
-/* ------------------------------------------------------------- GSO (gso.c) */
-
-/* Room left before a packet for the virtio-net header. */
-#define WGD_VNET_GAP 16
-
-struct wgd_vnet_hdr {
-    uint8_t flags, gso_type;
-    uint16_t hdr_len, gso_size, csum_start, csum_offset;
-};
-
-/*
- * Split a packet read from TUN with its virtio-net header into plain IP packets in
- * segs[i][0..seg_len[i]): a TCP super-packet is cut to gso_size segments with their IP
- * and TCP headers fixed; a packet needing a checksum gets it. Returns the count (>= 1)
- * or -1 (malformed: dropped).
- */
-int wgd_gso_split(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len,
-                  uint8_t (*segs)[WGD_SEG_MAX], size_t *seg_len, int max_segs);
-/*
- * wgd_gso_split from segment `first` on, at most max_segs of them (a super-packet of more
- * segments than fit is cut in several calls; IP IDs and sequence numbers continue). Returns
- * the count written (>= 1) or -1 (malformed, or first past the end).
- */
-int wgd_gso_split_from(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len, unsigned first,
-                       uint8_t (*segs)[WGD_SEG_MAX], size_t *seg_len, int max_segs);
-/* The number of segments wgd_gso_split makes of the packet, or -1 when it is malformed. */
-int wgd_gso_count(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len);
-/* Read the 10-byte virtio-net header (little-endian fields) at p. */
-void wgd_vnet_hdr_load(struct wgd_vnet_hdr *h, const uint8_t *p);
-
-/*
- * Add the IP packet pkt[0..len) to g: it starts g when g is empty, or continues g (same
- * flow, next sequence number, same headers, no longer than the first payload; a shorter
- * one or a push ends g). Returns false when pkt cannot join: finish g and write pkt alone,
- * or start a new g with it. Only IPv4 without options or fragments and IPv6 without
- * extension headers, TCP with a payload, ACK (and PSH) only, valid checksums, can join.
- */
-bool wgd_gro_add(struct wgd_gro *g, uint8_t *pkt, size_t len);
-/*
- * Close g: one segment is left as it is under a "nothing to do" virtio-net header; more
- * get the head's IP length and checksum fixed, the TCP pseudo-header sum for
- * CHECKSUM_PARTIAL and a TCPV4/TCPV6 GSO header. Returns the number of g->iov entries to
- * write (0: g was empty) and empties g.
- */
-int wgd_gro_finish(struct wgd_gro *g);
 
 /* ---------------------------------------------------------- datapath (loop.c) */
 
@@ -340,8 +215,8 @@ void wgd_recv_datagram(struct wgd *d, const struct floe_addr *from, uint8_t *p, 
 /* Decrypt the queued datagrams; deliver each packet whose source belongs to its peer. */
 void wgd_recv_flush(struct wgd *d, floe_time now);
 /*
- * Route the n segments just written at d->segs[d->n_seg..] (one packet, or the pieces of
- * one super-packet: one destination) to their peer and keep them for wgd_send_flush.
+ * Route the n segments just appended to d->segq (one packet, or a run of one super-packet:
+ * one destination) to their peer; segments without one are dropped (no_route).
  */
 void wgd_send_segments(struct wgd *d, unsigned n);
 /* Encrypt the waiting segments (in parallel on the pool) into pending datagrams. */

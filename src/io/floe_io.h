@@ -431,7 +431,10 @@ void floe_io_tun_free(struct floe_io_tun *t);
 const char *floe_io_tun_name(const struct floe_io_tun *t);
 /* The interface's index (Linux ifindex, Windows interface index; 0 unknown). */
 unsigned floe_io_tun_ifindex(const struct floe_io_tun *t);
-/* Whether reads may bring super-packets and writes coalesce (offloads are on). */
+/*
+ * Whether the OS took segmentation offload: reads may bring super-packets. (Writes coalesce
+ * whenever offloads were asked for: the OS takes super-packets written to it either way.)
+ */
 bool floe_io_tun_has_offload(const struct floe_io_tun *t);
 /*
  * What to wait on for readability: Linux the device's file descriptor (epoll, poll),
@@ -489,8 +492,8 @@ int floe_io_udp_set_mark(int fd, uint32_t mark);
  */
 #ifdef __linux__
 
-/* Add (add true) or delete the address p->ip/p->len on interface ifindex. */
-int floe_io_nl_addr(unsigned ifindex, const struct floe_prefix *p, bool add);
+/* Add (add true) or delete the address ip (its port unused) with prefix_len on ifindex. */
+int floe_io_nl_addr(unsigned ifindex, const struct floe_addr *ip, unsigned prefix_len, bool add);
 /*
  * Add (add true, replacing a route to the same prefix) or delete the route to dst through
  * interface ifindex in routing table `table` (RT_TABLE_MAIN is 254).
@@ -498,7 +501,8 @@ int floe_io_nl_addr(unsigned ifindex, const struct floe_prefix *p, bool add);
 int floe_io_nl_route(unsigned ifindex, const struct floe_prefix *dst, uint32_t table, bool add);
 /*
  * Add or delete the policy rule "not fwmark `mark` lookup `table`" of family
- * (FLOE_AF_INET or FLOE_AF_INET6) at priority `priority` (0: the kernel picks), as
+ * (FLOE_AF_INET or FLOE_AF_INET6) at priority `priority` (0: the kernel picks one, and then
+ * cannot tell a duplicate: give one to get EEXIST for a rule already there), as
  * wg-quick does: packets of sockets marked with `mark` (floe_io_udp_set_mark) skip the
  * tunnel's table and keep the normal routes.
  */

@@ -1,19 +1,24 @@
 /*
- * libFuzzer target for floe-wg's segmentation offload (apps/floe-wg/gso.c): the TCP
- * super-packets read from TUN (wgd_gso_split_from, wgd_gso_count) and the coalescing of
- * decrypted segments, which a peer controls (wgd_gro_add, wgd_gro_finish). The first input
- * byte picks the mode:
- *   0  bytes 1..10 a virtio-net header, the rest a packet from TUN: split in runs of
- *      1 + byte 1 % WGD_MAX_SEGS segments
- *   1  records of [2-byte big-endian length][packet] coalesced as floe-wg delivers them
+ * libFuzzer target for the segmentation offload (src/offload): the TCP super-packets read
+ * from TUN (floe_offload_split, floe_offload_count) and the coalescing of decrypted
+ * segments, which a peer controls (floe_offload_gro_add, floe_offload_gro_finish). The
+ * first input byte picks the mode:
+ *   0  bytes 1..10 a virtio-net header (as the Linux TUN driver reads it), the rest a
+ *      packet from TUN: split in runs of 1 + byte 1 % WGD_MAX_SEGS segments
+ *   1  records of [2-byte big-endian length][packet] coalesced as the data path delivers
  *   2  as 0, then the segments are coalesced and the result split again: the same bytes
  * Invariants abort so the fuzzer reports them: no segment over WGD_SEG_MAX, the runs cover
- * wgd_gso_count segments, a coalesced packet at most 64 KiB of at most WGD_GRO_MAX_SEGS.
+ * floe_offload_count segments, a coalesced packet at most 64 KiB of at most
+ * FLOE_OFFLOAD_GRO_MAX_SEGS.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "wgd.h"
+#include "floe/offload.h"
+
+#define WGD_SEG_MAX FLOE_OFFLOAD_SEG_MAX
+#define WGD_MAX_SEGS 128
+#define WGD_GRO_MAX_SEGS FLOE_OFFLOAD_GRO_MAX_SEGS
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,15 +28,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint8_t fuzz_segs[FUZZ_SEGS][WGD_SEG_MAX];
 static size_t fuzz_len[FUZZ_SEGS];
 
-/* Split pkt in runs of `run` segments into fuzz_segs. Returns the count or -1. */
-static int fuzz_split(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t len, int run)
+/* The 10-byte virtio-net header at p (little-endian fields) as an offload description. */
+static void fuzz_vnet_load(struct floe_offload *o, const uint8_t *p)
 {
-    int total = wgd_gso_count(h, pkt, len), done = 0, n = 0, i;
+    uint8_t type = p[1] & 0x7f;
+
+    memset(o, 0, sizeof(*o));
+    o->kind = type == 0   ? FLOE_OFFLOAD_NONE
+              : type == 1 ? FLOE_OFFLOAD_TCPV4
+              : type == 4 ? FLOE_OFFLOAD_TCPV6
+                          : FLOE_OFFLOAD_OTHER;
+    o->needs_csum = p[0] & 1;
+    o->ecn = p[1] & 0x80;
+    o->hdr_len = floe_load_le16(p + 2);
+    o->seg_size = floe_load_le16(p + 4);
+    o->csum_start = floe_load_le16(p + 6);
+    o->csum_offset = floe_load_le16(p + 8);
+}
+
+/* Split pkt in runs of `run` segments into fuzz_segs. Returns the count or -1. */
+static int fuzz_split(const struct floe_offload *h, const uint8_t *pkt, size_t len, int run)
+{
+    int total = floe_offload_count(h, pkt, len), done = 0, n = 0, i;
 
     while (done < total && done < FUZZ_SEGS) {
         int room = FUZZ_SEGS - done < run ? FUZZ_SEGS - done : run;
 
-        n = wgd_gso_split_from(h, pkt, len, (unsigned)done, fuzz_segs + done, fuzz_len + done,
+        n = floe_offload_split(h, pkt, len, (unsigned)done, fuzz_segs + done, fuzz_len + done,
                                room);
         if (n <= 0 && done == 0)
             return -1; /* malformed in a way only the split sees (a checksum offset) */
@@ -49,40 +72,41 @@ static int fuzz_split(const struct wgd_vnet_hdr *h, const uint8_t *pkt, size_t l
 }
 
 /* Check a finished coalesced packet: bounded in segments and bytes. */
-static void fuzz_check_gro(const struct wgd_gro *g, int iovcnt, size_t *flat_len)
+static void fuzz_check_gro(const struct floe_offload_gro *g, int parts, size_t *flat_len)
 {
     size_t total = 0;
     int i;
 
-    if (iovcnt < 0 || iovcnt > WGD_GRO_MAX_SEGS + 1)
+    if (parts < 0 || parts > WGD_GRO_MAX_SEGS)
         abort();
-    for (i = 1; i < iovcnt; i++)
-        total += g->iov[i].iov_len;
-    if (iovcnt > 2 && total > 65535)
+    for (i = 0; i < parts; i++)
+        total += g->part[i].len;
+    if (parts > 1 && total > 65535)
         abort();
     if (flat_len)
         *flat_len = total;
 }
 
 /* Offer each segment to g as floe-wg's receive path does; finish when one cannot join. */
-static void fuzz_coalesce(struct wgd_gro *g, int n)
+static void fuzz_coalesce(struct floe_offload_gro *g, int n)
 {
+    struct floe_offload o;
     int i;
 
     for (i = 0; i < n; i++) {
-        if (wgd_gro_add(g, fuzz_segs[i], fuzz_len[i]))
+        if (floe_offload_gro_add(g, fuzz_segs[i], fuzz_len[i]))
             continue;
-        fuzz_check_gro(g, wgd_gro_finish(g), NULL);
-        if (wgd_gro_add(g, fuzz_segs[i], fuzz_len[i]))
+        fuzz_check_gro(g, floe_offload_gro_finish(g, &o), NULL);
+        if (floe_offload_gro_add(g, fuzz_segs[i], fuzz_len[i]))
             continue;
     }
-    fuzz_check_gro(g, wgd_gro_finish(g), NULL);
+    fuzz_check_gro(g, floe_offload_gro_finish(g, &o), NULL);
 }
 
 /* Mode 1: length-prefixed packets into the segment buffers, then coalesced. */
 static void fuzz_records(const uint8_t *p, size_t len)
 {
-    struct wgd_gro g;
+    struct floe_offload_gro g;
     int n = 0;
 
     memset(&g, 0, sizeof(g));
@@ -115,25 +139,26 @@ static bool fuzz_same(const uint8_t *a, const uint8_t *b, size_t len, bool fixed
 static void fuzz_round_trip(int n)
 {
     static uint8_t orig[WGD_GRO_MAX_SEGS][WGD_SEG_MAX], flat[70000];
-    struct wgd_vnet_hdr h;
-    struct wgd_gro g;
+    struct floe_offload h;
+    struct floe_offload_gro g;
     size_t lens[WGD_GRO_MAX_SEGS], flat_len = 0;
-    int i, joined = 0, iovcnt;
+    int i, joined = 0, parts;
     bool fixed;
 
     memset(&g, 0, sizeof(g));
-    for (i = 0; i < n && i < WGD_GRO_MAX_SEGS && wgd_gro_add(&g, fuzz_segs[i], fuzz_len[i]); i++) {
+    for (i = 0;
+         i < n && i < WGD_GRO_MAX_SEGS && floe_offload_gro_add(&g, fuzz_segs[i], fuzz_len[i]);
+         i++) {
         memcpy(orig[i], fuzz_segs[i], fuzz_len[i]);
         lens[i] = fuzz_len[i];
         joined++;
     }
-    iovcnt = wgd_gro_finish(&g);
-    fuzz_check_gro(&g, iovcnt, &flat_len);
+    parts = floe_offload_gro_finish(&g, &h);
+    fuzz_check_gro(&g, parts, &flat_len);
     if (joined < 2)
         return;
-    for (i = 1, flat_len = 0; i < iovcnt; flat_len += g.iov[i].iov_len, i++)
-        memcpy(flat + flat_len, g.iov[i].iov_base, g.iov[i].iov_len);
-    wgd_vnet_hdr_load(&h, g.iov[0].iov_base);
+    for (i = 0, flat_len = 0; i < parts; flat_len += g.part[i].len, i++)
+        memcpy(flat + flat_len, g.part[i].ptr, g.part[i].len);
     if (fuzz_split(&h, flat, flat_len, WGD_MAX_SEGS) != joined)
         abort();
     fixed = !g.v6 && floe_load_be16(orig[0] + 4) == floe_load_be16(orig[1] + 4);
@@ -145,7 +170,7 @@ static void fuzz_round_trip(int n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct wgd_vnet_hdr h;
+    struct floe_offload h;
     int n;
 
     if (size < 1)
@@ -156,7 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size < 1 + FUZZ_VNET)
         return 0;
-    wgd_vnet_hdr_load(&h, data + 1);
+    fuzz_vnet_load(&h, data + 1);
     n = fuzz_split(&h, data + 1 + FUZZ_VNET, size - 1 - FUZZ_VNET, 1 + data[1] % WGD_MAX_SEGS);
     if (data[0] % 3 == 2 && n > 0)
         fuzz_round_trip(n);
