@@ -29,15 +29,21 @@ uint64_t floe_io_tun_luid(const struct floe_io_tun *t);
  */
 typedef void (*floe_io_win_changed_fn)(void *arg);
 
+/* An interface address: ip (its port unused) with the on-link prefix length prefix_len. */
+struct floe_io_win_ifaddr {
+    struct floe_addr ip;
+    uint8_t prefix_len; /* 0..32 or 0..128 */
+};
+
 /*
- * The network calls. Each returns 0, FLOE_ERR_INVALID_ARG (NULL, a prefix of a bad family or
- * length, MTU out of 576..65535) or FLOE_ERR_IO with GetLastError() the Win32 error;
- * "already there" (ERROR_OBJECT_ALREADY_EXISTS) counts as done.
+ * The network calls. Each returns 0, FLOE_ERR_INVALID_ARG (NULL, an address or prefix of a
+ * bad family or length, MTU out of 576..65535) or FLOE_ERR_IO with GetLastError() the Win32
+ * error; "already there" (ERROR_OBJECT_ALREADY_EXISTS) counts as done.
  */
 struct floe_io_win_netcfg {
     void *ctx; /* passed to every call */
-    /* CreateUnicastIpAddressEntry: the address p->ip with on-link prefix p->len. */
-    int (*addr_add)(void *ctx, uint64_t luid, const struct floe_prefix *p);
+    /* CreateUnicastIpAddressEntry: the address a->ip with on-link prefix a->prefix_len. */
+    int (*addr_add)(void *ctx, uint64_t luid, const struct floe_io_win_ifaddr *a);
     /* CreateIpForwardEntry2: the on-link route to dst through the interface, with metric. */
     int (*route_add)(void *ctx, uint64_t luid, const struct floe_prefix *dst, uint32_t metric);
     /* SetIpInterfaceEntry: the interface's MTU for family (FLOE_AF_INET or FLOE_AF_INET6). */
@@ -53,6 +59,9 @@ struct floe_io_win_netcfg {
     void (*watch_stop)(void *ctx, void *watch);
 };
 
+/* Whether a is an IPv4 or IPv6 address with a prefix length that fits its family. */
+bool floe_io_win_ifaddr_is_valid(const struct floe_io_win_ifaddr *a);
+
 /* The real calls (iphlpapi). Wine lacks or aborts them: only compile-checked here. */
 const struct floe_io_win_netcfg *floe_io_win_netcfg_system(void);
 
@@ -62,7 +71,7 @@ const struct floe_io_win_netcfg *floe_io_win_netcfg_system(void);
  * order, stopping at the first failure. Returns 0 or that failure's error (as the calls).
  */
 int floe_io_win_netcfg_apply(const struct floe_io_win_netcfg *nc, uint64_t luid,
-                             const struct floe_prefix *addrs, size_t n_addrs,
+                             const struct floe_io_win_ifaddr *addrs, size_t n_addrs,
                              const struct floe_prefix *routes, size_t n_routes, uint32_t metric,
                              unsigned mtu);
 

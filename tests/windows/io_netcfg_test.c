@@ -43,6 +43,25 @@ static struct floe_prefix test_v6(uint8_t last, uint8_t len)
     return p;
 }
 
+/* 100.64.0.last/len (v 4) or fd00::last/len (v 6) as an interface address. */
+static struct floe_io_win_ifaddr test_ifaddr(int v, uint8_t last, uint8_t len)
+{
+    struct floe_io_win_ifaddr a;
+    struct floe_prefix p = v == 4 ? test_v4(100, 64, 0, last, 0) : test_v6(last, 0);
+
+    memset(&a, 0, sizeof(a));
+    a.ip.family = p.family;
+    memcpy(a.ip.ip, p.ip, 16);
+    a.prefix_len = len;
+    return a;
+}
+
+static bool test_same_addr(const struct floe_io_win_ifaddr *a, const struct floe_io_win_ifaddr *b)
+{
+    return a->ip.family == b->ip.family && a->prefix_len == b->prefix_len &&
+           memcmp(a->ip.ip, b->ip.ip, 16) == 0;
+}
+
 static bool test_same_prefix(const struct floe_prefix *a, const struct floe_prefix *b)
 {
     return a->family == b->family && a->len == b->len && memcmp(a->ip, b->ip, 16) == 0;
@@ -51,7 +70,8 @@ static bool test_same_prefix(const struct floe_prefix *a, const struct floe_pref
 static void test_apply_records(void)
 {
     struct netcfg_double d;
-    struct floe_prefix addrs[2] = {test_v4(100, 64, 0, 2, 32), test_v6(2, 128)};
+    /* An address inside a wider on-link prefix: its host bits must reach the call. */
+    struct floe_io_win_ifaddr addrs[2] = {test_ifaddr(4, 2, 10), test_ifaddr(6, 2, 128)};
     struct floe_prefix routes[2] = {test_v4(10, 0, 0, 0, 8), test_v6(0, 64)};
     size_t i;
 
@@ -61,9 +81,10 @@ static void test_apply_records(void)
     for (i = 0; i < 6; i++)
         CHECK_EQ(d.rec[i].luid, TUN_LUID);
     CHECK_EQ(d.rec[0].call, NETCFG_ADDR);
-    CHECK(test_same_prefix(&d.rec[0].prefix, &addrs[0]));
+    CHECK(test_same_addr(&d.rec[0].addr, &addrs[0]));
+    CHECK_EQ(d.rec[0].addr.ip.ip[3], 2);
     CHECK_EQ(d.rec[1].call, NETCFG_ADDR);
-    CHECK(test_same_prefix(&d.rec[1].prefix, &addrs[1]));
+    CHECK(test_same_addr(&d.rec[1].addr, &addrs[1]));
     CHECK_EQ(d.rec[2].call, NETCFG_ROUTE);
     CHECK(test_same_prefix(&d.rec[2].prefix, &routes[0]));
     CHECK_EQ(d.rec[2].metric, 5);
@@ -79,7 +100,7 @@ static void test_apply_records(void)
 static void test_apply_no_mtu(void)
 {
     struct netcfg_double d;
-    struct floe_prefix addr = test_v4(100, 64, 0, 3, 32);
+    struct floe_io_win_ifaddr addr = test_ifaddr(4, 3, 32);
 
     netcfg_double_init(&d);
     CHECK_EQ(floe_io_win_netcfg_apply(&d.ops, TUN_LUID, &addr, 1, NULL, 0, 0, 0), 0);
@@ -90,7 +111,7 @@ static void test_apply_no_mtu(void)
 static void test_apply_stops_at_failure(void)
 {
     struct netcfg_double d;
-    struct floe_prefix addrs[2] = {test_v4(100, 64, 0, 2, 32), test_v6(2, 128)};
+    struct floe_io_win_ifaddr addrs[2] = {test_ifaddr(4, 2, 32), test_ifaddr(6, 2, 128)};
     struct floe_prefix route = test_v4(10, 0, 0, 0, 8);
 
     netcfg_double_init(&d);
@@ -113,6 +134,21 @@ static void test_apply_bad_args(void)
     CHECK_EQ(floe_io_win_netcfg_apply(&d.ops, TUN_LUID, NULL, 0, NULL, 2, 0, 0),
              FLOE_ERR_INVALID_ARG);
     CHECK_EQ(d.n, 0);
+}
+
+static void test_ifaddr_valid(void)
+{
+    struct floe_io_win_ifaddr a = test_ifaddr(4, 1, 32), b = test_ifaddr(6, 1, 128);
+    struct floe_io_win_ifaddr c = test_ifaddr(4, 1, 33), d = test_ifaddr(6, 1, 129);
+    struct floe_io_win_ifaddr none;
+
+    memset(&none, 0, sizeof(none));
+    CHECK(floe_io_win_ifaddr_is_valid(&a));
+    CHECK(floe_io_win_ifaddr_is_valid(&b));
+    CHECK(!floe_io_win_ifaddr_is_valid(&c));
+    CHECK(!floe_io_win_ifaddr_is_valid(&d));
+    CHECK(!floe_io_win_ifaddr_is_valid(&none));
+    CHECK(!floe_io_win_ifaddr_is_valid(NULL));
 }
 
 static void test_changed(void *arg)
@@ -152,11 +188,13 @@ static void test_system_table(void)
 {
     const struct floe_io_win_netcfg *nc = floe_io_win_netcfg_system();
     struct floe_prefix bad = test_v4(10, 0, 0, 0, 33);
+    struct floe_io_win_ifaddr bad_addr = test_ifaddr(4, 1, 33);
 
     REQUIRE(nc != NULL);
     CHECK(nc->addr_add && nc->route_add && nc->mtu_set && nc->watch_start && nc->watch_stop);
     /* Argument checks run before any IP Helper call, so they are safe under Wine. */
-    CHECK_EQ(nc->addr_add(nc->ctx, TUN_LUID, &bad), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(nc->addr_add(nc->ctx, TUN_LUID, &bad_addr), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(nc->route_add(nc->ctx, TUN_LUID, &bad, 0), FLOE_ERR_INVALID_ARG);
     CHECK_EQ(nc->route_add(nc->ctx, TUN_LUID, NULL, 0), FLOE_ERR_INVALID_ARG);
     CHECK_EQ(nc->mtu_set(nc->ctx, TUN_LUID, FLOE_AF_INET, 100), FLOE_ERR_INVALID_ARG);
     CHECK_EQ(nc->watch_start(nc->ctx, 0, NULL, NULL, NULL), FLOE_ERR_INVALID_ARG);
@@ -168,6 +206,7 @@ int main(void)
     FLOE_RUN(test_apply_no_mtu);
     FLOE_RUN(test_apply_stops_at_failure);
     FLOE_RUN(test_apply_bad_args);
+    FLOE_RUN(test_ifaddr_valid);
     FLOE_RUN(test_watch);
     FLOE_RUN(test_change_filter);
     FLOE_RUN(test_system_table);

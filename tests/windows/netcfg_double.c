@@ -20,10 +20,13 @@ static int dbl_record(struct netcfg_double *d, const struct netcfg_record *r)
     return 0;
 }
 
-static int dbl_addr_add(void *ctx, uint64_t luid, const struct floe_prefix *p)
+static int dbl_addr_add(void *ctx, uint64_t luid, const struct floe_io_win_ifaddr *a)
 {
-    struct netcfg_record r = {.call = NETCFG_ADDR, .luid = luid, .prefix = *p};
+    struct netcfg_record r = {.call = NETCFG_ADDR, .luid = luid};
 
+    if (!floe_io_win_ifaddr_is_valid(a))
+        return FLOE_ERR_INVALID_ARG; /* as the real table: checked before any call */
+    r.addr = *a;
     return dbl_record(ctx, &r);
 }
 

@@ -14,10 +14,11 @@ enum netcfg_call { NETCFG_ADDR, NETCFG_ROUTE, NETCFG_MTU, NETCFG_WATCH, NETCFG_U
 struct netcfg_record {
     enum netcfg_call call;
     uint64_t luid;
-    struct floe_prefix prefix; /* addr and route */
-    uint32_t metric;           /* route */
-    uint8_t family;            /* mtu */
-    unsigned mtu;              /* mtu */
+    struct floe_io_win_ifaddr addr; /* addr */
+    struct floe_prefix prefix;      /* route */
+    uint32_t metric;                /* route */
+    uint8_t family;                 /* mtu */
+    unsigned mtu;                   /* mtu */
 };
 
 #define NETCFG_DOUBLE_MAX 64

@@ -20,26 +20,35 @@ bool floe_io_win_change_counts(uint64_t luid, uint64_t ignore_luid)
     return ignore_luid == 0 || luid != ignore_luid;
 }
 
+/* Whether a prefix length len fits family (IPv4 or IPv6). */
+static bool netcfg_len_ok(uint8_t family, unsigned len)
+{
+    if (family == FLOE_AF_INET)
+        return len <= 32;
+    return family == FLOE_AF_INET6 && len <= 128;
+}
+
+bool floe_io_win_ifaddr_is_valid(const struct floe_io_win_ifaddr *a)
+{
+    return a && netcfg_len_ok(a->ip.family, a->prefix_len);
+}
+
 /* Whether p is an IPv4 or IPv6 prefix of a valid length. */
 static bool netcfg_prefix_ok(const struct floe_prefix *p)
 {
-    if (!p)
-        return false;
-    if (p->family == FLOE_AF_INET)
-        return p->len <= 32;
-    return p->family == FLOE_AF_INET6 && p->len <= 128;
+    return p && netcfg_len_ok(p->family, p->len);
 }
 
-/* p's address as a SOCKADDR_INET (port 0). */
-static void netcfg_sockaddr(SOCKADDR_INET *sa, const struct floe_prefix *p)
+/* The address ip[0..4 or 16) of family as a SOCKADDR_INET (port 0). */
+static void netcfg_sockaddr(SOCKADDR_INET *sa, uint8_t family, const uint8_t *ip)
 {
     memset(sa, 0, sizeof(*sa));
-    if (p->family == FLOE_AF_INET) {
+    if (family == FLOE_AF_INET) {
         sa->Ipv4.sin_family = AF_INET;
-        memcpy(&sa->Ipv4.sin_addr, p->ip, 4);
+        memcpy(&sa->Ipv4.sin_addr, ip, 4);
     } else {
         sa->Ipv6.sin6_family = AF_INET6;
-        memcpy(&sa->Ipv6.sin6_addr, p->ip, 16);
+        memcpy(&sa->Ipv6.sin6_addr, ip, 16);
     }
 }
 
@@ -52,17 +61,17 @@ static int netcfg_status(NETIO_STATUS st)
     return FLOE_ERR_IO;
 }
 
-static int sys_addr_add(void *ctx, uint64_t luid, const struct floe_prefix *p)
+static int sys_addr_add(void *ctx, uint64_t luid, const struct floe_io_win_ifaddr *a)
 {
     MIB_UNICASTIPADDRESS_ROW row;
 
     (void)ctx;
-    if (!netcfg_prefix_ok(p))
+    if (!floe_io_win_ifaddr_is_valid(a))
         return FLOE_ERR_INVALID_ARG;
     InitializeUnicastIpAddressEntry(&row);
     row.InterfaceLuid.Value = luid;
-    netcfg_sockaddr(&row.Address, p);
-    row.OnLinkPrefixLength = p->len;
+    netcfg_sockaddr(&row.Address, a->ip.family, a->ip.ip);
+    row.OnLinkPrefixLength = a->prefix_len;
     row.DadState = IpDadStatePreferred;
     return netcfg_status(CreateUnicastIpAddressEntry(&row));
 }
@@ -76,7 +85,7 @@ static int sys_route_add(void *ctx, uint64_t luid, const struct floe_prefix *dst
         return FLOE_ERR_INVALID_ARG;
     InitializeIpForwardEntry(&row);
     row.InterfaceLuid.Value = luid;
-    netcfg_sockaddr(&row.DestinationPrefix.Prefix, dst);
+    netcfg_sockaddr(&row.DestinationPrefix.Prefix, dst->family, dst->ip);
     row.DestinationPrefix.PrefixLength = dst->len;
     /* The next hop stays unspecified (zero) of the same family: an on-link route. */
     row.NextHop.si_family = row.DestinationPrefix.Prefix.si_family;
@@ -190,7 +199,7 @@ const struct floe_io_win_netcfg *floe_io_win_netcfg_system(void)
 }
 
 int floe_io_win_netcfg_apply(const struct floe_io_win_netcfg *nc, uint64_t luid,
-                             const struct floe_prefix *addrs, size_t n_addrs,
+                             const struct floe_io_win_ifaddr *addrs, size_t n_addrs,
                              const struct floe_prefix *routes, size_t n_routes, uint32_t metric,
                              unsigned mtu)
 {

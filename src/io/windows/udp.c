@@ -215,10 +215,3 @@ void floe_io_close(int fd)
     if (fd >= 0)
         closesocket((SOCKET)fd);
 }
-
-int floe_io_udp_set_mark(int fd, uint32_t mark)
-{
-    (void)fd;
-    (void)mark;
-    return FLOE_ERR_UNSUPPORTED; /* Windows has no fwmark: routes keep the tunnel's own out */
-}
