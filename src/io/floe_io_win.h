@@ -22,6 +22,9 @@ const char *floe_io_tun_error(void);
 /* The Wintun adapter's LUID (NET_LUID.Value): what the network calls below take. */
 uint64_t floe_io_tun_luid(const struct floe_io_tun *t);
 
+/* The running Wintun driver's version, major << 16 | minor (0x0000000E: 0.14); 0 unknown. */
+uint32_t floe_io_tun_driver_version(const struct floe_io_tun *t);
+
 /*
  * Called on a network change (an interface or a unicast address of another interface than
  * the ignored one appeared, changed or went away), from a thread of the OS: do little (set an

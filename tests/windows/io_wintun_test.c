@@ -74,12 +74,14 @@ static void test_open_create(void)
     CHECK_EQ(st.adapters_live, 1);
     CHECK_EQ(st.sessions_live, 1);
     CHECK_EQ(st.capacity, 0x800000);
+    CHECK_EQ(st.logger_set, 1);
     CHECK(wcscmp(st.name, L"floe-test") == 0);
     CHECK(wcscmp(st.tunnel_type, L"floe") == 0);
     CHECK_STR(floe_io_tun_name(t), "floe-test");
     CHECK_STR(floe_io_tun_error(), "");
     CHECK(!floe_io_tun_has_offload(t));
     CHECK_EQ(floe_io_tun_luid(t), 0x0047000000000123ull);
+    CHECK_EQ(floe_io_tun_driver_version(t), 0x0000000E);
     CHECK(floe_io_tun_wait_handle(t) != 0);
     CHECK_EQ(floe_io_tun_flush(t), 0);
     floe_io_tun_free(t);
@@ -264,6 +266,8 @@ static void test_open_existing(void)
     CHECK_EQ(floe_io_tun_open(&b, &cfg), FLOE_ERR_IO);
     CHECK(b == NULL);
     CHECK(strstr(floe_io_tun_error(), "Wintun session") != NULL);
+    /* What Wintun's logger said comes with it. */
+    CHECK(strstr(floe_io_tun_error(), "the adapter has a session already") != NULL);
     st = test_state();
     CHECK_EQ(st.created, before.created + 1);
     CHECK_EQ(st.opened, before.opened + 1);

@@ -34,16 +34,36 @@ struct floe_io_tun {
 };
 
 static _Thread_local char tun_error[512];
+/* Wintun's last error message on this thread (its logger), told with a failed open. */
+static _Thread_local char tun_wintun_said[256];
 
 const char *floe_io_tun_error(void)
 {
     return tun_error;
 }
 
-/* Record why the open failed, "what (Windows error code)", and return err; GetLastError() code. */
+/*
+ * Wintun's logger: its errors explain a failed open better than the Win32 code (the calls
+ * that fail log on the calling thread). Warnings and information are not kept.
+ */
+static VOID CALLBACK tun_logger(WINTUN_LOGGER_LEVEL level, DWORD64 timestamp, LPCWSTR message)
+{
+    (void)timestamp;
+    if (level != WINTUN_LOG_ERR || !message)
+        return;
+    if (WideCharToMultiByte(CP_UTF8, 0, message, -1, tun_wintun_said, sizeof(tun_wintun_said), NULL,
+                            NULL) == 0)
+        tun_wintun_said[0] = 0;
+}
+
+/*
+ * Record why the open failed, "what (Windows error code): Wintun's last error", and return
+ * err; GetLastError() is code.
+ */
 static int tun_fail(int err, const char *what, DWORD code)
 {
-    snprintf(tun_error, sizeof(tun_error), "%s (Windows error %lu)", what, (unsigned long)code);
+    snprintf(tun_error, sizeof(tun_error), "%s (Windows error %lu)%s%s", what, (unsigned long)code,
+             tun_wintun_said[0] ? ": " : "", tun_wintun_said);
     SetLastError(code);
     return err;
 }
@@ -68,7 +88,9 @@ static int tun_check_config(const struct floe_io_tun_config *cfg, WCHAR *wname)
 /* Open the adapter wname, or create it; then start the session. */
 static int tun_start(struct floe_io_tun *t, const WCHAR *wname)
 {
+    t->api.set_logger(tun_logger);
     t->adapter = t->api.open_adapter(wname);
+    tun_wintun_said[0] = 0; /* not finding one to open is no error */
     if (!t->adapter)
         t->adapter = t->api.create_adapter(wname, L"floe", NULL);
     if (!t->adapter)
@@ -93,6 +115,7 @@ int floe_io_tun_open(struct floe_io_tun **out, const struct floe_io_tun_config *
     int rc;
 
     tun_error[0] = 0;
+    tun_wintun_said[0] = 0;
     if (!out)
         return FLOE_ERR_INVALID_ARG;
     *out = NULL;
@@ -146,6 +169,11 @@ unsigned floe_io_tun_ifindex(const struct floe_io_tun *t)
 uint64_t floe_io_tun_luid(const struct floe_io_tun *t)
 {
     return t->luid.Value;
+}
+
+uint32_t floe_io_tun_driver_version(const struct floe_io_tun *t)
+{
+    return (uint32_t)t->api.get_running_driver_version();
 }
 
 bool floe_io_tun_has_offload(const struct floe_io_tun *t)

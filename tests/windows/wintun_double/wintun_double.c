@@ -195,8 +195,11 @@ DLL_EXPORT WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE
         return NULL;
     }
     AcquireSRWLockExclusive(&g.lock);
+    logger = g.logger;
     if (g.session) {
         ReleaseSRWLockExclusive(&g.lock);
+        if (logger) /* Wintun logs why a call failed, on the calling thread */
+            logger(WINTUN_LOG_ERR, 0, L"wintun double: the adapter has a session already");
         SetLastError(ERROR_SHARING_VIOLATION); /* one session per adapter */
         return NULL;
     }
@@ -204,7 +207,6 @@ DLL_EXPORT WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE
     g.st.sessions_live++;
     g.st.capacity = capacity;
     g.event = CreateEventW(NULL, TRUE, FALSE, NULL);
-    logger = g.logger;
     ReleaseSRWLockExclusive(&g.lock);
     if (logger)
         logger(WINTUN_LOG_INFO, 0, L"wintun double: session started");
