@@ -3,7 +3,8 @@
  * wintun.dll (tests/windows/wintun_double/) built beside this program: the adapter opened or
  * created and its session started, injected IPv4 and IPv6 packets read through floe_io_tun_read
  * with the read-wait event, packets written and taken back, too long, malformed and refused
- * packets counted, the ring full, the adapter going away, and (argument "nodll", run from a copy
+ * packets counted, the ring full, the adapter going away, the shared data path's queues and
+ * routing around it over UDP on loopback, and (argument "nodll", run from a copy
  * of this program in a directory without the DLL) the loader's error when wintun.dll is missing.
  */
 #include <windows.h>
@@ -298,6 +299,108 @@ static void test_bad_config(void)
     CHECK_EQ(test_state().adapters_live, 0);
 }
 
+/* An IPv4 packet of len bytes from 100.64.0.src to 10.0.0.dst, pattern fill. */
+static void test_v4_packet(uint8_t *p, size_t len, uint8_t src, uint8_t dst, uint8_t fill)
+{
+    test_packet(p, len, 4, fill);
+    p[2] = (uint8_t)(len >> 8);
+    p[3] = (uint8_t)len;
+    memcpy(p + 12, (const uint8_t[]){100, 64, 0, src}, 4);
+    memcpy(p + 16, (const uint8_t[]){10, 0, 0, dst}, 4);
+}
+
+static struct floe_prefix test_prefix4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint8_t len)
+{
+    struct floe_prefix p = {.family = FLOE_AF_INET, .ip = {a, b, c, d}, .len = len};
+
+    return p;
+}
+
+/* A UDP socket on 127.0.0.1, its address in *addr. */
+static int test_udp(struct floe_addr *addr)
+{
+    struct floe_addr any = {.family = FLOE_AF_INET, .port = 0, .ip = {127, 0, 0, 1}};
+    int fd = floe_io_udp_open(&any);
+
+    if (fd >= 0 && floe_io_udp_local(fd, addr) < 0) {
+        floe_io_close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * The shared data path (floe_io.h) on Windows, crypto left out: packets the OS gives the
+ * tunnel (injected into the double) are read into a floe_io_segq, routed by a floe_iptrie to a
+ * peer's UDP address, sent with floe_io_txq_flush, received on loopback, checked against the
+ * peer's allowed sources and written back to the tunnel, where the double takes them: the
+ * same bytes in the same order; a packet to no route and one from a disallowed source stop.
+ */
+static void test_data_path(void)
+{
+    struct floe_io_tun *t = test_open("floe-path");
+    struct floe_io_segq q = {0};
+    struct floe_io_txq tx = {0};
+    struct floe_io_sender snd = {.wait_ms = 100};
+    struct floe_iptrie routes, allowed;
+    struct floe_prefix net = test_prefix4(10, 0, 0, 0, 24), src = test_prefix4(100, 64, 0, 0, 24);
+    struct floe_addr a_addr, b_addr, from;
+    static uint8_t pkts[3][1400], buf[FLOE_IO_TUN_HEADROOM + 2048];
+    uint8_t nowhere[60], got[2048];
+    int a = test_udp(&a_addr), b = test_udp(&b_addr), i;
+    long n;
+    DWORD len = 0;
+
+    floe_iptrie_init(&routes, NULL);
+    floe_iptrie_init(&allowed, NULL);
+    REQUIRE(t && a >= 0 && b >= 0);
+    REQUIRE(floe_io_segq_init(&q, 8) == 0 && floe_io_txq_init(&tx, 8) == 0);
+    REQUIRE(floe_iptrie_insert(&routes, &net, &b_addr) == 0);
+    REQUIRE(floe_iptrie_insert(&allowed, &src, &b_addr) == 0);
+    for (i = 0; i < 3; i++) {
+        test_v4_packet(pkts[i], sizeof(pkts[i]) - (size_t)i * 100, 2, (uint8_t)(5 + i),
+                       (uint8_t)(20 + i));
+        CHECK_EQ(dbl.inject(pkts[i], (DWORD)(sizeof(pkts[i]) - (size_t)i * 100)), 0);
+    }
+    test_v4_packet(nowhere, sizeof(nowhere), 2, 0, 30);
+    nowhere[16] = 192; /* 192.0.0.0: no route */
+    CHECK_EQ(dbl.inject(nowhere, sizeof(nowhere)), 0);
+    while (floe_io_tun_read(t, &q) > 0) {
+        for (size_t k = 0; k < q.n; k++) {
+            q.tag[k] = floe_iptrie_lookup_packet(&routes, q.seg[k], q.len[k], false);
+            if (q.tag[k])
+                CHECK_EQ(floe_io_txq_push(&tx, q.seg[k], q.len[k], q.tag[k]), 0);
+        }
+        q.n = 0;
+    }
+    CHECK_EQ(tx.n, 3); /* the packet to 192.0.0.0 had no route */
+    floe_io_txq_flush(&tx, &snd, a);
+    CHECK_EQ(snd.stats.sent, 3);
+    for (i = 0; i < 3; i++) {
+        n = floe_io_udp_recv(b, buf + FLOE_IO_TUN_HEADROOM, 2048, &from,
+                             floe_io_now() + FLOE_SEC(2));
+        REQUIRE(n > 0);
+        CHECK(floe_iptrie_lookup_packet(&allowed, buf + FLOE_IO_TUN_HEADROOM, (size_t)n, true));
+        CHECK_EQ(floe_io_tun_write(t, buf + FLOE_IO_TUN_HEADROOM, (size_t)n), 0);
+        CHECK_EQ(floe_io_tun_flush(t), 0);
+    }
+    for (i = 0; i < 3; i++) {
+        CHECK_EQ(dbl.take(got, sizeof(got), &len), ERROR_SUCCESS);
+        CHECK_EQ(len, sizeof(pkts[i]) - (size_t)i * 100);
+        CHECK_MEM(got, pkts[i], len);
+    }
+    /* A packet from outside the peer's allowed sources is not the peer's to send. */
+    pkts[0][12] = 172;
+    CHECK(!floe_iptrie_lookup_packet(&allowed, pkts[0], sizeof(pkts[0]), true));
+    floe_iptrie_deinit(&routes);
+    floe_iptrie_deinit(&allowed);
+    floe_io_segq_deinit(&q);
+    floe_io_txq_deinit(&tx);
+    floe_io_close(a);
+    floe_io_close(b);
+    floe_io_tun_free(t);
+}
+
 /* Run from a directory without wintun.dll (the working directory has one: never searched). */
 static void test_no_dll(void)
 {
@@ -354,6 +457,7 @@ int main(int argc, char **argv)
     FLOE_RUN(test_ring_full);
     FLOE_RUN(test_adapter_gone);
     FLOE_RUN(test_open_existing);
+    FLOE_RUN(test_data_path);
     FLOE_RUN(test_bad_config);
     return floe_test_summary();
 }
