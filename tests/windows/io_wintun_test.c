@@ -329,76 +329,123 @@ static int test_udp(struct floe_addr *addr)
     return fd;
 }
 
+/* The data path's parts: two loopback sockets, the queues, routes and allowed sources. */
+struct path {
+    struct floe_io_tun *t;
+    struct floe_io_segq q;
+    struct floe_io_txq tx;
+    struct floe_io_sender snd;
+    struct floe_iptrie routes, allowed;
+    struct floe_addr a_addr, b_addr;
+    int a, b;
+};
+
+static int path_open(struct path *p)
+{
+    struct floe_prefix net = test_prefix4(10, 0, 0, 0, 24), src = test_prefix4(100, 64, 0, 0, 24);
+
+    memset(p, 0, sizeof(*p));
+    p->snd.wait_ms = 100;
+    floe_iptrie_init(&p->routes, NULL);
+    floe_iptrie_init(&p->allowed, NULL);
+    p->t = test_open("floe-path");
+    p->a = test_udp(&p->a_addr);
+    p->b = test_udp(&p->b_addr);
+    if (!p->t || p->a < 0 || p->b < 0 || floe_io_segq_init(&p->q, 8) < 0 ||
+        floe_io_txq_init(&p->tx, 8) < 0)
+        return -1;
+    if (floe_iptrie_insert(&p->routes, &net, &p->b_addr) < 0 ||
+        floe_iptrie_insert(&p->allowed, &src, &p->b_addr) < 0)
+        return -1;
+    return 0;
+}
+
+static void path_close(struct path *p)
+{
+    floe_iptrie_deinit(&p->routes);
+    floe_iptrie_deinit(&p->allowed);
+    floe_io_segq_deinit(&p->q);
+    floe_io_txq_deinit(&p->tx);
+    floe_io_close(p->a);
+    floe_io_close(p->b);
+    floe_io_tun_free(p->t);
+}
+
+/* Outbound: tunnel reads, each segment routed by its destination, routed ones to the txq. */
+static void path_out(struct path *p)
+{
+    size_t k;
+
+    while (floe_io_tun_read(p->t, &p->q) > 0) {
+        for (k = 0; k < p->q.n; k++) {
+            p->q.tag[k] = floe_iptrie_lookup_packet(&p->routes, p->q.seg[k], p->q.len[k], false);
+            if (p->q.tag[k])
+                CHECK_EQ(floe_io_txq_push(&p->tx, p->q.seg[k], p->q.len[k], p->q.tag[k]), 0);
+        }
+        p->q.n = 0;
+    }
+}
+
+/* Inbound: n datagrams received, their sources checked, written to the tunnel. */
+static void path_in(struct path *p, int n)
+{
+    static uint8_t buf[FLOE_IO_TUN_HEADROOM + 2048];
+    uint8_t *pkt = buf + FLOE_IO_TUN_HEADROOM;
+    struct floe_addr from;
+    long len;
+
+    while (n-- > 0) {
+        len = floe_io_udp_recv(p->b, pkt, 2048, &from, floe_io_now() + FLOE_SEC(2));
+        REQUIRE(len > 0);
+        CHECK(floe_iptrie_lookup_packet(&p->allowed, pkt, (size_t)len, true) != NULL);
+        CHECK_EQ(floe_io_tun_write(p->t, pkt, (size_t)len), 0);
+        CHECK_EQ(floe_io_tun_flush(p->t), 0);
+    }
+}
+
 /*
  * The shared data path (floe_io.h) on Windows, crypto left out: packets the OS gives the
  * tunnel (injected into the double) are read into a floe_io_segq, routed by a floe_iptrie to a
  * peer's UDP address, sent with floe_io_txq_flush, received on loopback, checked against the
  * peer's allowed sources and written back to the tunnel, where the double takes them: the
- * same bytes in the same order; a packet to no route and one from a disallowed source stop.
+ * same bytes in the same order. A packet to no route is not sent; one from outside the
+ * allowed sources does not pass the check.
  */
 static void test_data_path(void)
 {
-    struct floe_io_tun *t = test_open("floe-path");
-    struct floe_io_segq q = {0};
-    struct floe_io_txq tx = {0};
-    struct floe_io_sender snd = {.wait_ms = 100};
-    struct floe_iptrie routes, allowed;
-    struct floe_prefix net = test_prefix4(10, 0, 0, 0, 24), src = test_prefix4(100, 64, 0, 0, 24);
-    struct floe_addr a_addr, b_addr, from;
-    static uint8_t pkts[3][1400], buf[FLOE_IO_TUN_HEADROOM + 2048];
+    static uint8_t pkts[3][1400];
     uint8_t nowhere[60], got[2048];
-    int a = test_udp(&a_addr), b = test_udp(&b_addr), i;
-    long n;
-    DWORD len = 0;
+    struct path p;
+    size_t len[3];
+    DWORD n = 0;
+    int i;
 
-    floe_iptrie_init(&routes, NULL);
-    floe_iptrie_init(&allowed, NULL);
-    REQUIRE(t && a >= 0 && b >= 0);
-    REQUIRE(floe_io_segq_init(&q, 8) == 0 && floe_io_txq_init(&tx, 8) == 0);
-    REQUIRE(floe_iptrie_insert(&routes, &net, &b_addr) == 0);
-    REQUIRE(floe_iptrie_insert(&allowed, &src, &b_addr) == 0);
+    if (path_open(&p) < 0) {
+        CHECK(!"data path set up");
+        path_close(&p);
+        return;
+    }
     for (i = 0; i < 3; i++) {
-        test_v4_packet(pkts[i], sizeof(pkts[i]) - (size_t)i * 100, 2, (uint8_t)(5 + i),
-                       (uint8_t)(20 + i));
-        CHECK_EQ(dbl.inject(pkts[i], (DWORD)(sizeof(pkts[i]) - (size_t)i * 100)), 0);
+        len[i] = sizeof(pkts[i]) - (size_t)i * 100;
+        test_v4_packet(pkts[i], len[i], 2, (uint8_t)(5 + i), (uint8_t)(20 + i));
+        CHECK_EQ(dbl.inject(pkts[i], (DWORD)len[i]), 0);
     }
     test_v4_packet(nowhere, sizeof(nowhere), 2, 0, 30);
-    nowhere[16] = 192; /* 192.0.0.0: no route */
+    nowhere[16] = 192; /* to 192.0.0.0: no route */
     CHECK_EQ(dbl.inject(nowhere, sizeof(nowhere)), 0);
-    while (floe_io_tun_read(t, &q) > 0) {
-        for (size_t k = 0; k < q.n; k++) {
-            q.tag[k] = floe_iptrie_lookup_packet(&routes, q.seg[k], q.len[k], false);
-            if (q.tag[k])
-                CHECK_EQ(floe_io_txq_push(&tx, q.seg[k], q.len[k], q.tag[k]), 0);
-        }
-        q.n = 0;
-    }
-    CHECK_EQ(tx.n, 3); /* the packet to 192.0.0.0 had no route */
-    floe_io_txq_flush(&tx, &snd, a);
-    CHECK_EQ(snd.stats.sent, 3);
+    path_out(&p);
+    CHECK_EQ(p.tx.n, 3);
+    floe_io_txq_flush(&p.tx, &p.snd, p.a);
+    CHECK_EQ(p.snd.stats.sent, 3);
+    path_in(&p, 3);
     for (i = 0; i < 3; i++) {
-        n = floe_io_udp_recv(b, buf + FLOE_IO_TUN_HEADROOM, 2048, &from,
-                             floe_io_now() + FLOE_SEC(2));
-        REQUIRE(n > 0);
-        CHECK(floe_iptrie_lookup_packet(&allowed, buf + FLOE_IO_TUN_HEADROOM, (size_t)n, true));
-        CHECK_EQ(floe_io_tun_write(t, buf + FLOE_IO_TUN_HEADROOM, (size_t)n), 0);
-        CHECK_EQ(floe_io_tun_flush(t), 0);
+        CHECK_EQ(dbl.take(got, sizeof(got), &n), ERROR_SUCCESS);
+        CHECK_EQ(n, len[i]);
+        CHECK_MEM(got, pkts[i], len[i]);
     }
-    for (i = 0; i < 3; i++) {
-        CHECK_EQ(dbl.take(got, sizeof(got), &len), ERROR_SUCCESS);
-        CHECK_EQ(len, sizeof(pkts[i]) - (size_t)i * 100);
-        CHECK_MEM(got, pkts[i], len);
-    }
-    /* A packet from outside the peer's allowed sources is not the peer's to send. */
-    pkts[0][12] = 172;
-    CHECK(!floe_iptrie_lookup_packet(&allowed, pkts[0], sizeof(pkts[0]), true));
-    floe_iptrie_deinit(&routes);
-    floe_iptrie_deinit(&allowed);
-    floe_io_segq_deinit(&q);
-    floe_io_txq_deinit(&tx);
-    floe_io_close(a);
-    floe_io_close(b);
-    floe_io_tun_free(t);
+    pkts[0][12] = 172; /* from 172.64.0.2 */
+    CHECK(floe_iptrie_lookup_packet(&p.allowed, pkts[0], len[0], true) == NULL);
+    path_close(&p);
 }
 
 /* Run from a directory without wintun.dll (the working directory has one: never searched). */

@@ -208,7 +208,11 @@ static bool tun_is_ip(const uint8_t *p, size_t len)
     return len >= 40 && (p[0] >> 4) == 6;
 }
 
-/* Map a failed ReceivePacket/AllocateSendPacket: the ring empty or full is not an error. */
+/*
+ * A failed ReceivePacket (other than an empty ring) or AllocateSendPacket: FLOE_ERR_IO with
+ * GetLastError() Wintun's reason (ERROR_HANDLE_EOF: the adapter is going away;
+ * ERROR_INVALID_DATA: a corrupt ring; ERROR_BUFFER_OVERFLOW: the send ring is full).
+ */
 static int tun_ring_error(DWORD code)
 {
     SetLastError(code);
