@@ -18,6 +18,9 @@
  * floe_wsconn_poll_transmit one last time (the close frame, the HTTP
  * response, a TLS alert or close_notify) and close the socket.
  *
+ * One object serves one transport connection: to reconnect, free it and make
+ * a new one.
+ *
  * States: HANDSHAKE (TLS and the HTTP upgrade) -> OPEN -> CLOSING -> CLOSED.
  * A server connection stops in REQUEST once a complete HTTP request is read
  * (FLOE_WSCONN_EV_REQUEST): the caller looks at floe_wsconn_request and
@@ -25,8 +28,8 @@
  * (floe_wsconn_respond, e.g. 401 for a bad token, or /metrics and /healthz),
  * after which the connection closes.
  *
- * Peer input never aborts: malformed HTTP (the server answers 400 or 431 by
- * itself), a refused upgrade, TLS failures, WebSocket protocol errors (close
+ * Peer input never aborts: malformed HTTP (the server answers 400, 426, 431
+ * or 505 by itself), a refused upgrade, TLS failures, WebSocket protocol errors (close
  * 1002), oversized messages (close 1009), invalid UTF-8 (close 1007) are
  * counted in the stats, reported as FLOE_WSCONN_EV_ERROR with a readable
  * reason, and end in FLOE_WSCONN_EV_CLOSED.
@@ -56,8 +59,9 @@ struct ssl_ctx_st;
 #define FLOE_WSCONN_TEXT_MAX 256
 /* Default bound of a received message (FLOE_WSCONN_MESSAGE_MAX bytes, 1 MiB). */
 #define FLOE_WSCONN_MESSAGE_MAX (1024u * 1024u)
-/* Events queued before the oldest unread ones are dropped (and counted). */
-#define FLOE_WSCONN_EVENT_QUEUE 16
+/* Events queued before the oldest unread ones are dropped (and counted); a connection makes
+ * at most four (REQUEST, OPEN, ERROR, CLOSED). */
+#define FLOE_WSCONN_EVENT_QUEUE 8
 
 /* RFC 6455 section 7.4.1 close codes used here. */
 #define FLOE_WS_CLOSE_NORMAL 1000
@@ -164,11 +168,11 @@ int floe_wsconn_send_text(struct floe_wsconn *c, floe_time now, const char *msg,
 
 /*
  * Start the close handshake with code (1000-1003, 1007-1011, 3000-4999) and a
- * reason (NULL or up to 123 bytes, truncated). OPEN: a close frame goes out
+ * reason (NULL, or UTF-8 cut to 123 bytes on a character boundary). OPEN: a close frame goes out
  * and the state is CLOSING until the peer answers or close_timeout passes.
  * Before OPEN the connection is dropped at once (a server that has a request
  * should rather floe_wsconn_respond). Returns 0, FLOE_ERR_INVALID_ARG (bad
- * code) or FLOE_ERR_STATE (CLOSING or CLOSED already).
+ * code, reason not UTF-8) or FLOE_ERR_STATE (CLOSING or CLOSED already).
  */
 int floe_wsconn_close(struct floe_wsconn *c, floe_time now, uint16_t code, const char *reason);
 
@@ -217,11 +221,12 @@ int floe_wsconn_accept(struct floe_wsconn *c, floe_time now);
 
 /*
  * Answer the request with a plain HTTP response: status (100-599 but 101),
- * Content-Type content_type (NULL: "text/plain; charset=utf-8"), the body
- * body[0..len) (copied; NULL for none) and Connection: close. The
- * connection then closes (FLOE_WSCONN_EV_CLOSED, by LOCAL) once the response
- * is drained from poll_transmit. Returns 0, FLOE_ERR_INVALID_ARG, FLOE_ERR_STATE
- * (not in REQUEST) or FLOE_ERR_NOMEM.
+ * Content-Type content_type (NULL: "text/plain; charset=utf-8"; no control
+ * characters), the body body[0..len) (copied; NULL for none) and Connection:
+ * close; a 401 also says WWW-Authenticate: Bearer. The connection is CLOSED
+ * at once (FLOE_WSCONN_EV_CLOSED, by LOCAL, err 0, http_status status): drain
+ * poll_transmit, then close the socket. Returns 0, FLOE_ERR_INVALID_ARG,
+ * FLOE_ERR_STATE (not in REQUEST) or FLOE_ERR_NOMEM.
  */
 int floe_wsconn_respond(struct floe_wsconn *c, floe_time now, int status, const char *content_type,
                         const uint8_t *body, size_t len);
@@ -232,8 +237,10 @@ int floe_wsconn_respond(struct floe_wsconn *c, floe_time now, int status, const 
  * Feed bytes read from the transport (ciphertext with TLS), in order, in any
  * pieces (one byte at a time works). The bytes are consumed whole: they are
  * parsed, or held until more arrive, or (CLOSED) dropped and counted.
- * Returns 0 or FLOE_ERR_INVALID_ARG (NULL c, or NULL buf with len > 0);
- * FLOE_ERR_NOMEM when a buffer cannot grow (the connection fails).
+ * A server holds at most 64 KiB behind a request until it is answered (a
+ * client must wait for the 101); more fails the connection. Returns 0 or
+ * FLOE_ERR_INVALID_ARG (NULL c, or NULL buf with len > 0); a buffer that
+ * cannot grow fails the connection (ERROR with FLOE_ERR_NOMEM).
  */
 int floe_wsconn_handle_input(struct floe_wsconn *c, floe_time now, const uint8_t *buf, size_t len);
 

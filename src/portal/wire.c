@@ -409,7 +409,8 @@ static bool wire_close_code_ok(uint16_t code)
 
 int floe_wsconn_close(struct floe_wsconn *c, floe_time now, uint16_t code, const char *reason)
 {
-    if (!c || !wire_close_code_ok(code))
+    if (!c || !wire_close_code_ok(code) ||
+        (reason && !floe__wire_utf8_valid((const uint8_t *)reason, strlen(reason))))
         return FLOE_ERR_INVALID_ARG;
     if (c->state == FLOE_WSCONN_CLOSING || c->state == FLOE_WSCONN_CLOSED)
         return FLOE_ERR_STATE;

@@ -13,6 +13,7 @@
 #define WIRE_ACCEPT_LEN 28u      /* base64 of a SHA-1 digest */
 #define WIRE_BUF_KEEP 65536u     /* a drained buffer larger than this is given back */
 #define WIRE_BODY_WAIT_MAX 1024u /* a refusal's body read into the error text up to this */
+#define WIRE_EARLY_MAX 65536u    /* bytes after a request held until it is answered */
 #define WIRE_MESSAGE_COUNT 4096u /* messages held for poll_message before reading pauses */
 #define WIRE_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" /* RFC 6455 section 1.3 */
 

@@ -8,6 +8,13 @@ void floe__wire_plain_input(struct floe_wsconn *c, floe_time now, const uint8_t 
         floe__wire_http_input(c, now, p, n);
         return;
     case FLOE_WSCONN_REQUEST:
+        if (floe__wire_buf_pending(&c->wsin) + n > WIRE_EARLY_MAX) {
+            c->stats.drops[FLOE_WSCONN_DROP_WS_PROTOCOL]++;
+            floe__wire_fail(c, FLOE_ERR_PROTOCOL, FLOE_WSCONN_BY_LOCAL, FLOE_WS_CLOSE_ABNORMAL,
+                            "WebSocket: data before the upgrade was answered");
+            return;
+        }
+        /* fall through */
     case FLOE_WSCONN_OPEN:
     case FLOE_WSCONN_CLOSING:
         /* In REQUEST the bytes wait for floe_wsconn_accept (frames right behind the request). */

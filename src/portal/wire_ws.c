@@ -22,7 +22,7 @@ static ssize_t wire_ws_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t le
     size_t n = floe__wire_buf_pending(&c->wsin);
 
     (void)flags;
-    if (!n || wire_mq_full(c)) {
+    if (!n || wire_mq_full(c) || c->state == FLOE_WSCONN_CLOSED) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }

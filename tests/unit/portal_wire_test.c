@@ -29,6 +29,7 @@ struct end {
     size_t n_msg;
     char last_msg[256];
     size_t last_len;
+    uint64_t digest; /* FNV-1a over every message received, in order, with its length */
 };
 
 struct pair {
@@ -194,6 +195,16 @@ static void pair_free(struct pair *p)
     p->cl.c = p->sv.c = NULL;
 }
 
+static uint64_t digest_add(uint64_t h, const uint8_t *p, size_t n)
+{
+    size_t i;
+
+    h = (h ^ n) * 0x100000001b3ull;
+    for (i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
 static void end_events(struct pair *p, struct end *e)
 {
     struct floe_wsconn_event ev;
@@ -215,6 +226,7 @@ static void end_events(struct pair *p, struct end *e)
     while (floe_wsconn_poll_message(e->c, &m)) {
         e->n_msg++;
         e->last_len = m.len;
+        e->digest = digest_add(e->digest, m.ptr, m.len);
         memcpy(e->last_msg, m.ptr, m.len < sizeof(e->last_msg) ? m.len : sizeof(e->last_msg));
     }
 }
@@ -790,6 +802,8 @@ static void test_close_handshake(void)
 
     REQUIRE(open_pair(&p) == 0);
     CHECK_EQ(floe_wsconn_send_text(p.cl.c, p.now, "last words", 10), 0);
+    CHECK_EQ(floe_wsconn_close(p.cl.c, p.now, FLOE_WS_CLOSE_NORMAL, "\xff"), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_wsconn_state(p.cl.c), FLOE_WSCONN_OPEN);
     CHECK_EQ(floe_wsconn_close(p.cl.c, p.now, FLOE_WS_CLOSE_NORMAL, "bye"), 0);
     CHECK_EQ(floe_wsconn_state(p.cl.c), FLOE_WSCONN_CLOSING);
     CHECK_EQ(floe_wsconn_close(p.cl.c, p.now, FLOE_WS_CLOSE_NORMAL, "bye"), FLOE_ERR_STATE);
@@ -1145,6 +1159,89 @@ static void test_tls_shared_ctx(void)
     pair_free(&p);
 }
 
+static void test_data_before_accept(void)
+{
+    struct floe_wsconn *sv = NULL;
+    struct floe_wsconn_event ev;
+    static uint8_t junk[70000];
+    uint8_t out[512];
+    const char *req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    (void)raw_request(&sv, req, out, sizeof(out));
+    REQUIRE(sv != NULL);
+    REQUIRE(floe_wsconn_poll_event(sv, &ev) == 1);
+    CHECK_EQ(floe_wsconn_state(sv), FLOE_WSCONN_REQUEST);
+    memset(junk, 'j', sizeof(junk));
+    CHECK_EQ(floe_wsconn_handle_input(sv, 3, junk, 60000), 0);
+    CHECK_EQ(floe_wsconn_state(sv), FLOE_WSCONN_REQUEST); /* held */
+    CHECK_EQ(floe_wsconn_handle_input(sv, 3, junk, 10000), 0);
+    CHECK_EQ(floe_wsconn_state(sv), FLOE_WSCONN_CLOSED);
+    CHECK_EQ(floe_wsconn_stats(sv)->drops[FLOE_WSCONN_DROP_WS_PROTOCOL], 1);
+    REQUIRE(floe_wsconn_poll_event(sv, &ev) == 1);
+    CHECK_STR(ev.text, "WebSocket: data before the upgrade was answered");
+    floe_wsconn_free(sv);
+}
+
+static void test_tls_refused_401(void)
+{
+    struct pair p;
+    const struct floe_wsconn_event *e;
+
+    REQUIRE(pair_new(&p, true) == 0);
+    p.respond = 401;
+    pair_run(&p);
+    e = end_find(&p.cl, FLOE_WSCONN_EV_ERROR);
+    REQUIRE(e != NULL);
+    CHECK_EQ(e->http_status, 401);
+    CHECK_STR(e->text, "HTTP 401 Unauthorized");
+    CHECK_EQ(floe_wsconn_stats(p.cl.c)->drops[FLOE_WSCONN_DROP_TLS], 0);
+    pair_free(&p);
+}
+
+/* Random messages both ways, over plain or TLS, fed in random pieces: all arrive, in order. */
+static void run_random_splits(struct floe_xoshiro *g, bool tls)
+{
+    struct pair p;
+    uint64_t want[2] = {0, 0};
+    size_t i, k, len, sent[2] = {0, 0};
+    int side;
+
+    REQUIRE(pair_new(&p, tls) == 0);
+    p.scratch = malloc(BIG);
+    REQUIRE(p.scratch != NULL);
+    p.chunk = 1 + (size_t)(floe_xoshiro_next(g) % 3000);
+    pair_run(&p);
+    REQUIRE(end_open(&p.cl) && end_open(&p.sv));
+    for (i = 0; i < 40; i++) {
+        side = (int)(floe_xoshiro_next(g) & 1);
+        len = (size_t)(floe_xoshiro_next(g) % (i % 8 == 7 ? 300000 : 2000));
+        for (k = 0; k < len; k++)
+            p.scratch[k] = (uint8_t)(0x20 + floe_xoshiro_next(g) % 95);
+        CHECK_EQ(floe_wsconn_send_text(side ? p.sv.c : p.cl.c, p.now, (const char *)p.scratch, len),
+                 0);
+        want[side] = digest_add(want[side], p.scratch, len);
+        sent[side]++;
+        if (floe_xoshiro_next(g) % 4 == 0)
+            pair_run(&p);
+    }
+    pair_run(&p);
+    CHECK_EQ(p.sv.n_msg, sent[0]);
+    CHECK_EQ(p.cl.n_msg, sent[1]);
+    CHECK(p.sv.digest == want[0]);
+    CHECK(p.cl.digest == want[1]);
+    pair_free(&p);
+}
+
+static void test_random_splits(void)
+{
+    struct floe_xoshiro g;
+    int i;
+
+    floe_xoshiro_seed(&g, floe_test_seed() + 2);
+    for (i = 0; i < 12; i++)
+        run_random_splits(&g, i % 3 == 2);
+}
+
 /* ---------------------------------------------------------------- failmalloc */
 
 static void test_failmalloc(void)
@@ -1217,6 +1314,9 @@ int main(void)
     FLOE_RUN(test_tls_wrong_ca);
     FLOE_RUN(test_tls_plain_client);
     FLOE_RUN(test_tls_shared_ctx);
+    FLOE_RUN(test_tls_refused_401);
+    FLOE_RUN(test_data_before_accept);
+    FLOE_RUN(test_random_splits);
     FLOE_RUN(test_failmalloc);
     pki_remove(&g_pki);
     return floe_test_summary();
