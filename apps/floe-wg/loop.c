@@ -64,7 +64,7 @@ void wgd_send_flush(struct wgd *d, floe_time now)
     q->n = 0;
     if (!n || !d->dev)
         return;
-    if (d->txq.n + n > d->txq.cap)
+    if (floe_io_txq_room(&d->txq) < n)
         wgd_udp_flush(d);
     for (i = 0; i < n; i++) {
         struct floe_wg_encap *e = &d->encap[i];

@@ -322,7 +322,10 @@ void floe_io_uring_recv_stats(const struct floe_io_uring *u, struct floe_io_recv
 
 /* The largest plain packet read from or written to a TUN device (larger: dropped). */
 #define FLOE_IO_SEG_MAX FLOE_OFFLOAD_SEG_MAX
-/* Room for one encrypted datagram of a FLOE_IO_SEG_MAX packet: padding and overhead. */
+/*
+ * Room for one datagram made of a FLOE_IO_SEG_MAX packet: padding, WireGuard, TURN framing
+ * (FLOE_NODE_OVERHEAD; checked at compile time in io/queue.c).
+ */
 #define FLOE_IO_TX_MAX (FLOE_IO_SEG_MAX + 128)
 /* Writable bytes a caller leaves before every packet given to floe_io_tun_write. */
 #define FLOE_IO_TUN_HEADROOM 16
@@ -368,6 +371,8 @@ struct floe_io_txq {
 int floe_io_txq_init(struct floe_io_txq *q, size_t cap);
 /* Free q's buffers; safe on a zeroed or failed queue. */
 void floe_io_txq_deinit(struct floe_io_txq *q);
+/* Free slots left in q. */
+size_t floe_io_txq_room(const struct floe_io_txq *q);
 /* The next free slot, or NULL when q is full (flush first). */
 struct floe_io_tx *floe_io_txq_slot(struct floe_io_txq *q);
 /*

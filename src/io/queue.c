@@ -6,9 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "floe/node.h"
+#include "floe/wg.h"
 #include "floe_io.h"
 
 #define QUEUE_CAP_MAX 65536
+
+/* A slot holds the datagram of any segment, from the WireGuard device or from the node. */
+_Static_assert(FLOE_IO_TX_MAX >= FLOE_IO_SEG_MAX + FLOE_NODE_OVERHEAD, "txq slot too small");
+_Static_assert(FLOE_IO_TX_MAX >= FLOE_IO_SEG_MAX + 16 + FLOE_WG_DATA_OVERHEAD, "txq slot");
 
 int floe_io_segq_init(struct floe_io_segq *q, size_t cap)
 {
@@ -67,6 +73,11 @@ void floe_io_txq_deinit(struct floe_io_txq *q)
     free(q->tx);
     free(q->dg);
     memset(q, 0, sizeof(*q));
+}
+
+size_t floe_io_txq_room(const struct floe_io_txq *q)
+{
+    return q->cap - q->n;
 }
 
 struct floe_io_tx *floe_io_txq_slot(struct floe_io_txq *q)

@@ -220,6 +220,79 @@ static void test_tun_coalesces_tcp_writes_and_completes_checksums(void)
     floe_io_segq_deinit(&q);
 }
 
+/* A SYN-ACK from the peer's port 80 answering syn (the kernel's SYN), MSS 1400. */
+static size_t tcp_syn_ack(uint8_t *p, const uint8_t *syn)
+{
+    ip4_header(p, ip_peer, ip_local, 6, 44, 9);
+    memset(p + 20, 0, 24);
+    memcpy(p + 20, syn + 22, 2); /* their destination port is our source */
+    memcpy(p + 22, syn + 20, 2);
+    floe_store_be32(p + 24, 5000);                         /* our ISN */
+    floe_store_be32(p + 28, floe_load_be32(syn + 24) + 1); /* their ISN + 1 */
+    p[32] = 6 << 4;
+    p[33] = 0x12; /* SYN ACK */
+    floe_store_be16(p + 34, 65535);
+    p[40] = 2; /* MSS 1400 */
+    p[41] = 4;
+    floe_store_be16(p + 42, 1400);
+    floe_store_be16(p + 36, l4_csum(p, 44));
+    return 44;
+}
+
+/*
+ * A TCP sender's super-packet (TSO through TUN_F_TSO4) read into a queue of 4: it comes in
+ * runs of at most 4 segments, each a whole TCP/IPv4 packet of at most MSS payload with
+ * valid checksums, the sequence numbers following each other across the runs.
+ */
+static void test_tun_super_packet_read_in_runs(void)
+{
+    static uint8_t synack[FLOE_IO_TUN_HEADROOM + 64], data[14000];
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(80)};
+    struct floe_io_tun_stats st;
+    struct floe_io_segq q;
+    uint32_t next = 0, payload_total = 0;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), n, tries, i;
+
+    REQUIRE(fd >= 0 && floe_io_segq_init(&q, 4) == 0);
+    memcpy(&to.sin_addr, ip_peer, 4);
+    CHECK(connect(fd, (struct sockaddr *)&to, sizeof(to)) != 0 && errno == EINPROGRESS);
+    REQUIRE(read_ipv4(&q, 6, 0x02) == 1);
+    next = floe_load_be32(q.seg[0] + 24) + 1;
+    CHECK_EQ(floe_io_tun_write(tun, synack + FLOE_IO_TUN_HEADROOM,
+                               tcp_syn_ack(synack + FLOE_IO_TUN_HEADROOM, q.seg[0])),
+             0);
+    REQUIRE(wait_readable(fd, 2000) || true);
+    usleep(100 * 1000);
+    memset(data, 'x', sizeof(data));
+    REQUIRE(send(fd, data, sizeof(data), 0) > 0);
+    for (tries = 0; tries < 40 && payload_total < 5600; tries++) {
+        q.n = 0;
+        n = floe_io_tun_read(tun, &q);
+        if (n == 0) {
+            (void)wait_readable((int)floe_io_tun_wait_handle(tun), 100);
+            continue;
+        }
+        REQUIRE(n > 0 && n <= 4);
+        for (i = 0; i < n; i++) {
+            size_t plen = q.len[i] - 40;
+
+            if (q.seg[i][9] != 6 || plen == 0)
+                continue; /* the handshake's ACK */
+            CHECK(plen <= 1400);
+            CHECK_EQ(floe_load_be32(q.seg[i] + 24), next);
+            CHECK_EQ(l4_csum(q.seg[i], q.len[i]), 0);
+            CHECK_EQ(ref_sum(0, q.seg[i], 20), 0xffff);
+            next += (uint32_t)plen;
+            payload_total += (uint32_t)plen;
+        }
+    }
+    CHECK(payload_total >= 5600); /* more than one run of 4 */
+    floe_io_tun_stats(tun, &st);
+    CHECK(st.rx_segs > st.rx_packets); /* super-packets were cut */
+    close(fd);
+    floe_io_segq_deinit(&q);
+}
+
 static void test_routes_rules_and_mtu(void)
 {
     struct floe_prefix r4, r6;
@@ -301,6 +374,7 @@ int main(void)
         return floe_test_summary();
     FLOE_RUN(test_tun_read_and_write_udp);
     FLOE_RUN(test_tun_coalesces_tcp_writes_and_completes_checksums);
+    FLOE_RUN(test_tun_super_packet_read_in_runs);
     FLOE_RUN(test_routes_rules_and_mtu);
     FLOE_RUN(test_watcher_ignores_its_interface);
     FLOE_RUN(test_udp_mark);
