@@ -114,7 +114,7 @@ static int pki_make(struct pki *p)
     int rc = -1;
 
     snprintf(p->dir, sizeof(p->dir), "/tmp/floe-portal-wire.XXXXXX");
-    if (mkdtemp(p->dir)) {
+    if (floe_test_mkdtemp(p->dir)) {
         snprintf(p->ca, sizeof(p->ca), "%s/ca.pem", p->dir);
         snprintf(p->ca2, sizeof(p->ca2), "%s/ca2.pem", p->dir);
         snprintf(p->cert, sizeof(p->cert), "%s/cert.pem", p->dir);

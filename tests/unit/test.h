@@ -147,4 +147,24 @@ static inline void floe_test_failmalloc_free(void *ptr, void *user)
     free(ptr);
 }
 
+/*
+ * mkdtemp on every platform: make a new directory from tmpl, whose name ends in XXXXXX
+ * (replaced in place). Returns tmpl, or NULL. mingw has no mkdtemp: _mktemp and _mkdir there.
+ */
+#ifdef _WIN32
+#include <direct.h>
+#include <io.h>
+static inline char *floe_test_mkdtemp(char *tmpl)
+{
+    if (!_mktemp(tmpl) || _mkdir(tmpl) != 0)
+        return NULL;
+    return tmpl;
+}
+#else
+static inline char *floe_test_mkdtemp(char *tmpl)
+{
+    return mkdtemp(tmpl);
+}
+#endif
+
 #endif

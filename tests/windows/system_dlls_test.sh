@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Every program of the Windows build needs only DLLs that come with Windows: OpenSSL, zlib,
-# libgcc and winpthreads are linked in statically. Usage: system_dlls_test.sh OBJDUMP EXE...
+# libgcc and winpthreads are linked in statically (wintun.dll is loaded at run time, not
+# imported). Usage: system_dlls_test.sh OBJDUMP EXE...
 set -euo pipefail
 
 objdump=$1
 shift
 [ "$#" -gt 0 ] || { echo "FAIL: no programs given" >&2; exit 1; }
-allowed=" kernel32.dll advapi32.dll user32.dll ws2_32.dll msvcrt.dll bcrypt.dll crypt32.dll "
+allowed=" kernel32.dll advapi32.dll user32.dll ws2_32.dll msvcrt.dll bcrypt.dll crypt32.dll iphlpapi.dll "
 bad=0
 for exe in "$@"; do
     [ -f "$exe" ] || { echo "FAIL: $exe not built" >&2; exit 1; }

@@ -1,0 +1,214 @@
+/*
+ * The Windows network configuration interface (floe_io_win.h) under Wine, through its
+ * recording double (netcfg_double.c): floe_io_win_netcfg_apply's calls in order with their
+ * values, its stop at the first failure with the Win32 error kept, the network-change watch
+ * and its filter of the tunnel's own interface, and the real table's presence (its calls are
+ * only compile-checked and linked here: Wine cannot run them).
+ */
+#include <windows.h>
+
+#include <string.h>
+
+#include "floe_io_win.h"
+#include "netcfg_double.h"
+#include "test.h"
+
+#define TUN_LUID 0x0047000000000123ull
+#define WIFI_LUID 0x0047000000000007ull
+
+static struct floe_prefix test_v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint8_t len)
+{
+    struct floe_prefix p;
+
+    memset(&p, 0, sizeof(p));
+    p.family = FLOE_AF_INET;
+    p.ip[0] = a;
+    p.ip[1] = b;
+    p.ip[2] = c;
+    p.ip[3] = d;
+    p.len = len;
+    return p;
+}
+
+/* fd00::last/len */
+static struct floe_prefix test_v6(uint8_t last, uint8_t len)
+{
+    struct floe_prefix p;
+
+    memset(&p, 0, sizeof(p));
+    p.family = FLOE_AF_INET6;
+    p.ip[0] = 0xfd;
+    p.ip[15] = last;
+    p.len = len;
+    return p;
+}
+
+/* 100.64.0.last/len (v 4) or fd00::last/len (v 6) as an interface address. */
+static struct floe_io_win_ifaddr test_ifaddr(int v, uint8_t last, uint8_t len)
+{
+    struct floe_io_win_ifaddr a;
+    struct floe_prefix p = v == 4 ? test_v4(100, 64, 0, last, 0) : test_v6(last, 0);
+
+    memset(&a, 0, sizeof(a));
+    a.ip.family = p.family;
+    memcpy(a.ip.ip, p.ip, 16);
+    a.prefix_len = len;
+    return a;
+}
+
+static bool test_same_addr(const struct floe_io_win_ifaddr *a, const struct floe_io_win_ifaddr *b)
+{
+    return a->ip.family == b->ip.family && a->prefix_len == b->prefix_len &&
+           memcmp(a->ip.ip, b->ip.ip, 16) == 0;
+}
+
+static bool test_same_prefix(const struct floe_prefix *a, const struct floe_prefix *b)
+{
+    return a->family == b->family && a->len == b->len && memcmp(a->ip, b->ip, 16) == 0;
+}
+
+static void test_apply_records(void)
+{
+    struct netcfg_double d;
+    /* An address inside a wider on-link prefix: its host bits must reach the call. */
+    struct floe_io_win_ifaddr addrs[2] = {test_ifaddr(4, 2, 10), test_ifaddr(6, 2, 128)};
+    struct floe_prefix routes[2] = {test_v4(10, 0, 0, 0, 8), test_v6(0, 64)};
+    size_t i;
+
+    netcfg_double_init(&d);
+    CHECK_EQ(floe_io_win_netcfg_apply(&d.ops, TUN_LUID, addrs, 2, routes, 2, 5, 1280), 0);
+    REQUIRE(d.n == 6);
+    for (i = 0; i < 6; i++)
+        CHECK_EQ(d.rec[i].luid, TUN_LUID);
+    CHECK_EQ(d.rec[0].call, NETCFG_ADDR);
+    CHECK(test_same_addr(&d.rec[0].addr, &addrs[0]));
+    CHECK_EQ(d.rec[0].addr.ip.ip[3], 2);
+    CHECK_EQ(d.rec[1].call, NETCFG_ADDR);
+    CHECK(test_same_addr(&d.rec[1].addr, &addrs[1]));
+    CHECK_EQ(d.rec[2].call, NETCFG_ROUTE);
+    CHECK(test_same_prefix(&d.rec[2].prefix, &routes[0]));
+    CHECK_EQ(d.rec[2].metric, 5);
+    CHECK_EQ(d.rec[3].call, NETCFG_ROUTE);
+    CHECK(test_same_prefix(&d.rec[3].prefix, &routes[1]));
+    CHECK_EQ(d.rec[4].call, NETCFG_MTU);
+    CHECK_EQ(d.rec[4].family, FLOE_AF_INET);
+    CHECK_EQ(d.rec[4].mtu, 1280);
+    CHECK_EQ(d.rec[5].call, NETCFG_MTU);
+    CHECK_EQ(d.rec[5].family, FLOE_AF_INET6);
+}
+
+static void test_apply_no_mtu(void)
+{
+    struct netcfg_double d;
+    struct floe_io_win_ifaddr addr = test_ifaddr(4, 3, 32);
+
+    netcfg_double_init(&d);
+    CHECK_EQ(floe_io_win_netcfg_apply(&d.ops, TUN_LUID, &addr, 1, NULL, 0, 0, 0), 0);
+    CHECK_EQ(d.n, 1);
+    CHECK_EQ(d.rec[0].call, NETCFG_ADDR);
+}
+
+static void test_apply_stops_at_failure(void)
+{
+    struct netcfg_double d;
+    struct floe_io_win_ifaddr addrs[2] = {test_ifaddr(4, 2, 32), test_ifaddr(6, 2, 128)};
+    struct floe_prefix route = test_v4(10, 0, 0, 0, 8);
+
+    netcfg_double_init(&d);
+    d.fail_at = 1;
+    d.fail_code = ERROR_ACCESS_DENIED;
+    CHECK_EQ(floe_io_win_netcfg_apply(&d.ops, TUN_LUID, addrs, 2, &route, 1, 0, 1420), FLOE_ERR_IO);
+    CHECK_EQ(GetLastError(), ERROR_ACCESS_DENIED);
+    CHECK_EQ(d.n, 2); /* nothing after the failed call */
+}
+
+static void test_apply_bad_args(void)
+{
+    struct netcfg_double d;
+
+    netcfg_double_init(&d);
+    CHECK_EQ(floe_io_win_netcfg_apply(NULL, TUN_LUID, NULL, 0, NULL, 0, 0, 0),
+             FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_io_win_netcfg_apply(&d.ops, TUN_LUID, NULL, 1, NULL, 0, 0, 0),
+             FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_io_win_netcfg_apply(&d.ops, TUN_LUID, NULL, 0, NULL, 2, 0, 0),
+             FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(d.n, 0);
+}
+
+static void test_ifaddr_valid(void)
+{
+    struct floe_io_win_ifaddr a = test_ifaddr(4, 1, 32), b = test_ifaddr(6, 1, 128);
+    struct floe_io_win_ifaddr c = test_ifaddr(4, 1, 33), d = test_ifaddr(6, 1, 129);
+    struct floe_io_win_ifaddr none;
+
+    memset(&none, 0, sizeof(none));
+    CHECK(floe_io_win_ifaddr_is_valid(&a));
+    CHECK(floe_io_win_ifaddr_is_valid(&b));
+    CHECK(!floe_io_win_ifaddr_is_valid(&c));
+    CHECK(!floe_io_win_ifaddr_is_valid(&d));
+    CHECK(!floe_io_win_ifaddr_is_valid(&none));
+    CHECK(!floe_io_win_ifaddr_is_valid(NULL));
+}
+
+static void test_changed(void *arg)
+{
+    (*(int *)arg)++;
+}
+
+static void test_watch(void)
+{
+    struct netcfg_double d;
+    void *watch = NULL;
+    int changes = 0;
+
+    netcfg_double_init(&d);
+    REQUIRE(d.ops.watch_start(d.ops.ctx, TUN_LUID, test_changed, &changes, &watch) == 0);
+    CHECK_EQ(d.rec[0].call, NETCFG_WATCH);
+    CHECK_EQ(d.rec[0].luid, TUN_LUID);
+    netcfg_double_fire(&d, TUN_LUID); /* the tunnel's own address: not a network change */
+    CHECK_EQ(changes, 0);
+    netcfg_double_fire(&d, WIFI_LUID);
+    netcfg_double_fire(&d, 0);
+    CHECK_EQ(changes, 2);
+    d.ops.watch_stop(d.ops.ctx, watch);
+    CHECK_EQ(d.rec[1].call, NETCFG_UNWATCH);
+    netcfg_double_fire(&d, WIFI_LUID);
+    CHECK_EQ(changes, 2);
+}
+
+static void test_change_filter(void)
+{
+    CHECK(floe_io_win_change_counts(WIFI_LUID, 0));
+    CHECK(floe_io_win_change_counts(WIFI_LUID, TUN_LUID));
+    CHECK(!floe_io_win_change_counts(TUN_LUID, TUN_LUID));
+}
+
+static void test_system_table(void)
+{
+    const struct floe_io_win_netcfg *nc = floe_io_win_netcfg_system();
+    struct floe_prefix bad = test_v4(10, 0, 0, 0, 33);
+    struct floe_io_win_ifaddr bad_addr = test_ifaddr(4, 1, 33);
+
+    REQUIRE(nc != NULL);
+    CHECK(nc->addr_add && nc->route_add && nc->mtu_set && nc->watch_start && nc->watch_stop);
+    /* Argument checks run before any IP Helper call, so they are safe under Wine. */
+    CHECK_EQ(nc->addr_add(nc->ctx, TUN_LUID, &bad_addr), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(nc->route_add(nc->ctx, TUN_LUID, &bad, 0), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(nc->route_add(nc->ctx, TUN_LUID, NULL, 0), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(nc->mtu_set(nc->ctx, TUN_LUID, FLOE_AF_INET, 100), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(nc->watch_start(nc->ctx, 0, NULL, NULL, NULL), FLOE_ERR_INVALID_ARG);
+}
+
+int main(void)
+{
+    FLOE_RUN(test_apply_records);
+    FLOE_RUN(test_apply_no_mtu);
+    FLOE_RUN(test_apply_stops_at_failure);
+    FLOE_RUN(test_apply_bad_args);
+    FLOE_RUN(test_ifaddr_valid);
+    FLOE_RUN(test_watch);
+    FLOE_RUN(test_change_filter);
+    FLOE_RUN(test_system_table);
+    return floe_test_summary();
+}

@@ -1,0 +1,43 @@
+/*
+ * A recording double of struct floe_io_win_netcfg (floe_io_win.h) for tests under Wine, which
+ * cannot run IP Helper's address, route and notification calls: every call is recorded in
+ * order and answered with 0, or with FLOE_ERR_IO and a chosen Win32 error at a chosen call;
+ * a watch is kept so that the test can play a network change (netcfg_double_fire).
+ */
+#ifndef FLOE_NETCFG_DOUBLE_H
+#define FLOE_NETCFG_DOUBLE_H
+
+#include "floe_io_win.h"
+
+enum netcfg_call { NETCFG_ADDR, NETCFG_ROUTE, NETCFG_MTU, NETCFG_WATCH, NETCFG_UNWATCH };
+
+struct netcfg_record {
+    enum netcfg_call call;
+    uint64_t luid;
+    struct floe_io_win_ifaddr addr; /* addr */
+    struct floe_prefix prefix;      /* route */
+    uint32_t metric;                /* route */
+    uint8_t family;                 /* mtu */
+    unsigned mtu;                   /* mtu */
+};
+
+#define NETCFG_DOUBLE_MAX 64
+
+struct netcfg_double {
+    struct floe_io_win_netcfg ops; /* ops.ctx is this double */
+    struct netcfg_record rec[NETCFG_DOUBLE_MAX];
+    size_t n;
+    size_t fail_at; /* index of the call that fails (SIZE_MAX: none) */
+    unsigned long fail_code;
+    bool watching;
+    uint64_t ignore_luid;
+    floe_io_win_changed_fn fn;
+    void *arg;
+};
+
+/* Reset d to record from scratch, with no failure set. */
+void netcfg_double_init(struct netcfg_double *d);
+/* Play a change on interface luid: the watch's callback runs if the shared filter says so. */
+void netcfg_double_fire(struct netcfg_double *d, uint64_t luid);
+
+#endif
