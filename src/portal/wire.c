@@ -179,6 +179,10 @@ void floe_wsconn_free(struct floe_wsconn *c)
     floe__wire_ws_free(c);
     floe__wire_http_free(c);
     wire_free_messages(c);
+    if (c->out.data)
+        floe_wipe(c->out.data, c->out.cap); /* a client's request held its token */
+    if (c->head.data)
+        floe_wipe(c->head.data, c->head.cap);
     floe_mem_free(&a, c->out.data);
     floe_mem_free(&a, c->head.data);
     floe_mem_free(&a, c->wsin.data);

@@ -170,20 +170,27 @@ static int wire_parse_head(char *text, struct wire_head *out, struct floe_wsconn
     return WIRE_PARSE_OK;
 }
 
-/* Where the head ends (past its blank line) in b, or 0 when not yet. */
-static size_t wire_head_end(const struct wire_buf *b)
+/*
+ * Where the head ends (past its blank line) in b, or 0 when not yet. The scan
+ * starts where the last one stopped (*scan), so a head fed a byte at a time
+ * costs linear time.
+ */
+static size_t wire_head_end(const struct wire_buf *b, size_t *scan)
 {
     const uint8_t *d = b->data + b->off;
     size_t n = floe__wire_buf_pending(b), i;
 
-    for (i = 0; i + 1 < n; i++) {
+    for (i = *scan; i + 1 < n; i++) {
         if (d[i] != '\n')
             continue;
         if (d[i + 1] == '\n')
             return i + 2;
-        if (i + 2 < n && d[i + 1] == '\r' && d[i + 2] == '\n')
+        if (i + 2 >= n)
+            break;
+        if (d[i + 1] == '\r' && d[i + 2] == '\n')
             return i + 3;
     }
+    *scan = i;
     return 0;
 }
 
@@ -535,7 +542,8 @@ static int wire_server_alloc(struct floe_wsconn *c, size_t n)
 {
     const struct floe_allocator *a = &c->cfg.alloc;
 
-    c->req_buf = floe_mem_malloc(a, 2 * n + 2);
+    c->req_len = 2 * n + 2;
+    c->req_buf = floe_mem_malloc(a, c->req_len);
     c->req_token = floe_mem_calloc(a, 1, n + 1);
     c->headers = floe_mem_calloc(a, FLOE_WSCONN_HEADERS_MAX, sizeof(*c->headers));
     return (c->req_buf && c->req_token && c->headers) ? 0 : FLOE_ERR_NOMEM;
@@ -706,7 +714,7 @@ void floe__wire_http_input(struct floe_wsconn *c, floe_time now, const uint8_t *
                         "out of memory");
         return;
     }
-    end = wire_head_end(&c->head);
+    end = wire_head_end(&c->head, &c->head_scan);
     if ((!end && floe__wire_buf_pending(&c->head) > FLOE_WSCONN_HEAD_MAX) ||
         end > FLOE_WSCONN_HEAD_MAX) {
         wire_head_too_large(c);
@@ -721,6 +729,7 @@ void floe__wire_http_input(struct floe_wsconn *c, floe_time now, const uint8_t *
     rest = floe__wire_buf_pending(&c->head) - end;
     if (rest && c->state != FLOE_WSCONN_CLOSED)
         floe__wire_plain_input(c, now, c->head.data + c->head.off + end, rest);
+    floe_wipe(c->head.data, c->head.cap); /* the token was in it */
     floe_mem_free(&c->cfg.alloc, c->head.data);
     memset(&c->head, 0, sizeof(c->head));
 }
@@ -731,6 +740,8 @@ void floe__wire_http_free(struct floe_wsconn *c)
         floe_wipe(c->req_token, strlen(c->req_token));
         floe_mem_free(&c->cfg.alloc, c->req_token);
     }
+    if (c->req_buf)
+        floe_wipe(c->req_buf, c->req_len);
     floe_mem_free(&c->cfg.alloc, c->req_buf);
     floe_mem_free(&c->cfg.alloc, c->headers);
     c->req_buf = c->req_token = NULL;

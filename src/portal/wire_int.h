@@ -48,7 +48,9 @@ struct floe_wsconn {
     char ws_key[WIRE_KEY_LEN + 1]; /* client: the key sent; server: the key received */
     int http_status;
     size_t body_wait; /* client: bytes of a refusal's body still awaited */
+    size_t head_scan; /* bytes of head already searched for its end */
     char *req_buf;    /* server: the request head, split in place */
+    size_t req_len;
     struct floe_wsconn_header *headers;
     struct floe_wsconn_request req;
     char *req_token;    /* decoded token */
