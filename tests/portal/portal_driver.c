@@ -22,6 +22,7 @@
  *   invalidate               invalidations both ways
  *   expect ROLE EVENT [SECONDS]       an EVENT message arrives (default 10 s)
  *   relay-down ROLE ID [SECONDS]      relays_presence with ID among disconnected_ids
+ *   relay-up ROLE ID         that relays_presence offered ID among the connected relays
  *   run COMMAND              system(COMMAND) must exit 0
  *   refused TOKEN            a client with TOKEN is refused: 401, final
  *   tls-refused ROLE         the connection fails with a TLS certificate error
@@ -68,6 +69,7 @@ struct dev {
     size_t n_inbox;
     struct floe_portal_init first_init, last_init;
     bool has_init;
+    struct floe_portal_relays_presence last_presence; /* the last relays_presence taken */
 };
 
 static struct dev devs[2];
@@ -355,6 +357,17 @@ static void step_join(struct dev *d)
            d->last_init.n_relays);
 }
 
+/* The last relays_presence (of relay-down) offered relay id as connected. */
+static void step_relay_up(struct dev *d, const char *id)
+{
+    for (uint32_t j = 0; j < d->last_presence.n_connected; j++)
+        if (strcmp(d->last_presence.connected[j].id, id) == 0) {
+            printf("%s: relay %s still offered\n", d->role, id);
+            return;
+        }
+    FAIL("%s: relay %s not among the connected relays of the last relays_presence", d->role, id);
+}
+
 static bool is_never(struct dev *d, const void *arg)
 {
     (void)arg;
@@ -482,6 +495,7 @@ static void step_relay_down(struct dev *d, const char *id, int seconds)
         struct floe_portal_msg *m = expect_msg(d, FLOE_PORTAL_MSG_RELAYS_PRESENCE, 0,
                                                (int)((end - floe_io_now()) / 1000000) + 1);
 
+        d->last_presence = m->u.relays;
         for (uint32_t i = 0; i < m->u.relays.n_disconnected; i++)
             if (strcmp(m->u.relays.disconnected_ids[i], id) == 0) {
                 for (uint32_t j = 0; j < m->u.relays.n_connected; j++)
@@ -647,6 +661,8 @@ static int run_msg_step(const struct step *t)
         printf("%s got %s\n", t->a1, t->a2);
         return t->num3 ? 4 : 3;
     }
+    if (strcmp(t->s, "relay-up") == 0)
+        return step_relay_up(dev_by_role(t->a1), t->a2 ? t->a2 : ""), 3;
     if (strcmp(t->s, "relay-down") == 0 && t->a2)
         return step_relay_down(dev_by_role(t->a1), t->a2, t->num3 ? atoi(t->a3) : 10),
                t->num3 ? 4 : 3;
