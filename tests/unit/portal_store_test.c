@@ -186,6 +186,27 @@ static void test_store_open_migrates(void)
     CHECK_EQ(floe_store_open("sqlite:", &bad, err, sizeof(err)), FLOE_ERR_INVALID_ARG);
 }
 
+/* A database from a newer program is refused (never half understood), and left as it was. */
+static void test_store_newer_schema_refused(void)
+{
+    struct floe_store *s = open_store(), *again = NULL;
+    char err[256] = "";
+    const char *p[1] = {"99"};
+
+    REQUIRE(s);
+    REQUIRE(floe__store_exec(s, "UPDATE floe_meta SET value = $1 WHERE name = 'schema_version'", p,
+                             1, NULL) == 0);
+    CHECK_EQ(floe_store_open(g_url, &again, err, sizeof(err)), FLOE_ERR_STATE);
+    CHECK(strstr(err, "newer") != NULL);
+    CHECK(again == NULL);
+    CHECK_EQ(floe_store_schema_version(s), 99);
+    p[0] = "1";
+    CHECK_EQ(floe__store_exec(s, "UPDATE floe_meta SET value = $1 WHERE name = 'schema_version'", p,
+                              1, NULL),
+             0);
+    floe_store_close(s);
+}
+
 /* A new SQLite file holds secrets: only its owner may read it. */
 static void test_store_sqlite_file_private(void)
 {
@@ -857,6 +878,7 @@ int main(int argc, char **argv)
     FLOE_RUN(test_model_garbage);
     FLOE_RUN(test_store_open_migrates);
     FLOE_RUN(test_store_sqlite_file_private);
+    FLOE_RUN(test_store_newer_schema_refused);
     FLOE_RUN(test_store_sites_users_groups);
     FLOE_RUN(test_store_resources_relays);
     FLOE_RUN(test_store_tokens);
