@@ -683,6 +683,14 @@ static void test_tls_verified(void)
     CHECK_EQ(count_ev(&r, FLOE_PORTAL_EV_JOINED), 1);
     rig_free(&r);
 
+    /* A CA file that cannot be loaded: connect says so, nothing starts. */
+    rig_init_tls(&r, FLOE_PORTAL_ROLE_CLIENT, "/nonexistent/ca.pem", NULL);
+    CHECK_EQ(floe_portal_client_connect(r.pc, r.now), FLOE_ERR_CRYPTO);
+    CHECK_EQ(floe_portal_client_get_state(r.pc), FLOE_PORTAL_CLIENT_IDLE);
+    uint8_t buf[64];
+    CHECK_EQ(floe_portal_client_poll_transmit(r.pc, r.now, buf, sizeof(buf)), 0);
+    rig_free(&r);
+
     const char *wrong[][2] = {{g_pki.ca, "other.test"}, {g_pki.ca2, NULL}};
     for (int i = 0; i < 2; i++) {
         rig_init_tls(&r, FLOE_PORTAL_ROLE_CLIENT, wrong[i][0], wrong[i][1]);
