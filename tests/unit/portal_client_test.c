@@ -73,6 +73,9 @@ static void rig_init_tls(struct rig *r, enum floe_portal_role role, const char *
     cfg.role = role;
     cfg.host = "portal.test";
     cfg.token = role == FLOE_PORTAL_ROLE_CLIENT ? "client-token" : "gateway-token";
+    static const uint8_t key[FLOE_PORTAL_KEY_LEN] = {0xfb, 0xff, 0x01, 0x3e}; /* "+/8B..." */
+    cfg.public_key = key;
+    cfg.name = "laptop of Zoë";
     cfg.tls = ca_file != NULL;
     cfg.ca_file = ca_file;
     cfg.server_name = server_name;
@@ -195,6 +198,8 @@ static void srv_on_event(struct rig *r, const struct floe_wsconn_event *ev)
     CHECK_STR(req->token, r->role == FLOE_PORTAL_ROLE_CLIENT ? "client-token" : "gateway-token");
     CHECK_STR(req->path,
               r->role == FLOE_PORTAL_ROLE_CLIENT ? "/client/websocket" : "/gateway/websocket");
+    CHECK_STR(req->query, "public_key=%2B%2F8BPgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D"
+                          "&name=laptop%20of%20Zo%C3%AB");
     if (floe_wsconn_accept(r->srv, r->now) != 0)
         abort();
 }
