@@ -315,9 +315,10 @@ struct floe_wsconn_event {
      * no close frame was exchanged). */
     uint16_t code;
     enum floe_wsconn_closer by; /* CLOSED and ERROR */
-    /* ERROR: a readable reason ("HTTP 401 Unauthorized", "TLS: certificate verify failed:
-     * Hostname mismatch", "WebSocket: message over 1048576 bytes"); CLOSED: the close
-     * reason (printable ASCII, '?' for other bytes), or the error's text. */
+    /* ERROR: a readable reason ("HTTP 401 Unauthorized", followed by ": " and the answer's
+     * body when it has one of up to 1 KiB, "TLS: certificate verify failed: hostname
+     * mismatch", "WebSocket: message over 1048576 bytes"); CLOSED: the close reason, or the
+     * error's text. Printable ASCII: '?' stands for other bytes. */
     char text[FLOE_WSCONN_TEXT_MAX];
 };
 
