@@ -204,8 +204,9 @@ struct floe_wsconn_request {
 };
 
 /*
- * The request read by a server connection (state REQUEST and after), or NULL
- * (client role, or no complete request yet).
+ * The request read by a server connection, once FLOE_WSCONN_EV_REQUEST has
+ * been reported (state REQUEST and after), or NULL: client role, no complete
+ * request yet, or a request the server refused by itself (400, 426, 431, 505).
  */
 const struct floe_wsconn_request *floe_wsconn_request(const struct floe_wsconn *c);
 
