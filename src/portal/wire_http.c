@@ -622,6 +622,7 @@ static void wire_server_head(struct floe_wsconn *c, const uint8_t *p, size_t n)
         return;
     }
     c->state = FLOE_WSCONN_REQUEST;
+    c->req_complete = true;
     memset(&ev, 0, sizeof(ev));
     ev.kind = FLOE_WSCONN_EV_REQUEST;
     floe__wire_event(c, &ev);
@@ -629,7 +630,7 @@ static void wire_server_head(struct floe_wsconn *c, const uint8_t *p, size_t n)
 
 const struct floe_wsconn_request *floe_wsconn_request(const struct floe_wsconn *c)
 {
-    if (!c || c->cfg.role != FLOE_WSCONN_SERVER || !c->req.method)
+    if (!c || !c->req_complete)
         return NULL;
     return &c->req;
 }

@@ -56,6 +56,7 @@ struct floe_wsconn {
     struct floe_wsconn_request req;
     char *req_token;    /* decoded token */
     bool upgrade_asked; /* server: the request asked for a WebSocket (Upgrade: websocket) */
+    bool req_complete;  /* server: req is whole (REQUEST reported), not a refused half */
 
     /* WebSocket. */
     wslay_event_context_ptr ws;

@@ -501,6 +501,7 @@ static void check_bad_request(const char *req, const char *status, enum floe_wsc
     REQUIRE(floe_wsconn_poll_event(sv, &ev) == 1);
     CHECK_EQ(ev.kind, FLOE_WSCONN_EV_CLOSED);
     CHECK(floe_wsconn_poll_event(sv, &ev) == 0);
+    CHECK(floe_wsconn_request(sv) == NULL); /* a refused request is not half given */
     floe_wsconn_free(sv);
 }
 
