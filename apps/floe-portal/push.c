@@ -106,7 +106,8 @@ int portald_push_load_relays(struct portald *d)
 
     for (size_t i = 0; rc == 0 && i < n && kept < PORTALD_MAX_RELAYS; i++) {
         if (floe_addr_parse(rows[i].address, &addrs[kept]) < 0 &&
-            floe_io_resolve(rows[i].address, FLOE_AF_INET, &addrs[kept]) < 0) {
+            floe_io_resolve(rows[i].address, FLOE_AF_INET, &addrs[kept]) < 0 &&
+            floe_io_resolve(rows[i].address, FLOE_AF_INET6, &addrs[kept]) < 0) {
             portald_log(d, FLOE_LOG_WARN, "relay %lld: cannot resolve %s", (long long)rows[i].id,
                         rows[i].address);
             continue;

@@ -21,6 +21,7 @@ enum portald_tag {
     PORTALD_TAG_LISTEN = 1,
     PORTALD_TAG_SIGNAL,
     PORTALD_TAG_UDP,
+    PORTALD_TAG_UDP6,
     PORTALD_TAG_NOTIFY,
     PORTALD_TAG_MAX = 16,
 };
@@ -389,13 +390,15 @@ static void portald_relays_send(struct portald *d, floe_time now)
 
     while ((n = portald_relays_poll_transmit(&d->relays, now, &d->rng, buf, sizeof(buf), &to)) >
            0) {
-        if (d->udp_fd >= 0 && floe_io_udp_send(d->udp_fd, &to, buf, (size_t)n) == 0)
+        int fd = to.family == FLOE_AF_INET6 ? d->udp6_fd : d->udp_fd;
+
+        if (fd >= 0 && floe_io_udp_send(fd, &to, buf, (size_t)n) == 0)
             d->stats.relay_checks_sent++;
     }
     portald_push_relays(d);
 }
 
-static void portald_udp_read(struct portald *d, floe_time now)
+static void portald_udp_read(struct portald *d, int fd, floe_time now)
 {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -404,8 +407,7 @@ static void portald_udp_read(struct portald *d, floe_time now)
 
     for (;;) {
         len = sizeof(ss);
-        n = recvfrom(d->udp_fd, portald_io_buf, sizeof(portald_io_buf), 0, (struct sockaddr *)&ss,
-                     &len);
+        n = recvfrom(fd, portald_io_buf, sizeof(portald_io_buf), 0, (struct sockaddr *)&ss, &len);
         if (n < 0)
             break;
         if (floe_io_addr_from_sockaddr(&from, (struct sockaddr *)&ss, len) < 0)
@@ -515,7 +517,10 @@ static void portald_dispatch(struct portald *d, const struct epoll_event *ev, fl
         portald_signal(d, now);
         return;
     case PORTALD_TAG_UDP:
-        portald_udp_read(d, now);
+        portald_udp_read(d, d->udp_fd, now);
+        return;
+    case PORTALD_TAG_UDP6:
+        portald_udp_read(d, d->udp6_fd, now);
         return;
     case PORTALD_TAG_NOTIFY:
         portald_push_changes(d); /* also takes the device messages (route.c) */
@@ -583,7 +588,7 @@ static int portald_signals_open(struct portald *d)
 
 static int portald_sockets_open(struct portald *d)
 {
-    struct floe_addr any = floe_addr_v4(0, 0, 0, 0, 0);
+    struct floe_addr any = floe_addr_v4(0, 0, 0, 0, 0), any6 = {.family = FLOE_AF_INET6};
 
     d->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (d->epfd < 0 || portald_signals_open(d) < 0)
@@ -593,8 +598,12 @@ static int portald_sockets_open(struct portald *d)
                 strerror(errno));
         return FLOE_ERR_IO;
     }
+    /* the relays' health checks: one socket per family (a host may have no IPv6) */
     d->udp_fd = floe_io_udp_open(&any);
     if (d->udp_fd >= 0 && portald_epoll_add(d, d->udp_fd, EPOLLIN, PORTALD_TAG_UDP) < 0)
+        return FLOE_ERR_IO;
+    d->udp6_fd = floe_io_udp_open(&any6);
+    if (d->udp6_fd >= 0 && portald_epoll_add(d, d->udp6_fd, EPOLLIN, PORTALD_TAG_UDP6) < 0)
         return FLOE_ERR_IO;
     d->notify_fd = floe_store_notify_fd(d->store);
     if (d->notify_fd >= 0 && portald_epoll_add(d, d->notify_fd, EPOLLIN, PORTALD_TAG_NOTIFY) < 0)
@@ -604,7 +613,7 @@ static int portald_sockets_open(struct portald *d)
 
 int portald_serve_start(struct portald *d)
 {
-    d->listen_fd = d->signal_fd = d->udp_fd = d->notify_fd = d->epfd = -1;
+    d->listen_fd = d->signal_fd = d->udp_fd = d->udp6_fd = d->notify_fd = d->epfd = -1;
     d->next_due = FLOE_TIME_NEVER;
     d->cap_conns = d->opts.max_connections;
     d->conns = calloc(d->cap_conns, sizeof(*d->conns));
@@ -624,6 +633,7 @@ int portald_serve(struct portald *d)
     floe_io_close(d->listen_fd);
     floe_io_close(d->signal_fd);
     floe_io_close(d->udp_fd);
+    floe_io_close(d->udp6_fd);
     floe_io_close(d->epfd);
     free(d->conns);
     free(d->msg);

@@ -8,9 +8,9 @@
  *   devices (route.c): to a device on this instance directly, to one on another instance
  *   through the store's NOTIFY (PostgreSQL).
  *
- * Also in the set: a timerfd (the earliest deadline of every connection, the relays' health
- * checks, presence refresh and the changes poll), a signalfd (SIGTERM/SIGINT stop, SIGHUP
- * reopens the log), the UDP socket of the relay checks, and the store's notification socket.
+ * Also in the set: a signalfd (SIGTERM/SIGINT stop, SIGHUP reopens the log), the UDP sockets
+ * of the relay checks (IPv4 and IPv6) and the store's notification socket; epoll_wait sleeps
+ * until the earliest deadline (connections, relay checks, presence refresh, changes poll).
  */
 #ifndef FLOE_PORTALD_SERVE_H
 #define FLOE_PORTALD_SERVE_H
@@ -84,7 +84,7 @@ struct portald {
     struct floe_store *store;
     struct ssl_ctx_st *tls;
     struct floe_rng rng;
-    int epfd, listen_fd, timer_fd, signal_fd, udp_fd, notify_fd;
+    int epfd, listen_fd, signal_fd, udp_fd, udp6_fd, notify_fd;
     struct portald_conn **conns; /* by slot; fd-independent */
     size_t n_conns, cap_conns, n_dead;
     floe_time next_due; /* the earliest connection deadline */

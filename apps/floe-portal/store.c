@@ -188,11 +188,20 @@ int floe__store_change(struct floe_store *s, const char *kind, const char *paylo
     char now[24], note[320];
     const char *p[3] = {kind, payload, floe__store_int_text(now, (int64_t)time(NULL))};
     int64_t id;
-    int rc;
+    int rc = 0;
 
-    rc = floe__store_exec_int(
-        s, "INSERT INTO changes(kind, payload, created_at) VALUES($1, $2, $3) RETURNING id", p, 3,
-        &id);
+    /*
+     * Ids must become visible in their order, or a reader that saw id 11 before 10 committed
+     * skips 10 for good: on PostgreSQL, writers of changes take turns until they commit
+     * (SQLite's writers always do).
+     */
+    if (s->engine == FLOE_STORE_POSTGRES)
+        rc = floe__store_exec(s, "SELECT pg_advisory_xact_lock(" STORE_CHANGES_LOCK ")", NULL, 0,
+                              NULL);
+    if (rc == 0)
+        rc = floe__store_exec_int(
+            s, "INSERT INTO changes(kind, payload, created_at) VALUES($1, $2, $3) RETURNING id", p,
+            3, &id);
     if (rc < 0)
         return rc;
     snprintf(note, sizeof(note), "{\"id\":%lld,\"kind\":\"%s\"}", (long long)id, kind);

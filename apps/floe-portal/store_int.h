@@ -13,6 +13,9 @@
 #define STORE_LISTEN_MAX 16  /* channels one connection listens on (SQLite) */
 #define STORE_QUEUE_MAX 1024 /* notifications queued on SQLite before the oldest is dropped */
 #define STORE_PARAMS_MAX 8
+/* PostgreSQL advisory locks: the schema's migration, the writers of the changes table. */
+#define STORE_MIGRATE_LOCK "2021111"
+#define STORE_CHANGES_LOCK "2021112"
 
 /* The columns of a device row: id, kind, site_id, user_id, name, public_key, ipv4, ipv6. */
 #define STORE_DEVICE_COLS "d.id, d.kind, d.site_id, d.user_id, d.name, d.public_key, a.ipv4, a.ipv6"

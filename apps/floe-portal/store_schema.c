@@ -115,7 +115,8 @@ int floe__store_migrate(struct floe_store *s)
     if (rc < 0)
         return rc;
     if (s->engine == FLOE_STORE_POSTGRES) /* two instances starting on an empty database */
-        rc = floe__store_exec(s, "SELECT pg_advisory_xact_lock(2021111)", NULL, 0, NULL);
+        rc = floe__store_exec(s, "SELECT pg_advisory_xact_lock(" STORE_MIGRATE_LOCK ")", NULL, 0,
+                              NULL);
     if (rc == 0)
         rc = s->ops->script(s, "CREATE TABLE IF NOT EXISTS floe_meta (name TEXT PRIMARY KEY,"
                                " value TEXT NOT NULL);"

@@ -364,9 +364,14 @@ struct floe_portal_client_config {
     struct floe_rng rng;        /* required: backoff jitter, WebSocket key and masks */
     enum floe_portal_role role; /* required: which topic to join */
     /* The transport (floe/portal_wire.h); strings are copied. */
-    const char *host;             /* required: Host header and, with TLS, the name verified */
-    const char *path;             /* default "/client/websocket" or "/gateway/websocket" */
-    const char *token;            /* required: Authorization: Bearer */
+    const char *host;  /* required: Host header and, with TLS, the name verified */
+    const char *path;  /* default "/client/websocket" or "/gateway/websocket" */
+    const char *token; /* required: Authorization: Bearer */
+    /* Who the device is, appended to the path's query string (docs/protocol.md section 1):
+     * public_key=<base64> when public_key is set (32 bytes), name=<name> when name is set,
+     * both percent-encoded. NULL: not sent (e.g. a path that carries them already). */
+    const uint8_t *public_key;
+    const char *name;
     const char *user_agent;       /* default "floe/<version>" */
     bool tls;                     /* wss:// (default true) */
     const char *ca_file;          /* PEM CA bundle; NULL: the system store */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client_int.h"
+#include "floe/crypto.h"
 
 static const char *const pc_target = "portal";
 
@@ -52,14 +53,49 @@ static char *pc_strdup(struct floe_portal_client *c, const char *s, bool *ok)
     return d;
 }
 
-static bool pc_copy_strings(struct floe_portal_client *c)
+/* Append key=value (value percent-encoded, RFC 3986 unreserved kept) to the query in q. */
+static void pc_query_add(char *q, size_t cap, const char *key, const char *value)
 {
-    bool ok = true;
+    size_t n = strlen(q);
+    n += (size_t)snprintf(q + n, cap - n, "%c%s=", strchr(q, '?') ? '&' : '?', key);
+    for (const char *p = value; *p && n + 4 < cap; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '.' || ch == '_' || ch == '~')
+            q[n++] = (char)ch;
+        else
+            n += (size_t)snprintf(q + n, cap - n, "%%%02X", ch);
+    }
+    q[n < cap ? n : cap - 1] = '\0';
+}
+
+/* The request target: the path, then the device's public key and name in the query. */
+static char *pc_make_path(struct floe_portal_client *c, bool *ok)
+{
     const char *path = c->cfg.path;
     if (!path)
         path = c->cfg.role == FLOE_PORTAL_ROLE_CLIENT ? "/client/websocket" : "/gateway/websocket";
+    size_t cap = strlen(path) + 3 * (c->cfg.name ? strlen(c->cfg.name) : 0) + 200;
+    char *q = cap < 4 * FLOE__PC_STR_MAX ? floe_mem_malloc(&c->cfg.alloc, cap) : NULL;
+    if (!q) {
+        *ok = false;
+        return NULL;
+    }
+    snprintf(q, cap, "%s", path);
+    char key[64];
+    if (c->cfg.public_key &&
+        floe_base64_encode(key, sizeof(key), c->cfg.public_key, FLOE_PORTAL_KEY_LEN) > 0)
+        pc_query_add(q, cap, "public_key", key);
+    if (c->cfg.name)
+        pc_query_add(q, cap, "name", c->cfg.name);
+    return q;
+}
+
+static bool pc_copy_strings(struct floe_portal_client *c)
+{
+    bool ok = true;
     c->host = pc_strdup(c, c->cfg.host, &ok);
-    c->path = pc_strdup(c, path, &ok);
+    c->path = pc_make_path(c, &ok);
     c->token = pc_strdup(c, c->cfg.token, &ok);
     c->user_agent = pc_strdup(c, c->cfg.user_agent, &ok);
     c->ca_file = pc_strdup(c, c->cfg.ca_file, &ok);
@@ -70,6 +106,8 @@ static bool pc_copy_strings(struct floe_portal_client *c)
     c->cfg.user_agent = c->user_agent;
     c->cfg.ca_file = c->ca_file;
     c->cfg.server_name = c->server_name;
+    c->cfg.public_key = NULL; /* in the path now */
+    c->cfg.name = NULL;
     return ok;
 }
 

@@ -22,6 +22,7 @@
  *   invalidate               invalidations both ways
  *   expect ROLE EVENT [SECONDS]       an EVENT message arrives (default 10 s)
  *   relay-down ROLE ID [SECONDS]      relays_presence with ID among disconnected_ids
+ *   relay-up ROLE ID         that relays_presence offered ID among the connected relays
  *   run COMMAND              system(COMMAND) must exit 0
  *   refused TOKEN            a client with TOKEN is refused: 401, final
  *   tls-refused ROLE         the connection fails with a TLS certificate error
@@ -68,6 +69,7 @@ struct dev {
     size_t n_inbox;
     struct floe_portal_init first_init, last_init;
     bool has_init;
+    struct floe_portal_relays_presence last_presence; /* the last relays_presence taken */
 };
 
 static struct dev devs[2];
@@ -355,6 +357,17 @@ static void step_join(struct dev *d)
            d->last_init.n_relays);
 }
 
+/* The last relays_presence (of relay-down) offered relay id as connected. */
+static void step_relay_up(struct dev *d, const char *id)
+{
+    for (uint32_t j = 0; j < d->last_presence.n_connected; j++)
+        if (strcmp(d->last_presence.connected[j].id, id) == 0) {
+            printf("%s: relay %s still offered\n", d->role, id);
+            return;
+        }
+    FAIL("%s: relay %s not among the connected relays of the last relays_presence", d->role, id);
+}
+
 static bool is_never(struct dev *d, const void *arg)
 {
     (void)arg;
@@ -482,6 +495,7 @@ static void step_relay_down(struct dev *d, const char *id, int seconds)
         struct floe_portal_msg *m = expect_msg(d, FLOE_PORTAL_MSG_RELAYS_PRESENCE, 0,
                                                (int)((end - floe_io_now()) / 1000000) + 1);
 
+        d->last_presence = m->u.relays;
         for (uint32_t i = 0; i < m->u.relays.n_disconnected; i++)
             if (strcmp(m->u.relays.disconnected_ids[i], id) == 0) {
                 for (uint32_t j = 0; j < m->u.relays.n_connected; j++)
@@ -588,69 +602,96 @@ static void step_tls_refused(struct dev *d)
     printf("%s refused the portal's certificate: %s\n", d->role, d->reason);
 }
 
-/* Run the step at argv[i]; returns how many arguments it took. */
-static int run_step(int argc, char **argv, int i)
+/* A step's word and up to three arguments (NULL when absent). */
+struct step {
+    const char *s, *a1, *a2, *a3;
+    bool num2, num3; /* a2, a3 are numbers */
+};
+
+/* The connection steps; 0 when s is none of them. */
+static int run_conn_step(const struct step *t)
 {
-    const char *s = argv[i];
-    const char *a1 = i + 1 < argc ? argv[i + 1] : NULL;
-    const char *a2 = i + 2 < argc ? argv[i + 2] : NULL;
-    const char *a3 = i + 3 < argc ? argv[i + 3] : NULL;
-    bool num2 = a2 && a2[0] >= '0' && a2[0] <= '9';
-    bool num3 = a3 && a3[0] >= '0' && a3[0] <= '9';
-
-    if (!a1 && strcmp(s, "candidates") != 0 && strcmp(s, "invalidate") != 0)
-        FAIL("step %s needs an argument", s);
-    if (strcmp(s, "join") == 0)
-        return step_join(dev_by_role(a1)), 2;
-    if (strcmp(s, "init") == 0 && a2)
-        return step_init(dev_by_role(a1), a2), 3;
-    if (strcmp(s, "same-addresses") == 0)
-        return step_same_addresses(dev_by_role(a1)), 2;
-    if (strcmp(s, "heartbeat") == 0)
-        return step_heartbeat(dev_by_role(a1)), 2;
-    if (strcmp(s, "authorize") == 0)
-        return step_authorize(a1), 2;
-    if (strcmp(s, "authorize-fails") == 0 && a2)
-        return step_authorize_fails(a1, a2), 3;
-    if (strcmp(s, "candidates") == 0)
-        return step_candidates(false), 1;
-    if (strcmp(s, "invalidate") == 0)
-        return step_candidates(true), 1;
-    if (strcmp(s, "expect") == 0 && a2) {
-        struct dev *d = dev_by_role(a1);
-
-        free(expect_msg(d, type_by_event(a2, d->topic), d->topic, num3 ? atoi(a3) * 1000 : 10000));
-        printf("%s got %s\n", a1, a2);
-        return num3 ? 4 : 3;
-    }
-    if (strcmp(s, "relay-down") == 0 && a2)
-        return step_relay_down(dev_by_role(a1), a2, num3 ? atoi(a3) : 10), num3 ? 4 : 3;
-    if (strcmp(s, "run") == 0) {
-        if (system(a1) != 0)
-            FAIL("'%s' failed", a1);
-        return 2;
-    }
-    if (strcmp(s, "refused") == 0)
-        return step_refused(a1), 2;
-    if (strcmp(s, "tls-refused") == 0)
-        return step_tls_refused(dev_by_role(a1)), 2;
-    if (strcmp(s, "drop") == 0) {
-        struct dev *d = dev_by_role(a1);
+    if (strcmp(t->s, "refused") == 0)
+        return step_refused(t->a1), 2;
+    if (strcmp(t->s, "tls-refused") == 0)
+        return step_tls_refused(dev_by_role(t->a1)), 2;
+    if (strcmp(t->s, "drop") == 0) {
+        struct dev *d = dev_by_role(t->a1);
 
         (void)floe_portal_client_disconnected(d->pc, floe_io_now());
         dev_close_fd(d);
         dev_events(d);
         return 2;
     }
-    if (strcmp(s, "wait-closed") == 0 && num2)
-        return step_wait_closed(dev_by_role(a1), a2, num3 ? atoi(a3) : 10), num3 ? 4 : 3;
-    if (strcmp(s, "rejoin") == 0)
-        return step_rejoin(dev_by_role(a1), num2 ? atoi(a2) : 20), num2 ? 3 : 2;
-    if (strcmp(s, "set-portal") == 0 && a2) {
-        snprintf(dev_by_role(a1)->portal, sizeof(devs[0].portal), "%s", a2);
+    if (strcmp(t->s, "wait-closed") == 0 && t->num2)
+        return step_wait_closed(dev_by_role(t->a1), t->a2, t->num3 ? atoi(t->a3) : 10),
+               t->num3 ? 4 : 3;
+    if (strcmp(t->s, "rejoin") == 0)
+        return step_rejoin(dev_by_role(t->a1), t->num2 ? atoi(t->a2) : 20), t->num2 ? 3 : 2;
+    if (strcmp(t->s, "set-portal") == 0 && t->a2) {
+        snprintf(dev_by_role(t->a1)->portal, sizeof(devs[0].portal), "%s", t->a2);
         return 3;
     }
-    FAIL("unknown step '%s'", s);
+    if (strcmp(t->s, "run") == 0) {
+        if (system(t->a1) != 0)
+            FAIL("'%s' failed", t->a1);
+        return 2;
+    }
+    return 0;
+}
+
+/* The message steps; 0 when s is none of them. */
+static int run_msg_step(const struct step *t)
+{
+    if (strcmp(t->s, "init") == 0 && t->a2)
+        return step_init(dev_by_role(t->a1), t->a2), 3;
+    if (strcmp(t->s, "same-addresses") == 0)
+        return step_same_addresses(dev_by_role(t->a1)), 2;
+    if (strcmp(t->s, "heartbeat") == 0)
+        return step_heartbeat(dev_by_role(t->a1)), 2;
+    if (strcmp(t->s, "authorize") == 0)
+        return step_authorize(t->a1), 2;
+    if (strcmp(t->s, "authorize-fails") == 0 && t->a2)
+        return step_authorize_fails(t->a1, t->a2), 3;
+    if (strcmp(t->s, "expect") == 0 && t->a2) {
+        struct dev *d = dev_by_role(t->a1);
+        int ms = t->num3 ? atoi(t->a3) * 1000 : 10000;
+
+        free(expect_msg(d, type_by_event(t->a2, d->topic), d->topic, ms));
+        printf("%s got %s\n", t->a1, t->a2);
+        return t->num3 ? 4 : 3;
+    }
+    if (strcmp(t->s, "relay-up") == 0)
+        return step_relay_up(dev_by_role(t->a1), t->a2 ? t->a2 : ""), 3;
+    if (strcmp(t->s, "relay-down") == 0 && t->a2)
+        return step_relay_down(dev_by_role(t->a1), t->a2, t->num3 ? atoi(t->a3) : 10),
+               t->num3 ? 4 : 3;
+    return 0;
+}
+
+/* Run the step at argv[i]; returns how many arguments it took. */
+static int run_step(int argc, char **argv, int i)
+{
+    struct step t = {.s = argv[i]};
+    int n;
+
+    t.a1 = i + 1 < argc ? argv[i + 1] : NULL;
+    t.a2 = i + 2 < argc ? argv[i + 2] : NULL;
+    t.a3 = i + 3 < argc ? argv[i + 3] : NULL;
+    t.num2 = t.a2 && t.a2[0] >= '0' && t.a2[0] <= '9';
+    t.num3 = t.a3 && t.a3[0] >= '0' && t.a3[0] <= '9';
+    if (strcmp(t.s, "candidates") == 0 || strcmp(t.s, "invalidate") == 0)
+        return step_candidates(strcmp(t.s, "invalidate") == 0), 1;
+    if (!t.a1)
+        FAIL("step %s needs an argument", t.s);
+    if (strcmp(t.s, "join") == 0)
+        return step_join(dev_by_role(t.a1)), 2;
+    n = run_msg_step(&t);
+    if (n == 0)
+        n = run_conn_step(&t);
+    if (n == 0)
+        FAIL("unknown step '%s'", t.s);
+    return n;
 }
 
 static void dev_init(struct dev *d, const char *role, enum floe_portal_role prole,

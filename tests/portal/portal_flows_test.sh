@@ -4,7 +4,7 @@
 # addresses, resources, relays with REST credentials), heartbeat, authorization, candidates
 # and invalidations both ways, a resource change pushed, a removed policy revoked at the
 # gateway, a refused resource, a wrong token refused with 401, a relay that stops answering
-# pushed as down, SIGTERM closing with 1001, and a restart with the state kept.
+# pushed as down while an IPv6 relay stays offered, SIGTERM closing with 1001, and a restart with the state kept.
 set -euo pipefail
 TMP=$(mktemp -d)
 . "$FLOE_SOURCE_DIR/tests/portal/portal_lib.sh"
@@ -18,6 +18,10 @@ RELAY_PORT=$(free_port udp)
 PORT=$(free_port tcp)
 setup_model "$RELAY_PORT" relay-secret-1
 start_relay "$RELAY_PORT" relay-secret-1
+# A second relay on IPv6 loopback: checked through the portal's IPv6 socket, it stays up.
+RELAY6_PORT=$(free_port udp)
+RELAY6=$(admin relays add --address "[::1]:$RELAY6_PORT" --secret relay-secret-6)
+start_relay "$RELAY6_PORT" relay-secret-6 ::1 relay6
 start_portal a "$PORT" --insecure --relay-check-ms 300
 
 # The portal's restart, as a command the driver runs between steps.
@@ -32,7 +36,7 @@ chmod +x "$TMP/restart.sh"
 
 "$DRIVER" --portal "127.0.0.1:$PORT" --client-token "$CLIENT_TOKEN" --gateway-token "$GW_TOKEN" \
     join gateway join client \
-    init client resources=1 init client relays=1 init gateway relays=1 \
+    init client resources=1 init client relays=2 init gateway relays=2 \
     heartbeat client heartbeat gateway \
     authorize "$RESOURCE" \
     candidates invalidate \
@@ -45,8 +49,8 @@ chmod +x "$TMP/restart.sh"
     expect client resource_deleted 5 \
     expect gateway reject_access 5 \
     run "kill $(cat "$TMP/relay.pid")" \
-    relay-down client "$RELAY" 10 \
-    relay-down gateway "$RELAY" 10 \
+    relay-down client "$RELAY" 10 relay-up client "$RELAY6" \
+    relay-down gateway "$RELAY" 10 relay-up gateway "$RELAY6" \
     run "kill $(portal_pid a)" \
     wait-closed client 1001 5 \
     wait-closed gateway 1001 5 \

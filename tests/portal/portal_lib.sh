@@ -41,14 +41,20 @@ portal_pid() {
     cat "$TMP/$1.pid"
 }
 
-# start_relay PORT SECRET: a floe-relay on 127.0.0.1:PORT (pid in $TMP/relay.pid).
+# start_relay PORT SECRET [IP [NAME]]: a floe-relay on IP:PORT (default 127.0.0.1; IPv6
+# without brackets), pid in $TMP/NAME.pid (default relay).
 start_relay() {
-    printf '%s\n' "$2" >"$TMP/relay-secret"
-    "$FLOE_BIN_DIR/floe-relay" --listen "127.0.0.1:$1" --auth-secret-file "$TMP/relay-secret" \
-        --threads 1 --io epoll --log-level warn >/dev/null 2>>"$TMP/relay.err" &
-    echo $! >"$TMP/relay.pid"
+    local ip=${3:-127.0.0.1} name=${4:-relay} listen relayed
+    listen="$ip:$1"
+    relayed=(--relay-ip "$ip")
+    [[ $ip == *:* ]] && listen="[$ip]:$1" && relayed=(--relay-ip6 "$ip")
+    printf '%s\n' "$2" >"$TMP/$name-secret"
+    "$FLOE_BIN_DIR/floe-relay" --listen "$listen" "${relayed[@]}" \
+        --auth-secret-file "$TMP/$name-secret" \
+        --threads 1 --io epoll --log-level warn >/dev/null 2>>"$TMP/$name.err" &
+    echo $! >"$TMP/$name.pid"
     echo $! >>"$TMP/pids"
-    wait_udp "$1" "$(cat "$TMP/relay.pid")"
+    wait_udp "$1" "$(cat "$TMP/$name.pid")"
 }
 
 # portal_cleanup_pids: stop everything recorded in $TMP/pids (by pid).

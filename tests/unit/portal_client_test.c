@@ -73,6 +73,9 @@ static void rig_init_tls(struct rig *r, enum floe_portal_role role, const char *
     cfg.role = role;
     cfg.host = "portal.test";
     cfg.token = role == FLOE_PORTAL_ROLE_CLIENT ? "client-token" : "gateway-token";
+    static const uint8_t key[FLOE_PORTAL_KEY_LEN] = {0xfb, 0xff, 0x01, 0x3e}; /* "+/8B..." */
+    cfg.public_key = key;
+    cfg.name = "laptop of Zoë";
     cfg.tls = ca_file != NULL;
     cfg.ca_file = ca_file;
     cfg.server_name = server_name;
@@ -195,6 +198,8 @@ static void srv_on_event(struct rig *r, const struct floe_wsconn_event *ev)
     CHECK_STR(req->token, r->role == FLOE_PORTAL_ROLE_CLIENT ? "client-token" : "gateway-token");
     CHECK_STR(req->path,
               r->role == FLOE_PORTAL_ROLE_CLIENT ? "/client/websocket" : "/gateway/websocket");
+    CHECK_STR(req->query, "public_key=%2B%2F8BPgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D"
+                          "&name=laptop%20of%20Zo%C3%AB");
     if (floe_wsconn_accept(r->srv, r->now) != 0)
         abort();
 }
@@ -681,6 +686,14 @@ static void test_tls_verified(void)
     CHECK_EQ(rig_connect(&r), 0);
     CHECK_EQ(floe_portal_client_get_state(r.pc), FLOE_PORTAL_CLIENT_JOINED);
     CHECK_EQ(count_ev(&r, FLOE_PORTAL_EV_JOINED), 1);
+    rig_free(&r);
+
+    /* A CA file that cannot be loaded: connect says so, nothing starts. */
+    rig_init_tls(&r, FLOE_PORTAL_ROLE_CLIENT, "/nonexistent/ca.pem", NULL);
+    CHECK_EQ(floe_portal_client_connect(r.pc, r.now), FLOE_ERR_CRYPTO);
+    CHECK_EQ(floe_portal_client_get_state(r.pc), FLOE_PORTAL_CLIENT_IDLE);
+    uint8_t buf[64];
+    CHECK_EQ(floe_portal_client_poll_transmit(r.pc, r.now, buf, sizeof(buf)), 0);
     rig_free(&r);
 
     const char *wrong[][2] = {{g_pki.ca, "other.test"}, {g_pki.ca2, NULL}};

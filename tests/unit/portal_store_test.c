@@ -186,6 +186,27 @@ static void test_store_open_migrates(void)
     CHECK_EQ(floe_store_open("sqlite:", &bad, err, sizeof(err)), FLOE_ERR_INVALID_ARG);
 }
 
+/* A database from a newer program is refused (never half understood), and left as it was. */
+static void test_store_newer_schema_refused(void)
+{
+    struct floe_store *s = open_store(), *again = NULL;
+    char err[256] = "";
+    const char *p[1] = {"99"};
+
+    REQUIRE(s);
+    REQUIRE(floe__store_exec(s, "UPDATE floe_meta SET value = $1 WHERE name = 'schema_version'", p,
+                             1, NULL) == 0);
+    CHECK_EQ(floe_store_open(g_url, &again, err, sizeof(err)), FLOE_ERR_STATE);
+    CHECK(strstr(err, "newer") != NULL);
+    CHECK(again == NULL);
+    CHECK_EQ(floe_store_schema_version(s), 99);
+    p[0] = "1";
+    CHECK_EQ(floe__store_exec(s, "UPDATE floe_meta SET value = $1 WHERE name = 'schema_version'", p,
+                              1, NULL),
+             0);
+    floe_store_close(s);
+}
+
 /* A new SQLite file holds secrets: only its owner may read it. */
 static void test_store_sqlite_file_private(void)
 {
@@ -636,6 +657,51 @@ static void test_store_changes(void)
     floe_store_close(other);
 }
 
+static void *site_add_thread(void *arg)
+{
+    int64_t id;
+
+    return floe_store_site_add(arg, "order-site", &id) == 0 ? arg : NULL;
+}
+
+/*
+ * Change ids become visible in their order: while one transaction holding a change is open, a
+ * second writer's change is not visible before it (a reader that saw the later id first would
+ * never see the earlier one).
+ */
+static void test_store_changes_in_commit_order(void)
+{
+    struct floe_store *a = open_store(), *b = open_store(), *reader = open_store();
+    struct floe_store_change *ch = NULL;
+    pthread_t th;
+    void *ok = NULL;
+    int64_t last, site = 0;
+    size_t n;
+
+    REQUIRE(a && b && reader);
+    REQUIRE(floe_store_changes_last(reader, &last) == 0);
+    REQUIRE(floe__store_begin(a) == 0);
+    REQUIRE(floe__store_change(a, "order_first", "{}") == 0);
+    REQUIRE(pthread_create(&th, NULL, site_add_thread, b) == 0);
+    usleep(300 * 1000); /* b is writing its change meanwhile */
+    CHECK_EQ(floe_store_changes_since(reader, last, &ch, &n, 10), 0);
+    CHECK_EQ(n, 0); /* neither a's (open) nor b's (after a's) */
+    free(ch);
+    CHECK_EQ(floe__store_commit(a), 0);
+    pthread_join(th, &ok);
+    CHECK(ok == b);
+    CHECK_EQ(floe_store_changes_since(reader, last, &ch, &n, 10), 0);
+    REQUIRE(n == 2);
+    CHECK_STR(ch[0].kind, "order_first");
+    CHECK_STR(ch[1].kind, "site_created");
+    site = strtoll(strchr(ch[1].payload, ':') + 1, NULL, 10);
+    free(ch);
+    CHECK_EQ(floe_store_site_remove(reader, site), 0);
+    floe_store_close(a);
+    floe_store_close(b);
+    floe_store_close(reader);
+}
+
 /* Wait up to 5 s for a notification on s (polling its descriptor on PostgreSQL). */
 static int wait_notify(struct floe_store *s, struct floe_store_notification *n)
 {
@@ -812,6 +878,7 @@ int main(int argc, char **argv)
     FLOE_RUN(test_model_garbage);
     FLOE_RUN(test_store_open_migrates);
     FLOE_RUN(test_store_sqlite_file_private);
+    FLOE_RUN(test_store_newer_schema_refused);
     FLOE_RUN(test_store_sites_users_groups);
     FLOE_RUN(test_store_resources_relays);
     FLOE_RUN(test_store_tokens);
@@ -819,6 +886,7 @@ int main(int argc, char **argv)
     FLOE_RUN(test_store_access_presence);
     FLOE_RUN(test_store_authorizations);
     FLOE_RUN(test_store_changes);
+    FLOE_RUN(test_store_changes_in_commit_order);
     FLOE_RUN(test_store_notify);
     FLOE_RUN(test_store_reconnect);
     FLOE_RUN(test_store_concurrent_allocation);
