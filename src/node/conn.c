@@ -111,6 +111,23 @@ static void conn_selected(struct floe_node *n, struct node_conn *c, floe_time no
     floe__node_path_set(n, c, now, &p);
 }
 
+/*
+ * The path left ICE's selected pair for a relayed one (the peer's authenticated packets came
+ * through a relay after a roam) while the selected pair is direct and answers checks: data
+ * goes back to the selected pair, with a keepalive so the peer follows at once.
+ */
+void floe__node_conn_back_to_selected(struct floe_node *n, struct node_conn *c, floe_time now)
+{
+    struct floe_ice_pair_info sel;
+
+    if (c->st.path.kind == FLOE_NODE_PATH_NONE || c->st.path.kind == FLOE_NODE_PATH_DIRECT ||
+        !floe_wg_peer_has_session(c->peer, now) || floe_ice_get_selected_pair(c->ice, &sel) != 0 ||
+        sel.path.via_relay || sel.local.type == FLOE_ICE_RELAY || sel.remote.type == FLOE_ICE_RELAY)
+        return;
+    conn_selected(n, c, now, &sel);
+    floe__node_conn_keepalive(n, c);
+}
+
 /* Drain the agent's events (selected pair, state), then queue its datagrams and re-arm. */
 void floe__node_conn_after_ice(struct floe_node *n, struct node_conn *c, floe_time now)
 {
