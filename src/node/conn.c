@@ -193,17 +193,12 @@ static int conn_make_peer(struct floe_node *n, struct node_conn *c,
     return rc;
 }
 
+/* An unused slot from the stack (it goes back there when conn_create fails). */
 static struct node_conn *conn_free_slot(struct floe_node *n)
 {
-    uint32_t i;
-
-    if (n->n_conns == n->cfg.max_connections)
+    if (n->n_free == 0)
         return NULL;
-    for (i = 0; i < n->cfg.max_connections; i++) {
-        if (!n->conns[i].used)
-            return &n->conns[i];
-    }
-    return NULL;
+    return &n->conns[n->free_conns[--n->n_free]];
 }
 
 static void conn_init(struct node_conn *c, uint64_t cid, floe_time now,
@@ -256,6 +251,7 @@ static int conn_create(struct floe_node *n, floe_time now, uint64_t cid,
     if (rc) {
         floe_ice_free(c->ice);
         c->ice = NULL;
+        n->free_conns[n->n_free++] = (uint32_t)(c - n->conns);
         return rc;
     }
     c->used = true;
@@ -279,6 +275,7 @@ void floe__node_conn_destroy(struct floe_node *n, struct node_conn *c)
     (void)floe_wg_peer_remove(n->wg, c->peer);
     c->peer = NULL;
     c->used = false;
+    n->free_conns[n->n_free++] = (uint32_t)(c - n->conns);
     n->n_conns--;
 }
 

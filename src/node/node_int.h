@@ -107,6 +107,8 @@ struct floe_node {
     bool no_relays_told;
     struct node_conn *conns;
     uint32_t n_conns;
+    uint32_t *free_conns; /* stack of unused connection slots: no scan to create one */
+    uint32_t n_free;
     struct node_map by_id;
     struct node_map by_ufrag;
     struct node_map by_server; /* relays[] index by their server address (relay.c) */
