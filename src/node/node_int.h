@@ -104,6 +104,7 @@ struct floe_node {
     struct floe_addr hosts[FLOE_NODE_MAX_HOSTS];
     uint32_t n_hosts;
     struct node_relay relays[FLOE_NODE_MAX_RELAYS_LIMIT];
+    uint32_t relay_end; /* 1 + the highest relay slot ever used */
     bool no_relays_told;
     struct node_conn *conns;
     uint32_t n_conns;
