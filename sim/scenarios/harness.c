@@ -366,8 +366,6 @@ static const struct floe_sim_scenario scen_table[] = {
      floe__scen_node_relay_restart, false},
     {"node-scale", "1,000 client nodes on one gateway node: every connection up, data both ways",
      floe__scen_node_scale, false},
-    {"node-scale-10k", "node-scale with 10,000 client nodes (about 4 GB and a minute; by hand)",
-     floe__scen_node_scale_10k, false},
     {"node-prop",
      "random topologies, roams, outages, idle: no false failure, exactly once; recovery p50/p99",
      floe__scen_node_prop, true},

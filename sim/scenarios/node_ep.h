@@ -150,7 +150,6 @@ int floe__scen_node_idle_roam(const struct floe_sim_scenario_opts *so, struct fl
 int floe__scen_node_relay_restart(const struct floe_sim_scenario_opts *so,
                                   struct floe_sim_verdict *v);
 int floe__scen_node_scale(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
-int floe__scen_node_scale_10k(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_prop(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_signal_outage(const struct floe_sim_scenario_opts *so,
                                   struct floe_sim_verdict *v);
