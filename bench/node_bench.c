@@ -5,7 +5,9 @@
  *   devices, with the overhead in percent (issue #11 asks for at most 5 %);
  * - the batch forms (floe_node_encapsulate_batch / floe_node_decapsulate_batch, 64 at a time,
  *   no workers) against the bare batch verbs;
- * - bytes allocated per connection and the CPU time to set up N connections (default 10,000).
+ * - bytes allocated per connection and the CPU time to set up N connections (default 10,000);
+ * - the CPU cost of one wakeup of an idle gateway node at 100, 1,000 and 10,000 connections
+ *   (poll_timeout, handle_timeout, drain): it must not grow with the connections.
  * Run by hand on a Release build: <build>/bench/node_bench [seconds per line] [connections].
  */
 #include <stdio.h>
@@ -395,6 +397,78 @@ static void setup_cost(uint32_t n)
     floe_node_free(node);
 }
 
+/*
+ * The cost of one wakeup of an idle gateway node holding n connections: each connection has a
+ * remote candidate nobody answers, so its ICE checks retransmit; the connections are made over
+ * 10 s, so their timers fire apart, about one connection per wakeup. One wakeup is
+ * poll_timeout, handle_timeout at that deadline and the drain of its datagrams and events,
+ * measured from 12 s to 60 s; the timers are in heaps (node and WireGuard), so it must not
+ * grow with n.
+ */
+static void wakeup_run(struct floe_node *node, floe_time until, double *t, unsigned *k)
+{
+    uint8_t buf[FLOE_NODE_TRANSMIT_MAX];
+    struct floe_node_transmit tr;
+    struct floe_node_event ev;
+    floe_time now;
+
+    while ((now = floe_node_poll_timeout(node)) <= until) {
+        double t0 = cpu_s();
+
+        floe_node_handle_timeout(node, now);
+        while (floe_node_poll_transmit(node, now, buf, sizeof(buf), &tr) == 1)
+            ;
+        while (floe_node_poll_event(node, &ev) == 1)
+            ;
+        if (t) {
+            *t += cpu_s() - t0;
+            (*k)++;
+        }
+    }
+}
+
+static double wakeup_cost(uint32_t n, unsigned *woken)
+{
+    struct floe_node_conn_config cc;
+    struct floe_node_config cfg;
+    struct floe_node *node;
+    struct floe_xoshiro x;
+    struct floe_addr h = floe_addr_v4(10, 0, 0, 1, 5000);
+    char cand[96];
+    double t = 0;
+    unsigned k = 0;
+    uint32_t i;
+
+    floe_node_config_default(&cfg);
+    floe_xoshiro_seed(&x, 6);
+    cfg.rng = floe_xoshiro_rng(&x);
+    cfg.role = FLOE_NODE_GATEWAY;
+    cfg.max_connections = n;
+    memset(cfg.private_key, 0x52, sizeof(cfg.private_key));
+    if (floe_node_new(&node, &cfg, 0) || floe_node_add_host(node, 0, &h))
+        die("node", FLOE_ERR_INTERNAL);
+    memset(&cc, 0, sizeof(cc));
+    strcpy(cc.remote_ufrag, "peer");
+    strcpy(cc.remote_pwd, "peer-password-0000000000");
+    for (i = 0; i < n; i++) {
+        floe_time at = FLOE_SEC(10) * i / n;
+
+        wakeup_run(node, at, NULL, NULL);
+        floe_store_be32(cc.public_key, i + 1);
+        cc.public_key[31] = 0x40;
+        snprintf(cand, sizeof(cand), "candidate:1 1 UDP 2130706431 10.%u.%u.%u 4000 typ host",
+                 (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        if (floe_node_conn_upsert(node, at, i + 1, &cc) ||
+            floe_node_conn_add_remote_candidate(node, at, i + 1, cand))
+            die("upsert", FLOE_ERR_INTERNAL);
+    }
+    wakeup_run(node, FLOE_SEC(12), NULL, NULL);
+    wakeup_run(node, FLOE_SEC(60), &t, &k);
+    floe_node_free(node);
+    *woken = k;
+    return k ? t / k : 0;
+}
+
 int main(int argc, char **argv)
 {
     double secs = argc > 1 ? atof(argv[1]) : 1.0, ne, nd, be, bd;
@@ -420,6 +494,17 @@ int main(int argc, char **argv)
     line("encapsulate batch (64)", ne, be);
     line("decapsulate batch (64)", nd, bd);
     setup_cost((uint32_t)conns);
+    {
+        static const uint32_t sizes[] = {100, 1000, 10000};
+        unsigned woken, j;
+
+        for (j = 0; j < 3; j++) {
+            double c = wakeup_cost(sizes[j], &woken);
+
+            printf("idle gateway, %5u connections: %.2f us CPU per wakeup (%u wakeups)\n", sizes[j],
+                   c * 1e6, woken);
+        }
+    }
     floe_node_free(p.n[0]);
     floe_node_free(p.n[1]);
     floe_wg_free(b.d[0]);

@@ -16,7 +16,11 @@
  * does one whose pairs all failed while either side has not signalled
  * end-of-candidates (RFC 8838 section 8). Once a pair is selected the other
  * pairs' checks stop (RFC 8445 section 8.1.2); only consent runs, and the
- * checks of candidates that come later. An ICE restart is make-before-break:
+ * checks of candidates that come later. One re-selection rule goes beyond RFC
+ * 8445's single nomination: while a relayed pair is selected, a direct pair
+ * (neither candidate relayed) whose checks succeed is nominated by the
+ * controlling agent, and both agents select it once nominated (the relayed pair
+ * carries data until then). An ICE restart is make-before-break:
  * the selected pair carries data until the new generation selects one.
  *
  * Candidates are given by the caller (the connection manager owns the sockets

@@ -29,10 +29,10 @@
  * sender), so a peer that roamed is followed at once without waiting for ICE. Relayed paths
  * go through this node's relays (TURN Send/ChannelData) or to the peer's relayed address.
  * When the peer withdraws a candidate (it roamed), the peer-reflexive candidates learned
- * from it are dropped too, so ICE cannot stay on a stale selection. ICE nominates once: when
- * a direct pair's checks succeed after a relayed pair was nominated, data moves to the
- * direct pair at once (a keepalive first, so the peer follows); what is in flight on the
- * relayed path still arrives, so nothing is lost in the switch. A relayed path that heard
+ * from it are dropped too, so ICE cannot stay on a stale selection. When a direct pair's checks
+ * succeed after a relayed pair was selected, ICE nominates the direct pair (floe's re-selection
+ * rule, ice.h) and both sides move their data to it; what is in flight on the relayed path still
+ * arrives, so nothing is lost in the switch. A relayed path that heard
  * nothing authenticated for two keepalive intervals sends its relay a Refresh (at most once
  * per such interval): a relay that restarted and lost the allocation answers 437 and the
  * allocation is made again, instead of data vanishing until a refresh minutes later.

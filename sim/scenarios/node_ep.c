@@ -468,7 +468,7 @@ static int pair_sim(struct node_pair *p, const struct node_pair_opts *o)
     sc.transcript = o->transcript;
     sc.transcript_user = o->transcript_user;
     sc.max_actions = 8192;
-    sc.max_packets = 8192;
+    sc.max_packets = 1024; /* in flight at once: far fewer (a pool this size is zeroed every run) */
     sc.max_datagram = FLOE_NODE_TRANSMIT_MAX;
     rc = floe_sim_new(&sc, &p->sim);
     link.latency = o->latency > FLOE_MS(1) ? o->latency - FLOE_MS(1) : o->latency;

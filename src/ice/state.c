@@ -161,28 +161,52 @@ static bool state_nomination_in_flight(const struct floe_ice_agent *a)
     return false;
 }
 
+static bool state_pair_relayed(const struct floe_ice_agent *a, int idx)
+{
+    const struct ice_pair *p = &a->pairs[idx];
+
+    return a->locals[p->local].c.type == FLOE_ICE_RELAY ||
+           a->remotes[p->remote].c.type == FLOE_ICE_RELAY;
+}
+
+/*
+ * floe's re-selection rule (beyond RFC 8445 section 8.1.1, which nominates once): a relayed
+ * selected pair gives way to a direct one whose checks succeed later (its candidates came
+ * after the nomination, or its answer after the relay's). The controlling agent nominates
+ * it; both sides select it once nominated, and the relayed pair carries data until then.
+ */
+static bool state_upgrade_open(const struct floe_ice_agent *a, int best)
+{
+    return a->selected != ICE_NONE && !a->pairs[a->selected].old_gen && best != ICE_NONE &&
+           best != a->selected && state_pair_relayed(a, a->selected) &&
+           !state_pair_relayed(a, best) && !a->pairs[best].nominated;
+}
+
 /*
  * Regular nomination (RFC 8445 section 8.1.1): the controlling agent nominates
  * the best valid pair once no better pair can still succeed, or after
- * nomination_delay, by repeating its check with USE-CANDIDATE.
+ * nomination_delay, by repeating its check with USE-CANDIDATE; and a direct pair
+ * that succeeds while a relayed one is selected (state_upgrade_open).
  */
 static void state_maybe_nominate(struct floe_ice_agent *a, floe_time now)
 {
-    int best;
+    int best = a->role == FLOE_ICE_CONTROLLING ? state_best_valid(a, now) : ICE_NONE;
 
-    if (a->role != FLOE_ICE_CONTROLLING || !state_selection_open(a) ||
+    if (a->role != FLOE_ICE_CONTROLLING ||
+        !(state_selection_open(a) || state_upgrade_open(a, best)) ||
         state_nomination_in_flight(a) || !floe__ice_can_send(a)) {
         a->nominate_at = FLOE_TIME_NEVER; /* no deadline left in the past */
         return;
     }
-    best = state_best_valid(a, now);
     if (best == ICE_NONE) {
         a->nominate_at = FLOE_TIME_NEVER;
         return;
     }
     if (a->nominate_at == FLOE_TIME_NEVER)
         a->nominate_at = floe_time_add(now, a->cfg.nomination_delay);
-    if (state_better_pending(a, a->pairs[best].priority) && now < a->nominate_at)
+    /* An upgrade goes at once: data already flows, on the relay, until it is nominated. */
+    if (state_better_pending(a, a->pairs[best].priority) && now < a->nominate_at &&
+        !state_upgrade_open(a, best))
         return;
     a->pairs[best].nominate_pending = true;
     a->nominate_at = FLOE_TIME_NEVER;

@@ -111,6 +111,23 @@ static void conn_selected(struct floe_node *n, struct node_conn *c, floe_time no
     floe__node_path_set(n, c, now, &p);
 }
 
+/*
+ * The path left ICE's selected pair for a relayed one (the peer's authenticated packets came
+ * through a relay after a roam) while the selected pair is direct and answers checks: data
+ * goes back to the selected pair, with a keepalive so the peer follows at once.
+ */
+void floe__node_conn_back_to_selected(struct floe_node *n, struct node_conn *c, floe_time now)
+{
+    struct floe_ice_pair_info sel;
+
+    if (c->st.path.kind == FLOE_NODE_PATH_NONE || c->st.path.kind == FLOE_NODE_PATH_DIRECT ||
+        !floe_wg_peer_has_session(c->peer, now) || floe_ice_get_selected_pair(c->ice, &sel) != 0 ||
+        sel.path.via_relay || sel.local.type == FLOE_ICE_RELAY || sel.remote.type == FLOE_ICE_RELAY)
+        return;
+    conn_selected(n, c, now, &sel);
+    floe__node_conn_keepalive(n, c);
+}
+
 /* Drain the agent's events (selected pair, state), then queue its datagrams and re-arm. */
 void floe__node_conn_after_ice(struct floe_node *n, struct node_conn *c, floe_time now)
 {
@@ -176,17 +193,12 @@ static int conn_make_peer(struct floe_node *n, struct node_conn *c,
     return rc;
 }
 
+/* An unused slot from the stack (it goes back there when conn_create fails). */
 static struct node_conn *conn_free_slot(struct floe_node *n)
 {
-    uint32_t i;
-
-    if (n->n_conns == n->cfg.max_connections)
+    if (n->n_free == 0)
         return NULL;
-    for (i = 0; i < n->cfg.max_connections; i++) {
-        if (!n->conns[i].used)
-            return &n->conns[i];
-    }
-    return NULL;
+    return &n->conns[n->free_conns[--n->n_free]];
 }
 
 static void conn_init(struct node_conn *c, uint64_t cid, floe_time now,
@@ -239,6 +251,7 @@ static int conn_create(struct floe_node *n, floe_time now, uint64_t cid,
     if (rc) {
         floe_ice_free(c->ice);
         c->ice = NULL;
+        n->free_conns[n->n_free++] = (uint32_t)(c - n->conns);
         return rc;
     }
     c->used = true;
@@ -262,6 +275,7 @@ void floe__node_conn_destroy(struct floe_node *n, struct node_conn *c)
     (void)floe_wg_peer_remove(n->wg, c->peer);
     c->peer = NULL;
     c->used = false;
+    n->free_conns[n->n_free++] = (uint32_t)(c - n->conns);
     n->n_conns--;
 }
 

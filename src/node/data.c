@@ -41,8 +41,8 @@ static int data_ice(struct floe_node *n, floe_time now, const struct floe_ice_pa
     }
     (void)floe_ice_handle_input(c->ice, now, path, from, buf, len);
     floe__node_conn_after_ice(n, c, now);
-    if (c->used && floe_wg_peer_has_session(c->peer, now))
-        floe__node_path_upgrade(n, c, now);
+    if (c->used)
+        floe__node_conn_back_to_selected(n, c, now);
     return FLOE_NODE_INPUT_CONSUMED;
 }
 

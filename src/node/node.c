@@ -61,6 +61,7 @@ static int node_alloc(struct floe_node *n)
 
     n->conns = floe_mem_calloc(a, max, sizeof(*n->conns));
     n->heap = floe_mem_calloc(a, max, sizeof(*n->heap));
+    n->free_conns = floe_mem_calloc(a, max, sizeof(*n->free_conns));
     n->events = floe_mem_calloc(a, n->cfg.max_events, sizeof(*n->events));
     n->txid_mask = NODE_TXID_MIN;
     while (n->txid_mask < NODE_TXID_MAX && n->txid_mask < max * 64u)
@@ -69,8 +70,11 @@ static int node_alloc(struct floe_node *n)
     n->txid_mask--;
     n->batch_enc = floe_mem_calloc(a, NODE_BATCH, sizeof(*n->batch_enc));
     n->batch_cid = floe_mem_calloc(a, NODE_BATCH, sizeof(*n->batch_cid));
-    if (!n->conns || !n->heap || !n->events || !n->txids || !n->batch_enc || !n->batch_cid)
+    if (!n->conns || !n->heap || !n->free_conns || !n->events || !n->txids || !n->batch_enc ||
+        !n->batch_cid)
         return FLOE_ERR_NOMEM;
+    for (n->n_free = 0; n->n_free < max; n->n_free++) /* lowest slot on top */
+        n->free_conns[n->n_free] = max - 1 - n->n_free;
     if (floe__node_map_init(&n->by_id, a, max) || floe__node_map_init(&n->by_ufrag, a, max) ||
         floe__node_map_init(&n->by_server, a, FLOE_NODE_MAX_RELAYS_LIMIT))
         return FLOE_ERR_NOMEM;
@@ -127,6 +131,7 @@ void floe_node_free(struct floe_node *n)
     floe__node_map_free(&n->by_server, &a);
     floe_mem_free(&a, n->conns);
     floe_mem_free(&a, n->heap);
+    floe_mem_free(&a, n->free_conns);
     floe_mem_free(&a, n->events);
     floe_mem_free(&a, n->txids);
     floe_mem_free(&a, n->batch_enc);

@@ -16,8 +16,6 @@
 #define NODE_TXID_MAX 16384
 /* Remote candidates read back from an agent to classify a path. */
 #define NODE_REMOTE_MAX 32
-/* Pairs (highest priority first) looked at for a direct pair to move a relayed path to. */
-#define NODE_UPGRADE_PAIRS 8
 /* One-off datagrams (goodbyes) waiting for poll_transmit. */
 #define NODE_OUT_SLOTS 16
 #define NODE_OUT_MAX 512
@@ -106,9 +104,12 @@ struct floe_node {
     struct floe_addr hosts[FLOE_NODE_MAX_HOSTS];
     uint32_t n_hosts;
     struct node_relay relays[FLOE_NODE_MAX_RELAYS_LIMIT];
+    uint32_t relay_end; /* 1 + the highest relay slot ever used */
     bool no_relays_told;
     struct node_conn *conns;
     uint32_t n_conns;
+    uint32_t *free_conns; /* stack of unused connection slots: no scan to create one */
+    uint32_t n_free;
     struct node_map by_id;
     struct node_map by_ufrag;
     struct node_map by_server; /* relays[] index by their server address (relay.c) */
@@ -165,6 +166,7 @@ void floe__node_conn_add_local(struct floe_node *n, struct node_conn *c, floe_ti
 void floe__node_conn_remove_local(struct floe_node *n, struct node_conn *c, floe_time now,
                                   const struct floe_ice_candidate *cand);
 void floe__node_conn_after_ice(struct floe_node *n, struct node_conn *c, floe_time now);
+void floe__node_conn_back_to_selected(struct floe_node *n, struct node_conn *c, floe_time now);
 void floe__node_conn_timeout(struct floe_node *n, struct node_conn *c, floe_time now);
 void floe__node_conn_activity(struct floe_node *n, struct node_conn *c, floe_time now);
 void floe__node_conn_keepalive(struct floe_node *n, struct node_conn *c);
@@ -190,7 +192,6 @@ void floe__node_path_rebind(struct floe_node *n, struct node_conn *c, floe_time 
                             const struct floe_addr *local);
 void floe__node_path_relay_first(struct floe_node *n, struct node_conn *c, floe_time now,
                                  const struct node_relay *r);
-void floe__node_path_upgrade(struct floe_node *n, struct node_conn *c, floe_time now);
 void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now,
                          const struct floe_node_path *p);
 void floe__node_wg_events(struct floe_node *n, floe_time now);

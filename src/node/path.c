@@ -108,47 +108,6 @@ void floe__node_path_relay_first(struct floe_node *n, struct node_conn *c, floe_
     c->last_tx = now;
 }
 
-/* Is a one of the node's socket addresses now? (ICE may keep a pair of a gone one.) */
-static bool path_is_host(const struct floe_node *n, const struct floe_addr *a)
-{
-    uint32_t i;
-
-    for (i = 0; i < n->n_hosts; i++) {
-        if (floe_addr_eq(&n->hosts[i], a))
-            return true;
-    }
-    return false;
-}
-
-/*
- * ICE nominates once, so a direct pair whose checks succeed after a relayed pair was
- * nominated would never carry data: when the best succeeded pair is direct and the path is
- * relayed, data moves to it (the peer follows the authenticated packets; what is in flight
- * on the relayed path still arrives: nothing is lost in the switch).
- */
-void floe__node_path_upgrade(struct floe_node *n, struct node_conn *c, floe_time now)
-{
-    struct floe_ice_pair_info pairs[NODE_UPGRADE_PAIRS];
-    struct floe_node_path p;
-    size_t i, k;
-
-    if (c->st.path.kind == FLOE_NODE_PATH_NONE || c->st.path.kind == FLOE_NODE_PATH_DIRECT)
-        return;
-    k = floe_ice_get_pairs(c->ice, pairs, NODE_UPGRADE_PAIRS);
-    for (i = 0; i < k && pairs[i].state != FLOE_ICE_PAIR_SUCCEEDED; i++)
-        ;
-    if (i == k || pairs[i].path.via_relay || pairs[i].remote.type == FLOE_ICE_RELAY ||
-        !path_is_host(n, &pairs[i].path.local))
-        return;
-    memset(&p, 0, sizeof(p));
-    p.kind = FLOE_NODE_PATH_DIRECT;
-    p.local = pairs[i].path.local;
-    p.remote = pairs[i].remote.addr;
-    c->relay_first = false;
-    floe__node_path_set(n, c, now, &p);
-    floe__node_conn_keepalive(n, c); /* the peer follows at once, even without data */
-}
-
 /* Is from one of the peer's relayed candidates? Only asked when the path changes. */
 static bool path_remote_is_relay(const struct node_conn *c, const struct floe_addr *from)
 {

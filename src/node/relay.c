@@ -145,8 +145,11 @@ static struct node_relay *relay_free_slot(struct floe_node *n)
     if (used >= n->cfg.max_relays)
         return NULL;
     for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++) {
-        if (!n->relays[i].used && !n->relays[i].turn)
+        if (!n->relays[i].used && !n->relays[i].turn) {
+            if (n->relay_end < i + 1) /* the per-wakeup loops stop at the last slot used */
+                n->relay_end = i + 1;
             return &n->relays[i];
+        }
     }
     return NULL;
 }
@@ -237,7 +240,7 @@ int floe__node_relays_poll(struct floe_node *n, floe_time now, uint8_t *buf, siz
 {
     uint32_t i;
 
-    for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++) {
+    for (i = 0; i < n->relay_end; i++) {
         struct node_relay *r = &n->relays[i];
         long len;
 
@@ -257,7 +260,7 @@ void floe__node_relays_timeout(struct floe_node *n, floe_time now)
 {
     uint32_t i;
 
-    for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++) {
+    for (i = 0; i < n->relay_end; i++) {
         struct node_relay *r = &n->relays[i];
 
         if (!r->turn || floe_turn_poll_timeout(r->turn) > now)
@@ -310,7 +313,7 @@ floe_time floe__node_relays_deadline(const struct floe_node *n)
     floe_time t = FLOE_TIME_NEVER;
     uint32_t i;
 
-    for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++) {
+    for (i = 0; i < n->relay_end; i++) {
         if (n->relays[i].turn)
             t = floe_time_min(t, floe_turn_poll_timeout(n->relays[i].turn));
     }

@@ -126,10 +126,14 @@ static int device_alloc(struct floe_wg *dev)
     dev->cookie_tx = floe_mem_calloc(a, dev->cfg.max_cookie_replies, sizeof(*dev->cookie_tx));
     dev->jobs = floe_mem_calloc(a, WG_JOBS, sizeof(*dev->jobs));
     dev->heap = floe_mem_calloc(a, dev->cfg.max_peers, sizeof(*dev->heap));
+    dev->free_slots = floe_mem_calloc(a, dev->cfg.max_peers, sizeof(*dev->free_slots));
     dev->buckets = floe_mem_calloc(a, dev->cfg.ratelimit_entries, sizeof(*dev->buckets));
     if (!dev->peers || !dev->txq || !dev->events || !dev->cookie_tx || !dev->jobs || !dev->heap ||
-        !dev->buckets)
+        !dev->free_slots || !dev->buckets)
         return FLOE_ERR_NOMEM;
+    /* lowest slot on top, as the scan this replaces chose */
+    for (dev->n_free = 0; dev->n_free < dev->cfg.max_peers; dev->n_free++)
+        dev->free_slots[dev->n_free] = dev->cfg.max_peers - 1 - dev->n_free;
     return floe__wg_tables_new(dev);
 }
 
@@ -193,6 +197,7 @@ void floe_wg_free(struct floe_wg *dev)
     floe_mem_free(&a, dev->cookie_tx);
     floe_mem_free(&a, dev->jobs);
     floe_mem_free(&a, dev->heap);
+    floe_mem_free(&a, dev->free_slots);
     floe_mem_free(&a, dev->buckets);
     floe_wipe(dev, sizeof(*dev));
     floe_mem_free(&a, dev);

@@ -21,15 +21,10 @@ static int peer_check(const struct floe_wg *dev, const struct floe_wg_peer_confi
     return 0;
 }
 
-static uint32_t peer_free_slot(const struct floe_wg *dev)
+/* An unused slot, from the stack (peer_check made sure there is one). */
+static uint32_t peer_free_slot(struct floe_wg *dev)
 {
-    uint32_t i;
-
-    for (i = 0; i < dev->cfg.max_peers; i++) {
-        if (!dev->peers[i].used)
-            break;
-    }
-    return i;
+    return dev->free_slots[--dev->n_free];
 }
 
 int floe_wg_peer_add(struct floe_wg *dev, const struct floe_wg_peer_config *cfg,
@@ -50,6 +45,7 @@ int floe_wg_peer_add(struct floe_wg *dev, const struct floe_wg_peer_config *cfg,
     err = floe_x25519_key_shared(dev->static_key, peer->static_static, cfg->public_key);
     if (err) {
         floe_wipe(peer, sizeof(*peer));
+        dev->free_slots[dev->n_free++] = slot;
         return err;
     }
     peer->dev = dev;
@@ -104,6 +100,8 @@ static void peer_purge_queues(struct floe_wg *dev, struct floe_wg_peer *peer)
 
 int floe_wg_peer_remove(struct floe_wg *dev, struct floe_wg_peer *peer)
 {
+    uint32_t slot;
+
     if (!peer_is_ours(dev, peer))
         return FLOE_ERR_INVALID_ARG;
     peer_purge_queues(dev, peer);
@@ -112,7 +110,9 @@ int floe_wg_peer_remove(struct floe_wg *dev, struct floe_wg_peer *peer)
     floe__wg_keypairs_clear(dev, peer);
     floe__wg_handshake_clear(dev, peer);
     floe__wg_queue_free(peer);
+    slot = peer->slot;
     floe_wipe(peer, sizeof(*peer));
+    dev->free_slots[dev->n_free++] = slot;
     dev->n_peers--;
     return 0;
 }

@@ -141,6 +141,8 @@ struct floe_wg {
 
     struct floe_wg_peer *peers;
     uint32_t n_peers;
+    uint32_t *free_slots; /* stack of unused peer slots: peer_add takes one without a scan */
+    uint32_t n_free;
     uint32_t *index_keys; /* open addressing: receiver index -> peer slot */
     uint32_t *index_vals; /* WG_NO_SLOT: empty */
     uint32_t index_mask;

@@ -649,6 +649,62 @@ static void test_relay_and_prflx_over_relay(void)
     CHECK(wire_find_event(0, FLOE_ICE_EV_LOCAL_PRFLX) == NULL);
 }
 
+/*
+ * floe's re-selection rule: a relayed pair is selected first; a direct pair whose checks
+ * succeed later is nominated by the controlling agent and both sides select it.
+ */
+static void test_relayed_then_direct_reselected(void)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate r0, h0, h1;
+    struct floe_addr relay = floe_addr_v4(198, 51, 100, 9, 3478);
+    struct floe_ice_path rp = {.via_relay = true, .relay = relay};
+    struct floe_ice_pair_info sel;
+    struct floe_ice_stats st;
+    int i;
+
+    wire_reset();
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
+    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    wire_creds();
+    memset(&r0, 0, sizeof(r0));
+    r0.type = FLOE_ICE_RELAY;
+    r0.addr = floe_addr_v4(198, 51, 100, 9, 50000);
+    r0.server = relay;
+    rp.local = r0.addr;
+    wire_route(&r0.addr, 0, &rp);
+    h1 = wire_host(1, 2, 6000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &r0), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &r0), 0);
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    wire_run(W.now + FLOE_SEC(1));
+    REQUIRE(floe_ice_get_selected_pair(W.ag[0], &sel) == 0);
+    CHECK(sel.path.via_relay);
+    /* The host candidate comes later: checked, nominated, selected by both. */
+    h0 = wire_host(0, 1, 5000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h0), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &h0), 0);
+    wire_run(W.now + FLOE_SEC(2));
+    for (i = 0; i < 2; i++) {
+        REQUIRE(floe_ice_get_selected_pair(W.ag[i], &sel) == 0);
+        CHECK(!sel.path.via_relay);
+        CHECK_EQ(sel.local.type, FLOE_ICE_HOST);
+        CHECK(sel.nominated);
+        floe_ice_get_stats(W.ag[i], &st);
+        CHECK_EQ(st.selected_changes, 2);
+        CHECK_EQ(floe_ice_get_state(W.ag[i]), FLOE_ICE_CONNECTED);
+    }
+    /* Direct now: nothing more to switch to. */
+    wire_run(W.now + FLOE_SEC(30));
+    floe_ice_get_stats(W.ag[0], &st);
+    CHECK_EQ(st.selected_changes, 2);
+}
+
 static void test_pair_limit_and_pruning(void)
 {
     struct floe_ice_config cfg;
@@ -1935,6 +1991,7 @@ int main(void)
     FLOE_RUN(test_role_conflict_both_controlled);
     FLOE_RUN(test_peer_reflexive_discovery);
     FLOE_RUN(test_relay_and_prflx_over_relay);
+    FLOE_RUN(test_relayed_then_direct_reselected);
     FLOE_RUN(test_pair_limit_and_pruning);
     FLOE_RUN(test_ta_pacing);
     FLOE_RUN(test_roaming_race);
