@@ -85,7 +85,10 @@ function(floe_install_library)
   target_include_directories(floe_shared PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-  target_link_libraries(floe_shared PRIVATE OpenSSL::Crypto ZLIB::ZLIB)
+  # The libraries the static one links (OpenSSL::Crypto, ZLIB::ZLIB, and whatever a module
+  # adds to floe later), read once every directory has had its say.
+  get_target_property(floe_libs floe LINK_LIBRARIES)
+  target_link_libraries(floe_shared PRIVATE ${floe_libs})
   if(NOT FLOE_SANITIZE)
     target_link_options(floe_shared PRIVATE -Wl,-z,defs)
   endif()

@@ -5,8 +5,8 @@
 # floe.pc, the CMake package), check the shared library's SONAME and the units' ExecStart,
 # compile each installed header alone, then build tests/install/consumer/consumer.c against
 # the installed library with `pkg-config --cflags --libs floe` and with CMake's
-# find_package(floe) (floe::floe and floe::floe_static) and run each. A second prefix
-# (/opt/floe) must be honoured too.
+# find_package(floe) (floe::floe, floe::floe_static; sim_consumer.c with floe::sim) and run
+# each. A second prefix (/opt/floe) must be honoured too.
 set -euo pipefail
 
 : "${FLOE_BUILD_DIR:?FLOE_BUILD_DIR must point at the build tree}"
@@ -112,6 +112,8 @@ for kind in shared static; do
     [ "$(cat "$TMP/out")" = "floe $VERSION: stun ok" ] ||
         fail "consumer_$kind printed: $(cat "$TMP/out")"
 done
+"$TMP/cmake/sim_consumer" >"$TMP/out" || fail "sim_consumer (floe::sim) failed"
+[ "$(cat "$TMP/out")" = "floe sim ok" ] || fail "sim_consumer printed: $(cat "$TMP/out")"
 readelf -d "$TMP/cmake/consumer_static" >"$TMP/dyn"
 if grep -q 'libfloe' "$TMP/dyn"; then
     fail "consumer_static (floe::floe_static) needs a shared libfloe"
