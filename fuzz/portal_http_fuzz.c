@@ -49,6 +49,8 @@ static void hf_events(struct hf *f, floe_time now)
     }
     if (f->error_seen)
         abort(); /* an ERROR without its CLOSED */
+    if (floe_wsconn_request(f->c))
+        hf_check_request(floe_wsconn_request(f->c)); /* whole whenever it is given */
     while (floe_wsconn_poll_message(f->c, &m))
         if (m.len > FLOE_WSCONN_HEAD_MAX * 2)
             abort();

@@ -107,7 +107,8 @@ struct floe_wsconn_config {
     size_t max_send_queue;       /* bytes queued by send_text and not yet framed (4 MiB) */
     floe_time handshake_timeout; /* TLS + upgrade from floe_wsconn_start (10 s) */
     floe_time ping_interval;     /* ping after this long without input; 0: never (default 0) */
-    floe_time pong_timeout;      /* no input this long after a ping: fail (10 s) */
+    floe_time pong_timeout;      /* no input this long after a ping: fail with
+                                    FLOE_ERR_TIMEOUT, close 1001 (10 s) */
     floe_time close_timeout;     /* wait for the peer's close frame after ours (5 s) */
 };
 
@@ -121,12 +122,14 @@ struct floe_wsconn;
  * sent before floe_wsconn_start. With TLS, the SSL object is made here: a
  * server from cfg->tls_ctx or by loading cert_file/key_file; a client from
  * cfg->tls_ctx or a new context trusting ca_file (or the system store),
- * verifying the chain and the name server_name (or host without its port).
+ * verifying the chain and the name server_name (or host without its port)
+ * whatever the context says about verification.
  * Returns 0 and sets *out; FLOE_ERR_INVALID_ARG (NULL, a client without host
- * or rng, a host/path/token with control characters or longer than 1024
- * bytes, max_message 0 or max_queued < max_message, server TLS without a
- * context or files); FLOE_ERR_CRYPTO (OpenSSL refused the files or context:
- * the log hook says why); FLOE_ERR_NOMEM.
+ * or rng, a path not starting with '/', a host/path/token/server name with
+ * spaces or control characters or longer than 1024 bytes, max_message 0 or
+ * over 2 GiB, max_queued < max_message, max_send_queue 0, server TLS without
+ * a context or files); FLOE_ERR_CRYPTO (OpenSSL refused the files or
+ * context: the log hook says why); FLOE_ERR_NOMEM.
  */
 FLOE_WARN_UNUSED int floe_wsconn_new(struct floe_wsconn **out,
                                      const struct floe_wsconn_config *cfg);
@@ -170,9 +173,9 @@ int floe_wsconn_send_text(struct floe_wsconn *c, floe_time now, const char *msg,
  * Start the close handshake with code (1000-1003, 1007-1011, 3000-4999) and a
  * reason (NULL, or UTF-8 cut to 123 bytes on a character boundary). OPEN: a close frame goes out
  * and the state is CLOSING until the peer answers or close_timeout passes.
- * Before OPEN the connection is dropped at once (a server that has a request
- * should rather floe_wsconn_respond). Returns 0, FLOE_ERR_INVALID_ARG (bad
- * code, reason not UTF-8) or FLOE_ERR_STATE (CLOSING or CLOSED already).
+ * Before OPEN the connection is dropped at once (CLOSED, code 1006, err 0; a
+ * server that has a request should rather floe_wsconn_respond). Returns 0, FLOE_ERR_INVALID_ARG
+ * (bad code, reason not UTF-8) or FLOE_ERR_STATE (CLOSING or CLOSED already).
  */
 int floe_wsconn_close(struct floe_wsconn *c, floe_time now, uint16_t code, const char *reason);
 
@@ -201,8 +204,9 @@ struct floe_wsconn_request {
 };
 
 /*
- * The request read by a server connection (state REQUEST and after), or NULL
- * (client role, or no complete request yet).
+ * The request read by a server connection, once FLOE_WSCONN_EV_REQUEST has
+ * been reported (state REQUEST and after), or NULL: client role, no complete
+ * request yet, or a request the server refused by itself (400, 426, 431, 505).
  */
 const struct floe_wsconn_request *floe_wsconn_request(const struct floe_wsconn *c);
 
@@ -281,7 +285,7 @@ enum floe_wsconn_state {
     FLOE_WSCONN_HANDSHAKE, /* TLS handshake and/or the HTTP upgrade in progress */
     FLOE_WSCONN_REQUEST,   /* server: a request is read; the caller must accept or respond */
     FLOE_WSCONN_OPEN,      /* messages flow both ways */
-    FLOE_WSCONN_CLOSING,   /* a close frame or a plain response is on its way */
+    FLOE_WSCONN_CLOSING,   /* our close frame is sent; the peer's is awaited */
     FLOE_WSCONN_CLOSED,    /* done: only the last bytes to transmit remain */
 };
 
@@ -309,15 +313,17 @@ struct floe_wsconn_event {
      * CLOSED: 0 after a clean close handshake or response, else the same as the ERROR. */
     int err;
     /* ERROR and CLOSED on a client: the server's HTTP status when it was not 101 (401 when
-     * the token was refused); on a server: the status it answered (respond or 400/431). */
+     * the token was refused); on a server: the status it answered (respond, or
+     * 400/426/431/505 by itself). */
     int http_status;
     /* CLOSED: the close code (sent by the closer; 1005 when the frame had none, 1006 when
      * no close frame was exchanged). */
     uint16_t code;
     enum floe_wsconn_closer by; /* CLOSED and ERROR */
-    /* ERROR: a readable reason ("HTTP 401 Unauthorized", "TLS: certificate verify failed:
-     * Hostname mismatch", "WebSocket: message over 1048576 bytes"); CLOSED: the close
-     * reason (printable ASCII, '?' for other bytes), or the error's text. */
+    /* ERROR: a readable reason ("HTTP 401 Unauthorized", followed by ": " and the answer's
+     * body when it has one of up to 1 KiB, "TLS: certificate verify failed: hostname
+     * mismatch", "WebSocket: message over 1048576 bytes"); CLOSED: the close reason, or the
+     * error's text. Printable ASCII: '?' stands for other bytes. */
     char text[FLOE_WSCONN_TEXT_MAX];
 };
 

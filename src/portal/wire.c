@@ -179,6 +179,10 @@ void floe_wsconn_free(struct floe_wsconn *c)
     floe__wire_ws_free(c);
     floe__wire_http_free(c);
     wire_free_messages(c);
+    if (c->out.data)
+        floe_wipe(c->out.data, c->out.cap); /* a client's request held its token */
+    if (c->head.data)
+        floe_wipe(c->head.data, c->head.cap);
     floe_mem_free(&a, c->out.data);
     floe_mem_free(&a, c->head.data);
     floe_mem_free(&a, c->wsin.data);
@@ -463,6 +467,10 @@ void floe_wsconn_handle_eof(struct floe_wsconn *c, floe_time now)
     c->eof = true;
     if (c->state == FLOE_WSCONN_CLOSED)
         return;
+    if (c->body_wait) { /* the refusal's body was cut short: say what came */
+        floe__wire_refusal_done(c, c->head.data + c->head.off, floe__wire_buf_pending(&c->head));
+        return;
+    }
     if (c->state == FLOE_WSCONN_CLOSING && c->local_close) {
         floe__wire_closed(c, 0, FLOE_WSCONN_BY_LOCAL, c->close_code, c->close_reason);
         return;
@@ -486,7 +494,9 @@ void floe_wsconn_handle_timeout(struct floe_wsconn *c, floe_time now)
 {
     if (!c || c->state == FLOE_WSCONN_CLOSED)
         return;
-    if (now >= c->handshake_deadline) {
+    if (now >= c->handshake_deadline && c->body_wait) {
+        floe__wire_refusal_done(c, c->head.data + c->head.off, floe__wire_buf_pending(&c->head));
+    } else if (now >= c->handshake_deadline) {
         floe__wire_fail(c, FLOE_ERR_TIMEOUT, FLOE_WSCONN_BY_LOCAL, FLOE_WS_CLOSE_ABNORMAL,
                         "handshake timed out");
     } else if (now >= c->close_deadline) {

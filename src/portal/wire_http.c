@@ -170,20 +170,27 @@ static int wire_parse_head(char *text, struct wire_head *out, struct floe_wsconn
     return WIRE_PARSE_OK;
 }
 
-/* Where the head ends (past its blank line) in b, or 0 when not yet. */
-static size_t wire_head_end(const struct wire_buf *b)
+/*
+ * Where the head ends (past its blank line) in b, or 0 when not yet. The scan
+ * starts where the last one stopped (*scan), so a head fed a byte at a time
+ * costs linear time.
+ */
+static size_t wire_head_end(const struct wire_buf *b, size_t *scan)
 {
     const uint8_t *d = b->data + b->off;
     size_t n = floe__wire_buf_pending(b), i;
 
-    for (i = 0; i + 1 < n; i++) {
+    for (i = *scan; i + 1 < n; i++) {
         if (d[i] != '\n')
             continue;
         if (d[i + 1] == '\n')
             return i + 2;
-        if (i + 2 < n && d[i + 1] == '\r' && d[i + 2] == '\n')
+        if (i + 2 >= n)
+            break;
+        if (d[i + 1] == '\r' && d[i + 2] == '\n')
             return i + 3;
     }
+    *scan = i;
     return 0;
 }
 
@@ -294,14 +301,52 @@ static int wire_status_line(const char *line, const char **reason)
     return status;
 }
 
-static void wire_client_refused(struct floe_wsconn *c, const char *reason)
+/* Content-Length as a number, or -1 when absent or not all digits (or too large). */
+static long wire_content_length(const struct wire_head *hd)
+{
+    const char *v = wire_find(hd->h, hd->n, "Content-Length");
+    long n = 0;
+
+    if (!v || !*v)
+        return -1;
+    for (; *v; v++) {
+        if (*v < '0' || *v > '9' || n > 100000000)
+            return -1;
+        n = n * 10 + (*v - '0');
+    }
+    return n;
+}
+
+void floe__wire_refusal_done(struct floe_wsconn *c, const uint8_t *body, size_t n)
 {
     char text[FLOE_WSCONN_TEXT_MAX];
+    size_t len = strlen(c->refusal);
 
-    snprintf(text, sizeof(text), "HTTP %d %s", c->http_status,
-             reason[0] ? reason : wire_reason_phrase(c->http_status));
+    memcpy(text, c->refusal, len + 1);
+    while (n && (body[n - 1] == '\n' || body[n - 1] == '\r' || body[n - 1] == ' '))
+        n--;
+    if (n && len + 3 < sizeof(text)) {
+        memcpy(text + len, ": ", 2);
+        floe__wire_copy_text(text + len + 2, sizeof(text) - len - 2, (const char *)body, n);
+    }
+    c->body_wait = 0;
     c->stats.drops[FLOE_WSCONN_DROP_HANDSHAKE]++;
     floe__wire_fail(c, FLOE_ERR_PROTOCOL, FLOE_WSCONN_BY_PEER, FLOE_WS_CLOSE_ABNORMAL, text);
+}
+
+/* Not 101: the status and its reason, and the body when a short one is on its way. */
+static void wire_client_refused(struct floe_wsconn *c, const struct wire_head *hd,
+                                const char *reason)
+{
+    long len = wire_content_length(hd);
+
+    snprintf(c->refusal, sizeof(c->refusal), "HTTP %d %.60s", c->http_status,
+             reason[0] ? reason : wire_reason_phrase(c->http_status));
+    if (len > 0 && len <= (long)WIRE_BODY_WAIT_MAX) {
+        c->body_wait = (size_t)len;
+        return;
+    }
+    floe__wire_refusal_done(c, NULL, 0);
 }
 
 static const char *wire_client_check_101(struct floe_wsconn *c, const struct wire_head *hd)
@@ -344,7 +389,7 @@ static void wire_client_head(struct floe_wsconn *c, floe_time now, char *text)
     }
     c->http_status = status;
     if (status != 101) {
-        wire_client_refused(c, reason);
+        wire_client_refused(c, &hd, reason);
         return;
     }
     bad = wire_client_check_101(c, &hd);
@@ -535,7 +580,8 @@ static int wire_server_alloc(struct floe_wsconn *c, size_t n)
 {
     const struct floe_allocator *a = &c->cfg.alloc;
 
-    c->req_buf = floe_mem_malloc(a, 2 * n + 2);
+    c->req_len = 2 * n + 2;
+    c->req_buf = floe_mem_malloc(a, c->req_len);
     c->req_token = floe_mem_calloc(a, 1, n + 1);
     c->headers = floe_mem_calloc(a, FLOE_WSCONN_HEADERS_MAX, sizeof(*c->headers));
     return (c->req_buf && c->req_token && c->headers) ? 0 : FLOE_ERR_NOMEM;
@@ -576,6 +622,7 @@ static void wire_server_head(struct floe_wsconn *c, const uint8_t *p, size_t n)
         return;
     }
     c->state = FLOE_WSCONN_REQUEST;
+    c->req_complete = true;
     memset(&ev, 0, sizeof(ev));
     ev.kind = FLOE_WSCONN_EV_REQUEST;
     floe__wire_event(c, &ev);
@@ -583,7 +630,7 @@ static void wire_server_head(struct floe_wsconn *c, const uint8_t *p, size_t n)
 
 const struct floe_wsconn_request *floe_wsconn_request(const struct floe_wsconn *c)
 {
-    if (!c || c->cfg.role != FLOE_WSCONN_SERVER || !c->req.method)
+    if (!c || !c->req_complete)
         return NULL;
     return &c->req;
 }
@@ -706,7 +753,12 @@ void floe__wire_http_input(struct floe_wsconn *c, floe_time now, const uint8_t *
                         "out of memory");
         return;
     }
-    end = wire_head_end(&c->head);
+    if (c->body_wait) { /* a refusal's body, for the error text */
+        if (floe__wire_buf_pending(&c->head) >= c->body_wait)
+            floe__wire_refusal_done(c, c->head.data + c->head.off, c->body_wait);
+        return;
+    }
+    end = wire_head_end(&c->head, &c->head_scan);
     if ((!end && floe__wire_buf_pending(&c->head) > FLOE_WSCONN_HEAD_MAX) ||
         end > FLOE_WSCONN_HEAD_MAX) {
         wire_head_too_large(c);
@@ -718,9 +770,22 @@ void floe__wire_http_input(struct floe_wsconn *c, floe_time now, const uint8_t *
         wire_server_head(c, c->head.data + c->head.off, end);
     else
         wire_client_head_bytes(c, now, c->head.data + c->head.off, end);
+    /* What came behind the head: frames (OPEN; a server holds them until it answers) or the
+     * start of a refusal's body, which stays in head until it is whole. */
     rest = floe__wire_buf_pending(&c->head) - end;
+    memmove(c->head.data, c->head.data + c->head.off + end, rest);
+    floe_wipe(c->head.data + rest, c->head.cap - rest); /* the token was in it */
+    c->head.off = 0;
+    c->head.len = rest;
+    c->head_scan = 0;
+    if (c->body_wait) {
+        if (rest >= c->body_wait)
+            floe__wire_refusal_done(c, c->head.data, c->body_wait);
+        return;
+    }
     if (rest && c->state != FLOE_WSCONN_CLOSED)
-        floe__wire_plain_input(c, now, c->head.data + c->head.off + end, rest);
+        floe__wire_plain_input(c, now, c->head.data, rest);
+    floe_wipe(c->head.data, c->head.cap);
     floe_mem_free(&c->cfg.alloc, c->head.data);
     memset(&c->head, 0, sizeof(c->head));
 }
@@ -731,6 +796,8 @@ void floe__wire_http_free(struct floe_wsconn *c)
         floe_wipe(c->req_token, strlen(c->req_token));
         floe_mem_free(&c->cfg.alloc, c->req_token);
     }
+    if (c->req_buf)
+        floe_wipe(c->req_buf, c->req_len);
     floe_mem_free(&c->cfg.alloc, c->req_buf);
     floe_mem_free(&c->cfg.alloc, c->headers);
     c->req_buf = c->req_token = NULL;

@@ -47,12 +47,16 @@ struct floe_wsconn {
     /* HTTP upgrade. */
     char ws_key[WIRE_KEY_LEN + 1]; /* client: the key sent; server: the key received */
     int http_status;
-    size_t body_wait; /* client: bytes of a refusal's body still awaited */
+    size_t body_wait; /* client: bytes of a refusal's body awaited (0: none) */
+    char refusal[80]; /* client: "HTTP 401 Unauthorized" while its body is awaited */
+    size_t head_scan; /* bytes of head already searched for its end */
     char *req_buf;    /* server: the request head, split in place */
+    size_t req_len;
     struct floe_wsconn_header *headers;
     struct floe_wsconn_request req;
     char *req_token;    /* decoded token */
     bool upgrade_asked; /* server: the request asked for a WebSocket (Upgrade: websocket) */
+    bool req_complete;  /* server: req is whole (REQUEST reported), not a refused half */
 
     /* WebSocket. */
     wslay_event_context_ptr ws;
@@ -88,6 +92,7 @@ void floe__wire_copy_text(char *out, size_t cap, const char *in, size_t len);
 int floe__wire_http_client_request(struct floe_wsconn *c);
 void floe__wire_http_input(struct floe_wsconn *c, floe_time now, const uint8_t *p, size_t n);
 void floe__wire_http_free(struct floe_wsconn *c);
+void floe__wire_refusal_done(struct floe_wsconn *c, const uint8_t *body, size_t n);
 int floe__wire_accept_key(char out[WIRE_ACCEPT_LEN + 1], const char *key);
 
 /* wire_ws.c: framing with wslay. */

@@ -421,7 +421,7 @@ static void test_refused_401(void)
     REQUIRE(e != NULL);
     CHECK_EQ(e->http_status, 401);
     CHECK_EQ(e->err, FLOE_ERR_PROTOCOL);
-    CHECK_STR(e->text, "HTTP 401 Unauthorized");
+    CHECK_STR(e->text, "HTTP 401 Unauthorized: no");
     CHECK_EQ(floe_wsconn_http_status(p.cl.c), 401);
     e = end_find(&p.cl, FLOE_WSCONN_EV_CLOSED);
     REQUIRE(e != NULL);
@@ -501,6 +501,7 @@ static void check_bad_request(const char *req, const char *status, enum floe_wsc
     REQUIRE(floe_wsconn_poll_event(sv, &ev) == 1);
     CHECK_EQ(ev.kind, FLOE_WSCONN_EV_CLOSED);
     CHECK(floe_wsconn_poll_event(sv, &ev) == 0);
+    CHECK(floe_wsconn_request(sv) == NULL); /* a refused request is not half given */
     floe_wsconn_free(sv);
 }
 
@@ -556,6 +557,50 @@ static void check_bad_answer(const char *answer, const char *text, enum floe_wsc
     CHECK_STR(e->text, text);
     CHECK_EQ(floe_wsconn_stats(p.cl.c)->drops[drop], 1);
     CHECK_EQ(floe_wsconn_state(p.cl.c), FLOE_WSCONN_CLOSED);
+    pair_free(&p);
+}
+
+/* A refusal's body arrives after its head, or never: the error says what came. */
+static void test_refusal_body(void)
+{
+    struct pair p;
+    uint8_t buf[4096];
+    const char *head = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 14\r\n\r\n{\"error\":";
+    const struct floe_wsconn_event *e;
+
+    REQUIRE(pair_new(&p, false) == 0);
+    (void)drain(p.cl.c, p.now, buf, sizeof(buf));
+    CHECK_EQ(floe_wsconn_handle_input(p.cl.c, p.now, (const uint8_t *)head, strlen(head)), 0);
+    end_events(&p, &p.cl);
+    CHECK(!end_find(&p.cl, FLOE_WSCONN_EV_ERROR)); /* the rest of the body is awaited */
+    CHECK_EQ(floe_wsconn_handle_input(p.cl.c, p.now, (const uint8_t *)"\"x\"}\n", 5), 0);
+    end_events(&p, &p.cl);
+    e = end_find(&p.cl, FLOE_WSCONN_EV_ERROR);
+    REQUIRE(e != NULL);
+    CHECK_STR(e->text, "HTTP 401 Unauthorized: {\"error\":\"x\"}");
+    CHECK_EQ(e->http_status, 401);
+    pair_free(&p);
+
+    REQUIRE(pair_new(&p, false) == 0);
+    (void)drain(p.cl.c, p.now, buf, sizeof(buf));
+    CHECK_EQ(floe_wsconn_handle_input(p.cl.c, p.now, (const uint8_t *)head, strlen(head)), 0);
+    floe_wsconn_handle_eof(p.cl.c, p.now);
+    end_events(&p, &p.cl);
+    e = end_find(&p.cl, FLOE_WSCONN_EV_ERROR);
+    REQUIRE(e != NULL);
+    CHECK_STR(e->text, "HTTP 401 Unauthorized: {\"error\":");
+    CHECK(end_find(&p.cl, FLOE_WSCONN_EV_CLOSED) != NULL);
+    pair_free(&p);
+
+    REQUIRE(pair_new(&p, false) == 0);
+    (void)drain(p.cl.c, p.now, buf, sizeof(buf));
+    CHECK_EQ(floe_wsconn_handle_input(p.cl.c, p.now, (const uint8_t *)head, strlen(head)), 0);
+    floe_wsconn_handle_timeout(p.cl.c, p.now + FLOE_SEC(10));
+    end_events(&p, &p.cl);
+    e = end_find(&p.cl, FLOE_WSCONN_EV_ERROR);
+    REQUIRE(e != NULL);
+    CHECK_EQ(e->http_status, 401);
+    CHECK_EQ(e->err, FLOE_ERR_PROTOCOL);
     pair_free(&p);
 }
 
@@ -1193,7 +1238,7 @@ static void test_tls_refused_401(void)
     e = end_find(&p.cl, FLOE_WSCONN_EV_ERROR);
     REQUIRE(e != NULL);
     CHECK_EQ(e->http_status, 401);
-    CHECK_STR(e->text, "HTTP 401 Unauthorized");
+    CHECK_STR(e->text, "HTTP 401 Unauthorized: no");
     CHECK_EQ(floe_wsconn_stats(p.cl.c)->drops[FLOE_WSCONN_DROP_TLS], 0);
     pair_free(&p);
 }
@@ -1290,6 +1335,7 @@ int main(void)
     FLOE_RUN(test_plain_http_get);
     FLOE_RUN(test_malformed_http);
     FLOE_RUN(test_client_bad_answer);
+    FLOE_RUN(test_refusal_body);
     FLOE_RUN(test_accept_key_rfc_example);
     FLOE_RUN(test_one_mib_limit);
     FLOE_RUN(test_oversized_frame_header);
