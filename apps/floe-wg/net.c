@@ -35,7 +35,7 @@ static int net_socket(uint16_t port, uint32_t mark, bool *v6)
     buf = NET_SOCKBUF;
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
-    if ((mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) != 0) ||
+    if ((mark && floe_io_udp_set_mark(fd, mark) != 0) ||
         bind(fd, *v6 ? (struct sockaddr *)&s6 : (struct sockaddr *)&s4,
              *v6 ? sizeof(s6) : sizeof(s4)) != 0) {
         int rc = -errno;
@@ -68,8 +68,7 @@ int wgd_udp_open(struct wgd *d, uint16_t port)
 
     /* The same port: the mark changes in place, 0 too (`fwmark off` must clear the old one). */
     if (d->udp_fd >= 0 && port == d->listen_port && port != 0)
-        return setsockopt(d->udp_fd, SOL_SOCKET, SO_MARK, &d->fwmark, sizeof(d->fwmark)) == 0 ? 0
-                                                                                              : -1;
+        return floe_io_udp_set_mark(d->udp_fd, d->fwmark) == 0 ? 0 : -1;
     fd = net_socket(port, d->fwmark, &v6);
     if (fd < 0) {
         floe_jsonlog_warn(&d->log, "udp", "cannot bind UDP port %u: %s", port, strerror(-fd));
