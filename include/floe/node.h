@@ -26,7 +26,9 @@
  *
  * Paths. Data goes on the pair ICE nominated; an authenticated WireGuard packet that arrives
  * on another path moves the sending path there (WireGuard roaming: the peer follows the
- * sender), so a peer that roamed is followed at once without waiting for ICE. Relayed paths
+ * sender), so a peer that roamed is followed at once without waiting for ICE; a path that
+ * followed the peer onto a relay goes back to ICE's selected pair when that pair is direct and
+ * answers a check (with a keepalive, so the peer follows too). Relayed paths
  * go through this node's relays (TURN Send/ChannelData) or to the peer's relayed address.
  * When the peer withdraws a candidate (it roamed), the peer-reflexive candidates learned
  * from it are dropped too, so ICE cannot stay on a stale selection. When a direct pair's checks
