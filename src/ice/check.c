@@ -45,6 +45,10 @@ static void check_remember_txn(struct ice_pair *p)
         p->prev_use_cand = (uint8_t)(p->prev_use_cand | (1u << slot));
     else
         p->prev_use_cand = (uint8_t)(p->prev_use_cand & ~(1u << slot));
+    if (p->sent_role == FLOE_ICE_CONTROLLED)
+        p->prev_controlled = (uint8_t)(p->prev_controlled | (1u << slot));
+    else
+        p->prev_controlled = (uint8_t)(p->prev_controlled & ~(1u << slot));
     p->prev_next = (uint8_t)((slot + 1) % ICE_PREV_TXIDS);
     if (p->n_prev < ICE_PREV_TXIDS)
         p->n_prev++;
@@ -264,16 +268,21 @@ static struct ice_creds check_creds(const struct floe_ice_agent *a, const struct
     return c;
 }
 
-/* RFC 8445 section 7.2.2: USERNAME, PRIORITY, role, USE-CANDIDATE, integrity, fingerprint. */
+/*
+ * RFC 8445 section 7.2.2: USERNAME, PRIORITY, role, USE-CANDIDATE, integrity, fingerprint.
+ * A check carries the role it was started with in every send (a retransmission is the same
+ * request), so a 487 always tells which role it refused (section 7.2.5.1).
+ */
 static long check_build_request(struct floe_ice_agent *a, const struct ice_pair *p,
-                                const uint8_t *txid, bool use_cand, uint8_t *buf, size_t cap)
+                                enum floe_ice_role role, const uint8_t *txid, bool use_cand,
+                                uint8_t *buf, size_t cap)
 {
     const struct floe_ice_candidate *l = &a->locals[p->local].c;
     struct ice_creds cr = check_creds(a, p);
     char user[2 * FLOE_ICE_UFRAG_MAX + 2];
     size_t ru = strlen(cr.remote_ufrag), lu = strlen(cr.local_ufrag);
     struct floe_stun_builder b;
-    bool ctl = a->role == FLOE_ICE_CONTROLLING;
+    bool ctl = role == FLOE_ICE_CONTROLLING;
 
     if (!cr.remote_key)
         return FLOE_ERR_STATE;
@@ -378,7 +387,7 @@ static void check_sent(struct floe_ice_agent *a, struct ice_pair *p, floe_time n
 static int check_emit_pair(struct floe_ice_agent *a, struct ice_pair *p, floe_time now,
                            uint8_t *buf, size_t cap, struct floe_ice_transmit *out)
 {
-    long n = check_build_request(a, p, p->txid, p->txn_use_cand, buf, cap);
+    long n = check_build_request(a, p, p->sent_role, p->txid, p->txn_use_cand, buf, cap);
 
     if (n < 0)
         return (int)n;
@@ -397,7 +406,7 @@ static int check_emit_consent(struct floe_ice_agent *a, uint8_t *buf, size_t cap
     long n;
 
     floe__ice_random(a, txid, FLOE_STUN_TXID_LEN);
-    n = check_build_request(a, p, txid, false, buf, cap);
+    n = check_build_request(a, p, a->role, txid, false, buf, cap);
     if (n == FLOE_ERR_STATE)
         a->consent_due = false; /* no key for this pair's generation: nothing to send */
     if (n < 0)

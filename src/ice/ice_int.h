@@ -51,9 +51,10 @@ struct ice_pair {
     uint8_t n_prev;               /* prev_txid[0..n_prev): cancelled checks whose answers count */
     uint8_t prev_next;            /* the slot of prev_txid the next cancelled check takes */
     uint8_t prev_use_cand;        /* bit i: cancelled check prev_txid[i] carried USE-CANDIDATE */
+    uint8_t prev_controlled;      /* bit i: cancelled check prev_txid[i] was sent as controlled */
     bool old_gen;                 /* the selected pair of the generation before a restart */
     uint32_t triggered;           /* position in the triggered queue, 0 = not queued */
-    enum floe_ice_role sent_role; /* role when the current check was started */
+    enum floe_ice_role sent_role; /* the role the current check carries (all its sends) */
     uint8_t txid[FLOE_STUN_TXID_LEN];
     uint8_t prev_txid[ICE_PREV_TXIDS][FLOE_STUN_TXID_LEN];
     uint32_t sends;

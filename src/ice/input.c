@@ -280,8 +280,14 @@ static void input_learn_local(struct floe_ice_agent *a, const struct ice_pair *p
     floe__ice_add_local_prflx(a, p->local, &mapped);
 }
 
+/*
+ * RFC 8445 section 7.2.5.1: a 487 switches the role only when the refused check carried the
+ * role the agent still has (sent_role: the role of the answered transaction, which may be a
+ * cancelled one); a 487 to a check sent before a switch is stale. Either way the pair is
+ * checked again with the current role.
+ */
 static void input_error_response(struct floe_ice_agent *a, struct ice_pair *p,
-                                 const struct floe_stun_msg *msg)
+                                 enum floe_ice_role sent_role, const struct floe_stun_msg *msg)
 {
     int code = 0;
     struct floe_span reason;
@@ -290,7 +296,7 @@ static void input_error_response(struct floe_ice_agent *a, struct ice_pair *p,
         return; /* the answer to a check a nomination cancelled: nothing to retry */
     if (floe_stun_get_error(msg, &code, &reason) == 0 && code == INPUT_ROLE_CONFLICT) {
         a->stats.role_conflicts++;
-        if (p->sent_role == a->role)
+        if (sent_role == a->role)
             floe__ice_set_role(a, a->role == FLOE_ICE_CONTROLLING ? FLOE_ICE_CONTROLLED
                                                                   : FLOE_ICE_CONTROLLING);
         p->state = FLOE_ICE_PAIR_WAITING;
@@ -308,6 +314,7 @@ static int input_response(struct floe_ice_agent *a, floe_time now, const struct 
     struct ice_pair *p = input_find_txn(a, msg->txid, &cancelled);
     bool consent = !p && input_is_consent_txn(a, msg->txid);
     struct floe_hmac *key = a->remote_key;
+    enum floe_ice_role sent_role = p ? p->sent_role : a->role;
 
     if (!p && (!consent || !input_on_selected_pair(a, path, from)))
         return input_drop(a, &a->stats.dropped_unmatched, "unmatched response", from,
@@ -321,15 +328,19 @@ static int input_response(struct floe_ice_agent *a, floe_time now, const struct 
         return input_drop(a, &a->stats.dropped_unauthenticated, "response not authenticated", from,
                           FLOE_ERR_INTEGRITY);
     a->stats.responses_received++;
-    if (cancelled >= 0)
+    if (cancelled >= 0) {
         p->txn_use_cand = ((unsigned)p->prev_use_cand >> (unsigned)cancelled) & 1u;
+        sent_role = (((unsigned)p->prev_controlled >> (unsigned)cancelled) & 1u)
+                        ? FLOE_ICE_CONTROLLED
+                        : FLOE_ICE_CONTROLLING;
+    }
     if (consent) {
         if (msg->cls == FLOE_STUN_SUCCESS)
             a->pairs[a->selected].last_response = now;
         return 0;
     }
     if (msg->cls == FLOE_STUN_ERROR) {
-        input_error_response(a, p, msg);
+        input_error_response(a, p, sent_role, msg);
         return 0;
     }
     if (!input_symmetric(a, p, path, from)) {

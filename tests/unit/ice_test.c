@@ -1670,6 +1670,70 @@ static void test_unsigned_error_dropped_apart(void)
     CHECK_EQ(st.pairs_failed, 0);
 }
 
+/* A peer's check as the controlling agent with tie-breaker tb, signed with pwd. */
+static long build_controlling_request(uint8_t *buf, size_t cap, const uint8_t *txid,
+                                      const char *user, const char *pwd, uint64_t tb)
+{
+    struct floe_stun_builder b;
+
+    floe_stun_build_init(&b, buf, cap, FLOE_STUN_BINDING, FLOE_STUN_REQUEST, txid);
+    floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, user, strlen(user));
+    floe_stun_add_u32(&b, FLOE_STUN_ATTR_PRIORITY, 1862270975u);
+    floe_stun_add_u64(&b, FLOE_STUN_ATTR_ICE_CONTROLLING, tb);
+    floe_stun_add_integrity_key(&b, (const uint8_t *)pwd, strlen(pwd));
+    floe_stun_add_fingerprint(&b);
+    return floe_stun_build_finish(&b);
+}
+
+/*
+ * RFC 8445 section 7.2.5.1: a 487 answering a check sent before the agent switched role is
+ * stale and must not switch it back. The agent (controlling, the lower tie-breaker) starts a
+ * check; the peer's check (controlling, higher) switches it to controlled and restarts that
+ * check; the new check goes out; then the peer's 487 to the first check arrives. It used to
+ * flip the agent back to controlling (the pair's role was the new check's), and two agents
+ * could flap until the nomination was missed (ice_test's property, seed 1746493252511392).
+ */
+static void test_stale_role_conflict_ignored(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_candidate h = host(1, 5000, 0), r = host(2, 6000, 0);
+    struct floe_ice_path path = {.local = h.addr};
+    struct floe_ice_transmit tx;
+    struct floe_stun_builder b;
+    struct floe_stun_msg m;
+    uint8_t buf[600], first[FLOE_STUN_TXID_LEN], peer_txid[FLOE_STUN_TXID_LEN] = {7};
+    const char *ufrag, *pwd;
+    char user[80];
+    long n;
+
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    cfg.tie_breaker = 1;
+    solo_setup(&cfg, true);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &r), 0);
+    REQUIRE(solo_next_request(0, FLOE_SEC(1), buf, sizeof(buf), &tx, &m));
+    CHECK(floe_stun_has(&m, FLOE_STUN_ATTR_ICE_CONTROLLING));
+    memcpy(first, m.txid, sizeof(first));
+    floe_ice_get_local_credentials(W.ag[0], &ufrag, &pwd);
+    snprintf(user, sizeof(user), "%s:%s", ufrag, PEER_UFRAG);
+    n = build_controlling_request(buf, sizeof(buf), peer_txid, user, pwd, UINT64_MAX);
+    REQUIRE(n > 0);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &path, &r.addr, buf, (size_t)n), 0);
+    CHECK_EQ(floe_ice_get_role(W.ag[0]), FLOE_ICE_CONTROLLED);
+    /* The restarted check goes out as controlled (the answer to the peer is no request). */
+    REQUIRE(solo_next_request(0, W.now + FLOE_SEC(1), buf, sizeof(buf), &tx, &m));
+    CHECK(memcmp(m.txid, first, sizeof(first)) != 0);
+    CHECK(floe_stun_has(&m, FLOE_STUN_ATTR_ICE_CONTROLLED));
+    floe_stun_build_init(&b, buf, sizeof(buf), FLOE_STUN_BINDING, FLOE_STUN_ERROR, first);
+    floe_stun_add_error(&b, 487, "Role Conflict");
+    floe_stun_add_integrity_key(&b, (const uint8_t *)PEER_PWD, strlen(PEER_PWD));
+    floe_stun_add_fingerprint(&b);
+    n = floe_stun_build_finish(&b);
+    REQUIRE(n > 0);
+    CHECK_EQ(floe_ice_handle_input(W.ag[0], W.now, &path, &r.addr, buf, (size_t)n), 0);
+    CHECK_EQ(floe_ice_get_role(W.ag[0]), FLOE_ICE_CONTROLLED);
+}
+
 /*
  * Item 5: a consent response refreshes the selected pair only when it arrives
  * on that pair's path from its remote address, and only for a consent request
@@ -1989,6 +2053,7 @@ int main(void)
     FLOE_RUN(test_connect_controlled_first);
     FLOE_RUN(test_role_conflict_both_controlling);
     FLOE_RUN(test_role_conflict_both_controlled);
+    FLOE_RUN(test_stale_role_conflict_ignored);
     FLOE_RUN(test_peer_reflexive_discovery);
     FLOE_RUN(test_relay_and_prflx_over_relay);
     FLOE_RUN(test_relayed_then_direct_reselected);
