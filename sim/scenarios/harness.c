@@ -369,6 +369,9 @@ static const struct floe_sim_scenario scen_table[] = {
     {"node-prop",
      "random topologies, roams, outages, idle: no false failure, exactly once; recovery p50/p99",
      floe__scen_node_prop, true},
+    {"node-prop-links",
+     "node-prop on the issue's links (25 ms one way, 5 ms jitter, 1 % loss): recovery p50/p99",
+     floe__scen_node_prop_links, true},
 };
 
 const struct floe_sim_scenario *floe_sim_scenarios(size_t *n)

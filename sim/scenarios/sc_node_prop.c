@@ -9,6 +9,8 @@
  * limit); every packet arrives at most once; no packet reaches the wrong peer; after each
  * roam data flows both ways again within NODE_PROP_RECOVERY. The recovery times (from the
  * moment the new network is usable to data both ways) are printed as p50/p99/max.
+ * node-prop-links is the same with every link as the issue states it (25 ms one way host to
+ * core, 5 ms jitter, 1 % loss) instead of drawn ones (5..50 ms, 0..10 ms, 0..5 %).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,7 @@ struct node_prop {
     size_t n_rec, max_rec;
     const char *bad;
     unsigned bad_run;
+    bool issue_links; /* the issue's links (25 ms, 5 ms jitter, 1 % loss), not drawn ones */
 };
 
 static uint64_t prop_draw(struct node_prop *np, uint64_t n)
@@ -140,6 +143,12 @@ static void prop_opts(struct node_prop *np, struct node_pair_opts *o)
     o->nat[1] = (enum floe__scen_nat)prop_draw(np, FLOE__SCEN_NAT_KINDS);
     o->roam_nat = (enum floe__scen_nat)(1 + prop_draw(np, FLOE__SCEN_NAT_KINDS - 1));
     o->gw_roam_nat = (enum floe__scen_nat)(1 + prop_draw(np, FLOE__SCEN_NAT_KINDS - 1));
+    if (np->issue_links) {
+        o->latency = FLOE_MS(25);
+        o->jitter = FLOE_MS(5);
+        o->loss = 0.01;
+        return;
+    }
     o->latency = FLOE_MS(5 + prop_draw(np, 46));
     o->jitter = FLOE_MS(prop_draw(np, 11));
     o->loss = (double)prop_draw(np, 6) / 100.0;
@@ -225,7 +234,9 @@ static void prop_verdict(struct node_prop *np, struct floe_sim_verdict *v, unsig
                          runs, (unsigned long long)np->n_rec, p50, p99, max);
 }
 
-int floe__scen_node_prop(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v)
+/* node-prop (drawn links) or node-prop-links (the issue's links) over so->runs runs. */
+static int prop_scenario(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v,
+                         bool issue_links)
 {
     unsigned runs = so->runs ? so->runs : NODE_PROP_RUNS, run;
     struct node_prop *np = calloc(1, sizeof(*np));
@@ -238,8 +249,11 @@ int floe__scen_node_prop(const struct floe_sim_scenario_opts *so, struct floe_si
         return floe__scen_setup_failed(v, "node-prop", FLOE_ERR_NOMEM);
     }
     np->max_rec = (size_t)runs * NODE_PROP_STEPS;
+    np->issue_links = issue_links;
     floe_xoshiro_seed(&np->x, so->seed);
-    snprintf(v->lanes[0], FLOE_SIM_LANE_NAME, "node: random topologies and transitions");
+    snprintf(v->lanes[0], FLOE_SIM_LANE_NAME, "%s",
+             issue_links ? "node: random topologies, links 25 ms, 5 ms jitter, 1 % loss"
+                         : "node: random topologies and transitions");
     for (run = 0; run < runs && rc == 0 && !np->bad; run++)
         rc = prop_run(so, np, run);
     if (rc == 0)
@@ -247,6 +261,16 @@ int floe__scen_node_prop(const struct floe_sim_scenario_opts *so, struct floe_si
     free(np->rec);
     free(np);
     return rc != 0 ? floe__scen_setup_failed(v, "node-prop run", rc) : 0;
+}
+
+int floe__scen_node_prop(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v)
+{
+    return prop_scenario(so, v, false);
+}
+
+int floe__scen_node_prop_links(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v)
+{
+    return prop_scenario(so, v, true);
 }
 
 int floe_sim_node_prop_bytes(const uint8_t *data, size_t len, char *why, size_t cap)
