@@ -19,7 +19,11 @@
  * ChannelData once a channel to the peer is bound, a Send indication while only
  * the permission is confirmed. Before the permission is confirmed, the payload
  * is queued inside the object (one per peer, the latest wins) and sent from
- * floe_turn_poll_transmit once the CreatePermission succeeds. The first send to
+ * floe_turn_poll_transmit right behind the CreatePermission's first send
+ * (config.optimistic_send: the server installs the permission before it relays the
+ * data that follows it on the same 5-tuple, so the data needs no round trip; one
+ * reordered or a lost request costs that payload, as any UDP loss would) or, without
+ * optimistic_send, once the CreatePermission succeeds. The first send to
  * a peer starts the CreatePermission and, once it is confirmed, a ChannelBind
  * (config.auto_channel). floe_turn_handle_input returns a peer's payload
  * borrowing the caller's datagram (no copy).
@@ -65,9 +69,12 @@ struct floe_turn_config {
     const char *software; /* SOFTWARE in requests; copied; NULL for none */
     bool want_ipv6;       /* ADDITIONAL-ADDRESS-FAMILY IPv6: ask for a second relayed address */
     bool auto_channel;    /* bind a channel after a peer's permission (default true) */
-    uint32_t lifetime_s;  /* LIFETIME asked for in Allocate and Refresh (default 600) */
-    uint32_t max_peers;   /* peers (permissions and channels) at once (default 64, <= 4096) */
-    size_t queue_bytes;   /* largest payload queued before a permission (default 1500) */
+    /* Data to a peer whose CreatePermission is on the wire but not answered yet goes right
+     * behind it instead of waiting a round trip for the answer (default true) */
+    bool optimistic_send;
+    uint32_t lifetime_s; /* LIFETIME asked for in Allocate and Refresh (default 600) */
+    uint32_t max_peers;  /* peers (permissions and channels) at once (default 64, <= 4096) */
+    size_t queue_bytes;  /* largest payload queued before a permission (default 1500) */
     floe_time permission_refresh;    /* refresh a used permission this long after it (240 s) */
     floe_time permission_lifetime;   /* the server's permission lifetime (300 s) */
     floe_time channel_rebind;        /* rebind a used channel this long after binding (300 s) */
@@ -186,7 +193,8 @@ floe_time floe_turn_poll_timeout(const struct floe_turn *t);
  * Frame data[0..len) for peer into out[0..cap), to send to the server: ChannelData
  * when a channel is bound, else a Send indication. data may overlap out. Before
  * the permission is confirmed (for this peer, or for another port of its IP: the
- * server's permissions are per IP address) the payload is queued (see the file comment;
+ * server's permissions are per IP address) and, with optimistic_send, before its
+ * CreatePermission went out, the payload is queued (see the file comment;
  * payloads over config.queue_bytes are dropped and counted) and 0 returned; the
  * permission is requested as needed, so drain floe_turn_poll_transmit after it.
  * Returns the datagram's length, 0 (queued), FLOE_ERR_INVALID_ARG,

@@ -316,6 +316,18 @@ static bool peer_ip_permitted(const struct floe_turn *t, const struct turn_peer 
     return false;
 }
 
+/*
+ * Whether p's CreatePermission is on the wire, unanswered: data sent now reaches the server
+ * behind it on the same 5-tuple, and the server installs the permission before it relays that
+ * data, so it need not wait the round trip for the answer (config.optimistic_send).
+ */
+static bool peer_perm_sent(const struct floe_turn *t, const struct turn_peer *p)
+{
+    return t->cfg.optimistic_send && p->perm.req.active &&
+           p->perm.req.method == FLOE_STUN_CREATE_PERMISSION &&
+           p->perm.req.txn.first_sent != FLOE_TIME_NEVER;
+}
+
 long floe_turn_encapsulate(struct floe_turn *t, floe_time now, const struct floe_addr *peer,
                            const uint8_t *data, size_t len, uint8_t *out, size_t cap)
 {
@@ -335,13 +347,13 @@ long floe_turn_encapsulate(struct floe_turn *t, floe_time now, const struct floe
         return peer_frame(t, p, data, len, out, cap);
     if (!p->perm.req.active)
         lease_start(t, p, &p->perm, FLOE_STUN_CREATE_PERMISSION, now);
-    if (peer_ip_permitted(t, p))
+    if (peer_ip_permitted(t, p) || peer_perm_sent(t, p))
         return peer_frame(t, p, data, len, out, cap);
     peer_queue(t, p, data, len);
     return 0;
 }
 
-/* The first payload queued for a peer whose permission is now confirmed. */
+/* The first payload queued for a peer whose permission is now confirmed (or requested). */
 long floe__turn_peers_flush(struct floe_turn *t, uint8_t *buf, size_t cap)
 {
     uint32_t i;
@@ -350,7 +362,7 @@ long floe__turn_peers_flush(struct floe_turn *t, uint8_t *buf, size_t cap)
     for (i = 0; i < t->n_peers; i++) {
         struct turn_peer *p = &t->peers[i];
 
-        if (!p->has_queued || p->perm.state != TURN_LEASE_OK)
+        if (!p->has_queued || (p->perm.state != TURN_LEASE_OK && !peer_perm_sent(t, p)))
             continue;
         n = peer_frame(t, p, p->queued, p->queued_len, buf, cap);
         if (n >= 0)

@@ -15,6 +15,7 @@ void floe_turn_config_default(struct floe_turn_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->auto_channel = true;
+    cfg->optimistic_send = true;
     cfg->lifetime_s = TURN_DEFAULT_LIFETIME_S;
     cfg->max_peers = TURN_DEFAULT_MAX_PEERS;
     cfg->queue_bytes = TURN_DEFAULT_QUEUE_BYTES;

@@ -509,6 +509,64 @@ static void test_permission_per_ip(void)
     net_free(&n);
 }
 
+/* Drain c's transmits without delivering them: their kinds and lengths into out. */
+static size_t drain_held(struct net *n, struct net_client *c, uint8_t held[][256], size_t *lens,
+                         size_t max)
+{
+    struct floe_addr to;
+    size_t k = 0;
+    long len;
+
+    while (k < max && (len = floe_turn_poll_transmit(c->t, n->now, held[k], 256, &to)) > 0)
+        lens[k++] = (size_t)len;
+    return k;
+}
+
+static bool held_is(const uint8_t *buf, size_t len, uint16_t method, enum floe_stun_class cls)
+{
+    struct floe_stun_msg msg;
+
+    return floe_stun_decode(&msg, buf, len) == 0 && msg.method == method && msg.cls == cls;
+}
+
+/*
+ * The first payload to a new peer goes in the same flight as its CreatePermission, right
+ * behind it (the server installs the permission before it relays what follows on the same
+ * 5-tuple), not a round trip later; so does data sent while the request is unanswered. After
+ * a roam this is one relay round trip less before the first packet reaches the peer.
+ */
+static void test_data_behind_permission(void)
+{
+    uint8_t held[4][256], out[256];
+    size_t lens[4], k, i;
+    struct net n;
+    struct net_client *c;
+    long len;
+
+    net_init(&n, NULL);
+    c = net_allocated(&n, "secret");
+    REQUIRE(c);
+    len = floe_turn_encapsulate(c->t, n.now, &peer_addr, (const uint8_t *)"first", 5, out,
+                                sizeof(out));
+    CHECK_EQ(len, 0); /* the request is not on the wire yet: queued */
+    k = drain_held(&n, c, held, lens, 4);
+    REQUIRE(k == 2);
+    CHECK(held_is(held[0], lens[0], FLOE_STUN_CREATE_PERMISSION, FLOE_STUN_REQUEST));
+    CHECK(held_is(held[1], lens[1], FLOE_STUN_SEND, FLOE_STUN_INDICATION));
+    len = floe_turn_encapsulate(c->t, n.now, &peer_addr, (const uint8_t *)"second", 6, out,
+                                sizeof(out));
+    CHECK(len > 0); /* behind the unanswered request: framed at once */
+    /* Delivered in order, the relay installs the permission, then relays both payloads. */
+    for (i = 0; i < k; i++)
+        net_to_server(&n, c, held[i], lens[i]);
+    CHECK(peer_got(&n, "first"));
+    if (len > 0)
+        net_to_server(&n, c, out, (size_t)len);
+    CHECK(peer_got(&n, "second"));
+    CHECK_EQ(n.peer_count, 2);
+    net_free(&n);
+}
+
 static void test_auto_channel_and_echo(void)
 {
     struct net n;
@@ -1146,6 +1204,7 @@ int main(void)
     FLOE_RUN(test_stale_nonce_on_allocate);
     FLOE_RUN(test_send_indication_then_channeldata);
     FLOE_RUN(test_permission_per_ip);
+    FLOE_RUN(test_data_behind_permission);
     FLOE_RUN(test_auto_channel_and_echo);
     FLOE_RUN(test_encapsulate_in_place);
     FLOE_RUN(test_permission_refresh);
