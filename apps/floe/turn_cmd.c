@@ -33,11 +33,18 @@ struct turn_cmd {
     uint16_t channel;
     char probe[64];
     size_t probe_len;
-    floe_time sent_at, rtt;
+    floe_time sent_at, rtt; /* rtt from the latest send of the probe */
+    floe_time resend_at;    /* the probe again while no echo came: UDP loses it, or the peer */
+    floe_time resend_every; /* was not listening yet; FLOE_TIME_NEVER outside the echo phase */
     bool echoed;
 };
 
+/* The probe's first resend after this, doubling up to TURN_CMD_RESEND_MAX. */
+#define TURN_CMD_RESEND_MIN FLOE_MS(250)
+#define TURN_CMD_RESEND_MAX FLOE_SEC(2)
+
 static int turn_cmd_fail(int code, const char *fmt, ...) FLOE_PRINTF(2, 3);
+static int turn_cmd_probe_out(struct turn_cmd *c);
 
 static int turn_cmd_fail(int code, const char *fmt, ...)
 {
@@ -243,6 +250,7 @@ static void turn_cmd_input(struct turn_cmd *c, const uint8_t *buf, size_t len,
         return;
     c->echoed = true;
     c->rtt = now - c->sent_at;
+    c->resend_at = FLOE_TIME_NEVER;
 }
 
 /* Drive the client until done(c), a failure or the deadline. 0 or an exit code. */
@@ -260,6 +268,8 @@ static int turn_cmd_until(struct turn_cmd *c, bool (*done)(const struct turn_cmd
             return rc;
         if (done(c))
             return FLOE_CLI_EXIT_OK;
+        if (floe_io_now() >= c->resend_at && (rc = turn_cmd_probe_out(c)) != FLOE_CLI_EXIT_OK)
+            return rc;
         if (floe_io_now() >= c->deadline && c->quiet)
             return FLOE_CLI_EXIT_FAIL;
         if (floe_io_now() >= c->deadline) {
@@ -267,8 +277,9 @@ static int turn_cmd_until(struct turn_cmd *c, bool (*done)(const struct turn_cmd
             return turn_cmd_fail(FLOE_CLI_EXIT_FAIL, "timed out after %s s waiting for %s", secs,
                                  c->phase);
         }
-        n = floe_io_udp_recv(c->fd, buf, sizeof(buf), &from,
-                             floe_time_min(floe_turn_poll_timeout(c->t), c->deadline));
+        n = floe_io_udp_recv(
+            c->fd, buf, sizeof(buf), &from,
+            floe_time_min(floe_time_min(floe_turn_poll_timeout(c->t), c->deadline), c->resend_at));
         if (n == FLOE_ERR_TIMEOUT)
             floe_turn_handle_timeout(c->t, floe_io_now());
         else if (n < 0)
@@ -298,18 +309,15 @@ static bool turn_cmd_closed(const struct turn_cmd *c)
     return floe_turn_get_state(c->t) == FLOE_TURN_IDLE;
 }
 
-/* Send the probe to the peer through the channel. */
-static int turn_cmd_send_probe(struct turn_cmd *c)
+/* Send the probe (again) to the peer through the channel; the next resend is due later. */
+static int turn_cmd_probe_out(struct turn_cmd *c)
 {
-    uint8_t rnd[8], out[256];
+    uint8_t out[256];
     long n;
 
-    if (floe_crypto_random(rnd, sizeof(rnd)) < 0)
-        return turn_cmd_fail(FLOE_CLI_EXIT_FAIL, "cannot draw random bytes");
-    c->probe_len = (size_t)snprintf(c->probe, sizeof(c->probe),
-                                    "floe turn probe %02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
-                                    rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
     c->sent_at = floe_io_now();
+    c->resend_at = floe_time_add(c->sent_at, c->resend_every);
+    c->resend_every = floe_time_min(c->resend_every * 2, TURN_CMD_RESEND_MAX);
     n = floe_turn_encapsulate(c->t, c->sent_at, &c->peer, (const uint8_t *)c->probe, c->probe_len,
                               out, sizeof(out));
     if (n < 0)
@@ -320,12 +328,27 @@ static int turn_cmd_send_probe(struct turn_cmd *c)
     return FLOE_CLI_EXIT_OK;
 }
 
+/* Draw the probe and send it; it goes again while no echo came (turn_cmd_until). */
+static int turn_cmd_send_probe(struct turn_cmd *c)
+{
+    uint8_t rnd[8];
+
+    if (floe_crypto_random(rnd, sizeof(rnd)) < 0)
+        return turn_cmd_fail(FLOE_CLI_EXIT_FAIL, "cannot draw random bytes");
+    c->probe_len = (size_t)snprintf(c->probe, sizeof(c->probe),
+                                    "floe turn probe %02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
+                                    rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    c->resend_every = TURN_CMD_RESEND_MIN;
+    return turn_cmd_probe_out(c);
+}
+
 /* Allocate, bind, echo: the exchange proper. */
 static int turn_cmd_exchange(struct turn_cmd *c)
 {
     int rc;
 
     c->deadline = floe_io_now() + c->o->timeout;
+    c->resend_at = FLOE_TIME_NEVER;
     c->phase = "the allocation";
     if (floe_turn_allocate(c->t, floe_io_now()) < 0)
         return turn_cmd_fail(FLOE_CLI_EXIT_FAIL, "cannot start the allocation");
@@ -342,7 +365,10 @@ static int turn_cmd_exchange(struct turn_cmd *c)
         c->phase = "the peer's echo";
         rc = turn_cmd_send_probe(c);
     }
-    return rc == FLOE_CLI_EXIT_OK ? turn_cmd_until(c, turn_cmd_echoed) : rc;
+    if (rc == FLOE_CLI_EXIT_OK)
+        rc = turn_cmd_until(c, turn_cmd_echoed);
+    c->resend_at = FLOE_TIME_NEVER;
+    return rc;
 }
 
 /* Delete the allocation; waits at most a second for the answer. */
@@ -405,6 +431,7 @@ int floe_cli_turn_run(const struct floe_cli_turn_opts *o)
     memset(&c, 0, sizeof(c));
     c.o = o;
     c.fd = -1;
+    c.resend_at = FLOE_TIME_NEVER;
     if (floe_jsonlog_open(&c.log, o->log_file, o->log_level) < 0)
         return turn_cmd_fail(FLOE_CLI_EXIT_FAIL, "cannot open log file '%s': %s", o->log_file,
                              strerror(errno));

@@ -6,18 +6,103 @@
  * A peer entry lives until the allocation is lost, closed or reset; its index
  * gives its channel number, so a number is never reused for another peer
  * within one allocation (section 12: a number stays tied to its peer).
+ *
+ * Nothing is scanned per packet: a channel number is an index, an address is a hash lookup
+ * (peers_by_addr), and the entries of one IP (permissions are per IP) hang off peers_by_ip.
  */
 #include <string.h>
 
 #include "turn_int.h"
 
-struct turn_peer *floe__turn_peer_find(struct floe_turn *t, const struct floe_addr *addr)
+/* The table and its indexes, for max_peers entries. 0 or FLOE_ERR_NOMEM (nothing kept). */
+int floe__turn_peers_init(struct floe_turn *t)
+{
+    const struct floe_allocator *a = &t->cfg.alloc;
+
+    t->peers = floe_mem_calloc(a, t->cfg.max_peers, sizeof(*t->peers));
+    if (!t->peers || floe__map_init(&t->peers_by_addr, a, t->cfg.max_peers) < 0 ||
+        floe__map_init(&t->peers_by_ip, a, t->cfg.max_peers) < 0) {
+        floe__turn_peers_deinit(t);
+        return FLOE_ERR_NOMEM;
+    }
+    return 0;
+}
+
+void floe__turn_peers_deinit(struct floe_turn *t)
+{
+    if (t->peers)
+        floe__turn_peers_clear(t);
+    floe_mem_free(&t->cfg.alloc, t->peers);
+    floe__map_free(&t->peers_by_addr, &t->cfg.alloc);
+    floe__map_free(&t->peers_by_ip, &t->cfg.alloc);
+    t->peers = NULL;
+}
+
+static struct turn_peer *peer_scan(struct floe_turn *t, const struct floe_addr *addr)
 {
     uint32_t i;
 
     for (i = 0; i < t->n_peers; i++) {
         if (floe_addr_eq(&t->peers[i].addr, addr))
             return &t->peers[i];
+    }
+    return NULL;
+}
+
+/* The entry of addr or NULL: one hash lookup. */
+struct turn_peer *floe__turn_peer_find(struct floe_turn *t, const struct floe_addr *addr)
+{
+    uint32_t i;
+
+    if (t->peers_unindexed)
+        return peer_scan(t, addr);
+    i = floe__map_get(&t->peers_by_addr, floe__map_hash_addr(addr, false));
+    if (i == FLOE__MAP_NONE || !floe_addr_eq(&t->peers[i].addr, addr))
+        return NULL;
+    return &t->peers[i];
+}
+
+/* Index the new entry i: by address, and at the head of its IP's list. */
+static void peer_index(struct floe_turn *t, uint32_t i)
+{
+    struct turn_peer *p = &t->peers[i];
+    uint64_t key = floe__map_hash_addr(&p->addr, false);
+    uint64_t ip_key = floe__map_hash_addr(&p->addr, true);
+    uint32_t head = floe__map_get(&t->peers_by_ip, ip_key);
+
+    if (floe__map_get(&t->peers_by_addr, key) != FLOE__MAP_NONE ||
+        (head != FLOE__MAP_NONE && !floe_addr_ip_eq(&t->peers[head].addr, &p->addr))) {
+        t->peers_unindexed = true;
+        return;
+    }
+    floe__map_put(&t->peers_by_addr, key, i);
+    p->ip_next = head;
+    floe__map_put(&t->peers_by_ip, ip_key, i);
+}
+
+/* An entry of addr's IP other than except whose permission is at least min, or NULL. */
+static struct turn_peer *peer_of_ip(struct floe_turn *t, const struct floe_addr *addr,
+                                    const struct turn_peer *except, enum turn_lease_state min)
+{
+    uint32_t i;
+
+    if (t->peers_unindexed) {
+        for (i = 0; i < t->n_peers; i++) {
+            struct turn_peer *o = &t->peers[i];
+
+            if (o != except && o->perm.state >= min && floe_addr_ip_eq(&o->addr, addr))
+                return o;
+        }
+        return NULL;
+    }
+    i = floe__map_get(&t->peers_by_ip, floe__map_hash_addr(addr, true));
+    for (; i != FLOE__MAP_NONE; i = t->peers[i].ip_next) {
+        struct turn_peer *o = &t->peers[i];
+
+        if (!floe_addr_ip_eq(&o->addr, addr))
+            return NULL;
+        if (o != except && o->perm.state >= min)
+            return o;
     }
     return NULL;
 }
@@ -50,6 +135,7 @@ int floe__turn_peer_get(struct floe_turn *t, const struct floe_addr *addr, struc
     memset(p, 0, sizeof(*p));
     p->addr = *addr;
     p->perm.next = p->chan.next = FLOE_TIME_NEVER;
+    peer_index(t, t->n_peers - 1);
     *out = p;
     return 0;
 }
@@ -66,6 +152,9 @@ void floe__turn_peers_clear(struct floe_turn *t)
     if (t->n_peers)
         memset(t->peers, 0, t->n_peers * sizeof(*t->peers));
     t->n_peers = 0;
+    floe__map_clear(&t->peers_by_addr);
+    floe__map_clear(&t->peers_by_ip);
+    t->peers_unindexed = false;
 }
 
 /* ------------------------------------------------------------------ leases */
@@ -303,17 +392,9 @@ static void peer_queue(struct floe_turn *t, struct turn_peer *p, const uint8_t *
  * IP address (RFC 8656 section 9), so data to p may go before p's own lease is confirmed.
  * Asked only while p's permission is not confirmed yet.
  */
-static bool peer_ip_permitted(const struct floe_turn *t, const struct turn_peer *p)
+static bool peer_ip_permitted(struct floe_turn *t, const struct turn_peer *p)
 {
-    uint32_t i;
-
-    for (i = 0; i < t->n_peers; i++) {
-        const struct turn_peer *o = &t->peers[i];
-
-        if (o != p && o->perm.state == TURN_LEASE_OK && floe_addr_ip_eq(&o->addr, &p->addr))
-            return true;
-    }
-    return false;
+    return peer_of_ip(t, &p->addr, p, TURN_LEASE_OK) != NULL;
 }
 
 /*
@@ -411,16 +492,10 @@ int floe__turn_data_in(struct floe_turn *t, floe_time now, const uint8_t *buf, s
 static struct turn_peer *peer_permitted(struct floe_turn *t, const struct floe_addr *from)
 {
     struct turn_peer *p = floe__turn_peer_find(t, from);
-    uint32_t i;
 
     if (p && p->perm.state != TURN_LEASE_NONE)
         return p;
-    for (i = 0; i < t->n_peers; i++) {
-        p = &t->peers[i];
-        if (floe_addr_ip_eq(&p->addr, from) && p->perm.state != TURN_LEASE_NONE)
-            return p;
-    }
-    return NULL;
+    return peer_of_ip(t, from, NULL, TURN_LEASE_PENDING);
 }
 
 int floe__turn_data_indication(struct floe_turn *t, floe_time now, const struct floe_stun_msg *msg,

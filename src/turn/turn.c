@@ -58,8 +58,7 @@ int floe_turn_new(struct floe_turn **out, const struct floe_turn_config *cfg)
     if (!t)
         return FLOE_ERR_NOMEM;
     t->cfg = *cfg;
-    t->peers = floe_mem_calloc(&cfg->alloc, cfg->max_peers, sizeof(*t->peers));
-    if (!t->peers) {
+    if (floe__turn_peers_init(t) < 0) {
         floe_mem_free(&cfg->alloc, t);
         return FLOE_ERR_NOMEM;
     }
@@ -81,8 +80,7 @@ void floe_turn_free(struct floe_turn *t)
     if (!t)
         return;
     al = t->cfg.alloc;
-    floe__turn_peers_clear(t);
-    floe_mem_free(&al, t->peers);
+    floe__turn_peers_deinit(t);
     floe_wipe(t, sizeof(*t));
     floe_mem_free(&al, t);
 }

@@ -5,6 +5,8 @@
 #include "floe/relay.h" /* FLOE_TURN_ERR_* codes */
 #include "floe/turn.h"
 
+#include "core/map_int.h"
+
 #define TURN_TARGET "floe::turn"
 #define TURN_MAX_PEERS_LIMIT 4096u /* channel numbers 0x4000..0x4FFF */
 #define TURN_MAX_STALE 3           /* 438 retries of one request in a row */
@@ -37,6 +39,7 @@ struct turn_lease {
 
 struct turn_peer {
     struct floe_addr addr;
+    uint32_t ip_next; /* the next older entry of the same IP, FLOE__MAP_NONE at the end */
     bool in_use;
     struct turn_lease perm;
     struct turn_lease chan; /* channel number: FLOE_CHANNEL_MIN + index */
@@ -73,6 +76,12 @@ struct floe_turn {
     struct turn_req bind_req;    /* keepalive Binding */
     struct turn_peer *peers;
     uint32_t n_peers;
+    /* Peer lookups without a scan (a channel number is an index already): peers by address,
+     * and the newest entry of each IP (then ip_next). Two keys sharing a hash (never seen, but
+     * possible) set peers_unindexed, and lookups scan peers until the table is cleared. */
+    struct floe__map peers_by_addr;
+    struct floe__map peers_by_ip;
+    bool peers_unindexed;
 
     struct floe_turn_event events[FLOE_TURN_EVENT_QUEUE];
     size_t ev_head, ev_len;
@@ -107,6 +116,8 @@ int floe__turn_set_realm_nonce(struct floe_turn *t, const struct floe_stun_msg *
 int floe__turn_response(struct floe_turn *t, floe_time now, const struct floe_stun_msg *msg);
 
 /* peer.c */
+int floe__turn_peers_init(struct floe_turn *t);
+void floe__turn_peers_deinit(struct floe_turn *t);
 struct turn_peer *floe__turn_peer_find(struct floe_turn *t, const struct floe_addr *addr);
 int floe__turn_peer_get(struct floe_turn *t, const struct floe_addr *addr, struct turn_peer **out);
 void floe__turn_peers_clear(struct floe_turn *t);

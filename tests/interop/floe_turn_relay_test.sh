@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # floe through floe: `floe turn` allocates on floe-relay, binds a channel to coturn's
 # echo peer and gets its message back, with a static user and with REST credentials;
-# a peer the relay's policy forbids is refused with 403. Never skipped.
+# a peer the relay's policy forbids is refused with 403; a peer that starts listening only
+# after the first probe went out still answers (the probe is sent again). Never skipped.
 set -euo pipefail
 
 : "${FLOE_SOURCE_DIR:?FLOE_SOURCE_DIR must point at the source tree}"
@@ -34,8 +35,9 @@ PIDS+=($!)
 wait_udp "$PEER_PORT"
 wait_udp "$PORT"
 
+# check_json [PEER_PORT]: $TMP/out is floe turn's answer through the relay to that peer.
 check_json() {
-    jq -e --arg srv "127.0.0.1:$PORT" --arg peer "127.0.0.1:$PEER_PORT" '
+    jq -e --arg srv "127.0.0.1:$PORT" --arg peer "127.0.0.1:${1:-$PEER_PORT}" '
         .server == $srv and .peer == $peer and (.relayed | startswith("127.0.0.1:62"))
         and (.reflexive | startswith("127.0.0.1:")) and .rtt_ms > 0' "$TMP/out" >/dev/null ||
         fail "unexpected answer: $(cat "$TMP/out")"
@@ -52,6 +54,28 @@ echo "--- REST credentials"
     --peer "127.0.0.1:$PEER_PORT" >"$TMP/out" || fail "floe turn (REST) failed"
 cat "$TMP/out"
 check_json
+
+echo "--- a peer listening only after the first probe was lost: the probe goes again"
+LATE_PORT=$(floe_free_udp_port)
+"$FLOE" turn --json --timeout 10 --log-level info --server "127.0.0.1:$PORT" --user alice \
+    --password secret --peer "127.0.0.1:$LATE_PORT" >"$TMP/out" 2>"$TMP/late.log" &
+TURN_PID=$!
+PIDS+=("$TURN_PID")
+i=0
+until grep channel_established "$TMP/late.log" >/dev/null; do
+    [ "$i" -lt 100 ] || fail "floe turn bound no channel within 10 s: $(cat "$TMP/late.log")"
+    kill -0 "$TURN_PID" 2>/dev/null || fail "floe turn ended early: $(cat "$TMP/late.log")"
+    sleep 0.1
+    i=$((i + 1))
+done
+sleep 0.5 # the probe went out to a port nobody holds: lost
+turnutils_peer -L 127.0.0.1 -p "$LATE_PORT" >"$TMP/late_peer.out" 2>&1 &
+PIDS+=($!)
+rc=0
+wait "$TURN_PID" || rc=$?
+[ "$rc" -eq 0 ] || fail "floe turn to a late peer exited $rc: $(tail -n 3 "$TMP/late.log")"
+cat "$TMP/out"
+check_json "$LATE_PORT"
 
 echo "--- wrong secret and forbidden peer"
 rc=0

@@ -6,6 +6,7 @@
  * config; a --relay-ports range overlapping the kernel's ephemeral ports is logged at start.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -43,20 +44,53 @@ static int ht_hold(uint16_t port)
 }
 
 /* Hold HT_SPAN consecutive loopback ports into fds; their first port, 0 if none found. */
+/* The kernel's ephemeral port range into lo, hi (32768-60999 when it cannot be read). */
+static void ht_ephemeral(uint16_t *lo, uint16_t *hi)
+{
+    char text[64] = "";
+    FILE *f = fopen(RELAYD_LOCAL_RANGE_PATH, "re");
+
+    if (f) {
+        size_t n = fread(text, 1, sizeof(text) - 1, f);
+
+        text[n] = '\0';
+        fclose(f);
+    }
+    if (relayd_parse_local_range(text, lo, hi) < 0) {
+        *lo = 32768;
+        *hi = 60999;
+    }
+}
+
+/* Whether base..base+HT_SPAN-1 is clear of the ephemeral range lo..hi. */
+static bool ht_outside(uint32_t base, uint16_t lo, uint16_t hi)
+{
+    return base + HT_SPAN - 1 < lo || base > hi;
+}
+
+/*
+ * HT_SPAN ports held from base, none of them ephemeral: a port of the range left free must
+ * stay free, and any socket bound to port 0 (this test's clients, other programs) could
+ * take an ephemeral one between its close and the relay's bind (a 508 seen once under ASan).
+ */
 static uint16_t ht_hold_range(int *fds)
 {
+    uint16_t lo, hi;
+    uint32_t base;
     int attempt, i;
 
-    for (attempt = 0; attempt < 50; attempt++) {
-        uint16_t base = (uint16_t)(20000 + (floe_xoshiro_next(&ht_rng) % 600) * 64);
-
+    ht_ephemeral(&lo, &hi);
+    for (attempt = 0; attempt < 200; attempt++) {
+        base = 10000 + (uint32_t)(floe_xoshiro_next(&ht_rng) % 860) * 64;
+        if (!ht_outside(base, lo, hi))
+            continue;
         for (i = 0; i < HT_SPAN; i++) {
-            fds[i] = ht_hold((uint16_t)(base + i));
+            fds[i] = ht_hold((uint16_t)(base + (uint32_t)i));
             if (fds[i] < 0)
                 break;
         }
         if (i == HT_SPAN)
-            return base;
+            return (uint16_t)base;
         while (i-- > 0)
             floe_io_close(fds[i]);
     }
@@ -70,12 +104,14 @@ static uint16_t ht_hold_range(int *fds)
 static void test_relayed_port_taken(void)
 {
     int fds[HT_SPAN], i, round;
-    uint16_t base = ht_hold_range(fds), free_port;
+    uint16_t base = ht_hold_range(fds), free_port, lo, hi;
     struct rh_daemon t;
     struct rh_client c;
     char ports[32];
 
     REQUIRE(base != 0);
+    ht_ephemeral(&lo, &hi);
+    CHECK(ht_outside(base, lo, hi)); /* else the free port is anyone's to take */
     free_port = (uint16_t)(base + 37);
     floe_io_close(fds[37]);
     fds[37] = -1;
