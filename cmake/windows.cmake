@@ -2,8 +2,8 @@
 # - Windows 10 APIs, C99 printf/scanf from mingw (the same text as the Linux build prints).
 # - OpenSSL libcrypto and libssl built once per build tree from Debian's source package into
 #   FLOE_WIN_OPENSSL_DIR (default: <build>/openssl), imported as OpenSSL::Crypto and
-#   OpenSSL::SSL; the portal client's jansson and wslay likewise (scripts/mingw-lib.sh) into
-#   <build>/jansson and <build>/wslay, imported as Jansson::Jansson and Wslay::Wslay.
+#   OpenSSL::SSL; the portal client's jansson likewise (scripts/mingw-lib.sh) into
+#   <build>/jansson, imported as Jansson::Jansson (the WebSocket frames are our own code).
 # - ctest runs the Windows programs under wine64 in a prefix inside the build tree.
 add_compile_definitions(_WIN32_WINNT=0x0A00 WINVER=0x0A00 __USE_MINGW_ANSI_STDIO=1
                         WIN32_LEAN_AND_MEAN)
@@ -52,7 +52,6 @@ function(floe_win_lib name target link)
   set(FLOE_WIN_HAVE_${_up} ON PARENT_SCOPE)
 endfunction()
 floe_win_lib(jansson Jansson::Jansson advapi32) # CryptGenRandom for its hash seed
-floe_win_lib(wslay Wslay::Wslay ws2_32)         # htons and friends
 
 # Tests: the cross-compiling emulator is wine64 with a prefix of this build tree (created by
 # the wine.prefix fixture; root may use it since root owns it). WINEDEBUG=-all keeps Wine's

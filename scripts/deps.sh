@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential cmake pkg-config clang clang-format libclang-rt-14-dev libssl-dev zlib1g-dev \
 jq coturn iproute2 nftables wireguard-tools wireguard-go iperf3 socat iputils-ping bc \
-libnice-dev liburing-dev libwslay-dev libjansson-dev libmnl-dev libsqlite3-dev sqlite3 libpq-dev postgresql \
+libnice-dev liburing-dev libjansson-dev libmnl-dev libsqlite3-dev sqlite3 libpq-dev postgresql \
 python3-websockets \
 gcc-mingw-w64-x86-64-posix libz-mingw-w64-dev wine wine64 dpkg-dev"
 

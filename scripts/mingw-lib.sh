@@ -4,7 +4,7 @@
 # names the same version. The sources are compiled directly (no configure run: the few
 # settings those configure scripts would find for mingw-w64 are written below), which keeps
 # each library to a few seconds. Usage: mingw-lib.sh NAME DIR [VERSION]
-#   NAME     jansson (2.14, JSON) or wslay (1.1.1, WebSocket frames)
+#   NAME     jansson (2.14, JSON)
 #   VERSION  the Debian source version; default the pinned one (FLOE_<NAME>_SRC_VERSION)
 # Exit status: 0 built or already there; 2 the source package could not be fetched (the
 # caller decides whether the library is optional); 1 anything else.
@@ -18,9 +18,8 @@ unset CC CPPFLAGS LDFLAGS 2>/dev/null || true
 
 case "$NAME" in
 jansson) VERSION=${3:-${FLOE_JANSSON_SRC_VERSION:-2.14-2}} ;;
-wslay) VERSION=${3:-${FLOE_WSLAY_SRC_VERSION:-1.1.1-3}} ;;
 *)
-    echo "mingw-lib: unknown library '$NAME' (jansson, wslay)" >&2
+    echo "mingw-lib: unknown library '$NAME' (jansson)" >&2
     exit 1
     ;;
 esac
@@ -82,20 +81,6 @@ H
     INCLUDES="-I$gen -I$src/src"
     HEADERS="$src/src/jansson.h $gen/jansson_config.h"
     HEADER_DIR=""
-}
-
-# wslay: config.h as its CMake build writes it for mingw-w64 (winsock2.h, little endian).
-# Its public headers are in lib/includes/wslay (1.1.1) or lib/include/wslay (later).
-wslay_prepare() {
-    inc=$src/lib/includes
-    [ -d "$inc/wslay" ] || inc=$src/lib/include
-    [ -f "$inc/wslay/wslayver.h.in" ] || { echo "mingw-lib: no wslayver.h.in in $src/lib" >&2; exit 1; }
-    printf '#define HAVE_WINSOCK2_H 1\n' >"$gen/config.h"
-    sed -e "s/@PACKAGE_VERSION@/$UPSTREAM/" "$inc/wslay/wslayver.h.in" >"$gen/wslay/wslayver.h"
-    SOURCES=$(ls "$src"/lib/*.c)
-    INCLUDES="-I$gen -I$src/lib -I$inc"
-    HEADERS="$inc/wslay/wslay.h $gen/wslay/wslayver.h"
-    HEADER_DIR=wslay
 }
 
 "${NAME}_prepare"

@@ -34,8 +34,8 @@
  * counted in the stats, reported as FLOE_WSCONN_EV_ERROR with a readable
  * reason, and end in FLOE_WSCONN_EV_CLOSED.
  *
- * Memory: the object and its buffers use the allocator hooks; wslay (the
- * frame codec) and OpenSSL allocate with their own allocators.
+ * Memory: the object, its buffers and the frame codec (src/portal/ws_frame.h)
+ * use the allocator hooks; OpenSSL allocates with its own allocator.
  */
 #ifndef FLOE_PORTAL_WIRE_H
 #define FLOE_PORTAL_WIRE_H

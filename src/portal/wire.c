@@ -332,7 +332,7 @@ void floe__wire_fail(struct floe_wsconn *c, int err, enum floe_wsconn_closer by,
     floe__wire_copy_text(ev.text, sizeof(ev.text), text, SIZE_MAX);
     floe__wire_event(c, &ev);
     floe_log_emit(&c->cfg.log, FLOE_LOG_DEBUG, WIRE_TARGET, "connection failed", f, 3);
-    if (c->ws && code != FLOE_WS_CLOSE_ABNORMAL && c->state != FLOE_WSCONN_HANDSHAKE)
+    if (c->ws_on && code != FLOE_WS_CLOSE_ABNORMAL && c->state != FLOE_WSCONN_HANDSHAKE)
         floe__wire_frame_close(c, code, text);
     floe__wire_closed(c, err, by, code, text);
 }
@@ -375,16 +375,12 @@ int floe_wsconn_start(struct floe_wsconn *c, floe_time now)
 
 static size_t wire_out_queued(const struct floe_wsconn *c)
 {
-    size_t n = floe__wire_buf_pending(&c->out) + floe__wire_tls_pending(c);
-
-    if (c->ws)
-        n += wslay_event_get_queued_msg_length(c->ws);
-    return n;
+    return floe__wire_buf_pending(&c->out) + floe__wire_tls_pending(c);
 }
 
 int floe_wsconn_send_text(struct floe_wsconn *c, floe_time now, const char *msg, size_t len)
 {
-    struct wslay_event_msg m;
+    int rc;
 
     (void)now;
     if (!c || (!msg && len))
@@ -395,11 +391,9 @@ int floe_wsconn_send_text(struct floe_wsconn *c, floe_time now, const char *msg,
         return FLOE_ERR_STATE;
     if (len > c->cfg.max_send_queue || wire_out_queued(c) > c->cfg.max_send_queue - len)
         return FLOE_ERR_BUFFER_TOO_SMALL;
-    m.opcode = WSLAY_TEXT_FRAME;
-    m.msg = (const uint8_t *)msg;
-    m.msg_length = len;
-    if (wslay_event_queue_msg(c->ws, &m) != 0)
-        return FLOE_ERR_NOMEM;
+    rc = floe__wire_ws_send_text(c, msg, len);
+    if (rc < 0)
+        return rc;
     c->stats.messages_out++;
     floe__wire_ws_pump(c);
     return 0;
@@ -528,7 +522,7 @@ long floe_wsconn_poll_transmit(struct floe_wsconn *c, floe_time now, uint8_t *bu
     (void)now;
     if (!c || !buf)
         return FLOE_ERR_INVALID_ARG;
-    if (c->ws && c->state != FLOE_WSCONN_CLOSED)
+    if (c->ws_on && c->state != FLOE_WSCONN_CLOSED)
         floe__wire_ws_pump(c);
     if (c->ssl) {
         floe__wire_tls_flush(c);
@@ -577,7 +571,7 @@ int floe_wsconn_poll_message(struct floe_wsconn *c, struct floe_span *msg)
     c->mq_count--;
     c->lent = m;
     *msg = floe_span_make(m->data, m->len);
-    if (c->ws && c->state != FLOE_WSCONN_CLOSED && floe__wire_buf_pending(&c->wsin))
+    if (c->ws_on && c->state != FLOE_WSCONN_CLOSED && floe__wire_buf_pending(&c->wsin))
         floe__wire_ws_pump(c);
     return 1;
 }

@@ -3,9 +3,9 @@
 #define FLOE_PORTAL_WIRE_INT_H
 
 #include <openssl/ssl.h>
-#include <wslay/wslay.h>
 
 #include "floe/portal_wire.h"
+#include "ws_frame.h"
 
 #define WIRE_TARGET "floe::portal_wire"
 #define WIRE_STR_MAX 1024u       /* host, path, token, user agent, server name */
@@ -59,7 +59,10 @@ struct floe_wsconn {
     bool req_complete;  /* server: req is whole (REQUEST reported), not a refused half */
 
     /* WebSocket. */
-    wslay_event_context_ptr ws;
+    bool ws_on;            /* the upgrade is done: rx is set up and frames flow */
+    struct floe__ws_rx rx; /* the frame receiver */
+    bool close_sent;       /* our close frame is in out */
+    bool close_received;   /* the peer's close frame was read */
     struct wire_msg *mq_head, *mq_tail, *lent;
     size_t mq_bytes, mq_count;
     bool local_close;    /* floe_wsconn_close started the close handshake */
@@ -95,9 +98,10 @@ void floe__wire_http_free(struct floe_wsconn *c);
 void floe__wire_refusal_done(struct floe_wsconn *c, const uint8_t *body, size_t n);
 int floe__wire_accept_key(char out[WIRE_ACCEPT_LEN + 1], const char *key);
 
-/* wire_ws.c: framing with wslay. */
+/* wire_ws.c: framing with the codec of ws_frame.h. */
 int floe__wire_ws_new(struct floe_wsconn *c);
 void floe__wire_ws_free(struct floe_wsconn *c);
+int floe__wire_ws_send_text(struct floe_wsconn *c, const char *msg, size_t len);
 void floe__wire_ws_pump(struct floe_wsconn *c);
 int floe__wire_ws_close(struct floe_wsconn *c, uint16_t code, const char *reason);
 int floe__wire_ws_ping(struct floe_wsconn *c);

@@ -14,6 +14,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "test.h" /* floe_test_mkdtemp: mingw has no mkdtemp */
+
 struct pki {
     char dir[64];
     char ca[96], ca2[96], cert[96], key[96];
@@ -73,7 +75,7 @@ static inline int pki_make(struct pki *p)
     X509 *leaf = pki_cert(k, "portal.test", ca, cak, 3);
     int rc = -1;
     snprintf(p->dir, sizeof(p->dir), "/tmp/floe-portal-pki.XXXXXX");
-    if (mkdtemp(p->dir)) {
+    if (floe_test_mkdtemp(p->dir)) {
         snprintf(p->ca, sizeof(p->ca), "%s/ca.pem", p->dir);
         snprintf(p->ca2, sizeof(p->ca2), "%s/ca2.pem", p->dir);
         snprintf(p->cert, sizeof(p->cert), "%s/cert.pem", p->dir);

@@ -1,18 +1,13 @@
 /*
  * The portal client's libraries as the Windows build links them (cmake/windows.cmake:
- * OpenSSL::SSL, Jansson::Jansson and, when Debian's source package could be fetched,
- * Wslay::Wslay), run under Wine: TLS through memory BIOs starts a handshake (a ClientHello
- * comes out), a Phoenix-channel envelope parses and prints back the same bytes (64-bit
- * integers too), and a WebSocket text frame comes out masked from a client context.
+ * OpenSSL::SSL and Jansson::Jansson), run under Wine: TLS through memory BIOs starts a
+ * handshake (a ClientHello comes out), and a Phoenix-channel envelope parses and prints back
+ * the same bytes (64-bit integers too).
  */
 #include <string.h>
 
 #include <jansson.h>
 #include <openssl/ssl.h>
-
-#ifdef FLOE_TEST_HAVE_WSLAY
-#include <wslay/wslay.h>
-#endif
 
 #include "test.h"
 
@@ -54,56 +49,9 @@ static void test_json_envelope(void)
     CHECK(json_loads("{\"topic\":", 0, &err) == NULL);
 }
 
-#ifdef FLOE_TEST_HAVE_WSLAY
-static unsigned char ws_out[256];
-static size_t ws_out_len;
-
-static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
-                       void *user)
-{
-    (void)ctx;
-    (void)flags;
-    (void)user;
-    if (len > sizeof(ws_out) - ws_out_len)
-        return -1;
-    memcpy(ws_out + ws_out_len, data, len);
-    ws_out_len += len;
-    return (ssize_t)len;
-}
-
-static int ws_genmask(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user)
-{
-    (void)ctx;
-    (void)user;
-    memset(buf, 0x5a, len);
-    return 0;
-}
-
-static void test_ws_frame(void)
-{
-    struct wslay_event_callbacks cb = {NULL, ws_send, ws_genmask, NULL, NULL, NULL, NULL};
-    struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)"hi", 2};
-    wslay_event_context_ptr ctx;
-
-    REQUIRE(wslay_event_context_client_init(&ctx, &cb, NULL) == 0);
-    CHECK_EQ(wslay_event_queue_msg(ctx, &msg), 0);
-    CHECK_EQ(wslay_event_send(ctx), 0);
-    CHECK_EQ(ws_out_len, 8);       /* 2 header bytes, 4 mask bytes, 2 payload bytes */
-    CHECK_EQ(ws_out[0], 0x81);     /* FIN, text */
-    CHECK_EQ(ws_out[1], 0x80 | 2); /* masked, length 2 */
-    CHECK_EQ(ws_out[6], 'h' ^ 0x5a);
-    wslay_event_context_free(ctx);
-}
-#endif
-
 int main(void)
 {
     FLOE_RUN(test_tls_client_hello);
     FLOE_RUN(test_json_envelope);
-#ifdef FLOE_TEST_HAVE_WSLAY
-    FLOE_RUN(test_ws_frame);
-#else
-    printf("wslay: not in this build (cmake/windows.cmake warned why)\n");
-#endif
     return floe_test_summary();
 }
