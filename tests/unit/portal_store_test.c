@@ -566,6 +566,48 @@ static void test_store_access_presence(void)
     floe_store_close(s);
 }
 
+/*
+ * The periodic presence refresh of 10,000 devices: one transaction with one statement per 500
+ * ids, not one write per device (which stalled the loop thread); ids of devices removed
+ * meanwhile are skipped, the others refreshed.
+ */
+static void test_store_presence_refresh_batched(void)
+{
+    struct floe_store *s = open_store();
+    struct floe_store_device gw, client;
+    char k[FLOE_STORE_KEY_STRLEN], inst[FLOE_STORE_INSTANCE_MAX];
+    static int64_t ids[1001];
+    struct owners o;
+    uint64_t before;
+
+    REQUIRE(s);
+    REQUIRE(make_owners(s, "pres", &o) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o.gw, k, "g", &gw) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o.client, k, "c", &client) == 0);
+    for (size_t i = 0; i < 1001; i++)
+        ids[i] = 900000000 + (int64_t)i; /* no such devices */
+    ids[7] = gw.id;
+    ids[1000] = client.id;
+    CHECK_EQ(floe_store_presence_set(s, gw.id, "portal-old", g_now - 100), 0);
+    before = floe_store_statements(s);
+    CHECK_EQ(floe_store_presence_refresh(s, ids, 1001, "portal-a", g_now), 0);
+    /* BEGIN, three chunks, COMMIT. */
+    CHECK(floe_store_statements(s) - before <= 5);
+    CHECK_EQ(floe_store_presence_instance(s, gw.id, g_now, 30, inst), 0);
+    CHECK_STR(inst, "portal-a");
+    CHECK_EQ(floe_store_presence_instance(s, client.id, g_now, 30, inst), 0);
+    CHECK_STR(inst, "portal-a");
+    CHECK_EQ(floe_store_presence_instance(s, 900000000, g_now, 30, inst), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_presence_refresh(s, ids, 0, "portal-a", g_now), 0);
+    CHECK_EQ(floe_store_presence_refresh(s, ids, 1, "", g_now), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_store_presence_refresh(s, NULL, 1, "portal-a", g_now), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_store_site_remove(s, o.site), 0);
+    CHECK_EQ(floe_store_user_remove(s, o.user), 0);
+    floe_store_close(s);
+}
+
 static void test_store_authorizations(void)
 {
     struct floe_store *s = open_store(), *other = open_store();
@@ -884,6 +926,7 @@ int main(int argc, char **argv)
     FLOE_RUN(test_store_tokens);
     FLOE_RUN(test_store_devices_addresses);
     FLOE_RUN(test_store_access_presence);
+    FLOE_RUN(test_store_presence_refresh_batched);
     FLOE_RUN(test_store_authorizations);
     FLOE_RUN(test_store_changes);
     FLOE_RUN(test_store_changes_in_commit_order);
