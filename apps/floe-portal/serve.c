@@ -433,6 +433,24 @@ static void portald_notify_fd_check(struct portald *d)
         portald_log(d, FLOE_LOG_ERROR, "cannot watch the database's notifications");
 }
 
+/* Every joined device's heartbeat in one store transaction (not one write per device). */
+static void portald_presence_refresh(struct portald *d, int64_t wall)
+{
+    int64_t *ids = malloc((d->n_conns ? d->n_conns : 1) * sizeof(*ids));
+    size_t n = 0;
+
+    if (!ids) {
+        d->stats.store_errors++;
+        return;
+    }
+    for (size_t i = 0; i < d->n_conns; i++)
+        if (d->conns[i]->joined)
+            ids[n++] = d->conns[i]->dev.id;
+    if (floe_store_presence_refresh(d->store, ids, n, d->opts.instance, wall) < 0)
+        d->stats.store_errors++;
+    free(ids);
+}
+
 static void portald_periodic(struct portald *d, floe_time now)
 {
     if (now >= portald_relays_poll_timeout(&d->relays))
@@ -441,10 +459,7 @@ static void portald_periodic(struct portald *d, floe_time now)
         int64_t wall = portald_wall();
 
         d->next_presence = now + PORTALD_PRESENCE_REFRESH;
-        for (size_t i = 0; i < d->n_conns; i++)
-            if (d->conns[i]->joined &&
-                floe_store_presence_set(d->store, d->conns[i]->dev.id, d->opts.instance, wall) < 0)
-                d->stats.store_errors++;
+        portald_presence_refresh(d, wall);
         (void)floe_store_authorizations_expire(d->store, wall, NULL);
     }
     if (now >= d->next_changes) {

@@ -83,9 +83,15 @@ uint64_t floe_store_alloc_retries(const struct floe_store *s)
     return s->alloc_retries;
 }
 
+uint64_t floe_store_statements(const struct floe_store *s)
+{
+    return s->statements;
+}
+
 int floe__store_exec(struct floe_store *s, const char *sql, const char *const *params, int n,
                      struct store_res *res)
 {
+    s->statements++;
     if (res)
         memset(res, 0, sizeof(*res));
     return s->ops->exec(s, sql, params, n, res);

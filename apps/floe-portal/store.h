@@ -188,6 +188,8 @@ uint64_t floe_store_alloc_retries(const struct floe_store *s);
  * grows, catch up with floe_store_changes_since().
  */
 uint64_t floe_store_reconnects(const struct floe_store *s);
+/* SQL statements run on s since open (transaction control included): what a batch costs. */
+uint64_t floe_store_statements(const struct floe_store *s);
 
 /* ------------------------------------------------------------- configuration */
 
@@ -301,6 +303,13 @@ int floe_store_client_allowed(struct floe_store *s, int64_t client_id, int64_t r
 /* Device id is online at instance since now (insert or refresh its heartbeat). */
 int floe_store_presence_set(struct floe_store *s, int64_t device_id, const char *instance,
                             int64_t now);
+/*
+ * Devices ids[0..n) are online at instance since now: the periodic heartbeat of every device an
+ * instance holds, in one transaction of one statement per 500 ids (not one write per device).
+ * Ids that no longer name a device (removed meanwhile) are skipped. INVALID_ARG, NOMEM, IO.
+ */
+int floe_store_presence_refresh(struct floe_store *s, const int64_t *ids, size_t n,
+                                const char *instance, int64_t now);
 /* Device id went offline (only if its presence is at instance). */
 int floe_store_presence_clear(struct floe_store *s, int64_t device_id, const char *instance);
 /* Delete presence rows whose heartbeat is older than ttl at now (instances that died). */

@@ -104,6 +104,58 @@ int floe_store_presence_set(struct floe_store *s, int64_t device_id, const char 
                             p, 3, NULL);
 }
 
+/* Ids per statement of floe_store_presence_refresh (an id takes at most 21 characters). */
+#define STORE_PRESENCE_CHUNK 500
+
+/* One statement: the presence rows of those of ids[0..n) that still name a device. */
+static int store_presence_chunk(struct floe_store *s, const int64_t *ids, size_t n,
+                                const char *const *p)
+{
+    static const char head[] = "INSERT INTO presence(device_id, instance, heartbeat_at)"
+                               " SELECT id, CAST($1 AS TEXT), CAST($2 AS BIGINT) FROM devices"
+                               " WHERE id IN (";
+    static const char tail[] =
+        ") ON CONFLICT (device_id) DO UPDATE SET"
+        " instance = excluded.instance, heartbeat_at = excluded.heartbeat_at";
+    size_t cap = sizeof(head) + sizeof(tail) + n * 22, len;
+    char *sql = malloc(cap);
+    int rc;
+
+    if (!sql)
+        return floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
+    memcpy(sql, head, sizeof(head) - 1);
+    len = sizeof(head) - 1;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(sql + len, cap - len, "%s%lld", i ? "," : "", (long long)ids[i]);
+    memcpy(sql + len, tail, sizeof(tail));
+    rc = floe__store_exec(s, sql, p, 2, NULL);
+    free(sql);
+    return rc;
+}
+
+int floe_store_presence_refresh(struct floe_store *s, const int64_t *ids, size_t n,
+                                const char *instance, int64_t now)
+{
+    char t[24];
+    const char *p[2] = {instance, floe__store_int_text(t, now)};
+    int rc;
+
+    if (!instance || !instance[0] || strlen(instance) >= FLOE_STORE_INSTANCE_MAX)
+        return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "bad instance id");
+    if (n == 0)
+        return 0;
+    if (!ids)
+        return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "no ids");
+    rc = floe__store_begin(s);
+    for (size_t i = 0; rc == 0 && i < n; i += STORE_PRESENCE_CHUNK)
+        rc = store_presence_chunk(s, ids + i,
+                                  n - i < STORE_PRESENCE_CHUNK ? n - i : STORE_PRESENCE_CHUNK, p);
+    if (rc == 0)
+        return floe__store_commit(s);
+    floe__store_rollback(s);
+    return rc;
+}
+
 int floe_store_presence_clear(struct floe_store *s, int64_t device_id, const char *instance)
 {
     char d[24];

@@ -49,7 +49,8 @@ struct floe_store {
     char err[STORE_ERR_MAX];
     uint64_t alloc_retries;
     uint64_t reconnects;
-    bool in_txn; /* between floe__store_begin and commit/rollback */
+    uint64_t statements; /* floe__store_exec calls */
+    bool in_txn;         /* between floe__store_begin and commit/rollback */
     /* The channels listened on (PostgreSQL listens again after a reconnect) and, on SQLite,
      * the local queue of notifications. */
     char listening[STORE_LISTEN_MAX][FLOE_STORE_CHANNEL_MAX];
