@@ -1,10 +1,12 @@
 /* floe-gateway: the gateway role's hooks on the agent core (gateway.h). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "floe_io.h"
 #include "gateway.h"
 #include "nat.h"
 
@@ -193,6 +195,38 @@ static void gateway_conn_event(void *user, struct floe_agent *a, const struct fl
     gw_expire(g, a);
 }
 
+/*
+ * Route the portal's tunnel address pools through the TUN (main table), so that replies
+ * from the resources to any client reach the tunnel. Returns 0 or FLOE_ERR_IO (logged).
+ */
+static int gw_routes(struct floe_agent *a, bool add)
+{
+    static const char *const pools[2] = {GATEWAY_POOL_V4, GATEWAY_POOL_V6};
+
+    /* up before init gives it addresses: a route needs a running link */
+    if (add && floe_io_nl_link_set(floe_agent_ifindex(a), true, 0) != 0) {
+        floe_jsonlog_error(floe_agent_log(a), GW_TARGET, "link up: %s", strerror(errno));
+        return FLOE_ERR_IO;
+    }
+    for (int i = 0; i < 2; i++) {
+        struct floe_prefix p;
+
+        if (floe_prefix_parse(pools[i], &p) != 0)
+            return FLOE_ERR_INTERNAL;
+        if (floe_io_nl_route(floe_agent_ifindex(a), &p, 254, add) != 0 && add &&
+            errno != EEXIST) {
+            floe_jsonlog_logf(floe_agent_log(a), i ? FLOE_LOG_WARN : FLOE_LOG_ERROR, GW_TARGET,
+                              NULL, 0, "route %s: %s", pools[i], strerror(errno));
+            if (i == 0)
+                return FLOE_ERR_IO; /* a host without IPv6 still serves IPv4 */
+        } else if (add) {
+            floe_jsonlog_info(floe_agent_log(a), GW_TARGET, "route %s dev %s", pools[i],
+                              "the tunnel");
+        }
+    }
+    return 0;
+}
+
 static int gateway_start(void *user, struct floe_agent *a)
 {
     struct gateway *g = user;
@@ -201,6 +235,8 @@ static int gateway_start(void *user, struct floe_agent *a)
 
     floe_gwfilter_config_default(&fc);
     if ((rc = floe_gwfilter_new(&g->filter, &fc)) != 0)
+        return rc;
+    if ((rc = gw_routes(a, true)) != 0)
         return rc;
     if (g->opts->no_nat) {
         floe_jsonlog_warn(floe_agent_log(a), "nat",
