@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # floe-client end to end (issue 13), in three network namespaces of its own: "hub" (floe-portal
 # over TLS with a test CA, and floe-relay, routing between the two others), "client"
-# (floe-client) and "site" (a gateway on the agent core, tests/netns/agent_gateway.c, until
-# floe-gateway exists; the resources are addresses in its namespace). The client's user may
-# reach "db" (10.20.0.0/24) and not "secret" (10.99.0.0/24). Checks: the first ping to db
+# (floe-client) and "site" (floe-gateway; the resources are addresses in its namespace, so
+# its NAT is on the path too). The client's user may reach "db" (10.20.0.0/24) and not
+# "secret" (10.99.0.0/24). Checks: the first ping to db
 # brings the connection up and is answered (buffered until then), TCP through the tunnel with
 # a matching sha256, the secret resource gets nothing (no route, no intent), the routes sit in
 # floe's table behind the fwmark rule, a policy added while running pushes a resource whose
@@ -15,7 +15,7 @@ set -euo pipefail
 . "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
 
 need_tool ip ping socat sha256sum openssl jq curl
-need_bin floe-client floe-portal floe-relay agent_gateway
+need_bin floe-client floe-portal floe-relay floe-gateway
 [ "$(id -u)" = 0 ] || fail "needs root (network namespaces, TUN)"
 
 TMP=$(mktemp -d)
@@ -105,9 +105,9 @@ done
 URL=wss://198.51.100.1:8443
 
 # ---------------------------------------------------------- gateway and client
-ip netns exec "$NS_S" "$FLOE_BIN_DIR/agent_gateway" --portal "$URL" \
+ip netns exec "$NS_S" "$FLOE_BIN_DIR/floe-gateway" --portal "$URL" --foreground \
     --token-file "$TMP/gw.token" --ca-file "$TMP/ca.pem" --interface floegw0 \
-    --log-file "$TMP/gateway.log" --control-socket "$TMP/gateway.sock" &
+    --log-file "$TMP/gateway.log" --log-level debug --control-socket "$TMP/gateway.sock" &
 PIDS+=($!)
 ip netns exec "$NS_C" ${FLOE_CLIENT_WRAP:-} "$FLOE_BIN_DIR/floe-client" --portal "$URL" --foreground \
     ${FLOE_CLIENT_ARGS:-} --token-file "$TMP/client.token" --ca-file "$TMP/ca.pem" --interface floe0 \
