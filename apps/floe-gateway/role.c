@@ -197,15 +197,17 @@ static void gateway_conn_event(void *user, struct floe_agent *a, const struct fl
 
 /*
  * Route the portal's tunnel address pools through the TUN (main table), so that replies
- * from the resources to any client reach the tunnel. Returns 0 or FLOE_ERR_IO (logged).
+ * from the resources to any client reach the tunnel; the routes go with the interface.
+ * Returns 0 or FLOE_ERR_IO (logged).
  */
-static int gw_routes(struct floe_agent *a, bool add)
+static int gw_routes(struct gateway *g, struct floe_agent *a)
 {
     static const char *const pools[2] = {GATEWAY_POOL_V4, GATEWAY_POOL_V6};
+    struct floe_jsonlog *lg = floe_agent_log(a);
 
     /* up before init gives it addresses: a route needs a running link */
-    if (add && floe_io_nl_link_set(floe_agent_ifindex(a), true, 0) != 0) {
-        floe_jsonlog_error(floe_agent_log(a), GW_TARGET, "link up: %s", strerror(errno));
+    if (floe_io_nl_link_set(floe_agent_ifindex(a), true, 0) != 0) {
+        floe_jsonlog_error(lg, GW_TARGET, "link up: %s", strerror(errno));
         return FLOE_ERR_IO;
     }
     for (int i = 0; i < 2; i++) {
@@ -213,16 +215,14 @@ static int gw_routes(struct floe_agent *a, bool add)
 
         if (floe_prefix_parse(pools[i], &p) != 0)
             return FLOE_ERR_INTERNAL;
-        if (floe_io_nl_route(floe_agent_ifindex(a), &p, 254, add) != 0 && add &&
-            errno != EEXIST) {
-            floe_jsonlog_logf(floe_agent_log(a), i ? FLOE_LOG_WARN : FLOE_LOG_ERROR, GW_TARGET,
-                              NULL, 0, "route %s: %s", pools[i], strerror(errno));
-            if (i == 0)
-                return FLOE_ERR_IO; /* a host without IPv6 still serves IPv4 */
-        } else if (add) {
-            floe_jsonlog_info(floe_agent_log(a), GW_TARGET, "route %s dev %s", pools[i],
-                              "the tunnel");
+        if (floe_io_nl_route(floe_agent_ifindex(a), &p, 254, true) == 0 || errno == EEXIST) {
+            floe_jsonlog_info(lg, GW_TARGET, "route %s dev %s", pools[i], g->opts->interface);
+            continue;
         }
+        floe_jsonlog_logf(lg, i ? FLOE_LOG_WARN : FLOE_LOG_ERROR, GW_TARGET, NULL, 0,
+                          "route %s: %s", pools[i], strerror(errno));
+        if (i == 0)
+            return FLOE_ERR_IO; /* a host without IPv6 still serves IPv4 */
     }
     return 0;
 }
@@ -236,7 +236,7 @@ static int gateway_start(void *user, struct floe_agent *a)
     floe_gwfilter_config_default(&fc);
     if ((rc = floe_gwfilter_new(&g->filter, &fc)) != 0)
         return rc;
-    if ((rc = gw_routes(a, true)) != 0)
+    if ((rc = gw_routes(g, a)) != 0)
         return rc;
     if (g->opts->no_nat) {
         floe_jsonlog_warn(floe_agent_log(a), "nat",

@@ -86,8 +86,10 @@ table inet $TABLE {
     chain stale { type filter hook forward priority 0; policy drop; }
 }
 EOF
-G "$GW" --portal ws://127.0.0.1:9 --token-file "$TMP/token" --interface "$IFN" \
-    --control-socket "$TMP/gw.sock" --foreground --log-file "$TMP/gw.log" --log-level debug &
+# not through G: a function in the background is a subshell, and $! would be its pid
+ip netns exec "$NS_G" "$GW" --portal ws://127.0.0.1:9 --token-file "$TMP/token" \
+    --interface "$IFN" --control-socket "$TMP/gw.sock" --foreground --log-file "$TMP/gw.log" \
+    --log-level debug &
 GW_PID=$!
 for _ in $(seq 100); do
     grep -q "nftables table created" "$TMP/gw.log" 2>/dev/null && break
@@ -95,6 +97,8 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 grep -q "nftables table created" "$TMP/gw.log" || fail "no 'nftables table created' in the log"
+[ "$(readlink "/proc/$GW_PID/exe")" = "$(readlink -f "$GW")" ] ||
+    fail "pid $GW_PID is not floe-gateway"
 G nft list table inet "$TABLE" >"$TMP/table"
 grep -q "iifname \"$IFN\" oifname != \"$IFN\" masquerade" "$TMP/table" ||
     fail "no masquerade rule: $(cat "$TMP/table")"
