@@ -1,0 +1,142 @@
+/* floe_agent's internals, shared by its portable files and its platform files. */
+#ifndef FLOE_AGENT_INT_H
+#define FLOE_AGENT_INT_H
+
+#include "agent.h"
+#include "floe_io.h"
+
+/* Datagrams and packets handled per batch. */
+#define AGENT_BATCH 64
+/* Room for one decrypted packet after the TUN headroom. */
+#define AGENT_PLAIN_MAX 2048
+/* Relays remembered by id (init and relays_presence). */
+#define AGENT_RELAYS_MAX FLOE_PORTAL_RELAYS_MAX
+
+/* Socket slots: index 0 IPv4, 1 IPv6. */
+enum { AGENT_V4 = 0, AGENT_V6 = 1 };
+
+struct agent_conn {
+    bool used;
+    uint64_t cid;
+    char peer[FLOE_PORTAL_ID_MAX];
+};
+
+struct agent_relay {
+    bool used;
+    char id[FLOE_PORTAL_ID_MAX];
+    struct floe_addr addr;
+};
+
+/* The portal session: the program's TCP connection under the protocol client. */
+struct agent_portal {
+    char host[256];
+    char path[512];
+    uint16_t port;
+    bool tls;
+    int fd;              /* -1: none */
+    bool connecting;     /* connect(2) in progress */
+    floe_time deadline;  /* of the connect in progress */
+    floe_time reconnect; /* when to open the next connection; FLOE_TIME_NEVER: none due */
+    struct floe_portal_client *pc;
+    uint64_t connect_failures;
+};
+
+struct agent_counters {
+    uint64_t no_route;    /* TUN packets no connection was found for */
+    uint64_t encap_fail;  /* packets the node refused */
+    uint64_t decap_big;   /* datagrams too long for a decrypt buffer */
+    uint64_t rejected;    /* decrypted packets the role refused */
+    uint64_t resets;      /* node resets (roaming, SIGHUP) */
+    uint64_t net_changes; /* network changes seen */
+};
+
+struct floe_agent {
+    struct floe_agent_config cfg;
+    char token[1024];
+    struct floe_jsonlog *log;
+    struct floe_agent_role role;
+    struct floe_node *node;
+    struct floe_io_pool *pool;
+    struct agent_portal portal;
+    int udp[2];
+    struct floe_addr host[2]; /* the first host address of each family (the node's socket) */
+    struct floe_io_sender snd[2];
+    struct floe_io_txq txq[2];
+    struct floe_io_receiver rcv;
+    struct floe_io_tun *tun;
+    struct floe_io_segq segq;
+    struct floe_node_encap encap[AGENT_BATCH];
+    struct floe_node_decap decap[AGENT_BATCH];
+    uint8_t (*plain)[FLOE_IO_TUN_HEADROOM + AGENT_PLAIN_MAX];
+    struct agent_conn *conns;
+    struct agent_relay relays[AGENT_RELAYS_MAX];
+    struct floe_portal_interface iface; /* addresses on the TUN now */
+    bool joined_once;
+    floe_time reset_at; /* debounced node reset; FLOE_TIME_NEVER: none */
+    bool stop;
+    int exit_code;
+    struct agent_counters ctr;
+    struct agent_loop *loop; /* platform */
+};
+
+/* ---- agent.c */
+/* The OS's randomness as a floe_rng. */
+struct floe_rng floe__agent_rng(void);
+void floe__agent_log(struct floe_agent *a, enum floe_log_level lv, const char *fmt, ...)
+    FLOE_PRINTF(3, 4);
+/* Drain the node's transmits and events and the portal's; flush the UDP queues. */
+void floe__agent_drain(struct floe_agent *a, floe_time now);
+/* The earliest deadline of everything the loop waits for. */
+floe_time floe__agent_next_deadline(const struct floe_agent *a);
+/* Fire what is due at now. */
+void floe__agent_timeout(struct floe_agent *a, floe_time now);
+/* The network changed (watcher): reset after the debounce. */
+void floe__agent_net_changed(struct floe_agent *a, floe_time now);
+/* Reset the node now: host addresses re-read. */
+void floe__agent_reset(struct floe_agent *a, floe_time now);
+/* Write the status (JSON object) into buf. Returns its length or a negative error. */
+long floe__agent_status(struct floe_agent *a, char *buf, size_t cap);
+
+/* ---- portal.c */
+int floe__agent_portal_init(struct floe_agent *a);
+void floe__agent_portal_free(struct floe_agent *a);
+/* Start a TCP connection when one is due. */
+void floe__agent_portal_tick(struct floe_agent *a, floe_time now);
+/* The socket is readable (or writable while connecting). */
+void floe__agent_portal_io(struct floe_agent *a, floe_time now, bool writable);
+/* Write what the protocol client has to send; drain its events. */
+void floe__agent_portal_drain(struct floe_agent *a, floe_time now);
+floe_time floe__agent_portal_deadline(const struct floe_agent *a);
+/* Portal messages -> node (the agent's part; the rest goes to the role). */
+void floe__agent_portal_message(struct floe_agent *a, floe_time now,
+                                const struct floe_portal_msg *m, bool joined);
+
+/* ---- data.c */
+int floe__agent_data_init(struct floe_agent *a);
+void floe__agent_data_free(struct floe_agent *a);
+/* Read the TUN until it is empty (bounded), encrypt, queue. */
+void floe__agent_tun_readable(struct floe_agent *a, floe_time now);
+/* Read socket slot s until empty (bounded), decrypt, write to the TUN. */
+void floe__agent_udp_readable(struct floe_agent *a, int s, floe_time now);
+/* Send what the UDP queues hold. */
+void floe__agent_udp_flush(struct floe_agent *a);
+/* The transmit queue slot for a datagram from local's family (flushing it when full). */
+struct floe_io_tx *floe__agent_tx_slot(struct floe_agent *a, const struct floe_addr *local, int *s);
+
+/* ---- platform (loop_linux.c, sys_linux.c) */
+int floe__agent_loop_new(struct floe_agent *a);
+void floe__agent_loop_free(struct floe_agent *a);
+/* Watch (or stop watching, fd < 0 ignored) the portal socket; out: also writability. */
+void floe__agent_loop_portal_fd(struct floe_agent *a, int fd, bool out);
+void floe__agent_loop_portal_fd_del(struct floe_agent *a, int fd);
+int floe__agent_loop_run(struct floe_agent *a);
+/* Add the host addresses of the machine (not loopback, not the TUN) to the node. */
+void floe__agent_sys_hosts(struct floe_agent *a, floe_time now);
+/* Put the tunnel addresses on the TUN (replacing the old ones) and bring it up. */
+int floe__agent_sys_iface(struct floe_agent *a, const struct floe_portal_interface *ifc);
+/* Open a UDP socket of family slot s (wildcard, any port), marked. */
+int floe__agent_sys_udp(struct floe_agent *a, int s);
+/* A TCP socket connecting (non-blocking) to to, marked. Returns the fd or a negative error. */
+int floe__agent_sys_tcp_connect(struct floe_agent *a, const struct floe_addr *to);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * What the agent asks of Linux besides the loop: the machine's host addresses, the TUN's
+ * tunnel addresses and link state, and floe's own sockets (marked so that policy routing
+ * keeps them out of the tunnel).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent_int.h"
+
+/* A usable host address: not loopback, not link-local IPv6, not on the TUN, interface up. */
+static bool sys_host_ok(const struct floe_agent *a, const struct ifaddrs *i)
+{
+    const struct sockaddr_in6 *s6;
+
+    if (!i->ifa_addr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+        return false;
+    if (strcmp(i->ifa_name, floe_io_tun_name(a->tun)) == 0)
+        return false;
+    if (i->ifa_addr->sa_family == AF_INET)
+        return true;
+    if (i->ifa_addr->sa_family != AF_INET6)
+        return false;
+    s6 = (const struct sockaddr_in6 *)(const void *)i->ifa_addr;
+    return !IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) && !IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
+}
+
+void floe__agent_sys_hosts(struct floe_agent *a, floe_time now)
+{
+    struct ifaddrs *list, *i;
+    struct floe_addr h, bound;
+
+    if (getifaddrs(&list) != 0)
+        return;
+    for (i = list; i; i = i->ifa_next) {
+        int s;
+
+        if (!sys_host_ok(a, i))
+            continue;
+        s = i->ifa_addr->sa_family == AF_INET6 ? AGENT_V6 : AGENT_V4;
+        if (a->udp[s] < 0 || floe_io_udp_local(a->udp[s], &bound) != 0 ||
+            floe_io_addr_from_sockaddr(
+                &h, i->ifa_addr, s ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) != 0)
+            continue;
+        h.port = bound.port;
+        if (floe_node_add_host(a->node, now, &h) != 0)
+            continue;
+        if (a->host[s].family == FLOE_AF_NONE)
+            a->host[s] = h;
+    }
+    freeifaddrs(list);
+}
+
+static void sys_addr_swap(struct floe_agent *a, const struct floe_addr *old,
+                          const struct floe_addr *neu, unsigned plen)
+{
+    unsigned ifx = floe_io_tun_ifindex(a->tun);
+    char buf[FLOE_ADDR_STRLEN];
+
+    if (old->family && !floe_addr_ip_eq(old, neu))
+        (void)floe_io_nl_addr(ifx, old, plen, false);
+    if (!neu->family || (old->family && floe_addr_ip_eq(old, neu)))
+        return;
+    if (floe_io_nl_addr(ifx, neu, plen, true) != 0 && errno != EEXIST) {
+        floe__agent_log(a, FLOE_LOG_ERROR, "tunnel address: %s", strerror(errno));
+        return;
+    }
+    (void)floe_addr_format_ip(neu, buf, sizeof(buf));
+    floe__agent_log(a, FLOE_LOG_INFO, "tunnel address %s/%u on %s", buf, plen,
+                    floe_io_tun_name(a->tun));
+}
+
+int floe__agent_sys_iface(struct floe_agent *a, const struct floe_portal_interface *ifc)
+{
+    sys_addr_swap(a, &a->iface.ipv4, &ifc->ipv4, 32);
+    sys_addr_swap(a, &a->iface.ipv6, &ifc->ipv6, 128);
+    a->iface = *ifc;
+    if (floe_io_nl_link_set(floe_io_tun_ifindex(a->tun), true, 0) != 0) {
+        floe__agent_log(a, FLOE_LOG_ERROR, "link up: %s", strerror(errno));
+        return FLOE_ERR_IO;
+    }
+    return 0;
+}
+
+int floe__agent_sys_udp(struct floe_agent *a, int s)
+{
+    struct floe_addr any = {.family = s ? FLOE_AF_INET6 : FLOE_AF_INET};
+    int fd = floe_io_udp_open(&any);
+
+    if (fd < 0) {
+        floe__agent_log(a, s ? FLOE_LOG_INFO : FLOE_LOG_ERROR, "UDP socket (IPv%d): %s", s ? 6 : 4,
+                        floe_strerror(fd));
+        return fd;
+    }
+    if (s == AGENT_V6) {
+        int on = 1;
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    }
+    if (a->cfg.mark && floe_io_udp_set_mark(fd, a->cfg.mark) != 0)
+        floe__agent_log(a, FLOE_LOG_WARN, "SO_MARK: %s", strerror(errno));
+    if (!a->cfg.no_offload)
+        (void)floe_io_udp_set_gro(fd);
+    a->udp[s] = fd;
+    return 0;
+}
+
+int floe__agent_sys_tcp_connect(struct floe_agent *a, const struct floe_addr *to)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fd;
+
+    if (floe_io_addr_to_sockaddr(to, &ss, &len) != 0)
+        return FLOE_ERR_ADDR_FAMILY;
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return FLOE_ERR_IO;
+    if (a->cfg.mark)
+        (void)floe_io_udp_set_mark(fd, a->cfg.mark);
+    if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
+        close(fd);
+        return FLOE_ERR_IO;
+    }
+    return fd;
+}
