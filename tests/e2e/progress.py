@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Progress sampler of the end-to-end tests (issue 13): polls the size of a file being
+downloaded every millisecond and appends "EPOCH_SECONDS SIZE" to LOG whenever it grows, until
+the file's size reaches TOTAL or PID is gone. With --show it also prints a progress line
+(MiB done, rate) on stderr about twice a second, for the demo.
+
+usage: progress.py FILE LOG TOTAL PID [--show]
+"""
+import os
+import sys
+import time
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def main():
+    if len(sys.argv) < 5:
+        sys.exit(__doc__)
+    path, log, total, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    show = "--show" in sys.argv[5:]
+    last, shown, shown_size = -1, 0.0, 0
+    with open(log, "a", buffering=1) as out:
+        while True:
+            try:
+                size = os.stat(path).st_size
+            except FileNotFoundError:
+                size = 0
+            now = time.time()
+            if size != last:
+                out.write("%.6f %d\n" % (now, size))
+                last = size
+            if show and now - shown >= 0.5:
+                rate = (size - shown_size) / (now - shown) / 1e6 if shown else 0.0
+                sys.stderr.write("\r  download: %7.1f / %.0f MiB  %7.1f MB/s   "
+                                 % (size / 1048576, total / 1048576, rate))
+                shown, shown_size = now, size
+            if size >= total or not alive(pid):
+                break
+            time.sleep(0.001)
+    if show:
+        sys.stderr.write("\n")
+
+
+if __name__ == "__main__":
+    main()
