@@ -7,7 +7,7 @@
 #   | 198.51.100.1/28             198.51.100.17/28           198.51.100.33/28
 #   |                                  |                                |
 #   site NAT 198.51.100.2      wifi NAT 198.51.100.18        cell NAT 198.51.100.34
-#   lan 10.10.0.1/24           lan 192.168.1.1/24            lan 100.64.0.1/24
+#   lan 10.10.0.1/24           lan 192.168.1.1/24            lan 172.16.1.1/24
 #   |  gw1 10.10.0.2  gw2 10.10.0.3     |  (netem 25 ms)              |  (netem 25 ms)
 #   |  res 10.10.0.10 (web, iperf3)     +----- wifi0  client  cell0 --+
 #   |      10.10.0.11 (a resource no policy allows)
@@ -15,8 +15,9 @@
 # Every namespace name ends in -$$ (the test's pid); topo_down (call it from the EXIT trap)
 # stops every process started here by its pid and deletes every namespace and the
 # /etc/netns/NAME folders (portal.test in their hosts file). Addresses are documentation
-# ranges (RFC 5737) and private ranges, all inside these namespaces. TOPO_SYMMETRIC=1 makes
-# every NAT symmetric (nft masquerade fully-random, iptables' random-fully).
+# ranges (RFC 5737) and private ranges, all inside these namespaces (none in 100.64.0.0/10:
+# the portal hands tunnel addresses from it). TOPO_SYMMETRIC=1 makes every NAT symmetric
+# (nft masquerade fully-random, iptables' random-fully).
 #
 # Functions: topo_up, topo_enroll, topo_portal, topo_relay, topo_http FILE_MB, topo_iperf,
 # topo_roam, topo_gateway N, topo_client, topo_down, in_ns NS CMD..., topo_bg NAME NS CMD...
@@ -167,7 +168,7 @@ topo_site() {
 # address; 25 ms each way on both access links (both ends).
 topo_access() {
     topo_link "$NS_WNAT" lan 192.168.1.1/24 "$NS_CLI" wifi0 192.168.1.2/24
-    topo_link "$NS_CNAT" lan 100.64.0.1/24 "$NS_CLI" cell0 ""
+    topo_link "$NS_CNAT" lan 172.16.1.1/24 "$NS_CLI" cell0 ""
     ip -n "$NS_CLI" link set cell0 down
     ip -n "$NS_CLI" route add default via 192.168.1.1 dev wifi0
     topo_nat "$NS_WNAT" wan
@@ -288,14 +289,14 @@ topo_http() {
 }
 
 # topo_roam: the client moves to its other access network: the old link down, the new one up
-# with a new address (192.168.1.N or 100.64.0.N, N = 2 + roams so far), the default route
+# with a new address (192.168.1.N or 172.16.1.N, N = 2 + roams so far), the default route
 # moved. Sets TOPO_T_USABLE: the time (seconds since the epoch, ns) at which the new network
 # was usable. Call it in the test's shell, not in $(...): it keeps state.
 topo_roam() {
     local old new gw prefix
     TOPO_ROAMS=$((TOPO_ROAMS + 1))
     if [ "$TOPO_ACCESS" = wifi ]; then
-        old=wifi0 new=cell0 gw=100.64.0.1 prefix=100.64.0 TOPO_ACCESS=cell
+        old=wifi0 new=cell0 gw=172.16.1.1 prefix=172.16.1 TOPO_ACCESS=cell
     else
         old=cell0 new=wifi0 gw=192.168.1.1 prefix=192.168.1 TOPO_ACCESS=wifi
     fi
@@ -313,7 +314,8 @@ topo_gateway() {
     shift
     [ "$n" = 2 ] && ns=$NS_GW2
     topo_bg "gw$n" "$ns" "$FLOE_BIN_DIR/floe-gateway" --portal "$PORTAL_URL" \
-        --token-file "$TMP/gw.token" --ca-file "$TMP/ca.pem" --foreground \
+        --token-file "$TMP/gw.token" --ca-file "$TMP/ca.pem" --foreground --name "gw$n" \
+        --control-socket "$TMP/gw$n.sock" \
         --log-level debug --log-file "$TMP/gw$n.log" "$@"
 }
 

@@ -60,11 +60,11 @@ in_ns "$NS_GW1" iperf3 -c "$RES_IP" -t 1 -J >"$TMP/iperf.json" || fail "iperf3 t
 topo_roam
 [ -n "$TOPO_T_USABLE" ] || fail "topo_roam set no time"
 ip -n "$NS_CLI" route show default >"$TMP/route"
-grep -q 'via 100.64.0.1 dev cell0' "$TMP/route" || fail "default route not moved: $(cat "$TMP/route")"
+grep -q 'via 172.16.1.1 dev cell0' "$TMP/route" || fail "default route not moved: $(cat "$TMP/route")"
 ip -n "$NS_CLI" -br link show wifi0 >"$TMP/wifi"
 grep -q DOWN "$TMP/wifi" || fail "wifi0 still up after the roam"
 ip -n "$NS_CLI" -4 -br addr show cell0 >"$TMP/cell"
-grep -q '100.64.0.3/24' "$TMP/cell" || fail "cell0 has not its new address: $(cat "$TMP/cell")"
+grep -q '172.16.1.3/24' "$TMP/cell" || fail "cell0 has not its new address: $(cat "$TMP/cell")"
 addr=$(reflexive)
 [ "${addr%:*}" = "$CELL_PUBLIC" ] || fail "on cellular the client is seen as $addr"
 topo_roam
