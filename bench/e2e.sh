@@ -65,10 +65,10 @@ direct_udp() {
     [ "$1" = off ] || return 0
     in_ns "$NS_INET" nft -f - <<BLOCK
 table ip floe_e2e_block {
-    chain fwd {
+    chain drop_direct {
         type filter hook forward priority 0; policy accept;
-        ip saddr $SITE_PUBLIC ip daddr { $WIFI_PUBLIC, $CELL_PUBLIC } udp dport != $RELAY_PORT drop
-        ip daddr $SITE_PUBLIC ip saddr { $WIFI_PUBLIC, $CELL_PUBLIC } udp sport != $RELAY_PORT drop
+        ip saddr $SITE_PUBLIC ip daddr { $WIFI_PUBLIC, $CELL_PUBLIC } meta l4proto udp drop
+        ip daddr $SITE_PUBLIC ip saddr { $WIFI_PUBLIC, $CELL_PUBLIC } meta l4proto udp drop
     }
 }
 BLOCK
