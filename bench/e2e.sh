@@ -59,21 +59,6 @@ wg_row() {
     wgns_stop
 }
 
-# direct_udp on|off: UDP between the site's and the laptop's NATs allowed or dropped.
-direct_udp() {
-    in_ns "$NS_INET" nft delete table ip floe_e2e_block 2>/dev/null || true
-    [ "$1" = off ] || return 0
-    in_ns "$NS_INET" nft -f - <<BLOCK
-table ip floe_e2e_block {
-    chain drop_direct {
-        type filter hook forward priority 0; policy accept;
-        ip saddr $SITE_PUBLIC ip daddr { $WIFI_PUBLIC, $CELL_PUBLIC } meta l4proto udp drop
-        ip daddr $SITE_PUBLIC ip saddr { $WIFI_PUBLIC, $CELL_PUBLIC } meta l4proto udp drop
-    }
-}
-BLOCK
-}
-
 # fresh_client: a new floe-client (no connection yet), joined to the portal.
 fresh_client() {
     topo_stop client
@@ -105,11 +90,11 @@ if [ "${WG_GO_BACKPORTS:-}" != none ]; then
     bpo=${WG_GO_BACKPORTS:-$(backports_wg_go)}
     wg_row "wireguard-go pair ($("$bpo" --version 2>&1 | head -n 1 | awk '{print $NF}'))" "$bpo"
 fi
-direct_udp off
+topo_direct_udp off
 fresh_client
 e2e_first_ping
 iperf_row "floe-client -> floe-gateway ($(e2e_conn path))" "$RES_IP"
-direct_udp on
+topo_direct_udp on
 
 echo
 echo "== connection setup: first packet -> first reply over $INTENTS intents (ping)"

@@ -12,7 +12,7 @@ TMP=$(mktemp -d)
 # shellcheck source=e2e_lib.sh
 . "$FLOE_SOURCE_DIR/tests/e2e/e2e_lib.sh"
 trap 'exit 130' INT TERM
-trap 'rc=$?; [ $rc = 0 ] || tail -n 20 "$TMP"/client.log "$TMP"/gw1.log >&2 || true; topo_down; rm -rf "$TMP"' EXIT
+trap 'rc=$?; [ $rc = 0 ] || tail -n 20 "$TMP"/client.log "$TMP"/gw*.log >&2 || true; e2e_keep_logs; topo_down; rm -rf "$TMP"' EXIT
 ROAMS=${E2E_ROAMS:-2}
 MAX_MS=${E2E_MAX_OUTAGE_MS:-3000}
 e2e_need

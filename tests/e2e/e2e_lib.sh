@@ -95,3 +95,20 @@ e2e_outage_summary() {
         if (NR == 0) { print "no outage measured"; exit 1 }
         printf "n=%d min=%d p50=%d max=%d ms\n", NR, v[1], v[int((NR + 1) / 2)], v[NR] }'
 }
+
+# e2e_keep_logs: with E2E_KEEP_LOGS=DIR, copy the programs' logs there (from the EXIT trap).
+e2e_keep_logs() {
+    [ -z "${E2E_KEEP_LOGS:-}" ] || cp "$TMP"/*.log "$E2E_KEEP_LOGS"/ 2>/dev/null || true
+}
+
+# e2e_wait_path PATTERN SECONDS: wait until the client's first connection is established on
+# a path whose kind matches the glob PATTERN (direct, *relay*).
+e2e_wait_path() {
+    local i=0
+    # shellcheck disable=SC2053 # PATTERN is a glob
+    until [ "$(e2e_conn established)" = true ] && [[ $(e2e_conn path) == $1 ]]; do
+        i=$((i + 1))
+        [ "$i" -lt $(($2 * 10)) ] || fail "no $1 path within $2 s: $(cat "$TMP/status.json")"
+        sleep 0.1
+    done
+}

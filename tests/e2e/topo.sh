@@ -19,8 +19,9 @@
 # the portal hands tunnel addresses from it). TOPO_SYMMETRIC=1 makes every NAT symmetric
 # (nft masquerade fully-random, iptables' random-fully).
 #
-# Functions: topo_up, topo_enroll, topo_portal, topo_relay, topo_http FILE_MB, topo_iperf,
-# topo_roam, topo_gateway N, topo_client, topo_down, in_ns NS CMD..., topo_bg NAME NS CMD...
+# Functions: topo_up, topo_enroll, topo_portal, topo_relay, topo_http MB (and iperf3),
+# topo_roam, topo_direct_udp on|off, topo_gateway N, topo_client, topo_status, topo_down,
+# in_ns NS CMD..., topo_bg NAME NS CMD..., topo_stop NAME.
 
 TOPO_ID=$$
 NS_INET=fe-inet-$TOPO_ID
@@ -306,6 +307,22 @@ topo_roam() {
     ip -n "$NS_CLI" link set "$new" up
     ip -n "$NS_CLI" route replace default via "$gw" dev "$new"
     TOPO_T_USABLE=$(date +%s.%N)
+}
+
+# topo_direct_udp on|off: UDP between the site's and the client's NATs allowed, or dropped in
+# the internet (the path can then only be relayed).
+topo_direct_udp() {
+    in_ns "$NS_INET" nft delete table ip floe_e2e_block 2>/dev/null || true
+    [ "$1" = off ] || return 0
+    in_ns "$NS_INET" nft -f - <<BLOCK
+table ip floe_e2e_block {
+    chain drop_direct {
+        type filter hook forward priority 0; policy accept;
+        ip saddr $SITE_PUBLIC ip daddr { $WIFI_PUBLIC, $CELL_PUBLIC } meta l4proto udp drop
+        ip daddr $SITE_PUBLIC ip saddr { $WIFI_PUBLIC, $CELL_PUBLIC } meta l4proto udp drop
+    }
+}
+BLOCK
 }
 
 # topo_gateway N [ARGS...]: floe-gateway in gateway N's namespace (log $TMP/gwN.log).
