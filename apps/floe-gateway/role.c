@@ -1,14 +1,17 @@
 /* floe-gateway: the gateway role's hooks on the agent core (gateway.h). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "floe_io.h"
 #include "gateway.h"
 #include "nat.h"
 
 #define GW_TARGET "gateway"
+#define GW_ROUTE_TABLE_MAIN 254u /* RT_TABLE_MAIN */
 
 static void gw_log(struct floe_agent *a, enum floe_log_level lv, const char *client,
                    const char *res, const char *fmt, ...) FLOE_PRINTF(5, 6);
@@ -82,6 +85,21 @@ static void gw_conn_config(struct floe_node_conn_config *cc,
     gw_copy(cc->local_pwd, sizeof(cc->local_pwd), ca->gateway_ice.password);
 }
 
+/* A route in the main table for one tunnel address of a client through the TUN: the replies
+ * of the resources (un-masqueraded to that address) go back into the tunnel, not to the
+ * default route. One that exists already is fine. */
+static void gw_route_client(struct floe_agent *a, const char *client, const struct floe_addr *ip)
+{
+    struct floe_prefix p = {.family = ip->family, .len = ip->family == FLOE_AF_INET ? 32 : 128};
+
+    if (ip->family != FLOE_AF_INET && ip->family != FLOE_AF_INET6)
+        return;
+    memcpy(p.ip, ip->ip, sizeof(p.ip));
+    if (floe_io_nl_route(floe_agent_ifindex(a), &p, GW_ROUTE_TABLE_MAIN, true) != 0 &&
+        errno != EEXIST)
+        gw_log(a, FLOE_LOG_ERROR, client, NULL, "route to the client: %s", strerror(errno));
+}
+
 static void gw_create(struct gateway *g, struct floe_agent *a,
                       const struct floe_portal_create_authorization *ca)
 {
@@ -106,6 +124,8 @@ static void gw_create(struct gateway *g, struct floe_agent *a,
     if (rc != 0)
         return; /* no answer: the portal tells the client the gateway timed out */
     g->authorizations++;
+    gw_route_client(a, ca->client.id, &ca->client.ipv4);
+    gw_route_client(a, ca->client.id, &ca->client.ipv6);
     gw_log(a, FLOE_LOG_INFO, ca->client.id, ca->resource.id,
            "authorized for %s (connection %llu, expires_at %llu)", ca->resource.name,
            (unsigned long long)cid, (unsigned long long)ca->expires_at);

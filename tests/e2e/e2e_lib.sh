@@ -40,7 +40,7 @@ e2e_system() {
     topo_http "$1"
     topo_gateway 1
     topo_client
-    topo_wait "floe-client did not join the portal within 15 s: $(tail -n 5 "$TMP/client.log")" \
+    topo_wait "floe-client did not join the portal within 15 s: $(tail -n 5 "$TMP/client.log" 2>/dev/null)" \
         150 e2e_portal_joined
 }
 
