@@ -19,7 +19,7 @@ e2e_first_ping
 e2e_wait_path '*relay*' 5
 
 total=$(stat -c %s "$TMP/www/file")
-ip netns exec "$NS_CLI" curl -fsS --speed-limit 1 --speed-time 20 --limit-rate $((total / 16)) \
+ip netns exec "$NS_CLI" curl -fsS --speed-limit 1 --speed-time 20 --max-time 90 --limit-rate $((total / 16)) \
     -o "$TMP/got" "http://$RES_IP:$HTTP_PORT/file" 2>"$TMP/curl.err" &
 curl_pid=$!
 sleep 2

@@ -18,7 +18,7 @@ echo "path at first: $(e2e_conn path)"
 hs=$(e2e_conn handshakes)
 
 total=$(stat -c %s "$TMP/www/file")
-ip netns exec "$NS_CLI" curl -fsS --limit-rate $((total / 10)) -o "$TMP/got" \
+ip netns exec "$NS_CLI" curl -fsS --limit-rate $((total / 10)) --max-time 60 -o "$TMP/got" \
     "http://$RES_IP:$HTTP_PORT/file" 2>"$TMP/curl.err" &
 curl_pid=$!
 sleep 2

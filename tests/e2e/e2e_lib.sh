@@ -55,15 +55,17 @@ e2e_first_ping() {
 # during it; the file's sha256 must match. Appends one outage (ms: new network usable ->
 # first new data) per roam to $TMP/outages. ${E2E_SHOW:-} set: a progress line on stderr.
 e2e_download_roam() {
-    local roams=$1 interval=$2 total rate curl_pid i
+    local roams=$1 interval=$2 total rate curl_pid prog_pid i
     total=$(stat -c %s "$TMP/www/file")
     rate=$((total / (interval * (roams + 2))))
     rm -f "$TMP/got" "$TMP/progress" "$TMP/roams"
-    ip netns exec "$NS_CLI" curl -fsS --limit-rate "$rate" -o "$TMP/got" \
+    ip netns exec "$NS_CLI" curl -fsS --limit-rate "$rate" --speed-limit 1 --speed-time 15 \
+        --max-time $((interval * (roams + 2) * 3 + 30)) -o "$TMP/got" \
         "http://$RES_IP:$HTTP_PORT/file" 2>"$TMP/curl.err" &
     curl_pid=$!
     python3 "$FLOE_SOURCE_DIR/tests/e2e/progress.py" "$TMP/got" "$TMP/progress" "$total" \
         "$curl_pid" ${E2E_SHOW:+--show} &
+    prog_pid=$!
     for i in $(seq "$roams"); do
         sleep "$interval"
         kill -0 "$curl_pid" 2>/dev/null || break
@@ -72,7 +74,7 @@ e2e_download_roam() {
         [ -z "${E2E_SHOW:-}" ] || printf '\n  roam %d: now on %s\n' "$i" "$TOPO_ACCESS" >&2
     done
     wait "$curl_pid" || fail "the download failed during the roams: $(cat "$TMP/curl.err")"
-    wait
+    wait "$prog_pid"
     [ "$(sha256sum <"$TMP/got" | cut -d' ' -f1)" = "$(cat "$TMP/file.sha256")" ] ||
         fail "the downloaded file's sha256 does not match"
     [ "$(wc -l <"$TMP/roams")" = "$roams" ] || fail "the download ended before $roams roams"

@@ -255,7 +255,7 @@ topo_portal() {
         --tls-key "$TMP/portal.key" --relay-check-ms 500 --log-level debug \
         --log-file "$TMP/$name.log"
     topo_wait "floe-portal did not answer https://$PORTAL_NAME/healthz within 10 s: \
-$(cat "$TMP/$name.out")" 100 in_ns "$NS_CLI" curl -fsS --max-time 2 --cacert "$TMP/ca.pem" \
+$(cat "$TMP/$name.out" 2>/dev/null)" 100 in_ns "$NS_CLI" curl -fsS --max-time 2 --cacert "$TMP/ca.pem" \
         "https://$PORTAL_NAME/healthz"
 }
 
@@ -267,7 +267,7 @@ topo_relay() {
         --relay-ip "$RELAY_IP" --auth-secret-file "$TMP/relay.secret" --threads 1 \
         --io epoll --allow-peer 198.51.100.0/24 --allow-peer 203.0.113.0/24 \
         --log-level info --log-file "$TMP/$name.log"
-    topo_wait "floe-relay did not answer STUN within 10 s: $(cat "$TMP/$name.out")" 100 \
+    topo_wait "floe-relay did not answer STUN within 10 s: $(cat "$TMP/$name.out" 2>/dev/null)" 100 \
         in_ns "$NS_CLI" "$FLOE_BIN_DIR/floe" stun --timeout 1 "$RELAY_IP:$RELAY_PORT"
 }
 
@@ -285,7 +285,7 @@ topo_http() {
     topo_bg http "$NS_RES" python3 -m http.server --bind "$RES_IP" --directory "$TMP/www" \
         "$HTTP_PORT"
     topo_bg iperf3 "$NS_RES" iperf3 -s -B "$RES_IP"
-    topo_wait "the resource's HTTP server did not start: $(cat "$TMP/http.out")" 100 \
+    topo_wait "the resource's HTTP server did not start: $(cat "$TMP/http.out" 2>/dev/null)" 100 \
         in_ns "$NS_RES" curl -fsS -o /dev/null --max-time 1 "http://$RES_IP:$HTTP_PORT/"
 }
 
