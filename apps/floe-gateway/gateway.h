@@ -17,6 +17,9 @@
 
 #define GATEWAY_DEFAULT_INTERFACE "floe-gw"
 #define GATEWAY_DEFAULT_CONTROL "/run/floe-gateway.sock"
+/* The portal's tunnel address pools (clients' addresses), routed through the TUN. */
+#define GATEWAY_POOL_V4 "100.64.0.0/11"
+#define GATEWAY_POOL_V6 "fd00:2021:1111::/107"
 
 struct gateway_opts {
     const char *portal;

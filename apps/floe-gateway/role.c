@@ -11,7 +11,6 @@
 #include "nat.h"
 
 #define GW_TARGET "gateway"
-#define GW_ROUTE_TABLE_MAIN 254u /* RT_TABLE_MAIN */
 
 static void gw_log(struct floe_agent *a, enum floe_log_level lv, const char *client,
                    const char *res, const char *fmt, ...) FLOE_PRINTF(5, 6);
@@ -85,21 +84,6 @@ static void gw_conn_config(struct floe_node_conn_config *cc,
     gw_copy(cc->local_pwd, sizeof(cc->local_pwd), ca->gateway_ice.password);
 }
 
-/* A route in the main table for one tunnel address of a client through the TUN: the replies
- * of the resources (un-masqueraded to that address) go back into the tunnel, not to the
- * default route. One that exists already is fine. */
-static void gw_route_client(struct floe_agent *a, const char *client, const struct floe_addr *ip)
-{
-    struct floe_prefix p = {.family = ip->family, .len = ip->family == FLOE_AF_INET ? 32 : 128};
-
-    if (ip->family != FLOE_AF_INET && ip->family != FLOE_AF_INET6)
-        return;
-    memcpy(p.ip, ip->ip, sizeof(p.ip));
-    if (floe_io_nl_route(floe_agent_ifindex(a), &p, GW_ROUTE_TABLE_MAIN, true) != 0 &&
-        errno != EEXIST)
-        gw_log(a, FLOE_LOG_ERROR, client, NULL, "route to the client: %s", strerror(errno));
-}
-
 static void gw_create(struct gateway *g, struct floe_agent *a,
                       const struct floe_portal_create_authorization *ca)
 {
@@ -124,8 +108,6 @@ static void gw_create(struct gateway *g, struct floe_agent *a,
     if (rc != 0)
         return; /* no answer: the portal tells the client the gateway timed out */
     g->authorizations++;
-    gw_route_client(a, ca->client.id, &ca->client.ipv4);
-    gw_route_client(a, ca->client.id, &ca->client.ipv6);
     gw_log(a, FLOE_LOG_INFO, ca->client.id, ca->resource.id,
            "authorized for %s (connection %llu, expires_at %llu)", ca->resource.name,
            (unsigned long long)cid, (unsigned long long)ca->expires_at);
@@ -213,6 +195,37 @@ static void gateway_conn_event(void *user, struct floe_agent *a, const struct fl
     gw_expire(g, a);
 }
 
+/*
+ * Route the portal's tunnel address pools through the TUN (main table), so that replies
+ * from the resources to any client reach the tunnel. Returns 0 or FLOE_ERR_IO (logged).
+ */
+static int gw_routes(struct floe_agent *a, bool add)
+{
+    static const char *const pools[2] = {GATEWAY_POOL_V4, GATEWAY_POOL_V6};
+
+    /* up before init gives it addresses: a route needs a running link */
+    if (add && floe_io_nl_link_set(floe_agent_ifindex(a), true, 0) != 0) {
+        floe_jsonlog_error(floe_agent_log(a), GW_TARGET, "link up: %s", strerror(errno));
+        return FLOE_ERR_IO;
+    }
+    for (int i = 0; i < 2; i++) {
+        struct floe_prefix p;
+
+        if (floe_prefix_parse(pools[i], &p) != 0)
+            return FLOE_ERR_INTERNAL;
+        if (floe_io_nl_route(floe_agent_ifindex(a), &p, 254, add) != 0 && add && errno != EEXIST) {
+            floe_jsonlog_logf(floe_agent_log(a), i ? FLOE_LOG_WARN : FLOE_LOG_ERROR, GW_TARGET,
+                              NULL, 0, "route %s: %s", pools[i], strerror(errno));
+            if (i == 0)
+                return FLOE_ERR_IO; /* a host without IPv6 still serves IPv4 */
+        } else if (add) {
+            floe_jsonlog_info(floe_agent_log(a), GW_TARGET, "route %s dev %s", pools[i],
+                              "the tunnel");
+        }
+    }
+    return 0;
+}
+
 static int gateway_start(void *user, struct floe_agent *a)
 {
     struct gateway *g = user;
@@ -221,6 +234,8 @@ static int gateway_start(void *user, struct floe_agent *a)
 
     floe_gwfilter_config_default(&fc);
     if ((rc = floe_gwfilter_new(&g->filter, &fc)) != 0)
+        return rc;
+    if ((rc = gw_routes(a, true)) != 0)
         return rc;
     if (g->opts->no_nat) {
         floe_jsonlog_warn(floe_agent_log(a), "nat",
