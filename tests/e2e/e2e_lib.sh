@@ -63,8 +63,9 @@ e2e_download_roam() {
         --max-time $((interval * (roams + 2) * 3 + 30)) -o "$TMP/got" \
         "http://$RES_IP:$HTTP_PORT/file" 2>"$TMP/curl.err" &
     curl_pid=$!
-    python3 "$FLOE_SOURCE_DIR/tests/e2e/progress.py" "$TMP/got" "$TMP/progress" "$total" \
-        "$curl_pid" ${E2E_SHOW:+--show} &
+    ip netns exec "$NS_CLI" python3 "$FLOE_SOURCE_DIR/tests/e2e/progress.py" "$TMP/got" \
+        "$TMP/progress" "$total" "$curl_pid" --rx /sys/class/net/floe0/statistics/rx_bytes \
+        ${E2E_SHOW:+--show} &
     prog_pid=$!
     for i in $(seq "$roams"); do
         sleep "$interval"
@@ -82,12 +83,13 @@ e2e_download_roam() {
 }
 
 # e2e_outages: for each roam time in $TMP/roams, the ms from it to the first sample of
-# $TMP/progress in which the download grew.
+# $TMP/progress in which more came out of the tunnel (the TUN's rx_bytes grew: packets
+# already buffered in the socket do not count). A roam after which nothing came: -1.
 e2e_outages() {
     local t
     while read -r t; do
-        awk -v t="$t" '$1 <= t { size = $2 } $1 > t && $2 > size { printf "%.0f\n", ($1 - t) * 1000; exit }' \
-            "$TMP/progress"
+        awk -v t="$t" '$1 <= t { rx = $3 } $1 > t && $3 > rx { ms = ($1 - t) * 1000; exit }
+            END { printf "%.0f\n", ms == "" ? -1 : ms }' "$TMP/progress"
     done <"$TMP/roams"
 }
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Progress sampler of the end-to-end tests (issue 13): polls the size of a file being
-downloaded every millisecond and appends "EPOCH_SECONDS SIZE" to LOG whenever it grows, until
-the file's size reaches TOTAL or PID is gone. With --show it also prints a progress line
-(MiB done, rate) on stderr about twice a second, for the demo.
+downloaded every millisecond and appends "EPOCH_SECONDS SIZE RX" to LOG whenever either
+changes, until the file's size reaches TOTAL or PID is gone. RX is the integer in the file
+given with --rx (the client TUN's rx_bytes in sysfs: what came out of the tunnel, which a
+rate-limited reader's socket buffer does not hide), 0 without it. With --show it also prints
+a progress line (MiB done, rate) on stderr about twice a second, for the demo.
 
-usage: progress.py FILE LOG TOTAL PID [--show]
+usage: progress.py FILE LOG TOTAL PID [--show] [--rx PATH]
 """
 import os
 import sys
@@ -19,22 +21,34 @@ def alive(pid):
         return False
 
 
+def read_int(path):
+    if not path:
+        return 0
+    try:
+        with open(path) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 0
+
+
 def main():
     if len(sys.argv) < 5:
         sys.exit(__doc__)
     path, log, total, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     show = "--show" in sys.argv[5:]
-    last, shown, shown_size = -1, 0.0, 0
+    rx_path = sys.argv[sys.argv.index("--rx") + 1] if "--rx" in sys.argv[5:-1] else None
+    last, shown, shown_size = None, 0.0, 0
     with open(log, "a", buffering=1) as out:
         while True:
             try:
                 size = os.stat(path).st_size
             except FileNotFoundError:
                 size = 0
+            rx = read_int(rx_path)
             now = time.time()
-            if size != last:
-                out.write("%.6f %d\n" % (now, size))
-                last = size
+            if (size, rx) != last:
+                out.write("%.6f %d %d\n" % (now, size, rx))
+                last = (size, rx)
             if show and now - shown >= 0.5:
                 rate = (size - shown_size) / (now - shown) / 1e6 if shown else 0.0
                 sys.stderr.write("\r  download: %7.1f / %.0f MiB  %7.1f MB/s   "
