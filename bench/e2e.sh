@@ -40,7 +40,7 @@ need_tool wg wireguard-go bc
 iperf_row() {
     in_ns "$NS_CLI" iperf3 -c "$2" -t "$SECS" -J >"$TMP/iperf.json" ||
         fail "iperf3 $1: $(jq -r .error "$TMP/iperf.json" 2>/dev/null)"
-    jq -r --arg l "$1" '"\($l | .[0:40] | . + " " * (40 - length)) \(.end.sum_received.bits_per_second / 1e9 * 100 | round / 100) Gbit/s  retransmits \(.end.sum_sent.retransmits)"' \
+    jq -r --arg l "$1" '"\($l | .[0:48] | . + " " * (48 - length)) \(.end.sum_received.bits_per_second / 1e9 * 100 | round / 100) Gbit/s  retransmits \(.end.sum_sent.retransmits)"' \
         "$TMP/iperf.json"
 }
 
