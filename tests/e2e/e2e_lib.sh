@@ -64,7 +64,7 @@ e2e_download_roam() {
         "http://$RES_IP:$HTTP_PORT/file" 2>"$TMP/curl.err" &
     curl_pid=$!
     ip netns exec "$NS_CLI" python3 "$FLOE_SOURCE_DIR/tests/e2e/progress.py" "$TMP/got" \
-        "$TMP/progress" "$total" "$curl_pid" --rx /sys/class/net/floe0/statistics/rx_bytes \
+        "$TMP/progress" "$total" "$curl_pid" --rx floe0 \
         ${E2E_SHOW:+--show} &
     prog_pid=$!
     for i in $(seq "$roams"); do
@@ -93,9 +93,10 @@ e2e_outages() {
     done <"$TMP/roams"
 }
 
-# e2e_outage_summary: "n=N min=.. p50=.. max=.. ms" of $TMP/outages.
+# e2e_outage_summary: "n=N min=.. p50=.. max=.. ms" of $TMP/outages (-1, not measured, left
+# out).
 e2e_outage_summary() {
-    sort -n "$TMP/outages" | awk '{ v[NR] = $1 } END {
+    grep -vx -- -1 "$TMP/outages" | sort -n | awk '{ v[NR] = $1 } END {
         if (NR == 0) { print "no outage measured"; exit 1 }
         printf "n=%d min=%d p50=%d max=%d ms\n", NR, v[1], v[int((NR + 1) / 2)], v[NR] }'
 }

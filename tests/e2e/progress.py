@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Progress sampler of the end-to-end tests (issue 13): polls the size of a file being
 downloaded every millisecond and appends "EPOCH_SECONDS SIZE RX" to LOG whenever either
-changes, until the file's size reaches TOTAL or PID is gone. RX is the integer in the file
-given with --rx (the client TUN's rx_bytes in sysfs: what came out of the tunnel, which a
-rate-limited reader's socket buffer does not hide), 0 without it. With --show it also prints
+changes, until the file's size reaches TOTAL or PID is gone. RX is the rx_bytes of the
+interface given with --rx in this process's network namespace (/proc/net/dev; the client's
+TUN: what came out of the tunnel, which a rate-limited reader's socket buffer does not hide),
+0 without it. With --show it also prints
 a progress line (MiB done, rate) on stderr about twice a second, for the demo.
 
-usage: progress.py FILE LOG TOTAL PID [--show] [--rx PATH]
+usage: progress.py FILE LOG TOTAL PID [--show] [--rx IFNAME]
 """
 import os
 import sys
@@ -21,14 +22,19 @@ def alive(pid):
         return False
 
 
-def read_int(path):
-    if not path:
+def read_rx(ifname):
+    """rx_bytes of IFNAME in this process's network namespace (/proc/net/dev), 0 if absent."""
+    if not ifname:
         return 0
     try:
-        with open(path) as f:
-            return int(f.read())
+        with open("/proc/net/dev") as f:
+            for line in f:
+                name, _, rest = line.partition(":")
+                if name.strip() == ifname and rest:
+                    return int(rest.split()[0])
     except (OSError, ValueError):
-        return 0
+        pass
+    return 0
 
 
 def main():
@@ -36,7 +42,7 @@ def main():
         sys.exit(__doc__)
     path, log, total, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     show = "--show" in sys.argv[5:]
-    rx_path = sys.argv[sys.argv.index("--rx") + 1] if "--rx" in sys.argv[5:-1] else None
+    rx_if = sys.argv[sys.argv.index("--rx") + 1] if "--rx" in sys.argv[5:-1] else None
     last, shown, shown_size = None, 0.0, 0
     with open(log, "a", buffering=1) as out:
         while True:
@@ -44,7 +50,7 @@ def main():
                 size = os.stat(path).st_size
             except FileNotFoundError:
                 size = 0
-            rx = read_int(rx_path)
+            rx = read_rx(rx_if)
             now = time.time()
             if (size, rx) != last:
                 out.write("%.6f %d %d\n" % (now, size, rx))
