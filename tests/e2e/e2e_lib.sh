@@ -51,7 +51,7 @@ e2e_first_ping() {
 }
 
 # e2e_download_roam ROAMS INTERVAL: download the resource's file over one TCP connection
-# (curl, rate-limited so that it lasts about INTERVAL x (ROAMS + 2) s), roam every INTERVAL s
+# (the resource's link shaped so that it lasts about INTERVAL x (ROAMS + 2) s), roam every INTERVAL s
 # during it; the file's sha256 must match. Appends one outage (ms: new network usable ->
 # first new data) per roam to $TMP/outages. ${E2E_SHOW:-} set: a progress line on stderr.
 e2e_download_roam() {
@@ -59,7 +59,11 @@ e2e_download_roam() {
     total=$(stat -c %s "$TMP/www/file")
     rate=$((total / (interval * (roams + 2))))
     rm -f "$TMP/got" "$TMP/progress" "$TMP/roams"
-    ip netns exec "$NS_CLI" curl -fsS --limit-rate "$rate" --speed-limit 1 --speed-time 15 \
+    # The resource sends at the rate (htb on its link), so that the receive buffer does not
+    # hold the rest of the file ahead of a roam (curl --limit-rate would let it fill).
+    in_ns "$NS_RES" tc qdisc replace dev eth0 root handle 1: htb default 10
+    in_ns "$NS_RES" tc class replace dev eth0 parent 1: classid 1:10 htb rate "$((rate * 8))bit"
+    ip netns exec "$NS_CLI" curl -fsS --speed-limit 1 --speed-time 15 \
         --max-time $((interval * (roams + 2) * 3 + 30)) -o "$TMP/got" \
         "http://$RES_IP:$HTTP_PORT/file" 2>"$TMP/curl.err" &
     curl_pid=$!
@@ -76,6 +80,7 @@ e2e_download_roam() {
     done
     wait "$curl_pid" || fail "the download failed during the roams: $(cat "$TMP/curl.err")"
     wait "$prog_pid"
+    in_ns "$NS_RES" tc qdisc del dev eth0 root
     [ "$(sha256sum <"$TMP/got" | cut -d' ' -f1)" = "$(cat "$TMP/file.sha256")" ] ||
         fail "the downloaded file's sha256 does not match"
     [ "$(wc -l <"$TMP/roams")" = "$roams" ] || fail "the download ended before $roams roams"
