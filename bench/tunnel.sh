@@ -26,34 +26,8 @@ TMP=$(mktemp -d)
 trap 'wgns_cleanup; rm -rf "$TMP"' EXIT
 wgns_create floe-bench
 
-# backports_wg_go: the path of bookworm-backports' wireguard-go, fetched when missing.
-backports_wg_go() {
-    local dest apt dir deb
-    dest=$(cd "$BIN/.." && pwd)/wireguard-go-backports
-    if [ -x "$dest/usr/bin/wireguard-go" ]; then
-        echo "$dest/usr/bin/wireguard-go"
-        return 0
-    fi
-    dir=$(mktemp -d)
-    mkdir -p "$dir/etc" "$dir/lists/partial" "$dir/cache/archives/partial"
-    printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" \
-        "Suites: bookworm-backports" "Components: main" \
-        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" >"$dir/etc/bpo.sources"
-    apt=(-o Dir::Etc::sourcelist=/dev/null -o "Dir::Etc::sourceparts=$dir/etc"
-        -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
-        -o APT::Sandbox::User=root -o APT::Get::List-Cleanup=0)
-    if ! apt-get "${apt[@]}" -qq update >&2 ||
-        ! (cd "$dir" && apt-get "${apt[@]}" -qq download wireguard-go/bookworm-backports >&2); then
-        rm -rf "$dir"
-        echo "tunnel.sh: cannot fetch wireguard-go from bookworm-backports" >&2
-        return 1
-    fi
-    deb=$(ls "$dir"/wireguard-go_*.deb)
-    dpkg -x "$deb" "$dest"
-    basename "$deb" >"$dest/VERSION"
-    rm -rf "$dir"
-    echo "$dest/usr/bin/wireguard-go"
-}
+# shellcheck source=../scripts/wg_go_backports.sh
+. "$(dirname "$0")/../scripts/wg_go_backports.sh"
 
 # iperf NS_CLIENT SERVER_IP: Gbit/s received over SECS seconds.
 iperf() {

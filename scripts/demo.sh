@@ -1,5 +1,6 @@
 #!/bin/sh
-# floe demo, as it stands: ask a local coturn for our server-reflexive address, relay a
+# floe demo: first the whole system end to end in network namespaces (scripts/demo_e2e.sh:
+# portal, relay, gateway, client, a download and a roam), then the pieces: ask a local coturn for our server-reflexive address, relay a
 # message through floe-relay with `floe turn` (and through it with coturn's own client),
 # ping through a WireGuard tunnel between floe-wg and wireguard-go, then replay DESIGN section
 # 1's roam race (connected, roam, reset) in the simulator, with and without the grace period,
@@ -43,6 +44,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+heading "floe end to end: a laptop reaches a web server behind a gateway and roams (scripts/demo_e2e.sh)"
+bash "$ROOT/scripts/demo_e2e.sh" "$BUILD"
 
 heading "starting coturn (Debian's turnserver) on loopback"
 PORT=$(floe_free_udp_port)
