@@ -84,6 +84,61 @@ int floe_io_win_netcfg_apply(const struct floe_io_win_netcfg *nc, uint64_t luid,
  */
 bool floe_io_win_change_counts(uint64_t luid, uint64_t ignore_luid);
 
+/* ================================================================ the event loop's wait
+ *
+ * What an agent's loop waits on, in one WaitForMultipleObjects: sockets (each through its own
+ * WSAEventSelect event), event HANDLEs (the Wintun read-wait event), the deadline of the next
+ * timer (the wait's timeout) and two flags other threads raise: "the network changed" (the
+ * callback of a netcfg watch_start, floe_io_win_wait_changed) and "wake up" (a console control
+ * handler, floe_io_win_wait_wake). A source is named by the caller's tag. One thread waits;
+ * the flags may be raised from any thread.
+ */
+struct floe_io_win_wait;
+
+/* Sources one wait holds at most (WaitForMultipleObjects takes 64 handles, one is its own). */
+#define FLOE_IO_WIN_WAIT_MAX 32
+/* The tags floe_io_win_wait_run reports for the flags (callers' tags must differ). */
+#define FLOE_IO_WIN_WAIT_CHANGED 0xFFFFFFFEu
+#define FLOE_IO_WIN_WAIT_WOKEN 0xFFFFFFFDu
+
+/* One ready source of floe_io_win_wait_run. */
+struct floe_io_win_ready {
+    uint32_t tag;
+    bool readable; /* data, a connection to accept, the peer closed, or a HANDLE signalled */
+    bool writable; /* a connect finished or room to send again (sockets watched with out) */
+    int error;     /* the Winsock error a socket event came with (a failed connect), else 0 */
+};
+
+/* A wait with no source. Returns 0 and sets *out, FLOE_ERR_INVALID_ARG, FLOE_ERR_NOMEM or
+ * FLOE_ERR_IO (GetLastError()). */
+int floe_io_win_wait_new(struct floe_io_win_wait **out);
+/* Stop watching every socket and free w (NULL allowed); the sockets stay open. */
+void floe_io_win_wait_free(struct floe_io_win_wait *w);
+/*
+ * Watch socket fd under tag (added, or its events changed when tag is there): readability,
+ * and with out also a finished connect and room to send. WSAEventSelect makes fd non-blocking.
+ * Returns 0, FLOE_ERR_INVALID_ARG (fd < 0, a reserved tag), FLOE_ERR_NOMEM (full) or
+ * FLOE_ERR_IO.
+ */
+int floe_io_win_wait_socket(struct floe_io_win_wait *w, int fd, uint32_t tag, bool out);
+/* Watch the event HANDLE h (borrowed, not reset here) under tag. Returns as wait_socket. */
+int floe_io_win_wait_handle(struct floe_io_win_wait *w, intptr_t h, uint32_t tag);
+/* Stop watching tag (a socket's event selection is cleared). 0 or FLOE_ERR_NOT_FOUND. */
+int floe_io_win_wait_remove(struct floe_io_win_wait *w, uint32_t tag);
+/* Raise "the network changed" and wake the wait; w is a struct floe_io_win_wait * (this is a
+ * floe_io_win_changed_fn: give it to watch_start). Any thread. */
+void floe_io_win_wait_changed(void *w);
+/* Raise "wake up" (to stop, say). Any thread. */
+void floe_io_win_wait_wake(struct floe_io_win_wait *w);
+/*
+ * Wait until a source is ready, a flag is raised or deadline passes (floe_io_now() base;
+ * FLOE_TIME_NEVER: no limit), then report into ready[0..cap) every source ready now and each
+ * raised flag (cleared by the report) once. Returns the number reported (0: the deadline
+ * passed), FLOE_ERR_INVALID_ARG or FLOE_ERR_IO (GetLastError()).
+ */
+int floe_io_win_wait_run(struct floe_io_win_wait *w, floe_time deadline,
+                         struct floe_io_win_ready *ready, size_t cap);
+
 #endif /* _WIN32 */
 
 #endif
