@@ -47,8 +47,18 @@ struct floe_io_win_netcfg {
     void *ctx; /* passed to every call */
     /* CreateUnicastIpAddressEntry: the address a->ip with on-link prefix a->prefix_len. */
     int (*addr_add)(void *ctx, uint64_t luid, const struct floe_io_win_ifaddr *a);
+    /* DeleteUnicastIpAddressEntry: remove that address ("not there" counts as done). */
+    int (*addr_del)(void *ctx, uint64_t luid, const struct floe_io_win_ifaddr *a);
     /* CreateIpForwardEntry2: the on-link route to dst through the interface, with metric. */
     int (*route_add)(void *ctx, uint64_t luid, const struct floe_prefix *dst, uint32_t metric);
+    /* DeleteIpForwardEntry2: remove that on-link route ("not there" counts as done). */
+    int (*route_del)(void *ctx, uint64_t luid, const struct floe_prefix *dst);
+    /*
+     * GetAdaptersAddresses: the unicast addresses of the interfaces that are up, other than
+     * loopback, IPv6 link-local and interface skip_luid (the tunnel's), into out[0..cap)
+     * (ports 0). Returns how many were written (more are left out), or FLOE_ERR_IO.
+     */
+    int (*hosts)(void *ctx, uint64_t skip_luid, struct floe_addr *out, size_t cap);
     /* SetIpInterfaceEntry: the interface's MTU for family (FLOE_AF_INET or FLOE_AF_INET6). */
     int (*mtu_set)(void *ctx, uint64_t luid, uint8_t family, unsigned mtu);
     /*
@@ -65,7 +75,10 @@ struct floe_io_win_netcfg {
 /* Whether a is an IPv4 or IPv6 address with a prefix length that fits its family. */
 bool floe_io_win_ifaddr_is_valid(const struct floe_io_win_ifaddr *a);
 
-/* The real calls (iphlpapi). Wine lacks or aborts them: only compile-checked here. */
+/*
+ * The real calls (iphlpapi). Wine lacks or aborts those that change the configuration and the
+ * notifications: those are only compile-checked here; hosts runs under Wine.
+ */
 const struct floe_io_win_netcfg *floe_io_win_netcfg_system(void);
 
 /*
