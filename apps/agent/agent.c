@@ -76,23 +76,21 @@ static int agent_setup(struct floe_agent *a)
     a->conns = calloc(FLOE_AGENT_MAX_CONNS, sizeof(*a->conns));
     if (!a->conns)
         return FLOE_ERR_NOMEM;
+    if ((rc = floe__agent_loop_new(a)) != 0) /* signals blocked before the crypto lanes start */
+        return rc;
     rc = agent_node_new(a, pub);
     if (rc != 0) {
         floe__agent_log(a, FLOE_LOG_ERROR, "node: %s", floe_strerror(rc));
         return rc;
     }
-    if ((rc = floe__agent_data_init(a)) != 0 || (rc = floe__agent_loop_new(a)) != 0)
+    if ((rc = floe__agent_data_init(a)) != 0 || (rc = floe__agent_loop_open(a)) != 0)
         return rc;
     for (int s = 0; s < 2; s++)
         if (floe__agent_sys_udp(a, s) != 0 && s == AGENT_V4)
             return FLOE_ERR_IO;
     floe__agent_sys_hosts(a, floe_io_now());
-    a->cfg.device_name = a->cfg.device_name; /* borrowed for new only */
-    rc = floe__agent_portal_init(a);
-    if (rc != 0)
-        return rc;
     (void)pub;
-    return 0;
+    return floe__agent_portal_init(a);
 }
 
 int floe_agent_new(struct floe_agent **out, const struct floe_agent_config *cfg)
@@ -186,6 +184,8 @@ uint32_t floe_agent_mark(const struct floe_agent *a)
     return a->cfg.mark;
 }
 
+static void agent_node_drain(struct floe_agent *a, floe_time now);
+
 /* ------------------------------------------------------------ connections */
 
 static struct agent_conn *agent_conn_find(const struct floe_agent *a, uint64_t cid)
@@ -218,7 +218,9 @@ int floe_agent_conn_upsert(struct floe_agent *a, uint64_t cid, const char *peer_
     c->used = true;
     c->cid = cid;
     snprintf(c->peer, sizeof(c->peer), "%s", peer_id);
-    floe__agent_drain(a, now);
+    floe__agent_early_apply(a, now, cid, peer_id);
+    agent_node_drain(a, now); /* not the portal's events: the caller may hold one */
+    floe__agent_udp_flush(a);
     return 0;
 }
 
@@ -230,7 +232,8 @@ int floe_agent_conn_close(struct floe_agent *a, uint64_t cid)
     if (!c)
         return FLOE_ERR_NOT_FOUND;
     (void)floe_node_conn_close(a->node, now, cid);
-    floe__agent_drain(a, now);
+    agent_node_drain(a, now);
+    floe__agent_udp_flush(a);
     c = agent_conn_find(a, cid); /* the closed event forgets it */
     if (c)
         memset(c, 0, sizeof(*c));
@@ -296,17 +299,14 @@ static void agent_node_drain(struct floe_agent *a, floe_time now)
 {
     struct floe_node_event ev;
     struct floe_node_transmit tr;
-    struct floe_io_tx *t;
     int s;
 
-    for (;;) {
-        t = floe__agent_tx_slot(a, &a->host[AGENT_V4], &s); /* any slot fits: moved below */
-        if (!t || floe_node_poll_transmit(a->node, now, t->buf, sizeof(t->buf), &tr) != 1)
-            break;
+    while (floe_node_poll_transmit(a->node, now, a->txbuf, sizeof(a->txbuf), &tr) == 1) {
         s = tr.local.family == FLOE_AF_INET6 ? AGENT_V6 : AGENT_V4;
         if (floe_io_txq_room(&a->txq[s]) == 0)
             floe__agent_udp_flush(a);
-        (void)floe_io_txq_push(&a->txq[s], t->buf, tr.len, &tr.to);
+        if (floe_io_txq_push(&a->txq[s], a->txbuf, tr.len, &tr.to) != 0)
+            a->ctr.encap_fail++; /* longer than a queue slot: cannot happen with a 1280 MTU */
     }
     while (floe_node_poll_event(a->node, &ev) == 1)
         agent_node_event(a, now, &ev);

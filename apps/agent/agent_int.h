@@ -27,6 +27,16 @@ struct agent_relay {
     struct floe_addr addr;
 };
 
+/* Candidates that came for a peer before its connection (the gateway's may overtake the
+ * authorization): kept until the connection is made, the oldest stash reused. */
+#define AGENT_EARLY_PEERS 8
+struct agent_early {
+    char peer[FLOE_PORTAL_ID_MAX];
+    uint32_t n;
+    char cands[FLOE_PORTAL_CANDIDATES_MAX][FLOE_PORTAL_CANDIDATE_MAX];
+    floe_time at;
+};
+
 /* The portal session: the program's TCP connection under the protocol client. */
 struct agent_portal {
     char host[256];
@@ -38,7 +48,7 @@ struct agent_portal {
     floe_time deadline;  /* of the connect in progress */
     floe_time reconnect; /* when to open the next connection; FLOE_TIME_NEVER: none due */
     struct floe_portal_client *pc;
-    uint64_t connect_failures;
+    struct floe_portal_msg *msg; /* the message being handled (a copy) */
 };
 
 struct agent_counters {
@@ -68,8 +78,10 @@ struct floe_agent {
     struct floe_node_encap encap[AGENT_BATCH];
     struct floe_node_decap decap[AGENT_BATCH];
     uint8_t (*plain)[FLOE_IO_TUN_HEADROOM + AGENT_PLAIN_MAX];
+    uint8_t txbuf[FLOE_NODE_TRANSMIT_MAX]; /* floe_node_poll_transmit's datagram */
     struct agent_conn *conns;
     struct agent_relay relays[AGENT_RELAYS_MAX];
+    struct agent_early early[AGENT_EARLY_PEERS];
     struct floe_portal_interface iface; /* addresses on the TUN now */
     bool joined_once;
     floe_time reset_at; /* debounced node reset; FLOE_TIME_NEVER: none */
@@ -107,6 +119,8 @@ void floe__agent_portal_io(struct floe_agent *a, floe_time now, bool writable);
 /* Write what the protocol client has to send; drain its events. */
 void floe__agent_portal_drain(struct floe_agent *a, floe_time now);
 floe_time floe__agent_portal_deadline(const struct floe_agent *a);
+/* Give connection cid of peer the candidates that came for it before it existed. */
+void floe__agent_early_apply(struct floe_agent *a, floe_time now, uint64_t cid, const char *peer);
 /* Portal messages -> node (the agent's part; the rest goes to the role). */
 void floe__agent_portal_message(struct floe_agent *a, floe_time now,
                                 const struct floe_portal_msg *m, bool joined);
@@ -124,7 +138,10 @@ void floe__agent_udp_flush(struct floe_agent *a);
 struct floe_io_tx *floe__agent_tx_slot(struct floe_agent *a, const struct floe_addr *local, int *s);
 
 /* ---- platform (loop_linux.c, sys_linux.c) */
+/* The loop's state, and the signals it handles blocked (before any thread is made). */
 int floe__agent_loop_new(struct floe_agent *a);
+/* Open the loop's descriptors (the TUN exists). */
+int floe__agent_loop_open(struct floe_agent *a);
 void floe__agent_loop_free(struct floe_agent *a);
 /* Watch (or stop watching, fd < 0 ignored) the portal socket; out: also writability. */
 void floe__agent_loop_portal_fd(struct floe_agent *a, int fd, bool out);

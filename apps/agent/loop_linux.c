@@ -35,7 +35,8 @@ struct agent_loop {
     int ep, timer, sig, ctl;
     struct floe_io_netwatch *watch;
     floe_time armed;
-    sigset_t old_mask;
+    sigset_t mask, old_mask;
+    bool blocked;
 };
 
 static int loop_add(struct agent_loop *l, int fd, uint32_t tag, uint32_t events)
@@ -65,18 +66,23 @@ static int loop_ctl_open(struct floe_agent *a, struct agent_loop *l)
     return loop_add(l, l->ctl, TAG_CTL, EPOLLIN);
 }
 
+/* Block the signals the loop reads from its signalfd, in every thread made after this. */
+static int loop_block_signals(struct agent_loop *l)
+{
+    sigemptyset(&l->mask);
+    sigaddset(&l->mask, SIGTERM);
+    sigaddset(&l->mask, SIGINT);
+    sigaddset(&l->mask, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &l->mask, &l->old_mask) != 0)
+        return FLOE_ERR_IO;
+    l->blocked = true;
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
 static int loop_signals(struct agent_loop *l)
 {
-    sigset_t set;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, &set, &l->old_mask) != 0)
-        return FLOE_ERR_IO;
-    signal(SIGPIPE, SIG_IGN);
-    l->sig = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    l->sig = signalfd(-1, &l->mask, SFD_NONBLOCK | SFD_CLOEXEC);
     return l->sig < 0 ? FLOE_ERR_IO : loop_add(l, l->sig, TAG_SIGNAL, EPOLLIN);
 }
 
@@ -102,13 +108,18 @@ static int loop_open(struct floe_agent *a, struct agent_loop *l)
 int floe__agent_loop_new(struct floe_agent *a)
 {
     struct agent_loop *l = calloc(1, sizeof(*l));
-    int rc;
 
     if (!l)
         return FLOE_ERR_NOMEM;
     l->ep = l->timer = l->sig = l->ctl = -1;
     a->loop = l;
-    rc = loop_open(a, l);
+    return loop_block_signals(l);
+}
+
+int floe__agent_loop_open(struct floe_agent *a)
+{
+    int rc = loop_open(a, a->loop);
+
     if (rc != 0)
         floe__agent_log(a, FLOE_LOG_ERROR, "event loop: %s", floe_strerror(rc));
     return rc;
@@ -128,7 +139,7 @@ void floe__agent_loop_free(struct floe_agent *a)
         close(l->ctl);
         (void)unlink(a->cfg.control_path);
     }
-    if (l->sig >= 0 || l->ep >= 0)
+    if (l->blocked)
         sigprocmask(SIG_SETMASK, &l->old_mask, NULL);
     free(l);
     a->loop = NULL;

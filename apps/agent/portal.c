@@ -128,6 +128,8 @@ void floe__agent_portal_free(struct floe_agent *a)
     a->portal.fd = -1;
     floe_portal_client_free(a->portal.pc);
     a->portal.pc = NULL;
+    free(a->portal.msg);
+    a->portal.msg = NULL;
 }
 
 static void portal_close_fd(struct floe_agent *a)
@@ -253,16 +255,33 @@ static void portal_send(struct floe_agent *a, floe_time now)
     }
 }
 
+/*
+ * The event's message is the protocol client's until the next call on it, and the handlers
+ * send (candidates, acknowledgements): they get a copy of their own.
+ */
+static void portal_dispatch(struct floe_agent *a, floe_time now, const struct floe_portal_msg *m,
+                            bool joined)
+{
+    if (!m)
+        return;
+    if (!a->portal.msg && !(a->portal.msg = malloc(sizeof(*a->portal.msg)))) {
+        floe__agent_log(a, FLOE_LOG_ERROR, "portal message dropped: out of memory");
+        return;
+    }
+    *a->portal.msg = *m;
+    floe__agent_portal_message(a, now, a->portal.msg, joined);
+}
+
 static void portal_event(struct floe_agent *a, floe_time now,
                          const struct floe_portal_client_event *ev)
 {
     switch (ev->kind) {
     case FLOE_PORTAL_EV_JOINED:
         floe__agent_log(a, FLOE_LOG_INFO, "portal: joined");
-        floe__agent_portal_message(a, now, ev->msg, true);
+        portal_dispatch(a, now, ev->msg, true);
         break;
     case FLOE_PORTAL_EV_MESSAGE:
-        floe__agent_portal_message(a, now, ev->msg, false);
+        portal_dispatch(a, now, ev->msg, false);
         break;
     case FLOE_PORTAL_EV_DISCONNECTED:
         floe__agent_log(a, FLOE_LOG_WARN, "portal: disconnected: %s (HTTP %d, %s)", ev->reason,
@@ -364,13 +383,48 @@ static void portal_init(struct floe_agent *a, floe_time now, const struct floe_p
         a->role.init(a->role.user, a, init);
 }
 
+static void early_keep(struct floe_agent *a, floe_time now, const struct floe_portal_candidates *c)
+{
+    struct agent_early *e = &a->early[0];
+
+    for (int i = 0; i < AGENT_EARLY_PEERS; i++) {
+        if (strcmp(a->early[i].peer, c->ids[0]) == 0) {
+            e = &a->early[i];
+            break;
+        }
+        if (a->early[i].at < e->at)
+            e = &a->early[i];
+    }
+    if (strcmp(e->peer, c->ids[0]) != 0) {
+        memset(e, 0, sizeof(*e));
+        snprintf(e->peer, sizeof(e->peer), "%s", c->ids[0]);
+    }
+    e->at = now;
+    for (uint32_t i = 0; i < c->n_candidates && e->n < FLOE_PORTAL_CANDIDATES_MAX; i++)
+        memcpy(e->cands[e->n++], c->candidates[i], FLOE_PORTAL_CANDIDATE_MAX);
+}
+
+void floe__agent_early_apply(struct floe_agent *a, floe_time now, uint64_t cid, const char *peer)
+{
+    for (int i = 0; i < AGENT_EARLY_PEERS; i++) {
+        struct agent_early *e = &a->early[i];
+
+        if (e->n == 0 || strcmp(e->peer, peer) != 0)
+            continue;
+        for (uint32_t k = 0; k < e->n; k++)
+            (void)floe_node_conn_add_remote_candidate(a->node, now, cid, e->cands[k]);
+        memset(e, 0, sizeof(*e));
+    }
+}
+
 static void portal_candidates(struct floe_agent *a, floe_time now,
                               const struct floe_portal_candidates *c, bool remove)
 {
     uint64_t cid = c->n_ids ? floe_agent_conn_by_peer(a, c->ids[0]) : 0;
 
     if (!cid) {
-        floe__agent_log(a, FLOE_LOG_DEBUG, "candidates for no connection dropped");
+        if (c->n_ids && !remove)
+            early_keep(a, now, c);
         return;
     }
     for (uint32_t i = 0; i < c->n_candidates; i++) {
@@ -386,6 +440,7 @@ void floe__agent_portal_message(struct floe_agent *a, floe_time now,
 {
     if (!m)
         return;
+    floe__agent_log(a, FLOE_LOG_DEBUG, "portal message %s", floe_portal_msg_event(m->type));
     switch (m->type) {
     case FLOE_PORTAL_MSG_INIT:
         portal_init(a, now, &m->u.init);

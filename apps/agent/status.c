@@ -51,6 +51,28 @@ static void status_relays(struct floe_agent *a, struct floe_json_buf *j)
     floe_json_lit(j, "]");
 }
 
+static void status_counters(struct floe_agent *a, struct floe_json_buf *j)
+{
+    struct floe_node_stats ns;
+
+    floe_node_stats(a->node, &ns);
+    floe_json_lit(j, ",\"node\":{\"dropped\":");
+    floe_json_uint(j, ns.dropped);
+    floe_json_lit(j, ",\"malformed\":");
+    floe_json_uint(j, ns.dropped_malformed);
+    floe_json_lit(j, ",\"unknown\":");
+    floe_json_uint(j, ns.dropped_unknown);
+    floe_json_lit(j, ",\"no_path\":");
+    floe_json_uint(j, ns.dropped_no_path);
+    floe_json_lit(j, "},\"udp\":{\"sent\":");
+    floe_json_uint(j, a->snd[0].stats.sent + a->snd[1].stats.sent);
+    floe_json_lit(j, ",\"send_errors\":");
+    floe_json_uint(j, a->snd[0].stats.errors + a->snd[1].stats.errors);
+    floe_json_lit(j, ",\"received\":");
+    floe_json_uint(j, a->rcv.stats.received);
+    floe_json_lit(j, "}");
+}
+
 long floe__agent_status(struct floe_agent *a, char *buf, size_t cap)
 {
     struct floe_json_buf j;
@@ -80,6 +102,7 @@ long floe__agent_status(struct floe_agent *a, char *buf, size_t cap)
     floe_json_uint(&j, a->ctr.no_route);
     floe_json_lit(&j, ",\"rejected\":");
     floe_json_uint(&j, a->ctr.rejected);
+    status_counters(a, &j);
     if (a->role.status)
         a->role.status(a->role.user, a, &j);
     floe_json_lit(&j, "}");
