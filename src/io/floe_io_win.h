@@ -130,6 +130,8 @@ void floe_io_win_wait_free(struct floe_io_win_wait *w);
 /*
  * Watch socket fd under tag (added, or its events changed when tag is there): readability,
  * and with out also a finished connect and room to send. WSAEventSelect makes fd non-blocking.
+ * Watch a socket before connect is called on it: events that came before are not reported.
+ * Asking again for the same events changes nothing (the events already recorded stay).
  * Returns 0, FLOE_ERR_INVALID_ARG (fd < 0, a reserved tag), FLOE_ERR_NOMEM (full) or
  * FLOE_ERR_IO.
  */

@@ -14,6 +14,7 @@ struct wait_src {
     uint32_t tag;
     SOCKET sock; /* INVALID_SOCKET: a HANDLE source */
     HANDLE ev;   /* the socket's WSAEventSelect event (owned), or the caller's HANDLE */
+    long mask;   /* the socket's selected events */
 };
 
 struct floe_io_win_wait {
@@ -113,7 +114,10 @@ int floe_io_win_wait_socket(struct floe_io_win_wait *w, int fd, uint32_t tag, bo
             return FLOE_ERR_IO;
         s->sock = (SOCKET)fd;
         w->n++;
+    } else if (s->mask == mask) {
+        return 0; /* selecting again would clear what was recorded (a finished connect) */
     }
+    s->mask = mask;
     if (WSAEventSelect(s->sock, s->ev, mask) != 0) {
         wait_drop(w, (size_t)(s - w->src));
         return FLOE_ERR_IO;
