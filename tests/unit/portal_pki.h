@@ -8,7 +8,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#ifdef _WIN32
+#include <direct.h>
+#include <io.h>
+#endif
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -64,6 +69,16 @@ static inline int pki_write(const char *path, X509 *x, EVP_PKEY *k)
     return ok == 1 ? 0 : -1;
 }
 
+/* mkdtemp, which mingw lacks: _mktemp_s then _mkdir on Windows. */
+#ifdef _WIN32
+static inline char *pki_mkdtemp(char *t)
+{
+    return _mktemp_s(t, strlen(t) + 1) == 0 && _mkdir(t) == 0 ? t : NULL;
+}
+#else
+#define pki_mkdtemp mkdtemp
+#endif
+
 /* Make the files. Returns 0, or -1 (nothing usable). */
 static inline int pki_make(struct pki *p)
 {
@@ -73,7 +88,7 @@ static inline int pki_make(struct pki *p)
     X509 *leaf = pki_cert(k, "portal.test", ca, cak, 3);
     int rc = -1;
     snprintf(p->dir, sizeof(p->dir), "/tmp/floe-portal-pki.XXXXXX");
-    if (mkdtemp(p->dir)) {
+    if (pki_mkdtemp(p->dir)) {
         snprintf(p->ca, sizeof(p->ca), "%s/ca.pem", p->dir);
         snprintf(p->ca2, sizeof(p->ca2), "%s/ca2.pem", p->dir);
         snprintf(p->cert, sizeof(p->cert), "%s/cert.pem", p->dir);
