@@ -49,6 +49,8 @@ struct agent_portal {
     floe_time reconnect; /* when to open the next connection; FLOE_TIME_NEVER: none due */
     struct floe_portal_client *pc;
     struct floe_portal_msg *msg; /* the message being handled (a copy) */
+    uint8_t out[65536];          /* bytes the socket has not taken yet: out[out_off..out_len) */
+    size_t out_len, out_off;
 };
 
 struct agent_counters {

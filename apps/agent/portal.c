@@ -9,11 +9,6 @@
 
 #include "agent_int.h"
 
-#define PORTAL_OUT_MAX 65536
-
-static uint8_t portal_out[PORTAL_OUT_MAX]; /* bytes not yet taken by the socket */
-static size_t portal_out_len, portal_out_off;
-
 static int url_port(const char *s, size_t n, uint16_t *port)
 {
     unsigned v = 0;
@@ -137,7 +132,7 @@ static void portal_close_fd(struct floe_agent *a)
     floe_io_close(a->portal.fd);
     a->portal.fd = -1;
     a->portal.connecting = false;
-    portal_out_len = portal_out_off = 0;
+    a->portal.out_len = a->portal.out_off = 0;
 }
 
 /* The TCP connection failed or closed: the protocol client schedules the next one. */
@@ -220,9 +215,9 @@ void floe__agent_portal_io(struct floe_agent *a, floe_time now, bool writable)
 /* Write pending bytes; false when the socket is full or failed. */
 static bool portal_write(struct floe_agent *a, floe_time now)
 {
-    while (portal_out_off < portal_out_len) {
-        long w = floe__agent_sys_send(a->portal.fd, portal_out + portal_out_off,
-                                      portal_out_len - portal_out_off);
+    while (a->portal.out_off < a->portal.out_len) {
+        long w = floe__agent_sys_send(a->portal.fd, a->portal.out + a->portal.out_off,
+                                      a->portal.out_len - a->portal.out_off);
         if (w == AGENT_WOULD_BLOCK) {
             floe__agent_loop_portal_fd(a, a->portal.fd, true);
             return false;
@@ -231,9 +226,9 @@ static bool portal_write(struct floe_agent *a, floe_time now)
             portal_lost(a, now);
             return false;
         }
-        portal_out_off += (size_t)w;
+        a->portal.out_off += (size_t)w;
     }
-    portal_out_len = portal_out_off = 0;
+    a->portal.out_len = a->portal.out_off = 0;
     return true;
 }
 
@@ -242,11 +237,12 @@ static void portal_send(struct floe_agent *a, floe_time now)
     long n;
 
     while (a->portal.fd >= 0 && !a->portal.connecting && portal_write(a, now)) {
-        n = floe_portal_client_poll_transmit(a->portal.pc, now, portal_out, sizeof(portal_out));
+        n = floe_portal_client_poll_transmit(a->portal.pc, now, a->portal.out,
+                                             sizeof(a->portal.out));
         if (n <= 0)
             return;
-        portal_out_len = (size_t)n;
-        portal_out_off = 0;
+        a->portal.out_len = (size_t)n;
+        a->portal.out_off = 0;
     }
 }
 

@@ -6,9 +6,10 @@
 # reach "db" (10.20.0.0/24) and not "secret" (10.99.0.0/24). Checks: the first ping to db
 # brings the connection up and is answered (buffered until then), TCP through the tunnel with
 # a matching sha256, the secret resource gets nothing (no route, no intent), the routes sit in
-# floe's table behind the fwmark rule, `floe-client status --json` shows the portal joined,
-# the resource's gateway and an established connection, and SIGTERM removes the interface
-# and the rule.
+# floe's table behind the fwmark rule, a policy added while running pushes a resource whose
+# route follows, SIGHUP resets the paths without losing the session, the portal stopped does
+# not stop the traffic, `floe-client status` shows the resources with their gateway and the
+# established connection, and SIGTERM removes the interface and the rule.
 set -euo pipefail
 # shellcheck source=../interop/lib.sh
 . "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
@@ -80,7 +81,7 @@ admin gateway-tokens add --site "$SITE" | sed -n 2p >"$TMP/gw.token"
 USER_ID=$(admin users add alice)
 admin client-tokens add --user "$USER_ID" | sed -n 2p >"$TMP/client.token"
 DB_RES=$(admin resources add --site "$SITE" --name db --address 10.20.0.0/24)
-admin resources add --site "$SITE" --name secret --address 10.99.0.0/24 >/dev/null
+SECRET_RES=$(admin resources add --site "$SITE" --name secret --address 10.99.0.0/24)
 GROUP=$(admin groups add eng)
 admin groups add-member --group "$GROUP" --user "$USER_ID" >/dev/null
 admin policies add --group "$GROUP" --resource "$DB_RES" >/dev/null
@@ -94,7 +95,8 @@ PIDS+=($!)
 ip netns exec "$NS_H" "$PORTAL" --listen 198.51.100.1:8443 --database "$DB" \
     --tls-cert "$TMP/server.pem" --tls-key "$TMP/server.key" --log-file "$TMP/portal.log" \
     --log-level debug 2>"$TMP/portal.err" &
-PIDS+=($!)
+PORTAL_PID=$!
+PIDS+=("$PORTAL_PID")
 for i in $(seq 100); do
     H curl -fsS --cacert "$TMP/ca.pem" https://198.51.100.1:8443/healthz >/dev/null 2>&1 && break
     [ "$i" -lt 100 ] || fail "floe-portal did not answer: $(cat "$TMP/portal.err")"
@@ -149,9 +151,29 @@ if C ping -c 2 -W 1 10.99.0.5 >"$TMP/ping2" 2>&1; then
     fail "the resource not allowed answered"
 fi
 
+# A policy added while connected: the portal pushes the resource, its route follows, and the
+# same gateway connection carries it.
+admin policies add --group "$GROUP" --resource "$SECRET_RES" >/dev/null
+for i in $(seq 100); do
+    C ip route show table 0x464c >"$TMP/routes" 2>/dev/null || true
+    grep -q '10.99.0.0/24' "$TMP/routes" && break
+    [ "$i" -lt 100 ] || fail "the pushed resource got no route: $(cat "$TMP/routes")"
+    sleep 0.1
+done
+C ping -c 2 -i 0.3 -W 5 10.99.0.5 >"$TMP/ping3" || { dump_status; fail "pushed resource: no ping"; }
+
+# SIGHUP resets the paths (as a network change does); the session and the data go on.
+kill -HUP "$CLIENT_PID"
+sleep 0.5
+C ping -c 2 -i 0.3 -W 5 10.20.0.5 >"$TMP/ping4" || { dump_status; fail "no ping after SIGHUP"; }
+
+# The portal down: the connection keeps working.
+stop_pid "$PORTAL_PID"
+C ping -c 2 -i 0.3 -W 5 10.20.0.5 >"$TMP/ping5" || { dump_status; fail "no ping without the portal"; }
+
 "$FLOE_BIN_DIR/floe-client" status --json --control-socket "$TMP/client.sock" >"$TMP/status"
-jq -e '.portal == "joined" and (.resources | length == 1) and .resources[0].name == "db"
-       and .resources[0].gateway != null and (.connections | length == 1)
+jq -e '.portal != "joined" and (.resources | length == 2) and .resources[0].name == "db"
+       and .resources[0].gateway != null and (.connections | length == 1) and .resets >= 1
        and .connections[0].established and .connections[0].path != "none"
        and .connections[0].rx_bytes > 0' "$TMP/status" >/dev/null ||
     fail "status: $(cat "$TMP/status")"
@@ -165,4 +187,4 @@ wait "$CLIENT_PID" && rc=0 || rc=$?
 C ip link show floe0 >/dev/null 2>&1 && fail "floe0 left behind"
 C ip rule show >"$TMP/rules"
 grep -q 'fwmark 0x464c' "$TMP/rules" && fail "fwmark rule left behind"
-echo "client_gateway: ping, TCP ($(stat -c %s "$TMP/got") bytes), denial, status, clean exit: ok"
+echo "client_gateway: ping, TCP ($(stat -c %s "$TMP/got") bytes), denial, pushed resource, SIGHUP, portal down, status, clean exit: ok"
