@@ -71,6 +71,14 @@ static void test_udp_readable(void)
     CHECK(!r[0].writable);
     CHECK_EQ(floe_io_udp_recv(b, buf, sizeof(buf), &from, floe_io_now() + FLOE_SEC(1)), 4);
     CHECK_EQ(floe_io_win_wait_run(w, floe_io_now() + FLOE_MS(20), r, 4), 0); /* drained */
+    /* Tag 7 given to socket a: b's datagrams are not reported any more, a's are. */
+    CHECK_EQ(floe_io_win_wait_socket(w, a, 7, false), 0);
+    CHECK_EQ(floe_io_udp_send(a, &to, (const uint8_t *)"ping", 4), 0);
+    CHECK_EQ(floe_io_win_wait_run(w, floe_io_now() + FLOE_MS(50), r, 4), 0);
+    CHECK_EQ(floe_io_udp_recv(b, buf, sizeof(buf), &from, floe_io_now() + FLOE_SEC(1)), 4);
+    CHECK_EQ(floe_io_udp_send(b, &from, (const uint8_t *)"pong", 4), 0);
+    REQUIRE(floe_io_win_wait_run(w, floe_io_now() + FLOE_SEC(5), r, 4) == 1);
+    CHECK_EQ(r[0].tag, 7);
     CHECK_EQ(floe_io_win_wait_remove(w, 7), 0);
     CHECK_EQ(floe_io_win_wait_remove(w, 7), FLOE_ERR_NOT_FOUND);
     floe_io_win_wait_free(w);

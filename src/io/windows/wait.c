@@ -114,6 +114,10 @@ int floe_io_win_wait_socket(struct floe_io_win_wait *w, int fd, uint32_t tag, bo
             return FLOE_ERR_IO;
         s->sock = (SOCKET)fd;
         w->n++;
+    } else if (s->sock != (SOCKET)fd) {
+        (void)WSAEventSelect(s->sock, NULL, 0); /* another socket under that tag now */
+        WSAResetEvent(s->ev);
+        s->sock = (SOCKET)fd;
     } else if (s->mask == mask) {
         return 0; /* selecting again would clear what was recorded (a finished connect) */
     }
