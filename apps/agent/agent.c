@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "agent_int.h"
 #include "floe/crypto.h"
@@ -38,12 +37,12 @@ static void agent_pool_run(void *user, uint32_t n, floe_wg_job_fn *fn, void *arg
 
 static unsigned agent_lanes(const struct floe_agent_config *cfg)
 {
-    long cpus;
+    unsigned cpus;
 
     if (cfg->lanes)
         return cfg->lanes;
-    cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return cpus < 1 ? 1 : cpus > 8 ? 8 : (unsigned)cpus;
+    cpus = floe__agent_sys_cpus();
+    return cpus > 8 ? 8 : cpus;
 }
 
 static int agent_node_new(struct floe_agent *a, uint8_t pub[FLOE_WG_KEY_LEN])

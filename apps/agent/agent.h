@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "floe/core.h"
+#include "floe/iptrie.h"
 #include "floe/node.h"
 #include "floe/portal.h"
 #include "json.h"
@@ -95,11 +96,14 @@ struct floe_agent_config {
     const char *ca_file;      /* PEM CA bundle for wss://; NULL: the system store */
     const char *interface;    /* TUN name */
     const char *device_name;  /* sent to the portal as the device's name; NULL: none */
-    const char *control_path; /* the status socket (Unix); NULL: none */
+    const char *control_path; /* status: Unix socket path (Windows: loopback IP:PORT); NULL none */
     uint32_t mark;            /* SO_MARK of floe's sockets; 0: none */
     bool no_offload;          /* plain TUN and UDP (no TSO, GSO/GRO) */
     unsigned lanes;           /* crypto lanes, 1..64; 0: one per CPU (at most 8) */
     struct floe_jsonlog *log; /* borrowed; outlives the agent */
+    /* Windows: the network calls (const struct floe_io_win_netcfg *, floe_io_win.h; a test's
+     * double), NULL: IP Helper's. Unused on Linux. Borrowed; outlives the agent. */
+    const void *netcfg;
     struct floe_agent_role role;
 };
 
@@ -122,6 +126,10 @@ int floe_agent_run(struct floe_agent *a);
 void floe_agent_free(struct floe_agent *a);
 /* Ask the loop to stop with exit code code after the current iteration. */
 void floe_agent_stop(struct floe_agent *a, int code);
+#ifdef _WIN32
+/* From another thread (a service's stop request, a test): stop the loop, exit code 0. */
+void floe_agent_wake(struct floe_agent *a);
+#endif
 
 /* ---------------------------------------------------------- for the role hooks */
 
@@ -137,6 +145,13 @@ struct floe_node *floe_agent_node(struct floe_agent *a);
 unsigned floe_agent_ifindex(const struct floe_agent *a);
 /* The fwmark of floe's own sockets. */
 uint32_t floe_agent_mark(const struct floe_agent *a);
+/*
+ * Add (add true) or delete the route to dst through the tunnel: Linux in routing table
+ * `table` (rtnetlink), Windows on the Wintun interface (IP Helper; table unused). A route
+ * already there (add) or not there (delete) counts as done. Returns 0 or FLOE_ERR_IO (logged
+ * with the OS's reason).
+ */
+int floe_agent_route(struct floe_agent *a, const struct floe_prefix *dst, uint32_t table, bool add);
 
 /*
  * Create or update the connection cid (not 0) to the peer called peer_id at the portal, with

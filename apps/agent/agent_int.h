@@ -139,7 +139,17 @@ void floe__agent_udp_flush(struct floe_agent *a);
 /* The transmit queue slot for a datagram from local's family (flushing it when full). */
 struct floe_io_tx *floe__agent_tx_slot(struct floe_agent *a, const struct floe_addr *local, int *s);
 
-/* ---- platform (loop_linux.c, sys_linux.c) */
+/* ---- platform (loop_linux.c, sys_linux.c; loop_win.c, sys_win.c) */
+/* What the socket calls below return when a non-blocking socket has nothing to do now. */
+#define AGENT_WOULD_BLOCK FLOE_ERR_TIMEOUT
+/* recv on a stream socket: bytes read (> 0), AGENT_WOULD_BLOCK, or FLOE_ERR_IO (closed, failed). */
+long floe__agent_sys_recv(int fd, uint8_t *buf, size_t cap);
+/* send without SIGPIPE: bytes taken (> 0), AGENT_WOULD_BLOCK or FLOE_ERR_IO. */
+long floe__agent_sys_send(int fd, const uint8_t *buf, size_t len);
+/* After a non-blocking connect reported done: NULL connected, else why not (a static text). */
+const char *floe__agent_sys_connect_error(int fd);
+/* Processors online (at least 1). */
+unsigned floe__agent_sys_cpus(void);
 /* The loop's state, and the signals it handles blocked (before any thread is made). */
 int floe__agent_loop_new(struct floe_agent *a);
 /* Open the loop's descriptors (the TUN exists). */

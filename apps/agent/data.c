@@ -11,8 +11,10 @@
 
 int floe__agent_data_init(struct floe_agent *a)
 {
-    struct floe_io_tun_config tc = {
-        .name = a->cfg.interface, .mtu = FLOE_AGENT_TUN_MTU, .no_offload = a->cfg.no_offload};
+    struct floe_io_tun_config tc = {.name = a->cfg.interface,
+                                    .mtu = FLOE_AGENT_TUN_MTU,
+                                    .no_offload = a->cfg.no_offload,
+                                    .netcfg = a->cfg.netcfg};
     int rc;
 
     a->plain = calloc(AGENT_BATCH, sizeof(*a->plain));

@@ -3,12 +3,9 @@
  * client, and the messages the agent handles itself (addresses, relays, candidates).
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "agent_int.h"
 
@@ -119,7 +116,7 @@ int floe__agent_portal_init(struct floe_agent *a)
 void floe__agent_portal_free(struct floe_agent *a)
 {
     if (a->portal.fd >= 0)
-        close(a->portal.fd);
+        floe_io_close(a->portal.fd);
     a->portal.fd = -1;
     floe_portal_client_free(a->portal.pc);
     a->portal.pc = NULL;
@@ -132,7 +129,7 @@ static void portal_close_fd(struct floe_agent *a)
     if (a->portal.fd < 0)
         return;
     floe__agent_loop_portal_fd_del(a, a->portal.fd);
-    close(a->portal.fd);
+    floe_io_close(a->portal.fd);
     a->portal.fd = -1;
     a->portal.connecting = false;
     a->portal.out_len = a->portal.out_off = 0;
@@ -182,14 +179,14 @@ static void portal_read(struct floe_agent *a, floe_time now)
     uint8_t buf[16384];
 
     for (int i = 0; i < 64 && a->portal.fd >= 0; i++) {
-        ssize_t r = recv(a->portal.fd, buf, sizeof(buf), 0);
+        long r = floe__agent_sys_recv(a->portal.fd, buf, sizeof(buf));
 
         if (r > 0) {
             (void)floe_portal_client_handle_input(a->portal.pc, now, buf, (size_t)r);
             floe__agent_portal_drain(a, now);
             continue;
         }
-        if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        if (r == AGENT_WOULD_BLOCK)
             return;
         portal_lost(a, now);
         return;
@@ -199,13 +196,11 @@ static void portal_read(struct floe_agent *a, floe_time now)
 void floe__agent_portal_io(struct floe_agent *a, floe_time now, bool writable)
 {
     struct agent_portal *p = &a->portal;
-    int err = 0;
-    socklen_t len = sizeof(err);
+    const char *why;
 
     if (p->connecting && writable) {
-        if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-            floe__agent_log(a, FLOE_LOG_WARN, "portal %s:%u: %s", p->host, p->port,
-                            strerror(err ? err : errno));
+        if ((why = floe__agent_sys_connect_error(p->fd)) != NULL) {
+            floe__agent_log(a, FLOE_LOG_WARN, "portal %s:%u: %s", p->host, p->port, why);
             portal_lost(a, now);
             return;
         }
@@ -221,9 +216,9 @@ void floe__agent_portal_io(struct floe_agent *a, floe_time now, bool writable)
 static bool portal_write(struct floe_agent *a, floe_time now)
 {
     while (a->portal.out_off < a->portal.out_len) {
-        ssize_t w = send(a->portal.fd, a->portal.out + a->portal.out_off,
-                         a->portal.out_len - a->portal.out_off, MSG_NOSIGNAL);
-        if (w < 0 && errno == EAGAIN) {
+        long w = floe__agent_sys_send(a->portal.fd, a->portal.out + a->portal.out_off,
+                                      a->portal.out_len - a->portal.out_off);
+        if (w == AGENT_WOULD_BLOCK) {
             floe__agent_loop_portal_fd(a, a->portal.fd, true);
             return false;
         }

@@ -130,3 +130,51 @@ int floe__agent_sys_tcp_connect(struct floe_agent *a, const struct floe_addr *to
     }
     return fd;
 }
+
+int floe_agent_route(struct floe_agent *a, const struct floe_prefix *dst, uint32_t table, bool add)
+{
+    if (floe_io_nl_route(floe_io_tun_ifindex(a->tun), dst, table, add) == 0)
+        return 0;
+    if (add ? errno == EEXIST : (errno == ESRCH || errno == ENOENT))
+        return 0;
+    floe__agent_log(a, FLOE_LOG_ERROR, "route %s: %s", add ? "add" : "delete", strerror(errno));
+    return FLOE_ERR_IO;
+}
+
+long floe__agent_sys_recv(int fd, uint8_t *buf, size_t cap)
+{
+    ssize_t r = recv(fd, buf, cap, 0);
+
+    if (r > 0)
+        return (long)r;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return AGENT_WOULD_BLOCK;
+    return FLOE_ERR_IO;
+}
+
+long floe__agent_sys_send(int fd, const uint8_t *buf, size_t len)
+{
+    ssize_t w = send(fd, buf, len, MSG_NOSIGNAL);
+
+    if (w >= 0)
+        return (long)w;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? AGENT_WOULD_BLOCK
+                                                                     : FLOE_ERR_IO;
+}
+
+const char *floe__agent_sys_connect_error(int fd)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return strerror(errno);
+    return err ? strerror(err) : NULL;
+}
+
+unsigned floe__agent_sys_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n < 1 ? 1 : (unsigned)n;
+}

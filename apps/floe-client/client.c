@@ -42,9 +42,8 @@ static void res_route(struct client *c, struct floe_agent *a, struct client_reso
 {
     if (r->routed == add)
         return;
-    if (floe_io_nl_route(floe_agent_ifindex(a), &r->prefix, c->opts->table, add) != 0 &&
-        (add ? errno != EEXIST : 0)) {
-        client_log(a, FLOE_LOG_ERROR, r->r.id, "route: %s", strerror(errno));
+    if (floe_agent_route(a, &r->prefix, c->opts->table, add) != 0 && add) {
+        client_log(a, FLOE_LOG_ERROR, r->r.id, "route to resource %s not added", r->r.name);
         return;
     }
     r->routed = add;

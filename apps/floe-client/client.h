@@ -16,7 +16,12 @@
 #define CLIENT_RESOURCES_MAX FLOE_PORTAL_RESOURCES_MAX
 #define CLIENT_GATEWAYS_MAX 256
 #define CLIENT_DEFAULT_INTERFACE "floe0"
+#ifdef _WIN32
+/* Windows: the status listens on TCP on a loopback address. */
+#define CLIENT_DEFAULT_CONTROL "127.0.0.1:51825"
+#else
 #define CLIENT_DEFAULT_CONTROL "/run/floe-client.sock"
+#endif
 
 struct client_opts {
     const char *portal;

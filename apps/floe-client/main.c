@@ -33,6 +33,19 @@ static int main_token(const char *path, char *out, size_t cap)
     return 0;
 }
 
+#ifdef _WIN32
+/* Windows has no detaching: floe-client.exe runs in its console (or under a service host). */
+static int main_detach(void)
+{
+    return 0;
+}
+#else
+static int main_detach(void)
+{
+    return daemon(0, 0);
+}
+#endif
+
 static int main_run(struct client_opts *o, struct floe_jsonlog *log, const char *token)
 {
     struct client c = {.opts = o};
@@ -56,7 +69,7 @@ static int main_run(struct client_opts *o, struct floe_jsonlog *log, const char 
         client_free(&c);
         return FLOE_AGENT_EXIT_FAILURE;
     }
-    if (!o->foreground && daemon(0, 0) != 0) {
+    if (!o->foreground && main_detach() != 0) {
         floe_agent_free(a);
         client_free(&c);
         return FLOE_AGENT_EXIT_FAILURE;

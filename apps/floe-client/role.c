@@ -7,16 +7,12 @@
 #include "client.h"
 #include "floe_io.h"
 
+#ifdef __linux__
 static const uint8_t role_families[2] = {FLOE_AF_INET, FLOE_AF_INET6};
 
-static int client_start(void *user, struct floe_agent *a)
+/* The policy rules "not fwmark MARK lookup TABLE" (IPv4 required, IPv6 where it exists). */
+static int client_rules(struct client *c, struct floe_agent *a)
 {
-    struct client *c = user;
-
-    c->res = calloc(CLIENT_RESOURCES_MAX, sizeof(*c->res));
-    if (!c->res)
-        return FLOE_ERR_NOMEM;
-    floe_iptrie_init(&c->trie, NULL);
     for (int i = 0; i < 2; i++) {
         if (floe_io_nl_rule(role_families[i], c->opts->mark, c->opts->table,
                             FLOE_AGENT_RULE_PRIORITY, true) != 0 &&
@@ -34,16 +30,44 @@ static int client_start(void *user, struct floe_agent *a)
     return 0;
 }
 
-static void client_stop(void *user, struct floe_agent *a)
+static void client_rules_undo(struct client *c)
 {
-    struct client *c = user;
-
-    (void)a;
     if (c->rules)
         for (int i = 0; i < 2; i++)
             (void)floe_io_nl_rule(role_families[i], c->opts->mark, c->opts->table,
                                   FLOE_AGENT_RULE_PRIORITY, false);
     c->rules = false;
+}
+#else
+/* Windows: no policy routing; the resources' routes on the Wintun interface are the rules. */
+static int client_rules(struct client *c, struct floe_agent *a)
+{
+    (void)c;
+    (void)a;
+    return 0;
+}
+
+static void client_rules_undo(struct client *c)
+{
+    (void)c;
+}
+#endif
+
+static int client_start(void *user, struct floe_agent *a)
+{
+    struct client *c = user;
+
+    c->res = calloc(CLIENT_RESOURCES_MAX, sizeof(*c->res));
+    if (!c->res)
+        return FLOE_ERR_NOMEM;
+    floe_iptrie_init(&c->trie, NULL);
+    return client_rules(c, a);
+}
+
+static void client_stop(void *user, struct floe_agent *a)
+{
+    (void)a;
+    client_rules_undo(user);
 }
 
 static void status_resource(const struct client *c, const struct client_resource *r,

@@ -2,18 +2,57 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include "floe_io.h"
+#else
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#endif
 
 #include "client.h"
 
 #define STATUS_MAX 262144
 
+#ifdef _WIN32
+/* Windows: the daemon's status listener is TCP on a loopback IP:PORT. */
+static long status_fetch(const char *path, char *buf, size_t cap)
+{
+    struct sockaddr_storage ss;
+    struct floe_addr at;
+    socklen_t sl;
+    SOCKET s = INVALID_SOCKET;
+    DWORD ms = 5000;
+    size_t len = 0;
+    WSADATA wd;
+    int r;
+
+    if (WSAStartup(MAKEWORD(2, 2), &wd) != 0 || floe_io_resolve(path, FLOE_AF_NONE, &at) != 0 ||
+        floe_io_addr_to_sockaddr(&at, &ss, &sl) ||
+        (s = socket(ss.ss_family, SOCK_STREAM, IPPROTO_TCP)) == INVALID_SOCKET ||
+        connect(s, (struct sockaddr *)&ss, sl) != 0 || send(s, "status\n", 7, 0) != 7) {
+        fprintf(stderr, "floe-client: no floe-client at %s (Winsock error %d)\n", path,
+                WSAGetLastError());
+        if (s != INVALID_SOCKET)
+            closesocket(s);
+        return -1;
+    }
+    (void)setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&ms, sizeof(ms));
+    while (len + 1 < cap && (r = recv(s, buf + len, (int)(cap - 1 - len), 0)) > 0)
+        len += (size_t)r;
+    closesocket(s);
+    buf[len] = '\0';
+    if (len == 0) {
+        fprintf(stderr, "floe-client: %s gave no status\n", path);
+        return -1;
+    }
+    return (long)len;
+}
+#else
 /* The daemon's answer into buf (NUL-terminated). Returns its length or -1 (said why). */
 static long status_fetch(const char *path, char *buf, size_t cap)
 {
@@ -44,6 +83,7 @@ static long status_fetch(const char *path, char *buf, size_t cap)
     }
     return (long)len;
 }
+#endif
 
 static const char *js(const json_t *o, const char *k)
 {

@@ -404,6 +404,10 @@ struct floe_io_tun_config {
     const char *name; /* the interface name (Linux: at most 15 bytes; created if missing) */
     unsigned mtu;     /* MTU to set (576..65535); 0: leave the OS's */
     bool no_offload;  /* plain packets only: no segmentation or checksum offloads */
+    /* Windows: the network calls that set the MTU (const struct floe_io_win_netcfg *,
+     * floe_io_win.h; a test's double), NULL: IP Helper's. Ignored on Linux. Borrowed: it
+     * outlives the device. */
+    const void *netcfg;
 };
 
 /* Counters of one device since it was opened. */

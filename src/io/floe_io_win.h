@@ -47,8 +47,18 @@ struct floe_io_win_netcfg {
     void *ctx; /* passed to every call */
     /* CreateUnicastIpAddressEntry: the address a->ip with on-link prefix a->prefix_len. */
     int (*addr_add)(void *ctx, uint64_t luid, const struct floe_io_win_ifaddr *a);
+    /* DeleteUnicastIpAddressEntry: remove that address ("not there" counts as done). */
+    int (*addr_del)(void *ctx, uint64_t luid, const struct floe_io_win_ifaddr *a);
     /* CreateIpForwardEntry2: the on-link route to dst through the interface, with metric. */
     int (*route_add)(void *ctx, uint64_t luid, const struct floe_prefix *dst, uint32_t metric);
+    /* DeleteIpForwardEntry2: remove that on-link route ("not there" counts as done). */
+    int (*route_del)(void *ctx, uint64_t luid, const struct floe_prefix *dst);
+    /*
+     * GetAdaptersAddresses: the unicast addresses of the interfaces that are up, other than
+     * loopback, IPv6 link-local and interface skip_luid (the tunnel's), into out[0..cap)
+     * (ports 0). Returns how many were written (more are left out), or FLOE_ERR_IO.
+     */
+    int (*hosts)(void *ctx, uint64_t skip_luid, struct floe_addr *out, size_t cap);
     /* SetIpInterfaceEntry: the interface's MTU for family (FLOE_AF_INET or FLOE_AF_INET6). */
     int (*mtu_set)(void *ctx, uint64_t luid, uint8_t family, unsigned mtu);
     /*
@@ -65,7 +75,10 @@ struct floe_io_win_netcfg {
 /* Whether a is an IPv4 or IPv6 address with a prefix length that fits its family. */
 bool floe_io_win_ifaddr_is_valid(const struct floe_io_win_ifaddr *a);
 
-/* The real calls (iphlpapi). Wine lacks or aborts them: only compile-checked here. */
+/*
+ * The real calls (iphlpapi). Wine lacks or aborts those that change the configuration and the
+ * notifications: those are only compile-checked here; hosts runs under Wine.
+ */
 const struct floe_io_win_netcfg *floe_io_win_netcfg_system(void);
 
 /*
@@ -83,6 +96,63 @@ int floe_io_win_netcfg_apply(const struct floe_io_win_netcfg *nc, uint64_t luid,
  * reported when ignore_luid is ignored (0: nothing is).
  */
 bool floe_io_win_change_counts(uint64_t luid, uint64_t ignore_luid);
+
+/* ================================================================ the event loop's wait
+ *
+ * What an agent's loop waits on, in one WaitForMultipleObjects: sockets (each through its own
+ * WSAEventSelect event), event HANDLEs (the Wintun read-wait event), the deadline of the next
+ * timer (the wait's timeout) and two flags other threads raise: "the network changed" (the
+ * callback of a netcfg watch_start, floe_io_win_wait_changed) and "wake up" (a console control
+ * handler, floe_io_win_wait_wake). A source is named by the caller's tag. One thread waits;
+ * the flags may be raised from any thread.
+ */
+struct floe_io_win_wait;
+
+/* Sources one wait holds at most (WaitForMultipleObjects takes 64 handles, one is its own). */
+#define FLOE_IO_WIN_WAIT_MAX 32
+/* The tags floe_io_win_wait_run reports for the flags (callers' tags must differ). */
+#define FLOE_IO_WIN_WAIT_CHANGED 0xFFFFFFFEu
+#define FLOE_IO_WIN_WAIT_WOKEN 0xFFFFFFFDu
+
+/* One ready source of floe_io_win_wait_run. */
+struct floe_io_win_ready {
+    uint32_t tag;
+    bool readable; /* data, a connection to accept, the peer closed, or a HANDLE signalled */
+    bool writable; /* a connect finished or room to send again (sockets watched with out) */
+    int error;     /* the Winsock error a socket event came with (a failed connect), else 0 */
+};
+
+/* A wait with no source. Returns 0 and sets *out, FLOE_ERR_INVALID_ARG, FLOE_ERR_NOMEM or
+ * FLOE_ERR_IO (GetLastError()). */
+int floe_io_win_wait_new(struct floe_io_win_wait **out);
+/* Stop watching every socket and free w (NULL allowed); the sockets stay open. */
+void floe_io_win_wait_free(struct floe_io_win_wait *w);
+/*
+ * Watch socket fd under tag (added, or its events changed when tag is there): readability,
+ * and with out also a finished connect and room to send. WSAEventSelect makes fd non-blocking.
+ * Watch a socket before connect is called on it: events that came before are not reported.
+ * Asking again for the same events changes nothing (the events already recorded stay).
+ * Returns 0, FLOE_ERR_INVALID_ARG (fd < 0, a reserved tag), FLOE_ERR_NOMEM (full) or
+ * FLOE_ERR_IO.
+ */
+int floe_io_win_wait_socket(struct floe_io_win_wait *w, int fd, uint32_t tag, bool out);
+/* Watch the event HANDLE h (borrowed, not reset here) under tag. Returns as wait_socket. */
+int floe_io_win_wait_handle(struct floe_io_win_wait *w, intptr_t h, uint32_t tag);
+/* Stop watching tag (a socket's event selection is cleared). 0 or FLOE_ERR_NOT_FOUND. */
+int floe_io_win_wait_remove(struct floe_io_win_wait *w, uint32_t tag);
+/* Raise "the network changed" and wake the wait; w is a struct floe_io_win_wait * (this is a
+ * floe_io_win_changed_fn: give it to watch_start). Any thread. */
+void floe_io_win_wait_changed(void *w);
+/* Raise "wake up" (to stop, say). Any thread. */
+void floe_io_win_wait_wake(struct floe_io_win_wait *w);
+/*
+ * Wait until a source is ready, a flag is raised or deadline passes (floe_io_now() base;
+ * FLOE_TIME_NEVER: no limit), then report into ready[0..cap) every source ready now and each
+ * raised flag (cleared by the report) once. Returns the number reported (0: the deadline
+ * passed), FLOE_ERR_INVALID_ARG or FLOE_ERR_IO (GetLastError()).
+ */
+int floe_io_win_wait_run(struct floe_io_win_wait *w, floe_time deadline,
+                         struct floe_io_win_ready *ready, size_t cap);
 
 #endif /* _WIN32 */
 

@@ -192,12 +192,37 @@ static void test_system_table(void)
 
     REQUIRE(nc != NULL);
     CHECK(nc->addr_add && nc->route_add && nc->mtu_set && nc->watch_start && nc->watch_stop);
+    CHECK(nc->addr_del && nc->route_del && nc->hosts);
     /* Argument checks run before any IP Helper call, so they are safe under Wine. */
     CHECK_EQ(nc->addr_add(nc->ctx, TUN_LUID, &bad_addr), FLOE_ERR_INVALID_ARG);
     CHECK_EQ(nc->route_add(nc->ctx, TUN_LUID, &bad, 0), FLOE_ERR_INVALID_ARG);
     CHECK_EQ(nc->route_add(nc->ctx, TUN_LUID, NULL, 0), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(nc->route_del(nc->ctx, TUN_LUID, &bad), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(nc->addr_del(nc->ctx, TUN_LUID, &bad_addr), FLOE_ERR_INVALID_ARG);
     CHECK_EQ(nc->mtu_set(nc->ctx, TUN_LUID, FLOE_AF_INET, 100), FLOE_ERR_INVALID_ARG);
     CHECK_EQ(nc->watch_start(nc->ctx, 0, NULL, NULL, NULL), FLOE_ERR_INVALID_ARG);
+}
+
+/*
+ * GetAdaptersAddresses runs under Wine: the machine's addresses, never loopback or IPv6
+ * link-local, and a full buffer cuts the list rather than overflowing.
+ */
+static void test_system_hosts(void)
+{
+    const struct floe_io_win_netcfg *nc = floe_io_win_netcfg_system();
+    struct floe_addr h[16];
+    int n = nc->hosts(nc->ctx, 0, h, 16);
+
+    REQUIRE(n >= 0);
+    for (int i = 0; i < n; i++) {
+        CHECK(h[i].family == FLOE_AF_INET || h[i].family == FLOE_AF_INET6);
+        CHECK(!(h[i].family == FLOE_AF_INET && h[i].ip[0] == 127));
+        CHECK(!(h[i].family == FLOE_AF_INET6 && h[i].ip[0] == 0xfe && (h[i].ip[1] & 0xc0) == 0x80));
+    }
+    CHECK_EQ(nc->hosts(nc->ctx, 0, h, 0), 0);
+    if (n > 1)
+        CHECK_EQ(nc->hosts(nc->ctx, 0, h, 1), 1);
+    CHECK_EQ(nc->hosts(nc->ctx, 0, NULL, 4), FLOE_ERR_INVALID_ARG);
 }
 
 int main(void)
@@ -210,5 +235,6 @@ int main(void)
     FLOE_RUN(test_watch);
     FLOE_RUN(test_change_filter);
     FLOE_RUN(test_system_table);
+    FLOE_RUN(test_system_hosts);
     return floe_test_summary();
 }

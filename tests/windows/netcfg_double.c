@@ -38,6 +38,33 @@ static int dbl_route_add(void *ctx, uint64_t luid, const struct floe_prefix *dst
     return dbl_record(ctx, &r);
 }
 
+static int dbl_addr_del(void *ctx, uint64_t luid, const struct floe_io_win_ifaddr *a)
+{
+    struct netcfg_record r = {.call = NETCFG_ADDR_DEL, .luid = luid};
+
+    if (!floe_io_win_ifaddr_is_valid(a))
+        return FLOE_ERR_INVALID_ARG;
+    r.addr = *a;
+    return dbl_record(ctx, &r);
+}
+
+static int dbl_route_del(void *ctx, uint64_t luid, const struct floe_prefix *dst)
+{
+    struct netcfg_record r = {.call = NETCFG_ROUTE_DEL, .luid = luid, .prefix = *dst};
+
+    return dbl_record(ctx, &r);
+}
+
+static int dbl_hosts(void *ctx, uint64_t skip_luid, struct floe_addr *out, size_t cap)
+{
+    struct netcfg_double *d = ctx;
+    size_t n = d->n_hosts < cap ? d->n_hosts : cap;
+
+    (void)skip_luid;
+    memcpy(out, d->hosts, n * sizeof(*out));
+    return (int)n;
+}
+
 static int dbl_mtu_set(void *ctx, uint64_t luid, uint8_t family, unsigned mtu)
 {
     struct netcfg_record r = {.call = NETCFG_MTU, .luid = luid, .family = family, .mtu = mtu};
@@ -78,7 +105,10 @@ void netcfg_double_init(struct netcfg_double *d)
     memset(d, 0, sizeof(*d));
     d->ops.ctx = d;
     d->ops.addr_add = dbl_addr_add;
+    d->ops.addr_del = dbl_addr_del;
     d->ops.route_add = dbl_route_add;
+    d->ops.route_del = dbl_route_del;
+    d->ops.hosts = dbl_hosts;
     d->ops.mtu_set = dbl_mtu_set;
     d->ops.watch_start = dbl_watch_start;
     d->ops.watch_stop = dbl_watch_stop;

@@ -2,20 +2,30 @@
  * A recording double of struct floe_io_win_netcfg (floe_io_win.h) for tests under Wine, which
  * cannot run IP Helper's address, route and notification calls: every call is recorded in
  * order and answered with 0, or with FLOE_ERR_IO and a chosen Win32 error at a chosen call;
- * a watch is kept so that the test can play a network change (netcfg_double_fire).
+ * a watch is kept so that the test can play a network change (netcfg_double_fire); hosts
+ * answers the test's list. Calls may come from another thread than the test's (an agent's
+ * loop): the test reads the records once that thread has stopped.
  */
 #ifndef FLOE_NETCFG_DOUBLE_H
 #define FLOE_NETCFG_DOUBLE_H
 
 #include "floe_io_win.h"
 
-enum netcfg_call { NETCFG_ADDR, NETCFG_ROUTE, NETCFG_MTU, NETCFG_WATCH, NETCFG_UNWATCH };
+enum netcfg_call {
+    NETCFG_ADDR,
+    NETCFG_ROUTE,
+    NETCFG_MTU,
+    NETCFG_WATCH,
+    NETCFG_UNWATCH,
+    NETCFG_ADDR_DEL,
+    NETCFG_ROUTE_DEL,
+};
 
 struct netcfg_record {
     enum netcfg_call call;
     uint64_t luid;
-    struct floe_io_win_ifaddr addr; /* addr */
-    struct floe_prefix prefix;      /* route */
+    struct floe_io_win_ifaddr addr; /* addr, addr_del */
+    struct floe_prefix prefix;      /* route, route_del */
     uint32_t metric;                /* route */
     uint8_t family;                 /* mtu */
     unsigned mtu;                   /* mtu */
@@ -33,6 +43,8 @@ struct netcfg_double {
     uint64_t ignore_luid;
     floe_io_win_changed_fn fn;
     void *arg;
+    struct floe_addr hosts[8]; /* what hosts answers (not recorded: it changes nothing) */
+    size_t n_hosts;
 };
 
 /* Reset d to record from scratch, with no failure set. */

@@ -14,6 +14,7 @@
 #include <iphlpapi.h>
 
 #include "floe_io_win.h"
+#include "io_int.h"
 
 bool floe_io_win_change_counts(uint64_t luid, uint64_t ignore_luid)
 {
@@ -76,6 +77,48 @@ static int sys_addr_add(void *ctx, uint64_t luid, const struct floe_io_win_ifadd
     return netcfg_status(CreateUnicastIpAddressEntry(&row));
 }
 
+/* A NETIO_STATUS of a removal: done, or not there, is 0. */
+static int netcfg_del_status(NETIO_STATUS st)
+{
+    return st == ERROR_NOT_FOUND || st == ERROR_FILE_NOT_FOUND ? 0 : netcfg_status(st);
+}
+
+static int sys_addr_del(void *ctx, uint64_t luid, const struct floe_io_win_ifaddr *a)
+{
+    MIB_UNICASTIPADDRESS_ROW row;
+
+    (void)ctx;
+    if (!floe_io_win_ifaddr_is_valid(a))
+        return FLOE_ERR_INVALID_ARG;
+    InitializeUnicastIpAddressEntry(&row);
+    row.InterfaceLuid.Value = luid;
+    netcfg_sockaddr(&row.Address, a->ip.family, a->ip.ip);
+    row.OnLinkPrefixLength = a->prefix_len;
+    return netcfg_del_status(DeleteUnicastIpAddressEntry(&row));
+}
+
+/* The on-link route row to dst through interface luid. */
+static void netcfg_route_row(MIB_IPFORWARD_ROW2 *row, uint64_t luid, const struct floe_prefix *dst)
+{
+    InitializeIpForwardEntry(row);
+    row->InterfaceLuid.Value = luid;
+    netcfg_sockaddr(&row->DestinationPrefix.Prefix, dst->family, dst->ip);
+    row->DestinationPrefix.PrefixLength = dst->len;
+    /* The next hop stays unspecified (zero) of the same family: an on-link route. */
+    row->NextHop.si_family = row->DestinationPrefix.Prefix.si_family;
+}
+
+static int sys_route_del(void *ctx, uint64_t luid, const struct floe_prefix *dst)
+{
+    MIB_IPFORWARD_ROW2 row;
+
+    (void)ctx;
+    if (!netcfg_prefix_ok(dst))
+        return FLOE_ERR_INVALID_ARG;
+    netcfg_route_row(&row, luid, dst);
+    return netcfg_del_status(DeleteIpForwardEntry2(&row));
+}
+
 static int sys_route_add(void *ctx, uint64_t luid, const struct floe_prefix *dst, uint32_t metric)
 {
     MIB_IPFORWARD_ROW2 row;
@@ -83,12 +126,7 @@ static int sys_route_add(void *ctx, uint64_t luid, const struct floe_prefix *dst
     (void)ctx;
     if (!netcfg_prefix_ok(dst))
         return FLOE_ERR_INVALID_ARG;
-    InitializeIpForwardEntry(&row);
-    row.InterfaceLuid.Value = luid;
-    netcfg_sockaddr(&row.DestinationPrefix.Prefix, dst->family, dst->ip);
-    row.DestinationPrefix.PrefixLength = dst->len;
-    /* The next hop stays unspecified (zero) of the same family: an on-link route. */
-    row.NextHop.si_family = row.DestinationPrefix.Prefix.si_family;
+    netcfg_route_row(&row, luid, dst);
     row.Metric = metric;
     row.Protocol = MIB_IPPROTO_NETMGMT;
     return netcfg_status(CreateIpForwardEntry2(&row));
@@ -113,6 +151,65 @@ static int sys_mtu_set(void *ctx, uint64_t luid, uint8_t family, unsigned mtu)
     if (row.Family == AF_INET)
         row.SitePrefixLength = 0;
     return netcfg_status(SetIpInterfaceEntry(&row));
+}
+
+/* Whether one unicast address of an interface that is up is a usable host address. */
+static bool netcfg_host_ok(const SOCKET_ADDRESS *sa)
+{
+    const struct sockaddr_in6 *s6;
+
+    if (sa->lpSockaddr->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)(const void *)sa->lpSockaddr)->sin_addr.s_addr !=
+               htonl(INADDR_LOOPBACK);
+    if (sa->lpSockaddr->sa_family != AF_INET6)
+        return false;
+    s6 = (const struct sockaddr_in6 *)(const void *)sa->lpSockaddr;
+    return !IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr) && !IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
+}
+
+/* The host addresses of one adapter into out[*n..cap). */
+static void netcfg_adapter_hosts(const IP_ADAPTER_ADDRESSES *ad, struct floe_addr *out, size_t cap,
+                                 size_t *n)
+{
+    for (const IP_ADAPTER_UNICAST_ADDRESS *u = ad->FirstUnicastAddress; u && *n < cap;
+         u = u->Next) {
+        if (!netcfg_host_ok(&u->Address))
+            continue;
+        if (floe_io_addr_from_sockaddr(&out[*n], u->Address.lpSockaddr,
+                                       (socklen_t)u->Address.iSockaddrLength) == 0)
+            (*n)++;
+    }
+}
+
+static int sys_hosts(void *ctx, uint64_t skip_luid, struct floe_addr *out, size_t cap)
+{
+    ULONG flags = GAA_FLAG_SKIP_ANYCAST | GAA_FLAG_SKIP_MULTICAST | GAA_FLAG_SKIP_DNS_SERVER;
+    ULONG size = 16384, st;
+    IP_ADAPTER_ADDRESSES *list = NULL;
+    size_t n = 0;
+
+    (void)ctx;
+    if (!out && cap)
+        return FLOE_ERR_INVALID_ARG;
+    for (int tries = 0; tries < 3; tries++) {
+        free(list);
+        list = malloc(size);
+        if (!list)
+            return FLOE_ERR_NOMEM;
+        st = GetAdaptersAddresses(AF_UNSPEC, flags, NULL, list, &size);
+        if (st != ERROR_BUFFER_OVERFLOW)
+            break;
+    }
+    if (st != NO_ERROR) {
+        free(list);
+        return netcfg_status(st);
+    }
+    for (const IP_ADAPTER_ADDRESSES *ad = list; ad && n < cap; ad = ad->Next)
+        if (ad->OperStatus == IfOperStatusUp && ad->IfType != IF_TYPE_SOFTWARE_LOOPBACK &&
+            (skip_luid == 0 || ad->Luid.Value != skip_luid))
+            netcfg_adapter_hosts(ad, out, cap, &n);
+    free(list);
+    return (int)n;
 }
 
 /* One watch: both notification handles and what to call. */
@@ -187,7 +284,10 @@ static int sys_watch_start(void *ctx, uint64_t ignore_luid, floe_io_win_changed_
 static const struct floe_io_win_netcfg netcfg_system = {
     .ctx = NULL,
     .addr_add = sys_addr_add,
+    .addr_del = sys_addr_del,
     .route_add = sys_route_add,
+    .route_del = sys_route_del,
+    .hosts = sys_hosts,
     .mtu_set = sys_mtu_set,
     .watch_start = sys_watch_start,
     .watch_stop = sys_watch_stop,

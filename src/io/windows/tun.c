@@ -29,6 +29,7 @@ struct floe_io_tun {
     HANDLE read_event;
     NET_LUID luid;
     unsigned ifindex;
+    const struct floe_io_win_netcfg *nc; /* for the MTU */
     char name[TUN_NAME_MAX * 3 + 1];
     struct floe_io_tun_stats st;
 };
@@ -130,6 +131,7 @@ int floe_io_tun_open(struct floe_io_tun **out, const struct floe_io_tun_config *
         return FLOE_ERR_UNSUPPORTED;
     }
     snprintf(t->name, sizeof(t->name), "%s", cfg->name);
+    t->nc = cfg->netcfg ? cfg->netcfg : floe_io_win_netcfg_system();
     rc = tun_start(t, wname);
     if (rc == 0 && cfg->mtu != 0 && floe_io_tun_set_mtu(t, cfg->mtu) < 0)
         rc = tun_fail(FLOE_ERR_IO, "cannot set the tunnel's MTU", GetLastError());
@@ -189,11 +191,12 @@ intptr_t floe_io_tun_wait_handle(const struct floe_io_tun *t)
 
 int floe_io_tun_set_mtu(struct floe_io_tun *t, unsigned mtu)
 {
-    const struct floe_io_win_netcfg *nc = floe_io_win_netcfg_system();
+    const struct floe_io_win_netcfg *nc;
     int rc;
 
     if (!t || mtu < 576 || mtu > 65535)
         return FLOE_ERR_INVALID_ARG;
+    nc = t->nc;
     rc = nc->mtu_set(nc->ctx, t->luid.Value, FLOE_AF_INET, mtu);
     if (rc == 0)
         rc = nc->mtu_set(nc->ctx, t->luid.Value, FLOE_AF_INET6, mtu);
