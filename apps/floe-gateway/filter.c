@@ -387,7 +387,7 @@ static int gwf_remove_where(struct floe_gwfilter *f,
         uint32_t k = 0;
         bool gone = false;
 
-        while (k < c->n_auths && !gone) {
+        while (!gone && k < c->n_auths) { /* c is freed once gone */
             if (!drop(&c->auths[k], arg)) {
                 k++;
                 continue;
