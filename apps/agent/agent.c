@@ -1,5 +1,6 @@
 /* floe_agent: creation, connections, node events, deadlines and the status. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,4 +355,27 @@ void floe__agent_reset(struct floe_agent *a, floe_time now)
     memset(a->host, 0, sizeof(a->host));
     floe__agent_sys_hosts(a, now);
     floe__agent_drain(a, now);
+}
+
+int floe_agent_read_token(const char *prog, const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (!f) {
+        fprintf(stderr, "%s: token file %s: %s\n", prog, path, strerror(errno));
+        return -1;
+    }
+    if (!fgets(out, (int)cap, f))
+        out[0] = '\0';
+    fclose(f);
+    n = strcspn(out, "\r\n");
+    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
+        n--;
+    out[n] = '\0';
+    if (n == 0) {
+        fprintf(stderr, "%s: token file %s is empty\n", prog, path);
+        return -1;
+    }
+    return 0;
 }

@@ -116,6 +116,13 @@ int floe_agent_parse_url(const char *url, enum floe_portal_role role, char *host
                          uint16_t *port, char *path, size_t path_cap, bool *tls);
 
 /*
+ * The bearer token from the file at path: its first line, trailing whitespace cut, into
+ * out[0..cap). Returns 0, or -1 after saying why on stderr, prefixed with prog (no such
+ * file, unreadable, empty).
+ */
+int floe_agent_read_token(const char *prog, const char *path, char *out, size_t cap);
+
+/*
  * Create the agent: TUN, sockets, node, portal client, loop. Logs what failed.
  * Returns 0 and sets *out, or a negative FLOE_ERR_*.
  */

@@ -9,30 +9,6 @@
 
 #include "client.h"
 
-/* The token: the file's first line, trailing whitespace cut. Returns 0 or -1 (said why). */
-static int main_token(const char *path, char *out, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (!f) {
-        fprintf(stderr, "floe-client: token file %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    if (!fgets(out, (int)cap, f))
-        out[0] = '\0';
-    fclose(f);
-    n = strcspn(out, "\r\n");
-    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t'))
-        n--;
-    out[n] = '\0';
-    if (n == 0) {
-        fprintf(stderr, "floe-client: token file %s is empty\n", path);
-        return -1;
-    }
-    return 0;
-}
-
 #ifdef _WIN32
 /* Windows has no detaching: floe-client.exe runs in its console (or under a service host). */
 static int main_detach(void)
@@ -93,7 +69,7 @@ int main(int argc, char **argv)
         return FLOE_AGENT_EXIT_USAGE;
     if (o.status)
         return client_status(&o);
-    if (main_token(o.token_file, token, sizeof(token)) != 0)
+    if (floe_agent_read_token("floe-client", o.token_file, token, sizeof(token)) != 0)
         return FLOE_AGENT_EXIT_USAGE;
     if (floe_jsonlog_open(&log, o.log_file, o.log_level) != 0) {
         fprintf(stderr, "floe-client: log file %s: %s\n", o.log_file, strerror(errno));

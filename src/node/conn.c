@@ -8,14 +8,14 @@
 
 struct node_conn *floe__node_conn_find(const struct floe_node *n, uint64_t cid)
 {
-    uint32_t slot = floe__node_map_get(&n->by_id, cid);
+    uint32_t slot = floe__map_get(&n->by_id, cid);
 
     return slot == NODE_NONE ? NULL : &n->conns[slot];
 }
 
 struct node_conn *floe__node_conn_by_ufrag(const struct floe_node *n, const char *ufrag, size_t len)
 {
-    uint32_t slot = floe__node_map_get(&n->by_ufrag, floe__node_hash(ufrag, len));
+    uint32_t slot = floe__map_get(&n->by_ufrag, floe__map_hash(ufrag, len));
     struct node_conn *c;
 
     if (slot == NODE_NONE)
@@ -38,7 +38,7 @@ static void conn_foundation(struct floe_ice_candidate *cand)
     key[0] = (uint8_t)cand->type;
     memcpy(key + 1, cand->base.family ? cand->base.ip : cand->addr.ip, 16);
     memcpy(key + 17, cand->server.ip, 16);
-    h = floe__node_hash(key, sizeof(key));
+    h = floe__map_hash(key, sizeof(key));
     for (i = 0; i < 8; i++)
         cand->foundation[i] = hex[(h >> (4 * i)) & 15];
     cand->foundation[8] = '\0';
@@ -256,9 +256,9 @@ static int conn_create(struct floe_node *n, floe_time now, uint64_t cid,
     }
     c->used = true;
     n->n_conns++;
-    floe__node_map_put(&n->by_id, cid, (uint32_t)(c - n->conns));
-    floe__node_map_put(&n->by_ufrag, floe__node_hash(c->ufrag, strlen(c->ufrag)),
-                       (uint32_t)(c - n->conns));
+    floe__map_put(&n->by_id, cid, (uint32_t)(c - n->conns));
+    floe__map_put(&n->by_ufrag, floe__map_hash(c->ufrag, strlen(c->ufrag)),
+                  (uint32_t)(c - n->conns));
     conn_offer_hosts(n, c, now);
     floe__node_conn_pick_relays(n, c, now);
     floe__node_conn_after_ice(n, c, now);
@@ -268,8 +268,8 @@ static int conn_create(struct floe_node *n, floe_time now, uint64_t cid,
 void floe__node_conn_destroy(struct floe_node *n, struct node_conn *c)
 {
     floe__node_heap_remove(n, c);
-    floe__node_map_del(&n->by_id, c->id);
-    floe__node_map_del(&n->by_ufrag, floe__node_hash(c->ufrag, strlen(c->ufrag)));
+    floe__map_del(&n->by_id, c->id);
+    floe__map_del(&n->by_ufrag, floe__map_hash(c->ufrag, strlen(c->ufrag)));
     floe_ice_free(c->ice);
     c->ice = NULL;
     (void)floe_wg_peer_remove(n->wg, c->peer);
@@ -320,10 +320,10 @@ static void conn_rekey_ufrag(struct floe_node *n, struct node_conn *c)
     const char *ufrag, *pwd;
 
     floe_ice_get_local_credentials(c->ice, &ufrag, &pwd);
-    floe__node_map_del(&n->by_ufrag, floe__node_hash(c->ufrag, strlen(c->ufrag)));
+    floe__map_del(&n->by_ufrag, floe__map_hash(c->ufrag, strlen(c->ufrag)));
     memcpy(c->ufrag, ufrag, strlen(ufrag) + 1);
-    floe__node_map_put(&n->by_ufrag, floe__node_hash(c->ufrag, strlen(c->ufrag)),
-                       (uint32_t)(c - n->conns));
+    floe__map_put(&n->by_ufrag, floe__map_hash(c->ufrag, strlen(c->ufrag)),
+                  (uint32_t)(c - n->conns));
 }
 
 /*

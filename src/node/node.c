@@ -75,8 +75,8 @@ static int node_alloc(struct floe_node *n)
         return FLOE_ERR_NOMEM;
     for (n->n_free = 0; n->n_free < max; n->n_free++) /* lowest slot on top */
         n->free_conns[n->n_free] = max - 1 - n->n_free;
-    if (floe__node_map_init(&n->by_id, a, max) || floe__node_map_init(&n->by_ufrag, a, max) ||
-        floe__node_map_init(&n->by_server, a, FLOE_NODE_MAX_RELAYS_LIMIT))
+    if (floe__map_init(&n->by_id, a, max) || floe__map_init(&n->by_ufrag, a, max) ||
+        floe__map_init(&n->by_server, a, FLOE_NODE_MAX_RELAYS_LIMIT))
         return FLOE_ERR_NOMEM;
     return 0;
 }
@@ -126,9 +126,9 @@ void floe_node_free(struct floe_node *n)
     for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++)
         floe_turn_free(n->relays[i].turn);
     floe_wg_free(n->wg);
-    floe__node_map_free(&n->by_id, &a);
-    floe__node_map_free(&n->by_ufrag, &a);
-    floe__node_map_free(&n->by_server, &a);
+    floe__map_free(&n->by_id, &a);
+    floe__map_free(&n->by_ufrag, &a);
+    floe__map_free(&n->by_server, &a);
     floe_mem_free(&a, n->conns);
     floe_mem_free(&a, n->heap);
     floe_mem_free(&a, n->free_conns);

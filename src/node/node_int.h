@@ -9,6 +9,8 @@
 #include "floe/stun.h"
 #include "floe/turn.h"
 
+#include "core/map_int.h"
+
 #define NODE_NONE UINT32_MAX
 /* Recent ICE check transaction ids remembered to route responses (direct-mapped): 64 per
  * connection, between 256 and 16384 slots. */
@@ -45,13 +47,6 @@ struct node_cookie_route {
 
 /* Packets of a batch handed to the WireGuard batch verbs at once. */
 #define NODE_BATCH 64
-
-/* Open addressing map from a 64-bit key to a slot index (linear probing, tombstones). */
-struct node_map {
-    uint64_t *keys;
-    uint32_t *vals; /* NODE_NONE empty, NODE_NONE - 1 deleted */
-    uint32_t cap;   /* a power of two, at least twice the entries */
-};
 
 struct node_relay {
     bool used;
@@ -110,9 +105,9 @@ struct floe_node {
     uint32_t n_conns;
     uint32_t *free_conns; /* stack of unused connection slots: no scan to create one */
     uint32_t n_free;
-    struct node_map by_id;
-    struct node_map by_ufrag;
-    struct node_map by_server; /* relays[] index by their server address (relay.c) */
+    struct floe__map by_id;
+    struct floe__map by_ufrag;
+    struct floe__map by_server; /* relays[] index by their server address (relay.c) */
     struct node_txid *txids;
     uint32_t txid_mask;
     uint32_t *heap; /* connection slots ordered by deadline */
@@ -128,14 +123,6 @@ struct floe_node {
     struct floe_wg_encap *batch_enc;
     uint64_t *batch_cid;
 };
-
-/* map.c */
-int floe__node_map_init(struct node_map *m, const struct floe_allocator *a, uint32_t entries);
-void floe__node_map_free(struct node_map *m, const struct floe_allocator *a);
-uint32_t floe__node_map_get(const struct node_map *m, uint64_t key);
-void floe__node_map_put(struct node_map *m, uint64_t key, uint32_t val);
-void floe__node_map_del(struct node_map *m, uint64_t key);
-uint64_t floe__node_hash(const void *p, size_t n);
 
 /* node.c */
 void floe__node_event(struct floe_node *n, enum floe_node_event_type type, uint64_t cid);

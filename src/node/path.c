@@ -201,7 +201,7 @@ long floe__node_frame(struct floe_node *n, struct node_conn *c, floe_time now, u
 
 static uint32_t txid_slot(const struct floe_node *n, const uint8_t *txid)
 {
-    return (uint32_t)floe__node_hash(txid, FLOE_STUN_TXID_LEN) & n->txid_mask;
+    return (uint32_t)floe__map_hash(txid, FLOE_STUN_TXID_LEN) & n->txid_mask;
 }
 
 /* Remember the transaction id of an outgoing ICE check so its response finds c. */

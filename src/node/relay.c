@@ -16,13 +16,13 @@ static uint64_t relay_key(const struct floe_addr *a)
     k[1] = (uint8_t)(a->port >> 8);
     k[2] = (uint8_t)a->port;
     memcpy(k + 3, a->ip, ip);
-    return floe__node_hash(k, 3 + ip);
+    return floe__map_hash(k, 3 + ip);
 }
 
 /* The relay serving from a, by hash: every datagram asks, so no slot is compared in turn. */
 struct node_relay *floe__node_relay_by_server(struct floe_node *n, const struct floe_addr *a)
 {
-    uint32_t slot = floe__node_map_get(&n->by_server, relay_key(a));
+    uint32_t slot = floe__map_get(&n->by_server, relay_key(a));
     struct node_relay *r;
 
     if (slot == NODE_NONE)
@@ -183,7 +183,7 @@ int floe_node_relay_add(struct floe_node *n, floe_time now, const struct floe_ad
         memset(r, 0, sizeof(*r));
         return rc;
     }
-    floe__node_map_put(&n->by_server, relay_key(server), (uint32_t)(r - n->relays));
+    floe__map_put(&n->by_server, relay_key(server), (uint32_t)(r - n->relays));
     return 0;
 }
 
@@ -217,7 +217,7 @@ int floe_node_relay_remove(struct floe_node *n, floe_time now, const struct floe
         return FLOE_ERR_NOT_FOUND;
     relay_withdraw(n, r, now);
     r->used = false; /* the client stays until its deallocation is answered or times out */
-    floe__node_map_del(&n->by_server, relay_key(server));
+    floe__map_del(&n->by_server, relay_key(server));
     bit = 1u << (uint32_t)(r - n->relays);
     if (floe_turn_close(r->turn, now) != 0 || floe_turn_get_state(r->turn) == FLOE_TURN_IDLE) {
         floe_turn_free(r->turn);
