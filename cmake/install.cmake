@@ -3,9 +3,9 @@
 # (packaging/packages):
 #   <program>  one per directory apps/<program>/: its executables, systemd units, man pages
 #   lib        the shared libfloe.so.0 (SONAME libfloe.so.0)
-#   dev        headers, libfloe.a, libfloe_sim.a, the libfloe.so link, floe.pc, the CMake
-#              package (floeConfig.cmake, imported targets floe::floe, floe::floe_static,
-#              floe::sim)
+#   dev        headers, libfloe.a, libfloe_sim.a, libfloe_portal.a, the libfloe.so link, floe.pc,
+#              the CMake package (floeConfig.cmake, imported targets floe::floe,
+#              floe::floe_static, floe::sim, floe::portal)
 #   doc        README.md
 # A new program needs no edit here: apps/CMakeLists.txt calls floe_install_app() for each
 # program directory. The Windows build and the fuzzing build (instrumented code) install
@@ -94,10 +94,11 @@ function(floe_install_library)
   endif()
   set_target_properties(floe PROPERTIES EXPORT_NAME floe_static)
   set_target_properties(floe_sim PROPERTIES EXPORT_NAME sim)
+  set_target_properties(floe_portal PROPERTIES EXPORT_NAME portal)
 
   install(TARGETS floe_shared EXPORT floeTargets
           LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT lib NAMELINK_COMPONENT dev)
-  install(TARGETS floe floe_sim EXPORT floeTargets
+  install(TARGETS floe floe_sim floe_portal EXPORT floeTargets
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/floe DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
           COMPONENT dev FILES_MATCHING PATTERN "*.h")

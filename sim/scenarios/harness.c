@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "node_ep.h"
+#include "portal_sim.h"
 #include "scen_int.h"
 
 void floe_sim_verdict_init(struct floe_sim_verdict *v)
@@ -361,6 +362,9 @@ static const struct floe_sim_scenario scen_table[] = {
      floe__scen_node_idle_roam, false},
     {"node-signal-outage", "signalling down across a roam: candidates held, flushed on reconnect",
      floe__scen_node_signal_outage, false},
+    {"node-portal-outage",
+     "the real portal protocol client: portal down across a client roam, no candidate lost",
+     floe__scen_node_portal_outage, false},
     {"node-relay-restart",
      "the relay in use restarts: allocations re-made, the session kept, data again",
      floe__scen_node_relay_restart, false},

@@ -101,7 +101,9 @@ static void ep_event(struct node_ep *e, floe_time now, const struct floe_node_ev
     switch (ev->type) {
     case FLOE_NODE_EV_CANDIDATE_NEW:
     case FLOE_NODE_EV_CANDIDATE_INVALIDATED:
-        if (e->fanout && ev->cid >= 1 && ev->cid <= e->n_fanout)
+        if (e->cand_hook)
+            e->cand_hook(e, now, ev->type != FLOE_NODE_EV_CANDIDATE_NEW, ev->u.candidate);
+        else if (e->fanout && ev->cid >= 1 && ev->cid <= e->n_fanout)
             sig_send(e->sig, &e->fanout[ev->cid - 1], e->fanout[ev->cid - 1].cid, ev->u.candidate,
                      ev->type != FLOE_NODE_EV_CANDIDATE_NEW);
         else if (e->peer)
@@ -116,6 +118,8 @@ static void ep_event(struct node_ep *e, floe_time now, const struct floe_node_ev
         break;
     case FLOE_NODE_EV_PATH_CHANGED:
         e->path_changes++;
+        if (e->quiet_paths)
+            break;
         snprintf(line, sizeof(line), "path %s", floe_node_path_kind_name(ev->u.path.kind));
         ep_note(e, now, line);
         break;
@@ -557,7 +561,7 @@ int node_pair_setup(struct node_pair *p, const struct node_pair_opts *o)
         rc = pair_gateway_hosts(p);
     if (rc == 0 && !o->late_client_hosts)
         rc = node_pair_client_hosts(p);
-    if (rc == 0)
+    if (rc == 0 && !o->no_connect)
         rc = pair_connect(p);
     return rc;
 }

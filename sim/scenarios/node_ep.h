@@ -53,11 +53,16 @@ struct node_ep {
     struct node_ep *peer;
     uint64_t peer_cid; /* the peer's id for this connection */
     struct node_sig *sig;
+    /* When set, candidate events go here instead of the signalling channel (the portal
+     * protocol client of portal_sim.c carries them). */
+    void (*cand_hook)(struct node_ep *e, floe_time now, bool invalidate, const char *cand);
+    void *hook_user;
     /* A gateway of many clients: connection k (1..n_fanout) is fanout[k - 1]; echo mode
      * sends every packet back to its connection. */
     struct node_ep *fanout;
     uint32_t n_fanout;
     bool echo;
+    bool quiet_paths; /* path changes counted, not written to the timeline */
     /* Traffic generator: a packet every gen_every in [gen_from, gen_until). */
     floe_time gen_every, gen_next, gen_until;
     uint32_t seq_tx;
@@ -92,6 +97,7 @@ struct node_pair_opts {
     floe_time sig_delay;             /* signalling one way */
     bool relay;                      /* a TURN relay on the public network */
     bool late_client_hosts;          /* the client's addresses and relays come later (race) */
+    bool no_connect;                 /* no connection upserted: the caller's portal does it */
     struct floe_sim_verdict *v;
     uint8_t lane, group;
 };

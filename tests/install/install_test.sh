@@ -44,7 +44,7 @@ expected() {
     for h in "$FLOE_SOURCE_DIR"/include/floe/*.h; do
         echo "include/floe/$(basename "$h")"
     done
-    for f in libfloe.a libfloe_sim.a libfloe.so libfloe.so.0 "libfloe.so.$VERSION" \
+    for f in libfloe.a libfloe_sim.a libfloe_portal.a libfloe.so libfloe.so.0 "libfloe.so.$VERSION" \
         pkgconfig/floe.pc cmake/floe/floeConfig.cmake cmake/floe/floeConfigVersion.cmake \
         cmake/floe/floeTargets.cmake; do
         echo "$LIBDIR/$f"
