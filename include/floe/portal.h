@@ -328,7 +328,8 @@ FLOE_WARN_UNUSED long floe_portal_msg_encode(const struct floe_portal_msg *m, ch
  * a heartbeat every heartbeat_interval, 3 missed heartbeats (heartbeat_misses) end the
  * connection, reconnect delays with exponential backoff and jitter capped at backoff_max, a
  * 401 is final, and candidate messages sent while not joined are held and flushed right after
- * the next successful join (docs/protocol.md section 6).
+ * the next successful join (docs/protocol.md section 6); so are those written on a connection
+ * that was lost before a reply to a later message (a heartbeat's) confirmed them.
  *
  * The program owns the TCP connection:
  *   1. open a TCP connection to the portal, call floe_portal_client_connect(now);
@@ -552,6 +553,8 @@ struct floe_portal_client_stats {
     uint64_t held;              /* candidate messages held while not joined */
     uint64_t held_merged;       /* held messages merged into an earlier one */
     uint64_t held_flushed;      /* held messages sent after a join */
+    uint64_t held_resent;       /* sent messages held again: the connection was lost before a
+                                   reply to a later ref confirmed that the portal read them */
     uint64_t drops[FLOE_PORTAL_DROP_COUNT];
 };
 

@@ -396,7 +396,7 @@ static void ps_handle_input(void *obj, floe_time now, const struct floe_addr *fr
     size_t n;
 
     (void)to;
-    if (!id)
+    if (!id || (ps->down && ps->silent))
         return;
     c = ps_find(ps, id, from);
     if (!c && (flags & PSTREAM_SYN) && !(flags & PSTREAM_ACK))
@@ -527,14 +527,18 @@ void portal_sim_free(struct portal_sim *ps)
 void portal_sim_set_down(struct portal_sim *ps, bool down)
 {
     ps->down = down;
-    ps_note(ps, "%s", down ? "DOWN: connections reset, new ones refused" : "UP again");
+    ps_note(ps, "%s",
+            !down        ? "UP again"
+            : ps->silent ? "DOWN, silently: the host is gone, nothing answers"
+                         : "DOWN: connections reset, new ones refused");
     for (uint32_t i = 0; down && i < ps->n_pending; i++)
         free(ps->pending[i]); /* kept in memory: lost with the process */
     if (down)
         ps->n_pending = 0;
     for (uint32_t i = 0; down && i < PORTAL_SIM_CONNS; i++) {
         if (ps->conns[i].used) {
-            ps_queue_rst(ps, ps->conns[i].st.id, &ps->conns[i].st.peer);
+            if (!ps->silent)
+                ps_queue_rst(ps, ps->conns[i].st.id, &ps->conns[i].st.peer);
             ps_conn_free(&ps->conns[i]);
         }
     }

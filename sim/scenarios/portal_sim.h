@@ -91,7 +91,8 @@ struct portal_sim {
     struct floe_sim *sim;
     uint32_t host, ep;
     struct floe_addr addr;
-    bool down; /* connections broken, new ones refused */
+    bool down;   /* connections broken, new ones refused */
+    bool silent; /* while down nothing answers (the host is gone): no resets, no refusals */
     bool hold_offline;
     struct portal_sim_pending *pending[PORTAL_SIM_PENDING];
     uint32_t n_pending;

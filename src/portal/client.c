@@ -124,8 +124,10 @@ int floe_portal_client_new(struct floe_portal_client **out,
     c->next_ref = 1;
     c->hb_next = FLOE_TIME_NEVER;
     c->held = floe_mem_calloc(&cfg->alloc, cfg->hold_max, sizeof(*c->held));
+    c->spare = floe_mem_calloc(&cfg->alloc, cfg->hold_max, sizeof(*c->spare));
+    c->unconf = floe_mem_calloc(&cfg->alloc, cfg->hold_max, sizeof(*c->unconf));
     c->scratch = floe_mem_malloc(&cfg->alloc, FLOE__PC_SCRATCH);
-    if (!pc_copy_strings(c) || !c->held || !c->scratch) {
+    if (!pc_copy_strings(c) || !c->held || !c->spare || !c->unconf || !c->scratch) {
         floe_portal_client_free(c);
         return FLOE_ERR_NOMEM;
     }
@@ -148,9 +150,11 @@ void floe_portal_client_free(struct floe_portal_client *c)
     floe_wsconn_free(c->ws);
     for (; c->ev_n; c->ev_n--, c->ev_head = (c->ev_head + 1) % FLOE_PORTAL_CLIENT_EVENTS)
         floe_mem_free(&c->cfg.alloc, c->events[c->ev_head].msg);
-    if (c->held)
+    if (c->held && c->unconf)
         floe__pc_clear_held(c);
     floe_mem_free(&c->cfg.alloc, c->held);
+    floe_mem_free(&c->cfg.alloc, c->spare);
+    floe_mem_free(&c->cfg.alloc, c->unconf);
     floe_mem_free(&c->cfg.alloc, c->scratch);
     pc_free_str(c, c->host);
     pc_free_str(c, c->path);
@@ -346,6 +350,7 @@ void floe__pc_lost(struct floe_portal_client *c, floe_time now, int err, int sta
         return;
     }
     c->state = FLOE_PORTAL_CLIENT_WAITING;
+    floe__pc_hold_unconfirmed(c);
     ev.kind = FLOE_PORTAL_EV_DISCONNECTED;
     floe_log_emit(&c->cfg.log, FLOE_LOG_WARN, pc_target, "portal connection lost", f, 2);
     floe__pc_emit(c, &ev, NULL);

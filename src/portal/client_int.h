@@ -12,10 +12,11 @@
 /* Longest copied config string (host, path, token, ...), NUL included. */
 #define FLOE__PC_STR_MAX 1025
 
-/* One candidate message held while not joined. */
+/* One candidate message held while not joined, or sent and not yet confirmed. */
 struct floe__pc_held {
     enum floe_portal_msg_type type;
     struct floe_portal_candidates cands;
+    uint64_t mark; /* sent: next_ref then; a reply to any ref >= mark confirms it */
 };
 
 /* One queued event; msg is owned by the queue until the event is polled. */
@@ -39,6 +40,11 @@ struct floe_portal_client {
 
     struct floe__pc_held **held; /* ring of cfg.hold_max */
     size_t held_head, held_n;
+    struct floe__pc_held **spare; /* cfg.hold_max: the hold's other ring while re-holding */
+    /* Candidate messages written on the current connection that no reply has confirmed yet
+     * (oldest first, at most cfg.hold_max): held again when the connection is lost. */
+    struct floe__pc_held **unconf;
+    size_t unconf_n;
 
     struct floe__pc_event events[FLOE_PORTAL_CLIENT_EVENTS];
     size_t ev_head, ev_n;
@@ -77,8 +83,17 @@ void floe__pc_join(struct floe_portal_client *c, floe_time now);
 /* Send the held messages in order and empty the hold (after a successful join). */
 void floe__pc_flush_held(struct floe_portal_client *c, floe_time now);
 
-/* Free every held message. */
+/* Free every held message, and every unconfirmed one. */
 void floe__pc_clear_held(struct floe_portal_client *c);
+
+/* A reply to ref arrived: the candidate messages sent before that ref were delivered. */
+void floe__pc_confirmed(struct floe_portal_client *c, const char *ref);
+
+/*
+ * The connection is lost: hold the unconfirmed candidate messages again, before what is held
+ * already (TCP may have taken them and died: firezone#14300 in another guise).
+ */
+void floe__pc_hold_unconfirmed(struct floe_portal_client *c);
 
 /* Process the connection's events and messages after input or a timeout. */
 void floe__pc_pump(struct floe_portal_client *c, floe_time now);

@@ -42,6 +42,8 @@ static void pc_on_join_reply(struct floe_portal_client *c, floe_time now,
 /* A phx_reply: 1 when it was the join's or a heartbeat's (consumed), 0 otherwise. */
 static int pc_on_reply(struct floe_portal_client *c, floe_time now, const struct floe_portal_msg *m)
 {
+    if (m->has_ref)
+        floe__pc_confirmed(c, m->ref); /* TCP is in order: what was sent before arrived */
     if (m->topic == FLOE_PORTAL_TOPIC_PHOENIX) {
         if (m->has_ref && c->hb_outstanding && strcmp(m->ref, c->hb_ref) == 0) {
             c->hb_outstanding = false;

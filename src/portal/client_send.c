@@ -3,6 +3,9 @@
  * messages while not joined (docs/protocol.md section 6): merged per event and peers, an
  * invalidation removes the candidate from held "new" messages and the other way round,
  * bounded by hold_max (the oldest dropped and counted), flushed in order after a join.
+ * Candidate messages written on a connection stay remembered until a reply to a later ref
+ * (a heartbeat's) confirms that the portal read them; a connection lost before that holds
+ * them again, so that what TCP accepted and then lost is sent after the next join.
  */
 #include <stdio.h>
 #include <string.h>
@@ -132,23 +135,23 @@ static void pc_held_merge(struct floe_portal_client *c, struct floe__pc_held *h,
     }
 }
 
-static int pc_hold(struct floe_portal_client *c, const struct floe_portal_msg *m)
+/* Hold candidates of type: 1 merged into a held message, 0 held anew, or FLOE_ERR_NOMEM. */
+static int pc_hold_cands(struct floe_portal_client *c, enum floe_portal_msg_type type,
+                         const struct floe_portal_candidates *cands)
 {
-    pc_held_cancel(c, pc_opposite(m->type), &m->u.cands);
-    c->stats.held++;
+    pc_held_cancel(c, pc_opposite(type), cands);
     for (size_t i = 0; i < c->held_n; i++) {
         struct floe__pc_held *h = pc_held_at(c, i);
-        if (h->type == m->type && pc_same_ids(&h->cands, &m->u.cands)) {
-            pc_held_merge(c, h, &m->u.cands);
-            c->stats.held_merged++;
-            return 0;
+        if (h->type == type && pc_same_ids(&h->cands, cands)) {
+            pc_held_merge(c, h, cands);
+            return 1;
         }
     }
     struct floe__pc_held *h = floe_mem_calloc(&c->cfg.alloc, 1, sizeof(*h));
     if (!h)
         return FLOE_ERR_NOMEM;
-    h->type = m->type;
-    h->cands = m->u.cands;
+    h->type = type;
+    h->cands = *cands;
     h->cands.n_skipped = 0;
     if (c->held_n == c->cfg.hold_max) {
         pc_held_remove(c, 0);
@@ -159,11 +162,87 @@ static int pc_hold(struct floe_portal_client *c, const struct floe_portal_msg *m
     return 0;
 }
 
+static int pc_hold(struct floe_portal_client *c, const struct floe_portal_msg *m)
+{
+    int rc = pc_hold_cands(c, m->type, &m->u.cands);
+    if (rc < 0)
+        return rc;
+    c->stats.held++;
+    if (rc == 1)
+        c->stats.held_merged++;
+    return 0;
+}
+
+/* ------------------------------------------------------- unconfirmed sends */
+
+/* Remember a candidate message just written on the connection (the oldest is forgotten when
+ * cfg.hold_max are waiting: it was most likely delivered). */
+static void pc_sent(struct floe_portal_client *c, enum floe_portal_msg_type type,
+                    const struct floe_portal_candidates *cands)
+{
+    struct floe__pc_held *h = floe_mem_calloc(&c->cfg.alloc, 1, sizeof(*h));
+    if (!h)
+        return;
+    h->type = type;
+    h->cands = *cands;
+    h->cands.n_skipped = 0;
+    h->mark = c->next_ref;
+    if (c->unconf_n == c->cfg.hold_max) {
+        floe_mem_free(&c->cfg.alloc, c->unconf[0]);
+        memmove(c->unconf, c->unconf + 1, (c->unconf_n - 1) * sizeof(*c->unconf));
+        c->unconf_n--;
+    }
+    c->unconf[c->unconf_n++] = h;
+}
+
+void floe__pc_confirmed(struct floe_portal_client *c, const char *ref)
+{
+    uint64_t r = 0;
+    size_t i, n = 0;
+
+    for (i = 0; ref[i] >= '0' && ref[i] <= '9' && i < 20; i++)
+        r = r * 10 + (uint64_t)(ref[i] - '0');
+    if (i == 0 || ref[i] != '\0')
+        return; /* not one of ours */
+    for (i = 0; i < c->unconf_n; i++) {
+        if (c->unconf[i]->mark <= r)
+            floe_mem_free(&c->cfg.alloc, c->unconf[i]);
+        else
+            c->unconf[n++] = c->unconf[i];
+    }
+    c->unconf_n = n;
+}
+
+void floe__pc_hold_unconfirmed(struct floe_portal_client *c)
+{
+    struct floe__pc_held **old = c->held;
+    size_t i, head = c->held_head, n = c->held_n;
+
+    if (!c->unconf_n)
+        return;
+    c->held = c->spare; /* the unconfirmed first, then what was held after them */
+    c->spare = old;
+    c->held_head = c->held_n = 0;
+    for (i = 0; i < c->unconf_n; i++) {
+        (void)pc_hold_cands(c, c->unconf[i]->type, &c->unconf[i]->cands);
+        c->stats.held_resent++;
+        floe_mem_free(&c->cfg.alloc, c->unconf[i]);
+    }
+    c->unconf_n = 0;
+    for (i = 0; i < n; i++) {
+        struct floe__pc_held *h = old[(head + i) % c->cfg.hold_max];
+        (void)pc_hold_cands(c, h->type, &h->cands);
+        floe_mem_free(&c->cfg.alloc, h);
+    }
+}
+
 void floe__pc_clear_held(struct floe_portal_client *c)
 {
     while (c->held_n)
         pc_held_remove(c, 0);
     c->held_head = 0;
+    for (; c->unconf_n; c->unconf_n--)
+        floe_mem_free(&c->cfg.alloc, c->unconf[c->unconf_n - 1]);
 }
 
 void floe__pc_flush_held(struct floe_portal_client *c, floe_time now)
@@ -179,6 +258,7 @@ void floe__pc_flush_held(struct floe_portal_client *c, floe_time now)
         m->u.cands = h->cands;
         if (floe__pc_write(c, now, m) != 0)
             break; /* the send queue is full: kept for the next join */
+        pc_sent(c, h->type, &h->cands);
         c->stats.held_flushed++;
         pc_held_remove(c, 0);
     }
@@ -221,8 +301,11 @@ int floe_portal_client_send(struct floe_portal_client *c, floe_time now,
     int rc = n < 0 ? (int)n : 0;
     if (rc == 0 && c->state != FLOE_PORTAL_CLIENT_JOINED)
         rc = candidates ? pc_hold(c, copy) : FLOE_ERR_STATE;
-    else if (rc == 0)
+    else if (rc == 0) {
         rc = floe__pc_write(c, now, copy);
+        if (rc == 0 && candidates)
+            pc_sent(c, copy->type, &copy->u.cands);
+    }
     if (rc == 0 && ref_out)
         memcpy(ref_out, copy->ref, FLOE_PORTAL_REF_MAX);
     floe_mem_free(&c->cfg.alloc, copy);

@@ -3,8 +3,8 @@
  * the transport's server role (floe/portal_wire.h) and the message codec, in memory, in
  * virtual time: join and init, heartbeats and the missed-heartbeat reconnect, the backoff
  * sequence (bounded, jittered, capped at 60 s, reset by a join), 401 as final, candidates
- * sent while disconnected delivered after the next join, malformed messages counted, the
- * gateway role's authorization flow.
+ * sent while disconnected (or on a connection that died unread) delivered after the next
+ * join, malformed messages counted, the gateway role's authorization flow.
  */
 #include "floe/portal.h"
 #include "floe/portal_wire.h"
@@ -553,6 +553,47 @@ static void test_held_order_never_reversed(void)
     rig_free(&r);
 }
 
+/*
+ * Candidates written on a connection that dies before the portal read them (the client roamed
+ * away from the socket's address, the portal's host vanished: TCP took the bytes, nobody got
+ * them) are held again and sent after the next join; once a heartbeat's reply confirms them
+ * they are not sent again.
+ */
+static void test_sent_on_dead_connection_held_again(void)
+{
+    struct rig r;
+    rig_init(&r, FLOE_PORTAL_ROLE_CLIENT);
+    CHECK_EQ(rig_connect(&r), 0);
+    const char *gw1[] = {"gw-1"}, *c1[] = {C1}, *c2[] = {C2}, *c3[] = {C3};
+    floe_wsconn_free(r.srv); /* the connection is dead; the client does not know yet */
+    r.srv = NULL;
+    CHECK_EQ(floe_portal_client_send_candidates(r.pc, r.now, false, gw1, 1, c1, 1), 0);
+    CHECK_EQ(floe_portal_client_send_candidates(r.pc, r.now, true, gw1, 1, c2, 1), 0);
+    CHECK_EQ(floe_portal_client_held(r.pc), 0); /* joined: written at once */
+    rig_pump(&r);                               /* into the void */
+    CHECK_EQ(floe_portal_client_disconnected(r.pc, r.now), 0);
+    rig_pump(&r);
+    CHECK_EQ(floe_portal_client_held(r.pc), 2);
+    r.now = last_ev(&r, FLOE_PORTAL_EV_RECONNECT_AT)->at;
+    CHECK_EQ(rig_connect(&r), 0);
+    REQUIRE(r.n_recv == 2);
+    CHECK_EQ(r.recv[0]->type, FLOE_PORTAL_MSG_NEW_GATEWAY_CANDIDATES);
+    CHECK_STR(r.recv[0]->u.cands.candidates[0], C1);
+    CHECK_EQ(r.recv[1]->type, FLOE_PORTAL_MSG_INVALIDATE_GATEWAY_CANDIDATES);
+    CHECK_STR(r.recv[1]->u.cands.candidates[0], C2);
+    /* A heartbeat answered after C3: everything before it was read, nothing is sent again. */
+    CHECK_EQ(floe_portal_client_send_candidates(r.pc, r.now, false, gw1, 1, c3, 1), 0);
+    rig_advance(&r, r.now + FLOE_PORTAL_HEARTBEAT_INTERVAL + FLOE_SEC(1));
+    CHECK(r.heartbeats >= 1);
+    rig_drop_tcp(&r);
+    CHECK_EQ(floe_portal_client_held(r.pc), 0);
+    struct floe_portal_client_stats st;
+    floe_portal_client_get_stats(r.pc, &st);
+    CHECK_EQ(st.held_resent, 2);
+    CHECK_EQ(r.n_recv, 3);
+    rig_free(&r);
+}
+
 /* The hold is bounded: the oldest held message goes and is counted. */
 static void test_hold_bounded(void)
 {
@@ -792,6 +833,7 @@ int main(void)
     FLOE_RUN(test_401_is_final);
     FLOE_RUN(test_candidates_held_while_disconnected);
     FLOE_RUN(test_held_order_never_reversed);
+    FLOE_RUN(test_sent_on_dead_connection_held_again);
     FLOE_RUN(test_hold_bounded);
     FLOE_RUN(test_malformed_messages_counted);
     FLOE_RUN(test_request_authorization_and_reply);
