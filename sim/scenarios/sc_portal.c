@@ -245,16 +245,22 @@ static int psc_run(const struct floe_sim_scenario_opts *so, struct floe_sim_verd
         rc = floe_sim_run_until(r->pair.sim, end);
     if (rc == 0 && !*bad)
         *bad = psc_judge(r, back, &held_new, &held_inv);
+    if (rc == 0 && r->pair.ep[0].recovered_at != FLOE_TIME_NEVER &&
+        r->pair.ep[1].recovered_at != FLOE_TIME_NEVER)
+        floe_sim_verdict_outage(v, (r->pair.ep[0].recovered_at > r->pair.ep[1].recovered_at
+                                        ? r->pair.ep[0].recovered_at
+                                        : r->pair.ep[1].recovered_at) -
+                                       back);
     if (rc == 0)
         floe_sim_verdict_add(
             v, floe_sim_now(r->pair.sim), 0, group,
-            "=> %d cands, %d invalidations of the outage delivered; data %lld ms after the "
-            "roam (%s before the portal)%s%s",
+            "=> %d candidates, %d invalidations delivered; data again %lld ms after the network "
+            "came back (%s)%s%s",
             held_new, held_inv,
             r->pair.ep[0].recovered_at == FLOE_TIME_NEVER
                 ? -1LL
                 : (long long)PSC_MS(r->pair.ep[0].recovered_at - back),
-            r->recovered_before_up == FLOE_TIME_NEVER ? "not"
+            r->recovered_before_up == FLOE_TIME_NEVER ? "portal first"
                                                       : floe_node_path_kind_name(r->path_before_up),
             *bad ? ": " : "", *bad ? *bad : "");
     psc_free(r);
