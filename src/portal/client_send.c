@@ -200,7 +200,7 @@ void floe__pc_confirmed(struct floe_portal_client *c, const char *ref)
     uint64_t r = 0;
     size_t i, n = 0;
 
-    for (i = 0; ref[i] >= '0' && ref[i] <= '9' && i < 20; i++)
+    for (i = 0; i < 20 && ref[i] >= '0' && ref[i] <= '9'; i++)
         r = r * 10 + (uint64_t)(ref[i] - '0');
     if (i == 0 || ref[i] != '\0')
         return; /* not one of ours */
