@@ -89,6 +89,7 @@ static int agent_setup(struct floe_agent *a)
         if (floe__agent_sys_udp(a, s) != 0 && s == AGENT_V4)
             return FLOE_ERR_IO;
     floe__agent_sys_hosts(a, floe_io_now());
+    floe__agent_roam_done(&a->roam, floe_io_now(), floe__agent_sys_net_fp(a));
     (void)pub;
     return floe__agent_portal_init(a);
 }
@@ -343,14 +344,28 @@ void floe__agent_timeout(struct floe_agent *a, floe_time now)
 
 void floe__agent_net_changed(struct floe_agent *a, floe_time now)
 {
+    floe_time at = FLOE_TIME_NEVER;
+
     a->ctr.net_changes++;
-    a->reset_at = now + FLOE_AGENT_ROAM_DEBOUNCE;
+    switch (floe__agent_roam_decide(&a->roam, now, floe__agent_sys_net_fp(a), &at)) {
+    case AGENT_ROAM_NOW:
+        floe__agent_reset(a, now);
+        break;
+    case AGENT_ROAM_LATER:
+        a->reset_at = at;
+        break;
+    case AGENT_ROAM_NONE:
+        break;
+    }
 }
 
 void floe__agent_reset(struct floe_agent *a, floe_time now)
 {
     a->ctr.resets++;
+    a->reset_at = FLOE_TIME_NEVER;
+    floe__agent_roam_done(&a->roam, now, floe__agent_sys_net_fp(a));
     floe__agent_log(a, FLOE_LOG_INFO, "network changed: node reset");
+    floe__agent_portal_net_changed(a, now);
     (void)floe_node_reset(a->node, now);
     memset(a->host, 0, sizeof(a->host));
     floe__agent_sys_hosts(a, now);

@@ -53,6 +53,21 @@ struct agent_portal {
     size_t out_len, out_off;
 };
 
+/* The network the node last reset on (roam.c). */
+struct agent_roam {
+    uint64_t fp;          /* its fingerprint (floe__agent_sys_net_fp); 0: none usable */
+    bool lost;            /* the network was not usable since (a reset is due once it is) */
+    bool reset_once;      /* last_reset is set */
+    floe_time last_reset; /* the last reset (resets are spaced by FLOE_AGENT_ROAM_DEBOUNCE) */
+};
+
+/* What a network change asks for (floe__agent_roam_decide). */
+enum agent_roam_act {
+    AGENT_ROAM_NONE,  /* nothing the node uses changed */
+    AGENT_ROAM_NOW,   /* a new network is usable: reset now */
+    AGENT_ROAM_LATER, /* reset at *at unless another change decides before */
+};
+
 struct agent_counters {
     uint64_t no_route;    /* TUN packets no connection was found for */
     uint64_t encap_fail;  /* packets the node refused */
@@ -87,6 +102,7 @@ struct floe_agent {
     struct floe_portal_interface iface; /* addresses on the TUN now */
     bool joined_once;
     floe_time reset_at; /* debounced node reset; FLOE_TIME_NEVER: none */
+    struct agent_roam roam;
     bool stop;
     int exit_code;
     struct agent_counters ctr;
@@ -104,18 +120,38 @@ void floe__agent_drain(struct floe_agent *a, floe_time now);
 floe_time floe__agent_next_deadline(const struct floe_agent *a);
 /* Fire what is due at now. */
 void floe__agent_timeout(struct floe_agent *a, floe_time now);
-/* The network changed (watcher): reset after the debounce. */
+/* The network changed (watcher): reset now, later or not at all (floe__agent_roam_decide). */
 void floe__agent_net_changed(struct floe_agent *a, floe_time now);
 /* Reset the node now: host addresses re-read. */
 void floe__agent_reset(struct floe_agent *a, floe_time now);
 /* Write the status (JSON object) into buf. Returns its length or a negative error. */
 long floe__agent_status(struct floe_agent *a, char *buf, size_t cap);
 
+/* ---- roam.c */
+/*
+ * A network change at now with the network's fingerprint fp (0: no usable default route):
+ * AGENT_ROAM_NOW when fp differs from the one of the last reset (or the network was lost
+ * since) and the last reset is FLOE_AGENT_ROAM_DEBOUNCE old; AGENT_ROAM_LATER with *at the
+ * end of that spacing, or now + FLOE_AGENT_ROAM_DEBOUNCE when fp is 0 (marks r lost);
+ * AGENT_ROAM_NONE when fp is the last reset's.
+ */
+enum agent_roam_act floe__agent_roam_decide(struct agent_roam *r, floe_time now, uint64_t fp,
+                                            floe_time *at);
+/* The node was reset at now on the network fp (also the start). */
+void floe__agent_roam_done(struct agent_roam *r, floe_time now, uint64_t fp);
+
 /* ---- portal.c */
 int floe__agent_portal_init(struct floe_agent *a);
 void floe__agent_portal_free(struct floe_agent *a);
 /* Start a TCP connection when one is due. */
 void floe__agent_portal_tick(struct floe_agent *a, floe_time now);
+/*
+ * The network changed: a portal connection whose local address is no longer the one the
+ * route to the portal leaves from (the old network) is dropped and a new one opened at once
+ * (before the node's reset, so the new candidates wait for the new join instead of going
+ * into a dead connection).
+ */
+void floe__agent_portal_net_changed(struct floe_agent *a, floe_time now);
 /* The socket is readable (or writable while connecting). */
 void floe__agent_portal_io(struct floe_agent *a, floe_time now, bool writable);
 /* Write what the protocol client has to send; drain its events. */
@@ -159,6 +195,18 @@ void floe__agent_loop_free(struct floe_agent *a);
 void floe__agent_loop_portal_fd(struct floe_agent *a, int fd, bool out);
 void floe__agent_loop_portal_fd_del(struct floe_agent *a, int fd);
 int floe__agent_loop_run(struct floe_agent *a);
+/*
+ * The network as the node sees it: a non-zero hash of the usable host addresses and of the
+ * source address of the default route (floe's mark), 0 when no default route is usable or
+ * the platform does not tell (then every change resets after the debounce).
+ */
+uint64_t floe__agent_sys_net_fp(struct floe_agent *a);
+/*
+ * Whether connected socket fd is left on an old network: the route to its peer (for a socket
+ * marked mark) now leaves from another local address, or from none. False when the platform
+ * cannot tell or fd is not connected.
+ */
+bool floe__agent_sys_fd_stale(int fd, uint32_t mark);
 /* Add the host addresses of the machine (not loopback, not the TUN) to the node. */
 void floe__agent_sys_hosts(struct floe_agent *a, floe_time now);
 /* Put the tunnel addresses on the TUN (replacing the old ones) and bring it up. */

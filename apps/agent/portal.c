@@ -144,6 +144,16 @@ static void portal_lost(struct floe_agent *a, floe_time now)
     floe__agent_portal_drain(a, now);
 }
 
+void floe__agent_portal_net_changed(struct floe_agent *a, floe_time now)
+{
+    if (a->portal.fd < 0 || !floe__agent_sys_fd_stale(a->portal.fd, a->cfg.mark))
+        return;
+    floe__agent_log(a, FLOE_LOG_INFO, "portal connection left on the old network: reconnecting");
+    portal_lost(a, now);
+    a->portal.reconnect = now;
+    floe__agent_portal_tick(a, now);
+}
+
 void floe__agent_portal_tick(struct floe_agent *a, floe_time now)
 {
     struct agent_portal *p = &a->portal;

@@ -4,6 +4,7 @@
  * keeps them out of the tunnel).
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -56,6 +57,95 @@ void floe__agent_sys_hosts(struct floe_agent *a, floe_time now)
             a->host[s] = h;
     }
     freeifaddrs(list);
+}
+
+/* FNV-1a of p[0..n) continuing from h. */
+static uint64_t sys_fnv(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/*
+ * The hash of the source address the kernel picks for a marked datagram to a documentation
+ * address (RFC 5737 / RFC 3849: routed by the default route on any ordinary host; nothing is
+ * sent, connect(2) on UDP only looks the route up). 0: no route.
+ */
+static const uint8_t sys_doc6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1}; /* 2001:db8::1 */
+
+static uint64_t sys_route_src(const struct floe_agent *a, int family)
+{
+    struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons(9)};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons(9)};
+    struct sockaddr_storage src;
+    socklen_t len = sizeof(src);
+    uint64_t h = 0;
+    int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return 0;
+    v4.sin_addr.s_addr = htonl(0xc0000201u); /* 192.0.2.1 */
+    memcpy(&v6.sin6_addr, sys_doc6, sizeof(sys_doc6));
+    if (a->cfg.mark)
+        (void)floe_io_udp_set_mark(fd, a->cfg.mark);
+    if ((family == AF_INET ? connect(fd, (struct sockaddr *)&v4, sizeof(v4))
+                           : connect(fd, (struct sockaddr *)&v6, sizeof(v6))) == 0 &&
+        getsockname(fd, (struct sockaddr *)&src, &len) == 0)
+        h = family == AF_INET ? sys_fnv(1, &((struct sockaddr_in *)&src)->sin_addr, 4)
+                              : sys_fnv(2, &((struct sockaddr_in6 *)&src)->sin6_addr, 16);
+    close(fd);
+    return h;
+}
+
+bool floe__agent_sys_fd_stale(int fd, uint32_t mark)
+{
+    struct sockaddr_storage local, peer, now;
+    socklen_t llen = sizeof(local), plen = sizeof(peer), nlen = sizeof(now);
+    bool stale = true;
+    int probe;
+
+    if (getsockname(fd, (struct sockaddr *)&local, &llen) != 0 ||
+        getpeername(fd, (struct sockaddr *)&peer, &plen) != 0)
+        return false;
+    probe = socket(peer.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (probe < 0)
+        return false;
+    if (mark)
+        (void)floe_io_udp_set_mark(probe, mark);
+    if (connect(probe, (struct sockaddr *)&peer, plen) == 0 &&
+        getsockname(probe, (struct sockaddr *)&now, &nlen) == 0)
+        stale = peer.ss_family == AF_INET
+                    ? memcmp(&((struct sockaddr_in *)&local)->sin_addr,
+                             &((struct sockaddr_in *)&now)->sin_addr, 4) != 0
+                    : memcmp(&((struct sockaddr_in6 *)&local)->sin6_addr,
+                             &((struct sockaddr_in6 *)&now)->sin6_addr, 16) != 0;
+    close(probe);
+    return stale;
+}
+
+uint64_t floe__agent_sys_net_fp(struct floe_agent *a)
+{
+    uint64_t r4 = sys_route_src(a, AF_INET), r6 = sys_route_src(a, AF_INET6), hosts = 0, h;
+    struct ifaddrs *list, *i;
+
+    if ((r4 == 0 && r6 == 0) || getifaddrs(&list) != 0)
+        return 0;
+    for (i = list; i; i = i->ifa_next) {
+        if (!sys_host_ok(a, i))
+            continue;
+        h = sys_fnv(0xcbf29ce484222325ull, i->ifa_addr,
+                    i->ifa_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                       : sizeof(struct sockaddr_in));
+        hosts += h; /* the order getifaddrs lists them in does not count */
+    }
+    freeifaddrs(list);
+    h = sys_fnv(0xcbf29ce484222325ull, &r4, sizeof(r4));
+    h = sys_fnv(h, &r6, sizeof(r6));
+    h = sys_fnv(h, &hosts, sizeof(hosts));
+    return h ? h : 1;
 }
 
 static void sys_addr_swap(struct floe_agent *a, const struct floe_addr *old,

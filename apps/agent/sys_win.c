@@ -12,6 +12,19 @@
 
 #define SYS_HOSTS_MAX 16
 
+bool floe__agent_sys_fd_stale(int fd, uint32_t mark)
+{
+    (void)fd;
+    (void)mark;
+    return false; /* not told: the portal's heartbeats find a dead connection */
+}
+
+uint64_t floe__agent_sys_net_fp(struct floe_agent *a)
+{
+    (void)a;
+    return 0; /* not told: every change of the network resets after the debounce */
+}
+
 void floe__agent_sys_hosts(struct floe_agent *a, floe_time now)
 {
     const struct floe_io_win_netcfg *nc = floe__agent_win_netcfg(a);

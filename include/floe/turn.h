@@ -102,8 +102,10 @@ FLOE_WARN_UNUSED int floe_turn_new(struct floe_turn **out, const struct floe_tur
 void floe_turn_free(struct floe_turn *t);
 
 /*
- * Replace the credentials (e.g. new REST credentials before the old expire);
- * used from the next request on. Strings are copied.
+ * Replace the credentials (e.g. new REST credentials before the old expire). Strings are
+ * copied. Used from the next request on; while an allocation is in flight or alive they wait
+ * for the next Allocate (the allocation's requests keep the USERNAME that made it: a server
+ * answers another with 441, RFC 8656 section 7.2).
  * Returns 0 or FLOE_ERR_INVALID_ARG (NULL or too long).
  */
 int floe_turn_set_credentials(struct floe_turn *t, const char *username, const char *password);

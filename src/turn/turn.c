@@ -85,11 +85,27 @@ void floe_turn_free(struct floe_turn *t)
     floe_mem_free(&al, t);
 }
 
+/* Credentials for an allocation in flight or alive: kept for the next Allocate. */
+static bool turn_defer_credentials(struct floe_turn *t, const char *username, const char *password)
+{
+    if (t->state != FLOE_TURN_ALLOCATING && t->state != FLOE_TURN_ALLOCATED &&
+        t->state != FLOE_TURN_CLOSING)
+        return false;
+    floe_wipe(t->next_password, sizeof(t->next_password));
+    memcpy(t->next_username, username, strlen(username) + 1);
+    memcpy(t->next_password, password, strlen(password) + 1);
+    t->has_next = true;
+    return true;
+}
+
 int floe_turn_set_credentials(struct floe_turn *t, const char *username, const char *password)
 {
     if (!t || !turn_str_ok(username, FLOE_TURN_USERNAME_MAX) ||
         !turn_str_ok(password, FLOE_TURN_PASSWORD_MAX))
         return FLOE_ERR_INVALID_ARG;
+    if (turn_defer_credentials(t, username, password))
+        return 0;
+    t->has_next = false;
     floe_wipe(t->password, sizeof(t->password));
     memcpy(t->username, username, strlen(username) + 1);
     memcpy(t->password, password, strlen(password) + 1);
@@ -212,6 +228,12 @@ static void turn_forget(struct floe_turn *t, bool with_reflexive)
 
 void floe__turn_start_allocate(struct floe_turn *t, floe_time now)
 {
+    if (t->has_next) {
+        t->has_next = false;
+        t->state = FLOE_TURN_IDLE;
+        (void)floe_turn_set_credentials(t, t->next_username, t->next_password);
+        floe_wipe(t->next_password, sizeof(t->next_password));
+    }
     t->state = FLOE_TURN_ALLOCATING;
     t->alloc_req.stale = 0;
     floe__turn_req_start(t, &t->alloc_req, FLOE_STUN_ALLOCATE, -1, now);

@@ -52,6 +52,11 @@ struct floe_turn {
     struct floe_turn_config cfg;
     char username[FLOE_TURN_USERNAME_MAX + 1];
     char password[FLOE_TURN_PASSWORD_MAX + 1];
+    /* Credentials given while an allocation lives, for the next Allocate (RFC 8656 section
+     * 7.2: the server refuses a USERNAME other than the allocation's with 441). */
+    char next_username[FLOE_TURN_USERNAME_MAX + 1];
+    char next_password[FLOE_TURN_PASSWORD_MAX + 1];
+    bool has_next;
     char software[128];
     char realm[FLOE_TURN_REALM_MAX + 1];
     char nonce[FLOE_TURN_NONCE_MAX + 1];

@@ -9,7 +9,7 @@
 # e2e_need: every tool and program the cases use; a missing one fails the test loudly.
 e2e_need() {
     need_tool ip nft tc openssl curl python3 iperf3 sha256sum ping jq
-    need_bin floe floe-relay floe-portal floe-client floe-gateway
+    need_bin floe floe-relay floe-portal floe-client floe-gateway delayline
 }
 
 # e2e_status_json: floe-client status --json (into $TMP/status.json, also printed).

@@ -6,9 +6,10 @@
 #   +------+------------- inet (router) -------+------------------------+
 #   | 198.51.100.1/28             198.51.100.17/28           198.51.100.33/28
 #   |                                  |                                |
+#   |  (delay 25 ms)                   |                                |
 #   site NAT 198.51.100.2      wifi NAT 198.51.100.18        cell NAT 198.51.100.34
 #   lan 10.10.0.1/24           lan 192.168.1.1/24            lan 172.16.1.1/24
-#   |  gw1 10.10.0.2  gw2 10.10.0.3     |  (netem 25 ms)              |  (netem 25 ms)
+#   |  gw1 10.10.0.2  gw2 10.10.0.3     |  (delay 25 ms)              |  (delay 25 ms)
 #   |  res 10.10.0.10 (web, iperf3)     +----- wifi0  client  cell0 --+
 #   |      10.10.0.11 (a resource no policy allows)
 #
@@ -18,6 +19,11 @@
 # ranges (RFC 5737) and private ranges, all inside these namespaces (none in 100.64.0.0/10:
 # the portal hands tunnel addresses from it). TOPO_SYMMETRIC=1 makes every NAT symmetric
 # (nft masquerade fully-random, iptables' random-fully).
+#
+# Delay: the client's two access links and the site's uplink each cross a namespace of their
+# own in which the delay line (delayline, tests/e2e/delayline.c) bridges the two veths and
+# holds every frame TOPO_NETEM_MS (default 25) one way, TOPO_SITE_MS (default the same) on the
+# site's uplink: no kernel netem needed (this kernel has none), the same on every machine.
 #
 # Functions: topo_up, topo_enroll, topo_portal, topo_relay, topo_http MB (and iperf3),
 # topo_roam, topo_direct_udp on|off, topo_gateway N, topo_client, topo_status, topo_down,
@@ -34,8 +40,11 @@ NS_RES=fe-res-$TOPO_ID
 NS_WNAT=fe-wnat-$TOPO_ID
 NS_CNAT=fe-cnat-$TOPO_ID
 NS_CLI=fe-cli-$TOPO_ID
+NS_WDL=fe-wdl-$TOPO_ID
+NS_CDL=fe-cdl-$TOPO_ID
+NS_SDL=fe-sdl-$TOPO_ID
 TOPO_NS=("$NS_INET" "$NS_PORTAL" "$NS_RELAY" "$NS_SNAT" "$NS_GW1" "$NS_GW2" "$NS_RES"
-    "$NS_WNAT" "$NS_CNAT" "$NS_CLI")
+    "$NS_WNAT" "$NS_CNAT" "$NS_CLI" "$NS_WDL" "$NS_CDL" "$NS_SDL")
 
 PORTAL_IP=203.0.113.2
 PORTAL_NAME=portal.test
@@ -50,6 +59,7 @@ RES_DENIED_IP=10.10.0.11
 HTTP_PORT=8080
 TOPO_RELAY_SECRET=e2e-relay-secret-$TOPO_ID
 TOPO_NETEM_MS=${TOPO_NETEM_MS:-25}
+TOPO_SITE_MS=${TOPO_SITE_MS:-$TOPO_NETEM_MS}
 TOPO_ACCESS=wifi # the client's current access network
 TOPO_ROAMS=0     # roams so far: each one gives the new link a new address
 
@@ -108,18 +118,27 @@ table ip floe_e2e_nat {
 EOF
 }
 
-# topo_netem NS IF: TOPO_NETEM_MS of delay on what leaves IF (a deep queue: no drops). A
-# kernel without sch_netem (some VM kernels) gets no delay: TOPO_NETEM=0 and a warning on
-# stderr (once), so that the callers can say what their figures were measured on.
+# topo_delayed_link NS_A IF_A ADDR_A NS_B IF_B ADDR_B DL_NS MS: as topo_link, but the link
+# crosses DL_NS (veths "a" to NS_A and "b" to NS_B, no addresses, no IPv6) where the delay line
+# (started as DL_NS's name, stopped by topo_down) holds every frame MS ms each way.
+# TOPO_NETEM=1: the callers' figures were measured with the delay (always, since the delay
+# line needs no kernel netem).
 TOPO_NETEM=1
-topo_netem() {
-    ip -n "$1" link set "$2" txqueuelen 10000 2>/dev/null || true
-    [ "$TOPO_NETEM" = 1 ] || return 0
-    if ! in_ns "$1" tc qdisc replace dev "$2" root netem delay "${TOPO_NETEM_MS}ms" \
-        limit 100000 2>/dev/null; then
-        TOPO_NETEM=0
-        echo "WARNING: this kernel has no netem qdisc: the access links get no added delay" >&2
-    fi
+topo_delayed_link() {
+    local dl=$7
+    ip netns add "$dl"
+    in_ns "$dl" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    ip link add "$2" netns "$1" type veth peer name a netns "$dl"
+    ip link add "$5" netns "$4" type veth peer name b netns "$dl"
+    ip -n "$dl" link set dev a up
+    ip -n "$dl" link set dev b up
+    [ -z "$3" ] || ip -n "$1" addr add "$3" dev "$2"
+    [ -z "$6" ] || ip -n "$4" addr add "$6" dev "$5"
+    ip -n "$1" link set "$2" up
+    ip -n "$4" link set "$5" up
+    topo_bg "$dl" "$dl" "$FLOE_BIN_DIR/delayline" --a a --b b --delay "$8"
+    topo_wait "the delay line in $dl did not start: $(cat "$TMP/$dl.out" 2>/dev/null)" 50 \
+        grep -q ready "$TMP/$dl.out"
 }
 
 # topo_hosts NS: portal.test resolves to the portal inside NS (ip netns exec bind-mounts
@@ -134,7 +153,8 @@ topo_internet() {
     in_ns "$NS_INET" sysctl -qw net.ipv4.ip_forward=1
     topo_link "$NS_INET" portal 203.0.113.1/28 "$NS_PORTAL" wan "$PORTAL_IP/28"
     topo_link "$NS_INET" relay 203.0.113.17/28 "$NS_RELAY" wan "$RELAY_IP/28"
-    topo_link "$NS_INET" site 198.51.100.1/28 "$NS_SNAT" wan "$SITE_PUBLIC/28"
+    topo_delayed_link "$NS_INET" site 198.51.100.1/28 "$NS_SNAT" wan "$SITE_PUBLIC/28" \
+        "$NS_SDL" "$TOPO_SITE_MS"
     topo_link "$NS_INET" wifi 198.51.100.17/28 "$NS_WNAT" wan "$WIFI_PUBLIC/28"
     topo_link "$NS_INET" cell 198.51.100.33/28 "$NS_CNAT" wan "$CELL_PUBLIC/28"
     ip -n "$NS_PORTAL" route add default via 203.0.113.1
@@ -166,25 +186,22 @@ topo_site() {
 }
 
 # topo_access: the client's two access networks; wifi up (192.168.1.2), cellular down with no
-# address; 25 ms each way on both access links (both ends).
+# address; TOPO_NETEM_MS each way on both access links (the delay line).
 topo_access() {
-    topo_link "$NS_WNAT" lan 192.168.1.1/24 "$NS_CLI" wifi0 192.168.1.2/24
-    topo_link "$NS_CNAT" lan 172.16.1.1/24 "$NS_CLI" cell0 ""
+    topo_delayed_link "$NS_WNAT" lan 192.168.1.1/24 "$NS_CLI" wifi0 192.168.1.2/24 "$NS_WDL" \
+        "$TOPO_NETEM_MS"
+    topo_delayed_link "$NS_CNAT" lan 172.16.1.1/24 "$NS_CLI" cell0 "" "$NS_CDL" "$TOPO_NETEM_MS"
     ip -n "$NS_CLI" link set cell0 down
     ip -n "$NS_CLI" route add default via 192.168.1.1 dev wifi0
     topo_nat "$NS_WNAT" wan
     topo_nat "$NS_CNAT" wan
-    topo_netem "$NS_WNAT" lan
-    topo_netem "$NS_CNAT" lan
-    topo_netem "$NS_CLI" wifi0
-    topo_netem "$NS_CLI" cell0
 }
 
 # topo_up: every namespace, link, route and NAT; the TLS material for the portal.
 topo_up() {
     local ns
     : >>"$TMP/topo-pids"
-    for ns in "${TOPO_NS[@]}"; do
+    for ns in "${TOPO_NS[@]:0:10}"; do
         ip netns add "$ns"
         ip -n "$ns" link set lo up
     done

@@ -3,8 +3,8 @@
 # The portal answers over TLS (test CA, name portal.test) from the client's and a gateway's
 # network; floe-relay answers STUN; the client is seen behind its wifi NAT's public address,
 # then after a roam (wifi down, cellular up with a new address, default route moved) behind
-# the cellular NAT's; 25 ms each way on the access link (RTT to the relay >= 50 ms, where
-# the kernel has netem); the
+# the cellular NAT's; 25 ms each way on the access link and on the site's uplink (the delay
+# line: RTT client -> relay and gateway -> relay >= 50 ms); the
 # resource's HTTP file reaches the site's gateway with its sha256 while the client, outside
 # the tunnel, cannot reach the resource. A second run with symmetric NATs (fully-random) that
 # fails on purpose half-way leaves no namespace, /etc/netns folder or process behind.
@@ -12,7 +12,7 @@ set -euo pipefail
 # shellcheck source=../interop/lib.sh
 . "$FLOE_SOURCE_DIR/tests/interop/lib.sh"
 need_tool ip nft tc openssl curl python3 iperf3 sha256sum ping jq
-need_bin floe floe-relay floe-portal
+need_bin floe floe-relay floe-portal delayline
 
 TMP=$(mktemp -d)
 # shellcheck source=topo.sh
@@ -39,11 +39,17 @@ fi
 
 addr=$(reflexive)
 [ "${addr%:*}" = "$WIFI_PUBLIC" ] || fail "on wifi the client is seen as $addr, not $WIFI_PUBLIC"
-rtt=$(in_ns "$NS_CLI" ping -c 3 -i 0.2 -q "$RELAY_IP" | sed -n 's|.* = \([0-9.]*\)/.*|\1|p')
-if [ "$TOPO_NETEM" = 1 ]; then
-    awk -v r="$rtt" 'BEGIN { exit !(r >= 50 && r < 150) }' ||
-        fail "RTT client -> relay is $rtt ms, not 50 ms of netem plus a little"
-fi
+# rtt_min NS: the least RTT of 3 pings from NS to the relay (ms).
+rtt_min() {
+    in_ns "$1" ping -c 3 -i 0.2 -q "$RELAY_IP" >"$TMP/ping" || fail "no ping from $1 to the relay"
+    sed -n 's|.* = \([0-9.]*\)/.*|\1|p' "$TMP/ping"
+}
+rtt=$(rtt_min "$NS_CLI")
+awk -v r="$rtt" 'BEGIN { exit !(r >= 50 && r < 150) }' ||
+    fail "RTT client -> relay is $rtt ms, not 50 ms of delay plus a little"
+rtt=$(rtt_min "$NS_GW1")
+awk -v r="$rtt" 'BEGIN { exit !(r >= 50 && r < 150) }' ||
+    fail "RTT gateway -> relay is $rtt ms, not 50 ms of delay plus a little"
 
 topo_http 8
 in_ns "$NS_GW1" curl -fsS --max-time 20 -o "$TMP/got" "http://$RES_IP:$HTTP_PORT/file" ||
@@ -86,6 +92,7 @@ topo_up
 topo_relay
 printf '%s\n' "\${TOPO_NS[@]}" >"$TMP/child.ns"
 topo_pid relay >"$TMP/child.relay"
+topo_pid "\$NS_WDL" >>"$TMP/child.relay"
 in_ns "\$NS_WNAT" nft list ruleset >"$TMP/child.nft"
 fail "deliberate failure"
 EOS
@@ -94,11 +101,14 @@ bash "$TMP/child.sh" 2>"$TMP/child.err" || rc=$?
 [ "$rc" = 1 ] || fail "the child test exited $rc: $(cat "$TMP/child.err")"
 grep -q fully-random "$TMP/child.nft" ||
     fail "TOPO_SYMMETRIC=1 made no fully-random NAT: $(cat "$TMP/child.err")"
-[ "$(wc -l <"$TMP/child.ns")" = 10 ] || fail "the child did not list its 10 namespaces"
+[ "$(wc -l <"$TMP/child.ns")" = 13 ] || fail "the child did not list its 13 namespaces"
 ip netns list >"$TMP/netns"
 while read -r ns; do
     ! grep -qw "$ns" "$TMP/netns" || fail "namespace $ns left behind"
     [ ! -e "/etc/netns/$ns" ] || fail "/etc/netns/$ns left behind"
 done <"$TMP/child.ns"
-! kill -0 "$(cat "$TMP/child.relay")" 2>/dev/null || fail "the child's floe-relay left running"
-echo "ok: e2e topology (TLS portal, relay, NATs, netem, roam, cleanup on failure)"
+[ "$(wc -l <"$TMP/child.relay")" = 2 ] || fail "the child recorded no relay or delay line pid"
+while read -r pid; do
+    ! kill -0 "$pid" 2>/dev/null || fail "the child's process $pid (relay, delay line) left running"
+done <"$TMP/child.relay"
+echo "ok: e2e topology (TLS portal, relay, NATs, delay lines, roam, cleanup on failure)"

@@ -970,6 +970,44 @@ static void test_rest_credentials(void)
     net_free(&n);
 }
 
+/*
+ * New REST credentials while an allocation lives (a portal's re-join hands fresh ones): the
+ * allocation's requests keep the username that made it (the relay answers another with 441
+ * and the allocation was lost), the next Allocate takes the new ones.
+ */
+static void test_credentials_kept_for_allocation(void)
+{
+    struct net n;
+    struct net_client *c;
+    struct floe_turn_config cfg;
+    char user[64], pass[64];
+
+    net_init(&n, rest_secret);
+    snprintf(user, sizeof(user), "%d:floe", 1700000000 + 60);
+    REQUIRE(floe_turn_rest_password(pass, sizeof(pass), "s3cret", user) > 0);
+    client_config(&cfg, user, pass);
+    c = net_add(&n, &cfg);
+    REQUIRE(c);
+    CHECK_EQ(floe_turn_allocate(c->t, n.now), 0);
+    net_pump(&n);
+    REQUIRE(floe_turn_get_state(c->t) == FLOE_TURN_ALLOCATED);
+    snprintf(user, sizeof(user), "%d:floe", 1700000000 + 7200);
+    REQUIRE(floe_turn_rest_password(pass, sizeof(pass), "s3cret", user) > 0);
+    CHECK_EQ(floe_turn_set_credentials(c->t, user, pass), 0);
+    client_send(&n, c, &peer_addr, "after");
+    CHECK(peer_got(&n, "after"));
+    CHECK_EQ(count_events(c, FLOE_TURN_EV_ALLOCATION_LOST), 0);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    /* The first credentials expired: the next allocation (a roam's reset, from a new
+     * address) uses the new. */
+    floe_relay_set_unix_time(n.r, 1700000000 + 120);
+    c->addr = floe_addr_v4(198, 51, 100, 99, 40000);
+    CHECK_EQ(floe_turn_reset(c->t, n.now), 0);
+    net_pump(&n);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    net_free(&n);
+}
+
 static void dual_stack(struct floe_relay_config *cfg)
 {
     cfg->relay_v6 = relay_v6;
@@ -1351,6 +1389,7 @@ int main(void)
     FLOE_RUN(test_close_and_reset);
     FLOE_RUN(test_reset_back_to_stale_allocation);
     FLOE_RUN(test_rest_credentials);
+    FLOE_RUN(test_credentials_kept_for_allocation);
     FLOE_RUN(test_ipv6);
     FLOE_RUN(test_lossy_allocate);
     FLOE_RUN(test_garbage);

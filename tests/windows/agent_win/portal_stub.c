@@ -24,6 +24,12 @@ void floe__agent_portal_tick(struct floe_agent *a, floe_time now)
     (void)now;
 }
 
+void floe__agent_portal_net_changed(struct floe_agent *a, floe_time now)
+{
+    (void)a;
+    (void)now;
+}
+
 void floe__agent_portal_io(struct floe_agent *a, floe_time now, bool writable)
 {
     (void)a;
