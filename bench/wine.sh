@@ -45,10 +45,11 @@ for b in aead_bench stun_bench; do
     fi
 done
 
-printf '%-50s %14s %14s %7s\n' "Wine / native, $secs s per line" native wine ratio
+printf '%-50s %18s %18s %7s\n' "Wine / native, $secs s per line" native wine ratio
 for b in aead_bench stun_bench; do
     echo "$b"
     paste "$tmp/$b.n" "$tmp/$b.w" | awk -F'\t' '{
+        f = $3 == "GB/s" ? "%12.3f" : "%12.0f"
         r = $2 > 0 ? 100 * $5 / $2 : 0
-        printf "  %-48s %10.3f %-5s %10.3f %-5s %5.1f%%\n", $1, $2, $3, $5, $6, r }'
+        printf "  %-48s " f " %-5s " f " %-5s %6.1f%%\n", $1, $2, $3, $5, $6, r }'
 done
