@@ -6,10 +6,12 @@
 # wineserver, which owns Wine's sockets, lives in that namespace), beside the wintun.dll double
 # bridged to UDP (FLOE_WINTUN_DOUBLE_UDP) and linked with the netcfg double
 # (client_wine/netcfg_wrap.c, calls logged to FLOE_NETCFG_DOUBLE_LOG). The client joins the
-# portal, gets its tunnel address and the resource's route through the netcfg table; ICMP echo
-# requests injected into the double's ring (client_wine/tun.py) start the authorization and the
-# connection to the gateway, and the resource's echo replies come back out of the ring; a
-# resource no policy allows gets nothing. Nothing is skipped: a missing tool or program fails.
+# portal, gets its tunnel address and the resource's route through the netcfg table, and asks
+# for no authorization until ICMP echo requests injected into the double's ring
+# (client_wine/tun.py) start it and the connection to the gateway; the resource's echo replies
+# to the requests held meanwhile, then to more over the established connection, come back out
+# of the ring; a resource no policy allows gets nothing. Nothing is skipped: a missing tool or
+# program fails the test.
 # Usage: client_wine_test.sh CLIENT_EXE WINE WINESERVER WINEPREFIX (the run's prefix, copied)
 set -euo pipefail
 CLIENT_EXE=$1 WINE=$2 WINESERVER=$3 PREFIX_SRC=$4
@@ -61,6 +63,11 @@ topo_gateway 1
 client_status() {
     in_ns "$NS_CLI" python3 "$TUN_PY" status "$CTL_PORT" >"$TMP/status.json" 2>/dev/null
 }
+# res_intents: the intents counted for the resource $RES_IP/32 in $TMP/status.json.
+res_intents() {
+    jq -r --arg a "$RES_IP/32" '[.resources[] | select(.address == $a)][0].intents' \
+        "$TMP/status.json"
+}
 client_joined() {
     client_status && [ "$(jq -r .portal "$TMP/status.json")" = joined ]
 }
@@ -80,13 +87,23 @@ topo_wait "no route to the resource through the netcfg double" 100 \
     grep -qx "route $RES_IP/32 rc=0" "$TMP/netcfg.log"
 grep -qx "mtu 4 [0-9]* rc=0" "$TMP/netcfg.log" || fail "no MTU set: $(cat "$TMP/netcfg.log")"
 echo "floe-client.exe joined; tunnel address $TUN_IP"
+# No authorization and no connection before the first packet to the resource.
+client_status || fail "no status from floe-client.exe"
+if [ "$(res_intents)" != 0 ] || [ "$(jq -r '.connections | length' "$TMP/status.json")" != 0 ]; then
+    fail "an intent or a connection before any packet: $(cat "$TMP/status.json")"
+fi
 
 in_ns "$NS_CLI" python3 "$TUN_PY" ping "$TUN_PORT" "$TUN_IP" "$RES_IP" 3 30 >"$TMP/ping.out" ||
     fail "no echo replies from $RES_IP through floe-client.exe: $(cat "$TMP/ping.out")"
 cat "$TMP/ping.out"
+# Then over the established connection (the first ones were held while it was set up).
+in_ns "$NS_CLI" python3 "$TUN_PY" ping "$TUN_PORT" "$TUN_IP" "$RES_IP" 5 10 >"$TMP/ping.out" ||
+    fail "echo replies stopped once connected: $(cat "$TMP/ping.out")"
+tail -n 1 "$TMP/ping.out"
 client_status || fail "no status from floe-client.exe"
 [ "$(jq -r '.connections[0].established' "$TMP/status.json")" = true ] ||
     fail "no established connection: $(cat "$TMP/status.json")"
+[ "$(res_intents)" -ge 1 ] || fail "no intent sent for the resource: $(cat "$TMP/status.json")"
 echo "path: $(jq -r '.connections[0].path' "$TMP/status.json")"
 in_ns "$NS_CLI" python3 "$TUN_PY" silent "$TUN_PORT" "$TUN_IP" "$RES_DENIED_IP" 3 \
     >"$TMP/denied.out" || fail "a resource no policy allows answered: $(cat "$TMP/denied.out")"
