@@ -221,7 +221,8 @@ static DWORD dbl_bridge_start(void)
     return ERROR_SUCCESS;
 }
 
-/* A sent packet through the bridge: one datagram to the last sender, then freed. */
+/* A sent packet through the bridge: one datagram to the last sender, then freed. The socket is
+ * used outside the lock: a program's writes end before its session does. */
 static void dbl_bridge_send(struct dbl_pkt *p)
 {
     struct sockaddr_in to;
