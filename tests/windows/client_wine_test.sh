@@ -10,7 +10,8 @@
 # for no authorization until ICMP echo requests injected into the double's ring
 # (client_wine/tun.py) start it and the connection to the gateway; the resource's echo replies
 # to the requests held meanwhile, then to more over the established connection, come back out
-# of the ring; a resource no policy allows gets nothing. Nothing is skipped: a missing tool or
+# of the ring; `floe-client.exe status` reports the connection; a resource no policy allows
+# gets nothing. Nothing is skipped: a missing tool or
 # program fails the test.
 # Usage: client_wine_test.sh CLIENT_EXE WINE WINESERVER WINEPREFIX (the run's prefix, copied)
 set -euo pipefail
@@ -105,6 +106,12 @@ client_status || fail "no status from floe-client.exe"
     fail "no established connection: $(cat "$TMP/status.json")"
 [ "$(res_intents)" -ge 1 ] || fail "no intent sent for the resource: $(cat "$TMP/status.json")"
 echo "path: $(jq -r '.connections[0].path' "$TMP/status.json")"
+# floe-client.exe status (status_cmd.c) asks the running client over its TCP listener.
+in_ns "$NS_CLI" env WINEPREFIX="$WP" WINEDEBUG=-all "WINEDLLOVERRIDES=mscoree,mshtml=" \
+    "$WINE" "$CLIENT_EXE" status --json --control-socket "127.0.0.1:$CTL_PORT" \
+    >"$TMP/exe-status.json" 2>&1 || fail "floe-client.exe status failed: $(cat "$TMP/exe-status.json")"
+[ "$(tr -d '\r' <"$TMP/exe-status.json" | jq -r '.connections[0].established')" = true ] ||
+    fail "floe-client.exe status: $(cat "$TMP/exe-status.json")"
 in_ns "$NS_CLI" python3 "$TUN_PY" silent "$TUN_PORT" "$TUN_IP" "$RES_DENIED_IP" 3 \
     >"$TMP/denied.out" || fail "a resource no policy allows answered: $(cat "$TMP/denied.out")"
 echo "ok: floe-client.exe under Wine reached $RES_IP through floe-gateway (wintun and netcfg doubles)"
