@@ -11,8 +11,7 @@
 # (client_wine/tun.py) start it and the connection to the gateway; the resource's echo replies
 # to the requests held meanwhile, then to more over the established connection, come back out
 # of the ring; `floe-client.exe status` reports the connection; a resource no policy allows
-# gets nothing. Nothing is skipped: a missing tool or
-# program fails the test.
+# gets nothing. Nothing is skipped: a missing tool or program fails the test.
 # Usage: client_wine_test.sh CLIENT_EXE WINE WINESERVER WINEPREFIX (the run's prefix, copied)
 set -euo pipefail
 CLIENT_EXE=$1 WINE=$2 WINESERVER=$3 PREFIX_SRC=$4
