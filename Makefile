@@ -6,7 +6,7 @@
 #   make asan   the tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz   each libFuzzer target for a short run (clang)
 #   make demo   the main job as it stands
-#   make bench  build and run the benchmarks (by hand; prints ratios)
+#   make bench  build (Linux, Windows) and run the benchmarks (by hand; prints ratios), Wine vs native
 #   make install  build, then install into $(DESTDIR)$(PREFIX) (default /usr/local)
 #   make deb    build, then Debian packages into build/deb/ (scripts/deb.sh, packaging/)
 
@@ -56,8 +56,9 @@ fuzz: deps
 demo: build
 	sh scripts/demo.sh $(BUILD)
 
-bench: build
+bench: build windows
 	sh scripts/bench.sh $(BUILD)
+	sh bench/wine.sh $(BUILD) $(WIN_BUILD)
 
 # The prefix is chosen here, at install time: floe.pc, the CMake package and the systemd
 # units name the directories under $(PREFIX); $(DESTDIR) is only prepended (staging).

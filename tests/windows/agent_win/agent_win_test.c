@@ -1,9 +1,10 @@
 /*
  * The agent (apps/agent) on Windows under Wine: its portable files and its Windows pair
  * (loop_win.c, sys_win.c) against the wintun.dll double (beside this program) and the recording
- * double of the network calls, with the portal session stood in for (portal_stub.c: no wslay
- * library for Windows here). The agent opens the Wintun adapter, offers the double's host
- * addresses, watches network changes outside the tunnel; its loop, run on a thread, wakes for
+ * double of the network calls, with the portal session stood in for (portal_stub.c;
+ * client_wine_test.sh runs floe-client.exe against a real portal). The agent opens the Wintun
+ * adapter, offers the double's host addresses, watches network changes outside the tunnel;
+ * its loop, run on a thread, wakes for
  * a packet in the Wintun ring (routed by the role's hook), answers `status` on its loopback TCP
  * listener, resets the node after a network change (debounced; the tunnel's own changes
  * ignored) and stops when woken. Tunnel addresses and resource routes go to the netcfg double

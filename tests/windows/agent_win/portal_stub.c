@@ -1,8 +1,8 @@
 /*
  * A stand-in for the agent's portal session (apps/agent/portal.c and the floe_portal calls the
- * agent makes) for agent_win_test: the Windows build here has no wslay library, so floe_portal
- * is not linked (src/CMakeLists.txt). The agent's loop, data path, status and Windows platform
- * files then run under Wine without a portal: no session is ever opened.
+ * agent makes) for agent_win_test: the agent's loop, data path, status and Windows platform
+ * files run under Wine without a portal, no session is ever opened. floe-client.exe with the
+ * real session against a real floe-portal is client_wine_test.sh's.
  */
 #include "agent_int.h"
 

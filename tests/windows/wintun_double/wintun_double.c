@@ -5,7 +5,16 @@
  * directory of the tests that load it, so floe's loader finds it as it would find Wintun's.
  * One adapter and one session at most; a lock around everything, as Wintun's calls are
  * thread-safe.
+ *
+ * For a test outside the process (a program such as floe-client.exe run by a script), the
+ * environment variable FLOE_WINTUN_DOUBLE_UDP=PORT bridges the rings to UDP on loopback: a
+ * session binds 127.0.0.1:PORT, each datagram received there is injected as one packet, and
+ * each packet the program sends goes as one datagram to the address the last datagram came
+ * from (dropped, and counted in tx_dropped, before any came).
  */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +62,11 @@ static struct {
     DWORD rx_used, tx_used; /* ring bytes taken, until released or taken */
     struct dbl_queue rx, tx;
     WINTUN_LOGGER_CALLBACK logger;
-} g = {.lock = SRWLOCK_INIT};
+    SOCKET bridge;                /* the UDP bridge's socket, INVALID_SOCKET when none */
+    HANDLE bridge_thread;         /* receives on it */
+    volatile LONG bridge_stop;    /* set to stop the thread */
+    struct sockaddr_in bridge_to; /* where sent packets go (sin_port 0: nowhere yet) */
+} g = {.lock = SRWLOCK_INIT, .bridge = INVALID_SOCKET};
 
 /* The handles are addresses inside the double; only their identity matters. */
 #define DBL_ADAPTER ((WINTUN_ADAPTER_HANDLE)(void *)&g.adapter)
@@ -117,6 +130,118 @@ static WINTUN_ADAPTER_HANDLE dbl_fail_adapter(DWORD code)
 {
     SetLastError(code);
     return NULL;
+}
+
+/* The bridge's receiver: each datagram into the receive ring; its sender is where sent
+ * packets go. Polls the stop flag every 100 ms. */
+static DWORD WINAPI dbl_bridge_run(LPVOID unused)
+{
+    static BYTE buf[65536];
+    struct sockaddr_in from;
+    int n, len;
+
+    (void)unused;
+    while (!g.bridge_stop) {
+        fd_set rs;
+        struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+
+        FD_ZERO(&rs);
+        FD_SET(g.bridge, &rs);
+        if (select(0, &rs, NULL, NULL, &tv) <= 0)
+            continue;
+        len = sizeof(from);
+        n = recvfrom(g.bridge, (char *)buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+        if (n <= 0 || from.sin_family != AF_INET)
+            continue;
+        AcquireSRWLockExclusive(&g.lock);
+        g.bridge_to = from;
+        ReleaseSRWLockExclusive(&g.lock);
+        n = FloeWintunDoubleInject(buf, (DWORD)n) == ERROR_SUCCESS;
+        AcquireSRWLockExclusive(&g.lock);
+        if (n)
+            g.st.rx_bridged++;
+        else
+            g.st.rx_dropped++;
+        ReleaseSRWLockExclusive(&g.lock);
+    }
+    return 0;
+}
+
+/* Stop the bridge's thread, close its socket (nothing when there is no bridge). */
+static void dbl_bridge_stop(void)
+{
+    if (g.bridge_thread) {
+        InterlockedExchange(&g.bridge_stop, 1);
+        WaitForSingleObject(g.bridge_thread, INFINITE);
+        CloseHandle(g.bridge_thread);
+        g.bridge_thread = NULL;
+    }
+    if (g.bridge != INVALID_SOCKET) {
+        closesocket(g.bridge);
+        g.bridge = INVALID_SOCKET;
+        WSACleanup();
+    }
+    memset(&g.bridge_to, 0, sizeof(g.bridge_to));
+}
+
+/* The UDP bridge of FLOE_WINTUN_DOUBLE_UDP, when it is set: ERROR_SUCCESS, or why not. */
+static DWORD dbl_bridge_start(void)
+{
+    const char *env = getenv("FLOE_WINTUN_DOUBLE_UDP");
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    unsigned long port;
+    char *end;
+    WSADATA wsa;
+    DWORD rc;
+
+    if (!env || !*env)
+        return ERROR_SUCCESS;
+    port = strtoul(env, &end, 10);
+    if (*end || port == 0 || port > 65535)
+        return ERROR_INVALID_PARAMETER;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
+        return ERROR_NOT_READY;
+    g.bridge = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sin.sin_port = htons((u_short)port);
+    if (g.bridge == INVALID_SOCKET || bind(g.bridge, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+        rc = (DWORD)WSAGetLastError();
+        if (g.bridge == INVALID_SOCKET)
+            WSACleanup();
+        dbl_bridge_stop();
+        return rc;
+    }
+    g.bridge_stop = 0;
+    g.bridge_thread = CreateThread(NULL, 0, dbl_bridge_run, NULL, 0, NULL);
+    if (!g.bridge_thread) {
+        rc = GetLastError();
+        dbl_bridge_stop();
+        return rc;
+    }
+    return ERROR_SUCCESS;
+}
+
+/* A sent packet through the bridge: one datagram to the last sender, then freed. The socket is
+ * used outside the lock: a program's writes end before its session does. */
+static void dbl_bridge_send(struct dbl_pkt *p)
+{
+    struct sockaddr_in to;
+    BOOL sent = FALSE;
+
+    AcquireSRWLockExclusive(&g.lock);
+    to = g.bridge_to;
+    g.tx_used -= p->cost;
+    ReleaseSRWLockExclusive(&g.lock);
+    if (to.sin_port != 0)
+        sent = sendto(g.bridge, (const char *)p->data, (int)p->size, 0,
+                      (const struct sockaddr *)&to, sizeof(to)) == (int)p->size;
+    free(p);
+    AcquireSRWLockExclusive(&g.lock);
+    if (sent)
+        g.st.tx_bridged++;
+    else
+        g.st.tx_dropped++;
+    ReleaseSRWLockExclusive(&g.lock);
 }
 
 DLL_EXPORT WINTUN_ADAPTER_HANDLE WINAPI WintunCreateAdapter(LPCWSTR name, LPCWSTR type,
@@ -188,6 +313,7 @@ DLL_EXPORT WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE
                                                            DWORD capacity)
 {
     WINTUN_LOGGER_CALLBACK logger;
+    DWORD rc;
 
     if (adapter != DBL_ADAPTER || capacity < WINTUN_MIN_RING_CAPACITY ||
         capacity > WINTUN_MAX_RING_CAPACITY || (capacity & (capacity - 1)) != 0) {
@@ -208,6 +334,14 @@ DLL_EXPORT WINTUN_SESSION_HANDLE WINAPI WintunStartSession(WINTUN_ADAPTER_HANDLE
     g.st.capacity = capacity;
     g.event = CreateEventW(NULL, TRUE, FALSE, NULL);
     ReleaseSRWLockExclusive(&g.lock);
+    rc = dbl_bridge_start();
+    if (rc != ERROR_SUCCESS) {
+        WintunEndSession(DBL_SESSION);
+        if (logger)
+            logger(WINTUN_LOG_ERR, 0, L"wintun double: FLOE_WINTUN_DOUBLE_UDP: no bridge");
+        SetLastError(rc);
+        return NULL;
+    }
     if (logger)
         logger(WINTUN_LOG_INFO, 0, L"wintun double: session started");
     return DBL_SESSION;
@@ -217,6 +351,7 @@ DLL_EXPORT VOID WINAPI WintunEndSession(WINTUN_SESSION_HANDLE session)
 {
     if (session != DBL_SESSION)
         return;
+    dbl_bridge_stop(); /* outside the lock: its thread takes it */
     AcquireSRWLockExclusive(&g.lock);
     dbl_free_queue(&g.rx);
     dbl_free_queue(&g.tx);
@@ -295,12 +430,19 @@ DLL_EXPORT BYTE *WINAPI WintunAllocateSendPacket(WINTUN_SESSION_HANDLE session, 
 
 DLL_EXPORT VOID WINAPI WintunSendPacket(WINTUN_SESSION_HANDLE session, const BYTE *packet)
 {
+    BOOL bridged;
+
     (void)session;
     AcquireSRWLockExclusive(&g.lock);
-    dbl_push(&g.tx, dbl_of(packet));
     g.st.tx_allocated--;
-    g.st.tx_queued++;
+    bridged = g.bridge != INVALID_SOCKET;
+    if (!bridged) {
+        dbl_push(&g.tx, dbl_of(packet));
+        g.st.tx_queued++;
+    }
     ReleaseSRWLockExclusive(&g.lock);
+    if (bridged)
+        dbl_bridge_send(dbl_of(packet));
 }
 
 DLL_EXPORT DWORD WINAPI FloeWintunDoubleInject(const BYTE *pkt, DWORD len)

@@ -4,7 +4,9 @@
  * adapter and one session at most, with a receive ring (packets for the program, put there by
  * FloeWintunDoubleInject) and a send ring (packets the program sent, taken by
  * FloeWintunDoubleTake). Both rings account bytes as Wintun's do: each packet takes its size
- * plus a 4-byte header, rounded up to 4, out of the session's capacity.
+ * plus a 4-byte header, rounded up to 4, out of the session's capacity. With
+ * FLOE_WINTUN_DOUBLE_UDP set (wintun_double.c), the rings are bridged to UDP on loopback
+ * instead, for a test outside the process.
  */
 #ifndef FLOE_WINTUN_DOUBLE_H
 #define FLOE_WINTUN_DOUBLE_H
@@ -23,6 +25,10 @@ struct floe_wintun_double_state {
     DWORD tx_queued;     /* sent packets not yet taken */
     DWORD tx_allocated;  /* send packets allocated and not yet sent */
     DWORD logger_set;    /* 1 while a logger is set */
+    DWORD rx_bridged;    /* datagrams of the UDP bridge injected */
+    DWORD rx_dropped;    /* datagrams of the UDP bridge that did not fit the ring */
+    DWORD tx_bridged;    /* sent packets the UDP bridge forwarded */
+    DWORD tx_dropped;    /* sent packets the UDP bridge had nowhere to forward */
     WCHAR name[128];     /* the adapter's name */
     WCHAR tunnel_type[128];
 };

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Issue 14, part 3: floe-client.exe's data path under Wine against the real portal and gateway.
+# The topology of tests/e2e/topo.sh (namespaces, NATs, the Linux floe-portal with TLS, floe-relay,
+# floe-gateway 1 on the site beside the resource host); in the client's namespace, instead of
+# the Linux client, floe-client.exe under wine64 with a Wine prefix of its own (so that its
+# wineserver, which owns Wine's sockets, lives in that namespace), beside the wintun.dll double
+# bridged to UDP (FLOE_WINTUN_DOUBLE_UDP) and linked with the netcfg double
+# (client_wine/netcfg_wrap.c, calls logged to FLOE_NETCFG_DOUBLE_LOG). The client joins the
+# portal, gets its tunnel address and the resource's route through the netcfg table, and asks
+# for no authorization until ICMP echo requests injected into the double's ring
+# (client_wine/tun.py) start it and the connection to the gateway; the resource's echo replies
+# to the requests held meanwhile, then to more over the established connection, come back out
+# of the ring; `floe-client.exe status` reports the connection; a resource no policy allows
+# gets nothing. Nothing is skipped: a missing tool or program fails the test.
+# Usage: client_wine_test.sh CLIENT_EXE WINE WINESERVER WINEPREFIX (the run's prefix, copied)
+set -euo pipefail
+CLIENT_EXE=$1 WINE=$2 WINESERVER=$3 PREFIX_SRC=$4
+: "${FLOE_NATIVE_BIN_DIR:?FLOE_NATIVE_BIN_DIR must name the bin directory of the Linux build}"
+export FLOE_BIN_DIR=$FLOE_NATIVE_BIN_DIR # portal, gateway, relay, floe: the Linux programs
+TMP=$(mktemp -d)
+WP=$TMP/wineprefix
+TUN_PORT=5301 # the double's bridge and the status listener, on the client namespace's loopback
+CTL_PORT=5302
+TUN_PY=$FLOE_SOURCE_DIR/tests/windows/client_wine/tun.py
+# shellcheck source=../e2e/e2e_lib.sh
+. "$FLOE_SOURCE_DIR/tests/e2e/e2e_lib.sh"
+
+# wine_down: stop this test's wineserver (its prefix's only), with the Wine programs it runs.
+wine_down() {
+    [ -d "$WP" ] || return 0
+    WINEPREFIX=$WP "$WINESERVER" -k 2>/dev/null || true
+    WINEPREFIX=$WP timeout 10 "$WINESERVER" -w 2>/dev/null || true
+}
+on_exit() {
+    local rc=$?
+    if [ "$rc" != 0 ]; then
+        tail -n 30 "$TMP/client.log" "$TMP/client.out" "$TMP/gw1.log" "$TMP/netcfg.log" >&2 2>/dev/null || true
+    fi
+    e2e_keep_logs
+    topo_down
+    wine_down
+    rm -rf "$TMP"
+}
+trap 'exit 130' INT TERM
+trap on_exit EXIT
+
+need_tool ip nft openssl curl python3 jq
+need_bin floe floe-relay floe-portal floe-gateway
+[ -x "$WINE" ] || fail "wine64 not installed (run 'make deps')"
+[ -x "$WINESERVER" ] || fail "wineserver not installed (run 'make deps')"
+[ -f "$CLIENT_EXE" ] || fail "$CLIENT_EXE not built"
+[ -f "$(dirname "$CLIENT_EXE")/wintun.dll" ] || fail "no wintun.dll double beside $CLIENT_EXE"
+[ -f "$PREFIX_SRC/system.reg" ] || fail "no Wine prefix in $PREFIX_SRC (fixture windows.wine_prefix)"
+cp -a "$PREFIX_SRC" "$WP"
+
+topo_up
+topo_enroll
+topo_relay
+topo_portal
+topo_gateway 1
+
+# client_status: the client's status JSON into $TMP/status.json.
+client_status() {
+    in_ns "$NS_CLI" python3 "$TUN_PY" status "$CTL_PORT" >"$TMP/status.json" 2>/dev/null
+}
+# res_intents: the intents counted for the resource $RES_IP/32 in $TMP/status.json.
+res_intents() {
+    jq -r --arg a "$RES_IP/32" '[.resources[] | select(.address == $a)][0].intents' \
+        "$TMP/status.json"
+}
+client_joined() {
+    client_status && [ "$(jq -r .portal "$TMP/status.json")" = joined ]
+}
+
+topo_bg client "$NS_CLI" env WINEPREFIX="$WP" WINEDEBUG=-all "WINEDLLOVERRIDES=mscoree,mshtml=" \
+    FLOE_WINTUN_DOUBLE_UDP=$TUN_PORT "FLOE_NETCFG_DOUBLE_LOG=Z:$TMP/netcfg.log" \
+    "$WINE" "$CLIENT_EXE" --portal "$PORTAL_URL" --token-file "Z:$TMP/client.token" \
+    --ca-file "Z:$TMP/ca.pem" --foreground --interface floe0 \
+    --control-socket "127.0.0.1:$CTL_PORT" --log-level debug --log-file "Z:$TMP/client.log"
+# A new prefix's first program starts its wineserver (seconds on a busy machine).
+topo_wait "floe-client.exe did not join the portal within 60 s: $(tail -n 5 "$TMP/client.log" \
+    "$TMP/client.out" 2>/dev/null)" 600 client_joined
+topo_wait "no tunnel address through the netcfg double" 100 grep -q '^addr 100\.' "$TMP/netcfg.log"
+TUN_IP=$(sed -n 's|^addr \(100\.[0-9.]*\)/32 rc=0$|\1|p' "$TMP/netcfg.log" | tail -n 1)
+[ -n "$TUN_IP" ] || fail "the tunnel address was not set: $(cat "$TMP/netcfg.log")"
+topo_wait "no route to the resource through the netcfg double" 100 \
+    grep -qx "route $RES_IP/32 rc=0" "$TMP/netcfg.log"
+grep -qx "mtu 4 [0-9]* rc=0" "$TMP/netcfg.log" || fail "no MTU set: $(cat "$TMP/netcfg.log")"
+echo "floe-client.exe joined; tunnel address $TUN_IP"
+# No authorization and no connection before the first packet to the resource.
+client_status || fail "no status from floe-client.exe"
+if [ "$(res_intents)" != 0 ] || [ "$(jq -r '.connections | length' "$TMP/status.json")" != 0 ]; then
+    fail "an intent or a connection before any packet: $(cat "$TMP/status.json")"
+fi
+
+in_ns "$NS_CLI" python3 "$TUN_PY" ping "$TUN_PORT" "$TUN_IP" "$RES_IP" 3 30 >"$TMP/ping.out" ||
+    fail "no echo replies from $RES_IP through floe-client.exe: $(cat "$TMP/ping.out")"
+cat "$TMP/ping.out"
+# Then over the established connection (the first ones were held while it was set up).
+in_ns "$NS_CLI" python3 "$TUN_PY" ping "$TUN_PORT" "$TUN_IP" "$RES_IP" 5 10 >"$TMP/ping.out" ||
+    fail "echo replies stopped once connected: $(cat "$TMP/ping.out")"
+tail -n 1 "$TMP/ping.out"
+client_status || fail "no status from floe-client.exe"
+[ "$(jq -r '.connections[0].established' "$TMP/status.json")" = true ] ||
+    fail "no established connection: $(cat "$TMP/status.json")"
+[ "$(res_intents)" -ge 1 ] || fail "no intent sent for the resource: $(cat "$TMP/status.json")"
+echo "path: $(jq -r '.connections[0].path' "$TMP/status.json")"
+# floe-client.exe status (status_cmd.c) asks the running client over its TCP listener.
+in_ns "$NS_CLI" env WINEPREFIX="$WP" WINEDEBUG=-all "WINEDLLOVERRIDES=mscoree,mshtml=" \
+    "$WINE" "$CLIENT_EXE" status --json --control-socket "127.0.0.1:$CTL_PORT" \
+    >"$TMP/exe-status.json" 2>&1 || fail "floe-client.exe status failed: $(cat "$TMP/exe-status.json")"
+[ "$(tr -d '\r' <"$TMP/exe-status.json" | jq -r '.connections[0].established')" = true ] ||
+    fail "floe-client.exe status: $(cat "$TMP/exe-status.json")"
+in_ns "$NS_CLI" python3 "$TUN_PY" silent "$TUN_PORT" "$TUN_IP" "$RES_DENIED_IP" 3 \
+    >"$TMP/denied.out" || fail "a resource no policy allows answered: $(cat "$TMP/denied.out")"
+echo "ok: floe-client.exe under Wine reached $RES_IP through floe-gateway (wintun and netcfg doubles)"
