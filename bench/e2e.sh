@@ -61,8 +61,9 @@ need_tool wg wireguard-go bc
 iperf_row() {
     in_ns "$NS_CLI" iperf3 -c "$2" -t "$SECS" -J >"$TMP/iperf.json" ||
         fail "iperf3 $1: $(jq -r .error "$TMP/iperf.json" 2>/dev/null)"
-    jq -r --arg l "$1" '"\($l | .[0:58] | . + " " * (58 - length)) \(.end.sum_received.bits_per_second / 1e9 * 100 | round / 100) Gbit/s  retransmits \(.end.sum_sent.retransmits)"' \
-        "$TMP/iperf.json"
+    jq -r '[.end.sum_received.bits_per_second, .end.sum_sent.retransmits] | @tsv' \
+        "$TMP/iperf.json" | awk -F '\t' -v l="$1" \
+        '{ printf "%-58s %6.2f Gbit/s  retransmits %s\n", substr(l, 1, 58), $1 / 1e9, $2 }'
 }
 
 # wg_row LABEL IMPL: a WireGuard pair IMPL laptop <-> gateway host over the NATs.

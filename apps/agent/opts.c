@@ -144,7 +144,7 @@ static void opts_table(const struct floe_agent_opts_spec *s, struct option *tabl
     size_t n = OPTS_COMMON_N;
 
     memcpy(table, opts_common, sizeof(opts_common));
-    for (size_t i = 0; s->own.flags && s->own.flags[i].name && i < FLOE_AGENT_OPT_OWN_MAX; i++)
+    for (size_t i = 0; s->own.flags && i < FLOE_AGENT_OPT_OWN_MAX && s->own.flags[i].name; i++)
         table[n++] = s->own.flags[i];
     memset(&table[n], 0, sizeof(table[n]));
 }
