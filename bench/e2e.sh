@@ -2,22 +2,42 @@
 # The end-to-end benchmark of issue 13, on the topology of tests/e2e/topo.sh (portal, relay,
 # a site behind a NAT, a laptop behind its wifi NAT; 25 ms each way on the access links where
 # the kernel has netem), all rows in one run:
-#   - iperf3 TCP laptop -> resource through floe-client -> floe-gateway, direct and relayed
-#     (relayed: UDP between the two NATs' public addresses dropped in the internet, the client
-#     restarted), Gbit/s and TCP retransmissions (the loss);
+#   - iperf3 TCP laptop -> resource through floe-client -> floe-gateway, relayed (UDP between
+#     the two NATs' public addresses dropped in the internet) and then direct (the drop lifted:
+#     the same connection moves to a direct path while pings flow), Gbit/s and TCP
+#     retransmissions (the loss); the path kind as `floe-client status` reports it;
 #   - the same laptop -> gateway host through a floe-wg pair and a wireguard-go pair (Debian's,
 #     and bookworm-backports' 0.0.20231211 unless WG_GO_BACKPORTS=none) over the same NATs
 #     (the site NAT forwards UDP 51821 to the gateway host);
 #   - connection setup: the first ping's round trip after a fresh client joined (the first
 #     packet is held until the connection is up, so it is first packet -> first reply),
-#     p50/p99 over INTENTS (default 20) intents;
+#     p50/p99 over INTENTS (default 20) intents, each a fresh floe-client start (a new
+#     connection to the gateway; the same resource), and the path each one started on;
 #   - the data outage over ROAMS (default 10) roams mid-download of a FILE_MB (default 1024)
 #     MiB file.
 # Run by hand as root, never as a timed test:
-#   bench/e2e.sh [BUILD_BIN_DIR] [SECONDS]     (env: INTENTS, ROAMS, FILE_MB, WG_GO_BACKPORTS)
+#   bench/e2e.sh [--quick] [BUILD_BIN_DIR] [SECONDS]
+#                                          (env: INTENTS, ROAMS, FILE_MB, WG_GO_BACKPORTS)
+# --quick checks that every row works: 2 s iperf3, 5 intents, 2 roams of a 32 MiB download.
+# E2E_KEEP_LOGS=DIR keeps the programs' logs. Exit 0: every row measured; 1: a row failed (a
+# path not reached, a tool or program missing); 2: a bad command line.
 set -euo pipefail
+e2e_bench_usage() {
+    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+}
+QUICK=0
+case "${1:-}" in
+--quick) QUICK=1 && shift ;;
+-h | --help) e2e_bench_usage && exit 0 ;;
+-*) echo "e2e.sh: unknown option '$1' (try --help)" >&2 && exit 2 ;;
+esac
+[ $# -le 2 ] || { echo "e2e.sh: too many arguments (try --help)" >&2 && exit 2; }
+if [ "$QUICK" = 1 ]; then
+    SECS=${2:-2} INTENTS=${INTENTS:-5} ROAMS=${ROAMS:-2} FILE_MB=${FILE_MB:-32}
+fi
 BIN=$(cd "${1:-build/bin}" && pwd)
-SECS=${2:-10}
+SECS=${SECS:-${2:-10}}
+case "$SECS" in '' | *[!0-9]* | 0) echo "e2e.sh: bad SECONDS '$SECS'" >&2 && exit 2 ;; esac
 INTENTS=${INTENTS:-20}
 ROAMS=${ROAMS:-10}
 FILE_MB=${FILE_MB:-1024}
@@ -31,8 +51,9 @@ TMP=$(mktemp -d)
 . "$FLOE_SOURCE_DIR/scripts/wg_netns.sh"
 # shellcheck source=../scripts/wg_go_backports.sh
 . "$FLOE_SOURCE_DIR/scripts/wg_go_backports.sh"
+BENCH_MISSED=
 trap 'exit 130' INT TERM
-trap 'rc=$?; [ $rc = 0 ] || tail -n 10 "$TMP"/client.log "$TMP"/gw1.log >&2 2>/dev/null; wgns_stop; topo_down; rm -rf "$TMP"' EXIT
+trap 'rc=$?; [ $rc = 0 ] || tail -n 10 "$TMP"/client.log "$TMP"/gw1.log >&2 2>/dev/null; e2e_keep_logs; wgns_stop; topo_down; rm -rf "$TMP"' EXIT
 e2e_need
 need_tool wg wireguard-go bc
 
@@ -40,8 +61,9 @@ need_tool wg wireguard-go bc
 iperf_row() {
     in_ns "$NS_CLI" iperf3 -c "$2" -t "$SECS" -J >"$TMP/iperf.json" ||
         fail "iperf3 $1: $(jq -r .error "$TMP/iperf.json" 2>/dev/null)"
-    jq -r --arg l "$1" '"\($l | .[0:48] | . + " " * (48 - length)) \(.end.sum_received.bits_per_second / 1e9 * 100 | round / 100) Gbit/s  retransmits \(.end.sum_sent.retransmits)"' \
-        "$TMP/iperf.json"
+    jq -r '[.end.sum_received.bits_per_second, .end.sum_sent.retransmits] | @tsv' \
+        "$TMP/iperf.json" | awk -F '\t' -v l="$1" \
+        '{ printf "%-58s %6.2f Gbit/s  retransmits %s\n", substr(l, 1, 58), $1 / 1e9, $2 }'
 }
 
 # wg_row LABEL IMPL: a WireGuard pair IMPL laptop <-> gateway host over the NATs.
@@ -59,6 +81,35 @@ wg_row() {
     wgns_stop
 }
 
+# wg_go_label PATH: the version of the bookworm-backports wireguard-go at PATH (its binary says
+# v0.0.20230223; the package's file name has the release), else what the binary says.
+wg_go_label() {
+    local v
+    v=$(sed -n 's/^wireguard-go_\([^-]*\)-.*/\1/p' "$(dirname "$1")/../../VERSION" 2>/dev/null || true)
+    [ -n "$v" ] && echo "bookworm-backports $v" && return 0
+    "$1" --version 2>&1 | head -n 1 | awk '{print $NF}'
+}
+
+# floe_row KIND: iperf_row through floe-client -> floe-gateway once the client's connection
+# is established on a KIND path (a glob: direct, *relay*), with one ping every 0.2 s while
+# waiting (a connection moves to a better path while packets flow), up to 30 s. A path not
+# reached is a line saying so, and the run exits 1 at the end.
+floe_row() {
+    local until=$((SECONDS + 30))
+    e2e_first_ping
+    # shellcheck disable=SC2053 # KIND is a glob
+    until [ "$(e2e_conn established)" = true ] && [[ $(e2e_conn path) == $1 ]]; do
+        if [ "$SECONDS" -ge "$until" ]; then
+            echo "floe-client -> floe-gateway: NO $1 PATH within 30 s (path: $(e2e_conn path))"
+            BENCH_MISSED="$BENCH_MISSED $1"
+            return 0
+        fi
+        in_ns "$NS_CLI" ping -c 1 -W 1 "$RES_IP" >/dev/null 2>&1 || true
+        sleep 0.2
+    done
+    iperf_row "floe-client -> floe-gateway ($(e2e_conn path))" "$RES_IP"
+}
+
 # fresh_client: a new floe-client (no connection yet), joined to the portal.
 fresh_client() {
     topo_stop client
@@ -66,9 +117,13 @@ fresh_client() {
     topo_wait "floe-client did not join the portal" 150 e2e_portal_joined
 }
 
-echo "e2e bench: $(nproc) CPUs, netem ${TOPO_NETEM_MS} ms each way (kernel has netem: see below)"
+echo "e2e bench: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 e2e_system "$FILE_MB"
-[ "$TOPO_NETEM" = 1 ] || echo "NOTE: no netem on this kernel: no added delay on the access links"
+if [ "$TOPO_NETEM" = 1 ]; then
+    echo "delay: ${TOPO_NETEM_MS} ms each way on the access links"
+else
+    echo "NOTE: no netem on this kernel: no added delay on the access links"
+fi
 in_ns "$NS_SNAT" nft -f - <<FWD
 table ip floe_e2e_fwd {
     chain pre {
@@ -82,28 +137,30 @@ topo_bg iperf-gw "$NS_GW1" iperf3 -s
 
 echo
 echo "== throughput, laptop -> site (iperf3 TCP, ${SECS} s each)"
-e2e_first_ping
-iperf_row "floe-client -> floe-gateway ($(e2e_conn path))" "$RES_IP"
+# The connection starts relayed (UDP between the NATs dropped), then moves to a direct path.
+topo_direct_udp off
+floe_row '*relay*'
+topo_direct_udp on
+floe_row direct
 wg_row "floe-wg pair" floe-wg
-wg_row "wireguard-go pair (Debian)" wireguard-go
+wg_row "wireguard-go pair (Debian $(wireguard-go --version 2>&1 | head -n 1 | awk '{print $NF}'))" \
+    wireguard-go
 if [ "${WG_GO_BACKPORTS:-}" != none ]; then
     bpo=${WG_GO_BACKPORTS:-$(backports_wg_go)}
-    wg_row "wireguard-go pair ($("$bpo" --version 2>&1 | head -n 1 | awk '{print $NF}'))" "$bpo"
+    wg_row "wireguard-go pair ($(wg_go_label "$bpo"))" "$bpo"
 fi
-topo_direct_udp off
-fresh_client
-e2e_first_ping
-iperf_row "floe-client -> floe-gateway ($(e2e_conn path))" "$RES_IP"
-topo_direct_udp on
 
 echo
 echo "== connection setup: first packet -> first reply over $INTENTS intents (ping)"
 : >"$TMP/setup"
+: >"$TMP/setup-paths"
 for _ in $(seq "$INTENTS"); do
     fresh_client
     in_ns "$NS_CLI" ping -c 1 -W 10 "$RES_IP" >"$TMP/ping.out" || fail "no reply within 10 s"
     sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' "$TMP/ping.out" >>"$TMP/setup"
+    echo "$(e2e_conn path)" >>"$TMP/setup-paths"
 done
+echo "first path of each intent: $(sort "$TMP/setup-paths" | uniq -c | awk '{ printf "%s%s x%d", (NR > 1 ? ", " : ""), $2, $1 }')"
 sort -n "$TMP/setup" | awk '{ v[NR] = $1 } END {
     i99 = int(NR * 0.99 + 0.999); if (i99 < 1) i99 = 1
     printf "setup ms: n=%d p50=%.1f p99=%.1f max=%.1f (target <= 300)\n", NR, v[int((NR + 1) / 2)], v[i99], v[NR] }'
@@ -115,3 +172,4 @@ e2e_first_ping
 : >"$TMP/outages"
 e2e_download_roam "$ROAMS" 2
 echo "outage: $(e2e_outage_summary) (target <= 500); each: $(tr '\n' ' ' <"$TMP/outages")"
+[ -z "$BENCH_MISSED" ] || fail "paths not reached:$BENCH_MISSED"

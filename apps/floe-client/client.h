@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "agent.h"
+#include "opts.h"
 #include "floe/iptrie.h"
 
 /* Packets held per resource while its connection comes up; more are dropped and counted. */
@@ -23,18 +24,10 @@
 #define CLIENT_DEFAULT_CONTROL "/run/floe-client.sock"
 #endif
 
+/* floe-client's command line: the agent's common flags and its own. */
 struct client_opts {
-    const char *portal;
-    const char *token_file;
-    const char *interface;
-    const char *log_file;
-    const char *ca_file;
-    const char *control;
-    const char *name;
-    enum floe_log_level log_level;
-    bool foreground;
-    bool no_offload;
-    uint32_t mark, table;
+    struct floe_agent_opts agent;
+    uint32_t table; /* --table: the routing table of the resources */
     /* status */
     bool status, json;
 };

@@ -14,7 +14,7 @@ static const uint8_t role_families[2] = {FLOE_AF_INET, FLOE_AF_INET6};
 static int client_rules(struct client *c, struct floe_agent *a)
 {
     for (int i = 0; i < 2; i++) {
-        if (floe_io_nl_rule(role_families[i], c->opts->mark, c->opts->table,
+        if (floe_io_nl_rule(role_families[i], c->opts->agent.mark, c->opts->table,
                             FLOE_AGENT_RULE_PRIORITY, true) != 0 &&
             errno != EEXIST) {
             floe_jsonlog_error(floe_agent_log(a), "client", "policy rule (IPv%d): %s", i ? 6 : 4,
@@ -25,7 +25,7 @@ static int client_rules(struct client *c, struct floe_agent *a)
     }
     c->rules = true;
     floe_jsonlog_info(floe_agent_log(a), "client",
-                      "policy rule: not fwmark 0x%x lookup %u (priority %u)", c->opts->mark,
+                      "policy rule: not fwmark 0x%x lookup %u (priority %u)", c->opts->agent.mark,
                       c->opts->table, FLOE_AGENT_RULE_PRIORITY);
     return 0;
 }
@@ -34,7 +34,7 @@ static void client_rules_undo(struct client *c)
 {
     if (c->rules)
         for (int i = 0; i < 2; i++)
-            (void)floe_io_nl_rule(role_families[i], c->opts->mark, c->opts->table,
+            (void)floe_io_nl_rule(role_families[i], c->opts->agent.mark, c->opts->table,
                                   FLOE_AGENT_RULE_PRIORITY, false);
     c->rules = false;
 }

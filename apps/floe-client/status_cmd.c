@@ -122,7 +122,7 @@ int client_status(const struct client_opts *o)
 
     if (!buf)
         return 1;
-    n = status_fetch(o->control, buf, STATUS_MAX);
+    n = status_fetch(o->agent.control, buf, STATUS_MAX);
     if (n < 0) {
         free(buf);
         return 1;

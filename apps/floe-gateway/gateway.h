@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "agent.h"
+#include "opts.h"
 #include "filter.h"
 
 #define GATEWAY_DEFAULT_INTERFACE "floe-gw"
@@ -21,19 +22,10 @@
 #define GATEWAY_POOL_V4 "100.64.0.0/11"
 #define GATEWAY_POOL_V6 "fd00:2021:1111::/107"
 
+/* floe-gateway's command line: the agent's common flags and its own. */
 struct gateway_opts {
-    const char *portal;
-    const char *token_file;
-    const char *interface;
-    const char *log_file;
-    const char *ca_file;
-    const char *control;
-    const char *name;
-    enum floe_log_level log_level;
-    bool foreground;
-    bool no_offload;
-    bool no_nat; /* leave nftables and the forwarding sysctls alone */
-    uint32_t mark;
+    struct floe_agent_opts agent;
+    bool no_nat; /* --no-nat: leave nftables and the forwarding sysctls alone */
 };
 
 struct gateway {

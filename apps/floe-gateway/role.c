@@ -216,7 +216,7 @@ static int gw_routes(struct gateway *g, struct floe_agent *a)
         if (floe_prefix_parse(pools[i], &p) != 0)
             return FLOE_ERR_INTERNAL;
         if (floe_io_nl_route(floe_agent_ifindex(a), &p, 254, true) == 0 || errno == EEXIST) {
-            floe_jsonlog_info(lg, GW_TARGET, "route %s dev %s", pools[i], g->opts->interface);
+            floe_jsonlog_info(lg, GW_TARGET, "route %s dev %s", pools[i], g->opts->agent.interface);
             continue;
         }
         floe_jsonlog_logf(lg, i ? FLOE_LOG_WARN : FLOE_LOG_ERROR, GW_TARGET, NULL, 0,
@@ -243,7 +243,7 @@ static int gateway_start(void *user, struct floe_agent *a)
                           "--no-nat: no nftables table, forwarding sysctls left as they are");
         return 0;
     }
-    if ((rc = floe_gw_nat_start(g->opts->interface, floe_agent_log(a))) != 0)
+    if ((rc = floe_gw_nat_start(g->opts->agent.interface, floe_agent_log(a))) != 0)
         return rc;
     g->nat = true;
     return 0;
@@ -254,7 +254,7 @@ static void gateway_stop(void *user, struct floe_agent *a)
     struct gateway *g = user;
 
     if (g->nat)
-        floe_gw_nat_stop(g->opts->interface, floe_agent_log(a));
+        floe_gw_nat_stop(g->opts->agent.interface, floe_agent_log(a));
     g->nat = false;
 }
 

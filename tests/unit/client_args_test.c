@@ -70,24 +70,24 @@ static void test_args_ok(void)
     const char *const status[] = {"status", "--json", "--control-socket", "/s.sock", NULL};
 
     CHECK_EQ(run_args(&o, full), 0);
-    CHECK_STR(o.portal, "wss://p.example:8443");
-    CHECK_STR(o.token_file, "/t");
-    CHECK_STR(o.interface, "floe7");
-    CHECK(o.foreground);
-    CHECK_EQ(o.log_level, FLOE_LOG_DEBUG);
-    CHECK_STR(o.ca_file, "/ca.pem");
-    CHECK_EQ(o.mark, 0x10);
+    CHECK_STR(o.agent.portal, "wss://p.example:8443");
+    CHECK_STR(o.agent.token_file, "/t");
+    CHECK_STR(o.agent.interface, "floe7");
+    CHECK(o.agent.foreground);
+    CHECK_EQ(o.agent.log_level, FLOE_LOG_DEBUG);
+    CHECK_STR(o.agent.ca_file, "/ca.pem");
+    CHECK_EQ(o.agent.mark, 0x10);
     CHECK_EQ(o.table, 100);
     CHECK(!o.status);
     CHECK_EQ(run_args(&o, status), 0);
     CHECK(o.status && o.json);
-    CHECK_STR(o.control, "/s.sock");
+    CHECK_STR(o.agent.control, "/s.sock");
     const char *const defaults[] = {"--portal", "ws://127.0.0.1:1", "--token-file", "t", NULL};
     CHECK_EQ(run_args(&o, defaults), 0);
-    CHECK_STR(o.interface, CLIENT_DEFAULT_INTERFACE);
-    CHECK_STR(o.control, CLIENT_DEFAULT_CONTROL);
-    CHECK_EQ(o.mark, FLOE_AGENT_DEFAULT_MARK);
-    CHECK(!o.foreground);
+    CHECK_STR(o.agent.interface, CLIENT_DEFAULT_INTERFACE);
+    CHECK_STR(o.agent.control, CLIENT_DEFAULT_CONTROL);
+    CHECK_EQ(o.agent.mark, FLOE_AGENT_DEFAULT_MARK);
+    CHECK(!o.agent.foreground);
     const char *const help[] = {"--help", NULL};
     CHECK_EQ(run_args(&o, help), 1);
 }
