@@ -244,6 +244,8 @@ int floe__turn_response(struct floe_turn *t, floe_time now, const struct floe_st
         return FLOE_TURN_INPUT_CONSUMED;
     }
     (void)floe_stun_txn_handle_response(&q->txn, now, msg);
+    if (q->txn.rtt != FLOE_TIME_NEVER)
+        floe__turn_rtt_sample(t, now, q->txn.rtt);
     t->stats.responses++;
     if (msg->cls == FLOE_STUN_SUCCESS)
         resp_success(t, now, q, msg);

@@ -70,6 +70,8 @@ struct floe_turn {
     floe_time keepalive_at;
     floe_time retry_at;
     floe_time backoff; /* delay after the next failure */
+    /* The server's round-trip time (RFC 6298), when cfg.rto_min is set: srtt 0 = no sample. */
+    floe_time srtt, rttvar, rtt_at;
 
     struct turn_req alloc_req;   /* Allocate */
     struct turn_req refresh_req; /* Refresh, LIFETIME 0 when closing */
@@ -111,6 +113,7 @@ long floe__turn_req_transmit(struct floe_turn *t, floe_time now, uint8_t *buf, s
 void floe__turn_req_timeouts(struct floe_turn *t, floe_time now);
 floe_time floe__turn_req_deadline(const struct floe_turn *t);
 int floe__turn_set_realm_nonce(struct floe_turn *t, const struct floe_stun_msg *msg);
+void floe__turn_rtt_sample(struct floe_turn *t, floe_time now, floe_time rtt);
 
 /* response.c */
 int floe__turn_response(struct floe_turn *t, floe_time now, const struct floe_stun_msg *msg);

@@ -1038,6 +1038,74 @@ static void test_lossy_allocate(void)
     net_free(&n);
 }
 
+/* Hand c's pending requests to the server one by one, each answered `rtt` after it was sent. */
+static void net_exchange_after(struct net *n, struct net_client *c, floe_time rtt)
+{
+    uint8_t buf[FLOE_TURN_TRANSMIT_MAX];
+    struct floe_addr to;
+    long len;
+    int guard = 0;
+
+    while ((len = floe_turn_poll_transmit(c->t, n->now, buf, sizeof(buf), &to)) > 0 &&
+           guard++ < 16) {
+        n->now += rtt;
+        net_to_server(n, c, buf, (size_t)len);
+    }
+    while (c->n_evs < NET_MAX_EVENTS && floe_turn_poll_event(c->t, &c->evs[c->n_evs]) == 1)
+        c->n_evs++;
+}
+
+/* The retransmission timeout of the request c sends now (the server does not answer). */
+static floe_time net_first_rto(struct net *n, struct net_client *c)
+{
+    uint8_t buf[FLOE_TURN_TRANSMIT_MAX];
+    struct floe_addr to;
+    floe_time sent = n->now;
+
+    n->server_down = true;
+    CHECK_EQ(floe_turn_refresh(c->t, n->now), 0);
+    CHECK(floe_turn_poll_transmit(c->t, n->now, buf, sizeof(buf), &to) > 0);
+    n->server_down = false;
+    return floe_turn_poll_timeout(c->t) - sent;
+}
+
+/*
+ * RFC 8489 section 6.2.1: with rto_min set, the RTO follows the server's measured RTT
+ * (40 ms here: SRTT + 4 RTTVAR), not the configured 1 s; an answer to a retransmitted
+ * request gives no sample (Karn's rule).
+ */
+static void test_rto_from_rtt(void)
+{
+    struct floe_turn_config cfg;
+    struct net n;
+    struct net_client *c;
+    floe_time rto;
+    int i;
+
+    net_init(&n, NULL);
+    client_config(&cfg, "alice", "secret");
+    cfg.rto_min = FLOE_MS(10);
+    c = net_add(&n, &cfg);
+    REQUIRE(c);
+    CHECK_EQ(floe_turn_allocate(c->t, n.now), 0);
+    net_exchange_after(&n, c, FLOE_MS(40));
+    REQUIRE(floe_turn_get_state(c->t) == FLOE_TURN_ALLOCATED);
+    for (i = 0; i < 4; i++) {
+        CHECK_EQ(floe_turn_refresh(c->t, n.now), 0);
+        net_exchange_after(&n, c, FLOE_MS(40));
+    }
+    rto = net_first_rto(&n, c);
+    CHECK(rto > FLOE_MS(40) && rto < FLOE_MS(100));
+    /* Retransmitted once, answered 900 ms after the first send: no sample of 900 ms. */
+    n.now += rto;
+    floe_turn_handle_timeout(c->t, n.now);
+    n.now += FLOE_MS(900) - rto;
+    net_pump(&n);
+    CHECK(floe_turn_get_state(c->t) == FLOE_TURN_ALLOCATED);
+    CHECK(net_first_rto(&n, c) == rto);
+    net_free(&n);
+}
+
 /* Random and mutated datagrams from the server never crash and are counted. */
 static void test_garbage(void)
 {
@@ -1353,6 +1421,7 @@ int main(void)
     FLOE_RUN(test_rest_credentials);
     FLOE_RUN(test_ipv6);
     FLOE_RUN(test_lossy_allocate);
+    FLOE_RUN(test_rto_from_rtt);
     FLOE_RUN(test_garbage);
     FLOE_RUN(test_api_misuse);
     FLOE_RUN(test_max_peers_and_small_buffer);
