@@ -19,10 +19,11 @@ struct turn_req *floe__turn_req_at(struct floe_turn *t, size_t i)
 {
     struct turn_peer *p;
 
+    /* The Refresh first: a deletion goes out ahead of the Allocate behind it. */
     if (i == 0)
-        return &t->alloc_req;
-    if (i == 1)
         return &t->refresh_req;
+    if (i == 1)
+        return &t->alloc_req;
     if (i == 2)
         return &t->bind_req;
     p = &t->peers[(i - REQ_FIXED) / 2];
@@ -172,6 +173,8 @@ static void req_timed_out(struct floe_turn *t, floe_time now, struct turn_req *q
         floe__turn_backoff(t, now);
     } else if (t->state == FLOE_TURN_CLOSING && q == &t->refresh_req) {
         t->state = FLOE_TURN_IDLE;
+    } else if (q == &t->refresh_req && q->lifetime == 0) {
+        /* a deletion of a stale allocation sent ahead of an Allocate: nothing waits on it */
     } else if (t->state == FLOE_TURN_ALLOCATED) {
         floe__turn_event_error(t, q->method, 0, FLOE_ERR_TIMEOUT, gone, NULL);
         floe__turn_lose(t, now, 0, FLOE_ERR_TIMEOUT);

@@ -62,6 +62,9 @@ struct floe_turn {
     enum floe_turn_state state;
     bool wanted;     /* the caller asked for an allocation */
     bool v6_refused; /* the server answered 440 to ADDITIONAL-ADDRESS-FAMILY */
+    /* A 437 to Allocate was answered with a deletion and the Allocate right behind it (one
+     * round trip); a second 437 before an allocation deletes first, then allocates. */
+    bool delete_pipelined;
     struct floe_addr relayed[2];
     uint8_t n_relayed;
     struct floe_addr reflexive; /* family FLOE_AF_NONE when unknown */
