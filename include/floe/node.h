@@ -51,7 +51,10 @@
  * waiting for ICE checks. TURN requests retransmit after relay_rto, or after the RTO of the
  * relay's measured RTT once it answered (FLOE_NODE_RELAY_RTO_MIN). When the path changes while
  * the Client's handshake initiation waits for its answer, a fresh initiation goes on the new path
- * at once (floe_wg_peer_resend_initiation), not REKEY_TIMEOUT (5 s) after the lost one.
+ * at once (floe_wg_peer_resend_initiation), not REKEY_TIMEOUT (5 s) after the lost one. The side
+ * that did not roam: once the peer withdrew a candidate and until an authenticated packet comes
+ * from it again, each candidate the peer announces gets a WireGuard keepalive from the socket at
+ * once (the peer follows it), without waiting for ICE to reach that pair.
  */
 #ifndef FLOE_NODE_H
 #define FLOE_NODE_H
