@@ -49,7 +49,10 @@ static struct turn_peer *resp_peer(struct floe_turn *t, const struct turn_req *q
  * free. The deletion is sent once, never retransmitted: a retransmission reaching the
  * server after the new Allocate would delete the new allocation. If it was lost (or the two
  * were reordered) the Allocate meets a second 437, and the deletion is then made alone,
- * retransmitted, with the Allocate after its answer.
+ * retransmitted, with the Allocate after its answer. coturn (4.6) answers the deletion at once
+ * but frees the 5-tuple only when its timer reaps the allocation, within about a second: there
+ * the Allocate behind it meets 437 again and the client retries with the backoff
+ * (tests/interop/turn_return_test.sh).
  */
 static void resp_delete_then_allocate(struct floe_turn *t, floe_time now)
 {
