@@ -27,7 +27,8 @@
 struct prop_rec {
     floe_time rec;
     unsigned run;
-    int side; /* 0 the client roamed, 1 the gateway */
+    size_t seq; /* the order roams happened in: ties are sorted the same on every platform */
+    int side;   /* 0 the client roamed, 1 the gateway */
     floe_time alloc_ok, rx[2];
     uint32_t allocs_tx, allocs_437;
 };
@@ -142,7 +143,8 @@ static void prop_keep(struct node_prop *np, const struct node_pair *p, floe_time
 
     if (np->n_rec == np->max_rec)
         return;
-    r = &np->rec[np->n_rec++];
+    r = &np->rec[np->n_rec];
+    r->seq = np->n_rec++;
     r->rec = (a > b ? a : b) - mark;
     r->run = np->run;
     r->side = side;
@@ -234,16 +236,14 @@ static int prop_run(const struct floe_sim_scenario_opts *so, struct node_prop *n
     return rc;
 }
 
-/* By recovery time, then run and side: the same order on every platform. */
+/* By recovery time, then in the order the roams happened: the same on every platform. */
 static int prop_cmp(const void *a, const void *b)
 {
     const struct prop_rec *x = a, *y = b;
 
     if (x->rec != y->rec)
         return x->rec < y->rec ? -1 : 1;
-    if (x->run != y->run)
-        return x->run < y->run ? -1 : 1;
-    return (x->side > y->side) - (x->side < y->side);
+    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static unsigned long long prop_ms(floe_time t)
