@@ -1,6 +1,7 @@
 # Helpers to run Debian's coturn (turnserver) on loopback for floe's tests and demos.
 # Relayed port ranges are kept apart so tests can run in parallel: coturn 50000-54999,
-# floe-relay 61000-61999 (relay_uclient) and 62000-62999 (floe_turn_relay).
+# floe-relay 61000-61999 (relay_uclient), 62000-62999 (floe_turn_relay) and 64800-64999
+# (turn_return).
 # POSIX sh; source it. Nothing here kills by name: the caller stops coturn by the
 # pid that floe_coturn_start leaves in COTURN_PID (floe_coturn_stop does it).
 

@@ -48,9 +48,13 @@
  * after a reset carries data at once: unless an authenticated packet arrived since the reset or ICE
  * chose a pair, a WireGuard keepalive goes through it to each of the peer's candidates (the peer
  * follows the first that arrives and answers on that path; this side follows the answer), without
- * waiting for ICE checks. TURN requests retransmit after relay_rto. When the path changes while
+ * waiting for ICE checks. TURN requests retransmit after relay_rto, or after the RTO of the
+ * relay's measured RTT once it answered (FLOE_NODE_RELAY_RTO_MIN). When the path changes while
  * the Client's handshake initiation waits for its answer, a fresh initiation goes on the new path
- * at once (floe_wg_peer_resend_initiation), not REKEY_TIMEOUT (5 s) after the lost one.
+ * at once (floe_wg_peer_resend_initiation), not REKEY_TIMEOUT (5 s) after the lost one. The side
+ * that did not roam: once the peer withdrew a candidate and until an authenticated packet comes
+ * from it again, each candidate the peer announces gets a WireGuard keepalive from the socket at
+ * once (the peer follows it), without waiting for ICE to reach that pair.
  */
 #ifndef FLOE_NODE_H
 #define FLOE_NODE_H
@@ -83,6 +87,10 @@ extern "C" {
  * FLOE_NODE_RELAY_RTO               250 ms   first retransmission of a TURN request (x1.5,
  *                                            given up after 8 s as in DESIGN.md): after a
  *                                            reset one lost Allocate costs 250 ms, not 1 s
+ * FLOE_NODE_RELAY_RTO_MIN           50 ms    once the relay answered, the RTO follows its
+ *                                            measured RTT (SRTT + 4 RTTVAR, RFC 8489 6.2.1)
+ *                                            between this and relay_rto: a request lost
+ *                                            after a roam costs about one RTT more
  */
 #define FLOE_NODE_CANDIDATE_TIMEOUT FLOE_SEC(10)
 #define FLOE_NODE_WG_LIVENESS_TIMEOUT FLOE_WG_REKEY_ATTEMPT_TIME
@@ -91,6 +99,7 @@ extern "C" {
 #define FLOE_NODE_KEEPALIVE_S 5
 #define FLOE_NODE_KEEPALIVE_IDLE_S 25
 #define FLOE_NODE_RELAY_RTO FLOE_MS(250)
+#define FLOE_NODE_RELAY_RTO_MIN FLOE_MS(50)
 
 /* Capacities and their bounds (floe_node_new refuses values outside). */
 #define FLOE_NODE_MAX_CONNECTIONS_LIMIT 65536

@@ -83,6 +83,14 @@ struct floe_turn_config {
     floe_time backoff_min;           /* first delay before re-allocating after a failure (1 s) */
     floe_time backoff_max;           /* bound of the doubling delay (60 s) */
     struct floe_stun_txn_config txn; /* retransmission (floe_stun_txn_config_turn) */
+    /*
+     * RFC 8489 section 6.2.1: the RTO of a request follows the server's measured round-trip
+     * time (RFC 6298's SRTT + 4 RTTVAR from answers to requests sent once, Karn's rule; to the
+     * nanosecond, not rounded up to a second), between rto_min and txn.initial_rto, and is
+     * forgotten after 10 minutes without an answer. 0 (the default): every request starts at
+     * txn.initial_rto.
+     */
+    floe_time rto_min;
 };
 
 /* Fill cfg with the defaults above (no server, no credentials, no rng). */

@@ -195,6 +195,26 @@ static void ep_rx(struct node_ep *e, floe_time now, uint64_t cid, const uint8_t 
         e->recovered_at = now;
 }
 
+/* Allocate requests out, and their answers in, after the mark (node-prop's slow roams). */
+static void ep_note_allocate(struct node_ep *e, floe_time now, const uint8_t *b, size_t len)
+{
+    struct floe_stun_msg msg;
+    struct floe_span reason;
+    int code;
+
+    if (e->mark_at == FLOE_TIME_NEVER || now < e->mark_at ||
+        floe_packet_classify(b, len) != FLOE_PACKET_STUN || floe_stun_decode(&msg, b, len) != 0 ||
+        msg.method != FLOE_STUN_ALLOCATE)
+        return;
+    if (msg.cls == FLOE_STUN_REQUEST)
+        e->allocs_tx++;
+    else if (msg.cls == FLOE_STUN_SUCCESS && e->alloc_ok_at == FLOE_TIME_NEVER)
+        e->alloc_ok_at = now;
+    else if (msg.cls == FLOE_STUN_ERROR && floe_stun_get_error(&msg, &code, &reason) == 0 &&
+             code == 437)
+        e->allocs_437++;
+}
+
 static void ep_handle_input(void *obj, floe_time now, const struct floe_addr *from,
                             const struct floe_addr *to, const uint8_t *bytes, size_t len)
 {
@@ -203,6 +223,7 @@ static void ep_handle_input(void *obj, floe_time now, const struct floe_addr *fr
     uint64_t cid;
     size_t olen;
 
+    ep_note_allocate(e, now, bytes, len);
     if (len <= sizeof(out) &&
         floe_node_decapsulate(e->node, now, to, from, bytes, len, out, sizeof(out), &cid, &olen) ==
             FLOE_NODE_INPUT_DATA)
@@ -244,6 +265,7 @@ static int ep_poll_transmit(void *obj, floe_time now, uint8_t *buf, size_t cap, 
     }
     if (floe_node_poll_transmit(e->node, now, buf, cap, &tr) != 1)
         return 0;
+    ep_note_allocate(e, now, buf, tr.len);
     *len = tr.len;
     *from = tr.local;
     *to = tr.to;

@@ -77,6 +77,10 @@ struct node_ep {
      * the mark was set (its sequence number over mark_seq: not one in flight before). */
     floe_time mark_at, recovered_at;
     uint32_t mark_seq;
+    /* Its relay after the mark (node-prop's slow roams): Allocates sent, 437 answers, the
+     * first success (NEVER none). */
+    uint32_t allocs_tx, allocs_437;
+    floe_time alloc_ok_at;
     struct node_ep_out q[NODE_EP_QUEUE];
     uint32_t q_head, q_len;
     struct floe_sim_verdict *v;

@@ -21,6 +21,17 @@
 
 #define NODE_PROP_RUNS 1000 /* default; --seeds N */
 #define NODE_PROP_STEPS 4
+#define NODE_PROP_SLOW_SHOWN 10 /* the slowest roams above p99 named in the timeline */
+
+/* One roam's recovery and where it waited (times from the mark; NEVER: did not happen). */
+struct prop_rec {
+    floe_time rec;
+    unsigned run;
+    size_t seq; /* the order roams happened in: ties are sorted the same on every platform */
+    int side;   /* 0 the client roamed, 1 the gateway */
+    floe_time alloc_ok, rx[2];
+    uint32_t allocs_tx, allocs_437;
+};
 #define NODE_PROP_RECOVERY FLOE_SEC(10)
 /* Up first: each lost handshake message costs WireGuard's REKEY_TIMEOUT (5 s). */
 #define NODE_PROP_UP FLOE_SEC(60)
@@ -29,11 +40,12 @@ struct node_prop {
     struct floe_xoshiro x;
     const uint8_t *bytes; /* when set, choices come from here (the fuzz target) */
     size_t n_bytes;
-    floe_time *rec; /* recovery times, runs * NODE_PROP_STEPS at most */
+    struct prop_rec *rec; /* recoveries, runs * NODE_PROP_STEPS at most */
     size_t n_rec, max_rec;
     const char *bad;
     unsigned bad_run;
     bool issue_links; /* the issue's links (25 ms, 5 ms jitter, 1 % loss), not drawn ones */
+    unsigned run;     /* the run going on */
 };
 
 static uint64_t prop_draw(struct node_prop *np, uint64_t n)
@@ -78,13 +90,14 @@ static int prop_roam(struct node_pair *p, int side, floe_time dead)
     return floe_sim_host_roam(p->sim, p->ep[side].host, 0, net, ip, dead);
 }
 
-/* One transition at now; returns when the network is usable again (recovery mark) or 0. */
-static int prop_step(struct node_prop *np, struct node_pair *p, floe_time *mark)
+/* One transition at now; *mark when the network is usable again after a roam of *side. */
+static int prop_step(struct node_prop *np, struct node_pair *p, floe_time *mark, int *side)
 {
     floe_time now = floe_sim_now(p->sim), dead;
     int kind = (int)prop_draw(np, 4), rc = 0;
 
     *mark = 0;
+    *side = kind;
     switch (kind) {
     case 0: /* client roams */
     case 1: /* gateway roams */
@@ -116,24 +129,50 @@ static const char *prop_violation(const struct node_pair *p)
     return NULL;
 }
 
-/* After a roam: run until data went both ways after mark, or the recovery limit. */
-static int prop_recover(struct node_prop *np, struct node_pair *p, floe_time mark)
+static floe_time prop_since(floe_time at, floe_time mark)
 {
-    floe_time a, b;
-    int rc;
+    return at == FLOE_TIME_NEVER ? FLOE_TIME_NEVER : at - mark;
+}
 
-    p->ep[0].mark_at = p->ep[1].mark_at = mark;
-    p->ep[0].mark_seq = p->ep[1].seq_tx;
-    p->ep[1].mark_seq = p->ep[0].seq_tx;
-    p->ep[0].recovered_at = p->ep[1].recovered_at = FLOE_TIME_NEVER;
+/* Keep the recovery of side's roam and where it waited. */
+static void prop_keep(struct node_prop *np, const struct node_pair *p, floe_time mark, int side)
+{
+    const struct node_ep *e = &p->ep[side];
+    struct prop_rec *r;
+    floe_time a = p->ep[0].recovered_at, b = p->ep[1].recovered_at;
+
+    if (np->n_rec == np->max_rec)
+        return;
+    r = &np->rec[np->n_rec];
+    r->seq = np->n_rec++;
+    r->rec = (a > b ? a : b) - mark;
+    r->run = np->run;
+    r->side = side;
+    r->alloc_ok = prop_since(e->alloc_ok_at, mark);
+    r->rx[0] = a - mark;
+    r->rx[1] = b - mark;
+    r->allocs_tx = e->allocs_tx;
+    r->allocs_437 = e->allocs_437;
+}
+
+/* After a roam of side: run until data went both ways after mark, or the recovery limit. */
+static int prop_recover(struct node_prop *np, struct node_pair *p, floe_time mark, int side)
+{
+    int rc, i;
+
+    for (i = 0; i < 2; i++) {
+        p->ep[i].mark_at = mark;
+        p->ep[i].mark_seq = p->ep[1 - i].seq_tx;
+        p->ep[i].recovered_at = p->ep[i].alloc_ok_at = FLOE_TIME_NEVER;
+        p->ep[i].allocs_tx = p->ep[i].allocs_437 = 0;
+    }
     node_pair_traffic(p, FLOE_MS(50), FLOE_TIME_NEVER);
     rc = floe_sim_run_until(p->sim, mark + NODE_PROP_RECOVERY);
-    a = p->ep[0].recovered_at;
-    b = p->ep[1].recovered_at;
-    if (rc == 0 && (a == FLOE_TIME_NEVER || b == FLOE_TIME_NEVER))
+    if (rc == 0 &&
+        (p->ep[0].recovered_at == FLOE_TIME_NEVER || p->ep[1].recovered_at == FLOE_TIME_NEVER))
         np->bad = "no data both ways within 10 s of a roam";
-    else if (rc == 0 && np->n_rec < np->max_rec)
-        np->rec[np->n_rec++] = (a > b ? a : b) - mark;
+    else if (rc == 0)
+        prop_keep(np, p, mark, side);
     return rc;
 }
 
@@ -165,10 +204,11 @@ static int prop_run(const struct floe_sim_scenario_opts *so, struct node_prop *n
     struct node_pair_opts o;
     struct node_pair *p = calloc(1, sizeof(*p));
     floe_time mark;
-    int rc, step;
+    int rc, step, side;
 
     if (!p)
         return FLOE_ERR_NOMEM;
+    np->run = run;
     node_pair_opts_default(&o, so);
     o.seed = so->seed * 1000 + run;
     prop_opts(np, &o);
@@ -181,9 +221,9 @@ static int prop_run(const struct floe_sim_scenario_opts *so, struct node_prop *n
     if (rc == 0 && !node_pair_up(p))
         np->bad = "not up within 60 s";
     for (step = 0; rc == 0 && !np->bad && step < NODE_PROP_STEPS; step++) {
-        rc = prop_step(np, p, &mark);
+        rc = prop_step(np, p, &mark, &side);
         if (rc == 0 && mark)
-            rc = prop_recover(np, p, mark);
+            rc = prop_recover(np, p, mark, side);
         if (rc == 0)
             rc = floe_sim_run_until(p->sim, floe_sim_now(p->sim) + FLOE_SEC(5));
         if (rc == 0 && !np->bad)
@@ -196,16 +236,45 @@ static int prop_run(const struct floe_sim_scenario_opts *so, struct node_prop *n
     return rc;
 }
 
+/* By recovery time, then in the order the roams happened: the same on every platform. */
 static int prop_cmp(const void *a, const void *b)
 {
-    floe_time x = *(const floe_time *)a, y = *(const floe_time *)b;
+    const struct prop_rec *x = a, *y = b;
 
-    return x < y ? -1 : x > y;
+    if (x->rec != y->rec)
+        return x->rec < y->rec ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static unsigned long long prop_ms(floe_time t)
 {
     return (unsigned long long)(t / FLOE_MS(1));
+}
+
+/*
+ * Where the slowest roams (above p99, NODE_PROP_SLOW_SHOWN at most) waited: the roaming
+ * side's relay (when its Allocate was answered, after how many 437s and Allocates sent) and
+ * when data arrived at each side, in ms from the moment the new network was usable.
+ */
+static void prop_slow(const struct node_prop *np, struct floe_sim_verdict *v, size_t from)
+{
+    size_t i = np->n_rec > from + NODE_PROP_SLOW_SHOWN ? np->n_rec - NODE_PROP_SLOW_SHOWN : from;
+    char ok[24];
+
+    for (; i < np->n_rec; i++) {
+        const struct prop_rec *r = &np->rec[i];
+
+        if (r->alloc_ok == FLOE_TIME_NEVER)
+            snprintf(ok, sizeof(ok), "none");
+        else
+            snprintf(ok, sizeof(ok), "%llu ms", prop_ms(r->alloc_ok));
+        floe_sim_verdict_add(v, 0, 0, 0,
+                             "slow: run %u, %s roamed: %llu ms; Allocate ok %s (%u sent, %u 437); "
+                             "data at client %llu, gateway %llu",
+                             r->run, r->side ? "gateway" : "client", prop_ms(r->rec), ok,
+                             (unsigned)r->allocs_tx, (unsigned)r->allocs_437, prop_ms(r->rx[0]),
+                             prop_ms(r->rx[1]));
+    }
 }
 
 static void prop_verdict(struct node_prop *np, struct floe_sim_verdict *v, unsigned runs)
@@ -221,9 +290,10 @@ static void prop_verdict(struct node_prop *np, struct floe_sim_verdict *v, unsig
         floe_sim_verdict_set(v, false, "no roam was drawn");
         return;
     }
-    p50 = prop_ms(np->rec[np->n_rec / 2]);
-    p99 = prop_ms(np->rec[(np->n_rec * 99) / 100]);
-    max = prop_ms(np->rec[np->n_rec - 1]);
+    p50 = prop_ms(np->rec[np->n_rec / 2].rec);
+    p99 = prop_ms(np->rec[(np->n_rec * 99) / 100].rec);
+    max = prop_ms(np->rec[np->n_rec - 1].rec);
+    prop_slow(np, v, (np->n_rec * 99) / 100);
     floe_sim_verdict_add(v, 0, 0, 0,
                          "%u runs, %llu roams: recovery p50 %llu ms, p99 %llu ms, "
                          "max %llu ms",
@@ -277,7 +347,7 @@ int floe_sim_node_prop_bytes(const uint8_t *data, size_t len, char *why, size_t 
 {
     struct floe_sim_scenario_opts so = {.seed = 1};
     struct node_prop np;
-    floe_time rec[NODE_PROP_STEPS];
+    struct prop_rec rec[NODE_PROP_STEPS];
     int rc;
 
     memset(&np, 0, sizeof(np));

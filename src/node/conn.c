@@ -429,8 +429,12 @@ static int conn_remote(struct floe_node *n, floe_time now, uint64_t cid, const c
         rc = floe_ice_add_remote_candidate(c->ice, now, &cand);
     else
         rc = floe_ice_remove_remote_candidate(c->ice, now, &cand);
-    if (!add)
+    if (!add) {
         conn_forget_prflx(c, now);
+        c->peer_moved = now;
+    } else if (rc == 0) {
+        floe__node_path_probe_remote(n, c, now, &cand);
+    }
     if (rc == 0 && add && c->first_remote == FLOE_TIME_NEVER)
         c->first_remote = now;
     floe__node_conn_after_ice(n, c, now);

@@ -80,6 +80,7 @@ struct node_conn {
     floe_time hs_at;        /* a handshake this node started (RTT); 0 none */
     floe_time reset_at;     /* the last floe_node_reset */
     bool relay_first;       /* since it, no path chosen: the first allocation carries data */
+    floe_time peer_moved;   /* the peer last withdrew a candidate (it reset); 0 never */
     struct floe_node_conn_stats st;
     floe_time deadline;
     uint32_t heap_pos;
@@ -179,6 +180,8 @@ void floe__node_path_rebind(struct floe_node *n, struct node_conn *c, floe_time 
                             const struct floe_addr *local);
 void floe__node_path_relay_first(struct floe_node *n, struct node_conn *c, floe_time now,
                                  const struct node_relay *r);
+void floe__node_path_probe_remote(struct floe_node *n, struct node_conn *c, floe_time now,
+                                  const struct floe_ice_candidate *cand);
 void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now,
                          const struct floe_node_path *p);
 void floe__node_wg_events(struct floe_node *n, floe_time now);

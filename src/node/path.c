@@ -108,6 +108,38 @@ void floe__node_path_relay_first(struct floe_node *n, struct node_conn *c, floe_
     c->last_tx = now;
 }
 
+/*
+ * The peer withdrew a candidate (it reset: roamed, or lost its relay) and nothing
+ * authenticated came from it since: each candidate it announces now gets a WireGuard
+ * keepalive straight from the socket, at once, instead of waiting for ICE to pace, check and
+ * nominate a pair. A peer's new relayed address passes it to the peer (its relay holds a
+ * permission for our reflexive IP: the peer asked for one per candidate of ours); the peer
+ * follows the authenticated packet and answers on that path, and this side follows the answer.
+ */
+void floe__node_path_probe_remote(struct floe_node *n, struct node_conn *c, floe_time now,
+                                  const struct floe_ice_candidate *cand)
+{
+    struct node_out *o;
+    struct floe_addr dst;
+    uint32_t h;
+    long len;
+
+    if (!c->peer_moved || c->last_auth >= c->peer_moved || n->out_len == NODE_OUT_SLOTS ||
+        !floe_wg_peer_has_session(c->peer, now))
+        return;
+    for (h = 0; h < n->n_hosts && n->hosts[h].family != cand->addr.family; h++)
+        ;
+    if (h == n->n_hosts)
+        return;
+    o = &n->out[(n->out_head + n->out_len) % NODE_OUT_SLOTS];
+    len = floe_wg_encapsulate(n->wg, now, c->peer, NULL, 0, o->buf, NODE_OUT_MAX, &dst);
+    if (len <= 0)
+        return;
+    o->tr = (struct floe_node_transmit){.local = n->hosts[h], .to = cand->addr, .len = (size_t)len};
+    n->out_len++;
+    c->last_tx = now;
+}
+
 /* Is from one of the peer's relayed candidates? Only asked when the path changes. */
 static bool path_remote_is_relay(const struct node_conn *c, const struct floe_addr *from)
 {

@@ -116,6 +116,8 @@ static int relay_start(struct floe_node *n, struct node_relay *r, floe_time now,
      * mapping: the stale allocation is deleted first) is tried again after relay_rto. */
     tc.txn.initial_rto = n->cfg.relay_rto;
     tc.backoff_min = n->cfg.relay_rto;
+    /* Once the relay answered, its measured RTT sets the RTO (bounded by relay_rto). */
+    tc.rto_min = floe_time_min(FLOE_NODE_RELAY_RTO_MIN, n->cfg.relay_rto);
     rc = floe_turn_new(&r->turn, &tc);
     if (rc)
         return rc;

@@ -19,19 +19,56 @@ struct turn_req *floe__turn_req_at(struct floe_turn *t, size_t i)
 {
     struct turn_peer *p;
 
+    /* The Refresh first: a deletion goes out ahead of the Allocate behind it. */
     if (i == 0)
-        return &t->alloc_req;
-    if (i == 1)
         return &t->refresh_req;
+    if (i == 1)
+        return &t->alloc_req;
     if (i == 2)
         return &t->bind_req;
     p = &t->peers[(i - REQ_FIXED) / 2];
     return (i - REQ_FIXED) % 2 ? &p->chan.req : &p->perm.req;
 }
 
+/* RFC 8489 section 6.2.1: the cached RTO is stale after 10 minutes without a transaction. */
+#define REQ_RTT_STALE FLOE_SEC(600)
+
+/* An answer to a request sent once came rtt after it: RFC 6298 section 2, in nanoseconds. */
+void floe__turn_rtt_sample(struct floe_turn *t, floe_time now, floe_time rtt)
+{
+    floe_time dev;
+
+    if (!t->cfg.rto_min)
+        return;
+    if (!t->srtt || now - t->rtt_at > REQ_RTT_STALE) {
+        t->srtt = rtt ? rtt : 1;
+        t->rttvar = rtt / 2;
+    } else {
+        dev = t->srtt > rtt ? t->srtt - rtt : rtt - t->srtt;
+        t->rttvar = (3 * t->rttvar + dev) / 4;
+        t->srtt = (7 * t->srtt + rtt) / 8;
+        t->srtt = t->srtt ? t->srtt : 1;
+    }
+    t->rtt_at = now;
+}
+
+/* The first RTO of a request started now: SRTT + 4 RTTVAR within [rto_min, initial_rto]. */
+static floe_time req_rto(const struct floe_turn *t, floe_time now)
+{
+    floe_time rto;
+
+    if (!t->cfg.rto_min || !t->srtt || now - t->rtt_at > REQ_RTT_STALE)
+        return t->cfg.txn.initial_rto;
+    rto = t->srtt + 4 * t->rttvar;
+    if (rto < t->cfg.rto_min)
+        rto = t->cfg.rto_min;
+    return rto < t->cfg.txn.initial_rto ? rto : t->cfg.txn.initial_rto;
+}
+
 void floe__turn_req_start(struct floe_turn *t, struct turn_req *q, uint16_t method, int32_t peer,
                           floe_time now)
 {
+    struct floe_stun_txn_config tc = t->cfg.txn;
     uint8_t txid[FLOE_STUN_TXID_LEN];
 
     if (floe_rng_fill(&t->cfg.rng, txid, sizeof(txid)) < 0)
@@ -40,7 +77,8 @@ void floe__turn_req_start(struct floe_turn *t, struct turn_req *q, uint16_t meth
     q->peer = peer;
     q->active = true;
     q->authed = false;
-    floe_stun_txn_start(&q->txn, &t->cfg.txn, txid, now);
+    tc.initial_rto = req_rto(t, now);
+    floe_stun_txn_start(&q->txn, &tc, txid, now);
 }
 
 void floe__turn_req_stop(struct turn_req *q)
@@ -135,6 +173,8 @@ static void req_timed_out(struct floe_turn *t, floe_time now, struct turn_req *q
         floe__turn_backoff(t, now);
     } else if (t->state == FLOE_TURN_CLOSING && q == &t->refresh_req) {
         t->state = FLOE_TURN_IDLE;
+    } else if (q == &t->refresh_req && q->lifetime == 0) {
+        /* a deletion of a stale allocation sent ahead of an Allocate: nothing waits on it */
     } else if (t->state == FLOE_TURN_ALLOCATED) {
         floe__turn_event_error(t, q->method, 0, FLOE_ERR_TIMEOUT, gone, NULL);
         floe__turn_lose(t, now, 0, FLOE_ERR_TIMEOUT);

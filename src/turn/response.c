@@ -41,11 +41,39 @@ static struct turn_peer *resp_peer(struct floe_turn *t, const struct turn_req *q
     return q->peer >= 0 && (uint32_t)q->peer < t->n_peers ? &t->peers[q->peer] : NULL;
 }
 
+/*
+ * A 437 to Allocate: the server holds an allocation of this 5-tuple, one this client lost
+ * track of (a reset back on a network whose NAT gives the old mapping). A Refresh with
+ * LIFETIME 0 deletes it (RFC 8656 section 7.3) and the Allocate goes right behind it, in
+ * the same flight: the server handles them in order, so the Allocate finds the 5-tuple
+ * free. The deletion is sent once, never retransmitted: a retransmission reaching the
+ * server after the new Allocate would delete the new allocation. If it was lost (or the two
+ * were reordered) the Allocate meets a second 437, and the deletion is then made alone,
+ * retransmitted, with the Allocate after its answer. coturn (4.6) answers the deletion at once
+ * but frees the 5-tuple only when its timer reaps the allocation, within about a second: there
+ * the Allocate behind it meets 437 again and the client retries with the backoff
+ * (tests/interop/turn_return_test.sh).
+ */
+static void resp_delete_then_allocate(struct floe_turn *t, floe_time now)
+{
+    t->delete_pipelined = true;
+    t->refresh_req.lifetime = 0;
+    floe__turn_req_start(t, &t->refresh_req, FLOE_STUN_REFRESH, -1, now);
+    t->refresh_req.txn.cfg.max_sends = 1;
+    t->refresh_req.txn.cfg.last_wait = 0;
+    t->refresh_req.txn.cfg.give_up_after = 0;
+    floe__turn_req_start(t, &t->alloc_req, FLOE_STUN_ALLOCATE, -1, now);
+}
+
 static void resp_allocate_failed(struct floe_turn *t, floe_time now, int code)
 {
     if (code == FLOE_TURN_ERR_ADDRESS_FAMILY && t->cfg.want_ipv6 && !t->v6_refused) {
         t->v6_refused = true; /* ask again at once, for IPv4 only */
         floe__turn_start_allocate(t, now);
+        return;
+    }
+    if (code == FLOE_TURN_ERR_ALLOCATION_MISMATCH && !t->delete_pipelined) {
+        resp_delete_then_allocate(t, now);
         return;
     }
     floe__turn_backoff(t, now);
@@ -82,6 +110,11 @@ static bool resp_refresh_done_other(struct floe_turn *t, floe_time now)
 static void resp_refresh_failed(struct floe_turn *t, floe_time now, const struct turn_req *q,
                                 int code, const char *reason)
 {
+    /* A 437 to the deletion of a stale allocation: none holds the 5-tuple now either (the
+     * deletion sent ahead of an Allocate that then succeeded came first: nothing to do). */
+    if (code == FLOE_TURN_ERR_ALLOCATION_MISMATCH && q->lifetime == 0 &&
+        (t->state == FLOE_TURN_ALLOCATED || resp_refresh_done_other(t, now)))
+        return;
     if (resp_refresh_other(t))
         return;
     floe__turn_event_error(t, q->method, code, 0, reason, NULL);
@@ -189,12 +222,19 @@ static void resp_allocate(struct floe_turn *t, floe_time now, const struct floe_
     floe__turn_allocated(t, now, relayed, (uint8_t)n, &mapped);
 }
 
-static void resp_refresh(struct floe_turn *t, floe_time now, const struct floe_stun_msg *msg)
+static void resp_refresh(struct floe_turn *t, floe_time now, const struct turn_req *q,
+                         const struct floe_stun_msg *msg)
 {
     uint32_t lifetime = t->cfg.lifetime_s;
 
     if (resp_refresh_done_other(t, now))
         return;
+    if (q->lifetime == 0) {
+        /* The deletion sent ahead of the Allocate is answered after the allocation: in
+         * order at the server it deleted the old one, out of order the new one. Ask. */
+        t->refresh_at = now;
+        return;
+    }
     (void)floe_stun_get_u32(msg, FLOE_STUN_ATTR_LIFETIME, &lifetime);
     t->lifetime = FLOE_SEC(lifetime);
     t->refresh_at = floe_time_add(now, t->lifetime / 2);
@@ -211,7 +251,7 @@ static void resp_success(struct floe_turn *t, floe_time now, struct turn_req *q,
         resp_allocate(t, now, msg);
         break;
     case FLOE_STUN_REFRESH:
-        resp_refresh(t, now, msg);
+        resp_refresh(t, now, q, msg);
         break;
     case FLOE_STUN_CREATE_PERMISSION:
         if (p)
@@ -244,6 +284,8 @@ int floe__turn_response(struct floe_turn *t, floe_time now, const struct floe_st
         return FLOE_TURN_INPUT_CONSUMED;
     }
     (void)floe_stun_txn_handle_response(&q->txn, now, msg);
+    if (q->txn.rtt != FLOE_TIME_NEVER)
+        floe__turn_rtt_sample(t, now, q->txn.rtt);
     t->stats.responses++;
     if (msg->cls == FLOE_STUN_SUCCESS)
         resp_success(t, now, q, msg);

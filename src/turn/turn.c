@@ -289,6 +289,7 @@ void floe__turn_allocated(struct floe_turn *t, floe_time now, const struct floe_
 
     t->state = FLOE_TURN_ALLOCATED;
     t->backoff = t->cfg.backoff_min;
+    t->delete_pipelined = false;
     t->refresh_at = floe_time_add(now, t->lifetime / 2);
     t->keepalive_at = floe_time_add(now, t->cfg.keepalive);
     t->stats.allocations++;
@@ -357,6 +358,7 @@ int floe_turn_reset(struct floe_turn *t, floe_time now)
     turn_forget(t, true);
     t->backoff = t->cfg.backoff_min;
     t->v6_refused = false;
+    t->delete_pipelined = false;
     t->state = FLOE_TURN_IDLE;
     if (t->wanted)
         floe__turn_start_allocate(t, now);

@@ -67,6 +67,9 @@ struct floe_turn {
     enum floe_turn_state state;
     bool wanted;     /* the caller asked for an allocation */
     bool v6_refused; /* the server answered 440 to ADDITIONAL-ADDRESS-FAMILY */
+    /* A 437 to Allocate was answered with a deletion and the Allocate right behind it (one
+     * round trip); a second 437 before an allocation deletes first, then allocates. */
+    bool delete_pipelined;
     struct floe_addr relayed[2];
     uint8_t n_relayed;
     struct floe_addr reflexive; /* family FLOE_AF_NONE when unknown */
@@ -75,6 +78,8 @@ struct floe_turn {
     floe_time keepalive_at;
     floe_time retry_at;
     floe_time backoff; /* delay after the next failure */
+    /* The server's round-trip time (RFC 6298), when cfg.rto_min is set: srtt 0 = no sample. */
+    floe_time srtt, rttvar, rtt_at;
 
     struct turn_req alloc_req;   /* Allocate */
     struct turn_req refresh_req; /* Refresh, LIFETIME 0 when closing */
@@ -116,6 +121,7 @@ long floe__turn_req_transmit(struct floe_turn *t, floe_time now, uint8_t *buf, s
 void floe__turn_req_timeouts(struct floe_turn *t, floe_time now);
 floe_time floe__turn_req_deadline(const struct floe_turn *t);
 int floe__turn_set_realm_nonce(struct floe_turn *t, const struct floe_stun_msg *msg);
+void floe__turn_rtt_sample(struct floe_turn *t, floe_time now, floe_time rtt);
 
 /* response.c */
 int floe__turn_response(struct floe_turn *t, floe_time now, const struct floe_stun_msg *msg);

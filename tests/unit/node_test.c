@@ -211,6 +211,7 @@ struct net_pkt {
     size_t len;
     uint8_t buf[FLOE_NODE_TRANSMIT_MAX];
     bool signal; /* a candidate string for the other node, in buf */
+    bool remove; /* the signalled candidate is withdrawn */
 };
 
 struct net {
@@ -228,6 +229,12 @@ struct net {
     int drop_to_relay[2];        /* that many of the node's next datagrams to the relay lost */
     int cookie_direct[2];        /* raw WireGuard cookie replies sent from the socket */
     int drop_initiations[2];     /* that many of the node's next direct initiations lost */
+    /* The node drops what comes from an address it never sent to (a NAT's address- and
+     * port-dependent filtering in front of it); sent_to: where it sent. */
+    bool filter[2];
+    bool signal_removals; /* withdrawn candidates are signalled too */
+    struct floe_addr sent_to[2][64];
+    size_t n_sent_to[2];
     struct net_pkt *q;
     size_t nq;
     /* What arrived: per node, events seen and data packets delivered. */
@@ -252,6 +259,29 @@ static int net_owner(const struct net *nt, const struct floe_addr *to)
     return -1;
 }
 
+static void net_note_sent(struct net *nt, int i, const struct floe_addr *to)
+{
+    size_t k;
+
+    for (k = 0; k < nt->n_sent_to[i]; k++) {
+        if (floe_addr_eq(&nt->sent_to[i][k], to))
+            return;
+    }
+    if (k < 64)
+        nt->sent_to[i][nt->n_sent_to[i]++] = *to;
+}
+
+static bool net_filtered(const struct net *nt, int i, const struct floe_addr *from)
+{
+    size_t k;
+
+    for (k = 0; nt->filter[i] && k < nt->n_sent_to[i]; k++) {
+        if (floe_addr_eq(&nt->sent_to[i][k], from))
+            return false;
+    }
+    return nt->filter[i];
+}
+
 static void net_push(struct net *nt, int to_node, const struct floe_addr *from,
                      const struct floe_addr *to, const uint8_t *buf, size_t len, bool signal)
 {
@@ -269,6 +299,7 @@ static void net_push(struct net *nt, int to_node, const struct floe_addr *from,
     p->len = len;
     memcpy(p->buf, buf, len);
     p->signal = signal;
+    p->remove = false;
 }
 
 static void net_drain(struct net *nt, int i)
@@ -281,6 +312,7 @@ static void net_drain(struct net *nt, int i)
         int owner = net_owner(nt, &tr.to);
 
         nt->sent++;
+        net_note_sent(nt, i, &tr.to);
         if (getenv("NODE_TEST_TRACE"))
             printf("  %8.3f %c tx %zu bytes type %u\n", (double)nt->now / 1e9, 'A' + i, tr.len,
                    buf[0]);
@@ -305,9 +337,16 @@ static void net_drain(struct net *nt, int i)
                    ev.type <= FLOE_NODE_EV_CANDIDATE_INVALIDATED ? ev.u.candidate
                    : ev.type == FLOE_NODE_EV_PATH_CHANGED ? floe_node_path_kind_name(ev.u.path.kind)
                                                           : "");
-        if (ev.type == FLOE_NODE_EV_CANDIDATE_NEW && !nt->signal_down && !nt->signal_down_to[1 - i])
+        if ((ev.type == FLOE_NODE_EV_CANDIDATE_NEW ||
+             (ev.type == FLOE_NODE_EV_CANDIDATE_INVALIDATED && nt->signal_removals)) &&
+            !nt->signal_down && !nt->signal_down_to[1 - i]) {
+            size_t nq = nt->nq;
+
             net_push(nt, 1 - i, NULL, NULL, (const uint8_t *)ev.u.candidate,
                      strlen(ev.u.candidate) + 1, true);
+            if (nt->nq > nq)
+                nt->q[nq].remove = ev.type == FLOE_NODE_EV_CANDIDATE_INVALIDATED;
+        }
         nt->established[i] += ev.type == FLOE_NODE_EV_ESTABLISHED;
         nt->closed[i] += ev.type == FLOE_NODE_EV_CLOSED;
         nt->path_changes[i] += ev.type == FLOE_NODE_EV_PATH_CHANGED;
@@ -363,13 +402,18 @@ static void net_deliver(struct net *nt, struct net_pkt *p)
         return;
     }
     nd = nt->node[p->to_node];
+    if (p->signal && p->remove) {
+        (void)floe_node_conn_remove_remote_candidate(
+            nd, nt->now, p->to_node ? NODE_CID_B : NODE_CID_A, (const char *)p->buf);
+        return;
+    }
     if (p->signal) {
         (void)floe_node_conn_add_remote_candidate(nd, nt->now, p->to_node ? NODE_CID_B : NODE_CID_A,
                                                   (const char *)p->buf);
         return;
     }
-    if (!floe_addr_eq(&p->to, &nt->host[p->to_node]))
-        return; /* the address is gone (roamed away) */
+    if (!floe_addr_eq(&p->to, &nt->host[p->to_node]) || net_filtered(nt, p->to_node, &p->from))
+        return; /* the address is gone (roamed away), or filtered */
     rc = floe_node_decapsulate(nd, nt->now, &p->to, &p->from, p->buf, p->len, out, sizeof(out),
                                &cid, &olen);
     if (rc == FLOE_NODE_INPUT_DATA) {
@@ -546,6 +590,8 @@ static bool net_send(struct net *nt, int i, uint8_t marker)
     ip_packet(pkt, sizeof(pkt), marker);
     n = floe_node_encapsulate(nt->node[i], nt->now, i ? NODE_CID_B : NODE_CID_A, pkt, sizeof(pkt),
                               out, sizeof(out), &tr);
+    if (n > 0)
+        net_note_sent(nt, i, &tr.to);
     if (n > 0 && !nt->cut && floe_addr_eq(&tr.local, &nt->host[i]) && net_owner(nt, &tr.to) >= 0)
         net_push(nt, net_owner(nt, &tr.to), &tr.local, &tr.to, out, (size_t)n, false);
     net_drain(nt, i);
@@ -1145,6 +1191,61 @@ static void test_node_relayed_roam_lost_allocate(void)
 }
 
 /*
+ * The gateway roams; the client (relay-only, behind a filtering NAT) hears of it through the
+ * signalling: the gateway's candidates withdrawn, then its new ones. The gateway's keepalives
+ * through its new allocation are filtered at the client (it never sent to the gateway's new
+ * relayed address), so the client probes each new candidate with a keepalive from its socket
+ * at once: the gateway's relay lets it in (the gateway asked for a permission for the
+ * client's address), the gateway follows it and its data passes the client's filter.
+ * Without it the client waited for ICE to pace, check and nominate a new pair.
+ */
+static void test_node_peer_roam_probe(void)
+{
+    struct net nt;
+    floe_time roam_at, back_at = 0;
+    uint64_t rx0, rx1;
+
+    REQUIRE(net_init(&nt, 13) == 0);
+    nt.latency = FLOE_MS(25);
+    /* More pairs to check (as a client on two networks has): ICE paces them. */
+    REQUIRE(floe_node_add_host(nt.node[0], 0,
+                               &(struct floe_addr){FLOE_AF_INET, 5000, {192, 168, 9, 1}}) == 0);
+    REQUIRE(floe_node_add_host(nt.node[0], 0,
+                               &(struct floe_addr){FLOE_AF_INET, 5000, {172, 16, 9, 1}}) == 0);
+    nt.block_direct = true;
+    nt.filter[0] = true;
+    nt.signal_removals = true;
+    REQUIRE(net_relay_start(&nt) == 0); /* the gateway's relay only */
+    REQUIRE(floe_node_relay_add(nt.node[1], nt.now, &nt.relay_addr, "u", "p") == 0);
+    net_drain(&nt, 1);
+    net_run(&nt, FLOE_MS(500));
+    REQUIRE(net_connect(&nt) == 0);
+    net_run(&nt, nt.now + FLOE_SEC(3));
+    REQUIRE(nt.established[0] == 1 && nt.established[1] == 1);
+    roam_at = nt.now;
+    nt.host[1] = floe_addr_v4(10, 0, 2, 2, 6001);
+    CHECK_EQ(floe_node_reset(nt.node[1], nt.now), 0);
+    CHECK_EQ(floe_node_add_host(nt.node[1], nt.now, &nt.host[1]), 0);
+    net_drain(&nt, 1);
+    rx0 = nt.data_rx[0];
+    rx1 = nt.data_rx[1];
+    while (nt.now < roam_at + FLOE_SEC(3) && !back_at) {
+        net_send(&nt, 0, 0x55);
+        net_send(&nt, 1, 0x66);
+        net_run(&nt, nt.now + FLOE_MS(10));
+        if (nt.data_rx[0] > rx0 && nt.data_rx[1] > rx1)
+            back_at = nt.now;
+    }
+    REQUIRE(back_at != 0);
+    /* The Allocate, the candidates over the signalling, the probe and the answer (25 ms each
+     * way): 150 ms here; waiting for ICE to reach the pair through the relay took 230 ms. */
+    CHECK(back_at - roam_at <= FLOE_MS(180));
+    CHECK_EQ(nt.established[0], 1); /* the same session */
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    net_free(&nt);
+}
+
+/*
  * A gateway under load answers a relayed client's initiation with a cookie reply: it goes
  * back through the relay the initiation came from (sent from the socket to the client's
  * address as the relay saw it, the client never got it and the handshake never completed).
@@ -1154,6 +1255,12 @@ static void test_node_cookie_reply_relayed(void)
     struct net nt;
 
     REQUIRE(net_init(&nt, 13) == 0);
+    nt.latency = FLOE_MS(25);
+    /* More pairs to check (as a client on two networks has): ICE paces them. */
+    REQUIRE(floe_node_add_host(nt.node[0], 0,
+                               &(struct floe_addr){FLOE_AF_INET, 5000, {192, 168, 9, 1}}) == 0);
+    REQUIRE(floe_node_add_host(nt.node[0], 0,
+                               &(struct floe_addr){FLOE_AF_INET, 5000, {172, 16, 9, 1}}) == 0);
     nt.block_direct = true;
     floe_node_set_under_load(nt.node[1], true);
     REQUIRE(net_add_relay(&nt) == 0);
@@ -1416,6 +1523,7 @@ int main(void)
     FLOE_RUN(test_node_batches);
     FLOE_RUN(test_node_relayed);
     FLOE_RUN(test_node_relayed_roam_lost_allocate);
+    FLOE_RUN(test_node_peer_roam_probe);
     FLOE_RUN(test_node_cookie_reply_relayed);
     FLOE_RUN(test_node_relayed_to_direct_no_loss);
     FLOE_RUN(test_node_relay_restart_silent);

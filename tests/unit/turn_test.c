@@ -933,6 +933,91 @@ static void test_reset_back_to_stale_allocation(void)
     net_free(&n);
 }
 
+/*
+ * One flight: every datagram c has to send now goes out at once and reaches the server rtt
+ * later, in order (those of method `lose` are lost); the answers come back at once. Returns
+ * the number of datagrams sent.
+ */
+static int net_flight(struct net *n, struct net_client *c, floe_time rtt, uint16_t lose)
+{
+    uint8_t buf[8][FLOE_TURN_TRANSMIT_MAX];
+    size_t len[8];
+    struct floe_stun_msg msg;
+    struct floe_addr to;
+    long l;
+    int k = 0, i;
+
+    while (k < 8 && (l = floe_turn_poll_transmit(c->t, n->now, buf[k], sizeof(buf[k]), &to)) > 0)
+        len[k++] = (size_t)l;
+    n->now += rtt;
+    for (i = 0; i < k; i++) {
+        if (floe_stun_decode(&msg, buf[i], len[i]) == 0 && msg.method == lose &&
+            msg.cls == FLOE_STUN_REQUEST) {
+            net_count(c, n->now, buf[i], len[i]);
+            continue;
+        }
+        net_to_server(n, c, buf[i], len[i]);
+    }
+    floe_turn_handle_timeout(c->t, n->now);
+    return k;
+}
+
+/* Flights (at most 20) until c is allocated. */
+static int net_flights_to_allocated(struct net *n, struct net_client *c, uint16_t lose_first)
+{
+    int flights = 0;
+
+    while (floe_turn_get_state(c->t) != FLOE_TURN_ALLOCATED && flights < 20) {
+        if (net_flight(n, c, FLOE_MS(40), flights == 1 ? lose_first : 0) == 0 &&
+            floe_turn_poll_timeout(c->t) > n->now)
+            n->now = floe_turn_poll_timeout(c->t);
+        flights++;
+    }
+    return flights;
+}
+
+/*
+ * Back on the 5-tuple of an allocation the server still holds (437): the deletion and the
+ * new Allocate go in one flight (two round trips in all, was three). The deletion is sent
+ * once: if it is lost, the Allocate meets a second 437 and the deletion is made alone.
+ */
+static void test_reset_back_pipelined_delete(void)
+{
+    struct net n;
+    struct net_client *c;
+    struct floe_addr home;
+    int lost;
+
+    for (lost = 0; lost < 2; lost++) {
+        net_init(&n, NULL);
+        c = net_allocated(&n, "secret");
+        REQUIRE(c);
+        home = c->addr;
+        c->addr = floe_addr_v4(198, 51, 100, 99, 50000);
+        CHECK_EQ(floe_turn_reset(c->t, n.now), 0);
+        net_pump(&n);
+        c->addr = home;
+        CHECK_EQ(floe_turn_reset(c->t, n.now), 0);
+        memset(c->by_method, 0, sizeof(c->by_method));
+        if (!lost) {
+            CHECK_EQ(net_flights_to_allocated(&n, c, 0), 2);
+            CHECK_EQ(c->codes_seen[437], 1);
+            CHECK_EQ(c->by_method[FLOE_STUN_REFRESH], 1);
+        } else {
+            CHECK(net_flights_to_allocated(&n, c, FLOE_STUN_REFRESH) <= 4);
+            CHECK_EQ(c->codes_seen[437], 2);
+        }
+        CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+        net_run(&n, FLOE_SEC(2)); /* no late deletion or retransmission undoes it */
+        CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+        CHECK_EQ(count_events(c, FLOE_TURN_EV_ALLOCATION_LOST), 0);
+        n.peer_len = 0;
+        client_send(&n, c, &peer_addr, "home");
+        CHECK(peer_got(&n, "home"));
+        net_free(&n);
+    }
+}
+
 static void rest_secret(struct floe_relay_config *cfg)
 {
     cfg->n_users = 0;
@@ -1073,6 +1158,74 @@ static void test_lossy_allocate(void)
     floe_turn_get_stats(c->t, &st);
     CHECK(st.retransmits >= 2);
     CHECK_EQ(count_events(c, FLOE_TURN_EV_ERROR), 0);
+    net_free(&n);
+}
+
+/* Hand c's pending requests to the server one by one, each answered `rtt` after it was sent. */
+static void net_exchange_after(struct net *n, struct net_client *c, floe_time rtt)
+{
+    uint8_t buf[FLOE_TURN_TRANSMIT_MAX];
+    struct floe_addr to;
+    long len;
+    int guard = 0;
+
+    while ((len = floe_turn_poll_transmit(c->t, n->now, buf, sizeof(buf), &to)) > 0 &&
+           guard++ < 16) {
+        n->now += rtt;
+        net_to_server(n, c, buf, (size_t)len);
+    }
+    while (c->n_evs < NET_MAX_EVENTS && floe_turn_poll_event(c->t, &c->evs[c->n_evs]) == 1)
+        c->n_evs++;
+}
+
+/* The retransmission timeout of the request c sends now (the server does not answer). */
+static floe_time net_first_rto(struct net *n, struct net_client *c)
+{
+    uint8_t buf[FLOE_TURN_TRANSMIT_MAX];
+    struct floe_addr to;
+    floe_time sent = n->now;
+
+    n->server_down = true;
+    CHECK_EQ(floe_turn_refresh(c->t, n->now), 0);
+    CHECK(floe_turn_poll_transmit(c->t, n->now, buf, sizeof(buf), &to) > 0);
+    n->server_down = false;
+    return floe_turn_poll_timeout(c->t) - sent;
+}
+
+/*
+ * RFC 8489 section 6.2.1: with rto_min set, the RTO follows the server's measured RTT
+ * (40 ms here: SRTT + 4 RTTVAR), not the configured 1 s; an answer to a retransmitted
+ * request gives no sample (Karn's rule).
+ */
+static void test_rto_from_rtt(void)
+{
+    struct floe_turn_config cfg;
+    struct net n;
+    struct net_client *c;
+    floe_time rto;
+    int i;
+
+    net_init(&n, NULL);
+    client_config(&cfg, "alice", "secret");
+    cfg.rto_min = FLOE_MS(10);
+    c = net_add(&n, &cfg);
+    REQUIRE(c);
+    CHECK_EQ(floe_turn_allocate(c->t, n.now), 0);
+    net_exchange_after(&n, c, FLOE_MS(40));
+    REQUIRE(floe_turn_get_state(c->t) == FLOE_TURN_ALLOCATED);
+    for (i = 0; i < 4; i++) {
+        CHECK_EQ(floe_turn_refresh(c->t, n.now), 0);
+        net_exchange_after(&n, c, FLOE_MS(40));
+    }
+    rto = net_first_rto(&n, c);
+    CHECK(rto > FLOE_MS(40) && rto < FLOE_MS(100));
+    /* Retransmitted once, answered 900 ms after the first send: no sample of 900 ms. */
+    n.now += rto;
+    floe_turn_handle_timeout(c->t, n.now);
+    n.now += FLOE_MS(900) - rto;
+    net_pump(&n);
+    CHECK(floe_turn_get_state(c->t) == FLOE_TURN_ALLOCATED);
+    CHECK(net_first_rto(&n, c) == rto);
     net_free(&n);
 }
 
@@ -1388,10 +1541,12 @@ int main(void)
     FLOE_RUN(test_relay_restart);
     FLOE_RUN(test_close_and_reset);
     FLOE_RUN(test_reset_back_to_stale_allocation);
+    FLOE_RUN(test_reset_back_pipelined_delete);
     FLOE_RUN(test_rest_credentials);
     FLOE_RUN(test_credentials_kept_for_allocation);
     FLOE_RUN(test_ipv6);
     FLOE_RUN(test_lossy_allocate);
+    FLOE_RUN(test_rto_from_rtt);
     FLOE_RUN(test_garbage);
     FLOE_RUN(test_api_misuse);
     FLOE_RUN(test_max_peers_and_small_buffer);
