@@ -538,11 +538,13 @@ static void portald_dispatch(struct portald *d, const struct epoll_event *ev, fl
         portald_udp_read(d, d->udp6_fd, now);
         return;
     case PORTALD_TAG_NOTIFY:
-        portald_push_changes(d); /* also takes the device messages (route.c) */
+        portald_push_notified(d); /* the device messages (route.c), changes if notified */
         return;
     }
-    if (ev->data.u64 >= PORTALD_TAG_MAX && !((struct portald_conn *)ev->data.ptr)->dead)
+    if (ev->data.u64 >= PORTALD_TAG_MAX && !((struct portald_conn *)ev->data.ptr)->dead) {
         portald_conn_ready(d, ev->data.ptr, ev->events, now);
+        portald_push_notified(d); /* what its statements read off the store's socket */
+    }
 }
 
 static int portald_loop(struct portald *d)
@@ -563,6 +565,7 @@ static int portald_loop(struct portald *d)
         for (int i = 0; i < n; i++)
             portald_dispatch(d, &evs[i], now);
         portald_periodic(d, now);
+        portald_push_notified(d); /* the periodic statements may have read some too */
         portald_conns_sweep(d);
     }
     return 0;

@@ -153,6 +153,13 @@ int portald_push_load_relays(struct portald *d);
 void portald_push_relays(struct portald *d);
 /* push.c: catch up with the changes table and push what changed to the local devices. */
 void portald_push_changes(struct portald *d);
+/*
+ * push.c: the notifications read so far (device messages delivered; a catch-up with the
+ * changes table when it was notified). Called on the notification socket's input and after
+ * every round of events: a statement on the store's connection may have read notifications
+ * off its socket, which epoll then no longer reports.
+ */
+void portald_push_notified(struct portald *d);
 /* push.c: the relays part of init / relays_presence for device sid into relays[]. */
 uint32_t portald_push_relay_list(struct portald *d, const char *sid,
                                  struct floe_portal_relay *relays, uint32_t cap);
