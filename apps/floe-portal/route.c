@@ -98,30 +98,24 @@ static void portald_authz_failed(struct portald *d, struct portald_conn *c, cons
     (void)portald_send_msg(d, c);
 }
 
-/* An online gateway of site: one the client named as connected already, else a random one. */
+/*
+ * An online gateway of site: one the client named as connected already, else one drawn at
+ * random (the store's index: a few one-row lookups, not every gateway of the site).
+ */
 static int portald_pick_gateway(struct portald *d, int64_t site,
                                 const struct floe_portal_request_authorization *req,
                                 struct floe_store_device *out)
 {
-    struct floe_store_device *gws = NULL;
-    size_t n = 0, pick;
-    uint32_t r = 0;
+    int64_t prefer[FLOE_PORTAL_PEERS_MAX];
+    size_t n = 0;
+    uint64_t r = 0;
 
-    if (floe_store_gateways_online(d->store, site, portald_wall(), PORTALD_PRESENCE_TTL, &gws, &n) <
-            0 ||
-        n == 0) {
-        free(gws);
-        return FLOE_ERR_NOT_FOUND;
-    }
+    for (uint32_t j = 0; j < req->n_gateways && n < FLOE_PORTAL_PEERS_MAX; j++)
+        if ((prefer[n] = portald_id_parse(req->gateway_ids[j])) != 0)
+            n++;
     (void)floe_rng_fill(&d->rng, (uint8_t *)&r, sizeof(r));
-    pick = r % n;
-    for (size_t i = 0; i < n; i++)
-        for (uint32_t j = 0; j < req->n_gateways; j++)
-            if (portald_id_parse(req->gateway_ids[j]) == gws[i].id)
-                pick = i;
-    *out = gws[pick];
-    free(gws);
-    return 0;
+    return floe_store_gateway_pick(d->store, site, portald_wall(), PORTALD_PRESENCE_TTL, prefer, n,
+                                   r, out);
 }
 
 static bool portald_authz_grow(struct portald_conn *c)
@@ -240,7 +234,7 @@ static void portald_request_authorization(struct portald *d, struct portald_conn
     int64_t rid = portald_id_parse(req.resource_id);
     struct floe_store_resource sr;
     struct floe_store_device gw;
-    int allowed;
+    int allowed, rc;
 
     d->stats.authorizations_requested++;
     if (!rid || floe_store_resource_get(d->store, rid, &sr) < 0) {
@@ -254,7 +248,10 @@ static void portald_request_authorization(struct portald *d, struct portald_conn
         portald_authz_failed(d, c, req.resource_id, "forbidden");
         return;
     }
-    if (portald_pick_gateway(d, sr.site_id, &req, &gw) < 0) {
+    rc = portald_pick_gateway(d, sr.site_id, &req, &gw);
+    if (rc < 0) {
+        if (rc != FLOE_ERR_NOT_FOUND)
+            d->stats.store_errors++;
         portald_authz_failed(d, c, req.resource_id, "offline");
         return;
     }
