@@ -565,7 +565,9 @@ static int portald_loop(struct portald *d)
         for (int i = 0; i < n; i++)
             portald_dispatch(d, &evs[i], now);
         portald_periodic(d, now);
-        portald_push_notified(d); /* the periodic statements may have read some too */
+        portald_route_flush(d); /* this round's candidates for other instances */
+        /* notifications the periodic statements and the flush read off the socket */
+        portald_push_notified(d);
         portald_conns_sweep(d);
     }
     return 0;
@@ -646,6 +648,7 @@ int portald_serve(struct portald *d)
 {
     int rc = d->epfd >= 0 ? portald_loop(d) : FLOE_ERR_STATE;
 
+    portald_route_flush(d);
     while (d->n_conns > 0)
         portald_conn_free(d, d->conns[d->n_conns - 1]);
     floe_io_close(d->listen_fd);

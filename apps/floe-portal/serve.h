@@ -29,6 +29,7 @@
 #define PORTALD_AUTHZ_MAX 1024 /* authorizations a client connection holds at once */
 #define PORTALD_READ_CHUNK 16384
 #define PORTALD_NOTIFY_PREFIX "floe_dev_" /* + instance id: messages for its devices */
+#define PORTALD_OUTQ_MAX 256              /* candidates for other instances sent in one statement */
 
 enum portald_kind {
     PORTALD_KIND_NONE = 0, /* before the upgrade: plain HTTP */
@@ -103,6 +104,10 @@ struct portald {
     floe_time stop_at; /* SIGTERM: stop by then at the latest */
     bool stopping;
     struct portald_stats stats;
+    /* candidates for devices on other instances, sent in one statement per loop round */
+    int64_t out_to[PORTALD_OUTQ_MAX];
+    char *out_payload[PORTALD_OUTQ_MAX];
+    size_t n_out;
     struct floe_portal_msg *msg; /* scratch for decoding and encoding */
     char *out;                   /* scratch JSON, FLOE_PORTAL_JSON_MAX */
 };
@@ -134,6 +139,12 @@ void portald_channel_closed(struct portald *d, struct portald_conn *c);
 
 /* route.c: deliver a Phoenix JSON text to device id, here or through NOTIFY. */
 int portald_deliver(struct portald *d, int64_t device_id, const char *json);
+/*
+ * route.c: send the queued candidates for devices on other instances (one statement for all;
+ * PostgreSQL). The loop calls it after every round of events; a message sent at once through
+ * portald_deliver flushes the queue first, so that a device gets its messages in order.
+ */
+void portald_route_flush(struct portald *d);
 /* route.c: the routed events of a joined device (after the channel checks). */
 void portald_route_message(struct portald *d, struct portald_conn *c);
 /* route.c: a notification for this instance's devices. */

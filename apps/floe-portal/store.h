@@ -371,5 +371,15 @@ int floe_store_notify_fd(const struct floe_store *s);
 int floe_store_poll_notify(struct floe_store *s, struct floe_store_notification *out);
 /* Send payload on channel (pg_notify); on SQLite queue it if this store listens there. */
 int floe_store_notify(struct floe_store *s, const char *channel, const char *payload);
+/*
+ * Messages for devices connected to other instances, in one statement: payloads[i] (a JSON
+ * text of at most FLOE_STORE_PAYLOAD_MAX - 1 bytes) is notified on channel prefix + instance,
+ * the instance the presence row of device to[i] names (heartbeat at most ttl seconds old at
+ * now), in order; devices offline or at instance self are skipped. *sent is how many went out.
+ * PostgreSQL only (SQLite has one instance: INVALID_ARG, as for bad arguments); NOMEM, IO.
+ */
+int floe_store_notify_devices(struct floe_store *s, const int64_t *to, const char *const *payloads,
+                              size_t n, const char *prefix, const char *self, int64_t now,
+                              int64_t ttl, size_t *sent);
 
 #endif

@@ -292,6 +292,61 @@ int floe_store_gateway_pick(struct floe_store *s, int64_t site_id, int64_t now, 
     return rc < 0 ? rc : 0;
 }
 
+/* [[to,payload],...]: the messages as one JSON array (the payloads are JSON texts). */
+static char *store_outbound_json(const int64_t *to, const char *const *payloads, size_t n)
+{
+    size_t cap = 3, len = 0;
+    char *out;
+
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(payloads[i]) + 32;
+    out = malloc(cap);
+    if (!out)
+        return NULL;
+    out[len++] = '[';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s[%lld,%s]", i ? "," : "", (long long)to[i],
+                                payloads[i]);
+    snprintf(out + len, cap - len, "]");
+    return out;
+}
+
+int floe_store_notify_devices(struct floe_store *s, const int64_t *to, const char *const *payloads,
+                              size_t n, const char *prefix, const char *self, int64_t now,
+                              int64_t ttl, size_t *sent)
+{
+    char since[24], *json;
+    struct store_res res;
+    int rc;
+
+    if (sent)
+        *sent = 0;
+    if (s->engine != FLOE_STORE_POSTGRES || !to || !payloads || !prefix || !self || !sent)
+        return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "notify_devices: bad arguments");
+    for (size_t i = 0; i < n; i++)
+        if (!payloads[i] || strlen(payloads[i]) >= FLOE_STORE_PAYLOAD_MAX)
+            return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "notify_devices: bad payload");
+    if (n == 0)
+        return 0;
+    json = store_outbound_json(to, payloads, n);
+    if (!json)
+        return floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
+    /* pg_notify runs after the sort (a volatile target): in the order given */
+    rc = floe__store_exec(
+        s,
+        "SELECT pg_notify($3 || p.instance, m.v->>1) FROM json_array_elements("
+        "$1::json) WITH ORDINALITY AS m(v, i) JOIN presence p ON p.device_id ="
+        " (m.v->>0)::bigint WHERE p.heartbeat_at >= $2 AND p.instance <> $4"
+        " ORDER BY m.i",
+        (const char *const[]){json, floe__store_int_text(since, now - ttl), prefix, self}, 4, &res);
+    free(json);
+    if (rc < 0)
+        return rc;
+    *sent = res.rows;
+    floe__store_res_free(&res);
+    return 0;
+}
+
 int floe_store_presence_instance(struct floe_store *s, int64_t device_id, int64_t now, int64_t ttl,
                                  char instance[FLOE_STORE_INSTANCE_MAX])
 {

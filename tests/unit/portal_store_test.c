@@ -929,6 +929,66 @@ static void test_store_notify(void)
 }
 
 /*
+ * Messages for devices on other instances, in one statement (PostgreSQL): each goes to the
+ * instance its device's presence names, in order and byte for byte; a device offline or on
+ * the sending instance is skipped. SQLite has one instance: refused.
+ */
+static void test_store_notify_devices(void)
+{
+    struct floe_store *a = open_store(), *b = open_store();
+    struct floe_store_device here, there, gone;
+    struct floe_store_notification n;
+    char k[FLOE_STORE_KEY_STRLEN], big[FLOE_STORE_PAYLOAD_MAX + 1];
+    struct owners o;
+    size_t sent = 99;
+
+    REQUIRE(a && b);
+    REQUIRE(make_owners(a, "outq", &o) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(a, &o.gw, k, "there", &there) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(a, &o.gw, k, "here", &here) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(a, &o.gw, k, "gone", &gone) == 0);
+    REQUIRE(floe_store_presence_set(a, there.id, "inst_a", g_now) == 0);
+    REQUIRE(floe_store_presence_set(a, here.id, "inst_b", g_now) == 0);
+    REQUIRE(floe_store_presence_set(a, gone.id, "inst_a", g_now - 1000) == 0);
+    {
+        int64_t to[4] = {there.id, gone.id, here.id, there.id};
+        const char *p[4] = {"{\"to\":1, \"msg\":{\"c\":\"a,b]'\"}}", "{\"gone\":1}", "{\"here\":1}",
+                            "[2]"};
+
+        if (!is_pg()) {
+            CHECK_EQ(floe_store_notify_devices(b, to, p, 4, "dev_", "inst_b", g_now, 30, &sent),
+                     FLOE_ERR_INVALID_ARG);
+            CHECK_EQ(sent, 0);
+            goto out;
+        }
+        CHECK_EQ(floe_store_listen(a, "dev_inst_a"), 0);
+        CHECK_EQ(floe_store_notify_devices(b, to, p, 4, "dev_", "inst_b", g_now, 30, &sent), 0);
+        CHECK_EQ(sent, 2);
+        REQUIRE(wait_notify(a, &n) == 1);
+        CHECK_STR(n.channel, "dev_inst_a");
+        CHECK_STR(n.payload, p[0]);
+        REQUIRE(wait_notify(a, &n) == 1);
+        CHECK_STR(n.payload, "[2]");
+        CHECK_EQ(floe_store_poll_notify(a, &n), 0);
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = 0;
+        p[0] = big;
+        CHECK_EQ(floe_store_notify_devices(b, to, p, 1, "dev_", "inst_b", g_now, 30, &sent),
+                 FLOE_ERR_INVALID_ARG);
+        CHECK_EQ(floe_store_notify_devices(b, to, p, 0, "dev_", "inst_b", g_now, 30, &sent), 0);
+        CHECK_EQ(sent, 0);
+    }
+out:
+    CHECK_EQ(floe_store_site_remove(a, o.site), 0);
+    CHECK_EQ(floe_store_user_remove(a, o.user), 0);
+    floe_store_close(a);
+    floe_store_close(b);
+}
+
+/*
  * PostgreSQL: a connection the server ends (a restart, a failover) is made again on the next
  * call, listens again, and says so in floe_store_reconnects. On SQLite: nothing to lose.
  */
@@ -1062,6 +1122,7 @@ int main(int argc, char **argv)
     FLOE_RUN(test_store_changes);
     FLOE_RUN(test_store_changes_in_commit_order);
     FLOE_RUN(test_store_notify);
+    FLOE_RUN(test_store_notify_devices);
     FLOE_RUN(test_store_reconnect);
     FLOE_RUN(test_store_concurrent_allocation);
     if (g_path[0]) {
