@@ -28,6 +28,7 @@
 #define PORTALD_DEVICE_BUCKETS 4096
 #define PORTALD_AUTHZ_MAX 1024 /* authorizations a client connection holds at once */
 #define PORTALD_READ_CHUNK 16384
+#define PORTALD_FDS_RESERVED 64           /* descriptors besides connections: store, sockets, log */
 #define PORTALD_NOTIFY_PREFIX "floe_dev_" /* + instance id: messages for its devices */
 #define PORTALD_OUTQ_MAX 256              /* candidates for other instances sent in one statement */
 
@@ -86,6 +87,7 @@ struct portald {
     struct ssl_ctx_st *tls;
     struct floe_rng rng;
     int epfd, listen_fd, signal_fd, udp_fd, udp6_fd, notify_fd;
+    int spare_fd;                /* held to accept-and-close when out of file descriptors */
     struct portald_conn **conns; /* by slot; fd-independent */
     size_t n_conns, cap_conns, n_dead;
     floe_time next_due; /* the earliest connection deadline */
