@@ -92,6 +92,44 @@ static long rss_kib(long pid)
     return kib;
 }
 
+/* CPU time (user + system) of pid in seconds (0 if unknown): /proc/PID/stat fields 14, 15. */
+static double cpu_secs(long pid)
+{
+    char path[64], line[1024], *p;
+    unsigned long long ut = 0, st = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    f = fopen(path, "r");
+    if (!f)
+        return 0;
+    p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+    fclose(f);
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The portals' CPU seconds, and this program's own. */
+static double cpu_portals(void)
+{
+    double sum = 0;
+
+    for (unsigned i = 0; i < L.n_pids; i++)
+        sum += cpu_secs(L.pid[i]);
+    return sum;
+}
+
+static double cpu_self(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru) < 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static long rss_total(void)
 {
     long sum = 0;
@@ -392,6 +430,7 @@ static void candidates_run(void)
 {
     floe_time t0 = floe_io_now(), dur = FLOE_SEC(L.seconds), end;
     unsigned next = L.gateways;
+    double portal_cpu = cpu_portals(), self_cpu = cpu_self();
 
     while (floe_io_now() - t0 < dur) {
         uint64_t due = (uint64_t)(secs(floe_io_now() - t0) * L.rate);
@@ -413,6 +452,13 @@ static void candidates_run(void)
            (unsigned long long)L.n_sent, (unsigned long long)L.n_got,
            (double)L.n_got / secs(end - t0), L.n_got ? L.lat_ms[L.n_got / 2] : 0.0,
            L.n_got ? L.lat_ms[(L.n_got * 99) / 100] : 0.0);
+    /* CPU per message: what the machine's load does not change (the rates above it does) */
+    if (L.n_got && L.n_pids)
+        printf("cpu: portals %.1f us per message relayed (%.0f msg/s per core), portal_load "
+               "%.1f us\n",
+               (cpu_portals() - portal_cpu) * 1e6 / (double)L.n_got,
+               cpu_portals() > portal_cpu ? (double)L.n_got / (cpu_portals() - portal_cpu) : 0.0,
+               (cpu_self() - self_cpu) * 1e6 / (double)L.n_got);
     if (L.n_got * 100 < L.n_sent * 99)
         DIE("%llu of %llu candidate messages were not delivered",
             (unsigned long long)(L.n_sent - L.n_got), (unsigned long long)L.n_sent);
