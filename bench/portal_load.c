@@ -344,6 +344,7 @@ static void connect_all(void)
 {
     floe_time t0 = floe_io_now(), limit = FLOE_SEC(60) + (floe_time)L.n * FLOE_MS(20);
     long before = rss_total();
+    double cpu0 = cpu_portals();
     unsigned next = 0;
 
     while (L.joined + L.lost < L.n) {
@@ -356,8 +357,10 @@ static void connect_all(void)
         if (floe_io_now() - t0 > limit)
             DIE("only %u of %u devices joined within %.0f s", L.joined, L.n, secs(limit));
     }
-    printf("joined: %u devices (%u clients, %u gateways) on %u instance(s) in %.2f s\n", L.joined,
-           L.n - L.gateways, L.gateways, L.n_portals, secs(floe_io_now() - t0));
+    printf("joined: %u devices (%u clients, %u gateways) on %u instance(s) in %.2f s (portal CPU "
+           "%.0f us per join)\n",
+           L.joined, L.n - L.gateways, L.gateways, L.n_portals, secs(floe_io_now() - t0),
+           (cpu_portals() - cpu0) * 1e6 / L.n);
     if (L.n_pids) {
         long after;
 
@@ -373,6 +376,7 @@ static void authorize_all(void)
 {
     floe_time t0 = floe_io_now(), limit = FLOE_SEC(60) + (floe_time)L.n * FLOE_MS(20);
     unsigned clients = L.n - L.gateways, sent = 0, next = L.gateways;
+    double cpu0 = cpu_portals();
 
     while (L.authorized + L.authz_failed < clients) {
         /* a refused request is asked again on the next pass over the clients */
@@ -395,8 +399,9 @@ static void authorize_all(void)
             DIE("only %u of %u clients authorized within %.0f s", L.authorized, clients,
                 secs(limit));
     }
-    printf("authorized: %u clients in %.2f s (%u refused)\n", L.authorized,
-           secs(floe_io_now() - t0), L.authz_failed);
+    printf("authorized: %u clients in %.2f s (%u refused; portal CPU %.0f us per client)\n",
+           L.authorized, secs(floe_io_now() - t0), L.authz_failed,
+           (cpu_portals() - cpu0) * 1e6 / clients);
     if (!L.authorized)
         DIE("no client was authorized for resource %s", L.resource);
 }

@@ -38,7 +38,11 @@ trap cleanup EXIT
 # The open-files limit for a program holding thousands of sockets: as root raised to 1048576,
 # otherwise to the hard limit (10,000 devices need about 10,100 in portal_load and in the portal).
 nofile() {
-    ulimit -Hn 1048576 2>/dev/null && ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+    if ulimit -Hn 1048576 2>/dev/null; then
+        ulimit -n 1048576
+    else
+        ulimit -n "$(ulimit -Hn)"
+    fi
 }
 
 free_port() {
