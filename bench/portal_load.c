@@ -35,7 +35,8 @@
 #include "floe_io.h"
 
 #define LOAD_PORTALS_MAX 2
-#define LOAD_INFLIGHT 256 /* connections or authorizations under way at once */
+#define LOAD_INFLIGHT 256     /* connections or authorizations under way at once */
+#define LOAD_PER_SOURCE 16000 /* devices per source address by default */
 
 struct dev {
     int fd;
@@ -485,7 +486,8 @@ static void usage(FILE *f)
             "  --gateways G         of which gateways (default N/2)\n"
             "  --seconds S          candidate load duration (default 10)\n"
             "  --rate R             candidate messages per second sent (default 5000)\n"
-            "  --sources K          source addresses 127.0.0.1..K (default 4)\n");
+            "  --sources K          source addresses 127.0.0.1..K (default 4, or one per\n"
+            "                       16,000 devices when more: ports per address and portal)\n");
 }
 
 static unsigned parse_u(const char *v, unsigned lo, unsigned hi, const char *what)
@@ -512,7 +514,7 @@ static void parse_args(int argc, char **argv)
     L.n = 10000;
     L.seconds = 10;
     L.rate = 5000;
-    L.sources = 4;
+    L.sources = 0;
     L.gateways = 0;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (o == 'h') {
@@ -547,6 +549,12 @@ static void parse_args(int argc, char **argv)
     }
     if (!L.gateways)
         L.gateways = L.n / 2;
+    if (!L.sources) /* about 28,000 ephemeral ports per source address and destination */
+        L.sources = L.n / LOAD_PER_SOURCE + 1 > 4 ? L.n / LOAD_PER_SOURCE + 1 : 4;
+    if (L.sources > 254) {
+        fprintf(stderr, "portal_load: %u devices need more than 254 source addresses\n", L.n);
+        exit(2);
+    }
     if (L.gateways >= L.n) {
         fprintf(stderr, "portal_load: --gateways must be fewer than --devices\n");
         exit(2);
