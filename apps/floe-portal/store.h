@@ -328,7 +328,8 @@ int floe_store_gateways_online(struct floe_store *s, int64_t site_id, int64_t no
  * client is connected to already), else the first online gateway at or after a point drawn
  * from r in the range of the site's gateway ids, wrapping around (a gateway that died is not
  * online: the client gets another). Indexed lookups of one row each, whatever the number of
- * gateways (floe_store_gateways_online reads them all). NOT_FOUND when none is online.
+ * online gateways (floe_store_gateways_online reads them all; only a run of the site's
+ * offline gateways after the point is walked). NOT_FOUND when none is online.
  */
 int floe_store_gateway_pick(struct floe_store *s, int64_t site_id, int64_t now, int64_t ttl,
                             const int64_t *prefer, size_t n_prefer, uint64_t r,

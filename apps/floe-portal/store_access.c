@@ -262,11 +262,18 @@ static int store_gateway_from(struct floe_store *s, const char *const *p, uint64
     if (lo <= 0 || hi < lo)
         return 0;
     floe__store_int_text(start, lo + (int64_t)(r % (uint64_t)(hi - lo + 1)));
-    rc = store_gateway_one(s, STORE_ONLINE_GATEWAY " AND d.id >= $3 ORDER BY d.id LIMIT 1", q, out);
+    /* the bound on both sides of the join: PostgreSQL's merge join starts both index scans at
+     * the point (it does not carry d.id's bound over to pr.device_id) */
+    rc = store_gateway_one(s,
+                           STORE_ONLINE_GATEWAY " AND d.id >= $3 AND pr.device_id >= $3"
+                                                " ORDER BY d.id LIMIT 1",
+                           q, out);
     if (rc != 0)
         return rc;
-    return store_gateway_one(s, STORE_ONLINE_GATEWAY " AND d.id < $3 ORDER BY d.id LIMIT 1", q,
-                             out);
+    return store_gateway_one(s,
+                             STORE_ONLINE_GATEWAY " AND d.id < $3 AND pr.device_id < $3"
+                                                  " ORDER BY d.id LIMIT 1",
+                             q, out);
 }
 
 int floe_store_gateway_pick(struct floe_store *s, int64_t site_id, int64_t now, int64_t ttl,
