@@ -227,7 +227,6 @@ static int portald_conn_new(struct portald *d, int fd, const struct floe_addr *p
     return 0;
 }
 
-/* Accept one connection: false when the queue is empty. */
 /*
  * Out of file descriptors (EMFILE, ENFILE): the pending connection would stay in the backlog
  * and keep the listening socket readable, a busy loop. Give up the spare descriptor, accept
@@ -249,6 +248,7 @@ static bool portald_accept_shed(struct portald *d)
     return fd >= 0;
 }
 
+/* Accept one connection: false when the queue is empty. */
 static bool portald_accept_one(struct portald *d, floe_time now)
 {
     struct sockaddr_storage ss;
