@@ -7,7 +7,8 @@
 /* name, type, help, field */
 #define PORTALD_METRICS(X)                                                                         \
     X(connections_accepted_total, counter, "TCP connections accepted", connections_accepted)       \
-    X(connections_refused_limit_total, counter, "connections closed at --max-connections",         \
+    X(connections_refused_limit_total, counter,                                                    \
+      "connections closed at --max-connections or the open-files limit",                           \
       connections_refused_limit)                                                                   \
     X(connections_refused_rate_total, counter, "connections closed by --addr-rate",                \
       connections_refused_rate)                                                                    \

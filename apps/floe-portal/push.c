@@ -319,13 +319,13 @@ static bool portald_push_notifications(struct portald *d)
     return changes;
 }
 
-void portald_push_changes(struct portald *d)
+/* Read the changes table since the last change applied and push what changed. */
+static void portald_push_catch_up(struct portald *d)
 {
     struct floe_store_change *ch = NULL;
     size_t n = 0;
     bool relays = false, resources = false;
 
-    (void)portald_push_notifications(d);
     if (floe_store_changes_since(d->store, d->last_change, &ch, &n, 256) < 0) {
         d->stats.store_errors++;
         return;
@@ -344,4 +344,19 @@ void portald_push_changes(struct portald *d)
     for (size_t i = 0; resources && i < d->n_conns; i++)
         if (d->conns[i]->joined && !d->conns[i]->dead && d->conns[i]->kind == PORTALD_KIND_CLIENT)
             portald_push_resync(d, d->conns[i]);
+}
+
+void portald_push_changes(struct portald *d)
+{
+    (void)portald_push_notifications(d);
+    portald_push_catch_up(d);
+    portald_push_notified(d); /* what arrived while the catch-up's statements ran */
+}
+
+void portald_push_notified(struct portald *d)
+{
+    /* a catch-up runs statements, during which more notifications may be read: again, up to a
+     * bound (the periodic poll takes the rest) */
+    for (int round = 0; round < 4 && portald_push_notifications(d); round++)
+        portald_push_catch_up(d);
 }

@@ -9,7 +9,10 @@
  * floe_dev_<instance> with the payload {"to":DEVICE,"msg":PHOENIX_JSON} or, for the gateway's
  * acknowledgement of an authorization, {"to":CLIENT,"ack":AUTHORIZATION_ID}. The client's
  * authorization_created is prepared on the client's instance when the request arrives and
- * sent when the acknowledgement comes back.
+ * sent when the acknowledgement comes back. Candidates and invalidations for other instances
+ * are queued and sent together after each round of events: one statement finds the devices'
+ * instances and notifies them all (two round trips per message to the database were the
+ * limit of cross-instance traffic).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -22,10 +25,28 @@
 
 /* -------------------------------------------------------------------- delivery */
 
+void portald_route_flush(struct portald *d)
+{
+    size_t sent = 0;
+
+    if (d->n_out == 0)
+        return;
+    if (floe_store_notify_devices(d->store, d->out_to, (const char *const *)d->out_payload,
+                                  d->n_out, PORTALD_NOTIFY_PREFIX, d->opts.instance, portald_wall(),
+                                  PORTALD_PRESENCE_TTL, &sent) < 0)
+        d->stats.store_errors++;
+    d->stats.notifies_out += sent;
+    d->stats.undeliverable += d->n_out - sent;
+    for (size_t i = 0; i < d->n_out; i++)
+        free(d->out_payload[i]);
+    d->n_out = 0;
+}
+
 static int portald_notify_device(struct portald *d, int64_t device_id, const char *payload)
 {
     char instance[FLOE_STORE_INSTANCE_MAX], channel[FLOE_STORE_INSTANCE_MAX + 16];
 
+    portald_route_flush(d); /* what was queued for it goes first */
     if (floe_store_engine_of(d->store) != FLOE_STORE_POSTGRES ||
         floe_store_presence_instance(d->store, device_id, portald_wall(), PORTALD_PRESENCE_TTL,
                                      instance) < 0 ||
@@ -42,26 +63,48 @@ static int portald_notify_device(struct portald *d, int64_t device_id, const cha
     return 0;
 }
 
-int portald_deliver(struct portald *d, int64_t device_id, const char *json)
+/*
+ * Deliver json to device_id: at once to a connection here; otherwise at once through NOTIFY
+ * (its outcome returned), or, later, queued for the next portald_route_flush (0: queued).
+ */
+static int portald_deliver_to(struct portald *d, int64_t device_id, const char *json, bool later)
 {
     struct portald_conn *c = portald_device_conn(d, device_id);
     char *payload;
-    int rc;
+    int rc = 0;
 
     if (c && !c->dead)
         return portald_send_json(d, c, json, strlen(json));
+    if (later && floe_store_engine_of(d->store) != FLOE_STORE_POSTGRES) {
+        d->stats.undeliverable++;
+        return FLOE_ERR_NOT_FOUND;
+    }
     payload = malloc(strlen(json) + 64);
     if (!payload)
         return FLOE_ERR_NOMEM;
     sprintf(payload, "{\"to\":%lld,\"msg\":%s}", (long long)device_id, json);
-    rc = strlen(payload) < FLOE_STORE_PAYLOAD_MAX ? portald_notify_device(d, device_id, payload)
-                                                  : FLOE_ERR_BUFFER_TOO_SMALL;
+    if (strlen(payload) >= FLOE_STORE_PAYLOAD_MAX) {
+        rc = FLOE_ERR_BUFFER_TOO_SMALL;
+    } else if (later) {
+        if (d->n_out == PORTALD_OUTQ_MAX)
+            portald_route_flush(d);
+        d->out_to[d->n_out] = device_id;
+        d->out_payload[d->n_out++] = payload;
+        return 0;
+    } else {
+        rc = portald_notify_device(d, device_id, payload);
+    }
     free(payload);
     return rc;
 }
 
-/* Encode d->msg and deliver it to device_id. */
-static int portald_deliver_msg(struct portald *d, int64_t device_id)
+int portald_deliver(struct portald *d, int64_t device_id, const char *json)
+{
+    return portald_deliver_to(d, device_id, json, false);
+}
+
+/* Encode d->msg and deliver it to device_id (later: queued for another instance). */
+static int portald_deliver_msg(struct portald *d, int64_t device_id, bool later)
 {
     long n = floe_portal_msg_encode(d->msg, d->out, FLOE_PORTAL_JSON_MAX);
 
@@ -70,7 +113,7 @@ static int portald_deliver_msg(struct portald *d, int64_t device_id)
                     floe_strerror((int)n));
         return (int)n;
     }
-    return portald_deliver(d, device_id, d->out);
+    return portald_deliver_to(d, device_id, d->out, later);
 }
 
 /* ----------------------------------------------------------- authorizations */
@@ -98,30 +141,24 @@ static void portald_authz_failed(struct portald *d, struct portald_conn *c, cons
     (void)portald_send_msg(d, c);
 }
 
-/* An online gateway of site: one the client named as connected already, else a random one. */
+/*
+ * An online gateway of site: one the client named as connected already, else one drawn at
+ * random (the store's index: a few one-row lookups, not every gateway of the site).
+ */
 static int portald_pick_gateway(struct portald *d, int64_t site,
                                 const struct floe_portal_request_authorization *req,
                                 struct floe_store_device *out)
 {
-    struct floe_store_device *gws = NULL;
-    size_t n = 0, pick;
-    uint32_t r = 0;
+    int64_t prefer[FLOE_PORTAL_PEERS_MAX];
+    size_t n = 0;
+    uint64_t r = 0;
 
-    if (floe_store_gateways_online(d->store, site, portald_wall(), PORTALD_PRESENCE_TTL, &gws, &n) <
-            0 ||
-        n == 0) {
-        free(gws);
-        return FLOE_ERR_NOT_FOUND;
-    }
+    for (uint32_t j = 0; j < req->n_gateways && n < FLOE_PORTAL_PEERS_MAX; j++)
+        if ((prefer[n] = portald_id_parse(req->gateway_ids[j])) != 0)
+            n++;
     (void)floe_rng_fill(&d->rng, (uint8_t *)&r, sizeof(r));
-    pick = r % n;
-    for (size_t i = 0; i < n; i++)
-        for (uint32_t j = 0; j < req->n_gateways; j++)
-            if (portald_id_parse(req->gateway_ids[j]) == gws[i].id)
-                pick = i;
-    *out = gws[pick];
-    free(gws);
-    return 0;
+    return floe_store_gateway_pick(d->store, site, portald_wall(), PORTALD_PRESENCE_TTL, prefer, n,
+                                   r, out);
 }
 
 static bool portald_authz_grow(struct portald_conn *c)
@@ -224,7 +261,7 @@ static void portald_authorize(struct portald *d, struct portald_conn *c,
     created = portald_build_created(d, resource_id, gw, &s);
     portald_build_create(d, c, &res, &s, a.id, (uint64_t)a.expires_at);
     floe_wipe(&s, sizeof(s));
-    if (!created || portald_deliver_msg(d, gw->id) < 0) {
+    if (!created || portald_deliver_msg(d, gw->id, false) < 0) {
         free(created);
         portald_authz_failed(d, c, resource_id, "offline");
         return;
@@ -240,7 +277,7 @@ static void portald_request_authorization(struct portald *d, struct portald_conn
     int64_t rid = portald_id_parse(req.resource_id);
     struct floe_store_resource sr;
     struct floe_store_device gw;
-    int allowed;
+    int allowed, rc;
 
     d->stats.authorizations_requested++;
     if (!rid || floe_store_resource_get(d->store, rid, &sr) < 0) {
@@ -254,7 +291,10 @@ static void portald_request_authorization(struct portald *d, struct portald_conn
         portald_authz_failed(d, c, req.resource_id, "forbidden");
         return;
     }
-    if (portald_pick_gateway(d, sr.site_id, &req, &gw) < 0) {
+    rc = portald_pick_gateway(d, sr.site_id, &req, &gw);
+    if (rc < 0) {
+        if (rc != FLOE_ERR_NOT_FOUND)
+            d->stats.store_errors++;
         portald_authz_failed(d, c, req.resource_id, "offline");
         return;
     }
@@ -316,7 +356,7 @@ void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t res
         d->msg->topic = FLOE_PORTAL_TOPIC_GATEWAY;
         snprintf(d->msg->u.access.client_id, FLOE_PORTAL_ID_MAX, "%s", c->sid);
         snprintf(d->msg->u.access.resource_id, FLOE_PORTAL_ID_MAX, "%lld", (long long)resource_id);
-        (void)portald_deliver_msg(d, a.gateway_id);
+        (void)portald_deliver_msg(d, a.gateway_id, false);
         portald_log(d, FLOE_LOG_INFO, "client %s lost resource %lld: gateway %lld told", c->sid,
                     (long long)resource_id, (long long)a.gateway_id);
     }
@@ -344,7 +384,7 @@ static void portald_relay_cands(struct portald *d, const struct portald_conn *fr
     d->msg->u.cands.n_ids = 1;
     snprintf(d->msg->u.cands.ids[0], FLOE_PORTAL_ID_MAX, "%s", from->sid);
     d->msg->u.cands.n_skipped = 0;
-    if (portald_deliver_msg(d, to) == 0) {
+    if (portald_deliver_msg(d, to, true) == 0) {
         if (type == FLOE_PORTAL_MSG_ICE_CANDIDATES)
             d->stats.candidates_relayed++;
         else

@@ -1,6 +1,7 @@
 /* floe-portal's event loop: sockets, connections, timers and signals (serve.h). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -225,6 +227,27 @@ static int portald_conn_new(struct portald *d, int fd, const struct floe_addr *p
     return 0;
 }
 
+/*
+ * Out of file descriptors (EMFILE, ENFILE): the pending connection would stay in the backlog
+ * and keep the listening socket readable, a busy loop. Give up the spare descriptor, accept
+ * the connection and close it at once (counted as refused at the limit), take the spare back.
+ */
+static bool portald_accept_shed(struct portald *d)
+{
+    int fd;
+
+    if (d->spare_fd < 0)
+        return false;
+    close(d->spare_fd);
+    fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        d->stats.connections_refused_limit++;
+    }
+    d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd >= 0;
+}
+
 /* Accept one connection: false when the queue is empty. */
 static bool portald_accept_one(struct portald *d, floe_time now)
 {
@@ -234,6 +257,8 @@ static bool portald_accept_one(struct portald *d, floe_time now)
     int one = 1,
         fd = accept4(d->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+        return portald_accept_shed(d);
     if (fd < 0)
         return errno == EINTR || errno == ECONNABORTED;
     (void)floe_io_addr_from_sockaddr(&peer, (struct sockaddr *)&ss, len);
@@ -538,11 +563,13 @@ static void portald_dispatch(struct portald *d, const struct epoll_event *ev, fl
         portald_udp_read(d, d->udp6_fd, now);
         return;
     case PORTALD_TAG_NOTIFY:
-        portald_push_changes(d); /* also takes the device messages (route.c) */
+        portald_push_notified(d); /* the device messages (route.c), changes if notified */
         return;
     }
-    if (ev->data.u64 >= PORTALD_TAG_MAX && !((struct portald_conn *)ev->data.ptr)->dead)
+    if (ev->data.u64 >= PORTALD_TAG_MAX && !((struct portald_conn *)ev->data.ptr)->dead) {
         portald_conn_ready(d, ev->data.ptr, ev->events, now);
+        portald_push_notified(d); /* what its statements read off the store's socket */
+    }
 }
 
 static int portald_loop(struct portald *d)
@@ -563,6 +590,9 @@ static int portald_loop(struct portald *d)
         for (int i = 0; i < n; i++)
             portald_dispatch(d, &evs[i], now);
         portald_periodic(d, now);
+        portald_route_flush(d); /* this round's candidates for other instances */
+        /* notifications the periodic statements and the flush read off the socket */
+        portald_push_notified(d);
         portald_conns_sweep(d);
     }
     return 0;
@@ -626,9 +656,35 @@ static int portald_sockets_open(struct portald *d)
     return 0;
 }
 
+/*
+ * Raise the open-files limit to what --max-connections needs (up to the hard limit); say so
+ * when the hard limit is lower: the connections past it are accepted and closed.
+ */
+static void portald_nofile_raise(struct portald *d)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)d->opts.max_connections + PORTALD_FDS_RESERVED;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < want)
+        portald_log(d, FLOE_LOG_WARN,
+                    "open files limit %llu: about %llu connections at most (--max-connections "
+                    "%u); raise it (LimitNOFILE, ulimit -n)",
+                    (unsigned long long)rl.rlim_cur,
+                    (unsigned long long)(rl.rlim_cur > PORTALD_FDS_RESERVED
+                                             ? rl.rlim_cur - PORTALD_FDS_RESERVED
+                                             : 0),
+                    d->opts.max_connections);
+}
+
 int portald_serve_start(struct portald *d)
 {
     d->listen_fd = d->signal_fd = d->udp_fd = d->udp6_fd = d->notify_fd = d->epfd = -1;
+    portald_nofile_raise(d);
+    d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     d->next_due = FLOE_TIME_NEVER;
     d->cap_conns = d->opts.max_connections;
     d->conns = calloc(d->cap_conns, sizeof(*d->conns));
@@ -643,6 +699,7 @@ int portald_serve(struct portald *d)
 {
     int rc = d->epfd >= 0 ? portald_loop(d) : FLOE_ERR_STATE;
 
+    portald_route_flush(d);
     while (d->n_conns > 0)
         portald_conn_free(d, d->conns[d->n_conns - 1]);
     floe_io_close(d->listen_fd);
@@ -650,6 +707,7 @@ int portald_serve(struct portald *d)
     floe_io_close(d->udp_fd);
     floe_io_close(d->udp6_fd);
     floe_io_close(d->epfd);
+    floe_io_close(d->spare_fd);
     free(d->conns);
     free(d->msg);
     free(d->out);

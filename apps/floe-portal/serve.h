@@ -28,7 +28,9 @@
 #define PORTALD_DEVICE_BUCKETS 4096
 #define PORTALD_AUTHZ_MAX 1024 /* authorizations a client connection holds at once */
 #define PORTALD_READ_CHUNK 16384
+#define PORTALD_FDS_RESERVED 64           /* descriptors besides connections: store, sockets, log */
 #define PORTALD_NOTIFY_PREFIX "floe_dev_" /* + instance id: messages for its devices */
+#define PORTALD_OUTQ_MAX 256              /* candidates for other instances sent in one statement */
 
 enum portald_kind {
     PORTALD_KIND_NONE = 0, /* before the upgrade: plain HTTP */
@@ -85,6 +87,7 @@ struct portald {
     struct ssl_ctx_st *tls;
     struct floe_rng rng;
     int epfd, listen_fd, signal_fd, udp_fd, udp6_fd, notify_fd;
+    int spare_fd;                /* held to accept-and-close when out of file descriptors */
     struct portald_conn **conns; /* by slot; fd-independent */
     size_t n_conns, cap_conns, n_dead;
     floe_time next_due; /* the earliest connection deadline */
@@ -103,6 +106,10 @@ struct portald {
     floe_time stop_at; /* SIGTERM: stop by then at the latest */
     bool stopping;
     struct portald_stats stats;
+    /* candidates for devices on other instances, sent in one statement per loop round */
+    int64_t out_to[PORTALD_OUTQ_MAX];
+    char *out_payload[PORTALD_OUTQ_MAX];
+    size_t n_out;
     struct floe_portal_msg *msg; /* scratch for decoding and encoding */
     char *out;                   /* scratch JSON, FLOE_PORTAL_JSON_MAX */
 };
@@ -134,6 +141,12 @@ void portald_channel_closed(struct portald *d, struct portald_conn *c);
 
 /* route.c: deliver a Phoenix JSON text to device id, here or through NOTIFY. */
 int portald_deliver(struct portald *d, int64_t device_id, const char *json);
+/*
+ * route.c: send the queued candidates for devices on other instances (one statement for all;
+ * PostgreSQL). The loop calls it after every round of events; a message sent at once through
+ * portald_deliver flushes the queue first, so that a device gets its messages in order.
+ */
+void portald_route_flush(struct portald *d);
 /* route.c: the routed events of a joined device (after the channel checks). */
 void portald_route_message(struct portald *d, struct portald_conn *c);
 /* route.c: a notification for this instance's devices. */
@@ -153,6 +166,13 @@ int portald_push_load_relays(struct portald *d);
 void portald_push_relays(struct portald *d);
 /* push.c: catch up with the changes table and push what changed to the local devices. */
 void portald_push_changes(struct portald *d);
+/*
+ * push.c: the notifications read so far (device messages delivered; a catch-up with the
+ * changes table when it was notified). Called on the notification socket's input and after
+ * every round of events: a statement on the store's connection may have read notifications
+ * off its socket, which epoll then no longer reports.
+ */
+void portald_push_notified(struct portald *d);
 /* push.c: the relays part of init / relays_presence for device sid into relays[]. */
 uint32_t portald_push_relay_list(struct portald *d, const char *sid,
                                  struct floe_portal_relay *relays, uint32_t cap);

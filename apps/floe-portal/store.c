@@ -88,13 +88,23 @@ uint64_t floe_store_statements(const struct floe_store *s)
     return s->statements;
 }
 
+uint64_t floe_store_rows_read(const struct floe_store *s)
+{
+    return s->rows_read;
+}
+
 int floe__store_exec(struct floe_store *s, const char *sql, const char *const *params, int n,
                      struct store_res *res)
 {
+    int rc;
+
     s->statements++;
     if (res)
         memset(res, 0, sizeof(*res));
-    return s->ops->exec(s, sql, params, n, res);
+    rc = s->ops->exec(s, sql, params, n, res);
+    if (rc == 0 && res)
+        s->rows_read += res->rows;
+    return rc;
 }
 
 int floe__store_exec_int(struct floe_store *s, const char *sql, const char *const *params, int n,

@@ -39,7 +39,7 @@
 #include "floe/core.h"
 
 #define FLOE_STORE_DEFAULT_URL "sqlite:/var/lib/floe-portal/portal.db"
-#define FLOE_STORE_SCHEMA_VERSION 1
+#define FLOE_STORE_SCHEMA_VERSION 2
 #define FLOE_STORE_CHANGES_CHANNEL "floe_changes"
 /* A device is online while its heartbeat is at most this old (seconds; 3 missed 10 s beats). */
 #define FLOE_STORE_PRESENCE_TTL 30
@@ -190,6 +190,8 @@ uint64_t floe_store_alloc_retries(const struct floe_store *s);
 uint64_t floe_store_reconnects(const struct floe_store *s);
 /* SQL statements run on s since open (transaction control included): what a batch costs. */
 uint64_t floe_store_statements(const struct floe_store *s);
+/* Rows the statements run on s returned since open: what a lookup reads. */
+uint64_t floe_store_rows_read(const struct floe_store *s);
 
 /* ------------------------------------------------------------- configuration */
 
@@ -320,6 +322,18 @@ int floe_store_presence_expire(struct floe_store *s, int64_t now, int64_t ttl, i
  */
 int floe_store_gateways_online(struct floe_store *s, int64_t site_id, int64_t now, int64_t ttl,
                                struct floe_store_device **out, size_t *n);
+/*
+ * An online gateway of site_id (heartbeat at most ttl seconds old at now) for a new
+ * authorization, into *out: the first of prefer[0..n_prefer) that is one (the gateways the
+ * client is connected to already), else the first online gateway at or after a point drawn
+ * from r in the range of the site's gateway ids, wrapping around (a gateway that died is not
+ * online: the client gets another). Indexed lookups of one row each, whatever the number of
+ * online gateways (floe_store_gateways_online reads them all; only a run of the site's
+ * offline gateways after the point is walked). NOT_FOUND when none is online.
+ */
+int floe_store_gateway_pick(struct floe_store *s, int64_t site_id, int64_t now, int64_t ttl,
+                            const int64_t *prefer, size_t n_prefer, uint64_t r,
+                            struct floe_store_device *out);
 /* The instance device_id is connected to (heartbeat at most ttl old). NOT_FOUND if offline. */
 int floe_store_presence_instance(struct floe_store *s, int64_t device_id, int64_t now, int64_t ttl,
                                  char instance[FLOE_STORE_INSTANCE_MAX]);
@@ -358,5 +372,15 @@ int floe_store_notify_fd(const struct floe_store *s);
 int floe_store_poll_notify(struct floe_store *s, struct floe_store_notification *out);
 /* Send payload on channel (pg_notify); on SQLite queue it if this store listens there. */
 int floe_store_notify(struct floe_store *s, const char *channel, const char *payload);
+/*
+ * Messages for devices connected to other instances, in one statement: payloads[i] (a JSON
+ * text of at most FLOE_STORE_PAYLOAD_MAX - 1 bytes) is notified on channel prefix + instance,
+ * the instance the presence row of device to[i] names (heartbeat at most ttl seconds old at
+ * now), in order; devices offline or at instance self are skipped. *sent is how many went out.
+ * PostgreSQL only (SQLite has one instance: INVALID_ARG, as for bad arguments); NOMEM, IO.
+ */
+int floe_store_notify_devices(struct floe_store *s, const int64_t *to, const char *const *payloads,
+                              size_t n, const char *prefix, const char *self, int64_t now,
+                              int64_t ttl, size_t *sent);
 
 #endif

@@ -219,6 +219,141 @@ int floe_store_gateways_online(struct floe_store *s, int64_t site_id, int64_t no
     return 0;
 }
 
+#define STORE_ONLINE_GATEWAY                                                                       \
+    "SELECT " STORE_DEVICE_COLS " FROM devices d JOIN presence pr ON pr.device_id = d.id"          \
+    " LEFT JOIN addresses a ON a.device_id = d.id WHERE d.kind = 2 AND d.site_id = $1"             \
+    " AND pr.heartbeat_at >= $2"
+
+/* One online gateway of the site by sql (parameters site, since, id): 1 found, 0 none, <0. */
+static int store_gateway_one(struct floe_store *s, const char *sql, const char *const *p,
+                             struct floe_store_device *out)
+{
+    struct store_res res;
+    int rc = floe__store_exec(s, sql, p, 3, &res);
+
+    if (rc < 0)
+        return rc;
+    if (res.rows > 0)
+        floe__store_device_row(&res, 0, out);
+    rc = res.rows > 0;
+    floe__store_res_free(&res);
+    return rc;
+}
+
+/* The first online gateway of the site at or after an id drawn from r in its id range. */
+static int store_gateway_from(struct floe_store *s, const char *const *p, uint64_t r,
+                              struct floe_store_device *out)
+{
+    struct store_res res;
+    char start[24];
+    const char *q[3] = {p[0], p[1], start};
+    int64_t lo, hi;
+    int rc =
+        floe__store_exec(s,
+                         "SELECT (SELECT min(id) FROM devices WHERE site_id = $1 AND kind = 2),"
+                         " (SELECT max(id) FROM devices WHERE site_id = $1 AND kind = 2)",
+                         p, 1, &res);
+
+    if (rc < 0)
+        return rc;
+    lo = floe__store_cell_int(&res, 0, 0);
+    hi = floe__store_cell_int(&res, 0, 1);
+    floe__store_res_free(&res);
+    if (lo <= 0 || hi < lo)
+        return 0;
+    floe__store_int_text(start, lo + (int64_t)(r % (uint64_t)(hi - lo + 1)));
+    /* the bound on both sides of the join: PostgreSQL's merge join starts both index scans at
+     * the point (it does not carry d.id's bound over to pr.device_id) */
+    rc = store_gateway_one(s,
+                           STORE_ONLINE_GATEWAY " AND d.id >= $3 AND pr.device_id >= $3"
+                                                " ORDER BY d.id LIMIT 1",
+                           q, out);
+    if (rc != 0)
+        return rc;
+    return store_gateway_one(s,
+                             STORE_ONLINE_GATEWAY " AND d.id < $3 AND pr.device_id < $3"
+                                                  " ORDER BY d.id LIMIT 1",
+                             q, out);
+}
+
+int floe_store_gateway_pick(struct floe_store *s, int64_t site_id, int64_t now, int64_t ttl,
+                            const int64_t *prefer, size_t n_prefer, uint64_t r,
+                            struct floe_store_device *out)
+{
+    char st[24], since[24], id[24];
+    const char *p[3] = {floe__store_int_text(st, site_id), floe__store_int_text(since, now - ttl),
+                        id};
+    int rc;
+
+    if (!out || (n_prefer && !prefer))
+        return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "gateway_pick: bad arguments");
+    for (size_t i = 0; i < n_prefer; i++) {
+        floe__store_int_text(id, prefer[i]);
+        rc = store_gateway_one(s, STORE_ONLINE_GATEWAY " AND d.id = $3", p, out);
+        if (rc != 0)
+            return rc < 0 ? rc : 0;
+    }
+    rc = store_gateway_from(s, p, r, out);
+    if (rc == 0)
+        rc = floe__store_fail(s, FLOE_ERR_NOT_FOUND, "no gateway of site %s online", st);
+    return rc < 0 ? rc : 0;
+}
+
+/* [[to,payload],...]: the messages as one JSON array (the payloads are JSON texts). */
+static char *store_outbound_json(const int64_t *to, const char *const *payloads, size_t n)
+{
+    size_t cap = 3, len = 0;
+    char *out;
+
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(payloads[i]) + 32;
+    out = malloc(cap);
+    if (!out)
+        return NULL;
+    out[len++] = '[';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s[%lld,%s]", i ? "," : "", (long long)to[i],
+                                payloads[i]);
+    snprintf(out + len, cap - len, "]");
+    return out;
+}
+
+int floe_store_notify_devices(struct floe_store *s, const int64_t *to, const char *const *payloads,
+                              size_t n, const char *prefix, const char *self, int64_t now,
+                              int64_t ttl, size_t *sent)
+{
+    char since[24], *json;
+    struct store_res res;
+    int rc;
+
+    if (sent)
+        *sent = 0;
+    if (s->engine != FLOE_STORE_POSTGRES || !to || !payloads || !prefix || !self || !sent)
+        return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "notify_devices: bad arguments");
+    for (size_t i = 0; i < n; i++)
+        if (!payloads[i] || strlen(payloads[i]) >= FLOE_STORE_PAYLOAD_MAX)
+            return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "notify_devices: bad payload");
+    if (n == 0)
+        return 0;
+    json = store_outbound_json(to, payloads, n);
+    if (!json)
+        return floe__store_fail(s, FLOE_ERR_NOMEM, "out of memory");
+    /* pg_notify runs after the sort (a volatile target): in the order given */
+    rc = floe__store_exec(
+        s,
+        "SELECT pg_notify($3 || p.instance, m.v->>1) FROM json_array_elements("
+        "$1::json) WITH ORDINALITY AS m(v, i) JOIN presence p ON p.device_id ="
+        " (m.v->>0)::bigint WHERE p.heartbeat_at >= $2 AND p.instance <> $4"
+        " ORDER BY m.i",
+        (const char *const[]){json, floe__store_int_text(since, now - ttl), prefix, self}, 4, &res);
+    free(json);
+    if (rc < 0)
+        return rc;
+    *sent = res.rows;
+    floe__store_res_free(&res);
+    return 0;
+}
+
 int floe_store_presence_instance(struct floe_store *s, int64_t device_id, int64_t now, int64_t ttl,
                                  char instance[FLOE_STORE_INSTANCE_MAX])
 {

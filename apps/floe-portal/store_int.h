@@ -50,6 +50,7 @@ struct floe_store {
     uint64_t alloc_retries;
     uint64_t reconnects;
     uint64_t statements; /* floe__store_exec calls */
+    uint64_t rows_read;  /* rows those statements returned */
     bool in_txn;         /* between floe__store_begin and commit/rollback */
     /* The channels listened on (PostgreSQL listens again after a reconnect) and, on SQLite,
      * the local queue of notifications. */

@@ -49,7 +49,11 @@ static const char store_v1[] =
     "CREATE INDEX memberships_user ON memberships(user_id);"
     "CREATE INDEX authorizations_expiry ON authorizations(expires_at);";
 
-static const char *const store_steps[] = {store_v1};
+/* Version 2: an online gateway of a site is found by index (floe_store_gateway_pick). */
+static const char store_v2[] =
+    "CREATE INDEX IF NOT EXISTS devices_site_kind ON devices(site_id, kind, id);";
+
+static const char *const store_steps[] = {store_v1, store_v2};
 
 /* sql with every @ID@ replaced by the engine's key type; NULL when out of memory. */
 static char *store_fill(const char *sql, const char *id)

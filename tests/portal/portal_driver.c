@@ -20,6 +20,9 @@
  *   candidates               candidates client -> gateway and gateway -> client (the ids
  *                            come from the last authorize)
  *   invalidate               invalidations both ways
+ *   burst N MS               N candidate messages client -> gateway and N gateway -> client
+ *                            sent at once, interleaved; each must arrive within MS ms of its
+ *                            sending (prints the median and the slowest)
  *   expect ROLE EVENT [SECONDS]       an EVENT message arrives (default 10 s)
  *   relay-down ROLE ID [SECONDS]      relays_presence with ID among disconnected_ids
  *   relay-up ROLE ID         that relays_presence offered ID among the connected relays
@@ -50,7 +53,8 @@
 #include "floe/portal_wire.h"
 #include "floe_io.h"
 
-#define INBOX_MAX 64
+#define INBOX_MAX 512
+#define BURST_MAX 200
 
 struct dev {
     const char *role;
@@ -478,6 +482,85 @@ static void step_candidates(bool invalidate)
     printf("%s relayed both ways\n", invalidate ? "invalidations" : "candidates");
 }
 
+/* The candidates of a burst: sent when, received when (0: not yet), by direction and index. */
+struct burst {
+    unsigned n;
+    floe_time sent[2][BURST_MAX], got[2][BURST_MAX];
+    unsigned n_got;
+};
+
+/* Take the ice_candidates of a burst out of both inboxes, with their arrival time. */
+static bool burst_take(struct dev *d, const void *arg)
+{
+    struct burst *b = (struct burst *)arg;
+    floe_time now = floe_io_now();
+
+    (void)d;
+    for (int k = 0; k < 2; k++) {
+        struct dev *x = &devs[k];
+        size_t kept = 0;
+
+        for (size_t i = 0; i < x->n_inbox; i++) {
+            struct floe_portal_msg *m = x->inbox[i];
+            unsigned dir, idx;
+
+            if (m->type != FLOE_PORTAL_MSG_ICE_CANDIDATES || m->u.cands.n_candidates != 1 ||
+                sscanf(m->u.cands.candidates[0], "candidate:%1u%3u", &dir, &idx) != 2 || dir < 1 ||
+                dir > 2 || idx >= b->n || b->got[dir - 1][idx]) {
+                x->inbox[kept++] = m;
+                continue;
+            }
+            b->got[dir - 1][idx] = now;
+            b->n_got++;
+            free(m);
+        }
+        x->n_inbox = kept;
+    }
+    return b->n_got == 2 * b->n || devs[0].lost || devs[1].lost;
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+    floe_time x = *(const floe_time *)a, y = *(const floe_time *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Candidate foundations 1III (client -> gateway) and 2III (gateway -> client). */
+static void step_burst(unsigned n, int ms)
+{
+    static struct burst b;
+    struct dev *c = dev_by_role("client"), *g = dev_by_role("gateway");
+    floe_time lat[2 * BURST_MAX];
+    char cand[128];
+
+    if (n == 0 || n > BURST_MAX)
+        FAIL("burst: 1-%d messages", BURST_MAX);
+    memset(&b, 0, sizeof(b));
+    b.n = n;
+    for (unsigned i = 0; i < n; i++)
+        for (unsigned dir = 1; dir <= 2; dir++) {
+            snprintf(cand, sizeof(cand), "candidate:%u%03u 1 UDP 2130706431 192.0.2.%u %u typ host",
+                     dir, i, dir, 40000 + i);
+            b.sent[dir - 1][i] = floe_io_now();
+            send_cands(dir == 1 ? c : g, false, dir == 1 ? gateway_id : client_id, cand);
+        }
+    (void)pump(c, ms + 5000, burst_take, &b);
+    for (unsigned dir = 0; dir < 2; dir++)
+        for (unsigned i = 0; i < n; i++) {
+            if (!b.got[dir][i])
+                FAIL("burst: message %u %s never arrived", i,
+                     dir ? "gateway -> client" : "client -> gateway");
+            lat[dir * n + i] = b.got[dir][i] - b.sent[dir][i];
+        }
+    qsort(lat, 2 * n, sizeof(*lat), cmp_time);
+    printf("burst: %u messages each way, median %.2f ms, slowest %.2f ms\n", n,
+           (double)lat[n] / 1e6, (double)lat[2 * n - 1] / 1e6);
+    if (lat[2 * n - 1] > (floe_time)ms * 1000000u)
+        FAIL("burst: the slowest message took %.2f ms (bound %d ms)", (double)lat[2 * n - 1] / 1e6,
+             ms);
+}
+
 static enum floe_portal_msg_type type_by_event(const char *event, enum floe_portal_topic topic)
 {
     for (int t = 1; t < FLOE_PORTAL_MSG_COUNT; t++)
@@ -651,6 +734,8 @@ static int run_msg_step(const struct step *t)
         return step_heartbeat(dev_by_role(t->a1)), 2;
     if (strcmp(t->s, "authorize") == 0)
         return step_authorize(t->a1), 2;
+    if (strcmp(t->s, "burst") == 0 && t->num2)
+        return step_burst((unsigned)atoi(t->a1), atoi(t->a2)), 3;
     if (strcmp(t->s, "authorize-fails") == 0 && t->a2)
         return step_authorize_fails(t->a1, t->a2), 3;
     if (strcmp(t->s, "expect") == 0 && t->a2) {

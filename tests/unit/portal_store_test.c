@@ -190,7 +190,7 @@ static void test_store_open_migrates(void)
 static void test_store_newer_schema_refused(void)
 {
     struct floe_store *s = open_store(), *again = NULL;
-    char err[256] = "";
+    char err[256] = "", version[24];
     const char *p[1] = {"99"};
 
     REQUIRE(s);
@@ -200,7 +200,8 @@ static void test_store_newer_schema_refused(void)
     CHECK(strstr(err, "newer") != NULL);
     CHECK(again == NULL);
     CHECK_EQ(floe_store_schema_version(s), 99);
-    p[0] = "1";
+    snprintf(version, sizeof(version), "%d", FLOE_STORE_SCHEMA_VERSION);
+    p[0] = version;
     CHECK_EQ(floe__store_exec(s, "UPDATE floe_meta SET value = $1 WHERE name = 'schema_version'", p,
                               1, NULL),
              0);
@@ -653,6 +654,89 @@ static void test_store_presence_refresh_batched(void)
     floe_store_close(s);
 }
 
+#define PICK_GWS 200
+
+/* Is id one of gws[from..to)? */
+static bool pick_in(const struct floe_store_device *gws, size_t from, size_t to, int64_t id)
+{
+    for (size_t i = from; i < to; i++)
+        if (gws[i].id == id)
+            return true;
+    return false;
+}
+
+/*
+ * The gateway of a new authorization: an online one of the resource's site, found by index
+ * (a bounded number of one-row lookups whatever the number of gateways, where listing the
+ * online gateways read all of them), the client's current gateway when it is online, another
+ * one when it died; spread over the site's gateways.
+ */
+static void test_store_gateway_pick(void)
+{
+    struct floe_store *s = open_store();
+    static struct floe_store_device gws[PICK_GWS];
+    static int64_t ids[PICK_GWS];
+    struct floe_store_device other, got;
+    struct owners o, o2;
+    char k[FLOE_STORE_KEY_STRLEN], seen[PICK_GWS] = {0};
+    size_t distinct = 0;
+
+    REQUIRE(s);
+    REQUIRE(make_owners(s, "pick", &o) == 0 && make_owners(s, "pick2", &o2) == 0);
+    for (size_t i = 0; i < PICK_GWS; i++) {
+        make_key(k);
+        REQUIRE(floe_store_device_upsert(s, &o.gw, k, "g", &gws[i]) == 0);
+        ids[i] = gws[i].id;
+    }
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o2.gw, k, "elsewhere", &other) == 0);
+    /* the first half died long ago, the second half is online; so is the other site's */
+    REQUIRE(floe_store_presence_refresh(s, ids, PICK_GWS / 2, "portal-a", g_now - 1000) == 0);
+    REQUIRE(floe_store_presence_refresh(s, ids + PICK_GWS / 2, PICK_GWS / 2, "portal-a", g_now) ==
+            0);
+    REQUIRE(floe_store_presence_set(s, other.id, "portal-a", g_now) == 0);
+    for (uint64_t r = 0; r < 64; r++) {
+        uint64_t rows = floe_store_rows_read(s), stmts = floe_store_statements(s);
+        size_t at;
+
+        CHECK_EQ(floe_store_gateway_pick(s, o.site, g_now, 30, NULL, 0, r * 7919u, &got), 0);
+        CHECK(floe_store_rows_read(s) - rows <= 2);
+        CHECK(floe_store_statements(s) - stmts <= 3);
+        CHECK(pick_in(gws, PICK_GWS / 2, PICK_GWS, got.id));
+        for (at = 0; at < PICK_GWS && gws[at].id != got.id; at++)
+            ;
+        if (at < PICK_GWS && !seen[at]++)
+            distinct++;
+    }
+    CHECK(distinct >= 10);
+    /* The client's gateway, online: that one, in one lookup. */
+    {
+        uint64_t stmts = floe_store_statements(s);
+
+        CHECK_EQ(floe_store_gateway_pick(s, o.site, g_now, 30, &ids[150], 1, 0, &got), 0);
+        CHECK_EQ(got.id, ids[150]);
+        CHECK_EQ(floe_store_statements(s) - stmts, 1);
+        CHECK(got.ipv4[0] != 0);
+    }
+    /* Its gateway died (and one of another site named): another online one of the site. */
+    {
+        int64_t prefer[2] = {ids[5], other.id};
+
+        CHECK_EQ(floe_store_gateway_pick(s, o.site, g_now, 30, prefer, 2, 12345, &got), 0);
+        CHECK(pick_in(gws, PICK_GWS / 2, PICK_GWS, got.id));
+    }
+    /* Nobody online (all heartbeats older than the ttl): NOT_FOUND; bad arguments refused. */
+    CHECK_EQ(floe_store_gateway_pick(s, o.site, g_now + 100, 30, NULL, 0, 1, &got),
+             FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_gateway_pick(s, o.site, g_now, 30, NULL, 1, 1, &got), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_store_site_remove(s, o.site), 0);
+    CHECK_EQ(floe_store_gateway_pick(s, o.site, g_now, 30, NULL, 0, 1, &got), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_site_remove(s, o2.site), 0);
+    CHECK_EQ(floe_store_user_remove(s, o.user), 0);
+    CHECK_EQ(floe_store_user_remove(s, o2.user), 0);
+    floe_store_close(s);
+}
+
 static void test_store_authorizations(void)
 {
     struct floe_store *s = open_store(), *other = open_store();
@@ -845,6 +929,66 @@ static void test_store_notify(void)
 }
 
 /*
+ * Messages for devices on other instances, in one statement (PostgreSQL): each goes to the
+ * instance its device's presence names, in order and byte for byte; a device offline or on
+ * the sending instance is skipped. SQLite has one instance: refused.
+ */
+static void test_store_notify_devices(void)
+{
+    struct floe_store *a = open_store(), *b = open_store();
+    struct floe_store_device here, there, gone;
+    struct floe_store_notification n;
+    char k[FLOE_STORE_KEY_STRLEN], big[FLOE_STORE_PAYLOAD_MAX + 1];
+    struct owners o;
+    size_t sent = 99;
+
+    REQUIRE(a && b);
+    REQUIRE(make_owners(a, "outq", &o) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(a, &o.gw, k, "there", &there) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(a, &o.gw, k, "here", &here) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(a, &o.gw, k, "gone", &gone) == 0);
+    REQUIRE(floe_store_presence_set(a, there.id, "inst_a", g_now) == 0);
+    REQUIRE(floe_store_presence_set(a, here.id, "inst_b", g_now) == 0);
+    REQUIRE(floe_store_presence_set(a, gone.id, "inst_a", g_now - 1000) == 0);
+    {
+        int64_t to[4] = {there.id, gone.id, here.id, there.id};
+        const char *p[4] = {"{\"to\":1, \"msg\":{\"c\":\"a,b]'\"}}", "{\"gone\":1}", "{\"here\":1}",
+                            "[2]"};
+
+        if (!is_pg()) {
+            CHECK_EQ(floe_store_notify_devices(b, to, p, 4, "dev_", "inst_b", g_now, 30, &sent),
+                     FLOE_ERR_INVALID_ARG);
+            CHECK_EQ(sent, 0);
+            goto out;
+        }
+        CHECK_EQ(floe_store_listen(a, "dev_inst_a"), 0);
+        CHECK_EQ(floe_store_notify_devices(b, to, p, 4, "dev_", "inst_b", g_now, 30, &sent), 0);
+        CHECK_EQ(sent, 2);
+        REQUIRE(wait_notify(a, &n) == 1);
+        CHECK_STR(n.channel, "dev_inst_a");
+        CHECK_STR(n.payload, p[0]);
+        REQUIRE(wait_notify(a, &n) == 1);
+        CHECK_STR(n.payload, "[2]");
+        CHECK_EQ(floe_store_poll_notify(a, &n), 0);
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = 0;
+        p[0] = big;
+        CHECK_EQ(floe_store_notify_devices(b, to, p, 1, "dev_", "inst_b", g_now, 30, &sent),
+                 FLOE_ERR_INVALID_ARG);
+        CHECK_EQ(floe_store_notify_devices(b, to, p, 0, "dev_", "inst_b", g_now, 30, &sent), 0);
+        CHECK_EQ(sent, 0);
+    }
+out:
+    CHECK_EQ(floe_store_site_remove(a, o.site), 0);
+    CHECK_EQ(floe_store_user_remove(a, o.user), 0);
+    floe_store_close(a);
+    floe_store_close(b);
+}
+
+/*
  * PostgreSQL: a connection the server ends (a restart, a failover) is made again on the next
  * call, listens again, and says so in floe_store_reconnects. On SQLite: nothing to lose.
  */
@@ -973,10 +1117,12 @@ int main(int argc, char **argv)
     FLOE_RUN(test_store_devices_addresses);
     FLOE_RUN(test_store_access_presence);
     FLOE_RUN(test_store_presence_refresh_batched);
+    FLOE_RUN(test_store_gateway_pick);
     FLOE_RUN(test_store_authorizations);
     FLOE_RUN(test_store_changes);
     FLOE_RUN(test_store_changes_in_commit_order);
     FLOE_RUN(test_store_notify);
+    FLOE_RUN(test_store_notify_devices);
     FLOE_RUN(test_store_reconnect);
     FLOE_RUN(test_store_concurrent_allocation);
     if (g_path[0]) {
