@@ -338,17 +338,22 @@ void portald_route_conn_free(struct portald_conn *c)
 static void portald_relay_cands(struct portald *d, const struct portald_conn *from, int64_t to,
                                 enum floe_portal_msg_type type, enum floe_portal_topic topic)
 {
+    int rc;
+
     d->msg->type = type;
     d->msg->topic = topic;
     d->msg->has_ref = false;
     d->msg->u.cands.n_ids = 1;
     snprintf(d->msg->u.cands.ids[0], FLOE_PORTAL_ID_MAX, "%s", from->sid);
     d->msg->u.cands.n_skipped = 0;
-    if (portald_deliver_msg(d, to) == 0) {
+    rc = portald_deliver_msg(d, to);
+    if (rc == 0) {
         if (type == FLOE_PORTAL_MSG_ICE_CANDIDATES)
             d->stats.candidates_relayed++;
         else
             d->stats.invalidations_relayed++;
+    } else if (rc == FLOE_ERR_NOT_FOUND) {
+        portald_hold_cands(d, to, from->dev.id, type == FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES);
     }
 }
 
@@ -435,12 +440,21 @@ void portald_route_notify(struct portald *d, const char *payload)
     json_t *to = root ? json_object_get(root, "to") : NULL;
     json_t *msg = root ? json_object_get(root, "msg") : NULL;
     json_t *ack = root ? json_object_get(root, "ack") : NULL;
+    json_t *held = root ? json_object_get(root, "held") : NULL;
     struct portald_conn *c =
         json_is_integer(to) ? portald_device_conn(d, json_integer_value(to)) : NULL;
     char *text;
 
-    if (!c || c->dead) {
+    if ((!c || c->dead) && json_is_integer(to) && json_is_object(msg) &&
+        (text = json_dumps(msg, JSON_COMPACT)) != NULL) {
+        /* the device left this instance meanwhile: candidates are held, the rest is lost */
+        if (!portald_hold_notified(d, json_integer_value(to), text))
+            d->stats.undeliverable++;
+        free(text);
+    } else if (!c || c->dead) {
         d->stats.undeliverable++;
+    } else if (json_is_integer(held)) {
+        portald_hold_flush(d, c);
     } else if (json_is_integer(ack)) {
         portald_ack(d, c, json_integer_value(ack));
     } else if (json_is_object(msg) && (text = json_dumps(msg, JSON_COMPACT)) != NULL) {

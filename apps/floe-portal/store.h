@@ -39,7 +39,7 @@
 #include "floe/core.h"
 
 #define FLOE_STORE_DEFAULT_URL "sqlite:/var/lib/floe-portal/portal.db"
-#define FLOE_STORE_SCHEMA_VERSION 1
+#define FLOE_STORE_SCHEMA_VERSION 2
 #define FLOE_STORE_CHANGES_CHANNEL "floe_changes"
 /* A device is online while its heartbeat is at most this old (seconds; 3 missed 10 s beats). */
 #define FLOE_STORE_PRESENCE_TTL 30
@@ -358,5 +358,61 @@ int floe_store_notify_fd(const struct floe_store *s);
 int floe_store_poll_notify(struct floe_store *s, struct floe_store_notification *out);
 /* Send payload on channel (pg_notify); on SQLite queue it if this store listens there. */
 int floe_store_notify(struct floe_store *s, const char *channel, const char *payload);
+
+/* ------------------------------------------------------ held candidates */
+
+/*
+ * Candidate messages for a device that is connected nowhere (issue 12): the portal keeps them
+ * in the table held_candidates, one row per candidate (or invalidated candidate) in the order
+ * they came, and hands them over when the device joins next, on whichever instance.
+ */
+#define FLOE_STORE_CANDIDATE_MAX 256 /* an RFC 8839 candidate string with NUL */
+
+/* The limits of holding. */
+struct floe_store_hold_limits {
+    int64_t ttl;        /* seconds a held candidate lasts at most */
+    int64_t per_peer;   /* held rows kept per (device, peer) pair: its newest ones */
+    int64_t per_device; /* held rows kept per device: its newest ones */
+};
+
+/* What one floe_store_held_add did. */
+struct floe_store_hold_result {
+    bool held;       /* a row was added */
+    bool cancelled;  /* an invalidation removed the held candidate it names instead */
+    bool duplicate;  /* the same candidate was held already: nothing added */
+    int64_t dropped; /* older rows deleted to keep the limits */
+};
+
+/* One held candidate. */
+struct floe_store_held {
+    int64_t id; /* the order they came in */
+    int64_t peer_id;
+    bool invalidate;
+    char candidate[FLOE_STORE_CANDIDATE_MAX];
+};
+
+/*
+ * Hold candidate (invalidate: its invalidation) from device peer_id for device device_id at
+ * now, in one transaction. An invalidation of a candidate held for the same pair deletes that
+ * row and is not held itself; a candidate held already is not held twice. A new row expires
+ * after lim->ttl or with the newest unexpired authorization between the two devices (either
+ * direction), whichever comes first; then the oldest rows over lim->per_peer for the pair and
+ * over lim->per_device for the device are deleted. INVALID_ARG (empty or too long candidate,
+ * bad limits), NOT_FOUND (no such device), IO.
+ */
+int floe_store_held_add(struct floe_store *s, int64_t device_id, int64_t peer_id, bool invalidate,
+                        const char *candidate, int64_t now,
+                        const struct floe_store_hold_limits *lim,
+                        struct floe_store_hold_result *out);
+/*
+ * Take what is held for device_id: the rows expired at now are deleted and counted in
+ * *expired; the others are deleted and returned in *out (*n of them, oldest first; an array
+ * the caller frees with free(), NULL when *n is 0). A row goes to one taker only (two
+ * instances may race). IO, NOMEM.
+ */
+int floe_store_held_take(struct floe_store *s, int64_t device_id, int64_t now,
+                         struct floe_store_held **out, size_t *n, int64_t *expired);
+/* Delete held rows expired at now; *removed (may be NULL) how many. */
+int floe_store_held_expire(struct floe_store *s, int64_t now, int64_t *removed);
 
 #endif

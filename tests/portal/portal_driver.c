@@ -20,6 +20,12 @@
  *   candidates               candidates client -> gateway and gateway -> client (the ids
  *                            come from the last authorize)
  *   invalidate               invalidations both ways
+ *   hold-send ROLE           ROLE sends to its peer, which must be connected nowhere now: the
+ *                            invalidation of the candidate of the last `candidates` step,
+ *                            then four candidates H1..H4 one message each, then the
+ *                            invalidation of H2
+ *   hold-expect ROLE         ROLE (joined again) gets, from its peer and in this order, the
+ *                            invalidation of that candidate and H1, H3, H4, and nothing more
  *   expect ROLE EVENT [SECONDS]       an EVENT message arrives (default 10 s)
  *   relay-down ROLE ID [SECONDS]      relays_presence with ID among disconnected_ids
  *   relay-up ROLE ID         that relays_presence offered ID among the connected relays
@@ -453,6 +459,22 @@ static void check_cands(struct floe_portal_msg *m, const char *from, const char 
     free(m);
 }
 
+/* The candidates of the `candidates` step and H1..H4 of the hold steps, by sender. */
+static const char *cand_of(const struct dev *sender, int k)
+{
+    static char buf[8][128];
+    bool client = sender->prole == FLOE_PORTAL_ROLE_CLIENT;
+    char *b = buf[(client ? 0 : 4) + k % 4];
+
+    if (k == 0)
+        return client ? "candidate:1 1 UDP 2130706431 192.0.2.10 50000 typ host"
+                      : "candidate:2 1 UDP 1694498815 198.51.100.20 41000 typ srflx raddr "
+                        "10.0.0.2 rport 41000";
+    snprintf(b, 128, "candidate:%d 1 UDP 2130706431 %s %d typ host", 10 + k,
+             client ? "192.0.2.11" : "198.51.100.21", 52000 + k);
+    return b;
+}
+
 static void send_cands(struct dev *d, bool invalidate, const char *peer, const char *cand)
 {
     const char *ids[1] = {peer}, *cands[1] = {cand};
@@ -465,9 +487,7 @@ static void send_cands(struct dev *d, bool invalidate, const char *peer, const c
 static void step_candidates(bool invalidate)
 {
     struct dev *c = dev_by_role("client"), *g = dev_by_role("gateway");
-    const char *cc = "candidate:1 1 UDP 2130706431 192.0.2.10 50000 typ host";
-    const char *gc = "candidate:2 1 UDP 1694498815 198.51.100.20 41000 typ srflx raddr "
-                     "10.0.0.2 rport 41000";
+    const char *cc = cand_of(c, 0), *gc = cand_of(g, 0);
     enum floe_portal_msg_type got =
         invalidate ? FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES : FLOE_PORTAL_MSG_ICE_CANDIDATES;
 
@@ -476,6 +496,72 @@ static void step_candidates(bool invalidate)
     send_cands(g, invalidate, client_id, gc);
     check_cands(expect_msg(c, got, FLOE_PORTAL_TOPIC_CLIENT, 5000), gateway_id, gc);
     printf("%s relayed both ways\n", invalidate ? "invalidations" : "candidates");
+}
+
+/* The peer of d, its protocol id as d knows it. */
+static const char *peer_id_of(const struct dev *d)
+{
+    return d->prole == FLOE_PORTAL_ROLE_CLIENT ? gateway_id : client_id;
+}
+
+/* d sends while its peer is connected nowhere: the portal holds it all. */
+static void step_hold_send(struct dev *d)
+{
+    send_cands(d, true, peer_id_of(d), cand_of(d, 0));
+    for (int k = 1; k <= 4; k++)
+        send_cands(d, false, peer_id_of(d), cand_of(d, k));
+    send_cands(d, true, peer_id_of(d), cand_of(d, 2));
+    (void)pump(d, 300, is_never, NULL);
+    printf("%s sent 6 candidate messages to its absent peer\n", d->role);
+}
+
+/* The candidate messages in d's inbox, flattened: "+CAND" or "-CAND" per candidate. */
+static size_t held_seen(struct dev *d, char (*seen)[160], size_t cap, const char *from)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < d->n_inbox; i++) {
+        const struct floe_portal_msg *m = d->inbox[i];
+        bool inv = m->type == FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES;
+
+        if (!inv && m->type != FLOE_PORTAL_MSG_ICE_CANDIDATES)
+            continue;
+        if (m->u.cands.n_ids != 1 || strcmp(m->u.cands.ids[0], from) != 0)
+            FAIL("%s: candidates from '%s', expected from '%s'", d->role, m->u.cands.ids[0], from);
+        for (uint32_t j = 0; j < m->u.cands.n_candidates && n < cap; j++)
+            snprintf(seen[n++], 160, "%c%.150s", inv ? '-' : '+', m->u.cands.candidates[j]);
+    }
+    return n;
+}
+
+static bool has_4_cands(struct dev *d, const void *arg)
+{
+    char seen[8][160];
+
+    return d->lost || held_seen(d, seen, 8, arg) >= 4;
+}
+
+/* d joined again and gets what its peer sent meanwhile, in order, and nothing more. */
+static void step_hold_expect(struct dev *d)
+{
+    const struct dev *peer =
+        dev_by_role(d->prole == FLOE_PORTAL_ROLE_CLIENT ? "gateway" : "client");
+    const char *from = peer_id_of(d);
+    char seen[8][160], want[4][160];
+    size_t n;
+
+    snprintf(want[0], 160, "-%.150s", cand_of(peer, 0));
+    snprintf(want[1], 160, "+%.150s", cand_of(peer, 1));
+    snprintf(want[2], 160, "+%.150s", cand_of(peer, 3));
+    snprintf(want[3], 160, "+%.150s", cand_of(peer, 4));
+    (void)pump(d, 5000, has_4_cands, from);
+    (void)pump(d, 500, is_never, NULL); /* anything more would come now */
+    n = held_seen(d, seen, 8, from);
+    for (size_t i = 0; i < 4 || i < n; i++)
+        if (i >= 4 || i >= n || strcmp(seen[i], want[i]) != 0)
+            FAIL("%s: held candidate %zu is '%s', expected '%s' (%zu received)", d->role, i,
+                 i < n ? seen[i] : "(none)", i < 4 ? want[i] : "(none)", n);
+    printf("%s got the 4 held candidates in order\n", d->role);
 }
 
 static enum floe_portal_msg_type type_by_event(const char *event, enum floe_portal_topic topic)
@@ -661,6 +747,10 @@ static int run_msg_step(const struct step *t)
         printf("%s got %s\n", t->a1, t->a2);
         return t->num3 ? 4 : 3;
     }
+    if (strcmp(t->s, "hold-send") == 0)
+        return step_hold_send(dev_by_role(t->a1)), 2;
+    if (strcmp(t->s, "hold-expect") == 0)
+        return step_hold_expect(dev_by_role(t->a1)), 2;
     if (strcmp(t->s, "relay-up") == 0)
         return step_relay_up(dev_by_role(t->a1), t->a2 ? t->a2 : ""), 3;
     if (strcmp(t->s, "relay-down") == 0 && t->a2)
