@@ -9,7 +9,9 @@
  * floe_dev_<instance> with the payload {"to":DEVICE,"msg":PHOENIX_JSON} or, for the gateway's
  * acknowledgement of an authorization, {"to":CLIENT,"ack":AUTHORIZATION_ID}. The client's
  * authorization_created is prepared on the client's instance when the request arrives and
- * sent when the acknowledgement comes back.
+ * sent when the acknowledgement comes back. Candidates for a device connected nowhere are
+ * held in the store and sent after its next join (hold.c; {"to":DEVICE,"held":1} asks the
+ * device's instance to send them now).
  */
 #include <jansson.h>
 #include <stdio.h>
