@@ -244,10 +244,9 @@ static void ps_hold_one(struct portal_sim *ps, enum floe_portal_role to, bool in
     ps->held_offline++;
 }
 
-/* Candidates (ps->msg) for a device not connected: held for its next join, or dropped. */
-static void ps_keep(struct portal_sim *ps, enum floe_portal_role to, bool invalidate)
+void portal_sim_hold(struct portal_sim *ps, enum floe_portal_role to, bool invalidate,
+                     const struct floe_portal_candidates *cs)
 {
-    const struct floe_portal_candidates *cs = &ps->msg->u.cands;
     const char *id = ps_ids[to == FLOE_PORTAL_ROLE_CLIENT ? 0 : 1];
     floe_time now = floe_sim_now(ps->sim);
 
@@ -261,6 +260,12 @@ static void ps_keep(struct portal_sim *ps, enum floe_portal_role to, bool invali
         ps_hold_one(ps, to, invalidate, cs->candidates[i], now);
     ps_note(ps, "%s for %s held until it joins (%u held)",
             invalidate ? "invalidations" : "candidates", id, ps->n_held);
+}
+
+/* Candidates (ps->msg) for a device not connected: held for its next join, or dropped. */
+static void ps_keep(struct portal_sim *ps, enum floe_portal_role to, bool invalidate)
+{
+    portal_sim_hold(ps, to, invalidate, &ps->msg->u.cands);
 }
 
 /*

@@ -173,6 +173,13 @@ uint32_t pstream_seg_id(const uint8_t *seg, size_t n, uint8_t *flags);
 int portal_sim_start(struct portal_sim *ps, struct floe_sim *sim, uint32_t host,
                      const struct floe_addr *addr, uint64_t seed);
 void portal_sim_free(struct portal_sim *ps);
+/*
+ * Candidates cs (invalidate: their invalidation) for the device of role `to`, which is not
+ * connected: held (hold_offline) at the simulator's now, or dropped. The portal does this
+ * itself; tests call it to check the policy.
+ */
+void portal_sim_hold(struct portal_sim *ps, enum floe_portal_role to, bool invalidate,
+                     const struct floe_portal_candidates *cs);
 /* Down: every connection reset, new ones refused; up: accepted again. */
 void portal_sim_set_down(struct portal_sim *ps, bool down);
 
