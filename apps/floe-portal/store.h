@@ -378,8 +378,8 @@ struct floe_store_hold_limits {
 /* What one floe_store_held_add did. */
 struct floe_store_hold_result {
     bool held;       /* a row was added */
-    bool cancelled;  /* an invalidation removed the held candidate it names instead */
-    bool duplicate;  /* the same candidate was held already: nothing added */
+    bool cancelled;  /* an invalidation removed the held announcement of its candidate */
+    bool duplicate;  /* the same row (candidate and kind) was held already: nothing added */
     int64_t dropped; /* older rows deleted to keep the limits */
 };
 
@@ -393,12 +393,14 @@ struct floe_store_held {
 
 /*
  * Hold candidate (invalidate: its invalidation) from device peer_id for device device_id at
- * now, in one transaction. An invalidation of a candidate held for the same pair deletes that
- * row and is not held itself; a candidate held already is not held twice. A new row expires
- * after lim->ttl or with the newest unexpired authorization between the two devices (either
- * direction), whichever comes first; then the oldest rows over lim->per_peer for the pair and
- * over lim->per_device for the device are deleted. INVALID_ARG (empty or too long candidate,
- * bad limits), NOT_FOUND (no such device), IO.
+ * now, in one transaction. An invalidation deletes the held announcement of its candidate for
+ * the same pair and is held in its place (the device may know the candidate from before it
+ * left; removing one twice changes nothing); a row held already (the same candidate and kind)
+ * is not held twice. A new row expires after lim->ttl or with the newest unexpired
+ * authorization between the two devices (either direction), whichever comes first; then the
+ * oldest rows over lim->per_peer for the pair and over lim->per_device for the device are
+ * deleted. INVALID_ARG (empty or too long candidate, bad limits), NOT_FOUND (no such device),
+ * IO.
  */
 int floe_store_held_add(struct floe_store *s, int64_t device_id, int64_t peer_id, bool invalidate,
                         const char *candidate, int64_t now,

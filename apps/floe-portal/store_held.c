@@ -106,15 +106,18 @@ static int store_held_bound(struct floe_store *s, const char *const *pair,
     return rc;
 }
 
-/* Inside the transaction: cancel, skip a duplicate, or insert and bound. */
+/*
+ * Inside the transaction: an invalidation first deletes the held announcements of its
+ * candidate; a row of the same kind held already is a duplicate; else insert and bound.
+ */
 static int store_held_apply(struct floe_store *s, const char *const *pair, bool invalidate,
                             const char *candidate, int64_t now,
                             const struct floe_store_hold_limits *lim,
                             struct floe_store_hold_result *out)
 {
-    const char *p[4] = {pair[0], pair[1], candidate, invalidate ? "0" : "1"};
+    const char *p[4] = {pair[0], pair[1], candidate, "0"};
     int64_t n = 0;
-    int rc;
+    int rc = 0;
 
     if (invalidate) {
         rc = store_count_rows(s,
@@ -122,14 +125,14 @@ static int store_held_apply(struct floe_store *s, const char *const *pair, bool 
                               " AND candidate = $3 AND invalidate = $4 RETURNING id",
                               p, 4, &n);
         out->cancelled = rc == 0 && n > 0;
-    } else {
-        p[3] = "0";
+        p[3] = "1";
+    }
+    if (rc == 0)
         rc = store_count_rows(s,
                               "SELECT id FROM held_candidates WHERE device_id = $1 AND peer_id = $2"
                               " AND candidate = $3 AND invalidate = $4 ORDER BY id DESC LIMIT 1",
                               p, 4, &n);
-        out->duplicate = rc == 0 && n > 0;
-    }
+    out->duplicate = rc == 0 && n > 0;
     if (rc < 0 || n > 0)
         return rc;
     rc = store_held_insert(s, pair, invalidate, candidate, now, lim->ttl);

@@ -214,21 +214,24 @@ static int ps_held_find(const struct portal_sim *ps, enum floe_portal_role to, b
     return -1;
 }
 
-/* Hold one candidate for `to`: cancel, skip a duplicate, or append within the bound. */
+/*
+ * Hold one candidate for `to`, as floe-portal does: an invalidation removes the held
+ * announcement of its candidate and is held in its place; a record held already (the same
+ * candidate and kind) is a duplicate; else appended, the oldest of `to` dropped past the bound.
+ */
 static void ps_hold_one(struct portal_sim *ps, enum floe_portal_role to, bool invalidate,
                         const char *cand, floe_time now)
 {
-    int i = ps_held_find(ps, to, false, cand);
+    int i = invalidate ? ps_held_find(ps, to, false, cand) : -1;
     uint32_t mine = 0, oldest = PORTAL_SIM_HELD_MAX;
     struct portal_sim_held *h;
 
-    if (i >= 0) { /* held already: an invalidation cancels it, an announcement is a duplicate */
-        if (invalidate) {
-            ps_held_remove(ps, (uint32_t)i);
-            ps->held_cancelled++;
-        }
-        return;
+    if (i >= 0) {
+        ps_held_remove(ps, (uint32_t)i);
+        ps->held_cancelled++;
     }
+    if (ps_held_find(ps, to, invalidate, cand) >= 0)
+        return;
     for (uint32_t j = 0; j < ps->n_held; j++)
         if (ps->held[j].to == to && mine++ == 0)
             oldest = j;

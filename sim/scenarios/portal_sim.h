@@ -91,7 +91,7 @@ struct portal_sim_held {
  * The simulated portal: one host, one port, the two devices it knows. With hold_offline it
  * holds the candidates for a device that is not connected as floe-portal does (one record per
  * candidate, the newest PORTAL_SIM_HOLD_PER_PEER per device, for PORTAL_SIM_HOLD_TTL; an
- * invalidation of a held candidate removes it instead; kept across the portal's outage as
+ * invalidation of a held candidate is held in its place; kept across the portal's outage as
  * floe-portal's database keeps them) and delivers them in order right after that device's
  * next join; without it they are dropped (counted).
  */

@@ -25,7 +25,8 @@
  *                            then four candidates H1..H4 one message each, then the
  *                            invalidation of H2
  *   hold-expect ROLE         ROLE (joined again) gets, from its peer and in this order, the
- *                            invalidation of that candidate and H1, H3, H4, and nothing more
+ *                            invalidation of that candidate, H1, H3, H4 and the invalidation
+ *                            of H2 (held in place of H2), and nothing more
  *   expect ROLE EVENT [SECONDS]       an EVENT message arrives (default 10 s)
  *   relay-down ROLE ID [SECONDS]      relays_presence with ID among disconnected_ids
  *   relay-up ROLE ID         that relays_presence offered ID among the connected relays
@@ -534,11 +535,11 @@ static size_t held_seen(struct dev *d, char (*seen)[160], size_t cap, const char
     return n;
 }
 
-static bool has_4_cands(struct dev *d, const void *arg)
+static bool has_5_cands(struct dev *d, const void *arg)
 {
     char seen[8][160];
 
-    return d->lost || held_seen(d, seen, 8, arg) >= 4;
+    return d->lost || held_seen(d, seen, 8, arg) >= 5;
 }
 
 /* d joined again and gets what its peer sent meanwhile, in order, and nothing more. */
@@ -547,21 +548,22 @@ static void step_hold_expect(struct dev *d)
     const struct dev *peer =
         dev_by_role(d->prole == FLOE_PORTAL_ROLE_CLIENT ? "gateway" : "client");
     const char *from = peer_id_of(d);
-    char seen[8][160], want[4][160];
+    char seen[8][160], want[5][160];
     size_t n;
 
     snprintf(want[0], 160, "-%.150s", cand_of(peer, 0));
     snprintf(want[1], 160, "+%.150s", cand_of(peer, 1));
     snprintf(want[2], 160, "+%.150s", cand_of(peer, 3));
     snprintf(want[3], 160, "+%.150s", cand_of(peer, 4));
-    (void)pump(d, 5000, has_4_cands, from);
+    snprintf(want[4], 160, "-%.150s", cand_of(peer, 2));
+    (void)pump(d, 5000, has_5_cands, from);
     (void)pump(d, 500, is_never, NULL); /* anything more would come now */
     n = held_seen(d, seen, 8, from);
-    for (size_t i = 0; i < 4 || i < n; i++)
-        if (i >= 4 || i >= n || strcmp(seen[i], want[i]) != 0)
+    for (size_t i = 0; i < 5 || i < n; i++)
+        if (i >= 5 || i >= n || strcmp(seen[i], want[i]) != 0)
             FAIL("%s: held candidate %zu is '%s', expected '%s' (%zu received)", d->role, i,
-                 i < n ? seen[i] : "(none)", i < 4 ? want[i] : "(none)", n);
-    printf("%s got the 4 held candidates in order\n", d->role);
+                 i < n ? seen[i] : "(none)", i < 5 ? want[i] : "(none)", n);
+    printf("%s got the 5 held candidates and invalidations in order\n", d->role);
 }
 
 static enum floe_portal_msg_type type_by_event(const char *event, enum floe_portal_topic topic)

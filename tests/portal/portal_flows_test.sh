@@ -75,10 +75,10 @@ jq -e 'select(.message == "floe-portal stopped")' "$TMP/a.log" >/dev/null ||
 curl -fsS "http://127.0.0.1:$PORT/metrics" >"$TMP/metrics"
 grep -q '^floe_portal_auth_failures_total 1$' "$TMP/metrics" || fail "401 not counted"
 grep -q '^floe_portal_candidates_relayed_total [1-9]' "$TMP/metrics" || fail "candidates not counted"
-# The restarted instance held the client's 6 candidate messages for 4 rows (one invalidation
-# cancelled H2) and delivered them after the join.
-grep -qx 'floe_portal_candidates_held_total 5' "$TMP/metrics" || fail "held candidates not counted"
+# The restarted instance held the gateway's 6 candidate messages (the invalidation of H2 in
+# place of H2) and delivered the 5 rows after the client's join.
+grep -qx 'floe_portal_candidates_held_total 6' "$TMP/metrics" || fail "held candidates not counted"
 grep -qx 'floe_portal_candidates_cancelled_total 1' "$TMP/metrics" || fail "cancellation not counted"
-grep -qx 'floe_portal_candidates_delivered_late_total 4' "$TMP/metrics" ||
+grep -qx 'floe_portal_candidates_delivered_late_total 5' "$TMP/metrics" ||
     fail "late deliveries not counted"
 echo "ok: floe-portal flows on SQLite"

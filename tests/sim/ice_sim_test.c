@@ -629,8 +629,8 @@ static void sim_cands(struct floe_portal_candidates *cs, int first, int last)
 
 /*
  * The simulated portal holds candidates for an absent device by floe-portal's policy: one
- * record per candidate, an invalidation cancels the held candidate, no duplicates, the newest
- * 64 per device, gone after 120 s.
+ * record per candidate, an invalidation takes the place of the held candidate, no duplicates,
+ * the newest 64 per device, gone after 120 s.
  */
 static void test_portal_sim_hold_policy(void)
 {
@@ -653,16 +653,18 @@ static void test_portal_sim_hold_policy(void)
     portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, false, &cs);
     portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, false, &cs); /* duplicates: not again */
     sim_cands(&cs, 2, 2);
-    portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, true, &cs); /* cancels the held 2 */
-    CHECK_EQ(ps.n_held, 2);
+    portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, true, &cs); /* in place of the held 2 */
+    portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, true, &cs); /* a duplicate */
+    CHECK_EQ(ps.n_held, 3);
     CHECK_EQ(ps.held_cancelled, 1);
     CHECK(strncmp(ps.held[1].cand, "candidate:3 ", 12) == 0);
+    CHECK(ps.held[2].invalidate && strncmp(ps.held[2].cand, "candidate:2 ", 12) == 0);
     sim_cands(&cs, 10, 41);
     portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, false, &cs);
     sim_cands(&cs, 42, 73);
-    portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, false, &cs); /* 66 for one device */
+    portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, false, &cs); /* 67 for one device */
     CHECK_EQ(ps.n_held, 64);
-    CHECK_EQ(ps.held_dropped_bound, 2);
+    CHECK_EQ(ps.held_dropped_bound, 3);
     CHECK(strncmp(ps.held[0].cand, "candidate:10 ", 13) == 0);
     CHECK_EQ(floe_sim_run_until(sim, FLOE_SEC(120)), 0);
     sim_cands(&cs, 99, 99);

@@ -989,18 +989,21 @@ static void test_store_held_order(void)
     CHECK_EQ(floe_store_held_add(s, gw.id, client.id, false, held_cand(3), g_now, &lim, &r), 0);
     CHECK(r.duplicate && !r.held);
     CHECK_EQ(floe_store_held_add(s, gw.id, client.id, true, held_cand(2), g_now, &lim, &r), 0);
-    CHECK(r.cancelled && !r.held && r.dropped == 0);
+    CHECK(r.cancelled && r.held && r.dropped == 0); /* held in place of the announcement */
+    CHECK_EQ(floe_store_held_add(s, gw.id, client.id, true, held_cand(2), g_now, &lim, &r), 0);
+    CHECK(r.duplicate && !r.held && !r.cancelled);
     CHECK_EQ(floe_store_held_add(s, gw.id, client.id, false, "", g_now, &lim, &r),
              FLOE_ERR_INVALID_ARG);
     CHECK_EQ(floe_store_held_add(s, 999999, client.id, false, held_cand(4), g_now, &lim, &r),
              FLOE_ERR_NOT_FOUND);
     CHECK_EQ(floe_store_held_take(other, gw.id, g_now, &h, &n, &expired), 0); /* other instance */
-    CHECK_EQ(n, 3);
+    CHECK_EQ(n, 4);
     CHECK_EQ(expired, 0);
-    if (n == 3) {
+    if (n == 4) {
         CHECK(h[0].invalidate && strcmp(h[0].candidate, held_cand(0)) == 0);
         CHECK(!h[1].invalidate && strcmp(h[1].candidate, held_cand(1)) == 0);
         CHECK(!h[2].invalidate && strcmp(h[2].candidate, held_cand(3)) == 0);
+        CHECK(h[3].invalidate && strcmp(h[3].candidate, held_cand(2)) == 0);
         CHECK_EQ(h[2].peer_id, client.id);
     }
     free(h);
