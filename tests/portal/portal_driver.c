@@ -563,6 +563,16 @@ static void step_hold_expect(struct dev *d)
         if (i >= 5 || i >= n || strcmp(seen[i], want[i]) != 0)
             FAIL("%s: held candidate %zu is '%s', expected '%s' (%zu received)", d->role, i,
                  i < n ? seen[i] : "(none)", i < 5 ? want[i] : "(none)", n);
+    for (size_t i = 0, kept = 0, all = d->n_inbox; i < all; i++) { /* looked at: taken out */
+        enum floe_portal_msg_type t = d->inbox[i]->type;
+
+        if (t == FLOE_PORTAL_MSG_ICE_CANDIDATES || t == FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES) {
+            free(d->inbox[i]);
+            d->n_inbox--;
+        } else {
+            d->inbox[kept++] = d->inbox[i];
+        }
+    }
     printf("%s got the 5 held candidates and invalidations in order\n", d->role);
 }
 
