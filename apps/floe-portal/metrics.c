@@ -39,6 +39,16 @@
     X(invalidations_relayed_total, counter, "ICE invalidation messages delivered",                 \
       invalidations_relayed)                                                                       \
     X(undeliverable_total, counter, "messages for a device connected nowhere", undeliverable)      \
+    X(candidates_held_total, counter, "candidates held for a device connected nowhere",            \
+      candidates_held)                                                                             \
+    X(candidates_delivered_late_total, counter, "held candidates delivered after the join",        \
+      candidates_delivered_late)                                                                   \
+    X(candidates_expired_total, counter, "held candidates expired undelivered",                    \
+      candidates_expired)                                                                          \
+    X(candidates_dropped_bound_total, counter, "held candidates dropped by the bound",             \
+      candidates_dropped_bound)                                                                    \
+    X(candidates_cancelled_total, counter, "held candidates removed by their invalidation",        \
+      candidates_cancelled)                                                                        \
     X(notifies_in_total, counter, "notifications received from other instances", notifies_in)      \
     X(notifies_out_total, counter, "notifications sent to other instances", notifies_out)          \
     X(changes_applied_total, counter, "configuration changes pushed", changes_applied)             \

@@ -221,6 +221,12 @@ struct portald_stats {
     uint64_t authorizations_requested, authorizations_created, authorizations_failed;
     uint64_t candidates_relayed, invalidations_relayed;
     uint64_t undeliverable; /* a message for a device that is not connected anywhere */
+    /* candidates (one per candidate string) for a device connected nowhere (hold.c) */
+    uint64_t candidates_held;           /* kept in the store for the device's next join */
+    uint64_t candidates_delivered_late; /* sent after the device's join */
+    uint64_t candidates_expired;        /* held past their expiry, not delivered */
+    uint64_t candidates_dropped_bound;  /* held, deleted to keep the per-peer/device bound */
+    uint64_t candidates_cancelled;      /* held, removed by an invalidation of the same one */
     uint64_t notifies_in, notifies_out;
     uint64_t changes_applied;
     uint64_t relays_up, relays_down; /* gauges */

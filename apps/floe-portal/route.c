@@ -12,7 +12,9 @@
  * sent when the acknowledgement comes back. Candidates and invalidations for other instances
  * are queued and sent together after each round of events: one statement finds the devices'
  * instances and notifies them all (two round trips per message to the database were the
- * limit of cross-instance traffic).
+ * limit of cross-instance traffic). Candidates for a device connected nowhere, found so at
+ * once or by that statement, are held in the store and sent after its next join (hold.c;
+ * {"to":DEVICE,"held":1} asks the device's instance to send them now).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -25,20 +27,49 @@
 
 /* -------------------------------------------------------------------- delivery */
 
+static int64_t portald_id_parse(const char *s);
+
+/* A queued {"to":DEVICE,"msg":CANDIDATES} whose device was connected nowhere: held (hold.c). */
+static void portald_route_hold(struct portald *d, struct floe_portal_msg *m, int64_t to,
+                               const char *payload)
+{
+    const char *json = strstr(payload, "\"msg\":");
+    char reason[64];
+    int64_t from;
+
+    if (!json)
+        return;
+    json += 6;
+    if (floe_portal_msg_decode(m, json, strlen(json) - 1, reason, sizeof(reason)) < 0 ||
+        (m->type != FLOE_PORTAL_MSG_ICE_CANDIDATES &&
+         m->type != FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES) ||
+        m->u.cands.n_ids != 1 || !(from = portald_id_parse(m->u.cands.ids[0])))
+        return;
+    portald_hold_list(d, &m->u.cands, to, from, m->type == FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES);
+}
+
 void portald_route_flush(struct portald *d)
 {
+    bool delivered[PORTALD_OUTQ_MAX];
+    struct floe_portal_msg *m = NULL;
     size_t sent = 0;
 
     if (d->n_out == 0)
         return;
     if (floe_store_notify_devices(d->store, d->out_to, (const char *const *)d->out_payload,
                                   d->n_out, PORTALD_NOTIFY_PREFIX, d->opts.instance, portald_wall(),
-                                  PORTALD_PRESENCE_TTL, &sent) < 0)
+                                  PORTALD_PRESENCE_TTL, &sent, delivered) < 0) {
         d->stats.store_errors++;
+        memset(delivered, 1, sizeof(delivered)); /* unknown: not held twice */
+    }
     d->stats.notifies_out += sent;
     d->stats.undeliverable += d->n_out - sent;
-    for (size_t i = 0; i < d->n_out; i++)
+    for (size_t i = 0; i < d->n_out; i++) {
+        if (!delivered[i] && (m || (m = malloc(sizeof(*m)))))
+            portald_route_hold(d, m, d->out_to[i], d->out_payload[i]);
         free(d->out_payload[i]);
+    }
+    free(m);
     d->n_out = 0;
 }
 
@@ -378,17 +409,22 @@ void portald_route_conn_free(struct portald_conn *c)
 static void portald_relay_cands(struct portald *d, const struct portald_conn *from, int64_t to,
                                 enum floe_portal_msg_type type, enum floe_portal_topic topic)
 {
+    int rc;
+
     d->msg->type = type;
     d->msg->topic = topic;
     d->msg->has_ref = false;
     d->msg->u.cands.n_ids = 1;
     snprintf(d->msg->u.cands.ids[0], FLOE_PORTAL_ID_MAX, "%s", from->sid);
     d->msg->u.cands.n_skipped = 0;
-    if (portald_deliver_msg(d, to, true) == 0) {
+    rc = portald_deliver_msg(d, to, true);
+    if (rc == 0) {
         if (type == FLOE_PORTAL_MSG_ICE_CANDIDATES)
             d->stats.candidates_relayed++;
         else
             d->stats.invalidations_relayed++;
+    } else if (rc == FLOE_ERR_NOT_FOUND) {
+        portald_hold_cands(d, to, from->dev.id, type == FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES);
     }
 }
 
@@ -475,12 +511,21 @@ void portald_route_notify(struct portald *d, const char *payload)
     json_t *to = root ? json_object_get(root, "to") : NULL;
     json_t *msg = root ? json_object_get(root, "msg") : NULL;
     json_t *ack = root ? json_object_get(root, "ack") : NULL;
+    json_t *held = root ? json_object_get(root, "held") : NULL;
     struct portald_conn *c =
         json_is_integer(to) ? portald_device_conn(d, json_integer_value(to)) : NULL;
     char *text;
 
-    if (!c || c->dead) {
+    if ((!c || c->dead) && json_is_integer(to) && json_is_object(msg) &&
+        (text = json_dumps(msg, JSON_COMPACT)) != NULL) {
+        /* the device left this instance meanwhile: candidates are held, the rest is lost */
+        if (!portald_hold_notified(d, json_integer_value(to), text))
+            d->stats.undeliverable++;
+        free(text);
+    } else if (!c || c->dead) {
         d->stats.undeliverable++;
+    } else if (json_is_integer(held)) {
+        portald_hold_flush(d, c);
     } else if (json_is_integer(ack)) {
         portald_ack(d, c, json_integer_value(ack));
     } else if (json_is_object(msg) && (text = json_dumps(msg, JSON_COMPACT)) != NULL) {

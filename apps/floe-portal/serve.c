@@ -486,6 +486,7 @@ static void portald_periodic(struct portald *d, floe_time now)
         d->next_presence = now + PORTALD_PRESENCE_REFRESH;
         portald_presence_refresh(d, wall);
         (void)floe_store_authorizations_expire(d->store, wall, NULL);
+        portald_hold_expire(d, wall);
     }
     if (now >= d->next_changes) {
         d->next_changes = now + PORTALD_CHANGES_POLL;

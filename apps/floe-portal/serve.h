@@ -31,6 +31,10 @@
 #define PORTALD_FDS_RESERVED 64           /* descriptors besides connections: store, sockets, log */
 #define PORTALD_NOTIFY_PREFIX "floe_dev_" /* + instance id: messages for its devices */
 #define PORTALD_OUTQ_MAX 256              /* candidates for other instances sent in one statement */
+/* Candidates held for a device connected nowhere (hold.c): */
+#define PORTALD_HOLD_TTL 120         /* seconds at most (less when the authorization ends first) */
+#define PORTALD_HOLD_PER_PEER 64     /* the newest this many per (device, peer) pair */
+#define PORTALD_HOLD_PER_DEVICE 1024 /* the newest this many per device */
 
 enum portald_kind {
     PORTALD_KIND_NONE = 0, /* before the upgrade: plain HTTP */
@@ -155,6 +159,24 @@ void portald_route_notify(struct portald *d, const char *payload);
 void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t resource_id);
 /* route.c: free what a client connection holds (authorizations). */
 void portald_route_conn_free(struct portald_conn *c);
+
+/*
+ * hold.c: d->msg holds candidates (invalidate: invalidations) from device `from` that device
+ * `to` could not get (connected nowhere): keep them in the store for its next join.
+ */
+void portald_hold_cands(struct portald *d, int64_t to, int64_t from, bool invalidate);
+/* The same for the candidates cs (not d->msg's: portald_route_flush holds what it queued). */
+void portald_hold_list(struct portald *d, const struct floe_portal_candidates *cs, int64_t to,
+                       int64_t from, bool invalidate);
+/* hold.c: c joined: send what is held for its device, in order (after init). */
+void portald_hold_flush(struct portald *d, struct portald_conn *c);
+/* hold.c: delete held candidates expired at wall (the periodic sweep), counted. */
+void portald_hold_expire(struct portald *d, int64_t wall);
+/*
+ * hold.c: a notification carried msg_json for device `to`, which is not here: hold it when it
+ * is a candidate message (true), else false. Uses d->msg.
+ */
+bool portald_hold_notified(struct portald *d, int64_t to, const char *msg_json);
 
 /* push.c: a store resource as the protocol shows it. 0 or FLOE_ERR_MALFORMED (its CIDR). */
 int portald_resource_convert(const struct floe_store_resource *r, struct floe_portal_resource *out);

@@ -39,7 +39,7 @@
 #include "floe/core.h"
 
 #define FLOE_STORE_DEFAULT_URL "sqlite:/var/lib/floe-portal/portal.db"
-#define FLOE_STORE_SCHEMA_VERSION 2
+#define FLOE_STORE_SCHEMA_VERSION 3
 #define FLOE_STORE_CHANGES_CHANNEL "floe_changes"
 /* A device is online while its heartbeat is at most this old (seconds; 3 missed 10 s beats). */
 #define FLOE_STORE_PRESENCE_TTL 30
@@ -376,11 +376,70 @@ int floe_store_notify(struct floe_store *s, const char *channel, const char *pay
  * Messages for devices connected to other instances, in one statement: payloads[i] (a JSON
  * text of at most FLOE_STORE_PAYLOAD_MAX - 1 bytes) is notified on channel prefix + instance,
  * the instance the presence row of device to[i] names (heartbeat at most ttl seconds old at
- * now), in order; devices offline or at instance self are skipped. *sent is how many went out.
+ * now), in order; devices offline or at instance self are skipped. *sent is how many went out;
+ * delivered (NULL, or n flags) says which (the caller holds the rest for later: hold.c).
  * PostgreSQL only (SQLite has one instance: INVALID_ARG, as for bad arguments); NOMEM, IO.
  */
 int floe_store_notify_devices(struct floe_store *s, const int64_t *to, const char *const *payloads,
                               size_t n, const char *prefix, const char *self, int64_t now,
-                              int64_t ttl, size_t *sent);
+                              int64_t ttl, size_t *sent, bool *delivered);
+
+/* ------------------------------------------------------ held candidates */
+
+/*
+ * Candidate messages for a device that is connected nowhere (issue 12): the portal keeps them
+ * in the table held_candidates, one row per candidate (or invalidated candidate) in the order
+ * they came, and hands them over when the device joins next, on whichever instance.
+ */
+#define FLOE_STORE_CANDIDATE_MAX 256 /* an RFC 8839 candidate string with NUL */
+
+/* The limits of holding. */
+struct floe_store_hold_limits {
+    int64_t ttl;        /* seconds a held candidate lasts at most */
+    int64_t per_peer;   /* held rows kept per (device, peer) pair: its newest ones */
+    int64_t per_device; /* held rows kept per device: its newest ones */
+};
+
+/* What one floe_store_held_add did. */
+struct floe_store_hold_result {
+    bool held;       /* a row was added */
+    bool cancelled;  /* an invalidation removed the held announcement of its candidate */
+    bool duplicate;  /* the same row (candidate and kind) was held already: nothing added */
+    int64_t dropped; /* older rows deleted to keep the limits */
+};
+
+/* One held candidate. */
+struct floe_store_held {
+    int64_t id; /* the order they came in */
+    int64_t peer_id;
+    bool invalidate;
+    char candidate[FLOE_STORE_CANDIDATE_MAX];
+};
+
+/*
+ * Hold candidate (invalidate: its invalidation) from device peer_id for device device_id at
+ * now, in one transaction. An invalidation deletes the held announcement of its candidate for
+ * the same pair and is held in its place (the device may know the candidate from before it
+ * left; removing one twice changes nothing); a row held already (the same candidate and kind)
+ * is not held twice. A new row expires after lim->ttl or with the newest unexpired
+ * authorization between the two devices (either direction), whichever comes first; then the
+ * oldest rows over lim->per_peer for the pair and over lim->per_device for the device are
+ * deleted. INVALID_ARG (empty or too long candidate, bad limits), NOT_FOUND (no such device),
+ * IO.
+ */
+int floe_store_held_add(struct floe_store *s, int64_t device_id, int64_t peer_id, bool invalidate,
+                        const char *candidate, int64_t now,
+                        const struct floe_store_hold_limits *lim,
+                        struct floe_store_hold_result *out);
+/*
+ * Take what is held for device_id: the rows expired at now are deleted and counted in
+ * *expired; the others are deleted and returned in *out (*n of them, oldest first; an array
+ * the caller frees with free(), NULL when *n is 0). A row goes to one taker only (two
+ * instances may race). IO, NOMEM.
+ */
+int floe_store_held_take(struct floe_store *s, int64_t device_id, int64_t now,
+                         struct floe_store_held **out, size_t *n, int64_t *expired);
+/* Delete held rows expired at now; *removed (may be NULL) how many. */
+int floe_store_held_expire(struct floe_store *s, int64_t now, int64_t *removed);
 
 #endif

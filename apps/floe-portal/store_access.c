@@ -320,7 +320,7 @@ static char *store_outbound_json(const int64_t *to, const char *const *payloads,
 
 int floe_store_notify_devices(struct floe_store *s, const int64_t *to, const char *const *payloads,
                               size_t n, const char *prefix, const char *self, int64_t now,
-                              int64_t ttl, size_t *sent)
+                              int64_t ttl, size_t *sent, bool *delivered)
 {
     char since[24], *json;
     struct store_res res;
@@ -333,6 +333,8 @@ int floe_store_notify_devices(struct floe_store *s, const int64_t *to, const cha
     for (size_t i = 0; i < n; i++)
         if (!payloads[i] || strlen(payloads[i]) >= FLOE_STORE_PAYLOAD_MAX)
             return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "notify_devices: bad payload");
+    if (delivered)
+        memset(delivered, 0, n * sizeof(*delivered));
     if (n == 0)
         return 0;
     json = store_outbound_json(to, payloads, n);
@@ -341,7 +343,7 @@ int floe_store_notify_devices(struct floe_store *s, const int64_t *to, const cha
     /* pg_notify runs after the sort (a volatile target): in the order given */
     rc = floe__store_exec(
         s,
-        "SELECT pg_notify($3 || p.instance, m.v->>1) FROM json_array_elements("
+        "SELECT m.i, pg_notify($3 || p.instance, m.v->>1) FROM json_array_elements("
         "$1::json) WITH ORDINALITY AS m(v, i) JOIN presence p ON p.device_id ="
         " (m.v->>0)::bigint WHERE p.heartbeat_at >= $2 AND p.instance <> $4"
         " ORDER BY m.i",
@@ -350,6 +352,12 @@ int floe_store_notify_devices(struct floe_store *s, const int64_t *to, const cha
     if (rc < 0)
         return rc;
     *sent = res.rows;
+    for (size_t r = 0; delivered && r < res.rows; r++) {
+        long long i = strtoll(floe__store_cell(&res, r, 0), NULL, 10);
+
+        if (i >= 1 && (size_t)i <= n)
+            delivered[i - 1] = true; /* WITH ORDINALITY counts from 1 */
+    }
     floe__store_res_free(&res);
     return 0;
 }

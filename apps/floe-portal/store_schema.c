@@ -53,7 +53,21 @@ static const char store_v1[] =
 static const char store_v2[] =
     "CREATE INDEX IF NOT EXISTS devices_site_kind ON devices(site_id, kind, id);";
 
-static const char *const store_steps[] = {store_v1, store_v2};
+/*
+ * Version 3: candidate messages held for a device that is offline (issue 12, store_held.c),
+ * one row per candidate in the order they came; they go with their device, with the
+ * authorization they belong to, or at expires_at.
+ */
+static const char store_v3[] =
+    "CREATE TABLE held_candidates (id @ID@, device_id BIGINT NOT NULL REFERENCES devices(id)"
+    " ON DELETE CASCADE, peer_id BIGINT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    " authorization_id BIGINT REFERENCES authorizations(id) ON DELETE CASCADE,"
+    " invalidate INTEGER NOT NULL CHECK (invalidate IN (0, 1)), candidate TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);"
+    "CREATE INDEX held_candidates_device ON held_candidates(device_id, peer_id);"
+    "CREATE INDEX held_candidates_expiry ON held_candidates(expires_at);";
+
+static const char *const store_steps[] = {store_v1, store_v2, store_v3};
 
 /* sql with every @ID@ replaced by the engine's key type; NULL when out of memory. */
 static char *store_fill(const char *sql, const char *id)

@@ -3,8 +3,9 @@
  * of floe/portal.h over the simulator's stream, relaying what the node-portal scenarios
  * need the way floe-portal does (apps/floe-portal/channel.c, route.c): phx_join answered by
  * phx_reply ok and init, heartbeats, request_authorization -> create_authorization ->
- * authorization_created, candidates and invalidations both ways. Like floe-portal, a message
- * for a device that is not connected is dropped (counted).
+ * authorization_created, candidates and invalidations both ways. Like floe-portal, candidates
+ * for a device that is not connected are held for its next join (hold_offline; bounded and
+ * expiring as floe-portal's, docs/protocol.md section 6); other messages for it are dropped.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -182,49 +183,129 @@ static void ps_authorized(struct portal_sim *ps)
     (void)ps_send(ps, cl);
 }
 
-/* Candidates for a device not connected: kept for its next join, or dropped. */
-static void ps_keep(struct portal_sim *ps, enum floe_portal_role to, bool invalidate)
+/* Drop held record i (the order of the others kept). */
+static void ps_held_remove(struct portal_sim *ps, uint32_t i)
 {
-    struct portal_sim_pending *k = NULL;
-    const char *id = ps_ids[to == FLOE_PORTAL_ROLE_CLIENT ? 0 : 1];
+    memmove(&ps->held[i], &ps->held[i + 1], (ps->n_held - i - 1) * sizeof(ps->held[0]));
+    ps->n_held--;
+}
 
-    if (ps->hold_offline && ps->n_pending < PORTAL_SIM_PENDING)
-        k = calloc(1, sizeof(*k));
-    if (!k) {
+/* Held records expired at now go (counted). */
+static void ps_held_expire(struct portal_sim *ps, floe_time now)
+{
+    for (uint32_t i = 0; i < ps->n_held;) {
+        if (ps->held[i].expires_at <= now) {
+            ps_held_remove(ps, i);
+            ps->held_expired++;
+        } else {
+            i++;
+        }
+    }
+}
+
+/* The index of the held record for `to` of cand with kind invalidate, or -1. */
+static int ps_held_find(const struct portal_sim *ps, enum floe_portal_role to, bool invalidate,
+                        const char *cand)
+{
+    for (uint32_t i = 0; i < ps->n_held; i++)
+        if (ps->held[i].to == to && ps->held[i].invalidate == invalidate &&
+            strcmp(ps->held[i].cand, cand) == 0)
+            return (int)i;
+    return -1;
+}
+
+/*
+ * Hold one candidate for `to`, as floe-portal does: an invalidation removes the held
+ * announcement of its candidate and is held in its place; a record held already (the same
+ * candidate and kind) is a duplicate; else appended, the oldest of `to` dropped past the bound.
+ */
+static void ps_hold_one(struct portal_sim *ps, enum floe_portal_role to, bool invalidate,
+                        const char *cand, floe_time now)
+{
+    int i = invalidate ? ps_held_find(ps, to, false, cand) : -1;
+    uint32_t mine = 0, oldest = PORTAL_SIM_HELD_MAX;
+    struct portal_sim_held *h;
+
+    if (i >= 0) {
+        ps_held_remove(ps, (uint32_t)i);
+        ps->held_cancelled++;
+    }
+    if (ps_held_find(ps, to, invalidate, cand) >= 0)
+        return;
+    for (uint32_t j = 0; j < ps->n_held; j++)
+        if (ps->held[j].to == to && mine++ == 0)
+            oldest = j;
+    if (mine >= PORTAL_SIM_HOLD_PER_PEER) {
+        ps_held_remove(ps, oldest);
+        ps->held_dropped_bound++;
+    }
+    h = &ps->held[ps->n_held++];
+    h->to = to;
+    h->invalidate = invalidate;
+    h->expires_at = now + PORTAL_SIM_HOLD_TTL;
+    snprintf(h->cand, sizeof(h->cand), "%s", cand);
+    ps->held_offline++;
+}
+
+void portal_sim_hold(struct portal_sim *ps, enum floe_portal_role to, bool invalidate,
+                     const struct floe_portal_candidates *cs)
+{
+    const char *id = ps_ids[to == FLOE_PORTAL_ROLE_CLIENT ? 0 : 1];
+    floe_time now = floe_sim_now(ps->sim);
+
+    if (!ps->hold_offline) {
         ps->dropped_offline++;
         ps_note(ps, "candidates for %s dropped: not connected", id);
         return;
     }
-    k->to = to;
-    k->invalidate = invalidate;
-    k->cands = ps->msg->u.cands;
-    ps->pending[ps->n_pending++] = k;
-    ps->held_offline++;
-    ps_note(ps, "candidates for %s kept until it joins", id);
+    ps_held_expire(ps, now);
+    for (uint32_t i = 0; i < cs->n_candidates; i++)
+        ps_hold_one(ps, to, invalidate, cs->candidates[i], now);
+    ps_note(ps, "%s for %s held until it joins (%u held)",
+            invalidate ? "invalidations" : "candidates", id, ps->n_held);
 }
 
-/* Deliver what was kept for c's device, in order (right after its init). */
+/* Candidates (ps->msg) for a device not connected: held for its next join, or dropped. */
+static void ps_keep(struct portal_sim *ps, enum floe_portal_role to, bool invalidate)
+{
+    portal_sim_hold(ps, to, invalidate, &ps->msg->u.cands);
+}
+
+/*
+ * Deliver what is held for c's device right after its init: in order, consecutive records of
+ * the same kind as one message (at most FLOE_PORTAL_CANDIDATES_MAX), as floe-portal does.
+ */
 static void ps_deliver_kept(struct portal_sim *ps, struct portal_sim_conn *c)
 {
-    uint32_t i, n = 0;
+    bool to_client = c->role == FLOE_PORTAL_ROLE_CLIENT;
+    struct floe_portal_candidates *cs = &ps->msg->u.cands;
+    uint32_t i = 0;
 
-    for (i = 0; i < ps->n_pending; i++) {
-        struct portal_sim_pending *k = ps->pending[i];
+    ps_held_expire(ps, floe_sim_now(ps->sim));
+    while (i < ps->n_held) {
+        bool inv = ps->held[i].invalidate;
 
-        if (k->to != c->role) {
-            ps->pending[n++] = k;
+        if (ps->held[i].to != c->role) {
+            i++;
             continue;
         }
         memset(ps->msg, 0, sizeof(*ps->msg));
         ps->msg->type =
-            k->invalidate ? FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES : FLOE_PORTAL_MSG_ICE_CANDIDATES;
+            inv ? FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES : FLOE_PORTAL_MSG_ICE_CANDIDATES;
         ps->msg->topic = ps_topic(c->role);
-        ps->msg->u.cands = k->cands;
-        if (ps_send(ps, c) == 0)
-            ps->relayed += k->cands.n_candidates;
-        free(k);
+        cs->n_ids = 1; /* the sender: the other device */
+        snprintf(cs->ids[0], FLOE_PORTAL_ID_MAX, "%s", ps_ids[to_client ? 1 : 0]);
+        while (i < ps->n_held && ps->held[i].to == c->role && ps->held[i].invalidate == inv &&
+               cs->n_candidates < FLOE_PORTAL_CANDIDATES_MAX) {
+            snprintf(cs->candidates[cs->n_candidates++], FLOE_PORTAL_CANDIDATE_MAX, "%s",
+                     ps->held[i].cand);
+            ps_held_remove(ps, i);
+        }
+        if (ps_send(ps, c) == 0) {
+            ps->relayed += cs->n_candidates;
+            ps->held_late += cs->n_candidates;
+        }
     }
-    ps->n_pending = n;
 }
 
 /* Candidates from c to the other device, as ice_candidates / invalidate_ice_candidates. */
@@ -517,8 +598,6 @@ void portal_sim_free(struct portal_sim *ps)
         floe_wsconn_free(ps->conns[i].ws);
         free(ps->conns[i].st.sbuf);
     }
-    for (uint32_t i = 0; i < ps->n_pending; i++)
-        free(ps->pending[i]);
     free(ps->msg);
     free(ps->json);
     memset(ps, 0, sizeof(*ps));
@@ -531,10 +610,7 @@ void portal_sim_set_down(struct portal_sim *ps, bool down)
             !down        ? "UP again"
             : ps->silent ? "DOWN, silently: the host is gone, nothing answers"
                          : "DOWN: connections reset, new ones refused");
-    for (uint32_t i = 0; down && i < ps->n_pending; i++)
-        free(ps->pending[i]); /* kept in memory: lost with the process */
-    if (down)
-        ps->n_pending = 0;
+    /* what is held stays: floe-portal keeps it in its database across a restart */
     for (uint32_t i = 0; down && i < PORTAL_SIM_CONNS; i++) {
         if (ps->conns[i].used) {
             if (!ps->silent)

@@ -40,9 +40,14 @@
 #define PORTAL_SIM_CONNS 16
 #define PORTAL_SIM_RST_MAX 32
 #define PORTAL_SIM_LOG 256
-#define PORTAL_SIM_PENDING                                                                         \
-    64 /* candidate messages kept for a device not connected */ /* candidate records kept per      \
-                                                                   device */
+/*
+ * Candidates held for a device that is not connected: floe-portal's policy (apps/floe-portal
+ * hold.c, the PORTALD_HOLD_* limits of serve.h, docs/protocol.md section 6). With one peer per
+ * device the per-device bound (1024) is never the one that binds.
+ */
+#define PORTAL_SIM_HOLD_TTL FLOE_SEC(120) /* PORTALD_HOLD_TTL */
+#define PORTAL_SIM_HOLD_PER_PEER 64       /* PORTALD_HOLD_PER_PEER */
+#define PORTAL_SIM_HELD_MAX (2 * PORTAL_SIM_HOLD_PER_PEER)
 
 enum pstream_state {
     PSTREAM_CLOSED = 0,
@@ -74,18 +79,21 @@ struct portal_sim_conn {
     struct floe_wsconn *ws;
 };
 
-/* Candidates kept for a device that is not connected (hold_offline). */
-struct portal_sim_pending {
+/* One candidate (or invalidation) held for a device that is not connected (hold_offline). */
+struct portal_sim_held {
     enum floe_portal_role to;
     bool invalidate;
-    struct floe_portal_candidates cands;
+    floe_time expires_at;
+    char cand[FLOE_PORTAL_CANDIDATE_MAX];
 };
 
 /*
- * The simulated portal: one host, one port, the two devices it knows. floe-portal drops a
- * candidate message for a device that is not connected (its stats.undeliverable); with
- * hold_offline the simulated portal keeps it (in memory: an outage loses it) and delivers it
- * right after that device's next join instead.
+ * The simulated portal: one host, one port, the two devices it knows. With hold_offline it
+ * holds the candidates for a device that is not connected as floe-portal does (one record per
+ * candidate, the newest PORTAL_SIM_HOLD_PER_PEER per device, for PORTAL_SIM_HOLD_TTL; an
+ * invalidation of a held candidate is held in its place; kept across the portal's outage as
+ * floe-portal's database keeps them) and delivers them in order right after that device's
+ * next join; without it they are dropped (counted).
  */
 struct portal_sim {
     struct floe_sim *sim;
@@ -94,8 +102,8 @@ struct portal_sim {
     bool down;   /* connections broken, new ones refused */
     bool silent; /* while down nothing answers (the host is gone): no resets, no refusals */
     bool hold_offline;
-    struct portal_sim_pending *pending[PORTAL_SIM_PENDING];
-    uint32_t n_pending;
+    struct portal_sim_held held[PORTAL_SIM_HELD_MAX]; /* oldest first */
+    uint32_t n_held;
     struct floe_xoshiro rng;
     struct portal_sim_conn conns[PORTAL_SIM_CONNS];
     struct {
@@ -110,6 +118,7 @@ struct portal_sim {
     struct floe_portal_ice_creds ice[2];
     char create_ref[FLOE_PORTAL_ID_MAX];
     uint64_t relayed, dropped_offline, held_offline, refused, joins;
+    uint64_t held_late, held_expired, held_dropped_bound, held_cancelled; /* as floe-portal's */
     struct floe_sim_verdict *v;
     uint8_t lane, group;
 };
@@ -164,6 +173,13 @@ uint32_t pstream_seg_id(const uint8_t *seg, size_t n, uint8_t *flags);
 int portal_sim_start(struct portal_sim *ps, struct floe_sim *sim, uint32_t host,
                      const struct floe_addr *addr, uint64_t seed);
 void portal_sim_free(struct portal_sim *ps);
+/*
+ * Candidates cs (invalidate: their invalidation) for the device of role `to`, which is not
+ * connected: held (hold_offline) at the simulator's now, or dropped. The portal does this
+ * itself; tests call it to check the policy.
+ */
+void portal_sim_hold(struct portal_sim *ps, enum floe_portal_role to, bool invalidate,
+                     const struct floe_portal_candidates *cs);
 /* Down: every connection reset, new ones refused; up: accepted again. */
 void portal_sim_set_down(struct portal_sim *ps, bool down);
 

@@ -23,6 +23,13 @@
  *   burst N MS               N candidate messages client -> gateway and N gateway -> client
  *                            sent at once, interleaved; each must arrive within MS ms of its
  *                            sending (prints the median and the slowest)
+ *   hold-send ROLE           ROLE sends to its peer, which must be connected nowhere now: the
+ *                            invalidation of the candidate of the last `candidates` step,
+ *                            then four candidates H1..H4 one message each, then the
+ *                            invalidation of H2
+ *   hold-expect ROLE         ROLE (joined again) gets, from its peer and in this order, the
+ *                            invalidation of that candidate, H1, H3, H4 and the invalidation
+ *                            of H2 (held in place of H2), and nothing more
  *   expect ROLE EVENT [SECONDS]       an EVENT message arrives (default 10 s)
  *   relay-down ROLE ID [SECONDS]      relays_presence with ID among disconnected_ids
  *   relay-up ROLE ID         that relays_presence offered ID among the connected relays
@@ -457,6 +464,22 @@ static void check_cands(struct floe_portal_msg *m, const char *from, const char 
     free(m);
 }
 
+/* The candidates of the `candidates` step and H1..H4 of the hold steps, by sender. */
+static const char *cand_of(const struct dev *sender, int k)
+{
+    static char buf[8][128];
+    bool client = sender->prole == FLOE_PORTAL_ROLE_CLIENT;
+    char *b = buf[(client ? 0 : 4) + k % 4];
+
+    if (k == 0)
+        return client ? "candidate:1 1 UDP 2130706431 192.0.2.10 50000 typ host"
+                      : "candidate:2 1 UDP 1694498815 198.51.100.20 41000 typ srflx raddr "
+                        "10.0.0.2 rport 41000";
+    snprintf(b, 128, "candidate:%d 1 UDP 2130706431 %s %d typ host", 10 + k,
+             client ? "192.0.2.11" : "198.51.100.21", 52000 + k);
+    return b;
+}
+
 static void send_cands(struct dev *d, bool invalidate, const char *peer, const char *cand)
 {
     const char *ids[1] = {peer}, *cands[1] = {cand};
@@ -469,9 +492,7 @@ static void send_cands(struct dev *d, bool invalidate, const char *peer, const c
 static void step_candidates(bool invalidate)
 {
     struct dev *c = dev_by_role("client"), *g = dev_by_role("gateway");
-    const char *cc = "candidate:1 1 UDP 2130706431 192.0.2.10 50000 typ host";
-    const char *gc = "candidate:2 1 UDP 1694498815 198.51.100.20 41000 typ srflx raddr "
-                     "10.0.0.2 rport 41000";
+    const char *cc = cand_of(c, 0), *gc = cand_of(g, 0);
     enum floe_portal_msg_type got =
         invalidate ? FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES : FLOE_PORTAL_MSG_ICE_CANDIDATES;
 
@@ -559,6 +580,83 @@ static void step_burst(unsigned n, int ms)
     if (lat[2 * n - 1] > (floe_time)ms * 1000000u)
         FAIL("burst: the slowest message took %.2f ms (bound %d ms)", (double)lat[2 * n - 1] / 1e6,
              ms);
+}
+
+/* The peer of d, its protocol id as d knows it. */
+static const char *peer_id_of(const struct dev *d)
+{
+    return d->prole == FLOE_PORTAL_ROLE_CLIENT ? gateway_id : client_id;
+}
+
+/* d sends while its peer is connected nowhere: the portal holds it all. */
+static void step_hold_send(struct dev *d)
+{
+    send_cands(d, true, peer_id_of(d), cand_of(d, 0));
+    for (int k = 1; k <= 4; k++)
+        send_cands(d, false, peer_id_of(d), cand_of(d, k));
+    send_cands(d, true, peer_id_of(d), cand_of(d, 2));
+    (void)pump(d, 300, is_never, NULL);
+    printf("%s sent 6 candidate messages to its absent peer\n", d->role);
+}
+
+/* The candidate messages in d's inbox, flattened: "+CAND" or "-CAND" per candidate. */
+static size_t held_seen(struct dev *d, char (*seen)[160], size_t cap, const char *from)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < d->n_inbox; i++) {
+        const struct floe_portal_msg *m = d->inbox[i];
+        bool inv = m->type == FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES;
+
+        if (!inv && m->type != FLOE_PORTAL_MSG_ICE_CANDIDATES)
+            continue;
+        if (m->u.cands.n_ids != 1 || strcmp(m->u.cands.ids[0], from) != 0)
+            FAIL("%s: candidates from '%s', expected from '%s'", d->role, m->u.cands.ids[0], from);
+        for (uint32_t j = 0; j < m->u.cands.n_candidates && n < cap; j++)
+            snprintf(seen[n++], 160, "%c%.150s", inv ? '-' : '+', m->u.cands.candidates[j]);
+    }
+    return n;
+}
+
+static bool has_5_cands(struct dev *d, const void *arg)
+{
+    char seen[8][160];
+
+    return d->lost || held_seen(d, seen, 8, arg) >= 5;
+}
+
+/* d joined again and gets what its peer sent meanwhile, in order, and nothing more. */
+static void step_hold_expect(struct dev *d)
+{
+    const struct dev *peer =
+        dev_by_role(d->prole == FLOE_PORTAL_ROLE_CLIENT ? "gateway" : "client");
+    const char *from = peer_id_of(d);
+    char seen[8][160], want[5][160];
+    size_t n;
+
+    snprintf(want[0], 160, "-%.150s", cand_of(peer, 0));
+    snprintf(want[1], 160, "+%.150s", cand_of(peer, 1));
+    snprintf(want[2], 160, "+%.150s", cand_of(peer, 3));
+    snprintf(want[3], 160, "+%.150s", cand_of(peer, 4));
+    snprintf(want[4], 160, "-%.150s", cand_of(peer, 2));
+    (void)pump(d, 5000, has_5_cands, from);
+    (void)pump(d, 500, is_never, NULL); /* anything more would come now */
+    n = held_seen(d, seen, 8, from);
+    for (size_t i = 0; i < 5 || i < n; i++)
+        if (i >= 5 || i >= n || strcmp(seen[i], want[i]) != 0)
+            FAIL("%s: held candidate %zu is '%s', expected '%s' (%zu received)", d->role, i,
+                 i < n ? seen[i] : "(none)", i < 5 ? want[i] : "(none)", n);
+    for (size_t i = 0, kept = 0, all = d->n_inbox; i < all; i++) { /* looked at: taken out */
+        enum floe_portal_msg_type t = d->inbox[i]->type;
+
+        if (t == FLOE_PORTAL_MSG_ICE_CANDIDATES || t == FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES) {
+            free(d->inbox[i]);
+            d->n_inbox--;
+        } else {
+            d->inbox[kept++] = d->inbox[i];
+        }
+    }
+    printf("%s got the 5 held candidates and invalidations in order\n", d->role);
 }
 
 static enum floe_portal_msg_type type_by_event(const char *event, enum floe_portal_topic topic)
@@ -746,6 +844,10 @@ static int run_msg_step(const struct step *t)
         printf("%s got %s\n", t->a1, t->a2);
         return t->num3 ? 4 : 3;
     }
+    if (strcmp(t->s, "hold-send") == 0)
+        return step_hold_send(dev_by_role(t->a1)), 2;
+    if (strcmp(t->s, "hold-expect") == 0)
+        return step_hold_expect(dev_by_role(t->a1)), 2;
     if (strcmp(t->s, "relay-up") == 0)
         return step_relay_up(dev_by_role(t->a1), t->a2 ? t->a2 : ""), 3;
     if (strcmp(t->s, "relay-down") == 0 && t->a2)

@@ -5,6 +5,8 @@
 # and invalidations both ways, a resource change pushed, a removed policy revoked at the
 # gateway, a refused resource, a wrong token refused with 401, a relay that stops answering
 # pushed as down while an IPv6 relay stays offered, SIGTERM closing with 1001, and a restart with the state kept.
+# Candidates for a device connected nowhere are held and delivered in order after its next join
+# (the gateway's candidates for the absent client too, after the restart).
 set -euo pipefail
 TMP=$(mktemp -d)
 . "$FLOE_SOURCE_DIR/tests/portal/portal_lib.sh"
@@ -23,6 +25,7 @@ RELAY6_PORT=$(free_port udp)
 RELAY6=$(admin relays add --address "[::1]:$RELAY6_PORT" --secret relay-secret-6)
 start_relay "$RELAY6_PORT" relay-secret-6 ::1 relay6
 start_portal a "$PORT" --insecure --relay-check-ms 300
+write_wait_metric
 
 # The portal's restart, as a command the driver runs between steps.
 cat >"$TMP/restart.sh" <<EOS
@@ -40,6 +43,8 @@ chmod +x "$TMP/restart.sh"
     heartbeat client heartbeat gateway \
     authorize "$RESOURCE" \
     candidates invalidate \
+    drop gateway run "$TMP/wait-metric.sh $PORT gateways_online 0" \
+    hold-send client rejoin gateway 10 hold-expect gateway \
     authorize-fails "$OTHER_RESOURCE" forbidden \
     authorize-fails 999999 not_found \
     run "$PORTAL admin --database $DB policies add --group $GROUP --resource $OTHER_RESOURCE >/dev/null" \
@@ -59,6 +64,8 @@ chmod +x "$TMP/restart.sh"
     same-addresses client same-addresses gateway \
     init client resources=1 \
     authorize "$OTHER_RESOURCE" candidates \
+    drop client run "$TMP/wait-metric.sh $PORT clients_online 0" \
+    hold-send gateway rejoin client 10 hold-expect client \
     refused "1.not-a-valid-token" | tee "$TMP/driver.out"
 
 wait_exit "$(portal_pid a)" "floe-portal a did not stop on SIGTERM"
@@ -68,4 +75,10 @@ jq -e 'select(.message == "floe-portal stopped")' "$TMP/a.log" >/dev/null ||
 curl -fsS "http://127.0.0.1:$PORT/metrics" >"$TMP/metrics"
 grep -q '^floe_portal_auth_failures_total 1$' "$TMP/metrics" || fail "401 not counted"
 grep -q '^floe_portal_candidates_relayed_total [1-9]' "$TMP/metrics" || fail "candidates not counted"
+# The restarted instance held the gateway's 6 candidate messages (the invalidation of H2 in
+# place of H2) and delivered the 5 rows after the client's join.
+grep -qx 'floe_portal_candidates_held_total 6' "$TMP/metrics" || fail "held candidates not counted"
+grep -qx 'floe_portal_candidates_cancelled_total 1' "$TMP/metrics" || fail "cancellation not counted"
+grep -qx 'floe_portal_candidates_delivered_late_total 5' "$TMP/metrics" ||
+    fail "late deliveries not counted"
 echo "ok: floe-portal flows on SQLite"

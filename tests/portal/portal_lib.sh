@@ -96,3 +96,24 @@ setup_model() {
     RELAY=$(admin relays add --address "127.0.0.1:$relay_port" --secret "$secret")
     [ -n "$GW_TOKEN" ] && [ -n "$CLIENT_TOKEN" ] && [ -n "$RELAY" ] || fail "admin setup failed"
 }
+
+# write_wait_metric: $TMP/wait-metric.sh PORT NAME VALUE [SECONDS], a command for the driver's
+# `run` step: waits until floe_portal_NAME is VALUE at /metrics of the portal on PORT (default
+# 10 s), exits 1 if it is not by then.
+write_wait_metric() {
+    cat >"$TMP/wait-metric.sh" <<'EOS'
+#!/bin/bash
+set -u
+end=$((SECONDS + ${4:-10}))
+while [ "$SECONDS" -lt "$end" ]; do
+    if curl -fsS ${PORTAL_CURL_OPTS:-} "${PORTAL_SCHEME:-http}://127.0.0.1:$1/metrics" \
+        >"$0.$1.out" 2>/dev/null && grep -qx "floe_portal_$2 $3" "$0.$1.out"; then
+        exit 0
+    fi
+    sleep 0.1
+done
+echo "floe_portal_$2 is not $3 at port $1 after ${4:-10} s" >&2
+exit 1
+EOS
+    chmod +x "$TMP/wait-metric.sh"
+}

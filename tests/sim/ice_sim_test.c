@@ -10,6 +10,7 @@
 #include "floe/sim_ice.h"
 #include "floe/stun.h"
 #include "floe/turn.h"
+#include "portal_sim.h"
 #include "scen_int.h"
 #include "test.h"
 
@@ -615,6 +616,65 @@ static void test_signal_in_order(void)
     floe__scen_pair_free(&p);
 }
 
+/* cs = candidates first..last ("candidate:N ..."), one message. */
+static void sim_cands(struct floe_portal_candidates *cs, int first, int last)
+{
+    memset(cs, 0, sizeof(*cs));
+    cs->n_ids = 1;
+    snprintf(cs->ids[0], FLOE_PORTAL_ID_MAX, "client-1");
+    for (int i = first; i <= last; i++)
+        snprintf(cs->candidates[cs->n_candidates++], FLOE_PORTAL_CANDIDATE_MAX,
+                 "candidate:%d 1 UDP 1 192.0.2.1 %d typ host", i, 1000 + i);
+}
+
+/*
+ * The simulated portal holds candidates for an absent device by floe-portal's policy: one
+ * record per candidate, an invalidation takes the place of the held candidate, no duplicates,
+ * the newest 64 per device, gone after 120 s.
+ */
+static void test_portal_sim_hold_policy(void)
+{
+    static struct portal_sim ps;
+    static struct floe_portal_candidates cs;
+    struct floe_addr addr = floe_addr_v4(203, 0, 113, 10, 0);
+    struct floe_sim_config cfg;
+    struct floe_sim *sim = NULL;
+    uint32_t net, host, iface;
+
+    floe_sim_config_default(&cfg);
+    REQUIRE(floe_sim_new(&cfg, &sim) == 0);
+    REQUIRE(floe_sim_net_add(sim, "inet", NULL, &net) == 0);
+    REQUIRE(floe_sim_host_add(sim, "portal", &host) == 0);
+    REQUIRE(floe_sim_host_add_addr(sim, host, net, &addr, &iface) == 0);
+    memset(&ps, 0, sizeof(ps));
+    ps.hold_offline = true;
+    REQUIRE(portal_sim_start(&ps, sim, host, &addr, 1) == 0);
+    sim_cands(&cs, 1, 3);
+    portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, false, &cs);
+    portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, false, &cs); /* duplicates: not again */
+    sim_cands(&cs, 2, 2);
+    portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, true, &cs); /* in place of the held 2 */
+    portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, true, &cs); /* a duplicate */
+    CHECK_EQ(ps.n_held, 3);
+    CHECK_EQ(ps.held_cancelled, 1);
+    CHECK(strncmp(ps.held[1].cand, "candidate:3 ", 12) == 0);
+    CHECK(ps.held[2].invalidate && strncmp(ps.held[2].cand, "candidate:2 ", 12) == 0);
+    sim_cands(&cs, 10, 41);
+    portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, false, &cs);
+    sim_cands(&cs, 42, 73);
+    portal_sim_hold(&ps, FLOE_PORTAL_ROLE_GATEWAY, false, &cs); /* 67 for one device */
+    CHECK_EQ(ps.n_held, 64);
+    CHECK_EQ(ps.held_dropped_bound, 3);
+    CHECK(strncmp(ps.held[0].cand, "candidate:10 ", 13) == 0);
+    CHECK_EQ(floe_sim_run_until(sim, FLOE_SEC(120)), 0);
+    sim_cands(&cs, 99, 99);
+    portal_sim_hold(&ps, FLOE_PORTAL_ROLE_CLIENT, false, &cs); /* the others expired now */
+    CHECK_EQ(ps.n_held, 1);
+    CHECK_EQ(ps.held_expired, 64);
+    portal_sim_free(&ps);
+    floe_sim_free(sim);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "run") == 0)
@@ -631,6 +691,7 @@ int main(int argc, char **argv)
         FLOE_RUN(test_harsh_defaults);
         FLOE_RUN(test_consent_loss_real_timers);
         FLOE_RUN(test_signal_in_order);
+        FLOE_RUN(test_portal_sim_hold_policy);
         return floe_test_summary();
     }
     fprintf(stderr, "usage: ice_sim_test run NAME | meta\n");

@@ -955,18 +955,22 @@ static void test_store_notify_devices(void)
     REQUIRE(floe_store_presence_set(a, gone.id, "inst_a", g_now - 1000) == 0);
     {
         int64_t to[4] = {there.id, gone.id, here.id, there.id};
+        bool done[4];
         const char *p[4] = {"{\"to\":1, \"msg\":{\"c\":\"a,b]'\"}}", "{\"gone\":1}", "{\"here\":1}",
                             "[2]"};
 
         if (!is_pg()) {
-            CHECK_EQ(floe_store_notify_devices(b, to, p, 4, "dev_", "inst_b", g_now, 30, &sent),
-                     FLOE_ERR_INVALID_ARG);
+            CHECK_EQ(
+                floe_store_notify_devices(b, to, p, 4, "dev_", "inst_b", g_now, 30, &sent, NULL),
+                FLOE_ERR_INVALID_ARG);
             CHECK_EQ(sent, 0);
             goto out;
         }
         CHECK_EQ(floe_store_listen(a, "dev_inst_a"), 0);
-        CHECK_EQ(floe_store_notify_devices(b, to, p, 4, "dev_", "inst_b", g_now, 30, &sent), 0);
+        CHECK_EQ(floe_store_notify_devices(b, to, p, 4, "dev_", "inst_b", g_now, 30, &sent, done),
+                 0);
         CHECK_EQ(sent, 2);
+        CHECK(done[0] && !done[1] && !done[2] && done[3]); /* gone: offline; here: self */
         REQUIRE(wait_notify(a, &n) == 1);
         CHECK_STR(n.channel, "dev_inst_a");
         CHECK_STR(n.payload, p[0]);
@@ -976,9 +980,10 @@ static void test_store_notify_devices(void)
         memset(big, 'x', sizeof(big) - 1);
         big[sizeof(big) - 1] = 0;
         p[0] = big;
-        CHECK_EQ(floe_store_notify_devices(b, to, p, 1, "dev_", "inst_b", g_now, 30, &sent),
+        CHECK_EQ(floe_store_notify_devices(b, to, p, 1, "dev_", "inst_b", g_now, 30, &sent, NULL),
                  FLOE_ERR_INVALID_ARG);
-        CHECK_EQ(floe_store_notify_devices(b, to, p, 0, "dev_", "inst_b", g_now, 30, &sent), 0);
+        CHECK_EQ(floe_store_notify_devices(b, to, p, 0, "dev_", "inst_b", g_now, 30, &sent, NULL),
+                 0);
         CHECK_EQ(sent, 0);
     }
 out:
@@ -1085,6 +1090,167 @@ static void test_store_concurrent_allocation(void)
     floe_store_close(s);
 }
 
+/* --------------------------------------------------------- held candidates */
+
+/* A client and a gateway of fresh owners tagged tag. */
+static void make_pair(struct floe_store *s, const char *tag, struct owners *o,
+                      struct floe_store_device *client, struct floe_store_device *gw)
+{
+    char k[FLOE_STORE_KEY_STRLEN];
+
+    REQUIRE(make_owners(s, tag, o) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o->client, k, "c", client) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o->gw, k, "g", gw) == 0);
+}
+
+static const struct floe_store_hold_limits held_lim = {.ttl = 120, .per_peer = 3, .per_device = 5};
+
+/* "candidate:N ..." with N = i. */
+static const char *held_cand(int i)
+{
+    static char buf[8][64];
+
+    snprintf(buf[i % 8], sizeof(buf[0]), "candidate:%d 1 UDP 1 192.0.2.%d 5000 typ host", i, i);
+    return buf[i % 8];
+}
+
+/* Order, cancellation by an invalidation, duplicates, one taker across two connections. */
+static void test_store_held_order(void)
+{
+    struct floe_store *s = open_store(), *other = open_store();
+    struct floe_store_device client, gw;
+    struct floe_store_hold_limits lim = {.ttl = 120, .per_peer = 64, .per_device = 1024};
+    struct floe_store_hold_result r;
+    struct floe_store_held *h;
+    struct owners o;
+    int64_t expired;
+    size_t n;
+
+    REQUIRE(s && other);
+    make_pair(s, "held", &o, &client, &gw);
+    CHECK_EQ(floe_store_held_add(s, gw.id, client.id, true, held_cand(0), g_now, &lim, &r), 0);
+    CHECK(r.held && !r.cancelled);
+    for (int i = 1; i <= 3; i++)
+        CHECK_EQ(floe_store_held_add(s, gw.id, client.id, false, held_cand(i), g_now, &lim, &r), 0);
+    CHECK_EQ(floe_store_held_add(s, gw.id, client.id, false, held_cand(3), g_now, &lim, &r), 0);
+    CHECK(r.duplicate && !r.held);
+    CHECK_EQ(floe_store_held_add(s, gw.id, client.id, true, held_cand(2), g_now, &lim, &r), 0);
+    CHECK(r.cancelled && r.held && r.dropped == 0); /* held in place of the announcement */
+    CHECK_EQ(floe_store_held_add(s, gw.id, client.id, true, held_cand(2), g_now, &lim, &r), 0);
+    CHECK(r.duplicate && !r.held && !r.cancelled);
+    CHECK_EQ(floe_store_held_add(s, gw.id, client.id, false, "", g_now, &lim, &r),
+             FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_store_held_add(s, 999999, client.id, false, held_cand(4), g_now, &lim, &r),
+             FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_held_take(other, gw.id, g_now, &h, &n, &expired), 0); /* other instance */
+    CHECK_EQ(n, 4);
+    CHECK_EQ(expired, 0);
+    if (n == 4) {
+        CHECK(h[0].invalidate && strcmp(h[0].candidate, held_cand(0)) == 0);
+        CHECK(!h[1].invalidate && strcmp(h[1].candidate, held_cand(1)) == 0);
+        CHECK(!h[2].invalidate && strcmp(h[2].candidate, held_cand(3)) == 0);
+        CHECK(h[3].invalidate && strcmp(h[3].candidate, held_cand(2)) == 0);
+        CHECK_EQ(h[2].peer_id, client.id);
+    }
+    free(h);
+    CHECK_EQ(floe_store_held_take(s, gw.id, g_now, &h, &n, &expired), 0); /* taken once only */
+    CHECK_EQ(n, 0);
+    CHECK_EQ(floe_store_site_remove(s, o.site), 0);
+    CHECK_EQ(floe_store_user_remove(s, o.user), 0);
+    floe_store_close(s);
+    floe_store_close(other);
+}
+
+/* Hold candidates first..last from peer for device; the rows dropped by the bounds. */
+static int64_t held_fill(struct floe_store *s, int64_t device, int64_t peer, int first, int last)
+{
+    struct floe_store_hold_result r;
+    int64_t dropped = 0;
+
+    for (int i = first; i <= last; i++) {
+        CHECK_EQ(floe_store_held_add(s, device, peer, false, held_cand(i), g_now, &held_lim, &r),
+                 0);
+        dropped += r.dropped;
+    }
+    return dropped;
+}
+
+/* Bounds per pair (the newest 3) and per device (the newest 5), oldest dropped first. */
+static void test_store_held_bounds(void)
+{
+    struct floe_store *s = open_store();
+    struct floe_store_device client, gw, gw2;
+    char k[FLOE_STORE_KEY_STRLEN];
+    struct floe_store_held *h;
+    struct owners o;
+    int64_t expired;
+    size_t n;
+
+    REQUIRE(s);
+    make_pair(s, "heldb", &o, &client, &gw);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o.gw, k, "g2", &gw2) == 0);
+    CHECK_EQ(held_fill(s, client.id, gw.id, 1, 5), 2); /* 1 and 2 dropped */
+    CHECK_EQ(floe_store_held_take(s, client.id, g_now, &h, &n, &expired), 0);
+    CHECK_EQ(n, 3);
+    CHECK(n == 3 && strcmp(h[0].candidate, held_cand(3)) == 0);
+    free(h);
+    CHECK_EQ(held_fill(s, client.id, gw.id, 1, 3), 0);
+    CHECK_EQ(held_fill(s, client.id, gw2.id, 4, 6), 1); /* six for the device: 1 dropped */
+    CHECK_EQ(floe_store_held_take(s, client.id, g_now, &h, &n, &expired), 0);
+    CHECK_EQ(n, 5);
+    CHECK(n == 5 && strcmp(h[0].candidate, held_cand(2)) == 0 && h[4].peer_id == gw2.id);
+    free(h);
+    CHECK_EQ(floe_store_site_remove(s, o.site), 0);
+    CHECK_EQ(floe_store_user_remove(s, o.user), 0);
+    floe_store_close(s);
+}
+
+/* Expiry after the ttl, with the pair's authorization, and when it is removed. */
+static void test_store_held_expiry(void)
+{
+    struct floe_store *s = open_store();
+    struct floe_store_device client, gw;
+    struct floe_store_authorization a = {0};
+    struct floe_store_resource res = {0};
+    struct floe_store_held *h;
+    struct owners o;
+    int64_t expired;
+    size_t n;
+
+    REQUIRE(s);
+    make_pair(s, "helde", &o, &client, &gw);
+    held_fill(s, client.id, gw.id, 1, 1);
+    CHECK_EQ(floe_store_held_expire(s, g_now + 119, &expired), 0);
+    CHECK_EQ(expired, 0);
+    CHECK_EQ(floe_store_held_expire(s, g_now + 120, &expired), 0);
+    CHECK_EQ(expired, 1);
+    /* An authorization ending in 30 s ends what is held for the pair then, not after 120 s. */
+    res.site_id = o.site;
+    snprintf(res.name, sizeof(res.name), "r");
+    snprintf(res.cidr, sizeof(res.cidr), "192.168.9.0/24");
+    REQUIRE(floe_store_resource_add(s, &res, &a.resource_id) == 0);
+    a.client_id = client.id;
+    a.gateway_id = gw.id;
+    a.expires_at = g_now + 30;
+    REQUIRE(floe_store_authorization_add(s, &a, &a.id) == 0);
+    held_fill(s, gw.id, client.id, 2, 2);
+    CHECK_EQ(floe_store_held_take(s, gw.id, g_now + 30, &h, &n, &expired), 0);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(expired, 1);
+    free(h);
+    held_fill(s, gw.id, client.id, 3, 3);
+    CHECK_EQ(floe_store_authorization_remove(s, a.id), 0); /* the rows go with it */
+    CHECK_EQ(floe_store_held_take(s, gw.id, g_now, &h, &n, &expired), 0);
+    CHECK_EQ(n + (size_t)expired, 0);
+    free(h);
+    CHECK_EQ(floe_store_site_remove(s, o.site), 0);
+    CHECK_EQ(floe_store_user_remove(s, o.user), 0);
+    floe_store_close(s);
+}
+
 int main(int argc, char **argv)
 {
     int fd = -1;
@@ -1125,6 +1291,9 @@ int main(int argc, char **argv)
     FLOE_RUN(test_store_notify_devices);
     FLOE_RUN(test_store_reconnect);
     FLOE_RUN(test_store_concurrent_allocation);
+    FLOE_RUN(test_store_held_order);
+    FLOE_RUN(test_store_held_bounds);
+    FLOE_RUN(test_store_held_expiry);
     if (g_path[0]) {
         char side[300];
 
