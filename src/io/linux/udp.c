@@ -31,6 +31,26 @@ int floe_io_udp_open(const struct floe_addr *bind_addr)
     return fd;
 }
 
+/* One buffer: the FORCE option (beyond rmem_max/wmem_max, CAP_NET_ADMIN), else the plain one. */
+static int udp_set_buffer(int fd, int force, int plain, int bytes)
+{
+    if (setsockopt(fd, SOL_SOCKET, force, &bytes, sizeof(bytes)) == 0)
+        return 0;
+    return setsockopt(fd, SOL_SOCKET, plain, &bytes, sizeof(bytes)) == 0 ? 0 : FLOE_ERR_IO;
+}
+
+int floe_io_udp_set_buffers(int fd, int bytes)
+{
+    int rc;
+
+    if (fd < 0 || bytes <= 0)
+        return FLOE_ERR_INVALID_ARG;
+    rc = udp_set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, bytes);
+    if (udp_set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, bytes) != 0)
+        rc = FLOE_ERR_IO;
+    return rc;
+}
+
 int floe_io_udp_local(int fd, struct floe_addr *out)
 {
     struct sockaddr_storage ss;
