@@ -247,6 +247,12 @@ int floe_io_udp_set_gro(int fd);
  * when both were set, FLOE_ERR_INVALID_ARG (fd < 0, bytes <= 0) or FLOE_ERR_IO.
  */
 int floe_io_udp_set_buffers(int fd, int bytes);
+/*
+ * Datagrams the kernel dropped on fd's way in so far (its receive queue full: the socket's
+ * share of nstat UdpRcvbufErrors), read with SO_MEMINFO. Returns the count (>= 0),
+ * FLOE_ERR_INVALID_ARG (fd < 0), FLOE_ERR_IO or FLOE_ERR_UNSUPPORTED (Windows: no such count).
+ */
+long floe_io_udp_drops(int fd);
 
 /*
  * io_uring UDP driver (io/uring.c; the real one when floe_io was built with liburing,

@@ -123,6 +123,11 @@ int floe_io_udp_set_buffers(int fd, int bytes)
     return 0;
 }
 
+long floe_io_udp_drops(int fd)
+{
+    return fd < 0 ? FLOE_ERR_INVALID_ARG : FLOE_ERR_UNSUPPORTED;
+}
+
 int floe__win_sendmsg(SOCKET s, const struct sockaddr_storage *ss, int sslen, WSABUF *bufs, DWORD n,
                       DWORD seg)
 {
