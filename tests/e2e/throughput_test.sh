@@ -25,10 +25,11 @@ rcvbuf_errors() {
         else print $c }' "$TMP/snmp.out"
 }
 
-# socket_drops NS SOCK: the socket_drops (UDP) of the agent answering on SOCK in NS.
+# socket_drops NS SOCK: the UDP socket_drops and send_dropped of the agent answering on SOCK
+# in NS.
 socket_drops() {
     in_ns "$1" "$FLOE_BIN_DIR/floe-client" status --json --control-socket "$2" >"$TMP/st.json" &&
-        jq -r '.udp.socket_drops' "$TMP/st.json"
+        jq -r '"\(.udp.socket_drops) (send_dropped \(.udp.send_dropped))"' "$TMP/st.json"
 }
 
 # iperf_check LABEL: SECS s of iperf3 to the resource; fails when TCP retransmitted more than
