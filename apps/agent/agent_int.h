@@ -9,6 +9,12 @@
 #define AGENT_BATCH 64
 /* Room for one decrypted packet after the TUN headroom. */
 #define AGENT_PLAIN_MAX 2048
+/*
+ * Receive and send buffer of each UDP socket (as floe-wg's): one round trip of a fast TCP flow
+ * through the tunnel in bursts of UDP GRO/GSO messages; the kernel's default (about 200 KiB)
+ * overflowed at the gateway under one iperf3 flow (nstat UdpRcvbufErrors, TCP retransmits).
+ */
+#define AGENT_UDP_SOCKBUF (8 << 20)
 /* Relays remembered by id (init and relays_presence). */
 #define AGENT_RELAYS_MAX FLOE_PORTAL_RELAYS_MAX
 

@@ -51,6 +51,19 @@ static void status_relays(struct floe_agent *a, struct floe_json_buf *j)
     floe_json_lit(j, "]");
 }
 
+/* Datagrams the kernel dropped on the way in, the UDP sockets' receive queues full. */
+static uint64_t status_socket_drops(const struct floe_agent *a)
+{
+    uint64_t n = 0;
+
+    for (int s = 0; s < 2; s++) {
+        long d = a->udp[s] >= 0 ? floe_io_udp_drops(a->udp[s]) : 0;
+
+        n += d > 0 ? (uint64_t)d : 0;
+    }
+    return n;
+}
+
 static void status_counters(struct floe_agent *a, struct floe_json_buf *j)
 {
     struct floe_node_stats ns;
@@ -68,8 +81,12 @@ static void status_counters(struct floe_agent *a, struct floe_json_buf *j)
     floe_json_uint(j, a->snd[0].stats.sent + a->snd[1].stats.sent);
     floe_json_lit(j, ",\"send_errors\":");
     floe_json_uint(j, a->snd[0].stats.errors + a->snd[1].stats.errors);
+    floe_json_lit(j, ",\"send_dropped\":");
+    floe_json_uint(j, a->snd[0].stats.full + a->snd[1].stats.full);
     floe_json_lit(j, ",\"received\":");
     floe_json_uint(j, a->rcv.stats.received);
+    floe_json_lit(j, ",\"socket_drops\":");
+    floe_json_uint(j, status_socket_drops(a));
     floe_json_lit(j, "}");
 }
 

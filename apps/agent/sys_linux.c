@@ -195,6 +195,8 @@ int floe__agent_sys_udp(struct floe_agent *a, int s)
     }
     if (a->cfg.mark && floe_io_udp_set_mark(fd, a->cfg.mark) != 0)
         floe__agent_log(a, FLOE_LOG_WARN, "SO_MARK: %s", strerror(errno));
+    if (floe_io_udp_set_buffers(fd, AGENT_UDP_SOCKBUF) != 0)
+        floe__agent_log(a, FLOE_LOG_WARN, "UDP socket buffers: %s", strerror(errno));
     if (!a->cfg.no_offload)
         (void)floe_io_udp_set_gro(fd);
     a->udp[s] = fd;

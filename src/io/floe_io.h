@@ -239,6 +239,22 @@ int floe_io_udp_recv_batch(struct floe_io_receiver *r, int fd);
 int floe_io_udp_set_gro(int fd);
 
 /*
+ * Give fd a receive and a send buffer of `bytes` each (the kernel books twice that): on
+ * Linux SO_RCVBUFFORCE/SO_SNDBUFFORCE (CAP_NET_ADMIN), else SO_RCVBUF/SO_SNDBUF, which the
+ * kernel caps at net.core.rmem_max/wmem_max; on Windows SO_RCVBUF/SO_SNDBUF. A data path's
+ * socket needs room for a whole round trip's bursts: the default (about 200 KiB) overflows
+ * under one UDP GRO/GSO burst and drops tunnel packets (nstat UdpRcvbufErrors). Returns 0
+ * when both were set, FLOE_ERR_INVALID_ARG (fd < 0, bytes <= 0) or FLOE_ERR_IO.
+ */
+int floe_io_udp_set_buffers(int fd, int bytes);
+/*
+ * Datagrams the kernel dropped on fd's way in so far (its receive queue full: the socket's
+ * share of nstat UdpRcvbufErrors), read with SO_MEMINFO. Returns the count (>= 0),
+ * FLOE_ERR_INVALID_ARG (fd < 0), FLOE_ERR_IO or FLOE_ERR_UNSUPPORTED (Windows: no such count).
+ */
+long floe_io_udp_drops(int fd);
+
+/*
  * io_uring UDP driver (io/uring.c; the real one when floe_io was built with liburing,
  * FLOE_IO_HAVE_URING, else every call fails with FLOE_ERR_UNSUPPORTED). Receives are
  * multishot recvmsg requests into a ring of provided buffers (one completion per datagram

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <linux/sock_diag.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,40 @@ int floe_io_udp_open(const struct floe_addr *bind_addr)
         return FLOE_ERR_IO;
     }
     return fd;
+}
+
+/* One buffer: the FORCE option (beyond rmem_max/wmem_max, CAP_NET_ADMIN), else the plain one. */
+static int udp_set_buffer(int fd, int force, int plain, int bytes)
+{
+    if (setsockopt(fd, SOL_SOCKET, force, &bytes, sizeof(bytes)) == 0)
+        return 0;
+    return setsockopt(fd, SOL_SOCKET, plain, &bytes, sizeof(bytes)) == 0 ? 0 : FLOE_ERR_IO;
+}
+
+int floe_io_udp_set_buffers(int fd, int bytes)
+{
+    int rc;
+
+    if (fd < 0 || bytes <= 0)
+        return FLOE_ERR_INVALID_ARG;
+    rc = udp_set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, bytes);
+    if (udp_set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, bytes) != 0)
+        rc = FLOE_ERR_IO;
+    return rc;
+}
+
+long floe_io_udp_drops(int fd)
+{
+    uint32_t mem[SK_MEMINFO_VARS];
+    socklen_t len = sizeof(mem);
+
+    if (fd < 0)
+        return FLOE_ERR_INVALID_ARG;
+    memset(mem, 0, sizeof(mem));
+    if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 ||
+        len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+        return FLOE_ERR_IO;
+    return (long)mem[SK_MEMINFO_DROPS];
 }
 
 int floe_io_udp_local(int fd, struct floe_addr *out)

@@ -113,6 +113,21 @@ int floe_io_udp_local(int fd, struct floe_addr *out)
     return floe_io_addr_from_sockaddr(out, (struct sockaddr *)&ss, len);
 }
 
+int floe_io_udp_set_buffers(int fd, int bytes)
+{
+    if (fd < 0 || bytes <= 0)
+        return FLOE_ERR_INVALID_ARG;
+    if (setsockopt((SOCKET)fd, SOL_SOCKET, SO_RCVBUF, (const char *)&bytes, sizeof(bytes)) != 0 ||
+        setsockopt((SOCKET)fd, SOL_SOCKET, SO_SNDBUF, (const char *)&bytes, sizeof(bytes)) != 0)
+        return FLOE_ERR_IO;
+    return 0;
+}
+
+long floe_io_udp_drops(int fd)
+{
+    return fd < 0 ? FLOE_ERR_INVALID_ARG : FLOE_ERR_UNSUPPORTED;
+}
+
 int floe__win_sendmsg(SOCKET s, const struct sockaddr_storage *ss, int sslen, WSABUF *bufs, DWORD n,
                       DWORD seg)
 {
