@@ -340,6 +340,7 @@ static int poll_conns(struct floe_node *n, floe_time now, uint8_t *buf, size_t c
         struct floe_ice_transmit it;
         int rc;
 
+        n->conn_visits++;
         if (c->used && floe_ice_poll_transmit(c->ice, now, buf, cap, &it) == 1) {
             rc = poll_ice_out(n, c, now, buf, cap, &it, tr);
             if (rc)

@@ -311,6 +311,7 @@ void floe_node_handle_timeout(struct floe_node *n, floe_time now)
 
         if (c->deadline > now)
             break;
+        n->conn_visits++;
         floe__node_conn_timeout(n, c, now);
         if (c->used)
             floe__node_schedule(n, c);

@@ -122,6 +122,7 @@ struct floe_node {
     struct floe_node_stats st;
     struct floe_wg_encap *batch_enc;
     uint64_t *batch_cid;
+    uint64_t conn_visits; /* connections looked at by handle_timeout and poll_transmit (tests) */
 };
 
 /* node.c */
