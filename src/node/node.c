@@ -99,6 +99,7 @@ int floe_node_new(struct floe_node **out, const struct floe_node_config *cfg, fl
                                 ? FLOE_NODE_MAX_EVENTS_LIMIT
                                 : n->cfg.max_connections * 16 + 64;
     n->dirty_head = n->dirty_tail = NODE_NONE;
+    n->hot_slot = NODE_NONE;
     rc = node_alloc(n);
     if (rc == 0)
         rc = node_make_wg(n);

@@ -5,6 +5,8 @@
 #ifndef FLOE_NODE_INT_H
 #define FLOE_NODE_INT_H
 
+#include <string.h>
+
 #include "floe/node.h"
 #include "floe/stun.h"
 #include "floe/turn.h"
@@ -123,7 +125,16 @@ struct floe_node {
     struct floe_wg_encap *batch_enc;
     uint64_t *batch_cid;
     uint64_t conn_visits; /* connections looked at by handle_timeout and poll_transmit (tests) */
+    uint64_t relay_ports; /* bit (port & 63) of every relay server: most datagrams skip by_server */
+    uint32_t hot_slot;    /* the connection encapsulate found last (checked by id), or NODE_NONE */
 };
+
+/* floe_addr_eq without the call: it runs on every datagram. */
+static inline bool floe__node_addr_eq(const struct floe_addr *a, const struct floe_addr *b)
+{
+    return a->port == b->port && a->family == b->family &&
+           memcmp(a->ip, b->ip, a->family == FLOE_AF_INET ? 4 : 16) == 0;
+}
 
 /* node.c */
 void floe__node_event(struct floe_node *n, enum floe_node_event_type type, uint64_t cid);
