@@ -18,6 +18,13 @@
  * connection, between 256 and 16384 slots. */
 #define NODE_TXID_MIN 256
 #define NODE_TXID_MAX 16384
+/*
+ * A connection's ICE agent: events held between two drains (one call's worth is a handful;
+ * a reset's removal of learned candidates a few per candidate), and pairs (a host or two, two
+ * relays and their reflexive addresses on each side form a few dozen).
+ */
+#define NODE_ICE_EVENTS 32
+#define NODE_ICE_PAIRS 64
 /* Remote candidates read back from an agent to classify a path. */
 #define NODE_REMOTE_MAX 32
 /* One-off datagrams (goodbyes) waiting for poll_transmit. */
