@@ -117,6 +117,7 @@ struct floe_ice_agent {
     bool remote_eoc;
     bool ever_paired;
     bool had_pairs; /* pairs existed at the previous update */
+    bool has_stale; /* a candidate may be stale: the sweep looks at the tables only then */
 
     int selected;           /* index into pairs or ICE_NONE */
     bool consent_lost;      /* sticky disconnected until new pairs or a new selection */

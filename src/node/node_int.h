@@ -96,6 +96,12 @@ struct node_conn {
     uint32_t dirty_next;
 };
 
+/* An entry of the timer heap: a connection's deadline beside its slot. */
+struct node_timer {
+    floe_time at;
+    uint32_t slot;
+};
+
 struct node_txid {
     uint8_t txid[FLOE_STUN_TXID_LEN];
     uint64_t cid;
@@ -119,7 +125,7 @@ struct floe_node {
     struct floe__map by_server; /* relays[] index by their server address (relay.c) */
     struct node_txid *txids;
     uint32_t txid_mask;
-    uint32_t *heap; /* connection slots ordered by deadline */
+    struct node_timer *heap; /* connections by deadline, keys inline (no miss per compare) */
     uint32_t heap_len;
     uint32_t dirty_head, dirty_tail; /* connections whose agent may have datagrams */
     struct node_cookie_route cookie_routes[NODE_COOKIE_ROUTES];
