@@ -461,7 +461,8 @@ static void test_memory_per_connection(void)
             ;
     }
     each = (mem_bytes - base) / 1000;
-    printf("%zu bytes per connection on top of the node's %zu\n", each, base);
+    printf("%llu bytes per connection on top of the node's %llu\n", (unsigned long long)each,
+           (unsigned long long)base);
     CHECK(each <= 30000);
     floe_node_free(node);
     CHECK_EQ(mem_bytes, 0);
