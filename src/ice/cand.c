@@ -482,6 +482,7 @@ static bool cand_free_unused_stale(struct ice_cand *tab, size_t n, const struct 
 void floe__ice_sweep_old_gen(struct floe_ice_agent *a)
 {
     size_t i = a->n_pairs;
+    bool left;
 
     if (a->old.active)
         return;
@@ -491,8 +492,10 @@ void floe__ice_sweep_old_gen(struct floe_ice_agent *a)
     }
     if (!a->has_stale) /* every update comes here: the tables are not read for nothing */
         return;
-    a->has_stale = cand_free_unused_stale(a->locals, a->cfg.max_local_candidates, a, true) |
-                   cand_free_unused_stale(a->remotes, a->cfg.max_remote_candidates, a, false);
+    left = cand_free_unused_stale(a->locals, a->cfg.max_local_candidates, a, true);
+    if (cand_free_unused_stale(a->remotes, a->cfg.max_remote_candidates, a, false))
+        left = true;
+    a->has_stale = left;
 }
 
 static void cand_pair_all(struct floe_ice_agent *a, floe_time now, bool local, int slot)
