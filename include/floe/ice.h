@@ -232,6 +232,8 @@ struct floe_ice_config {
     size_t max_local_candidates;  /* default 16 */
     size_t max_remote_candidates; /* default 32 */
     size_t max_pairs;             /* default 100; the lowest-priority pair is dropped */
+    /* Events held until polled, default 64 (0 too); more are dropped (stats.dropped_overflow). */
+    size_t max_events;
     floe_time ta;                 /* pacing of new checks (RFC 8445 section 14.2); 0 allowed */
     floe_time check_rto;          /* first retransmission timeout of a check */
     floe_time check_rto_max;      /* the RTO doubles up to this */

@@ -48,6 +48,7 @@ void floe_ice_config_default(struct floe_ice_config *cfg)
     cfg->max_local_candidates = 16;
     cfg->max_remote_candidates = 32;
     cfg->max_pairs = 100;
+    cfg->max_events = ICE_EVENT_CAP;
     cfg->log.min_level = FLOE_LOG_OFF;
     floe_ice_config_profile(cfg, FLOE_ICE_PROFILE_CLIENT);
 }
@@ -88,7 +89,8 @@ static bool agent_config_ok(const struct floe_ice_config *cfg)
 {
     return cfg->rng.fill && cfg->max_local_candidates > 0 && cfg->max_remote_candidates > 0 &&
            cfg->max_pairs > 0 && cfg->max_local_candidates <= 1024 &&
-           cfg->max_remote_candidates <= 1024 && cfg->check_max_sends > 0 && cfg->check_rto > 0;
+           cfg->max_remote_candidates <= 1024 && cfg->max_events <= 1024 &&
+           cfg->check_max_sends > 0 && cfg->check_rto > 0;
 }
 
 static int agent_alloc_tables(struct floe_ice_agent *a)
@@ -98,7 +100,8 @@ static int agent_alloc_tables(struct floe_ice_agent *a)
     a->locals = floe_mem_calloc(al, a->cfg.max_local_candidates, sizeof(*a->locals));
     a->remotes = floe_mem_calloc(al, a->cfg.max_remote_candidates, sizeof(*a->remotes));
     a->pairs = floe_mem_calloc(al, a->cfg.max_pairs, sizeof(*a->pairs));
-    if (!a->locals || !a->remotes || !a->pairs)
+    a->events = floe_mem_calloc(al, a->cfg.max_events, sizeof(*a->events));
+    if (!a->locals || !a->remotes || !a->pairs || !a->events)
         return FLOE_ERR_NOMEM;
     return 0;
 }
@@ -115,6 +118,8 @@ int floe_ice_new(struct floe_ice_agent **out, const struct floe_ice_config *cfg,
     if (!a)
         return FLOE_ERR_NOMEM;
     a->cfg = *cfg;
+    if (a->cfg.max_events == 0)
+        a->cfg.max_events = ICE_EVENT_CAP;
     a->role = cfg->role;
     a->selected = ICE_NONE;
     a->state = FLOE_ICE_NEW;
@@ -154,6 +159,7 @@ void floe_ice_free(struct floe_ice_agent *agent)
     floe_mem_free(&al, agent->locals);
     floe_mem_free(&al, agent->remotes);
     floe_mem_free(&al, agent->pairs);
+    floe_mem_free(&al, agent->events);
     floe_wipe(agent, sizeof(*agent));
     floe_mem_free(&al, agent);
 }
@@ -354,11 +360,11 @@ void floe__ice_set_role(struct floe_ice_agent *a, enum floe_ice_role role)
 
 void floe__ice_push_event(struct floe_ice_agent *a, const struct floe_ice_event *ev)
 {
-    if (a->ev_len == ICE_EVENT_CAP) {
+    if (a->ev_len == a->cfg.max_events) {
         a->stats.dropped_overflow++;
         return;
     }
-    a->events[(a->ev_head + a->ev_len) % ICE_EVENT_CAP] = *ev;
+    a->events[(a->ev_head + a->ev_len) % a->cfg.max_events] = *ev;
     a->ev_len++;
 }
 
@@ -369,7 +375,7 @@ int floe_ice_poll_event(struct floe_ice_agent *agent, struct floe_ice_event *ev)
     if (agent->ev_len == 0)
         return 0;
     *ev = agent->events[agent->ev_head];
-    agent->ev_head = (agent->ev_head + 1) % ICE_EVENT_CAP;
+    agent->ev_head = (agent->ev_head + 1) % agent->cfg.max_events;
     agent->ev_len--;
     return 1;
 }

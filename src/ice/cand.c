@@ -437,9 +437,10 @@ static void cand_clear(struct floe_ice_agent *a, bool local)
     for (i = 0; i < n; i++) {
         if (!tab[i].used || tab[i].stale)
             continue;
-        if (cand_remove_pairs_of(a, local, (int)i, true))
+        if (cand_remove_pairs_of(a, local, (int)i, true)) {
             tab[i].stale = true;
-        else
+            a->has_stale = true;
+        } else
             tab[i].used = false;
     }
 }
@@ -456,9 +457,11 @@ void floe__ice_clear_local(struct floe_ice_agent *a)
     a->local_eoc = false;
 }
 
-static void cand_free_unused_stale(struct ice_cand *tab, size_t n, const struct floe_ice_agent *a,
+/* Free the stale candidates no pair uses; true when some stay (a pair still uses them). */
+static bool cand_free_unused_stale(struct ice_cand *tab, size_t n, const struct floe_ice_agent *a,
                                    bool local)
 {
+    bool left = false;
     size_t i, k;
 
     for (i = 0; i < n; i++) {
@@ -470,13 +473,16 @@ static void cand_free_unused_stale(struct ice_cand *tab, size_t n, const struct 
             tab[i].used = false;
             tab[i].stale = false;
         }
+        left = left || tab[i].stale;
     }
+    return left;
 }
 
 /* Once the previous generation's pair is no longer selected, it and its stale candidates go. */
 void floe__ice_sweep_old_gen(struct floe_ice_agent *a)
 {
     size_t i = a->n_pairs;
+    bool left;
 
     if (a->old.active)
         return;
@@ -484,8 +490,12 @@ void floe__ice_sweep_old_gen(struct floe_ice_agent *a)
         if (a->pairs[i].old_gen)
             floe__ice_remove_pair(a, i);
     }
-    cand_free_unused_stale(a->locals, a->cfg.max_local_candidates, a, true);
-    cand_free_unused_stale(a->remotes, a->cfg.max_remote_candidates, a, false);
+    if (!a->has_stale) /* every update comes here: the tables are not read for nothing */
+        return;
+    left = cand_free_unused_stale(a->locals, a->cfg.max_local_candidates, a, true);
+    if (cand_free_unused_stale(a->remotes, a->cfg.max_remote_candidates, a, false))
+        left = true;
+    a->has_stale = left;
 }
 
 static void cand_pair_all(struct floe_ice_agent *a, floe_time now, bool local, int slot)

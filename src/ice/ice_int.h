@@ -21,7 +21,7 @@
 #define ICE_PREV_TXIDS 8
 /* Responses (and 487 errors) waiting for poll_transmit. */
 #define ICE_RESPONSE_CAP 16
-/* Pending events; the caller drains them after every call. */
+/* Pending events by default (config max_events); the caller drains them after every call. */
 #define ICE_EVENT_CAP 64
 /* Outstanding consent requests remembered for matching responses. */
 #define ICE_CONSENT_TXIDS 4
@@ -117,6 +117,7 @@ struct floe_ice_agent {
     bool remote_eoc;
     bool ever_paired;
     bool had_pairs; /* pairs existed at the previous update */
+    bool has_stale; /* a candidate may be stale: the sweep looks at the tables only then */
 
     int selected;           /* index into pairs or ICE_NONE */
     bool consent_lost;      /* sticky disconnected until new pairs or a new selection */
@@ -133,7 +134,7 @@ struct floe_ice_agent {
 
     struct ice_response responses[ICE_RESPONSE_CAP];
     size_t n_responses;
-    struct floe_ice_event events[ICE_EVENT_CAP];
+    struct floe_ice_event *events; /* cfg.max_events */
     size_t ev_head;
     size_t ev_len;
     struct floe_ice_stats stats;

@@ -162,6 +162,23 @@ int floe_node_decapsulate(struct floe_node *n, floe_time now, const struct floe_
     return data_inner(n, now, &path, from, dgram, len, out, cap, cid, out_len);
 }
 
+/* The connection cid: the one found last when it is still cid (a flow sends in runs), else by
+ * the hashed index. */
+static struct node_conn *data_conn(struct floe_node *n, uint64_t cid)
+{
+    struct node_conn *c;
+
+    if (n->hot_slot != NODE_NONE) {
+        c = &n->conns[n->hot_slot];
+        if (c->used && c->id == cid)
+            return c;
+    }
+    c = floe__node_conn_find(n, cid);
+    if (c)
+        n->hot_slot = (uint32_t)(c - n->conns);
+    return c;
+}
+
 long floe_node_encapsulate(struct floe_node *n, floe_time now, uint64_t cid, const uint8_t *pkt,
                            size_t len, uint8_t *out, size_t cap, struct floe_node_transmit *tr)
 {
@@ -171,7 +188,7 @@ long floe_node_encapsulate(struct floe_node *n, floe_time now, uint64_t cid, con
 
     if (!n || (!pkt && len) || !out || !tr)
         return FLOE_ERR_INVALID_ARG;
-    c = floe__node_conn_find(n, cid);
+    c = data_conn(n, cid);
     if (!c)
         return FLOE_ERR_NOT_FOUND;
     if (cap < len + FLOE_NODE_OVERHEAD)
@@ -201,7 +218,7 @@ static void batch_encap_flush(struct floe_node *n, floe_time now, struct floe_no
         return;
     for (i = 0; i < k; i++) {
         struct floe_node_encap *it = &items[idx[i]];
-        struct node_conn *c = floe__node_conn_find(n, it->cid);
+        struct node_conn *c = floe_wg_peer_user(n->batch_enc[i].peer); /* no second lookup */
 
         it->n = n->batch_enc[i].n;
         if (it->n <= 0 || !c)
@@ -221,7 +238,7 @@ int floe_node_encapsulate_batch(struct floe_node *n, floe_time now, struct floe_
         return FLOE_ERR_INVALID_ARG;
     for (i = 0; i < count; i++) {
         struct floe_node_encap *it = &items[i];
-        struct node_conn *c = floe__node_conn_find(n, it->cid);
+        struct node_conn *c = data_conn(n, it->cid);
 
         it->n = 0;
         if (!c || !it->out || (!it->pkt && it->len) || it->cap < it->len + FLOE_NODE_OVERHEAD) {
@@ -340,6 +357,7 @@ static int poll_conns(struct floe_node *n, floe_time now, uint8_t *buf, size_t c
         struct floe_ice_transmit it;
         int rc;
 
+        n->conn_visits++;
         if (c->used && floe_ice_poll_transmit(c->ice, now, buf, cap, &it) == 1) {
             rc = poll_ice_out(n, c, now, buf, cap, &it, tr);
             if (rc)

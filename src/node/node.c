@@ -99,6 +99,7 @@ int floe_node_new(struct floe_node **out, const struct floe_node_config *cfg, fl
                                 ? FLOE_NODE_MAX_EVENTS_LIMIT
                                 : n->cfg.max_connections * 16 + 64;
     n->dirty_head = n->dirty_tail = NODE_NONE;
+    n->hot_slot = NODE_NONE;
     rc = node_alloc(n);
     if (rc == 0)
         rc = node_make_wg(n);
@@ -205,64 +206,78 @@ const char *floe_node_path_kind_name(enum floe_node_path_kind kind)
 
 /* -------------------------------------------------------------- timer heap */
 
-static bool heap_less(const struct floe_node *n, uint32_t a, uint32_t b)
+/*
+ * A binary min-heap of (deadline, slot): the keys sit in the heap itself, so sifting through
+ * 10,000 connections touches a few cache lines of the heap, not a connection per level.
+ */
+static void heap_place(struct floe_node *n, uint32_t pos, struct node_timer e)
 {
-    return n->conns[n->heap[a]].deadline < n->conns[n->heap[b]].deadline;
+    n->heap[pos] = e;
+    n->conns[e.slot].heap_pos = pos;
 }
 
-static void heap_swap(struct floe_node *n, uint32_t a, uint32_t b)
+static void heap_up(struct floe_node *n, uint32_t pos)
 {
-    uint32_t t = n->heap[a];
+    struct node_timer e = n->heap[pos];
 
-    n->heap[a] = n->heap[b];
-    n->heap[b] = t;
-    n->conns[n->heap[a]].heap_pos = a;
-    n->conns[n->heap[b]].heap_pos = b;
-}
-
-static void heap_fix(struct floe_node *n, uint32_t i)
-{
-    while (i > 0 && heap_less(n, i, (i - 1) / 2)) {
-        heap_swap(n, i, (i - 1) / 2);
-        i = (i - 1) / 2;
+    while (pos > 0 && n->heap[(pos - 1) / 2].at > e.at) {
+        heap_place(n, pos, n->heap[(pos - 1) / 2]);
+        pos = (pos - 1) / 2;
     }
+    heap_place(n, pos, e);
+}
+
+static void heap_down(struct floe_node *n, uint32_t pos)
+{
+    struct node_timer e = n->heap[pos];
+    uint32_t child;
+
     for (;;) {
-        uint32_t l = 2 * i + 1, r = l + 1, m = i;
-
-        if (l < n->heap_len && heap_less(n, l, m))
-            m = l;
-        if (r < n->heap_len && heap_less(n, r, m))
-            m = r;
-        if (m == i)
-            return;
-        heap_swap(n, i, m);
-        i = m;
+        child = 2 * pos + 1;
+        if (child >= n->heap_len)
+            break;
+        if (child + 1 < n->heap_len && n->heap[child + 1].at < n->heap[child].at)
+            child++;
+        if (n->heap[child].at >= e.at)
+            break;
+        heap_place(n, pos, n->heap[child]);
+        pos = child;
     }
+    heap_place(n, pos, e);
 }
 
-/* Recompute c's deadline and place it in the heap. */
+/* Recompute c's deadline and place it in the heap (nothing moves when it did not change). */
 void floe__node_schedule(struct floe_node *n, struct node_conn *c)
 {
+    floe_time old = c->deadline;
+
     c->deadline = floe__node_conn_deadline(n, c);
     if (c->heap_pos == NODE_NONE) {
-        c->heap_pos = n->heap_len;
-        n->heap[n->heap_len++] = (uint32_t)(c - n->conns);
+        n->heap[n->heap_len] = (struct node_timer){c->deadline, (uint32_t)(c - n->conns)};
+        heap_up(n, n->heap_len++);
+    } else if (c->deadline < old) {
+        n->heap[c->heap_pos].at = c->deadline;
+        heap_up(n, c->heap_pos);
+    } else if (c->deadline > old) {
+        n->heap[c->heap_pos].at = c->deadline;
+        heap_down(n, c->heap_pos);
     }
-    heap_fix(n, c->heap_pos);
 }
 
 void floe__node_heap_remove(struct floe_node *n, struct node_conn *c)
 {
-    uint32_t i = c->heap_pos;
+    uint32_t pos = c->heap_pos;
+    struct node_timer last;
 
-    if (i == NODE_NONE)
+    if (pos == NODE_NONE)
         return;
-    n->heap_len--;
-    if (i != n->heap_len) {
-        heap_swap(n, i, n->heap_len);
-        heap_fix(n, i);
-    }
     c->heap_pos = NODE_NONE;
+    last = n->heap[--n->heap_len];
+    if (pos == n->heap_len)
+        return;
+    heap_place(n, pos, last);
+    heap_up(n, pos);
+    heap_down(n, n->conns[last.slot].heap_pos);
 }
 
 /* ------------------------------------------------------------------ driving */
@@ -290,7 +305,7 @@ floe_time floe_node_poll_timeout(const struct floe_node *n)
         return FLOE_TIME_NEVER;
     t = floe_time_min(floe_wg_poll_timeout(n->wg), floe__node_relays_deadline(n));
     if (n->heap_len)
-        t = floe_time_min(t, n->conns[n->heap[0]].deadline);
+        t = floe_time_min(t, n->heap[0].at);
     return t;
 }
 
@@ -307,10 +322,11 @@ void floe_node_handle_timeout(struct floe_node *n, floe_time now)
     }
     /* Each connection's timeout moves its deadline past now; the guard bounds a stuck one. */
     for (guard = n->heap_len * 2u + 1u; guard && n->heap_len; guard--) {
-        struct node_conn *c = &n->conns[n->heap[0]];
+        struct node_conn *c = &n->conns[n->heap[0].slot];
 
-        if (c->deadline > now)
+        if (n->heap[0].at > now)
             break;
+        n->conn_visits++;
         floe__node_conn_timeout(n, c, now);
         if (c->used)
             floe__node_schedule(n, c);

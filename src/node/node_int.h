@@ -5,6 +5,8 @@
 #ifndef FLOE_NODE_INT_H
 #define FLOE_NODE_INT_H
 
+#include <string.h>
+
 #include "floe/node.h"
 #include "floe/stun.h"
 #include "floe/turn.h"
@@ -16,6 +18,13 @@
  * connection, between 256 and 16384 slots. */
 #define NODE_TXID_MIN 256
 #define NODE_TXID_MAX 16384
+/*
+ * A connection's ICE agent: events held between two drains (one call's worth is a handful;
+ * a reset's removal of learned candidates a few per candidate), and pairs (a host or two, two
+ * relays and their reflexive addresses on each side form a few dozen).
+ */
+#define NODE_ICE_EVENTS 32
+#define NODE_ICE_PAIRS 64
 /* Remote candidates read back from an agent to classify a path. */
 #define NODE_REMOTE_MAX 32
 /* One-off datagrams (goodbyes) waiting for poll_transmit. */
@@ -88,6 +97,12 @@ struct node_conn {
     uint32_t dirty_next;
 };
 
+/* An entry of the timer heap: a connection's deadline beside its slot. */
+struct node_timer {
+    floe_time at;
+    uint32_t slot;
+};
+
 struct node_txid {
     uint8_t txid[FLOE_STUN_TXID_LEN];
     uint64_t cid;
@@ -111,7 +126,7 @@ struct floe_node {
     struct floe__map by_server; /* relays[] index by their server address (relay.c) */
     struct node_txid *txids;
     uint32_t txid_mask;
-    uint32_t *heap; /* connection slots ordered by deadline */
+    struct node_timer *heap; /* connections by deadline, keys inline (no miss per compare) */
     uint32_t heap_len;
     uint32_t dirty_head, dirty_tail; /* connections whose agent may have datagrams */
     struct node_cookie_route cookie_routes[NODE_COOKIE_ROUTES];
@@ -123,7 +138,17 @@ struct floe_node {
     struct floe_node_stats st;
     struct floe_wg_encap *batch_enc;
     uint64_t *batch_cid;
+    uint64_t conn_visits; /* connections looked at by handle_timeout and poll_transmit (tests) */
+    uint64_t relay_ports; /* bit (port & 63) of every relay server: most datagrams skip by_server */
+    uint32_t hot_slot;    /* the connection encapsulate found last (checked by id), or NODE_NONE */
 };
+
+/* floe_addr_eq without the call: it runs on every datagram. */
+static inline bool floe__node_addr_eq(const struct floe_addr *a, const struct floe_addr *b)
+{
+    return a->port == b->port && a->family == b->family &&
+           memcmp(a->ip, b->ip, a->family == FLOE_AF_INET ? 4 : 16) == 0;
+}
 
 /* node.c */
 void floe__node_event(struct floe_node *n, enum floe_node_event_type type, uint64_t cid);

@@ -159,8 +159,9 @@ void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time 
     struct floe_node_path p;
     bool remote_relay;
 
-    if (floe_addr_eq(&c->st.path.remote, from) && floe_addr_eq(&c->st.path.local, &ip->local) &&
-        (ip->via_relay ? floe_addr_eq(&c->st.path.relay, &ip->relay)
+    if (floe__node_addr_eq(&c->st.path.remote, from) &&
+        floe__node_addr_eq(&c->st.path.local, &ip->local) &&
+        (ip->via_relay ? floe__node_addr_eq(&c->st.path.relay, &ip->relay)
                        : c->st.path.relay.family == FLOE_AF_NONE))
         return;
     memset(&p, 0, sizeof(p));

@@ -19,12 +19,28 @@ static uint64_t relay_key(const struct floe_addr *a)
     return floe__map_hash(k, 3 + ip);
 }
 
-/* The relay serving from a, by hash: every datagram asks, so no slot is compared in turn. */
+/* The port filter of the relays in by_server, after one came or went. */
+static void relay_ports_update(struct floe_node *n)
+{
+    uint32_t i;
+
+    n->relay_ports = 0;
+    for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++) {
+        if (n->relays[i].used)
+            n->relay_ports |= 1ull << (n->relays[i].server.port & 63);
+    }
+}
+
+/* The relay serving from a, by hash: every datagram asks, so no slot is compared in turn, and
+ * a datagram from a port no relay has (a peer's WireGuard, mostly) is not even hashed. */
 struct node_relay *floe__node_relay_by_server(struct floe_node *n, const struct floe_addr *a)
 {
-    uint32_t slot = floe__map_get(&n->by_server, relay_key(a));
+    uint32_t slot;
     struct node_relay *r;
 
+    if (!((n->relay_ports >> (a->port & 63)) & 1))
+        return NULL;
+    slot = floe__map_get(&n->by_server, relay_key(a));
     if (slot == NODE_NONE)
         return NULL;
     r = &n->relays[slot];
@@ -186,6 +202,7 @@ int floe_node_relay_add(struct floe_node *n, floe_time now, const struct floe_ad
         return rc;
     }
     floe__map_put(&n->by_server, relay_key(server), (uint32_t)(r - n->relays));
+    relay_ports_update(n);
     return 0;
 }
 
@@ -220,6 +237,7 @@ int floe_node_relay_remove(struct floe_node *n, floe_time now, const struct floe
     relay_withdraw(n, r, now);
     r->used = false; /* the client stays until its deallocation is answered or times out */
     floe__map_del(&n->by_server, relay_key(server));
+    relay_ports_update(n);
     bit = 1u << (uint32_t)(r - n->relays);
     if (floe_turn_close(r->turn, now) != 0 || floe_turn_get_state(r->turn) == FLOE_TURN_IDLE) {
         floe_turn_free(r->turn);

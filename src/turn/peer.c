@@ -21,7 +21,7 @@ int floe__turn_peers_init(struct floe_turn *t)
 
     t->peers = floe_mem_calloc(a, t->cfg.max_peers, sizeof(*t->peers));
     if (!t->peers || floe__map_init(&t->peers_by_addr, a, t->cfg.max_peers) < 0 ||
-        floe__map_init(&t->peers_by_ip, a, t->cfg.max_peers) < 0) {
+        floe__map_init(&t->peers_by_ip, a, t->cfg.max_peers) < 0 || floe__turn_sched_init(t) < 0) {
         floe__turn_peers_deinit(t);
         return FLOE_ERR_NOMEM;
     }
@@ -35,6 +35,7 @@ void floe__turn_peers_deinit(struct floe_turn *t)
     floe_mem_free(&t->cfg.alloc, t->peers);
     floe__map_free(&t->peers_by_addr, &t->cfg.alloc);
     floe__map_free(&t->peers_by_ip, &t->cfg.alloc);
+    floe__turn_sched_deinit(t);
     t->peers = NULL;
 }
 
@@ -135,6 +136,7 @@ int floe__turn_peer_get(struct floe_turn *t, const struct floe_addr *addr, struc
     memset(p, 0, sizeof(*p));
     p->addr = *addr;
     p->perm.next = p->chan.next = FLOE_TIME_NEVER;
+    p->heap_pos = TURN_NO_POS;
     peer_index(t, t->n_peers - 1);
     *out = p;
     return 0;
@@ -154,6 +156,7 @@ void floe__turn_peers_clear(struct floe_turn *t)
     t->n_peers = 0;
     floe__map_clear(&t->peers_by_addr);
     floe__map_clear(&t->peers_by_ip);
+    floe__turn_sched_clear(t);
     t->peers_unindexed = false;
 }
 
@@ -166,6 +169,7 @@ static void lease_start(struct floe_turn *t, struct turn_peer *p, struct turn_le
     l->used = false;
     if (l->state == TURN_LEASE_NONE)
         l->state = TURN_LEASE_PENDING;
+    floe__turn_peer_touch(t, p);
 }
 
 /* Confirmed: the server installed it no earlier than the request's first send. */
@@ -180,12 +184,25 @@ static bool lease_ok(struct turn_lease *l, floe_time sent, floe_time check_after
     return first;
 }
 
-/* Traffic to or from the peer: a due refresh is brought forward to now. */
-static void lease_use(struct turn_lease *l, floe_time refresh_after)
+/* Traffic to or from the peer: a due refresh is brought forward to now. True when the
+ * lease's next check moved (the peer is re-keyed). */
+static bool lease_use(struct turn_lease *l, floe_time refresh_after)
 {
+    floe_time next = l->next;
+
     l->used = true;
     if (l->state == TURN_LEASE_OK)
         l->next = floe_time_min(l->next, floe_time_add(l->at, refresh_after));
+    return l->next != next;
+}
+
+/* Traffic to or from p: both leases are in use. */
+static void peer_use(struct floe_turn *t, struct turn_peer *p)
+{
+    bool moved = lease_use(&p->perm, t->cfg.permission_refresh);
+
+    if (lease_use(&p->chan, t->cfg.channel_rebind) || moved)
+        floe__turn_peer_touch(t, p);
 }
 
 /* 1 when a refresh is due; an unused lease lapses at the end of its lifetime. */
@@ -219,7 +236,10 @@ static void peer_event(struct floe_turn *t, enum floe_turn_event_kind kind,
 
 void floe__turn_peer_perm_ok(struct floe_turn *t, struct turn_peer *p, floe_time now)
 {
-    if (!lease_ok(&p->perm, p->perm.req.txn.first_sent, t->cfg.permission_refresh))
+    bool first = lease_ok(&p->perm, p->perm.req.txn.first_sent, t->cfg.permission_refresh);
+
+    floe__turn_peer_touch(t, p);
+    if (!first)
         return;
     peer_event(t, FLOE_TURN_EV_PERMISSION_ESTABLISHED, p);
     if (t->cfg.auto_channel && p->chan.state == TURN_LEASE_NONE)
@@ -236,6 +256,7 @@ void floe__turn_peer_chan_ok(struct floe_turn *t, struct turn_peer *p, floe_time
         peer_event(t, FLOE_TURN_EV_PERMISSION_ESTABLISHED, p);
     if (lease_ok(&p->chan, sent, t->cfg.channel_rebind))
         peer_event(t, FLOE_TURN_EV_CHANNEL_ESTABLISHED, p);
+    floe__turn_peer_touch(t, p);
 }
 
 /* A CreatePermission or ChannelBind was refused: the lease is gone, queued data too. */
@@ -249,36 +270,39 @@ void floe__turn_peer_failed(struct floe_turn *t, struct turn_peer *p, uint16_t m
         p->has_queued = false;
         floe__turn_drop(t, FLOE_TURN_DROP_QUEUE, "permission refused");
     }
+    floe__turn_peer_touch(t, p);
 }
 
+/* p's requests that are due: retransmitted or given up. False when that lost the allocation
+ * (every peer is gone). */
+static bool peer_req_timeouts(struct floe_turn *t, floe_time now, struct turn_peer *p)
+{
+    if (p->perm.req.active)
+        floe__turn_req_timeout(t, now, &p->perm.req);
+    if (t->n_peers == 0)
+        return false;
+    if (p->chan.req.active)
+        floe__turn_req_timeout(t, now, &p->chan.req);
+    return t->n_peers != 0;
+}
+
+/* The peers whose deadline came (peer_sched.c's heap), each once. */
 void floe__turn_peers_timeout(struct floe_turn *t, floe_time now)
 {
-    uint32_t i;
+    uint32_t k = floe__turn_sched_take_due(t, now), i;
 
-    for (i = 0; i < t->n_peers; i++) {
-        struct turn_peer *p = &t->peers[i];
+    for (i = 0; i < k; i++) {
+        struct turn_peer *p = &t->peers[t->peer_due[i]];
 
+        t->peer_visits++;
+        if (!peer_req_timeouts(t, now, p))
+            return;
         if (lease_tick(&p->perm, now, t->cfg.permission_lifetime))
             lease_start(t, p, &p->perm, FLOE_STUN_CREATE_PERMISSION, now);
         if (lease_tick(&p->chan, now, t->cfg.channel_lifetime))
             lease_start(t, p, &p->chan, FLOE_STUN_CHANNEL_BIND, now);
+        floe__turn_peer_touch(t, p);
     }
-}
-
-floe_time floe__turn_peers_deadline(const struct floe_turn *t)
-{
-    floe_time next = FLOE_TIME_NEVER;
-    uint32_t i;
-
-    for (i = 0; i < t->n_peers; i++) {
-        const struct turn_peer *p = &t->peers[i];
-
-        if (p->perm.state == TURN_LEASE_OK && !p->perm.req.active)
-            next = floe_time_min(next, p->perm.next);
-        if (p->chan.state == TURN_LEASE_OK && !p->chan.req.active)
-            next = floe_time_min(next, p->chan.next);
-    }
-    return next;
 }
 
 int floe_turn_bind_channel(struct floe_turn *t, floe_time now, const struct floe_addr *peer)
@@ -385,6 +409,7 @@ static void peer_queue(struct floe_turn *t, struct turn_peer *p, const uint8_t *
         memcpy(p->queued, data, len);
     p->queued_len = len;
     p->has_queued = true;
+    floe__turn_peer_touch(t, p);
 }
 
 /*
@@ -422,8 +447,7 @@ long floe_turn_encapsulate(struct floe_turn *t, floe_time now, const struct floe
     rc = floe__turn_peer_get(t, peer, &p);
     if (rc < 0)
         return rc;
-    lease_use(&p->perm, t->cfg.permission_refresh);
-    lease_use(&p->chan, t->cfg.channel_rebind);
+    peer_use(t, p);
     if (p->perm.state == TURN_LEASE_OK)
         return peer_frame(t, p, data, len, out, cap);
     if (!p->perm.req.active)
@@ -434,21 +458,49 @@ long floe_turn_encapsulate(struct floe_turn *t, floe_time now, const struct floe
     return 0;
 }
 
-/* The first payload queued for a peer whose permission is now confirmed (or requested). */
+/* The first payload queued for a peer whose permission is now confirmed (or requested): the
+ * queue of peers with a payload, a peer leaving it when its payload cannot go yet (a
+ * confirmation or the permission's send touches it back in). */
 long floe__turn_peers_flush(struct floe_turn *t, uint8_t *buf, size_t cap)
 {
-    uint32_t i;
+    struct turn_peer *p;
     long n;
 
-    for (i = 0; i < t->n_peers; i++) {
-        struct turn_peer *p = &t->peers[i];
+    while ((p = floe__turn_ring_front(t, &t->flushq)) != NULL) {
+        t->peer_visits++;
+        if (p->has_queued && (p->perm.state == TURN_LEASE_OK || peer_perm_sent(t, p))) {
+            n = peer_frame(t, p, p->queued, p->queued_len, buf, cap);
+            if (n >= 0) {
+                p->has_queued = false;
+                floe__turn_ring_pop(t, &t->flushq);
+            }
+            return n;
+        }
+        floe__turn_ring_pop(t, &t->flushq);
+    }
+    return 0;
+}
 
-        if (!p->has_queued || (p->perm.state != TURN_LEASE_OK && !peer_perm_sent(t, p)))
-            continue;
-        n = peer_frame(t, p, p->queued, p->queued_len, buf, cap);
-        if (n >= 0)
-            p->has_queued = false;
-        return n;
+/* The first peer request due (CreatePermission before ChannelBind), built into buf: its
+ * length, 0 when none, or a builder error. */
+long floe__turn_peers_transmit(struct floe_turn *t, floe_time now, uint8_t *buf, size_t cap)
+{
+    struct turn_peer *p;
+    struct turn_req *q;
+    long n;
+
+    while ((p = floe__turn_ring_front(t, &t->reqq)) != NULL) {
+        t->peer_visits++;
+        q = floe__turn_req_send_due(&p->perm.req)   ? &p->perm.req
+            : floe__turn_req_send_due(&p->chan.req) ? &p->chan.req
+                                                    : NULL;
+        if (q) {
+            n = floe__turn_req_send(t, q, now, buf, cap);
+            if (n >= 0)
+                floe__turn_peer_touch(t, p);
+            return n;
+        }
+        floe__turn_ring_pop(t, &t->reqq);
     }
     return 0;
 }
@@ -458,8 +510,7 @@ long floe__turn_peers_flush(struct floe_turn *t, uint8_t *buf, size_t cap)
 static int peer_deliver(struct floe_turn *t, struct turn_peer *p, const struct floe_addr *from,
                         struct floe_span payload, struct floe_addr *peer, struct floe_span *data)
 {
-    lease_use(&p->perm, t->cfg.permission_refresh);
-    lease_use(&p->chan, t->cfg.channel_rebind);
+    peer_use(t, p);
     *peer = *from;
     *data = payload;
     t->stats.packets_in++;

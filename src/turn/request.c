@@ -138,26 +138,39 @@ static long req_build(struct floe_turn *t, struct turn_req *q, uint8_t *buf, siz
     return floe_stun_build_finish(&b);
 }
 
-/* The first request due, built into buf: its length, 0 when none, or a builder error. */
+/* Whether q's (re)send is due. */
+bool floe__turn_req_send_due(const struct turn_req *q)
+{
+    return q->active && q->txn.state == FLOE_STUN_TXN_WAITING && q->txn.send_due;
+}
+
+/* Build q (due) into buf and record the send: its length or a builder error. */
+long floe__turn_req_send(struct floe_turn *t, struct turn_req *q, floe_time now, uint8_t *buf,
+                         size_t cap)
+{
+    long n = req_build(t, q, buf, cap);
+
+    if (n < 0)
+        return n;
+    (void)floe_stun_txn_poll_transmit(&q->txn, now);
+    if (q->txn.sends == 1)
+        t->stats.requests++;
+    else
+        t->stats.retransmits++;
+    return n;
+}
+
+/* The first of the allocation's own requests due (the peers' go through peer_sched.c), built
+ * into buf: its length, 0 when none, or a builder error. */
 long floe__turn_req_transmit(struct floe_turn *t, floe_time now, uint8_t *buf, size_t cap)
 {
     size_t i;
-    long n;
 
-    for (i = 0; i < floe__turn_req_count(t); i++) {
+    for (i = 0; i < REQ_FIXED; i++) {
         struct turn_req *q = floe__turn_req_at(t, i);
 
-        if (!q->active || q->txn.state != FLOE_STUN_TXN_WAITING || !q->txn.send_due)
-            continue;
-        n = req_build(t, q, buf, cap);
-        if (n < 0)
-            return n;
-        (void)floe_stun_txn_poll_transmit(&q->txn, now);
-        if (q->txn.sends == 1)
-            t->stats.requests++;
-        else
-            t->stats.retransmits++;
-        return n;
+        if (floe__turn_req_send_due(q))
+            return floe__turn_req_send(t, q, now, buf, cap);
     }
     return 0;
 }
@@ -181,19 +194,24 @@ static void req_timed_out(struct floe_turn *t, floe_time now, struct turn_req *q
     }
 }
 
+/* Fire q's due deadline (q active): a retransmission, or its give-up. */
+void floe__turn_req_timeout(struct floe_turn *t, floe_time now, struct turn_req *q)
+{
+    floe_stun_txn_handle_timeout(&q->txn, now);
+    if (floe_stun_txn_is_timed_out(&q->txn))
+        req_timed_out(t, now, q);
+}
+
+/* The allocation's own requests; the peers' are timed by peer_sched.c. */
 void floe__turn_req_timeouts(struct floe_turn *t, floe_time now)
 {
     size_t i;
 
-    /* The count is read again each time: a loss may clear the peers. */
-    for (i = 0; i < floe__turn_req_count(t); i++) {
+    for (i = 0; i < REQ_FIXED; i++) {
         struct turn_req *q = floe__turn_req_at(t, i);
 
-        if (!q->active)
-            continue;
-        floe_stun_txn_handle_timeout(&q->txn, now);
-        if (floe_stun_txn_is_timed_out(&q->txn))
-            req_timed_out(t, now, q);
+        if (q->active)
+            floe__turn_req_timeout(t, now, q);
     }
 }
 
@@ -202,7 +220,7 @@ floe_time floe__turn_req_deadline(const struct floe_turn *t)
     floe_time next = FLOE_TIME_NEVER;
     size_t i;
 
-    for (i = 0; i < floe__turn_req_count(t); i++) {
+    for (i = 0; i < REQ_FIXED; i++) {
         const struct turn_req *q = floe__turn_req_at((struct floe_turn *)t, i);
 
         if (q->active)

@@ -291,5 +291,7 @@ int floe__turn_response(struct floe_turn *t, floe_time now, const struct floe_st
         resp_success(t, now, q, msg);
     else
         resp_error(t, now, q, msg);
+    if (resp_peer(t, q)) /* its timers moved (a loss cleared the peers: none) */
+        floe__turn_peer_touch(t, resp_peer(t, q));
     return FLOE_TURN_INPUT_CONSUMED;
 }

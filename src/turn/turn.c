@@ -424,6 +424,8 @@ long floe_turn_poll_transmit(struct floe_turn *t, floe_time now, uint8_t *buf, s
     n = t->state == FLOE_TURN_ALLOCATED ? floe__turn_peers_flush(t, buf, cap) : 0;
     if (n == 0)
         n = floe__turn_req_transmit(t, now, buf, cap);
+    if (n == 0 && t->state == FLOE_TURN_ALLOCATED)
+        n = floe__turn_peers_transmit(t, now, buf, cap);
     if (n > 0)
         *to = t->cfg.server;
     return n < 0 ? FLOE_ERR_BUFFER_TOO_SMALL : n;

@@ -10,6 +10,7 @@
 #define TURN_TARGET "floe::turn"
 #define TURN_MAX_PEERS_LIMIT 4096u /* channel numbers 0x4000..0x4FFF */
 #define TURN_MAX_STALE 3           /* 438 retries of one request in a row */
+#define TURN_NO_POS UINT32_MAX     /* a peer out of the timer heap */
 
 /* One client transaction: which request it is and its retransmission state. */
 struct turn_req {
@@ -46,6 +47,16 @@ struct turn_peer {
     uint8_t *queued;        /* one payload waiting for the permission (queue_bytes) */
     size_t queued_len;
     bool has_queued;
+    floe_time heap_at; /* its key in the timer heap (peer_sched.c) */
+    uint32_t heap_pos; /* its place there; TURN_NO_POS: no timer pending */
+    bool in_flushq;    /* in the queue of peers with a payload waiting */
+    bool in_reqq;      /* in the queue of peers with a request to send */
+};
+
+/* A FIFO of peer indexes, each at most once (max_peers slots). */
+struct turn_ring {
+    uint32_t *slot;
+    uint32_t head, len;
 };
 
 struct floe_turn {
@@ -92,6 +103,13 @@ struct floe_turn {
     struct floe__map peers_by_addr;
     struct floe__map peers_by_ip;
     bool peers_unindexed;
+    /* Per-peer work without a scan (peer_sched.c): the peers with a timer in a min-heap by
+     * their earliest deadline, and the peers with something to send in two FIFOs. */
+    uint32_t *peer_heap;
+    uint32_t peer_heap_len;
+    uint32_t *peer_due; /* the peers due in one handle_timeout */
+    struct turn_ring flushq, reqq;
+    uint64_t peer_visits; /* peers looked at by the timer and transmit paths (tests) */
 
     struct floe_turn_event events[FLOE_TURN_EVENT_QUEUE];
     size_t ev_head, ev_len;
@@ -120,6 +138,10 @@ struct turn_req *floe__turn_req_at(struct floe_turn *t, size_t i);
 long floe__turn_req_transmit(struct floe_turn *t, floe_time now, uint8_t *buf, size_t cap);
 void floe__turn_req_timeouts(struct floe_turn *t, floe_time now);
 floe_time floe__turn_req_deadline(const struct floe_turn *t);
+bool floe__turn_req_send_due(const struct turn_req *q);
+long floe__turn_req_send(struct floe_turn *t, struct turn_req *q, floe_time now, uint8_t *buf,
+                         size_t cap);
+void floe__turn_req_timeout(struct floe_turn *t, floe_time now, struct turn_req *q);
 int floe__turn_set_realm_nonce(struct floe_turn *t, const struct floe_stun_msg *msg);
 void floe__turn_rtt_sample(struct floe_turn *t, floe_time now, floe_time rtt);
 
@@ -138,10 +160,20 @@ void floe__turn_peer_failed(struct floe_turn *t, struct turn_peer *p, uint16_t m
 void floe__turn_peers_timeout(struct floe_turn *t, floe_time now);
 floe_time floe__turn_peers_deadline(const struct floe_turn *t);
 long floe__turn_peers_flush(struct floe_turn *t, uint8_t *buf, size_t cap);
+long floe__turn_peers_transmit(struct floe_turn *t, floe_time now, uint8_t *buf, size_t cap);
 int floe__turn_data_in(struct floe_turn *t, floe_time now, const uint8_t *buf, size_t len,
                        struct floe_addr *peer, struct floe_span *data);
 int floe__turn_data_indication(struct floe_turn *t, floe_time now, const struct floe_stun_msg *msg,
                                struct floe_addr *peer, struct floe_span *data);
+
+/* peer_sched.c */
+int floe__turn_sched_init(struct floe_turn *t);
+void floe__turn_sched_deinit(struct floe_turn *t);
+void floe__turn_sched_clear(struct floe_turn *t);
+void floe__turn_peer_touch(struct floe_turn *t, struct turn_peer *p);
+uint32_t floe__turn_sched_take_due(struct floe_turn *t, floe_time now);
+struct turn_peer *floe__turn_ring_front(struct floe_turn *t, struct turn_ring *r);
+void floe__turn_ring_pop(struct floe_turn *t, struct turn_ring *r);
 
 static inline uint16_t floe__turn_channel_of(const struct floe_turn *t, const struct turn_peer *p)
 {

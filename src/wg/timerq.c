@@ -9,31 +9,30 @@
 
 static floe_time timerq_at(const struct floe_wg *dev, uint32_t pos)
 {
-    return dev->peers[dev->heap[pos]].heap_at;
+    return dev->heap[pos].at;
 }
 
-static void timerq_place(struct floe_wg *dev, uint32_t pos, uint32_t slot)
+static void timerq_place(struct floe_wg *dev, uint32_t pos, struct floe__wg_timer e)
 {
-    dev->heap[pos] = slot;
-    dev->peers[slot].heap_pos = pos;
+    dev->heap[pos] = e;
+    dev->peers[e.slot].heap_pos = pos;
 }
 
 static void timerq_sift_up(struct floe_wg *dev, uint32_t pos)
 {
-    uint32_t slot = dev->heap[pos];
-    floe_time at = dev->peers[slot].heap_at;
+    struct floe__wg_timer e = dev->heap[pos];
 
-    while (pos > 0 && timerq_at(dev, (pos - 1) / 2) > at) {
+    while (pos > 0 && timerq_at(dev, (pos - 1) / 2) > e.at) {
         timerq_place(dev, pos, dev->heap[(pos - 1) / 2]);
         pos = (pos - 1) / 2;
     }
-    timerq_place(dev, pos, slot);
+    timerq_place(dev, pos, e);
 }
 
 static void timerq_sift_down(struct floe_wg *dev, uint32_t pos)
 {
-    uint32_t slot = dev->heap[pos], child;
-    floe_time at = dev->peers[slot].heap_at;
+    struct floe__wg_timer e = dev->heap[pos];
+    uint32_t child;
 
     for (;;) {
         child = 2 * pos + 1;
@@ -41,19 +40,20 @@ static void timerq_sift_down(struct floe_wg *dev, uint32_t pos)
             break;
         if (child + 1 < dev->heap_len && timerq_at(dev, child + 1) < timerq_at(dev, child))
             child++;
-        if (timerq_at(dev, child) >= at)
+        if (timerq_at(dev, child) >= e.at)
             break;
         timerq_place(dev, pos, dev->heap[child]);
         pos = child;
     }
-    timerq_place(dev, pos, slot);
+    timerq_place(dev, pos, e);
 }
 
 /* Take peer out of the queue (nothing when it is not queued). */
 void floe__wg_timerq_remove(struct floe_wg_peer *peer)
 {
     struct floe_wg *dev = peer->dev;
-    uint32_t pos = peer->heap_pos, last;
+    uint32_t pos = peer->heap_pos;
+    struct floe__wg_timer last;
 
     if (pos == WG_NO_SLOT)
         return;
@@ -63,7 +63,7 @@ void floe__wg_timerq_remove(struct floe_wg_peer *peer)
         return;
     timerq_place(dev, pos, last);
     timerq_sift_up(dev, pos);
-    timerq_sift_down(dev, dev->peers[last].heap_pos);
+    timerq_sift_down(dev, dev->peers[last.slot].heap_pos);
 }
 
 /* Re-key peer after its deadlines changed: queued, moved, or taken out when none is left. */
@@ -78,11 +78,13 @@ void floe__wg_timers_update(struct floe_wg_peer *peer)
     }
     peer->heap_at = at;
     if (peer->heap_pos == WG_NO_SLOT) {
-        timerq_place(dev, dev->heap_len++, peer->slot);
+        timerq_place(dev, dev->heap_len++, (struct floe__wg_timer){at, peer->slot});
         timerq_sift_up(dev, peer->heap_pos);
     } else if (at < old) {
+        dev->heap[peer->heap_pos].at = at;
         timerq_sift_up(dev, peer->heap_pos);
     } else if (at > old) {
+        dev->heap[peer->heap_pos].at = at;
         timerq_sift_down(dev, peer->heap_pos);
     }
 }
@@ -96,7 +98,7 @@ void floe_wg_handle_timeout(struct floe_wg *dev, floe_time now)
     /* Each due peer once: its timers fire and it is re-keyed past now (or leaves). */
     for (budget = dev->heap_len; budget && dev->heap_len && timerq_at(dev, 0) <= now; budget--) {
         dev->timer_visits++;
-        floe__wg_timers_expire(&dev->peers[dev->heap[0]], now);
+        floe__wg_timers_expire(&dev->peers[dev->heap[0].slot], now);
     }
 }
 

@@ -117,6 +117,13 @@ struct floe__wg_cookie_tx {
     struct floe_addr to;
 };
 
+/* An entry of the device's timer queue: a peer's earliest deadline beside its slot, so a sift
+ * compares keys in the queue itself, not in a peer each. */
+struct floe__wg_timer {
+    floe_time at;
+    uint32_t slot;
+};
+
 struct floe_wg {
     struct floe_wg_config cfg; /* private key wiped after loading */
     struct floe_x25519_key *static_key;
@@ -159,7 +166,7 @@ struct floe_wg {
     struct floe__wg_job *jobs; /* WG_JOBS data messages of the batch in progress */
     uint32_t n_jobs;
 
-    uint32_t *heap; /* timer queue: min-heap of peer slots by heap_at (timerq.c) */
+    struct floe__wg_timer *heap; /* timer queue: min-heap of (heap_at, slot) (timerq.c) */
     uint32_t heap_len;
 
     struct floe_wg_stats stats;

@@ -8,6 +8,7 @@
 #include "floe/relay.h"
 #include "floe/turn.h"
 #include "test.h"
+#include "turn/turn_int.h" /* peer_visits: the per-peer work of a wakeup */
 
 #define NET_MAX_CLIENTS 2
 #define NET_MAX_EVENTS 512
@@ -1425,6 +1426,54 @@ static void test_many_peers(void)
     net_free(&n);
 }
 
+/*
+ * The per-peer work of a wakeup does not grow with the peers: 1,000 peers with confirmed
+ * permissions and channels, then 200 s of the allocation's own timers (keepalives) while no
+ * peer's lease is due look at no peer at all (a scan of the table on every poll_timeout,
+ * handle_timeout and poll_transmit looked at each of them every time). When the leases come
+ * due, each peer is looked at a bounded number of times, and the leases behave as before: the
+ * unused permissions and channels lapse.
+ */
+static void test_peer_wakeup_visits(void)
+{
+    struct net n;
+    struct net_client *c;
+    struct floe_turn_config cfg;
+    struct floe_addr a;
+    int i, ok = 0;
+
+    net_init(&n, many_channels);
+    client_config(&cfg, "alice", "secret");
+    cfg.max_peers = 1000;
+    c = net_add(&n, &cfg);
+    REQUIRE(c);
+    CHECK_EQ(floe_turn_allocate(c->t, n.now), 0);
+    net_pump(&n);
+    for (i = 0; i < 1000; i++) {
+        a = many_peer(i);
+        client_send(&n, c, &a, "hello");
+        ok += floe_turn_has_permission(c->t, &a) && floe_turn_has_channel(c->t, &a);
+    }
+    CHECK_EQ(ok, 1000);
+    net_pump(&n);
+    c->t->peer_visits = 0;
+    c->by_method[FLOE_STUN_BINDING] = 0;
+    net_run(&n, FLOE_SEC(200));
+    CHECK(c->by_method[FLOE_STUN_BINDING] >= 7); /* the keepalives woke it */
+    CHECK_EQ(c->t->peer_visits, 0);
+    net_run(&n, FLOE_SEC(500)); /* permissions lapse at 300 s, channels at 600 s */
+    printf("1000 peers: %llu peer visits while their leases came due and lapsed\n",
+           (unsigned long long)c->t->peer_visits);
+    CHECK(c->t->peer_visits <= 4000);
+    for (i = 0, ok = 0; i < 1000; i++) {
+        a = many_peer(i);
+        ok += floe_turn_has_permission(c->t, &a) || floe_turn_has_channel(c->t, &a);
+    }
+    CHECK_EQ(ok, 0);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    net_free(&n);
+}
+
 static double now_ns(void)
 {
     struct timespec ts;
@@ -1552,6 +1601,7 @@ int main(void)
     FLOE_RUN(test_max_peers_and_small_buffer);
     FLOE_RUN(test_many_peers);
     FLOE_RUN(test_peer_lookup_cost);
+    FLOE_RUN(test_peer_wakeup_visits);
     FLOE_RUN(test_failmalloc);
     return floe_test_summary();
 }
