@@ -166,6 +166,9 @@ void floe__agent_portal_tick(struct floe_agent *a, floe_time now)
         portal_lost(a, now);
         return;
     }
+    /* Heartbeats and the WebSocket's timers: without them the portal closes us as idle. */
+    if (p->fd >= 0)
+        floe_portal_client_handle_timeout(p->pc, now);
     if (p->fd >= 0 || now < p->reconnect || a->stop)
         return;
     p->reconnect = FLOE_TIME_NEVER;

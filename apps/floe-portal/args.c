@@ -37,6 +37,8 @@ static const char portald_usage_text[] =
     "  --addr-rate N[/BURST]     new connections per second per source address (default\n"
     "                            20/100; 0 unlimited); excess connections are closed\n"
     "  --handshake-timeout MS    TLS and HTTP upgrade must finish within MS (default 10000)\n"
+    "  --idle-timeout MS         close a connection that sent nothing for MS with 1008 \"idle\"\n"
+    "                            (default 60000; 1000-3600000; agents heartbeat every 10 s)\n"
     "\n"
     "Relays and authorizations:\n"
     "  --relay-check-ms MS       STUN Binding health check of each relay every MS (default\n"
@@ -73,6 +75,7 @@ enum portald_opt {
     OPT_TOKEN_RATE,
     OPT_ADDR_RATE,
     OPT_HANDSHAKE,
+    OPT_IDLE,
     OPT_RELAY_CHECK,
     OPT_CREDENTIAL_TTL,
     OPT_AUTHZ_TTL,
@@ -94,6 +97,7 @@ static const struct option portald_options[] = {
     {"token-rate", required_argument, NULL, OPT_TOKEN_RATE},
     {"addr-rate", required_argument, NULL, OPT_ADDR_RATE},
     {"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE},
     {"relay-check-ms", required_argument, NULL, OPT_RELAY_CHECK},
     {"credential-ttl", required_argument, NULL, OPT_CREDENTIAL_TTL},
     {"authz-ttl", required_argument, NULL, OPT_AUTHZ_TTL},
@@ -124,6 +128,7 @@ static void portald_defaults(struct portald_opts *o)
     o->credential_ttl = PORTALD_DEFAULT_CREDENTIAL_TTL;
     o->authz_ttl = PORTALD_DEFAULT_AUTHZ_TTL;
     o->handshake_ms = PORTALD_DEFAULT_HANDSHAKE_MS;
+    o->idle_ms = PORTALD_DEFAULT_IDLE_MS;
     o->log_level = FLOE_LOG_INFO;
 }
 
@@ -204,6 +209,10 @@ static int portald_opt_limits(struct portald_opts *o, int c, const char *v, char
     case OPT_HANDSHAKE:
         if (!portald_parse_u32(v, 100, 600000, &o->handshake_ms))
             return PORTALD_ERR("--handshake-timeout: expected 100-600000 ms, got '%s'", v);
+        return 0;
+    case OPT_IDLE:
+        if (!portald_parse_u32(v, 1000, 3600000, &o->idle_ms))
+            return PORTALD_ERR("--idle-timeout: expected 1000-3600000 ms, got '%s'", v);
         return 0;
     case OPT_RELAY_CHECK:
         if (!portald_parse_u32(v, 100, 3600000, &o->relay_check_ms))

@@ -30,6 +30,7 @@
 #define PORTALD_DEFAULT_CREDENTIAL_TTL (24 * 3600) /* seconds a TURN REST credential lasts */
 #define PORTALD_DEFAULT_AUTHZ_TTL (8 * 3600)       /* seconds an authorization lasts */
 #define PORTALD_DEFAULT_HANDSHAKE_MS 10000         /* HTTP/TLS upgrade must finish this fast */
+#define PORTALD_DEFAULT_IDLE_MS 60000              /* nothing heard this long: close */
 #define PORTALD_SHUTDOWN_GRACE_MS 2000             /* SIGTERM: wait this long for close frames */
 #define PORTALD_PATH_MAX 4096
 #define PORTALD_ID_MAX 64
@@ -56,6 +57,7 @@ struct portald_opts {
     uint32_t credential_ttl;          /* seconds of a TURN REST credential */
     uint32_t authz_ttl;               /* seconds of an authorization */
     uint32_t handshake_ms;
+    uint32_t idle_ms;              /* a connection silent this long is closed with 1008 "idle" */
     char instance[PORTALD_ID_MAX]; /* this instance's id (presence rows, NOTIFY routing) */
     const char *log_file;
     enum floe_log_level log_level;

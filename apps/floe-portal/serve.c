@@ -222,7 +222,7 @@ static int portald_conn_new(struct portald *d, int fd, const struct floe_addr *p
         portald_conn_kill(d, c);
         return 0;
     }
-    c->due = floe_time_min(floe_wsconn_poll_timeout(c->ws), now + PORTALD_IDLE_TIMEOUT);
+    c->due = floe_time_min(floe_wsconn_poll_timeout(c->ws), now + PORTALD_IDLE_TIMEOUT(d));
     d->next_due = floe_time_min(d->next_due, c->due);
     return 0;
 }
@@ -328,7 +328,7 @@ static bool portald_conn_drain(struct portald *d, struct portald_conn *c, floe_t
         return true;
     if (c->eof && !c->closing)
         floe_wsconn_handle_eof(c->ws, now), c->closing = true;
-    c->due = floe_time_min(floe_wsconn_poll_timeout(c->ws), c->last_in + PORTALD_IDLE_TIMEOUT);
+    c->due = floe_time_min(floe_wsconn_poll_timeout(c->ws), c->last_in + PORTALD_IDLE_TIMEOUT(d));
     d->next_due = floe_time_min(d->next_due, c->due);
     return (c->closing && !c->wbuf && !floe_wsconn_want_write(c->ws)) || c->eof;
 }
@@ -394,9 +394,12 @@ static void portald_conns_timeout(struct portald *d, floe_time now)
         if (c->dead)
             continue;
         if (c->due <= now) {
-            if (now >= c->last_in + PORTALD_IDLE_TIMEOUT &&
-                floe_wsconn_state(c->ws) == FLOE_WSCONN_OPEN)
+            if (now >= c->last_in + PORTALD_IDLE_TIMEOUT(d) &&
+                floe_wsconn_state(c->ws) == FLOE_WSCONN_OPEN) {
+                portald_log(d, FLOE_LOG_INFO, "connection %llu: idle for %u ms: closing",
+                            (unsigned long long)c->serial, d->opts.idle_ms);
                 (void)floe_wsconn_close(c->ws, now, FLOE_WS_CLOSE_POLICY, "idle");
+            }
             floe_wsconn_handle_timeout(c->ws, now);
             if (portald_conn_drain(d, c, now)) {
                 portald_conn_kill(d, c);

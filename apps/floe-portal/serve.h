@@ -24,7 +24,7 @@
 #define PORTALD_PRESENCE_REFRESH FLOE_SEC(15) /* rewrite presence rows this often */
 #define PORTALD_PRESENCE_TTL 60               /* seconds a presence row counts as online */
 #define PORTALD_CHANGES_POLL FLOE_SEC(1)      /* read the changes table this often */
-#define PORTALD_IDLE_TIMEOUT FLOE_SEC(60)     /* nothing heard this long: close */
+#define PORTALD_IDLE_TIMEOUT(d) FLOE_MS((d)->opts.idle_ms) /* nothing heard this long: close */
 #define PORTALD_DEVICE_BUCKETS 4096
 #define PORTALD_AUTHZ_MAX 1024 /* authorizations a client connection holds at once */
 #define PORTALD_READ_CHUNK 16384

@@ -103,7 +103,11 @@ topo_link() {
 }
 
 # topo_nat NS WAN: masquerade what leaves NS through WAN (fully-random with TOPO_SYMMETRIC=1);
-# NS forwards.
+# NS forwards. As a home router's firewall does, NS drops unsolicited packets that come in on
+# WAN for itself: accepted (answered with port unreachable), such a packet leaves a conntrack
+# entry (peer -> NS:port) that takes the port, and the masquerade then maps the inside host's
+# own packets to that peer to another port, so two of these NATs never let a hole punch
+# through unless both first packets cross on the way (a fresh connection stayed relayed).
 topo_nat() {
     local how=masquerade
     [ "${TOPO_SYMMETRIC:-0}" = 1 ] && how="masquerade fully-random"
@@ -113,6 +117,10 @@ table ip floe_e2e_nat {
     chain post {
         type nat hook postrouting priority srcnat; policy accept;
         oifname "$2" $how
+    }
+    chain in {
+        type filter hook input priority filter; policy accept;
+        iifname "$2" ct state new drop
     }
 }
 EOF

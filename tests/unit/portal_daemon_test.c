@@ -29,6 +29,23 @@ static void test_args_defaults_and_limits(void)
     CHECK_STR(o.database, "sqlite:/tmp/x.db");
     CHECK_EQ(o.relay_check_ms, PORTALD_DEFAULT_RELAY_CHECK_MS);
     CHECK_EQ(o.max_connections, PORTALD_DEFAULT_MAX_CONNECTIONS);
+    CHECK_EQ(o.idle_ms, PORTALD_DEFAULT_IDLE_MS);
+}
+
+/* --idle-timeout: the idle close is configurable, within 1 s .. 1 h. */
+static void test_args_idle_timeout(void)
+{
+    struct portald_opts o;
+    char err[256];
+    const char *ok[] = {"floe-portal", "--insecure", "--idle-timeout", "15000"};
+    const char *low[] = {"floe-portal", "--insecure", "--idle-timeout", "999"};
+    const char *junk[] = {"floe-portal", "--insecure", "--idle-timeout", "10s"};
+
+    REQUIRE(parse(&o, err, sizeof(err), 4, ok) == 0);
+    CHECK_EQ(o.idle_ms, 15000);
+    CHECK_EQ(parse(&o, err, sizeof(err), 4, low), FLOE_ERR_INVALID_ARG);
+    CHECK(strstr(err, "--idle-timeout") != NULL);
+    CHECK_EQ(parse(&o, err, sizeof(err), 4, junk), FLOE_ERR_INVALID_ARG);
 }
 
 static void test_args_refused(void)
@@ -196,6 +213,7 @@ int main(void)
 {
     FLOE_RUN(test_args_defaults_and_limits);
     FLOE_RUN(test_args_refused);
+    FLOE_RUN(test_args_idle_timeout);
     FLOE_RUN(test_rest_credentials);
     FLOE_RUN(test_authz_secrets);
     FLOE_RUN(test_rate_limit);
