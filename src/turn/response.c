@@ -102,7 +102,10 @@ static void resp_failed(struct floe_turn *t, floe_time now, const struct turn_re
         return; /* a keepalive's error says nothing about the allocation */
     if (code == FLOE_TURN_ERR_UNAUTHORIZED || code == FLOE_TURN_ERR_WRONG_CREDENTIALS) {
         floe__turn_event_error(t, q->method, code, err, reason, NULL);
-        floe__turn_fail(t, code); /* no retry: the caller must act */
+        if (t->has_next && t->state == FLOE_TURN_ALLOCATED)
+            floe__turn_lose(t, now, code, 0); /* the old ones expired: allocate with the new */
+        else
+            floe__turn_fail(t, code); /* no retry: the caller must act */
         return;
     }
     if (q->method == FLOE_STUN_REFRESH) {

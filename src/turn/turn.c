@@ -85,16 +85,37 @@ void floe_turn_free(struct floe_turn *t)
     floe_mem_free(&al, t);
 }
 
+/* The credentials now in use become username and password (the key again from the realm). */
+static int turn_use_credentials(struct floe_turn *t, const char *username, const char *password)
+{
+    floe_wipe(t->password, sizeof(t->password));
+    memmove(t->username, username, strlen(username) + 1);
+    memmove(t->password, password, strlen(password) + 1);
+    t->have_key = false;
+    return t->realm_len ? floe__turn_derive_key(t) : 0;
+}
+
+/* An allocation stands on the server under the current username (or is being deleted). */
+static bool turn_is_bound(const struct floe_turn *t)
+{
+    return t->state == FLOE_TURN_ALLOCATED || t->state == FLOE_TURN_CLOSING;
+}
+
 int floe_turn_set_credentials(struct floe_turn *t, const char *username, const char *password)
 {
     if (!t || !turn_str_ok(username, FLOE_TURN_USERNAME_MAX) ||
         !turn_str_ok(password, FLOE_TURN_PASSWORD_MAX))
         return FLOE_ERR_INVALID_ARG;
-    floe_wipe(t->password, sizeof(t->password));
-    memcpy(t->username, username, strlen(username) + 1);
-    memcpy(t->password, password, strlen(password) + 1);
-    t->have_key = false;
-    return t->realm_len ? floe__turn_derive_key(t) : 0;
+    floe_wipe(t->next_password, sizeof(t->next_password));
+    t->has_next = false;
+    if (strcmp(username, t->username) == 0 && strcmp(password, t->password) == 0)
+        return 0;
+    if (!turn_is_bound(t) || strcmp(username, t->username) == 0)
+        return turn_use_credentials(t, username, password);
+    memcpy(t->next_username, username, strlen(username) + 1);
+    memcpy(t->next_password, password, strlen(password) + 1);
+    t->has_next = true;
+    return 0;
 }
 
 /* ----------------------------------------------------------------- events */
@@ -212,6 +233,11 @@ static void turn_forget(struct floe_turn *t, bool with_reflexive)
 
 void floe__turn_start_allocate(struct floe_turn *t, floe_time now)
 {
+    if (t->has_next) { /* a new allocation: the credentials given while the last one stood */
+        t->has_next = false;
+        (void)turn_use_credentials(t, t->next_username, t->next_password);
+        floe_wipe(t->next_password, sizeof(t->next_password));
+    }
     t->state = FLOE_TURN_ALLOCATING;
     t->alloc_req.stale = 0;
     floe__turn_req_start(t, &t->alloc_req, FLOE_STUN_ALLOCATE, -1, now);

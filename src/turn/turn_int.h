@@ -52,6 +52,12 @@ struct floe_turn {
     struct floe_turn_config cfg;
     char username[FLOE_TURN_USERNAME_MAX + 1];
     char password[FLOE_TURN_PASSWORD_MAX + 1];
+    /* Credentials given while an allocation stood: the allocation keeps the username it was
+     * made with (RFC 8656 section 7.2; a server answers 441 otherwise), the next one uses
+     * these. */
+    char next_username[FLOE_TURN_USERNAME_MAX + 1];
+    char next_password[FLOE_TURN_PASSWORD_MAX + 1];
+    bool has_next;
     char software[128];
     char realm[FLOE_TURN_REALM_MAX + 1];
     char nonce[FLOE_TURN_NONCE_MAX + 1];
