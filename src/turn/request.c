@@ -80,6 +80,15 @@ static void req_add_body(struct floe_turn *t, struct floe_stun_builder *b, const
     }
 }
 
+/*
+ * The deletion of an allocation the server holds on this 5-tuple (after a 437 to Allocate) while
+ * the credentials changed since it was made: signed with the ones that made it.
+ */
+static bool req_is_stale_delete(const struct floe_turn *t, const struct turn_req *q)
+{
+    return q == &t->refresh_req && q->lifetime == 0 && t->state == FLOE_TURN_BACKOFF && t->has_prev;
+}
+
 /* Build q into buf; authenticated once the realm and nonce are known (never a Binding). */
 static long req_build(struct floe_turn *t, struct turn_req *q, uint8_t *buf, size_t cap)
 {
@@ -90,11 +99,14 @@ static long req_build(struct floe_turn *t, struct turn_req *q, uint8_t *buf, siz
     if (t->software[0])
         floe_stun_add_bytes(&b, FLOE_STUN_ATTR_SOFTWARE, t->software, strlen(t->software));
     q->authed = q->method != FLOE_STUN_BINDING && t->have_key;
+    q->prev = q->authed && req_is_stale_delete(t, q);
     if (q->authed) {
-        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, t->username, strlen(t->username));
+        const char *user = q->prev ? t->prev_username : t->username;
+
+        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, user, strlen(user));
         floe_stun_add_bytes(&b, FLOE_STUN_ATTR_REALM, t->realm, t->realm_len);
         floe_stun_add_bytes(&b, FLOE_STUN_ATTR_NONCE, t->nonce, t->nonce_len);
-        floe_stun_add_integrity_key(&b, t->key, sizeof(t->key));
+        floe_stun_add_integrity_key(&b, q->prev ? t->prev_key : t->key, sizeof(t->key));
     }
     floe_stun_add_fingerprint(&b);
     return floe_stun_build_finish(&b);

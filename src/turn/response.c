@@ -32,7 +32,8 @@ static bool resp_authentic(const struct floe_turn *t, const struct turn_req *q,
                            const struct floe_stun_msg *msg)
 {
     if (msg->integrity_idx >= 0 && t->have_key)
-        return floe_stun_verify_integrity_key(msg, t->key, sizeof(t->key)) == 0;
+        return floe_stun_verify_integrity_key(msg, q->prev ? t->prev_key : t->key,
+                                              sizeof(t->key)) == 0;
     return !(q->authed && msg->cls == FLOE_STUN_SUCCESS);
 }
 
@@ -100,6 +101,8 @@ static void resp_failed(struct floe_turn *t, floe_time now, const struct turn_re
 
     if (q->method == FLOE_STUN_BINDING)
         return; /* a keepalive's error says nothing about the allocation */
+    if (q->method == FLOE_STUN_REFRESH && resp_refresh_other(t))
+        return; /* a close or a stale deletion refused: nothing of ours stands on it */
     if (code == FLOE_TURN_ERR_UNAUTHORIZED || code == FLOE_TURN_ERR_WRONG_CREDENTIALS) {
         floe__turn_event_error(t, q->method, code, err, reason, NULL);
         if (t->has_next && t->state == FLOE_TURN_ALLOCATED)

@@ -88,6 +88,12 @@ void floe_turn_free(struct floe_turn *t)
 /* The credentials now in use become username and password (the key again from the realm). */
 static int turn_use_credentials(struct floe_turn *t, const char *username, const char *password)
 {
+    if (t->cur_allocated && t->have_key) {
+        memcpy(t->prev_username, t->username, sizeof(t->prev_username));
+        memcpy(t->prev_key, t->key, sizeof(t->prev_key));
+        t->has_prev = true;
+    }
+    t->cur_allocated = false;
     floe_wipe(t->password, sizeof(t->password));
     memmove(t->username, username, strlen(username) + 1);
     memmove(t->password, password, strlen(password) + 1);
@@ -292,6 +298,8 @@ void floe__turn_allocated(struct floe_turn *t, floe_time now, const struct floe_
     uint8_t i;
 
     t->state = FLOE_TURN_ALLOCATED;
+    t->cur_allocated = true;
+    t->has_prev = false; /* an allocation of the 5-tuple under older credentials is gone */
     t->backoff = t->cfg.backoff_min;
     t->refresh_at = floe_time_add(now, t->lifetime / 2);
     t->keepalive_at = floe_time_add(now, t->cfg.keepalive);

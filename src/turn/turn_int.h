@@ -20,6 +20,7 @@ struct turn_req {
     bool authed;       /* the last send carried MESSAGE-INTEGRITY */
     uint8_t stale;     /* 438 answers in a row */
     uint32_t lifetime; /* Refresh: the LIFETIME asked for */
+    bool prev;         /* the last send was signed with the previous credentials */
 };
 
 enum turn_lease_state {
@@ -58,6 +59,13 @@ struct floe_turn {
     char next_username[FLOE_TURN_USERNAME_MAX + 1];
     char next_password[FLOE_TURN_PASSWORD_MAX + 1];
     bool has_next;
+    /* The credentials of the last allocation made, after a switch to others: a 437 to the new
+     * ones' Allocate means the server still holds that allocation on this 5-tuple, and only
+     * its own username may delete it (a Refresh with LIFETIME 0 signed with prev_key). */
+    char prev_username[FLOE_TURN_USERNAME_MAX + 1];
+    uint8_t prev_key[FLOE_MD5_LEN];
+    bool has_prev;
+    bool cur_allocated; /* the current credentials made an allocation */
     char software[128];
     char realm[FLOE_TURN_REALM_MAX + 1];
     char nonce[FLOE_TURN_NONCE_MAX + 1];

@@ -970,6 +970,95 @@ static void test_rest_credentials(void)
     net_free(&n);
 }
 
+/* REST credentials of rest_secret's secret expiring at `expiry` into user and pass. */
+static void rest_make(char *user, char *pass, long long expiry)
+{
+    snprintf(user, 64, "%lld:floe", expiry);
+    REQUIRE(floe_turn_rest_password(pass, 64, "s3cret", user) > 0);
+}
+
+/* A client with REST credentials expiring at 1700000000 + 600, allocated. */
+static struct net_client *rest_allocated(struct net *n)
+{
+    struct floe_turn_config cfg;
+    struct net_client *c;
+    char user[64], pass[64];
+
+    rest_make(user, pass, 1700000000 + 600);
+    client_config(&cfg, user, pass);
+    c = net_add(n, &cfg);
+    if (!c)
+        return NULL;
+    CHECK_EQ(floe_turn_allocate(c->t, n->now), 0);
+    net_pump(n);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    return c;
+}
+
+/*
+ * The portal hands new REST credentials (another username) while the allocation stands: its
+ * permissions, channel and refreshes go on under the username it was made with (another one
+ * gets 441, and the client gave the allocation up). Once the old credentials expire, the
+ * allocation can be neither refreshed nor deleted: the client allocates with the new ones as
+ * soon as the server has let it expire (its Allocate meets 437 until then), never gives up.
+ */
+static void test_new_credentials_keep_allocation(void)
+{
+    struct net n;
+    struct net_client *c;
+    char user[64], pass[64];
+    unsigned lost = 0;
+
+    net_init(&n, rest_secret);
+    c = rest_allocated(&n);
+    REQUIRE(c);
+    rest_make(user, pass, 1700000000 + 7200);
+    CHECK_EQ(floe_turn_set_credentials(c->t, user, pass), 0);
+    send_periodically(&n, c, FLOE_SEC(10), n.now + FLOE_SEC(550), &lost);
+    CHECK_EQ(lost, 0);
+    CHECK_EQ(c->codes_seen[441], 0);
+    CHECK_EQ(count_events(c, FLOE_TURN_EV_ALLOCATION_LOST), 0);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    floe_relay_set_unix_time(n.r, 1700000000 + 700);
+    net_run(&n, FLOE_SEC(800));
+    CHECK_EQ(count_events(c, FLOE_TURN_EV_ALLOCATION_LOST), 1);
+    CHECK(c->codes_seen[437] >= 1);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    n.peer_len = 0;
+    client_send(&n, c, &peer_addr, "after");
+    CHECK(peer_got(&n, "after"));
+    net_free(&n);
+}
+
+/*
+ * A reset on the same 5-tuple (a network change that did not move the client) and new
+ * credentials at once (the portal's join after it): the Allocate with the new username meets
+ * the allocation the server still holds (437), which only its own username may delete; the
+ * deletion is signed with the credentials that made it, and the new allocation follows.
+ */
+static void test_new_credentials_stale_allocation(void)
+{
+    struct net n;
+    struct net_client *c;
+    char user[64], pass[64];
+
+    net_init(&n, rest_secret);
+    c = rest_allocated(&n);
+    REQUIRE(c);
+    CHECK_EQ(floe_turn_reset(c->t, n.now), 0);
+    rest_make(user, pass, 1700000000 + 7200);
+    CHECK_EQ(floe_turn_set_credentials(c->t, user, pass), 0);
+    net_pump(&n);
+    net_run(&n, FLOE_SEC(5));
+    CHECK_EQ(c->codes_seen[437], 1);
+    CHECK_EQ(c->codes_seen[441], 0);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    n.peer_len = 0;
+    client_send(&n, c, &peer_addr, "again");
+    CHECK(peer_got(&n, "again"));
+    net_free(&n);
+}
+
 static void dual_stack(struct floe_relay_config *cfg)
 {
     cfg->relay_v6 = relay_v6;
@@ -1351,6 +1440,8 @@ int main(void)
     FLOE_RUN(test_close_and_reset);
     FLOE_RUN(test_reset_back_to_stale_allocation);
     FLOE_RUN(test_rest_credentials);
+    FLOE_RUN(test_new_credentials_keep_allocation);
+    FLOE_RUN(test_new_credentials_stale_allocation);
     FLOE_RUN(test_ipv6);
     FLOE_RUN(test_lossy_allocate);
     FLOE_RUN(test_garbage);
