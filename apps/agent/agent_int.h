@@ -121,6 +121,9 @@ void floe__agent_portal_io(struct floe_agent *a, floe_time now, bool writable);
 /* Write what the protocol client has to send; drain its events. */
 void floe__agent_portal_drain(struct floe_agent *a, floe_time now);
 floe_time floe__agent_portal_deadline(const struct floe_agent *a);
+/* The network changed: drop the portal's TCP connection (its address may be gone) and
+ * connect again at once; what the protocol client sends meanwhile is held. */
+void floe__agent_portal_renew(struct floe_agent *a, floe_time now);
 /* Give connection cid of peer the candidates that came for it before it existed. */
 void floe__agent_early_apply(struct floe_agent *a, floe_time now, uint64_t cid, const char *peer);
 /* Portal messages -> node (the agent's part; the rest goes to the role). */
