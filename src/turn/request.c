@@ -40,6 +40,7 @@ void floe__turn_req_start(struct floe_turn *t, struct turn_req *q, uint16_t meth
     q->peer = peer;
     q->active = true;
     q->authed = false;
+    q->prev = false;
     floe_stun_txn_start(&q->txn, &t->cfg.txn, txid, now);
 }
 
@@ -80,15 +81,6 @@ static void req_add_body(struct floe_turn *t, struct floe_stun_builder *b, const
     }
 }
 
-/*
- * The deletion of an allocation the server holds on this 5-tuple (after a 437 to Allocate) while
- * the credentials changed since it was made: signed with the ones that made it.
- */
-static bool req_is_stale_delete(const struct floe_turn *t, const struct turn_req *q)
-{
-    return q == &t->refresh_req && q->lifetime == 0 && t->state == FLOE_TURN_BACKOFF && t->has_prev;
-}
-
 /* Build q into buf; authenticated once the realm and nonce are known (never a Binding). */
 static long req_build(struct floe_turn *t, struct turn_req *q, uint8_t *buf, size_t cap)
 {
@@ -99,7 +91,6 @@ static long req_build(struct floe_turn *t, struct turn_req *q, uint8_t *buf, siz
     if (t->software[0])
         floe_stun_add_bytes(&b, FLOE_STUN_ATTR_SOFTWARE, t->software, strlen(t->software));
     q->authed = q->method != FLOE_STUN_BINDING && t->have_key;
-    q->prev = q->authed && req_is_stale_delete(t, q);
     if (q->authed) {
         const char *user = q->prev ? t->prev_username : t->username;
 

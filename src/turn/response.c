@@ -54,6 +54,7 @@ static void resp_allocate_failed(struct floe_turn *t, floe_time now, int code)
         /* The server holds an allocation of this 5-tuple this client lost: delete it. */
         t->refresh_req.lifetime = 0;
         floe__turn_req_start(t, &t->refresh_req, FLOE_STUN_REFRESH, -1, now);
+        t->refresh_req.prev = t->has_prev; /* every send of it, even once Allocate goes again */
     }
 }
 
@@ -129,6 +130,7 @@ static bool resp_challenge(struct floe_turn *t, floe_time now, struct turn_req *
                            const struct floe_stun_msg *msg, int code)
 {
     uint8_t stale = q->stale;
+    bool prev = q->prev;
 
     if (!(code == FLOE_TURN_ERR_UNAUTHORIZED && !q->authed) && code != FLOE_TURN_ERR_STALE_NONCE)
         return false;
@@ -136,6 +138,7 @@ static bool resp_challenge(struct floe_turn *t, floe_time now, struct turn_req *
         return false;
     floe__turn_req_start(t, q, q->method, q->peer, now);
     q->stale = (uint8_t)(stale + 1);
+    q->prev = prev;
     return true;
 }
 

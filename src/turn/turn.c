@@ -92,6 +92,9 @@ static int turn_use_credentials(struct floe_turn *t, const char *username, const
         memcpy(t->prev_username, t->username, sizeof(t->prev_username));
         memcpy(t->prev_key, t->key, sizeof(t->prev_key));
         t->has_prev = true;
+        /* A stale allocation's deletion in flight goes on (and is answered) with them. */
+        if (t->refresh_req.active && t->refresh_req.lifetime == 0)
+            t->refresh_req.prev = true;
     }
     t->cur_allocated = false;
     floe_wipe(t->password, sizeof(t->password));

@@ -20,7 +20,7 @@ struct turn_req {
     bool authed;       /* the last send carried MESSAGE-INTEGRITY */
     uint8_t stale;     /* 438 answers in a row */
     uint32_t lifetime; /* Refresh: the LIFETIME asked for */
-    bool prev;         /* the last send was signed with the previous credentials */
+    bool prev;         /* signed with the previous credentials: a stale allocation's deletion */
 };
 
 enum turn_lease_state {
