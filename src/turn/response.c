@@ -108,6 +108,8 @@ static void resp_failed(struct floe_turn *t, floe_time now, const struct turn_re
         floe__turn_event_error(t, q->method, code, err, reason, NULL);
         if (t->has_next && t->state == FLOE_TURN_ALLOCATED)
             floe__turn_lose(t, now, code, 0); /* the old ones expired: allocate with the new */
+        else if (t->has_next)
+            floe__turn_start_allocate(t, now); /* refused in flight: the new ones at once */
         else
             floe__turn_fail(t, code); /* no retry: the caller must act */
         return;

@@ -104,10 +104,15 @@ static int turn_use_credentials(struct floe_turn *t, const char *username, const
     return t->realm_len ? floe__turn_derive_key(t) : 0;
 }
 
-/* An allocation stands on the server under the current username (or is being deleted). */
+/*
+ * An allocation stands on the server under the current username (or is being deleted), or an
+ * Allocate or a deletion signed with it is in flight: its answer is checked with that key.
+ */
 static bool turn_is_bound(const struct floe_turn *t)
 {
-    return t->state == FLOE_TURN_ALLOCATED || t->state == FLOE_TURN_CLOSING;
+    return t->state == FLOE_TURN_ALLOCATED || t->state == FLOE_TURN_CLOSING ||
+           (t->alloc_req.active && t->alloc_req.authed) ||
+           (t->refresh_req.active && t->refresh_req.authed);
 }
 
 int floe_turn_set_credentials(struct floe_turn *t, const char *username, const char *password)

@@ -39,7 +39,7 @@ struct net {
     floe_time now;
     bool server_down;
     unsigned drop_method[16]; /* that many of the next requests of the method lost */
-    bool hold_refresh;        /* the next Refresh answer is held until net_release */
+    uint16_t hold_method;     /* the next answer of that method is held until net_release */
     uint8_t held[2048];
     long held_len;
     struct floe_relay_tx held_tx;
@@ -134,9 +134,10 @@ static void net_from_relay(struct net *n, const struct floe_relay_tx *tx, const 
         n->peer_count++;
         return;
     }
-    if (n->hold_refresh && floe_stun_decode(&msg, buf, (size_t)len) == 0 &&
-        msg.method == FLOE_STUN_REFRESH && len <= (long)sizeof(n->held)) {
-        n->hold_refresh = false;
+    if (n->hold_method && floe_stun_decode(&msg, buf, (size_t)len) == 0 &&
+        msg.method == n->hold_method && msg.cls == FLOE_STUN_SUCCESS &&
+        len <= (long)sizeof(n->held)) {
+        n->hold_method = 0;
         memcpy(n->held, buf, (size_t)len);
         n->held_len = len;
         n->held_tx = *tx;
@@ -156,7 +157,7 @@ static void net_from_relay(struct net *n, const struct floe_relay_tx *tx, const 
     c->app_count++;
 }
 
-/* Deliver the Refresh answer hold_refresh kept. */
+/* Deliver the answer hold_method kept. */
 static void net_release(struct net *n)
 {
     long len = n->held_len;
@@ -1138,7 +1139,7 @@ static void test_new_credentials_during_stale_delete(void)
     c = rest_allocated(&n, 0);
     REQUIRE(c);
     CHECK_EQ(floe_turn_reset(c->t, n.now), 0);
-    n.hold_refresh = true;
+    n.hold_method = FLOE_STUN_REFRESH;
     net_pump(&n);
     REQUIRE(n.held_len > 0);
     rest_make(user, pass, 1700000000 + 7200);
@@ -1153,6 +1154,43 @@ static void test_new_credentials_during_stale_delete(void)
     n.peer_len = 0;
     client_send(&n, c, &peer_addr, "fresh");
     CHECK(peer_got(&n, "fresh"));
+    net_free(&n);
+}
+
+/*
+ * New credentials while an authenticated Allocate is in flight (the portal's join right after
+ * a reset): its answer is checked with the key it was sent with (the new key dropped it as a
+ * forgery, the retransmissions found the allocation made, and nothing answered for 8 s), and
+ * the allocation goes on under that username, the new credentials for the next one.
+ */
+static void test_new_credentials_during_allocate(void)
+{
+    struct floe_turn_config cfg;
+    struct floe_turn_stats st;
+    struct net_client *c;
+    struct net n;
+    char user[64], pass[64];
+    unsigned lost = 0;
+
+    net_init(&n, rest_secret);
+    rest_make(user, pass, 1700000000 + 600);
+    client_config(&cfg, user, pass);
+    c = net_add(&n, &cfg);
+    REQUIRE(c);
+    n.hold_method = FLOE_STUN_ALLOCATE;
+    CHECK_EQ(floe_turn_allocate(c->t, n.now), 0);
+    net_pump(&n);
+    REQUIRE(n.held_len > 0);
+    rest_make(user, pass, 1700000000 + 7200);
+    CHECK_EQ(floe_turn_set_credentials(c->t, user, pass), 0);
+    net_release(&n);
+    net_pump(&n);
+    floe_turn_get_stats(c->t, &st);
+    CHECK_EQ(st.drops[FLOE_TURN_DROP_INTEGRITY], 0);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    send_periodically(&n, c, FLOE_SEC(10), n.now + FLOE_SEC(400), &lost);
+    CHECK_EQ(lost, 0);
+    CHECK_EQ(c->codes_seen[441], 0);
     net_free(&n);
 }
 
@@ -1541,6 +1579,7 @@ int main(void)
     FLOE_RUN(test_new_credentials_stale_allocation);
     FLOE_RUN(test_new_credentials_stale_allocation_lost);
     FLOE_RUN(test_new_credentials_during_stale_delete);
+    FLOE_RUN(test_new_credentials_during_allocate);
     FLOE_RUN(test_ipv6);
     FLOE_RUN(test_lossy_allocate);
     FLOE_RUN(test_garbage);
