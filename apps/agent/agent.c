@@ -141,11 +141,27 @@ void floe_agent_free(struct floe_agent *a)
     free(a);
 }
 
+/*
+ * Before exiting, a goodbye to every peer (floe_node_conn_close): their sides close at once
+ * instead of waiting for liveness to fail, so that the clients of a gateway that stops ask the
+ * portal for another one with their next packet.
+ */
+static void agent_farewell(struct floe_agent *a)
+{
+    for (size_t i = 0; i < FLOE_AGENT_MAX_CONNS; i++)
+        if (a->conns[i].used)
+            (void)floe_agent_conn_close(a, a->conns[i].cid);
+}
+
 int floe_agent_run(struct floe_agent *a)
 {
+    int rc;
+
     floe__agent_log(a, FLOE_LOG_INFO, "started on %s, portal %s", floe_io_tun_name(a->tun),
                     a->cfg.portal_url);
-    return floe__agent_loop_run(a);
+    rc = floe__agent_loop_run(a);
+    agent_farewell(a);
+    return rc;
 }
 
 void floe_agent_stop(struct floe_agent *a, int code)
@@ -365,7 +381,7 @@ void floe__agent_reset(struct floe_agent *a, floe_time now)
     a->reset_at = FLOE_TIME_NEVER;
     floe__agent_roam_done(&a->roam, now, floe__agent_sys_net_fp(a));
     floe__agent_log(a, FLOE_LOG_INFO, "network changed: node reset");
-    floe__agent_portal_net_changed(a, now);
+    floe__agent_portal_renew(a, now); /* first: the reset's candidates wait for the new join */
     (void)floe_node_reset(a->node, now);
     memset(a->host, 0, sizeof(a->host));
     floe__agent_sys_hosts(a, now);

@@ -151,18 +151,15 @@ int floe__agent_portal_init(struct floe_agent *a);
 void floe__agent_portal_free(struct floe_agent *a);
 /* Start a TCP connection when one is due. */
 void floe__agent_portal_tick(struct floe_agent *a, floe_time now);
-/*
- * The network changed: a portal connection whose local address is no longer the one the
- * route to the portal leaves from (the old network) is dropped and a new one opened at once
- * (before the node's reset, so the new candidates wait for the new join instead of going
- * into a dead connection).
- */
-void floe__agent_portal_net_changed(struct floe_agent *a, floe_time now);
 /* The socket is readable (or writable while connecting). */
 void floe__agent_portal_io(struct floe_agent *a, floe_time now, bool writable);
 /* Write what the protocol client has to send; drain its events. */
 void floe__agent_portal_drain(struct floe_agent *a, floe_time now);
 floe_time floe__agent_portal_deadline(const struct floe_agent *a);
+/* The network changed (or SIGHUP): drop the portal's TCP connection (its address may be gone,
+ * or its NAT mapping) and connect again at once; what the protocol client sends meanwhile is
+ * held. Called before the node's reset, so the new candidates wait for the new join. */
+void floe__agent_portal_renew(struct floe_agent *a, floe_time now);
 /* Give connection cid of peer the candidates that came for it before it existed. */
 void floe__agent_early_apply(struct floe_agent *a, floe_time now, uint64_t cid, const char *peer);
 /* Portal messages -> node (the agent's part; the rest goes to the role). */
@@ -207,12 +204,6 @@ int floe__agent_loop_run(struct floe_agent *a);
  * the platform does not tell (then every change resets after the debounce).
  */
 uint64_t floe__agent_sys_net_fp(struct floe_agent *a);
-/*
- * Whether connected socket fd is left on an old network: the route to its peer (for a socket
- * marked mark) now leaves from another local address, or from none. False when the platform
- * cannot tell or fd is not connected.
- */
-bool floe__agent_sys_fd_stale(int fd, uint32_t mark);
 /* Add the host addresses of the machine (not loopback, not the TUN) to the node. */
 void floe__agent_sys_hosts(struct floe_agent *a, floe_time now);
 /* Put the tunnel addresses on the TUN (replacing the old ones) and bring it up. */

@@ -144,13 +144,21 @@ static void portal_lost(struct floe_agent *a, floe_time now)
     floe__agent_portal_drain(a, now);
 }
 
-void floe__agent_portal_net_changed(struct floe_agent *a, floe_time now)
+/*
+ * After a network change the portal's TCP connection may be bound to an address that is gone:
+ * what goes out on it (the candidates of the roam) vanishes, and the portal keeps the device
+ * online on a dead connection until its heartbeats time out, so that a gateway that roamed and
+ * then stops is still handed to clients. A new connection, at once, replaces it (the portal
+ * closes the old one when the device joins again).
+ */
+void floe__agent_portal_renew(struct floe_agent *a, floe_time now)
 {
-    if (a->portal.fd < 0 || !floe__agent_sys_fd_stale(a->portal.fd, a->cfg.mark))
-        return;
-    floe__agent_log(a, FLOE_LOG_INFO, "portal connection left on the old network: reconnecting");
-    portal_lost(a, now);
-    a->portal.reconnect = now;
+    if (a->portal.fd >= 0) {
+        floe__agent_log(a, FLOE_LOG_INFO, "portal: connecting again after the network change");
+        portal_lost(a, now);
+    }
+    if (floe_portal_client_get_state(a->portal.pc) == FLOE_PORTAL_CLIENT_WAITING)
+        a->portal.reconnect = now;
     floe__agent_portal_tick(a, now);
 }
 

@@ -100,32 +100,6 @@ static uint64_t sys_route_src(const struct floe_agent *a, int family)
     return h;
 }
 
-bool floe__agent_sys_fd_stale(int fd, uint32_t mark)
-{
-    struct sockaddr_storage local, peer, now;
-    socklen_t llen = sizeof(local), plen = sizeof(peer), nlen = sizeof(now);
-    bool stale = true;
-    int probe;
-
-    if (getsockname(fd, (struct sockaddr *)&local, &llen) != 0 ||
-        getpeername(fd, (struct sockaddr *)&peer, &plen) != 0)
-        return false;
-    probe = socket(peer.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (probe < 0)
-        return false;
-    if (mark)
-        (void)floe_io_udp_set_mark(probe, mark);
-    if (connect(probe, (struct sockaddr *)&peer, plen) == 0 &&
-        getsockname(probe, (struct sockaddr *)&now, &nlen) == 0)
-        stale = peer.ss_family == AF_INET
-                    ? memcmp(&((struct sockaddr_in *)&local)->sin_addr,
-                             &((struct sockaddr_in *)&now)->sin_addr, 4) != 0
-                    : memcmp(&((struct sockaddr_in6 *)&local)->sin6_addr,
-                             &((struct sockaddr_in6 *)&now)->sin6_addr, 16) != 0;
-    close(probe);
-    return stale;
-}
-
 uint64_t floe__agent_sys_net_fp(struct floe_agent *a)
 {
     uint64_t r4 = sys_route_src(a, AF_INET), r6 = sys_route_src(a, AF_INET6), hosts = 0, h;

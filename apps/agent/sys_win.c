@@ -12,13 +12,6 @@
 
 #define SYS_HOSTS_MAX 16
 
-bool floe__agent_sys_fd_stale(int fd, uint32_t mark)
-{
-    (void)fd;
-    (void)mark;
-    return false; /* not told: the portal's heartbeats find a dead connection */
-}
-
 uint64_t floe__agent_sys_net_fp(struct floe_agent *a)
 {
     (void)a;

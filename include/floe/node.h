@@ -167,7 +167,12 @@ int floe_node_add_host(struct floe_node *node, floe_time now, const struct floe_
 /*
  * Add a TURN relay with its REST credentials (strings copied), or replace the credentials
  * of the relay at that server address. An allocation starts at once; its server-reflexive
- * and relayed addresses become candidates of the connections that use the relay.
+ * and relayed addresses become candidates of the connections that use the relay. New
+ * credentials for a relay with a live allocation are kept for its next allocation (that one
+ * goes on under the username it was made with: floe_turn_set_credentials). A relay is never
+ * given up: a lost allocation is made again with backoff, and one whose credentials were
+ * refused is asked again after 1 s, doubling up to 60 s, or at once when new credentials come
+ * (FLOE_NODE_EV_NO_RELAYS meanwhile when no relay is left).
  * Returns 0, FLOE_ERR_INVALID_ARG (NULL, no family, credentials empty or too long),
  * FLOE_ERR_ADDR_FAMILY (no host address of the server's family yet) or FLOE_ERR_NOMEM
  * (max_relays reached).

@@ -111,9 +111,14 @@ void floe_turn_free(struct floe_turn *t);
 
 /*
  * Replace the credentials (e.g. new REST credentials before the old expire). Strings are
- * copied. Used from the next request on; while an allocation is in flight or alive they wait
- * for the next Allocate (the allocation's requests keep the USERNAME that made it: a server
- * answers another with 441, RFC 8656 section 7.2).
+ * copied. Without an allocation they are used from the next request on. An allocation that
+ * stands (or is being deleted) keeps the username it was made with, since its requests must
+ * carry it (RFC 8656 section 7.2: a server answers 441 otherwise), and an Allocate in flight
+ * goes on with the credentials it was sent with; the new ones wait for the next Allocate (after
+ * a loss, a reset or a close). A 401 or 441 while they wait (the old credentials expired) loses
+ * the allocation and allocates again with them at once. A stale allocation the server holds on
+ * the same 5-tuple (437) is deleted with the credentials that made it. The same username with
+ * another password is used at once.
  * Returns 0 or FLOE_ERR_INVALID_ARG (NULL or too long).
  */
 int floe_turn_set_credentials(struct floe_turn *t, const char *username, const char *password);

@@ -14,6 +14,9 @@
 #include "core/map_int.h"
 
 #define NODE_NONE UINT32_MAX
+/* A relay that refused the credentials is asked again after 1 s, doubling up to 60 s. */
+#define NODE_RELAY_RETRY_MIN FLOE_SEC(1)
+#define NODE_RELAY_RETRY_MAX FLOE_SEC(60)
 /* Recent ICE check transaction ids remembered to route responses (direct-mapped): 64 per
  * connection, between 256 and 16384 slots. */
 #define NODE_TXID_MIN 256
@@ -67,6 +70,8 @@ struct node_relay {
     floe_time started;          /* when the allocation was asked for */
     floe_time rtt;              /* time the allocation took; 0 not measured */
     floe_time probe_at;         /* no silence-driven Refresh before this */
+    floe_time retry_at;         /* credentials refused: Allocate again then; 0 none */
+    floe_time retry_wait;       /* the last such wait (doubles, NODE_RELAY_RETRY_MIN..MAX) */
 };
 
 struct node_conn {

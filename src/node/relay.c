@@ -93,6 +93,39 @@ static void relay_candidate_event(struct floe_node *n, struct node_relay *r, flo
     floe__node_relay_candidate(n, r, now, &cand, add);
 }
 
+/*
+ * A TURN client that had its credentials refused waits for its caller (FLOE_TURN_FAILED). The
+ * node never gives a relay up: a relay restarted with its secret not yet in place, or
+ * credentials about to be replaced, get another Allocate after a doubling wait (or at once
+ * when floe_node_relay_add brings new credentials); "no relays" is an event, not an end.
+ */
+static void relay_retry_arm(struct node_relay *r, floe_time now)
+{
+    enum floe_turn_state st = floe_turn_get_state(r->turn);
+
+    if (st == FLOE_TURN_ALLOCATED)
+        r->retry_wait = 0;
+    if (st != FLOE_TURN_FAILED || !r->used) {
+        r->retry_at = 0;
+        return;
+    }
+    if (r->retry_at)
+        return;
+    r->retry_wait = r->retry_wait ? floe_time_min(r->retry_wait * 2, NODE_RELAY_RETRY_MAX)
+                                  : NODE_RELAY_RETRY_MIN;
+    r->retry_at = floe_time_add(now, r->retry_wait);
+}
+
+/* Allocate again on r now (its retry is due, or new credentials came). */
+static void relay_retry(struct floe_node *n, struct node_relay *r, floe_time now)
+{
+    r->retry_at = 0;
+    r->started = now;
+    r->rtt = 0;
+    if (floe_turn_allocate(r->turn, now) == 0)
+        floe__node_relay_events(n, r, now);
+}
+
 void floe__node_relay_events(struct floe_node *n, struct node_relay *r, floe_time now)
 {
     struct floe_turn_event ev;
@@ -110,6 +143,7 @@ void floe__node_relay_events(struct floe_node *n, struct node_relay *r, floe_tim
     }
     if (lost || r->relayed.family != FLOE_AF_NONE)
         relay_check_none(n);
+    relay_retry_arm(r, now);
 }
 
 static int relay_start(struct floe_node *n, struct node_relay *r, floe_time now,
@@ -183,8 +217,12 @@ int floe_node_relay_add(struct floe_node *n, floe_time now, const struct floe_ad
         !*password)
         return FLOE_ERR_INVALID_ARG;
     r = floe__node_relay_by_server(n, server);
-    if (r)
-        return floe_turn_set_credentials(r->turn, username, password);
+    if (r) {
+        rc = floe_turn_set_credentials(r->turn, username, password);
+        if (rc == 0 && floe_turn_get_state(r->turn) == FLOE_TURN_FAILED)
+            relay_retry(n, r, now);
+        return rc;
+    }
     sock = node_socket_for(n, server->family);
     if (!sock)
         return FLOE_ERR_ADDR_FAMILY;
@@ -283,6 +321,8 @@ void floe__node_relays_timeout(struct floe_node *n, floe_time now)
     for (i = 0; i < n->relay_end; i++) {
         struct node_relay *r = &n->relays[i];
 
+        if (r->turn && r->retry_at && now >= r->retry_at)
+            relay_retry(n, r, now);
         if (!r->turn || floe_turn_poll_timeout(r->turn) > now)
             continue;
         floe_turn_handle_timeout(r->turn, now);
@@ -336,6 +376,8 @@ floe_time floe__node_relays_deadline(const struct floe_node *n)
     for (i = 0; i < n->relay_end; i++) {
         if (n->relays[i].turn)
             t = floe_time_min(t, floe_turn_poll_timeout(n->relays[i].turn));
+        if (n->relays[i].retry_at)
+            t = floe_time_min(t, n->relays[i].retry_at);
     }
     return t;
 }

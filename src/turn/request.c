@@ -77,6 +77,7 @@ void floe__turn_req_start(struct floe_turn *t, struct turn_req *q, uint16_t meth
     q->peer = peer;
     q->active = true;
     q->authed = false;
+    q->prev = false;
     tc.initial_rto = req_rto(t, now);
     floe_stun_txn_start(&q->txn, &tc, txid, now);
 }
@@ -129,10 +130,12 @@ static long req_build(struct floe_turn *t, struct turn_req *q, uint8_t *buf, siz
         floe_stun_add_bytes(&b, FLOE_STUN_ATTR_SOFTWARE, t->software, strlen(t->software));
     q->authed = q->method != FLOE_STUN_BINDING && t->have_key;
     if (q->authed) {
-        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, t->username, strlen(t->username));
+        const char *user = q->prev ? t->prev_username : t->username;
+
+        floe_stun_add_bytes(&b, FLOE_STUN_ATTR_USERNAME, user, strlen(user));
         floe_stun_add_bytes(&b, FLOE_STUN_ATTR_REALM, t->realm, t->realm_len);
         floe_stun_add_bytes(&b, FLOE_STUN_ATTR_NONCE, t->nonce, t->nonce_len);
-        floe_stun_add_integrity_key(&b, t->key, sizeof(t->key));
+        floe_stun_add_integrity_key(&b, q->prev ? t->prev_key : t->key, sizeof(t->key));
     }
     floe_stun_add_fingerprint(&b);
     return floe_stun_build_finish(&b);

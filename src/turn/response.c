@@ -32,7 +32,8 @@ static bool resp_authentic(const struct floe_turn *t, const struct turn_req *q,
                            const struct floe_stun_msg *msg)
 {
     if (msg->integrity_idx >= 0 && t->have_key)
-        return floe_stun_verify_integrity_key(msg, t->key, sizeof(t->key)) == 0;
+        return floe_stun_verify_integrity_key(msg, q->prev ? t->prev_key : t->key,
+                                              sizeof(t->key)) == 0;
     return !(q->authed && msg->cls == FLOE_STUN_SUCCESS);
 }
 
@@ -59,6 +60,7 @@ static void resp_delete_then_allocate(struct floe_turn *t, floe_time now)
     t->delete_pipelined = true;
     t->refresh_req.lifetime = 0;
     floe__turn_req_start(t, &t->refresh_req, FLOE_STUN_REFRESH, -1, now);
+    t->refresh_req.prev = t->has_prev; /* only the credentials that made it may delete it */
     t->refresh_req.txn.cfg.max_sends = 1;
     t->refresh_req.txn.cfg.last_wait = 0;
     t->refresh_req.txn.cfg.give_up_after = 0;
@@ -81,6 +83,7 @@ static void resp_allocate_failed(struct floe_turn *t, floe_time now, int code)
         /* The server holds an allocation of this 5-tuple this client lost: delete it. */
         t->refresh_req.lifetime = 0;
         floe__turn_req_start(t, &t->refresh_req, FLOE_STUN_REFRESH, -1, now);
+        t->refresh_req.prev = t->has_prev; /* every send of it, even once Allocate goes again */
     }
 }
 
@@ -133,9 +136,16 @@ static void resp_failed(struct floe_turn *t, floe_time now, const struct turn_re
 
     if (q->method == FLOE_STUN_BINDING)
         return; /* a keepalive's error says nothing about the allocation */
+    if (q->method == FLOE_STUN_REFRESH && resp_refresh_other(t))
+        return; /* a close or a stale deletion refused: nothing of ours stands on it */
     if (code == FLOE_TURN_ERR_UNAUTHORIZED || code == FLOE_TURN_ERR_WRONG_CREDENTIALS) {
         floe__turn_event_error(t, q->method, code, err, reason, NULL);
-        floe__turn_fail(t, code); /* no retry: the caller must act */
+        if (t->has_next && t->state == FLOE_TURN_ALLOCATED)
+            floe__turn_lose(t, now, code, 0); /* the old ones expired: allocate with the new */
+        else if (t->has_next)
+            floe__turn_start_allocate(t, now); /* refused in flight: the new ones at once */
+        else
+            floe__turn_fail(t, code); /* no retry: the caller must act */
         return;
     }
     if (q->method == FLOE_STUN_REFRESH) {
@@ -156,6 +166,7 @@ static bool resp_challenge(struct floe_turn *t, floe_time now, struct turn_req *
                            const struct floe_stun_msg *msg, int code)
 {
     uint8_t stale = q->stale;
+    bool prev = q->prev;
 
     if (!(code == FLOE_TURN_ERR_UNAUTHORIZED && !q->authed) && code != FLOE_TURN_ERR_STALE_NONCE)
         return false;
@@ -163,6 +174,7 @@ static bool resp_challenge(struct floe_turn *t, floe_time now, struct turn_req *
         return false;
     floe__turn_req_start(t, q, q->method, q->peer, now);
     q->stale = (uint8_t)(stale + 1);
+    q->prev = prev;
     return true;
 }
 

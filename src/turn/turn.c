@@ -85,17 +85,34 @@ void floe_turn_free(struct floe_turn *t)
     floe_mem_free(&al, t);
 }
 
-/* Credentials for an allocation in flight or alive: kept for the next Allocate. */
-static bool turn_defer_credentials(struct floe_turn *t, const char *username, const char *password)
+/* The credentials now in use become username and password (the key again from the realm). */
+static int turn_use_credentials(struct floe_turn *t, const char *username, const char *password)
 {
-    if (t->state != FLOE_TURN_ALLOCATING && t->state != FLOE_TURN_ALLOCATED &&
-        t->state != FLOE_TURN_CLOSING)
-        return false;
-    floe_wipe(t->next_password, sizeof(t->next_password));
-    memcpy(t->next_username, username, strlen(username) + 1);
-    memcpy(t->next_password, password, strlen(password) + 1);
-    t->has_next = true;
-    return true;
+    if (t->cur_allocated && t->have_key) {
+        memcpy(t->prev_username, t->username, sizeof(t->prev_username));
+        memcpy(t->prev_key, t->key, sizeof(t->prev_key));
+        t->has_prev = true;
+        /* A stale allocation's deletion in flight goes on (and is answered) with them. */
+        if (t->refresh_req.active && t->refresh_req.lifetime == 0)
+            t->refresh_req.prev = true;
+    }
+    t->cur_allocated = false;
+    floe_wipe(t->password, sizeof(t->password));
+    memmove(t->username, username, strlen(username) + 1);
+    memmove(t->password, password, strlen(password) + 1);
+    t->have_key = false;
+    return t->realm_len ? floe__turn_derive_key(t) : 0;
+}
+
+/*
+ * An allocation stands on the server under the current username (or is being deleted), or an
+ * Allocate or a deletion signed with it is in flight: its answer is checked with that key.
+ */
+static bool turn_is_bound(const struct floe_turn *t)
+{
+    return t->state == FLOE_TURN_ALLOCATED || t->state == FLOE_TURN_CLOSING ||
+           (t->alloc_req.active && t->alloc_req.authed) ||
+           (t->refresh_req.active && t->refresh_req.authed);
 }
 
 int floe_turn_set_credentials(struct floe_turn *t, const char *username, const char *password)
@@ -103,14 +120,16 @@ int floe_turn_set_credentials(struct floe_turn *t, const char *username, const c
     if (!t || !turn_str_ok(username, FLOE_TURN_USERNAME_MAX) ||
         !turn_str_ok(password, FLOE_TURN_PASSWORD_MAX))
         return FLOE_ERR_INVALID_ARG;
-    if (turn_defer_credentials(t, username, password))
-        return 0;
+    floe_wipe(t->next_password, sizeof(t->next_password));
     t->has_next = false;
-    floe_wipe(t->password, sizeof(t->password));
-    memcpy(t->username, username, strlen(username) + 1);
-    memcpy(t->password, password, strlen(password) + 1);
-    t->have_key = false;
-    return t->realm_len ? floe__turn_derive_key(t) : 0;
+    if (strcmp(username, t->username) == 0 && strcmp(password, t->password) == 0)
+        return 0;
+    if (!turn_is_bound(t) || strcmp(username, t->username) == 0)
+        return turn_use_credentials(t, username, password);
+    memcpy(t->next_username, username, strlen(username) + 1);
+    memcpy(t->next_password, password, strlen(password) + 1);
+    t->has_next = true;
+    return 0;
 }
 
 /* ----------------------------------------------------------------- events */
@@ -228,10 +247,9 @@ static void turn_forget(struct floe_turn *t, bool with_reflexive)
 
 void floe__turn_start_allocate(struct floe_turn *t, floe_time now)
 {
-    if (t->has_next) {
+    if (t->has_next) { /* a new allocation: the credentials given while the last one stood */
         t->has_next = false;
-        t->state = FLOE_TURN_IDLE;
-        (void)floe_turn_set_credentials(t, t->next_username, t->next_password);
+        (void)turn_use_credentials(t, t->next_username, t->next_password);
         floe_wipe(t->next_password, sizeof(t->next_password));
     }
     t->state = FLOE_TURN_ALLOCATING;
@@ -288,6 +306,8 @@ void floe__turn_allocated(struct floe_turn *t, floe_time now, const struct floe_
     uint8_t i;
 
     t->state = FLOE_TURN_ALLOCATED;
+    t->cur_allocated = true;
+    t->has_prev = false; /* an allocation of the 5-tuple under older credentials is gone */
     t->backoff = t->cfg.backoff_min;
     t->delete_pipelined = false;
     t->refresh_at = floe_time_add(now, t->lifetime / 2);

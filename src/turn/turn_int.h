@@ -21,6 +21,7 @@ struct turn_req {
     bool authed;       /* the last send carried MESSAGE-INTEGRITY */
     uint8_t stale;     /* 438 answers in a row */
     uint32_t lifetime; /* Refresh: the LIFETIME asked for */
+    bool prev;         /* signed with the previous credentials: a stale allocation's deletion */
 };
 
 enum turn_lease_state {
@@ -63,11 +64,19 @@ struct floe_turn {
     struct floe_turn_config cfg;
     char username[FLOE_TURN_USERNAME_MAX + 1];
     char password[FLOE_TURN_PASSWORD_MAX + 1];
-    /* Credentials given while an allocation lives, for the next Allocate (RFC 8656 section
-     * 7.2: the server refuses a USERNAME other than the allocation's with 441). */
+    /* Credentials given while an allocation stood: the allocation keeps the username it was
+     * made with (RFC 8656 section 7.2; a server answers 441 otherwise), the next one uses
+     * these. */
     char next_username[FLOE_TURN_USERNAME_MAX + 1];
     char next_password[FLOE_TURN_PASSWORD_MAX + 1];
     bool has_next;
+    /* The credentials of the last allocation made, after a switch to others: a 437 to the new
+     * ones' Allocate means the server still holds that allocation on this 5-tuple, and only
+     * its own username may delete it (a Refresh with LIFETIME 0 signed with prev_key). */
+    char prev_username[FLOE_TURN_USERNAME_MAX + 1];
+    uint8_t prev_key[FLOE_MD5_LEN];
+    bool has_prev;
+    bool cur_allocated; /* the current credentials made an allocation */
     char software[128];
     char realm[FLOE_TURN_REALM_MAX + 1];
     char nonce[FLOE_TURN_NONCE_MAX + 1];

@@ -3,18 +3,10 @@
  * network is usable (not after a quiet period), changes that leave the network as the node
  * saw it (IPv6 DAD ending, other tables' routes) reset nothing, repeated resets are spaced by
  * FLOE_AGENT_ROAM_DEBOUNCE, and a platform that cannot tell (fingerprint 0) keeps the
- * debounced reset. On Linux: a portal connection left on the old network (the route to its
- * peer now leaves from another address) is seen as stale, one still on it is not.
+ * debounced reset.
  */
 #include "agent_int.h"
 #include "test.h"
-
-#ifndef _WIN32
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#endif
 
 #define T0 FLOE_SEC(100)
 #define NET_WIFI 0x1111u
@@ -106,53 +98,6 @@ static void test_untold_platform_debounces(void)
     CHECK_EQ(at, T0 + FLOE_SEC(1) + FLOE_MS(200) + FLOE_AGENT_ROAM_DEBOUNCE);
 }
 
-#ifndef _WIN32
-/* A TCP connection from src to a listener on 127.0.0.1 (the listener in *lfd). */
-static int tcp_from(const char *src, int *lfd)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t len = sizeof(a);
-    int fd;
-
-    *lfd = socket(AF_INET, SOCK_STREAM, 0);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (*lfd < 0 || bind(*lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(*lfd, 1) != 0 ||
-        getsockname(*lfd, (struct sockaddr *)&a, &len) != 0)
-        return -1;
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in s = {.sin_family = AF_INET};
-    if (fd < 0 || inet_pton(AF_INET, src, &s.sin_addr) != 1 ||
-        bind(fd, (struct sockaddr *)&s, sizeof(s)) != 0 ||
-        connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* The route to 127.0.0.1 leaves from 127.0.0.1: a connection from 127.0.0.2 is on "another
- * network" (stale), one from 127.0.0.1 is not; an unconnected socket is not. */
-static void test_portal_socket_stale(void)
-{
-    int lfd = -1, fd = tcp_from("127.0.0.1", &lfd);
-
-    REQUIRE(fd >= 0);
-    CHECK(!floe__agent_sys_fd_stale(fd, 0));
-    close(fd);
-    close(lfd);
-    fd = tcp_from("127.0.0.2", &lfd);
-    REQUIRE(fd >= 0);
-    CHECK(floe__agent_sys_fd_stale(fd, 0));
-    close(fd);
-    close(lfd);
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    CHECK(!floe__agent_sys_fd_stale(fd, 0));
-    close(fd);
-}
-#endif
-
 int main(void)
 {
     FLOE_RUN(test_roam_resets_when_usable);
@@ -161,8 +106,5 @@ int main(void)
     FLOE_RUN(test_flap_resets_when_back);
     FLOE_RUN(test_repeated_resets_spaced);
     FLOE_RUN(test_untold_platform_debounces);
-#ifndef _WIN32
-    FLOE_RUN(test_portal_socket_stale);
-#endif
     return floe_test_summary();
 }

@@ -224,6 +224,8 @@ struct net {
     struct floe_relay *relay;
     struct floe_xoshiro relay_x;
     struct floe_addr relay_addr; /* the TURN server; relayed addresses share its IP */
+    const char *relay_secret;    /* REST secret of the relay core (NULL: user "u", "p") */
+    int64_t relay_unix;          /* the relay core's wall clock (Unix seconds) */
     bool signal_down;            /* candidates dropped */
     bool signal_down_to[2];      /* candidates for that node dropped */
     int drop_to_relay[2];        /* that many of the node's next datagrams to the relay lost */
@@ -238,7 +240,7 @@ struct net {
     struct net_pkt *q;
     size_t nq;
     /* What arrived: per node, events seen and data packets delivered. */
-    int established[2], failed[2], closed[2], path_changes[2];
+    int established[2], failed[2], closed[2], path_changes[2], no_relays[2];
     enum floe_node_fail_reason fail_reason[2];
     uint64_t data_rx[2];
     uint8_t last_rx[2][64];
@@ -350,6 +352,7 @@ static void net_drain(struct net *nt, int i)
         nt->established[i] += ev.type == FLOE_NODE_EV_ESTABLISHED;
         nt->closed[i] += ev.type == FLOE_NODE_EV_CLOSED;
         nt->path_changes[i] += ev.type == FLOE_NODE_EV_PATH_CHANGED;
+        nt->no_relays[i] += ev.type == FLOE_NODE_EV_NO_RELAYS;
         if (ev.type == FLOE_NODE_EV_FAILED) {
             nt->failed[i]++;
             nt->fail_reason[i] = ev.u.reason;
@@ -534,15 +537,22 @@ static int net_relay_start(struct net *nt)
     floe_relay_config_default(&rc);
     floe_xoshiro_seed(&nt->relay_x, 99);
     rc.rng = floe_xoshiro_rng(&nt->relay_x);
-    rc.users[0].name = "u";
-    rc.users[0].password = "p";
-    rc.n_users = 1;
+    if (nt->relay_secret) {
+        rc.auth_secret = nt->relay_secret;
+    } else {
+        rc.users[0].name = "u";
+        rc.users[0].password = "p";
+        rc.n_users = 1;
+    }
     nt->relay_addr = floe_addr_v4(10, 0, 0, 100, 3478);
     rc.relay_v4 = nt->relay_addr;
     if (floe_cidr_parse("10.0.0.0/8", &rc.allow[0]) != 0)
         return -1;
     rc.n_allow = 1;
-    return floe_relay_new(&nt->relay, &rc) == 0 ? 0 : -1;
+    if (floe_relay_new(&nt->relay, &rc) != 0)
+        return -1;
+    floe_relay_set_unix_time(nt->relay, nt->relay_unix);
+    return 0;
 }
 
 /* A TURN relay core that both nodes use. */
@@ -1362,6 +1372,127 @@ static void test_node_relay_restart_silent(void)
     net_free(&nt);
 }
 
+/* REST credentials (expiry:id) of `secret` as the portal hands them, given to both nodes. */
+static int net_rest_credentials(struct net *nt, const char *secret, long long expiry)
+{
+    char user[64], pass[64];
+    int i;
+
+    snprintf(user, sizeof(user), "%lld:device", expiry);
+    if (floe_turn_rest_password(pass, sizeof(pass), secret, user) < 0)
+        return -1;
+    for (i = 0; i < 2; i++) {
+        if (floe_node_relay_add(nt->node[i], nt->now, &nt->relay_addr, user, pass) != 0)
+            return -1;
+        net_drain(nt, i);
+    }
+    return 0;
+}
+
+/* Both send every `step` until `until`; the time at which both had received anew (0: never). */
+static floe_time net_until_both_rx(struct net *nt, floe_time until, floe_time step)
+{
+    uint64_t rx0 = nt->data_rx[0], rx1 = nt->data_rx[1];
+
+    while (nt->now < until) {
+        net_send(nt, 0, 0x51);
+        net_send(nt, 1, 0x52);
+        net_run(nt, nt->now + step);
+        if (nt->data_rx[0] > rx0 && nt->data_rx[1] > rx1)
+            return nt->now;
+    }
+    return 0;
+}
+
+/* A relayed connection between A and B on a relay with the REST secret "s1", time 1000. */
+static int net_relayed_rest(struct net *nt, uint64_t seed)
+{
+    if (net_init(nt, seed) != 0)
+        return -1;
+    nt->block_direct = true;
+    nt->relay_secret = "s1";
+    nt->relay_unix = 1000;
+    if (net_relay_start(nt) != 0 || net_rest_credentials(nt, "s1", 2000) != 0)
+        return -1;
+    net_run(nt, FLOE_MS(500));
+    if (net_connect(nt) != 0)
+        return -1;
+    net_run(nt, nt->now + FLOE_SEC(3));
+    return nt->established[0] == 1 && nt->established[1] == 1 ? 0 : -1;
+}
+
+/*
+ * What floe-client and floe-gateway saw (issue 13 case 5): the portal comes back and hands
+ * fresh REST credentials for the relay in use (a new username), then the relay process
+ * restarts (every allocation and nonce gone), is unreachable for 3 s and comes back on the
+ * same address with the same secret, its clock now past the old credentials' expiry. The
+ * allocation in place keeps the username it was made with (its requests with another one get
+ * 441 and the relay was given up: "no relays" and never again); the next allocation, after
+ * the restart, uses the new credentials (the old ones are refused by then).
+ */
+static void test_node_relay_restart_new_credentials(void)
+{
+    struct floe_node_conn_stats st;
+    struct net nt;
+    floe_time restart_at, back_at;
+    int i;
+
+    REQUIRE(net_relayed_rest(&nt, 17) == 0);
+    REQUIRE(net_rest_credentials(&nt, "s1", 5000) == 0);
+    /* Permissions and channels are refreshed (240 s, 300 s) on the allocation in place, and
+     * data flows all along (each round within a second). */
+    restart_at = nt.now + FLOE_SEC(400);
+    for (i = 0; nt.now < restart_at; i++) {
+        if (!net_until_both_rx(&nt, nt.now + FLOE_SEC(1), FLOE_MS(100)))
+            break;
+    }
+    CHECK(nt.now >= restart_at);
+    CHECK_EQ(nt.no_relays[0] + nt.no_relays[1], 0);
+    floe_relay_free(nt.relay);
+    nt.relay = NULL;
+    restart_at = nt.now;
+    net_until_both_rx(&nt, nt.now + FLOE_SEC(3), FLOE_MS(100)); /* the relay is down */
+    nt.relay_unix = 3000;                                       /* the old username expired */
+    REQUIRE(net_relay_start(&nt) == 0);
+    back_at = net_until_both_rx(&nt, nt.now + FLOE_SEC(60), FLOE_MS(100));
+    REQUIRE(back_at != 0);
+    CHECK(back_at - restart_at <= FLOE_SEC(25)); /* 10 s of silence, backoff, round trips */
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    for (i = 0; i < 2; i++) {
+        REQUIRE(floe_node_conn_stats(nt.node[i], i ? NODE_CID_B : NODE_CID_A, &st) == 0);
+        CHECK_EQ(nt.established[i], 1); /* the session was kept (rekeyed every 120 s) */
+        CHECK(st.path.kind != FLOE_NODE_PATH_NONE);
+    }
+    net_free(&nt);
+}
+
+/*
+ * A relay comes back with another secret for a while (its operator fixes it 5 s later): every
+ * Allocate is refused (401), the TURN client waits for its caller, and the node asks again
+ * with a doubling wait: "no relays" is said, and data flows again once the relay takes the
+ * credentials, with no new credentials from the portal.
+ */
+static void test_node_relay_refused_retried(void)
+{
+    struct net nt;
+    floe_time back_at;
+
+    REQUIRE(net_relayed_rest(&nt, 18) == 0);
+    floe_relay_free(nt.relay);
+    nt.relay_secret = "another";
+    REQUIRE(net_relay_start(&nt) == 0);
+    CHECK(net_until_both_rx(&nt, nt.now + FLOE_SEC(25), FLOE_MS(100)) == 0);
+    CHECK(nt.no_relays[0] + nt.no_relays[1] >= 1);
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    floe_relay_free(nt.relay);
+    nt.relay_secret = "s1";
+    REQUIRE(net_relay_start(&nt) == 0);
+    back_at = net_until_both_rx(&nt, nt.now + FLOE_SEC(60), FLOE_MS(100));
+    CHECK(back_at != 0);
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    net_free(&nt);
+}
+
 /*
  * Both sides send from the start, before any path or session: only the client initiates,
  * so the handshake completes at once (two crossing initiations made each side drop the
@@ -1527,6 +1658,8 @@ int main(void)
     FLOE_RUN(test_node_cookie_reply_relayed);
     FLOE_RUN(test_node_relayed_to_direct_no_loss);
     FLOE_RUN(test_node_relay_restart_silent);
+    FLOE_RUN(test_node_relay_restart_new_credentials);
+    FLOE_RUN(test_node_relay_refused_retried);
     FLOE_RUN(test_node_both_send_early);
     FLOE_RUN(test_node_prflx_only_not_failed);
     FLOE_RUN(test_node_close_goodbye);

@@ -39,6 +39,11 @@ struct net {
     struct floe_relay_config rcfg;
     floe_time now;
     bool server_down;
+    unsigned drop_method[16]; /* that many of the next requests of the method lost */
+    uint16_t hold_method;     /* the next answer of that method is held until net_release */
+    uint8_t held[2048];
+    long held_len;
+    struct floe_relay_tx held_tx;
     bool peer_echo;
     struct net_client c[NET_MAX_CLIENTS];
     int n_clients;
@@ -130,6 +135,15 @@ static void net_from_relay(struct net *n, const struct floe_relay_tx *tx, const 
         n->peer_count++;
         return;
     }
+    if (n->hold_method && floe_stun_decode(&msg, buf, (size_t)len) == 0 &&
+        msg.method == n->hold_method && msg.cls == FLOE_STUN_SUCCESS &&
+        len <= (long)sizeof(n->held)) {
+        n->hold_method = 0;
+        memcpy(n->held, buf, (size_t)len);
+        n->held_len = len;
+        n->held_tx = *tx;
+        return;
+    }
     if (floe_stun_decode(&msg, buf, (size_t)len) == 0 && msg.cls == FLOE_STUN_ERROR &&
         floe_stun_get_error(&msg, &code, &reason) == 0)
         c->codes_seen[code]++;
@@ -142,6 +156,15 @@ static void net_from_relay(struct net *n, const struct floe_relay_tx *tx, const 
     c->app_len = data.len;
     c->app_from = from;
     c->app_count++;
+}
+
+/* Deliver the answer hold_method kept. */
+static void net_release(struct net *n)
+{
+    long len = n->held_len;
+
+    n->held_len = 0;
+    net_from_relay(n, &n->held_tx, n->held, len);
 }
 
 static void net_relay_events(struct net *n)
@@ -176,6 +199,19 @@ static void net_count(struct net_client *c, floe_time now, const uint8_t *buf, s
     }
 }
 
+/* Whether buf is a request that drop_method says to lose (and count it). */
+static bool net_drop(struct net *n, const uint8_t *buf, size_t len)
+{
+    struct floe_stun_msg msg;
+
+    if (floe_packet_classify(buf, len) == FLOE_PACKET_CHANNELDATA ||
+        floe_stun_decode(&msg, buf, len) != 0 || msg.cls != FLOE_STUN_REQUEST || msg.method >= 16 ||
+        n->drop_method[msg.method] == 0)
+        return false;
+    n->drop_method[msg.method]--;
+    return true;
+}
+
 /* A datagram from client c to the server. */
 static void net_to_server(struct net *n, struct net_client *c, const uint8_t *buf, size_t len)
 {
@@ -184,7 +220,7 @@ static void net_to_server(struct net *n, struct net_client *c, const uint8_t *bu
     long r;
 
     net_count(c, n->now, buf, len);
-    if (n->server_down || !n->r)
+    if (n->server_down || !n->r || net_drop(n, buf, len))
         return;
     r = floe_relay_handle_client(n->r, n->now, &server_addr, &c->addr, buf, len, out, sizeof(out),
                                  &tx);
@@ -1094,6 +1130,194 @@ static void test_credentials_kept_for_allocation(void)
     net_free(&n);
 }
 
+/* REST credentials of rest_secret's secret expiring at `expiry` into user and pass. */
+static void rest_make(char *user, char *pass, long long expiry)
+{
+    snprintf(user, 64, "%lld:floe", expiry);
+    REQUIRE(floe_turn_rest_password(pass, 64, "s3cret", user) > 0);
+}
+
+/* A client with REST credentials expiring at 1700000000 + 600, allocated; quick: its first
+ * retransmission and backoff (0: the defaults). */
+static struct net_client *rest_allocated(struct net *n, floe_time quick)
+{
+    struct floe_turn_config cfg;
+    struct net_client *c;
+    char user[64], pass[64];
+
+    rest_make(user, pass, 1700000000 + 600);
+    client_config(&cfg, user, pass);
+    if (quick) {
+        cfg.txn.initial_rto = quick;
+        cfg.backoff_min = quick;
+    }
+    c = net_add(n, &cfg);
+    if (!c)
+        return NULL;
+    CHECK_EQ(floe_turn_allocate(c->t, n->now), 0);
+    net_pump(n);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    return c;
+}
+
+/*
+ * The portal hands new REST credentials (another username) while the allocation stands: its
+ * permissions, channel and refreshes go on under the username it was made with (another one
+ * gets 441, and the client gave the allocation up). Once the old credentials expire, the
+ * allocation can be neither refreshed nor deleted: the client allocates with the new ones as
+ * soon as the server has let it expire (its Allocate meets 437 until then), never gives up.
+ */
+static void test_new_credentials_keep_allocation(void)
+{
+    struct net n;
+    struct net_client *c;
+    char user[64], pass[64];
+    unsigned lost = 0;
+
+    net_init(&n, rest_secret);
+    c = rest_allocated(&n, 0);
+    REQUIRE(c);
+    rest_make(user, pass, 1700000000 + 7200);
+    CHECK_EQ(floe_turn_set_credentials(c->t, user, pass), 0);
+    send_periodically(&n, c, FLOE_SEC(10), n.now + FLOE_SEC(550), &lost);
+    CHECK_EQ(lost, 0);
+    CHECK_EQ(c->codes_seen[441], 0);
+    CHECK_EQ(count_events(c, FLOE_TURN_EV_ALLOCATION_LOST), 0);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    floe_relay_set_unix_time(n.r, 1700000000 + 700);
+    net_run(&n, FLOE_SEC(800));
+    CHECK_EQ(count_events(c, FLOE_TURN_EV_ALLOCATION_LOST), 1);
+    CHECK(c->codes_seen[437] >= 1);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    n.peer_len = 0;
+    client_send(&n, c, &peer_addr, "after");
+    CHECK(peer_got(&n, "after"));
+    net_free(&n);
+}
+
+/*
+ * A reset on the same 5-tuple (a network change that did not move the client) and new
+ * credentials at once (the portal's join after it): the Allocate with the new username meets
+ * the allocation the server still holds (437), which only its own username may delete; the
+ * deletion is signed with the credentials that made it, and the new allocation follows.
+ */
+static void stale_allocation_case(bool lose);
+
+static void test_new_credentials_stale_allocation(void)
+{
+    stale_allocation_case(false);
+}
+
+/*
+ * The same with the node's quick timers (retransmission and backoff 250 ms) and the first
+ * deletion lost: its retransmission goes when the next Allocate does, and is still signed
+ * with the credentials that made the stale allocation (and its answer checked with them).
+ */
+static void test_new_credentials_stale_allocation_lost(void)
+{
+    stale_allocation_case(true);
+}
+
+static void stale_allocation_case(bool lose)
+{
+    struct net n;
+    struct net_client *c;
+    char user[64], pass[64];
+
+    net_init(&n, rest_secret);
+    c = rest_allocated(&n, lose ? FLOE_MS(250) : 0);
+    REQUIRE(c);
+    rest_make(user, pass, 1700000000 + 7200);
+    if (lose) { /* the portal's credentials came while the allocation stood */
+        CHECK_EQ(floe_turn_set_credentials(c->t, user, pass), 0);
+        n.drop_method[FLOE_STUN_REFRESH] = 1;
+    }
+    CHECK_EQ(floe_turn_reset(c->t, n.now), 0);
+    if (!lose)
+        CHECK_EQ(floe_turn_set_credentials(c->t, user, pass), 0);
+    net_pump(&n);
+    net_run(&n, FLOE_SEC(5));
+    CHECK(c->codes_seen[437] >= 1);
+    CHECK_EQ(c->codes_seen[441], 0);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    n.peer_len = 0;
+    client_send(&n, c, &peer_addr, "again");
+    CHECK(peer_got(&n, "again"));
+    net_free(&n);
+}
+
+/*
+ * New credentials while the deletion of a stale allocation (made with the current ones) is in
+ * flight: its answer, signed with the key it was sent with, is still checked with that key,
+ * and its retransmissions still carry that username (the new key dropped the answer as a
+ * forgery, and the new username got 441).
+ */
+static void test_new_credentials_during_stale_delete(void)
+{
+    struct net n;
+    struct net_client *c;
+    struct floe_turn_stats st;
+    char user[64], pass[64];
+
+    net_init(&n, rest_secret);
+    c = rest_allocated(&n, 0);
+    REQUIRE(c);
+    CHECK_EQ(floe_turn_reset(c->t, n.now), 0);
+    n.hold_method = FLOE_STUN_REFRESH;
+    net_pump(&n);
+    REQUIRE(n.held_len > 0);
+    rest_make(user, pass, 1700000000 + 7200);
+    CHECK_EQ(floe_turn_set_credentials(c->t, user, pass), 0);
+    net_release(&n);
+    net_pump(&n);
+    net_run(&n, FLOE_SEC(5));
+    floe_turn_get_stats(c->t, &st);
+    CHECK_EQ(st.drops[FLOE_TURN_DROP_INTEGRITY], 0);
+    CHECK_EQ(c->codes_seen[441], 0);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    n.peer_len = 0;
+    client_send(&n, c, &peer_addr, "fresh");
+    CHECK(peer_got(&n, "fresh"));
+    net_free(&n);
+}
+
+/*
+ * New credentials while an authenticated Allocate is in flight (the portal's join right after
+ * a reset): its answer is checked with the key it was sent with (the new key dropped it as a
+ * forgery, the retransmissions found the allocation made, and nothing answered for 8 s), and
+ * the allocation goes on under that username, the new credentials for the next one.
+ */
+static void test_new_credentials_during_allocate(void)
+{
+    struct floe_turn_config cfg;
+    struct floe_turn_stats st;
+    struct net_client *c;
+    struct net n;
+    char user[64], pass[64];
+    unsigned lost = 0;
+
+    net_init(&n, rest_secret);
+    rest_make(user, pass, 1700000000 + 600);
+    client_config(&cfg, user, pass);
+    c = net_add(&n, &cfg);
+    REQUIRE(c);
+    n.hold_method = FLOE_STUN_ALLOCATE;
+    CHECK_EQ(floe_turn_allocate(c->t, n.now), 0);
+    net_pump(&n);
+    REQUIRE(n.held_len > 0);
+    rest_make(user, pass, 1700000000 + 7200);
+    CHECK_EQ(floe_turn_set_credentials(c->t, user, pass), 0);
+    net_release(&n);
+    net_pump(&n);
+    floe_turn_get_stats(c->t, &st);
+    CHECK_EQ(st.drops[FLOE_TURN_DROP_INTEGRITY], 0);
+    CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
+    send_periodically(&n, c, FLOE_SEC(10), n.now + FLOE_SEC(400), &lost);
+    CHECK_EQ(lost, 0);
+    CHECK_EQ(c->codes_seen[441], 0);
+    net_free(&n);
+}
+
 static void dual_stack(struct floe_relay_config *cfg)
 {
     cfg->relay_v6 = relay_v6;
@@ -1593,6 +1817,11 @@ int main(void)
     FLOE_RUN(test_reset_back_pipelined_delete);
     FLOE_RUN(test_rest_credentials);
     FLOE_RUN(test_credentials_kept_for_allocation);
+    FLOE_RUN(test_new_credentials_keep_allocation);
+    FLOE_RUN(test_new_credentials_stale_allocation);
+    FLOE_RUN(test_new_credentials_stale_allocation_lost);
+    FLOE_RUN(test_new_credentials_during_stale_delete);
+    FLOE_RUN(test_new_credentials_during_allocate);
     FLOE_RUN(test_ipv6);
     FLOE_RUN(test_lossy_allocate);
     FLOE_RUN(test_rto_from_rtt);

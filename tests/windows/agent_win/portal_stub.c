@@ -24,7 +24,7 @@ void floe__agent_portal_tick(struct floe_agent *a, floe_time now)
     (void)now;
 }
 
-void floe__agent_portal_net_changed(struct floe_agent *a, floe_time now)
+void floe__agent_portal_renew(struct floe_agent *a, floe_time now)
 {
     (void)a;
     (void)now;
