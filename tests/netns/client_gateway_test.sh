@@ -123,6 +123,15 @@ for i in $(seq 100); do
     sleep 0.1
 done
 grep -q '10.99.0.0' "$TMP/routes" && fail "a route to the resource not allowed"
+# The gateway joined too (else the first intent is refused "offline", and the next one may
+# only go 2 s later).
+for i in $(seq 100); do
+    "$FLOE_BIN_DIR/floe-client" status --json --control-socket "$TMP/gateway.sock" \
+        >"$TMP/gw.status" 2>/dev/null || true
+    jq -e '.portal == "joined"' "$TMP/gw.status" >/dev/null 2>&1 && break
+    [ "$i" -lt 100 ] || fail "the gateway did not join the portal: $(cat "$TMP/gw.status")"
+    sleep 0.1
+done
 C ip rule show >"$TMP/rules"
 grep -q 'not from all fwmark 0x464c lookup 0x464c\|not from all fwmark 0x464c lookup 17996' \
     "$TMP/rules" || fail "no fwmark rule: $(cat "$TMP/rules")"
