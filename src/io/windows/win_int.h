@@ -7,6 +7,7 @@
 
 #include <mswsock.h>
 
+#include "floe_io_win.h"
 #include "io_int.h"
 
 /* UDP send and receive offload (USO/URO, Windows 10 2004+); mingw's headers lack them. */
@@ -55,5 +56,10 @@ int floe__win_sendmsg(SOCKET s, const struct sockaddr_storage *ss, int sslen, WS
  * datagram).
  */
 void floe__win_rx_cmsgs(WSAMSG *m, struct floe_addr *local, size_t *seg);
+
+/* The netcfg table's route_best and sock_iface through IP Helper and Winsock (route.c). */
+int floe__win_route_best(void *ctx, uint64_t skip_luid, const struct floe_addr *dst,
+                         struct floe_io_win_route *out);
+int floe__win_sock_iface(void *ctx, int fd, uint8_t family, uint32_t ifindex);
 
 #endif
