@@ -28,7 +28,8 @@ static bool sys_bind_warned;
 
 /*
  * Bind socket fd (of toward's family) to the best interface other than the tunnel toward
- * toward. On failure it goes on unbound (the routes decide) and says so once.
+ * toward. With no such interface it stays as it is until the next network change; when
+ * Windows refuses, it goes on unbound (the routes decide) and says so once.
  */
 static void sys_bind_iface(struct floe_agent *a, int fd, const struct floe_addr *toward,
                            const char *what)
@@ -37,6 +38,10 @@ static void sys_bind_iface(struct floe_agent *a, int fd, const struct floe_addr 
     struct floe_io_win_route r;
     int rc = nc->route_best(nc->ctx, a->tun ? floe_io_tun_luid(a->tun) : 0, toward, &r);
 
+    if (rc == FLOE_ERR_NOT_FOUND) { /* offline, or no IPv6 here: chosen again at the next change */
+        floe__agent_log(a, FLOE_LOG_DEBUG, "%s: no interface but the tunnel", what);
+        return;
+    }
     if (rc == 0 && (rc = nc->sock_iface(nc->ctx, fd, toward->family, r.ifindex)) == 0) {
         floe__agent_log(a, FLOE_LOG_DEBUG, "%s bound to interface %lu, out of the tunnel", what,
                         (unsigned long)r.ifindex);

@@ -152,7 +152,6 @@ int floe__win_route_best(void *ctx, uint64_t skip_luid, const struct floe_addr *
     size_t n = 0;
     ULONG st;
     IP_ADAPTER_ADDRESSES *list;
-    int rc;
 
     (void)ctx;
     if (!dst || !out || floe_io_addr_to_sockaddr(dst, &ss, &len) != 0)
@@ -162,12 +161,15 @@ int floe__win_route_best(void *ctx, uint64_t skip_luid, const struct floe_addr *
     if (GetBestInterfaceEx((struct sockaddr *)&ss, &best_if) != NO_ERROR)
         best_if = 0;
     list = route_adapters(ss.ss_family, &st);
-    if (!list)
-        return st == ERROR_NOT_ENOUGH_MEMORY ? FLOE_ERR_NOMEM : (SetLastError(st), FLOE_ERR_IO);
+    if (!list && st == ERROR_NOT_ENOUGH_MEMORY)
+        return FLOE_ERR_NOMEM;
+    if (!list) {
+        SetLastError(st);
+        return FLOE_ERR_IO;
+    }
     for (const IP_ADAPTER_ADDRESSES *ad = list; ad && n < ROUTE_CANDS_MAX; ad = ad->Next)
         if (route_candidate(ad, &sa, ss.ss_family, best_if, &c[n]))
             n++;
     free(list);
-    rc = floe_io_win_route_pick(c, n, skip_luid, out);
-    return rc;
+    return floe_io_win_route_pick(c, n, skip_luid, out);
 }
