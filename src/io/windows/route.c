@@ -39,6 +39,8 @@ int floe_io_win_route_pick(const struct floe_io_win_route *c, size_t n, uint64_t
     return 0;
 }
 
+floe__win_setsockopt_fn floe__win_setsockopt = setsockopt;
+
 int floe_io_win_sock_unicast_if(int fd, uint8_t family, uint32_t ifindex)
 {
     /* IPv4 takes the index in network byte order, IPv6 in host byte order (ws2ipdef.h). */
@@ -48,9 +50,11 @@ int floe_io_win_sock_unicast_if(int fd, uint8_t family, uint32_t ifindex)
     if (fd < 0)
         return FLOE_ERR_INVALID_ARG;
     if (family == FLOE_AF_INET)
-        rc = setsockopt((SOCKET)fd, IPPROTO_IP, IP_UNICAST_IF, (const char *)&v4, sizeof(v4));
+        rc = floe__win_setsockopt((SOCKET)fd, IPPROTO_IP, IP_UNICAST_IF, (const char *)&v4,
+                                  sizeof(v4));
     else if (family == FLOE_AF_INET6)
-        rc = setsockopt((SOCKET)fd, IPPROTO_IPV6, IPV6_UNICAST_IF, (const char *)&v6, sizeof(v6));
+        rc = floe__win_setsockopt((SOCKET)fd, IPPROTO_IPV6, IPV6_UNICAST_IF, (const char *)&v6,
+                                  sizeof(v6));
     else
         return FLOE_ERR_INVALID_ARG;
     return rc == 0 ? 0 : FLOE_ERR_IO;
