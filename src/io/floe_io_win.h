@@ -98,7 +98,8 @@ bool floe_io_win_ifaddr_is_valid(const struct floe_io_win_ifaddr *a);
 
 /*
  * The real calls (iphlpapi). Wine lacks or aborts those that change the configuration and the
- * notifications: those are only compile-checked here; hosts runs under Wine.
+ * notifications: those are only compile-checked here; hosts, route_best (with Wine's stub of
+ * GetBestRoute2, so through its fallback) and sock_iface for IPv4 run under Wine.
  */
 const struct floe_io_win_netcfg *floe_io_win_netcfg_system(void);
 
