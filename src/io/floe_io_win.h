@@ -38,6 +38,14 @@ struct floe_io_win_ifaddr {
     uint8_t prefix_len; /* 0..32 or 0..128 */
 };
 
+/* A route toward a destination through one interface (route_best's answer). */
+struct floe_io_win_route {
+    uint64_t luid;        /* the interface's LUID */
+    uint32_t ifindex;     /* its index for the destination's family (IP_UNICAST_IF takes it) */
+    uint32_t metric;      /* route metric plus interface metric: the lowest wins */
+    struct floe_addr src; /* the source address Windows would use (FLOE_AF_NONE: not known) */
+};
+
 /*
  * The network calls. Each returns 0, FLOE_ERR_INVALID_ARG (NULL, an address or prefix of a
  * bad family or length, MTU out of 576..65535) or FLOE_ERR_IO with GetLastError() the Win32
@@ -70,6 +78,19 @@ struct floe_io_win_netcfg {
                        void **watch);
     /* CancelMibChangeNotify2 both; after it returns fn is not running and not called again. */
     void (*watch_stop)(void *ctx, void *watch);
+    /*
+     * The best route toward dst's address (its port unused) through an interface that is up,
+     * other than loopback and interface skip_luid (the tunnel's), into *out. Windows' own
+     * choice (GetBestInterfaceEx) when it is not skip_luid; else, per interface, the best
+     * route of that interface (GetBestRoute2 with its LUID: route metric plus interface
+     * metric) and, where Windows cannot tell (Wine), an interface with a default gateway of
+     * that family, picked by floe_io_win_route_pick. Returns 0, FLOE_ERR_NOT_FOUND (no such
+     * interface), FLOE_ERR_INVALID_ARG, FLOE_ERR_NOMEM or FLOE_ERR_IO.
+     */
+    int (*route_best)(void *ctx, uint64_t skip_luid, const struct floe_addr *dst,
+                      struct floe_io_win_route *out);
+    /* floe_io_win_sock_unicast_if(fd, family, ifindex): socket fd leaves through ifindex. */
+    int (*sock_iface)(void *ctx, int fd, uint8_t family, uint32_t ifindex);
 };
 
 /* Whether a is an IPv4 or IPv6 address with a prefix length that fits its family. */
@@ -77,7 +98,8 @@ bool floe_io_win_ifaddr_is_valid(const struct floe_io_win_ifaddr *a);
 
 /*
  * The real calls (iphlpapi). Wine lacks or aborts those that change the configuration and the
- * notifications: those are only compile-checked here; hosts runs under Wine.
+ * notifications: those are only compile-checked here; hosts, route_best (with Wine's stub of
+ * GetBestRoute2, so through its fallback) and sock_iface for IPv4 run under Wine.
  */
 const struct floe_io_win_netcfg *floe_io_win_netcfg_system(void);
 
@@ -90,6 +112,25 @@ int floe_io_win_netcfg_apply(const struct floe_io_win_netcfg *nc, uint64_t luid,
                              const struct floe_io_win_ifaddr *addrs, size_t n_addrs,
                              const struct floe_prefix *routes, size_t n_routes, uint32_t metric,
                              unsigned mtu);
+
+/*
+ * Of the routes c[0..n), the one of lowest metric (the first of equals) whose interface is not
+ * skip_luid (0: none skipped) and has an index, into *out: what keeps floe's own traffic out of
+ * the tunnel when a resource's route (0.0.0.0/0, or a prefix covering a relay, a gateway or the
+ * portal) makes the tunnel the system's best route. Returns 0, FLOE_ERR_NOT_FOUND (none left)
+ * or FLOE_ERR_INVALID_ARG.
+ */
+int floe_io_win_route_pick(const struct floe_io_win_route *c, size_t n, uint64_t skip_luid,
+                           struct floe_io_win_route *out);
+
+/*
+ * Send socket fd's unicast traffic (datagrams, a connection) out of interface ifindex, whatever
+ * the routing table prefers: IP_UNICAST_IF for family FLOE_AF_INET (the index in network byte
+ * order, as Windows wants it) or IPV6_UNICAST_IF for FLOE_AF_INET6 (host byte order); ifindex 0
+ * lets the routes decide again. For a connection, call it before connect. Returns 0,
+ * FLOE_ERR_INVALID_ARG or FLOE_ERR_IO (WSAGetLastError()).
+ */
+int floe_io_win_sock_unicast_if(int fd, uint8_t family, uint32_t ifindex);
 
 /*
  * The change filter every watch_start shares: whether a change on interface luid is to be

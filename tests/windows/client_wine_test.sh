@@ -11,7 +11,9 @@
 # (client_wine/tun.py) start it and the connection to the gateway; the resource's echo replies
 # to the requests held meanwhile, then to more over the established connection, come back out
 # of the ring; `floe-client.exe status` reports the connection; a resource no policy allows
-# gets nothing. Nothing is skipped: a missing tool or program fails the test.
+# gets nothing. All of it with a stand-in of a 0.0.0.0/0 resource's route catching everything
+# (floetun0 below): floe's own datagrams leave through wifi0 all the same (IP_UNICAST_IF).
+# Nothing is skipped: a missing tool or program fails the test.
 # Usage: client_wine_test.sh CLIENT_EXE WINE WINESERVER WINEPREFIX (the run's prefix, copied)
 set -euo pipefail
 CLIENT_EXE=$1 WINE=$2 WINESERVER=$3 PREFIX_SRC=$4
@@ -72,8 +74,26 @@ client_joined() {
     client_status && [ "$(jq -r .portal "$TMP/status.json")" = joined ]
 }
 
+# A resource of 0.0.0.0/0 on Windows routes everything into the tunnel. Its stand-in here: a veth
+# (floetun0, its peer in the same namespace: what goes in reaches nothing) with 0.0.0.0/1 and
+# 128.0.0.0/1 through it, more specific than the default route. floe's own datagrams to the
+# relay and the gateway get through only bound out of it (IP_UNICAST_IF on wifi0, chosen with
+# floetun0 excluded as the tunnel is). Linux's IP_UNICAST_IF, which Wine's is, steers datagrams
+# only, not a TCP connection: the portal keeps a host route of its own (the portal connection's
+# binding is only compile-checked here).
+ip -n "$NS_CLI" link add floetun0 type veth peer name floetun0p
+ip -n "$NS_CLI" link set floetun0p up
+ip -n "$NS_CLI" link set floetun0 up
+ip -n "$NS_CLI" route add 0.0.0.0/1 dev floetun0
+ip -n "$NS_CLI" route add 128.0.0.0/1 dev floetun0
+ip -n "$NS_CLI" route add "$PORTAL_IP/32" via 192.168.1.1 dev wifi0
+TUNNEL_IFINDEX=$(ip -n "$NS_CLI" -o link show floetun0 | cut -d: -f1)
+WIFI_IFINDEX=$(ip -n "$NS_CLI" -o link show wifi0 | cut -d: -f1)
+[ -n "$TUNNEL_IFINDEX" ] && [ -n "$WIFI_IFINDEX" ] || fail "no floetun0 or wifi0 in $NS_CLI"
+
 topo_bg client "$NS_CLI" env WINEPREFIX="$WP" WINEDEBUG=-all "WINEDLLOVERRIDES=mscoree,mshtml=" \
     FLOE_WINTUN_DOUBLE_UDP=$TUN_PORT "FLOE_NETCFG_DOUBLE_LOG=Z:$TMP/netcfg.log" \
+    FLOE_NETCFG_DOUBLE_TUNNEL_IFINDEX="$TUNNEL_IFINDEX" \
     "$WINE" "$CLIENT_EXE" --portal "$PORTAL_URL" --token-file "Z:$TMP/client.token" \
     --ca-file "Z:$TMP/ca.pem" --foreground --interface floe0 \
     --control-socket "127.0.0.1:$CTL_PORT" --log-level debug --log-file "Z:$TMP/client.log"
@@ -86,6 +106,11 @@ TUN_IP=$(sed -n 's|^addr \(100\.[0-9.]*\)/32 rc=0$|\1|p' "$TMP/netcfg.log" | tai
 topo_wait "no route to the resource through the netcfg double" 100 \
     grep -qx "route $RES_IP/32 rc=0" "$TMP/netcfg.log"
 grep -qx "mtu 4 [0-9]* rc=0" "$TMP/netcfg.log" || fail "no MTU set: $(cat "$TMP/netcfg.log")"
+grep -qx "sock_iface 4 $WIFI_IFINDEX rc=0" "$TMP/netcfg.log" ||
+    fail "the UDP socket was not bound to wifi0 ($WIFI_IFINDEX): $(cat "$TMP/netcfg.log")"
+if grep -q "^sock_iface [46] $TUNNEL_IFINDEX " "$TMP/netcfg.log"; then
+    fail "a socket was bound to the tunnel's stand-in: $(cat "$TMP/netcfg.log")"
+fi
 echo "floe-client.exe joined; tunnel address $TUN_IP"
 # No authorization and no connection before the first packet to the resource.
 client_status || fail "no status from floe-client.exe"

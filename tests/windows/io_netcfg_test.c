@@ -3,14 +3,18 @@
  * recording double (netcfg_double.c): floe_io_win_netcfg_apply's calls in order with their
  * values, its stop at the first failure with the Win32 error kept, the network-change watch
  * and its filter of the tunnel's own interface, and the real table's presence (its calls are
- * only compile-checked and linked here: Wine cannot run them).
+ * only compile-checked and linked here: Wine cannot run them). The exclusion of the tunnel from
+ * floe's own traffic: the interface choice, and the socket options' byte order read back.
  */
+#include <winsock2.h>
+#include <ws2tcpip.h>
 #include <windows.h>
+#include <iphlpapi.h>
 
 #include <string.h>
 
-#include "floe_io_win.h"
 #include "netcfg_double.h"
+#include "win_int.h"
 #include "test.h"
 
 #define TUN_LUID 0x0047000000000123ull
@@ -192,7 +196,7 @@ static void test_system_table(void)
 
     REQUIRE(nc != NULL);
     CHECK(nc->addr_add && nc->route_add && nc->mtu_set && nc->watch_start && nc->watch_stop);
-    CHECK(nc->addr_del && nc->route_del && nc->hosts);
+    CHECK(nc->addr_del && nc->route_del && nc->hosts && nc->route_best && nc->sock_iface);
     /* Argument checks run before any IP Helper call, so they are safe under Wine. */
     CHECK_EQ(nc->addr_add(nc->ctx, TUN_LUID, &bad_addr), FLOE_ERR_INVALID_ARG);
     CHECK_EQ(nc->route_add(nc->ctx, TUN_LUID, &bad, 0), FLOE_ERR_INVALID_ARG);
@@ -225,6 +229,133 @@ static void test_system_hosts(void)
     CHECK_EQ(nc->hosts(nc->ctx, 0, NULL, 4), FLOE_ERR_INVALID_ARG);
 }
 
+/*
+ * The interface choice: the lowest metric wins, except the tunnel's (a 0.0.0.0/0 resource makes
+ * it the best) and an interface without an index; nothing left is FLOE_ERR_NOT_FOUND.
+ */
+static void test_route_pick(void)
+{
+    struct floe_io_win_route c[4] = {
+        {.luid = TUN_LUID, .ifindex = 41, .metric = 0},
+        {.luid = WIFI_LUID, .ifindex = 7, .metric = 55},
+        {.luid = 0x0006000000000003ull, .ifindex = 3, .metric = 25},
+        {.luid = 0x0006000000000009ull, .ifindex = 0, .metric = 1},
+    };
+    struct floe_io_win_route out;
+
+    CHECK_EQ(floe_io_win_route_pick(c, 4, TUN_LUID, &out), 0);
+    CHECK_EQ(out.ifindex, 3);
+    CHECK_EQ(floe_io_win_route_pick(c, 4, 0, &out), 0); /* nothing skipped: the tunnel */
+    CHECK_EQ(out.ifindex, 41);
+    c[1].metric = 25; /* equals: the first */
+    CHECK_EQ(floe_io_win_route_pick(c, 4, TUN_LUID, &out), 0);
+    CHECK_EQ(out.ifindex, 7);
+    CHECK_EQ(floe_io_win_route_pick(c, 1, TUN_LUID, &out), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_io_win_route_pick(NULL, 0, TUN_LUID, &out), FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_io_win_route_pick(c, 4, TUN_LUID, NULL), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_io_win_route_pick(NULL, 2, TUN_LUID, &out), FLOE_ERR_INVALID_ARG);
+}
+
+/* The index of the loopback interface for family af as Windows (Wine) lists it, or 0. */
+static uint32_t test_loopback_index(ULONG af)
+{
+    static unsigned char buf[65536];
+    IP_ADAPTER_ADDRESSES *list = (IP_ADAPTER_ADDRESSES *)(void *)buf;
+    ULONG size = sizeof(buf);
+
+    if (GetAdaptersAddresses(af, 0, NULL, list, &size) != NO_ERROR)
+        return 0;
+    for (const IP_ADAPTER_ADDRESSES *ad = list; ad; ad = ad->Next)
+        if (ad->IfType == IF_TYPE_SOFTWARE_LOOPBACK)
+            return af == AF_INET ? (uint32_t)ad->IfIndex : (uint32_t)ad->Ipv6IfIndex;
+    return 0;
+}
+
+/* What the recording setsockopt saw last. */
+static struct {
+    int level, name, len;
+    unsigned char val[8];
+} test_opt;
+
+static int WSAAPI test_setsockopt(SOCKET s, int level, int name, const char *val, int len)
+{
+    (void)s;
+    test_opt.level = level;
+    test_opt.name = name;
+    test_opt.len = len;
+    memcpy(test_opt.val, val, len > 0 && len <= 8 ? (size_t)len : 0);
+    return 0;
+}
+
+/*
+ * The options' bytes as Windows wants them, through a recording setsockopt: IP_UNICAST_IF
+ * (31 at IPPROTO_IP) takes the index in network byte order, IPV6_UNICAST_IF (31 at
+ * IPPROTO_IPV6) in host byte order, both as a DWORD.
+ */
+static void test_unicast_if_bytes(void)
+{
+    const unsigned char v4[4] = {0, 0, 0x01, 0x07}, v6[4] = {0x07, 0x01, 0, 0};
+
+    floe__win_setsockopt = test_setsockopt;
+    CHECK_EQ(floe_io_win_sock_unicast_if(5, FLOE_AF_INET, 0x107), 0);
+    CHECK_EQ(test_opt.level, IPPROTO_IP);
+    CHECK_EQ(test_opt.name, 31);
+    CHECK_EQ(test_opt.len, 4);
+    CHECK(memcmp(test_opt.val, v4, 4) == 0);
+    CHECK_EQ(floe_io_win_sock_unicast_if(5, FLOE_AF_INET6, 0x107), 0);
+    CHECK_EQ(test_opt.level, IPPROTO_IPV6);
+    CHECK_EQ(test_opt.name, 31);
+    CHECK_EQ(test_opt.len, 4);
+    CHECK(memcmp(test_opt.val, v6, 4) == 0); /* x86-64 is little-endian */
+    floe__win_setsockopt = setsockopt;
+}
+
+/*
+ * IP_UNICAST_IF for real under Wine, which hands it to Linux's option of the same meaning and
+ * byte order: the index read back as set, and an index that does not exist refused (as a
+ * byte-swapped one would be). IPv6 cannot be checked so: Wine passes the host-order index to
+ * Linux's IPV6_UNICAST_IF, which reads network byte order (test_unicast_if_bytes covers it).
+ */
+static void test_unicast_if_wine(void)
+{
+    const struct floe_io_win_netcfg *nc = floe_io_win_netcfg_system();
+    struct floe_addr any4 = {.family = FLOE_AF_INET};
+    uint32_t lo4 = test_loopback_index(AF_INET);
+    int fd4 = floe_io_udp_open(&any4), len = sizeof(DWORD);
+    DWORD v = 0;
+
+    REQUIRE(lo4 != 0 && fd4 >= 0);
+    CHECK_EQ(nc->sock_iface(nc->ctx, fd4, FLOE_AF_INET, lo4), 0);
+    CHECK_EQ(getsockopt((SOCKET)fd4, IPPROTO_IP, IP_UNICAST_IF, (char *)&v, &len), 0);
+    CHECK_EQ(v, htonl(lo4));
+    CHECK_EQ(floe_io_win_sock_unicast_if(fd4, FLOE_AF_INET, 0), 0); /* the routes again */
+    CHECK_EQ(floe_io_win_sock_unicast_if(fd4, FLOE_AF_INET, 0x7ffffu), FLOE_ERR_IO);
+    CHECK_EQ(floe_io_win_sock_unicast_if(fd4, FLOE_AF_NONE, lo4), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_io_win_sock_unicast_if(-1, FLOE_AF_INET, lo4), FLOE_ERR_INVALID_ARG);
+    floe_io_close(fd4);
+}
+
+/*
+ * The real route_best under Wine (GetBestInterfaceEx runs, GetBestRoute2 is a stub there): an
+ * answer is an interface with an index, and skipping that interface never answers it again.
+ */
+static void test_system_route_best(void)
+{
+    const struct floe_io_win_netcfg *nc = floe_io_win_netcfg_system();
+    struct floe_addr dst = {.family = FLOE_AF_INET, .ip = {192, 0, 2, 1}};
+    struct floe_io_win_route r, r2;
+    int rc = nc->route_best(nc->ctx, 0, &dst, &r);
+
+    CHECK(rc == 0 || rc == FLOE_ERR_NOT_FOUND);
+    if (rc == 0) {
+        CHECK(r.ifindex != 0 && r.luid != 0);
+        rc = nc->route_best(nc->ctx, r.luid, &dst, &r2);
+        CHECK(rc == FLOE_ERR_NOT_FOUND || (rc == 0 && r2.luid != r.luid));
+    }
+    CHECK_EQ(nc->route_best(nc->ctx, 0, NULL, &r), FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(nc->route_best(nc->ctx, 0, &dst, NULL), FLOE_ERR_INVALID_ARG);
+}
+
 int main(void)
 {
     FLOE_RUN(test_apply_records);
@@ -236,5 +367,9 @@ int main(void)
     FLOE_RUN(test_change_filter);
     FLOE_RUN(test_system_table);
     FLOE_RUN(test_system_hosts);
+    FLOE_RUN(test_route_pick);
+    FLOE_RUN(test_unicast_if_bytes);
+    FLOE_RUN(test_unicast_if_wine);
+    FLOE_RUN(test_system_route_best);
     return floe_test_summary();
 }

@@ -100,6 +100,29 @@ static void dbl_watch_stop(void *ctx, void *watch)
     d->watching = false;
 }
 
+static int dbl_route_best(void *ctx, uint64_t skip_luid, const struct floe_addr *dst,
+                          struct floe_io_win_route *out)
+{
+    struct netcfg_double *d = ctx;
+
+    if (!dst || !out)
+        return FLOE_ERR_INVALID_ARG;
+    return floe_io_win_route_pick(d->routes, d->n_routes, skip_luid, out);
+}
+
+static int dbl_sock_iface(void *ctx, int fd, uint8_t family, uint32_t ifindex)
+{
+    struct netcfg_double *d = ctx;
+    struct netcfg_record r = {.call = NETCFG_SOCK_IFACE, .family = family, .fd = fd};
+    int rc;
+
+    r.ifindex = ifindex;
+    rc = dbl_record(d, &r);
+    if (rc == 0 && d->sock_real)
+        rc = floe_io_win_sock_unicast_if(fd, family, ifindex);
+    return rc;
+}
+
 void netcfg_double_init(struct netcfg_double *d)
 {
     memset(d, 0, sizeof(*d));
@@ -112,6 +135,8 @@ void netcfg_double_init(struct netcfg_double *d)
     d->ops.mtu_set = dbl_mtu_set;
     d->ops.watch_start = dbl_watch_start;
     d->ops.watch_stop = dbl_watch_stop;
+    d->ops.route_best = dbl_route_best;
+    d->ops.sock_iface = dbl_sock_iface;
     d->fail_at = SIZE_MAX;
 }
 

@@ -3,8 +3,9 @@
  * cannot run IP Helper's address, route and notification calls: every call is recorded in
  * order and answered with 0, or with FLOE_ERR_IO and a chosen Win32 error at a chosen call;
  * a watch is kept so that the test can play a network change (netcfg_double_fire); hosts
- * answers the test's list. Calls may come from another thread than the test's (an agent's
- * loop): the test reads the records once that thread has stopped.
+ * answers the test's list, route_best picks from the test's routes; sock_iface is recorded
+ * (and made for real when the test asks). Calls may come from another thread than the test's (an
+ * agent's loop): the test reads the records once that thread has stopped.
  */
 #ifndef FLOE_NETCFG_DOUBLE_H
 #define FLOE_NETCFG_DOUBLE_H
@@ -19,6 +20,7 @@ enum netcfg_call {
     NETCFG_UNWATCH,
     NETCFG_ADDR_DEL,
     NETCFG_ROUTE_DEL,
+    NETCFG_SOCK_IFACE,
 };
 
 struct netcfg_record {
@@ -27,8 +29,10 @@ struct netcfg_record {
     struct floe_io_win_ifaddr addr; /* addr, addr_del */
     struct floe_prefix prefix;      /* route, route_del */
     uint32_t metric;                /* route */
-    uint8_t family;                 /* mtu */
+    uint8_t family;                 /* mtu, sock_iface */
     unsigned mtu;                   /* mtu */
+    int fd;                         /* sock_iface */
+    uint32_t ifindex;               /* sock_iface */
 };
 
 #define NETCFG_DOUBLE_MAX 64
@@ -45,6 +49,10 @@ struct netcfg_double {
     void *arg;
     struct floe_addr hosts[8]; /* what hosts answers (not recorded: it changes nothing) */
     size_t n_hosts;
+    /* What route_best picks from (floe_io_win_route_pick; not recorded: it changes nothing). */
+    struct floe_io_win_route routes[8];
+    size_t n_routes;
+    bool sock_real; /* sock_iface also makes the real call (recorded with its result) */
 };
 
 /* Reset d to record from scratch, with no failure set. */

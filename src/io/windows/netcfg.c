@@ -13,8 +13,7 @@
 #include <ws2ipdef.h>
 #include <iphlpapi.h>
 
-#include "floe_io_win.h"
-#include "io_int.h"
+#include "win_int.h"
 
 bool floe_io_win_change_counts(uint64_t luid, uint64_t ignore_luid)
 {
@@ -291,6 +290,8 @@ static const struct floe_io_win_netcfg netcfg_system = {
     .mtu_set = sys_mtu_set,
     .watch_start = sys_watch_start,
     .watch_stop = sys_watch_stop,
+    .route_best = floe__win_route_best,
+    .sock_iface = floe__win_sock_iface,
 };
 
 const struct floe_io_win_netcfg *floe_io_win_netcfg_system(void)

@@ -7,6 +7,7 @@
 
 #include <mswsock.h>
 
+#include "floe_io_win.h"
 #include "io_int.h"
 
 /* UDP send and receive offload (USO/URO, Windows 10 2004+); mingw's headers lack them. */
@@ -55,5 +56,19 @@ int floe__win_sendmsg(SOCKET s, const struct sockaddr_storage *ss, int sslen, WS
  * datagram).
  */
 void floe__win_rx_cmsgs(WSAMSG *m, struct floe_addr *local, size_t *seg);
+
+/*
+ * The setsockopt floe_io_win_sock_unicast_if calls: Winsock's; a test puts a recorder in its
+ * place to see the option's bytes (Wine cannot show them for IPv6: it hands the host-order
+ * index to Linux's IPV6_UNICAST_IF, which reads it in network byte order).
+ */
+typedef int(WSAAPI *floe__win_setsockopt_fn)(SOCKET s, int level, int name, const char *val,
+                                             int len);
+extern floe__win_setsockopt_fn floe__win_setsockopt;
+
+/* The netcfg table's route_best and sock_iface through IP Helper and Winsock (route.c). */
+int floe__win_route_best(void *ctx, uint64_t skip_luid, const struct floe_addr *dst,
+                         struct floe_io_win_route *out);
+int floe__win_sock_iface(void *ctx, int fd, uint8_t family, uint32_t ifindex);
 
 #endif

@@ -8,14 +8,16 @@
  * a packet in the Wintun ring (routed by the role's hook), answers `status` on its loopback TCP
  * listener, resets the node after a network change (debounced; the tunnel's own changes
  * ignored) and stops when woken. Tunnel addresses and resource routes go to the netcfg double
- * on the adapter's LUID; the log is JSON Lines in a file.
+ * on the adapter's LUID; floe's own sockets are bound to the best interface other than the
+ * tunnel (at the start, again at the reset, the portal's at its connect); the log is JSON Lines
+ * in a file.
  */
 #include <windows.h>
 
 #include <stdio.h>
 #include <string.h>
 
-#include "agent_int.h"
+#include "agent_win.h"
 #include "floe_io_win.h"
 #include "netcfg_double.h"
 #include "test.h"
@@ -23,6 +25,10 @@
 
 #define TUN_LUID 0x0047000000000123ull /* the double's adapter */
 #define WIFI_LUID 0x0047000000000007ull
+#define ETH_LUID 0x0006000000000003ull
+#define TUN_IFINDEX 41
+#define WIFI_IFINDEX 7
+#define ETH_IFINDEX 3
 
 static struct netcfg_double nd;
 static volatile LONG routed; /* packets the role's route hook saw */
@@ -124,6 +130,11 @@ static struct floe_agent *test_agent(struct floe_jsonlog *log)
     netcfg_double_init(&nd);
     nd.hosts[0] = (struct floe_addr){.family = FLOE_AF_INET, .ip = {192, 0, 2, 10}};
     nd.n_hosts = 1;
+    /* A 0.0.0.0/0 resource made the tunnel the best route: floe's own sockets must not take it. */
+    nd.routes[0] = (struct floe_io_win_route){.luid = TUN_LUID, .ifindex = TUN_IFINDEX};
+    nd.routes[1] = (struct floe_io_win_route){.luid = WIFI_LUID, .ifindex = WIFI_IFINDEX};
+    nd.routes[1].metric = 35;
+    nd.n_routes = 2;
     if (floe_agent_new(&a, &cfg) != 0)
         return NULL;
     return a;
@@ -157,6 +168,8 @@ static void test_loop(struct floe_agent *a)
     netcfg_double_fire(&nd, TUN_LUID); /* the tunnel's own: ignored */
     Sleep(700);                        /* past the debounce */
     CHECK(test_status_has("\"resets\":0"));
+    /* Wi-Fi gone, Ethernet up (no reset can read the routes before the change is fired). */
+    nd.routes[1] = (struct floe_io_win_route){.luid = ETH_LUID, .ifindex = ETH_IFINDEX};
     netcfg_double_fire(&nd, WIFI_LUID);
     netcfg_double_fire(&nd, WIFI_LUID); /* within the debounce: one reset */
     CHECK(test_status_has("\"resets\":1"));
@@ -165,6 +178,32 @@ static void test_loop(struct floe_agent *a)
     CHECK(GetExitCodeThread(th, &code));
     CHECK_EQ(code, FLOE_AGENT_EXIT_OK);
     CloseHandle(th);
+}
+
+/* The interfaces socket fd was bound to (sock_iface records), in order, into idx[0..cap). */
+static size_t test_sock_ifaces(int fd, uint8_t family, uint32_t *idx, size_t cap)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < nd.n; i++)
+        if (nd.rec[i].call == NETCFG_SOCK_IFACE && nd.rec[i].fd == fd &&
+            nd.rec[i].family == family && n < cap)
+            idx[n++] = nd.rec[i].ifindex;
+    return n;
+}
+
+/* The portal's connection is bound out of the tunnel before its connect. */
+static void test_portal_bound(struct floe_agent *a)
+{
+    struct floe_addr to = {.family = FLOE_AF_INET, .ip = {127, 0, 0, 1}, .port = 9};
+    uint32_t idx[4];
+    int fd = floe__agent_sys_tcp_connect(a, &to);
+
+    REQUIRE(fd >= 0);
+    CHECK_EQ(test_sock_ifaces(fd, FLOE_AF_INET, idx, 4), 1);
+    CHECK_EQ(idx[0], ETH_IFINDEX);
+    (void)floe_io_win_wait_remove(floe__agent_win_wait(a), AGENT_TAG_PORTAL);
+    closesocket((SOCKET)fd);
 }
 
 /* With the loop stopped: tunnel addresses and resource routes on the adapter's LUID. */
@@ -225,6 +264,7 @@ static void test_agent_windows(void)
     struct floe_wintun_double_state st;
     FLOE_WINTUN_DOUBLE_STATE_FUNC *state;
     HMODULE dll;
+    uint32_t idx[4];
 
     snprintf(path, sizeof(path), "agent_win_test_%lu.log", (unsigned long)GetCurrentProcessId());
     REQUIRE(floe_jsonlog_open(&log, path, FLOE_LOG_DEBUG) == 0);
@@ -239,7 +279,14 @@ static void test_agent_windows(void)
     CHECK_EQ(nd.rec[test_rec(NETCFG_WATCH, 0)].luid, TUN_LUID); /* its own changes ignored */
     CHECK_EQ(a->host[AGENT_V4].ip[3], 10);                      /* the double's host address */
     CHECK(a->host[AGENT_V4].port != 0);                         /* with the socket's port */
+    /* The UDP socket bound to Wi-Fi, not to the tunnel that a 0.0.0.0/0 resource made best. */
+    REQUIRE(test_sock_ifaces(a->udp[AGENT_V4], FLOE_AF_INET, idx, 4) == 1);
+    CHECK_EQ(idx[0], WIFI_IFINDEX);
     test_loop(a);
+    /* Chosen again at the reset the network change made: Ethernet now. */
+    REQUIRE(test_sock_ifaces(a->udp[AGENT_V4], FLOE_AF_INET, idx, 4) == 2);
+    CHECK_EQ(idx[1], ETH_IFINDEX);
+    test_portal_bound(a);
     test_netcfg(a);
     /* A reference of the test's own keeps the double loaded after the agent lets it go. */
     REQUIRE(GetModuleHandleExW(0, L"wintun.dll", &dll));

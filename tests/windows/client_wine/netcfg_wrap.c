@@ -3,11 +3,15 @@
  * libraries, linked with --wrap=floe_io_win_netcfg_system so that the agent's network calls
  * (addresses, routes, MTU, change notifications) go to the recording double (netcfg_double.c)
  * instead of IP Helper, which aborts under Wine. The host addresses are the system's
- * (GetAdaptersAddresses runs under Wine). Every call is also appended as one line to the file
- * that FLOE_NETCFG_DOUBLE_LOG names, for the test to read: "mtu 4 1280", "watch",
- * "addr 100.64.0.2/32", "route 10.10.0.10/32 0", "route_del ...", "addr_del ...", "unwatch".
+ * (GetAdaptersAddresses runs under Wine), and so are the choice of the interface floe's own
+ * sockets are bound to and the socket option (route_best, sock_iface). Every call is also appended
+ * as one line to the file that FLOE_NETCFG_DOUBLE_LOG names, for the test to read: "mtu 4 1280",
+ * "watch", "addr 100.64.0.2/32", "route 10.10.0.10/32 0", "route_del ...", "addr_del ...",
+ * "unwatch", "route_best 192.0.2.1 3", "sock_iface 4 3".
  */
+#include <winsock2.h>
 #include <windows.h>
+#include <iphlpapi.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +141,48 @@ static void wrap_watch_stop(void *ctx, void *watch)
     ReleaseSRWLockExclusive(&wrap_lock);
 }
 
+/*
+ * The real route_best (IP Helper runs it under Wine), skipping the interface whose index
+ * FLOE_NETCFG_DOUBLE_TUNNEL_IFINDEX names (the test's stand-in for the tunnel: the double's
+ * adapter is no interface of the system) as well as the given one: "route_best IP IFINDEX".
+ */
+static int wrap_route_best(void *ctx, uint64_t skip_luid, const struct floe_addr *dst,
+                           struct floe_io_win_route *out)
+{
+    const struct floe_io_win_netcfg *sys = __real_floe_io_win_netcfg_system();
+    const char *tun = getenv("FLOE_NETCFG_DOUBLE_TUNNEL_IFINDEX");
+    char buf[80], ip[FLOE_ADDR_STRLEN] = "?";
+    NET_LUID luid;
+    int rc;
+
+    (void)ctx;
+    if (tun && ConvertInterfaceIndexToLuid((NET_IFINDEX)strtoul(tun, NULL, 10), &luid) == NO_ERROR)
+        skip_luid = luid.Value;
+    rc = sys->route_best(sys->ctx, skip_luid, dst, out);
+    (void)floe_addr_format_ip(dst, ip, sizeof(ip));
+    snprintf(buf, sizeof(buf), "%s %lu", ip, rc == 0 ? (unsigned long)out->ifindex : 0ul);
+    AcquireSRWLockExclusive(&wrap_lock);
+    (void)wrap_log(rc, "route_best", buf);
+    ReleaseSRWLockExclusive(&wrap_lock);
+    return rc;
+}
+
+/* The real socket option (Wine hands it to Linux): "sock_iface 4 IFINDEX". */
+static int wrap_sock_iface(void *ctx, int fd, uint8_t family, uint32_t ifindex)
+{
+    const struct floe_io_win_netcfg *sys = __real_floe_io_win_netcfg_system();
+    char buf[32];
+    int rc;
+
+    (void)ctx;
+    rc = sys->sock_iface(sys->ctx, fd, family, ifindex);
+    snprintf(buf, sizeof(buf), "%u %lu", family == FLOE_AF_INET6 ? 6u : 4u, (unsigned long)ifindex);
+    AcquireSRWLockExclusive(&wrap_lock);
+    (void)wrap_log(rc, "sock_iface", buf);
+    ReleaseSRWLockExclusive(&wrap_lock);
+    return rc;
+}
+
 static BOOL CALLBACK wrap_init(PINIT_ONCE once, PVOID param, PVOID *ctx)
 {
     (void)once;
@@ -153,6 +199,8 @@ static BOOL CALLBACK wrap_init(PINIT_ONCE once, PVOID param, PVOID *ctx)
         .mtu_set = wrap_mtu_set,
         .watch_start = wrap_watch_start,
         .watch_stop = wrap_watch_stop,
+        .route_best = wrap_route_best,
+        .sock_iface = wrap_sock_iface,
     };
     return TRUE;
 }
