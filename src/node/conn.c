@@ -108,7 +108,7 @@ static void conn_selected(struct floe_node *n, struct node_conn *c, floe_time no
         p.kind = pair->remote.type == FLOE_ICE_RELAY ? FLOE_NODE_PATH_REMOTE_RELAY
                                                      : FLOE_NODE_PATH_DIRECT;
     }
-    floe__node_path_set(n, c, now, &p);
+    floe__node_path_choose(n, c, now, &p);
 }
 
 /*
@@ -429,8 +429,10 @@ static int conn_remote(struct floe_node *n, floe_time now, uint64_t cid, const c
         rc = floe_ice_add_remote_candidate(c->ice, now, &cand);
     else
         rc = floe_ice_remove_remote_candidate(c->ice, now, &cand);
-    if (!add)
+    if (!add) {
         conn_forget_prflx(c, now);
+        c->hold_until = 0; /* the peer moved: its packets lead wherever they come from */
+    }
     if (rc == 0 && add && c->first_remote == FLOE_TIME_NEVER)
         c->first_remote = now;
     floe__node_conn_after_ice(n, c, now);

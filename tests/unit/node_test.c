@@ -1394,6 +1394,62 @@ static void test_node_conn_churn(void)
     floe_node_free(n);
 }
 
+/* One data message of node i's connection, encapsulated now and not sent. */
+static long net_seal(struct net *nt, int i, uint8_t marker, uint8_t *out, size_t cap)
+{
+    uint8_t pkt[100];
+    struct floe_node_transmit tr;
+
+    ip_packet(pkt, sizeof(pkt), marker);
+    return floe_node_encapsulate(nt->node[i], nt->now, i ? NODE_CID_B : NODE_CID_A, pkt,
+                                 sizeof(pkt), out, cap, &tr);
+}
+
+/*
+ * The path follows the peer's newest authenticated packet, not a late one: a message the peer
+ * sent before a newer one that already arrived, coming now from another address (a slower
+ * path the peer has left), leaves the path alone. The path flapped between direct and relayed
+ * after a roam when each side followed the other's stragglers. A newer message from the other
+ * address still moves it (WireGuard roaming).
+ */
+static void test_node_path_ignores_late_packet(void)
+{
+    uint8_t d1[200], d2[200], d3[200], out[200];
+    struct floe_node_conn_stats st;
+    struct floe_addr other;
+    size_t olen;
+    uint64_t cid, changes;
+    long n1, n2, n3;
+    struct net nt;
+
+    REQUIRE(net_up(&nt, 31) == 0);
+    other = nt.host[0];
+    other.port = (uint16_t)(other.port + 1);
+    n1 = net_seal(&nt, 0, 1, d1, sizeof(d1));
+    n2 = net_seal(&nt, 0, 2, d2, sizeof(d2));
+    REQUIRE(n1 > 0 && n2 > 0);
+    REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
+    changes = st.path_changes;
+    CHECK_EQ(floe_node_decapsulate(nt.node[1], nt.now, &nt.host[1], &nt.host[0], d2, (size_t)n2,
+                                   out, sizeof(out), &cid, &olen),
+             FLOE_NODE_INPUT_DATA);
+    CHECK_EQ(floe_node_decapsulate(nt.node[1], nt.now, &nt.host[1], &other, d1, (size_t)n1, out,
+                                   sizeof(out), &cid, &olen),
+             FLOE_NODE_INPUT_DATA); /* delivered: only the path ignores it */
+    REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
+    CHECK(floe_addr_eq(&st.path.remote, &nt.host[0]));
+    CHECK_EQ(st.path_changes, changes);
+    n3 = net_seal(&nt, 0, 3, d3, sizeof(d3));
+    REQUIRE(n3 > 0);
+    CHECK_EQ(floe_node_decapsulate(nt.node[1], nt.now, &nt.host[1], &other, d3, (size_t)n3, out,
+                                   sizeof(out), &cid, &olen),
+             FLOE_NODE_INPUT_DATA);
+    REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
+    CHECK(floe_addr_eq(&st.path.remote, &other));
+    CHECK_EQ(st.path_changes, changes + 1);
+    net_free(&nt);
+}
+
 int main(void)
 {
     FLOE_RUN(test_candidate_parse_browser);
@@ -1423,5 +1479,6 @@ int main(void)
     FLOE_RUN(test_node_prflx_only_not_failed);
     FLOE_RUN(test_node_close_goodbye);
     FLOE_RUN(test_node_conn_churn);
+    FLOE_RUN(test_node_path_ignores_late_packet);
     return floe_test_summary();
 }
