@@ -1450,6 +1450,50 @@ static void test_node_path_ignores_late_packet(void)
     net_free(&nt);
 }
 
+/*
+ * Relayed, then the direct pair works: each side moves onto it once and stays. The side that
+ * moves first (ICE selected the pair) still receives the peer's relayed data sent before the
+ * peer followed, newer than anything it got directly; following it went back to the relay
+ * (and, with the consent checks' moves back to the direct pair, the path flapped). The move
+ * holds until the peer's data comes on the direct pair.
+ */
+static void test_node_chosen_path_held(void)
+{
+    struct floe_node_conn_stats st;
+    uint64_t at_direct[2] = {0, 0};
+    bool direct[2] = {false, false}, moved[2] = {false, false};
+    struct net nt;
+    int i, k;
+
+    REQUIRE(net_init(&nt, 14) == 0);
+    nt.block_direct = true;
+    REQUIRE(net_add_relay(&nt) == 0);
+    net_run(&nt, FLOE_MS(500));
+    REQUIRE(net_connect(&nt) == 0);
+    net_run(&nt, nt.now + FLOE_SEC(2));
+    REQUIRE(nt.established[0] == 1 && nt.established[1] == 1);
+    nt.block_direct = false;
+    for (i = 0; i < 8000; i++) {
+        for (k = 0; k < 2 && i % 10 == 0; k++)
+            (void)net_send(&nt, k, (uint8_t)i);
+        net_run(&nt, nt.now + FLOE_MS(1));
+        for (k = 0; k < 2; k++) {
+            REQUIRE(floe_node_conn_stats(nt.node[k], k ? NODE_CID_B : NODE_CID_A, &st) == 0);
+            if (!direct[k] && st.path.kind == FLOE_NODE_PATH_DIRECT) {
+                direct[k] = true;
+                at_direct[k] = st.path_changes;
+            }
+            if (direct[k] && st.path_changes != at_direct[k])
+                moved[k] = true;
+        }
+    }
+    CHECK(direct[0] && direct[1]);
+    CHECK(!moved[0]); /* once direct, never again another path */
+    CHECK(!moved[1]);
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    net_free(&nt);
+}
+
 int main(void)
 {
     FLOE_RUN(test_candidate_parse_browser);
@@ -1480,5 +1524,6 @@ int main(void)
     FLOE_RUN(test_node_close_goodbye);
     FLOE_RUN(test_node_conn_churn);
     FLOE_RUN(test_node_path_ignores_late_packet);
+    FLOE_RUN(test_node_chosen_path_held);
     return floe_test_summary();
 }
