@@ -160,6 +160,17 @@ static bool path_newest(struct node_conn *c, const uint8_t *dgram, size_t len)
     return true;
 }
 
+/*
+ * Is the path this node chose held against dgram (floe__node_path_choose)? Not against a
+ * handshake message (the peer roamed or restarted), nor after a reset of this node (its own
+ * roam: the peer's packets lead it to whatever works now).
+ */
+static bool path_held(const struct node_conn *c, floe_time now, const uint8_t *dgram, size_t len)
+{
+    return now < c->hold_until && c->reset_at < c->hold_until - NODE_PATH_HOLD && len >= 16 &&
+           dgram[0] == FLOE_WG_MSG_DATA;
+}
+
 void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time now,
                             const struct floe_ice_path *ip, const struct floe_addr *from,
                             const uint8_t *dgram, size_t len)
@@ -175,8 +186,8 @@ void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time 
         c->hold_until = 0; /* the peer is on our path: from now on its newest packets lead */
         return;
     }
-    if (now < c->hold_until && len >= 16 && dgram[0] == FLOE_WG_MSG_DATA)
-        return; /* a handshake message always leads: the peer roamed or restarted */
+    if (path_held(c, now, dgram, len))
+        return;
     memset(&p, 0, sizeof(p));
     p.local = ip->local;
     p.remote = *from;
