@@ -28,7 +28,13 @@
  * on another path moves the sending path there (WireGuard roaming: the peer follows the
  * sender), so a peer that roamed is followed at once without waiting for ICE; a path that
  * followed the peer onto a relay goes back to ICE's selected pair when that pair is direct and
- * answers a check (with a keepalive, so the peer follows too). Relayed paths
+ * answers a check (with a keepalive, so the peer follows too). Only the newest packet the peer
+ * sent moves the path (a data message's counter above all received in its session; handshake
+ * messages always): one sent before the peer moved, late on the slower path, does not. When
+ * this node moves onto ICE's selected pair, the peer's data on other paths is not followed for
+ * 1 s or until the peer's data arrives on that pair (it followed); a handshake message, a
+ * withdrawn remote candidate or a reset of this node end that hold. So a working nominated
+ * path is kept: it does not flap between direct and relayed. Relayed paths
  * go through this node's relays (TURN Send/ChannelData) or to the peer's relayed address.
  * When the peer withdraws a candidate (it roamed), the peer-reflexive candidates learned
  * from it are dropped too, so ICE cannot stay on a stale selection. When a direct pair's checks

@@ -118,6 +118,10 @@ static void ep_event(struct node_ep *e, floe_time now, const struct floe_node_ev
         break;
     case FLOE_NODE_EV_PATH_CHANGED:
         e->path_changes++;
+        if (e->settle_at != FLOE_TIME_NEVER && now >= e->settle_at) {
+            e->late_path_changes++;
+            e->late_path_kind = ev->u.path.kind;
+        }
         if (e->quiet_paths)
             break;
         snprintf(line, sizeof(line), "path %s", floe_node_path_kind_name(ev->u.path.kind));
@@ -315,6 +319,7 @@ int node_ep_start(struct node_ep *e, struct floe_sim *sim, struct node_sig *sig,
     e->sim = sim;
     e->sig = sig;
     e->established_at = e->failed_at = e->mark_at = e->recovered_at = FLOE_TIME_NEVER;
+    e->settle_at = FLOE_TIME_NEVER;
     e->gen_next = e->gen_until = FLOE_TIME_NEVER;
     bind.port = NODE_EP_PORT;
     rc = floe_node_new(&e->node, cfg, floe_sim_now(sim));
@@ -393,6 +398,7 @@ static int pair_node(struct node_pair *p, int side, const struct node_pair_opts 
     e->peer_cid = side == 0 ? 1 : 2;
     e->sig = &p->sig;
     e->established_at = e->failed_at = e->mark_at = e->recovered_at = FLOE_TIME_NEVER;
+    e->settle_at = FLOE_TIME_NEVER;
     e->gen_next = e->gen_until = FLOE_TIME_NEVER;
     e->v = o->v;
     e->lane = o->lane;

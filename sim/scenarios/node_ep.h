@@ -73,6 +73,12 @@ struct node_ep {
     floe_time established_at, failed_at;
     enum floe_node_fail_reason fail_reason;
     uint32_t established, path_changes;
+    /* Path changes from settle_at on (NEVER: not counted) and the last one's kind: once a
+     * roam has settled the path stays where it is while it works (a flapping path costs
+     * packets), but for one move from a relayed path to the direct one. */
+    floe_time settle_at;
+    uint32_t late_path_changes;
+    enum floe_node_path_kind late_path_kind;
     /* Recovery after a roam: first packet received after mark_at that the peer sent after
      * the mark was set (its sequence number over mark_seq: not one in flight before). */
     floe_time mark_at, recovered_at;

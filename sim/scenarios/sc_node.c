@@ -8,6 +8,10 @@
 #include "node_ep.h"
 
 #define NODE_MS(t) ((unsigned long long)((t) / FLOE_MS(1)))
+/* A roam has settled this long after the network is back (after signalling is back in
+ * node-signal-outage): ICE has nominated the new pair and both sides moved onto it. From then
+ * on the path must not change (it flapped between direct and relayed every consent check). */
+#define NODE_SETTLE FLOE_SEC(4)
 
 static const floe_time node_race_delays_ms[] = {50, 200, 500, 1000, 1900};
 
@@ -151,6 +155,14 @@ static bool node_roam_session_kept(const struct node_pair *p, const struct node_
     return true;
 }
 
+/* Did e's path change after the roam settled, other than once onto the direct path (ICE's
+ * relayed-to-direct upgrade, late under heavy loss)? */
+static bool node_roam_flapped(const struct node_ep *e)
+{
+    return e->late_path_changes > 1 ||
+           (e->late_path_changes == 1 && e->late_path_kind != FLOE_NODE_PATH_DIRECT);
+}
+
 static void node_roam_judge(const struct node_pair *p, const struct node_roam_spec *sp,
                             floe_time back, struct node_roam_out *out)
 {
@@ -174,6 +186,17 @@ static void node_roam_judge(const struct node_pair *p, const struct node_roam_sp
         out->bad = "no data both ways after the roam";
     else if (out->recovery > sp->budget)
         out->bad = "recovery over budget";
+    else if (node_roam_flapped(&p->ep[0]) || node_roam_flapped(&p->ep[1]))
+        out->bad = "the path changed after the roam had settled (flapping)";
+}
+
+/* From when on the path must stay put: NODE_SETTLE after the network (and signalling) is back.
+ * Not after a relay restart: its allocations may take most of the run to come back. */
+static floe_time node_roam_settle_at(const struct node_roam_spec *sp, floe_time back)
+{
+    if (sp->relay_restart)
+        return FLOE_TIME_NEVER;
+    return back + NODE_SETTLE + (sp->signal_outage ? FLOE_SEC(3) : 0);
 }
 
 static int node_roam_run(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v,
@@ -207,6 +230,7 @@ static int node_roam_run(const struct floe_sim_scenario_opts *so, struct floe_si
     if (rc == 0)
         rc = node_roam_move(p, sp, at);
     p->ep[0].mark_at = p->ep[1].mark_at = back;
+    p->ep[0].settle_at = p->ep[1].settle_at = node_roam_settle_at(sp, back);
     p->ep[0].mark_seq = p->ep[1].seq_tx;
     p->ep[1].mark_seq = p->ep[0].seq_tx;
     if (rc == 0)
@@ -221,6 +245,11 @@ static int node_roam_run(const struct floe_sim_scenario_opts *so, struct floe_si
                              out->recovery == FLOE_TIME_NEVER ? -1LL
                                                               : (long long)NODE_MS(out->recovery),
                              out->bad ? ": " : "", out->bad ? out->bad : "");
+    if (rc == 0 && (node_roam_flapped(&p->ep[0]) || node_roam_flapped(&p->ep[1])))
+        floe_sim_verdict_add(v, floe_sim_now(p->sim), 0, group,
+                             "path changes from %llu ms on: client %u, gateway %u",
+                             NODE_MS(p->ep[0].settle_at), (unsigned)p->ep[0].late_path_changes,
+                             (unsigned)p->ep[1].late_path_changes);
     node_pair_free(p);
     free(p);
     return rc < 0 ? floe__scen_setup_failed(v, "node run", rc) : 0;

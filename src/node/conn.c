@@ -108,7 +108,7 @@ static void conn_selected(struct floe_node *n, struct node_conn *c, floe_time no
         p.kind = pair->remote.type == FLOE_ICE_RELAY ? FLOE_NODE_PATH_REMOTE_RELAY
                                                      : FLOE_NODE_PATH_DIRECT;
     }
-    floe__node_path_set(n, c, now, &p);
+    floe__node_path_choose(n, c, now, &p);
 }
 
 /*
@@ -436,6 +436,7 @@ static int conn_remote(struct floe_node *n, floe_time now, uint64_t cid, const c
     if (!add) {
         conn_forget_prflx(c, now);
         c->peer_moved = now;
+        c->hold_until = 0; /* the peer moved: its packets lead wherever they come from */
     } else if (rc == 0) {
         floe__node_path_probe_remote(n, c, now, &cand);
     }

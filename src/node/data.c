@@ -48,8 +48,8 @@ static int data_ice(struct floe_node *n, floe_time now, const struct floe_ice_pa
 
 /* What one WireGuard result means for its connection. */
 static int data_wg_result(struct floe_node *n, floe_time now, const struct floe_ice_path *path,
-                          const struct floe_addr *from, const struct floe_wg_result *res,
-                          uint64_t *cid, size_t *out_len)
+                          const struct floe_addr *from, struct floe_span dgram,
+                          const struct floe_wg_result *res, uint64_t *cid, size_t *out_len)
 {
     struct node_conn *c = res->peer ? floe_wg_peer_user(res->peer) : NULL;
 
@@ -62,7 +62,7 @@ static int data_wg_result(struct floe_node *n, floe_time now, const struct floe_
         c->last_auth = now;
         if (c->first_remote == FLOE_TIME_NEVER) /* reached: liveness (a) is moot */
             c->first_remote = now;
-        floe__node_path_follow(n, c, now, path, from);
+        floe__node_path_follow(n, c, now, path, from, dgram.ptr, dgram.len);
     }
     floe__node_wg_events(n, now); /* after the path: a responder's session is confirmed by data */
     if (!c || !c->used || res->kind != FLOE_WG_RESULT_DATA)
@@ -90,7 +90,7 @@ static int data_inner(struct floe_node *n, floe_time now, const struct floe_ice_
         rc = floe_wg_decapsulate(n->wg, now, from, buf, len, out, cap, &res);
         if (rc < 0)
             return rc;
-        return data_wg_result(n, now, path, from, &res, cid, out_len);
+        return data_wg_result(n, now, path, from, (struct floe_span){buf, len}, &res, cid, out_len);
     default:
         n->st.dropped_malformed++;
         n->st.dropped++;
@@ -284,9 +284,10 @@ static void batch_decap_flush(struct floe_node *n, floe_time now, struct floe_no
 
         memset(&path, 0, sizeof(path));
         path.local = it->local;
-        it->rc = wd[i].rc < 0
-                     ? wd[i].rc
-                     : data_wg_result(n, now, &path, &it->from, &wd[i].res, &it->cid, &it->out_len);
+        it->rc = wd[i].rc < 0 ? wd[i].rc
+                              : data_wg_result(n, now, &path, &it->from,
+                                               (struct floe_span){it->dgram, it->len}, &wd[i].res,
+                                               &it->cid, &it->out_len);
     }
 }
 

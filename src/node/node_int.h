@@ -28,6 +28,11 @@
  */
 #define NODE_ICE_EVENTS 32
 #define NODE_ICE_PAIRS 64
+/* After this node moves onto ICE's selected pair, the peer's packets on other paths are not
+ * followed until one comes on that pair (the peer followed) or this long has passed (it cannot
+ * reach us there). Its packets sent before it followed arrive after the move, the relayed ones
+ * last, and would move this side back to the path it just left. */
+#define NODE_PATH_HOLD FLOE_SEC(1)
 /* Remote candidates read back from an agent to classify a path. */
 #define NODE_REMOTE_MAX 32
 /* One-off datagrams (goodbyes) waiting for poll_transmit. */
@@ -95,6 +100,9 @@ struct node_conn {
     floe_time reset_at;     /* the last floe_node_reset */
     bool relay_first;       /* since it, no path chosen: the first allocation carries data */
     floe_time peer_moved;   /* the peer last withdrew a candidate (it reset); 0 never */
+    uint32_t rx_index;      /* receiver index of the newest data message from the peer */
+    uint64_t rx_newest;     /* its counter: older messages (late on a slower path) lead nowhere */
+    floe_time hold_until;   /* the path is ICE's choice: kept until then (NODE_PATH_HOLD) */
     struct floe_node_conn_stats st;
     floe_time deadline;
     uint32_t heap_pos;
@@ -205,7 +213,8 @@ int floe__node_out_poll(struct floe_node *n, uint8_t *buf, size_t cap,
 
 /* path.c */
 void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time now,
-                            const struct floe_ice_path *path, const struct floe_addr *from);
+                            const struct floe_ice_path *path, const struct floe_addr *from,
+                            const uint8_t *dgram, size_t len);
 void floe__node_path_rebind(struct floe_node *n, struct node_conn *c, floe_time now,
                             const struct floe_addr *local);
 void floe__node_path_relay_first(struct floe_node *n, struct node_conn *c, floe_time now,
@@ -214,6 +223,8 @@ void floe__node_path_probe_remote(struct floe_node *n, struct node_conn *c, floe
                                   const struct floe_ice_candidate *cand);
 void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now,
                          const struct floe_node_path *p);
+void floe__node_path_choose(struct floe_node *n, struct node_conn *c, floe_time now,
+                            const struct floe_node_path *p);
 void floe__node_wg_events(struct floe_node *n, floe_time now);
 long floe__node_frame(struct floe_node *n, struct node_conn *c, floe_time now, uint8_t *buf,
                       size_t len, size_t cap, struct floe_node_transmit *tr);

@@ -20,6 +20,7 @@ void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now
 
     if (path_eq(&c->st.path, p))
         return;
+    c->hold_until = 0;
     c->st.path = *p;
     c->st.path_changes++;
     (void)floe_wg_peer_set_endpoint(n->wg, c->peer, &p->remote);
@@ -33,6 +34,20 @@ void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now
         (void)floe_wg_peer_resend_initiation(n->wg, c->peer, now);
         floe__node_conn_keepalive(n, c);
     }
+}
+
+/*
+ * ICE's selected pair p becomes the path by this node's choice: held for the peer to follow
+ * (NODE_PATH_HOLD) when it is a move.
+ */
+void floe__node_path_choose(struct floe_node *n, struct node_conn *c, floe_time now,
+                            const struct floe_node_path *p)
+{
+    uint64_t changes = c->st.path_changes;
+
+    floe__node_path_set(n, c, now, p);
+    if (c->st.path_changes != changes)
+        c->hold_until = floe_time_add(now, NODE_PATH_HOLD);
 }
 
 /*
@@ -153,16 +168,58 @@ static bool path_remote_is_relay(const struct node_conn *c, const struct floe_ad
     return false;
 }
 
+/*
+ * Is the authenticated WireGuard datagram dgram the newest the peer sent? A data message
+ * (keepalives too) is when its counter is above every counter received under the same
+ * receiver index (a new index is a new session); handshake messages always are. Two paths
+ * carry data at once around a path change, the relayed one slower: a message sent before the
+ * peer moved arrives after the ones it sent since, and following it would move this side back
+ * to the path the peer just left, the peer after it, and so on (the path flapped).
+ */
+static bool path_newest(struct node_conn *c, const uint8_t *dgram, size_t len)
+{
+    uint32_t index;
+    uint64_t counter;
+
+    if (len < 16 || dgram[0] != FLOE_WG_MSG_DATA)
+        return true;
+    index = floe_load_le32(dgram + 4);
+    counter = floe_load_le64(dgram + 8);
+    if (index == c->rx_index && counter <= c->rx_newest)
+        return false;
+    c->rx_index = index;
+    c->rx_newest = counter;
+    return true;
+}
+
+/*
+ * Is the path this node chose held against dgram (floe__node_path_choose)? Not against a
+ * handshake message (the peer roamed or restarted), nor after a reset of this node (its own
+ * roam: the peer's packets lead it to whatever works now).
+ */
+static bool path_held(const struct node_conn *c, floe_time now, const uint8_t *dgram, size_t len)
+{
+    return now < c->hold_until && c->reset_at < c->hold_until - NODE_PATH_HOLD && len >= 16 &&
+           dgram[0] == FLOE_WG_MSG_DATA;
+}
+
 void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time now,
-                            const struct floe_ice_path *ip, const struct floe_addr *from)
+                            const struct floe_ice_path *ip, const struct floe_addr *from,
+                            const uint8_t *dgram, size_t len)
 {
     struct floe_node_path p;
     bool remote_relay;
 
+    if (!path_newest(c, dgram, len))
+        return;
     if (floe__node_addr_eq(&c->st.path.remote, from) &&
         floe__node_addr_eq(&c->st.path.local, &ip->local) &&
         (ip->via_relay ? floe__node_addr_eq(&c->st.path.relay, &ip->relay)
-                       : c->st.path.relay.family == FLOE_AF_NONE))
+                       : c->st.path.relay.family == FLOE_AF_NONE)) {
+        c->hold_until = 0; /* the peer is on our path: from now on its newest packets lead */
+        return;
+    }
+    if (path_held(c, now, dgram, len))
         return;
     memset(&p, 0, sizeof(p));
     p.local = ip->local;

@@ -1632,6 +1632,106 @@ static void test_node_conn_churn(void)
     floe_node_free(n);
 }
 
+/* One data message of node i's connection, encapsulated now and not sent. */
+static long net_seal(struct net *nt, int i, uint8_t marker, uint8_t *out, size_t cap)
+{
+    uint8_t pkt[100];
+    struct floe_node_transmit tr;
+
+    ip_packet(pkt, sizeof(pkt), marker);
+    return floe_node_encapsulate(nt->node[i], nt->now, i ? NODE_CID_B : NODE_CID_A, pkt,
+                                 sizeof(pkt), out, cap, &tr);
+}
+
+/*
+ * The path follows the peer's newest authenticated packet, not a late one: a message the peer
+ * sent before a newer one that already arrived, coming now from another address (a slower
+ * path the peer has left), leaves the path alone. The path flapped between direct and relayed
+ * after a roam when each side followed the other's stragglers. A newer message from the other
+ * address still moves it (WireGuard roaming).
+ */
+static void test_node_path_ignores_late_packet(void)
+{
+    uint8_t d1[200], d2[200], d3[200], out[200];
+    struct floe_node_conn_stats st;
+    struct floe_addr other;
+    size_t olen;
+    uint64_t cid, changes;
+    long n1, n2, n3;
+    struct net nt;
+
+    REQUIRE(net_up(&nt, 31) == 0);
+    other = nt.host[0];
+    other.port = (uint16_t)(other.port + 1);
+    n1 = net_seal(&nt, 0, 1, d1, sizeof(d1));
+    n2 = net_seal(&nt, 0, 2, d2, sizeof(d2));
+    REQUIRE(n1 > 0 && n2 > 0);
+    REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
+    changes = st.path_changes;
+    CHECK_EQ(floe_node_decapsulate(nt.node[1], nt.now, &nt.host[1], &nt.host[0], d2, (size_t)n2,
+                                   out, sizeof(out), &cid, &olen),
+             FLOE_NODE_INPUT_DATA);
+    CHECK_EQ(floe_node_decapsulate(nt.node[1], nt.now, &nt.host[1], &other, d1, (size_t)n1, out,
+                                   sizeof(out), &cid, &olen),
+             FLOE_NODE_INPUT_DATA); /* delivered: only the path ignores it */
+    REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
+    CHECK(floe_addr_eq(&st.path.remote, &nt.host[0]));
+    CHECK_EQ(st.path_changes, changes);
+    n3 = net_seal(&nt, 0, 3, d3, sizeof(d3));
+    REQUIRE(n3 > 0);
+    CHECK_EQ(floe_node_decapsulate(nt.node[1], nt.now, &nt.host[1], &other, d3, (size_t)n3, out,
+                                   sizeof(out), &cid, &olen),
+             FLOE_NODE_INPUT_DATA);
+    REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
+    CHECK(floe_addr_eq(&st.path.remote, &other));
+    CHECK_EQ(st.path_changes, changes + 1);
+    net_free(&nt);
+}
+
+/*
+ * Relayed, then the direct pair works: each side moves onto it once and stays. The side that
+ * moves first (ICE selected the pair) still receives the peer's relayed data sent before the
+ * peer followed, newer than anything it got directly; following it went back to the relay
+ * (and, with the consent checks' moves back to the direct pair, the path flapped). The move
+ * holds until the peer's data comes on the direct pair.
+ */
+static void test_node_chosen_path_held(void)
+{
+    struct floe_node_conn_stats st;
+    uint64_t at_direct[2] = {0, 0};
+    bool direct[2] = {false, false}, moved[2] = {false, false};
+    struct net nt;
+    int i, k;
+
+    REQUIRE(net_init(&nt, 14) == 0);
+    nt.block_direct = true;
+    REQUIRE(net_add_relay(&nt) == 0);
+    net_run(&nt, FLOE_MS(500));
+    REQUIRE(net_connect(&nt) == 0);
+    net_run(&nt, nt.now + FLOE_SEC(2));
+    REQUIRE(nt.established[0] == 1 && nt.established[1] == 1);
+    nt.block_direct = false;
+    for (i = 0; i < 8000; i++) {
+        for (k = 0; k < 2 && i % 10 == 0; k++)
+            (void)net_send(&nt, k, (uint8_t)i);
+        net_run(&nt, nt.now + FLOE_MS(1));
+        for (k = 0; k < 2; k++) {
+            REQUIRE(floe_node_conn_stats(nt.node[k], k ? NODE_CID_B : NODE_CID_A, &st) == 0);
+            if (!direct[k] && st.path.kind == FLOE_NODE_PATH_DIRECT) {
+                direct[k] = true;
+                at_direct[k] = st.path_changes;
+            }
+            if (direct[k] && st.path_changes != at_direct[k])
+                moved[k] = true;
+        }
+    }
+    CHECK(direct[0] && direct[1]);
+    CHECK(!moved[0]); /* once direct, never again another path */
+    CHECK(!moved[1]);
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    net_free(&nt);
+}
+
 int main(void)
 {
     FLOE_RUN(test_candidate_parse_browser);
@@ -1664,5 +1764,7 @@ int main(void)
     FLOE_RUN(test_node_prflx_only_not_failed);
     FLOE_RUN(test_node_close_goodbye);
     FLOE_RUN(test_node_conn_churn);
+    FLOE_RUN(test_node_path_ignores_late_packet);
+    FLOE_RUN(test_node_chosen_path_held);
     return floe_test_summary();
 }
