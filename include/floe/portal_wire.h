@@ -145,9 +145,12 @@ void floe_wsconn_free(struct floe_wsconn *c);
 int floe_wsconn_tls_server_ctx(struct ssl_ctx_st **out, const char *cert_file, const char *key_file,
                                char *err, size_t err_cap);
 /*
- * Build a TLS client context trusting ca_file (NULL: the system store) with
- * peer verification on, to share between client connections (cfg.tls_ctx).
- * Same returns as floe_wsconn_tls_server_ctx.
+ * Build a TLS client context trusting ca_file (NULL: the system store, which is
+ * OpenSSL's default CA paths on Linux and, on Windows, the certificates of the
+ * current user's "ROOT" system store copied in: one OpenSSL cannot parse is
+ * skipped; none usable is FLOE_ERR_CRYPTO) with peer verification on, to share
+ * between client connections (cfg.tls_ctx). Same returns as
+ * floe_wsconn_tls_server_ctx.
  */
 int floe_wsconn_tls_client_ctx(struct ssl_ctx_st **out, const char *ca_file, char *err,
                                size_t err_cap);

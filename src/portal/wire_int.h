@@ -116,6 +116,13 @@ void floe__wire_tls_flush(struct floe_wsconn *c);
 void floe__wire_tls_start(struct floe_wsconn *c);
 size_t floe__wire_tls_pending(const struct floe_wsconn *c);
 
+#ifdef _WIN32
+/* wire_tls_win.c: add the certificates of the Windows system store "ROOT" to ctx's X509_STORE;
+ * *added and *skipped (optional) count those added and those OpenSSL could not parse. Returns
+ * 0, FLOE_ERR_INVALID_ARG or FLOE_ERR_NOT_FOUND (the store does not open). */
+int floe__wire_tls_windows_roots(SSL_CTX *ctx, unsigned *added, unsigned *skipped);
+#endif
+
 /* wire_io.c: plaintext in. */
 void floe__wire_plain_input(struct floe_wsconn *c, floe_time now, const uint8_t *p, size_t n);
 

@@ -2,7 +2,8 @@
  * TLS through OpenSSL with two memory BIOs (SSL_set_bio): the caller's
  * ciphertext goes into rbio, what OpenSSL writes collects in wbio and leaves
  * through floe_wsconn_poll_transmit. A client verifies the chain (ca_file or
- * the system store) and the name (SSL_set1_host, or the IP address) and says
+ * the system store: OpenSSL's default paths on Linux, the Windows ROOT store on
+ * Windows, wire_tls_win.c) and the name (SSL_set1_host, or the IP address) and says
  * which check failed.
  */
 #include <stdio.h>
@@ -55,10 +56,43 @@ int floe_wsconn_tls_server_ctx(SSL_CTX **out, const char *cert_file, const char 
     return FLOE_ERR_CRYPTO;
 }
 
-int floe_wsconn_tls_client_ctx(SSL_CTX **out, const char *ca_file, char *err, size_t err_cap)
+/* A client's trust anchors: ca_file, or without one the system's: OpenSSL's default paths on
+ * Linux, the ROOT store on Windows (roots[0] certificates added, roots[1] skipped). */
+static int wire_tls_trust(SSL_CTX *ctx, const char *ca_file, unsigned roots[2], char *err,
+                          size_t err_cap)
+{
+#ifdef _WIN32
+    int rc;
+
+    if (!ca_file) {
+        rc = floe__wire_tls_windows_roots(ctx, &roots[0], &roots[1]);
+        if (rc == 0 && roots[0] > 0)
+            return 0;
+        if (err && err_cap)
+            snprintf(err, err_cap, "TLS: cannot load the CA certificates: %s",
+                     rc < 0 ? "the Windows ROOT store does not open"
+                            : "no usable certificate in the Windows ROOT store");
+        return FLOE_ERR_CRYPTO;
+    }
+#else
+    (void)roots;
+    if (!ca_file) {
+        if (SSL_CTX_set_default_verify_paths(ctx) == 1)
+            return 0;
+        wire_tls_reason(err, err_cap, "cannot load the CA certificates", NULL);
+        return FLOE_ERR_CRYPTO;
+    }
+#endif
+    if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) == 1)
+        return 0;
+    wire_tls_reason(err, err_cap, "cannot load the CA certificates", ca_file);
+    return FLOE_ERR_CRYPTO;
+}
+
+static int wire_tls_client_ctx(SSL_CTX **out, const char *ca_file, unsigned roots[2], char *err,
+                               size_t err_cap)
 {
     SSL_CTX *ctx;
-    int ok;
 
     if (!out)
         return FLOE_ERR_INVALID_ARG;
@@ -71,12 +105,7 @@ int floe_wsconn_tls_client_ctx(SSL_CTX **out, const char *ca_file, char *err, si
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-    if (ca_file)
-        ok = SSL_CTX_load_verify_locations(ctx, ca_file, NULL);
-    else
-        ok = SSL_CTX_set_default_verify_paths(ctx);
-    if (ok != 1) {
-        wire_tls_reason(err, err_cap, "cannot load the CA certificates", ca_file);
+    if (wire_tls_trust(ctx, ca_file, roots, err, err_cap) < 0) {
         SSL_CTX_free(ctx);
         return FLOE_ERR_CRYPTO;
     }
@@ -84,20 +113,47 @@ int floe_wsconn_tls_client_ctx(SSL_CTX **out, const char *ca_file, char *err, si
     return 0;
 }
 
+int floe_wsconn_tls_client_ctx(SSL_CTX **out, const char *ca_file, char *err, size_t err_cap)
+{
+    unsigned roots[2] = {0, 0};
+
+    return wire_tls_client_ctx(out, ca_file, roots, err, err_cap);
+}
+
+/* Windows without a CA file: how many certificates of the ROOT store OpenSSL took (debug). */
+static void wire_tls_log_roots(struct floe_wsconn *c, const char *ca_file, const unsigned roots[2])
+{
+#ifdef _WIN32
+    struct floe_log_field f[] = {FLOE_LF_U("added", roots[0]), FLOE_LF_U("skipped", roots[1])};
+
+    if (!ca_file)
+        floe_log_emit(&c->cfg.log, FLOE_LOG_DEBUG, WIRE_TARGET, "trusting the Windows ROOT store",
+                      f, 2);
+#else
+    (void)c;
+    (void)ca_file;
+    (void)roots;
+#endif
+}
+
 static int wire_tls_ctx(struct floe_wsconn *c, const struct floe_wsconn_config *cfg, SSL_CTX **ctx)
 {
     char err[FLOE_WSCONN_TEXT_MAX] = "";
     struct floe_log_field f[] = {FLOE_LF_S("error", err)};
+    unsigned roots[2] = {0, 0};
     int rc;
 
     if (cfg->tls_ctx) {
         *ctx = cfg->tls_ctx;
         return SSL_CTX_up_ref(*ctx) == 1 ? 0 : FLOE_ERR_CRYPTO;
     }
-    if (cfg->role == FLOE_WSCONN_SERVER)
+    if (cfg->role == FLOE_WSCONN_SERVER) {
         rc = floe_wsconn_tls_server_ctx(ctx, cfg->cert_file, cfg->key_file, err, sizeof(err));
-    else
-        rc = floe_wsconn_tls_client_ctx(ctx, cfg->ca_file, err, sizeof(err));
+    } else {
+        rc = wire_tls_client_ctx(ctx, cfg->ca_file, roots, err, sizeof(err));
+        if (rc == 0)
+            wire_tls_log_roots(c, cfg->ca_file, roots);
+    }
     if (rc < 0)
         floe_log_emit(&c->cfg.log, FLOE_LOG_ERROR, WIRE_TARGET, "TLS setup failed", f, 1);
     return rc;

@@ -52,7 +52,8 @@ need_bin floe floe-relay floe-portal floe-gateway
 [ -x "$WINESERVER" ] || fail "wineserver not installed (run 'make deps')"
 [ -f "$CLIENT_EXE" ] || fail "$CLIENT_EXE not built"
 [ -f "$(dirname "$CLIENT_EXE")/wintun.dll" ] || fail "no wintun.dll double beside $CLIENT_EXE"
-[ -f "$PREFIX_SRC/system.reg" ] || fail "no Wine prefix in $PREFIX_SRC (fixture windows.wine_prefix)"
+# system.reg may not be written yet: the run's wineserver saves the registry lazily
+[ -d "$PREFIX_SRC/drive_c" ] || fail "no Wine prefix in $PREFIX_SRC (fixture windows.wine_prefix)"
 cp -a "$PREFIX_SRC" "$WP"
 
 topo_up
