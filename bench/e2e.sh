@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The end-to-end benchmark of issue 13, on the topology of tests/e2e/topo.sh (portal, relay,
-# a site behind a NAT, a laptop behind its wifi NAT; 25 ms each way on the access links where
-# the kernel has netem), all rows in one run:
+# a site behind a NAT, a laptop behind its wifi NAT; 25 ms each way on the access links and the
+# site's uplink, by the topology's userspace delay line), all rows in one run:
 #   - iperf3 TCP laptop -> resource through floe-client -> floe-gateway, relayed (UDP between
 #     the two NATs' public addresses dropped in the internet) and then direct (the drop lifted:
 #     the same connection moves to a direct path while pings flow), Gbit/s and TCP
@@ -119,11 +119,7 @@ fresh_client() {
 
 echo "e2e bench: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 e2e_system "$FILE_MB"
-if [ "$TOPO_NETEM" = 1 ]; then
-    echo "delay: ${TOPO_NETEM_MS} ms each way on the access links"
-else
-    echo "NOTE: no netem on this kernel: no added delay on the access links"
-fi
+echo "delay: ${TOPO_NETEM_MS} ms each way on the access links, ${TOPO_SITE_MS:-$TOPO_NETEM_MS} ms on the site's uplink (delay line)"
 in_ns "$NS_SNAT" nft -f - <<FWD
 table ip floe_e2e_fwd {
     chain pre {

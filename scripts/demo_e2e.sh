@@ -28,7 +28,7 @@ topo_up
 echo "portal $PORTAL_IP ($PORTAL_NAME, TLS with a test CA), relay $RELAY_IP:$RELAY_PORT"
 echo "site behind NAT $SITE_PUBLIC: gateway 10.10.0.2, web server $RES_IP:$HTTP_PORT"
 echo "laptop: wifi behind NAT $WIFI_PUBLIC, cellular behind NAT $CELL_PUBLIC"
-[ "$TOPO_NETEM" = 1 ] && echo "access links: ${TOPO_NETEM_MS} ms each way (netem)"
+echo "access links: ${TOPO_NETEM_MS} ms each way (the topology's delay line)"
 
 heading "floe-portal admin: site, gateway token, resources, user, client token, group, policy, relay"
 topo_enroll
