@@ -14,10 +14,7 @@ static uint64_t rng_state;
 
 static uint32_t rng(uint32_t bound)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % bound);
+    return (uint32_t)(floe_test_next(&rng_state) % bound);
 }
 
 static floe_time model_min(const struct model *m, uint32_t *count)
