@@ -20,6 +20,8 @@
 
 #include "floe/node.h"
 
+#include "../tests/unit/count_alloc.h" /* shared with node_scale_test */
+
 #define PKT 1420
 #define BATCH 64
 #define DGRAM (PKT + FLOE_NODE_OVERHEAD)
@@ -49,42 +51,7 @@ static void die(const char *what, long rc)
 
 /* ------------------------------------------------------------ counting allocator */
 
-static size_t g_bytes;
-
-static void *count_malloc(size_t size, void *user)
-{
-    size_t *p = malloc(size + 16);
-
-    (void)user;
-    if (!p)
-        return NULL;
-    p[0] = size;
-    g_bytes += size;
-    return (uint8_t *)p + 16;
-}
-
-static void count_free(void *ptr, void *user)
-{
-    (void)user;
-    if (!ptr)
-        return;
-    ptr = (uint8_t *)ptr - 16;
-    g_bytes -= *(size_t *)ptr;
-    free(ptr);
-}
-
-static void *count_realloc(void *ptr, size_t size, void *user)
-{
-    void *n = count_malloc(size, user);
-
-    if (n && ptr) {
-        size_t old = *(size_t *)((uint8_t *)ptr - 16);
-
-        memcpy(n, ptr, old < size ? old : size);
-        count_free(ptr, user);
-    }
-    return n;
-}
+static size_t g_bytes; /* what the node under measure holds (floe_count_alloc) */
 
 /* ------------------------------------------------------------------ a node pair */
 
@@ -437,7 +404,7 @@ static void setup_cost(uint32_t n)
     cfg.role = FLOE_NODE_GATEWAY;
     cfg.max_connections = n;
     cfg.max_events = FLOE_NODE_MAX_EVENTS_LIMIT;
-    cfg.alloc = (struct floe_allocator){count_malloc, count_realloc, count_free, NULL};
+    cfg.alloc = floe_count_alloc(&g_bytes);
     memset(cfg.private_key, 0x51, sizeof(cfg.private_key));
     if (floe_node_new(&node, &cfg, 0) || floe_node_add_host(node, 0, &h))
         die("node", FLOE_ERR_INTERNAL);

@@ -215,7 +215,6 @@ static void conn_init(struct node_conn *c, uint64_t cid, floe_time now,
     c->dirty = dirty; /* a freed slot may still sit in the dirty list */
     c->dirty_next = next;
     c->id = cid;
-    c->heap_pos = NODE_NONE;
     c->created = now;
     c->first_remote = FLOE_TIME_NEVER;
     c->last_auth = now;

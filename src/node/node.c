@@ -60,7 +60,6 @@ static int node_alloc(struct floe_node *n)
     uint32_t max = n->cfg.max_connections;
 
     n->conns = floe_mem_calloc(a, max, sizeof(*n->conns));
-    n->heap = floe_mem_calloc(a, max, sizeof(*n->heap));
     n->free_conns = floe_mem_calloc(a, max, sizeof(*n->free_conns));
     n->events = floe_mem_calloc(a, n->cfg.max_events, sizeof(*n->events));
     n->txid_mask = NODE_TXID_MIN;
@@ -70,12 +69,12 @@ static int node_alloc(struct floe_node *n)
     n->txid_mask--;
     n->batch_enc = floe_mem_calloc(a, NODE_BATCH, sizeof(*n->batch_enc));
     n->batch_cid = floe_mem_calloc(a, NODE_BATCH, sizeof(*n->batch_cid));
-    if (!n->conns || !n->heap || !n->free_conns || !n->events || !n->txids || !n->batch_enc ||
-        !n->batch_cid)
+    if (!n->conns || !n->free_conns || !n->events || !n->txids || !n->batch_enc || !n->batch_cid)
         return FLOE_ERR_NOMEM;
     for (n->n_free = 0; n->n_free < max; n->n_free++) /* lowest slot on top */
         n->free_conns[n->n_free] = max - 1 - n->n_free;
-    if (floe__map_init(&n->by_id, a, max) || floe__map_init(&n->by_ufrag, a, max) ||
+    if (floe__heap_init(&n->timers, a, max) || floe__map_init(&n->by_id, a, max) ||
+        floe__map_init(&n->by_ufrag, a, max) ||
         floe__map_init(&n->by_server, a, FLOE_NODE_MAX_RELAYS_LIMIT))
         return FLOE_ERR_NOMEM;
     return 0;
@@ -131,7 +130,7 @@ void floe_node_free(struct floe_node *n)
     floe__map_free(&n->by_ufrag, &a);
     floe__map_free(&n->by_server, &a);
     floe_mem_free(&a, n->conns);
-    floe_mem_free(&a, n->heap);
+    floe__heap_free(&n->timers, &a);
     floe_mem_free(&a, n->free_conns);
     floe_mem_free(&a, n->events);
     floe_mem_free(&a, n->txids);
@@ -207,77 +206,19 @@ const char *floe_node_path_kind_name(enum floe_node_path_kind kind)
 /* -------------------------------------------------------------- timer heap */
 
 /*
- * A binary min-heap of (deadline, slot): the keys sit in the heap itself, so sifting through
- * 10,000 connections touches a few cache lines of the heap, not a connection per level.
+ * The connections by deadline (core/heap_int.h): the keys sit in the heap itself, so sifting
+ * through 10,000 connections touches a few cache lines of the heap, not a connection per level.
  */
-static void heap_place(struct floe_node *n, uint32_t pos, struct node_timer e)
-{
-    n->heap[pos] = e;
-    n->conns[e.slot].heap_pos = pos;
-}
-
-static void heap_up(struct floe_node *n, uint32_t pos)
-{
-    struct node_timer e = n->heap[pos];
-
-    while (pos > 0 && n->heap[(pos - 1) / 2].at > e.at) {
-        heap_place(n, pos, n->heap[(pos - 1) / 2]);
-        pos = (pos - 1) / 2;
-    }
-    heap_place(n, pos, e);
-}
-
-static void heap_down(struct floe_node *n, uint32_t pos)
-{
-    struct node_timer e = n->heap[pos];
-    uint32_t child;
-
-    for (;;) {
-        child = 2 * pos + 1;
-        if (child >= n->heap_len)
-            break;
-        if (child + 1 < n->heap_len && n->heap[child + 1].at < n->heap[child].at)
-            child++;
-        if (n->heap[child].at >= e.at)
-            break;
-        heap_place(n, pos, n->heap[child]);
-        pos = child;
-    }
-    heap_place(n, pos, e);
-}
 
 /* Recompute c's deadline and place it in the heap (nothing moves when it did not change). */
 void floe__node_schedule(struct floe_node *n, struct node_conn *c)
 {
-    floe_time old = c->deadline;
-
-    c->deadline = floe__node_conn_deadline(n, c);
-    if (c->heap_pos == NODE_NONE) {
-        n->heap[n->heap_len] = (struct node_timer){c->deadline, (uint32_t)(c - n->conns)};
-        heap_up(n, n->heap_len++);
-    } else if (c->deadline < old) {
-        n->heap[c->heap_pos].at = c->deadline;
-        heap_up(n, c->heap_pos);
-    } else if (c->deadline > old) {
-        n->heap[c->heap_pos].at = c->deadline;
-        heap_down(n, c->heap_pos);
-    }
+    floe__heap_set(&n->timers, (uint32_t)(c - n->conns), floe__node_conn_deadline(n, c));
 }
 
 void floe__node_heap_remove(struct floe_node *n, struct node_conn *c)
 {
-    uint32_t pos = c->heap_pos;
-    struct node_timer last;
-
-    if (pos == NODE_NONE)
-        return;
-    c->heap_pos = NODE_NONE;
-    last = n->heap[--n->heap_len];
-    if (pos == n->heap_len)
-        return;
-    heap_place(n, pos, last);
-    heap_up(n, pos);
-    heap_down(n, n->conns[last.slot].heap_pos);
+    floe__heap_remove(&n->timers, (uint32_t)(c - n->conns));
 }
 
 /* ------------------------------------------------------------------ driving */
@@ -304,9 +245,7 @@ floe_time floe_node_poll_timeout(const struct floe_node *n)
     if (!n)
         return FLOE_TIME_NEVER;
     t = floe_time_min(floe_wg_poll_timeout(n->wg), floe__node_relays_deadline(n));
-    if (n->heap_len)
-        t = floe_time_min(t, n->heap[0].at);
-    return t;
+    return floe_time_min(t, floe__heap_top_at(&n->timers));
 }
 
 void floe_node_handle_timeout(struct floe_node *n, floe_time now)
@@ -321,10 +260,10 @@ void floe_node_handle_timeout(struct floe_node *n, floe_time now)
         floe__node_wg_events(n, now);
     }
     /* Each connection's timeout moves its deadline past now; the guard bounds a stuck one. */
-    for (guard = n->heap_len * 2u + 1u; guard && n->heap_len; guard--) {
-        struct node_conn *c = &n->conns[n->heap[0].slot];
+    for (guard = n->timers.len * 2u + 1u; guard && n->timers.len; guard--) {
+        struct node_conn *c = &n->conns[floe__heap_top(&n->timers)];
 
-        if (n->heap[0].at > now)
+        if (floe__heap_top_at(&n->timers) > now)
             break;
         n->conn_visits++;
         floe__node_conn_timeout(n, c, now);

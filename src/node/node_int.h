@@ -11,6 +11,7 @@
 #include "floe/stun.h"
 #include "floe/turn.h"
 
+#include "core/heap_int.h"
 #include "core/map_int.h"
 
 #define NODE_NONE UINT32_MAX
@@ -104,16 +105,8 @@ struct node_conn {
     uint64_t rx_newest;     /* its counter: older messages (late on a slower path) lead nowhere */
     floe_time hold_until;   /* the path is ICE's choice: kept until then (NODE_PATH_HOLD) */
     struct floe_node_conn_stats st;
-    floe_time deadline;
-    uint32_t heap_pos;
     bool dirty;
     uint32_t dirty_next;
-};
-
-/* An entry of the timer heap: a connection's deadline beside its slot. */
-struct node_timer {
-    floe_time at;
-    uint32_t slot;
 };
 
 struct node_txid {
@@ -139,8 +132,7 @@ struct floe_node {
     struct floe__map by_server; /* relays[] index by their server address (relay.c) */
     struct node_txid *txids;
     uint32_t txid_mask;
-    struct node_timer *heap; /* connections by deadline, keys inline (no miss per compare) */
-    uint32_t heap_len;
+    struct floe__heap timers;        /* connections by deadline (slot indexes), keys inline */
     uint32_t dirty_head, dirty_tail; /* connections whose agent may have datagrams */
     struct node_cookie_route cookie_routes[NODE_COOKIE_ROUTES];
     uint32_t cookie_next;

@@ -136,7 +136,6 @@ int floe__turn_peer_get(struct floe_turn *t, const struct floe_addr *addr, struc
     memset(p, 0, sizeof(*p));
     p->addr = *addr;
     p->perm.next = p->chan.next = FLOE_TIME_NEVER;
-    p->heap_pos = TURN_NO_POS;
     peer_index(t, t->n_peers - 1);
     *out = p;
     return 0;

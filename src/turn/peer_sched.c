@@ -48,87 +48,28 @@ int floe__turn_sched_init(struct floe_turn *t)
 {
     const struct floe_allocator *a = &t->cfg.alloc;
 
-    t->peer_heap = floe_mem_calloc(a, t->cfg.max_peers, sizeof(*t->peer_heap));
     t->peer_due = floe_mem_calloc(a, t->cfg.max_peers, sizeof(*t->peer_due));
-    if (!t->peer_heap || !t->peer_due || ring_init(t, &t->flushq) || ring_init(t, &t->reqq))
+    if (floe__heap_init(&t->peer_timers, a, t->cfg.max_peers) || !t->peer_due ||
+        ring_init(t, &t->flushq) || ring_init(t, &t->reqq))
         return FLOE_ERR_NOMEM;
     return 0;
 }
 
 void floe__turn_sched_deinit(struct floe_turn *t)
 {
-    floe_mem_free(&t->cfg.alloc, t->peer_heap);
+    floe__heap_free(&t->peer_timers, &t->cfg.alloc);
     floe_mem_free(&t->cfg.alloc, t->peer_due);
     floe_mem_free(&t->cfg.alloc, t->flushq.slot);
     floe_mem_free(&t->cfg.alloc, t->reqq.slot);
-    t->peer_heap = t->peer_due = t->flushq.slot = t->reqq.slot = NULL;
+    t->peer_due = t->flushq.slot = t->reqq.slot = NULL;
 }
 
 /* Every peer is gone (the table was cleared): empty heap and queues. */
 void floe__turn_sched_clear(struct floe_turn *t)
 {
-    t->peer_heap_len = 0;
+    floe__heap_clear(&t->peer_timers);
     t->flushq.head = t->flushq.len = 0;
     t->reqq.head = t->reqq.len = 0;
-}
-
-/* ------------------------------------------------------------------- heap */
-
-static floe_time heap_at(const struct floe_turn *t, uint32_t pos)
-{
-    return t->peers[t->peer_heap[pos]].heap_at;
-}
-
-static void heap_place(struct floe_turn *t, uint32_t pos, uint32_t idx)
-{
-    t->peer_heap[pos] = idx;
-    t->peers[idx].heap_pos = pos;
-}
-
-static void heap_up(struct floe_turn *t, uint32_t pos)
-{
-    uint32_t idx = t->peer_heap[pos];
-    floe_time at = t->peers[idx].heap_at;
-
-    while (pos > 0 && heap_at(t, (pos - 1) / 2) > at) {
-        heap_place(t, pos, t->peer_heap[(pos - 1) / 2]);
-        pos = (pos - 1) / 2;
-    }
-    heap_place(t, pos, idx);
-}
-
-static void heap_down(struct floe_turn *t, uint32_t pos)
-{
-    uint32_t idx = t->peer_heap[pos], child;
-    floe_time at = t->peers[idx].heap_at;
-
-    for (;;) {
-        child = 2 * pos + 1;
-        if (child >= t->peer_heap_len)
-            break;
-        if (child + 1 < t->peer_heap_len && heap_at(t, child + 1) < heap_at(t, child))
-            child++;
-        if (heap_at(t, child) >= at)
-            break;
-        heap_place(t, pos, t->peer_heap[child]);
-        pos = child;
-    }
-    heap_place(t, pos, idx);
-}
-
-static void heap_remove(struct floe_turn *t, struct turn_peer *p)
-{
-    uint32_t pos = p->heap_pos, last;
-
-    if (pos == TURN_NO_POS)
-        return;
-    p->heap_pos = TURN_NO_POS;
-    last = t->peer_heap[--t->peer_heap_len];
-    if (pos == t->peer_heap_len)
-        return;
-    heap_place(t, pos, last);
-    heap_up(t, pos);
-    heap_down(t, t->peers[last].heap_pos);
 }
 
 /* ------------------------------------------------------------------ peers */
@@ -145,21 +86,12 @@ static floe_time sched_lease_at(const struct turn_lease *l)
 void floe__turn_peer_touch(struct floe_turn *t, struct turn_peer *p)
 {
     floe_time at = floe_time_min(sched_lease_at(&p->perm), sched_lease_at(&p->chan));
-    floe_time old = p->heap_at;
+    uint32_t idx = (uint32_t)(p - t->peers);
 
-    if (at == FLOE_TIME_NEVER) {
-        heap_remove(t, p);
-    } else if (p->heap_pos == TURN_NO_POS) {
-        p->heap_at = at;
-        heap_place(t, t->peer_heap_len++, (uint32_t)(p - t->peers));
-        heap_up(t, p->heap_pos);
-    } else if (at != old) {
-        p->heap_at = at;
-        if (at < old)
-            heap_up(t, p->heap_pos);
-        else
-            heap_down(t, p->heap_pos);
-    }
+    if (at == FLOE_TIME_NEVER)
+        floe__heap_remove(&t->peer_timers, idx);
+    else
+        floe__heap_set(&t->peer_timers, idx, at);
     if (floe__turn_req_send_due(&p->perm.req) || floe__turn_req_send_due(&p->chan.req))
         ring_push(t, &t->reqq, p, &p->in_reqq);
     if (p->has_queued)
@@ -175,17 +107,13 @@ uint32_t floe__turn_sched_take_due(struct floe_turn *t, floe_time now)
 {
     uint32_t k = 0;
 
-    while (t->peer_heap_len && heap_at(t, 0) <= now) {
-        struct turn_peer *p = &t->peers[t->peer_heap[0]];
-
-        t->peer_due[k++] = (uint32_t)(p - t->peers);
-        heap_remove(t, p);
-    }
+    while (t->peer_timers.len && floe__heap_top_at(&t->peer_timers) <= now)
+        t->peer_due[k++] = floe__heap_pop(&t->peer_timers);
     return k;
 }
 
 /* The earliest peer deadline: the top of the heap. */
 floe_time floe__turn_peers_deadline(const struct floe_turn *t)
 {
-    return t->peer_heap_len ? heap_at(t, 0) : FLOE_TIME_NEVER;
+    return floe__heap_top_at(&t->peer_timers);
 }

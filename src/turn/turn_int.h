@@ -5,12 +5,12 @@
 #include "floe/relay.h" /* FLOE_TURN_ERR_* codes */
 #include "floe/turn.h"
 
+#include "core/heap_int.h"
 #include "core/map_int.h"
 
 #define TURN_TARGET "floe::turn"
 #define TURN_MAX_PEERS_LIMIT 4096u /* channel numbers 0x4000..0x4FFF */
 #define TURN_MAX_STALE 3           /* 438 retries of one request in a row */
-#define TURN_NO_POS UINT32_MAX     /* a peer out of the timer heap */
 
 /* One client transaction: which request it is and its retransmission state. */
 struct turn_req {
@@ -48,10 +48,8 @@ struct turn_peer {
     uint8_t *queued;        /* one payload waiting for the permission (queue_bytes) */
     size_t queued_len;
     bool has_queued;
-    floe_time heap_at; /* its key in the timer heap (peer_sched.c) */
-    uint32_t heap_pos; /* its place there; TURN_NO_POS: no timer pending */
-    bool in_flushq;    /* in the queue of peers with a payload waiting */
-    bool in_reqq;      /* in the queue of peers with a request to send */
+    bool in_flushq; /* in the queue of peers with a payload waiting */
+    bool in_reqq;   /* in the queue of peers with a request to send */
 };
 
 /* A FIFO of peer indexes, each at most once (max_peers slots). */
@@ -114,9 +112,8 @@ struct floe_turn {
     bool peers_unindexed;
     /* Per-peer work without a scan (peer_sched.c): the peers with a timer in a min-heap by
      * their earliest deadline, and the peers with something to send in two FIFOs. */
-    uint32_t *peer_heap;
-    uint32_t peer_heap_len;
-    uint32_t *peer_due; /* the peers due in one handle_timeout */
+    struct floe__heap peer_timers; /* peer indexes by earliest deadline */
+    uint32_t *peer_due;            /* the peers due in one handle_timeout */
     struct turn_ring flushq, reqq;
     uint64_t peer_visits; /* peers looked at by the timer and transmit paths (tests) */
 

@@ -125,11 +125,10 @@ static int device_alloc(struct floe_wg *dev)
     dev->events = floe_mem_calloc(a, dev->cfg.max_events, sizeof(*dev->events));
     dev->cookie_tx = floe_mem_calloc(a, dev->cfg.max_cookie_replies, sizeof(*dev->cookie_tx));
     dev->jobs = floe_mem_calloc(a, WG_JOBS, sizeof(*dev->jobs));
-    dev->heap = floe_mem_calloc(a, dev->cfg.max_peers, sizeof(*dev->heap));
     dev->free_slots = floe_mem_calloc(a, dev->cfg.max_peers, sizeof(*dev->free_slots));
     dev->buckets = floe_mem_calloc(a, dev->cfg.ratelimit_entries, sizeof(*dev->buckets));
-    if (!dev->peers || !dev->txq || !dev->events || !dev->cookie_tx || !dev->jobs || !dev->heap ||
-        !dev->free_slots || !dev->buckets)
+    if (!dev->peers || !dev->txq || !dev->events || !dev->cookie_tx || !dev->jobs ||
+        !dev->free_slots || !dev->buckets || floe__heap_init(&dev->timers, a, dev->cfg.max_peers))
         return FLOE_ERR_NOMEM;
     /* lowest slot on top, as the scan this replaces chose */
     for (dev->n_free = 0; dev->n_free < dev->cfg.max_peers; dev->n_free++)
@@ -196,7 +195,7 @@ void floe_wg_free(struct floe_wg *dev)
     floe_mem_free(&a, dev->events);
     floe_mem_free(&a, dev->cookie_tx);
     floe_mem_free(&a, dev->jobs);
-    floe_mem_free(&a, dev->heap);
+    floe__heap_free(&dev->timers, &a);
     floe_mem_free(&a, dev->free_slots);
     floe_mem_free(&a, dev->buckets);
     floe_wipe(dev, sizeof(*dev));

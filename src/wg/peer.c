@@ -61,7 +61,6 @@ int floe_wg_peer_add(struct floe_wg *dev, const struct floe_wg_peer_config *cfg,
     peer->persistent_keepalive = cfg->persistent_keepalive;
     peer->user = cfg->user;
     peer->cur = peer->prev = peer->next = WG_KP_NONE;
-    peer->heap_pos = WG_NO_SLOT;
     floe__wg_timers_init(peer);
     floe__wg_pub_add(dev, slot);
     dev->n_peers++;

@@ -4,6 +4,8 @@
 
 #include "floe/wg.h"
 
+#include "core/heap_int.h"
+
 #define WG_TARGET "wg"
 #define WG_NO_SLOT UINT32_MAX
 #define WG_KP_NONE (-1)
@@ -86,8 +88,6 @@ struct floe_wg_peer {
     bool have_last_mac1;
 
     struct floe__wg_timers t;
-    floe_time heap_at; /* the earliest deadline, its key in the device's timer queue */
-    uint32_t heap_pos; /* its place there; WG_NO_SLOT: no timer pending */
 
     /* Transmit state. */
     uint8_t hs_msg[FLOE_WG_INITIATION_LEN];
@@ -115,13 +115,6 @@ struct floe__wg_bucket {
 struct floe__wg_cookie_tx {
     uint8_t msg[FLOE_WG_COOKIE_REPLY_LEN];
     struct floe_addr to;
-};
-
-/* An entry of the device's timer queue: a peer's earliest deadline beside its slot, so a sift
- * compares keys in the queue itself, not in a peer each. */
-struct floe__wg_timer {
-    floe_time at;
-    uint32_t slot;
 };
 
 struct floe_wg {
@@ -166,8 +159,7 @@ struct floe_wg {
     struct floe__wg_job *jobs; /* WG_JOBS data messages of the batch in progress */
     uint32_t n_jobs;
 
-    struct floe__wg_timer *heap; /* timer queue: min-heap of (heap_at, slot) (timerq.c) */
-    uint32_t heap_len;
+    struct floe__heap timers; /* timer queue: peer slots by earliest deadline (timerq.c) */
 
     struct floe_wg_stats stats;
     uint64_t timer_visits; /* peers looked at by handle_timeout (tests) */

@@ -367,10 +367,7 @@ static uint64_t rng_state;
 
 static uint32_t rnd(uint32_t n)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % n);
+    return (uint32_t)(floe_test_next(&rng_state) % n);
 }
 
 static bool ref_has_client(const struct ref *r, int c)

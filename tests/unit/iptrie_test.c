@@ -214,10 +214,7 @@ static uint64_t rng_state;
 
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return floe_test_next(&rng_state);
 }
 
 /* A random prefix clustered in a few ranges so that prefixes nest and overlap. */

@@ -9,6 +9,7 @@
  * connections and compared. A client leaves once its connection is up; the gateway's
  * liveness limit is raised so that its connections stay for the measurement.
  */
+#include "count_alloc.h"
 #include "floe/node.h"
 #include "floe/relay.h"
 #include "node/node_int.h"
@@ -386,43 +387,8 @@ static void test_gateway_10000_connections(void)
 
 /* ------------------------------------------------------- memory per connection */
 
-/* A counting allocator: a size header before each block. */
+/* The bytes the node under measure holds (floe_count_alloc). */
 static size_t mem_bytes;
-
-static void *mem_malloc(size_t size, void *user)
-{
-    size_t *p = malloc(size + 16);
-
-    (void)user;
-    if (!p)
-        return NULL;
-    p[0] = size;
-    mem_bytes += size;
-    return (uint8_t *)p + 16;
-}
-
-static void mem_free(void *ptr, void *user)
-{
-    (void)user;
-    if (!ptr)
-        return;
-    ptr = (uint8_t *)ptr - 16;
-    mem_bytes -= *(size_t *)ptr;
-    free(ptr);
-}
-
-static void *mem_realloc(void *ptr, size_t size, void *user)
-{
-    void *n = mem_malloc(size, user);
-
-    if (n && ptr) {
-        size_t old = *(size_t *)((uint8_t *)ptr - 16);
-
-        memcpy(n, ptr, old < size ? old : size);
-        mem_free(ptr, user);
-    }
-    return n;
-}
 
 /*
  * What a connection allocates on top of the node's tables (its ICE agent and what that holds):
@@ -445,7 +411,7 @@ static void test_memory_per_connection(void)
     cfg.rng = floe_xoshiro_rng(&x);
     cfg.role = FLOE_NODE_GATEWAY;
     cfg.max_connections = 1000;
-    cfg.alloc = (struct floe_allocator){mem_malloc, mem_realloc, mem_free, NULL};
+    cfg.alloc = floe_count_alloc(&mem_bytes);
     memset(cfg.private_key, 0x51, sizeof(cfg.private_key));
     REQUIRE(floe_node_new(&node, &cfg, 0) == 0);
     REQUIRE(floe_node_add_host(node, 0, &h) == 0);

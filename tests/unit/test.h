@@ -87,6 +87,15 @@ static inline int floe_test_summary(void)
     return floe_test_failed ? 1 : 0;
 }
 
+/* The next value of a xorshift64 generator (a state other than 0): a property test's steps. */
+static inline uint64_t floe_test_next(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
 /* The seed for property tests: FLOE_TEST_SEED or the clock; printed for replay. */
 static inline uint64_t floe_test_seed(void)
 {
