@@ -12,6 +12,15 @@ e2e_need() {
     need_bin floe floe-relay floe-portal floe-client floe-gateway delayline
 }
 
+# e2e_begin: the start of a case (after TMP=$(mktemp -d) and sourcing this file): on exit, a
+# failed case shows the agents' log tails, the logs are kept (e2e_keep_logs), the topology is
+# removed and $TMP too; then every tool is checked (e2e_need).
+e2e_begin() {
+    trap 'exit 130' INT TERM
+    trap 'rc=$?; [ $rc = 0 ] || tail -n 20 "$TMP"/client.log "$TMP"/gw*.log >&2 || true; e2e_keep_logs; topo_down; rm -rf "$TMP"' EXIT
+    e2e_need
+}
+
 # e2e_status_json: floe-client status --json (into $TMP/status.json, also printed).
 e2e_status_json() {
     topo_status --json >"$TMP/status.json"
