@@ -2,7 +2,6 @@
 # Issue 13, case 1: floe-client reaches the resource through floe-gateway (ping, then HTTP
 # with the file's sha256); a resource of the same site that no policy allows gets nothing.
 set -euo pipefail
-TMP=$(mktemp -d)
 # shellcheck source=e2e_lib.sh
 . "$FLOE_SOURCE_DIR/tests/e2e/e2e_lib.sh"
 e2e_begin

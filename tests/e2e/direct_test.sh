@@ -7,7 +7,6 @@
 # gateway's nftables table are not a new network (both once reset about 0.4 s after the first
 # connection, "network changed: node reset").
 set -euo pipefail
-TMP=$(mktemp -d)
 # shellcheck source=e2e_lib.sh
 . "$FLOE_SOURCE_DIR/tests/e2e/e2e_lib.sh"
 e2e_begin

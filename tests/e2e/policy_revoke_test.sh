@@ -2,7 +2,6 @@
 # Issue 13, case 6: the policy is removed in the portal while the client pings the resource
 # every 50 ms: no reply comes more than 1 s after the removal, and none in the 3 s after.
 set -euo pipefail
-TMP=$(mktemp -d)
 # shellcheck source=e2e_lib.sh
 . "$FLOE_SOURCE_DIR/tests/e2e/e2e_lib.sh"
 e2e_begin

@@ -8,7 +8,6 @@
 # retransmitted 3-25% of its segments. Prints each run's rate, retransmits and the socket
 # drops of the client's and the gateway's namespaces and status (udp.socket_drops).
 set -euo pipefail
-TMP=$(mktemp -d)
 # shellcheck source=e2e_lib.sh
 . "$FLOE_SOURCE_DIR/tests/e2e/e2e_lib.sh"
 e2e_begin

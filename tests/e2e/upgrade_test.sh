@@ -4,7 +4,6 @@
 # lifted: the connection moves to a direct path while the download goes on, and it finishes
 # with the right sha256 (no download error).
 set -euo pipefail
-TMP=$(mktemp -d)
 # shellcheck source=e2e_lib.sh
 . "$FLOE_SOURCE_DIR/tests/e2e/e2e_lib.sh"
 e2e_begin
