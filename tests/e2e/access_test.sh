@@ -2,12 +2,9 @@
 # Issue 13, case 1: floe-client reaches the resource through floe-gateway (ping, then HTTP
 # with the file's sha256); a resource of the same site that no policy allows gets nothing.
 set -euo pipefail
-TMP=$(mktemp -d)
 # shellcheck source=e2e_lib.sh
 . "$FLOE_SOURCE_DIR/tests/e2e/e2e_lib.sh"
-trap 'exit 130' INT TERM
-trap 'rc=$?; [ $rc = 0 ] || tail -n 20 "$TMP"/client.log "$TMP"/gw*.log >&2 || true; e2e_keep_logs; topo_down; rm -rf "$TMP"' EXIT
-e2e_need
+e2e_begin
 e2e_system 8
 
 e2e_first_ping

@@ -7,12 +7,9 @@
 # gateway's nftables table are not a new network (both once reset about 0.4 s after the first
 # connection, "network changed: node reset").
 set -euo pipefail
-TMP=$(mktemp -d)
 # shellcheck source=e2e_lib.sh
 . "$FLOE_SOURCE_DIR/tests/e2e/e2e_lib.sh"
-trap 'exit 130' INT TERM
-trap 'rc=$?; [ $rc = 0 ] || tail -n 20 "$TMP"/client.log "$TMP"/gw*.log >&2 || true; e2e_keep_logs; topo_down; rm -rf "$TMP"' EXIT
-e2e_need
+e2e_begin
 e2e_system 1
 
 e2e_first_ping

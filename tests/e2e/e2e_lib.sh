@@ -1,4 +1,4 @@
-# Helpers of the end-to-end cases (bash; source after `set -euo pipefail` with TMP set): the
+# Helpers of the end-to-end cases (bash; source after `set -euo pipefail`, then e2e_begin): the
 # topology of tests/e2e/topo.sh with the whole system started in it, a download through the
 # tunnel with its progress sampled, roams during it and the data outage of each.
 # shellcheck source=../interop/lib.sh
@@ -10,6 +10,16 @@
 e2e_need() {
     need_tool ip nft tc openssl curl python3 iperf3 sha256sum ping jq
     need_bin floe floe-relay floe-portal floe-client floe-gateway delayline
+}
+
+# e2e_begin: the start of a case (after sourcing this file): TMP, a new directory; on exit, a
+# failed case shows the agents' log tails, the logs are kept (e2e_keep_logs), the topology is
+# removed and $TMP too; then every tool is checked (e2e_need).
+e2e_begin() {
+    TMP=$(mktemp -d)
+    trap 'exit 130' INT TERM
+    trap 'rc=$?; [ $rc = 0 ] || tail -n 20 "$TMP"/client.log "$TMP"/gw*.log >&2 || true; e2e_keep_logs; topo_down; rm -rf "$TMP"' EXIT
+    e2e_need
 }
 
 # e2e_status_json: floe-client status --json (into $TMP/status.json, also printed).

@@ -2,12 +2,9 @@
 # Issue 13, case 6: the policy is removed in the portal while the client pings the resource
 # every 50 ms: no reply comes more than 1 s after the removal, and none in the 3 s after.
 set -euo pipefail
-TMP=$(mktemp -d)
 # shellcheck source=e2e_lib.sh
 . "$FLOE_SOURCE_DIR/tests/e2e/e2e_lib.sh"
-trap 'exit 130' INT TERM
-trap 'rc=$?; [ $rc = 0 ] || tail -n 20 "$TMP"/client.log "$TMP"/gw*.log >&2 || true; e2e_keep_logs; topo_down; rm -rf "$TMP"' EXIT
-e2e_need
+e2e_begin
 e2e_system 1
 e2e_first_ping
 

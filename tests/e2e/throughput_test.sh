@@ -8,12 +8,9 @@
 # retransmitted 3-25% of its segments. Prints each run's rate, retransmits and the socket
 # drops of the client's and the gateway's namespaces and status (udp.socket_drops).
 set -euo pipefail
-TMP=$(mktemp -d)
 # shellcheck source=e2e_lib.sh
 . "$FLOE_SOURCE_DIR/tests/e2e/e2e_lib.sh"
-trap 'exit 130' INT TERM
-trap 'rc=$?; [ $rc = 0 ] || tail -n 20 "$TMP"/client.log "$TMP"/gw*.log >&2 || true; e2e_keep_logs; topo_down; rm -rf "$TMP"' EXIT
-e2e_need
+e2e_begin
 SECS=5
 MSS=1240 # the tunnel's MTU (1280) less the IPv4 and TCP headers
 

@@ -4,12 +4,9 @@
 # lifted: the connection moves to a direct path while the download goes on, and it finishes
 # with the right sha256 (no download error).
 set -euo pipefail
-TMP=$(mktemp -d)
 # shellcheck source=e2e_lib.sh
 . "$FLOE_SOURCE_DIR/tests/e2e/e2e_lib.sh"
-trap 'exit 130' INT TERM
-trap 'rc=$?; [ $rc = 0 ] || tail -n 20 "$TMP"/client.log "$TMP"/gw*.log >&2 || true; e2e_keep_logs; topo_down; rm -rf "$TMP"' EXIT
-e2e_need
+e2e_begin
 e2e_system 24
 topo_direct_udp off
 e2e_first_ping

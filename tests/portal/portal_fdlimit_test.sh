@@ -8,13 +8,7 @@
 set -euo pipefail
 TMP=$(mktemp -d)
 . "$FLOE_SOURCE_DIR/tests/portal/portal_lib.sh"
-trap 'exit 130' INT TERM # so that the EXIT trap's cleanup runs
-trap portal_cleanup EXIT
-need_bin floe-portal
-need_tool curl python3
-
-DB=sqlite:$TMP/portal.db
-setup_model "$(free_port udp)" relay-secret-fd
+portal_sqlite_begin relay-secret-fd
 PORT=$(free_port tcp)
 (ulimit -n 64 && exec "$PORTAL" --listen "127.0.0.1:$PORT" --database "$DB" --insecure \
     --addr-rate 0 --max-connections 1000 --log-file "$TMP/a.log" --log-level info \

@@ -8,13 +8,7 @@
 set -euo pipefail
 TMP=$(mktemp -d)
 . "$FLOE_SOURCE_DIR/tests/portal/portal_lib.sh"
-trap 'exit 130' INT TERM # so that the EXIT trap's cleanup runs
-trap portal_cleanup EXIT
-need_bin floe-portal
-need_tool curl python3
-
-DB=sqlite:$TMP/portal.db
-setup_model "$(free_port udp)" relay-secret-4
+portal_sqlite_begin relay-secret-4
 PORT=$(free_port tcp)
 start_portal a "$PORT" --insecure --max-connections 3 --addr-rate 0 --max-frame 1024
 URL=http://127.0.0.1:$PORT

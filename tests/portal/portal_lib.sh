@@ -76,6 +76,38 @@ portal_cleanup() {
     rm -rf "$TMP"
 }
 
+# portal_sqlite_begin SECRET: the start of a test of one floe-portal on SQLite: the traps
+# (portal_cleanup on exit), floe-portal, curl and python3 needed, DB=sqlite:$TMP/portal.db
+# with setup_model (a free relay port, relay secret SECRET).
+portal_sqlite_begin() {
+    trap 'exit 130' INT TERM # so that the EXIT trap's cleanup runs
+    trap portal_cleanup EXIT
+    need_bin floe-portal
+    need_tool curl python3
+    DB=sqlite:$TMP/portal.db
+    setup_model "$(free_port udp)" "$1"
+}
+
+# portal_pg_cleanup: portal_cleanup_pids, floe_pg_stop (pg.sh), then remove $TMP.
+portal_pg_cleanup() {
+    portal_cleanup_pids
+    floe_pg_stop
+    rm -rf "$TMP"
+}
+
+# portal_pg_begin DBNAME SECRET: the start of a test of floe-portal on PostgreSQL (source pg.sh
+# first): the traps (portal_pg_cleanup on exit), the tools, a PostgreSQL server in $TMP with
+# the database DBNAME (its URL in DB), setup_model (a free relay port, relay secret SECRET).
+portal_pg_begin() {
+    trap 'exit 130' INT TERM # so that the EXIT trap's cleanup runs
+    trap portal_pg_cleanup EXIT
+    need_bin floe-portal portal_driver
+    need_tool curl python3 ss runuser
+    floe_pg_start "$TMP" || fail "cannot start PostgreSQL"
+    DB=$(floe_pg_createdb "$1") || fail "cannot create the database"
+    setup_model "$(free_port udp)" "$2"
+}
+
 # setup_model: one site, a gateway token, a user with a client token, a resource the user may
 # reach (through a group and a policy) and one it may not, a relay. Sets SITE GW_TOKEN USER
 # CLIENT_TOKEN RESOURCE OTHER_RESOURCE GROUP POLICY RELAY (ids and tokens).

@@ -13,19 +13,7 @@ TMP=$(mktemp -d /tmp/floe-portal-pglat.XXXXXX)
 . "$FLOE_SOURCE_DIR/tests/portal/portal_lib.sh"
 # shellcheck source=pg.sh
 . "$FLOE_SOURCE_DIR/tests/portal/pg.sh"
-cleanup() {
-    portal_cleanup_pids
-    floe_pg_stop
-    rm -rf "$TMP"
-}
-trap 'exit 130' INT TERM # so that the EXIT trap's cleanup runs
-trap cleanup EXIT
-need_bin floe-portal portal_driver
-need_tool curl python3 ss runuser
-
-floe_pg_start "$TMP" || fail "cannot start PostgreSQL"
-DB=$(floe_pg_createdb floe_portal_lat) || fail "cannot create the database"
-setup_model "$(free_port udp)" relay-secret-lat
+portal_pg_begin floe_portal_lat relay-secret-lat
 PORT_A=$(free_port tcp)
 start_portal a "$PORT_A" --insecure --instance lat_a --token-rate 0
 PORT_B=$(free_port tcp)

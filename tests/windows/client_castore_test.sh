@@ -20,13 +20,9 @@ WP=$TMP/wineprefix
 TUN_PY=$FLOE_SOURCE_DIR/tests/windows/client_wine/tun.py
 # shellcheck source=../portal/portal_lib.sh
 . "$FLOE_SOURCE_DIR/tests/portal/portal_lib.sh"
+# shellcheck source=wine_lib.sh
+. "$FLOE_SOURCE_DIR/tests/windows/wine_lib.sh"
 
-# wine_down: stop this test's wineserver (its prefix's only), with the Wine programs it runs.
-wine_down() {
-    [ -d "$WP" ] || return 0
-    WINEPREFIX=$WP "$WINESERVER" -k 2>/dev/null || true
-    WINEPREFIX=$WP timeout 10 "$WINESERVER" -w 2>/dev/null || true
-}
 on_exit() {
     local rc=$?
     if [ "$rc" != 0 ]; then
@@ -40,13 +36,9 @@ trap on_exit EXIT
 
 need_tool openssl curl python3 jq
 need_bin floe-portal
-[ -x "$WINE" ] || fail "wine64 not installed (run 'make deps')"
-[ -x "$WINESERVER" ] || fail "wineserver not installed (run 'make deps')"
-[ -f "$CLIENT_EXE" ] || fail "$CLIENT_EXE not built"
+wine_need_client
 [ -f "$TOOL" ] || fail "$TOOL not built"
-# system.reg may not be written yet: the run's wineserver saves the registry lazily
-[ -d "$PREFIX_SRC/drive_c" ] || fail "no Wine prefix in $PREFIX_SRC (fixture windows.wine_prefix)"
-cp -a "$PREFIX_SRC" "$WP"
+wine_own_prefix
 WENV=(env WINEPREFIX="$WP" WINEDEBUG=-all "WINEDLLOVERRIDES=mscoree,mshtml=")
 # One wineserver for this prefix through the test (it exits by itself 30 s after the last program).
 WINEPREFIX=$WP "$WINESERVER" -p30 </dev/null >/dev/null 2>&1 || true

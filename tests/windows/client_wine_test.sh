@@ -26,13 +26,9 @@ CTL_PORT=5302
 TUN_PY=$FLOE_SOURCE_DIR/tests/windows/client_wine/tun.py
 # shellcheck source=../e2e/e2e_lib.sh
 . "$FLOE_SOURCE_DIR/tests/e2e/e2e_lib.sh"
+# shellcheck source=wine_lib.sh
+. "$FLOE_SOURCE_DIR/tests/windows/wine_lib.sh"
 
-# wine_down: stop this test's wineserver (its prefix's only), with the Wine programs it runs.
-wine_down() {
-    [ -d "$WP" ] || return 0
-    WINEPREFIX=$WP "$WINESERVER" -k 2>/dev/null || true
-    WINEPREFIX=$WP timeout 10 "$WINESERVER" -w 2>/dev/null || true
-}
 on_exit() {
     local rc=$?
     if [ "$rc" != 0 ]; then
@@ -48,13 +44,9 @@ trap on_exit EXIT
 
 need_tool ip nft openssl curl python3 jq
 need_bin floe floe-relay floe-portal floe-gateway
-[ -x "$WINE" ] || fail "wine64 not installed (run 'make deps')"
-[ -x "$WINESERVER" ] || fail "wineserver not installed (run 'make deps')"
-[ -f "$CLIENT_EXE" ] || fail "$CLIENT_EXE not built"
+wine_need_client
 [ -f "$(dirname "$CLIENT_EXE")/wintun.dll" ] || fail "no wintun.dll double beside $CLIENT_EXE"
-# system.reg may not be written yet: the run's wineserver saves the registry lazily
-[ -d "$PREFIX_SRC/drive_c" ] || fail "no Wine prefix in $PREFIX_SRC (fixture windows.wine_prefix)"
-cp -a "$PREFIX_SRC" "$WP"
+wine_own_prefix
 
 topo_up
 topo_enroll
