@@ -129,9 +129,6 @@ EOF
 # topo_delayed_link NS_A IF_A ADDR_A NS_B IF_B ADDR_B DL_NS MS: as topo_link, but the link
 # crosses DL_NS (veths "a" to NS_A and "b" to NS_B, no addresses, no IPv6) where the delay line
 # (started as DL_NS's name, stopped by topo_down) holds every frame MS ms each way.
-# TOPO_NETEM=1: the callers' figures were measured with the delay (always, since the delay
-# line needs no kernel netem).
-TOPO_NETEM=1
 topo_delayed_link() {
     local dl=$7
     ip netns add "$dl"

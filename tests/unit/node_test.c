@@ -608,6 +608,25 @@ static bool net_send(struct net *nt, int i, uint8_t marker)
     return n > 0;
 }
 
+/*
+ * Both sides send a data packet (markers m0, m1) every step until each has received more than
+ * before: when that was, or 0 if not by until.
+ */
+static floe_time net_until_both_get(struct net *nt, floe_time until, floe_time step, uint8_t m0,
+                                    uint8_t m1)
+{
+    uint64_t rx0 = nt->data_rx[0], rx1 = nt->data_rx[1];
+
+    while (nt->now < until) {
+        net_send(nt, 0, m0);
+        net_send(nt, 1, m1);
+        net_run(nt, nt->now + step);
+        if (nt->data_rx[0] > rx0 && nt->data_rx[1] > rx1)
+            return nt->now;
+    }
+    return 0;
+}
+
 /* Establish A<->B and check data both ways; the base of the tests below. */
 static int net_up(struct net *nt, uint64_t seed)
 {
@@ -1163,7 +1182,6 @@ static void test_node_relayed_roam_lost_allocate(void)
     struct floe_node_conn_stats st;
     struct net nt;
     floe_time roam_at, back_at = 0;
-    uint64_t rx0, rx1;
 
     REQUIRE(net_init(&nt, 12) == 0);
     nt.block_direct = true;
@@ -1180,15 +1198,7 @@ static void test_node_relayed_roam_lost_allocate(void)
     CHECK_EQ(floe_node_add_host(nt.node[0], nt.now, &nt.host[0]), 0);
     net_drain(&nt, 0);
     CHECK_EQ(nt.drop_to_relay[0], 0);
-    rx0 = nt.data_rx[0];
-    rx1 = nt.data_rx[1];
-    while (nt.now < roam_at + FLOE_SEC(3) && !back_at) {
-        net_send(&nt, 0, 0x55);
-        net_send(&nt, 1, 0x66);
-        net_run(&nt, nt.now + FLOE_MS(20));
-        if (nt.data_rx[0] > rx0 && nt.data_rx[1] > rx1)
-            back_at = nt.now;
-    }
+    back_at = net_until_both_get(&nt, roam_at + FLOE_SEC(3), FLOE_MS(20), 0x55, 0x66);
     REQUIRE(back_at != 0);
     /* The retransmission at 250 ms, the Allocate dance, permissions, the answers at the
      * 20 ms send granularity: 520 ms here. With a 1 s retransmission it took 1260 ms. */
@@ -1213,7 +1223,6 @@ static void test_node_peer_roam_probe(void)
 {
     struct net nt;
     floe_time roam_at, back_at = 0;
-    uint64_t rx0, rx1;
 
     REQUIRE(net_init(&nt, 13) == 0);
     nt.latency = FLOE_MS(25);
@@ -1237,15 +1246,7 @@ static void test_node_peer_roam_probe(void)
     CHECK_EQ(floe_node_reset(nt.node[1], nt.now), 0);
     CHECK_EQ(floe_node_add_host(nt.node[1], nt.now, &nt.host[1]), 0);
     net_drain(&nt, 1);
-    rx0 = nt.data_rx[0];
-    rx1 = nt.data_rx[1];
-    while (nt.now < roam_at + FLOE_SEC(3) && !back_at) {
-        net_send(&nt, 0, 0x55);
-        net_send(&nt, 1, 0x66);
-        net_run(&nt, nt.now + FLOE_MS(10));
-        if (nt.data_rx[0] > rx0 && nt.data_rx[1] > rx1)
-            back_at = nt.now;
-    }
+    back_at = net_until_both_get(&nt, roam_at + FLOE_SEC(3), FLOE_MS(10), 0x55, 0x66);
     REQUIRE(back_at != 0);
     /* The Allocate, the candidates over the signalling, the probe and the answer (25 ms each
      * way): 150 ms here; waiting for ICE to reach the pair through the relay took 230 ms. */
@@ -1342,7 +1343,6 @@ static void test_node_relay_restart_silent(void)
     struct floe_node_conn_stats st;
     struct net nt;
     floe_time restart_at, back_at = 0;
-    uint64_t rx0, rx1;
 
     REQUIRE(net_init(&nt, 15) == 0);
     nt.block_direct = true;
@@ -1355,15 +1355,7 @@ static void test_node_relay_restart_silent(void)
     nt.relay = NULL;
     REQUIRE(net_relay_start(&nt) == 0);
     restart_at = nt.now;
-    rx0 = nt.data_rx[0];
-    rx1 = nt.data_rx[1];
-    while (nt.now < restart_at + FLOE_SEC(60) && !back_at) {
-        net_send(&nt, 0, 0x41);
-        net_send(&nt, 1, 0x42);
-        net_run(&nt, nt.now + FLOE_MS(100));
-        if (nt.data_rx[0] > rx0 && nt.data_rx[1] > rx1)
-            back_at = nt.now;
-    }
+    back_at = net_until_both_get(&nt, restart_at + FLOE_SEC(60), FLOE_MS(100), 0x41, 0x42);
     REQUIRE(back_at != 0);
     CHECK(back_at - restart_at <= FLOE_SEC(20)); /* 10 s of silence, then a few round trips */
     CHECK_EQ(nt.failed[0] + nt.failed[1], 0);

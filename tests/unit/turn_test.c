@@ -379,6 +379,14 @@ static bool peer_got(const struct net *n, const char *payload)
     return n->peer_len == strlen(payload) && memcmp(n->peer_buf, payload, n->peer_len) == 0;
 }
 
+/* Data through c's allocation reaches the peer again (what the peer got before is forgotten). */
+static void check_relays_again(struct net *n, struct net_client *c, const char *tag)
+{
+    n->peer_len = 0;
+    client_send(n, c, &peer_addr, tag);
+    CHECK(peer_got(n, tag));
+}
+
 static bool app_got(const struct net_client *c, const char *payload)
 {
     return c->app_len == strlen(payload) && memcmp(c->app, payload, c->app_len) == 0;
@@ -863,9 +871,7 @@ static void test_server_gone(void)
     CHECK_EQ(c->codes_seen[437], 1);
     CHECK_EQ(c->by_method[FLOE_STUN_REFRESH], 1); /* the stale allocation's deletion */
     CHECK_EQ(count_events(c, FLOE_TURN_EV_CANDIDATE_NEW), 4);
-    n.peer_len = 0;
-    client_send(&n, c, &peer_addr, "again");
-    CHECK(peer_got(&n, "again"));
+    check_relays_again(&n, c, "again");
     net_free(&n);
 }
 
@@ -964,9 +970,7 @@ static void test_reset_back_to_stale_allocation(void)
     net_pump(&n);
     CHECK_EQ(c->codes_seen[437], 1);
     CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
-    n.peer_len = 0;
-    client_send(&n, c, &peer_addr, "home");
-    CHECK(peer_got(&n, "home"));
+    check_relays_again(&n, c, "home");
     net_free(&n);
 }
 
@@ -1189,9 +1193,7 @@ static void test_new_credentials_keep_allocation(void)
     CHECK_EQ(count_events(c, FLOE_TURN_EV_ALLOCATION_LOST), 1);
     CHECK(c->codes_seen[437] >= 1);
     CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
-    n.peer_len = 0;
-    client_send(&n, c, &peer_addr, "after");
-    CHECK(peer_got(&n, "after"));
+    check_relays_again(&n, c, "after");
     net_free(&n);
 }
 
@@ -1240,9 +1242,7 @@ static void stale_allocation_case(bool lose)
     CHECK(c->codes_seen[437] >= 1);
     CHECK_EQ(c->codes_seen[441], 0);
     CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
-    n.peer_len = 0;
-    client_send(&n, c, &peer_addr, "again");
-    CHECK(peer_got(&n, "again"));
+    check_relays_again(&n, c, "again");
     net_free(&n);
 }
 
@@ -1275,9 +1275,7 @@ static void test_new_credentials_during_stale_delete(void)
     CHECK_EQ(st.drops[FLOE_TURN_DROP_INTEGRITY], 0);
     CHECK_EQ(c->codes_seen[441], 0);
     CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
-    n.peer_len = 0;
-    client_send(&n, c, &peer_addr, "fresh");
-    CHECK(peer_got(&n, "fresh"));
+    check_relays_again(&n, c, "fresh");
     net_free(&n);
 }
 
@@ -1502,9 +1500,7 @@ static void test_garbage(void)
     CHECK(st.ignored >= 20000);
     /* Still working. */
     CHECK_EQ(floe_turn_get_state(c->t), FLOE_TURN_ALLOCATED);
-    n.peer_len = 0;
-    client_send(&n, c, &peer_addr, "alive");
-    CHECK(peer_got(&n, "alive"));
+    check_relays_again(&n, c, "alive");
     net_free(&n);
 }
 
