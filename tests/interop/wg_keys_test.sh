@@ -15,6 +15,9 @@ FLOE=$FLOE_BIN_DIR/floe
 
 TMP=$(mktemp -d /tmp/floe-wg-keys.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
+# A command that fails without a word (floe.exe under Wine with WINEDEBUG=-all did, once, on
+# a loaded machine) says which one it was.
+trap 'echo "wg_keys_test: line $LINENO failed (exit $?): $BASH_COMMAND" >&2' ERR
 umask 077
 
 for i in $(seq 1 20); do
