@@ -79,16 +79,6 @@ static void worker_log_addr(struct relayd_worker *w, enum floe_log_level lvl, co
     floe_jsonlog_write(&w->d->log, lvl, "relay", msg, f, err ? 4 : 3);
 }
 
-static void worker_sockbuf(int fd)
-{
-    int size = WORKER_SOCKBUF;
-
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
-        (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-}
-
 static int worker_epoll_add(struct relayd_worker *w, int fd, uint64_t tag)
 {
     struct epoll_event ev;
@@ -121,7 +111,7 @@ static int worker_open_listen(struct relayd_worker *w, const struct floe_addr *a
         errno = e;
         return FLOE_ERR_IO;
     }
-    worker_sockbuf(fd);
+    (void)floe_io_udp_set_buffers(fd, WORKER_SOCKBUF);
     if (w->d->opts.gro)
         (void)floe_io_udp_set_gro(fd);
     w->listen[w->n_listen].fd = fd;
@@ -335,7 +325,7 @@ static void worker_bind_port(struct relayd_worker *w, floe_time now,
         err = errno;
         worker_log_addr(w, FLOE_LOG_WARN, "cannot bind relayed port", &ev->addr, ev->alloc_id, err);
     } else {
-        worker_sockbuf(fd);
+        (void)floe_io_udp_set_buffers(fd, WORKER_SOCKBUF);
         if (w->d->opts.gro)
             (void)floe_io_udp_set_gro(fd);
         w->port_fd[worker_fam(&ev->addr)][ev->addr.port] = fd;

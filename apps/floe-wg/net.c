@@ -23,7 +23,7 @@ static int net_socket(uint16_t port, uint32_t mark, bool *v6)
 {
     struct sockaddr_in6 s6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
     struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(port)};
-    int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), off = 0, buf;
+    int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), off = 0;
 
     *v6 = fd >= 0;
     if (fd < 0)
@@ -32,9 +32,7 @@ static int net_socket(uint16_t port, uint32_t mark, bool *v6)
         return -errno;
     if (*v6)
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-    buf = NET_SOCKBUF;
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
-    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf));
+    (void)floe_io_udp_set_buffers(fd, NET_SOCKBUF);
     if ((mark && floe_io_udp_set_mark(fd, mark) != 0) ||
         bind(fd, *v6 ? (struct sockaddr *)&s6 : (struct sockaddr *)&s4,
              *v6 ? sizeof(s6) : sizeof(s4)) != 0) {
