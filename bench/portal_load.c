@@ -34,6 +34,7 @@
 #include "floe/portal.h"
 #include "floe/portal_wire.h"
 #include "floe_io.h"
+#include "../tests/portal/portal_flush.h"
 
 #define LOAD_PORTALS_MAX 2
 #define LOAD_INFLIGHT 256            /* connections or authorizations under way at once */
@@ -147,26 +148,7 @@ static long rss_total(void)
 
 static void dev_flush(struct dev *d)
 {
-    uint8_t buf[16384];
-    long n;
-
-    while (d->fd >= 0 &&
-           (n = floe_portal_client_poll_transmit(d->pc, floe_io_now(), buf, sizeof(buf))) > 0) {
-        size_t off = 0;
-
-        while (off < (size_t)n) {
-            ssize_t w = send(d->fd, buf + off, (size_t)n - off, MSG_NOSIGNAL);
-
-            if (w < 0 && errno == EAGAIN) {
-                struct pollfd p = {.fd = d->fd, .events = POLLOUT};
-                (void)poll(&p, 1, 100);
-                continue;
-            }
-            if (w < 0)
-                return;
-            off += (size_t)w;
-        }
-    }
+    portal_flush_fd(d->pc, d->fd);
     if (d->pc)
         L.next_timer = floe_time_min(L.next_timer, floe_portal_client_poll_timeout(d->pc));
 }

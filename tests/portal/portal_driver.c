@@ -59,6 +59,7 @@
 #include "floe/portal.h"
 #include "floe/portal_wire.h"
 #include "floe_io.h"
+#include "portal_flush.h"
 
 #define INBOX_MAX 512
 #define BURST_MAX 200
@@ -102,26 +103,7 @@ static struct dev *dev_by_role(const char *role)
 
 static void dev_flush(struct dev *d)
 {
-    uint8_t buf[16384];
-    long n;
-
-    while (d->pc && d->fd >= 0 &&
-           (n = floe_portal_client_poll_transmit(d->pc, floe_io_now(), buf, sizeof(buf))) > 0) {
-        size_t off = 0;
-
-        while (off < (size_t)n) {
-            ssize_t w = send(d->fd, buf + off, (size_t)n - off, MSG_NOSIGNAL);
-
-            if (w < 0 && errno == EAGAIN) {
-                struct pollfd p = {.fd = d->fd, .events = POLLOUT};
-                (void)poll(&p, 1, 100);
-                continue;
-            }
-            if (w < 0)
-                return;
-            off += (size_t)w;
-        }
-    }
+    portal_flush_fd(d->pc, d->fd);
 }
 
 static void dev_keep(struct dev *d, const struct floe_portal_msg *m)
