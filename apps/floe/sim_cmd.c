@@ -53,6 +53,15 @@ static int sim_cmd_value(int argc, char **argv, int *i, const char *name, const 
     return 1;
 }
 
+/* A scenario that runs many seeded runs in one verdict (node-prop): --seeds N is its run
+ * count, so --seed (the first run's seed) and --transcript combine with it. */
+static bool sim_cmd_runs_many(const char *name)
+{
+    const struct floe_sim_scenario *sc = name ? floe_sim_scenario_find(name) : NULL;
+
+    return sc && sc->runs_many;
+}
+
 static int sim_cmd_option(int argc, char **argv, int *i, struct floe_cli_sim_opts *o, char *err,
                           size_t cap)
 {
@@ -107,7 +116,7 @@ int floe_cli_sim_parse(int argc, char **argv, struct floe_cli_sim_opts *o, char 
         snprintf(err, err_cap, "no scenario given; 'floe sim --list' lists them");
         return FLOE_ERR_INVALID_ARG;
     }
-    if (o->seeds && (o->seed_set || o->transcript)) {
+    if (o->seeds && (o->seed_set || o->transcript) && !sim_cmd_runs_many(o->scenario)) {
         snprintf(err, err_cap, "--seeds runs seeds 1..N: not with --seed or --transcript");
         return FLOE_ERR_INVALID_ARG;
     }

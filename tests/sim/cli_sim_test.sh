@@ -115,6 +115,15 @@ expect_exit 0 "$FLOE" sim node-prop --seeds 20
 grep -q "^verdict: PASS: 20 runs, .*recovery p50 [0-9]* ms, p99 [0-9]* ms, max" "$TMP/out" ||
     fail "node-prop output: $(tail -1 "$TMP/out")"
 
+echo "--- node-prop: --seed S --seeds N --transcript FILE, the same bytes twice; another S differs"
+expect_exit 0 "$FLOE" sim node-prop-links --seed 7 --seeds 3 --transcript "$TMP/p1.jsonl"
+grep -q "^verdict: PASS: 3 runs, " "$TMP/out" || fail "node-prop-links --seeds 3: $(tail -1 "$TMP/out")"
+expect_exit 0 "$FLOE" sim node-prop-links --seeds 3 --seed 7 --transcript "$TMP/p2.jsonl"
+[ -s "$TMP/p1.jsonl" ] && cmp -s "$TMP/p1.jsonl" "$TMP/p2.jsonl" ||
+    fail "node-prop-links --seed 7 --seeds 3: no transcript, or not the same twice"
+expect_exit 0 "$FLOE" sim node-prop-links --seed 8 --seeds 3 --transcript "$TMP/p3.jsonl"
+! cmp -s "$TMP/p1.jsonl" "$TMP/p3.jsonl" || fail "node-prop-links: --seed 8 ran the runs of --seed 7"
+
 echo "--- usage errors exit 2 with one line"
 expect_exit 2 "$FLOE" sim no-such-scenario
 grep -qF "unknown scenario 'no-such-scenario' (see 'floe sim --list')" "$TMP/err" ||
