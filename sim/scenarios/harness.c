@@ -358,6 +358,8 @@ static const struct floe_sim_scenario scen_table[] = {
      floe__scen_node_relayed_symmetric, false},
     {"node-loss", "10 % loss: the node connects, roams and carries data", floe__scen_node_loss,
      false},
+    {"node-setup", "portal's timeline, 25 ms links: first packet -> first reply within 350 ms",
+     floe__scen_node_setup, false},
     {"node-idle-roam", "5 minutes idle, then the client roams: data flows again at once",
      floe__scen_node_idle_roam, false},
     {"node-signal-outage", "signalling down across a roam: candidates held, flushed on reconnect",

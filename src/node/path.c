@@ -155,6 +155,40 @@ void floe__node_path_probe_remote(struct floe_node *n, struct node_conn *c, floe
     c->last_tx = now;
 }
 
+/*
+ * A new connection's first path, before ICE has checked anything: the Client has no path and
+ * no session, and the peer announces a relayed address on a relay this connection uses (the
+ * same relayed IP as ours). Both sides hold a permission for their relay's own relayed IP from
+ * the allocation on (relay.c, floe_turn_permit), so the handshake initiation goes through our
+ * relay to the peer's relayed address at once and arrives: one round trip to the answer, where
+ * waiting for ICE to check and nominate a pair costs several. ICE's selected pair replaces this
+ * path when it comes (a direct one is an upgrade; node.h).
+ */
+void floe__node_path_same_relay(struct floe_node *n, struct node_conn *c, floe_time now,
+                                const struct floe_ice_candidate *cand)
+{
+    struct floe_node_path p;
+    uint32_t i;
+
+    if (n->cfg.role != FLOE_NODE_CLIENT || cand->type != FLOE_ICE_RELAY ||
+        c->st.path.kind != FLOE_NODE_PATH_NONE || floe_wg_peer_has_session(c->peer, now))
+        return;
+    for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++) {
+        const struct node_relay *r = &n->relays[i];
+
+        if (!r->used || !(c->relay_mask & (1u << i)) || r->relayed.family != cand->addr.family ||
+            !floe_addr_ip_eq(&r->relayed, &cand->addr))
+            continue;
+        memset(&p, 0, sizeof(p));
+        p.kind = FLOE_NODE_PATH_RELAY_RELAY;
+        p.local = r->relayed;
+        p.remote = cand->addr;
+        p.relay = r->server;
+        floe__node_path_set(n, c, now, &p);
+        return;
+    }
+}
+
 /* Is from one of the peer's relayed candidates? Only asked when the path changes. */
 static bool path_remote_is_relay(const struct node_conn *c, const struct floe_addr *from)
 {
