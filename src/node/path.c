@@ -202,6 +202,23 @@ static bool path_remote_is_relay(const struct node_conn *c, const struct floe_ad
     return false;
 }
 
+/* The path a datagram from `from` that arrived over ip leads back on. */
+static void path_of_input(const struct node_conn *c, const struct floe_ice_path *ip,
+                          const struct floe_addr *from, struct floe_node_path *p)
+{
+    bool remote_relay = path_remote_is_relay(c, from);
+
+    memset(p, 0, sizeof(*p));
+    p->local = ip->local;
+    p->remote = *from;
+    if (ip->via_relay) {
+        p->relay = ip->relay;
+        p->kind = remote_relay ? FLOE_NODE_PATH_RELAY_RELAY : FLOE_NODE_PATH_LOCAL_RELAY;
+    } else {
+        p->kind = remote_relay ? FLOE_NODE_PATH_REMOTE_RELAY : FLOE_NODE_PATH_DIRECT;
+    }
+}
+
 /*
  * Is the authenticated WireGuard datagram dgram the newest the peer sent? A data message
  * (keepalives too) is when its counter is above every counter received under the same
@@ -242,7 +259,6 @@ void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time 
                             const uint8_t *dgram, size_t len)
 {
     struct floe_node_path p;
-    bool remote_relay;
 
     if (!path_newest(c, dgram, len))
         return;
@@ -255,16 +271,27 @@ void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time 
     }
     if (path_held(c, now, dgram, len))
         return;
-    memset(&p, 0, sizeof(p));
-    p.local = ip->local;
-    p.remote = *from;
-    remote_relay = path_remote_is_relay(c, from);
-    if (ip->via_relay) {
-        p.relay = ip->relay;
-        p.kind = remote_relay ? FLOE_NODE_PATH_RELAY_RELAY : FLOE_NODE_PATH_LOCAL_RELAY;
-    } else {
-        p.kind = remote_relay ? FLOE_NODE_PATH_REMOTE_RELAY : FLOE_NODE_PATH_DIRECT;
-    }
+    path_of_input(c, ip, from, &p);
+    floe__node_path_set(n, c, now, &p);
+}
+
+/*
+ * The peer's authenticated ICE check arrived over ip from `from` while the Client has no path
+ * and no session yet (no relay in common, floe__node_path_same_relay did not apply): the way
+ * back works (the peer's NAT let its check out towards us, ours let it in), so the handshake
+ * initiation goes there at once instead of after this side's own check of the pair, its
+ * retransmission if the peer's NAT dropped the first one, and the nomination. ICE's selected
+ * pair replaces this path when it comes.
+ */
+void floe__node_path_checked(struct floe_node *n, struct node_conn *c, floe_time now,
+                             const struct floe_ice_path *ip, const struct floe_addr *from)
+{
+    struct floe_node_path p;
+
+    if (n->cfg.role != FLOE_NODE_CLIENT || c->st.path.kind != FLOE_NODE_PATH_NONE ||
+        floe_wg_peer_has_session(c->peer, now))
+        return;
+    path_of_input(c, ip, from, &p);
     floe__node_path_set(n, c, now, &p);
 }
 
