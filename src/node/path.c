@@ -176,8 +176,11 @@ void floe__node_path_same_relay(struct floe_node *n, struct node_conn *c, floe_t
     for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++) {
         const struct node_relay *r = &n->relays[i];
 
+        /* The permission for our own relayed IP confirmed: the relay relays between its
+         * allocations (one that refuses it leaves the path to ICE). */
         if (!r->used || !(c->relay_mask & (1u << i)) || r->relayed.family != cand->addr.family ||
-            !floe_addr_ip_eq(&r->relayed, &cand->addr))
+            !floe_addr_ip_eq(&r->relayed, &cand->addr) ||
+            !floe_turn_has_permission(r->turn, &r->relayed))
             continue;
         memset(&p, 0, sizeof(p));
         p.kind = FLOE_NODE_PATH_RELAY_RELAY;
