@@ -153,6 +153,8 @@ static void ep_emit(struct floe_sim *sim, const struct sim_ep *e, const struct f
         floe__sim_drop(sim, pkt, FLOE_SIM_DROP_BAD_SOURCE);
     else if (h->ifaces[iface].dead)
         floe__sim_drop(sim, pkt, FLOE_SIM_DROP_ROAM_DEAD);
+    else if (floe_addr_ip_eq(to, &h->ifaces[iface].ip))
+        floe__sim_send_local(sim, pkt, h->ifaces[iface].net, e->host, iface);
     else
         floe__sim_send(sim, pkt, h->ifaces[iface].net);
 }

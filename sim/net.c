@@ -298,6 +298,22 @@ void floe__sim_send(struct floe_sim *sim, struct sim_pkt *pkt, uint32_t net)
     floe__sim_push(sim, link_arrival(sim, n, pkt->len), SIM_EV_ARRIVE, (uint32_t)(pkt - sim->pkts));
 }
 
+/*
+ * A packet a host sends to its own address on iface (a relay relaying to another of its
+ * allocations): the kernel loops it back, it never crosses net's link, so it arrives at once
+ * (no latency, no loss). It is still an event of its own, after the send.
+ */
+void floe__sim_send_local(struct floe_sim *sim, struct sim_pkt *pkt, uint32_t net, uint32_t host,
+                          uint32_t iface)
+{
+    pkt->net = net;
+    pkt->to_kind = SIM_TO_HOST;
+    pkt->to_idx = host;
+    pkt->to_iface = iface;
+    sim->nets[net].in_flight++;
+    floe__sim_push(sim, sim->now, SIM_EV_ARRIVE, (uint32_t)(pkt - sim->pkts));
+}
+
 /* End of a hop: the packet leaves its network and lands where route() said. */
 int floe__sim_arrive(struct floe_sim *sim, uint32_t slot)
 {

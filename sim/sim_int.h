@@ -157,6 +157,8 @@ struct sim_pkt *floe__sim_pkt_alloc(struct floe_sim *sim);
 void floe__sim_pkt_free(struct floe_sim *sim, struct sim_pkt *pkt);
 void floe__sim_drop(struct floe_sim *sim, struct sim_pkt *pkt, enum floe_sim_drop reason);
 void floe__sim_send(struct floe_sim *sim, struct sim_pkt *pkt, uint32_t net);
+void floe__sim_send_local(struct floe_sim *sim, struct sim_pkt *pkt, uint32_t net, uint32_t host,
+                          uint32_t iface);
 int floe__sim_arrive(struct floe_sim *sim, uint32_t slot);
 int floe__sim_roam_finish(struct floe_sim *sim, struct sim_action *act);
 bool floe__sim_ip_in_use(const struct floe_sim *sim, uint32_t net, const struct floe_addr *ip);

@@ -24,6 +24,15 @@
  * initiates handshakes (as soon as it has a path); a Gateway hands nothing to WireGuard
  * before a session exists, so two initiations never cross.
  *
+ * Setup. A new connection of the Client does not wait for ICE to check and nominate a pair: as
+ * soon as the peer announces a relayed address on a relay this connection uses (the same
+ * relayed IP as ours), its path is relay-relay through that relay and the handshake initiation
+ * goes at once (every node holds a permission for its relay's own relayed IP from the
+ * allocation on, so a peer on the same relay reaches it from the first datagram); without a
+ * relay in common, the path is the way the peer's first authenticated ICE check came. Either
+ * way the answer is back one round trip later, and ICE's selected pair replaces that path when
+ * it comes (a direct one is the usual upgrade).
+ *
  * Paths. Data goes on the pair ICE nominated; an authenticated WireGuard packet that arrives
  * on another path moves the sending path there (WireGuard roaming: the peer follows the
  * sender), so a peer that roamed is followed at once without waiting for ICE; a path that

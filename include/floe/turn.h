@@ -141,6 +141,16 @@ int floe_turn_allocate(struct floe_turn *t, floe_time now);
  * FLOE_ERR_NOMEM (max_peers reached).
  */
 int floe_turn_bind_channel(struct floe_turn *t, floe_time now, const struct floe_addr *peer);
+/*
+ * Ask the server for a permission for peer's IP address (RFC 8656 section 9) with no data to
+ * send yet and no channel, and keep it refreshed for as long as the allocation stands: peers
+ * at that IP (every port) reach the allocation from their first datagram. The node permits
+ * its relay's own relayed IP, so that a peer allocated on the same relay reaches it at once.
+ * The permission is gone with the allocation (ask again after a new one). Returns 0;
+ * FLOE_ERR_INVALID_ARG; FLOE_ERR_STATE (no allocation); FLOE_ERR_ADDR_FAMILY (no relayed
+ * address of the peer's family); FLOE_ERR_NOMEM (max_peers reached).
+ */
+int floe_turn_permit(struct floe_turn *t, floe_time now, const struct floe_addr *peer);
 
 /*
  * Refresh the allocation now instead of at half-life. Returns 0,

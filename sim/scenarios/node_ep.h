@@ -168,6 +168,7 @@ int floe__scen_node_relay_restart(const struct floe_sim_scenario_opts *so,
 int floe__scen_node_scale(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_prop(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_prop_links(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
+int floe__scen_node_setup(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_signal_outage(const struct floe_sim_scenario_opts *so,
                                   struct floe_sim_verdict *v);
 

@@ -438,6 +438,7 @@ static int conn_remote(struct floe_node *n, floe_time now, uint64_t cid, const c
         c->hold_until = 0; /* the peer moved: its packets lead wherever they come from */
     } else if (rc == 0) {
         floe__node_path_probe_remote(n, c, now, &cand);
+        floe__node_path_same_relay(n, c, now, &cand);
     }
     if (rc == 0 && add && c->first_remote == FLOE_TIME_NEVER)
         c->first_remote = now;

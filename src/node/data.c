@@ -39,7 +39,9 @@ static int data_ice(struct floe_node *n, floe_time now, const struct floe_ice_pa
         floe__node_event(n, FLOE_NODE_EV_CLOSED, cid);
         return FLOE_NODE_INPUT_CONSUMED;
     }
-    (void)floe_ice_handle_input(c->ice, now, path, from, buf, len);
+    if (floe_ice_handle_input(c->ice, now, path, from, buf, len) == 0 &&
+        msg.cls == FLOE_STUN_REQUEST)
+        floe__node_path_checked(n, c, now, path, from);
     floe__node_conn_after_ice(n, c, now);
     if (c->used)
         floe__node_conn_back_to_selected(n, c, now);

@@ -213,6 +213,10 @@ void floe__node_path_relay_first(struct floe_node *n, struct node_conn *c, floe_
                                  const struct node_relay *r);
 void floe__node_path_probe_remote(struct floe_node *n, struct node_conn *c, floe_time now,
                                   const struct floe_ice_candidate *cand);
+void floe__node_path_checked(struct floe_node *n, struct node_conn *c, floe_time now,
+                             const struct floe_ice_path *ip, const struct floe_addr *from);
+void floe__node_path_same_relay(struct floe_node *n, struct node_conn *c, floe_time now,
+                                const struct floe_ice_candidate *cand);
 void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now,
                          const struct floe_node_path *p);
 void floe__node_path_choose(struct floe_node *n, struct node_conn *c, floe_time now,

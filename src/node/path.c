@@ -155,6 +155,43 @@ void floe__node_path_probe_remote(struct floe_node *n, struct node_conn *c, floe
     c->last_tx = now;
 }
 
+/*
+ * A new connection's first path, before ICE has checked anything: the Client has no path and
+ * no session, and the peer announces a relayed address on a relay this connection uses (the
+ * same relayed IP as ours). Both sides hold a permission for their relay's own relayed IP from
+ * the allocation on (relay.c, floe_turn_permit), so the handshake initiation goes through our
+ * relay to the peer's relayed address at once and arrives: one round trip to the answer, where
+ * waiting for ICE to check and nominate a pair costs several. ICE's selected pair replaces this
+ * path when it comes (a direct one is an upgrade; node.h).
+ */
+void floe__node_path_same_relay(struct floe_node *n, struct node_conn *c, floe_time now,
+                                const struct floe_ice_candidate *cand)
+{
+    struct floe_node_path p;
+    uint32_t i;
+
+    if (n->cfg.role != FLOE_NODE_CLIENT || cand->type != FLOE_ICE_RELAY ||
+        c->st.path.kind != FLOE_NODE_PATH_NONE || floe_wg_peer_has_session(c->peer, now))
+        return;
+    for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++) {
+        const struct node_relay *r = &n->relays[i];
+
+        /* The permission for our own relayed IP confirmed: the relay relays between its
+         * allocations (one that refuses it leaves the path to ICE). */
+        if (!r->used || !(c->relay_mask & (1u << i)) || r->relayed.family != cand->addr.family ||
+            !floe_addr_ip_eq(&r->relayed, &cand->addr) ||
+            !floe_turn_has_permission(r->turn, &r->relayed))
+            continue;
+        memset(&p, 0, sizeof(p));
+        p.kind = FLOE_NODE_PATH_RELAY_RELAY;
+        p.local = r->relayed;
+        p.remote = cand->addr;
+        p.relay = r->server;
+        floe__node_path_set(n, c, now, &p);
+        return;
+    }
+}
+
 /* Is from one of the peer's relayed candidates? Only asked when the path changes. */
 static bool path_remote_is_relay(const struct node_conn *c, const struct floe_addr *from)
 {
@@ -166,6 +203,23 @@ static bool path_remote_is_relay(const struct node_conn *c, const struct floe_ad
             return true;
     }
     return false;
+}
+
+/* The path a datagram from `from` that arrived over ip leads back on. */
+static void path_of_input(const struct node_conn *c, const struct floe_ice_path *ip,
+                          const struct floe_addr *from, struct floe_node_path *p)
+{
+    bool remote_relay = path_remote_is_relay(c, from);
+
+    memset(p, 0, sizeof(*p));
+    p->local = ip->local;
+    p->remote = *from;
+    if (ip->via_relay) {
+        p->relay = ip->relay;
+        p->kind = remote_relay ? FLOE_NODE_PATH_RELAY_RELAY : FLOE_NODE_PATH_LOCAL_RELAY;
+    } else {
+        p->kind = remote_relay ? FLOE_NODE_PATH_REMOTE_RELAY : FLOE_NODE_PATH_DIRECT;
+    }
 }
 
 /*
@@ -208,7 +262,6 @@ void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time 
                             const uint8_t *dgram, size_t len)
 {
     struct floe_node_path p;
-    bool remote_relay;
 
     if (!path_newest(c, dgram, len))
         return;
@@ -221,16 +274,27 @@ void floe__node_path_follow(struct floe_node *n, struct node_conn *c, floe_time 
     }
     if (path_held(c, now, dgram, len))
         return;
-    memset(&p, 0, sizeof(p));
-    p.local = ip->local;
-    p.remote = *from;
-    remote_relay = path_remote_is_relay(c, from);
-    if (ip->via_relay) {
-        p.relay = ip->relay;
-        p.kind = remote_relay ? FLOE_NODE_PATH_RELAY_RELAY : FLOE_NODE_PATH_LOCAL_RELAY;
-    } else {
-        p.kind = remote_relay ? FLOE_NODE_PATH_REMOTE_RELAY : FLOE_NODE_PATH_DIRECT;
-    }
+    path_of_input(c, ip, from, &p);
+    floe__node_path_set(n, c, now, &p);
+}
+
+/*
+ * The peer's authenticated ICE check arrived over ip from `from` while the Client has no path
+ * and no session yet (no relay in common, floe__node_path_same_relay did not apply): the way
+ * back works (the peer's NAT let its check out towards us, ours let it in), so the handshake
+ * initiation goes there at once instead of after this side's own check of the pair, its
+ * retransmission if the peer's NAT dropped the first one, and the nomination. ICE's selected
+ * pair replaces this path when it comes.
+ */
+void floe__node_path_checked(struct floe_node *n, struct node_conn *c, floe_time now,
+                             const struct floe_ice_path *ip, const struct floe_addr *from)
+{
+    struct floe_node_path p;
+
+    if (n->cfg.role != FLOE_NODE_CLIENT || c->st.path.kind != FLOE_NODE_PATH_NONE ||
+        floe_wg_peer_has_session(c->peer, now))
+        return;
+    path_of_input(c, ip, from, &p);
     floe__node_path_set(n, c, now, &p);
 }
 

@@ -85,6 +85,10 @@ static void relay_candidate_event(struct floe_node *n, struct node_relay *r, flo
         r->relayed = add ? ev->addr : (struct floe_addr){0};
         if (add && r->rtt == 0)
             r->rtt = now > r->started ? now - r->started : 1;
+        /* A peer allocated on this relay (its relayed IP is ours) reaches us from its first
+         * datagram, before we learn its candidates (floe__node_path_same_relay). */
+        if (add)
+            (void)floe_turn_permit(r->turn, now, &ev->addr);
     } else {
         cand.type = FLOE_ICE_SRFLX;
         cand.base = r->local;

@@ -241,7 +241,7 @@ void floe__turn_peer_perm_ok(struct floe_turn *t, struct turn_peer *p, floe_time
     if (!first)
         return;
     peer_event(t, FLOE_TURN_EV_PERMISSION_ESTABLISHED, p);
-    if (t->cfg.auto_channel && p->chan.state == TURN_LEASE_NONE)
+    if (t->cfg.auto_channel && !p->keep && p->chan.state == TURN_LEASE_NONE)
         lease_start(t, p, &p->chan, FLOE_STUN_CHANNEL_BIND, now);
 }
 
@@ -296,6 +296,8 @@ void floe__turn_peers_timeout(struct floe_turn *t, floe_time now)
         t->peer_visits++;
         if (!peer_req_timeouts(t, now, p))
             return;
+        if (p->keep)
+            p->perm.used = true; /* floe_turn_permit: refreshed for as long as it stands */
         if (lease_tick(&p->perm, now, t->cfg.permission_lifetime))
             lease_start(t, p, &p->perm, FLOE_STUN_CREATE_PERMISSION, now);
         if (lease_tick(&p->chan, now, t->cfg.channel_lifetime))
@@ -318,6 +320,25 @@ int floe_turn_bind_channel(struct floe_turn *t, floe_time now, const struct floe
         return rc;
     if (!p->chan.req.active)
         lease_start(t, p, &p->chan, FLOE_STUN_CHANNEL_BIND, now);
+    return 0;
+}
+
+int floe_turn_permit(struct floe_turn *t, floe_time now, const struct floe_addr *peer)
+{
+    struct turn_peer *p;
+    int rc;
+
+    if (!t || !peer)
+        return FLOE_ERR_INVALID_ARG;
+    if (t->state != FLOE_TURN_ALLOCATED)
+        return FLOE_ERR_STATE;
+    rc = floe__turn_peer_get(t, peer, &p);
+    if (rc < 0)
+        return rc;
+    p->keep = true;
+    p->perm.used = true;
+    if (p->perm.state == TURN_LEASE_NONE && !p->perm.req.active)
+        lease_start(t, p, &p->perm, FLOE_STUN_CREATE_PERMISSION, now);
     return 0;
 }
 

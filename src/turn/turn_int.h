@@ -50,6 +50,7 @@ struct turn_peer {
     bool has_queued;
     bool in_flushq; /* in the queue of peers with a payload waiting */
     bool in_reqq;   /* in the queue of peers with a request to send */
+    bool keep;      /* floe_turn_permit: the permission alone, kept while the allocation stands */
 };
 
 /* A FIFO of peer indexes, each at most once (max_peers slots). */

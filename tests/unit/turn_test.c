@@ -556,6 +556,48 @@ static void test_permission_per_ip(void)
     net_free(&n);
 }
 
+/*
+ * floe_turn_permit: a permission for an IP with nothing sent to it yet and no channel; the peer
+ * reaches the allocation from its first datagram (any port), and the permission is refreshed
+ * while the allocation stands, used or not.
+ */
+static void test_permit(void)
+{
+    struct net n;
+    struct net_client *c;
+    struct floe_addr relayed, other = peer_addr;
+
+    net_init(&n, NULL);
+    CHECK_EQ(floe_turn_permit(NULL, n.now, &peer_addr), FLOE_ERR_INVALID_ARG);
+    c = net_allocated(&n, "secret");
+    REQUIRE(c);
+    REQUIRE(floe_turn_get_relayed(c->t, FLOE_AF_INET, &relayed) == 0);
+    CHECK_EQ(floe_turn_permit(c->t, n.now, NULL), FLOE_ERR_INVALID_ARG);
+    /* Before the permission, the relay drops what the peer sends. */
+    other.port = (uint16_t)(peer_addr.port + 7);
+    net_peer_send(&n, &relayed, &other, "early", 5);
+    net_pump(&n);
+    CHECK_EQ(c->app_count, 0);
+    CHECK_EQ(floe_turn_permit(c->t, n.now, &peer_addr), 0);
+    CHECK_EQ(floe_turn_permit(c->t, n.now, &peer_addr), 0); /* once is enough */
+    net_pump(&n);
+    CHECK_EQ(c->by_method[FLOE_STUN_CREATE_PERMISSION], 1);
+    CHECK(floe_turn_has_permission(c->t, &peer_addr));
+    net_run(&n, FLOE_SEC(1));
+    CHECK_EQ(c->by_method[FLOE_STUN_CHANNEL_BIND], 0);
+    CHECK_EQ(count_events(c, FLOE_TURN_EV_CHANNEL_ESTABLISHED), 0);
+    /* Another port of the IP reaches the application at once. */
+    net_peer_send(&n, &relayed, &other, "first", 5);
+    net_pump(&n);
+    CHECK(app_got(c, "first"));
+    CHECK(floe_addr_eq(&c->app_from, &other));
+    /* Kept for as long as the allocation stands, unused: refreshed before each expiry. */
+    net_run(&n, FLOE_SEC(1000));
+    CHECK(c->by_method[FLOE_STUN_CREATE_PERMISSION] >= 4);
+    CHECK(floe_turn_has_permission(c->t, &peer_addr));
+    net_free(&n);
+}
+
 /* Drain c's transmits without delivering them: their kinds and lengths into out. */
 static size_t drain_held(struct net *n, struct net_client *c, uint8_t held[][256], size_t *lens,
                          size_t max)
@@ -1799,6 +1841,7 @@ int main(void)
     FLOE_RUN(test_stale_nonce_on_allocate);
     FLOE_RUN(test_send_indication_then_channeldata);
     FLOE_RUN(test_permission_per_ip);
+    FLOE_RUN(test_permit);
     FLOE_RUN(test_data_behind_permission);
     FLOE_RUN(test_auto_channel_and_echo);
     FLOE_RUN(test_encapsulate_in_place);
