@@ -9,10 +9,11 @@
 #   - the same laptop -> gateway host through a floe-wg pair and a wireguard-go pair (Debian's,
 #     and bookworm-backports' 0.0.20231211 unless WG_GO_BACKPORTS=none) over the same NATs
 #     (the site NAT forwards UDP 51821 to the gateway host);
-#     each of these five paths gets three rows: TCP [25 ms] through the delay lines (which
-#     cap any path at about 0.25 Gbit/s: the harness, not the tunnel, is the bottleneck there),
-#     then TCP and UDP [no delay] with the delay lines bridged out by the kernel (topo_delay
-#     off: line rate, the same addresses, NATs and connections). TCP rows: Gbit/s received and
+#     each of these five paths gets three rows: TCP [25 ms] through the delay lines (RTT
+#     100 ms; the iperf3 ends' TCP buffers may grow to 64 MiB for it: with the default 4 MiB
+#     send buffer any path was capped at about 0.25 Gbit/s there), then TCP and UDP
+#     [no delay] with the delay lines bridged out by the kernel (topo_delay off: line rate,
+#     the same addresses, NATs and connections; the tunnel is the bottleneck). TCP rows: Gbit/s received and
 #     the sender's retransmissions (the loss); UDP rows: UDP_RATE (default 1G) bit/s offered
 #     in 1200-byte datagrams, Gbit/s received and the datagrams lost (%);
 #   - connection setup: the first ping's round trip after a fresh client joined (the first
@@ -180,6 +181,18 @@ floe_row() {
     delay_on
 }
 
+# tcp_buffers WMEM RMEM: net.ipv4.tcp_wmem and tcp_rmem (three numbers each) in the iperf3
+# ends' namespaces (laptop, gateway host, resource). Through the delay lines the RTT is
+# 100 ms; with the default 4 MiB send buffer one TCP flow cannot have more than about
+# 0.25 Gbit/s in flight there, whatever carries it (that, not the delay line, capped every
+# [25 ms] row), so the throughput rows run with buffers of up to 64 MiB.
+tcp_buffers() {
+    local ns
+    for ns in "$NS_CLI" "$NS_GW1" "$NS_RES"; do
+        in_ns "$ns" sysctl -qw "net.ipv4.tcp_wmem=$1" "net.ipv4.tcp_rmem=$2"
+    done
+}
+
 # fresh_client: a new floe-client (no connection yet), joined to the portal.
 fresh_client() {
     topo_stop client
@@ -203,9 +216,12 @@ FWD
 
 echo
 echo "== throughput, laptop -> site (iperf3, ${SECS} s each; UDP at ${UDP_RATE}bit/s)"
-echo "[${TOPO_NETEM_MS} ms]: through the delay lines (their own ceiling: about 0.25 Gbit/s);"
+echo "[${TOPO_NETEM_MS} ms]: through the delay lines (RTT 100 ms; TCP buffers up to 64 MiB for it)"
 echo "[no delay]: the delay lines bridged out by the kernel (line rate: the tunnel is the limit)"
 # The connection starts relayed (UDP between the NATs dropped), then moves to a direct path.
+tcp_wmem=$(in_ns "$NS_CLI" sysctl -n net.ipv4.tcp_wmem)
+tcp_rmem=$(in_ns "$NS_CLI" sysctl -n net.ipv4.tcp_rmem)
+tcp_buffers "4096 16384 $((64 << 20))" "4096 131072 $((64 << 20))"
 topo_direct_udp off
 floe_row '*relay*'
 topo_direct_udp on
@@ -217,6 +233,7 @@ if [ "${WG_GO_BACKPORTS:-}" != none ]; then
     bpo=${WG_GO_BACKPORTS:-$(backports_wg_go)}
     wg_row "wireguard-go pair ($(wg_go_label "$bpo"))" "$bpo"
 fi
+tcp_buffers "$tcp_wmem" "$tcp_rmem" # the setup and roams below as in the e2e tests
 
 echo
 echo "== connection setup: first packet -> first reply over $INTENTS intents (ping)"
