@@ -255,7 +255,9 @@ echo "== data outage over $ROAMS roams mid-download of $FILE_MB MiB (new network
 fresh_client
 e2e_first_ping
 : >"$TMP/outages"
+: >"$TMP/outage-gaps"
 e2e_download_roam "$ROAMS" 2
 echo "outage: $(e2e_outage_summary) (target <= 500); each: $(tr '\n' ' ' <"$TMP/outages")"
+echo "each outage's end sampled within (ms): $(tr '\n' ' ' <"$TMP/outage-gaps")"
 [ -z "$BENCH_MISSED$BENCH_FAILED" ] ||
     fail "${BENCH_MISSED:+paths not reached:$BENCH_MISSED}${BENCH_FAILED:+; rows without data$BENCH_FAILED}"
