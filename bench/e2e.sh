@@ -13,15 +13,17 @@
 #     100 ms; the iperf3 ends' TCP buffers may grow to 64 MiB for it: with the default 4 MiB
 #     send buffer any path was capped at about 0.25 Gbit/s there), then TCP and UDP
 #     [no delay] with the delay lines bridged out by the kernel (topo_delay off: line rate,
-#     the same addresses, NATs and connections; the tunnel is the bottleneck). TCP rows: Gbit/s received and
-#     the sender's retransmissions (the loss); UDP rows: UDP_RATE (default 1G) bit/s offered
-#     in 1200-byte datagrams, Gbit/s received and the datagrams lost (%);
+#     the same addresses, NATs and connections; the tunnel is the bottleneck). TCP rows:
+#     Gbit/s received and the sender's retransmissions (the loss); UDP rows: UDP_RATE
+#     (default 1G) bit/s offered in 1200-byte datagrams, Gbit/s received and the datagrams
+#     lost (%);
 #   - connection setup: the first ping's round trip after a fresh client joined (the first
 #     packet is held until the connection is up, so it is first packet -> first reply),
 #     p50/p99 over INTENTS (default 20) intents, each a fresh floe-client start (a new
 #     connection to the gateway; the same resource), and the path each one started on;
 #   - the data outage over ROAMS (default 10) roams mid-download of a FILE_MB (default 1024)
-#     MiB file.
+#     MiB file, and the poll gap of the sample that ended each (it is measured at most that
+#     much too long).
 # Run by hand as root, never as a timed test:
 #   bench/e2e.sh [--quick] [BUILD_BIN_DIR] [SECONDS]
 #                            (env: INTENTS, ROAMS, FILE_MB, UDP_RATE, WG_GO_BACKPORTS)

@@ -152,6 +152,7 @@ topo_delayed_link() {
 # topo_delayline_start DL_NS: the delay line between DL_NS's veths "a" and "b", holding every
 # frame the ms recorded for DL_NS (in $TMP/DL_NS.ms); waits until it is ready.
 topo_delayline_start() {
+    rm -f "$TMP/$1.out" # an earlier run's "ready" must not pass for this one's
     topo_bg "$1" "$1" "$FLOE_BIN_DIR/delayline" --a a --b b --delay "$(cat "$TMP/$1.ms")"
     topo_wait "the delay line in $1 did not start: $(cat "$TMP/$1.out" 2>/dev/null)" 50 \
         grep -q ready "$TMP/$1.out"
