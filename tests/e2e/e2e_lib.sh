@@ -95,6 +95,9 @@ e2e_download_roam() {
         fail "the downloaded file's sha256 does not match"
     [ "$(wc -l <"$TMP/roams")" = "$roams" ] || fail "the download ended before $roams roams"
     e2e_outages >>"$TMP/outages"
+    e2e_outage_gaps >>"$TMP/outage-gaps"
+    cp "$TMP/progress" "$TMP/progress.log" # for E2E_KEEP_LOGS, with the roams' times
+    cp "$TMP/roams" "$TMP/roams.log"
 }
 
 # e2e_outages: for each roam time in $TMP/roams, the ms from it to the first sample of
@@ -105,6 +108,17 @@ e2e_outages() {
     while read -r t; do
         awk -v t="$t" '$1 <= t { rx = $3 } $1 > t && $3 > rx { ms = ($1 - t) * 1000; exit }
             END { printf "%.0f\n", ms == "" ? -1 : ms }' "$TMP/progress"
+    done <"$TMP/roams"
+}
+
+# e2e_outage_gaps: for each roam time in $TMP/roams, the poll gap (ms) of the sample that
+# ended its outage (progress.py's GAP_MS): the outage is measured at most that much too long
+# (a sampler starved of CPU under load shows as a large gap). -1 when no sample ended it.
+e2e_outage_gaps() {
+    local t
+    while read -r t; do
+        awk -v t="$t" '$1 <= t { rx = $3 } $1 > t && $3 > rx { g = $4; exit }
+            END { printf "%.1f\n", g == "" ? -1 : g }' "$TMP/progress"
     done <"$TMP/roams"
 }
 

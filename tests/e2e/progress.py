@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Progress sampler of the end-to-end tests (issue 13): polls the size of a file being
-downloaded every millisecond and appends "EPOCH_SECONDS SIZE RX" to LOG whenever either
-changes, until the file's size reaches TOTAL or PID is gone. RX is the rx_bytes of the
+downloaded every millisecond and appends "EPOCH_SECONDS SIZE RX GAP_MS" to LOG whenever either
+changes, until the file's size reaches TOTAL or PID is gone. EPOCH_SECONDS is read after the
+poll; GAP_MS is the time since the previous poll began: the change happened within GAP_MS
+before EPOCH_SECONDS, so an outage ending at this sample is measured at most GAP_MS too long
+(a sampler starved of CPU shows here as a large GAP_MS). RX is the rx_bytes of the
 interface given with --rx in this process's network namespace (/proc/net/dev; the client's
 TUN: what came out of the tunnel, which a rate-limited reader's socket buffer does not hide),
 0 without it. With --show it also prints
@@ -44,8 +47,10 @@ def main():
     show = "--show" in sys.argv[5:]
     rx_if = sys.argv[sys.argv.index("--rx") + 1] if "--rx" in sys.argv[5:-1] else None
     last, shown, shown_size = None, 0.0, 0
+    prev = time.time()
     with open(log, "a", buffering=1) as out:
         while True:
+            begin = time.time()
             try:
                 size = os.stat(path).st_size
             except FileNotFoundError:
@@ -53,8 +58,9 @@ def main():
             rx = read_rx(rx_if)
             now = time.time()
             if (size, rx) != last:
-                out.write("%.6f %d %d\n" % (now, size, rx))
+                out.write("%.6f %d %d %.3f\n" % (now, size, rx, (now - prev) * 1000))
                 last = (size, rx)
+            prev = begin
             if show and now - shown >= 0.5:
                 rate = (size - shown_size) / (now - shown) / 1e6 if shown else 0.0
                 sys.stderr.write("\r  download: %7.1f / %.0f MiB  %7.1f MB/s   "

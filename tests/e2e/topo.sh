@@ -26,7 +26,8 @@
 # site's uplink: no kernel netem needed (this kernel has none), the same on every machine.
 #
 # Functions: topo_up, topo_enroll, topo_portal, topo_relay, topo_http MB (and iperf3),
-# topo_roam, topo_direct_udp on|off, topo_gateway N, topo_client, topo_status, topo_down,
+# topo_roam, topo_direct_udp on|off, topo_delay on|off, topo_gateway N, topo_client,
+# topo_status, topo_down,
 # in_ns NS CMD..., topo_bg NAME NS CMD..., topo_stop NAME.
 
 TOPO_ID=$$
@@ -62,6 +63,8 @@ TOPO_NETEM_MS=${TOPO_NETEM_MS:-25}
 TOPO_SITE_MS=${TOPO_SITE_MS:-$TOPO_NETEM_MS}
 TOPO_ACCESS=wifi # the client's current access network
 TOPO_ROAMS=0     # roams so far: each one gives the new link a new address
+TOPO_DL_NS=()    # the namespaces of the delay lines (topo_delayed_link)
+TOPO_DELAY=on    # the delay lines in the path (on) or bridged out (off): topo_delay
 
 # in_ns NS CMD...: run CMD in NS.
 in_ns() {
@@ -141,9 +144,42 @@ topo_delayed_link() {
     [ -z "$6" ] || ip -n "$4" addr add "$6" dev "$5"
     ip -n "$1" link set "$2" up
     ip -n "$4" link set "$5" up
-    topo_bg "$dl" "$dl" "$FLOE_BIN_DIR/delayline" --a a --b b --delay "$8"
-    topo_wait "the delay line in $dl did not start: $(cat "$TMP/$dl.out" 2>/dev/null)" 50 \
-        grep -q ready "$TMP/$dl.out"
+    echo "$8" >"$TMP/$dl.ms"
+    TOPO_DL_NS+=("$dl")
+    topo_delayline_start "$dl"
+}
+
+# topo_delayline_start DL_NS: the delay line between DL_NS's veths "a" and "b", holding every
+# frame the ms recorded for DL_NS (in $TMP/DL_NS.ms); waits until it is ready.
+topo_delayline_start() {
+    rm -f "$TMP/$1.out" # an earlier run's "ready" must not pass for this one's
+    topo_bg "$1" "$1" "$FLOE_BIN_DIR/delayline" --a a --b b --delay "$(cat "$TMP/$1.ms")"
+    topo_wait "the delay line in $1 did not start: $(cat "$TMP/$1.out" 2>/dev/null)" 50 \
+        grep -q ready "$TMP/$1.out"
+}
+
+# topo_delay on|off: off takes every delay line out of the path: it is stopped and a kernel
+# bridge in its namespace joins "a" and "b" (line rate; the links stay up, addresses, routes,
+# NAT mappings and the agents' connections are kept); on removes the bridges and starts the
+# delay lines again. For throughput runs in which the tunnel, not the userspace delay line
+# (about 0.25 Gbit/s), is the bottleneck. TOPO_DELAY is the current state.
+topo_delay() {
+    local dl
+    [ "$1" = on ] || [ "$1" = off ] || fail "topo_delay: on or off, not '$1'"
+    [ "$1" != "$TOPO_DELAY" ] || return 0
+    for dl in "${TOPO_DL_NS[@]}"; do
+        if [ "$1" = off ]; then
+            topo_stop "$dl"
+            ip -n "$dl" link add name dlbr type bridge
+            ip -n "$dl" link set dev a master dlbr
+            ip -n "$dl" link set dev b master dlbr
+            ip -n "$dl" link set dev dlbr up
+        else
+            ip -n "$dl" link del dev dlbr
+            topo_delayline_start "$dl"
+        fi
+    done
+    TOPO_DELAY=$1
 }
 
 # topo_hosts NS: portal.test resolves to the portal inside NS (ip netns exec bind-mounts
@@ -313,7 +349,7 @@ topo_http() {
 
 # topo_roam: the client moves to its other access network: the old link down, the new one up
 # with a new address (192.168.1.N or 172.16.1.N, N = 2 + roams so far), the default route
-# moved. Sets TOPO_T_USABLE: the time (seconds since the epoch, ns) at which the new network
+# moved. Sets TOPO_T_USABLE: the time (seconds since the epoch, us) at which the new network
 # was usable. Call it in the test's shell, not in $(...): it keeps state.
 topo_roam() {
     local old new gw prefix
@@ -328,7 +364,11 @@ topo_roam() {
     ip -n "$NS_CLI" addr add "$prefix.$((2 + TOPO_ROAMS))/24" dev "$new"
     ip -n "$NS_CLI" link set "$new" up
     ip -n "$NS_CLI" route replace default via "$gw" dev "$new"
-    TOPO_T_USABLE=$(date +%s.%N)
+    # bash's clock, not $(date ...): a fork that a loaded machine delays would make the time
+    # late and the outage look shorter (the client already resets ~5 ms before date ran).
+    TOPO_T_USABLE=${EPOCHREALTIME:-}
+    TOPO_T_USABLE=${TOPO_T_USABLE/,/.}
+    [ -n "$TOPO_T_USABLE" ] || TOPO_T_USABLE=$(date +%s.%N)
 }
 
 # topo_direct_udp on|off: UDP between the site's and the client's NATs allowed, or dropped in

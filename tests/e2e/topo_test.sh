@@ -4,7 +4,8 @@
 # network; floe-relay answers STUN; the client is seen behind its wifi NAT's public address,
 # then after a roam (wifi down, cellular up with a new address, default route moved) behind
 # the cellular NAT's; 25 ms each way on the access link and on the site's uplink (the delay
-# line: RTT client -> relay and gateway -> relay >= 50 ms); the
+# line: RTT client -> relay and gateway -> relay >= 50 ms), none with the delay lines bridged
+# out (topo_delay off: RTT < 10 ms, more than the delay line's 0.25 Gbit/s) and back again; the
 # resource's HTTP file reaches the site's gateway with its sha256 while the client, outside
 # the tunnel, cannot reach the resource. A second run with symmetric NATs (fully-random) that
 # fails on purpose half-way leaves no namespace, /etc/netns folder or process behind.
@@ -50,6 +51,37 @@ awk -v r="$rtt" 'BEGIN { exit !(r >= 50 && r < 150) }' ||
 rtt=$(rtt_min "$NS_GW1")
 awk -v r="$rtt" 'BEGIN { exit !(r >= 50 && r < 150) }' ||
     fail "RTT gateway -> relay is $rtt ms, not 50 ms of delay plus a little"
+
+# The delay lines bridged out (topo_delay off) and back: the same links at line rate, then
+# the delay again.
+gbits() {
+    in_ns "$1" iperf3 -c 198.51.100.1 -t 1 -J >"$TMP/iperf.json" || fail "iperf3 from $1"
+    jq -r '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' "$TMP/iperf.json"
+}
+topo_bg iperf-inet "$NS_INET" iperf3 -s -B 198.51.100.1
+inet_listening() {
+    [ -n "$(in_ns "$NS_INET" ss -Hltn 'sport = :5201')" ]
+}
+topo_wait "no iperf3 server in the internet" 50 inet_listening
+dl_pid=$(topo_pid "$NS_SDL")
+topo_delay off
+! kill -0 "$dl_pid" 2>/dev/null || fail "topo_delay off left the site's delay line running"
+for ns in "$NS_CLI" "$NS_GW1"; do
+    rtt=$(rtt_min "$ns")
+    awk -v r="$rtt" 'BEGIN { exit !(r < 10) }' || fail "RTT $ns -> relay is $rtt ms without delay"
+    rate=$(gbits "$ns")
+    # The delay line alone carries about 0.25 Gbit/s: more is the kernel bridge.
+    awk -v g="$rate" 'BEGIN { exit !(g > 0.3) }' ||
+        fail "$ns -> internet moved $rate Gbit/s without the delay line (it caps at 0.25)"
+    echo "no delay: $ns -> relay RTT $rtt ms, -> internet $rate Gbit/s"
+done
+topo_delay on
+for ns in "$NS_CLI" "$NS_GW1"; do
+    rtt=$(rtt_min "$ns")
+    awk -v r="$rtt" 'BEGIN { exit !(r >= 50 && r < 150) }' ||
+        fail "RTT $ns -> relay is $rtt ms once the delay lines are back, not 50 ms and a little"
+done
+topo_stop iperf-inet
 
 topo_http 8
 in_ns "$NS_GW1" curl -fsS --max-time 20 -o "$TMP/got" "http://$RES_IP:$HTTP_PORT/file" ||
@@ -111,4 +143,4 @@ done <"$TMP/child.ns"
 while read -r pid; do
     ! kill -0 "$pid" 2>/dev/null || fail "the child's process $pid (relay, delay line) left running"
 done <"$TMP/child.relay"
-echo "ok: e2e topology (TLS portal, relay, NATs, delay lines, roam, cleanup on failure)"
+echo "ok: e2e topology (TLS portal, relay, NATs, delay lines on and off, roam, cleanup on failure)"
