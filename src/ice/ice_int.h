@@ -23,6 +23,14 @@
 #define ICE_RESPONSE_CAP 16
 /* Pending events by default (config max_events); the caller drains them after every call. */
 #define ICE_EVENT_CAP 64
+/*
+ * The pair table and the event ring start this big and double when full, up to max_pairs and
+ * max_events: a connection forms a handful of pairs and its caller drains the events after
+ * every call, so the bounds (a few dozen pairs, 64 events: 20 KB) are seldom reached, and an
+ * agent allocated at its bounds spread a timer wakeup's few lines over three times the pages.
+ */
+#define ICE_PAIRS_START 8
+#define ICE_EVENTS_START 8
 /* Outstanding consent requests remembered for matching responses. */
 #define ICE_CONSENT_TXIDS 4
 #define ICE_UFRAG_LEN 8
@@ -111,6 +119,7 @@ struct floe_ice_agent {
     struct ice_cand *remotes;
     struct ice_pair *pairs;
     size_t n_pairs;
+    size_t pairs_cap; /* entries allocated, ICE_PAIRS_START doubling up to cfg.max_pairs */
     uint32_t foundation_seq;
     uint32_t triggered_seq;
     bool local_eoc;
@@ -134,7 +143,8 @@ struct floe_ice_agent {
 
     struct ice_response responses[ICE_RESPONSE_CAP];
     size_t n_responses;
-    struct floe_ice_event *events; /* cfg.max_events */
+    struct floe_ice_event *events; /* ev_cap, ICE_EVENTS_START doubling up to cfg.max_events */
+    size_t ev_cap;
     size_t ev_head;
     size_t ev_len;
     struct floe_ice_stats stats;
@@ -146,6 +156,7 @@ void floe__ice_drop(struct floe_ice_agent *a, const char *why, const struct floe
 void floe__ice_random(struct floe_ice_agent *a, uint8_t *out, size_t len);
 void floe__ice_set_role(struct floe_ice_agent *a, enum floe_ice_role role);
 void floe__ice_end_old_gen(struct floe_ice_agent *a);
+bool floe__ice_grow_pairs(struct floe_ice_agent *a);
 
 /* cand.c */
 int floe__ice_find_local_by_path(const struct floe_ice_agent *a, const struct floe_ice_path *p);
