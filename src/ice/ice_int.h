@@ -108,9 +108,7 @@ struct floe_ice_agent {
     uint64_t tie_breaker;
 
     char local_ufrag[FLOE_ICE_UFRAG_MAX + 1];
-    char local_pwd[FLOE_ICE_PWD_MAX + 1];
     char remote_ufrag[FLOE_ICE_UFRAG_MAX + 1];
-    char remote_pwd[FLOE_ICE_PWD_MAX + 1];
     bool local_creds_used;        /* a check sent or answered with the local credentials */
     struct floe_hmac *local_key;  /* our password: verify requests, sign responses */
     struct floe_hmac *remote_key; /* their password: sign requests, verify responses */
@@ -133,21 +131,25 @@ struct floe_ice_agent {
     floe_time next_check;   /* pacing: earliest start of the next new check */
     floe_time consent_next; /* next consent request on the selected pair */
     bool consent_due;
-    uint8_t consent_txids[ICE_CONSENT_TXIDS][FLOE_STUN_TXID_LEN];
-    bool consent_txid_used[ICE_CONSENT_TXIDS];
-    unsigned consent_txid_next;
-    struct ice_old_gen old;
     floe_time nominate_at; /* controlling: nominate the best valid pair at this time */
     floe_time disconnected_since;
     floe_time waiting_since; /* since when there has been no pair */
 
-    struct ice_response responses[ICE_RESPONSE_CAP];
     size_t n_responses;
     struct floe_ice_event *events; /* ev_cap, ICE_EVENTS_START doubling up to cfg.max_events */
     size_t ev_cap;
     size_t ev_head;
     size_t ev_len;
     struct floe_ice_stats stats;
+
+    /* Above, what a timer wakeup reads, in a dozen lines; below, what it seldom does. */
+    char local_pwd[FLOE_ICE_PWD_MAX + 1];
+    char remote_pwd[FLOE_ICE_PWD_MAX + 1];
+    uint8_t consent_txids[ICE_CONSENT_TXIDS][FLOE_STUN_TXID_LEN];
+    bool consent_txid_used[ICE_CONSENT_TXIDS];
+    unsigned consent_txid_next;
+    struct ice_old_gen old;
+    struct ice_response responses[ICE_RESPONSE_CAP];
 };
 
 /* agent.c */
