@@ -64,11 +64,12 @@ struct ice_pair {
     uint32_t triggered;           /* position in the triggered queue, 0 = not queued */
     enum floe_ice_role sent_role; /* the role the current check carries (all its sends) */
     uint8_t txid[FLOE_STUN_TXID_LEN];
-    uint8_t prev_txid[ICE_PREV_TXIDS][FLOE_STUN_TXID_LEN];
     uint32_t sends;
     floe_time rto;
     floe_time next;          /* next retransmission or the transaction timeout */
     floe_time last_response; /* last authenticated success response (consent) */
+    /* Last: read only when an answer comes, not by the timers (the fields above, two lines). */
+    uint8_t prev_txid[ICE_PREV_TXIDS][FLOE_STUN_TXID_LEN];
 };
 
 struct ice_response {
