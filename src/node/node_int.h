@@ -15,6 +15,8 @@
 #include "core/map_int.h"
 
 #define NODE_NONE UINT32_MAX
+/* A cache line: connections start on one (the table is aligned to it, the struct padded). */
+#define NODE_LINE 64
 /* A relay that refused the credentials is asked again after 1 s, doubling up to 60 s. */
 #define NODE_RELAY_RETRY_MIN FLOE_SEC(1)
 #define NODE_RELAY_RETRY_MAX FLOE_SEC(60)
@@ -82,12 +84,12 @@ struct node_relay {
 
 /*
  * A connection. The fields every timer wakeup of the connection reads (floe__node_conn_deadline,
- * floe__node_conn_timeout, the dirty list) come first, in the struct's first line, and the
- * counters with established and idle next: a wakeup among 10,000 cold connections misses on
- * two lines of this struct, not on one per field.
+ * floe__node_conn_timeout, the dirty list) come first, in the struct's first line, then what
+ * the data path reads (id, peer, the packet counters), then established and idle: a wakeup
+ * among 10,000 cold connections misses on two lines of this struct, not on one per field.
  */
 struct node_conn {
-    bool used;
+    _Alignas(NODE_LINE) bool used;
     bool dirty;
     bool keepalive_due; /* a keepalive goes out from poll_transmit */
     uint32_t dirty_next;
@@ -98,9 +100,9 @@ struct node_conn {
     floe_time last_app;     /* last application packet either way */
     floe_time grace_since;  /* ICE disconnected since; NEVER otherwise */
     floe_time last_tx;      /* last WireGuard datagram sent */
-    struct floe_node_conn_stats st;
-    uint64_t id;
+    uint64_t id;            /* with peer and the packet counters: what the data path reads */
     struct floe_wg_peer *peer;
+    struct floe_node_conn_stats st;
     uint32_t relay_mask;  /* relays whose candidates this connection has */
     uint32_t rx_index;    /* receiver index of the newest data message from the peer */
     uint64_t rx_newest;   /* its counter: older messages (late on a slower path) lead nowhere */
@@ -129,7 +131,8 @@ struct floe_node {
     struct node_relay relays[FLOE_NODE_MAX_RELAYS_LIMIT];
     uint32_t relay_end; /* 1 + the highest relay slot ever used */
     bool no_relays_told;
-    struct node_conn *conns;
+    struct node_conn *conns; /* in conns_mem, aligned to NODE_LINE */
+    void *conns_mem;
     uint32_t n_conns;
     uint32_t *free_conns; /* stack of unused connection slots: no scan to create one */
     uint32_t n_free;
