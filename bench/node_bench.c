@@ -10,13 +10,26 @@
  * - bytes allocated per connection and the CPU time to set up N connections (default 10,000);
  * - the CPU cost of one wakeup of an idle gateway node at 100, 1,000 and 10,000 connections
  *   (poll_timeout, handle_timeout, drain): it must not grow with the connections.
+ * Next to the time of a wakeup it prints the work: user-space instructions per wakeup, and
+ * cache and dTLB load misses per wakeup, from the CPU's counters (perf_event_open, around the
+ * wakeups only); where the counters are not available (a VM without a PMU, a paranoid
+ * perf_event_paranoid) it says so instead of printing a number.
  * Run by hand on a Release build:
- *   <build>/bench/node_bench [seconds per comparison] [connections] [repetitions, default 21].
+ *   <build>/bench/node_bench [seconds per comparison] [connections] [repetitions, default 21]
+ *   <build>/bench/node_bench wakeup [connections ...]   only the idle wakeups (default 100,
+ *                                                       1000, 10000), e.g. under perf stat
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __linux__
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "floe/node.h"
 
@@ -48,6 +61,105 @@ static void die(const char *what, long rc)
     fprintf(stderr, "node_bench: %s: %s\n", what, floe_strerror((int)rc));
     exit(1);
 }
+
+/* ------------------------------------------------------------ hardware counters */
+
+/*
+ * Instructions, cache misses and dTLB load misses in user space, counted only while the
+ * measured wakeups run (one group, enabled before the first and disabled after the last).
+ */
+enum { CTR_INSN, CTR_CACHE, CTR_DTLB, CTR_N };
+
+static const char *const ctr_name[CTR_N] = {"instructions", "cache misses", "dTLB load misses"};
+
+struct counters {
+    int fd[CTR_N];  /* -1: not available */
+    int err[CTR_N]; /* why not (errno of perf_event_open) */
+};
+
+#ifdef __linux__
+static int ctr_open_one(int type, uint64_t config, int group)
+{
+    struct perf_event_attr at;
+
+    memset(&at, 0, sizeof(at));
+    at.size = sizeof(at);
+    at.type = (uint32_t)type;
+    at.config = config;
+    at.disabled = group < 0;
+    at.exclude_kernel = 1;
+    at.exclude_hv = 1;
+    return (int)syscall(SYS_perf_event_open, &at, 0, -1, group, 0);
+}
+
+static void ctr_open(struct counters *k)
+{
+    const uint64_t dtlb = PERF_COUNT_HW_CACHE_DTLB | (PERF_COUNT_HW_CACHE_OP_READ << 8) |
+                          (PERF_COUNT_HW_CACHE_RESULT_MISS << 16);
+    int i;
+
+    k->fd[CTR_INSN] = ctr_open_one(PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS, -1);
+    k->err[CTR_INSN] = errno;
+    for (i = CTR_CACHE; i < CTR_N; i++) {
+        k->fd[i] = k->fd[CTR_INSN] < 0 ? -1
+                   : i == CTR_CACHE ? ctr_open_one(PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES,
+                                                   k->fd[CTR_INSN])
+                                    : ctr_open_one(PERF_TYPE_HW_CACHE, dtlb, k->fd[CTR_INSN]);
+        k->err[i] = k->fd[CTR_INSN] < 0 ? k->err[CTR_INSN] : errno;
+    }
+}
+
+static void ctr_enable(const struct counters *k, bool on)
+{
+    if (k->fd[CTR_INSN] >= 0)
+        (void)ioctl(k->fd[CTR_INSN], on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE,
+                    PERF_IOC_FLAG_GROUP);
+}
+
+/* The count of counter i since it was opened; false when it is not available. */
+static bool ctr_read(const struct counters *k, int i, uint64_t *v)
+{
+    return k->fd[i] >= 0 && read(k->fd[i], v, sizeof(*v)) == (ssize_t)sizeof(*v);
+}
+
+static void ctr_close(struct counters *k)
+{
+    int i;
+
+    for (i = CTR_N - 1; i >= 0; i--)
+        if (k->fd[i] >= 0)
+            close(k->fd[i]);
+}
+#else
+static void ctr_open(struct counters *k)
+{
+    int i;
+
+    for (i = 0; i < CTR_N; i++) {
+        k->fd[i] = -1;
+        k->err[i] = ENOSYS;
+    }
+}
+
+static void ctr_enable(const struct counters *k, bool on)
+{
+    (void)k;
+    (void)on;
+}
+
+static bool ctr_read(const struct counters *k, int i, uint64_t *v)
+{
+    (void)k;
+    (void)i;
+    (void)v;
+    return false;
+}
+
+static void ctr_close(struct counters *k)
+{
+    (void)k;
+}
+#endif
 
 /* ------------------------------------------------------------ counting allocator */
 
@@ -432,44 +544,83 @@ static void setup_cost(uint32_t n)
 
 /*
  * The cost of one wakeup of an idle gateway node holding n connections: each connection has a
- * remote candidate nobody answers, so its ICE checks retransmit; the connections are made over
- * 10 s, so their timers fire apart, about one connection per wakeup. One wakeup is
+ * remote candidate nobody answers, so its ICE checks retransmit (its first check is sent, and
+ * its events taken, when it is made, as a caller does after every call); the connections are
+ * made over 10 s, so their timers fire apart, about one connection per wakeup. One wakeup is
  * poll_timeout, handle_timeout at that deadline and the drain of its datagrams and events,
- * measured from 12 s to 60 s; the timers are in heaps (node and WireGuard), so it must not
- * grow with n.
+ * measured from 12 s to 60 s; the timers are in heaps (node and WireGuard), so its work must not
+ * grow with n (the counters show it), and its time only by the cache lines and pages of the
+ * connection it wakes, cold among n. (Before, the setup left every connection's first check
+ * and events queued: the first measured wakeup sent n checks, and the checks of all n
+ * connections then fell due together every 2 s; six wakeups visited every connection, and
+ * the average over all of them hid it.)
  */
-static void wakeup_run(struct floe_node *node, floe_time until, double *t, unsigned *k)
+struct wakeups {
+    double t;         /* CPU seconds in the wakeups */
+    unsigned n;       /* wakeups */
+    unsigned long tx; /* datagrams they sent (the mix of wakeups: a check costs most) */
+    size_t conn_sz;   /* bytes allocated per connection */
+    struct counters k;
+};
+
+/* What the caller does after every call into the node: send its datagrams, take its events. */
+static unsigned wakeup_drain(struct floe_node *node, floe_time now)
 {
     uint8_t buf[FLOE_NODE_TRANSMIT_MAX];
     struct floe_node_transmit tr;
     struct floe_node_event ev;
+    unsigned k = 0;
+
+    while (floe_node_poll_transmit(node, now, buf, sizeof(buf), &tr) == 1)
+        k++;
+    while (floe_node_poll_event(node, &ev) == 1)
+        ;
+    return k;
+}
+
+/* Not inlined: valgrind --tool=callgrind --toggle-collect=wakeup_one measures it alone. */
+__attribute__((noinline)) static unsigned wakeup_one(struct floe_node *node, floe_time now)
+{
+    floe_node_handle_timeout(node, now);
+    return wakeup_drain(node, now);
+}
+
+/*
+ * The wakeups due until then; when measured, the clock and the counters are read around the
+ * whole run (not per wakeup: a clock read is a system call here, as long as a wakeup).
+ */
+static void wakeup_run(struct floe_node *node, floe_time until, struct wakeups *w)
+{
     floe_time now;
+    double t0 = 0;
 
+    if (w) {
+        ctr_enable(&w->k, true);
+        t0 = cpu_s();
+    }
     while ((now = floe_node_poll_timeout(node)) <= until) {
-        double t0 = cpu_s();
+        unsigned k = wakeup_one(node, now);
 
-        floe_node_handle_timeout(node, now);
-        while (floe_node_poll_transmit(node, now, buf, sizeof(buf), &tr) == 1)
-            ;
-        while (floe_node_poll_event(node, &ev) == 1)
-            ;
-        if (t) {
-            *t += cpu_s() - t0;
-            (*k)++;
+        if (w) {
+            w->n++;
+            w->tx += k;
         }
+    }
+    if (w) {
+        w->t += cpu_s() - t0;
+        ctr_enable(&w->k, false);
     }
 }
 
-static double wakeup_cost(uint32_t n, unsigned *woken)
+static struct floe_node *wakeup_node(uint32_t n, size_t *conn_sz)
 {
     struct floe_node_conn_config cc;
     struct floe_node_config cfg;
     struct floe_node *node;
-    struct floe_xoshiro x;
+    static struct floe_xoshiro x;
     struct floe_addr h = floe_addr_v4(10, 0, 0, 1, 5000);
     char cand[96];
-    double t = 0;
-    unsigned k = 0;
+    size_t base;
     uint32_t i;
 
     floe_node_config_default(&cfg);
@@ -477,16 +628,19 @@ static double wakeup_cost(uint32_t n, unsigned *woken)
     cfg.rng = floe_xoshiro_rng(&x);
     cfg.role = FLOE_NODE_GATEWAY;
     cfg.max_connections = n;
+    cfg.alloc = floe_count_alloc(&g_bytes);
     memset(cfg.private_key, 0x52, sizeof(cfg.private_key));
+    g_bytes = 0;
     if (floe_node_new(&node, &cfg, 0) || floe_node_add_host(node, 0, &h))
         die("node", FLOE_ERR_INTERNAL);
+    base = g_bytes;
     memset(&cc, 0, sizeof(cc));
     strcpy(cc.remote_ufrag, "peer");
     strcpy(cc.remote_pwd, "peer-password-0000000000");
     for (i = 0; i < n; i++) {
         floe_time at = FLOE_SEC(10) * i / n;
 
-        wakeup_run(node, at, NULL, NULL);
+        wakeup_run(node, at, NULL);
         floe_store_be32(cc.public_key, i + 1);
         cc.public_key[31] = 0x40;
         snprintf(cand, sizeof(cand), "candidate:1 1 UDP 2130706431 10.%u.%u.%u 4000 typ host",
@@ -494,28 +648,89 @@ static double wakeup_cost(uint32_t n, unsigned *woken)
         if (floe_node_conn_upsert(node, at, i + 1, &cc) ||
             floe_node_conn_add_remote_candidate(node, at, i + 1, cand))
             die("upsert", FLOE_ERR_INTERNAL);
+        wakeup_drain(node, at); /* its first check now, not in a measured wakeup */
     }
-    wakeup_run(node, FLOE_SEC(12), NULL, NULL);
-    wakeup_run(node, FLOE_SEC(60), &t, &k);
+    *conn_sz = (g_bytes - base) / n;
+    return node;
+}
+
+static void wakeup_cost(uint32_t n, struct wakeups *w)
+{
+    struct floe_node *node = wakeup_node(n, &w->conn_sz);
+
+    wakeup_run(node, FLOE_SEC(12), NULL);
+    ctr_open(&w->k);
+    wakeup_run(node, FLOE_SEC(60), w);
     floe_node_free(node);
-    *woken = k;
-    return k ? t / k : 0;
+}
+
+/* One line per size: the time, then the work and the misses per wakeup, or why not. */
+static void wakeup_print(uint32_t n)
+{
+    struct wakeups w;
+    uint64_t v;
+    int i;
+
+    memset(&w, 0, sizeof(w));
+    wakeup_cost(n, &w);
+    printf("idle gateway, %5u connections (%zu bytes each): %.2f us CPU per wakeup (%u wakeups, "
+           "%.2f datagrams each)",
+           n, w.conn_sz, w.n ? w.t / w.n * 1e6 : 0, w.n, w.n ? (double)w.tx / w.n : 0);
+    if (w.k.fd[CTR_INSN] < 0)
+        printf(", no hardware counters (perf_event_open: %s)", strerror(w.k.err[CTR_INSN]));
+    for (i = 0; w.k.fd[CTR_INSN] >= 0 && i < CTR_N; i++) {
+        if (ctr_read(&w.k, i, &v))
+            printf(", %.1f %s", w.n ? (double)v / w.n : 0, ctr_name[i]);
+        else
+            printf(", %s: no counter (%s)", ctr_name[i], strerror(w.k.err[i]));
+    }
+    printf("\n");
+    ctr_close(&w.k);
+}
+
+/* node_bench wakeup [connections ...]: only the idle wakeups (for perf stat, perf record). */
+static int wakeup_main(int argc, char **argv)
+{
+    static const uint32_t sizes[] = {100, 1000, 10000};
+    int i;
+
+    for (i = 2; i < argc; i++) {
+        long n = atol(argv[i]);
+
+        if (n < 1 || n > FLOE_NODE_MAX_CONNECTIONS_LIMIT) {
+            fprintf(stderr, "usage: node_bench wakeup [connections 1..%d ...]\n",
+                    FLOE_NODE_MAX_CONNECTIONS_LIMIT);
+            return 2;
+        }
+    }
+    for (i = 2; i < argc; i++)
+        wakeup_print((uint32_t)atol(argv[i]));
+    for (i = 0; argc <= 2 && i < 3; i++)
+        wakeup_print(sizes[i]);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    double secs = argc > 1 ? atof(argv[1]) : 1.0;
-    long conns = argc > 2 ? atol(argv[2]) : 10000;
-    int reps = argc > 3 ? atoi(argv[3]) : 21;
+    double secs;
+    long conns;
+    int reps, j;
     struct pair p;
     struct bare b;
 
+    if (argc > 1 && strcmp(argv[1], "wakeup") == 0)
+        return wakeup_main(argc, argv);
+    secs = argc > 1 ? atof(argv[1]) : 1.0;
+    conns = argc > 2 ? atol(argv[2]) : 10000;
+    reps = argc > 3 ? atoi(argv[3]) : 21;
     if (secs <= 0 || conns < 1 || conns > FLOE_NODE_MAX_CONNECTIONS_LIMIT || reps < 1 ||
         reps > MAX_REPS) {
         fprintf(stderr,
                 "usage: node_bench [seconds per comparison > 0] [connections 1..%d] "
-                "[repetitions 1..%d]\n",
-                FLOE_NODE_MAX_CONNECTIONS_LIMIT, MAX_REPS);
+                "[repetitions 1..%d]\n"
+                "       node_bench wakeup [connections 1..%d ...]   only the idle wakeups "
+                "(default 100 1000 10000)\n",
+                FLOE_NODE_MAX_CONNECTIONS_LIMIT, MAX_REPS, FLOE_NODE_MAX_CONNECTIONS_LIMIT);
         return 2;
     }
     make_pkt();
@@ -527,17 +742,8 @@ int main(int argc, char **argv)
     compare("", run_node, &p, run_bare, &b, secs, reps);
     compare(" batch (64)", run_node_batch, &p, run_bare_batch, &b, secs, reps);
     setup_cost((uint32_t)conns);
-    {
-        static const uint32_t sizes[] = {100, 1000, 10000};
-        unsigned woken, j;
-
-        for (j = 0; j < 3; j++) {
-            double c = wakeup_cost(sizes[j], &woken);
-
-            printf("idle gateway, %5u connections: %.2f us CPU per wakeup (%u wakeups)\n", sizes[j],
-                   c * 1e6, woken);
-        }
-    }
+    for (j = 0; j < 3; j++)
+        wakeup_print(j == 0 ? 100 : j == 1 ? 1000 : 10000);
     floe_node_free(p.n[0]);
     floe_node_free(p.n[1]);
     floe_wg_free(b.d[0]);

@@ -99,8 +99,10 @@ static int agent_alloc_tables(struct floe_ice_agent *a)
 
     a->locals = floe_mem_calloc(al, a->cfg.max_local_candidates, sizeof(*a->locals));
     a->remotes = floe_mem_calloc(al, a->cfg.max_remote_candidates, sizeof(*a->remotes));
-    a->pairs = floe_mem_calloc(al, a->cfg.max_pairs, sizeof(*a->pairs));
-    a->events = floe_mem_calloc(al, a->cfg.max_events, sizeof(*a->events));
+    a->pairs_cap = a->cfg.max_pairs < ICE_PAIRS_START ? a->cfg.max_pairs : ICE_PAIRS_START;
+    a->pairs = floe_mem_calloc(al, a->pairs_cap, sizeof(*a->pairs));
+    a->ev_cap = a->cfg.max_events < ICE_EVENTS_START ? a->cfg.max_events : ICE_EVENTS_START;
+    a->events = floe_mem_calloc(al, a->ev_cap, sizeof(*a->events));
     if (!a->locals || !a->remotes || !a->pairs || !a->events)
         return FLOE_ERR_NOMEM;
     return 0;
@@ -358,13 +360,55 @@ void floe__ice_set_role(struct floe_ice_agent *a, enum floe_ice_role role)
     floe__ice_push_event(a, &ev);
 }
 
+/*
+ * A table of *cap entries of size sz, the first len of them (from head on, around the end)
+ * in use, moved into one of twice the entries (at most max) from head 0 on. False when it is
+ * at max or the allocator refuses (the table is then unchanged).
+ */
+static bool agent_grow(struct floe_ice_agent *a, void **tab, size_t *cap, size_t max, size_t sz,
+                       size_t head, size_t len)
+{
+    size_t n = *cap > max / 2 ? max : *cap * 2, i;
+    uint8_t *to;
+
+    if (*cap >= max || n > SIZE_MAX / sz)
+        return false;
+    to = floe_mem_calloc(&a->cfg.alloc, n, sz);
+    if (!to)
+        return false;
+    for (i = 0; i < len; i++)
+        memcpy(to + i * sz, (const uint8_t *)*tab + ((head + i) % *cap) * sz, sz);
+    floe_mem_free(&a->cfg.alloc, *tab);
+    *tab = to;
+    *cap = n;
+    return true;
+}
+
+/* Room for one more pair (pair indexes stay; pointers into the table do not). */
+bool floe__ice_grow_pairs(struct floe_ice_agent *a)
+{
+    void *tab = a->pairs;
+
+    if (!agent_grow(a, &tab, &a->pairs_cap, a->cfg.max_pairs, sizeof(*a->pairs), 0, a->n_pairs))
+        return false;
+    a->pairs = tab;
+    return true;
+}
+
 void floe__ice_push_event(struct floe_ice_agent *a, const struct floe_ice_event *ev)
 {
-    if (a->ev_len == a->cfg.max_events) {
-        a->stats.dropped_overflow++;
-        return;
+    void *tab = a->events;
+
+    if (a->ev_len == a->ev_cap) {
+        if (!agent_grow(a, &tab, &a->ev_cap, a->cfg.max_events, sizeof(*a->events), a->ev_head,
+                        a->ev_len)) {
+            a->stats.dropped_overflow++;
+            return;
+        }
+        a->events = tab;
+        a->ev_head = 0;
     }
-    a->events[(a->ev_head + a->ev_len) % a->cfg.max_events] = *ev;
+    a->events[(a->ev_head + a->ev_len) % a->ev_cap] = *ev;
     a->ev_len++;
 }
 
@@ -375,8 +419,9 @@ int floe_ice_poll_event(struct floe_ice_agent *agent, struct floe_ice_event *ev)
     if (agent->ev_len == 0)
         return 0;
     *ev = agent->events[agent->ev_head];
-    agent->ev_head = (agent->ev_head + 1) % agent->cfg.max_events;
-    agent->ev_len--;
+    agent->ev_head = (agent->ev_head + 1) % agent->ev_cap;
+    if (--agent->ev_len == 0)
+        agent->ev_head = 0; /* an emptied ring starts over: one line of it stays warm */
     return 1;
 }
 

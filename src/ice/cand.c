@@ -294,7 +294,7 @@ static bool cand_make_room(struct floe_ice_agent *a, uint64_t prio)
 {
     int low;
 
-    if (a->n_pairs < a->cfg.max_pairs)
+    if (a->n_pairs < a->pairs_cap || floe__ice_grow_pairs(a))
         return true;
     low = cand_lowest_pair(a);
     a->stats.pairs_dropped++;

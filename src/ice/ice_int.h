@@ -23,6 +23,14 @@
 #define ICE_RESPONSE_CAP 16
 /* Pending events by default (config max_events); the caller drains them after every call. */
 #define ICE_EVENT_CAP 64
+/*
+ * The pair table and the event ring start this big and double when full, up to max_pairs and
+ * max_events: a connection forms a handful of pairs and its caller drains the events after
+ * every call, so the bounds (a few dozen pairs, 64 events: 20 KB) are seldom reached, and an
+ * agent allocated at its bounds spread a timer wakeup's few lines over three times the pages.
+ */
+#define ICE_PAIRS_START 8
+#define ICE_EVENTS_START 8
 /* Outstanding consent requests remembered for matching responses. */
 #define ICE_CONSENT_TXIDS 4
 #define ICE_UFRAG_LEN 8
@@ -56,11 +64,12 @@ struct ice_pair {
     uint32_t triggered;           /* position in the triggered queue, 0 = not queued */
     enum floe_ice_role sent_role; /* the role the current check carries (all its sends) */
     uint8_t txid[FLOE_STUN_TXID_LEN];
-    uint8_t prev_txid[ICE_PREV_TXIDS][FLOE_STUN_TXID_LEN];
     uint32_t sends;
     floe_time rto;
     floe_time next;          /* next retransmission or the transaction timeout */
     floe_time last_response; /* last authenticated success response (consent) */
+    /* Last: read only when an answer comes, not by the timers (the fields above, two lines). */
+    uint8_t prev_txid[ICE_PREV_TXIDS][FLOE_STUN_TXID_LEN];
 };
 
 struct ice_response {
@@ -100,9 +109,7 @@ struct floe_ice_agent {
     uint64_t tie_breaker;
 
     char local_ufrag[FLOE_ICE_UFRAG_MAX + 1];
-    char local_pwd[FLOE_ICE_PWD_MAX + 1];
     char remote_ufrag[FLOE_ICE_UFRAG_MAX + 1];
-    char remote_pwd[FLOE_ICE_PWD_MAX + 1];
     bool local_creds_used;        /* a check sent or answered with the local credentials */
     struct floe_hmac *local_key;  /* our password: verify requests, sign responses */
     struct floe_hmac *remote_key; /* their password: sign requests, verify responses */
@@ -111,6 +118,7 @@ struct floe_ice_agent {
     struct ice_cand *remotes;
     struct ice_pair *pairs;
     size_t n_pairs;
+    size_t pairs_cap; /* entries allocated, ICE_PAIRS_START doubling up to cfg.max_pairs */
     uint32_t foundation_seq;
     uint32_t triggered_seq;
     bool local_eoc;
@@ -124,20 +132,25 @@ struct floe_ice_agent {
     floe_time next_check;   /* pacing: earliest start of the next new check */
     floe_time consent_next; /* next consent request on the selected pair */
     bool consent_due;
-    uint8_t consent_txids[ICE_CONSENT_TXIDS][FLOE_STUN_TXID_LEN];
-    bool consent_txid_used[ICE_CONSENT_TXIDS];
-    unsigned consent_txid_next;
-    struct ice_old_gen old;
     floe_time nominate_at; /* controlling: nominate the best valid pair at this time */
     floe_time disconnected_since;
     floe_time waiting_since; /* since when there has been no pair */
 
-    struct ice_response responses[ICE_RESPONSE_CAP];
     size_t n_responses;
-    struct floe_ice_event *events; /* cfg.max_events */
+    struct floe_ice_event *events; /* ev_cap, ICE_EVENTS_START doubling up to cfg.max_events */
+    size_t ev_cap;
     size_t ev_head;
     size_t ev_len;
     struct floe_ice_stats stats;
+
+    /* Above, what a timer wakeup reads, in a dozen lines; below, what it seldom does. */
+    char local_pwd[FLOE_ICE_PWD_MAX + 1];
+    char remote_pwd[FLOE_ICE_PWD_MAX + 1];
+    uint8_t consent_txids[ICE_CONSENT_TXIDS][FLOE_STUN_TXID_LEN];
+    bool consent_txid_used[ICE_CONSENT_TXIDS];
+    unsigned consent_txid_next;
+    struct ice_old_gen old;
+    struct ice_response responses[ICE_RESPONSE_CAP];
 };
 
 /* agent.c */
@@ -146,6 +159,7 @@ void floe__ice_drop(struct floe_ice_agent *a, const char *why, const struct floe
 void floe__ice_random(struct floe_ice_agent *a, uint8_t *out, size_t len);
 void floe__ice_set_role(struct floe_ice_agent *a, enum floe_ice_role role);
 void floe__ice_end_old_gen(struct floe_ice_agent *a);
+bool floe__ice_grow_pairs(struct floe_ice_agent *a);
 
 /* cand.c */
 int floe__ice_find_local_by_path(const struct floe_ice_agent *a, const struct floe_ice_path *p);

@@ -54,12 +54,21 @@ static int node_make_wg(struct floe_node *n)
     return rc;
 }
 
+/* The connection table in mem (NODE_LINE bytes more than the table): its first line start. */
+static struct node_conn *node_conns_aligned(void *mem)
+{
+    if (!mem)
+        return NULL;
+    return (void *)((uint8_t *)mem + (NODE_LINE - (uintptr_t)mem % NODE_LINE));
+}
+
 static int node_alloc(struct floe_node *n)
 {
     const struct floe_allocator *a = &n->cfg.alloc;
     uint32_t max = n->cfg.max_connections;
 
-    n->conns = floe_mem_calloc(a, max, sizeof(*n->conns));
+    n->conns_mem = floe_mem_calloc(a, 1, (size_t)max * sizeof(*n->conns) + NODE_LINE);
+    n->conns = node_conns_aligned(n->conns_mem);
     n->free_conns = floe_mem_calloc(a, max, sizeof(*n->free_conns));
     n->events = floe_mem_calloc(a, n->cfg.max_events, sizeof(*n->events));
     n->txid_mask = NODE_TXID_MIN;
@@ -129,7 +138,7 @@ void floe_node_free(struct floe_node *n)
     floe__map_free(&n->by_id, &a);
     floe__map_free(&n->by_ufrag, &a);
     floe__map_free(&n->by_server, &a);
-    floe_mem_free(&a, n->conns);
+    floe_mem_free(&a, n->conns_mem);
     floe__heap_free(&n->timers, &a);
     floe_mem_free(&a, n->free_conns);
     floe_mem_free(&a, n->events);
@@ -178,7 +187,10 @@ int floe_node_poll_event(struct floe_node *n, struct floe_node_event *ev)
         return 0;
     *ev = n->events[n->ev_head];
     n->ev_head = (n->ev_head + 1) % n->cfg.max_events;
-    n->ev_len--;
+    /* An emptied ring starts over: events land in its first lines, warm in the cache, instead
+     * of walking a ring of up to FLOE_NODE_MAX_EVENTS_LIMIT events line by cold line. */
+    if (--n->ev_len == 0)
+        n->ev_head = 0;
     return 1;
 }
 

@@ -228,6 +228,7 @@ int floe_wg_poll_event(struct floe_wg *dev, struct floe_wg_event *ev)
         return 0;
     *ev = dev->events[dev->ev_head];
     dev->ev_head = (dev->ev_head + 1) % dev->cfg.max_events;
-    dev->ev_count--;
+    if (--dev->ev_count == 0)
+        dev->ev_head = 0; /* an emptied ring starts over: its first lines stay in cache */
     return 1;
 }

@@ -87,6 +87,8 @@ static void peer_purge_queues(struct floe_wg *dev, struct floe_wg_peer *peer)
             dev->txq[(dev->txq_head + n++) % cap] = s;
     }
     dev->txq_count = n;
+    if (n == 0)
+        dev->txq_head = 0;
     n = 0;
     for (i = 0; i < dev->ev_count; i++) {
         struct floe_wg_event ev = dev->events[(dev->ev_head + i) % ecap];
@@ -95,6 +97,8 @@ static void peer_purge_queues(struct floe_wg *dev, struct floe_wg_peer *peer)
             dev->events[(dev->ev_head + n++) % ecap] = ev;
     }
     dev->ev_count = n;
+    if (n == 0)
+        dev->ev_head = 0;
 }
 
 int floe_wg_peer_remove(struct floe_wg *dev, struct floe_wg_peer *peer)

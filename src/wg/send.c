@@ -304,7 +304,8 @@ long floe_wg_poll_transmit(struct floe_wg *dev, floe_time now, uint8_t *buf, siz
         }
         peer->in_txq = false;
         dev->txq_head = (dev->txq_head + 1) % dev->cfg.max_peers;
-        dev->txq_count--;
+        if (--dev->txq_count == 0)
+            dev->txq_head = 0; /* an emptied queue starts over at its (cached) first line */
     }
     return 0;
 }

@@ -1221,6 +1221,102 @@ static void test_new_out_of_memory(void)
     floe_ice_free(a);
 }
 
+/*
+ * The pair table and the event ring start small (ICE_PAIRS_START, ICE_EVENTS_START: 8) and
+ * grow up to max_pairs and max_events: 5 x 5 candidates form all 25 pairs, and 12 checks from
+ * 12 unknown addresses queue 12 peer-reflexive events (the ring wrapped once before it grew),
+ * all delivered in arrival order. Under an allocator that refuses the growth, the table and
+ * the ring stay at 8 and the rest is dropped and counted.
+ */
+/* Sends check i (1-based) from an unknown address: a remote prflx event each. */
+static void tables_check(struct floe_ice_agent *a, int i)
+{
+    struct floe_addr from = floe_addr_v4(10, 9, 0, (uint8_t)i, 7000);
+    struct floe_ice_path path;
+    const char *ufrag, *pwd;
+    char user[80];
+    uint8_t buf[600];
+    long n;
+
+    floe_ice_get_local_credentials(a, &ufrag, &pwd);
+    snprintf(user, sizeof(user), "%s:peer", ufrag);
+    n = build_check(buf, sizeof(buf), user, pwd, true);
+    REQUIRE(n > 0);
+    memset(&path, 0, sizeof(path));
+    path.local = host(1, 5000, 0).addr;
+    CHECK_EQ(floe_ice_handle_input(a, 1, &path, &from, buf, (size_t)n), 0);
+}
+
+/*
+ * 5 x 5 host candidates, then 12 checks from unknown addresses with two of their events
+ * taken after the third (the ring's head is then past its start when it fills and grows).
+ * Returns the prflx events taken after those two, which must come in order (4th on).
+ */
+static size_t tables_fill(struct floe_ice_agent *a, bool *in_order)
+{
+    struct floe_ice_candidate c;
+    struct floe_ice_event ev;
+    size_t got = 0;
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        c = host((uint8_t)(1 + i), 5000, (uint16_t)(1000 * (i + 1)));
+        CHECK_EQ(floe_ice_add_local_candidate(a, 0, &c), 0);
+        c = host((uint8_t)(100 + i), 6000, (uint16_t)(1000 * (i + 1)));
+        CHECK_EQ(floe_ice_add_remote_candidate(a, 0, &c), 0);
+    }
+    while (floe_ice_poll_event(a, &ev) == 1)
+        ;
+    for (i = 1; i <= 12; i++) {
+        tables_check(a, i);
+        if (i == 3)
+            for (c.component = 0; c.component < 2; c.component++)
+                CHECK_EQ(floe_ice_poll_event(a, &ev), 1);
+    }
+    *in_order = true;
+    while (floe_ice_poll_event(a, &ev) == 1) {
+        if (ev.type != FLOE_ICE_EV_REMOTE_PRFLX)
+            continue;
+        if (ev.u.candidate.addr.ip[3] != 3 + got)
+            *in_order = false;
+        got++;
+    }
+    return got;
+}
+
+static void test_tables_grow(void)
+{
+    struct floe_ice_config cfg;
+    struct floe_ice_agent *a;
+    struct floe_ice_stats st;
+    bool in_order;
+
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    REQUIRE(cfg.max_pairs >= 40 && cfg.max_events >= 16);
+    REQUIRE(floe_ice_new(&a, &cfg, 0) == 0);
+    CHECK_EQ(tables_fill(a, &in_order), 10);
+    CHECK(in_order);
+    floe_ice_get_stats(a, &st);
+    CHECK_EQ(st.n_pairs, 25 + 12); /* each prflx remote pairs with the checks' local */
+    CHECK_EQ(st.pairs_dropped, 0);
+    CHECK_EQ(st.dropped_overflow, 0);
+    floe_ice_free(a);
+
+    cfg_base(&cfg, 0, FLOE_ICE_CONTROLLING);
+    cfg.alloc.malloc_fn = failing_malloc;
+    cfg.alloc.free_fn = failing_free;
+    fail_after = 1000;
+    REQUIRE(floe_ice_new(&a, &cfg, 0) == 0);
+    fail_after = 0; /* from now on the allocator refuses: no table grows */
+    CHECK_EQ(tables_fill(a, &in_order), 8);
+    CHECK(in_order);
+    floe_ice_get_stats(a, &st);
+    CHECK_EQ(st.n_pairs, 8);
+    CHECK(st.pairs_dropped > 0);
+    CHECK_EQ(st.dropped_overflow, 2);
+    floe_ice_free(a);
+}
+
 static void test_config_profiles(void)
 {
     struct floe_ice_config cfg;
@@ -2047,6 +2143,7 @@ int main(void)
     FLOE_RUN(test_priority_and_foundation);
     FLOE_RUN(test_config_profiles);
     FLOE_RUN(test_new_out_of_memory);
+    FLOE_RUN(test_tables_grow);
     FLOE_RUN(test_connect_controlling_first);
     FLOE_RUN(test_set_local_credentials);
     FLOE_RUN(test_set_profile_retimes);
