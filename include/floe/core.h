@@ -288,7 +288,11 @@ struct floe_addr floe_addr_v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16
 
 /* ------------------------------------------------------------------ hooks */
 
-/* Allocator hooks; NULL members mean the C library's functions. */
+/*
+ * Allocator hooks; NULL members mean the C library's functions, member by member: a malloc_fn
+ * whose blocks the C library's realloc and free cannot take (an arena, a pool) needs realloc_fn
+ * and free_fn too (the portal client's growing buffers call realloc).
+ */
 struct floe_allocator {
     void *(*malloc_fn)(size_t size, void *user);
     void *(*realloc_fn)(void *ptr, size_t size, void *user);
