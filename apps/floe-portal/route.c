@@ -294,6 +294,7 @@ static void portald_authorize(struct portald *d, struct portald_conn *c,
     floe_wipe(&s, sizeof(s));
     if (!created || portald_deliver_msg(d, gw->id, false) < 0) {
         free(created);
+        (void)floe_store_authorization_remove(d->store, a.id); /* no candidates for it */
         portald_authz_failed(d, c, resource_id, "offline");
         return;
     }
@@ -382,6 +383,8 @@ void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t res
             continue;
         }
         free(a.client_json);
+        if (floe_store_authorization_remove(d->store, a.id) == FLOE_ERR_IO)
+            d->stats.store_errors++; /* its candidates are refused from now on, held ones go */
         memset(d->msg, 0, sizeof(*d->msg));
         d->msg->type = FLOE_PORTAL_MSG_REJECT_ACCESS;
         d->msg->topic = FLOE_PORTAL_TOPIC_GATEWAY;
@@ -405,12 +408,35 @@ void portald_route_conn_free(struct portald_conn *c)
 
 /* ---------------------------------------------------------------- candidates */
 
+/*
+ * Whether from may send candidates to device `to`: the two share an authorization that is
+ * live in the store (pending too: it is recorded when the client asks, before the gateway's
+ * answer). Refusals and database errors drop the message and are counted.
+ */
+static bool portald_cands_allowed(struct portald *d, const struct portald_conn *from, int64_t to)
+{
+    bool client = from->kind == PORTALD_KIND_CLIENT;
+    int rc = floe_store_authorization_live(d->store, client ? from->dev.id : to,
+                                           client ? to : from->dev.id, portald_wall());
+
+    if (rc > 0)
+        return true;
+    if (rc < 0)
+        d->stats.store_errors++;
+    d->stats.candidates_refused++;
+    portald_log(d, FLOE_LOG_DEBUG, "%s from %s to %lld refused: no live authorization",
+                floe_portal_msg_event(d->msg->type), from->sid, (long long)to);
+    return false;
+}
+
 /* Rewrite d->msg (candidates from `from`) as type on topic and deliver it to device `to`. */
 static void portald_relay_cands(struct portald *d, const struct portald_conn *from, int64_t to,
                                 enum floe_portal_msg_type type, enum floe_portal_topic topic)
 {
     int rc;
 
+    if (!portald_cands_allowed(d, from, to))
+        return;
     d->msg->type = type;
     d->msg->topic = topic;
     d->msg->has_ref = false;

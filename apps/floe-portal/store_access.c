@@ -430,6 +430,27 @@ int floe_store_authorization_get(struct floe_store *s, int64_t id,
     return rc;
 }
 
+int floe_store_authorization_live(struct floe_store *s, int64_t client_id, int64_t gateway_id,
+                                  int64_t now)
+{
+    char c[24], g[24], t[24];
+    const char *p[3] = {floe__store_int_text(c, client_id), floe__store_int_text(g, gateway_id),
+                        floe__store_int_text(t, now)};
+    int64_t one;
+    int rc = floe__store_exec_int(s,
+                                  "SELECT 1 FROM authorizations a WHERE a.client_id = $1"
+                                  " AND a.gateway_id = $2 AND a.expires_at > $3 AND EXISTS"
+                                  " (SELECT 1 FROM devices d JOIN memberships m"
+                                  " ON m.user_id = d.user_id JOIN policies p"
+                                  " ON p.group_id = m.group_id WHERE d.id = a.client_id"
+                                  " AND p.resource_id = a.resource_id) LIMIT 1",
+                                  p, 3, &one);
+
+    if (rc == FLOE_ERR_NOT_FOUND)
+        return 0;
+    return rc < 0 ? rc : 1;
+}
+
 int floe_store_authorization_remove(struct floe_store *s, int64_t id)
 {
     char idt[24];
