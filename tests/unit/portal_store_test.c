@@ -789,6 +789,15 @@ static void test_store_authorizations(void)
     floe_store_close(other);
 }
 
+/* 1 when client shares a live authorization with gateway at now, 0 when not, or the error. */
+static int live_one(struct floe_store *s, int64_t gateway, int64_t client, int64_t now)
+{
+    bool live = false;
+    int rc = floe_store_authorizations_live(s, gateway, &client, 1, now, &live);
+
+    return rc < 0 ? rc : live;
+}
+
 /* Candidates go between two devices only while they share a live authorization. */
 static void test_store_authorization_live(void)
 {
@@ -798,7 +807,8 @@ static void test_store_authorization_live(void)
     struct floe_store_device client, gw, gw2;
     char k[FLOE_STORE_KEY_STRLEN];
     struct owners o;
-    int64_t group, policy, id;
+    int64_t group, policy, id, many[FLOE_STORE_LIVE_MAX + 1] = {0};
+    bool live[FLOE_STORE_LIVE_MAX + 1];
 
     REQUIRE(s);
     REQUIRE(make_owners(s, "live", &o) == 0);
@@ -815,17 +825,24 @@ static void test_store_authorization_live(void)
     REQUIRE(floe_store_group_add(s, "live-group", &group) == 0);
     REQUIRE(floe_store_member_add(s, group, o.user) == 0);
     REQUIRE(floe_store_policy_add(s, group, a.resource_id, &policy) == 0);
-    CHECK_EQ(floe_store_authorization_live(s, client.id, gw.id, g_now), 0); /* none yet */
+    many[0] = 999999;
+    many[1] = client.id;
+    many[2] = gw2.id;
+    CHECK_EQ(live_one(s, gw.id, client.id, g_now), 0); /* none yet */
     a.client_id = client.id;
     a.gateway_id = gw.id;
     a.expires_at = g_now + 60;
     REQUIRE(floe_store_authorization_add(s, &a, &id) == 0);
-    CHECK_EQ(floe_store_authorization_live(s, client.id, gw.id, g_now), 1);
-    CHECK_EQ(floe_store_authorization_live(s, client.id, gw2.id, g_now), 0);     /* another pair */
-    CHECK_EQ(floe_store_authorization_live(s, gw.id, client.id, g_now), 0);      /* roles swapped */
-    CHECK_EQ(floe_store_authorization_live(s, client.id, gw.id, g_now + 60), 0); /* expired */
+    CHECK_EQ(live_one(s, gw.id, client.id, g_now), 1);
+    CHECK_EQ(live_one(s, gw2.id, client.id, g_now), 0);                          /* another pair */
+    CHECK_EQ(live_one(s, client.id, gw.id, g_now), 0);                           /* roles swapped */
+    CHECK_EQ(live_one(s, gw.id, client.id, g_now + 60), 0);                      /* expired */
+    CHECK_EQ(floe_store_authorizations_live(s, gw.id, many, 3, g_now, live), 0); /* a broadcast */
+    CHECK(!live[0] && live[1] && !live[2]);
+    CHECK_EQ(floe_store_authorizations_live(s, gw.id, many, FLOE_STORE_LIVE_MAX + 1, g_now, live),
+             FLOE_ERR_INVALID_ARG);
     CHECK_EQ(floe_store_policy_remove(s, policy), 0);
-    CHECK_EQ(floe_store_authorization_live(s, client.id, gw.id, g_now), 0); /* revoked */
+    CHECK_EQ(live_one(s, gw.id, client.id, g_now), 0); /* revoked */
     CHECK_EQ(floe_store_group_remove(s, group), 0);
     CHECK_EQ(floe_store_site_remove(s, o.site), 0);
     CHECK_EQ(floe_store_user_remove(s, o.user), 0);
