@@ -24,6 +24,7 @@
  *                            gateway), not learnt from an authorization
  *   no-cands                 a candidate and an invalidation client -> gateway and gateway ->
  *                            client: none arrives within 700 ms (no live authorization)
+ *   quiet                    no candidate message arrives within 700 ms (none held either)
  *   candidates               candidates client -> gateway and gateway -> client (the ids
  *                            come from the last authorize)
  *   invalidate               invalidations both ways
@@ -526,6 +527,15 @@ static bool has_cands(struct dev *d, const void *arg)
     return devs[0].lost || devs[1].lost;
 }
 
+/* Nothing held or sent is delivered to either device. */
+static void step_quiet(void)
+{
+    if (pump(&devs[0], 700, has_cands, NULL))
+        FAIL("a candidate message arrived%s%s%s", devs[0].lost || devs[1].lost ? " (lost: " : "",
+             devs[0].reason, devs[1].reason);
+    printf("no candidates arrived\n");
+}
+
 /* Drop the candidate messages in both inboxes (earlier steps' repeats after a rejoin). */
 static void drop_cands(void)
 {
@@ -935,6 +945,8 @@ static int run_step(int argc, char **argv, int i)
         return step_candidates(strcmp(t.s, "invalidate") == 0), 1;
     if (strcmp(t.s, "no-cands") == 0)
         return step_no_cands(), 1;
+    if (strcmp(t.s, "quiet") == 0)
+        return step_quiet(), 1;
     if (!t.a1)
         FAIL("step %s needs an argument", t.s);
     if (strcmp(t.s, "join") == 0)
