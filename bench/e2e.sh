@@ -3,8 +3,10 @@
 # a site behind a NAT, a laptop behind its wifi NAT; 25 ms each way on the access links and the
 # site's uplink, by the topology's userspace delay line), all rows in one run:
 #   - iperf3 laptop -> resource through floe-client -> floe-gateway, relayed (UDP between
-#     the two NATs' public addresses dropped in the internet) and then direct (the drop lifted:
-#     the same connection moves to a direct path while pings flow); the path kind as
+#     the two NATs' public addresses dropped in the internet) and then direct (the drop lifted
+#     and a new floe-client, whose connection starts direct: a connection whose direct checks
+#     all failed re-checks them only when ICE restarts; tests/e2e/upgrade_test.sh covers a
+#     connection moving from relayed to direct within its checks' lifetime); the path kind as
 #     `floe-client status` reports it;
 #   - the same laptop -> gateway host through a floe-wg pair and a wireguard-go pair (Debian's,
 #     and bookworm-backports' 0.0.20231211 unless WG_GO_BACKPORTS=none) over the same NATs
@@ -220,13 +222,15 @@ echo
 echo "== throughput, laptop -> site (iperf3, ${SECS} s each; UDP at ${UDP_RATE}bit/s)"
 echo "[${TOPO_NETEM_MS} ms]: through the delay lines (RTT 100 ms; TCP buffers up to 64 MiB for it)"
 echo "[no delay]: the delay lines bridged out by the kernel (line rate: the tunnel is the limit)"
-# The connection starts relayed (UDP between the NATs dropped), then moves to a direct path.
+# The connection is relayed (UDP between the NATs dropped); then the drop is lifted and a new
+# floe-client's connection is direct.
 tcp_wmem=$(in_ns "$NS_CLI" sysctl -n net.ipv4.tcp_wmem)
 tcp_rmem=$(in_ns "$NS_CLI" sysctl -n net.ipv4.tcp_rmem)
 tcp_buffers "4096 16384 $((64 << 20))" "4096 131072 $((64 << 20))"
 topo_direct_udp off
 floe_row '*relay*'
 topo_direct_udp on
+fresh_client
 floe_row direct
 wg_row "floe-wg pair" floe-wg
 wg_row "wireguard-go pair (Debian $(wireguard-go --version 2>&1 | head -n 1 | awk '{print $NF}'))" \
