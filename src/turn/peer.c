@@ -306,16 +306,21 @@ void floe__turn_peers_timeout(struct floe_turn *t, floe_time now)
     }
 }
 
-int floe_turn_bind_channel(struct floe_turn *t, floe_time now, const struct floe_addr *peer)
+/* The peer entry a caller's request for peer works on: arguments and allocation checked. */
+static int peer_for_request(struct floe_turn *t, const struct floe_addr *peer, struct turn_peer **p)
 {
-    struct turn_peer *p;
-    int rc;
-
     if (!t || !peer)
         return FLOE_ERR_INVALID_ARG;
     if (t->state != FLOE_TURN_ALLOCATED)
         return FLOE_ERR_STATE;
-    rc = floe__turn_peer_get(t, peer, &p);
+    return floe__turn_peer_get(t, peer, p);
+}
+
+int floe_turn_bind_channel(struct floe_turn *t, floe_time now, const struct floe_addr *peer)
+{
+    struct turn_peer *p;
+    int rc = peer_for_request(t, peer, &p);
+
     if (rc < 0)
         return rc;
     if (!p->chan.req.active)
@@ -326,13 +331,8 @@ int floe_turn_bind_channel(struct floe_turn *t, floe_time now, const struct floe
 int floe_turn_permit(struct floe_turn *t, floe_time now, const struct floe_addr *peer)
 {
     struct turn_peer *p;
-    int rc;
+    int rc = peer_for_request(t, peer, &p);
 
-    if (!t || !peer)
-        return FLOE_ERR_INVALID_ARG;
-    if (t->state != FLOE_TURN_ALLOCATED)
-        return FLOE_ERR_STATE;
-    rc = floe__turn_peer_get(t, peer, &p);
     if (rc < 0)
         return rc;
     p->keep = true;
