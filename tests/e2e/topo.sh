@@ -95,16 +95,6 @@ topo_stop() {
     rm -f "$TMP/$1.pid"
 }
 
-# topo_link NS_A IF_A ADDR_A NS_B IF_B ADDR_B: a veth between two namespaces, both ends up
-# (an empty ADDR leaves that end without an address).
-topo_link() {
-    ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
-    [ -z "$3" ] || ip -n "$1" addr add "$3" dev "$2"
-    [ -z "$6" ] || ip -n "$4" addr add "$6" dev "$5"
-    ip -n "$1" link set "$2" up
-    ip -n "$4" link set "$5" up
-}
-
 # topo_nat NS WAN: masquerade what leaves NS through WAN (fully-random with TOPO_SYMMETRIC=1);
 # NS forwards. As a home router's firewall does, NS drops unsolicited packets that come in on
 # WAN for itself: accepted (answered with port unreachable), such a packet leaves a conntrack
@@ -129,7 +119,7 @@ table ip floe_e2e_nat {
 EOF
 }
 
-# topo_delayed_link NS_A IF_A ADDR_A NS_B IF_B ADDR_B DL_NS MS: as topo_link, but the link
+# topo_delayed_link NS_A IF_A ADDR_A NS_B IF_B ADDR_B DL_NS MS: as veth_link, but the link
 # crosses DL_NS (veths "a" to NS_A and "b" to NS_B, no addresses, no IPv6) where the delay line
 # (started as DL_NS's name, stopped by topo_down) holds every frame MS ms each way.
 topo_delayed_link() {
@@ -192,12 +182,12 @@ topo_hosts() {
 # topo_internet: the router, the portal's and the relay's hosts, the three NAT boxes' WANs.
 topo_internet() {
     in_ns "$NS_INET" sysctl -qw net.ipv4.ip_forward=1
-    topo_link "$NS_INET" portal 203.0.113.1/28 "$NS_PORTAL" wan "$PORTAL_IP/28"
-    topo_link "$NS_INET" relay 203.0.113.17/28 "$NS_RELAY" wan "$RELAY_IP/28"
+    veth_link "$NS_INET" portal 203.0.113.1/28 "$NS_PORTAL" wan "$PORTAL_IP/28"
+    veth_link "$NS_INET" relay 203.0.113.17/28 "$NS_RELAY" wan "$RELAY_IP/28"
     topo_delayed_link "$NS_INET" site 198.51.100.1/28 "$NS_SNAT" wan "$SITE_PUBLIC/28" \
         "$NS_SDL" "$TOPO_SITE_MS"
-    topo_link "$NS_INET" wifi 198.51.100.17/28 "$NS_WNAT" wan "$WIFI_PUBLIC/28"
-    topo_link "$NS_INET" cell 198.51.100.33/28 "$NS_CNAT" wan "$CELL_PUBLIC/28"
+    veth_link "$NS_INET" wifi 198.51.100.17/28 "$NS_WNAT" wan "$WIFI_PUBLIC/28"
+    veth_link "$NS_INET" cell 198.51.100.33/28 "$NS_CNAT" wan "$CELL_PUBLIC/28"
     ip -n "$NS_PORTAL" route add default via 203.0.113.1
     ip -n "$NS_RELAY" route add default via 203.0.113.17
     ip -n "$NS_SNAT" route add default via 198.51.100.1
@@ -213,7 +203,7 @@ topo_site() {
     ip -n "$NS_SNAT" link set lan up
     for ns in "$NS_GW1" "$NS_GW2" "$NS_RES"; do
         n=$((n + 1))
-        topo_link "$NS_SNAT" "port$n" "" "$ns" eth0 ""
+        veth_link "$NS_SNAT" "port$n" "" "$ns" eth0 ""
         ip -n "$NS_SNAT" link set "port$n" master lan
     done
     ip -n "$NS_GW1" addr add 10.10.0.2/24 dev eth0

@@ -81,3 +81,14 @@ expect_stderr() {
     grep -qF -- "$1" "$TMP/err" || fail "stderr lacks '$1': $(cat "$TMP/err")"
     [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "stderr is not one line: $(cat "$TMP/err")"
 }
+
+# veth_link NS_A IF_A ADDR_A NS_B IF_B ADDR_B: a veth between two namespaces, both ends up, with
+# ADDR_A (prefix included) on IF_A and ADDR_B on IF_B (an empty ADDR leaves that end without
+# an address).
+veth_link() {
+    ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
+    [ -z "$3" ] || ip -n "$1" addr add "$3" dev "$2"
+    [ -z "$6" ] || ip -n "$4" addr add "$6" dev "$5"
+    ip -n "$1" link set "$2" up
+    ip -n "$4" link set "$5" up
+}

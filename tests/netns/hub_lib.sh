@@ -22,16 +22,6 @@ netns_add() {
     done
 }
 
-# veth_pair NS1 IF1 ADDR1 NS2 IF2 ADDR2: a veth link between IF1 in NS1 and IF2 in NS2, with
-# the address ADDR1 (prefix included) on IF1 and ADDR2 on IF2, both up.
-veth_pair() {
-    ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
-    ip -n "$1" addr add "$3" dev "$2"
-    ip -n "$4" addr add "$6" dev "$5"
-    ip -n "$1" link set "$2" up
-    ip -n "$4" link set "$5" up
-}
-
 # hub_begin TAG: the tools and programs the hub tests use (a missing one fails the test), root;
 # sets TMP (a new directory), NS_H, NS_C, NS_S (floe-TAG-hub-$$, -cl-, -site-), PIDS, DB (SQLite
 # in $TMP) and the traps (hub_cleanup on exit).
@@ -70,8 +60,8 @@ hub_cleanup() {
 hub_topology() {
     local a
     netns_add "$NS_H" "$NS_C" "$NS_S"
-    veth_pair "$NS_H" hc 198.51.100.1/24 "$NS_C" eth0 198.51.100.2/24
-    veth_pair "$NS_H" hs 203.0.113.1/24 "$NS_S" eth0 203.0.113.2/24
+    veth_link "$NS_H" hc 198.51.100.1/24 "$NS_C" eth0 198.51.100.2/24
+    veth_link "$NS_H" hs 203.0.113.1/24 "$NS_S" eth0 203.0.113.2/24
     ip -n "$NS_C" route add default via 198.51.100.1
     ip -n "$NS_S" route add default via 203.0.113.1
     H sysctl -qw net.ipv4.ip_forward=1

@@ -46,15 +46,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# link NS_A IF_A ADDR_A NS_B IF_B ADDR_B: a veth between two namespaces, addressed and up.
-link() {
-    ip link add "$2" netns "$1" type veth peer name "$5" netns "$4"
-    ip -n "$1" addr add "$3" dev "$2"
-    ip -n "$4" addr add "$6" dev "$5"
-    ip -n "$1" link set "$2" up
-    ip -n "$4" link set "$5" up
-}
-
 # masquerade NS IF: NS forwards and hides what leaves through IF behind IF's address. What
 # comes in through IF unsolicited is dropped before conntrack keeps it: a kept entry would
 # make the NAT pick another port for the local side's own packets to that peer.
@@ -84,10 +75,10 @@ for ns in "${ALL_NS[@]}"; do
     ip netns add "$ns"
     ip -n "$ns" link set lo up
 done
-link "$NS_PUB" "pf$$" 198.18.1.1/24 "$NS_NF" "fp$$" 198.18.1.2/24
-link "$NS_PUB" "pl$$" 198.18.2.1/24 "$NS_NL" "lp$$" 198.18.2.2/24
-link "$NS_NF" "nf$$" 10.0.2.1/24 "$NS_F" "fn$$" 10.0.2.2/24
-link "$NS_NL" "nl$$" 10.0.1.1/24 "$NS_L" "ln$$" 10.0.1.2/24
+veth_link "$NS_PUB" "pf$$" 198.18.1.1/24 "$NS_NF" "fp$$" 198.18.1.2/24
+veth_link "$NS_PUB" "pl$$" 198.18.2.1/24 "$NS_NL" "lp$$" 198.18.2.2/24
+veth_link "$NS_NF" "nf$$" 10.0.2.1/24 "$NS_F" "fn$$" 10.0.2.2/24
+veth_link "$NS_NL" "nl$$" 10.0.1.1/24 "$NS_L" "ln$$" 10.0.1.2/24
 ip -n "$NS_F" route add default via 10.0.2.1
 ip -n "$NS_L" route add default via 10.0.1.1
 ip -n "$NS_NF" route add default via 198.18.1.1
@@ -97,7 +88,7 @@ ip netns exec "$NS_PUB" sysctl -qw net.ipv4.ip_forward=1
 # private address does on the Internet: what coturn relays to a peer's private host
 # candidate is lost silently instead of failing the send (after a failed send coturn stops
 # relaying for that allocation).
-link "$NS_PUB" "ps$$" 198.19.0.1/24 "$NS_SINK" "sp$$" 198.19.0.2/24
+veth_link "$NS_PUB" "ps$$" 198.19.0.1/24 "$NS_SINK" "sp$$" 198.19.0.2/24
 ip -n "$NS_PUB" route add default via 198.19.0.2
 masquerade "$NS_NF" "fp$$"
 masquerade "$NS_NL" "lp$$"
