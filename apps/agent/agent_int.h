@@ -57,6 +57,9 @@ struct agent_portal {
     struct floe_portal_msg *msg; /* the message being handled (a copy) */
     uint8_t out[65536];          /* bytes the socket has not taken yet: out[out_off..out_len) */
     size_t out_len, out_off;
+    bool announced;             /* a gateway's own candidates went out since the last join */
+    uint64_t announced_version; /* ... as floe_node_local_candidates_version was then */
+    char cands[FLOE_PORTAL_CANDIDATES_MAX][FLOE_ICE_CANDIDATE_STR_MAX]; /* ... their text */
 };
 
 /* The network the node last reset on (roam.c). */

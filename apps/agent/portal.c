@@ -290,6 +290,7 @@ static void portal_event(struct floe_agent *a, floe_time now,
     switch (ev->kind) {
     case FLOE_PORTAL_EV_JOINED:
         floe__agent_log(a, FLOE_LOG_INFO, "portal: joined");
+        a->portal.announced = false;
         portal_dispatch(a, now, ev->msg, true);
         break;
     case FLOE_PORTAL_EV_MESSAGE:
@@ -316,6 +317,35 @@ static void portal_event(struct floe_agent *a, floe_time now,
     }
 }
 
+/*
+ * A gateway tells the portal its own candidates after each join and whenever they change
+ * (gateway_ice_candidates): the portal answers a client's request with them at once, so the
+ * client's handshake does not wait for the candidates of the gateway's new connection.
+ */
+static void portal_announce(struct floe_agent *a, floe_time now)
+{
+    char(*cands)[FLOE_ICE_CANDIDATE_STR_MAX] = a->portal.cands;
+    uint64_t v = floe_node_local_candidates_version(a->node);
+    struct floe_portal_msg *m = a->portal.msg;
+    size_t n;
+
+    if (a->role.portal_role != FLOE_PORTAL_ROLE_GATEWAY || !m ||
+        (a->portal.announced && a->portal.announced_version == v) ||
+        floe_portal_client_get_state(a->portal.pc) != FLOE_PORTAL_CLIENT_JOINED)
+        return;
+    n = floe_node_local_candidates(a->node, cands, FLOE_PORTAL_CANDIDATES_MAX);
+    memset(m, 0, sizeof(*m));
+    m->type = FLOE_PORTAL_MSG_GATEWAY_CANDIDATES;
+    m->u.cands.n_candidates = (uint32_t)n;
+    for (size_t i = 0; i < n; i++)
+        memcpy(m->u.cands.candidates[i], cands[i], sizeof(cands[i]));
+    if (floe_portal_client_send(a->portal.pc, now, m, NULL) != 0)
+        return;
+    a->portal.announced = true;
+    a->portal.announced_version = v;
+    floe__agent_log(a, FLOE_LOG_DEBUG, "portal: announced %llu candidates", (unsigned long long)n);
+}
+
 void floe__agent_portal_drain(struct floe_agent *a, floe_time now)
 {
     struct floe_portal_client_event ev;
@@ -323,6 +353,7 @@ void floe__agent_portal_drain(struct floe_agent *a, floe_time now)
     portal_send(a, now);
     while (floe_portal_client_poll_event(a->portal.pc, &ev) == 1)
         portal_event(a, now, &ev);
+    portal_announce(a, now);
     portal_send(a, now);
 }
 

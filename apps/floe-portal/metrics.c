@@ -35,6 +35,10 @@
     X(authorizations_created_total, counter, "authorizations created", authorizations_created)     \
     X(authorizations_failed_total, counter, "authorization_creation_failed sent",                  \
       authorizations_failed)                                                                       \
+    X(authorizations_early_total, counter,                                                         \
+      "authorization_created sent before the gateway's answer (with its announced candidates)",    \
+      authorizations_early)                                                                        \
+    X(gateway_announces_total, counter, "gateway_ice_candidates received", gateway_announces)      \
     X(candidates_relayed_total, counter, "ICE candidate messages delivered", candidates_relayed)   \
     X(invalidations_relayed_total, counter, "ICE invalidation messages delivered",                 \
       invalidations_relayed)                                                                       \

@@ -28,6 +28,8 @@
 /* -------------------------------------------------------------------- delivery */
 
 static int64_t portald_id_parse(const char *s);
+static void portald_relay_cands(struct portald *d, const struct portald_conn *from, int64_t to,
+                                enum floe_portal_msg_type type, enum floe_portal_topic topic);
 
 /* A queued {"to":DEVICE,"msg":CANDIDATES} whose device was connected nowhere: held (hold.c). */
 static void portald_route_hold(struct portald *d, struct floe_portal_msg *m, int64_t to,
@@ -263,6 +265,32 @@ static char *portald_build_created(struct portald *d, const char *resource_id,
     return n < 0 ? NULL : strdup(d->out);
 }
 
+/*
+ * The client's answer at once, before the gateway's acknowledgement, when the gateway is
+ * connected here and announced its candidates: authorization_created, then those candidates
+ * as ice_candidates from it. The client's handshake leaves a round trip to the gateway
+ * earlier (docs/protocol.md, "The early answer"); the gateway has the authorization by then
+ * on any sane geometry, and keeps an initiation that overtakes it.
+ */
+static void portald_answer_early(struct portald *d, struct portald_conn *c,
+                                 struct portald_authz *pa)
+{
+    struct portald_conn *g = portald_device_conn(d, pa->gateway_id);
+
+    if (!g || g->dead || !g->gw_cands || g->n_gw_cands == 0)
+        return;
+    if (portald_send_json(d, c, pa->client_json, strlen(pa->client_json)) < 0)
+        return;
+    free(pa->client_json);
+    pa->client_json = NULL;
+    pa->early = true;
+    d->stats.authorizations_early++;
+    memset(d->msg, 0, sizeof(*d->msg));
+    d->msg->u.cands.n_candidates = g->n_gw_cands;
+    memcpy(d->msg->u.cands.candidates, g->gw_cands, g->n_gw_cands * sizeof(g->gw_cands[0]));
+    portald_relay_cands(d, g, c->dev.id, FLOE_PORTAL_MSG_ICE_CANDIDATES, FLOE_PORTAL_TOPIC_CLIENT);
+}
+
 /* Allowed, resource found, gateway picked: record, prepare both messages, send the gateway's. */
 static void portald_authorize(struct portald *d, struct portald_conn *c,
                               const struct floe_store_resource *sr,
@@ -300,6 +328,7 @@ static void portald_authorize(struct portald *d, struct portald_conn *c,
     pa = &c->authz[c->n_authz++];
     *pa = (struct portald_authz){
         .id = a.id, .gateway_id = gw->id, .resource_id = sr->id, .client_json = created};
+    portald_answer_early(d, c, pa);
 }
 
 static void portald_request_authorization(struct portald *d, struct portald_conn *c)
@@ -338,9 +367,10 @@ static void portald_ack(struct portald *d, struct portald_conn *c, int64_t id)
     for (size_t i = 0; i < c->n_authz; i++) {
         struct portald_authz *a = &c->authz[i];
 
-        if (a->id != id || a->acked || !a->client_json)
+        if (a->id != id || a->acked || (!a->client_json && !a->early))
             continue;
-        (void)portald_send_json(d, c, a->client_json, strlen(a->client_json));
+        if (a->client_json)
+            (void)portald_send_json(d, c, a->client_json, strlen(a->client_json));
         free(a->client_json);
         a->client_json = NULL;
         a->acked = true;
@@ -396,6 +426,9 @@ void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t res
 
 void portald_route_conn_free(struct portald_conn *c)
 {
+    free(c->gw_cands);
+    c->gw_cands = NULL;
+    c->n_gw_cands = 0;
     for (size_t i = 0; i < c->n_authz; i++)
         free(c->authz[i].client_json);
     free(c->authz);
@@ -462,6 +495,20 @@ static void portald_gateway_cands(struct portald *d, struct portald_conn *g, boo
     }
 }
 
+/* The gateway's own candidates, all of them (gateway_ice_candidates): kept for early answers. */
+static void portald_gateway_announce(struct portald *d, struct portald_conn *g)
+{
+    const struct floe_portal_candidates *in = &d->msg->u.cands;
+
+    if (!g->gw_cands && !(g->gw_cands = calloc(FLOE_PORTAL_CANDIDATES_MAX, sizeof(*g->gw_cands)))) {
+        g->n_gw_cands = 0;
+        return;
+    }
+    memcpy(g->gw_cands, in->candidates, in->n_candidates * sizeof(g->gw_cands[0]));
+    g->n_gw_cands = in->n_candidates;
+    d->stats.gateway_announces++;
+}
+
 void portald_route_message(struct portald *d, struct portald_conn *c)
 {
     bool client = c->kind == PORTALD_KIND_CLIENT;
@@ -491,6 +538,12 @@ void portald_route_message(struct portald *d, struct portald_conn *c)
     case FLOE_PORTAL_MSG_BROADCAST_INVALIDATED:
         if (!client) {
             portald_gateway_cands(d, c, d->msg->type == FLOE_PORTAL_MSG_BROADCAST_INVALIDATED);
+            return;
+        }
+        break;
+    case FLOE_PORTAL_MSG_GATEWAY_CANDIDATES:
+        if (!client) {
+            portald_gateway_announce(d, c);
             return;
         }
         break;

@@ -53,6 +53,7 @@ struct portald_authz {
     int64_t id;
     int64_t gateway_id, resource_id;
     bool acked;        /* the gateway answered authorization_created */
+    bool early;        /* the client had its answer before the gateway's (route.c) */
     char *client_json; /* the prepared authorization_created for the client, until acked */
 };
 
@@ -81,6 +82,9 @@ struct portald_conn {
     size_t n_seen;
     struct portald_authz *authz; /* clients: authorizations made for it */
     size_t n_authz, cap_authz;
+    /* gateways: the candidates it announced last (gateway_ice_candidates), NULL: none yet */
+    char (*gw_cands)[FLOE_PORTAL_CANDIDATE_MAX];
+    uint32_t n_gw_cands;
 };
 
 /* The daemon. */

@@ -202,6 +202,19 @@ int floe_node_relay_add(struct floe_node *node, floe_time now, const struct floe
  */
 int floe_node_relay_remove(struct floe_node *node, floe_time now, const struct floe_addr *server);
 
+/*
+ * The node's own candidates as a new connection would get them now (RFC 8839 strings with
+ * the same foundations and priorities): its host addresses, then the server-reflexive and
+ * relayed addresses of the relays_per_connection allocated relays with the lowest RTT.
+ * Writes at most max into out; returns how many. A gateway announces them to its portal
+ * (docs/protocol.md, gateway_ice_candidates), which hands them to a client with its answer,
+ * so the client's handshake can leave before the gateway's per-connection candidates come.
+ */
+size_t floe_node_local_candidates(const struct floe_node *node,
+                                  char (*out)[FLOE_ICE_CANDIDATE_STR_MAX], size_t max);
+/* A number that changes whenever floe_node_local_candidates may answer differently. */
+uint64_t floe_node_local_candidates_version(const struct floe_node *node);
+
 /* ---------------------------------------------------------------------- connections */
 
 /* What the signalling layer tells both sides about a connection. */

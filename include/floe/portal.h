@@ -251,7 +251,8 @@ struct floe_portal_candidates {
     X(BROADCAST_CANDIDATES, "broadcast_ice_candidates") /* G->P: u.cands, client_ids */            \
     X(BROADCAST_INVALIDATED, "broadcast_invalidated_ice_candidates") /* G->P: u.cands */           \
     X(ICE_CANDIDATES, "ice_candidates")                   /* P->C gateway_id, P->G client_id */    \
-    X(INVALIDATE_CANDIDATES, "invalidate_ice_candidates") /* P->C, P->G: u.cands */
+    X(INVALIDATE_CANDIDATES, "invalidate_ice_candidates") /* P->C, P->G: u.cands */                \
+    X(GATEWAY_CANDIDATES, "gateway_ice_candidates")       /* G->P: u.cands (no ids): all its own */
 
 enum floe_portal_msg_type {
     FLOE_PORTAL_MSG_NONE = 0,

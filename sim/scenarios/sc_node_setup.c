@@ -11,6 +11,12 @@
  * Without a relay in common (here: none, the gateway on a public address, 25 ms one way from
  * the client) the client learns the way back from the gateway's first check, at T + 150 ms,
  * and the initiation goes at once: floor T + 250 ms.
+ * The early answer (docs/protocol.md): the portal answers the client at once with the
+ * gateway's announced candidates (floe_node_local_candidates), so the client's connection and
+ * the gateway's both exist at T + 50 ms; through a relay in common the initiation goes then:
+ * floor T + 250 ms. When the portal's copy is stale (the gateway allocated again since: here
+ * its relayed port is off by one), the gateway's own candidates at T + 100 ms move the
+ * initiation to its new relayed address: the floor without the early answer, T + 300 ms.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,20 +28,33 @@
 #define SETUP_T FLOE_SEC(1)
 /* The margin on top of a case's floor: less than any extra wait (a Ta tick, a round trip). */
 #define SETUP_MARGIN FLOE_MS(25)
+/* The gateway's own candidates an early answer carries at most (the portal's bound). */
+#define SETUP_CANDS_MAX 32
 
 /* One case: the NATs, whether there is a relay, the floor of first packet -> first reply. */
 struct setup_case {
     const char *name;
     enum floe__scen_nat client, gateway;
     bool relay;
+    bool early; /* the portal's early answer: the client's connection at T + 50 ms */
+    bool stale; /* ... with the gateway's relayed candidate of an allocation gone */
     floe_time floor;
 };
 
+/* name, client NAT, gateway NAT, relay, early, stale, floor */
 static const struct setup_case setup_cases[] = {
-    {"port-restricted NATs, one relay", FLOE__SCEN_EIM_APDF, FLOE__SCEN_EIM_APDF, true,
+    {"port-restricted NATs, one relay", FLOE__SCEN_EIM_APDF, FLOE__SCEN_EIM_APDF, true, false,
+     false, FLOE_MS(300)},
+    {"symmetric NATs, one relay", FLOE__SCEN_APDM_APDF, FLOE__SCEN_APDM_APDF, true, false, false,
      FLOE_MS(300)},
-    {"symmetric NATs, one relay", FLOE__SCEN_APDM_APDF, FLOE__SCEN_APDM_APDF, true, FLOE_MS(300)},
-    {"no relay, the gateway public", FLOE__SCEN_EIM_APDF, FLOE__SCEN_NAT_NONE, false, FLOE_MS(250)},
+    {"no relay, the gateway public", FLOE__SCEN_EIM_APDF, FLOE__SCEN_NAT_NONE, false, false, false,
+     FLOE_MS(250)},
+    {"port-restricted NATs, one relay, early answer", FLOE__SCEN_EIM_APDF, FLOE__SCEN_EIM_APDF,
+     true, true, false, FLOE_MS(250)},
+    {"symmetric NATs, one relay, early answer", FLOE__SCEN_APDM_APDF, FLOE__SCEN_APDM_APDF, true,
+     true, false, FLOE_MS(250)},
+    {"port-restricted NATs, one relay, early answer out of date", FLOE__SCEN_EIM_APDF,
+     FLOE__SCEN_EIM_APDF, true, true, true, FLOE_MS(300)},
 };
 
 /* The portal's ICE credentials for both sides (ice-chars, RFC 8445 lengths). */
@@ -46,6 +65,7 @@ static const char setup_cred[2][2][32] = {
 
 struct setup_run {
     struct node_pair p;
+    bool early, stale;
     int rc;
 };
 
@@ -84,11 +104,40 @@ static void setup_gateway(struct floe_sim *sim, void *user)
     setup_upsert(user, 1);
 }
 
+/* The early answer's candidates: the gateway's own, as it announced them to the portal. */
+static void setup_early_candidates(struct setup_run *s)
+{
+    char cands[SETUP_CANDS_MAX][FLOE_ICE_CANDIDATE_STR_MAX];
+    struct node_ep *e = &s->p.ep[0];
+    floe_time now = floe_sim_now(s->p.sim);
+    size_t n = floe_node_local_candidates(s->p.ep[1].node, cands, SETUP_CANDS_MAX);
+
+    floe_sim_verdict_add(e->v, now, 0, e->group, "%s: %llu candidates of the gateway (early)",
+                         e->name, (unsigned long long)n);
+    if (n == 0 && !s->rc)
+        s->rc = FLOE_ERR_NOT_FOUND;
+    for (size_t i = 0; i < n; i++) {
+        struct floe_ice_candidate c;
+
+        if (s->stale && floe_ice_candidate_parse(cands[i], &c) == 0 && c.type == FLOE_ICE_RELAY) {
+            c.addr.port++;
+            (void)floe_ice_candidate_format(&c, cands[i], sizeof(cands[i]));
+        }
+        (void)floe_node_conn_add_remote_candidate(e->node, now, e->cid, cands[i]);
+    }
+    node_ep_events(e, now);
+    floe_sim_endpoint_drive(s->p.sim, e->ep);
+}
+
 /* authorization_created reaches the client (the gateway's candidates with it). */
 static void setup_client(struct floe_sim *sim, void *user)
 {
+    struct setup_run *s = user;
+
     (void)sim;
-    setup_upsert(user, 0);
+    setup_upsert(s, 0);
+    if (s->early)
+        setup_early_candidates(s);
 }
 
 /* The client's first packet: request_authorization goes, the packets wait for the session. */
@@ -99,7 +148,7 @@ static void setup_first_packet(struct floe_sim *sim, void *user)
     (void)sim;
     s->p.ep[0].gen_every = FLOE_MS(10);
     /* Held by the daemon until the connection exists: handed over right after the upsert. */
-    s->p.ep[0].gen_next = SETUP_T + FLOE_MS(101);
+    s->p.ep[0].gen_next = SETUP_T + (s->early ? FLOE_MS(51) : FLOE_MS(101));
     s->p.ep[0].gen_until = FLOE_TIME_NEVER;
     floe_sim_endpoint_drive(s->p.sim, s->p.ep[0].ep);
 }
@@ -132,6 +181,8 @@ static int setup_one(const struct floe_sim_scenario_opts *so, struct floe_sim_ve
     o.v = v;
     o.group = group;
     memset(&s, 0, sizeof(s));
+    s.early = k->early;
+    s.stale = k->stale;
     rc = node_pair_setup(&s.p, &o);
     s.p.ep[1].echo = true;
     if (rc == 0) /* the gateway's relay allocates now, as a daemon's does when it starts */
@@ -141,7 +192,8 @@ static int setup_one(const struct floe_sim_scenario_opts *so, struct floe_sim_ve
     if (rc == 0)
         rc = floe_sim_at(s.p.sim, SETUP_T + FLOE_MS(50), setup_gateway, &s);
     if (rc == 0)
-        rc = floe_sim_at(s.p.sim, SETUP_T + FLOE_MS(100), setup_client, &s);
+        rc = floe_sim_at(s.p.sim, SETUP_T + (k->early ? FLOE_MS(50) : FLOE_MS(100)), setup_client,
+                         &s);
     if (rc == 0)
         rc = floe_sim_run_until_pred(s.p.sim, setup_replied, &s, SETUP_T + FLOE_SEC(10));
     *took = rc == 1 ? floe_sim_now(s.p.sim) - SETUP_T : FLOE_TIME_NEVER;
@@ -183,7 +235,8 @@ int floe__scen_node_setup(const struct floe_sim_scenario_opts *so, struct floe_s
     }
     floe_sim_verdict_set(v, true,
                          "%u cases: first packet -> first reply within %llu ms of each floor "
-                         "(300 ms through the relay, 250 ms direct to a public gateway)",
+                         "(300 ms through the relay, 250 ms direct to a public gateway or "
+                         "through the relay with the portal's early answer)",
                          n, SETUP_MS(SETUP_MARGIN));
     return 0;
 }

@@ -54,13 +54,18 @@ static void conn_candidate_event(struct floe_node *n, struct node_conn *c,
         ev->u.candidate[0] = '\0';
 }
 
+void floe__node_cand_prepare(struct floe_ice_candidate *cand)
+{
+    conn_foundation(cand);
+    cand->priority = floe_ice_candidate_priority(cand->type, FLOE_ICE_LOCAL_PREF_DEFAULT, 1);
+}
+
 void floe__node_conn_add_local(struct floe_node *n, struct node_conn *c, floe_time now,
                                const struct floe_ice_candidate *in)
 {
     struct floe_ice_candidate cand = *in;
 
-    conn_foundation(&cand);
-    cand.priority = floe_ice_candidate_priority(cand.type, FLOE_ICE_LOCAL_PREF_DEFAULT, 1);
+    floe__node_cand_prepare(&cand);
     if (floe_ice_add_local_candidate(c->ice, now, &cand) == 0)
         conn_candidate_event(n, c, FLOE_NODE_EV_CANDIDATE_NEW, &cand);
     floe__node_conn_after_ice(n, c, now);
@@ -71,8 +76,7 @@ void floe__node_conn_remove_local(struct floe_node *n, struct node_conn *c, floe
 {
     struct floe_ice_candidate cand = *in;
 
-    conn_foundation(&cand);
-    cand.priority = floe_ice_candidate_priority(cand.type, FLOE_ICE_LOCAL_PREF_DEFAULT, 1);
+    floe__node_cand_prepare(&cand);
     if (floe_ice_remove_local_candidate(c->ice, now, &cand) == 0)
         conn_candidate_event(n, c, FLOE_NODE_EV_CANDIDATE_INVALIDATED, &cand);
     floe__node_conn_after_ice(n, c, now);

@@ -319,6 +319,7 @@ int floe_node_add_host(struct floe_node *n, floe_time now, const struct floe_add
     if (n->n_hosts == FLOE_NODE_MAX_HOSTS)
         return FLOE_ERR_NOMEM;
     n->hosts[n->n_hosts++] = *local;
+    n->cands_version++;
     floe__node_relays_rebind(n, local);
     for (i = 0; i < n->cfg.max_connections; i++) {
         if (n->conns[i].used)

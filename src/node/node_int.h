@@ -131,6 +131,7 @@ struct floe_node {
     struct node_relay relays[FLOE_NODE_MAX_RELAYS_LIMIT];
     uint32_t relay_end; /* 1 + the highest relay slot ever used */
     bool no_relays_told;
+    uint64_t cands_version;  /* changes with the node's own candidates (floe_node_local_...) */
     struct node_conn *conns; /* in conns_mem, aligned to NODE_LINE */
     void *conns_mem;
     uint32_t n_conns;
@@ -188,6 +189,8 @@ void floe__node_relay_silence(struct floe_node *n, const struct floe_addr *serve
 struct node_conn *floe__node_conn_find(const struct floe_node *n, uint64_t cid);
 struct node_conn *floe__node_conn_by_ufrag(const struct floe_node *n, const char *ufrag,
                                            size_t len);
+/* cand's foundation and priority, as every local candidate of a connection gets them. */
+void floe__node_cand_prepare(struct floe_ice_candidate *cand);
 void floe__node_conn_add_local(struct floe_node *n, struct node_conn *c, floe_time now,
                                const struct floe_ice_candidate *cand);
 void floe__node_conn_remove_local(struct floe_node *n, struct node_conn *c, floe_time now,

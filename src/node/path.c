@@ -162,7 +162,9 @@ void floe__node_path_probe_remote(struct floe_node *n, struct node_conn *c, floe
  * the allocation on (relay.c, floe_turn_permit), so the handshake initiation goes through our
  * relay to the peer's relayed address at once and arrives: one round trip to the answer, where
  * waiting for ICE to check and nominate a pair costs several. ICE's selected pair replaces this
- * path when it comes (a direct one is an upgrade; node.h).
+ * path when it comes (a direct one is an upgrade; node.h). Until the handshake is answered,
+ * a newer relayed address of the peer on the same relay replaces the first one (the first came
+ * from the portal's copy of the peer's candidates, made before the peer allocated again).
  */
 void floe__node_path_same_relay(struct floe_node *n, struct node_conn *c, floe_time now,
                                 const struct floe_ice_candidate *cand)
@@ -171,7 +173,13 @@ void floe__node_path_same_relay(struct floe_node *n, struct node_conn *c, floe_t
     uint32_t i;
 
     if (n->cfg.role != FLOE_NODE_CLIENT || cand->type != FLOE_ICE_RELAY ||
-        c->st.path.kind != FLOE_NODE_PATH_NONE || floe_wg_peer_has_session(c->peer, now))
+        floe_wg_peer_has_session(c->peer, now))
+        return;
+    /* A path already: kept, but for a new allocation of the peer on the same relay (the
+     * portal's copy of the peer's candidates was older: its allocation there is gone). */
+    if (c->st.path.kind != FLOE_NODE_PATH_NONE &&
+        (c->st.path.kind != FLOE_NODE_PATH_RELAY_RELAY ||
+         !floe_addr_ip_eq(&c->st.path.remote, &cand->addr)))
         return;
     for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++) {
         const struct node_relay *r = &n->relays[i];

@@ -419,26 +419,83 @@ static uint32_t popcount32(uint32_t v)
     return c;
 }
 
+/* The allocated relay outside mask with the lowest RTT: index, or -1. */
+static int relay_best(const struct floe_node *n, uint32_t mask)
+{
+    int best = -1;
+    uint32_t i;
+
+    for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++) {
+        const struct node_relay *r = &n->relays[i];
+
+        if (!r->used || (mask & (1u << i)) || r->relayed.family == FLOE_AF_NONE)
+            continue;
+        if (best < 0 || r->rtt < n->relays[best].rtt)
+            best = (int)i;
+    }
+    return best;
+}
+
 /* Fill c's relay set up to relays_per_connection, allocated relays by RTT first. */
 void floe__node_conn_pick_relays(struct floe_node *n, struct node_conn *c, floe_time now)
 {
     while (popcount32(c->relay_mask) < n->cfg.relays_per_connection) {
-        struct node_relay *best = NULL;
-        uint32_t i;
+        int best = relay_best(n, c->relay_mask);
 
-        for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++) {
-            struct node_relay *r = &n->relays[i];
-
-            if (!r->used || (c->relay_mask & (1u << i)) || r->relayed.family == FLOE_AF_NONE)
-                continue;
-            if (!best || r->rtt < best->rtt)
-                best = r;
-        }
-        if (!best)
+        if (best < 0)
             return;
-        c->relay_mask |= 1u << (uint32_t)(best - n->relays);
-        relay_offer(n, best, c, now);
+        c->relay_mask |= 1u << (uint32_t)best;
+        relay_offer(n, &n->relays[best], c, now);
     }
+}
+
+/* Format cand (a local candidate of the node) into out[*k] when there is room. */
+static void relay_list_one(struct floe_ice_candidate *cand, char (*out)[FLOE_ICE_CANDIDATE_STR_MAX],
+                           size_t max, size_t *k)
+{
+    floe__node_cand_prepare(cand);
+    if (*k < max && floe_ice_candidate_format(cand, out[*k], FLOE_ICE_CANDIDATE_STR_MAX) >= 0)
+        (*k)++;
+}
+
+size_t floe_node_local_candidates(const struct floe_node *n,
+                                  char (*out)[FLOE_ICE_CANDIDATE_STR_MAX], size_t max)
+{
+    struct floe_ice_candidate cand;
+    uint32_t mask = 0, i;
+    size_t k = 0;
+    int best;
+
+    if (!n || !out)
+        return 0;
+    for (i = 0; i < n->n_hosts; i++) {
+        memset(&cand, 0, sizeof(cand));
+        cand.type = FLOE_ICE_HOST;
+        cand.addr = cand.base = n->hosts[i];
+        relay_list_one(&cand, out, max, &k);
+    }
+    for (i = 0; i < n->cfg.relays_per_connection && (best = relay_best(n, mask)) >= 0; i++) {
+        const struct node_relay *r = &n->relays[best];
+
+        mask |= 1u << (uint32_t)best;
+        memset(&cand, 0, sizeof(cand));
+        cand.server = r->server;
+        if (r->reflexive.family != FLOE_AF_NONE) {
+            cand.type = FLOE_ICE_SRFLX;
+            cand.addr = r->reflexive;
+            cand.base = r->local;
+            relay_list_one(&cand, out, max, &k);
+        }
+        cand.type = FLOE_ICE_RELAY;
+        cand.addr = cand.base = r->relayed;
+        relay_list_one(&cand, out, max, &k);
+    }
+    return k;
+}
+
+uint64_t floe_node_local_candidates_version(const struct floe_node *n)
+{
+    return n ? n->cands_version : 0;
 }
 
 void floe__node_relay_candidate(struct floe_node *n, struct node_relay *r, floe_time now,
@@ -446,6 +503,7 @@ void floe__node_relay_candidate(struct floe_node *n, struct node_relay *r, floe_
 {
     uint32_t bit = 1u << (uint32_t)(r - n->relays), i;
 
+    n->cands_version++;
     for (i = 0; i < n->cfg.max_connections; i++) {
         struct node_conn *c = &n->conns[i];
 
@@ -519,5 +577,6 @@ int floe_node_reset(struct floe_node *n, floe_time now)
         n->conns[i].relay_first = n->conns[i].used;
     }
     n->n_hosts = 0;
+    n->cands_version++;
     return 0;
 }

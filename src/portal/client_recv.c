@@ -69,6 +69,7 @@ static bool pc_from_portal(enum floe_portal_msg_type t)
     case FLOE_PORTAL_MSG_INVALIDATE_GATEWAY_CANDIDATES:
     case FLOE_PORTAL_MSG_BROADCAST_CANDIDATES:
     case FLOE_PORTAL_MSG_BROADCAST_INVALIDATED:
+    case FLOE_PORTAL_MSG_GATEWAY_CANDIDATES:
         return false;
     default:
         return true;

@@ -274,7 +274,7 @@ static bool pc_role_sends(const struct floe_portal_client *c, enum floe_portal_m
                t == FLOE_PORTAL_MSG_NEW_GATEWAY_CANDIDATES ||
                t == FLOE_PORTAL_MSG_INVALIDATE_GATEWAY_CANDIDATES;
     return t == FLOE_PORTAL_MSG_GATEWAY_AUTHORIZED || t == FLOE_PORTAL_MSG_BROADCAST_CANDIDATES ||
-           t == FLOE_PORTAL_MSG_BROADCAST_INVALIDATED;
+           t == FLOE_PORTAL_MSG_BROADCAST_INVALIDATED || t == FLOE_PORTAL_MSG_GATEWAY_CANDIDATES;
 }
 
 int floe_portal_client_send(struct floe_portal_client *c, floe_time now,
@@ -292,7 +292,7 @@ int floe_portal_client_send(struct floe_portal_client *c, floe_time now,
     copy->topic = floe__pc_topic(c);
     /* Candidates are best effort ("ref": null, no reply); requests get a ref. */
     bool candidates = pc_opposite(m->type) != FLOE_PORTAL_MSG_NONE;
-    copy->has_ref = !candidates;
+    copy->has_ref = !candidates && m->type != FLOE_PORTAL_MSG_GATEWAY_CANDIDATES;
     memset(copy->ref, 0, sizeof(copy->ref));
     if (copy->has_ref)
         floe__pc_new_ref(c, copy->ref);

@@ -43,6 +43,7 @@ static const unsigned pm_topics[FLOE_PORTAL_MSG_COUNT] = {
     [FLOE_PORTAL_MSG_BROADCAST_INVALIDATED] = ON_GATEWAY,
     [FLOE_PORTAL_MSG_ICE_CANDIDATES] = ON_DEVICE,
     [FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES] = ON_DEVICE,
+    [FLOE_PORTAL_MSG_GATEWAY_CANDIDATES] = ON_GATEWAY,
 };
 
 const char *floe_portal_msg_event(enum floe_portal_msg_type type)

@@ -402,7 +402,10 @@ static int dec_candidates(struct dec *d, json_t *p, struct floe_portal_msg *m)
     enum floe__pm_ids ids = floe__pm_ids_of(m->type, m->topic);
     const char *key = floe__pm_ids_key(ids);
     int rc;
-    if (ids == FLOE__PM_IDS_CLIENT_IDS) {
+    if (ids == FLOE__PM_IDS_NONE) {
+        c->n_ids = 0;
+        rc = 0;
+    } else if (ids == FLOE__PM_IDS_CLIENT_IDS) {
         rc = dec_ids(d, p, "payload", key, true, c->ids, &c->n_ids);
         if (rc == 0 && c->n_ids == 0)
             rc = dec_fail(d, "payload", key, "empty");
@@ -467,6 +470,7 @@ static const dec_fn dec_payload[FLOE_PORTAL_MSG_COUNT] = {
     [FLOE_PORTAL_MSG_BROADCAST_INVALIDATED] = dec_candidates,
     [FLOE_PORTAL_MSG_ICE_CANDIDATES] = dec_candidates,
     [FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES] = dec_candidates,
+    [FLOE_PORTAL_MSG_GATEWAY_CANDIDATES] = dec_candidates,
 };
 
 static int dec_unsupported(struct dec *d, const char *what, json_t *v)

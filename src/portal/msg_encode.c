@@ -259,11 +259,13 @@ static void enc_candidates(struct enc *e, json_t *p, const struct floe_portal_ms
     const struct floe_portal_candidates *c = &m->u.cands;
     enum floe__pm_ids ids = floe__pm_ids_of(m->type, m->topic);
     if (c->n_candidates > FLOE_PORTAL_CANDIDATES_MAX ||
-        (ids == FLOE__PM_IDS_CLIENT_IDS ? c->n_ids == 0 : c->n_ids != 1)) {
+        (ids == FLOE__PM_IDS_CLIENT_IDS ? c->n_ids == 0 : c->n_ids != (ids != FLOE__PM_IDS_NONE))) {
         enc_bad(e);
         return;
     }
-    if (ids == FLOE__PM_IDS_CLIENT_IDS)
+    if (ids == FLOE__PM_IDS_NONE)
+        ; /* the gateway's own candidates: for no one in particular */
+    else if (ids == FLOE__PM_IDS_CLIENT_IDS)
         enc_set(e, p, "client_ids", enc_ids(e, c->ids, c->n_ids));
     else
         enc_set(e, p, floe__pm_ids_key(ids), ENC_STR(e, FLOE__PM_ID, c->ids[0]));
@@ -313,7 +315,8 @@ static void enc_payload(struct enc *e, json_t *p, const struct floe_portal_msg *
     case FLOE_PORTAL_MSG_EXPIRY_UPDATED:
         return enc_access(e, p, m);
     default:
-        if (floe__pm_ids_of(m->type, m->topic) != FLOE__PM_IDS_NONE)
+        if (floe__pm_ids_of(m->type, m->topic) != FLOE__PM_IDS_NONE ||
+            m->type == FLOE_PORTAL_MSG_GATEWAY_CANDIDATES)
             enc_candidates(e, p, m);
         return; /* join, heartbeat, phx_error, phx_close: {} */
     }

@@ -433,6 +433,69 @@ static void step_authorize(const char *resource)
     free(ac);
 }
 
+/* For pump: run the whole time given. */
+static bool never(struct dev *d, const void *arg)
+{
+    (void)d;
+    (void)arg;
+    return false;
+}
+
+/* The gateway's own candidates, as a gateway announces them (gateway_ice_candidates). */
+static const char *const early_cands[2] = {
+    "candidate:1 1 UDP 2130706431 10.9.0.2 51820 typ host",
+    "candidate:2 1 UDP 16777215 192.0.2.7 40001 typ relay raddr 192.0.2.7 rport 40001",
+};
+
+/*
+ * The early answer (docs/protocol.md): the gateway announced its candidates; the client's
+ * request gets authorization_created and those candidates as ice_candidates from the gateway
+ * while the gateway has not acknowledged create_authorization yet; the acknowledgement sends
+ * nothing more to the client.
+ */
+static void step_authorize_early(const char *resource)
+{
+    struct dev *c = dev_by_role("client"), *g = dev_by_role("gateway");
+    struct floe_portal_msg *m = calloc(1, sizeof(*m)), *ca, *ac, *ic;
+
+    if (!m)
+        FAIL("out of memory");
+    m->type = FLOE_PORTAL_MSG_GATEWAY_CANDIDATES;
+    m->u.cands.n_candidates = 2;
+    for (int i = 0; i < 2; i++)
+        snprintf(m->u.cands.candidates[i], FLOE_PORTAL_CANDIDATE_MAX, "%s", early_cands[i]);
+    if (floe_portal_client_send(g->pc, floe_io_now(), m, NULL) < 0)
+        FAIL("gateway: cannot announce its candidates");
+    dev_flush(g);
+    (void)pump(g, 200, never, NULL); /* the portal has them before the request */
+    if (floe_portal_client_request_authorization(c->pc, floe_io_now(), resource, NULL) < 0)
+        FAIL("client: cannot request an authorization");
+    dev_flush(c);
+    ac = expect_msg(c, FLOE_PORTAL_MSG_AUTHORIZATION_CREATED, 0, 5000);
+    ic = expect_msg(c, FLOE_PORTAL_MSG_ICE_CANDIDATES, 0, 5000);
+    ca = expect_msg(g, FLOE_PORTAL_MSG_CREATE_AUTHORIZATION, 0, 5000);
+    if (strcmp(ac->u.created.resource_id, resource) != 0 ||
+        memcmp(ac->u.created.preshared_key, ca->u.create.client.preshared_key, 32) != 0)
+        FAIL("the early authorization_created does not match create_authorization");
+    if (ic->u.cands.n_candidates != 2 || strcmp(ic->u.cands.ids[0], ac->u.created.gateway_id) ||
+        strcmp(ic->u.cands.candidates[1], early_cands[1]) != 0)
+        FAIL("the early answer's candidates are not the gateway's announced ones");
+    if (floe_portal_client_authorization_created(g->pc, floe_io_now(), ca->u.create.ref) < 0)
+        FAIL("gateway: cannot acknowledge the authorization");
+    dev_flush(g);
+    (void)pump(c, 500, never, NULL);
+    for (size_t i = 0; i < c->n_inbox; i++)
+        if (c->inbox[i]->type == FLOE_PORTAL_MSG_AUTHORIZATION_CREATED)
+            FAIL("a second authorization_created after the gateway's acknowledgement");
+    printf("early answer for resource %s: authorization_created and %u candidates before the "
+           "gateway's acknowledgement\n",
+           resource, ic->u.cands.n_candidates);
+    free(m);
+    free(ca);
+    free(ac);
+    free(ic);
+}
+
 static void step_authorize_fails(const char *resource, const char *reason)
 {
     struct dev *c = dev_by_role("client");
@@ -828,6 +891,8 @@ static int run_msg_step(const struct step *t)
         return step_heartbeat(dev_by_role(t->a1)), 2;
     if (strcmp(t->s, "authorize") == 0)
         return step_authorize(t->a1), 2;
+    if (strcmp(t->s, "authorize-early") == 0)
+        return step_authorize_early(t->a1), 2;
     if (strcmp(t->s, "burst") == 0 && t->num2)
         return step_burst((unsigned)atoi(t->a1), atoi(t->a2)), 3;
     if (strcmp(t->s, "authorize-fails") == 0 && t->a2)

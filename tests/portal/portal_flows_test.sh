@@ -64,6 +64,7 @@ chmod +x "$TMP/restart.sh"
     same-addresses client same-addresses gateway \
     init client resources=1 \
     authorize "$OTHER_RESOURCE" candidates \
+    authorize-early "$OTHER_RESOURCE" \
     drop client run "$TMP/wait-metric.sh $PORT clients_online 0" \
     hold-send gateway rejoin client 10 hold-expect client \
     refused "1.not-a-valid-token" | tee "$TMP/driver.out"
