@@ -28,7 +28,8 @@
 #     much too long).
 # Run by hand as root, never as a timed test:
 #   bench/e2e.sh [--quick] [BUILD_BIN_DIR] [SECONDS]
-#                            (env: INTENTS, ROAMS, FILE_MB, UDP_RATE, WG_GO_BACKPORTS)
+#                            (env: INTENTS, ROAMS, FILE_MB, UDP_RATE, WG_GO_BACKPORTS, PARTS)
+# PARTS (default "throughput setup roam") picks the parts to run, e.g. PARTS=setup.
 # --quick checks that every row works: 2 s iperf3, 5 intents, 2 roams of a 32 MiB download.
 # E2E_KEEP_LOGS=DIR keeps the programs' logs. Exit 0: every row measured; 1: a row failed (a
 # path not reached, a row that moved no data: printed as FAILED with the reason, never as a
@@ -57,6 +58,15 @@ case "$UDP_RATE" in
 esac
 ROAMS=${ROAMS:-10}
 FILE_MB=${FILE_MB:-1024}
+PARTS=${PARTS:-throughput setup roam}
+for part in $PARTS; do
+    case "$part" in
+    throughput | setup | roam) ;;
+    *) echo "e2e.sh: bad PARTS '$PARTS' (throughput, setup, roam)" >&2 && exit 2 ;;
+    esac
+done
+# part NAME: is NAME among the parts to run?
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac && return 1; }
 FLOE_SOURCE_DIR=$(cd "$(dirname "$0")/.." && pwd)
 FLOE_BIN_DIR=$BIN
 export FLOE_SOURCE_DIR FLOE_BIN_DIR
@@ -218,6 +228,7 @@ table ip floe_e2e_fwd {
 FWD
 (umask 077 && wg genkey >"$TMP/ka" && wg genkey >"$TMP/kb")
 
+if part throughput; then
 echo
 echo "== throughput, laptop -> site (iperf3, ${SECS} s each; UDP at ${UDP_RATE}bit/s)"
 echo "[${TOPO_NETEM_MS} ms]: through the delay lines (RTT 100 ms; TCP buffers up to 64 MiB for it)"
@@ -240,7 +251,9 @@ if [ "${WG_GO_BACKPORTS:-}" != none ]; then
     wg_row "wireguard-go pair ($(wg_go_label "$bpo"))" "$bpo"
 fi
 tcp_buffers "$tcp_wmem" "$tcp_rmem" # the setup and roams below as in the e2e tests
+fi
 
+if part setup; then
 echo
 echo "== connection setup: first packet -> first reply over $INTENTS intents (ping)"
 : >"$TMP/setup"
@@ -255,7 +268,9 @@ echo "first path of each intent: $(sort "$TMP/setup-paths" | uniq -c | awk '{ pr
 sort -n "$TMP/setup" | awk '{ v[NR] = $1 } END {
     i99 = int(NR * 0.99 + 0.999); if (i99 < 1) i99 = 1
     printf "setup ms: n=%d p50=%.1f p99=%.1f max=%.1f (target <= 300)\n", NR, v[int((NR + 1) / 2)], v[i99], v[NR] }'
+fi
 
+if part roam; then
 echo
 echo "== data outage over $ROAMS roams mid-download of $FILE_MB MiB (new network usable -> data)"
 fresh_client
@@ -265,5 +280,6 @@ e2e_first_ping
 e2e_download_roam "$ROAMS" 2
 echo "outage: $(e2e_outage_summary) (target <= 500); each: $(tr '\n' ' ' <"$TMP/outages")"
 echo "each outage's end sampled within (ms): $(tr '\n' ' ' <"$TMP/outage-gaps")"
+fi
 [ -z "$BENCH_MISSED$BENCH_FAILED" ] ||
     fail "${BENCH_MISSED:+paths not reached:$BENCH_MISSED}${BENCH_FAILED:+; rows without data$BENCH_FAILED}"

@@ -28,10 +28,16 @@
  * soon as the peer announces a relayed address on a relay this connection uses (the same
  * relayed IP as ours), its path is relay-relay through that relay and the handshake initiation
  * goes at once (every node holds a permission for its relay's own relayed IP from the
- * allocation on, so a peer on the same relay reaches it from the first datagram); without a
- * relay in common, the path is the way the peer's first authenticated ICE check came. Either
- * way the answer is back one round trip later, and ICE's selected pair replaces that path when
- * it comes (a direct one is the usual upgrade).
+ * allocation on, so a peer on the same relay reaches it from the first datagram; the
+ * initiation does not wait for the relay's answer to that permission: it follows the
+ * CreatePermission on the same 5-tuple, and only a relay that refused the permission is left
+ * out). A relayed address the peer announced before this side's relay was allocated counts
+ * once it is. Until the handshake is answered, a newer relayed address of the peer on the same
+ * relay replaces the first (the first came from the portal's copy of the peer's candidates,
+ * floe_node_local_candidates, and the peer allocated again since). Without a relay in common,
+ * the path is the way the peer's first authenticated ICE check came. Either way the answer
+ * is back one round trip later, and ICE's selected pair replaces that path when it comes (a
+ * direct one is the usual upgrade).
  *
  * Paths. Data goes on the pair ICE nominated; an authenticated WireGuard packet that arrives
  * on another path moves the sending path there (WireGuard roaming: the peer follows the

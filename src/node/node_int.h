@@ -80,6 +80,7 @@ struct node_relay {
     floe_time probe_at;         /* no silence-driven Refresh before this */
     floe_time retry_at;         /* credentials refused: Allocate again then; 0 none */
     floe_time retry_wait;       /* the last such wait (doubles, NODE_RELAY_RETRY_MIN..MAX) */
+    bool self_refused; /* the relay refused a permission for its own relayed IP (this alloc) */
 };
 
 /*
@@ -227,6 +228,8 @@ void floe__node_path_probe_remote(struct floe_node *n, struct node_conn *c, floe
                                   const struct floe_ice_candidate *cand);
 void floe__node_path_checked(struct floe_node *n, struct node_conn *c, floe_time now,
                              const struct floe_ice_path *ip, const struct floe_addr *from);
+/* floe__node_path_same_relay for each relayed candidate c's peer announced so far. */
+void floe__node_path_same_relay_any(struct floe_node *n, struct node_conn *c, floe_time now);
 void floe__node_path_same_relay(struct floe_node *n, struct node_conn *c, floe_time now,
                                 const struct floe_ice_candidate *cand);
 void floe__node_path_set(struct floe_node *n, struct node_conn *c, floe_time now,

@@ -184,11 +184,11 @@ void floe__node_path_same_relay(struct floe_node *n, struct node_conn *c, floe_t
     for (i = 0; i < FLOE_NODE_MAX_RELAYS_LIMIT; i++) {
         const struct node_relay *r = &n->relays[i];
 
-        /* The permission for our own relayed IP confirmed: the relay relays between its
-         * allocations (one that refuses it leaves the path to ICE). */
+        /* A relay that refused the permission for its own relayed IP does not relay between
+         * its allocations: that is left to ICE. Until the relay answered, the data goes right
+         * behind a CreatePermission (optimistic_send): no round trip waited for. */
         if (!r->used || !(c->relay_mask & (1u << i)) || r->relayed.family != cand->addr.family ||
-            !floe_addr_ip_eq(&r->relayed, &cand->addr) ||
-            !floe_turn_has_permission(r->turn, &r->relayed))
+            !floe_addr_ip_eq(&r->relayed, &cand->addr) || r->self_refused)
             continue;
         memset(&p, 0, sizeof(p));
         p.kind = FLOE_NODE_PATH_RELAY_RELAY;
@@ -198,6 +198,19 @@ void floe__node_path_same_relay(struct floe_node *n, struct node_conn *c, floe_t
         floe__node_path_set(n, c, now, &p);
         return;
     }
+}
+
+/* A relay of c's became usable: the peer's relayed candidates that came before it. */
+void floe__node_path_same_relay_any(struct floe_node *n, struct node_conn *c, floe_time now)
+{
+    struct floe_ice_candidate rc[NODE_REMOTE_MAX];
+    size_t i, k;
+
+    if (n->cfg.role != FLOE_NODE_CLIENT || c->st.path.kind != FLOE_NODE_PATH_NONE)
+        return;
+    k = floe_ice_get_remote_candidates(c->ice, rc, NODE_REMOTE_MAX);
+    for (i = 0; i < k && c->st.path.kind == FLOE_NODE_PATH_NONE; i++)
+        floe__node_path_same_relay(n, c, now, &rc[i]);
 }
 
 /* Is from one of the peer's relayed candidates? Only asked when the path changes. */

@@ -83,6 +83,7 @@ static void relay_candidate_event(struct floe_node *n, struct node_relay *r, flo
         cand.type = FLOE_ICE_RELAY;
         cand.base = ev->addr;
         r->relayed = add ? ev->addr : (struct floe_addr){0};
+        r->self_refused = false;
         if (add && r->rtt == 0)
             r->rtt = now > r->started ? now - r->started : 1;
         /* A peer allocated on this relay (its relayed IP is ours) reaches us from its first
@@ -144,6 +145,9 @@ void floe__node_relay_events(struct floe_node *n, struct node_relay *r, floe_tim
             relay_candidate_event(n, r, now, &ev, false);
         else if (ev.kind == FLOE_TURN_EV_ALLOCATION_LOST)
             lost = true;
+        else if (ev.kind == FLOE_TURN_EV_ERROR && ev.method == FLOE_STUN_CREATE_PERMISSION &&
+                 r->relayed.family != FLOE_AF_NONE && floe_addr_ip_eq(&ev.addr, &r->relayed))
+            r->self_refused = true; /* no relaying between its allocations: ICE's paths */
     }
     if (lost || r->relayed.family != FLOE_AF_NONE)
         relay_check_none(n);
@@ -519,8 +523,10 @@ void floe__node_relay_candidate(struct floe_node *n, struct node_relay *r, floe_
         if (!(c->relay_mask & bit))
             continue;
         floe__node_conn_add_local(n, c, now, cand);
-        if (c->used && cand->type == FLOE_ICE_RELAY)
+        if (c->used && cand->type == FLOE_ICE_RELAY) {
             floe__node_path_relay_first(n, c, now, r);
+            floe__node_path_same_relay_any(n, c, now);
+        }
     }
 }
 
