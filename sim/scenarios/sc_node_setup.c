@@ -17,6 +17,9 @@
  * floor T + 250 ms. When the portal's copy is stale (the gateway allocated again since: here
  * its relayed port is off by one), the gateway's own candidates at T + 100 ms move the
  * initiation to its new relayed address: the floor without the early answer, T + 300 ms.
+ * A client that starts with the intent (its addresses and relay at T) has its allocation at
+ * T + 100 ms (two round trips to the relay), after the early answer: the initiation goes then
+ * (floor T + 300 ms), not after the permission's round trip or the gateway's first check.
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,23 +41,26 @@ struct setup_case {
     bool relay;
     bool early; /* the portal's early answer: the client's connection at T + 50 ms */
     bool stale; /* ... with the gateway's relayed candidate of an allocation gone */
+    bool fresh; /* the client starts at T: its relay is allocated at T + 100 ms */
     floe_time floor;
 };
 
-/* name, client NAT, gateway NAT, relay, early, stale, floor */
+/* name, client NAT, gateway NAT, relay, early, stale, fresh, floor */
 static const struct setup_case setup_cases[] = {
     {"port-restricted NATs, one relay", FLOE__SCEN_EIM_APDF, FLOE__SCEN_EIM_APDF, true, false,
-     false, FLOE_MS(300)},
+     false, false, FLOE_MS(300)},
     {"symmetric NATs, one relay", FLOE__SCEN_APDM_APDF, FLOE__SCEN_APDM_APDF, true, false, false,
-     FLOE_MS(300)},
+     false, FLOE_MS(300)},
     {"no relay, the gateway public", FLOE__SCEN_EIM_APDF, FLOE__SCEN_NAT_NONE, false, false, false,
-     FLOE_MS(250)},
+     false, FLOE_MS(250)},
     {"port-restricted NATs, one relay, early answer", FLOE__SCEN_EIM_APDF, FLOE__SCEN_EIM_APDF,
-     true, true, false, FLOE_MS(250)},
+     true, true, false, false, FLOE_MS(250)},
     {"symmetric NATs, one relay, early answer", FLOE__SCEN_APDM_APDF, FLOE__SCEN_APDM_APDF, true,
-     true, false, FLOE_MS(250)},
+     true, false, false, FLOE_MS(250)},
     {"port-restricted NATs, one relay, early answer out of date", FLOE__SCEN_EIM_APDF,
-     FLOE__SCEN_EIM_APDF, true, true, true, FLOE_MS(300)},
+     FLOE__SCEN_EIM_APDF, true, true, true, false, FLOE_MS(300)},
+    {"port-restricted NATs, one relay, early answer, the client started with the intent",
+     FLOE__SCEN_EIM_APDF, FLOE__SCEN_EIM_APDF, true, true, false, true, FLOE_MS(300)},
 };
 
 /* The portal's ICE credentials for both sides (ice-chars, RFC 8445 lengths). */
@@ -65,7 +71,7 @@ static const char setup_cred[2][2][32] = {
 
 struct setup_run {
     struct node_pair p;
-    bool early, stale;
+    bool early, stale, fresh;
     int rc;
 };
 
@@ -144,8 +150,11 @@ static void setup_client(struct floe_sim *sim, void *user)
 static void setup_first_packet(struct floe_sim *sim, void *user)
 {
     struct setup_run *s = user;
+    int rc;
 
     (void)sim;
+    if (s->fresh && (rc = node_pair_client_hosts(&s->p)) != 0 && !s->rc)
+        s->rc = rc;
     s->p.ep[0].gen_every = FLOE_MS(10);
     /* Held by the daemon until the connection exists: handed over right after the upsert. */
     s->p.ep[0].gen_next = SETUP_T + (s->early ? FLOE_MS(51) : FLOE_MS(101));
@@ -178,11 +187,13 @@ static int setup_one(const struct floe_sim_scenario_opts *so, struct floe_sim_ve
     o.loss = 0;
     o.sig_delay = FLOE_MS(50); /* device -> portal -> device: 25 ms each way */
     o.no_connect = true;
+    o.late_client_hosts = k->fresh;
     o.v = v;
     o.group = group;
     memset(&s, 0, sizeof(s));
     s.early = k->early;
     s.stale = k->stale;
+    s.fresh = k->fresh;
     rc = node_pair_setup(&s.p, &o);
     s.p.ep[1].echo = true;
     if (rc == 0) /* the gateway's relay allocates now, as a daemon's does when it starts */
