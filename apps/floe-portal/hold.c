@@ -72,11 +72,39 @@ void portald_hold_list(struct portald *d, const struct floe_portal_candidates *c
         portald_hold_recheck(d, to);
 }
 
-/* Send held[0..n) to c: runs of the same peer and kind as one message each, in order. */
+/*
+ * Whether c and peer still share a live authorization (it may have been revoked while c was
+ * away); *last_peer and *last_live keep the answer for the next run of the same peer.
+ */
+static bool portald_hold_live(struct portald *d, const struct portald_conn *c, int64_t peer,
+                              int64_t *last_peer, bool *last_live)
+{
+    bool client = c->kind == PORTALD_KIND_CLIENT;
+    int64_t client_id = client ? c->dev.id : peer;
+
+    if (*last_peer != peer) {
+        *last_peer = peer;
+        if (floe_store_authorizations_live(d->store, client ? peer : c->dev.id, &client_id, 1,
+                                           portald_wall(), last_live) < 0) {
+            d->stats.store_errors++;
+            *last_live = false;
+        }
+    }
+    if (!*last_live)
+        d->stats.candidates_refused++;
+    return *last_live;
+}
+
+/*
+ * Send held[0..n) to c: runs of the same peer and kind as one message each, in order; those
+ * of a peer c no longer shares a live authorization with are dropped and counted.
+ */
 static void portald_hold_send(struct portald *d, struct portald_conn *c,
                               const struct floe_store_held *held, size_t n)
 {
     struct floe_portal_candidates *cs = &d->msg->u.cands;
+    int64_t last_peer = 0;
+    bool last_live = false;
     size_t i = 0;
 
     while (i < n) {
@@ -93,7 +121,8 @@ static void portald_hold_send(struct portald *d, struct portald_conn *c,
              j++)
             snprintf(cs->candidates[cs->n_candidates++], FLOE_PORTAL_CANDIDATE_MAX, "%s",
                      held[j].candidate);
-        if (portald_send_msg(d, c) == 0)
+        if (portald_hold_live(d, c, held[i].peer_id, &last_peer, &last_live) &&
+            portald_send_msg(d, c) == 0)
             d->stats.candidates_delivered_late += cs->n_candidates;
         i += cs->n_candidates;
     }
@@ -114,7 +143,7 @@ void portald_hold_flush(struct portald *d, struct portald_conn *c)
     d->stats.candidates_expired += (uint64_t)expired;
     if (n > 0) {
         portald_hold_send(d, c, held, n);
-        portald_log(d, FLOE_LOG_INFO, "%s %s: %llu held candidates delivered",
+        portald_log(d, FLOE_LOG_INFO, "%s %s: %llu held candidates taken",
                     c->kind == PORTALD_KIND_CLIENT ? "client" : "gateway", c->sid,
                     (unsigned long long)n);
     }

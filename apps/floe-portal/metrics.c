@@ -42,6 +42,8 @@
     X(candidates_relayed_total, counter, "ICE candidate messages delivered", candidates_relayed)   \
     X(invalidations_relayed_total, counter, "ICE invalidation messages delivered",                 \
       invalidations_relayed)                                                                       \
+    X(candidates_refused_total, counter,                                                           \
+      "candidate messages dropped: no live authorization between the devices", candidates_refused) \
     X(undeliverable_total, counter, "messages for a device connected nowhere", undeliverable)      \
     X(candidates_held_total, counter, "candidates held for a device connected nowhere",            \
       candidates_held)                                                                             \

@@ -223,7 +223,8 @@ struct portald_stats {
     uint64_t authorizations_requested, authorizations_created, authorizations_failed;
     uint64_t authorizations_early, gateway_announces;
     uint64_t candidates_relayed, invalidations_relayed;
-    uint64_t undeliverable; /* a message for a device that is not connected anywhere */
+    uint64_t candidates_refused; /* candidate messages to a device with no live authorization */
+    uint64_t undeliverable;      /* a message for a device that is not connected anywhere */
     /* candidates (one per candidate string) for a device connected nowhere (hold.c) */
     uint64_t candidates_held;           /* kept in the store for the device's next join */
     uint64_t candidates_delivered_late; /* sent after the device's join */

@@ -322,6 +322,7 @@ static void portald_authorize(struct portald *d, struct portald_conn *c,
     floe_wipe(&s, sizeof(s));
     if (!created || portald_deliver_msg(d, gw->id, false) < 0) {
         free(created);
+        (void)floe_store_authorization_remove(d->store, a.id); /* no candidates for it */
         portald_authz_failed(d, c, resource_id, "offline");
         return;
     }
@@ -412,6 +413,8 @@ void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t res
             continue;
         }
         free(a.client_json);
+        if (floe_store_authorization_remove(d->store, a.id) == FLOE_ERR_IO)
+            d->stats.store_errors++; /* its candidates are refused from now on, held ones go */
         memset(d->msg, 0, sizeof(*d->msg));
         d->msg->type = FLOE_PORTAL_MSG_REJECT_ACCESS;
         d->msg->topic = FLOE_PORTAL_TOPIC_GATEWAY;
@@ -437,6 +440,28 @@ void portald_route_conn_free(struct portald_conn *c)
 }
 
 /* ---------------------------------------------------------------- candidates */
+
+/*
+ * Which of clients[0..n) share a live authorization with gateway (pending ones too: recorded
+ * when the client asks, before the gateway's answer), into live[]. The others, and all on a
+ * database error, are refused: dropped and counted.
+ */
+static void portald_cands_live(struct portald *d, int64_t gateway, const int64_t *clients, size_t n,
+                               bool *live)
+{
+    if (floe_store_authorizations_live(d->store, gateway, clients, n, portald_wall(), live) < 0) {
+        d->stats.store_errors++;
+        memset(live, 0, n * sizeof(*live));
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (live[i])
+            continue;
+        d->stats.candidates_refused++;
+        portald_log(d, FLOE_LOG_DEBUG,
+                    "%s between client %lld and gateway %lld refused: no live authorization",
+                    floe_portal_msg_event(d->msg->type), (long long)clients[i], (long long)gateway);
+    }
+}
 
 /* Rewrite d->msg (candidates from `from`) as type on topic and deliver it to device `to`. */
 static void portald_relay_cands(struct portald *d, const struct portald_conn *from, int64_t to,
@@ -464,35 +489,41 @@ static void portald_relay_cands(struct portald *d, const struct portald_conn *fr
 static void portald_client_cands(struct portald *d, struct portald_conn *c, bool invalidate)
 {
     int64_t gw = d->msg->u.cands.n_ids ? portald_id_parse(d->msg->u.cands.ids[0]) : 0;
+    bool live = false;
 
     if (!gw) {
         d->stats.messages_bad++;
         return;
     }
-    portald_relay_cands(d, c, gw,
-                        invalidate ? FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES
-                                   : FLOE_PORTAL_MSG_ICE_CANDIDATES,
-                        FLOE_PORTAL_TOPIC_GATEWAY);
-}
-
-static void portald_gateway_cands(struct portald *d, struct portald_conn *g, bool invalidate)
-{
-    char ids[FLOE_PORTAL_PEERS_MAX][FLOE_PORTAL_ID_MAX];
-    uint32_t n = d->msg->u.cands.n_ids;
-
-    memcpy(ids, d->msg->u.cands.ids, sizeof(ids));
-    for (uint32_t i = 0; i < n; i++) {
-        int64_t client = portald_id_parse(ids[i]);
-
-        if (!client) {
-            d->stats.messages_bad++;
-            continue;
-        }
-        portald_relay_cands(d, g, client,
+    portald_cands_live(d, gw, &c->dev.id, 1, &live);
+    if (live)
+        portald_relay_cands(d, c, gw,
                             invalidate ? FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES
                                        : FLOE_PORTAL_MSG_ICE_CANDIDATES,
-                            FLOE_PORTAL_TOPIC_CLIENT);
+                            FLOE_PORTAL_TOPIC_GATEWAY);
+}
+
+/* A broadcast: the named clients checked in one statement, relayed to those it may reach. */
+static void portald_gateway_cands(struct portald *d, struct portald_conn *g, bool invalidate)
+{
+    int64_t clients[FLOE_PORTAL_PEERS_MAX];
+    bool live[FLOE_PORTAL_PEERS_MAX];
+    size_t n = 0;
+
+    _Static_assert(FLOE_PORTAL_PEERS_MAX <= FLOE_STORE_LIVE_MAX, "one statement per broadcast");
+    for (uint32_t i = 0; i < d->msg->u.cands.n_ids && i < FLOE_PORTAL_PEERS_MAX; i++) {
+        if ((clients[n] = portald_id_parse(d->msg->u.cands.ids[i])) != 0)
+            n++;
+        else
+            d->stats.messages_bad++;
     }
+    portald_cands_live(d, g->dev.id, clients, n, live);
+    for (size_t i = 0; i < n; i++)
+        if (live[i])
+            portald_relay_cands(d, g, clients[i],
+                                invalidate ? FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES
+                                           : FLOE_PORTAL_MSG_ICE_CANDIDATES,
+                                FLOE_PORTAL_TOPIC_CLIENT);
 }
 
 /* The gateway's own candidates, all of them (gateway_ice_candidates): kept for early answers. */

@@ -39,7 +39,9 @@
 #include "floe/core.h"
 
 #define FLOE_STORE_DEFAULT_URL "sqlite:/var/lib/floe-portal/portal.db"
-#define FLOE_STORE_SCHEMA_VERSION 3
+#define FLOE_STORE_SCHEMA_VERSION 4
+/* The most clients floe_store_authorizations_live checks at once (a broadcast's recipients). */
+#define FLOE_STORE_LIVE_MAX 32
 #define FLOE_STORE_CHANGES_CHANNEL "floe_changes"
 /* A device is online while its heartbeat is at most this old (seconds; 3 missed 10 s beats). */
 #define FLOE_STORE_PRESENCE_TTL 30
@@ -344,6 +346,14 @@ int floe_store_authorization_add(struct floe_store *s, const struct floe_store_a
 /* An authorization by id, expired or not. NOT_FOUND. */
 int floe_store_authorization_get(struct floe_store *s, int64_t id,
                                  struct floe_store_authorization *out);
+/*
+ * Which of clients[0..n) (n <= FLOE_STORE_LIVE_MAX) share with gateway_id an authorization
+ * that is live at now: live[i] is true for those. Live: recorded (when the client asked, so
+ * also while the gateway has not acknowledged it yet), not expired, its resource still granted
+ * to the client's user by a policy. One indexed statement. INVALID_ARG, IO.
+ */
+int floe_store_authorizations_live(struct floe_store *s, int64_t gateway_id, const int64_t *clients,
+                                   size_t n, int64_t now, bool *live);
 /* Delete an authorization (the client went away, the gateway refused it). NOT_FOUND. */
 int floe_store_authorization_remove(struct floe_store *s, int64_t id);
 /* Delete authorizations expired at now; *removed (may be NULL) how many. */

@@ -430,6 +430,47 @@ int floe_store_authorization_get(struct floe_store *s, int64_t id,
     return rc;
 }
 
+/* The live authorizations of gateway $1 at $3 to the clients of the JSON array $2. */
+#define STORE_LIVE_SQL(clients)                                                                    \
+    "SELECT DISTINCT a.client_id FROM authorizations a WHERE a.client_id IN (" clients ")"         \
+    " AND a.gateway_id = $1 AND a.expires_at > $3 AND EXISTS (SELECT 1 FROM devices d"             \
+    " JOIN memberships m ON m.user_id = d.user_id JOIN policies p ON p.group_id = m.group_id"      \
+    " WHERE d.id = a.client_id AND p.resource_id = a.resource_id)"
+
+int floe_store_authorizations_live(struct floe_store *s, int64_t gateway_id, const int64_t *clients,
+                                   size_t n, int64_t now, bool *live)
+{
+    char g[24], t[24], json[FLOE_STORE_LIVE_MAX * 22 + 3];
+    size_t len = 0;
+    struct store_res res;
+    int rc;
+
+    if (!clients || !live || n > FLOE_STORE_LIVE_MAX)
+        return floe__store_fail(s, FLOE_ERR_INVALID_ARG, "authorizations_live: bad arguments");
+    memset(live, 0, n * sizeof(*live));
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(json + len, sizeof(json) - len, "%s%lld", i ? "," : "[",
+                                (long long)clients[i]);
+    snprintf(json + len, sizeof(json) - len, "]");
+    rc = floe__store_exec(
+        s,
+        s->engine == FLOE_STORE_POSTGRES
+            ? STORE_LIVE_SQL("SELECT CAST(value AS BIGINT) FROM json_array_elements_text($2::json)")
+            : STORE_LIVE_SQL("SELECT value FROM json_each($2)"),
+        (const char *const[]){floe__store_int_text(g, gateway_id), json,
+                              floe__store_int_text(t, now)},
+        3, &res);
+    if (rc < 0)
+        return rc;
+    for (size_t r = 0; r < res.rows; r++)
+        for (size_t i = 0; i < n; i++)
+            live[i] |= clients[i] == floe__store_cell_int(&res, r, 0);
+    floe__store_res_free(&res);
+    return 0;
+}
+
 int floe_store_authorization_remove(struct floe_store *s, int64_t id)
 {
     char idt[24];

@@ -67,7 +67,14 @@ static const char store_v3[] =
     "CREATE INDEX held_candidates_device ON held_candidates(device_id, peer_id);"
     "CREATE INDEX held_candidates_expiry ON held_candidates(expires_at);";
 
-static const char *const store_steps[] = {store_v1, store_v2, store_v3};
+/*
+ * Version 4: whether two devices share a live authorization is found by index before each
+ * candidate message is relayed (floe_store_authorization_live).
+ */
+static const char store_v4[] = "CREATE INDEX IF NOT EXISTS authorizations_pair ON"
+                               " authorizations(client_id, gateway_id, expires_at);";
+
+static const char *const store_steps[] = {store_v1, store_v2, store_v3, store_v4};
 
 /* sql with every @ID@ replaced by the engine's key type; NULL when out of memory. */
 static char *store_fill(const char *sql, const char *id)

@@ -16,7 +16,17 @@
  *   authorize RESOURCE       request_authorization -> create_authorization at the gateway ->
  *                            authorization_created back -> authorization_created at the
  *                            client with the same preshared key and ICE credentials
+ *   authorize-gwfirst RESOURCE  as authorize, but the gateway sends a candidate to the client
+ *                            right after create_authorization, before it acknowledges: the
+ *                            client gets it (the authorization is pending, not refused)
+ *   authorize-early RESOURCE the gateway announces its candidates; the request gets
+ *                            authorization_created and them before the gateway acknowledges
  *   authorize-fails RESOURCE REASON   authorization_creation_failed with REASON
+ *   ids COMMAND              the devices' ids are the two numbers COMMAND prints (client,
+ *                            gateway), not learnt from an authorization
+ *   no-cands                 a candidate and an invalidation client -> gateway and gateway ->
+ *                            client: none arrives within 700 ms (no live authorization)
+ *   quiet                    no candidate message arrives within 700 ms (none held either)
  *   candidates               candidates client -> gateway and gateway -> client (the ids
  *                            come from the last authorize)
  *   invalidate               invalidations both ways
@@ -399,7 +409,12 @@ static void step_heartbeat(struct dev *d)
 /* The devices' protocol ids, learnt from an authorization (each side sees the other's). */
 static char client_id[FLOE_PORTAL_ID_MAX], gateway_id[FLOE_PORTAL_ID_MAX];
 
-static void step_authorize(const char *resource)
+static void send_cands(struct dev *d, bool invalidate, const char *peer, const char *cand);
+static const char *cand_of(const struct dev *sender, int k);
+static void check_cands(struct floe_portal_msg *m, const char *from, const char *cand);
+
+/* early: the gateway sends a candidate to the client before it acknowledges. */
+static void step_authorize(const char *resource, bool early)
 {
     struct dev *c = dev_by_role("client"), *g = dev_by_role("gateway");
     struct floe_portal_msg *ca, *ac;
@@ -413,6 +428,8 @@ static void step_authorize(const char *resource)
         FAIL("create_authorization for resource %s, expected %s", ca->u.create.resource.id,
              resource);
     snprintf(ref, sizeof(ref), "%s", ca->u.create.ref);
+    if (early)
+        send_cands(g, false, ca->u.create.client.id, cand_of(g, 0));
     if (floe_portal_client_authorization_created(g->pc, floe_io_now(), ref) < 0)
         FAIL("gateway: cannot acknowledge the authorization");
     dev_flush(g);
@@ -427,6 +444,9 @@ static void step_authorize(const char *resource)
         FAIL("both sides got the same ICE username");
     snprintf(client_id, sizeof(client_id), "%s", ca->u.create.client.id);
     snprintf(gateway_id, sizeof(gateway_id), "%s", ac->u.created.gateway_id);
+    if (early)
+        check_cands(expect_msg(c, FLOE_PORTAL_MSG_ICE_CANDIDATES, FLOE_PORTAL_TOPIC_CLIENT, 5000),
+                    gateway_id, cand_of(g, 0));
     printf("authorized resource %s through gateway %s (ref %s)\n", resource,
            ac->u.created.gateway_id, ref);
     free(ca);
@@ -560,6 +580,78 @@ static void step_candidates(bool invalidate)
     send_cands(g, invalidate, client_id, gc);
     check_cands(expect_msg(c, got, FLOE_PORTAL_TOPIC_CLIENT, 5000), gateway_id, gc);
     printf("%s relayed both ways\n", invalidate ? "invalidations" : "candidates");
+}
+
+static void step_ids(const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    int n = f ? fscanf(f, "%63s %63s", client_id, gateway_id) : 0;
+
+    if (f)
+        (void)pclose(f);
+    if (n != 2)
+        FAIL("'%s' did not print the client's and the gateway's ids", cmd);
+    printf("ids: client %s, gateway %s\n", client_id, gateway_id);
+}
+
+static bool has_cands(struct dev *d, const void *arg)
+{
+    (void)d;
+    (void)arg;
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < devs[k].n_inbox; i++)
+            if (devs[k].inbox[i]->type == FLOE_PORTAL_MSG_ICE_CANDIDATES ||
+                devs[k].inbox[i]->type == FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES)
+                return true;
+    return devs[0].lost || devs[1].lost;
+}
+
+/* Nothing held or sent is delivered to either device. */
+static void step_quiet(void)
+{
+    if (pump(&devs[0], 700, has_cands, NULL))
+        FAIL("a candidate message arrived%s%s%s", devs[0].lost || devs[1].lost ? " (lost: " : "",
+             devs[0].reason, devs[1].reason);
+    printf("no candidates arrived\n");
+}
+
+/* Drop the candidate messages in both inboxes (earlier steps' repeats after a rejoin). */
+static void drop_cands(void)
+{
+    (void)pump(&devs[0], 200, is_never, NULL);
+    for (int k = 0; k < 2; k++) {
+        size_t kept = 0;
+
+        for (size_t i = 0; i < devs[k].n_inbox; i++) {
+            enum floe_portal_msg_type t = devs[k].inbox[i]->type;
+
+            if (t == FLOE_PORTAL_MSG_ICE_CANDIDATES || t == FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES)
+                free(devs[k].inbox[i]);
+            else
+                devs[k].inbox[kept++] = devs[k].inbox[i];
+        }
+        devs[k].n_inbox = kept;
+    }
+}
+
+/* Candidates both ways between devices that share no live authorization: none arrives. */
+static void step_no_cands(void)
+{
+    struct dev *c = dev_by_role("client"), *g = dev_by_role("gateway");
+
+    drop_cands();
+    send_cands(c, false, gateway_id, cand_of(c, 0));
+    send_cands(c, true, gateway_id, cand_of(c, 0));
+    send_cands(g, false, client_id, cand_of(g, 0));
+    send_cands(g, true, client_id, cand_of(g, 0));
+    if (pump(c, 700, has_cands, NULL)) {
+        const struct dev *to = c->n_inbox ? c : g;
+
+        FAIL("%s: %s delivered without a live authorization%s%s%s", to->role,
+             to->n_inbox ? floe_portal_msg_event(to->inbox[0]->type) : "nothing",
+             c->lost || g->lost ? " (connection lost: " : "", c->reason, g->reason);
+    }
+    printf("candidates refused both ways\n");
 }
 
 /* The candidates of a burst: sent when, received when (0: not yet), by direction and index. */
@@ -889,10 +981,12 @@ static int run_msg_step(const struct step *t)
         return step_same_addresses(dev_by_role(t->a1)), 2;
     if (strcmp(t->s, "heartbeat") == 0)
         return step_heartbeat(dev_by_role(t->a1)), 2;
-    if (strcmp(t->s, "authorize") == 0)
-        return step_authorize(t->a1), 2;
+    if (strcmp(t->s, "authorize") == 0 || strcmp(t->s, "authorize-gwfirst") == 0)
+        return step_authorize(t->a1, strcmp(t->s, "authorize-gwfirst") == 0), 2;
     if (strcmp(t->s, "authorize-early") == 0)
         return step_authorize_early(t->a1), 2;
+    if (strcmp(t->s, "ids") == 0)
+        return step_ids(t->a1), 2;
     if (strcmp(t->s, "burst") == 0 && t->num2)
         return step_burst((unsigned)atoi(t->a1), atoi(t->a2)), 3;
     if (strcmp(t->s, "authorize-fails") == 0 && t->a2)
@@ -930,6 +1024,10 @@ static int run_step(int argc, char **argv, int i)
     t.num3 = t.a3 && t.a3[0] >= '0' && t.a3[0] <= '9';
     if (strcmp(t.s, "candidates") == 0 || strcmp(t.s, "invalidate") == 0)
         return step_candidates(strcmp(t.s, "invalidate") == 0), 1;
+    if (strcmp(t.s, "no-cands") == 0)
+        return step_no_cands(), 1;
+    if (strcmp(t.s, "quiet") == 0)
+        return step_quiet(), 1;
     if (!t.a1)
         FAIL("step %s needs an argument", t.s);
     if (strcmp(t.s, "join") == 0)

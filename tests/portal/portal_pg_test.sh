@@ -2,7 +2,8 @@
 # floe-portal on PostgreSQL with two instances sharing one database (issue 12): the Client on
 # instance A, the Gateway on instance B. Authorization (create_authorization from A to B's
 # gateway and the acknowledgement back, through the store's NOTIFY), candidates and
-# invalidations both ways across; the gateway leaves, the client's candidates are held in the
+# invalidations both ways across (and refused by the sender's instance before the
+# authorization); the gateway leaves, the client's candidates are held in the
 # database by A and delivered in order when the gateway joins B again, then when it joins A,
 # then held by B when a notification finds the gateway gone from B;
 # a resource change pushed to the client (changes table +
@@ -29,12 +30,23 @@ set -euo pipefail
     heartbeat_at) SELECT id, 'inst_b', CAST(extract(epoch FROM now()) AS BIGINT) FROM devices
     WHERE kind = 2" >/dev/null
 EOS
-chmod +x "$TMP/stale-presence.sh"
+# The devices' ids, for candidates sent before any authorization (refused: A drops the
+# client's, B the gateway's).
+cat >"$TMP/ids.sh" <<EOS
+#!/bin/bash
+set -euo pipefail
+"$PG_BIN/psql" -qAt -F ' ' -v ON_ERROR_STOP=1 '$DB' -c "SELECT (SELECT id FROM devices
+    WHERE kind = 1), (SELECT id FROM devices WHERE kind = 2)"
+EOS
+chmod +x "$TMP/stale-presence.sh" "$TMP/ids.sh"
 
 "$DRIVER" --portal "127.0.0.1:$PORT_A" --client-token "$CLIENT_TOKEN" \
     --gateway-token "$GW_TOKEN" \
     set-portal gateway "127.0.0.1:$PORT_B" \
     join gateway join client init client resources=1 \
+    ids "$TMP/ids.sh" no-cands \
+    run "$TMP/wait-metric.sh $PORT_A candidates_refused_total 2" \
+    run "$TMP/wait-metric.sh $PORT_B candidates_refused_total 2" \
     authorize "$RESOURCE" candidates invalidate \
     drop gateway run "$TMP/wait-metric.sh $PORT_B gateways_online 0" \
     hold-send client rejoin gateway 10 hold-expect gateway \

@@ -789,6 +789,66 @@ static void test_store_authorizations(void)
     floe_store_close(other);
 }
 
+/* 1 when client shares a live authorization with gateway at now, 0 when not, or the error. */
+static int live_one(struct floe_store *s, int64_t gateway, int64_t client, int64_t now)
+{
+    bool live = false;
+    int rc = floe_store_authorizations_live(s, gateway, &client, 1, now, &live);
+
+    return rc < 0 ? rc : live;
+}
+
+/* Candidates go between two devices only while they share a live authorization. */
+static void test_store_authorization_live(void)
+{
+    struct floe_store *s = open_store();
+    struct floe_store_authorization a = {0};
+    struct floe_store_resource r = {0};
+    struct floe_store_device client, gw, gw2;
+    char k[FLOE_STORE_KEY_STRLEN];
+    struct owners o;
+    int64_t group, policy, id, many[FLOE_STORE_LIVE_MAX + 1] = {0};
+    bool live[FLOE_STORE_LIVE_MAX + 1];
+
+    REQUIRE(s);
+    REQUIRE(make_owners(s, "live", &o) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o.client, k, "c", &client) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o.gw, k, "g", &gw) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o.gw, k, "g2", &gw2) == 0);
+    r.site_id = o.site;
+    snprintf(r.name, sizeof(r.name), "r");
+    snprintf(r.cidr, sizeof(r.cidr), "192.168.2.0/24");
+    REQUIRE(floe_store_resource_add(s, &r, &a.resource_id) == 0);
+    REQUIRE(floe_store_group_add(s, "live-group", &group) == 0);
+    REQUIRE(floe_store_member_add(s, group, o.user) == 0);
+    REQUIRE(floe_store_policy_add(s, group, a.resource_id, &policy) == 0);
+    many[0] = 999999;
+    many[1] = client.id;
+    many[2] = gw2.id;
+    CHECK_EQ(live_one(s, gw.id, client.id, g_now), 0); /* none yet */
+    a.client_id = client.id;
+    a.gateway_id = gw.id;
+    a.expires_at = g_now + 60;
+    REQUIRE(floe_store_authorization_add(s, &a, &id) == 0);
+    CHECK_EQ(live_one(s, gw.id, client.id, g_now), 1);
+    CHECK_EQ(live_one(s, gw2.id, client.id, g_now), 0);                          /* another pair */
+    CHECK_EQ(live_one(s, client.id, gw.id, g_now), 0);                           /* roles swapped */
+    CHECK_EQ(live_one(s, gw.id, client.id, g_now + 60), 0);                      /* expired */
+    CHECK_EQ(floe_store_authorizations_live(s, gw.id, many, 3, g_now, live), 0); /* a broadcast */
+    CHECK(!live[0] && live[1] && !live[2]);
+    CHECK_EQ(floe_store_authorizations_live(s, gw.id, many, FLOE_STORE_LIVE_MAX + 1, g_now, live),
+             FLOE_ERR_INVALID_ARG);
+    CHECK_EQ(floe_store_policy_remove(s, policy), 0);
+    CHECK_EQ(live_one(s, gw.id, client.id, g_now), 0); /* revoked */
+    CHECK_EQ(floe_store_group_remove(s, group), 0);
+    CHECK_EQ(floe_store_site_remove(s, o.site), 0);
+    CHECK_EQ(floe_store_user_remove(s, o.user), 0);
+    floe_store_close(s);
+}
+
 static void test_store_changes(void)
 {
     struct floe_store *s = open_store(), *other = open_store();
@@ -1285,6 +1345,7 @@ int main(int argc, char **argv)
     FLOE_RUN(test_store_presence_refresh_batched);
     FLOE_RUN(test_store_gateway_pick);
     FLOE_RUN(test_store_authorizations);
+    FLOE_RUN(test_store_authorization_live);
     FLOE_RUN(test_store_changes);
     FLOE_RUN(test_store_changes_in_commit_order);
     FLOE_RUN(test_store_notify);
