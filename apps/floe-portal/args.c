@@ -46,6 +46,9 @@ static const char portald_usage_text[] =
     "  --credential-ttl SECONDS  lifetime of the TURN REST credentials handed out\n"
     "                            (default 86400; 60-2592000)\n"
     "  --authz-ttl SECONDS       lifetime of an authorization (default 28800; 60-2592000)\n"
+    "  --candidate-cache SECONDS a device's candidates go only to devices it shares a live\n"
+    "                            authorization with: how long one found live is taken as known\n"
+    "                            (default 30; 0-300; 0: the database for every message)\n"
     "\n"
     "Operations:\n"
     "  --log-file PATH           append JSON Lines logs to PATH (SIGHUP reopens it)\n"
@@ -79,6 +82,7 @@ enum portald_opt {
     OPT_RELAY_CHECK,
     OPT_CREDENTIAL_TTL,
     OPT_AUTHZ_TTL,
+    OPT_PEER_CACHE,
     OPT_LOG_FILE,
     OPT_LOG_LEVEL,
     OPT_HELP,
@@ -101,6 +105,7 @@ static const struct option portald_options[] = {
     {"relay-check-ms", required_argument, NULL, OPT_RELAY_CHECK},
     {"credential-ttl", required_argument, NULL, OPT_CREDENTIAL_TTL},
     {"authz-ttl", required_argument, NULL, OPT_AUTHZ_TTL},
+    {"candidate-cache", required_argument, NULL, OPT_PEER_CACHE},
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
@@ -127,6 +132,7 @@ static void portald_defaults(struct portald_opts *o)
     o->relay_check_ms = PORTALD_DEFAULT_RELAY_CHECK_MS;
     o->credential_ttl = PORTALD_DEFAULT_CREDENTIAL_TTL;
     o->authz_ttl = PORTALD_DEFAULT_AUTHZ_TTL;
+    o->peer_cache = PORTALD_DEFAULT_PEER_CACHE;
     o->handshake_ms = PORTALD_DEFAULT_HANDSHAKE_MS;
     o->idle_ms = PORTALD_DEFAULT_IDLE_MS;
     o->log_level = FLOE_LOG_INFO;
@@ -225,6 +231,10 @@ static int portald_opt_limits(struct portald_opts *o, int c, const char *v, char
     case OPT_AUTHZ_TTL:
         if (!portald_parse_u32(v, 60, 2592000, &o->authz_ttl))
             return PORTALD_ERR("--authz-ttl: expected 60-2592000 seconds, got '%s'", v);
+        return 0;
+    case OPT_PEER_CACHE:
+        if (!portald_parse_u32(v, 0, 300, &o->peer_cache))
+            return PORTALD_ERR("--candidate-cache: expected 0-300 seconds, got '%s'", v);
         return 0;
     }
     return PORTALD_ERR("unknown option");

@@ -39,6 +39,9 @@
       "authorization_created sent before the gateway's answer (with its announced candidates)",    \
       authorizations_early)                                                                        \
     X(gateway_announces_total, counter, "gateway_ice_candidates received", gateway_announces)      \
+    X(candidates_looked_up_total, counter,                                                         \
+      "candidate recipients whose authorization was looked up in the database (not cached)",       \
+      candidates_looked_up)                                                                        \
     X(candidates_relayed_total, counter, "ICE candidate messages delivered", candidates_relayed)   \
     X(invalidations_relayed_total, counter, "ICE invalidation messages delivered",                 \
       invalidations_relayed)                                                                       \

@@ -29,6 +29,7 @@
 #define PORTALD_RELAY_DOWN_MISSES 2                /* unanswered checks in a row: relay down */
 #define PORTALD_DEFAULT_CREDENTIAL_TTL (24 * 3600) /* seconds a TURN REST credential lasts */
 #define PORTALD_DEFAULT_AUTHZ_TTL (8 * 3600)       /* seconds an authorization lasts */
+#define PORTALD_DEFAULT_PEER_CACHE 30              /* seconds a candidate check is cached */
 #define PORTALD_DEFAULT_HANDSHAKE_MS 10000         /* HTTP/TLS upgrade must finish this fast */
 #define PORTALD_DEFAULT_IDLE_MS 60000              /* nothing heard this long: close */
 #define PORTALD_SHUTDOWN_GRACE_MS 2000             /* SIGTERM: wait this long for close frames */
@@ -56,6 +57,7 @@ struct portald_opts {
     uint32_t relay_check_ms;          /* interval of the relays' STUN health checks */
     uint32_t credential_ttl;          /* seconds of a TURN REST credential */
     uint32_t authz_ttl;               /* seconds of an authorization */
+    uint32_t peer_cache;              /* seconds a live authorization is cached (peers.c) */
     uint32_t handshake_ms;
     uint32_t idle_ms;              /* a connection silent this long is closed with 1008 "idle" */
     char instance[PORTALD_ID_MAX]; /* this instance's id (presence rows, NOTIFY routing) */
@@ -222,6 +224,7 @@ struct portald_stats {
     uint64_t clients_online, gateways_online; /* gauges */
     uint64_t authorizations_requested, authorizations_created, authorizations_failed;
     uint64_t authorizations_early, gateway_announces;
+    uint64_t candidates_looked_up; /* recipients checked in the database (not in the cache) */
     uint64_t candidates_relayed, invalidations_relayed;
     uint64_t candidates_refused; /* candidate messages to a device with no live authorization */
     uint64_t undeliverable;      /* a message for a device that is not connected anywhere */

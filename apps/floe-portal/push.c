@@ -341,9 +341,11 @@ static void portald_push_catch_up(struct portald *d)
     free(ch);
     if (relays && portald_push_load_relays(d) == 0)
         portald_push_relays(d);
-    for (size_t i = 0; resources && i < d->n_conns; i++)
+    for (size_t i = 0; resources && i < d->n_conns; i++) {
+        portald_peers_clear(d->conns[i]); /* a policy may be gone: candidates checked again */
         if (d->conns[i]->joined && !d->conns[i]->dead && d->conns[i]->kind == PORTALD_KIND_CLIENT)
             portald_push_resync(d, d->conns[i]);
+    }
 }
 
 void portald_push_changes(struct portald *d)

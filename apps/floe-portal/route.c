@@ -28,6 +28,12 @@
 /* -------------------------------------------------------------------- delivery */
 
 static int64_t portald_id_parse(const char *s);
+
+/* The earlier of two wall times (seconds). */
+static int64_t portald_until(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
 static void portald_relay_cands(struct portald *d, const struct portald_conn *from, int64_t to,
                                 enum floe_portal_msg_type type, enum floe_portal_topic topic);
 
@@ -301,6 +307,8 @@ static void portald_authorize(struct portald *d, struct portald_conn *c,
     struct floe_portal_resource res;
     struct portald_authz_secrets s;
     struct portald_authz *pa;
+    struct portald_conn *g;
+    int64_t until;
     char *created;
 
     a.expires_at = portald_wall() + d->opts.authz_ttl;
@@ -329,6 +337,10 @@ static void portald_authorize(struct portald *d, struct portald_conn *c,
     pa = &c->authz[c->n_authz++];
     *pa = (struct portald_authz){
         .id = a.id, .gateway_id = gw->id, .resource_id = sr->id, .client_json = created};
+    until = portald_until(portald_wall() + d->opts.peer_cache, a.expires_at);
+    portald_peers_add(c, gw->id, portald_wall(), until);
+    if ((g = portald_device_conn(d, gw->id)) != NULL)
+        portald_peers_add(g, c->dev.id, portald_wall(), until);
     portald_answer_early(d, c, pa);
 }
 
@@ -391,6 +403,9 @@ static void portald_gateway_authorized(struct portald *d, struct portald_conn *g
         d->stats.messages_bad++;
         return;
     }
+    /* its candidates may go to the client */
+    portald_peers_add(gw, a.client_id, portald_wall(),
+                      portald_until(portald_wall() + d->opts.peer_cache, a.expires_at));
     c = portald_device_conn(d, a.client_id);
     if (c && !c->dead) {
         portald_ack(d, c, id);
@@ -403,6 +418,7 @@ static void portald_gateway_authorized(struct portald *d, struct portald_conn *g
 
 void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t resource_id)
 {
+    struct portald_conn *g;
     size_t kept = 0;
 
     for (size_t i = 0; i < c->n_authz; i++) {
@@ -415,6 +431,9 @@ void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t res
         free(a.client_json);
         if (floe_store_authorization_remove(d->store, a.id) == FLOE_ERR_IO)
             d->stats.store_errors++; /* its candidates are refused from now on, held ones go */
+        portald_peers_forget(c, a.gateway_id);
+        if ((g = portald_device_conn(d, a.gateway_id)) != NULL)
+            portald_peers_forget(g, c->dev.id);
         memset(d->msg, 0, sizeof(*d->msg));
         d->msg->type = FLOE_PORTAL_MSG_REJECT_ACCESS;
         d->msg->topic = FLOE_PORTAL_TOPIC_GATEWAY;
@@ -429,6 +448,7 @@ void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t res
 
 void portald_route_conn_free(struct portald_conn *c)
 {
+    portald_peers_free(c);
     free(c->gw_cands);
     c->gw_cands = NULL;
     c->n_gw_cands = 0;
@@ -441,18 +461,49 @@ void portald_route_conn_free(struct portald_conn *c)
 
 /* ---------------------------------------------------------------- candidates */
 
-/*
- * Which of clients[0..n) share a live authorization with gateway (pending ones too: recorded
- * when the client asks, before the gateway's answer), into live[]. The others, and all on a
- * database error, are refused: dropped and counted.
- */
-static void portald_cands_live(struct portald *d, int64_t gateway, const int64_t *clients, size_t n,
-                               bool *live)
+/* The ones of clients[idx[0..m)) the database finds live with gateway: live[] and from's cache. */
+static void portald_cands_lookup(struct portald *d, struct portald_conn *from, int64_t gateway,
+                                 const int64_t *clients, const size_t *idx, size_t m, bool *live)
 {
-    if (floe_store_authorizations_live(d->store, gateway, clients, n, portald_wall(), live) < 0) {
+    int64_t miss[FLOE_PORTAL_PEERS_MAX], now = portald_wall();
+    bool found[FLOE_PORTAL_PEERS_MAX];
+    bool client = from->kind == PORTALD_KIND_CLIENT;
+
+    for (size_t j = 0; j < m; j++)
+        miss[j] = clients[idx[j]];
+    d->stats.candidates_looked_up += m;
+    if (floe_store_authorizations_live(d->store, gateway, miss, m, now, found) < 0) {
         d->stats.store_errors++;
-        memset(live, 0, n * sizeof(*live));
+        return;
     }
+    for (size_t j = 0; j < m; j++) {
+        if (!found[j])
+            continue;
+        live[idx[j]] = true;
+        portald_peers_add(from, client ? gateway : miss[j], now, now + d->opts.peer_cache);
+    }
+}
+
+/*
+ * Which of clients[0..n) (n <= FLOE_PORTAL_PEERS_MAX) share a live authorization with
+ * gateway (pending ones too: recorded when the client asks, before the gateway's answer),
+ * into live[]: from the sender's cache (peers.c), the misses in one statement. The others,
+ * and all misses on a database error, are refused: dropped and counted.
+ */
+static void portald_cands_live(struct portald *d, struct portald_conn *from, int64_t gateway,
+                               const int64_t *clients, size_t n, bool *live)
+{
+    bool client = from->kind == PORTALD_KIND_CLIENT;
+    int64_t now = portald_wall();
+    size_t idx[FLOE_PORTAL_PEERS_MAX], m = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        live[i] = portald_peers_ok(from, client ? gateway : clients[i], now);
+        if (!live[i])
+            idx[m++] = i;
+    }
+    if (m)
+        portald_cands_lookup(d, from, gateway, clients, idx, m, live);
     for (size_t i = 0; i < n; i++) {
         if (live[i])
             continue;
@@ -495,7 +546,7 @@ static void portald_client_cands(struct portald *d, struct portald_conn *c, bool
         d->stats.messages_bad++;
         return;
     }
-    portald_cands_live(d, gw, &c->dev.id, 1, &live);
+    portald_cands_live(d, c, gw, &c->dev.id, 1, &live);
     if (live)
         portald_relay_cands(d, c, gw,
                             invalidate ? FLOE_PORTAL_MSG_INVALIDATE_CANDIDATES
@@ -517,7 +568,7 @@ static void portald_gateway_cands(struct portald *d, struct portald_conn *g, boo
         else
             d->stats.messages_bad++;
     }
-    portald_cands_live(d, g->dev.id, clients, n, live);
+    portald_cands_live(d, g, g->dev.id, clients, n, live);
     for (size_t i = 0; i < n; i++)
         if (live[i])
             portald_relay_cands(d, g, clients[i],

@@ -57,6 +57,13 @@ struct portald_authz {
     char *client_json; /* the prepared authorization_created for the client, until acked */
 };
 
+/* A peer a connection may exchange candidates with, until (wall seconds): peers.c. */
+struct portald_peer_ok {
+    int64_t peer;
+    int64_t until;
+};
+#define PORTALD_PEER_OK_MAX 4096 /* entries per connection (the oldest goes) */
+
 /* One TCP connection. */
 struct portald_conn {
     int fd;
@@ -82,6 +89,9 @@ struct portald_conn {
     size_t n_seen;
     struct portald_authz *authz; /* clients: authorizations made for it */
     size_t n_authz, cap_authz;
+    /* peers it may exchange candidates with (peers.c), at most PORTALD_PEER_OK_MAX */
+    struct portald_peer_ok *peer_ok;
+    size_t n_peer_ok, cap_peer_ok;
     /* gateways: the candidates it announced last (gateway_ice_candidates), NULL: none yet */
     char (*gw_cands)[FLOE_PORTAL_CANDIDATE_MAX];
     uint32_t n_gw_cands;
@@ -126,6 +136,16 @@ struct portald {
 int portald_serve_start(struct portald *d);
 /* serve.c: run until SIGTERM/SIGINT and the connections are closed; free what start made. */
 int portald_serve(struct portald *d);
+/* peers.c: is peer in c's cache of live authorizations at now (wall seconds)? */
+bool portald_peers_ok(struct portald_conn *c, int64_t peer, int64_t now);
+/* peers.c: c may exchange candidates with peer until then (nothing kept if until <= now). */
+void portald_peers_add(struct portald_conn *c, int64_t peer, int64_t now, int64_t until);
+/* peers.c: empty c's cache (resources or policies changed). */
+void portald_peers_clear(struct portald_conn *c);
+/* peers.c: peer leaves c's cache (a revocation made here). */
+void portald_peers_forget(struct portald_conn *c, int64_t peer);
+/* peers.c: free c's cache. */
+void portald_peers_free(struct portald_conn *c);
 /* The wall clock in Unix seconds (expiry, presence). */
 int64_t portald_wall(void);
 /* Queue a JSON text on c's WebSocket and flush. Counts messages_out. */

@@ -9,6 +9,8 @@
 # - after the authorization expired (in the store) nothing arrives; a new one is revoked (its
 #   policy removed) while the client is away: what the gateway sent under it and was held is
 #   not delivered at the client's join, and nothing more arrives or is held.
+# The portal runs with --candidate-cache 0 (the database for every message: the expiry is made
+# in the store behind its back); portal_candcache_test.sh tests the cache.
 set -euo pipefail
 TMP=$(mktemp -d)
 . "$FLOE_SOURCE_DIR/tests/portal/portal_lib.sh"
@@ -16,7 +18,7 @@ portal_sqlite_begin relay-secret-1
 need_bin portal_driver
 need_tool sqlite3
 PORT=$(free_port tcp)
-start_portal a "$PORT" --insecure
+start_portal a "$PORT" --insecure --candidate-cache 0
 write_wait_metric
 WAIT="$TMP/wait-metric.sh $PORT"
 
