@@ -10,7 +10,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$BIN" --help >"$tmp/help" || fail "--help exited non-zero"
 for flag in --listen --database --tls-cert --tls-key --insecure --max-connections --max-frame \
-    --token-rate --addr-rate --relay-check-ms --credential-ttl --log-file "Exit status"; do
+    --token-rate --addr-rate --relay-check-ms --credential-ttl --candidate-cache --log-file \
+    "Exit status"; do
     grep -q -- "$flag" "$tmp/help" || fail "--help does not mention $flag"
 done
 
@@ -29,5 +30,6 @@ expect_usage "go together" --tls-key /nonexistent
 expect_usage "--listen" --insecure --listen nonsense
 expect_usage "--database" --insecure --database mysql://db
 expect_usage "--max-frame" --insecure --max-frame 12
+expect_usage "--candidate-cache: expected 0-300" --insecure --candidate-cache 301
 expect_usage "missing value" --insecure --listen
 echo "ok: floe-portal flags"
