@@ -167,7 +167,13 @@ void floe__turn_event_error(struct floe_turn *t, uint16_t method, int code, int 
         FLOE_LF_U("method", method),
         FLOE_LF_I("code", code),
         FLOE_LF_S("reason", reason ? reason : ""),
+        FLOE_LF_A("peer", peer),
     };
+    /* A relay's policy refusing a peer (RFC 8656 403: e.g. the peer's private addresses, which
+     * ICE tries through every relay) is expected: not worth an info line per check. */
+    enum floe_log_level lv =
+        method == FLOE_STUN_CREATE_PERMISSION && code == FLOE_TURN_ERR_FORBIDDEN ? FLOE_LOG_DEBUG
+                                                                                 : FLOE_LOG_INFO;
 
     memset(&ev, 0, sizeof(ev));
     ev.kind = FLOE_TURN_EV_ERROR;
@@ -178,7 +184,7 @@ void floe__turn_event_error(struct floe_turn *t, uint16_t method, int code, int 
         ev.addr = *peer;
     turn_copy_reason(ev.reason, sizeof(ev.reason), reason);
     floe__turn_event(t, &ev);
-    floe_log_emit(&t->cfg.log, FLOE_LOG_INFO, TURN_TARGET, "turn request failed", f, 4);
+    floe_log_emit(&t->cfg.log, lv, TURN_TARGET, "turn request failed", f, peer ? 5 : 4);
 }
 
 static void turn_event_cand(struct floe_turn *t, enum floe_turn_event_kind kind,
