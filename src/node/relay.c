@@ -519,5 +519,6 @@ int floe_node_reset(struct floe_node *n, floe_time now)
         n->conns[i].relay_first = n->conns[i].used;
     }
     n->n_hosts = 0;
+    floe__node_early_sweep(n, now, true); /* the ways they came may be gone */
     return 0;
 }
