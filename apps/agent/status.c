@@ -77,7 +77,15 @@ static void status_counters(struct floe_agent *a, struct floe_json_buf *j)
     floe_json_uint(j, ns.dropped_unknown);
     floe_json_lit(j, ",\"no_path\":");
     floe_json_uint(j, ns.dropped_no_path);
-    floe_json_lit(j, "},\"udp\":{\"sent\":");
+    floe_json_lit(j, ",\"early_initiations\":{\"kept\":");
+    floe_json_uint(j, ns.early_kept);
+    floe_json_lit(j, ",\"replayed\":");
+    floe_json_uint(j, ns.early_replayed);
+    floe_json_lit(j, ",\"expired\":");
+    floe_json_uint(j, ns.early_expired);
+    floe_json_lit(j, ",\"evicted\":");
+    floe_json_uint(j, ns.early_evicted);
+    floe_json_lit(j, "}},\"udp\":{\"sent\":");
     floe_json_uint(j, a->snd[0].stats.sent + a->snd[1].stats.sent);
     floe_json_lit(j, ",\"send_errors\":");
     floe_json_uint(j, a->snd[0].stats.errors + a->snd[1].stats.errors);

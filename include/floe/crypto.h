@@ -26,13 +26,15 @@ enum floe_hmac_alg {
 struct floe_hmac;
 
 /*
- * Create an HMAC context for alg keyed with key[0..key_len). The key is copied
- * into OpenSSL's context; the caller may wipe its copy. alloc may be NULL.
+ * Create an HMAC context for alg keyed with key[0..key_len): the digest states after the
+ * padded key, so a message costs its own blocks and one more, with no allocation (plain
+ * OpenSSL SHA_CTX/SHA256_CTX copies). The caller may wipe its copy of the key. alloc may be
+ * NULL.
  * Returns 0 and sets *out, FLOE_ERR_INVALID_ARG, FLOE_ERR_NOMEM or FLOE_ERR_CRYPTO.
  */
 FLOE_WARN_UNUSED int floe_hmac_new(struct floe_hmac **out, const struct floe_allocator *alloc,
                                    enum floe_hmac_alg alg, const uint8_t *key, size_t key_len);
-/* Free ctx (NULL allowed); key material is cleared by OpenSSL. */
+/* Free ctx (NULL allowed); the key-derived states are wiped. */
 void floe_hmac_free(struct floe_hmac *ctx);
 /* Output length in bytes: 20 for SHA-1, 32 for SHA-256. */
 size_t floe_hmac_len(const struct floe_hmac *ctx);
@@ -44,7 +46,17 @@ size_t floe_hmac_len(const struct floe_hmac *ctx);
 FLOE_WARN_UNUSED int floe_hmac_compute(struct floe_hmac *ctx, uint8_t *out,
                                        const struct floe_span *parts, size_t n_parts);
 
-/* One-shot HMAC (context built and freed inside). Returns 0 or FLOE_ERR_CRYPTO. */
+/*
+ * HMAC under a key used once, over the concatenation of n_parts spans, into out (20 or 32
+ * bytes): the padded key's states are built on the stack, nothing is allocated (two more
+ * blocks than floe_hmac_compute with a kept context).
+ * Returns 0, FLOE_ERR_INVALID_ARG or FLOE_ERR_CRYPTO.
+ */
+FLOE_WARN_UNUSED int floe_hmac_compute_key(enum floe_hmac_alg alg, uint8_t *out, const uint8_t *key,
+                                           size_t key_len, const struct floe_span *parts,
+                                           size_t n_parts);
+
+/* One-shot HMAC of msg (floe_hmac_compute_key of one part). Returns as above. */
 FLOE_WARN_UNUSED int floe_hmac_oneshot(enum floe_hmac_alg alg, uint8_t *out, const uint8_t *key,
                                        size_t key_len, const uint8_t *msg, size_t msg_len);
 

@@ -39,6 +39,21 @@
  * is back one round trip later, and ICE's selected pair replaces that path when it comes (a
  * direct one is the usual upgrade).
  *
+ * Early initiations. The signalling layer may tell the Client about a connection before the
+ * Gateway (an optimistic portal answer), so the Client's handshake initiation can arrive before
+ * the Gateway added the Client with floe_node_conn_upsert; WireGuard knows no such static key.
+ * Any node keeps such an initiation (FLOE_NODE_EARLY_SLOTS of them, fixed storage, the oldest
+ * out; each with the socket or relay it came through; at most FLOE_NODE_EARLY_KEEP) and, when
+ * floe_node_conn_upsert creates a connection with that key, processes it again at once, newest
+ * first: the answer goes out right after the upsert instead of after the Client's retry
+ * REKEY_TIMEOUT (5 s) later. Only initiations whose MACs WireGuard accepted are kept (mac1, and
+ * under load mac2, else a cookie reply as always), and the replay goes through every WireGuard
+ * check again (cookie, rate limit, timestamp: a kept initiation replayed twice, or an older one
+ * of the same key, is a timestamp replay and dropped). A kept initiation costs a copy on top of
+ * what WireGuard already spent on it; a flood of them only pushes older ones out. A relayed one
+ * whose relay or relayed address changed, and all of them at floe_node_reset, are forgotten.
+ * Counted in floe_node_stats (early_*); a kept initiation is not counted as dropped.
+ *
  * Paths. Data goes on the pair ICE nominated; an authenticated WireGuard packet that arrives
  * on another path moves the sending path there (WireGuard roaming: the peer follows the
  * sender), so a peer that roamed is followed at once without waiting for ICE; a path that
@@ -121,6 +136,9 @@ extern "C" {
 #define FLOE_NODE_KEEPALIVE_IDLE_S 25
 #define FLOE_NODE_RELAY_RTO FLOE_MS(250)
 #define FLOE_NODE_RELAY_RTO_MIN FLOE_MS(50)
+/* Early initiations (see above): how many are kept and for how long. */
+#define FLOE_NODE_EARLY_SLOTS 8
+#define FLOE_NODE_EARLY_KEEP FLOE_SEC(2)
 
 /* Capacities and their bounds (floe_node_new refuses values outside). */
 #define FLOE_NODE_MAX_CONNECTIONS_LIMIT 65536
@@ -470,6 +488,10 @@ struct floe_node_stats {
     uint64_t dropped_no_path;   /* packets and datagrams with no path to send on */
     uint64_t bad_candidates;    /* remote candidate strings that did not parse */
     uint64_t events_lost;       /* events over max_events */
+    uint64_t early_kept;        /* initiations from an unknown key kept (early initiations) */
+    uint64_t early_replayed;    /* kept ones processed again after their connection's upsert */
+    uint64_t early_expired;     /* kept ones forgotten: too old, path gone, floe_node_reset */
+    uint64_t early_evicted;     /* kept ones pushed out by a newer one (all slots in use) */
     uint32_t n_connections;
     uint32_t n_relays;
 };

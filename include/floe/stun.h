@@ -228,7 +228,7 @@ FLOE_WARN_UNUSED int floe_stun_verify_integrity(const struct floe_stun_msg *msg,
 /* Same for MESSAGE-INTEGRITY-SHA256 with an FLOE_HMAC_SHA256 context; truncated MACs allowed. */
 FLOE_WARN_UNUSED int floe_stun_verify_integrity_sha256(const struct floe_stun_msg *msg,
                                                        struct floe_hmac *sha256_ctx);
-/* Convenience: verify with a raw key (builds a context for this call; also FLOE_ERR_NOMEM). */
+/* Verify with a raw key used once (floe_hmac_compute_key: nothing allocated). Returns as above. */
 FLOE_WARN_UNUSED int floe_stun_verify_integrity_key(const struct floe_stun_msg *msg,
                                                     const uint8_t *key, size_t key_len);
 /* Verify FINGERPRINT. Returns 0, FLOE_ERR_NOT_FOUND or FLOE_ERR_FINGERPRINT. */
@@ -281,7 +281,7 @@ void floe_stun_add_icmp(struct floe_stun_builder *b, uint8_t type, uint8_t code,
 void floe_stun_add_integrity(struct floe_stun_builder *b, struct floe_hmac *sha1_ctx);
 /* MESSAGE-INTEGRITY-SHA256 (full 32 bytes) with an FLOE_HMAC_SHA256 context. */
 void floe_stun_add_integrity_sha256(struct floe_stun_builder *b, struct floe_hmac *sha256_ctx);
-/* MESSAGE-INTEGRITY with a raw key (context built for this call). */
+/* MESSAGE-INTEGRITY with a raw key used once (floe_hmac_compute_key: nothing allocated). */
 void floe_stun_add_integrity_key(struct floe_stun_builder *b, const uint8_t *key, size_t key_len);
 void floe_stun_add_fingerprint(struct floe_stun_builder *b);
 /*

@@ -330,6 +330,9 @@ struct floe_wg_result {
     struct floe_wg_peer *peer; /* the authenticated peer (NULL for drops, cookie replies) */
     size_t len;                /* FLOE_WG_RESULT_DATA: packet length in out */
     enum floe_wg_drop drop;    /* FLOE_WG_RESULT_DROP: the reason */
+    /* FLOE_WG_DROP_UNKNOWN_PEER: the initiation's static key (its MACs were valid and
+     * msg.static decrypted, so it was sent to this device's key); zeros otherwise. */
+    uint8_t initiator_key[FLOE_WG_KEY_LEN];
 };
 
 /*

@@ -20,6 +20,10 @@
  * A client that starts with the intent (its addresses and relay at T) has its allocation at
  * T + 100 ms (two round trips to the relay), after the early answer: the initiation goes then
  * (floor T + 300 ms), not after the permission's round trip or the gateway's first check.
+ * When create_authorization reaches the gateway after the client's initiation (here at
+ * T + 150 ms, the initiation at T + 100 ms), the gateway keeps the initiation and answers it
+ * right after its upsert (node.h, early initiations): floor T + 300 ms, not the client's retry
+ * REKEY_TIMEOUT (5 s) later.
  */
 #include <stdio.h>
 #include <string.h>
@@ -42,25 +46,29 @@ struct setup_case {
     bool early; /* the portal's early answer: the client's connection at T + 50 ms */
     bool stale; /* ... with the gateway's relayed candidate of an allocation gone */
     bool fresh; /* the client starts at T: its relay is allocated at T + 100 ms */
+    bool late;  /* create_authorization reaches the gateway at T + 150 ms */
     floe_time floor;
 };
 
-/* name, client NAT, gateway NAT, relay, early, stale, fresh, floor */
+/* name, client NAT, gateway NAT, relay, early, stale, fresh, late, floor */
 static const struct setup_case setup_cases[] = {
     {"port-restricted NATs, one relay", FLOE__SCEN_EIM_APDF, FLOE__SCEN_EIM_APDF, true, false,
-     false, false, FLOE_MS(300)},
+     false, false, false, FLOE_MS(300)},
     {"symmetric NATs, one relay", FLOE__SCEN_APDM_APDF, FLOE__SCEN_APDM_APDF, true, false, false,
-     false, FLOE_MS(300)},
+     false, false, FLOE_MS(300)},
     {"no relay, the gateway public", FLOE__SCEN_EIM_APDF, FLOE__SCEN_NAT_NONE, false, false, false,
-     false, FLOE_MS(250)},
+     false, false, FLOE_MS(250)},
     {"port-restricted NATs, one relay, early answer", FLOE__SCEN_EIM_APDF, FLOE__SCEN_EIM_APDF,
-     true, true, false, false, FLOE_MS(250)},
+     true, true, false, false, false, FLOE_MS(250)},
     {"symmetric NATs, one relay, early answer", FLOE__SCEN_APDM_APDF, FLOE__SCEN_APDM_APDF, true,
-     true, false, false, FLOE_MS(250)},
+     true, false, false, false, FLOE_MS(250)},
     {"port-restricted NATs, one relay, early answer out of date", FLOE__SCEN_EIM_APDF,
-     FLOE__SCEN_EIM_APDF, true, true, true, false, FLOE_MS(300)},
+     FLOE__SCEN_EIM_APDF, true, true, true, false, false, FLOE_MS(300)},
     {"port-restricted NATs, one relay, early answer, the client started with the intent",
-     FLOE__SCEN_EIM_APDF, FLOE__SCEN_EIM_APDF, true, true, false, true, FLOE_MS(300)},
+     FLOE__SCEN_EIM_APDF, FLOE__SCEN_EIM_APDF, true, true, false, true, false, FLOE_MS(300)},
+    {"port-restricted NATs, one relay, early answer, the initiation before the gateway's "
+     "connection",
+     FLOE__SCEN_EIM_APDF, FLOE__SCEN_EIM_APDF, true, true, false, false, true, FLOE_MS(300)},
 };
 
 /* The portal's ICE credentials for both sides (ice-chars, RFC 8445 lengths). */
@@ -201,7 +209,8 @@ static int setup_one(const struct floe_sim_scenario_opts *so, struct floe_sim_ve
     if (rc == 0)
         rc = floe_sim_at(s.p.sim, SETUP_T, setup_first_packet, &s);
     if (rc == 0)
-        rc = floe_sim_at(s.p.sim, SETUP_T + FLOE_MS(50), setup_gateway, &s);
+        rc = floe_sim_at(s.p.sim, SETUP_T + (k->late ? FLOE_MS(150) : FLOE_MS(50)), setup_gateway,
+                         &s);
     if (rc == 0)
         rc = floe_sim_at(s.p.sim, SETUP_T + (k->early ? FLOE_MS(50) : FLOE_MS(100)), setup_client,
                          &s);

@@ -370,8 +370,12 @@ int floe_node_conn_upsert(struct floe_node *n, floe_time now, uint64_t cid,
         floe__node_conn_destroy(n, c);
         c = NULL;
     }
-    if (!c)
-        return conn_create(n, now, cid, cfg);
+    if (!c) {
+        rc = conn_create(n, now, cid, cfg);
+        if (rc == 0 && n->early_len)
+            floe__node_early_replay(n, now, cfg->public_key);
+        return rc;
+    }
     rc = 0;
     if (strcmp(c->remote_ufrag, cfg->remote_ufrag) != 0 ||
         strcmp(c->remote_pwd, cfg->remote_pwd) != 0)

@@ -56,9 +56,11 @@ static int data_wg_result(struct floe_node *n, floe_time now, const struct floe_
     struct node_conn *c = res->peer ? floe_wg_peer_user(res->peer) : NULL;
 
     if (res->kind == FLOE_WG_RESULT_DROP) {
-        n->st.dropped++;
+        bool kept = floe__node_early_keep(n, now, path, from, dgram, res);
+
+        n->st.dropped += kept ? 0u : 1u;
         floe__node_wg_events(n, now);
-        return FLOE_NODE_INPUT_DROPPED;
+        return kept ? FLOE_NODE_INPUT_CONSUMED : FLOE_NODE_INPUT_DROPPED;
     }
     if (c && c->used) {
         c->last_auth = now;
@@ -78,9 +80,9 @@ static int data_wg_result(struct floe_node *n, floe_time now, const struct floe_
 }
 
 /* The payload of a datagram: ICE or WireGuard, from `from` over path. */
-static int data_inner(struct floe_node *n, floe_time now, const struct floe_ice_path *path,
-                      const struct floe_addr *from, const uint8_t *buf, size_t len, uint8_t *out,
-                      size_t cap, uint64_t *cid, size_t *out_len)
+int floe__node_data_inner(struct floe_node *n, floe_time now, const struct floe_ice_path *path,
+                          const struct floe_addr *from, const uint8_t *buf, size_t len,
+                          uint8_t *out, size_t cap, uint64_t *cid, size_t *out_len)
 {
     struct floe_wg_result res;
     int rc;
@@ -142,7 +144,7 @@ static int data_from_relay(struct floe_node *n, floe_time now, struct node_relay
     if (floe_turn_get_relayed(r->turn, peer.family, &path.local) != 0)
         return FLOE_NODE_INPUT_DROPPED;
     data_cookie_route_note(n, r, &peer, data);
-    return data_inner(n, now, &path, &peer, data.ptr, data.len, out, cap, cid, out_len);
+    return floe__node_data_inner(n, now, &path, &peer, data.ptr, data.len, out, cap, cid, out_len);
 }
 
 int floe_node_decapsulate(struct floe_node *n, floe_time now, const struct floe_addr *local,
@@ -161,7 +163,7 @@ int floe_node_decapsulate(struct floe_node *n, floe_time now, const struct floe_
         return data_from_relay(n, now, r, dgram, len, out, cap, cid, out_len);
     memset(&path, 0, sizeof(path));
     path.local = *local;
-    return data_inner(n, now, &path, from, dgram, len, out, cap, cid, out_len);
+    return floe__node_data_inner(n, now, &path, from, dgram, len, out, cap, cid, out_len);
 }
 
 /* The connection cid: the one found last when it is still cid (a flow sends in runs), else by

@@ -267,6 +267,8 @@ void floe_node_handle_timeout(struct floe_node *n, floe_time now)
     if (!n)
         return;
     floe__node_relays_timeout(n, now);
+    if (n->early_len)
+        floe__node_early_sweep(n, now, false);
     if (floe_wg_poll_timeout(n->wg) <= now) {
         floe_wg_handle_timeout(n->wg, now);
         floe__node_wg_events(n, now);

@@ -65,6 +65,22 @@ struct node_cookie_route {
     bool used;
 };
 
+/*
+ * Early initiations (node.h): WireGuard initiations from a static key no connection has yet,
+ * newest over oldest, each with the way it came, kept this long for the connection that the
+ * signalling layer is about to add.
+ */
+#define NODE_EARLY_SLOTS FLOE_NODE_EARLY_SLOTS
+#define NODE_EARLY_KEEP FLOE_NODE_EARLY_KEEP
+struct node_early {
+    bool used;
+    floe_time at;              /* when it arrived */
+    struct floe_ice_path path; /* the socket, or the relay it came through */
+    struct floe_addr from;
+    uint8_t key[FLOE_WG_KEY_LEN]; /* the initiator's static key */
+    uint8_t msg[FLOE_WG_INITIATION_LEN];
+};
+
 /* Packets of a batch handed to the WireGuard batch verbs at once. */
 #define NODE_BATCH 64
 
@@ -147,6 +163,8 @@ struct floe_node {
     uint32_t dirty_head, dirty_tail; /* connections whose agent may have datagrams */
     struct node_cookie_route cookie_routes[NODE_COOKIE_ROUTES];
     uint32_t cookie_next;
+    struct node_early early[NODE_EARLY_SLOTS];
+    uint32_t early_next, early_len; /* the slot taken next; slots used */
     struct node_out out[NODE_OUT_SLOTS];
     uint32_t out_head, out_len;
     struct floe_node_event *events;
@@ -208,6 +226,19 @@ floe_time floe__node_conn_deadline(const struct floe_node *n, const struct node_
 void floe__node_conn_destroy(struct floe_node *n, struct node_conn *c);
 void floe__node_relay_candidate(struct floe_node *n, struct node_relay *r, floe_time now,
                                 const struct floe_ice_candidate *cand, bool add);
+
+/* data.c */
+int floe__node_data_inner(struct floe_node *n, floe_time now, const struct floe_ice_path *path,
+                          const struct floe_addr *from, const uint8_t *buf, size_t len,
+                          uint8_t *out, size_t cap, uint64_t *cid, size_t *out_len);
+
+/* early.c */
+bool floe__node_early_keep(struct floe_node *n, floe_time now, const struct floe_ice_path *path,
+                           const struct floe_addr *from, struct floe_span msg,
+                           const struct floe_wg_result *res);
+void floe__node_early_replay(struct floe_node *n, floe_time now,
+                             const uint8_t key[FLOE_WG_KEY_LEN]);
+void floe__node_early_sweep(struct floe_node *n, floe_time now, bool all);
 
 /* goodbye.c */
 void floe__node_goodbye_send(struct floe_node *n, struct node_conn *c, floe_time now);

@@ -584,5 +584,6 @@ int floe_node_reset(struct floe_node *n, floe_time now)
     }
     n->n_hosts = 0;
     n->cands_version++;
+    floe__node_early_sweep(n, now, true); /* the ways they came may be gone */
     return 0;
 }

@@ -5,17 +5,30 @@
  */
 #include "stun/stun_int.h"
 
-int floe__stun_mac(struct floe_hmac *ctx, uint8_t *out, const uint8_t *raw, size_t prefix,
-                   uint16_t length)
+int floe__stun_mac(const struct floe__stun_signer *s, uint8_t *out, const uint8_t *raw,
+                   size_t prefix, uint16_t length)
 {
     uint8_t len_be[2];
     struct floe_span parts[3];
+    int rc;
 
     floe_store_be16(len_be, length);
     parts[0] = floe_span_make(raw, 2);
     parts[1] = floe_span_make(len_be, 2);
     parts[2] = floe_span_make(raw + 4, prefix - 4);
-    return floe_hmac_compute(ctx, out, parts, 3) < 0 ? FLOE_ERR_CRYPTO : 0;
+    if (s->ctx)
+        rc = floe_hmac_compute(s->ctx, out, parts, 3);
+    else
+        rc = floe_hmac_compute_key(FLOE_HMAC_SHA1, out, s->key, s->key_len, parts, 3);
+    return rc < 0 ? FLOE_ERR_CRYPTO : 0;
+}
+
+/* The signer's MAC length; 0 when it has neither a context nor a key. */
+static size_t integrity_signer_len(const struct floe__stun_signer *s)
+{
+    if (s->ctx)
+        return floe_hmac_len(s->ctx);
+    return s->key || !s->key_len ? FLOE_SHA1_LEN : 0;
 }
 
 uint32_t floe__stun_fingerprint(const uint8_t *raw, size_t prefix)
@@ -65,21 +78,21 @@ int floe_stun_long_term_key_sha256(uint8_t out[FLOE_SHA256_LEN], struct floe_spa
  * Recompute the MAC of the integrity attribute at idx: everything before it,
  * with the header length ending right after it, compared over its value length.
  */
-static int integrity_check(const struct floe_stun_msg *msg, int idx, struct floe_hmac *ctx,
-                           size_t mac_len)
+static int integrity_check(const struct floe_stun_msg *msg, int idx,
+                           const struct floe__stun_signer *s, size_t mac_len)
 {
     uint8_t mac[FLOE_SHA256_LEN];
     const struct floe_stun_attr *a;
     size_t end;
     int rc;
 
-    if (!msg || !ctx || floe_hmac_len(ctx) != mac_len)
+    if (!msg || integrity_signer_len(s) != mac_len)
         return FLOE_ERR_INVALID_ARG;
     if (idx < 0 || (size_t)idx >= msg->n_attrs)
         return FLOE_ERR_NOT_FOUND;
     a = &msg->attrs[idx];
     end = a->offset + FLOE__STUN_ATTR_HEADER_LEN + floe__stun_pad4(a->len);
-    rc = floe__stun_mac(ctx, mac, msg->raw, a->offset, (uint16_t)(end - FLOE_STUN_HEADER_LEN));
+    rc = floe__stun_mac(s, mac, msg->raw, a->offset, (uint16_t)(end - FLOE_STUN_HEADER_LEN));
     if (rc < 0)
         return rc;
     return floe_ct_eq(mac, a->value, a->len) ? 0 : FLOE_ERR_INTEGRITY;
@@ -87,30 +100,32 @@ static int integrity_check(const struct floe_stun_msg *msg, int idx, struct floe
 
 int floe_stun_verify_integrity(const struct floe_stun_msg *msg, struct floe_hmac *sha1_ctx)
 {
-    return integrity_check(msg, msg ? msg->integrity_idx : -1, sha1_ctx, FLOE_SHA1_LEN);
+    struct floe__stun_signer s = {.ctx = sha1_ctx};
+
+    if (!sha1_ctx)
+        return FLOE_ERR_INVALID_ARG;
+    return integrity_check(msg, msg ? msg->integrity_idx : -1, &s, FLOE_SHA1_LEN);
 }
 
 int floe_stun_verify_integrity_sha256(const struct floe_stun_msg *msg, struct floe_hmac *sha256_ctx)
 {
-    return integrity_check(msg, msg ? msg->integrity_sha256_idx : -1, sha256_ctx, FLOE_SHA256_LEN);
+    struct floe__stun_signer s = {.ctx = sha256_ctx};
+
+    if (!sha256_ctx)
+        return FLOE_ERR_INVALID_ARG;
+    return integrity_check(msg, msg ? msg->integrity_sha256_idx : -1, &s, FLOE_SHA256_LEN);
 }
 
 int floe_stun_verify_integrity_key(const struct floe_stun_msg *msg, const uint8_t *key,
                                    size_t key_len)
 {
-    struct floe_hmac *ctx;
-    int rc;
+    struct floe__stun_signer s = {.key = key, .key_len = key_len};
 
     if (!msg)
         return FLOE_ERR_INVALID_ARG;
     if (msg->integrity_idx < 0)
         return FLOE_ERR_NOT_FOUND;
-    rc = floe_hmac_new(&ctx, NULL, FLOE_HMAC_SHA1, key, key_len);
-    if (rc < 0)
-        return rc;
-    rc = floe_stun_verify_integrity(msg, ctx);
-    floe_hmac_free(ctx);
-    return rc;
+    return integrity_check(msg, msg->integrity_idx, &s, FLOE_SHA1_LEN);
 }
 
 int floe_stun_verify_fingerprint(const struct floe_stun_msg *msg)
@@ -130,13 +145,13 @@ int floe_stun_verify_fingerprint(const struct floe_stun_msg *msg)
 /* -------------------------------------------------------------- encoding */
 
 /* Append an integrity attribute of mac_len bytes computed with ctx. */
-static void integrity_add(struct floe_stun_builder *b, uint16_t type, struct floe_hmac *ctx,
-                          size_t mac_len)
+static void integrity_add(struct floe_stun_builder *b, uint16_t type,
+                          const struct floe__stun_signer *s, size_t mac_len)
 {
     uint8_t *value;
     size_t off;
 
-    if (!ctx || floe_hmac_len(ctx) != mac_len) {
+    if (integrity_signer_len(s) != mac_len) {
         floe__stun_build_fail(b, FLOE_ERR_INVALID_ARG);
         return;
     }
@@ -144,11 +159,12 @@ static void integrity_add(struct floe_stun_builder *b, uint16_t type, struct flo
     if (!value)
         return;
     off = (size_t)(value - b->w.buf) - FLOE__STUN_ATTR_HEADER_LEN;
-    if (floe__stun_mac(ctx, value, b->w.buf, off, (uint16_t)(b->w.len - FLOE_STUN_HEADER_LEN)) < 0)
+    if (floe__stun_mac(s, value, b->w.buf, off, (uint16_t)(b->w.len - FLOE_STUN_HEADER_LEN)) < 0)
         floe__stun_build_fail(b, FLOE_ERR_CRYPTO);
 }
 
-void floe_stun_add_integrity(struct floe_stun_builder *b, struct floe_hmac *sha1_ctx)
+/* MESSAGE-INTEGRITY with signer s. */
+static void integrity_add_sha1(struct floe_stun_builder *b, const struct floe__stun_signer *s)
 {
     if (!b)
         return;
@@ -156,37 +172,48 @@ void floe_stun_add_integrity(struct floe_stun_builder *b, struct floe_hmac *sha1
         floe__stun_build_fail(b, FLOE_ERR_STUN_ATTR_ORDER);
         return;
     }
-    integrity_add(b, FLOE_STUN_ATTR_MESSAGE_INTEGRITY, sha1_ctx, FLOE_SHA1_LEN);
+    integrity_add(b, FLOE_STUN_ATTR_MESSAGE_INTEGRITY, s, FLOE_SHA1_LEN);
     b->sealed = true;
+}
+
+void floe_stun_add_integrity(struct floe_stun_builder *b, struct floe_hmac *sha1_ctx)
+{
+    struct floe__stun_signer s = {.ctx = sha1_ctx};
+
+    if (!sha1_ctx) {
+        if (b)
+            floe__stun_build_fail(b, FLOE_ERR_INVALID_ARG);
+        return;
+    }
+    integrity_add_sha1(b, &s);
 }
 
 void floe_stun_add_integrity_sha256(struct floe_stun_builder *b, struct floe_hmac *sha256_ctx)
 {
+    struct floe__stun_signer s = {.ctx = sha256_ctx};
+
     if (!b)
         return;
+    if (!sha256_ctx) {
+        floe__stun_build_fail(b, FLOE_ERR_INVALID_ARG);
+        return;
+    }
     if (b->sealed_sha256 || b->finished) {
         floe__stun_build_fail(b, FLOE_ERR_STUN_ATTR_ORDER);
         return;
     }
-    integrity_add(b, FLOE_STUN_ATTR_MESSAGE_INTEGRITY_SHA256, sha256_ctx, FLOE_SHA256_LEN);
+    integrity_add(b, FLOE_STUN_ATTR_MESSAGE_INTEGRITY_SHA256, &s, FLOE_SHA256_LEN);
     b->sealed = true;
     b->sealed_sha256 = true;
 }
 
 void floe_stun_add_integrity_key(struct floe_stun_builder *b, const uint8_t *key, size_t key_len)
 {
-    struct floe_hmac *ctx;
-    int rc;
+    struct floe__stun_signer s = {.key = key, .key_len = key_len};
 
     if (!b || b->err)
         return;
-    rc = floe_hmac_new(&ctx, NULL, FLOE_HMAC_SHA1, key, key_len);
-    if (rc < 0) {
-        floe__stun_build_fail(b, rc);
-        return;
-    }
-    floe_stun_add_integrity(b, ctx);
-    floe_hmac_free(ctx);
+    integrity_add_sha1(b, &s);
 }
 
 void floe_stun_add_fingerprint(struct floe_stun_builder *b)

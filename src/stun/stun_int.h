@@ -31,13 +31,20 @@ uint16_t floe__stun_type_encode(uint16_t method, uint8_t cls);
  */
 void floe__stun_xor_addr(uint8_t *ip, size_t n, uint16_t *port, const uint8_t *txid);
 
+/* What computes a MAC: a kept context, or (ctx NULL) an HMAC-SHA1 key used once. */
+struct floe__stun_signer {
+    struct floe_hmac *ctx;
+    const uint8_t *key;
+    size_t key_len;
+};
+
 /*
  * HMAC of the first `prefix` bytes of the message at raw, with the header's
  * length field replaced by `length` (RFC 8489 sections 14.5 and 14.6).
- * out receives floe_hmac_len(ctx) bytes. Returns 0 or FLOE_ERR_CRYPTO.
+ * out receives the signer's MAC length. Returns 0 or FLOE_ERR_CRYPTO.
  */
-int floe__stun_mac(struct floe_hmac *ctx, uint8_t *out, const uint8_t *raw, size_t prefix,
-                   uint16_t length);
+int floe__stun_mac(const struct floe__stun_signer *s, uint8_t *out, const uint8_t *raw,
+                   size_t prefix, uint16_t length);
 
 /* FINGERPRINT value over raw[0..prefix) (RFC 8489 section 14.7). */
 uint32_t floe__stun_fingerprint(const uint8_t *raw, size_t prefix);

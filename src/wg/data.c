@@ -135,7 +135,7 @@ static int data_initiation(struct floe_wg *dev, floe_time now, const struct floe
     enum floe_wg_drop why;
 
     if (!data_macs_ok(dev, now, from, msg, FLOE_WG_INITIATION_LEN, &why) ||
-        !floe__wg_consume_initiation(dev, now, msg, &peer, &why))
+        !floe__wg_consume_initiation(dev, now, msg, &peer, &why, res->initiator_key))
         return data_drop(dev, from, why, res);
     peer->stats.handshakes_received++;
     peer->stats.rx_bytes += FLOE_WG_INITIATION_LEN;

@@ -206,10 +206,12 @@ static bool noise_initiation_fresh(const struct floe__wg_handshake *hs, floe_tim
 
 /*
  * Consume an initiation (MACs already checked): find the peer by its static key, check
- * the timestamp, and enter CONSUMED_INITIATION. Returns false with *why on any failure.
+ * the timestamp, and enter CONSUMED_INITIATION. Returns false with *why on any failure; for
+ * FLOE_WG_DROP_UNKNOWN_PEER the initiator's static key is in unknown_key.
  */
 bool floe__wg_consume_initiation(struct floe_wg *dev, floe_time now, const uint8_t *msg,
-                                 struct floe_wg_peer **out_peer, enum floe_wg_drop *why)
+                                 struct floe_wg_peer **out_peer, enum floe_wg_drop *why,
+                                 uint8_t unknown_key[32])
 {
     uint8_t ck[32], h[32], spub[32], ts[FLOE_WG_TAI64N_LEN];
     struct floe_wg_peer *peer = NULL;
@@ -223,6 +225,7 @@ bool floe__wg_consume_initiation(struct floe_wg *dev, floe_time now, const uint8
     peer = floe__wg_pub_find(dev, spub);
     if (!peer) {
         *why = FLOE_WG_DROP_UNKNOWN_PEER;
+        memcpy(unknown_key, spub, 32);
         goto out;
     }
     if (!noise_open_timestamp(dev, peer, msg, ck, h, ts, why))

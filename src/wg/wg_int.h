@@ -230,7 +230,8 @@ void floe__wg_tai64n(const struct floe_wg *dev, floe_time now, uint8_t out[12]);
 int floe__wg_create_initiation(struct floe_wg *dev, struct floe_wg_peer *peer, floe_time now,
                                uint8_t msg[FLOE_WG_INITIATION_LEN]);
 bool floe__wg_consume_initiation(struct floe_wg *dev, floe_time now, const uint8_t *msg,
-                                 struct floe_wg_peer **out_peer, enum floe_wg_drop *why);
+                                 struct floe_wg_peer **out_peer, enum floe_wg_drop *why,
+                                 uint8_t unknown_key[32]);
 int floe__wg_create_response(struct floe_wg *dev, struct floe_wg_peer *peer, floe_time now,
                              uint8_t msg[FLOE_WG_RESPONSE_LEN]);
 bool floe__wg_consume_response(struct floe_wg *dev, floe_time now, const uint8_t *msg,

@@ -1,6 +1,35 @@
 /* Crypto adapter against published vectors (RFC 2202, RFC 4231, RFC 1321, FIPS 180-2, RFC 4648). */
+#include <openssl/crypto.h>
+#include <stdlib.h>
+
 #include "floe/crypto.h"
 #include "test.h"
+
+/* OpenSSL's allocations, counted (the hooks go in before OpenSSL allocates anything). */
+static unsigned long ossl_allocs;
+
+static void *ossl_malloc(size_t n, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    ossl_allocs++;
+    return malloc(n);
+}
+
+static void *ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    ossl_allocs++;
+    return realloc(p, n);
+}
+
+static void ossl_free(void *p, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    free(p);
+}
 
 static void hex(uint8_t *out, const char *s)
 {
@@ -113,11 +142,47 @@ static void test_random(void)
     CHECK(memcmp(a, b, sizeof(a)) != 0);
 }
 
+/*
+ * A signed STUN message costs an HMAC with a kept context (ICE checks) or a key used once
+ * (TURN requests): neither allocates, in floe's allocator or in OpenSSL's.
+ */
+static void test_hmac_no_allocation(void)
+{
+    const uint8_t key[16] = "0123456789abcdef", msg[100] = {1};
+    struct floe_span part = {msg, sizeof(msg)};
+    uint8_t mac[FLOE_SHA256_LEN], mac2[FLOE_SHA256_LEN];
+    struct floe_hmac *h[2];
+    unsigned long before;
+    int i, k;
+
+    REQUIRE(floe_hmac_new(&h[0], NULL, FLOE_HMAC_SHA1, key, sizeof(key)) == 0);
+    REQUIRE(floe_hmac_new(&h[1], NULL, FLOE_HMAC_SHA256, key, sizeof(key)) == 0);
+    before = ossl_allocs;
+    for (i = 0; i < 100; i++) {
+        for (k = 0; k < 2; k++) {
+            enum floe_hmac_alg alg = k ? FLOE_HMAC_SHA256 : FLOE_HMAC_SHA1;
+
+            CHECK_EQ(floe_hmac_compute(h[k], mac, &part, 1), 0);
+            CHECK_EQ(floe_hmac_compute_key(alg, mac2, key, sizeof(key), &part, 1), 0);
+            CHECK(memcmp(mac, mac2, floe_hmac_len(h[k])) == 0);
+        }
+    }
+    CHECK_EQ(ossl_allocs - before, 0);
+    CHECK_EQ(floe_hmac_compute_key(FLOE_HMAC_SHA1, mac, NULL, 1, &part, 1), FLOE_ERR_INVALID_ARG);
+    floe_hmac_free(h[0]);
+    floe_hmac_free(h[1]);
+}
+
 int main(void)
 {
+    if (!CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free)) {
+        fprintf(stderr, "CRYPTO_set_mem_functions refused: OpenSSL allocated already\n");
+        return 1;
+    }
     FLOE_RUN(test_hmac_sha1_rfc2202);
     FLOE_RUN(test_hmac_sha256_reuse);
     FLOE_RUN(test_hmac_long_and_empty_keys);
+    FLOE_RUN(test_hmac_no_allocation);
     FLOE_RUN(test_digests);
     FLOE_RUN(test_base64);
     FLOE_RUN(test_random);

@@ -360,13 +360,18 @@ static void net_drain(struct net *nt, int i)
     }
 }
 
-/* The relay core: answers go out at once, port binds are granted at once. */
+/*
+ * The relay core: answers go out at once, port binds are granted at once. A datagram from one
+ * allocation to another's relayed address comes back to the relay as a peer's (relay-relay).
+ */
 static void net_relay_out(struct net *nt, const uint8_t *out, long n,
                           const struct floe_relay_tx *tx)
 {
     int owner = n > 0 ? net_owner(nt, &tx->to) : -1;
 
-    if (owner >= 0 && owner < 2 && !nt->cut)
+    if (owner == 2 && floe_addr_eq(&tx->to, &nt->relay_addr))
+        return;
+    if (owner >= 0 && !nt->cut)
         net_push(nt, owner, &tx->from, &tx->to, out, (size_t)n, false);
 }
 
@@ -1724,6 +1729,216 @@ static void test_node_chosen_path_held(void)
     net_free(&nt);
 }
 
+/* ------------------------------------------------------------ early initiations */
+
+/* Both sides' credentials from the portal: A (client) and B (gateway) know both. */
+static void net_portal_credentials(struct net *nt, struct floe_node_conn_config cc[2])
+{
+    int i;
+
+    memset(cc, 0, 2 * sizeof(*cc));
+    for (i = 0; i < 2; i++)
+        floe_node_public_key(nt->node[i], cc[1 - i].public_key);
+    strcpy(cc[0].local_ufrag, "cliA");
+    strcpy(cc[0].local_pwd, "clientPasswordFromPortal");
+    strcpy(cc[1].local_ufrag, "gwB1");
+    strcpy(cc[1].local_pwd, "gatewayPasswordFromPortal");
+    for (i = 0; i < 2; i++) {
+        strcpy(cc[i].remote_ufrag, cc[1 - i].local_ufrag);
+        strcpy(cc[i].remote_pwd, cc[1 - i].local_pwd);
+    }
+}
+
+/*
+ * The portal answers the client at once with the gateway's candidates (relayed on the relay
+ * both use), before the gateway added the client: the client's initiation reaches the gateway
+ * first. The gateway keeps it and answers right after its upsert, not after the client's retry
+ * REKEY_TIMEOUT (5 s) later.
+ */
+static void test_node_early_initiation_answered(void)
+{
+    char cands[16][FLOE_ICE_CANDIDATE_STR_MAX];
+    struct floe_node_conn_config cc[2];
+    struct floe_node_event ev;
+    struct floe_node_stats st;
+    size_t nc = 0, k;
+    floe_time up;
+    struct net nt;
+
+    REQUIRE(net_init(&nt, 21) == 0);
+    nt.block_direct = true;
+    REQUIRE(net_add_relay(&nt) == 0);
+    net_run(&nt, FLOE_MS(500));
+    net_portal_credentials(&nt, cc);
+    /* The gateway's candidates as the portal cached them from an earlier connection. */
+    REQUIRE(floe_node_conn_upsert(nt.node[1], nt.now, NODE_CID_B, &cc[1]) == 0);
+    while (floe_node_poll_event(nt.node[1], &ev) == 1 && nc < 16) {
+        if (ev.type == FLOE_NODE_EV_CANDIDATE_NEW)
+            strcpy(cands[nc++], ev.u.candidate);
+    }
+    REQUIRE(floe_node_conn_remove(nt.node[1], nt.now, NODE_CID_B) == 0);
+    net_drain(&nt, 1);
+    REQUIRE(nc >= 2);
+    /* The client starts at once: its initiation goes relay-relay to the gateway. */
+    REQUIRE(floe_node_conn_upsert(nt.node[0], nt.now, NODE_CID_A, &cc[0]) == 0);
+    for (k = 0; k < nc; k++)
+        REQUIRE(floe_node_conn_add_remote_candidate(nt.node[0], nt.now, NODE_CID_A, cands[k]) == 0);
+    net_drain(&nt, 0);
+    net_run(&nt, nt.now + FLOE_MS(200));
+    floe_node_stats(nt.node[1], &st);
+    CHECK_EQ(st.early_kept, 1);
+    CHECK_EQ(st.n_connections, 0);
+    CHECK_EQ(nt.established[0], 0);
+    /* create_authorization arrives: the gateway adds the client and answers at once. */
+    REQUIRE(floe_node_conn_upsert(nt.node[1], nt.now, NODE_CID_B, &cc[1]) == 0);
+    floe_node_stats(nt.node[1], &st);
+    CHECK_EQ(st.early_replayed, 1);
+    up = nt.now;
+    net_drain(&nt, 1);
+    net_run(&nt, up + FLOE_MS(300));
+    CHECK_EQ(nt.established[0], 1);
+    CHECK_EQ(nt.established[1], 1);
+    CHECK(net_send(&nt, 0, 0x41));
+    CHECK(net_send(&nt, 1, 0x42));
+    net_run(&nt, nt.now + FLOE_MS(100));
+    CHECK_EQ(nt.data_rx[0], 1);
+    CHECK_EQ(nt.data_rx[1], 1);
+    floe_node_stats(nt.node[1], &st);
+    CHECK_EQ(st.early_kept, 1);
+    CHECK_EQ(st.early_expired, 0);
+    net_free(&nt);
+}
+
+/* An initiation to node from a throwaway device whose private key is 32 bytes of k. */
+static void early_initiation(struct floe_node *node, uint8_t k, floe_time now,
+                             uint8_t msg[FLOE_WG_INITIATION_LEN], uint8_t pub[FLOE_WG_KEY_LEN])
+{
+    struct floe_wg_peer_config pc;
+    struct floe_wg_config wc;
+    struct floe_xoshiro x;
+    struct floe_wg *dev;
+    struct floe_addr dst;
+    uint8_t pkt[60], out[200];
+
+    floe_wg_config_default(&wc);
+    memset(wc.private_key, k, sizeof(wc.private_key));
+    floe_xoshiro_seed(&x, k);
+    wc.rng = floe_xoshiro_rng(&x);
+    REQUIRE(floe_wg_new(&dev, &wc) == 0);
+    floe_wg_public_key(dev, pub);
+    memset(&pc, 0, sizeof(pc));
+    floe_node_public_key(node, pc.public_key);
+    pc.endpoint = floe_addr_v4(10, 0, 0, 2, 6000);
+    REQUIRE(floe_wg_peer_add(dev, &pc, NULL) == 0);
+    floe_wg_set_wall_clock(dev, 0, 1700000000ull * 1000000000ull);
+    ip_packet(pkt, sizeof(pkt), 1);
+    CHECK_EQ(floe_wg_encapsulate(dev, now, floe_wg_peer_find(dev, pc.public_key), pkt, sizeof(pkt),
+                                 out, sizeof(out), &dst),
+             0);
+    CHECK_EQ(floe_wg_poll_transmit(dev, now, msg, FLOE_WG_INITIATION_LEN, &dst, NULL),
+             FLOE_WG_INITIATION_LEN);
+    floe_wg_free(dev);
+}
+
+/* Feed msg to the gateway node from 10.0.1.<k>:7000; returns what decapsulate said. */
+static int early_feed(struct net *nt, uint8_t k, const uint8_t *msg, size_t len)
+{
+    struct floe_addr from = floe_addr_v4(10, 0, 1, k, 7000);
+    uint8_t out[FLOE_NODE_TRANSMIT_MAX];
+    uint64_t cid;
+    size_t olen;
+
+    return floe_node_decapsulate(nt->node[1], nt->now, &nt->host[1], &from, msg, len, out,
+                                 sizeof(out), &cid, &olen);
+}
+
+/* The gateway adds a connection for pub: how many handshake responses and cookie replies go
+ * out right after (to 10.0.1.x). */
+static int early_upsert(struct net *nt, uint64_t cid, const uint8_t pub[FLOE_WG_KEY_LEN],
+                        int *cookies)
+{
+    struct floe_node_conn_config cc;
+    uint8_t buf[FLOE_NODE_TRANSMIT_MAX];
+    struct floe_node_transmit tr;
+    struct floe_node_event ev;
+    int responses = 0;
+
+    memset(&cc, 0, sizeof(cc));
+    memcpy(cc.public_key, pub, FLOE_WG_KEY_LEN);
+    strcpy(cc.remote_ufrag, "abcd");
+    strcpy(cc.remote_pwd, "0123456789abcdefghijklmn");
+    if (floe_node_conn_upsert(nt->node[1], nt->now, cid, &cc) != 0)
+        return -1;
+    while (floe_node_poll_transmit(nt->node[1], nt->now, buf, sizeof(buf), &tr) == 1) {
+        responses += tr.len == FLOE_WG_RESPONSE_LEN && buf[0] == FLOE_WG_MSG_RESPONSE;
+        if (cookies)
+            *cookies += tr.len == 64 && buf[0] == FLOE_WG_MSG_COOKIE_REPLY;
+    }
+    while (floe_node_poll_event(nt->node[1], &ev) == 1)
+        ;
+    return responses;
+}
+
+/*
+ * The store of early initiations is bounded and ages: a flood of initiations from unknown
+ * keys pushes the oldest out (counted), one kept longer than 2 s is not answered, the same
+ * initiation kept twice is answered once (WireGuard's timestamp check), and under load one
+ * without mac2 gets a cookie reply and is not kept.
+ */
+static void test_node_early_initiation_bounded(void)
+{
+    uint8_t msg[FLOE_NODE_EARLY_SLOTS + 4][FLOE_WG_INITIATION_LEN];
+    uint8_t pub[FLOE_NODE_EARLY_SLOTS + 4][FLOE_WG_KEY_LEN];
+    struct floe_node_stats st;
+    struct net nt;
+    int cookies = 0;
+    uint8_t i;
+
+    REQUIRE(net_init(&nt, 22) == 0);
+    for (i = 0; i < FLOE_NODE_EARLY_SLOTS + 4; i++)
+        early_initiation(nt.node[1], (uint8_t)(0x40 + i), nt.now, msg[i], pub[i]);
+    /* SLOTS + 1 keys: the first is pushed out by the last. */
+    for (i = 0; i <= FLOE_NODE_EARLY_SLOTS; i++)
+        CHECK_EQ(early_feed(&nt, i, msg[i], FLOE_WG_INITIATION_LEN), FLOE_NODE_INPUT_CONSUMED);
+    floe_node_stats(nt.node[1], &st);
+    CHECK_EQ(st.early_kept, FLOE_NODE_EARLY_SLOTS + 1);
+    CHECK_EQ(st.early_evicted, 1);
+    CHECK_EQ(st.dropped, 0);
+    CHECK_EQ(early_upsert(&nt, 300, pub[0], NULL), 0);
+    CHECK_EQ(early_upsert(&nt, 301 + FLOE_NODE_EARLY_SLOTS, pub[FLOE_NODE_EARLY_SLOTS], NULL), 1);
+    floe_node_stats(nt.node[1], &st);
+    CHECK_EQ(st.early_replayed, 1);
+    /* A bad mac1 is dropped as before, not kept. */
+    msg[FLOE_NODE_EARLY_SLOTS + 1][FLOE_WG_INITIATION_LEN - 20] ^= 1;
+    CHECK_EQ(early_feed(&nt, 50, msg[FLOE_NODE_EARLY_SLOTS + 1], FLOE_WG_INITIATION_LEN),
+             FLOE_NODE_INPUT_DROPPED);
+    floe_node_stats(nt.node[1], &st);
+    CHECK_EQ(st.early_kept, FLOE_NODE_EARLY_SLOTS + 1);
+    /* Older than 2 s: forgotten, not answered. */
+    net_run(&nt, nt.now + FLOE_NODE_EARLY_KEEP + FLOE_MS(1));
+    CHECK_EQ(early_upsert(&nt, 302, pub[1], NULL), 0);
+    floe_node_stats(nt.node[1], &st);
+    CHECK_EQ(st.early_expired, FLOE_NODE_EARLY_SLOTS - 1);
+    CHECK_EQ(st.early_replayed, 1);
+    /* The same initiation twice (two paths): both replayed, one answer. */
+    CHECK_EQ(early_feed(&nt, 60, msg[FLOE_NODE_EARLY_SLOTS + 2], FLOE_WG_INITIATION_LEN),
+             FLOE_NODE_INPUT_CONSUMED);
+    CHECK_EQ(early_feed(&nt, 61, msg[FLOE_NODE_EARLY_SLOTS + 2], FLOE_WG_INITIATION_LEN),
+             FLOE_NODE_INPUT_CONSUMED);
+    CHECK_EQ(early_upsert(&nt, 303, pub[FLOE_NODE_EARLY_SLOTS + 2], NULL), 1);
+    floe_node_stats(nt.node[1], &st);
+    CHECK_EQ(st.early_replayed, 3);
+    /* Under load: no mac2, a cookie reply, nothing kept. */
+    floe_node_set_under_load(nt.node[1], true);
+    CHECK_EQ(early_feed(&nt, 70, msg[FLOE_NODE_EARLY_SLOTS + 3], FLOE_WG_INITIATION_LEN),
+             FLOE_NODE_INPUT_DROPPED);
+    floe_node_stats(nt.node[1], &st);
+    CHECK_EQ(st.early_kept, FLOE_NODE_EARLY_SLOTS + 3);
+    CHECK_EQ(early_upsert(&nt, 304, pub[FLOE_NODE_EARLY_SLOTS + 3], &cookies), 0);
+    CHECK_EQ(cookies, 1);
+    net_free(&nt);
+}
+
 int main(void)
 {
     FLOE_RUN(test_candidate_parse_browser);
@@ -1758,5 +1973,7 @@ int main(void)
     FLOE_RUN(test_node_conn_churn);
     FLOE_RUN(test_node_path_ignores_late_packet);
     FLOE_RUN(test_node_chosen_path_held);
+    FLOE_RUN(test_node_early_initiation_answered);
+    FLOE_RUN(test_node_early_initiation_bounded);
     return floe_test_summary();
 }
