@@ -193,6 +193,36 @@ static void on_authorized(struct client *c, struct floe_agent *a,
     floe_wipe(&cc, sizeof(cc));
 }
 
+/*
+ * authorization_creation_failed: the resource's held packets go. After an early answer
+ * (docs/protocol.md) the resource already has a connection to the gateway that did not
+ * acknowledge ("timeout"): while that connection is not up it is dropped, closed when no
+ * other resource uses it, so the next packet asks again, perhaps for another gateway.
+ */
+static void on_refused(struct client *c, struct floe_agent *a,
+                       const struct floe_portal_authorization_failed *f)
+{
+    struct client_resource *r = res_find(c, f->resource_id);
+    struct client_gateway *g;
+    uint64_t cid;
+
+    client_log(a, FLOE_LOG_WARN, f->resource_id, "authorization refused: %s", f->reason);
+    if (!r)
+        return;
+    res_drop_pending(r);
+    g = r->cid ? gw_by_cid(c, r->cid) : NULL;
+    if (!g || g->up)
+        return;
+    cid = r->cid;
+    r->cid = 0;
+    for (size_t i = 0; i < CLIENT_RESOURCES_MAX; i++)
+        if (c->res[i].used && c->res[i].cid == cid)
+            return; /* another resource's authorization may still come */
+    client_log(a, FLOE_LOG_INFO, f->resource_id, "connection to gateway %s dropped", g->id);
+    gw_down(c, cid);
+    (void)floe_agent_conn_close(a, cid);
+}
+
 static void client_message(void *user, struct floe_agent *a, const struct floe_portal_msg *m)
 {
     struct client *c = user;
@@ -203,10 +233,7 @@ static void client_message(void *user, struct floe_agent *a, const struct floe_p
         on_authorized(c, a, &m->u.created);
         break;
     case FLOE_PORTAL_MSG_AUTHORIZATION_FAILED:
-        client_log(a, FLOE_LOG_WARN, m->u.failed.resource_id, "authorization refused: %s",
-                   m->u.failed.reason);
-        if ((r = res_find(c, m->u.failed.resource_id)))
-            res_drop_pending(r);
+        on_refused(c, a, &m->u.failed);
         break;
     case FLOE_PORTAL_MSG_RESOURCE_UPDATED:
         res_upsert(c, a, &m->u.resource);

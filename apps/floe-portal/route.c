@@ -335,8 +335,11 @@ static void portald_authorize(struct portald *d, struct portald_conn *c,
         return;
     }
     pa = &c->authz[c->n_authz++];
-    *pa = (struct portald_authz){
-        .id = a.id, .gateway_id = gw->id, .resource_id = sr->id, .client_json = created};
+    *pa = (struct portald_authz){.id = a.id,
+                                 .gateway_id = gw->id,
+                                 .resource_id = sr->id,
+                                 .client_json = created,
+                                 .asked = portald_wall()};
     until = portald_until(portald_wall() + d->opts.peer_cache, a.expires_at);
     portald_peers_add(c, gw->id, portald_wall(), until);
     if ((g = portald_device_conn(d, gw->id)) != NULL)
@@ -416,6 +419,67 @@ static void portald_gateway_authorized(struct portald *d, struct portald_conn *g
     (void)portald_notify_device(d, a.client_id, payload);
 }
 
+/* reject_access for client c's access to resource at gateway (wherever it is connected). */
+static void portald_reject(struct portald *d, const struct portald_conn *c, int64_t gateway,
+                           int64_t resource)
+{
+    memset(d->msg, 0, sizeof(*d->msg));
+    d->msg->type = FLOE_PORTAL_MSG_REJECT_ACCESS;
+    d->msg->topic = FLOE_PORTAL_TOPIC_GATEWAY;
+    snprintf(d->msg->u.access.client_id, FLOE_PORTAL_ID_MAX, "%s", c->sid);
+    snprintf(d->msg->u.access.resource_id, FLOE_PORTAL_ID_MAX, "%lld", (long long)resource);
+    (void)portald_deliver_msg(d, gateway, false);
+}
+
+/*
+ * Client c's authorization a was never acknowledged by its gateway (gone without the portal
+ * noticing yet: no FIN, its presence not expired): the client hears "timeout" (after an early
+ * answer it drops the connection it made, and its next packet asks again, perhaps for another
+ * gateway), the authorization is removed (its candidates refused) and the gateway told, in
+ * case it was only slow.
+ */
+static void portald_authz_timeout(struct portald *d, struct portald_conn *c,
+                                  const struct portald_authz *a)
+{
+    char rid[24];
+    struct portald_conn *g;
+
+    portald_log(d, FLOE_LOG_WARN, "gateway %lld did not acknowledge authorization %lld in %d s",
+                (long long)a->gateway_id, (long long)a->id, PORTALD_AUTHZ_ACK_TIMEOUT);
+    if (floe_store_authorization_remove(d->store, a->id) == FLOE_ERR_IO)
+        d->stats.store_errors++;
+    portald_peers_forget(c, a->gateway_id);
+    if ((g = portald_device_conn(d, a->gateway_id)) != NULL)
+        portald_peers_forget(g, c->dev.id);
+    portald_reject(d, c, a->gateway_id, a->resource_id);
+    snprintf(rid, sizeof(rid), "%lld", (long long)a->resource_id);
+    portald_authz_failed(d, c, rid, "timeout");
+}
+
+void portald_route_timeouts(struct portald *d)
+{
+    int64_t now = portald_wall();
+
+    for (size_t i = 0; i < d->n_conns; i++) {
+        struct portald_conn *c = d->conns[i];
+        size_t kept = 0;
+
+        if (c->kind != PORTALD_KIND_CLIENT || c->dead)
+            continue;
+        for (size_t k = 0; k < c->n_authz; k++) {
+            struct portald_authz a = c->authz[k];
+
+            if (a.acked || now - a.asked < PORTALD_AUTHZ_ACK_TIMEOUT) {
+                c->authz[kept++] = a;
+                continue;
+            }
+            portald_authz_timeout(d, c, &a);
+            free(a.client_json);
+        }
+        c->n_authz = kept;
+    }
+}
+
 void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t resource_id)
 {
     struct portald_conn *g;
@@ -434,12 +498,7 @@ void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t res
         portald_peers_forget(c, a.gateway_id);
         if ((g = portald_device_conn(d, a.gateway_id)) != NULL)
             portald_peers_forget(g, c->dev.id);
-        memset(d->msg, 0, sizeof(*d->msg));
-        d->msg->type = FLOE_PORTAL_MSG_REJECT_ACCESS;
-        d->msg->topic = FLOE_PORTAL_TOPIC_GATEWAY;
-        snprintf(d->msg->u.access.client_id, FLOE_PORTAL_ID_MAX, "%s", c->sid);
-        snprintf(d->msg->u.access.resource_id, FLOE_PORTAL_ID_MAX, "%lld", (long long)resource_id);
-        (void)portald_deliver_msg(d, a.gateway_id, false);
+        portald_reject(d, c, a.gateway_id, resource_id);
         portald_log(d, FLOE_LOG_INFO, "client %s lost resource %lld: gateway %lld told", c->sid,
                     (long long)resource_id, (long long)a.gateway_id);
     }

@@ -494,6 +494,7 @@ static void portald_periodic(struct portald *d, floe_time now)
     if (now >= d->next_changes) {
         d->next_changes = now + PORTALD_CHANGES_POLL;
         portald_push_changes(d);
+        portald_route_timeouts(d);
         portald_notify_fd_check(d);
     }
     portald_conns_timeout(d, now);

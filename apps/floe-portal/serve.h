@@ -24,6 +24,8 @@
 #define PORTALD_PRESENCE_REFRESH FLOE_SEC(15) /* rewrite presence rows this often */
 #define PORTALD_PRESENCE_TTL 60               /* seconds a presence row counts as online */
 #define PORTALD_CHANGES_POLL FLOE_SEC(1)      /* read the changes table this often */
+/* Seconds a gateway has to acknowledge create_authorization (then "timeout" to the client). */
+#define PORTALD_AUTHZ_ACK_TIMEOUT 5
 #define PORTALD_IDLE_TIMEOUT(d) FLOE_MS((d)->opts.idle_ms) /* nothing heard this long: close */
 #define PORTALD_DEVICE_BUCKETS 4096
 #define PORTALD_AUTHZ_MAX 1024 /* authorizations a client connection holds at once */
@@ -54,6 +56,7 @@ struct portald_authz {
     int64_t gateway_id, resource_id;
     bool acked;        /* the gateway answered authorization_created */
     bool early;        /* the client had its answer before the gateway's (route.c) */
+    int64_t asked;     /* when the client asked (wall seconds): unacknowledged, it times out */
     char *client_json; /* the prepared authorization_created for the client, until acked */
 };
 
@@ -183,6 +186,8 @@ void portald_route_notify(struct portald *d, const char *payload);
 void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t resource_id);
 /* route.c: free what a client connection holds (authorizations). */
 void portald_route_conn_free(struct portald_conn *c);
+/* route.c: authorizations a gateway did not acknowledge within PORTALD_AUTHZ_ACK_TIMEOUT fail. */
+void portald_route_timeouts(struct portald *d);
 
 /*
  * hold.c: d->msg holds candidates (invalidate: invalidations) from device `from` that device

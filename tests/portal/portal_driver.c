@@ -21,7 +21,8 @@
  *                            client gets it (the authorization is pending, not refused)
  *   authorize-early RESOURCE the gateway announces its candidates; the request gets
  *                            authorization_created and them before the gateway acknowledges
- *   authorize-fails RESOURCE REASON   authorization_creation_failed with REASON
+ *   authorize-fails RESOURCE REASON   authorization_creation_failed with REASON (timeout:
+ *                            the gateway does not acknowledge; within 10 s)
  *   ids COMMAND              the devices' ids are the two numbers COMMAND prints (client,
  *                            gateway), not learnt from an authorization
  *   no-cands                 a candidate and an invalidation client -> gateway and gateway ->
@@ -524,7 +525,8 @@ static void step_authorize_fails(const char *resource, const char *reason)
     if (floe_portal_client_request_authorization(c->pc, floe_io_now(), resource, NULL) < 0)
         FAIL("client: cannot request an authorization");
     dev_flush(c);
-    f = expect_msg(c, FLOE_PORTAL_MSG_AUTHORIZATION_FAILED, 0, 5000);
+    f = expect_msg(c, FLOE_PORTAL_MSG_AUTHORIZATION_FAILED, 0,
+                   strcmp(reason, "timeout") == 0 ? 10000 : 5000);
     if (strcmp(f->u.failed.reason, reason) != 0)
         FAIL("authorization_creation_failed reason '%s', expected '%s'", f->u.failed.reason,
              reason);

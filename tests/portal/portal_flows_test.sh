@@ -64,6 +64,8 @@ chmod +x "$TMP/restart.sh"
     same-addresses client same-addresses gateway \
     init client resources=1 \
     authorize "$OTHER_RESOURCE" candidates \
+    authorize-fails "$OTHER_RESOURCE" timeout \
+    expect gateway create_authorization 1 expect gateway reject_access 5 \
     authorize-early "$OTHER_RESOURCE" \
     drop client run "$TMP/wait-metric.sh $PORT clients_online 0" \
     hold-send gateway rejoin client 10 hold-expect client \
