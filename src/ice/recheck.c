@@ -77,16 +77,11 @@ static int recheck_pick(const struct floe_ice_agent *a)
     return best ? (int)(best - a->pairs) : ICE_NONE;
 }
 
-/* One round: up to recheck_pairs failed direct pairs go back to Waiting (paced by Ta). */
-void floe__ice_recheck(struct floe_ice_agent *a, floe_time now)
+/* Up to recheck_pairs failed direct pairs go back to Waiting (paced by Ta); returns how many. */
+static uint32_t recheck_pairs(struct floe_ice_agent *a)
 {
-    floe_time max = a->cfg.recheck_interval_max;
     uint32_t k;
 
-    if (!recheck_open(a) || !floe__ice_can_send(a)) {
-        a->recheck_at = FLOE_TIME_NEVER;
-        return;
-    }
     for (k = 0; k < a->cfg.recheck_pairs; k++) {
         int idx = recheck_pick(a);
         struct ice_pair *p;
@@ -101,8 +96,28 @@ void floe__ice_recheck(struct floe_ice_agent *a, floe_time now)
             p->rechecks++;
         a->stats.rechecks++;
     }
+    return k;
+}
+
+/* One round, and the next one after twice the wait (up to recheck_interval_max). */
+void floe__ice_recheck(struct floe_ice_agent *a, floe_time now)
+{
+    floe_time max = a->cfg.recheck_interval_max;
+    uint32_t n;
+
+    if (!recheck_open(a) || !floe__ice_can_send(a)) {
+        a->recheck_at = FLOE_TIME_NEVER;
+        return;
+    }
+    n = recheck_pairs(a);
     if (max < a->cfg.recheck_interval)
         max = a->cfg.recheck_interval;
     a->recheck_wait = a->recheck_wait > max / 2 ? max : a->recheck_wait * 2;
     a->recheck_at = floe_time_add(now, recheck_jitter(a, a->recheck_wait));
+    if (n && floe_log_enabled(&a->cfg.log, FLOE_LOG_DEBUG)) {
+        struct floe_log_field f[2] = {FLOE_LF_U("pairs", n),
+                                      FLOE_LF_U("next_ms", a->recheck_wait / FLOE_MS(1))};
+
+        floe_log_emit(&a->cfg.log, FLOE_LOG_DEBUG, "ice", "re-checking failed direct pairs", f, 2);
+    }
 }
