@@ -66,6 +66,64 @@ int floe_sim_net_set_blackhole(struct floe_sim *sim, uint32_t net, bool on)
     return 0;
 }
 
+static bool net_same_ip(const struct floe_addr *x, const struct floe_addr *y)
+{
+    return x->family == y->family && memcmp(x->ip, y->ip, sizeof(x->ip)) == 0;
+}
+
+static int net_find_block(const struct floe_sim *sim, const struct floe_addr *a,
+                          const struct floe_addr *b)
+{
+    uint32_t i;
+
+    for (i = 0; i < sim->n_blocks; i++) {
+        const struct floe_addr *x = sim->blocks[i];
+
+        if ((net_same_ip(&x[0], a) && net_same_ip(&x[1], b)) ||
+            (net_same_ip(&x[0], b) && net_same_ip(&x[1], a)))
+            return (int)i;
+    }
+    return -1;
+}
+
+static int net_block_set(struct floe_sim *sim, const struct floe_addr *a, const struct floe_addr *b,
+                         bool on)
+{
+    int i = net_find_block(sim, a, b);
+
+    if (on && i < 0) {
+        if (sim->n_blocks == FLOE_SIM_BLOCKS)
+            return FLOE_ERR_NOMEM;
+        sim->blocks[sim->n_blocks][0] = *a;
+        sim->blocks[sim->n_blocks][1] = *b;
+        sim->blocks[sim->n_blocks][0].port = sim->blocks[sim->n_blocks][1].port = 0;
+        sim->n_blocks++;
+    } else if (!on && i >= 0) {
+        sim->blocks[i][0] = sim->blocks[sim->n_blocks - 1][0];
+        sim->blocks[i][1] = sim->blocks[sim->n_blocks - 1][1];
+        sim->n_blocks--;
+    }
+    return 0;
+}
+
+int floe_sim_block(struct floe_sim *sim, const struct floe_addr *a, const struct floe_addr *b,
+                   bool on)
+{
+    struct sim_line l;
+    int rc;
+
+    if (!sim || !a || !b || a->family == FLOE_AF_NONE || b->family == FLOE_AF_NONE)
+        return FLOE_ERR_INVALID_ARG;
+    rc = net_block_set(sim, a, b, on);
+    if (rc == 0 && floe__sim_line_begin(sim, &l, "block")) {
+        floe__sim_line_ip(&l, "a", a);
+        floe__sim_line_ip(&l, "b", b);
+        floe__sim_line_bool(&l, "on", on);
+        floe__sim_line_end(sim, &l);
+    }
+    return rc;
+}
+
 /* ---------------------------------------------------------------- hosts */
 
 int floe_sim_host_add(struct floe_sim *sim, const char *name, uint32_t *out_host)
@@ -280,7 +338,7 @@ void floe__sim_send(struct floe_sim *sim, struct sim_pkt *pkt, uint32_t net)
         floe__sim_drop(sim, pkt, FLOE_SIM_DROP_NO_ROUTE);
         return;
     }
-    if (n->blackhole) {
+    if (n->blackhole || (sim->n_blocks && net_find_block(sim, &pkt->src, &pkt->dst) >= 0)) {
         floe__sim_drop(sim, pkt, FLOE_SIM_DROP_BLACKHOLE);
         return;
     }

@@ -142,6 +142,9 @@ struct floe_sim {
     uint32_t heap_len, heap_cap;
 
     uint8_t *txbuf; /* max_datagram bytes for poll_transmit */
+
+    struct floe_addr blocks[FLOE_SIM_BLOCKS][2]; /* floe_sim_block: ip pairs, port 0 */
+    uint32_t n_blocks;
 };
 
 /* sim.c: event queue */

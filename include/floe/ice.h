@@ -20,7 +20,14 @@
  * 8445's single nomination: while a relayed pair is selected, a direct pair
  * (neither candidate relayed) whose checks succeed is nominated by the
  * controlling agent, and both agents select it once nominated (the relayed pair
- * carries data until then). An ICE restart is make-before-break:
+ * carries data until then). A second one keeps that rule alive: while a relayed pair is
+ * selected, direct pairs whose checks failed (UDP blocked between the peers for a while, NAT
+ * mappings that came too late) are checked again, recheck_pairs of them at a time, the first
+ * time recheck_interval after the selection and then at an interval doubling up to
+ * recheck_interval_max; both agents do it, so each side's checks open its own NAT for the
+ * other's, and a re-check that succeeds upgrades the selection as above. The re-checks never
+ * touch the selected pair, its consent or the agent's state (it stays connected); they stop
+ * once a direct pair is selected or the selection ends. An ICE restart is make-before-break:
  * the selected pair carries data until the new generation selects one.
  *
  * Candidates are given by the caller (the connection manager owns the sockets
@@ -187,6 +194,7 @@ struct floe_ice_stats {
     uint64_t pairs_pruned;    /* redundant pairs, each counted once (RFC 8445 section 6.1.2.4) */
     uint64_t pairs_dropped;   /* pairs removed or refused by the max_pairs bound */
     uint64_t pairs_cancelled; /* checks stopped by a nomination (RFC 8445 section 8.1.2) */
+    uint64_t rechecks;        /* failed direct pairs checked again while relayed (see above) */
     uint64_t pairs_succeeded;
     uint64_t pairs_failed;
     uint64_t state_changes;
@@ -252,6 +260,19 @@ struct floe_ice_config {
      */
     floe_time consent_interval;
     floe_time consent_timeout; /* RFC 7675: 30 s without an authenticated response */
+    /*
+     * Re-checks of failed direct pairs while a relayed pair is selected (see above; the
+     * profiles leave them alone). The first round comes recheck_interval after the relayed
+     * selection, each next one after twice the wait before, up to recheck_interval_max, each
+     * wait randomised to 0.8..1.2; a round puts up to recheck_pairs failed direct pairs (the
+     * least re-checked first, then the highest priority) back to Waiting, and each of their
+     * checks ends after recheck_sends sends (at most check_max_sends). recheck_interval 0
+     * disables them.
+     */
+    floe_time recheck_interval;     /* default 5 s */
+    floe_time recheck_interval_max; /* default 60 s; below recheck_interval: recheck_interval */
+    uint32_t recheck_pairs;         /* pairs per round, default 4; 0 disables */
+    uint32_t recheck_sends;         /* sends per re-check, default 5; 0: check_max_sends */
 };
 
 /* Fill cfg with the client profile, no hooks, role controlling, capacities above. */

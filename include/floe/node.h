@@ -70,7 +70,11 @@
  * from it are dropped too, so ICE cannot stay on a stale selection. When a direct pair's checks
  * succeed after a relayed pair was selected, ICE nominates the direct pair (floe's re-selection
  * rule, ice.h) and both sides move their data to it; what is in flight on the relayed path still
- * arrives, so nothing is lost in the switch. A relayed path that heard
+ * arrives, so nothing is lost in the switch. Direct pairs whose checks all failed are not given
+ * up while the connection is relayed: ICE re-checks them on both sides, 5 s after the relayed
+ * selection and then at a wait doubling to 60 s (ice.h, recheck_*), so a direct path that
+ * starts working later (UDP between the peers blocked for a while) carries the data within
+ * about one such wait, without an ICE restart. A relayed path that heard
  * nothing authenticated for two keepalive intervals sends its relay a Refresh (at most once
  * per such interval): a relay that restarted and lost the allocation answers 437 and the
  * allocation is made again, instead of data vanishing until a refresh minutes later.

@@ -247,6 +247,19 @@ int floe_sim_net_set_link(struct floe_sim *sim, uint32_t net, const struct floe_
  */
 int floe_sim_net_set_blackhole(struct floe_sim *sim, uint32_t net, bool on);
 
+/* IP pairs floe_sim_block can hold at once. */
+#define FLOE_SIM_BLOCKS 4
+
+/*
+ * Block (on) or unblock every packet between IP addresses a and b, both ways, ports ignored,
+ * on every network (a firewall between two sites: UDP between two NATs' external addresses
+ * while both still reach a relay). Blocked packets are dropped as "blackhole". Writes a
+ * transcript event. 0, FLOE_ERR_INVALID_ARG, or FLOE_ERR_NOMEM (FLOE_SIM_BLOCKS pairs already
+ * blocked); unblocking a pair that is not blocked changes nothing.
+ */
+int floe_sim_block(struct floe_sim *sim, const struct floe_addr *a, const struct floe_addr *b,
+                   bool on);
+
 /* Add a host with no interfaces. Returns 0 and *out_host, INVALID_ARG, NOMEM when full. */
 int floe_sim_host_add(struct floe_sim *sim, const char *name, uint32_t *out_host);
 

@@ -373,7 +373,7 @@ static int pair_net(struct node_pair *p, const char *name, enum floe__scen_nat k
     }
     link.latency = FLOE_MS(1);
     rc = floe_sim_net_add(p->sim, name, &link, net);
-    floe__scen_nat_config(kind, 0, &nc);
+    floe__scen_nat_config(kind, p->nat_timeout, &nc);
     if (rc == 0)
         rc = floe_sim_nat_add(p->sim, name, &nc, *net, p->inet, ext, &nat);
     *ip = *lan_ip;
@@ -549,6 +549,7 @@ int node_pair_setup(struct node_pair *p, const struct node_pair_opts *o)
     int rc;
 
     memset(p, 0, sizeof(*p));
+    p->nat_timeout = o->nat_timeout;
     rc = pair_sim(p, o);
     if (rc == 0)
         rc = node_sig_init(&p->sig, p->sim, o->sig_delay, NODE_EP_SIG_POOL);

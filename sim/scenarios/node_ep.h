@@ -108,6 +108,7 @@ struct node_pair_opts {
     bool relay;                      /* a TURN relay on the public network */
     bool late_client_hosts;          /* the client's addresses and relays come later (race) */
     bool no_connect;                 /* no connection upserted: the caller's portal does it */
+    floe_time nat_timeout;           /* the NATs' mapping timeout; 0: 120 s (the default) */
     struct floe_sim_verdict *v;
     uint8_t lane, group;
 };
@@ -122,6 +123,7 @@ struct node_pair {
     uint32_t home_net[2]; /* where each host started */
     struct floe_addr home_ip[2];
     struct floe_addr relay_addr, roam_ip, gw_roam_ip;
+    floe_time nat_timeout; /* node_pair_opts.nat_timeout */
 };
 
 /* The signalling channel with room for n messages in flight. 0 or FLOE_ERR_NOMEM. */
@@ -171,5 +173,6 @@ int floe__scen_node_prop_links(const struct floe_sim_scenario_opts *so, struct f
 int floe__scen_node_setup(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 int floe__scen_node_signal_outage(const struct floe_sim_scenario_opts *so,
                                   struct floe_sim_verdict *v);
+int floe__scen_node_recheck(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v);
 
 #endif

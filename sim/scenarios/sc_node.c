@@ -373,3 +373,161 @@ int floe__scen_node_signal_outage(const struct floe_sim_scenario_opts *so,
     sp.budget = FLOE_SEC(5);
     return node_roam_all(so, v, &sp, 1, "signalling down across a roam, held candidates flushed");
 }
+
+/* --------------------------------------------------------------- direct path upgrade */
+
+/*
+ * node-recheck (issue #13, case 4): UDP between the two NATs is blocked until
+ * NODE_RECHECK_OPEN, so the connection comes up relayed and the direct checks fail; the NATs
+ * forget a contact after 30 s (Linux conntrack's timeout for unanswered UDP), so by the end of
+ * the block the client's NAT no longer lets the gateway's late checks in. The direct path must
+ * carry the data within NODE_RECHECK_BUDGET of the block's end (ICE's re-checks back off to
+ * 60 s, randomised up to 72 s, plus a few seconds of checks and nomination).
+ */
+#define NODE_RECHECK_OPEN FLOE_SEC(40)
+#define NODE_RECHECK_BUDGET FLOE_SEC(75)
+#define NODE_RECHECK_EVERY FLOE_MS(20)
+
+static const struct floe_addr node_recheck_ext[2] = {
+    {.family = FLOE_AF_INET, .ip = {198, 51, 100, 1}},
+    {.family = FLOE_AF_INET, .ip = {198, 51, 100, 2}},
+};
+
+static void node_recheck_unblock(struct floe_sim *sim, void *user)
+{
+    (void)user;
+    (void)floe_sim_block(sim, &node_recheck_ext[0], &node_recheck_ext[1], false);
+}
+
+static enum floe_node_path_kind node_path_kind(const struct node_ep *e)
+{
+    struct floe_node_conn_stats st;
+
+    if (floe_node_conn_stats(e->node, e->cid, &st) != 0)
+        return FLOE_NODE_PATH_NONE;
+    return st.path.kind;
+}
+
+static bool node_direct_pred(struct floe_sim *sim, void *user)
+{
+    const struct node_pair *p = user;
+
+    (void)sim;
+    return node_path_kind(&p->ep[0]) == FLOE_NODE_PATH_DIRECT &&
+           node_path_kind(&p->ep[1]) == FLOE_NODE_PATH_DIRECT;
+}
+
+/* Sequence numbers in (from, to] that e never received. */
+static uint32_t node_missing(const struct node_ep *e, uint32_t from, uint32_t to)
+{
+    uint32_t seq, n = 0;
+
+    for (seq = from + 1; seq <= to && seq < NODE_EP_SEQ_MAX; seq++) {
+        if (!(e->rx_seen[seq / 8] & (1u << (seq % 8))))
+            n++;
+    }
+    return n;
+}
+
+/* What went wrong while blocked (NULL: relayed and up, as it should be). */
+static const char *node_recheck_blocked(const struct node_pair *p)
+{
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        enum floe_node_path_kind k = node_path_kind(&p->ep[i]);
+
+        if (!p->ep[i].established)
+            return "not up while blocked";
+        if (k == FLOE_NODE_PATH_NONE || k == FLOE_NODE_PATH_DIRECT)
+            return "not on a relayed path while direct UDP was blocked";
+    }
+    return NULL;
+}
+
+/* From 10 s (up) to 1 s before the end (nothing in flight), every packet exactly once. */
+static const char *node_recheck_judge(const struct node_pair *p, const uint32_t from[2],
+                                      uint32_t *missing)
+{
+    uint32_t in_flight = (uint32_t)(FLOE_SEC(1) / NODE_RECHECK_EVERY);
+
+    *missing = node_missing(&p->ep[0], from[0], p->ep[1].seq_tx - in_flight) +
+               node_missing(&p->ep[1], from[1], p->ep[0].seq_tx - in_flight);
+    if (p->ep[0].failed_at != FLOE_TIME_NEVER || p->ep[1].failed_at != FLOE_TIME_NEVER)
+        return "a side reported failed";
+    if (p->ep[0].established != 1 || p->ep[1].established != 1)
+        return "the session was not kept";
+    if (p->ep[0].rx_dups || p->ep[1].rx_dups || p->ep[0].rx_wrong || p->ep[1].rx_wrong)
+        return "a packet arrived twice or at the wrong peer";
+    if (*missing)
+        return "packets lost";
+    return NULL;
+}
+
+static int node_recheck_run(struct node_pair *p, struct floe_sim_verdict *v, floe_time *took,
+                            uint32_t *missing, const char **bad)
+{
+    uint32_t from[2];
+    int rc = floe_sim_block(p->sim, &node_recheck_ext[0], &node_recheck_ext[1], true);
+
+    if (rc == 0)
+        rc = floe_sim_at(p->sim, NODE_RECHECK_OPEN, node_recheck_unblock, NULL);
+    node_pair_traffic(p, NODE_RECHECK_EVERY, FLOE_TIME_NEVER);
+    if (rc == 0)
+        rc = floe_sim_run_until(p->sim, FLOE_SEC(10));
+    from[0] = p->ep[1].seq_tx;
+    from[1] = p->ep[0].seq_tx;
+    if (rc == 0)
+        rc = floe_sim_run_until(p->sim, NODE_RECHECK_OPEN);
+    if (rc == 0 && (*bad = node_recheck_blocked(p)) != NULL)
+        return 0;
+    if (rc == 0)
+        rc = floe_sim_run_until_pred(p->sim, node_direct_pred, p,
+                                     NODE_RECHECK_OPEN + NODE_RECHECK_BUDGET);
+    if (rc < 0)
+        return rc;
+    *took = rc == 1 ? floe_sim_now(p->sim) - NODE_RECHECK_OPEN : FLOE_TIME_NEVER;
+    if (rc == 0)
+        *bad = "still relayed at the end of the budget";
+    floe_sim_verdict_add(v, floe_sim_now(p->sim), 0, 0,
+                         "both sides direct %lld ms after the "
+                         "block ended",
+                         *took == FLOE_TIME_NEVER ? -1LL : (long long)NODE_MS(*took));
+    rc = floe_sim_run_until(p->sim, floe_sim_now(p->sim) + FLOE_SEC(5));
+    if (rc == 0 && !*bad)
+        *bad = node_recheck_judge(p, from, missing);
+    return rc;
+}
+
+int floe__scen_node_recheck(const struct floe_sim_scenario_opts *so, struct floe_sim_verdict *v)
+{
+    struct node_pair_opts o;
+    struct node_pair *p = calloc(1, sizeof(*p));
+    floe_time took = FLOE_TIME_NEVER;
+    uint32_t missing = 0;
+    const char *bad = NULL;
+    int rc;
+
+    if (!p)
+        return floe__scen_setup_failed(v, "node-recheck", FLOE_ERR_NOMEM);
+    snprintf(v->lanes[0], FLOE_SIM_LANE_NAME, "node: direct UDP blocked 40 s, then open");
+    node_pair_opts_default(&o, so);
+    o.loss = 0; /* every packet must arrive: the switch to direct loses none */
+    o.nat_timeout = FLOE_SEC(30);
+    o.v = v;
+    rc = node_pair_setup(p, &o);
+    if (rc == 0)
+        rc = node_recheck_run(p, v, &took, &missing, &bad);
+    node_pair_free(p);
+    free(p);
+    if (rc < 0)
+        return floe__scen_setup_failed(v, "node-recheck", rc);
+    if (bad)
+        floe_sim_verdict_set(v, false, "%s (%u packets missing)", bad, (unsigned)missing);
+    else
+        floe_sim_verdict_set(v, true,
+                             "relayed while blocked, both sides direct %llu ms after the block "
+                             "ended (budget %llu ms), no packet lost or duplicated",
+                             NODE_MS(took), NODE_MS(NODE_RECHECK_BUDGET));
+    return 0;
+}

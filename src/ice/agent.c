@@ -50,6 +50,10 @@ void floe_ice_config_default(struct floe_ice_config *cfg)
     cfg->max_pairs = 100;
     cfg->max_events = ICE_EVENT_CAP;
     cfg->log.min_level = FLOE_LOG_OFF;
+    cfg->recheck_interval = ICE_RECHECK_INTERVAL;
+    cfg->recheck_interval_max = ICE_RECHECK_INTERVAL_MAX;
+    cfg->recheck_pairs = ICE_RECHECK_PAIRS;
+    cfg->recheck_sends = ICE_RECHECK_SENDS;
     floe_ice_config_profile(cfg, FLOE_ICE_PROFILE_CLIENT);
 }
 
@@ -130,6 +134,7 @@ int floe_ice_new(struct floe_ice_agent **out, const struct floe_ice_config *cfg,
     a->consent_next = FLOE_TIME_NEVER;
     a->nominate_at = FLOE_TIME_NEVER;
     a->disconnected_since = FLOE_TIME_NEVER;
+    a->recheck_at = FLOE_TIME_NEVER;
     a->tie_breaker = cfg->tie_breaker;
     while (a->tie_breaker == 0) {
         uint8_t tb[8];

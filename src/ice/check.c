@@ -86,6 +86,7 @@ void floe__ice_cancel_check(struct floe_ice_agent *a, struct ice_pair *p)
     p->send_due = false;
     p->triggered = 0;
     p->nominate_pending = false;
+    p->recheck = false;
     a->stats.pairs_cancelled++;
 }
 
@@ -142,7 +143,7 @@ static void check_retransmits(struct floe_ice_agent *a, floe_time now)
 
         if (p->state != FLOE_ICE_PAIR_IN_PROGRESS || p->send_due || now < p->next)
             continue;
-        if (p->sends >= a->cfg.check_max_sends)
+        if (p->sends >= floe__ice_max_sends(a, p))
             floe__ice_pair_failed(a, p);
         else
             p->send_due = true;
@@ -194,6 +195,7 @@ void floe__ice_pair_succeeded(struct floe_ice_agent *a, struct ice_pair *p, floe
     p->state = FLOE_ICE_PAIR_SUCCEEDED;
     p->send_due = false;
     p->cancelled = false;
+    p->recheck = false;
     p->n_prev = 0;
     if (!p->nominate_pending && !p->nominate_on_success)
         p->triggered = 0; /* a check triggered before this answer has nothing left to learn */
@@ -221,6 +223,7 @@ void floe__ice_pair_failed(struct floe_ice_agent *a, struct ice_pair *p)
         a->stats.pairs_failed++;
     p->state = FLOE_ICE_PAIR_FAILED;
     p->send_due = false;
+    p->recheck = false;
     p->n_prev = 0;
     p->triggered = 0;
     p->nominate_pending = false;

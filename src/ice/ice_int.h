@@ -33,6 +33,15 @@
 #define ICE_EVENTS_START 8
 /* Outstanding consent requests remembered for matching responses. */
 #define ICE_CONSENT_TXIDS 4
+/*
+ * Re-checks of failed direct pairs while relayed (recheck.c; config defaults): the first round
+ * 5 s after the relayed selection, the wait doubling to 60 s; 4 pairs a round, 5 sends each
+ * (about 5 s of retransmissions on the client profile). Firezone's snownet re-checks too.
+ */
+#define ICE_RECHECK_INTERVAL FLOE_SEC(5)
+#define ICE_RECHECK_INTERVAL_MAX FLOE_SEC(60)
+#define ICE_RECHECK_PAIRS 4
+#define ICE_RECHECK_SENDS 5
 #define ICE_UFRAG_LEN 8
 #define ICE_PWD_LEN 24
 /* Large enough for any request or response the agent builds. */
@@ -61,6 +70,8 @@ struct ice_pair {
     uint8_t prev_use_cand;        /* bit i: cancelled check prev_txid[i] carried USE-CANDIDATE */
     uint8_t prev_controlled;      /* bit i: cancelled check prev_txid[i] was sent as controlled */
     bool old_gen;                 /* the selected pair of the generation before a restart */
+    bool recheck;                 /* the current check is a re-check (recheck.c) */
+    uint8_t rechecks;             /* re-checks started on this pair (saturating) */
     uint32_t triggered;           /* position in the triggered queue, 0 = not queued */
     enum floe_ice_role sent_role; /* the role the current check carries (all its sends) */
     uint8_t txid[FLOE_STUN_TXID_LEN];
@@ -135,6 +146,8 @@ struct floe_ice_agent {
     floe_time nominate_at; /* controlling: nominate the best valid pair at this time */
     floe_time disconnected_since;
     floe_time waiting_since; /* since when there has been no pair */
+    floe_time recheck_at;    /* next round of re-checks (recheck.c); NEVER when none */
+    floe_time recheck_wait;  /* the wait before that round, doubling up to the maximum */
 
     size_t n_responses;
     struct floe_ice_event *events; /* ev_cap, ICE_EVENTS_START doubling up to cfg.max_events */
@@ -200,6 +213,12 @@ int floe__ice_queue_reply(struct floe_ice_agent *a, const struct floe_ice_path *
 bool floe__ice_can_send(const struct floe_ice_agent *a);
 
 /* input.c: floe_ice_handle_input only. */
+
+/* recheck.c */
+bool floe__ice_pair_relayed(const struct floe_ice_agent *a, const struct ice_pair *p);
+void floe__ice_recheck_arm(struct floe_ice_agent *a, floe_time now);
+void floe__ice_recheck(struct floe_ice_agent *a, floe_time now);
+uint32_t floe__ice_max_sends(const struct floe_ice_agent *a, const struct ice_pair *p);
 
 /* state.c */
 void floe__ice_update(struct floe_ice_agent *a, floe_time now);

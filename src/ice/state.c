@@ -87,6 +87,7 @@ void floe__ice_set_selected(struct floe_ice_agent *a, int idx, floe_time now)
     } else {
         state_revive_cancelled(a);
     }
+    floe__ice_recheck_arm(a, now);
     floe__ice_push_event(a, &ev);
 }
 
@@ -161,14 +162,6 @@ static bool state_nomination_in_flight(const struct floe_ice_agent *a)
     return false;
 }
 
-static bool state_pair_relayed(const struct floe_ice_agent *a, int idx)
-{
-    const struct ice_pair *p = &a->pairs[idx];
-
-    return a->locals[p->local].c.type == FLOE_ICE_RELAY ||
-           a->remotes[p->remote].c.type == FLOE_ICE_RELAY;
-}
-
 /*
  * floe's re-selection rule (beyond RFC 8445 section 8.1.1, which nominates once): a relayed
  * selected pair gives way to a direct one whose checks succeed later (its candidates came
@@ -178,8 +171,8 @@ static bool state_pair_relayed(const struct floe_ice_agent *a, int idx)
 static bool state_upgrade_open(const struct floe_ice_agent *a, int best)
 {
     return a->selected != ICE_NONE && !a->pairs[a->selected].old_gen && best != ICE_NONE &&
-           best != a->selected && state_pair_relayed(a, a->selected) &&
-           !state_pair_relayed(a, best) && !a->pairs[best].nominated;
+           best != a->selected && floe__ice_pair_relayed(a, &a->pairs[a->selected]) &&
+           !floe__ice_pair_relayed(a, &a->pairs[best]) && !a->pairs[best].nominated;
 }
 
 /*
@@ -419,6 +412,8 @@ void floe__ice_update(struct floe_ice_agent *a, floe_time now)
     floe__ice_drive_checks(a, now);
     state_consent(a, now);
     state_expire_valid(a, now);
+    if (now >= a->recheck_at)
+        floe__ice_recheck(a, now);
     state_maybe_nominate(a, now);
     floe__ice_drive_checks(a, now);
     state_eval(a, now);
@@ -461,6 +456,7 @@ floe_time floe__ice_state_timeout(const struct floe_ice_agent *a)
     }
     t = floe_time_min(t, state_valid_expiry(a));
     t = floe_time_min(t, a->nominate_at);
+    t = floe_time_min(t, a->recheck_at);
     if (a->state == FLOE_ICE_DISCONNECTED) {
         enum floe_ice_reason why;
 

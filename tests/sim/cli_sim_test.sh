@@ -32,7 +32,7 @@ expect_exit 0 "$FLOE" sim --list
 SCENARIOS="nat-matrix nat-matrix-relay relay-only roam-race consent-loss roam-mid-session
     role-conflict-lossy property node-roam-race node-roam node-gateway-roam node-both-roam
     node-relayed-symmetric node-loss node-setup node-idle-roam node-signal-outage
-    node-portal-outage node-relay-restart node-scale
+    node-portal-outage node-relay-restart node-recheck node-scale
     node-prop node-prop-links"
 for s in $SCENARIOS; do
     grep -q "^$s " "$TMP/out" || fail "--list lacks $s"

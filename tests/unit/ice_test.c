@@ -47,7 +47,8 @@ struct wire {
     floe_time latency;
     uint32_t loss_permille;
     bool down;
-    bool forge_to[2]; /* re-sign success responses to this agent with a wrong key */
+    bool block_direct; /* drop datagrams that neither leave nor reach an agent through a relay */
+    bool forge_to[2];  /* re-sign success responses to this agent with a wrong key */
     struct wire_pkt q[WIRE_QCAP];
     size_t nq;
     struct wire_route routes[WIRE_ROUTES];
@@ -178,6 +179,8 @@ static void wire_send(int from, const struct floe_ice_transmit *tx, const uint8_
 
         if (!floe_addr_eq(&W.routes[i].addr, &tx->remote) || W.routes[i].agent == from)
             continue;
+        if (W.block_direct && !tx->path.via_relay && !W.routes[i].path.via_relay)
+            return;
         p->at = W.now + W.latency;
         p->dst = W.routes[i].agent;
         p->path = W.routes[i].path;
@@ -703,6 +706,143 @@ static void test_relayed_then_direct_reselected(void)
     wire_run(W.now + FLOE_SEC(30));
     floe_ice_get_stats(W.ag[0], &st);
     CHECK_EQ(st.selected_changes, 2);
+}
+
+/* Agent 0 (controlling) has a relayed and a host candidate, agent 1 a host one; all known. */
+static void recheck_setup(void)
+{
+    struct floe_ice_config c0, c1;
+    struct floe_ice_candidate r0, h0, h1;
+    struct floe_addr relay = floe_addr_v4(198, 51, 100, 9, 3478);
+    struct floe_ice_path rp = {.via_relay = true, .relay = relay};
+
+    wire_reset();
+    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
+    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
+    wire_add_agent(0, &c0);
+    wire_add_agent(1, &c1);
+    wire_creds();
+    memset(&r0, 0, sizeof(r0));
+    r0.type = FLOE_ICE_RELAY;
+    r0.addr = floe_addr_v4(198, 51, 100, 9, 50000);
+    r0.server = relay;
+    rp.local = r0.addr;
+    wire_route(&r0.addr, 0, &rp);
+    h0 = wire_host(0, 1, 5000, 0);
+    h1 = wire_host(1, 2, 6000, 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &r0), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h0), 0);
+    CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[0], W.now, &h1), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &r0), 0);
+    CHECK_EQ(floe_ice_add_remote_candidate(W.ag[1], W.now, &h0), 0);
+}
+
+/* Whether agent i's selected pair goes through a relay (false: direct; none fails the test). */
+static bool recheck_relayed(int i)
+{
+    struct floe_ice_pair_info sel;
+
+    if (floe_ice_get_selected_pair(W.ag[i], &sel) != 0) {
+        CHECK(!"a selected pair");
+        return false;
+    }
+    return sel.local.type == FLOE_ICE_RELAY || sel.remote.type == FLOE_ICE_RELAY;
+}
+
+/* When agent i last selected a direct pair; NEVER if it did not. */
+static floe_time recheck_direct_at(int i)
+{
+    floe_time t = FLOE_TIME_NEVER;
+    size_t k;
+
+    for (k = 0; k < W.nlog[i]; k++) {
+        const struct floe_ice_event *ev = &W.log[i][k].ev;
+
+        if (ev->type == FLOE_ICE_EV_SELECTED_PAIR && ev->u.selected.has_pair &&
+            ev->u.selected.pair.local.type != FLOE_ICE_RELAY &&
+            ev->u.selected.pair.remote.type != FLOE_ICE_RELAY)
+            t = W.log[i][k].at;
+    }
+    return t;
+}
+
+/*
+ * Re-checks (ice.h): direct UDP is blocked for the first 40 s, so the relayed pair is selected
+ * and the direct pair's checks all fail. Once the block ends, the re-checks find the direct
+ * pair within one re-check wait (at most 1.2 x recheck_interval_max) and both sides select it,
+ * staying connected throughout; without re-checks the connection stayed relayed for good.
+ */
+static void test_recheck_failed_direct(void)
+{
+    struct floe_ice_pair_info pairs[4];
+    struct floe_ice_stats st;
+    floe_time open_at = FLOE_SEC(40), limit = open_at + FLOE_SEC(72) + FLOE_SEC(2);
+    int i;
+
+    recheck_setup();
+    W.block_direct = true;
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    wire_run(open_at);
+    for (i = 0; i < 2; i++) {
+        CHECK(recheck_relayed(i));
+        REQUIRE(floe_ice_get_pairs(W.ag[i], pairs, 4) == 2);
+        CHECK(pairs[0].local.type != FLOE_ICE_RELAY && pairs[0].remote.type != FLOE_ICE_RELAY);
+        CHECK(pairs[0].state == FLOE_ICE_PAIR_FAILED ||
+              pairs[0].state == FLOE_ICE_PAIR_IN_PROGRESS);
+        floe_ice_get_stats(W.ag[i], &st);
+        CHECK(st.rechecks >= 1); /* one round ran and failed while blocked */
+        CHECK(st.pairs_failed >= 1);
+    }
+    W.block_direct = false;
+    wire_run(limit);
+    for (i = 0; i < 2; i++) {
+        CHECK(!recheck_relayed(i));
+        CHECK(recheck_direct_at(i) > open_at && recheck_direct_at(i) <= limit);
+        CHECK_EQ(wire_count_state(i, FLOE_ICE_DISCONNECTED), 0);
+        CHECK_EQ(floe_ice_get_state(W.ag[i]), FLOE_ICE_CONNECTED);
+        floe_ice_get_stats(W.ag[i], &st);
+        CHECK_EQ(st.selected_changes, 2);
+    }
+    /* Direct now: no re-check any more. */
+    floe_ice_get_stats(W.ag[0], &st);
+    wire_run(W.now + FLOE_SEC(300));
+    {
+        struct floe_ice_stats after;
+
+        floe_ice_get_stats(W.ag[0], &after);
+        CHECK_EQ(after.rechecks, st.rechecks);
+        CHECK_EQ(after.checks_sent, st.checks_sent);
+        CHECK_EQ(after.selected_changes, 2);
+    }
+}
+
+/*
+ * Re-checks are bounded: blocked for 10 minutes, each side re-checks its one direct pair about
+ * once a minute once backed off (5, 10, 20, 40, then 60 s waits, 0.8..1.2 each), every
+ * re-check at most recheck_sends sends; consent on the relayed pair is undisturbed.
+ */
+static void test_recheck_backoff_bounded(void)
+{
+    struct floe_ice_stats st;
+    int i;
+
+    recheck_setup();
+    W.block_direct = true;
+    CHECK(wire_run_until_state(0, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    CHECK(wire_run_until_state(1, FLOE_ICE_CONNECTED, FLOE_SEC(5)));
+    wire_run(FLOE_SEC(600));
+    for (i = 0; i < 2; i++) {
+        floe_ice_get_stats(W.ag[i], &st);
+        /* 75 s (about) to the first minute-long wait, then 525 s / (48..72 s). */
+        CHECK(st.rechecks >= 7 && st.rechecks <= 15);
+        CHECK(st.checks_retransmitted <= 11 + (st.rechecks + 1) * 4 + 1);
+        CHECK(recheck_relayed(i));
+        CHECK_EQ(st.selected_changes, 1);
+        CHECK_EQ(wire_count_state(i, FLOE_ICE_DISCONNECTED), 0);
+        CHECK_EQ(floe_ice_get_state(W.ag[i]), FLOE_ICE_CONNECTED);
+    }
 }
 
 static void test_pair_limit_and_pruning(void)
@@ -2154,6 +2294,8 @@ int main(void)
     FLOE_RUN(test_peer_reflexive_discovery);
     FLOE_RUN(test_relay_and_prflx_over_relay);
     FLOE_RUN(test_relayed_then_direct_reselected);
+    FLOE_RUN(test_recheck_failed_direct);
+    FLOE_RUN(test_recheck_backoff_bounded);
     FLOE_RUN(test_pair_limit_and_pruning);
     FLOE_RUN(test_ta_pacing);
     FLOE_RUN(test_roaming_race);
