@@ -1250,10 +1250,12 @@ static void scenario_body(struct harness *h)
         check_selected_pairs(h);
     check_roles(h);
     scenario_data(h);
-    floe_ice_get_stats(h->f.agent, &s0);
-    run_until(h, never, h->sc->consent_period);
-    floe_ice_get_stats(h->f.agent, &s1);
-    check_consent(h, &s0, &s1);
+    if (h->sc->consent_period) { /* 0: a role conflict whose consent another case covers */
+        floe_ice_get_stats(h->f.agent, &s0);
+        run_until(h, never, h->sc->consent_period);
+        floe_ice_get_stats(h->f.agent, &s1);
+        check_consent(h, &s0, &s1);
+    }
     check_no_drops(h);
     if (h->sc->restart)
         scenario_restart(h);
@@ -1280,7 +1282,13 @@ static void run_scenario(void)
         .name = (n), .floe_controlling = (fc), .nice_controlling = !(fc),                          \
         .nice_options = NICE_RFC8445, .consent_period = VARIANT_CONSENT, .restart = true           \
     }
-#define CONFLICT(n, ctl, tb, first) SCENARIO(n, ctl, ctl, NICE_RFC8445, VARIANT_CONSENT, tb, first)
+/*
+ * Role conflicts; consent afterwards (6.5 s each) in one case per role floe switches to (it
+ * was the longest part of the suite's longest test), the connection and data in all.
+ */
+#define CONFLICT(n, ctl, tb, first) SCENARIO(n, ctl, ctl, NICE_RFC8445, 0, tb, first)
+#define CONFLICT_CONSENT(n, ctl, tb, first)                                                        \
+    SCENARIO(n, ctl, ctl, NICE_RFC8445, VARIANT_CONSENT, tb, first)
 
 static const struct scenario scenarios[] = {
     SCENARIO("floe_controlling__libnice_controlled", true, false, NICE_RFC8445, FLOE_SEC(10), 0,
@@ -1298,9 +1306,9 @@ static const struct scenario scenarios[] = {
      */
     CONFLICT("conflict_controlling__floe_wins__floe_first", true, UINT64_MAX, false),
     CONFLICT("conflict_controlling__floe_wins__libnice_first", true, UINT64_MAX, true),
-    CONFLICT("conflict_controlling__libnice_wins__floe_first", true, 1, false),
+    CONFLICT_CONSENT("conflict_controlling__libnice_wins__floe_first", true, 1, false),
     CONFLICT("conflict_controlling__libnice_wins__libnice_first", true, 1, true),
-    CONFLICT("conflict_controlled__floe_wins__floe_first", false, UINT64_MAX, false),
+    CONFLICT_CONSENT("conflict_controlled__floe_wins__floe_first", false, UINT64_MAX, false),
     CONFLICT("conflict_controlled__floe_wins__libnice_first", false, UINT64_MAX, true),
     CONFLICT("conflict_controlled__libnice_wins__floe_first", false, 1, false),
     CONFLICT("conflict_controlled__libnice_wins__libnice_first", false, 1, true),
