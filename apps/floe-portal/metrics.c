@@ -35,6 +35,10 @@
     X(authorizations_created_total, counter, "authorizations created", authorizations_created)     \
     X(authorizations_failed_total, counter, "authorization_creation_failed sent",                  \
       authorizations_failed)                                                                       \
+    X(authorizations_renewed_total, counter, "access_authorization_expiry_updated sent",           \
+      authorizations_renewed)                                                                      \
+    X(authorizations_revoked_total, counter, "reject_access sent (revoked authorizations)",        \
+      authorizations_revoked)                                                                      \
     X(candidates_relayed_total, counter, "ICE candidate messages delivered", candidates_relayed)   \
     X(invalidations_relayed_total, counter, "ICE invalidation messages delivered",                 \
       invalidations_relayed)                                                                       \

@@ -221,6 +221,7 @@ struct portald_stats {
     uint64_t joins;
     uint64_t clients_online, gateways_online; /* gauges */
     uint64_t authorizations_requested, authorizations_created, authorizations_failed;
+    uint64_t authorizations_renewed, authorizations_revoked; /* expiry_updated, reject_access */
     uint64_t candidates_relayed, invalidations_relayed;
     uint64_t undeliverable; /* a message for a device that is not connected anywhere */
     /* candidates (one per candidate string) for a device connected nowhere (hold.c) */

@@ -372,6 +372,7 @@ static void portald_gateway_authorized(struct portald *d, struct portald_conn *g
 
 void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t resource_id)
 {
+    (void)d;
     size_t kept = 0;
 
     for (size_t i = 0; i < c->n_authz; i++) {
@@ -381,15 +382,7 @@ void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t res
             c->authz[kept++] = a;
             continue;
         }
-        free(a.client_json);
-        memset(d->msg, 0, sizeof(*d->msg));
-        d->msg->type = FLOE_PORTAL_MSG_REJECT_ACCESS;
-        d->msg->topic = FLOE_PORTAL_TOPIC_GATEWAY;
-        snprintf(d->msg->u.access.client_id, FLOE_PORTAL_ID_MAX, "%s", c->sid);
-        snprintf(d->msg->u.access.resource_id, FLOE_PORTAL_ID_MAX, "%lld", (long long)resource_id);
-        (void)portald_deliver_msg(d, a.gateway_id, false);
-        portald_log(d, FLOE_LOG_INFO, "client %s lost resource %lld: gateway %lld told", c->sid,
-                    (long long)resource_id, (long long)a.gateway_id);
+        free(a.client_json); /* reject_access goes from the store's revocations (authz.c) */
     }
     c->n_authz = kept;
 }
