@@ -28,7 +28,8 @@ static int portald_authz_tell(struct portald *d, const struct floe_store_access 
     n = floe_portal_msg_encode(d->msg, d->out, FLOE_PORTAL_JSON_MAX);
     if (n < 0)
         return (int)n;
-    return portald_deliver(d, a->gateway_id, d->out);
+    /* one statement for the whole batch to gateways on other instances (PostgreSQL) */
+    return portald_deliver_later(d, a->gateway_id, d->out);
 }
 
 /* Tell each of as[0..n) to its gateway (free as); log with what. */
@@ -44,7 +45,8 @@ static void portald_authz_tell_all(struct portald *d, struct floe_store_access *
             d->stats.authorizations_renewed++;
         portald_log(d, FLOE_LOG_INFO, "client %lld resource %lld: %s, gateway %lld %s",
                     (long long)as[i].client_id, (long long)as[i].resource_id, what,
-                    (long long)as[i].gateway_id, rc == 0 ? "told" : "connected nowhere");
+                    (long long)as[i].gateway_id,
+                    rc == 0 ? "told" : "connected nowhere (told on its next join)");
     }
     free(as);
 }

@@ -134,6 +134,11 @@ int portald_deliver(struct portald *d, int64_t device_id, const char *json)
     return portald_deliver_to(d, device_id, json, false);
 }
 
+int portald_deliver_later(struct portald *d, int64_t device_id, const char *json)
+{
+    return portald_deliver_to(d, device_id, json, true);
+}
+
 /* Encode d->msg and deliver it to device_id (later: queued for another instance). */
 static int portald_deliver_msg(struct portald *d, int64_t device_id, bool later)
 {

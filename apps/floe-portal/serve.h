@@ -146,6 +146,8 @@ void portald_channel_closed(struct portald *d, struct portald_conn *c);
 
 /* route.c: deliver a Phoenix JSON text to device id, here or through NOTIFY. */
 int portald_deliver(struct portald *d, int64_t device_id, const char *json);
+/* route.c: the same, through the queue portald_route_flush sends in one statement (0 queued). */
+int portald_deliver_later(struct portald *d, int64_t device_id, const char *json);
 /*
  * route.c: send the queued candidates for devices on other instances (one statement for all;
  * PostgreSQL). The loop calls it after every round of events; a message sent at once through
