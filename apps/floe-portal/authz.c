@@ -43,9 +43,9 @@ static void portald_authz_tell_all(struct portald *d, struct floe_store_access *
             d->stats.authorizations_revoked++;
         else
             d->stats.authorizations_renewed++;
-        portald_log(d, FLOE_LOG_INFO, "client %lld resource %lld: %s, gateway %lld %s",
-                    (long long)as[i].client_id, (long long)as[i].resource_id, what,
-                    (long long)as[i].gateway_id,
+        portald_log(d, reject ? FLOE_LOG_INFO : FLOE_LOG_DEBUG,
+                    "client %lld resource %lld: %s, gateway %lld %s", (long long)as[i].client_id,
+                    (long long)as[i].resource_id, what, (long long)as[i].gateway_id,
                     rc == 0 ? "told" : "connected nowhere (told on its next join)");
     }
     free(as);
