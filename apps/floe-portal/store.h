@@ -375,8 +375,8 @@ int floe_store_authorizations_of(struct floe_store *s, int64_t gateway_id, int64
                                  struct floe_store_access **out, size_t *n);
 /*
  * Renew the authorizations within ttl / 2 of their expiry whose client was online at
- * online_since or later and that a policy allows (the newest per client, resource and
- * gateway): they expire at now + ttl. *out lists them (each renewal by one caller only).
+ * online_since or later and that a policy allows (the newest per client and resource):
+ * they expire at now + ttl. *out lists them (each renewal by one caller only).
  * INVALID_ARG for ttl <= 0.
  */
 int floe_store_authorizations_renew(struct floe_store *s, int64_t now, int64_t ttl,

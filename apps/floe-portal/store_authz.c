@@ -17,10 +17,11 @@
     " JOIN policies p ON p.group_id = m.group_id WHERE d.id = a.client_id AND d.kind = 1"          \
     " AND p.resource_id = a.resource_id)"
 
-/* a is the newest authorization of its client, resource and gateway. */
+/* a is the newest authorization of its client and resource: the gateway the client uses for
+ * it now (it asks again only when it has no connection for the resource). */
 #define STORE_AUTHZ_NEWEST                                                                         \
     "NOT EXISTS (SELECT 1 FROM authorizations b WHERE b.client_id = a.client_id"                   \
-    " AND b.resource_id = a.resource_id AND b.gateway_id = a.gateway_id AND b.id > a.id)"
+    " AND b.resource_id = a.resource_id AND b.id > a.id)"
 
 /* r (a revocation row) is not superseded by a newer authorization of the same three. */
 #define STORE_REVOKED_CURRENT                                                                      \

@@ -822,12 +822,13 @@ static int64_t authz_add(struct floe_store *s, int64_t c, int64_t g, int64_t r, 
     return id;
 }
 
-/* Renewal: online clients, allowed, the newest per pair, within ttl / 2 of the expiry. */
+/* Renewal: online clients, allowed, the newest per client and resource, within ttl / 2. */
 static void test_store_authz_renew(void)
 {
     struct floe_store *s = open_store(), *other = open_store();
-    struct floe_store_device c, g;
+    struct floe_store_device c, g, g2;
     struct floe_store_access *as = NULL;
+    char k[FLOE_STORE_KEY_STRLEN];
     struct owners o;
     int64_t r, policy, group, id;
     size_t n = 9;
@@ -859,6 +860,17 @@ static void test_store_authz_renew(void)
     CHECK_EQ(as[0].expires_at, g_now + 100);
     free(as);
     CHECK_EQ(floe_store_authorizations_renew(s, g_now, 0, g_now, &as, &n), FLOE_ERR_INVALID_ARG);
+    /* the client went to another gateway for r: that one is renewed, the first runs out */
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o.gw, k, "g2", &g2) == 0);
+    (void)authz_add(s, c.id, g2.id, r, g_now + 40);
+    CHECK_EQ(floe_store_authorizations_renew(s, g_now, 100, g_now - 60, &as, &n), 0);
+    REQUIRE(n == 1);
+    CHECK_EQ(as[0].gateway_id, g2.id);
+    free(as);
+    CHECK_EQ(floe_store_authorizations_of(s, g.id, g_now, &as, &n), 0);
+    CHECK_EQ(n, 0);
+    free(as);
     /* no policy, no renewal */
     REQUIRE(floe_store_policy_remove(s, policy) == 0);
     g_now += 60;
