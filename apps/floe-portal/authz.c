@@ -93,24 +93,19 @@ floe_time portald_authz_renew_every(const struct portald *d)
 void portald_authz_gateway_joined(struct portald *d, struct portald_conn *c)
 {
     struct floe_store_access *as = NULL;
-    size_t n = 0;
-    int64_t wall = portald_wall();
+    size_t n = 0, revoked = 0;
 
-    if (floe_store_revocations_of(d->store, c->dev.id, wall, &as, &n) < 0) {
+    if (floe_store_gateway_access(d->store, c->dev.id, portald_wall(), &as, &n) < 0) {
         d->stats.store_errors++;
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        (void)portald_authz_tell(d, &as[i], true);
+    for (size_t i = 0; i < n; i++) {
+        revoked += as[i].revoked;
+        (void)portald_authz_tell(d, &as[i], as[i].revoked);
+    }
     free(as);
     if (n)
-        portald_log(d, FLOE_LOG_INFO, "gateway %s joined: %llu revoked authorization(s) told",
-                    c->sid, (unsigned long long)n);
-    if (floe_store_authorizations_of(d->store, c->dev.id, wall, &as, &n) < 0) {
-        d->stats.store_errors++;
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        (void)portald_authz_tell(d, &as[i], false);
-    free(as);
+        portald_log(d, FLOE_LOG_INFO,
+                    "gateway %s joined: %llu revoked authorization(s) told, %llu live", c->sid,
+                    (unsigned long long)revoked, (unsigned long long)(n - revoked));
 }

@@ -129,6 +129,7 @@ struct floe_store_authorization {
 struct floe_store_access {
     int64_t gateway_id, client_id, resource_id;
     int64_t expires_at; /* seconds since the epoch */
+    bool revoked;       /* floe_store_gateway_access: a revocation (else a live one) */
 };
 
 /* One row of the changes table. payload is JSON, e.g. {"resource_id":3}. */
@@ -366,13 +367,14 @@ int floe_store_authorizations_revoke(struct floe_store *s, int64_t now);
 /* The revocations not claimed yet, claimed now (each by one caller only): to tell at once. */
 int floe_store_revocations_claim(struct floe_store *s, int64_t now, struct floe_store_access **out,
                                  size_t *n);
-/* The unexpired revocations of gateway_id not superseded by a newer authorization. */
-int floe_store_revocations_of(struct floe_store *s, int64_t gateway_id, int64_t now,
+/*
+ * What gateway_id is told on its join, in one statement: its unexpired revocations not
+ * superseded by a newer authorization of the same client and resource there (revoked set),
+ * then its unexpired authorizations a policy allows (the newest per client and resource),
+ * with their expiry.
+ */
+int floe_store_gateway_access(struct floe_store *s, int64_t gateway_id, int64_t now,
                               struct floe_store_access **out, size_t *n);
-/* The unexpired authorizations of gateway_id a policy allows (the newest per client and
- * resource), with their expiry. */
-int floe_store_authorizations_of(struct floe_store *s, int64_t gateway_id, int64_t now,
-                                 struct floe_store_access **out, size_t *n);
 /*
  * Renew the authorizations within ttl / 2 of their expiry whose client was online at
  * online_since or later and that a policy allows (the newest per client and resource):

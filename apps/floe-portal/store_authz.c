@@ -29,7 +29,7 @@
     " AND b.resource_id = r.resource_id AND b.gateway_id = r.gateway_id"                           \
     " AND b.id > r.authorization_id)"
 
-/* Rows of gateway_id, client_id, resource_id, expires_at into a new array *out of *n. */
+/* Rows of gateway_id, client_id, resource_id, expires_at [, revoked] into a new *out of *n. */
 static int store_access_rows(struct floe_store *s, const char *sql, const char *const *p, int np,
                              struct floe_store_access **out, size_t *n)
 {
@@ -48,6 +48,7 @@ static int store_access_rows(struct floe_store *s, const char *sql, const char *
         (*out)[i].client_id = floe__store_cell_int(&res, i, 1);
         (*out)[i].resource_id = floe__store_cell_int(&res, i, 2);
         (*out)[i].expires_at = floe__store_cell_int(&res, i, 3);
+        (*out)[i].revoked = res.cols > 4 && floe__store_cell_int(&res, i, 4) != 0;
     }
     *n = res.rows;
     floe__store_res_free(&res);
@@ -101,31 +102,23 @@ int floe_store_revocations_claim(struct floe_store *s, int64_t now, struct floe_
                              p, 1, out, n);
 }
 
-int floe_store_revocations_of(struct floe_store *s, int64_t gateway_id, int64_t now,
+int floe_store_gateway_access(struct floe_store *s, int64_t gateway_id, int64_t now,
                               struct floe_store_access **out, size_t *n)
 {
     char gt[24], nt[24];
     const char *p[2] = {floe__store_int_text(gt, gateway_id), floe__store_int_text(nt, now)};
 
-    return store_access_rows(s,
-                             "SELECT r.gateway_id, r.client_id, r.resource_id, r.expires_at"
-                             " FROM revocations r WHERE r.gateway_id = $1 AND r.expires_at > $2"
-                             " AND " STORE_REVOKED_CURRENT " ORDER BY r.authorization_id",
-                             p, 2, out, n);
-}
-
-int floe_store_authorizations_of(struct floe_store *s, int64_t gateway_id, int64_t now,
-                                 struct floe_store_access **out, size_t *n)
-{
-    char gt[24], nt[24];
-    const char *p[2] = {floe__store_int_text(gt, gateway_id), floe__store_int_text(nt, now)};
-
-    return store_access_rows(s,
-                             "SELECT a.gateway_id, a.client_id, a.resource_id, a.expires_at"
-                             " FROM authorizations a WHERE a.gateway_id = $1 AND a.expires_at > $2"
-                             " AND " STORE_AUTHZ_NEWEST " AND " STORE_AUTHZ_ALLOWED
-                             " ORDER BY a.id",
-                             p, 2, out, n);
+    /* one statement: it runs on every join of a gateway */
+    return store_access_rows(
+        s,
+        "SELECT gateway_id, client_id, resource_id, expires_at, revoked FROM (SELECT"
+        " r.gateway_id, r.client_id, r.resource_id, r.expires_at, 1 AS revoked,"
+        " r.authorization_id AS k FROM revocations r WHERE r.gateway_id = $1"
+        " AND r.expires_at > $2 AND " STORE_REVOKED_CURRENT
+        " UNION ALL SELECT a.gateway_id, a.client_id, a.resource_id, a.expires_at, 0, a.id"
+        " FROM authorizations a WHERE a.gateway_id = $1 AND a.expires_at > $2"
+        " AND " STORE_AUTHZ_NEWEST " AND " STORE_AUTHZ_ALLOWED ") x ORDER BY revoked DESC, k",
+        p, 2, out, n);
 }
 
 int floe_store_authorizations_renew(struct floe_store *s, int64_t now, int64_t ttl,

@@ -822,6 +822,24 @@ static int64_t authz_add(struct floe_store *s, int64_t c, int64_t g, int64_t r, 
     return id;
 }
 
+/* Rows of floe_store_gateway_access for g at now: *revoked of them revocations. */
+static size_t gateway_access(struct floe_store *s, int64_t g, size_t *revoked, int64_t *expires)
+{
+    struct floe_store_access *as = NULL;
+    size_t n = 0;
+
+    *revoked = 0;
+    CHECK_EQ(floe_store_gateway_access(s, g, g_now, &as, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(!i || as[i - 1].revoked >= as[i].revoked); /* revocations first */
+        *revoked += as[i].revoked;
+        if (expires)
+            *expires = as[i].expires_at;
+    }
+    free(as);
+    return n;
+}
+
 /* Renewal: online clients, allowed, the newest per client and resource, within ttl / 2. */
 static void test_store_authz_renew(void)
 {
@@ -830,8 +848,8 @@ static void test_store_authz_renew(void)
     struct floe_store_access *as = NULL;
     char k[FLOE_STORE_KEY_STRLEN];
     struct owners o;
-    int64_t r, policy, group, id;
-    size_t n = 9;
+    int64_t r, policy, group, id, exp = 0;
+    size_t n = 9, nr;
 
     REQUIRE(s && other);
     authz_setup(s, "renew", &o, &c, &g, &r, &policy, &group);
@@ -855,10 +873,9 @@ static void test_store_authz_renew(void)
     CHECK_EQ(floe_store_authorizations_renew(other, g_now, 100, g_now - 60, &as, &n), 0);
     CHECK_EQ(n, 0); /* renewed once: another instance finds nothing to do */
     free(as);
-    CHECK_EQ(floe_store_authorizations_of(other, g.id, g_now, &as, &n), 0);
-    REQUIRE(n == 1); /* the newest only */
-    CHECK_EQ(as[0].expires_at, g_now + 100);
-    free(as);
+    CHECK_EQ(gateway_access(other, g.id, &nr, &exp), 1); /* the newest only */
+    CHECK_EQ(nr, 0);
+    CHECK_EQ(exp, g_now + 100);
     CHECK_EQ(floe_store_authorizations_renew(s, g_now, 0, g_now, &as, &n), FLOE_ERR_INVALID_ARG);
     /* the client went to another gateway for r: that one is renewed, the first runs out */
     make_key(k);
@@ -868,18 +885,14 @@ static void test_store_authz_renew(void)
     REQUIRE(n == 1);
     CHECK_EQ(as[0].gateway_id, g2.id);
     free(as);
-    CHECK_EQ(floe_store_authorizations_of(s, g.id, g_now, &as, &n), 0);
-    CHECK_EQ(n, 0);
-    free(as);
+    CHECK_EQ(gateway_access(s, g.id, &nr, NULL), 0);
     /* no policy, no renewal */
     REQUIRE(floe_store_policy_remove(s, policy) == 0);
     g_now += 60;
     CHECK_EQ(floe_store_authorizations_renew(s, g_now, 100, g_now - 60, &as, &n), 0);
     CHECK_EQ(n, 0);
     free(as);
-    CHECK_EQ(floe_store_authorizations_of(s, g.id, g_now, &as, &n), 0);
-    CHECK_EQ(n, 0);
-    free(as);
+    CHECK_EQ(gateway_access(s, g2.id, &nr, NULL), 0);
     (void)id;
     CHECK_EQ(floe_store_site_remove(s, o.site), 0);
     CHECK_EQ(floe_store_user_remove(s, o.user), 0);
@@ -895,7 +908,7 @@ static void test_store_authz_revoke(void)
     struct floe_store_access *as = NULL;
     struct owners o;
     int64_t r, policy, group, old, removed;
-    size_t n = 9;
+    size_t n = 9, nr;
 
     REQUIRE(s && other);
     authz_setup(s, "revoke", &o, &c, &g, &r, &policy, &group);
@@ -918,28 +931,23 @@ static void test_store_authz_revoke(void)
     CHECK_EQ(floe_store_revocations_claim(s, g_now, &as, &n), 0);
     CHECK_EQ(n, 0); /* claimed by the other */
     free(as);
-    CHECK_EQ(floe_store_revocations_of(s, g.id, g_now, &as, &n), 0);
-    CHECK_EQ(n, 1); /* told again on the gateway's join */
-    free(as);
+    CHECK_EQ(gateway_access(s, g.id, &nr, NULL), 1); /* told again on the gateway's join */
+    CHECK_EQ(nr, 1);
     /* allowed again and authorized anew: the old revocation no longer applies */
     REQUIRE(floe_store_policy_add(s, group, r, &policy) == 0);
     (void)authz_add(s, c.id, g.id, r, g_now + 100);
-    CHECK_EQ(floe_store_revocations_of(s, g.id, g_now, &as, &n), 0);
-    CHECK_EQ(n, 0);
-    free(as);
+    CHECK_EQ(gateway_access(s, g.id, &nr, NULL), 1); /* the new one, live */
+    CHECK_EQ(nr, 0);
     /* the resource's removal revokes what it takes with it */
     REQUIRE(floe_store_resource_remove(s, r) == 0);
     CHECK_EQ(floe_store_revocations_claim(s, g_now, &as, &n), 0);
     REQUIRE(n == 1);
     CHECK_EQ(as[0].resource_id, r);
     free(as);
-    CHECK_EQ(floe_store_revocations_of(s, g.id, g_now, &as, &n), 0);
-    CHECK_EQ(n, 2);
-    free(as);
+    CHECK_EQ(gateway_access(s, g.id, &nr, NULL), 2);
+    CHECK_EQ(nr, 2);
     g_now += 101;
-    CHECK_EQ(floe_store_revocations_of(s, g.id, g_now, &as, &n), 0);
-    CHECK_EQ(n, 0); /* the gateway's own expiry has done it by now */
-    free(as);
+    CHECK_EQ(gateway_access(s, g.id, &nr, NULL), 0); /* the gateway's expiry did it by now */
     CHECK_EQ(floe_store_revocations_expire(s, g_now, &removed), 0);
     CHECK_EQ(removed, 2);
     CHECK_EQ(floe_store_site_remove(s, o.site), 0);
