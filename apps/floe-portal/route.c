@@ -377,8 +377,9 @@ static void portald_gateway_authorized(struct portald *d, struct portald_conn *g
 
 void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t resource_id)
 {
-    (void)d;
     size_t kept = 0;
+
+    (void)d;
 
     for (size_t i = 0; i < c->n_authz; i++) {
         struct portald_authz a = c->authz[i];
