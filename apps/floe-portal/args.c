@@ -45,7 +45,8 @@ static const char portald_usage_text[] =
     "                            10000; 100-3600000); two unanswered checks: relay down\n"
     "  --credential-ttl SECONDS  lifetime of the TURN REST credentials handed out\n"
     "                            (default 86400; 60-2592000)\n"
-    "  --authz-ttl SECONDS       lifetime of an authorization (default 28800; 60-2592000)\n"
+    "  --authz-ttl SECONDS       lifetime of an authorization, renewed while the client is\n"
+    "                            online and a policy allows it (default 28800; 4-2592000)\n"
     "  --candidate-cache SECONDS a device's candidates go only to devices it shares a live\n"
     "                            authorization with: how long one found live is taken as known\n"
     "                            (default 30; 0-300; 0: the database for every message)\n"
@@ -229,8 +230,8 @@ static int portald_opt_limits(struct portald_opts *o, int c, const char *v, char
             return PORTALD_ERR("--credential-ttl: expected 60-2592000 seconds, got '%s'", v);
         return 0;
     case OPT_AUTHZ_TTL:
-        if (!portald_parse_u32(v, 60, 2592000, &o->authz_ttl))
-            return PORTALD_ERR("--authz-ttl: expected 60-2592000 seconds, got '%s'", v);
+        if (!portald_parse_u32(v, 4, 2592000, &o->authz_ttl))
+            return PORTALD_ERR("--authz-ttl: expected 4-2592000 seconds, got '%s'", v);
         return 0;
     case OPT_PEER_CACHE:
         if (!portald_parse_u32(v, 0, 300, &o->peer_cache))

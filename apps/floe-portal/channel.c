@@ -89,6 +89,8 @@ static void portald_join(struct portald *d, struct portald_conn *c, const char *
     if (portald_push_init(d, c) == 0)
         (void)portald_send_msg(d, c);
     portald_hold_flush(d, c);
+    if (c->kind == PORTALD_KIND_GATEWAY)
+        portald_authz_gateway_joined(d, c);
     portald_log(d, FLOE_LOG_INFO, "%s %s joined (%s, %s)",
                 c->kind == PORTALD_KIND_CLIENT ? "client" : "gateway", c->sid, c->dev.ipv4,
                 c->dev.ipv6);

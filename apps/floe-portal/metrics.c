@@ -42,6 +42,10 @@
     X(candidates_looked_up_total, counter,                                                         \
       "candidate recipients whose authorization was looked up in the database (not cached)",       \
       candidates_looked_up)                                                                        \
+    X(authorizations_renewed_total, counter, "access_authorization_expiry_updated sent",           \
+      authorizations_renewed)                                                                      \
+    X(authorizations_revoked_total, counter, "reject_access sent (revoked authorizations)",        \
+      authorizations_revoked)                                                                      \
     X(candidates_relayed_total, counter, "ICE candidate messages delivered", candidates_relayed)   \
     X(invalidations_relayed_total, counter, "ICE invalidation messages delivered",                 \
       invalidations_relayed)                                                                       \

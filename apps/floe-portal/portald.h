@@ -225,6 +225,7 @@ struct portald_stats {
     uint64_t authorizations_requested, authorizations_created, authorizations_failed;
     uint64_t authorizations_early, gateway_announces;
     uint64_t candidates_looked_up; /* recipients checked in the database (not in the cache) */
+    uint64_t authorizations_renewed, authorizations_revoked; /* expiry_updated, reject_access */
     uint64_t candidates_relayed, invalidations_relayed;
     uint64_t candidates_refused; /* candidate messages to a device with no live authorization */
     uint64_t undeliverable;      /* a message for a device that is not connected anywhere */

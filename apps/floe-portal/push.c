@@ -1,8 +1,8 @@
 /*
  * What the portal pushes to devices: init on join, relays_presence when the health checks
  * change a relay, resource_created_or_updated / resource_deleted when the configuration
- * changes (the changes table, read every second and at once on a NOTIFY), and reject_access to
- * the gateway of an authorization whose resource the client lost.
+ * changes (the changes table, read every second and at once on a NOTIFY); after a change, the
+ * authorizations no policy allows any more are revoked (authz.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,6 +346,8 @@ static void portald_push_catch_up(struct portald *d)
         if (d->conns[i]->joined && !d->conns[i]->dead && d->conns[i]->kind == PORTALD_KIND_CLIENT)
             portald_push_resync(d, d->conns[i]);
     }
+    if (resources)
+        portald_authz_revoke(d);
 }
 
 void portald_push_changes(struct portald *d)

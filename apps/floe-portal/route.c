@@ -142,6 +142,11 @@ int portald_deliver(struct portald *d, int64_t device_id, const char *json)
     return portald_deliver_to(d, device_id, json, false);
 }
 
+int portald_deliver_later(struct portald *d, int64_t device_id, const char *json)
+{
+    return portald_deliver_to(d, device_id, json, true);
+}
+
 /* Encode d->msg and deliver it to device_id (later: queued for another instance). */
 static int portald_deliver_msg(struct portald *d, int64_t device_id, bool later)
 {
@@ -485,6 +490,8 @@ void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t res
     struct portald_conn *g;
     size_t kept = 0;
 
+    (void)d;
+
     for (size_t i = 0; i < c->n_authz; i++) {
         struct portald_authz a = c->authz[i];
 
@@ -492,15 +499,10 @@ void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t res
             c->authz[kept++] = a;
             continue;
         }
-        free(a.client_json);
-        if (floe_store_authorization_remove(d->store, a.id) == FLOE_ERR_IO)
-            d->stats.store_errors++; /* its candidates are refused from now on, held ones go */
+        free(a.client_json); /* reject_access goes from the store's revocations (authz.c) */
         portald_peers_forget(c, a.gateway_id);
         if ((g = portald_device_conn(d, a.gateway_id)) != NULL)
             portald_peers_forget(g, c->dev.id);
-        portald_reject(d, c, a.gateway_id, resource_id);
-        portald_log(d, FLOE_LOG_INFO, "client %s lost resource %lld: gateway %lld told", c->sid,
-                    (long long)resource_id, (long long)a.gateway_id);
     }
     c->n_authz = kept;
 }

@@ -489,7 +489,14 @@ static void portald_periodic(struct portald *d, floe_time now)
         d->next_presence = now + PORTALD_PRESENCE_REFRESH;
         portald_presence_refresh(d, wall);
         (void)floe_store_authorizations_expire(d->store, wall, NULL);
+        (void)floe_store_revocations_expire(d->store, wall, NULL);
         portald_hold_expire(d, wall);
+    }
+    if (now >= d->next_renew) {
+        if (d->next_renew == 0) /* what was revoked while no instance ran */
+            portald_authz_revoke(d);
+        d->next_renew = now + portald_authz_renew_every(d);
+        portald_authz_renew(d);
     }
     if (now >= d->next_changes) {
         d->next_changes = now + PORTALD_CHANGES_POLL;
@@ -506,6 +513,7 @@ static floe_time portald_next_deadline(const struct portald *d)
 
     t = floe_time_min(t, d->next_presence);
     t = floe_time_min(t, d->next_changes);
+    t = floe_time_min(t, d->next_renew);
     return d->stopping ? floe_time_min(t, d->stop_at) : t;
 }
 

@@ -26,6 +26,7 @@
 #define PORTALD_CHANGES_POLL FLOE_SEC(1)      /* read the changes table this often */
 /* Seconds a gateway has to acknowledge create_authorization (then "timeout" to the client). */
 #define PORTALD_AUTHZ_ACK_TIMEOUT 5
+#define PORTALD_AUTHZ_RENEW_MAX 15 /* seconds at most between renewal sweeps */
 #define PORTALD_IDLE_TIMEOUT(d) FLOE_MS((d)->opts.idle_ms) /* nothing heard this long: close */
 #define PORTALD_DEVICE_BUCKETS 4096
 #define PORTALD_AUTHZ_MAX 1024 /* authorizations a client connection holds at once */
@@ -123,7 +124,7 @@ struct portald {
     char gone[PORTALD_MAX_RELAYS][PORTALD_ID_MAX]; /* offered then, down or removed now */
     size_t n_gone;
     int64_t last_change;
-    floe_time next_presence, next_changes;
+    floe_time next_presence, next_changes, next_renew;
     floe_time stop_at; /* SIGTERM: stop by then at the latest */
     bool stopping;
     struct portald_stats stats;
@@ -172,6 +173,8 @@ void portald_channel_closed(struct portald *d, struct portald_conn *c);
 
 /* route.c: deliver a Phoenix JSON text to device id, here or through NOTIFY. */
 int portald_deliver(struct portald *d, int64_t device_id, const char *json);
+/* route.c: the same, through the queue portald_route_flush sends in one statement (0 queued). */
+int portald_deliver_later(struct portald *d, int64_t device_id, const char *json);
 /*
  * route.c: send the queued candidates for devices on other instances (one statement for all;
  * PostgreSQL). The loop calls it after every round of events; a message sent at once through
@@ -182,7 +185,7 @@ void portald_route_flush(struct portald *d);
 void portald_route_message(struct portald *d, struct portald_conn *c);
 /* route.c: a notification for this instance's devices. */
 void portald_route_notify(struct portald *d, const char *payload);
-/* route.c: client c lost resource_id: reject_access to the gateways of its authorizations. */
+/* route.c: client c lost resource_id: forget its authorizations of it (not acked: never). */
 void portald_route_revoke(struct portald *d, struct portald_conn *c, int64_t resource_id);
 /* route.c: free what a client connection holds (authorizations). */
 void portald_route_conn_free(struct portald_conn *c);
@@ -227,6 +230,15 @@ void portald_push_notified(struct portald *d);
 /* push.c: the relays part of init / relays_presence for device sid into relays[]. */
 uint32_t portald_push_relay_list(struct portald *d, const char *sid,
                                  struct floe_portal_relay *relays, uint32_t cap);
+
+/* authz.c: revoke the authorizations no policy allows any more; reject_access to gateways. */
+void portald_authz_revoke(struct portald *d);
+/* authz.c: renew the authorizations near their expiry; expiry_updated to their gateways. */
+void portald_authz_renew(struct portald *d);
+/* authz.c: how often portald_authz_renew runs (a quarter of --authz-ttl, 1 s to 15 s). */
+floe_time portald_authz_renew_every(const struct portald *d);
+/* authz.c: gateway c joined: reject_access for what was revoked, the expiry of the rest. */
+void portald_authz_gateway_joined(struct portald *d, struct portald_conn *c);
 
 /* Log printf-style at level from target "portal". */
 #define portald_log(d, level, ...)                                                                 \

@@ -39,7 +39,7 @@
 #include "floe/core.h"
 
 #define FLOE_STORE_DEFAULT_URL "sqlite:/var/lib/floe-portal/portal.db"
-#define FLOE_STORE_SCHEMA_VERSION 4
+#define FLOE_STORE_SCHEMA_VERSION 5
 /* The most clients floe_store_authorizations_live checks at once (a broadcast's recipients). */
 #define FLOE_STORE_LIVE_MAX 32
 #define FLOE_STORE_CHANGES_CHANNEL "floe_changes"
@@ -125,6 +125,13 @@ struct floe_store_authorization {
     /* The WireGuard preshared key the portal made for the pair (base64), "" if none: kept in
      * the database so that any instance can hand it out again. Never listed. */
     char preshared_key[FLOE_STORE_KEY_STRLEN];
+};
+
+/* What a gateway is told about one authorization: reject_access or its new expires_at. */
+struct floe_store_access {
+    int64_t gateway_id, client_id, resource_id;
+    int64_t expires_at; /* seconds since the epoch */
+    bool revoked;       /* floe_store_gateway_access: a revocation (else a live one) */
 };
 
 /* One row of the changes table. payload is JSON, e.g. {"resource_id":3}. */
@@ -358,6 +365,37 @@ int floe_store_authorizations_live(struct floe_store *s, int64_t gateway_id, con
 int floe_store_authorization_remove(struct floe_store *s, int64_t id);
 /* Delete authorizations expired at now; *removed (may be NULL) how many. */
 int floe_store_authorizations_expire(struct floe_store *s, int64_t now, int64_t *removed);
+
+/*
+ * Authorizations after their creation (store_authz.c). A revocation is kept (table
+ * revocations) until the authorization would have expired, so that the gateway hears of it
+ * even when it was connected nowhere at the time. Arrays *out are freed by the caller with
+ * free(); on error *out is NULL and *n 0.
+ */
+/* Revoke the unexpired authorizations no policy allows any more (in one transaction). */
+int floe_store_authorizations_revoke(struct floe_store *s, int64_t now);
+/* The revocations not claimed yet, claimed now (each by one caller only): to tell at once. */
+int floe_store_revocations_claim(struct floe_store *s, int64_t now, struct floe_store_access **out,
+                                 size_t *n);
+/*
+ * What gateway_id is told on its join, in one statement: its unexpired revocations not
+ * superseded by a newer authorization of the same client and resource there (revoked set),
+ * then its unexpired authorizations a policy allows (the newest per client and resource),
+ * with their expiry.
+ */
+int floe_store_gateway_access(struct floe_store *s, int64_t gateway_id, int64_t now,
+                              struct floe_store_access **out, size_t *n);
+/*
+ * Renew the authorizations within ttl / 2 of their expiry whose client was online at
+ * online_since or later and that a policy allows (the newest per client and resource):
+ * they expire at now + ttl. *out lists them (each renewal by one caller only).
+ * INVALID_ARG for ttl <= 0.
+ */
+int floe_store_authorizations_renew(struct floe_store *s, int64_t now, int64_t ttl,
+                                    int64_t online_since, struct floe_store_access **out,
+                                    size_t *n);
+/* Delete revocations whose authorization would have expired at now; *removed (may be NULL). */
+int floe_store_revocations_expire(struct floe_store *s, int64_t now, int64_t *removed);
 
 /* Changes with id > after_id, oldest first, at most max: an array the caller frees with free(). */
 int floe_store_changes_since(struct floe_store *s, int64_t after_id, struct floe_store_change **out,

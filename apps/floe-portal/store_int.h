@@ -87,6 +87,11 @@ const char *floe__store_cell(const struct store_res *res, size_t row, size_t col
 /* The cell as an integer (0 for NULL). */
 int64_t floe__store_cell_int(const struct store_res *res, size_t row, size_t col);
 /* Begin a write transaction; commit; roll back (errors of rollback are ignored). */
+/*
+ * Inside the caller's transaction: record as revoked the authorizations a (alias a) still
+ * unexpired at now for which where holds ($1 is v); store_authz.c.
+ */
+int floe__store_revoke_where(struct floe_store *s, const char *where, int64_t v, int64_t now);
 int floe__store_begin(struct floe_store *s);
 int floe__store_commit(struct floe_store *s);
 void floe__store_rollback(struct floe_store *s);

@@ -16,6 +16,8 @@ static const char *store_now(char buf[24])
 /* The messages of a write's errors: a referenced id missing, a unique value taken. */
 struct store_why {
     const char *missing, *taken;
+    const char *revoke; /* NULL, or the condition on authorizations (a) a removal revokes */
+    int64_t revoke_id;  /* its $1 */
 };
 
 /*
@@ -29,6 +31,9 @@ static int store_write(struct floe_store *s, const char *sql, const char *const 
     int64_t got = 0;
     int rc = floe__store_begin(s);
 
+    /* a removal that takes authorizations with it records them as revoked first */
+    if (rc == 0 && why.revoke)
+        rc = floe__store_revoke_where(s, why.revoke, why.revoke_id, (int64_t)time(NULL));
     if (rc == 0)
         rc = floe__store_exec_int(s, sql, p, n, &got);
     if (rc == 0) {
@@ -40,7 +45,7 @@ static int store_write(struct floe_store *s, const char *sql, const char *const 
     if (rc < 0) {
         floe__store_rollback(s);
         if (rc == FLOE_ERR_NOT_FOUND)
-            return floe__store_fail(s, rc, "%s", why.missing);
+            return floe__store_fail(s, rc, "%s", why.missing ? why.missing : "not found");
         if (rc == FLOE_ERR_STATE)
             return floe__store_fail(s, rc, "%s", why.taken ? why.taken : "already exists");
         return rc;
@@ -50,17 +55,25 @@ static int store_write(struct floe_store *s, const char *sql, const char *const 
     return 0;
 }
 
+/* Delete by id from table with its change row, revoking the authorizations revoke names. */
+static int store_remove_revoking(struct floe_store *s, const char *sql, int64_t id,
+                                 const char *kind, const char *key, const char *what,
+                                 const char *revoke)
+{
+    char idt[24];
+    const char *p[1] = {floe__store_int_text(idt, id)};
+    char missing[64];
+
+    snprintf(missing, sizeof(missing), "no %s with id %s", what, idt);
+    return store_write(s, sql, p, 1, NULL, kind, key,
+                       (struct store_why){.missing = missing, .revoke = revoke, .revoke_id = id});
+}
+
 /* Delete by id from table with its change row; NOT_FOUND when no such row. */
 static int store_remove(struct floe_store *s, const char *sql, int64_t id, const char *kind,
                         const char *key, const char *what)
 {
-    char idt[24];
-    const char *p[1] = {floe__store_int_text(idt, id)};
-
-    char missing[64];
-
-    snprintf(missing, sizeof(missing), "no %s with id %s", what, idt);
-    return store_write(s, sql, p, 1, NULL, kind, key, (struct store_why){missing, NULL});
+    return store_remove_revoking(s, sql, id, kind, key, what, NULL);
 }
 
 static int store_named_add(struct floe_store *s, const char *sql, const char *name, int64_t *id,
@@ -74,7 +87,8 @@ static int store_named_add(struct floe_store *s, const char *sql, const char *na
                                 "%s name must be 1..%d characters, no control characters", what,
                                 FLOE_STORE_NAME_MAX);
     snprintf(taken, sizeof(taken), "a %s named '%s' already exists", what, name);
-    return store_write(s, sql, p, 2, id, kind, key, (struct store_why){NULL, taken});
+    return store_write(s, sql, p, 2, id, kind, key,
+                       (struct store_why){.missing = NULL, .taken = taken});
 }
 
 int floe_store_site_add(struct floe_store *s, const char *name, int64_t *id)
@@ -97,8 +111,9 @@ int floe_store_user_add(struct floe_store *s, const char *name, int64_t *id)
 
 int floe_store_user_remove(struct floe_store *s, int64_t id)
 {
-    return store_remove(s, "DELETE FROM users WHERE id = $1 RETURNING id", id, "user_deleted",
-                        "user_id", "user");
+    return store_remove_revoking(s, "DELETE FROM users WHERE id = $1 RETURNING id", id,
+                                 "user_deleted", "user_id", "user",
+                                 "a.client_id IN (SELECT id FROM devices WHERE user_id = $1)");
 }
 
 int floe_store_group_add(struct floe_store *s, const char *name, int64_t *id)
@@ -135,7 +150,7 @@ static int store_token_add(struct floe_store *s, enum floe_store_device_kind kin
     snprintf(missing, sizeof(missing), "no %s with id %s",
              kind == FLOE_STORE_GATEWAY ? "site" : "user", ownt);
     rc = store_write(s, sql, p, 3, id, "token_created", "token_id",
-                     (struct store_why){missing, NULL});
+                     (struct store_why){.missing = missing, .taken = NULL});
     if (rc == 0)
         rc = floe_model_token_format(*id, secret, token, cap);
     floe_wipe(secret, sizeof(secret));
@@ -197,18 +212,19 @@ int floe_store_resource_add(struct floe_store *s, struct floe_store_resource *r,
         rc = floe__store_fail(s, FLOE_ERR_INVALID_ARG, "filters too long");
     if (rc < 0)
         return rc;
-    return store_write(
-        s,
-        "INSERT INTO resources(site_id, name, cidr, filters, created_at)"
-        " VALUES($1, $2, $3, $4, $5) RETURNING id",
-        p, 5, id, "resource_created", "resource_id",
-        (struct store_why){"no site with that id", "a resource with that name exists in the site"});
+    return store_write(s,
+                       "INSERT INTO resources(site_id, name, cidr, filters, created_at)"
+                       " VALUES($1, $2, $3, $4, $5) RETURNING id",
+                       p, 5, id, "resource_created", "resource_id",
+                       (struct store_why){.missing = "no site with that id",
+                                          .taken = "a resource with that name exists in the site"});
 }
 
 int floe_store_resource_remove(struct floe_store *s, int64_t id)
 {
-    return store_remove(s, "DELETE FROM resources WHERE id = $1 RETURNING id", id,
-                        "resource_deleted", "resource_id", "resource");
+    return store_remove_revoking(s, "DELETE FROM resources WHERE id = $1 RETURNING id", id,
+                                 "resource_deleted", "resource_id", "resource",
+                                 "a.resource_id = $1");
 }
 
 /* Membership writes: a change payload with both ids. */
@@ -259,12 +275,13 @@ int floe_store_policy_add(struct floe_store *s, int64_t group_id, int64_t resour
     const char *p[3] = {floe__store_int_text(g, group_id), floe__store_int_text(r, resource_id),
                         store_now(now)};
 
-    return store_write(s,
-                       "INSERT INTO policies(group_id, resource_id, created_at)"
-                       " VALUES($1, $2, $3) RETURNING id",
-                       p, 3, id, "policy_created", "policy_id",
-                       (struct store_why){"no group or no resource with that id",
-                                          "that group already has a policy for that resource"});
+    return store_write(
+        s,
+        "INSERT INTO policies(group_id, resource_id, created_at)"
+        " VALUES($1, $2, $3) RETURNING id",
+        p, 3, id, "policy_created", "policy_id",
+        (struct store_why){.missing = "no group or no resource with that id",
+                           .taken = "that group already has a policy for that resource"});
 }
 
 int floe_store_policy_remove(struct floe_store *s, int64_t id)
@@ -284,11 +301,12 @@ int floe_store_relay_add(struct floe_store *s, const char *address, const char *
         return floe__store_fail(s, FLOE_ERR_INVALID_ARG,
                                 "relay secret must be 1..%d printable characters, no spaces",
                                 FLOE_STORE_SECRET_MAX - 1);
-    return store_write(s,
-                       "INSERT INTO relays(address, secret, created_at) VALUES($1, $2, $3)"
-                       " RETURNING id",
-                       p, 3, id, "relay_created", "relay_id",
-                       (struct store_why){NULL, "a relay with that address exists"});
+    return store_write(
+        s,
+        "INSERT INTO relays(address, secret, created_at) VALUES($1, $2, $3)"
+        " RETURNING id",
+        p, 3, id, "relay_created", "relay_id",
+        (struct store_why){.missing = NULL, .taken = "a relay with that address exists"});
 }
 
 int floe_store_relay_remove(struct floe_store *s, int64_t id)
@@ -299,8 +317,8 @@ int floe_store_relay_remove(struct floe_store *s, int64_t id)
 
 int floe_store_device_remove(struct floe_store *s, int64_t id)
 {
-    return store_remove(s, "DELETE FROM devices WHERE id = $1 RETURNING id", id, "device_deleted",
-                        "device_id", "device");
+    return store_remove_revoking(s, "DELETE FROM devices WHERE id = $1 RETURNING id", id,
+                                 "device_deleted", "device_id", "device", "a.client_id = $1");
 }
 
 int floe_store_relays(struct floe_store *s, struct floe_store_relay **out, size_t *n)

@@ -68,13 +68,28 @@ static const char store_v3[] =
     "CREATE INDEX held_candidates_expiry ON held_candidates(expires_at);";
 
 /*
- * Version 4: whether two devices share a live authorization is found by index before each
- * candidate message is relayed (floe_store_authorization_live).
+ * Version 4: revocations kept until the authorization would have expired, so that a gateway
+ * connected nowhere when it was revoked is told on its next join (store_authz.c); no foreign
+ * key to the client or the resource: the revocation outlives their removal.
  */
-static const char store_v4[] = "CREATE INDEX IF NOT EXISTS authorizations_pair ON"
+static const char store_v4[] =
+    "CREATE TABLE revocations (authorization_id BIGINT PRIMARY KEY,"
+    " gateway_id BIGINT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+    " client_id BIGINT NOT NULL, resource_id BIGINT NOT NULL, expires_at BIGINT NOT NULL,"
+    " sent INTEGER NOT NULL DEFAULT 0 CHECK (sent IN (0, 1)));"
+    "CREATE INDEX revocations_gateway ON revocations(gateway_id);"
+    "CREATE INDEX revocations_expiry ON revocations(expires_at);"
+    "CREATE INDEX authorizations_pair ON authorizations(client_id, resource_id, gateway_id);"
+    "CREATE INDEX authorizations_gateway ON authorizations(gateway_id);";
+
+/*
+ * Version 5: whether two devices share a live authorization is found by index before a
+ * candidate message is relayed (floe_store_authorizations_live, on a miss of the cache).
+ */
+static const char store_v5[] = "CREATE INDEX IF NOT EXISTS authorizations_live ON"
                                " authorizations(client_id, gateway_id, expires_at);";
 
-static const char *const store_steps[] = {store_v1, store_v2, store_v3, store_v4};
+static const char *const store_steps[] = {store_v1, store_v2, store_v3, store_v4, store_v5};
 
 /* sql with every @ID@ replaced by the engine's key type; NULL when out of memory. */
 static char *store_fill(const char *sql, const char *id)

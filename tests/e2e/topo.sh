@@ -296,12 +296,14 @@ topo_wait() {
 
 # topo_portal [NAME]: floe-portal on $PORTAL_IP:443 with TLS; waits for /healthz over https
 # from the client's network (through its NAT, the name checked against the test CA).
+# $TOPO_PORTAL_ARGS (words) are added to its command line.
 topo_portal() {
     local name=${1:-portal}
+    # shellcheck disable=SC2086 # TOPO_PORTAL_ARGS is a list of words
     topo_bg "$name" "$NS_PORTAL" "$FLOE_BIN_DIR/floe-portal" --listen "$PORTAL_IP:443" \
         --database "sqlite:$TMP/portal.db" --tls-cert "$TMP/portal.pem" \
         --tls-key "$TMP/portal.key" --relay-check-ms 500 --log-level debug \
-        --log-file "$TMP/$name.log"
+        --log-file "$TMP/$name.log" ${TOPO_PORTAL_ARGS:-}
     topo_wait "floe-portal did not answer https://$PORTAL_NAME/healthz within 10 s: \
 $(cat "$TMP/$name.out" 2>/dev/null)" 100 in_ns "$NS_CLI" curl -fsS --max-time 2 --cacert "$TMP/ca.pem" \
         "https://$PORTAL_NAME/healthz"

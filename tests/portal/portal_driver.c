@@ -42,6 +42,11 @@
  *                            invalidation of that candidate, H1, H3, H4 and the invalidation
  *                            of H2 (held in place of H2), and nothing more
  *   expect ROLE EVENT [SECONDS]       an EVENT message arrives (default 10 s)
+ *   expect-none ROLE EVENT SECONDS    no EVENT message arrives within SECONDS (those
+ *                            that came before the step are dropped)
+ *   renewed SECONDS          access_authorization_expiry_updated at the gateway within
+ *                            SECONDS for the client and resource of the last authorize, with
+ *                            an expires_at in the future and later than the one known
  *   relay-down ROLE ID [SECONDS]      relays_presence with ID among disconnected_ids
  *   relay-up ROLE ID         that relays_presence offered ID among the connected relays
  *   run COMMAND              system(COMMAND) must exit 0
@@ -409,6 +414,8 @@ static void step_heartbeat(struct dev *d)
 
 /* The devices' protocol ids, learnt from an authorization (each side sees the other's). */
 static char client_id[FLOE_PORTAL_ID_MAX], gateway_id[FLOE_PORTAL_ID_MAX];
+static char resource_id[FLOE_PORTAL_ID_MAX];
+static uint64_t last_expiry; /* of the last authorize's authorization */
 
 static void send_cands(struct dev *d, bool invalidate, const char *peer, const char *cand);
 static const char *cand_of(const struct dev *sender, int k);
@@ -448,6 +455,8 @@ static void step_authorize(const char *resource, bool early)
     if (early)
         check_cands(expect_msg(c, FLOE_PORTAL_MSG_ICE_CANDIDATES, FLOE_PORTAL_TOPIC_CLIENT, 5000),
                     gateway_id, cand_of(g, 0));
+    snprintf(resource_id, sizeof(resource_id), "%s", resource);
+    last_expiry = ca->u.create.expires_at;
     printf("authorized resource %s through gateway %s (ref %s)\n", resource,
            ac->u.created.gateway_id, ref);
     free(ca);
@@ -812,6 +821,66 @@ static void step_hold_expect(struct dev *d)
     printf("%s got the 5 held candidates and invalidations in order\n", d->role);
 }
 
+/*
+ * The next access_authorization_expiry_updated at the gateway that extends the last authorize's
+ * authorization (an expiry not later than the one known is skipped: a gateway's join repeats
+ * the current one).
+ */
+static void step_renewed(int seconds)
+{
+    struct dev *g = dev_by_role("gateway");
+    floe_time end = floe_io_now() + (floe_time)seconds * 1000000000u;
+
+    for (;;) {
+        int ms = floe_io_now() < end ? (int)((end - floe_io_now()) / 1000000) + 1 : 1;
+        struct floe_portal_msg *m = expect_msg(g, FLOE_PORTAL_MSG_EXPIRY_UPDATED, 0, ms);
+        time_t now = time(NULL);
+
+        if (strcmp(m->u.access.client_id, client_id) != 0 ||
+            strcmp(m->u.access.resource_id, resource_id) != 0)
+            FAIL("expiry_updated for client %s resource %s, expected %s %s", m->u.access.client_id,
+                 m->u.access.resource_id, client_id, resource_id);
+        if (m->u.access.expires_at > last_expiry) {
+            if (m->u.access.expires_at <= (uint64_t)now)
+                FAIL("expiry_updated to %llu, not after now (%lld)",
+                     (unsigned long long)m->u.access.expires_at, (long long)now);
+            printf("gateway: authorization renewed until %llu (now %lld)\n",
+                   (unsigned long long)m->u.access.expires_at, (long long)now);
+            last_expiry = m->u.access.expires_at;
+            free(m);
+            return;
+        }
+        free(m);
+    }
+}
+
+/* Take the messages of type out of d's inbox: how many there were. */
+static size_t drop_type(struct dev *d, enum floe_portal_msg_type type)
+{
+    size_t kept = 0, n = d->n_inbox;
+
+    for (size_t i = 0; i < n; i++) {
+        if (d->inbox[i]->type == type)
+            free(d->inbox[i]);
+        else
+            d->inbox[kept++] = d->inbox[i];
+    }
+    d->n_inbox = kept;
+    return n - kept;
+}
+
+static void step_expect_none(struct dev *d, enum floe_portal_msg_type type, int seconds)
+{
+    struct want w = {type, d->topic};
+
+    (void)drop_type(d, type);
+    if (pump(d, seconds * 1000, has_msg, &w) && drop_type(d, type) > 0)
+        FAIL("%s: unexpected %s", d->role, floe_portal_msg_event(type));
+    if (d->lost)
+        FAIL("%s: connection lost: %s", d->role, d->reason);
+    printf("%s got no %s in %d s\n", d->role, floe_portal_msg_event(type), seconds);
+}
+
 static enum floe_portal_msg_type type_by_event(const char *event, enum floe_portal_topic topic)
 {
     for (int t = 1; t < FLOE_PORTAL_MSG_COUNT; t++)
@@ -1001,6 +1070,13 @@ static int run_msg_step(const struct step *t)
         printf("%s got %s\n", t->a1, t->a2);
         return t->num3 ? 4 : 3;
     }
+    if (strcmp(t->s, "expect-none") == 0 && t->num3) {
+        struct dev *d = dev_by_role(t->a1);
+
+        return step_expect_none(d, type_by_event(t->a2, d->topic), atoi(t->a3)), 4;
+    }
+    if (strcmp(t->s, "renewed") == 0 && t->a1[0] >= '0' && t->a1[0] <= '9')
+        return step_renewed(atoi(t->a1)), 2;
     if (strcmp(t->s, "hold-send") == 0)
         return step_hold_send(dev_by_role(t->a1)), 2;
     if (strcmp(t->s, "hold-expect") == 0)

@@ -849,6 +849,173 @@ static void test_store_authorization_live(void)
     floe_store_close(s);
 }
 
+/* Client c and gateway g of o, resource *r of o's site allowed to o's user by *policy. */
+static void authz_setup(struct floe_store *s, const char *tag, struct owners *o,
+                        struct floe_store_device *c, struct floe_store_device *g, int64_t *r,
+                        int64_t *policy, int64_t *group)
+{
+    struct floe_store_resource res = {0};
+    char k[FLOE_STORE_KEY_STRLEN], name[64];
+
+    REQUIRE(make_owners(s, tag, o) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o->client, k, "c", c) == 0);
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o->gw, k, "g", g) == 0);
+    res.site_id = o->site;
+    snprintf(res.name, sizeof(res.name), "r");
+    snprintf(res.cidr, sizeof(res.cidr), "192.168.7.0/24");
+    REQUIRE(floe_store_resource_add(s, &res, r) == 0);
+    snprintf(name, sizeof(name), "%s-group", tag);
+    REQUIRE(floe_store_group_add(s, name, group) == 0);
+    REQUIRE(floe_store_member_add(s, *group, o->user) == 0);
+    REQUIRE(floe_store_policy_add(s, *group, *r, policy) == 0);
+}
+
+static int64_t authz_add(struct floe_store *s, int64_t c, int64_t g, int64_t r, int64_t expires)
+{
+    struct floe_store_authorization a = {
+        .client_id = c, .gateway_id = g, .resource_id = r, .expires_at = expires};
+    int64_t id = 0;
+
+    CHECK_EQ(floe_store_authorization_add(s, &a, &id), 0);
+    return id;
+}
+
+/* Rows of floe_store_gateway_access for g at now: *revoked of them revocations. */
+static size_t gateway_access(struct floe_store *s, int64_t g, size_t *revoked, int64_t *expires)
+{
+    struct floe_store_access *as = NULL;
+    size_t n = 0;
+
+    *revoked = 0;
+    CHECK_EQ(floe_store_gateway_access(s, g, g_now, &as, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(!i || as[i - 1].revoked >= as[i].revoked); /* revocations first */
+        *revoked += as[i].revoked;
+        if (expires)
+            *expires = as[i].expires_at;
+    }
+    free(as);
+    return n;
+}
+
+/* Renewal: online clients, allowed, the newest per client and resource, within ttl / 2. */
+static void test_store_authz_renew(void)
+{
+    struct floe_store *s = open_store(), *other = open_store();
+    struct floe_store_device c, g, g2;
+    struct floe_store_access *as = NULL;
+    char k[FLOE_STORE_KEY_STRLEN];
+    struct owners o;
+    int64_t r, policy, group, id, exp = 0;
+    size_t n = 9, nr;
+
+    REQUIRE(s && other);
+    authz_setup(s, "renew", &o, &c, &g, &r, &policy, &group);
+    (void)authz_add(s, c.id, g.id, r, g_now + 100); /* superseded by the next */
+    id = authz_add(s, c.id, g.id, r, g_now + 100);
+    CHECK_EQ(floe_store_authorizations_renew(s, g_now, 100, g_now - 60, &as, &n), 0);
+    CHECK_EQ(n, 0); /* the client is offline */
+    CHECK(as == NULL);
+    REQUIRE(floe_store_presence_set(s, c.id, "i1", g_now) == 0);
+    CHECK_EQ(floe_store_authorizations_renew(s, g_now, 100, g_now - 60, &as, &n), 0);
+    CHECK_EQ(n, 0); /* 100 s left of 100: not yet */
+    free(as);
+    g_now += 51;
+    CHECK_EQ(floe_store_authorizations_renew(s, g_now, 100, g_now - 60, &as, &n), 0);
+    REQUIRE(n == 1);
+    CHECK_EQ(as[0].gateway_id, g.id);
+    CHECK_EQ(as[0].client_id, c.id);
+    CHECK_EQ(as[0].resource_id, r);
+    CHECK_EQ(as[0].expires_at, g_now + 100);
+    free(as);
+    CHECK_EQ(floe_store_authorizations_renew(other, g_now, 100, g_now - 60, &as, &n), 0);
+    CHECK_EQ(n, 0); /* renewed once: another instance finds nothing to do */
+    free(as);
+    CHECK_EQ(gateway_access(other, g.id, &nr, &exp), 1); /* the newest only */
+    CHECK_EQ(nr, 0);
+    CHECK_EQ(exp, g_now + 100);
+    CHECK_EQ(floe_store_authorizations_renew(s, g_now, 0, g_now, &as, &n), FLOE_ERR_INVALID_ARG);
+    /* the client went to another gateway for r: that one is renewed, the first runs out */
+    make_key(k);
+    REQUIRE(floe_store_device_upsert(s, &o.gw, k, "g2", &g2) == 0);
+    (void)authz_add(s, c.id, g2.id, r, g_now + 40);
+    CHECK_EQ(floe_store_authorizations_renew(s, g_now, 100, g_now - 60, &as, &n), 0);
+    REQUIRE(n == 1);
+    CHECK_EQ(as[0].gateway_id, g2.id);
+    free(as);
+    CHECK_EQ(gateway_access(s, g.id, &nr, NULL), 0);
+    /* no policy, no renewal */
+    REQUIRE(floe_store_policy_remove(s, policy) == 0);
+    g_now += 60;
+    CHECK_EQ(floe_store_authorizations_renew(s, g_now, 100, g_now - 60, &as, &n), 0);
+    CHECK_EQ(n, 0);
+    free(as);
+    CHECK_EQ(gateway_access(s, g2.id, &nr, NULL), 0);
+    (void)id;
+    CHECK_EQ(floe_store_site_remove(s, o.site), 0);
+    CHECK_EQ(floe_store_user_remove(s, o.user), 0);
+    floe_store_close(s);
+    floe_store_close(other);
+}
+
+/* Revocation: policy gone, claimed once, told again on the gateway's join, until expiry. */
+static void test_store_authz_revoke(void)
+{
+    struct floe_store *s = open_store(), *other = open_store();
+    struct floe_store_device c, g;
+    struct floe_store_access *as = NULL;
+    struct owners o;
+    int64_t r, policy, group, old, removed;
+    size_t n = 9, nr;
+
+    REQUIRE(s && other);
+    authz_setup(s, "revoke", &o, &c, &g, &r, &policy, &group);
+    old = authz_add(s, c.id, g.id, r, g_now + 100);
+    CHECK_EQ(floe_store_authorizations_revoke(s, g_now), 0);
+    CHECK_EQ(floe_store_revocations_claim(s, g_now, &as, &n), 0);
+    CHECK_EQ(n, 0); /* allowed: nothing revoked */
+    free(as);
+    REQUIRE(floe_store_policy_remove(s, policy) == 0);
+    CHECK_EQ(floe_store_authorizations_revoke(s, g_now), 0);
+    CHECK_EQ(floe_store_authorizations_revoke(other, g_now), 0); /* twice: once */
+    CHECK_EQ(floe_store_authorization_get(s, old, &(struct floe_store_authorization){0}),
+             FLOE_ERR_NOT_FOUND);
+    CHECK_EQ(floe_store_revocations_claim(other, g_now, &as, &n), 0);
+    REQUIRE(n == 1);
+    CHECK_EQ(as[0].gateway_id, g.id);
+    CHECK_EQ(as[0].client_id, c.id);
+    CHECK_EQ(as[0].resource_id, r);
+    free(as);
+    CHECK_EQ(floe_store_revocations_claim(s, g_now, &as, &n), 0);
+    CHECK_EQ(n, 0); /* claimed by the other */
+    free(as);
+    CHECK_EQ(gateway_access(s, g.id, &nr, NULL), 1); /* told again on the gateway's join */
+    CHECK_EQ(nr, 1);
+    /* allowed again and authorized anew: the old revocation no longer applies */
+    REQUIRE(floe_store_policy_add(s, group, r, &policy) == 0);
+    (void)authz_add(s, c.id, g.id, r, g_now + 100);
+    CHECK_EQ(gateway_access(s, g.id, &nr, NULL), 1); /* the new one, live */
+    CHECK_EQ(nr, 0);
+    /* the resource's removal revokes what it takes with it */
+    REQUIRE(floe_store_resource_remove(s, r) == 0);
+    CHECK_EQ(floe_store_revocations_claim(s, g_now, &as, &n), 0);
+    REQUIRE(n == 1);
+    CHECK_EQ(as[0].resource_id, r);
+    free(as);
+    CHECK_EQ(gateway_access(s, g.id, &nr, NULL), 2);
+    CHECK_EQ(nr, 2);
+    g_now += 101;
+    CHECK_EQ(gateway_access(s, g.id, &nr, NULL), 0); /* the gateway's expiry did it by now */
+    CHECK_EQ(floe_store_revocations_expire(s, g_now, &removed), 0);
+    CHECK_EQ(removed, 2);
+    CHECK_EQ(floe_store_site_remove(s, o.site), 0);
+    CHECK_EQ(floe_store_user_remove(s, o.user), 0);
+    floe_store_close(s);
+    floe_store_close(other);
+}
+
 static void test_store_changes(void)
 {
     struct floe_store *s = open_store(), *other = open_store();
@@ -1346,6 +1513,8 @@ int main(int argc, char **argv)
     FLOE_RUN(test_store_gateway_pick);
     FLOE_RUN(test_store_authorizations);
     FLOE_RUN(test_store_authorization_live);
+    FLOE_RUN(test_store_authz_renew);
+    FLOE_RUN(test_store_authz_revoke);
     FLOE_RUN(test_store_changes);
     FLOE_RUN(test_store_changes_in_commit_order);
     FLOE_RUN(test_store_notify);
