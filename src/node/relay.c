@@ -390,28 +390,37 @@ floe_time floe__node_relays_deadline(const struct floe_node *n)
     return t;
 }
 
+/* r's current candidates into out[0..2): server-reflexive, relayed (those it has). */
+static size_t relay_cands(const struct node_relay *r, struct floe_ice_candidate out[2])
+{
+    size_t k = 0;
+
+    memset(out, 0, 2 * sizeof(*out));
+    if (r->reflexive.family != FLOE_AF_NONE) {
+        out[k].type = FLOE_ICE_SRFLX;
+        out[k].addr = r->reflexive;
+        out[k].base = r->local;
+        out[k++].server = r->server;
+    }
+    if (r->relayed.family != FLOE_AF_NONE) {
+        out[k].type = FLOE_ICE_RELAY;
+        out[k].addr = out[k].base = r->relayed;
+        out[k++].server = r->server;
+    }
+    return k;
+}
+
 /* Give c r's current candidates. */
 static void relay_offer(struct floe_node *n, struct node_relay *r, struct node_conn *c,
                         floe_time now)
 {
-    struct floe_ice_candidate cand;
+    struct floe_ice_candidate cand[2];
+    size_t i, k = relay_cands(r, cand);
 
-    memset(&cand, 0, sizeof(cand));
-    cand.server = r->server;
-    if (r->reflexive.family != FLOE_AF_NONE) {
-        cand.type = FLOE_ICE_SRFLX;
-        cand.addr = r->reflexive;
-        cand.base = r->local;
-        floe__node_conn_add_local(n, c, now, &cand);
-    }
-    if (r->relayed.family != FLOE_AF_NONE) {
-        cand.type = FLOE_ICE_RELAY;
-        cand.addr = r->relayed;
-        cand.base = r->relayed;
-        floe__node_conn_add_local(n, c, now, &cand);
-        if (c->used)
-            floe__node_path_relay_first(n, c, now, r);
-    }
+    for (i = 0; i < k; i++)
+        floe__node_conn_add_local(n, c, now, &cand[i]);
+    if (r->relayed.family != FLOE_AF_NONE && c->used)
+        floe__node_path_relay_first(n, c, now, r);
 }
 
 static uint32_t popcount32(uint32_t v)
@@ -479,20 +488,12 @@ size_t floe_node_local_candidates(const struct floe_node *n,
         relay_list_one(&cand, out, max, &k);
     }
     for (i = 0; i < n->cfg.relays_per_connection && (best = relay_best(n, mask)) >= 0; i++) {
-        const struct node_relay *r = &n->relays[best];
+        struct floe_ice_candidate rc[2];
+        size_t j, m = relay_cands(&n->relays[best], rc);
 
         mask |= 1u << (uint32_t)best;
-        memset(&cand, 0, sizeof(cand));
-        cand.server = r->server;
-        if (r->reflexive.family != FLOE_AF_NONE) {
-            cand.type = FLOE_ICE_SRFLX;
-            cand.addr = r->reflexive;
-            cand.base = r->local;
-            relay_list_one(&cand, out, max, &k);
-        }
-        cand.type = FLOE_ICE_RELAY;
-        cand.addr = cand.base = r->relayed;
-        relay_list_one(&cand, out, max, &k);
+        for (j = 0; j < m; j++)
+            relay_list_one(&rc[j], out, max, &k);
     }
     return k;
 }

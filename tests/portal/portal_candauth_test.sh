@@ -22,17 +22,12 @@ start_portal a "$PORT" --insecure --candidate-cache 0
 write_wait_metric
 WAIT="$TMP/wait-metric.sh $PORT"
 
-# The devices' ids from the store (the driver learns them from an authorization otherwise).
-cat >"$TMP/ids.sh" <<EOS
-#!/bin/bash
-sqlite3 -separator ' ' "$TMP/portal.db" \
-    "SELECT (SELECT id FROM devices WHERE kind = 1), (SELECT id FROM devices WHERE kind = 2)"
-EOS
+write_ids_sqlite
 cat >"$TMP/expire.sh" <<EOS
 #!/bin/bash
 sqlite3 "$TMP/portal.db" "UPDATE authorizations SET expires_at = 1"
 EOS
-chmod +x "$TMP/ids.sh" "$TMP/expire.sh"
+chmod +x "$TMP/expire.sh"
 
 "$DRIVER" --portal "127.0.0.1:$PORT" --client-token "$CLIENT_TOKEN" --gateway-token "$GW_TOKEN" \
     join gateway join client \

@@ -18,13 +18,7 @@ PORT=$(free_port tcp)
 start_portal a "$PORT" --insecure
 write_wait_metric
 WAIT="$TMP/wait-metric.sh $PORT"
-
-cat >"$TMP/ids.sh" <<EOS
-#!/bin/bash
-sqlite3 -separator ' ' "$TMP/portal.db" \
-    "SELECT (SELECT id FROM devices WHERE kind = 1), (SELECT id FROM devices WHERE kind = 2)"
-EOS
-chmod +x "$TMP/ids.sh"
+write_ids_sqlite
 
 "$DRIVER" --portal "127.0.0.1:$PORT" --client-token "$CLIENT_TOKEN" --gateway-token "$GW_TOKEN" \
     join gateway join client \

@@ -132,6 +132,18 @@ setup_model() {
 # write_wait_metric: $TMP/wait-metric.sh PORT NAME VALUE [SECONDS], a command for the driver's
 # `run` step: waits until floe_portal_NAME is VALUE at /metrics of the portal on PORT (default
 # 10 s), exits 1 if it is not by then.
+# write_ids_sqlite: $TMP/ids.sh prints the client's and the gateway's device ids from the
+# SQLite store at $TMP/portal.db (the driver's `ids` step; it learns them from an
+# authorization otherwise).
+write_ids_sqlite() {
+    cat >"$TMP/ids.sh" <<EOS
+#!/bin/bash
+sqlite3 -separator ' ' "$TMP/portal.db" \
+    "SELECT (SELECT id FROM devices WHERE kind = 1), (SELECT id FROM devices WHERE kind = 2)"
+EOS
+    chmod +x "$TMP/ids.sh"
+}
+
 write_wait_metric() {
     cat >"$TMP/wait-metric.sh" <<'EOS'
 #!/bin/bash

@@ -132,6 +132,21 @@ static struct floe_ice_candidate wire_host(int agent, uint8_t d, uint16_t port, 
     return c;
 }
 
+/* A relayed candidate of agent (198.51.100.9:50000 on relay 198.51.100.9:3478), routed. */
+static struct floe_ice_candidate wire_relay(int agent)
+{
+    struct floe_ice_candidate c;
+    struct floe_ice_path p = {.via_relay = true, .relay = floe_addr_v4(198, 51, 100, 9, 3478)};
+
+    memset(&c, 0, sizeof(c));
+    c.type = FLOE_ICE_RELAY;
+    c.addr = floe_addr_v4(198, 51, 100, 9, 50000);
+    c.server = p.relay;
+    p.local = c.addr;
+    wire_route(&c.addr, agent, &p);
+    return c;
+}
+
 static void wire_record_tx(int from, const struct floe_ice_transmit *tx, const uint8_t *buf)
 {
     struct floe_stun_msg m;
@@ -618,8 +633,6 @@ static void test_relay_and_prflx_over_relay(void)
 {
     struct floe_ice_config c0, c1;
     struct floe_ice_candidate r0, h1;
-    struct floe_addr relay = floe_addr_v4(198, 51, 100, 9, 3478);
-    struct floe_ice_path rp = {.via_relay = true, .relay = relay};
     const struct floe_ice_event *ev;
     struct floe_ice_pair_info sel;
 
@@ -629,12 +642,7 @@ static void test_relay_and_prflx_over_relay(void)
     wire_add_agent(0, &c0);
     wire_add_agent(1, &c1);
     wire_creds();
-    memset(&r0, 0, sizeof(r0));
-    r0.type = FLOE_ICE_RELAY;
-    r0.addr = floe_addr_v4(198, 51, 100, 9, 50000);
-    r0.server = relay;
-    rp.local = r0.addr;
-    wire_route(&r0.addr, 0, &rp);
+    r0 = wire_relay(0);
     h1 = wire_host(1, 2, 6000, 0);
     CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &r0), 0);
     CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &h1), 0);
@@ -646,7 +654,7 @@ static void test_relay_and_prflx_over_relay(void)
     CHECK(floe_addr_eq(&ev->u.candidate.addr, &h1.addr));
     REQUIRE(floe_ice_get_selected_pair(W.ag[0], &sel) == 0);
     CHECK(sel.path.via_relay);
-    CHECK(floe_addr_eq(&sel.path.relay, &relay));
+    CHECK(floe_addr_eq(&sel.path.relay, &r0.server));
     CHECK(floe_addr_eq(&sel.path.local, &r0.addr));
     CHECK_EQ(sel.local.type, FLOE_ICE_RELAY);
     CHECK(wire_find_event(0, FLOE_ICE_EV_LOCAL_PRFLX) == NULL);
@@ -660,8 +668,6 @@ static void test_relayed_then_direct_reselected(void)
 {
     struct floe_ice_config c0, c1;
     struct floe_ice_candidate r0, h0, h1;
-    struct floe_addr relay = floe_addr_v4(198, 51, 100, 9, 3478);
-    struct floe_ice_path rp = {.via_relay = true, .relay = relay};
     struct floe_ice_pair_info sel;
     struct floe_ice_stats st;
     int i;
@@ -672,12 +678,7 @@ static void test_relayed_then_direct_reselected(void)
     wire_add_agent(0, &c0);
     wire_add_agent(1, &c1);
     wire_creds();
-    memset(&r0, 0, sizeof(r0));
-    r0.type = FLOE_ICE_RELAY;
-    r0.addr = floe_addr_v4(198, 51, 100, 9, 50000);
-    r0.server = relay;
-    rp.local = r0.addr;
-    wire_route(&r0.addr, 0, &rp);
+    r0 = wire_relay(0);
     h1 = wire_host(1, 2, 6000, 0);
     CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &r0), 0);
     CHECK_EQ(floe_ice_add_local_candidate(W.ag[1], W.now, &h1), 0);
@@ -713,8 +714,6 @@ static void recheck_setup(void)
 {
     struct floe_ice_config c0, c1;
     struct floe_ice_candidate r0, h0, h1;
-    struct floe_addr relay = floe_addr_v4(198, 51, 100, 9, 3478);
-    struct floe_ice_path rp = {.via_relay = true, .relay = relay};
 
     wire_reset();
     cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
@@ -722,12 +721,7 @@ static void recheck_setup(void)
     wire_add_agent(0, &c0);
     wire_add_agent(1, &c1);
     wire_creds();
-    memset(&r0, 0, sizeof(r0));
-    r0.type = FLOE_ICE_RELAY;
-    r0.addr = floe_addr_v4(198, 51, 100, 9, 50000);
-    r0.server = relay;
-    rp.local = r0.addr;
-    wire_route(&r0.addr, 0, &rp);
+    r0 = wire_relay(0);
     h0 = wire_host(0, 1, 5000, 0);
     h1 = wire_host(1, 2, 6000, 0);
     CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &r0), 0);

@@ -807,6 +807,24 @@ static void test_node_roam_resends_initiation(void)
     net_free(&nt);
 }
 
+/* Both sides' credentials from the portal: A (client) and B (gateway) know both. */
+static void net_portal_credentials(struct net *nt, struct floe_node_conn_config cc[2])
+{
+    int i;
+
+    memset(cc, 0, 2 * sizeof(*cc));
+    for (i = 0; i < 2; i++)
+        floe_node_public_key(nt->node[i], cc[1 - i].public_key);
+    strcpy(cc[0].local_ufrag, "cliA");
+    strcpy(cc[0].local_pwd, "clientPasswordFromPortal");
+    strcpy(cc[1].local_ufrag, "gwB1");
+    strcpy(cc[1].local_pwd, "gatewayPasswordFromPortal");
+    for (i = 0; i < 2; i++) {
+        strcpy(cc[i].remote_ufrag, cc[1 - i].local_ufrag);
+        strcpy(cc[i].remote_pwd, cc[1 - i].local_pwd);
+    }
+}
+
 /*
  * The portal's intent carries both sides' ICE credentials: each node uses the ones given for
  * itself, so both upserts happen at once with no credential exchange first.
@@ -817,20 +835,9 @@ static void test_node_portal_credentials(void)
     struct floe_node_conn_stats st;
     const char *uf, *pw;
     struct net nt;
-    int i;
 
     REQUIRE(net_init(&nt, 16) == 0);
-    memset(cc, 0, sizeof(cc));
-    for (i = 0; i < 2; i++)
-        floe_node_public_key(nt.node[i], cc[1 - i].public_key);
-    strcpy(cc[0].local_ufrag, "cliA");
-    strcpy(cc[0].local_pwd, "clientPasswordFromPortal");
-    strcpy(cc[1].local_ufrag, "gwB1");
-    strcpy(cc[1].local_pwd, "gatewayPasswordFromPortal");
-    for (i = 0; i < 2; i++) {
-        strcpy(cc[i].remote_ufrag, cc[1 - i].local_ufrag);
-        strcpy(cc[i].remote_pwd, cc[1 - i].local_pwd);
-    }
+    net_portal_credentials(&nt, cc);
     REQUIRE(floe_node_conn_upsert(nt.node[0], nt.now, NODE_CID_A, &cc[0]) == 0);
     REQUIRE(floe_node_conn_upsert(nt.node[1], nt.now, NODE_CID_B, &cc[1]) == 0);
     REQUIRE(floe_node_conn_local_credentials(nt.node[0], NODE_CID_A, &uf, &pw) == 0);
@@ -1730,24 +1737,6 @@ static void test_node_chosen_path_held(void)
 }
 
 /* ------------------------------------------------------------ early initiations */
-
-/* Both sides' credentials from the portal: A (client) and B (gateway) know both. */
-static void net_portal_credentials(struct net *nt, struct floe_node_conn_config cc[2])
-{
-    int i;
-
-    memset(cc, 0, 2 * sizeof(*cc));
-    for (i = 0; i < 2; i++)
-        floe_node_public_key(nt->node[i], cc[1 - i].public_key);
-    strcpy(cc[0].local_ufrag, "cliA");
-    strcpy(cc[0].local_pwd, "clientPasswordFromPortal");
-    strcpy(cc[1].local_ufrag, "gwB1");
-    strcpy(cc[1].local_pwd, "gatewayPasswordFromPortal");
-    for (i = 0; i < 2; i++) {
-        strcpy(cc[i].remote_ufrag, cc[1 - i].local_ufrag);
-        strcpy(cc[i].remote_pwd, cc[1 - i].local_pwd);
-    }
-}
 
 /*
  * The portal answers the client at once with the gateway's candidates (relayed on the relay
