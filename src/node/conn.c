@@ -118,15 +118,22 @@ static void conn_selected(struct floe_node *n, struct node_conn *c, floe_time no
 /*
  * The path left ICE's selected pair for a relayed one (the peer's authenticated packets came
  * through a relay after a roam) while the selected pair is direct and answers checks: data
- * goes back to the selected pair, with a keepalive so the peer follows at once.
+ * goes back to the selected pair, with a keepalive so the peer follows at once. Only on a
+ * STUN message that came on the selected pair itself (path, from): one that came another way
+ * says nothing of it, and after the peer roamed the selected pair is its old address (a check
+ * through the relay moved a gateway's data back there, 100 ms before ICE chose again).
  */
-void floe__node_conn_back_to_selected(struct floe_node *n, struct node_conn *c, floe_time now)
+void floe__node_conn_back_to_selected(struct floe_node *n, struct node_conn *c, floe_time now,
+                                      const struct floe_ice_path *path,
+                                      const struct floe_addr *from)
 {
     struct floe_ice_pair_info sel;
 
     if (c->st.path.kind == FLOE_NODE_PATH_NONE || c->st.path.kind == FLOE_NODE_PATH_DIRECT ||
-        !floe_wg_peer_has_session(c->peer, now) || floe_ice_get_selected_pair(c->ice, &sel) != 0 ||
-        sel.path.via_relay || sel.local.type == FLOE_ICE_RELAY || sel.remote.type == FLOE_ICE_RELAY)
+        path->via_relay || !floe_wg_peer_has_session(c->peer, now) ||
+        floe_ice_get_selected_pair(c->ice, &sel) != 0 || sel.path.via_relay ||
+        sel.local.type == FLOE_ICE_RELAY || sel.remote.type == FLOE_ICE_RELAY ||
+        !floe_addr_eq(&sel.remote.addr, from) || !floe_addr_eq(&sel.path.local, &path->local))
         return;
     conn_selected(n, c, now, &sel);
     floe__node_conn_keepalive(n, c);

@@ -44,7 +44,7 @@ static int data_ice(struct floe_node *n, floe_time now, const struct floe_ice_pa
         floe__node_path_checked(n, c, now, path, from);
     floe__node_conn_after_ice(n, c, now);
     if (c->used)
-        floe__node_conn_back_to_selected(n, c, now);
+        floe__node_conn_back_to_selected(n, c, now, path, from);
     return FLOE_NODE_INPUT_CONSUMED;
 }
 

@@ -215,7 +215,9 @@ void floe__node_conn_add_local(struct floe_node *n, struct node_conn *c, floe_ti
 void floe__node_conn_remove_local(struct floe_node *n, struct node_conn *c, floe_time now,
                                   const struct floe_ice_candidate *cand);
 void floe__node_conn_after_ice(struct floe_node *n, struct node_conn *c, floe_time now);
-void floe__node_conn_back_to_selected(struct floe_node *n, struct node_conn *c, floe_time now);
+void floe__node_conn_back_to_selected(struct floe_node *n, struct node_conn *c, floe_time now,
+                                      const struct floe_ice_path *path,
+                                      const struct floe_addr *from);
 void floe__node_conn_timeout(struct floe_node *n, struct node_conn *c, floe_time now);
 void floe__node_conn_activity(struct floe_node *n, struct node_conn *c, floe_time now);
 void floe__node_conn_keepalive(struct floe_node *n, struct node_conn *c);

@@ -607,7 +607,8 @@ static bool net_send(struct net *nt, int i, uint8_t marker)
                               out, sizeof(out), &tr);
     if (n > 0)
         net_note_sent(nt, i, &tr.to);
-    if (n > 0 && !nt->cut && floe_addr_eq(&tr.local, &nt->host[i]) && net_owner(nt, &tr.to) >= 0)
+    if (n > 0 && !nt->cut && floe_addr_eq(&tr.local, &nt->host[i]) && net_owner(nt, &tr.to) >= 0 &&
+        !(nt->block_direct && net_owner(nt, &tr.to) < 2))
         net_push(nt, net_owner(nt, &tr.to), &tr.local, &tr.to, out, (size_t)n, false);
     net_drain(nt, i);
     return n > 0;
@@ -1264,6 +1265,56 @@ static void test_node_peer_roam_probe(void)
      * way): 150 ms here; waiting for ICE to reach the pair through the relay took 230 ms. */
     CHECK(back_at - roam_at <= FLOE_MS(180));
     CHECK_EQ(nt.established[0], 1); /* the same session */
+    CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
+    net_free(&nt);
+}
+
+/*
+ * The client roams to a network where only the relay gets through. The gateway's path
+ * follows it onto the relay, and stays there while the client's ICE checks come through the
+ * relay: ICE's selected pair is still the client's old direct address, and only a check on
+ * that pair itself says it works. On the old node the first relayed check moved the
+ * gateway's data back to the old address (e2e: one roam in three lost its TCP tail-loss
+ * probe there, and waited for the retransmission timeout: 620 ms outages).
+ */
+static void test_node_peer_roam_relayed_check_keeps_path(void)
+{
+    struct floe_node_conn_stats st;
+    struct floe_addr old;
+    struct net nt;
+    floe_time roam_at;
+    uint64_t rx;
+    int i;
+
+    REQUIRE(net_init(&nt, 21) == 0);
+    nt.latency = FLOE_MS(25);
+    nt.filter[1] = true; /* the gateway's NAT: the roamed client reaches it through its relay */
+    REQUIRE(net_add_relay(&nt) == 0);
+    net_run(&nt, FLOE_MS(500));
+    REQUIRE(net_connect(&nt) == 0);
+    net_run(&nt, nt.now + FLOE_SEC(3));
+    REQUIRE(nt.established[0] == 1 && nt.established[1] == 1);
+    REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
+    REQUIRE(st.path.kind == FLOE_NODE_PATH_DIRECT);
+    roam_at = nt.now;
+    old = nt.host[0];
+    nt.block_direct = true;
+    nt.host[0] = floe_addr_v4(10, 0, 1, 9, 5001);
+    CHECK_EQ(floe_node_reset(nt.node[0], nt.now), 0);
+    CHECK_EQ(floe_node_add_host(nt.node[0], nt.now, &nt.host[0]), 0);
+    net_drain(&nt, 0);
+    REQUIRE(net_until_both_get(&nt, roam_at + FLOE_SEC(3), FLOE_MS(10), 0x55, 0x66) != 0);
+    rx = nt.data_rx[0];
+    for (i = 0; i < 150; i++) {
+        CHECK(net_send(&nt, 1, 0x66));
+        net_run(&nt, nt.now + FLOE_MS(10));
+        REQUIRE(floe_node_conn_stats(nt.node[1], NODE_CID_B, &st) == 0);
+        if (floe_addr_eq(&st.path.remote, &old))
+            break; /* back to the old address */
+    }
+    CHECK_EQ(i, 150);
+    net_run(&nt, nt.now + FLOE_MS(200));
+    CHECK(nt.data_rx[0] - rx >= 150); /* every packet of 1.5 s after the recovery */
     CHECK_EQ(nt.failed[0] + nt.failed[1], 0);
     net_free(&nt);
 }
@@ -1951,6 +2002,7 @@ int main(void)
     FLOE_RUN(test_node_relayed);
     FLOE_RUN(test_node_relayed_roam_lost_allocate);
     FLOE_RUN(test_node_peer_roam_probe);
+    FLOE_RUN(test_node_peer_roam_relayed_check_keeps_path);
     FLOE_RUN(test_node_cookie_reply_relayed);
     FLOE_RUN(test_node_relayed_to_direct_no_loss);
     FLOE_RUN(test_node_relay_restart_silent);
