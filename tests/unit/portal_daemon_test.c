@@ -5,6 +5,7 @@
 #include "floe/crypto.h"
 #include "floe/stun.h"
 #include "portald.h"
+#include "serve.h"
 #include "test.h"
 
 static int parse(struct portald_opts *o, char *err, size_t cap, int argc, const char **argv)
@@ -209,6 +210,51 @@ static void test_metrics(void)
     CHECK_EQ(portald_metrics_render(&st, small, sizeof(small)), FLOE_ERR_BUFFER_TOO_SMALL);
 }
 
+/*
+ * The candidate check's cache (peers.c): kept sorted, so lookups are a binary search; an
+ * entry ends at its time, on a forget, on a clear; past PORTALD_PEER_OK_MAX the expired ones
+ * go first, else the one expiring first.
+ */
+static void test_peer_cache(void)
+{
+    struct portald_conn c;
+    int64_t now = 1000, id;
+    int i;
+
+    memset(&c, 0, sizeof(c));
+    for (i = 0; i < 300; i++) { /* a scattered order */
+        id = (int64_t)((i * 7919) % 300) + 1;
+        portald_peers_add(&c, id, now, now + 30 + id % 5);
+    }
+    REQUIRE(c.n_peer_ok == 300);
+    for (i = 1; i < 300; i++)
+        CHECK(c.peer_ok[i - 1].peer < c.peer_ok[i].peer);
+    CHECK(portald_peers_ok(&c, 150, now));
+    CHECK(!portald_peers_ok(&c, 301, now));
+    CHECK(!portald_peers_ok(&c, 150, now + 31)); /* 150 % 5 == 0: until now + 30 */
+    CHECK(portald_peers_ok(&c, 149, now + 31));
+    portald_peers_add(&c, 150, now, now); /* nothing kept for a past time */
+    CHECK(portald_peers_ok(&c, 150, now));
+    portald_peers_forget(&c, 150);
+    CHECK(!portald_peers_ok(&c, 150, now));
+    portald_peers_clear(&c);
+    CHECK(!portald_peers_ok(&c, 149, now));
+    for (i = 0; i < PORTALD_PEER_OK_MAX; i++)
+        portald_peers_add(&c, i + 1, now, now + 100 + i);
+    REQUIRE(c.n_peer_ok == PORTALD_PEER_OK_MAX);
+    portald_peers_add(&c, 999999, now, now + 50); /* full: the first to expire (peer 1) goes */
+    CHECK_EQ(c.n_peer_ok, (size_t)PORTALD_PEER_OK_MAX);
+    CHECK(!portald_peers_ok(&c, 1, now));
+    CHECK(portald_peers_ok(&c, 2, now) && portald_peers_ok(&c, 999999, now));
+    portald_peers_add(&c, 0, now + 150, now + 200); /* past 50 of them: those expired go */
+    CHECK(portald_peers_ok(&c, 0, now + 150));
+    CHECK(c.n_peer_ok < (size_t)PORTALD_PEER_OK_MAX);
+    CHECK(portald_peers_ok(&c, PORTALD_PEER_OK_MAX, now + 150));
+    for (i = 1; i < (int)c.n_peer_ok; i++)
+        CHECK(c.peer_ok[i - 1].peer < c.peer_ok[i].peer);
+    portald_peers_free(&c);
+}
+
 int main(void)
 {
     FLOE_RUN(test_args_defaults_and_limits);
@@ -219,5 +265,6 @@ int main(void)
     FLOE_RUN(test_rate_limit);
     FLOE_RUN(test_relays_health);
     FLOE_RUN(test_metrics);
+    FLOE_RUN(test_peer_cache);
     return floe_test_summary();
 }
