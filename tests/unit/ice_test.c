@@ -587,15 +587,10 @@ static void test_role_conflict_both_controlled(void)
     role_conflict(FLOE_ICE_CONTROLLED);
 }
 
-/* Agent 0 is behind a NAT; agent 1 only knows its private host address. */
-static void test_peer_reflexive_discovery(void)
+/* A fresh wire: agent 0 controlling, agent 1 controlled (base configs), credentials known. */
+static void wire_two_agents(void)
 {
     struct floe_ice_config c0, c1;
-    struct floe_ice_candidate h0 = host(1, 5000, 0), h1;
-    struct floe_addr outside = floe_addr_v4(203, 0, 113, 7, 40000);
-    struct floe_ice_path p0 = {.local = h0.addr};
-    const struct floe_ice_event *ev;
-    struct floe_ice_pair_info sel;
 
     wire_reset();
     cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
@@ -603,6 +598,18 @@ static void test_peer_reflexive_discovery(void)
     wire_add_agent(0, &c0);
     wire_add_agent(1, &c1);
     wire_creds();
+}
+
+/* Agent 0 is behind a NAT; agent 1 only knows its private host address. */
+static void test_peer_reflexive_discovery(void)
+{
+    struct floe_ice_candidate h0 = host(1, 5000, 0), h1;
+    struct floe_addr outside = floe_addr_v4(203, 0, 113, 7, 40000);
+    struct floe_ice_path p0 = {.local = h0.addr};
+    const struct floe_ice_event *ev;
+    struct floe_ice_pair_info sel;
+
+    wire_two_agents();
     wire_route(&outside, 0, &p0);
     W.nats[W.nnats++] = (struct wire_nat){.agent = 0, .inside = h0.addr, .outside = outside};
     h1 = wire_host(1, 2, 6000, 0);
@@ -666,18 +673,12 @@ static void test_relay_and_prflx_over_relay(void)
  */
 static void test_relayed_then_direct_reselected(void)
 {
-    struct floe_ice_config c0, c1;
     struct floe_ice_candidate r0, h0, h1;
     struct floe_ice_pair_info sel;
     struct floe_ice_stats st;
     int i;
 
-    wire_reset();
-    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
-    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
-    wire_add_agent(0, &c0);
-    wire_add_agent(1, &c1);
-    wire_creds();
+    wire_two_agents();
     r0 = wire_relay(0);
     h1 = wire_host(1, 2, 6000, 0);
     CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &r0), 0);
@@ -712,15 +713,9 @@ static void test_relayed_then_direct_reselected(void)
 /* Agent 0 (controlling) has a relayed and a host candidate, agent 1 a host one; all known. */
 static void recheck_setup(void)
 {
-    struct floe_ice_config c0, c1;
     struct floe_ice_candidate r0, h0, h1;
 
-    wire_reset();
-    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
-    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
-    wire_add_agent(0, &c0);
-    wire_add_agent(1, &c1);
-    wire_creds();
+    wire_two_agents();
     r0 = wire_relay(0);
     h0 = wire_host(0, 1, 5000, 0);
     h1 = wire_host(1, 2, 6000, 0);
@@ -1166,15 +1161,9 @@ static void test_restart_leaves_failed(void)
 /* Invalidate the local candidate of the selected pair: the agent moves to the other. */
 static void test_invalidation(void)
 {
-    struct floe_ice_config c0, c1;
     struct floe_ice_candidate a1, a2, b;
     struct floe_ice_pair_info sel;
-    wire_reset();
-    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
-    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
-    wire_add_agent(0, &c0);
-    wire_add_agent(1, &c1);
-    wire_creds();
+    wire_two_agents();
     a1 = wire_host(0, 1, 5000, 60000);
     a2 = wire_host(0, 3, 5000, 30000);
     b = wire_host(1, 2, 6000, 0);
@@ -1971,7 +1960,6 @@ static void test_stale_role_conflict_ignored(void)
  */
 static void test_consent_response_checked(void)
 {
-    struct floe_ice_config c0, c1;
     struct floe_ice_candidate a1, a2, b;
     struct floe_ice_path p1, p2;
     struct floe_addr stranger = floe_addr_v4(10, 0, 0, 99, 6000);
@@ -1983,12 +1971,7 @@ static void test_consent_response_checked(void)
     uint64_t unmatched;
     long n;
 
-    wire_reset();
-    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
-    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
-    wire_add_agent(0, &c0);
-    wire_add_agent(1, &c1);
-    wire_creds();
+    wire_two_agents();
     a1 = wire_host(0, 1, 5000, 60000);
     a2 = wire_host(0, 3, 5000, 30000);
     b = wire_host(1, 2, 6000, 0);
@@ -2054,15 +2037,10 @@ static void check_deadlines_advance(int i, floe_time until)
  */
 static void test_deadlines_advance(void)
 {
-    struct floe_ice_config c0, c1;
+    struct floe_ice_config c0;
     struct floe_ice_candidate h0, h1, dead = host(200, 9, 65535);
 
-    wire_reset();
-    cfg_base(&c0, 0, FLOE_ICE_CONTROLLING);
-    cfg_base(&c1, 1, FLOE_ICE_CONTROLLED);
-    wire_add_agent(0, &c0);
-    wire_add_agent(1, &c1);
-    wire_creds();
+    wire_two_agents();
     h0 = wire_host(0, 1, 5000, 0);
     h1 = wire_host(1, 2, 6000, 100);
     CHECK_EQ(floe_ice_add_local_candidate(W.ag[0], W.now, &h0), 0);
